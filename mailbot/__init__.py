@@ -1,0 +1,3 @@
+"""mailbot: the mail daemon of Club Aide."""
+
+__version__ = "0.1.0"

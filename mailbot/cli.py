@@ -1,0 +1,301 @@
+"""`mailbot`: the daemon and the operator's commands (DESIGN.md section 5)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.config import ConfigError, Settings, load_settings
+from mailbot.db import make_engine, make_session_factory, upgrade
+from mailbot.members import (
+    MemberError,
+    erase_member,
+    export_member,
+    import_csv,
+    list_members,
+    member_dict,
+    upsert_member,
+)
+from mailbot.models import Ticket, utcnow
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("MAILBOT_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as error:
+        print(f"mailbot: configuration error: {error}", file=sys.stderr)
+        return 78  # EX_CONFIG
+    except MemberError as error:
+        print(f"mailbot: {error}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailbot", description="Le daemon mail du Club Aide.")
+    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the daemon: IDLE/poll, process, send")
+    run.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    run.add_argument("--at", type=_iso_datetime, help="the clock for scheduling decisions (ISO date-time)")
+    run.set_defaults(handler=cmd_run)
+
+    db = sub.add_parser("db", help="database").add_subparsers(metavar="ACTION")
+    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(handler=cmd_db_upgrade)
+
+    tickets = sub.add_parser("tickets", help="tickets").add_subparsers(metavar="ACTION")
+    tl = tickets.add_parser("list", help="all tickets, newest first")
+    tl.add_argument("--json", action="store_true")
+    tl.set_defaults(handler=cmd_tickets_list)
+    ts = tickets.add_parser("show", help="one ticket with its messages and events")
+    ts.add_argument("ref")
+    ts.add_argument("--json", action="store_true")
+    ts.set_defaults(handler=cmd_tickets_show)
+
+    members = sub.add_parser("members", help="the member register").add_subparsers(metavar="ACTION")
+    ma = members.add_parser("add", help="add or update one member")
+    ma.add_argument("email")
+    for option, dest in (("--first-name", "first_name"), ("--last-name", "last_name"), ("--company", "company"),
+                         ("--phone", "phone"), ("--skills", "skills"), ("--hobbies", "hobbies"),
+                         ("--particulars", "particulars")):
+        ma.add_argument(option, dest=dest)
+    ma.add_argument("--visibility", choices=["confidentielle", "membres"])
+    ma.set_defaults(handler=cmd_members_add)
+    ml = members.add_parser("list", help="active and former members")
+    ml.add_argument("--json", action="store_true")
+    ml.set_defaults(handler=cmd_members_list)
+    mi = members.add_parser("import", help="load members from a CSV file")
+    mi.add_argument("file", type=Path)
+    mi.set_defaults(handler=cmd_members_import)
+    me = members.add_parser("export", help="everything held about one member, as JSON")
+    me.add_argument("email")
+    me.set_defaults(handler=cmd_members_export)
+    mx = members.add_parser("erase", help="remove a member's personal data")
+    mx.add_argument("email")
+    mx.set_defaults(handler=cmd_members_erase)
+
+    sub.add_parser("check", help="check config, database, IMAP and SMTP").set_defaults(handler=cmd_check)
+
+    demo = sub.add_parser("demo", help="local demo: loopback mail server with demo accounts")
+    demo.add_argument("--root", type=Path, default=Path("var/demo"))
+    demo_sub = demo.add_subparsers(metavar="ACTION")
+    demo.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_run"))
+    ds = demo_sub.add_parser("send", help="send a mail to the club as a demo member")
+    ds.add_argument("--from", dest="sender", default="alice@membres.test")
+    ds.add_argument("--to", default="")
+    ds.add_argument("--subject", default="Besoin d'un conseil juridique")
+    ds.add_argument("text", nargs="?", default="Bonjour,\n\nJe cherche un avocat en droit du travail pour un "
+                                               "litige avec un salarié. Pouvez-vous m'aider ?\n\nMerci,\nAlice")
+    ds.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_send"))
+    dr = demo_sub.add_parser("read", help="show the mail a demo account received")
+    dr.add_argument("address")
+    dr.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_read"))
+    return parser
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module), name)(args) or 0)
+
+    return handler
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r} (e.g. 2026-12-01T09:30)") from None
+    return value  # resolved against MAILBOT_TIMEZONE by to_utc once settings are known
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(env_file=args.env_file)
+
+
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings.database_url))
+
+
+# --- run ----------------------------------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from mailbot.daemon import Daemon
+
+    settings = _settings(args)
+    if settings.imap is None or settings.smtp is None:
+        missing = "MAILBOT_IMAP_HOST" if settings.imap is None else "MAILBOT_SMTP_HOST"
+        raise ConfigError(missing, "is required to run (or use `make run` / `mailbot demo` for the local demo)")
+    upgrade(settings.database_url)
+    sessions = _sessions(settings)
+    clock = utcnow
+    if args.at is not None:
+        at = to_utc(args.at, settings)
+        clock = lambda: at  # noqa: E731 - the whole cycle sees one instant
+    daemon = Daemon(settings, sessions, clock=clock)
+    if not args.once:
+        daemon.run_forever()
+        return 0
+    daemon.start()
+    try:
+        report = daemon.cycle()
+    finally:
+        daemon.disconnect()
+    print(json.dumps({"processed": report.processed, "quarantined": report.quarantined, "sent": report.sent,
+                      "actions": dict(report.actions), "send_problem": report.send_problem}, ensure_ascii=False))
+    return 0
+
+
+def to_utc(value: datetime, settings: Settings) -> datetime:
+    """Naive UTC for storage; a date-time without zone is the club's local time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=settings.timezone)
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+# --- tickets ------------------------------------------------------------------------------------------------------
+def ticket_dict(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ref": ticket.ref,
+        "status": ticket.status,
+        "member_email": ticket.member.email if ticket.member else None,
+        "subject": ticket.subject,
+        "summary": ticket.summary,
+        "created_at": _iso(ticket.created_at),
+        "due_at": _iso(ticket.due_at),
+        "closed_at": _iso(ticket.closed_at),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=timezone.utc).isoformat() if value else None
+
+
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id.desc())).all()
+        rows = [ticket_dict(t) for t in tickets]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("Aucun ticket.")
+    for row in rows:
+        due = (row["due_at"] or "")[:10]
+        print(f"{row['ref']:<14} {row['status']:<10} {due:<10} {row['member_email'] or '-':<32} {row['subject']}")
+    return 0
+
+
+def cmd_tickets_show(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.ref == args.ref.strip().upper()))
+        if ticket is None:
+            print(f"mailbot: no ticket {args.ref}", file=sys.stderr)
+            return 1
+        data = ticket_dict(ticket) | {
+            "messages": [{"direction": m.direction, "sender": m.sender,
+                          "recipients": [r.strip() for r in m.recipients.split(",") if r.strip()],
+                          "subject": m.subject, "text": m.text, "attachments": m.attachments.splitlines(),
+                          "at": _iso(m.at)} for m in ticket.messages],
+            "events": [{"kind": e.kind, "actor": e.actor, "detail": e.detail, "at": _iso(e.at)}
+                       for e in ticket.events],
+        }
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{data['ref']} · {data['status']} · {data['member_email']}\n{data['subject']}")
+    print(f"créé le {data['created_at']}, échéance {data['due_at']}\n")
+    for message in data["messages"]:
+        arrow = "←" if message["direction"] == "in" else "→"
+        print(f"{arrow} {message['at']} {message['sender']} → {', '.join(message['recipients'])}")
+        print(f"  {message['subject']}")
+        for line in message["text"].splitlines():
+            print(f"  | {line}")
+        print()
+    for event in data["events"]:
+        print(f"· {event['at']} {event['kind']} ({event['actor']}) {event['detail']}")
+    return 0
+
+
+# --- members ------------------------------------------------------------------------------------------------------
+def cmd_members_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    fields = {k: v for k in ("first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars",
+                             "visibility") if (v := getattr(args, k)) is not None}
+    with _sessions(settings).begin() as session:
+        member, created = upsert_member(session, args.email, **fields)
+        print(f"{'added' if created else 'updated'}: {member.email}")
+    return 0
+
+
+def cmd_members_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        rows = [member_dict(m) for m in list_members(session)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        name = f"{row['first_name']} {row['last_name']}".strip()
+        print(f"{row['email']:<36} {name:<28} {row['status']:<8} {row['visibility']:<15} {row['skills'][:40]}")
+    if not rows:
+        print("Aucun membre.")
+    return 0
+
+
+def cmd_members_import(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    with _sessions(settings).begin() as session:
+        report = import_csv(session, args.file)
+    print(f"{report.added} added, {report.updated} updated, {len(report.rejected)} rejected")
+    for line, why in report.rejected:
+        print(f"  line {line}: {why}")
+    return 0 if not report.rejected else 1
+
+
+def cmd_members_export(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        print(json.dumps(export_member(session, args.email), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_members_erase(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _sessions(settings).begin() as session:
+        erase_member(session, args.email)
+    print(f"erased: {args.email}")
+    return 0
+
+
+# --- check --------------------------------------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    from mailbot.checks import run_checks
+
+    return run_checks(args.env_file)

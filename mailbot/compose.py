@@ -1,0 +1,120 @@
+"""Turn a template and its context into a complete, standards-correct mail.
+
+Every word a person reads lives in templates/emails/*.j2, each with a `subject` and a `body` block. Mails are
+plain text in UTF-8, quoted-printable (safe through any relay), lines kept short for every client.
+"""
+from __future__ import annotations
+
+import secrets
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any, Iterable
+
+import jinja2
+
+from mailbot.parsers import Attachment
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "emails"
+LINE_WIDTH = 76
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+class TemplateRenderer:
+    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(directory)),
+            undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never a blank in a member's mail
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["wrap"] = wrap_text
+        self.env.filters["quote"] = quote_text
+
+    def render(self, name: str, context: dict[str, Any]) -> Rendered:
+        template = self.env.get_template(f"{name}.j2")
+        ctx = template.new_context(context)
+        subject = "".join(template.blocks["subject"](ctx)).strip()
+        body = "".join(template.blocks["body"](ctx))
+        return Rendered(subject=" ".join(subject.split()), body=_tidy(body))
+
+
+def _tidy(body: str) -> str:
+    """No trailing spaces, at most one blank line in a row, one final newline."""
+    lines = [line.rstrip() for line in body.strip("\n").splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if not line and tidy and not tidy[-1]:
+            continue
+        tidy.append(line)
+    return "\n".join(tidy) + "\n"
+
+
+def wrap_text(text: str, width: int = LINE_WIDTH) -> str:
+    """Wrap long lines for mail clients, keeping the writer's own line breaks and paragraphs."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+        else:
+            out.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
+    return "\n".join(out)
+
+
+def quote_text(text: str) -> str:
+    return "\n".join(("> " + line) if line else ">" for line in text.splitlines())
+
+
+def new_message_id(prefix: str, domain: str) -> str:
+    """<prefix.random@domain>: the routing token first, so that a reply's References lead back to it."""
+    return f"<{prefix}.{secrets.token_hex(8)}@{domain}>"
+
+
+def build_message(
+    *,
+    from_name: str,
+    from_address: str,
+    to: str,
+    reply_to: str,
+    rendered: Rendered,
+    message_id: str,
+    in_reply_to: str | None,
+    references: Iterable[str],
+    auto_submitted: str,
+    date: datetime,
+    attachments: Iterable[tuple[Attachment, bytes]] = (),
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = formataddr((from_name, from_address))
+    message["To"] = to
+    message["Reply-To"] = reply_to
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(date.replace(tzinfo=timezone.utc))
+    message["Message-ID"] = message_id
+    refs = [ref for ref in references if ref]
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    if refs:
+        message["References"] = " ".join(refs)
+    # RFC 3834: mark automatic mail so that other robots do not answer it; the Microsoft header keeps
+    # Outlook's out-of-office replies from coming back at us.
+    message["Auto-Submitted"] = auto_submitted
+    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Mailer"] = "mailbot"
+    message.set_content(rendered.body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    for attachment, payload in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(payload, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                               filename=attachment.filename)
+    return message.as_bytes(policy=SMTP)

@@ -1,0 +1,209 @@
+"""Settings from the environment and an optional .env file.
+
+Every setting is read and checked once, at start: a bad value stops the start with a message naming the setting,
+rather than failing at 3 a.m. on the first mail that needs it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+SECURITY_MODES = ("ssl", "starttls", "none")
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; `setting` names it for the operator."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    security: str  # ssl | starttls | none
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    imap: ServerSettings | None  # None: no mailbox configured (demo mode in `make run`)
+    imap_folder: str
+    processed_folder: str
+    quarantine_folder: str
+    smtp: ServerSettings | None
+    club_address: str
+    club_name: str
+    aideur_addresses: tuple[str, ...]
+    secret_keys: tuple[bytes, ...]  # the first signs; all verify (key rotation)
+    timezone: ZoneInfo
+    answer_business_days: int
+    reference_prefix: str
+    batch_size: int
+    batch_bytes: int
+    poll_seconds: int
+    use_idle: bool
+    rate_limit_per_hour: int
+    smtp_max_attempts: int
+    smtp_timeout: float
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def club_domain(self) -> str:
+        return self.club_address.rsplit("@", 1)[1]
+
+    @property
+    def club_local_part(self) -> str:
+        return self.club_address.rsplit("@", 1)[0]
+
+    def is_aideur(self, address: str) -> bool:
+        return address.lower() in self.aideur_addresses
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read settings from `env` (default: os.environ over the .env file) and check each one."""
+    if env is None:
+        merged: dict[str, str] = {}
+        if env_file and Path(env_file).is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ)
+        env = merged
+    reader = _Reader(env)
+    imap = reader.server("IMAP", default_port={"ssl": 993, "starttls": 143, "none": 143})
+    smtp = reader.server("SMTP", default_port={"ssl": 465, "starttls": 587, "none": 25})
+    club_address = reader.address("MAILBOT_CLUB_ADDRESS", required=True)
+    aideurs = reader.address_list("MAILBOT_AIDEUR_ADDRESSES")
+    if club_address in aideurs:
+        raise ConfigError("MAILBOT_AIDEUR_ADDRESSES", "must not contain the club address itself")
+    return Settings(
+        database_url=reader.text("MAILBOT_DATABASE_URL", "sqlite:///mailbot.db"),
+        imap=imap,
+        imap_folder=reader.text("MAILBOT_IMAP_FOLDER", "INBOX"),
+        processed_folder=reader.text("MAILBOT_PROCESSED_FOLDER", "mailbot-traites"),
+        quarantine_folder=reader.text("MAILBOT_QUARANTINE_FOLDER", "mailbot-quarantaine"),
+        smtp=smtp,
+        club_address=club_address,
+        club_name=reader.text("MAILBOT_CLUB_NAME", "Club Aide"),
+        aideur_addresses=aideurs,
+        secret_keys=reader.secret_keys("MAILBOT_SECRET_KEY"),
+        timezone=reader.timezone("MAILBOT_TIMEZONE", "Europe/Paris"),
+        answer_business_days=reader.integer("MAILBOT_ANSWER_BUSINESS_DAYS", 2, minimum=0, maximum=60),
+        reference_prefix=reader.text("MAILBOT_REFERENCE_PREFIX", "CA"),
+        batch_size=reader.integer("MAILBOT_BATCH_SIZE", 50, minimum=1, maximum=1000),
+        batch_bytes=reader.integer("MAILBOT_BATCH_BYTES", 20_000_000, minimum=100_000),
+        poll_seconds=reader.integer("MAILBOT_POLL_SECONDS", 60, minimum=1, maximum=3600),
+        use_idle=reader.boolean("MAILBOT_IMAP_IDLE", True),
+        rate_limit_per_hour=reader.integer("MAILBOT_RATE_LIMIT_PER_HOUR", 10, minimum=1),
+        smtp_max_attempts=reader.integer("MAILBOT_SMTP_MAX_ATTEMPTS", 10, minimum=1, maximum=100),
+        smtp_timeout=float(reader.integer("MAILBOT_SMTP_TIMEOUT", 30, minimum=1, maximum=600)),
+    )
+
+
+class _Reader:
+    """Reads one setting at a time and raises ConfigError naming it."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(name, f"must be a whole number, not {value!r}") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            bounds = f"at least {minimum}" + (f" and at most {maximum}" if maximum is not None else "")
+            raise ConfigError(name, f"must be {bounds}, not {number}")
+        return number
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in ("1", "true", "yes", "oui", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "non", "off"):
+            return False
+        raise ConfigError(name, f"must be true or false, not {value!r}")
+
+    def address(self, name: str, *, required: bool) -> str:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                raise ConfigError(name, "is required (an e-mail address, e.g. aide@example.org)")
+            return ""
+        if not _ADDRESS.match(value):
+            raise ConfigError(name, f"is not an e-mail address: {value!r}")
+        return value.lower()
+
+    def address_list(self, name: str) -> tuple[str, ...]:
+        value = self.raw(name)
+        if value is None:
+            raise ConfigError(name, "is required (comma-separated e-mail addresses of Aideur)")
+        addresses = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        for address in addresses:
+            if not _ADDRESS.match(address):
+                raise ConfigError(name, f"is not an e-mail address: {address!r}")
+        if not addresses:
+            raise ConfigError(name, "names no address")
+        return addresses
+
+    def secret_keys(self, name: str) -> tuple[bytes, ...]:
+        value = self.raw(name)
+        if value is None:
+            raise ConfigError(name, "is required: a long random string (e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)")
+        keys = tuple(part.strip().encode() for part in value.split(",") if part.strip())
+        for key in keys:
+            if len(key) < 16:
+                raise ConfigError(name, "is too short: use at least 16 random characters")
+        return keys
+
+    def timezone(self, name: str, default: str) -> ZoneInfo:
+        value = self.text(name, default)
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(name, f"is not a known time zone: {value!r}") from None
+
+    def server(self, kind: str, *, default_port: dict[str, int]) -> ServerSettings | None:
+        prefix = f"MAILBOT_{kind}_"
+        host = self.raw(prefix + "HOST")
+        if host is None:
+            others = [prefix + s for s in ("USER", "PASSWORD", "PORT") if self.raw(prefix + s)]
+            if others:
+                raise ConfigError(prefix + "HOST", f"is required when {', '.join(others)} is set")
+            return None
+        security = (self.raw(prefix + "SECURITY") or "ssl").lower()
+        if security not in SECURITY_MODES:
+            raise ConfigError(prefix + "SECURITY", f"must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+        port = self.integer(prefix + "PORT", default_port[security], minimum=1, maximum=65535)
+        user = self.raw(prefix + "USER") or ""
+        password = self.raw(prefix + "PASSWORD") or ""
+        if kind == "IMAP" and not user:
+            raise ConfigError(prefix + "USER", "is required when MAILBOT_IMAP_HOST is set")
+        if user and not password:
+            raise ConfigError(prefix + "PASSWORD", f"is required when {prefix}USER is set")
+        return ServerSettings(host=host, port=port, user=user, password=password, security=security)

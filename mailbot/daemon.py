@@ -1,0 +1,201 @@
+"""The daemon's loop: wait for mail, process it in UID order, send what was decided, and never give up.
+
+IMAP and SMTP outages are waited out with backoff; a database outage stops the batch (mail stays in the
+mailbox) and is retried; SIGTERM finishes the current mail and stops cleanly.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.compose import TemplateRenderer
+from mailbot.config import Settings
+from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
+from mailbot.models import OutboxMail, Ticket, utcnow
+from mailbot.outbox import Outbox
+from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
+from mailbot.sender import Sender, recover_interrupted
+from mailbot.tokens import TokenSigner
+from mailbot.workflows import notices
+from mailbot.workflows.base import WorkflowContext
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MAX_SECONDS = 300
+
+
+@dataclass
+class CycleReport:
+    processed: int = 0
+    quarantined: int = 0
+    actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sent: int = 0
+    send_problem: str = ""
+
+
+class Shutdown(Exception):
+    """Raised from the SIGTERM handler while the daemon is only waiting, so it stops at once."""
+
+
+class Daemon:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        if settings.imap is None or settings.smtp is None:
+            raise ValueError("the daemon needs MAILBOT_IMAP_HOST and MAILBOT_SMTP_HOST")
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.signer = TokenSigner(settings.secret_keys)
+        self.outbox = Outbox(settings, self.signer, TemplateRenderer())
+        self.pipeline = Pipeline(settings, sessions, self.signer, self.outbox, clock)
+        self.sender = Sender(settings.smtp, sessions, max_attempts=settings.smtp_max_attempts,
+                             timeout=settings.smtp_timeout, clock=clock)
+        self.mailbox = Mailbox(settings.imap, settings.imap_folder)
+        self._connected = False
+        self._stopping = False
+        self._waiting = False
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        recovered = recover_interrupted(self.sessions)
+        if recovered:
+            log.warning("%d mail(s) were being sent when mailbot stopped: they will be sent again", recovered)
+
+    def connect(self) -> None:
+        self.mailbox.connect()
+        for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
+            self.mailbox.ensure_folder(folder)
+        self._connected = True
+
+    def disconnect(self) -> None:
+        self.mailbox.close()
+        self._connected = False
+
+    # --- one cycle --------------------------------------------------------------------------------------------
+    def cycle(self) -> CycleReport:
+        """Everything pending now: mail in, decisions committed, mail out."""
+        report = CycleReport()
+        if not self._connected:
+            self.connect()
+        self.mailbox.select()
+        folder, uidvalidity = self.settings.imap_folder, self.mailbox.uidvalidity
+        sizes = self.mailbox.sizes()
+        done = self.pipeline.checkpoint(folder, uidvalidity)
+        self._move_committed([uid for uid, _ in sizes if uid <= done], uidvalidity)
+        waiting = [(uid, size) for uid, size in sizes if uid > done]
+        for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
+            moves: dict[str, list[int]] = defaultdict(list)
+            try:
+                for fetched in self.mailbox.fetch(batch):
+                    outcome = self.pipeline.process(fetched.raw, folder=folder, uidvalidity=uidvalidity,
+                                                    uid=fetched.uid)
+                    moves[outcome.destination].append(fetched.uid)
+                    report.actions[outcome.action] += 1
+                    if outcome.destination == QUARANTINED:
+                        report.quarantined += 1
+                    else:
+                        report.processed += 1
+                    if self._stopping:
+                        break
+            finally:
+                self._move(moves)  # what is committed leaves the inbox, even if the batch stopped halfway
+            self._send(report)
+            if self._stopping:
+                return report
+        self._send(report)
+        return report
+
+    def _move(self, moves: dict[str, list[int]]) -> None:
+        targets = {PROCESSED: self.settings.processed_folder, QUARANTINED: self.settings.quarantine_folder}
+        for destination, uids in moves.items():
+            self.mailbox.move(uids, targets[destination])
+
+    def _move_committed(self, uids: list[int], uidvalidity: int) -> None:
+        """Mail whose effects were committed before a crash, but which was never moved: move it now."""
+        moves: dict[str, list[int]] = defaultdict(list)
+        for uid in uids:
+            moves[self.pipeline.committed_destination(self.settings.imap_folder, uidvalidity, uid)].append(uid)
+        self._move(moves)
+
+    def _send(self, report: CycleReport) -> None:
+        result = self.sender.flush()
+        report.sent += result.sent
+        if result.unreachable:
+            report.send_problem = result.unreachable
+            log.warning("SMTP unreachable, mail kept for later: %s", result.unreachable)
+        if result.failed:
+            self._alert_failures(result.failed)
+            report.sent += self.sender.flush().sent
+
+    def _alert_failures(self, outbox_ids: list[int]) -> None:
+        with self.sessions.begin() as session:
+            ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=self.clock())
+            for outbox_id in outbox_ids:
+                row = session.get(OutboxMail, outbox_id)
+                if row is None or self.settings.is_aideur(row.recipient):
+                    continue  # an alert about an alert to Aideur would loop; the log has it
+                ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+                notices.send_failed(ctx, recipient=row.recipient, subject=row.subject, error=row.last_error,
+                                    ticket=ticket, outbox_id=row.id)
+            self.outbox.store_all(ctx)
+
+    # --- forever ----------------------------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        self._install_signal_handlers()
+        self.start()
+        delay = 1.0
+        while not self._stopping:
+            try:
+                self.cycle()
+                delay = 1.0
+                if not self._stopping:
+                    self._wait()
+            except Shutdown:
+                break
+            except TransientError as error:
+                log.error("database unavailable, retrying in %.0f s: %s", delay, error)
+                delay = self._pause(delay)
+            except IMAP_CONNECTION_ERRORS as error:
+                log.error("IMAP problem, reconnecting in %.0f s: %s", delay, error)
+                self.disconnect()
+                delay = self._pause(delay)
+        self.disconnect()
+        log.info("mailbot stopped")
+
+    def _wait(self) -> None:
+        """IDLE until mail arrives (or the poll interval passes, to retry deferred sends)."""
+        self._waiting = True
+        try:
+            if self.settings.use_idle and self.mailbox.supports_idle():
+                self.mailbox.wait_for_mail(self.settings.poll_seconds)
+            else:
+                time.sleep(self.settings.poll_seconds)
+        finally:
+            self._waiting = False
+
+    def _pause(self, delay: float) -> float:
+        self._waiting = True
+        try:
+            time.sleep(delay)
+        except Shutdown:
+            self._stopping = True
+        finally:
+            self._waiting = False
+        return min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    def _install_signal_handlers(self) -> None:
+        def stop(signum: int, _frame: object) -> None:
+            log.info("signal %d: stopping after the current mail", signum)
+            self._stopping = True
+            if self._waiting:
+                raise Shutdown()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)

@@ -1,0 +1,151 @@
+"""The club mailbox over IMAP (imap-tools): the only module that talks IMAP.
+
+It lists what is waiting (in UID order), fetches raw bytes in batches bounded by count and by size, moves mail
+once its effects are committed, and waits for new mail with IDLE (or plain polling when the server has none).
+"""
+from __future__ import annotations
+
+import imaplib
+import re
+import ssl
+from dataclasses import dataclass
+from typing import Iterator
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import MailboxFolderSelectError
+
+from mailbot.config import ServerSettings
+
+IDLE_MAX_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before 29 minutes
+_FETCH_UID = re.compile(rb"UID (\d+)")
+_FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+# What a dropped connection or a server going away looks like from imaplib: all of it means "reconnect later".
+IMAP_CONNECTION_ERRORS = (OSError, imaplib.IMAP4.abort, imaplib.IMAP4.error, ssl.SSLError, EOFError)
+
+
+@dataclass(frozen=True)
+class FetchedMail:
+    uid: int
+    raw: bytes
+
+
+class Mailbox:
+    def __init__(self, server: ServerSettings, folder: str, *, timeout: float = 60.0) -> None:
+        self.server = server
+        self.folder = folder
+        self.timeout = timeout
+        self._box: BaseMailBox | None = None
+        self.uidvalidity = 0
+
+    # --- connection -------------------------------------------------------------------------------------------
+    def connect(self) -> None:
+        self.close()
+        box = self._new_client()
+        box.login(self.server.user, self.server.password, initial_folder=None)
+        self._box = box
+        self.select()
+
+    def _new_client(self) -> BaseMailBox:
+        host, port = self.server.host, self.server.port
+        if self.server.security == "ssl":
+            return MailBox(host, port, timeout=self.timeout)
+        if self.server.security == "starttls":
+            return MailBoxStartTls(host, port, timeout=self.timeout)
+        return MailBoxUnencrypted(host, port, timeout=self.timeout)
+
+    def select(self) -> None:
+        box = self.box
+        box.folder.set(self.folder)
+        status = box.folder.status(self.folder, ["UIDVALIDITY"])
+        self.uidvalidity = int(status["UIDVALIDITY"])
+
+    def close(self) -> None:
+        if self._box is not None:
+            try:
+                self._box.logout()
+            except Exception:  # noqa: BLE001 - closing a dead connection must never raise
+                pass
+            self._box = None
+
+    @property
+    def box(self) -> BaseMailBox:
+        if self._box is None:
+            raise ConnectionError("IMAP not connected")
+        return self._box
+
+    def ensure_folder(self, name: str) -> None:
+        if not self.box.folder.exists(name):
+            self.box.folder.create(name)
+
+    # --- reading ----------------------------------------------------------------------------------------------
+    def sizes(self) -> list[tuple[int, int]]:
+        """(uid, size) of every mail in the folder, in UID (arrival) order. Cheap: no bodies."""
+        if not self.box.uids("ALL"):
+            return []  # some servers answer an error to "1:*" on an empty folder
+        status, data = self.box.client.uid("FETCH", "1:*", "(UID RFC822.SIZE)")
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"UID FETCH sizes failed: {data!r}")
+        result = []
+        for item in data:
+            line = item[0] if isinstance(item, tuple) else item
+            if not line:
+                continue
+            uid, size = _FETCH_UID.search(line), _FETCH_SIZE.search(line)
+            if uid and size:
+                result.append((int(uid.group(1)), int(size.group(1))))
+        return sorted(result)
+
+    def fetch(self, uids: list[int]) -> Iterator[FetchedMail]:
+        """Raw bytes of these mails, in the order given, without marking them seen.
+
+        Raw imaplib FETCH through imap-tools' client: imap-tools' own fetch parses every message with the email
+        package, and we parse once, our way, in parsers/.
+        """
+        if not uids:
+            return
+        status, data = self.box.client.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"UID FETCH failed: {data!r}")
+        by_uid: dict[int, bytes] = {}
+        for item in data:
+            if isinstance(item, tuple) and len(item) == 2:
+                match = _FETCH_UID.search(item[0])
+                if match:
+                    by_uid[int(match.group(1))] = item[1]
+        del data
+        for uid in uids:
+            raw = by_uid.pop(uid, None)
+            if raw is not None:  # gone meanwhile (another client moved it): nothing to do
+                yield FetchedMail(uid, raw)
+
+    # --- writing ----------------------------------------------------------------------------------------------
+    def move(self, uids: list[int], folder: str) -> None:
+        if uids:
+            self.box.move([str(uid) for uid in uids], folder)
+
+    # --- waiting ----------------------------------------------------------------------------------------------
+    def supports_idle(self) -> bool:
+        return "IDLE" in self.box.client.capabilities
+
+    def wait_for_mail(self, seconds: float) -> bool:
+        """Block until the server announces new mail (IDLE) or `seconds` pass. True when something arrived."""
+        responses = self.box.idle.wait(timeout=min(seconds, IDLE_MAX_SECONDS))
+        return any(b"EXISTS" in line or b"RECENT" in line for line in responses)
+
+
+def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Iterator[list[int]]:
+    """Group UIDs so that a batch never holds more than `max_count` mails or `max_bytes` (a big mail goes alone)."""
+    batch: list[int] = []
+    total = 0
+    for uid, size in sizes:
+        if batch and (len(batch) >= max_count or total + size > max_bytes):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
+
+
+__all__ = ["Mailbox", "FetchedMail", "batches", "IMAP_CONNECTION_ERRORS", "MailboxFolderSelectError"]

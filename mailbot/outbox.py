@@ -1,0 +1,119 @@
+"""The transactional outbox: a workflow's mails become rows in the same transaction as its state change.
+
+Nothing is sent from here. The row holds the complete message with its Message-ID fixed at insert, so the sender
+(and any retry) hands over exactly these bytes.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.compose import TemplateRenderer, build_message, new_message_id
+from mailbot.config import Settings
+from mailbot.models import Event, OutboxMail
+from mailbot.parsers import iter_attachment_payloads
+from mailbot.tokens import TokenSigner
+from mailbot.workflows.base import Outgoing, WorkflowContext
+
+RATE_WINDOW = timedelta(hours=1)
+MAX_REFERENCES = 8
+
+
+class Outbox:
+    def __init__(self, settings: Settings, signer: TokenSigner, renderer: TemplateRenderer) -> None:
+        self.settings = settings
+        self.signer = signer
+        self.renderer = renderer
+
+    def store_all(self, ctx: WorkflowContext) -> list[OutboxMail]:
+        rows = [row for mail in ctx.outgoing if (row := self.store(ctx, mail)) is not None]
+        ctx.outgoing.clear()
+        return rows
+
+    def store(self, ctx: WorkflowContext, mail: Outgoing) -> OutboxMail | None:
+        session = ctx.session
+        if session.scalar(select(OutboxMail.id).where(OutboxMail.idempotency_key == mail.idempotency_key)):
+            return None  # this very decision was already queued (a replayed mail, a rerun job)
+        recipient = mail.to.lower()
+        if mail.rate_limited and self._over_rate_limit(session, recipient, ctx):
+            session.add(Event(ticket_id=mail.ticket_id, kind="rate-limited",
+                              detail=f"{mail.template} à {recipient} non envoyé : plus de "
+                                     f"{self.settings.rate_limit_per_hour} mails automatiques en une heure"))
+            return None
+        token_text = self.signer.sign(mail.token)
+        message_id = new_message_id(token_text, self.settings.club_domain)
+        earlier = self._thread(session, mail.ticket_id, recipient)
+        references = list(mail.references) + earlier
+        if mail.thread_root and mail.thread_root not in references:
+            references.insert(0, mail.thread_root)
+        in_reply_to = mail.in_reply_to or (earlier[-1] if earlier else None)
+        if in_reply_to:
+            # RFC 5322 3.6.4: References ends with the parent, so clients thread it under the right mail.
+            references = [ref for ref in references if ref != in_reply_to] + [in_reply_to]
+        references = _trim_references(references)
+        rendered = self.renderer.render(mail.template, mail.context)
+        attachments = iter_attachment_payloads(mail.attach_from_raw) if mail.attach_from_raw else ()
+        body = build_message(
+            from_name=self.settings.club_name,
+            from_address=self.settings.club_address,
+            to=recipient,
+            reply_to=self.signer.plus_address(self.settings.club_address, mail.token),
+            rendered=rendered,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            auto_submitted=mail.auto_submitted,
+            date=ctx.now,
+            attachments=attachments,
+        )
+        row = OutboxMail(
+            idempotency_key=mail.idempotency_key,
+            message_id=message_id.strip("<>"),
+            kind=mail.template,
+            ticket_id=mail.ticket_id,
+            sender=self.settings.club_address,
+            recipient=recipient,
+            subject=rendered.subject,
+            automatic=mail.rate_limited,
+            body=body,
+            status="pending",
+            next_attempt_at=ctx.now,
+            created_at=ctx.now,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def _over_rate_limit(self, session: Session, recipient: str, ctx: WorkflowContext) -> bool:
+        if self.settings.is_aideur(recipient):
+            return False
+        count = session.scalar(
+            select(func.count(OutboxMail.id)).where(
+                OutboxMail.recipient == recipient,
+                OutboxMail.automatic.is_(True),
+                OutboxMail.created_at > ctx.now - RATE_WINDOW,
+            )
+        )
+        return (count or 0) >= self.settings.rate_limit_per_hour
+
+    @staticmethod
+    def _thread(session: Session, ticket_id: int | None, recipient: str) -> list[str]:
+        """Message-IDs of the earlier mails to this recipient about this ticket, oldest first."""
+        if ticket_id is None:
+            return []
+        ids = session.scalars(
+            select(OutboxMail.message_id)
+            .where(OutboxMail.ticket_id == ticket_id, OutboxMail.recipient == recipient)
+            .order_by(OutboxMail.id)
+        ).all()
+        return [f"<{mid}>" for mid in ids]
+
+
+def _trim_references(references: list[str]) -> list[str]:
+    """Keep the root and the newest ones: enough for every client to thread, short enough for any header."""
+    unique = list(dict.fromkeys(f"<{ref.strip('<>')}>" for ref in references if ref.strip("<> ")))
+    if len(unique) <= MAX_REFERENCES:
+        return unique
+    return unique[:1] + unique[-(MAX_REFERENCES - 1):]

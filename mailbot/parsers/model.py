@@ -1,0 +1,48 @@
+"""The parsed form of one inbound mail: what every later stage reads instead of raw MIME."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class MailKind(str, Enum):
+    """What kind of mail this is, for loop safety (RFC 3834): only NORMAL mail may get an automatic answer."""
+
+    NORMAL = "normal"
+    AUTO_REPLY = "auto-reply"  # vacation, autoresponder, challenge-response, read receipt, filter notice
+    BOUNCE = "bounce"  # delivery failure or delay report
+    BULK = "bulk"  # mailing list, newsletter, Precedence: bulk/list/junk, ARF feedback report
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str  # decoded, sanitised (no path, no control chars); a generated name when absent
+    content_type: str
+    size: int  # decoded payload size in bytes
+    disposition: str  # "attachment" or "inline"
+    part_index: int  # position in msg.walk(), so the payload can be found again in the raw bytes
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    message_id: str  # without <>; "<sha256-of-raw>@mailbot.invalid" style value when the mail has none
+    subject: str  # decoded (RFC 2047), whitespace collapsed, prefixes kept
+    from_address: str  # lower-cased addr-spec, "" when unreadable
+    from_name: str
+    to: tuple[str, ...]  # lower-cased addr-specs
+    cc: tuple[str, ...]
+    reply_to: tuple[str, ...]
+    delivered_to: tuple[str, ...]  # Delivered-To, X-Original-To, Envelope-To: where plus tokens survive
+    in_reply_to: tuple[str, ...]  # message ids without <>
+    references: tuple[str, ...]
+    date: datetime | None  # timezone-aware when the header is readable
+    text: str  # the whole readable body as plain text (HTML converted), normalised to \n
+    new_text: str  # what the sender wrote in this mail: quote and signature removed
+    signature: str  # the signature removed from new_text, "" if none
+    attachments: tuple[Attachment, ...]
+    kind: MailKind
+    kind_reason: str  # short human reason for the kind (header or pattern that decided), "" for NORMAL
+    bounced_recipients: tuple[str, ...] = ()  # for BOUNCE: the failed addresses when known
+    auto_submitted: str = ""  # raw Auto-Submitted header value, lower-cased
+    defects: tuple[str, ...] = field(default_factory=tuple)  # names of MIME defects found while parsing

@@ -1,0 +1,175 @@
+"""One mail from raw bytes to committed effects: parse → route → workflow → outbox, in one transaction.
+
+The inbound record, the ticket changes, the outbox rows and the mailbox checkpoint are committed together, so a
+crash either keeps all of them or none; the mailbox moves the mail only after this returns.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.config import Settings
+from mailbot.models import InboundMail as InboundRecord
+from mailbot.models import MailboxCheckpoint, Ticket
+from mailbot.outbox import Outbox
+from mailbot.parsers import InboundMail, ParseError, parse_mail
+from mailbot.router import Action, RouterDeps, route
+from mailbot.tokens import TokenSigner
+from mailbot.workflows import newcomers, notices, requests
+from mailbot.workflows.base import WorkflowContext
+
+log = logging.getLogger(__name__)
+
+PROCESSED = "processed"
+QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    destination: str  # PROCESSED or QUARANTINED: where the mailbox moves the mail
+    action: str  # what was done, for logs and counters
+    ticket_ref: str = ""
+
+
+class TransientError(RuntimeError):
+    """The database is unreachable: stop the batch, keep the mail where it is, try again later."""
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], signer: TokenSigner,
+                 outbox: Outbox, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.signer = signer
+        self.outbox = outbox
+        self.clock = clock
+
+    # --- checkpoint -------------------------------------------------------------------------------------------
+    def checkpoint(self, folder: str, uidvalidity: int) -> int:
+        """The highest UID already committed in this folder (0 after a UIDVALIDITY change)."""
+        with self.sessions() as session:
+            row = session.get(MailboxCheckpoint, folder)
+            return row.last_uid if row is not None and row.uidvalidity == uidvalidity else 0
+
+    def committed_destination(self, folder: str, uidvalidity: int, uid: int) -> str:
+        """For a mail committed before a crash but never moved: where it should go now."""
+        with self.sessions() as session:
+            outcome = session.scalar(select(InboundRecord.outcome).where(
+                InboundRecord.folder == folder, InboundRecord.uidvalidity == uidvalidity, InboundRecord.uid == uid))
+        return QUARANTINED if outcome == QUARANTINED else PROCESSED
+
+    # --- one mail ---------------------------------------------------------------------------------------------
+    def process(self, raw: bytes, *, folder: str, uidvalidity: int, uid: int) -> Outcome:
+        now = self.clock()
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            mail = parse_mail(raw)
+        except ParseError as error:
+            return self._quarantine(raw, digest, None, f"mail illisible : {error}", folder, uidvalidity, uid, now)
+        try:
+            with self.sessions.begin() as session:
+                if self._already_seen(session, mail.message_id):
+                    self._advance(session, folder, uidvalidity, uid)
+                    return Outcome(PROCESSED, "duplicate")
+                outcome, ticket = self._act(session, mail, raw, now)
+                session.add(InboundRecord(
+                    message_id=mail.message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
+                    from_address=mail.from_address[:320], subject=mail.subject[:998], kind=mail.kind.value,
+                    outcome=outcome, size=len(raw), raw_sha256=digest, ticket_id=ticket.id if ticket else None))
+                self._advance(session, folder, uidvalidity, uid)
+                return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
+        except IntegrityError:
+            # The same Message-ID committed by someone else meanwhile (a second daemon): it is done.
+            return Outcome(PROCESSED, "duplicate")
+        except (OperationalError, InterfaceError) as error:
+            raise TransientError(str(error)) from error
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise TransientError(str(error)) from error
+            return self._quarantine(raw, digest, mail, f"erreur de base de données : {error.orig}", folder,
+                                    uidvalidity, uid, now)
+        except Exception as error:  # noqa: BLE001 - one bad mail must never hold up the others
+            log.exception("mail uid %s could not be processed", uid)
+            return self._quarantine(raw, digest, mail, f"erreur interne : {type(error).__name__}: {error}", folder,
+                                    uidvalidity, uid, now)
+
+    def _act(self, session: Session, mail: InboundMail, raw: bytes, now: datetime) -> tuple[str, Ticket | None]:
+        decision = route(mail, RouterDeps(session, self.settings, self.signer))
+        ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
+        ticket = decision.ticket
+        if decision.action is Action.NEW_REQUEST:
+            assert decision.member is not None
+            ticket = requests.new_request(ctx, mail, raw, decision.member)
+        elif decision.action is Action.FOLLOW_UP or decision.action is Action.AIDEUR_REPLY:
+            assert ticket is not None
+            requests.follow_up(ctx, mail, raw, ticket, decision.member) if decision.action is Action.FOLLOW_UP \
+                else requests.aideur_reply(ctx, mail, ticket)
+        elif decision.action is Action.NON_MEMBER:
+            newcomers.non_member(ctx, mail, decision.member)
+        elif decision.action is Action.BOUNCE:
+            notices.bounce(ctx, mail, ticket)
+        elif decision.action is Action.AUTO_REPLY:
+            notices.auto_reply(ctx, mail, ticket)
+        elif decision.action is Action.AIDEUR_UNROUTED:
+            notices.aideur_unrouted(ctx, mail)
+        self.outbox.store_all(ctx)
+        log.info("uid mail %s from %s: %s (%s)", mail.message_id, mail.from_address, decision.action.value,
+                 decision.reason)
+        return decision.action.value, ticket
+
+    # --- helpers ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _already_seen(session: Session, message_id: str) -> bool:
+        return session.scalar(select(InboundRecord.id).where(InboundRecord.message_id == message_id)) is not None
+
+    @staticmethod
+    def _advance(session: Session, folder: str, uidvalidity: int, uid: int) -> None:
+        row = session.get(MailboxCheckpoint, folder)
+        if row is None:
+            session.add(MailboxCheckpoint(folder=folder, uidvalidity=uidvalidity, last_uid=uid))
+        elif row.uidvalidity != uidvalidity:
+            row.uidvalidity, row.last_uid = uidvalidity, uid
+        else:
+            row.last_uid = max(row.last_uid, uid)
+
+    def _quarantine(self, raw: bytes, digest: str, mail: InboundMail | None, reason: str, folder: str,
+                    uidvalidity: int, uid: int, now: datetime) -> Outcome:
+        message_id = mail.message_id if mail else f"quarantine-{digest}@mailbot.invalid"
+        try:
+            with self.sessions.begin() as session:
+                if self._already_seen(session, message_id):
+                    self._advance(session, folder, uidvalidity, uid)
+                    return Outcome(QUARANTINED, "duplicate")
+                ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
+                sender = mail.from_address if mail else _sniff_header(raw, b"from")
+                subject = mail.subject if mail else _sniff_header(raw, b"subject")
+                notices.quarantined(ctx, message_id=message_id, sender=sender, subject=subject, reason=reason,
+                                    folder=self.settings.quarantine_folder)
+                session.add(InboundRecord(
+                    message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
+                    from_address=sender[:320], subject=subject[:998], kind=mail.kind.value if mail else "unknown",
+                    outcome=QUARANTINED, reason=reason, size=len(raw), raw_sha256=digest))
+                self.outbox.store_all(ctx)
+                self._advance(session, folder, uidvalidity, uid)
+        except (OperationalError, InterfaceError) as error:
+            raise TransientError(str(error)) from error
+        log.warning("mail uid %s quarantined: %s", uid, reason)
+        return Outcome(QUARANTINED, "quarantined")
+
+
+def _sniff_header(raw: bytes, name: bytes) -> str:
+    """A best-effort header value from bytes the parser refused, for Aideur's notice only."""
+    for line in raw[:20000].splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(b":")
+        if sep and key.strip().lower() == name:
+            return value.strip().decode("utf-8", "replace")[:200]
+    return ""

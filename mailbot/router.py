@@ -1,0 +1,168 @@
+"""Which workflow a mail belongs to (DESIGN.md section 3): an ordered table of small named rules.
+
+The first rule that recognises the mail wins: loops and robots first, then a verified token, then the thread
+(In-Reply-To/References to a mail of the ticket's member), then a ticket reference in the subject (only from the
+ticket's own member), then the sender. No rule trusts `From:` alone to reach a ticket it names.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Settings
+from mailbot.models import InboundMail as InboundRecord
+from mailbot.models import Member, OutboxMail, Ticket
+from mailbot.parsers import InboundMail, MailKind
+from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_TICKET, Token, TokenSigner
+
+REFERENCE_IN_SUBJECT = re.compile(r"\b([A-Z]{1,6}-\d{4}-\d{4,})\b", re.IGNORECASE)
+
+
+class Action(str, Enum):
+    IGNORE = "ignore"  # our own mail, lists and bulk: recorded, never answered
+    BOUNCE = "bounce"  # a delivery failure: mark the address, alert Aideur
+    AUTO_REPLY = "auto-reply"  # recorded on its ticket when known, never answered
+    FOLLOW_UP = "follow-up"  # the member writes again about their ticket
+    AIDEUR_REPLY = "aideur-reply"  # Aideur answers through a verified ticket token
+    AIDEUR_UNROUTED = "aideur-unrouted"  # Aideur's address, but no token: drives nothing
+    NEW_REQUEST = "new-request"
+    NON_MEMBER = "non-member"
+
+
+@dataclass(frozen=True)
+class Route:
+    action: Action
+    reason: str
+    ticket: Ticket | None = None
+    member: Member | None = None
+    token: Token | None = None
+
+
+@dataclass(frozen=True)
+class RouterDeps:
+    session: Session
+    settings: Settings
+    signer: TokenSigner
+
+
+Rule = Callable[[InboundMail, RouterDeps], Route | None]
+
+
+def route(mail: InboundMail, deps: RouterDeps) -> Route:
+    for rule in RULES:
+        decision = rule(mail, deps)
+        if decision is not None:
+            return decision
+    raise AssertionError("the last rule always decides")  # pragma: no cover
+
+
+def own_mail(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    if mail.from_address == deps.settings.club_address:
+        return Route(Action.IGNORE, "envoyé par l'adresse du club elle-même (boucle évitée)")
+    if deps.session.scalar(select(OutboxMail.id).where(OutboxMail.message_id == mail.message_id)):
+        return Route(Action.IGNORE, "un de nos propres mails revenu dans la boîte")
+    return None
+
+
+def bounce(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    if mail.kind is MailKind.BOUNCE:
+        return Route(Action.BOUNCE, mail.kind_reason or "rapport de non-distribution",
+                     ticket=_ticket_of_token(mail, deps))
+    return None
+
+
+def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    if mail.kind is MailKind.AUTO_REPLY:
+        return Route(Action.AUTO_REPLY, mail.kind_reason or "réponse automatique", ticket=_ticket_of_token(mail, deps))
+    if mail.kind is MailKind.BULK:
+        return Route(Action.IGNORE, mail.kind_reason or "liste de diffusion ou envoi en nombre")
+    return None
+
+
+def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    token = _find_token(mail, deps)
+    if token is None or token.scope != SCOPE_TICKET:
+        return None
+    ticket = deps.session.get(Ticket, token.number)
+    if ticket is None:
+        return None
+    if token.role == ROLE_AIDEUR:
+        if deps.settings.is_aideur(mail.from_address):
+            return Route(Action.AIDEUR_REPLY, "réponse d'Aideur par le jeton du ticket", ticket=ticket, token=token)
+        # Someone holding a notification forwarded by Aideur: never a command, but the ticket is known.
+        return Route(Action.FOLLOW_UP, "jeton Aideur utilisé par un autre expéditeur", ticket=ticket,
+                     member=_member(deps, mail.from_address), token=token)
+    if token.role == ROLE_MEMBER:
+        return Route(Action.FOLLOW_UP, "réponse par le jeton du ticket", ticket=ticket,
+                     member=_member(deps, mail.from_address), token=token)
+    return None
+
+
+def thread(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A reply to one of the member's own earlier mails (e.g. they answer their own request to add something)."""
+    ids = list(mail.in_reply_to) + list(mail.references)
+    if not ids:
+        return None
+    ticket_id = deps.session.scalar(
+        select(InboundRecord.ticket_id).where(InboundRecord.message_id.in_(ids), InboundRecord.ticket_id.is_not(None))
+    )
+    return _if_own_ticket(mail, deps, ticket_id, "fil de discussion (References)")
+
+
+def subject_reference(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    match = REFERENCE_IN_SUBJECT.search(mail.subject)
+    if not match:
+        return None
+    ticket_id = deps.session.scalar(select(Ticket.id).where(Ticket.ref == match.group(1).upper()))
+    return _if_own_ticket(mail, deps, ticket_id, "référence dans l'objet")
+
+
+def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    if deps.settings.is_aideur(mail.from_address):
+        return Route(Action.AIDEUR_UNROUTED, "mail à l'adresse du club depuis une adresse d'Aideur, sans jeton")
+    return None
+
+
+def sender(mail: InboundMail, deps: RouterDeps) -> Route:
+    member = _member(deps, mail.from_address)
+    if member is not None and member.status == "active":
+        return Route(Action.NEW_REQUEST, "nouveau mail d'un membre", member=member)
+    return Route(Action.NON_MEMBER, "expéditeur inconnu ou non actif", member=member)
+
+
+RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
+                           aideur_without_token, sender)  # type: ignore[assignment]
+
+
+def _member(deps: RouterDeps, address: str) -> Member | None:
+    if not address:
+        return None
+    return deps.session.scalar(select(Member).where(Member.email == address.lower()))
+
+
+def _find_token(mail: InboundMail, deps: RouterDeps) -> Token | None:
+    # Addresses first (the Reply-To plus address), then the thread headers (providers that drop plus addresses).
+    candidates = list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to) + list(mail.references)
+    return deps.signer.find(candidates)
+
+
+def _ticket_of_token(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
+    token = _find_token(mail, deps)
+    if token is None or token.scope != SCOPE_TICKET:
+        return None
+    return deps.session.get(Ticket, token.number)
+
+
+def _if_own_ticket(mail: InboundMail, deps: RouterDeps, ticket_id: int | None, how: str) -> Route | None:
+    if ticket_id is None:
+        return None
+    ticket = deps.session.get(Ticket, ticket_id)
+    member = _member(deps, mail.from_address)
+    if ticket is None or member is None or ticket.member_id != member.id:
+        return None  # only the ticket's own member may thread by reference: others start afresh
+    return Route(Action.FOLLOW_UP, how, ticket=ticket, member=member)

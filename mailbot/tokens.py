@@ -1,0 +1,77 @@
+"""Unforgeable routing tokens (DESIGN.md section 3).
+
+A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
+address, later r = registration, a = appeal…), a number, and the recipient's role (m = member, a = Aideur,
+h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
+local part of an address; 80 bits of MAC so that guessing is hopeless.
+
+It travels in the Reply-To plus address (`aide+t42m-<mac>@club`) and at the start of every Message-ID we send,
+so that a reply still finds its way through In-Reply-To/References where a provider drops plus addresses.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+MAC_LENGTH = 20  # hex characters: 80 bits
+TOKEN_PATTERN = re.compile(rf"\b([a-z])(\d{{1,12}})([a-z])-([0-9a-f]{{{MAC_LENGTH}}})\b", re.IGNORECASE)
+
+SCOPE_TICKET = "t"
+SCOPE_COMMAND = "c"
+ROLE_MEMBER = "m"
+ROLE_AIDEUR = "a"
+ROLE_HELPER = "h"
+
+
+@dataclass(frozen=True)
+class Token:
+    scope: str
+    number: int
+    role: str
+
+    @property
+    def payload(self) -> str:
+        return f"{self.scope}{self.number}{self.role}"
+
+
+class TokenSigner:
+    """Signs with the first key, verifies with any (so a key can be rotated without breaking pending replies)."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one secret key is needed")
+        self._keys = tuple(keys)
+
+    def _mac(self, key: bytes, payload: str) -> str:
+        return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:MAC_LENGTH]
+
+    def sign(self, token: Token) -> str:
+        return f"{token.payload}-{self._mac(self._keys[0], token.payload)}"
+
+    def verify(self, text: str) -> Token | None:
+        """The token if `text` is exactly one well-formed token with a valid MAC, else None."""
+        match = TOKEN_PATTERN.fullmatch(text.strip().lower())
+        if not match:
+            return None
+        scope, number, role, mac = match.groups()
+        token = Token(scope, int(number), role)
+        for key in self._keys:
+            if hmac.compare_digest(self._mac(key, token.payload), mac):
+                return token
+        return None
+
+    def find(self, candidates: Iterable[str]) -> Token | None:
+        """The first valid token found inside any of the strings (addresses, message ids)."""
+        for text in candidates:
+            for match in TOKEN_PATTERN.finditer(text.lower()):
+                token = self.verify(match.group(0))
+                if token is not None:
+                    return token
+        return None
+
+    def plus_address(self, club_address: str, token: Token) -> str:
+        local, domain = club_address.rsplit("@", 1)
+        return f"{local}+{self.sign(token)}@{domain}"

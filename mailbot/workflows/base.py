@@ -1,0 +1,41 @@
+"""What every workflow is given (WorkflowContext) and what it returns (Outgoing)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailbot.config import Settings
+from mailbot.tokens import Token, TokenSigner
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A mail a workflow decided to send; the outbox renders and stores it in the same transaction."""
+
+    template: str  # templates/emails/<template>.j2
+    to: str
+    context: dict[str, Any]
+    idempotency_key: str  # the same decision never queues the same mail twice
+    token: Token  # where a reply to this mail must come back: Reply-To and Message-ID carry it
+    ticket_id: int | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    thread_root: str | None = None  # a stable Message-ID that all mails of one conversation refer to
+    auto_submitted: str = "auto-replied"  # RFC 3834: auto-replied (answers), auto-generated (notices)
+    attach_from_raw: bytes | None = field(default=None, repr=False)  # forward the attachments of this mail
+    rate_limited: bool = True  # counts toward the per-address limit (loop breaker); off for Aideur
+
+
+@dataclass
+class WorkflowContext:
+    session: Session
+    settings: Settings
+    signer: TokenSigner
+    now: datetime  # naive UTC; injected so tests and `run --once --at` can replay time
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    def send(self, mail: Outgoing) -> None:
+        self.outgoing.append(mail)

@@ -1,0 +1,123 @@
+"""Request → ticket (DESIGN.md 2.1): a member's new mail becomes a ticket, acknowledged; later mails thread onto it."""
+from __future__ import annotations
+
+from mailbot.calendar import due_after_business_days, french_date
+from mailbot.models import Member, Ticket
+from mailbot.parsers import InboundMail
+from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_COMMAND, SCOPE_TICKET, Token
+from mailbot.workflows.base import Outgoing, WorkflowContext
+from mailbot.workflows.tickets import (
+    human_size,
+    next_reference,
+    record_event,
+    record_inbound,
+    summary_of,
+    title_of,
+)
+
+
+def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Member) -> Ticket:
+    settings = ctx.settings
+    ticket = Ticket(
+        ref=next_reference(ctx.session, settings.reference_prefix, ctx.now),
+        member_id=member.id,
+        status="new",
+        subject=title_of(mail),
+        summary=summary_of(mail),
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        due_at=due_after_business_days(ctx.now, settings.answer_business_days, settings.timezone),
+    )
+    ctx.session.add(ticket)
+    ctx.session.flush()
+    text = mail.new_text or mail.text
+    record_inbound(ctx.session, ticket, mail, text, ctx.now)
+    record_event(ctx.session, ticket, "created", f"demande reçue de {mail.from_address}", ctx.now,
+                 actor=mail.from_address)
+    context = ticket_context(ctx, ticket, member) | {
+        "request_text": text,
+        "attachments": [(a.filename, human_size(a.size)) for a in mail.attachments],
+    }
+    ctx.send(Outgoing(
+        template="accuse_reception",
+        to=mail.from_address,
+        context=context,
+        idempotency_key=f"ack:{ticket.id}",
+        token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER),
+        ticket_id=ticket.id,
+        in_reply_to=f"<{mail.message_id}>",
+        references=tuple(f"<{ref}>" for ref in mail.references),
+    ))
+    notify_aideurs(ctx, ticket, "notification_nouvelle_demande", context, key=f"new:{ticket.id}",
+                   attach_from_raw=raw if mail.attachments else None)
+    return ticket
+
+
+def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket, member: Member | None) -> None:
+    """The member (or someone holding their reply address) writes again: record it, pass it on to Aideur."""
+    text = mail.new_text or mail.text
+    record_inbound(ctx.session, ticket, mail, text, ctx.now)
+    record_event(ctx.session, ticket, "follow-up", f"message de {mail.from_address}", ctx.now, actor=mail.from_address)
+    ticket.updated_at = ctx.now
+    owner = ticket.member
+    context = ticket_context(ctx, ticket, owner) | {
+        "sender": mail.from_address,
+        "sender_is_owner": owner is not None and owner.email == mail.from_address,
+        "text": text,
+        "attachments": [(a.filename, human_size(a.size)) for a in mail.attachments],
+        "ticket_closed": ticket.closed_at is not None,
+    }
+    notify_aideurs(ctx, ticket, "notification_suivi", context, key=f"follow-up:{mail.message_id}",
+                   attach_from_raw=raw if mail.attachments else None)
+
+
+def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) -> dict[str, object]:
+    settings = ctx.settings
+    return {
+        "club_name": settings.club_name,
+        "ref": ticket.ref,
+        "title": ticket.subject,
+        "summary": ticket.summary,
+        "status": ticket.status,
+        "due_date": french_date(ticket.due_at, settings.timezone) if ticket.due_at else "",
+        "member": {
+            "name": member.display_name if member else "membre effacé",
+            "first_name": member.first_name if member else "",
+            "email": member.email if member else "",
+            "company": member.company if member else "",
+            "phone": member.phone if member else "",
+        },
+    }
+
+
+def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, context: dict[str, object], *,
+                   key: str, attach_from_raw: bytes | None = None) -> None:
+    """One notification per Aideur address, each with its own reply token (replies prove who answers)."""
+    for address in ctx.settings.aideur_addresses:
+        token = Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR) if ticket else aideur_command_token()
+        ctx.send(Outgoing(
+            template=template,
+            to=address,
+            context=context | {"reply_address": ctx.signer.plus_address(ctx.settings.club_address, token)},
+            idempotency_key=f"{key}:{address}",
+            token=token,
+            ticket_id=ticket.id if ticket else None,
+            auto_submitted="auto-generated",
+            attach_from_raw=attach_from_raw,
+            rate_limited=False,
+        ))
+
+
+def aideur_command_token() -> Token:
+    """Aideur's own command address (scope c): where notices not tied to a ticket come from and go back to."""
+    return Token(SCOPE_COMMAND, 0, ROLE_AIDEUR)
+
+
+def aideur_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> None:
+    """Aideur answered a ticket notification through its verified token: recorded on the ticket.
+
+    (Relaying his text to the member and executing his commands belong to the triage workflow.)
+    """
+    record_inbound(ctx.session, ticket, mail, mail.new_text or mail.text, ctx.now)
+    record_event(ctx.session, ticket, "aideur-reply", "réponse d'Aideur enregistrée", ctx.now, actor=mail.from_address)
+    ticket.updated_at = ctx.now

@@ -1,0 +1,91 @@
+"""Tickets: references, titles, summaries and the conversation record shared by every flow."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.models import Event, Message, RefCounter, Ticket
+from mailbot.parsers import InboundMail, strip_subject_prefixes
+
+TITLE_LENGTH = 120
+SUMMARY_LENGTH = 160
+
+
+def next_reference(session: Session, prefix: str, now: datetime) -> str:
+    """CA-2026-0042: numbered per year, allocated inside the caller's transaction."""
+    counter = session.get(RefCounter, now.year, with_for_update=True)
+    if counter is None:
+        counter = RefCounter(year=now.year, last_number=0)
+        session.add(counter)
+    counter.last_number += 1
+    session.flush()
+    return f"{prefix}-{now.year}-{counter.last_number:04d}"
+
+
+def title_of(mail: InboundMail) -> str:
+    title = strip_subject_prefixes(mail.subject)
+    if not title:
+        title = first_sentence(mail.new_text or mail.text, TITLE_LENGTH) or "(sans objet)"
+    return shorten(title, TITLE_LENGTH)
+
+
+def summary_of(mail: InboundMail) -> str:
+    """One line saying what the member asks: the first sentence of what they wrote, or else the subject."""
+    return first_sentence(mail.new_text or mail.text, SUMMARY_LENGTH) or title_of(mail)
+
+
+def first_sentence(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    for greeting in ("bonjour", "bonsoir", "hello", "salut", "cher aideur", "chère aideur"):
+        if flat.lower().startswith(greeting):
+            flat = re.sub(r"^[^,.!:\n]{0,40}[,.!:]\s*", "", flat, count=1) if len(flat) > len(greeting) else ""
+            break
+    match = re.match(r"(.+?[.!?])(\s|$)", flat)
+    sentence = match.group(1) if match else flat
+    return shorten(sentence, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def record_inbound(session: Session, ticket: Ticket, mail: InboundMail, text: str, now: datetime) -> Message:
+    message = Message(
+        ticket_id=ticket.id,
+        direction="in",
+        sender=mail.from_address,
+        recipients=", ".join(mail.to + mail.cc),
+        subject=mail.subject,
+        text=text,
+        message_id=mail.message_id,
+        attachments="\n".join(f"{a.filename} ({human_size(a.size)})" for a in mail.attachments),
+        at=now,
+    )
+    session.add(message)
+    return message
+
+
+def record_event(session: Session, ticket: Ticket | None, kind: str, detail: str, now: datetime,
+                 actor: str = "mailbot") -> None:
+    session.add(Event(ticket_id=ticket.id if ticket else None, kind=kind, detail=detail, actor=actor, at=now))
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} o"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} Ko"
+    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
+
+
+def open_tickets_of(session: Session, member_id: int) -> list[Ticket]:
+    return list(session.scalars(
+        select(Ticket).where(Ticket.member_id == member_id, Ticket.closed_at.is_(None)).order_by(Ticket.id)
+    ))

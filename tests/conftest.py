@@ -1,0 +1,131 @@
+"""Shared fixtures: a real Dovecot + Postfix on loopback, a fresh database (SQLite and PostgreSQL), settings."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy
+from sqlalchemy.engine import make_url
+
+from mailbot.config import Settings, load_settings
+from mailbot.db import make_engine, make_session_factory, upgrade
+from mailbot.devserver import MailServer
+
+from tests.helpers import CLUB, AIDEUR, MEMBERS, OUTSIDERS, PASSWORD
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"the shared corpus is missing at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    # Not pytest's tmp_path: Dovecot's and Postfix's users must traverse the directory (see notes).
+    root = Path(tempfile.mkdtemp(prefix="mailbot-test-", dir="/tmp"))
+    server = MailServer(root, domain="club.test")
+    for address in (CLUB, AIDEUR, *MEMBERS, *OUTSIDERS):
+        server.add_user(address, PASSWORD)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def clean_mail(mail_server: MailServer) -> MailServer:
+    mail_server.start()  # a test may have stopped a daemon on purpose
+    mail_server.wipe_mailboxes()
+    return mail_server
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES_ADMIN_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "sqlite":
+        directory = Path(tempfile.mkdtemp(prefix="mailbot-db-", dir="/tmp"))
+        url = f"sqlite:///{directory / 'mailbot.db'}"
+        upgrade(url)
+        yield url
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    if not _postgres_available():
+        if os.environ.get("MAILBOT_TEST_POSTGRES") == "required":
+            pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable (set MAILBOT_TEST_POSTGRES=required to fail instead)")
+    name = f"mailbot_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url() -> Iterator[str]:
+    directory = Path(tempfile.mkdtemp(prefix="mailbot-db-", dir="/tmp"))
+    url = f"sqlite:///{directory / 'mailbot.db'}"
+    upgrade(url)
+    yield url
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def make_env(server: MailServer, database_url: str, **overrides: str) -> dict[str, str]:
+    env = {
+        "MAILBOT_DATABASE_URL": database_url,
+        "MAILBOT_IMAP_HOST": server.imap_host, "MAILBOT_IMAP_PORT": str(server.imap_port),
+        "MAILBOT_IMAP_USER": CLUB, "MAILBOT_IMAP_PASSWORD": PASSWORD, "MAILBOT_IMAP_SECURITY": "none",
+        "MAILBOT_SMTP_HOST": server.smtp_host, "MAILBOT_SMTP_PORT": str(server.smtp_port),
+        "MAILBOT_SMTP_SECURITY": "none",
+        "MAILBOT_CLUB_ADDRESS": CLUB, "MAILBOT_AIDEUR_ADDRESSES": AIDEUR,
+        "MAILBOT_SECRET_KEY": "test-secret-" + secrets.token_hex(8),
+        "MAILBOT_POLL_SECONDS": "2",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def env(clean_mail: MailServer, database_url: str) -> dict[str, str]:
+    return make_env(clean_mail, database_url)
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return load_settings(env, env_file=None)
+
+
+@pytest.fixture
+def sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    engine = make_engine(settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()

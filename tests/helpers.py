@@ -1,0 +1,103 @@
+"""Test helpers: send mail over real SMTP, read mailboxes over real IMAP, run one daemon cycle."""
+from __future__ import annotations
+
+import smtplib
+import time
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Callable
+
+from imap_tools import MailBoxUnencrypted, MailMessage
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.config import Settings
+from mailbot.daemon import CycleReport, Daemon
+from mailbot.devserver import MailServer
+from mailbot.members import upsert_member
+from mailbot.models import utcnow
+
+PASSWORD = "pw-test"
+CLUB = "aide@club.test"
+AIDEUR = "aideur@club.test"
+ALICE = "alice@membres.test"
+BRUNO = "bruno@membres.test"
+CHLOE = "chloe@membres.test"
+MEMBERS = (ALICE, BRUNO, CHLOE)
+STRANGER = "inconnu@ailleurs.test"
+OUTSIDERS = (STRANGER,)
+
+
+def add_members(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        upsert_member(session, ALICE, first_name="Alice", last_name="Martin", company="Martin Conseil",
+                      phone="06 12 34 56 78", skills="comptabilité, fiscalité")
+        upsert_member(session, BRUNO, first_name="Bruno", last_name="Petit", company="Petit Bâtiment",
+                      skills="maçonnerie")
+        upsert_member(session, CHLOE, first_name="Chloé", last_name="Durand", skills="droit du travail")
+
+
+def make_mail(sender: str, subject: str, text: str, *, to: str = CLUB, message_id: str | None = None,
+              **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain=sender.rsplit("@", 1)[-1])
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    return message
+
+
+def smtp_send(server: MailServer, message: EmailMessage | bytes, *, sender: str | None = None,
+              recipients: list[str] | None = None) -> None:
+    with smtplib.SMTP(server.smtp_host, server.smtp_port, timeout=10) as smtp:
+        if isinstance(message, bytes):
+            assert sender and recipients
+            smtp.sendmail(sender, recipients, message)
+        else:
+            smtp.send_message(message)
+
+
+def append(server: MailServer, address: str, raw: bytes, folder: str = "INBOX") -> None:
+    """Put raw bytes straight into a mailbox (IMAP APPEND): for mail no SMTP server would pass unchanged."""
+    with MailBoxUnencrypted(server.imap_host, server.imap_port).login(address, PASSWORD) as box:
+        box.append(raw, folder)
+
+
+def mailbox(server: MailServer, address: str, folder: str = "INBOX") -> list[MailMessage]:
+    with MailBoxUnencrypted(server.imap_host, server.imap_port).login(address, PASSWORD, initial_folder=None) as box:
+        if not box.folder.exists(folder):
+            return []
+        box.folder.set(folder)
+        return list(box.fetch(mark_seen=False, bulk=True))
+
+
+def wait_mail(server: MailServer, address: str, count: int, *, folder: str = "INBOX",
+              timeout: float = 15.0) -> list[MailMessage]:
+    """Postfix delivers asynchronously: wait until `count` mails are there (and a moment more for extras)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = mailbox(server, address, folder)
+        if len(messages) >= count or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.05)
+
+
+def settle(server: MailServer, address: str, count: int, folder: str = "INBOX") -> list[MailMessage]:
+    """Wait for `count` mails, then a little longer to catch any unexpected extra one."""
+    messages = wait_mail(server, address, count, folder=folder)
+    time.sleep(0.4)
+    return mailbox(server, address, folder)
+
+
+def run_cycle(settings: Settings, sessions: sessionmaker[Session], *,
+              at: datetime | None = None) -> CycleReport:
+    clock: Callable[[], datetime] = (lambda: at) if at is not None else utcnow
+    daemon = Daemon(settings, sessions, clock=clock)
+    daemon.start()
+    try:
+        return daemon.cycle()
+    finally:
+        daemon.disconnect()
