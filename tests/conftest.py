@@ -129,3 +129,17 @@ def sessions(settings: Settings):  # type: ignore[no-untyped-def]
     engine = make_engine(settings.database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def sessions_for():  # type: ignore[no-untyped-def]
+    engines = []
+
+    def factory(url: str):  # type: ignore[no-untyped-def]
+        engine = make_engine(url)
+        engines.append(engine)
+        return make_session_factory(engine)
+
+    yield factory
+    for engine in engines:
+        engine.dispose()

@@ -1,0 +1,242 @@
+"""MIME structure: choosing the readable body and listing attachments (payloads are not kept)."""
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from email.policy import compat32
+
+from .charsets import decode_bytes
+from .headers import decode_header
+from .html import html_to_text
+from .model import Attachment
+from .text import normalise_newlines, tidy, unflow
+
+# Parts of a multipart/report after the human-readable one are machine data, not attachments.
+_REPORT_DATA = {"message/delivery-status", "message/disposition-notification", "message/feedback-report",
+                "text/rfc822-headers", "message/rfc822-headers", "message/global-delivery-status",
+                "message/global-headers", "message/global"}
+
+
+def load(raw: bytes) -> Message:
+    # compat32 is the most forgiving policy: it keeps going on every malformation and records defects.
+    return message_from_bytes(raw, policy=compat32)
+
+
+def content_type(part: Message) -> str:
+    try:
+        ctype = part.get_content_type()
+    except Exception:  # noqa: BLE001
+        return "text/plain"
+    return ctype.lower()
+
+
+def _disposition(part: Message) -> str:
+    value = part.get("Content-Disposition")
+    if value is None:
+        return ""
+    return str(value).split(";", 1)[0].strip().lower()
+
+
+def _param(part: Message, name: str, header: str = "content-type") -> str | None:
+    try:
+        value = part.get_param(name, header=header)
+    except Exception:  # noqa: BLE001
+        return None
+    if isinstance(value, tuple):  # RFC 2231 (charset, language, text)
+        try:
+            from email.utils import collapse_rfc2231_value
+
+            value = collapse_rfc2231_value(value)
+        except Exception:  # noqa: BLE001
+            value = value[2]
+    return None if value is None else str(value)
+
+
+def raw_filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001
+        name = None
+    if name is None:
+        name = _param(part, "name")
+    return name
+
+
+def payload_bytes(part: Message) -> bytes:
+    """Decoded payload; a bad transfer encoding falls back to the raw bytes rather than failing."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001
+        data = None
+    if data is None:
+        payload = part.get_payload()
+        if isinstance(payload, str):
+            data = payload.encode("utf-8", "surrogateescape")
+        else:
+            data = b""
+    return data
+
+
+def part_text(part: Message) -> str:
+    """Text of one text/* leaf, charset fallback and format=flowed applied, \n line endings."""
+    data = payload_bytes(part)
+    text = normalise_newlines(decode_bytes(data, _param(part, "charset")))
+    ctype = content_type(part)
+    if ctype == "text/html":
+        return html_to_text(text)
+    fmt = (_param(part, "format") or "").lower()
+    if fmt == "flowed":
+        text = unflow(text, delsp=(_param(part, "delsp") or "").lower() == "yes")
+    return text
+
+
+def is_attachment(part: Message, parent_type: str, position: int) -> bool:
+    if part.is_multipart():
+        return False
+    ctype = content_type(part)
+    if parent_type == "multipart/report" and position > 0 and (ctype in _REPORT_DATA or ctype.startswith("message/")
+                                                              or ctype == "text/rfc822-headers"):
+        return False
+    if ctype in _REPORT_DATA:
+        return False
+    disposition = _disposition(part)
+    if disposition == "attachment":
+        return True
+    if raw_filename(part):
+        return True
+    maintype = ctype.split("/", 1)[0]
+    return maintype in ("image", "application", "audio", "video", "model", "font") or ctype == "message/rfc822"
+
+
+def sanitise_filename(name: str | None, ctype: str, index: int) -> str:
+    """No directories, control characters or newlines; a generated name when nothing usable is left."""
+    text = decode_header(name, collapse=False) if name else ""
+    text = unicodedata.normalize("NFC", text)
+    # Control characters (newlines, tabs from folding) are dropped, not turned into spaces.
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = " ".join(text.split())
+    text = re.split(r"[\\/]", text)[-1]
+    text = text.strip(" .")
+    if text in ("", ".", ".."):
+        ext = mimetypes.guess_extension(ctype) or ".bin"
+        return f"part-{index}{ext}"
+    return text[:255]
+
+
+def _walk_with_parents(msg: Message) -> Iterator[tuple[int, Message, str, int, bool]]:
+    """(walk index, part, parent content type, position in parent, inside an attached message)."""
+    counter = 0
+
+    def visit(part: Message, parent: str, pos: int, inside: bool) -> Iterator[tuple[int, Message, str, int, bool]]:
+        nonlocal counter
+        index = counter
+        counter += 1
+        yield index, part, parent, pos, inside
+        if part.is_multipart():
+            ctype = content_type(part)
+            children = part.get_payload()
+            if not isinstance(children, list):
+                return
+            nested = inside or ctype == "message/rfc822"
+            for i, child in enumerate(children):
+                if isinstance(child, Message):
+                    yield from visit(child, ctype, i, nested)
+
+    yield from visit(msg, "", 0, False)
+
+
+def attachments_with_parts(msg: Message) -> Iterator[tuple[Attachment, Message]]:
+    attached_messages: set[int] = set()
+    for index, part, parent, pos, _inside in _walk_with_parents(msg):
+        ctype = content_type(part)
+        if ctype == "message/rfc822" and part.is_multipart() and not (parent == "multipart/report" and pos > 0):
+            # compat32 presents message/rfc822 as a container; the whole message is the attachment.
+            attached_messages.add(id(part))
+            size = len(part.get_payload()[0].as_bytes()) if part.get_payload() else 0
+            name = sanitise_filename(raw_filename(part), ctype, index)
+            yield Attachment(name, ctype, size, _disposition(part) or "attachment", index), part
+            continue
+        if not is_attachment(part, parent, pos):
+            continue
+        data = payload_bytes(part)
+        disposition = _disposition(part) or ("inline" if part.get("Content-ID") else "attachment")
+        if disposition not in ("attachment", "inline"):
+            disposition = "attachment"
+        name = sanitise_filename(raw_filename(part), ctype, index)
+        yield Attachment(name, ctype, len(data), disposition, index), part
+
+
+def attachments(msg: Message) -> tuple[Attachment, ...]:
+    return tuple(att for att, _ in attachments_with_parts(msg))
+
+
+def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
+    """Re-read the payloads (e.g. when forwarding): each attachment with its decoded bytes."""
+    msg = load(raw)
+    for att, part in attachments_with_parts(msg):
+        if att.content_type == "message/rfc822" and part.is_multipart():
+            inner = part.get_payload()
+            yield att, inner[0].as_bytes() if inner else b""
+        else:
+            yield att, payload_bytes(part)
+
+
+def body_text(msg: Message) -> str:
+    """The readable body: text/plain preferred, HTML converted when there is no usable plain text."""
+    text = _best(msg, "", 0)
+    return tidy(text)
+
+
+def _best(part: Message, parent: str, pos: int) -> str:
+    ctype = content_type(part)
+    if part.is_multipart():
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
+        if ctype == "message/rfc822":
+            return ""  # an attached message is an attachment, not the sender's text
+        if ctype == "multipart/alternative":
+            plain = html = other = ""
+            for child in children:
+                child_type = content_type(child)
+                value = _best(child, ctype, 0)
+                if not value.strip():
+                    continue
+                if child_type == "text/plain" and not plain:
+                    plain = value
+                elif child_type == "text/html":
+                    html = value
+                elif not other:
+                    other = value
+            return plain or html or other
+        if ctype == "multipart/related":
+            return _best(children[0], ctype, 0) if children else ""
+        if ctype == "multipart/report":
+            return _best(children[0], ctype, 0) if children else ""
+        texts = [_best(child, ctype, i) for i, child in enumerate(children)]
+        return "\n\n".join(t for t in texts if t.strip())
+    if part.get_content_maintype() == "multipart":
+        return _loose_text(part)  # declared multipart but no usable boundary: show what is there
+    if ctype not in ("text/plain", "text/html"):
+        return ""  # images, rich text, vCards…: attachments, not the sender's words
+    if _disposition(part) == "attachment" or raw_filename(part):
+        return ""  # a text file sent as an attachment
+    return part_text(part)
+
+
+def _loose_text(part: Message) -> str:
+    """A multipart whose boundary is missing is left as one string by the parser: show it as text."""
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return normalise_newlines(decode_bytes(payload.encode("utf-8", "surrogateescape"), _param(part, "charset")))
+    return ""
+
+
+def defects(msg: Message) -> tuple[str, ...]:
+    names: dict[str, None] = {}
+    for part in msg.walk():
+        for defect in getattr(part, "defects", []) or []:
+            names.setdefault(type(defect).__name__, None)
+    return tuple(names)

@@ -1,0 +1,117 @@
+"""parse_mail: raw RFC 5322 bytes → InboundMail. Never raises anything but ParseError."""
+from __future__ import annotations
+
+import hashlib
+import re
+from . import kind as kind_mod
+from . import mime
+from .errors import ParseError
+from .headers import addresses, decode_header, message_ids, parse_date
+from .model import InboundMail
+from .quotes import split_reply
+
+# A header line: a field name, a colon. Used to refuse input that is not a mail at all.
+_HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}[ \t]*:", re.MULTILINE)
+_KNOWN_HEADERS = re.compile(
+    rb"^(?:from|to|subject|date|message-id|received|return-path|mime-version|content-type|delivered-to|"
+    rb"x-[\w-]+|cc|reply-to|sender)[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _looks_like_mail(raw: bytes) -> bool:
+    head = raw[:65536]
+    if head.startswith(b"From "):  # mbox separator line
+        head = head.split(b"\n", 1)[-1]
+    first_line = head.lstrip(b"\r\n").split(b"\n", 1)[0]
+    return bool(_HEADER_LINE.match(first_line)) and bool(_KNOWN_HEADERS.search(head))
+
+
+def _repair_start(raw: bytes) -> tuple[bytes, list[str]]:
+    """Drop blank/whitespace-only lines and up to two stray non-header lines before the header block.
+
+    Some exporters prepend such lines; left in place they make the parser see no headers at all.
+    """
+    repaired: list[str] = []
+    lines = raw.split(b"\n", 4)
+    skipped = 0
+    for line in lines[:3]:
+        if line.strip() == b"" and skipped == 0 and line != lines[-1]:
+            skipped += 1
+            continue
+        break
+    for i in range(skipped, min(skipped + 3, len(lines) - 1)):
+        if _HEADER_LINE.match(lines[i]) and _KNOWN_HEADERS.match(lines[i]):
+            if i > 0:
+                repaired.append("StrayLinesBeforeHeaders")
+                return b"\n".join(lines[i:]), repaired
+            break
+    return raw, repaired
+
+
+def parse_mail(raw: bytes) -> InboundMail:
+    """Parse one mail. Broken MIME gives the best text possible with its defects listed."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise ParseError("parse_mail expects bytes")
+    raw = bytes(raw)
+    raw, repairs = _repair_start(raw)
+    if not raw.strip() or not _looks_like_mail(raw):
+        raise ParseError("no mail headers found")
+    try:
+        return _parse(raw, repairs)
+    except ParseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - last line of defence: the daemon quarantines on ParseError
+        raise ParseError(f"unparseable mail: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
+    msg = mime.load(raw)
+    sender = addresses([msg.get("From")]) if msg.get("From") is not None else []
+    if not sender and msg.get("Sender") is not None:
+        sender = addresses([msg.get("Sender")])
+    text = mime.body_text(msg)
+    atts = mime.attachments(msg)
+    if not sender and not text.strip() and not atts:
+        payload = msg.get_payload()
+        if not payload or isinstance(payload, str) and not payload.strip():
+            raise ParseError("mail has neither a sender nor a body")
+        if mime.content_type(msg).startswith("message/"):
+            # A bare report (message/delivery-status at top level): its fields are the only readable text.
+            text = "\n\n".join(str(p).strip() for p in payload) if isinstance(payload, list) else str(payload)
+    new_text, signature = split_reply(text)
+    raw_text = raw.decode("utf-8", "replace")
+    result = kind_mod.detect(msg, text, raw_text)
+    ids = message_ids(msg.get("Message-ID"))
+    message_id = ids[0] if ids else f"{hashlib.sha256(raw).hexdigest()}@mailbot.invalid"
+
+    def addr_list(*names: str) -> tuple[str, ...]:
+        values = [v for name in names for v in (msg.get_all(name) or [])]
+        seen: dict[str, None] = {}
+        for _, addr in addresses(values):
+            seen.setdefault(addr, None)
+        return tuple(seen)
+
+    refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
+    return InboundMail(
+        message_id=message_id,
+        subject=decode_header(msg.get("Subject")),
+        from_address=sender[0][1] if sender else "",
+        from_name=sender[0][0] if sender else "",
+        to=addr_list("To"),
+        cc=addr_list("Cc"),
+        reply_to=addr_list("Reply-To"),
+        delivered_to=addr_list("Delivered-To", "X-Original-To", "Envelope-To"),
+        in_reply_to=message_ids(msg.get("In-Reply-To")),
+        references=refs,
+        date=parse_date(msg.get("Date")),
+        text=text,
+        new_text=new_text,
+        signature=signature,
+        attachments=atts,
+        kind=result.kind,
+        kind_reason=result.reason,
+        bounced_recipients=tuple(a.lower() for a in result.bounced),
+        auto_submitted=decode_header(msg.get("Auto-Submitted")).lower(),
+        defects=tuple(repairs) + mime.defects(msg),
+    )

@@ -1,0 +1,82 @@
+"""Never lose a mail, never send one twice: SIGKILL the daemon at random moments of a 200-mail batch.
+
+Each kill can land anywhere: mid-transaction, between the commit and the IMAP move, between handing a mail to
+SMTP and recording it as sent. The only moment that cannot be made exactly-once is the last one (the server
+has the mail, our commit has not happened yet): such a row is marked `interrupted_sends` and sent again with the
+same Message-ID. The test allows a second copy for those rows only, and at most one per kill.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.models import InboundMail, OutboxMail, Ticket
+from tests.conftest import make_env
+from tests.helpers import AIDEUR, CLUB, MEMBERS, add_members, append, make_mail, mailbox
+from tests.integration.daemon_process import DaemonProcess
+
+BATCH = 200
+KILLS = 8
+
+pytestmark = [pytest.mark.slow]
+
+
+def _requests() -> list[tuple[str, str]]:
+    mails = []
+    for number in range(BATCH):
+        sender = MEMBERS[number % len(MEMBERS)]
+        mail = make_mail(sender, f"Demande numéro {number}", f"Bonjour,\n\nVoici ma demande numéro {number}.\n" * 3)
+        mails.append((mail["Message-ID"], mail.as_bytes()))
+    return mails
+
+
+def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(clean_mail, database_url, sessions_for):
+    seed = int(os.environ.get("MAILBOT_CRASH_SEED", time.time()))
+    rng = random.Random(seed)
+    env = make_env(clean_mail, database_url, MAILBOT_RATE_LIMIT_PER_HOUR="100000", MAILBOT_POLL_SECONDS="1",
+                   MAILBOT_BATCH_SIZE="20")
+    sessions = sessions_for(database_url)
+    add_members(sessions)
+    requests = _requests()
+    for _, raw in requests:
+        append(clean_mail, CLUB, raw)
+
+    daemon = DaemonProcess(env)
+    for _ in range(KILLS):
+        daemon.start()
+        time.sleep(rng.uniform(0.4, 3.0))  # the interpreter needs ~0.4 s to import before it does anything
+        daemon.kill()
+    # Then let it finish: two full cycles (the second must find nothing left to do).
+    first = daemon.run_once()
+    assert first.returncode == 0, first.stderr.decode()[-3000:]
+    second = daemon.run_once()
+    assert second.returncode == 0, second.stderr.decode()[-3000:]
+    assert b'"processed": 0' in second.stdout, f"seed {seed}"
+
+    with sessions() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == BATCH, f"seed {seed}"
+        assert session.scalar(select(func.count(InboundMail.id))) == BATCH
+        assert session.scalar(select(func.count(OutboxMail.id))) == 2 * BATCH
+        assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.status != "sent")) == 0
+        interrupted = set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.interrupted_sends > 0)))
+
+    assert mailbox(clean_mail, CLUB) == []
+    assert len(mailbox(clean_mail, CLUB, "mailbot-traites")) == BATCH
+
+    time.sleep(1.0)  # Postfix delivers asynchronously: let the last ones land
+    acks = [m for address in MEMBERS for m in mailbox(clean_mail, address)]
+    notes = mailbox(clean_mail, AIDEUR)
+    answered = Counter(m.headers["in-reply-to"][0].strip() for m in acks)
+    assert set(answered) == {message_id for message_id, _ in requests}, f"seed {seed}: an acknowledgement is missing"
+    copies = Counter(m.headers["message-id"][0].strip("<> ") for m in acks + notes)
+    doubled = {message_id for message_id, count in copies.items() if count > 1}
+    assert all(count <= 2 for count in copies.values()), f"seed {seed}"
+    assert doubled <= interrupted, f"seed {seed}: sent twice without an interrupted send: {doubled - interrupted}"
+    assert len(doubled) <= KILLS
+    assert len(notes) - len(set(copies) & {m.headers["message-id"][0].strip("<> ") for m in notes}) <= KILLS
+    print(f"seed {seed}: {len(interrupted)} interrupted sends, {len(doubled)} resent copies")

@@ -1,0 +1,228 @@
+"""Synthetic cases the corpus lacks: French clients, French out-of-office, subjects, broken MIME, names."""
+from __future__ import annotations
+
+import pytest
+
+from mailbot.parsers import (
+    MailKind,
+    ParseError,
+    iter_attachment_payloads,
+    parse_mail,
+    split_reply,
+    strip_subject_prefixes,
+)
+
+NEW = "Oui, je peux aider mardi.\nBien cordialement,\nJeanne"
+QUOTE = "Bonjour,\nAvez-vous un créneau ?\nLe Club"
+
+
+def mail(headers: str, body: str | bytes, content_type: str = "text/plain; charset=utf-8") -> bytes:
+    head = f"From: Jeanne Martin <Jeanne.Martin@Example.FR>\nTo: aide@club.fr\nMessage-ID: <abc@x>\n{headers}"
+    if content_type:
+        head += f"MIME-Version: 1.0\nContent-Type: {content_type}\n"
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return head.encode("utf-8") + b"\n" + data
+
+
+@pytest.mark.parametrize("history", [
+    # Gmail FR, one line and split over two lines
+    f"Le lun. 3 juin 2024 à 10:00, Le Club <aide@club.fr> a écrit :\n\n> {QUOTE}",
+    f"Le lun. 3 juin 2024 à 10:00, Le Club <\naide@club.fr> a écrit :\n\n> {QUOTE}",
+    # Gmail EN
+    f"On Mon, Jun 3, 2024 at 10:00 AM Le Club <aide@club.fr> wrote:\n> {QUOTE}",
+    # Outlook FR
+    f"-----Message d'origine-----\nDe : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\n"
+    f"À : Jeanne\nObjet : RE: Demande\n\n{QUOTE}",
+    f"________________________________\nDe : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\n"
+    f"À : Jeanne\nObjet : Demande\n\n{QUOTE}",
+    f"De : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\nÀ : Jeanne\nObjet : Demande\n\n{QUOTE}",
+    f"From: Le Club <aide@club.fr>\nSent: Monday, June 3, 2024 10:00 AM\nTo: Jeanne\nSubject: Demande\n\n{QUOTE}",
+    # Apple Mail FR
+    f"Le 3 juin 2024 à 10:00, Le Club <aide@club.fr> a écrit :\n\n> {QUOTE}",
+    # Thunderbird FR
+    f"Le 03/06/2024 à 10:00, Le Club a écrit :\n> {QUOTE}",
+    f"-------- Message original --------\nSujet : Demande\nDate : 03/06/2024 10:00\nDe : Le Club\n\n{QUOTE}",
+    f"-------- Message transféré --------\nSujet : Demande\nDe : Le Club\n\n{QUOTE}",
+    # plain "> " quotes
+    f"> {QUOTE}",
+])
+def test_french_clients_history_removed(history: str) -> None:
+    new, signature = split_reply(f"{NEW}\n\n{history}")
+    assert new == NEW
+    assert signature == ""
+
+
+@pytest.mark.parametrize("sig", [
+    "Envoyé de mon iPhone", "Sent from my iPhone", "Envoyé depuis Outlook pour Android",
+    "Envoyé depuis Outlook pour iOS", "Obtenir Outlook pour iOS<https://aka.ms/o0ukef>",
+])
+def test_mobile_signatures(sig: str) -> None:
+    new, signature = split_reply(f"{NEW}\n\n{sig}\n\nLe 3 juin 2024 à 10:00, Le Club a écrit :\n> {QUOTE}")
+    assert new == NEW
+    assert signature == sig
+
+
+def test_dash_dash_signature() -> None:
+    new, signature = split_reply(f"{NEW}\n-- \nJeanne Martin\n06 12 34 56 78")
+    assert new == NEW
+    assert signature.splitlines()[1:] == ["Jeanne Martin", "06 12 34 56 78"]
+
+
+def test_bottom_post_keeps_text_below_quote() -> None:
+    text = f"Le 03/06/2024 à 10:00, Le Club a écrit :\n> {QUOTE.replace(chr(10), chr(10) + '> ')}\n\n{NEW}"
+    assert split_reply(text)[0] == NEW
+
+
+def test_prose_with_ecrit_is_not_cut() -> None:
+    text = "Pierre a écrit :\nune lettre au maire, sans réponse.\nMerci"
+    assert split_reply(text)[0] == text
+
+
+def test_commands_above_quote_survive() -> None:
+    new, _ = split_reply("#accepter 15/12\nMerci\n\nLe 3 juin 2024 à 10:00, X <x@y.fr> a écrit :\n> ticket")
+    assert new == "#accepter 15/12\nMerci"
+
+
+# --- kind ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("subject", [
+    "Réponse automatique : Demande d'aide", "=?utf-8?q?R=C3=A9ponse_automatique_=3A_Demande?=",
+    "Absence du bureau", "Automatic reply: Demande", "Out of Office: Demande", "Abwesenheitsnotiz: x",
+])
+def test_french_outlook_out_of_office(subject: str) -> None:
+    raw = mail(f"Subject: {subject}\nX-Auto-Response-Suppress: All\n", "Je suis absente jusqu'au 10 juin.")
+    parsed = parse_mail(raw)
+    assert parsed.kind is MailKind.AUTO_REPLY
+    assert parsed.auto_submitted == ""
+
+
+def test_auto_submitted_header() -> None:
+    parsed = parse_mail(mail("Subject: Demande\nAuto-Submitted: auto-replied\n", "absent"))
+    assert parsed.kind is MailKind.AUTO_REPLY and parsed.auto_submitted == "auto-replied"
+
+
+def test_auto_submitted_no_is_normal() -> None:
+    assert parse_mail(mail("Subject: Demande\nAuto-Submitted: no\n", "Bonjour")).kind is MailKind.NORMAL
+
+
+def test_ordinary_reply_is_normal() -> None:
+    parsed = parse_mail(mail("Subject: RE : TR: Demande\n", "Oui merci"))
+    assert parsed.kind is MailKind.NORMAL and parsed.kind_reason == ""
+
+
+def test_list_mail_is_bulk() -> None:
+    raw = mail("Subject: Lettre\nList-Unsubscribe: <mailto:u@l.fr>\n", "Nouvelles")
+    assert parse_mail(raw).kind is MailKind.BULK
+
+
+def test_read_receipt_mdn() -> None:
+    body = ("--b\nContent-Type: text/plain\n\nLu.\n--b\nContent-Type: message/disposition-notification\n\n"
+            "Final-Recipient: rfc822; a@b.fr\nDisposition: manual-action/MDN-sent-manually; displayed\n--b--\n")
+    raw = mail("Subject: Lu : Demande\n", body, 'multipart/report; report-type=disposition-notification; boundary="b"')
+    assert parse_mail(raw).kind is MailKind.AUTO_REPLY
+
+
+def test_french_bounce_recipient() -> None:
+    body = ("Votre message n'a pas pu être remis à jean.dupont@orange.fr : adresse inconnue.\n")
+    raw = mail("Subject: Message non délivré\n", body).replace(b"Jeanne Martin <Jeanne.Martin@Example.FR>",
+                                                                 b"MAILER-DAEMON@orange.fr")
+    parsed = parse_mail(raw)
+    assert parsed.kind is MailKind.BOUNCE
+    assert parsed.bounced_recipients == ("jean.dupont@orange.fr",)
+
+
+# --- subjects -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    ("RE : TR: Re : Demande", "Demande"), ("Réf : Demande", "Demande"), ("Ref:Demande", "Demande"),
+    ("Fwd: Fw: AW: WG: RV: Demande", "Demande"), ("Re[2]: Demande", "Demande"), ("re:re: x", "x"),
+    ("[EXTERNAL] RE: Demande", "[EXTERNAL] Demande"), ("Rendez-vous : mardi", "Rendez-vous : mardi"),
+    ("Demande", "Demande"), ("Retour: x", "Retour: x"),
+])
+def test_strip_subject_prefixes(subject: str, expected: str) -> None:
+    assert strip_subject_prefixes(subject) == expected
+
+
+# --- headers, charsets, MIME ------------------------------------------------------------------------
+
+def test_headers_decoded_and_addresses_lowercased() -> None:
+    raw = mail('Subject: =?utf-8?q?Caf=C3=A9_cr=C3=A8me?=\nCc: "=?utf-8?q?Dupont=2C_Jean?=" <J@X.FR>, b@c.fr\n'
+               "In-Reply-To: <r1@club.fr>\nReferences: <r0@club.fr> <r1@club.fr>\nDate: Mon, 3 Jun 2024 10:00:00 +0200\n",
+               "x")
+    parsed = parse_mail(raw)
+    assert parsed.subject == "Café crème"
+    assert parsed.from_address == "jeanne.martin@example.fr" and parsed.from_name == "Jeanne Martin"
+    assert parsed.cc == ("j@x.fr", "b@c.fr")
+    assert parsed.in_reply_to == ("r1@club.fr",) and parsed.references == ("r0@club.fr", "r1@club.fr")
+    assert parsed.date is not None and parsed.date.utcoffset() is not None
+
+
+def test_unterminated_encoded_word_and_raw_8bit_header() -> None:
+    raw = mail("Subject: =?utf-8?q?R=C3=A9sum=C3=A9\n", "x").replace(b"Jeanne Martin", "Jérôme".encode("latin-1"))
+    parsed = parse_mail(raw)
+    assert parsed.subject == "Résumé"
+    assert parsed.from_name == "Jérôme"
+
+
+def test_wrong_and_unknown_charsets() -> None:
+    assert parse_mail(mail("Subject: x\n", "déjà vu", "text/plain; charset=us-ascii")).text == "déjà vu"
+    latin = mail("Subject: x\n", "déjà vu".encode("latin-1"), "text/plain; charset=x-unknown-42")
+    assert parse_mail(latin).text == "déjà vu"
+
+
+def test_format_flowed_delsp() -> None:
+    raw = mail("Subject: x\n", "Un texte qui con \r\ntinue ici.\r\n", "text/plain; charset=utf-8; format=flowed; delsp=yes")
+    assert parse_mail(raw).text == "Un texte qui continue ici."
+
+
+def test_html_only_mail_is_readable_without_markdown() -> None:
+    html = ('<html><body><p>Bonjour <b>Jeanne</b>,</p><p>Voir <a href="https://club.fr/x">la fiche</a>.'
+            "</p><ul><li>un_deux</li></ul></body></html>")
+    text = parse_mail(mail("Subject: x\n", html, "text/html; charset=utf-8")).text
+    assert "**" not in text and "\\_" not in text
+    assert "Bonjour Jeanne," in text and "la fiche (https://club.fr/x)" in text and "- un_deux" in text
+
+
+def test_empty_plain_part_falls_back_to_html() -> None:
+    body = ('--b\nContent-Type: text/plain\n\n \n--b\nContent-Type: text/html\n\n<p>Le vrai texte</p>\n--b--\n')
+    assert parse_mail(mail("Subject: x\n", body, 'multipart/alternative; boundary="b"')).text == "Le vrai texte"
+
+
+def test_missing_close_boundary_gives_text_and_defects() -> None:
+    body = "--b\nContent-Type: text/plain\n\nTexte visible\n"
+    parsed = parse_mail(mail("Subject: x\n", body, 'multipart/mixed; boundary="b"'))
+    assert "Texte visible" in parsed.text
+    assert "CloseBoundaryNotFoundDefect" in parsed.defects
+
+
+def test_attachment_names_sanitised_and_payloads_rereadable() -> None:
+    body = ("--b\nContent-Type: text/plain\n\nVoir PJ\n"
+            '--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename="../../etc/pa\tss.pdf"\n'
+            "Content-Transfer-Encoding: base64\n\nJVBERi0x\n"
+            "--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment;\n"
+            " filename*=utf-8''r%C3%A9sum%C3%A9%0A.txt\n\nabc\n"
+            "--b\nContent-Type: image/png\nContent-Disposition: inline\n\nxx\n--b--\n")
+    raw = mail("Subject: x\n", body, 'multipart/mixed; boundary="b"')
+    parsed = parse_mail(raw)
+    names = [a.filename for a in parsed.attachments]
+    assert names == ["pass.pdf", "résumé.txt", "part-4.png"]
+    assert parsed.attachments[0].size == 6 and parsed.attachments[0].disposition == "attachment"
+    assert parsed.attachments[2].disposition == "inline"
+    payloads = list(iter_attachment_payloads(raw))
+    assert payloads[0][1] == b"%PDF-1" and payloads[0][0] == parsed.attachments[0]
+
+
+def test_no_message_id_gets_stable_generated_one() -> None:
+    raw = b"From: a@b.fr\nSubject: x\n\nbody"
+    first, second = parse_mail(raw), parse_mail(raw)
+    assert first.message_id == second.message_id and first.message_id.endswith("@mailbot.invalid")
+
+
+@pytest.mark.parametrize("raw", [b"", b"   \n", b"just some text\nwithout headers", b"\x00\x01\x02"])
+def test_not_a_mail_raises_parse_error(raw: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_mail(raw)
+
+
+def test_parse_error_is_value_error() -> None:
+    assert issubclass(ParseError, ValueError)
