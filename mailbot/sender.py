@@ -138,6 +138,11 @@ class Sender:
             # We cannot know whether the server kept it: the row goes back to pending, like after a crash.
             self._after_error(outbox_id, attempts, 421, f"{type(error).__name__}: {error}", result)
             raise
+        except (UnicodeError, ValueError, aiosmtplib.SMTPException) as error:
+            # E.g. a non-ASCII address the server cannot take (no SMTPUTF8): retrying cannot help.
+            self._after_error(outbox_id, attempts, 554, f"{type(error).__name__}: {error}", result)
+            if not smtp.is_connected:
+                raise aiosmtplib.SMTPServerDisconnected(str(error)) from error
         else:
             with self.sessions.begin() as session:
                 session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
