@@ -15,10 +15,6 @@ from tests.integration.daemon_process import DaemonProcess, wait_until
 pytestmark = [pytest.mark.slow]
 
 
-def _ack_count() -> int:
-    return 0
-
-
 def test_daemon_survives_imap_and_smtp_outages(clean_mail, database_url, sessions_for):
     env = make_env(clean_mail, database_url, MAILBOT_POLL_SECONDS="1")
     sessions = sessions_for(database_url)
