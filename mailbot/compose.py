@@ -47,12 +47,14 @@ class TemplateRenderer:
         ctx = template.new_context(context)
         subject = "".join(template.blocks["subject"](ctx)).strip()
         body = "".join(template.blocks["body"](ctx))
-        return Rendered(subject=" ".join(subject.split()), body=_tidy(body))
+        # Long lines are wrapped here, once for every template: a paragraph may hold variables of any length.
+        return Rendered(subject=" ".join(subject.split()), body=_tidy(wrap_text(body)))
 
 
 def _tidy(body: str) -> str:
     """No trailing spaces, at most one blank line in a row, one final newline."""
-    lines = [line.rstrip() for line in body.strip("\n").splitlines()]
+    # "-- " (with its space) is the signature separator clients recognise: keep it whole.
+    lines = [line if line == "-- " else line.rstrip() for line in body.strip("\n").splitlines()]
     tidy: list[str] = []
     for line in lines:
         if not line and tidy and not tidy[-1]:
@@ -65,7 +67,7 @@ def wrap_text(text: str, width: int = LINE_WIDTH) -> str:
     """Wrap long lines for mail clients, keeping the writer's own line breaks and paragraphs."""
     out: list[str] = []
     for line in text.splitlines():
-        if len(line) <= width:
+        if len(line) <= width or line.startswith(">"):  # quoted lines keep their shape
             out.append(line)
         else:
             out.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])

@@ -1,0 +1,77 @@
+"""Every mail a person reads, rendered and checked the way a mail client would show it."""
+from __future__ import annotations
+
+from datetime import datetime
+from email import message_from_bytes, policy
+
+import pytest
+
+from mailbot.compose import TEMPLATES_DIR, Rendered, TemplateRenderer, build_message
+
+MEMBER = {"name": "Alice Martin", "first_name": "Alice", "email": "alice@membres.test", "company": "Martin Conseil",
+          "phone": "06 12 34 56 78"}
+TICKET = {"club_name": "Club Aide", "ref": "CA-2026-0042", "title": "Besoin d'un avocat",
+          "summary": "Je cherche un avocat en droit du travail pour un litige avec un salarié.", "status": "new",
+          "due_date": "lundi 30 novembre 2026", "member": MEMBER,
+          "reply_address": "aide+t42a-0123456789abcdef0123@club.test"}
+NOTICE = {"club_name": "Club Aide", "reply_address": "aide+c0a-0123456789abcdef0123@club.test"}
+LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
+SAMPLES = {
+    "accuse_reception": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
+    "notification_nouvelle_demande": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
+    "notification_suivi": TICKET | {"sender": "alice@membres.test", "sender_is_owner": True, "text": LONG,
+                                    "attachments": [], "ticket_closed": False},
+    "non_membre": NOTICE | {"sender": "jean@ailleurs.test", "sender_name": "Jean Dupont", "subject": "Renseignement",
+                            "text": LONG, "former_member": False},
+    "notification_non_membre": NOTICE | {"sender": "jean@ailleurs.test", "sender_name": "Jean Dupont",
+                                         "subject": "Renseignement", "text": LONG, "former_member": True},
+    "alerte_rebond": NOTICE | {"ref": "", "recipients": ["bruno@membres.test"], "members": ["Bruno Petit"],
+                               "reason": "5.1.1 user unknown", "subject": "Undelivered"},
+    "alerte_aideur_sans_jeton": NOTICE | {"sender": "aideur@club.test", "subject": "#refuser CA-2026-0001"},
+    "alerte_quarantaine": NOTICE | {"sender": "x@y.test", "subject": "??", "reason": "mail illisible : " + LONG,
+                                    "folder": "mailbot-quarantaine"},
+    "alerte_echec_envoi": TICKET | {"recipient": "bruno@membres.test", "subject": "[CA-2026-0042] " + LONG,
+                                    "error": "550 5.1.1 User unknown"},
+}
+
+
+def test_every_template_has_a_sample():
+    names = {p.stem for p in TEMPLATES_DIR.glob("*.j2") if not p.name.startswith("_")}
+    assert names == set(SAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_template_reads_well(name):
+    rendered = TemplateRenderer().render(name, SAMPLES[name])
+    assert rendered.subject and "\n" not in rendered.subject
+    for line in rendered.body.splitlines():
+        assert len(line) <= 76 or " " not in line.strip(), f"line too long for a mail client: {line!r}"
+        assert line == "-- " or line == line.rstrip()
+    assert "None" not in rendered.body and "{{" not in rendered.body and "{%" not in rendered.body
+    assert "\n\n\n" not in rendered.body
+
+
+def test_member_mails_say_what_to_do_next():
+    ack = TemplateRenderer().render("accuse_reception", SAMPLES["accuse_reception"])
+    assert "CA-2026-0042" in ack.subject and "CA-2026-0042" in ack.body
+    assert "lundi 30 novembre 2026" in ack.body
+    assert "répondez" in ack.body and "RÉSOLU" in ack.body
+    assert ack.body.rstrip().endswith("Club Aide")
+
+
+def test_built_message_is_standard_utf8_with_threading_headers():
+    raw = build_message(
+        from_name="Club Aide", from_address="aide@club.test", to="alice@membres.test",
+        reply_to="aide+t1m-0123456789abcdef0123@club.test", rendered=Rendered("Réponse à « élan »", "Héllo\n"),
+        message_id="<t1m-0123456789abcdef0123.ab@club.test>", in_reply_to="<req@membres.test>",
+        references=["<root@membres.test>", "<req@membres.test>"], auto_submitted="auto-replied",
+        date=datetime(2026, 11, 26, 10, 0))
+    assert raw.isascii()  # 7-bit on the wire: quoted-printable body, RFC 2047 subject
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message["Subject"] == "Réponse à « élan »"
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert message["In-Reply-To"] == "<req@membres.test>"
+    assert message["References"] == "<root@membres.test> <req@membres.test>"
+    assert message.get_content_charset() == "utf-8"
+    assert message.get_content().replace("\r\n", "\n") == "Héllo\n"
