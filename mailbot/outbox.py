@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
-from mailbot.models import Event, OutboxMail
+from mailbot.models import Event, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads
 from mailbot.tokens import TokenSigner
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -83,6 +83,11 @@ class Outbox:
             created_at=ctx.now,
         )
         session.add(row)
+        if mail.ticket_id is not None:
+            # The ticket's conversation shows what was sent, as the recipient reads it.
+            session.add(Message(ticket_id=mail.ticket_id, direction="out", sender=self.settings.club_address,
+                                recipients=recipient, subject=rendered.subject, text=rendered.body,
+                                message_id=row.message_id, at=ctx.now))
         session.flush()
         return row
 

@@ -1,0 +1,105 @@
+"""The operator's commands, run as the operator runs them: `python -m mailbot ...` in a shell."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.helpers import ALICE, CLUB, add_members, append, make_mail, run_cycle
+
+
+def mailbot(env: dict[str, str], *args: str, cwd: str = "/tmp") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mailbot", *args], env=os.environ | env, capture_output=True,
+                          text=True, timeout=120, cwd=cwd)
+
+
+def test_tickets_list_and_show_json(clean_mail, env, settings, sessions):
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, "Re: Aide juridique", "Bonjour, j'ai besoin d'aide juridique.").as_bytes())
+    run_cycle(settings, sessions)
+
+    listed = mailbot(env, "tickets", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [ticket] = json.loads(listed.stdout)
+    assert {"ref", "status", "member_email", "subject", "created_at", "due_at"} <= set(ticket)
+    assert ticket["member_email"] == ALICE and ticket["subject"] == "Aide juridique"
+
+    shown = mailbot(env, "tickets", "show", ticket["ref"].lower(), "--json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["ref"] == ticket["ref"]
+    directions = [m["direction"] for m in data["messages"]]
+    assert directions == ["in", "out", "out"]
+    assert {"direction", "sender", "recipients", "subject", "text", "at"} <= set(data["messages"][0])
+    assert data["events"][0]["kind"] == "created"
+
+    human = mailbot(env, "tickets", "show", ticket["ref"])
+    assert "j'ai besoin d'aide juridique" in human.stdout
+    missing = mailbot(env, "tickets", "show", "CA-1999-0001")
+    assert missing.returncode == 1 and "CA-1999-0001" in missing.stderr
+
+
+def test_members_add_list_import_export_erase(env, tmp_path):
+    added = mailbot(env, "members", "add", "Zoe@Membres.test", "--first-name", "Zoé", "--last-name", "Roux",
+                    "--skills", "menuiserie", "--visibility", "membres")
+    assert added.returncode == 0, added.stderr
+    csv_file = tmp_path / "membres.csv"
+    csv_file.write_text(
+        "courriel;prenom;nom;entreprise;telephone;competences;loisirs;particularites;visibilite\n"
+        "marc@membres.test;Marc;Blanc;Blanc SARL;0601020304;plomberie;vélo;;confidentielle\n"
+        "pas-une-adresse;X;Y;;;;;;\n"
+        "lea@membres.test;Léa;Noir;;;;;;invisible\n"
+        "marc@membres.test;Marc;Doublon;;;;;;\n", encoding="utf-8")
+    imported = mailbot(env, "members", "import", str(csv_file))
+    assert imported.returncode == 1  # some rows were rejected: the operator must see it
+    assert "1 added" in imported.stdout and "3 rejected" in imported.stdout
+    assert "line 3" in imported.stdout and "pas-une-adresse" in imported.stdout
+    assert "line 4" in imported.stdout and "invisible" in imported.stdout
+    assert "line 5" in imported.stdout and "deux fois" in imported.stdout
+
+    listed = json.loads(mailbot(env, "members", "list", "--json").stdout)
+    by_email = {m["email"]: m for m in listed}
+    assert set(by_email) == {"zoe@membres.test", "marc@membres.test"}
+    assert by_email["zoe@membres.test"]["visibility"] == "membres"
+    assert by_email["marc@membres.test"]["skills"] == "plomberie"
+    assert {"email", "first_name", "last_name", "status", "visibility", "skills"} <= set(by_email["marc@membres.test"])
+
+    exported = json.loads(mailbot(env, "members", "export", "marc@membres.test").stdout)
+    assert exported["company"] == "Blanc SARL" and exported["tickets"] == []
+    erased = mailbot(env, "members", "erase", "marc@membres.test")
+    assert erased.returncode == 0
+    listed = json.loads(mailbot(env, "members", "list", "--json").stdout)
+    assert [m["email"] for m in listed] == ["zoe@membres.test"]
+
+
+def test_check_reports_each_part_and_names_what_is_wrong(env):
+    good = mailbot(env, "check")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.count("OK") == 4
+    bad = mailbot(env | {"MAILBOT_IMAP_PASSWORD": "wrong", "MAILBOT_SMTP_PORT": "1"}, "check")
+    assert bad.returncode == 1
+    lines = {line.split()[1]: line for line in bad.stdout.splitlines()}
+    assert lines["database"].startswith("OK")
+    assert lines["IMAP"].startswith("ERREUR") and lines["SMTP"].startswith("ERREUR")
+
+
+def test_bad_setting_stops_the_start_naming_it(env):
+    result = mailbot(env | {"MAILBOT_IMAP_SECURITY": "tls"}, "run", "--once")
+    assert result.returncode == 78
+    assert "MAILBOT_IMAP_SECURITY" in result.stderr
+    result = mailbot({k: v for k, v in env.items() if k != "MAILBOT_SECRET_KEY"} | {"MAILBOT_SECRET_KEY": ""},
+                     "run", "--once")
+    assert result.returncode == 78 and "MAILBOT_SECRET_KEY" in result.stderr
+
+
+def test_run_once_at_prints_a_report(clean_mail, env, sessions):
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, "Demande", "Texte de la demande.").as_bytes())
+    result = mailbot(env, "run", "--once", "--at", "2026-12-24T10:00")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["processed"] == 1 and report["sent"] == 2
+    ticket = json.loads(mailbot(env, "tickets", "list", "--json").stdout)[0]
+    assert ticket["created_at"].startswith("2026-12-24T09:00")  # 10:00 Paris = 09:00 UTC
+    assert ticket["due_at"].startswith("2026-12-29T17:00")  # 25 Dec holiday, weekend: Mon 28 +1 = Tue 29
