@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -95,6 +95,7 @@ def build_message(
     references: Iterable[str],
     auto_submitted: str,
     date: datetime,
+    zone: tzinfo = timezone.utc,
     attachments: Iterable[tuple[Attachment, bytes]] = (),
 ) -> bytes:
     message = EmailMessage()
@@ -102,7 +103,7 @@ def build_message(
     message["To"] = to
     message["Reply-To"] = reply_to
     message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(date.replace(tzinfo=timezone.utc))
+    message["Date"] = format_datetime(date.replace(tzinfo=timezone.utc).astimezone(zone))  # the club's local time
     message["Message-ID"] = message_id
     refs = [ref for ref in references if ref]
     if in_reply_to:

@@ -72,6 +72,8 @@ def cmd_demo_run(args: argparse.Namespace) -> int:
     try:
         env = demo_env(root, server)
         os.environ.update(env)
+        # The same settings for the operator's commands in another terminal (`--env-file var/demo/.env`).
+        (root / ".env").write_text("".join(f"{key}={value}\n" for key, value in env.items()))
         settings = load_settings(env_file=None)
         upgrade(settings.database_url)
         sessions = make_session_factory(make_engine(settings.database_url))
@@ -88,6 +90,13 @@ def cmd_demo_run(args: argparse.Namespace) -> int:
 
 def _welcome(server: MailServer) -> str:
     members = "\n".join(f"    {m[0]:<24} {m[1]} {m[2]}" for m in MEMBERS)
+    commands = "\n".join(f"  {command:<58} # {what}" for command, what in (
+        (".venv/bin/mailbot demo send", "Alice écrit au Club"),
+        (f".venv/bin/mailbot demo send --from {OUTSIDER}", "un inconnu écrit"),
+        (".venv/bin/mailbot demo read alice@membres.test", "ce qu'Alice a reçu"),
+        (f".venv/bin/mailbot demo read {AIDEUR}", "ce qu'Aideur a reçu"),
+        (".venv/bin/mailbot --env-file var/demo/.env tickets list", "les tickets"),
+    ))
     return f"""
 mailbot tourne en mode démo (serveur mail local sur 127.0.0.1).
 
@@ -100,11 +109,7 @@ mailbot tourne en mode démo (serveur mail local sur 127.0.0.1).
   (un client mail comme Thunderbird peut s'y connecter avec ces comptes).
 
 Dans un autre terminal :
-  .venv/bin/mailbot demo send                          # Alice écrit au Club
-  .venv/bin/mailbot demo send --from {OUTSIDER}   # un inconnu écrit
-  .venv/bin/mailbot demo read alice@membres.test       # ce qu'Alice a reçu
-  .venv/bin/mailbot demo read {AIDEUR}              # ce qu'Aideur a reçu
-  MAILBOT_DATABASE_URL=sqlite:///var/demo/mailbot.db .venv/bin/mailbot tickets list
+{commands}
 
 Ctrl-C arrête le daemon et le serveur mail.
 """

@@ -66,6 +66,7 @@ class Outbox:
             references=references,
             auto_submitted=mail.auto_submitted,
             date=ctx.now,
+            zone=self.settings.timezone,
             attachments=attachments,
         )
         row = OutboxMail(

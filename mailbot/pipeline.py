@@ -120,7 +120,7 @@ class Pipeline:
         elif decision.action is Action.AIDEUR_UNROUTED:
             notices.aideur_unrouted(ctx, mail)
         self.outbox.store_all(ctx)
-        log.info("uid mail %s from %s: %s (%s)", mail.message_id, mail.from_address, decision.action.value,
+        log.info("mail %s from %s: %s (%s)", mail.message_id, mail.from_address, decision.action.value,
                  decision.reason)
         return decision.action.value, ticket
 
