@@ -177,7 +177,16 @@ def _corporate_signature_start(lines: list[str]) -> int | None:
         pa, pb = paragraphs[first - 1]
         if _is_name_block(lines[pa:pb]):
             start_par = first - 1
-    return paragraphs[start_par][0]
+    start = paragraphs[start_par][0]
+    # Prose at the top of the block is what the person wrote, not their signature ("Merci de me rappeler.\nTél…").
+    while start < paragraphs[first][1] and _is_prose(lines[start]):
+        start += 1
+    return start
+
+
+def _is_prose(line: str) -> bool:
+    text = line.strip()
+    return len(text) > 50 or (text.endswith((".", "?", "!")) and len(text.split()) >= 4)
 
 
 def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -193,10 +202,40 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
         # "---/dev/il": a short dashed sign-off line after a blank line.
         if re.match(r"^-{2,}\S{1,30}$", lines[last].strip()) and not lines[last - 1].strip():
             return lines[:last], lines[last:]
+    after_sign_off = _after_sign_off(lines)
+    if after_sign_off is not None:
+        return lines[:after_sign_off], lines[after_sign_off:]
     corporate = _corporate_signature_start(lines)
     if corporate is not None:
         return lines[:corporate], lines[corporate:]
     return lines, []
+
+
+_SIGN_OFF = re.compile(
+    r"^\s*(?:(?:bien\s+|très\s+)?cordialement|bien\s+à\s+(?:vous|toi)|(?:sincères\s+|meilleures\s+)?salutations|"
+    r"bonne\s+(?:journée|soirée)|à\s+bientôt|merci(?:\s+d'avance|\s+par\s+avance|\s+beaucoup)?|"
+    r"(?:best|kind|warm)?\s*regards|best|cheers|thanks(?:\s+in\s+advance)?)\s*[,.!]?\s*$",
+    re.IGNORECASE,
+)
+_CONTACT_LINE = re.compile(r"(?:\+?\d[\d .-]{7,}\d|@|www\.|https?://)")
+
+
+def _after_sign_off(lines: list[str]) -> int | None:
+    """The name/company/phone lines under "Cordialement," at the very end: the sign-off itself stays.
+
+    Only cut when those lines carry contact details (a phone number, an address, a site): a bare first name
+    under "Merci," is part of what the member wrote, while a contact block is a signature.
+    """
+    filled = [i for i, x in enumerate(lines) if x.strip()]
+    for position in range(len(filled) - 2, max(len(filled) - 9, -1), -1):
+        index = filled[position]
+        if not _SIGN_OFF.match(lines[index]):
+            continue
+        tail = [lines[i] for i in filled[position + 1:]]
+        if len(tail) <= 7 and all(len(x.strip()) <= 70 for x in tail) and any(_CONTACT_LINE.search(x) for x in tail):
+            return index + 1
+        return None
+    return None
 
 
 def _after_quote(lines: list[str], start: int) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -127,3 +128,55 @@ def test_same_message_id_twice_makes_one_ticket(clean_mail, settings, sessions):
         assert session.scalar(select(func.count(OutboxMail.id))) == 2
     assert len(settle(clean_mail, ALICE, 1)) == 1
     assert mailbox(clean_mail, CLUB) == []  # the duplicate left the inbox too
+
+
+def test_html_only_outlook_reply_with_signature_threads_clean(clean_mail, settings, sessions):
+    add_members(sessions)
+    smtp_send(clean_mail, make_mail(ALICE, "Local commercial", "Je cherche un local commercial à Lyon."))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions)
+    [ack] = wait_mail(clean_mail, ALICE, 1)
+
+    from email.message import EmailMessage
+
+    reply = EmailMessage()
+    reply["From"] = "Alice Martin <alice@membres.test>"
+    reply["To"] = ack.reply_to[0]
+    reply["Subject"] = "RE: " + ack.subject
+    reply["Message-ID"] = "<outlook-reply-1@membres.test>"
+    reply["In-Reply-To"] = ack.headers["message-id"][0]
+    reply.set_content(
+        "<html><body><div>Surface souhaitée&nbsp;: <b>80&nbsp;m²</b>, près de la gare.</div>"
+        "<div>Cordialement,</div><div>Alice Martin<br>Martin Conseil<br>Tél. : 06 12 34 56 78</div>"
+        "<div id=\"divRplyFwdMsg\"><hr><b>De :</b> Club Aide &lt;aide@club.test&gt;<br>"
+        "<b>Envoyé :</b> jeudi 26 novembre 2026 10:00<br><b>À :</b> alice@membres.test<br>"
+        f"<b>Objet :</b> {ack.subject}</div><div>Bonjour Alice, Nous avons bien reçu votre demande.</div>"
+        "</body></html>", subtype="html")
+    smtp_send(clean_mail, reply)
+    wait_mail(clean_mail, CLUB, 1)
+    assert dict(run_cycle(settings, sessions).actions) == {"follow-up": 1}
+
+    notes = settle(clean_mail, AIDEUR, 2)
+    forwarded = notes[-1].text
+    assert "80 m²" in forwarded and "près de la gare" in forwarded
+    assert "Nous avons bien reçu" not in forwarded and "Envoyé :" not in forwarded
+    assert "<b>" not in forwarded and "&nbsp;" not in forwarded
+    assert "Tél. : 06 12 34 56 78" not in forwarded  # the signature block stays out
+
+
+def test_polling_fallback_without_idle(clean_mail, database_url):
+    from tests.conftest import make_env
+    from tests.integration.daemon_process import DaemonProcess, wait_until
+    from tests.helpers import add_members as add
+
+    env = make_env(clean_mail, database_url, MAILBOT_IMAP_IDLE="false", MAILBOT_POLL_SECONDS="1")
+    from mailbot.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    add(make_session_factory(engine))
+    engine.dispose()
+    with DaemonProcess(env) as daemon:
+        time.sleep(1.5)
+        smtp_send(clean_mail, make_mail(ALICE, "Sans IDLE", "Le serveur n'a pas IDLE."))
+        assert wait_until(lambda: len(mailbox(clean_mail, ALICE)) == 1, 15), daemon.output()
+        assert daemon.terminate() == 0

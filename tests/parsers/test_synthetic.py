@@ -226,3 +226,26 @@ def test_not_a_mail_raises_parse_error(raw: bytes) -> None:
 
 def test_parse_error_is_value_error() -> None:
     assert issubclass(ParseError, ValueError)
+
+
+def test_contact_block_under_sign_off_is_signature_and_sign_off_stays():
+    from mailbot.parsers import split_reply
+
+    body, signature = split_reply("Surface souhaitée : 80 m², près de la gare.\nCordialement,\nAlice Martin\n"
+                                  "Martin Conseil\nTél. : 06 12 34 56 78")
+    assert body == "Surface souhaitée : 80 m², près de la gare.\nCordialement,"
+    assert signature.endswith("06 12 34 56 78")
+
+
+def test_bare_first_name_under_thanks_is_kept():
+    from mailbot.parsers import split_reply
+
+    assert split_reply("Pouvez-vous m'aider ?\n\nMerci,\nAlice") == ("Pouvez-vous m'aider ?\n\nMerci,\nAlice", "")
+
+
+def test_prose_above_a_phone_line_is_never_cut_as_signature():
+    from mailbot.parsers import split_reply
+
+    body, signature = split_reply("Je cherche un avocat pour un litige.\nTél. : 06 12 34 56 78")
+    assert body == "Je cherche un avocat pour un litige."
+    assert signature == "Tél. : 06 12 34 56 78"
