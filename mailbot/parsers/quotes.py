@@ -52,6 +52,7 @@ _MOBILE_SIGNATURE = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
+_RULE = re.compile(r"^\s*[-_=]{8,}\s*$")
 _SIG_DELIMITER = re.compile(r"^(?:-- ?|--|__|—)\s*$")
 
 
@@ -200,7 +201,7 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     if len(filled) >= 2:
         last = filled[-1]
         # "---/dev/il": a short dashed sign-off line after a blank line.
-        if re.match(r"^-{2,}\S{1,30}$", lines[last].strip()) and not lines[last - 1].strip():
+        if re.match(r"^-{2,}[^\s-]\S{0,29}$", lines[last].strip()) and not lines[last - 1].strip():
             return lines[:last], lines[last:]
     after_sign_off = _after_sign_off(lines)
     if after_sign_off is not None:
@@ -262,6 +263,8 @@ def split_reply(text: str) -> tuple[str, str]:
     lines = text.split("\n")
     start, how = _quote_start(lines)
     new = lines[:start]
+    while new and (not new[-1].strip() or _RULE.match(new[-1])):
+        new = new[:-1]  # the rule an HTML client draws above the quoted message (<hr>)
     body, signature = _split_signature(new)
     if not _clean(body) and how in ("attribution", "quote"):
         # Nothing above the quote: a bottom-posted reply has its text below the quoted block.
