@@ -57,6 +57,7 @@ class Settings:
     rate_limit_per_hour: int
     smtp_max_attempts: int
     smtp_timeout: float
+    max_forward_bytes: int
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -107,6 +108,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         rate_limit_per_hour=reader.integer("MAILBOT_RATE_LIMIT_PER_HOUR", 10, minimum=1),
         smtp_max_attempts=reader.integer("MAILBOT_SMTP_MAX_ATTEMPTS", 10, minimum=1, maximum=100),
         smtp_timeout=float(reader.integer("MAILBOT_SMTP_TIMEOUT", 30, minimum=1, maximum=600)),
+        max_forward_bytes=reader.integer("MAILBOT_MAX_FORWARD_BYTES", 10_000_000, minimum=0),
     )
 
 

@@ -34,9 +34,12 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
     record_event(ctx.session, ticket, "created", f"demande reçue de {mail.from_address}", ctx.now,
                  actor=mail.from_address)
+    forward = forwardable(ctx, mail)
     context = ticket_context(ctx, ticket, member) | {
         "request_text": text,
         "attachments": [(a.filename, human_size(a.size)) for a in mail.attachments],
+        "attachments_forwarded": forward,
+        "folder": ctx.settings.processed_folder,
     }
     ctx.send(Outgoing(
         template="accuse_reception",
@@ -49,7 +52,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         references=tuple(f"<{ref}>" for ref in mail.references),
     ))
     notify_aideurs(ctx, ticket, "notification_nouvelle_demande", context, key=f"new:{ticket.id}",
-                   attach_from_raw=raw if mail.attachments else None)
+                   attach_from_raw=raw if forward else None)
     return ticket
 
 
@@ -65,10 +68,17 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
         "sender_is_owner": owner is not None and owner.email == mail.from_address,
         "text": text,
         "attachments": [(a.filename, human_size(a.size)) for a in mail.attachments],
+        "attachments_forwarded": forwardable(ctx, mail),
+        "folder": ctx.settings.processed_folder,
         "ticket_closed": ticket.closed_at is not None,
     }
     notify_aideurs(ctx, ticket, "notification_suivi", context, key=f"follow-up:{mail.message_id}",
-                   attach_from_raw=raw if mail.attachments else None)
+                   attach_from_raw=raw if context["attachments_forwarded"] else None)
+
+
+def forwardable(ctx: WorkflowContext, mail: InboundMail) -> bool:
+    """Attachments go to Aideur with the notification unless they would be too big for his provider."""
+    return bool(mail.attachments) and sum(a.size for a in mail.attachments) <= ctx.settings.max_forward_bytes
 
 
 def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) -> dict[str, object]:

@@ -176,3 +176,19 @@ def test_bounce_marks_member_and_alerts_aideur(clean_mail, settings, sessions, c
     with sessions() as session:
         record = session.scalars(select(InboundMail)).one()
         assert record.kind == "bounce"
+
+
+def test_attachments_too_big_to_forward_are_named_not_joined(clean_mail, database_url, sessions_for):
+    from mailbot.config import load_settings
+    from tests.conftest import make_env
+
+    settings = load_settings(make_env(clean_mail, database_url, MAILBOT_MAX_FORWARD_BYTES="1000"), env_file=None)
+    sessions = sessions_for(database_url)
+    add_members(sessions)
+    mail = make_mail(ALICE, "Plans", "Voici les plans.")
+    mail.add_attachment(b"x" * 5000, maintype="image", subtype="png", filename="plan.png")
+    append(clean_mail, CLUB, mail.as_bytes())
+    run_cycle(settings, sessions)
+    [note] = settle(clean_mail, AIDEUR, 1)
+    assert note.attachments == []
+    assert "plan.png" in note.text and "mailbot-traites" in note.text

@@ -18,9 +18,11 @@ NOTICE = {"club_name": "Club Aide", "reply_address": "aide+c0a-0123456789abcdef0
 LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
 SAMPLES = {
     "accuse_reception": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
-    "notification_nouvelle_demande": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
+    "notification_nouvelle_demande": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")],
+                                                "attachments_forwarded": False, "folder": "mailbot-traites"},
     "notification_suivi": TICKET | {"sender": "alice@membres.test", "sender_is_owner": True, "text": LONG,
-                                    "attachments": [], "ticket_closed": False},
+                                    "attachments": [("plan.png", "2,1 Mo")], "attachments_forwarded": True,
+                                    "folder": "mailbot-traites", "ticket_closed": False},
     "non_membre": NOTICE | {"sender": "jean@ailleurs.test", "sender_name": "Jean Dupont", "subject": "Renseignement",
                             "text": LONG, "former_member": False},
     "notification_non_membre": NOTICE | {"sender": "jean@ailleurs.test", "sender_name": "Jean Dupont",
