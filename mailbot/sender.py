@@ -119,11 +119,17 @@ class Sender:
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, outbox_id: int, result: FlushResult) -> None:
         with self.sessions.begin() as session:
-            row = session.get(OutboxMail, outbox_id)
-            if row is None or row.status != "pending":
+            # Claim the row with one conditional UPDATE: of two senders (a scheduler thread, a second daemon),
+            # exactly one sees rowcount 1 and sends it.
+            claimed = session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == outbox_id, OutboxMail.status == "pending")
+                .values(status="sending", attempts=OutboxMail.attempts + 1)
+            ).rowcount
+            if claimed != 1:
                 return
-            row.status = "sending"
-            row.attempts += 1
+            row = session.get(OutboxMail, outbox_id)
+            assert row is not None
             sender, recipient, body, attempts = row.sender, row.recipient, row.body, row.attempts
         try:
             await smtp.sendmail(sender, [recipient], body)
