@@ -157,7 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         daemon.disconnect()
     print(json.dumps({"processed": report.processed, "quarantined": report.quarantined, "sent": report.sent,
-                      "actions": dict(report.actions), "send_problem": report.send_problem}, ensure_ascii=False))
+                      "actions": dict(report.actions), "jobs": report.jobs, "send_problem": report.send_problem},
+                     ensure_ascii=False))
     return 0
 
 

@@ -58,6 +58,7 @@ class Settings:
     smtp_max_attempts: int
     smtp_timeout: float
     max_forward_bytes: int
+    jobs_seconds: int
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -109,6 +110,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         smtp_max_attempts=reader.integer("MAILBOT_SMTP_MAX_ATTEMPTS", 10, minimum=1, maximum=100),
         smtp_timeout=float(reader.integer("MAILBOT_SMTP_TIMEOUT", 30, minimum=1, maximum=600)),
         max_forward_bytes=reader.integer("MAILBOT_MAX_FORWARD_BYTES", 10_000_000, minimum=0),
+        jobs_seconds=reader.integer("MAILBOT_JOBS_SECONDS", 300, minimum=5, maximum=86400),
     )
 
 

@@ -21,6 +21,7 @@ from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
 from mailbot.models import OutboxMail, Ticket, utcnow
 from mailbot.outbox import Outbox
 from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
+from mailbot.scheduler import run_jobs, start_background
 from mailbot.sender import Sender, recover_interrupted
 from mailbot.tokens import TokenSigner
 from mailbot.workflows import notices
@@ -38,6 +39,7 @@ class CycleReport:
     actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sent: int = 0
     send_problem: str = ""
+    jobs: dict[str, int] = field(default_factory=dict)
 
 
 class Shutdown(Exception):
@@ -79,8 +81,8 @@ class Daemon:
         self._connected = False
 
     # --- one cycle --------------------------------------------------------------------------------------------
-    def cycle(self) -> CycleReport:
-        """Everything pending now: mail in, decisions committed, mail out."""
+    def cycle(self, *, with_jobs: bool = True) -> CycleReport:
+        """Everything pending now: mail in, decisions committed, jobs due, mail out."""
         report = CycleReport()
         if not self._connected:
             self.connect()
@@ -109,8 +111,21 @@ class Daemon:
             self._send(report)
             if self._stopping:
                 return report
+        if with_jobs:
+            report.jobs = self.run_jobs()
         self._send(report)
         return report
+
+    def run_jobs(self) -> dict[str, int]:
+        return run_jobs(self.sessions, self.settings, self.signer, self.outbox, self.clock())
+
+    def _jobs_tick(self) -> None:
+        """From the scheduler's thread: due jobs, then send what they decided."""
+        try:
+            self.run_jobs()
+            self.sender.flush()
+        except Exception:  # noqa: BLE001 - a failed tick is retried at the next one; the daemon goes on
+            log.exception("scheduled jobs failed; retrying at the next tick")
 
     def _move(self, moves: dict[str, list[int]]) -> None:
         targets = {PROCESSED: self.settings.processed_folder, QUARANTINED: self.settings.quarantine_folder}
@@ -150,10 +165,19 @@ class Daemon:
     def run_forever(self) -> None:
         self._install_signal_handlers()
         self.start()
+        scheduler = start_background(self.settings.jobs_seconds, self._jobs_tick)
+        try:
+            self._loop()
+        finally:
+            scheduler.shutdown(wait=True)
+            self.disconnect()
+        log.info("mailbot stopped")
+
+    def _loop(self) -> None:
         delay = 1.0
         while not self._stopping:
             try:
-                self.cycle()
+                self.cycle(with_jobs=False)
                 delay = 1.0
                 if not self._stopping:
                     self._wait()
@@ -166,8 +190,6 @@ class Daemon:
                 log.error("IMAP problem, reconnecting in %.0f s: %s", delay, error)
                 self.disconnect()
                 delay = self._pause(delay)
-        self.disconnect()
-        log.info("mailbot stopped")
 
     def _wait(self) -> None:
         """IDLE until mail arrives (or the poll interval passes, to retry deferred sends)."""

@@ -63,7 +63,11 @@ class Ticket(Base):
     summary: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
-    due_at: Mapped[datetime | None] = mapped_column(DateTime)  # the next promise made to the member
+    # The promise currently made to the member: "answer" (whether the club can help) or "proposals", due at
+    # due_at; delay_reason is what Aideur gave when he postponed it, told to the member if it passes.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    promise: Mapped[str] = mapped_column(String(20), default="answer")
+    delay_reason: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     member: Mapped[Member | None] = relationship()

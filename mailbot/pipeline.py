@@ -22,7 +22,7 @@ from mailbot.outbox import Outbox
 from mailbot.parsers import InboundMail, ParseError, parse_mail
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import newcomers, notices, requests
+from mailbot.workflows import newcomers, notices, requests, triage
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,14 @@ class Pipeline:
         if decision.action is Action.NEW_REQUEST:
             assert decision.member is not None
             ticket = requests.new_request(ctx, mail, raw, decision.member)
-        elif decision.action is Action.FOLLOW_UP or decision.action is Action.AIDEUR_REPLY:
+        elif decision.action is Action.FOLLOW_UP:
             assert ticket is not None
-            requests.follow_up(ctx, mail, raw, ticket, decision.member) if decision.action is Action.FOLLOW_UP \
-                else requests.aideur_reply(ctx, mail, ticket)
+            requests.follow_up(ctx, mail, raw, ticket, decision.member)
+        elif decision.action is Action.AIDEUR_REPLY:
+            assert ticket is not None
+            triage.aideur_reply(ctx, mail, ticket)
+        elif decision.action is Action.AIDEUR_COMMAND:
+            triage.aideur_command_mail(ctx, mail)
         elif decision.action is Action.NON_MEMBER:
             newcomers.non_member(ctx, mail, decision.member)
         elif decision.action is Action.BOUNCE:

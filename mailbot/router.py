@@ -6,7 +6,6 @@ ticket's own member), then the sender. No rule trusts `From:` alone to reach a t
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable
@@ -18,9 +17,9 @@ from mailbot.config import Settings
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import Member, OutboxMail, Ticket
 from mailbot.parsers import InboundMail, MailKind
-from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_TICKET, Token, TokenSigner
+from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_COMMAND, SCOPE_TICKET, Token, TokenSigner
+from mailbot.workflows.tickets import REFERENCE
 
-REFERENCE_IN_SUBJECT = re.compile(r"\b([A-Z]{1,6}-\d{4}-\d{4,})\b", re.IGNORECASE)
 
 
 class Action(str, Enum):
@@ -29,6 +28,7 @@ class Action(str, Enum):
     AUTO_REPLY = "auto-reply"  # recorded on its ticket when known, never answered
     FOLLOW_UP = "follow-up"  # the member writes again about their ticket
     AIDEUR_REPLY = "aideur-reply"  # Aideur answers through a verified ticket token
+    AIDEUR_COMMAND = "aideur-command"  # a fresh mail from Aideur to his own command address
     AIDEUR_UNROUTED = "aideur-unrouted"  # Aideur's address, but no token: drives nothing
     NEW_REQUEST = "new-request"
     NON_MEMBER = "non-member"
@@ -86,7 +86,11 @@ def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
 
 def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     token = _find_token(mail, deps)
-    if token is None or token.scope != SCOPE_TICKET:
+    if token is None:
+        return None
+    if token.scope == SCOPE_COMMAND and token.role == ROLE_AIDEUR and deps.settings.is_aideur(mail.from_address):
+        return Route(Action.AIDEUR_COMMAND, "mail d'Aideur à son adresse de commande", token=token)
+    if token.scope != SCOPE_TICKET:
         return None
     ticket = deps.session.get(Ticket, token.number)
     if ticket is None:
@@ -98,6 +102,11 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return Route(Action.FOLLOW_UP, "jeton Aideur utilisé par un autre expéditeur", ticket=ticket,
                      member=_member(deps, mail.from_address), token=token)
     if token.role == ROLE_MEMBER:
+        if deps.settings.is_aideur(mail.from_address):
+            # Aideur's From through the member's reply address: never a command (a forger can hold that
+            # address); recorded as an ordinary follow-up and Aideur is warned.
+            return Route(Action.FOLLOW_UP, "adresse d'Aideur par le jeton du membre : aucune commande",
+                         ticket=ticket, member=_member(deps, mail.from_address), token=token)
         return Route(Action.FOLLOW_UP, "réponse par le jeton du ticket", ticket=ticket,
                      member=_member(deps, mail.from_address), token=token)
     return None
@@ -115,7 +124,7 @@ def thread(mail: InboundMail, deps: RouterDeps) -> Route | None:
 
 
 def subject_reference(mail: InboundMail, deps: RouterDeps) -> Route | None:
-    match = REFERENCE_IN_SUBJECT.search(mail.subject)
+    match = REFERENCE.search(mail.subject)
     if not match:
         return None
     ticket_id = deps.session.scalar(select(Ticket.id).where(Ticket.ref == match.group(1).upper()))

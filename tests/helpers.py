@@ -4,6 +4,7 @@ from __future__ import annotations
 import smtplib
 import time
 from datetime import datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Callable
@@ -66,8 +67,21 @@ def append(server: MailServer, address: str, raw: bytes, folder: str = "INBOX") 
         box.append(raw, folder)
 
 
+class ReadMessage(MailMessage):
+    """imap-tools' MailMessage, with the subject decoded as a mail client does.
+
+    imap-tools joins RFC 2047 words without the folding space that separates a plain word from an encoded one
+    ("a =?utf-8?…été?=" reads "aété"); Thunderbird, Outlook and the email package keep it.
+    """
+
+    @property
+    def subject(self) -> str:
+        return " ".join(str(make_header(decode_header(self.obj.get("subject", "")))).split())
+
+
 def mailbox(server: MailServer, address: str, folder: str = "INBOX") -> list[MailMessage]:
     with MailBoxUnencrypted(server.imap_host, server.imap_port).login(address, PASSWORD, initial_folder=None) as box:
+        box.email_message_class = ReadMessage
         if not box.folder.exists(folder):
             return []
         box.folder.set(folder)

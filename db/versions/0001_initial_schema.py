@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:27:20.367019
+Create Date: 2026-11-26
 """
 from alembic import op
 import sqlalchemy as sa
@@ -56,11 +56,16 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('due_at', sa.DateTime(), nullable=True),
+    sa.Column('promise', sa.String(length=20), nullable=False),
+    sa.Column('delay_reason', sa.Text(), nullable=False),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('ref')
     )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tickets_due_at'), ['due_at'], unique=False)
+
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
@@ -166,6 +171,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_events_ticket_id'))
 
     op.drop_table('events')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tickets_due_at'))
+
     op.drop_table('tickets')
     op.drop_table('ref_counters')
     op.drop_table('members')

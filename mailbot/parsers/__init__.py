@@ -1,14 +1,26 @@
 """MIME → InboundMail: text, quote/signature split, attachments, auto-reply/bounce/bulk kind."""
 from __future__ import annotations
 
+from .commands import COMMANDS, AideurReply, Command, CommandError, parse_aideur_reply, parse_price
+from .dates import parse_date
 from .errors import ParseError
 from .mime import iter_attachment_payloads
 from .model import Attachment, InboundMail, MailKind
 from .parse import parse_mail
 from .quotes import split_reply
 from .subjects import strip_subject_prefixes
+from .withdrawal import WITHDRAWAL_RULE, is_withdrawal
 
 __all__ = [
+    "COMMANDS",
+    "AideurReply",
+    "Command",
+    "CommandError",
+    "WITHDRAWAL_RULE",
+    "is_withdrawal",
+    "parse_aideur_reply",
+    "parse_date",
+    "parse_price",
     "Attachment",
     "InboundMail",
     "MailKind",

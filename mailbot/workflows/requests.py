@@ -4,6 +4,7 @@ from __future__ import annotations
 from mailbot.calendar import due_after_business_days, french_date
 from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
+from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_COMMAND, SCOPE_TICKET, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
@@ -60,9 +61,15 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     """The member (or someone holding their reply address) writes again: record it, pass it on to Aideur."""
     text = mail.new_text or mail.text
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
-    record_event(ctx.session, ticket, "follow-up", f"message de {mail.from_address}", ctx.now, actor=mail.from_address)
     ticket.updated_at = ctx.now
     owner = ticket.member
+    if owner is not None and owner.email == mail.from_address and ticket.closed_at is None and is_withdrawal(text):
+        withdraw(ctx, ticket, owner, text)
+        return
+    record_event(ctx.session, ticket, "follow-up", f"message de {mail.from_address}", ctx.now, actor=mail.from_address)
+    if ctx.settings.is_aideur(mail.from_address):
+        notify_aideurs(ctx, ticket, "alerte_jeton_membre", ticket_context(ctx, ticket, owner) | {
+            "sender": mail.from_address}, key=f"aideur-member-token:{mail.message_id}")
     context = ticket_context(ctx, ticket, owner) | {
         "sender": mail.from_address,
         "sender_is_owner": owner is not None and owner.email == mail.from_address,
@@ -79,6 +86,17 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
 def forwardable(ctx: WorkflowContext, mail: InboundMail) -> bool:
     """Attachments go to Aideur with the notification unless they would be too big for his provider."""
     return bool(mail.attachments) and sum(a.size for a in mail.attachments) <= ctx.settings.max_forward_bytes
+
+
+def withdraw(ctx: WorkflowContext, ticket: Ticket, member: Member, text: str) -> None:
+    """The member says it is solved or no longer needed: close, thank them, tell Aideur (seed: solidarity)."""
+    ticket.status, ticket.closed_at, ticket.due_at = "withdrawn", ctx.now, None
+    record_event(ctx.session, ticket, "withdrawn", "retirée par le membre", ctx.now, actor=member.email or "")
+    context = ticket_context(ctx, ticket, member) | {"text": text}
+    ctx.send(Outgoing(template="retrait", to=member.email or "", context=context,
+                      idempotency_key=f"withdrawn:{ticket.id}", token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER),
+                      ticket_id=ticket.id))
+    notify_aideurs(ctx, ticket, "notification_retrait", context, key=f"withdrawn:{ticket.id}")
 
 
 def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) -> dict[str, object]:
@@ -101,14 +119,16 @@ def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) 
 
 
 def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, context: dict[str, object], *,
-                   key: str, attach_from_raw: bytes | None = None) -> None:
-    """One notification per Aideur address, each with its own reply token (replies prove who answers)."""
-    for address in ctx.settings.aideur_addresses:
+                   key: str, attach_from_raw: bytes | None = None, only: str | None = None) -> None:
+    """One notification per Aideur address (or only to `only`), each with its own reply token."""
+    addresses = [only.lower()] if only else ctx.settings.aideur_addresses
+    for address in addresses:
         token = Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR) if ticket else aideur_command_token()
         ctx.send(Outgoing(
             template=template,
             to=address,
-            context=context | {"reply_address": ctx.signer.plus_address(ctx.settings.club_address, token)},
+            context=context | {"reply_address": ctx.signer.plus_address(ctx.settings.club_address, token),
+                                "command_address": command_address(ctx)},
             idempotency_key=f"{key}:{address}",
             token=token,
             ticket_id=ticket.id if ticket else None,
@@ -118,16 +138,12 @@ def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, c
         ))
 
 
+def command_address(ctx: WorkflowContext) -> str:
+    """Aideur's own address for fresh mails with commands, printed in every notification's footer."""
+    return ctx.signer.plus_address(ctx.settings.club_address, aideur_command_token())
+
+
 def aideur_command_token() -> Token:
     """Aideur's own command address (scope c): where notices not tied to a ticket come from and go back to."""
     return Token(SCOPE_COMMAND, 0, ROLE_AIDEUR)
 
-
-def aideur_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> None:
-    """Aideur answered a ticket notification through its verified token: recorded on the ticket.
-
-    (Relaying his text to the member and executing his commands belong to the triage workflow.)
-    """
-    record_inbound(ctx.session, ticket, mail, mail.new_text or mail.text, ctx.now)
-    record_event(ctx.session, ticket, "aideur-reply", "réponse d'Aideur enregistrée", ctx.now, actor=mail.from_address)
-    ticket.updated_at = ctx.now

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from mailbot.models import Event, Message, RefCounter, Ticket
 from mailbot.parsers import InboundMail, strip_subject_prefixes
 
+REFERENCE = re.compile(r"\b([A-Z]{1,6}-\d{4}-\d{4,})\b", re.IGNORECASE)  # CA-2026-0042
 TITLE_LENGTH = 120
 SUMMARY_LENGTH = 160
 

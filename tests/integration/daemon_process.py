@@ -37,6 +37,10 @@ class DaemonProcess:
         return subprocess.run([sys.executable, "-m", "mailbot", "run", "--once"], env=self.env, capture_output=True,
                               timeout=timeout, cwd=tempfile.gettempdir())
 
+    def run_once_at(self, at: str, timeout: float = 120.0) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "mailbot", "run", "--once", "--at", at], env=self.env,
+                              capture_output=True, timeout=timeout, cwd=tempfile.gettempdir())
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 

@@ -14,7 +14,9 @@ TICKET = {"club_name": "Club Aide", "ref": "CA-2026-0042", "title": "Besoin d'un
           "summary": "Je cherche un avocat en droit du travail pour un litige avec un salarié.", "status": "new",
           "due_date": "lundi 30 novembre 2026", "member": MEMBER,
           "reply_address": "aide+t42a-0123456789abcdef0123@club.test"}
-NOTICE = {"club_name": "Club Aide", "reply_address": "aide+c0a-0123456789abcdef0123@club.test"}
+COMMAND_ADDRESS = "aide+c0a-0123456789abcdef0123@club.test"
+TICKET["command_address"] = COMMAND_ADDRESS
+NOTICE = {"club_name": "Club Aide", "reply_address": COMMAND_ADDRESS, "command_address": COMMAND_ADDRESS}
 LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
 SAMPLES = {
     "accuse_reception": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
@@ -34,6 +36,26 @@ SAMPLES = {
                                     "folder": "mailbot-quarantaine"},
     "alerte_echec_envoi": TICKET | {"recipient": "bruno@membres.test", "subject": "[CA-2026-0042] " + LONG,
                                     "error": "550 5.1.1 User unknown"},
+    "aide": NOTICE,
+    "erreur_commande": NOTICE | {"ref": "CA-2026-0042", "errors": [
+        {"line": "#refuser", "problem": "La commande #refuser demande un motif : " + LONG}]},
+    "liste_tickets": NOTICE | {"today": "jeudi 26 novembre 2026", "tickets": [
+        {"ref": "CA-2026-0042", "state": "acceptée", "due": "mardi 15 décembre 2026", "late": True,
+         "member": "Alice Martin", "title": "Besoin d'un avocat"}]},
+    "message_aideur": TICKET | {"message": LONG},
+    "acceptation": TICKET | {"message": LONG},
+    "refus": TICKET | {"message": "", "reason": LONG},
+    "report": TICKET | {"message": "", "reason": LONG, "promise": "answer"},
+    "solution": TICKET | {"message": "", "solution": LONG},
+    "devis": TICKET | {"message": "", "provider": "Durand Avocats", "subject_text": "Consultation",
+                       "usual_price": "300 €", "club_price": "200 €", "saving": "100 €", "saving_percent": 33},
+    "cloture": TICKET | {"message": "", "reason": "Merci"},
+    "retrait": TICKET,
+    "notification_retrait": TICKET | {"text": "Résolu, merci"},
+    "retard": TICKET | {"promise": "proposals", "reason": LONG},
+    "rappel_echeance": TICKET | {"promise": "answer", "reason": ""},
+    "alerte_retard": TICKET | {"promise": "answer", "reason": "congés"},
+    "alerte_jeton_membre": TICKET | {"sender": "aideur@club.test"},
 }
 
 

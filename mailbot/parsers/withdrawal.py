@@ -1,0 +1,105 @@
+"""Does a member's reply withdraw the request ("résolu", "plus besoin", "vous pouvez annuler")?
+
+The rule, kept strict because a false "yes" closes the ticket and tells every helper to stop, while a false "no" costs
+nothing (the reply is forwarded to Aideur, who can `#clore`):
+
+1. Quoted lines (">") are ignored. The text is cut into segments at line ends and at ". ! ? …".
+   Leading greeting segments ("Bonjour,", "Bonjour Madame") are skipped, and so is a greeting before a comma.
+2. The first remaining segment must be a withdrawal *by itself*: it contains a withdrawal phrase (résolu, réglé,
+   annuler/annulé/annulation, plus besoin, j'ai trouvé une solution, la demande peut être close, c'est bon, solved,
+   cancel…), and once those phrases are taken out, only polite or neutral filler words remain ("merci", "c'est",
+   "le problème", "ma demande", "vous pouvez", "finalement", "entre-temps"…). So "Mon client a annulé sa commande"
+   is not one ("client", "commande" are not filler), and neither is a negation ("pas", "toujours", "not" are not
+   filler either). The segment has at most 12 words and is not a question (no "?").
+3. The rest of the reply may thank or add detail, but must not ask anything: no "?" anywhere, and no contrast that
+   opens a new subject ("mais", "par contre", "cependant", "toutefois", "en revanche", "autre question", "but",
+   "however"…).
+"""
+from __future__ import annotations
+
+import re
+
+from .dates import fold
+
+__all__ = ["is_withdrawal", "WITHDRAWAL_RULE"]
+
+WITHDRAWAL_RULE = (
+    "Un membre retire sa demande en répondant à un mail du Club par une phrase courte qui ne dit que cela : "
+    "« résolu », « c'est réglé », « plus besoin, merci », « vous pouvez annuler », « j'ai trouvé une solution », "
+    "« la demande peut être close » (accents et majuscules indifférents). Cette phrase doit venir en premier "
+    "(après une éventuelle salutation), compter au plus douze mots, ne contenir que des mots de politesse en plus "
+    "de la formule (« merci », « le problème », « finalement »…), ne pas être niée (« pas résolu ») ni posée en "
+    "question. Le reste du message peut remercier, mais ne doit poser aucune question ni ouvrir un autre sujet "
+    "(« mais », « par contre », « autre question »). Dans le doute, la réponse n'est pas un retrait : elle est "
+    "transmise à Aideur, qui peut clore le ticket lui-même."
+)
+
+# Matched on folded text (lower case, no accents, plain apostrophes). Each phrase alone means "withdrawn".
+_PHRASES = re.compile(
+    r"""(?x)
+    (?<![\w'])(?:
+        (?:s'est\s+|est\s+|a\s+ete\s+)?(?:resolue?s?|reglee?s?|solutionnee?s?|regularisee?s?)
+      | annul\w*
+      | (?:(?:je\s+)?n'(?:en\s+)?ai\s+|on\s+n'(?:en\s+)?a\s+|nous\s+n'(?:en\s+)?avons\s+)?plus\s+besoin
+            (?:\s+(?:de\s+(?:votre\s+|vos\s+|l'|la\s+|d')?(?:aide|services?|intervention|rien)|d'aide))?
+      | (?:ce\s+n'est\s+|n'est\s+)?plus\s+(?:d'actualite|necessaire|utile|la\s+peine)
+      | sans\s+objet
+      | (?:j'ai|on\s+a|nous\s+avons)\s+trouve(?:\s+(?:une|la|ma|un|notre)\s+(?:solution|reponse|prestataire|
+            quelqu'un|personne))?(?:\s+(?:ailleurs|de\s+mon\s+cote|par\s+moi-meme|seule?))?
+      | trouve\s+(?:une|la)\s+solution
+      | (?:peut\s+etre\s+|pouvez\s+|peux\s+|pouvons\s+|a\s+)?(?:clos|close|closes|clore|cloturee?s?|cloturer|
+            fermee?s?|fermer|classee?s?|classer)
+      | c'est\s+(?:bon|ok|okay)
+      | tout\s+est\s+(?:bon|ok|okay|rentre\s+dans\s+l'ordre)
+      | (?:problem|issue)?\s*(?:solved|resolved|sorted(?:\s+out)?|fixed)
+      | cancel\w*
+      | (?:no\s+longer|not)\s+needed(?:\s+anymore)?
+      | never\s*mind
+    )(?![\w'])
+    """
+)
+
+# Words that may surround a withdrawal phrase without changing its meaning. Negations (pas, plus alone, jamais,
+# toujours, not, no) and anything naming another subject are deliberately absent.
+_FILLER = frozenset("""
+    bonjour bonsoir salut hello hi re coucou madame monsieur cher chere
+    merci mercii beaucoup bcp encore infiniment mille fois thanks thank you much lot
+    bien tout toute tous c ca cela ceci le la les l un une mon ma mes votre vos notre nos ce cette
+    probleme problemes souci soucis demande demandes question questions ticket dossier sujet requete affaire point
+    finalement entre temps entretemps deja maintenant depuis du de des d coup pour moi nous vous on est sont a
+    ete s se ok okay oki parfait super top bon bonne voila donc vraiment enfin cote pouvez peux pouvons peut etre
+    j je ai avons avez grace aide conseil conseils cordialement journee soiree et
+    it is the my our this that issue problem request please now already has been all good
+""".split())
+_GREETING = re.compile(r"^(?:bonjour|bonsoir|salut|hello|hi|coucou|cher|chere|madame|monsieur|re)\b")
+_CONTRAST = re.compile(
+    r"(?<!\w)(?:mais|par\s+contre|cependant|toutefois|en\s+revanche|neanmoins|pourtant|sauf\s+que|"
+    r"autre\s+(?:question|demande|probleme|souci)|nouvelle\s+(?:question|demande)|but|however|"
+    r"another\s+(?:question|request|issue))(?!\w)"
+)
+_SEGMENT = re.compile(r"[^.!?…\n]+[.!?…]*")
+_WORD = re.compile(r"[a-z0-9]+")
+_MAX_WORDS = 12
+
+
+def is_withdrawal(new_text: str) -> bool:
+    lines = [line for line in fold(new_text).splitlines() if not line.lstrip().startswith(">")]
+    text = "\n".join(lines)
+    if "?" in text:
+        return False
+    segments = [m.group() for m in _SEGMENT.finditer(text) if _WORD.search(m.group())]
+    # Skip greetings, but not a greeting that carries the phrase itself ("Bonjour, c'est résolu").
+    while segments and _GREETING.match(segments[0].strip()) and not _PHRASES.search(segments[0]) \
+            and len(_WORD.findall(segments[0])) <= 4:
+        segments.pop(0)
+    if not segments:
+        return False
+    first = segments[0]
+    if _GREETING.match(first.strip()) and "," in first:
+        first = first.split(",", 1)[1]  # "Bonjour Aideur, plus besoin": the name belongs to the greeting
+    if len(_WORD.findall(first)) > _MAX_WORDS or not _PHRASES.search(first):
+        return False
+    leftover = _WORD.findall(_PHRASES.sub(" ", first))
+    if any(word not in _FILLER for word in leftover):
+        return False
+    return not _CONTRAST.search(text)

@@ -1,0 +1,44 @@
+"""Scheduled jobs: each one is a workflow call with the clock injected, run in its own transaction.
+
+`mailbot run` runs them from APScheduler every MAILBOT_JOBS_SECONDS; `mailbot run --once --at T` runs them once
+with the clock at T, so tests and operators can replay time. Jobs only decide (outbox rows); the sender sends.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.config import Settings
+from mailbot.outbox import Outbox
+from mailbot.tokens import TokenSigner
+from mailbot.workflows import deadlines
+from mailbot.workflows.base import WorkflowContext
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[WorkflowContext], int]
+JOBS: tuple[tuple[str, Job], ...] = (("deadlines", deadlines.run_due),)
+
+
+def run_jobs(sessions: sessionmaker[Session], settings: Settings, signer: TokenSigner, outbox: Outbox,
+             now: datetime) -> dict[str, int]:
+    done: dict[str, int] = {}
+    for name, job in JOBS:
+        with sessions.begin() as session:
+            ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
+            done[name] = job(ctx)
+            outbox.store_all(ctx)
+    return done
+
+
+def start_background(every_seconds: int, tick: Callable[[], None]) -> BackgroundScheduler:
+    """APScheduler calls `tick` (run the jobs, then send) every `every_seconds`, never twice at once."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(tick, "interval", seconds=every_seconds, max_instances=1, coalesce=True, id="jobs",
+                      next_run_time=datetime.now())
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,64 @@
+"""Time: a ticket left alone gives Aideur a reminder, then the member a delay notice — exactly once each, across
+daemon restarts (each `run --once --at T` is a fresh process)."""
+from __future__ import annotations
+
+import json
+
+from tests.conftest import make_env
+from tests.helpers import AIDEUR, ALICE, CLUB, add_members, make_mail, settle, smtp_send, wait_mail
+from tests.integration.aideur_clients import reply_to_notification
+from tests.integration.daemon_process import DaemonProcess
+
+
+def once(daemon: DaemonProcess, at: str) -> dict:  # type: ignore[type-arg]
+    result = daemon.run_once_at(at)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_reminder_then_delay_notice_exactly_once_across_restarts(clean_mail, database_url, sessions_for):
+    env = make_env(clean_mail, database_url)
+    add_members(sessions_for(database_url))
+    daemon = DaemonProcess(env)
+    smtp_send(clean_mail, make_mail(ALICE, "Bail commercial", "Mon bailleur augmente le loyer de 30 %."))
+    wait_mail(clean_mail, CLUB, 1)
+    once(daemon, "2026-11-26T11:00")  # Thursday, Paris time: answer due Monday 30 November, 18:00
+    assert once(daemon, "2026-11-27T08:59")["jobs"] == {"deadlines": 0}  # Friday before 9:00: too early
+    assert once(daemon, "2026-11-27T09:00")["jobs"] == {"deadlines": 1}  # the working day before: reminder
+    assert once(daemon, "2026-11-27T15:00")["jobs"] == {"deadlines": 0}  # restarted: not again
+    assert once(daemon, "2026-11-30T17:59")["jobs"] == {"deadlines": 0}
+    assert once(daemon, "2026-11-30T18:00")["jobs"] == {"deadlines": 1}  # due: the member is told
+    assert once(daemon, "2026-12-01T10:00")["jobs"] == {"deadlines": 0}
+    assert once(daemon, "2026-12-03T10:00")["jobs"] == {"deadlines": 0}
+
+    member = settle(clean_mail, ALICE, 2)
+    assert [m.subject for m in member] == ["[CA-2026-0001] Demande bien reçue : Bail commercial",
+                                           "[CA-2026-0001] Votre demande prend du retard"]
+    assert "lundi 30 novembre 2026" in member[1].text and "excuser" in member[1].text
+    aideur = settle(clean_mail, AIDEUR, 3)
+    assert [m.subject.split("] ", 1)[1] for m in aideur] == [
+        "Nouvelle demande (Alice Martin) : Bail commercial",
+        "Rappel : échéance le lundi 30 novembre 2026",
+        "Échéance dépassée : le membre a été prévenu"]
+
+
+def test_postponed_promise_passing_tells_the_member_the_reason(clean_mail, database_url, sessions_for):
+    env = make_env(clean_mail, database_url)
+    add_members(sessions_for(database_url))
+    daemon = DaemonProcess(env)
+    smtp_send(clean_mail, make_mail(ALICE, "Logiciel", "Quel logiciel de caisse choisir ?"))
+    wait_mail(clean_mail, CLUB, 1)
+    once(daemon, "2026-11-26T11:00")
+    [note] = wait_mail(clean_mail, AIDEUR, 1)
+    smtp_send(clean_mail, reply_to_notification(note, "#reporter 4/12 le membre expert revient de congés le 3",
+                                                "thunderbird"))
+    wait_mail(clean_mail, CLUB, 1)
+    once(daemon, "2026-11-26T12:00")
+    assert once(daemon, "2026-11-30T18:30")["jobs"] == {"deadlines": 0}  # the old date no longer counts
+    assert once(daemon, "2026-12-03T09:30")["jobs"] == {"deadlines": 1}  # reminder for the new date
+    assert once(daemon, "2026-12-04T18:00")["jobs"] == {"deadlines": 1}
+    member = settle(clean_mail, ALICE, 3)
+    assert "Nouveau délai" in member[1].subject
+    late = member[2]
+    assert "retard" in late.subject and "le membre expert revient de congés le 3" in late.text
+    assert "vendredi 4 décembre 2026" in late.text

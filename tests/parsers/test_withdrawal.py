@@ -1,0 +1,83 @@
+"""is_withdrawal: a member's short reply that withdraws the request, and the look-alikes that do not."""
+from __future__ import annotations
+
+import pytest
+
+from mailbot.parsers.withdrawal import WITHDRAWAL_RULE, is_withdrawal
+
+WITHDRAWALS = [
+    "résolu",
+    "Résolu !",
+    "RESOLU",
+    "resolu",
+    "c'est résolu",
+    "C\u2019est résolu",
+    "problème résolu",
+    "Problème résolu, merci beaucoup !",
+    "Le problème s'est résolu entre-temps.",
+    "annuler",
+    "annulé",
+    "Annulation",
+    "vous pouvez annuler",
+    "Vous pouvez annuler ma demande, merci.",
+    "plus besoin",
+    "je n'ai plus besoin",
+    "plus besoin, merci",
+    "Je n'ai plus besoin de votre aide, merci beaucoup",
+    "j'ai trouvé une solution",
+    "J'ai trouvé une solution ailleurs, merci !",
+    "c'est réglé",
+    "c est regle",
+    "la demande peut être close",
+    "merci, c'est bon",
+    "Ce n'est plus d'actualité",
+    "cancel",
+    "solved",
+    "Problem solved, thanks",
+    "Please cancel",
+    "Bonjour,\n\nC'est résolu, merci.\n\nCordialement,\nMarie",
+    "Bonjour Aideur, plus besoin merci !",
+    "Bonjour\u00a0!\n\nRÉSOLU\n\nMerci à Paul pour son aide précieuse, il a été formidable.",
+    "Résolu\n\n> Le 10 déc. 2026, Club Aide a écrit :\n> Avez-vous encore besoin d'aide ?",
+]
+
+NOT_WITHDRAWALS = [
+    "Le problème de TVA est résolu mais j'ai une autre question sur la paie",
+    "Je voulais savoir si le litige pouvait être résolu à l'amiable ?",
+    "Mon client a annulé sa commande, que faire ?",
+    "Est-ce que je dois annuler le contrat ?",
+    "Mon client a annulé sa commande.",
+    "J'ai annulé mon rendez-vous chez le comptable.",
+    "Pas résolu",
+    "Ce n'est toujours pas résolu.",
+    "Non, ce n'est pas réglé",
+    "Ne pas annuler svp",
+    "not solved",
+    "Résolu ?",
+    "C'est résolu ? Je n'ai rien reçu.",
+    "Résolu. Mais j'ai une autre question sur la paie.",
+    "Résolu pour la TVA. Par contre le bulletin de paie reste faux.",
+    "J'ai une question sur la paie. Résolu pour la TVA.",
+    "Merci pour votre réponse",
+    "Merci !",
+    "Bonjour",
+    "",
+    "> résolu\nToujours bloqué",
+    "Il n'y a plus besoin de TVA sur cette facture, comment faire la déclaration",
+    "Le fournisseur a résolu le contrat unilatéralement, quels sont mes recours",
+    "Pouvez-vous annuler ?",
+]
+
+
+@pytest.mark.parametrize("text", WITHDRAWALS)
+def test_withdrawal(text: str) -> None:
+    assert is_withdrawal(text)
+
+
+@pytest.mark.parametrize("text", NOT_WITHDRAWALS)
+def test_not_withdrawal(text: str) -> None:
+    assert not is_withdrawal(text)
+
+
+def test_rule_text_is_french_paragraph() -> None:
+    assert "\n" not in WITHDRAWAL_RULE and "résolu" in WITHDRAWAL_RULE
