@@ -6,11 +6,16 @@ plain text in UTF-8, quoted-printable (safe through any relay), lines kept short
 from __future__ import annotations
 
 import secrets
-import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.charset import QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any, Iterable
@@ -70,8 +75,24 @@ def wrap_text(text: str, width: int = LINE_WIDTH) -> str:
         if len(line) <= width or line.startswith(">"):  # quoted lines keep their shape
             out.append(line)
         else:
-            out.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
+            out.extend(_wrap_line(line, width))
     return "\n".join(out)
+
+
+def _wrap_line(line: str, width: int) -> list[str]:
+    """Greedy word wrap (textwrap's regex chunking costs milliseconds on a long request); a word longer than
+    the width (a URL) stays whole on its own line, and the line's indentation is kept."""
+    indent = line[: len(line) - len(line.lstrip())]
+    lines: list[str] = []
+    current = indent
+    for word in line.split():
+        if current.strip() and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = indent + word
+        else:
+            current = current + " " + word if current.strip() else indent + word
+    lines.append(current)
+    return lines
 
 
 def quote_text(text: str) -> str:
@@ -98,11 +119,28 @@ def build_message(
     zone: tzinfo = timezone.utc,
     attachments: Iterable[tuple[Attachment, bytes]] = (),
 ) -> bytes:
-    message = EmailMessage()
-    message["From"] = formataddr((from_name, from_address))
+    """The complete message, CRLF, 7-bit: RFC 2047 headers, quoted-printable UTF-8 body, RFC 2231 file names.
+
+    Built with the email package's compat32 classes: the same standards as EmailMessage, at a third of the cost
+    (header objects of the new policy dominated the intake profile).
+    """
+    body = MIMEText(rendered.body, "plain", _UTF8_QP)
+    parts = list(attachments)
+    message: Message = body
+    if parts:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        for attachment, payload in parts:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            part = MIMEBase(maintype or "application", subtype or "octet-stream")
+            part.set_payload(payload)
+            encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", attachment.filename))
+            message.attach(part)
+    message["From"] = formataddr((from_name, from_address), charset="utf-8")
     message["To"] = to
     message["Reply-To"] = reply_to
-    message["Subject"] = rendered.subject
+    message["Subject"] = Header(rendered.subject, "utf-8") if not rendered.subject.isascii() else rendered.subject
     message["Date"] = format_datetime(date.replace(tzinfo=timezone.utc).astimezone(zone))  # the club's local time
     message["Message-ID"] = message_id
     refs = [ref for ref in references if ref]
@@ -115,9 +153,9 @@ def build_message(
     message["Auto-Submitted"] = auto_submitted
     message["X-Auto-Response-Suppress"] = "All"
     message["X-Mailer"] = "mailbot"
-    message.set_content(rendered.body, subtype="plain", charset="utf-8", cte="quoted-printable")
-    for attachment, payload in attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(payload, maintype=maintype or "application", subtype=subtype or "octet-stream",
-                               filename=attachment.filename)
-    return message.as_bytes(policy=SMTP)
+    return message.as_bytes(policy=_WIRE)
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=78)

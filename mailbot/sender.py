@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 import aiosmtplib
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import ServerSettings
@@ -61,6 +61,7 @@ class Sender:
                  timeout: float, clock: Callable[[], datetime]) -> None:
         self.server = server
         self.sessions = sessions
+        self.engine: Engine = sessions.kw["bind"]
         self.max_attempts = max_attempts
         self.timeout = timeout
         self.clock = clock
@@ -118,19 +119,19 @@ class Sender:
         return smtp
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, outbox_id: int, result: FlushResult) -> None:
-        with self.sessions.begin() as session:
+        with self.engine.begin() as connection:
             # Claim the row with one conditional UPDATE: of two senders (a scheduler thread, a second daemon),
-            # exactly one sees rowcount 1 and sends it.
-            claimed = session.execute(
+            # exactly one sees rowcount 1 and sends it. Core statements: this runs twice per mail sent.
+            claimed = connection.execute(
                 update(OutboxMail)
                 .where(OutboxMail.id == outbox_id, OutboxMail.status == "pending")
                 .values(status="sending", attempts=OutboxMail.attempts + 1)
             ).rowcount
             if claimed != 1:
                 return
-            row = session.get(OutboxMail, outbox_id)
-            assert row is not None
-            sender, recipient, body, attempts = row.sender, row.recipient, row.body, row.attempts
+            sender, recipient, body, attempts = connection.execute(
+                select(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts)
+                .where(OutboxMail.id == outbox_id)).one()
         try:
             await smtp.sendmail(sender, [recipient], body)
         except aiosmtplib.SMTPRecipientsRefused as error:
@@ -150,9 +151,9 @@ class Sender:
             if not smtp.is_connected:
                 raise aiosmtplib.SMTPServerDisconnected(str(error)) from error
         else:
-            with self.sessions.begin() as session:
-                session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
-                                .values(status="sent", sent_at=self.clock(), last_error=""))
+            with self.engine.begin() as connection:
+                connection.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
+                                   .values(status="sent", sent_at=self.clock(), last_error=""))
             result.sent += 1
 
     def _after_error(self, outbox_id: int, attempts: int, code: int, message: str, result: FlushResult) -> None:

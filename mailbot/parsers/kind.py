@@ -215,7 +215,9 @@ def detect(msg: Message, body: str, raw_text: str) -> KindResult:
                                                                         from_name, re.IGNORECASE))
     null_sender = return_path in ("<>", "")  and "Return-Path" in msg
     subject_bounce = bool(_BOUNCE_SUBJECT.search(subject))
-    body_bounce = bool(_BOUNCE_BODY.search(body[:5000]))
+    # The failure-wording search is costly (one big alternation); it only matters for a robot-looking sender
+    # or subject, so ordinary mail never pays for it.
+    body_bounce = (daemon or subject_bounce or null_sender) and bool(_BOUNCE_BODY.search(body[:5000]))
     has_dsn_part = bool(_dsn_blocks(msg)) or mime_type == "message/delivery-status"
     if has_dsn_part or re.search(r"(?im)^(?:final|original)-recipient:", raw_text) and (daemon or subject_bounce):
         recipients = _failed_header(msg) or dsn_recipients(msg, raw_text) or text_recipients(body, exclude)

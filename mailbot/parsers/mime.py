@@ -21,9 +21,52 @@ _REPORT_DATA = {"message/delivery-status", "message/disposition-notification", "
                 "message/global-headers", "message/global"}
 
 
-def load(raw: bytes) -> Message:
+# The email package holds about 8 times a mail's size while parsing it. A big mail's long base64 runs
+# (attachments) are replaced by a placeholder carrying their decoded size before parsing, so a 14 MB mail costs
+# a few MB; the payloads are read again from the raw bytes only when they are forwarded.
+SLIM_ABOVE = 2_000_000  # bytes of raw mail
+SLIM_MIN_LINES = 8000  # a run of this many base64 lines (~600 KB) is an attachment, never a mail's text
+_BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/]{40,200}={0,2}\r?\n", re.MULTILINE)
+_SLIM_MARK = re.compile(r"^MAILBOTSLIM-(\d+)\s*$")
+
+
+def load(raw: bytes, *, slim: bool = True) -> Message:
     # compat32 is the most forgiving policy: it keeps going on every malformation and records defects.
+    if slim and len(raw) > SLIM_ABOVE:
+        raw = slim_base64_runs(raw)
     return message_from_bytes(raw, policy=compat32)
+
+
+def slim_base64_runs(raw: bytes) -> bytes:
+    """Replace each long run of base64 lines by "MAILBOTSLIM-<decoded size>".
+
+    Line by line with finditer (one small match at a time): a single regex for the whole run needs a
+    backtracking stack as big as the attachment.
+    """
+    pieces: list[bytes] = []
+    kept_until = run_start = run_end = 0
+    lines = significant = 0
+    for match in _BASE64_LINE.finditer(raw):
+        if match.start() != run_end or not lines:
+            kept_until = _close_run(raw, pieces, kept_until, run_start, run_end, lines, significant)
+            run_start, lines, significant = match.start(), 0, 0
+        run_end = match.end()
+        lines += 1
+        significant += len(match.group(0).rstrip(b"\r\n"))
+    kept_until = _close_run(raw, pieces, kept_until, run_start, run_end, lines, significant)
+    pieces.append(raw[kept_until:])
+    return b"".join(pieces)
+
+
+def _close_run(raw: bytes, pieces: list[bytes], kept_until: int, start: int, end: int, lines: int,
+               significant: int) -> int:
+    if lines < SLIM_MIN_LINES:
+        return kept_until
+    tail = raw[max(start, end - 4):end].rstrip(b"\r\n")
+    size = significant * 3 // 4 - tail.endswith(b"==") - tail.endswith(b"=")
+    pieces.append(raw[kept_until:start])
+    pieces.append(b"MAILBOTSLIM-%d\r\n" % size)
+    return end
 
 
 def content_type(part: Message) -> str:
@@ -79,6 +122,22 @@ def payload_bytes(part: Message) -> bytes:
         else:
             data = b""
     return data
+
+
+def payload_size(part: Message) -> int:
+    """Decoded size without decoding: a 10 MB base64 attachment is counted, not copied (memory bound)."""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    payload = part.get_payload()
+    if isinstance(payload, str) and payload.startswith("MAILBOTSLIM-"):
+        mark = _SLIM_MARK.match(payload)
+        if mark:
+            return int(mark.group(1))
+    if encoding == "base64" and isinstance(payload, str):
+        spaces = payload.count("\n") + payload.count("\r") + payload.count(" ") + payload.count("\t")
+        significant = len(payload) - spaces
+        padding = payload.rstrip().endswith("==") + payload.rstrip().endswith("=")
+        return max(significant * 3 // 4 - padding, 0)
+    return len(payload_bytes(part))
 
 
 def part_text(part: Message) -> str:
@@ -162,12 +221,11 @@ def attachments_with_parts(msg: Message) -> Iterator[tuple[Attachment, Message]]
             continue
         if not is_attachment(part, parent, pos):
             continue
-        data = payload_bytes(part)
         disposition = _disposition(part) or ("inline" if part.get("Content-ID") else "attachment")
         if disposition not in ("attachment", "inline"):
             disposition = "attachment"
         name = sanitise_filename(raw_filename(part), ctype, index)
-        yield Attachment(name, ctype, len(data), disposition, index), part
+        yield Attachment(name, ctype, payload_size(part), disposition, index), part
 
 
 def attachments(msg: Message) -> tuple[Attachment, ...]:
@@ -176,7 +234,7 @@ def attachments(msg: Message) -> tuple[Attachment, ...]:
 
 def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
     """Re-read the payloads (e.g. when forwarding): each attachment with its decoded bytes."""
-    msg = load(raw)
+    msg = load(raw, slim=False)
     for att, part in attachments_with_parts(msg):
         if att.content_type == "message/rfc822" and part.is_multipart():
             inner = part.get_payload()

@@ -19,6 +19,9 @@ _KNOWN_HEADERS = re.compile(
 )
 
 
+RAW_TEXT_LIMIT = 256 * 1024
+
+
 def _looks_like_mail(raw: bytes) -> bool:
     head = raw[:65536]
     if head.startswith(b"From "):  # mbox separator line
@@ -80,7 +83,8 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
             # A bare report (message/delivery-status at top level): its fields are the only readable text.
             text = "\n\n".join(str(p).strip() for p in payload) if isinstance(payload, list) else str(payload)
     new_text, signature = split_reply(text)
-    raw_text = raw.decode("utf-8", "replace")
+    # Report fields sit near the top; a 10 MB attachment below them need not be copied into a str.
+    raw_text = raw[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
     result = kind_mod.detect(msg, text, raw_text)
     ids = message_ids(msg.get("Message-ID"))
     message_id = ids[0] if ids else f"{hashlib.sha256(raw).hexdigest()}@mailbot.invalid"

@@ -56,10 +56,18 @@ _RULE = re.compile(r"^\s*[-_=]{8,}\s*$")
 _SIG_DELIMITER = re.compile(r"^(?:-- ?|--|__|—)\s*$")
 
 
+_ATTRIBUTION_VERBS = ("wrote", "writes", "crit", "schrieb", "skrev", "escrib", "scritto", "scrisse", "написал",
+                      "napisał", "geschreven", "kirjoitti", "yazdı")
+
+
 def _attribution_at(lines: list[str], i: int) -> int:
     """Number of lines (1–3) forming an attribution starting at line i, 0 if none."""
     first = lines[i].strip()
     if not first or len(first) > 400:
+        return 0
+    # Cheap test first: no attribution without its verb in these lines (most lines of a mail have none).
+    window = " ".join(lines[i:i + 3]).lower()
+    if not any(verb in window for verb in _ATTRIBUTION_VERBS):
         return 0
     strong = bool(_ATTRIBUTION_START.match(first))
     if not strong and not _ATTRIBUTION_START_WEAK.match(first):

@@ -249,3 +249,33 @@ def test_prose_above_a_phone_line_is_never_cut_as_signature():
     body, signature = split_reply("Je cherche un avocat pour un litige.\nTél. : 06 12 34 56 78")
     assert body == "Je cherche un avocat pour un litige."
     assert signature == "Tél. : 06 12 34 56 78"
+
+
+def test_big_attachment_is_counted_not_held_in_memory():
+    """A 6 MB attachment: exact decoded size, the text intact, and parsing holds about the raw size, not 8x."""
+    import tracemalloc
+    from email.message import EmailMessage
+
+    from mailbot.parsers import iter_attachment_payloads, parse_mail
+
+    payload = bytes(range(256)) * (6 * 1024 * 1024 // 256 + 7)
+    message = EmailMessage()
+    message["From"] = "alice@membres.test"
+    message["To"] = "aide@club.test"
+    message["Subject"] = "Gros fichier"
+    message["Message-ID"] = "<gros@membres.test>"
+    message.set_content("Voici le plan complet du bâtiment.")
+    message.add_attachment(payload, maintype="application", subtype="pdf", filename="plan.pdf")
+    raw = message.as_bytes()
+    tracemalloc.start()
+    try:
+        mail = parse_mail(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert mail.new_text == "Voici le plan complet du bâtiment."
+    [attachment] = mail.attachments
+    assert (attachment.filename, attachment.size) == ("plan.pdf", len(payload))
+    assert peak < 2 * len(raw), f"parsing held {peak / len(raw):.1f}x the mail's size"
+    [(again, data)] = list(iter_attachment_payloads(raw))  # forwarding still gets the bytes
+    assert again.filename == "plan.pdf" and data == payload
