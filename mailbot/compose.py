@@ -40,6 +40,7 @@ class TemplateRenderer:
             loader=jinja2.FileSystemLoader(str(directory)),
             undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never a blank in a member's mail
             autoescape=False,
+            auto_reload=False,  # templates are read once: an edit while running cannot break a mail halfway
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,

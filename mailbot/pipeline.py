@@ -143,6 +143,18 @@ class Pipeline:
         else:
             row.last_uid = max(row.last_uid, uid)
 
+    def _tell_aideur(self, session: Session, now: datetime, **notice: str) -> None:
+        """Queue the quarantine notice; if even that fails, the mail is still quarantined (and logged)."""
+        try:
+            with session.begin_nested():
+                ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
+                notices.quarantined(ctx, folder=self.settings.quarantine_folder, **notice)
+                self.outbox.store_all(ctx)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # noqa: BLE001 - the notice is a courtesy; the quarantine itself must happen
+            log.exception("could not queue the quarantine notice for %s", notice.get("message_id"))
+
     def _quarantine(self, raw: bytes, digest: str, mail: InboundMail | None, reason: str, folder: str,
                     uidvalidity: int, uid: int, now: datetime) -> Outcome:
         message_id = mail.message_id if mail else f"quarantine-{digest}@mailbot.invalid"
@@ -151,16 +163,13 @@ class Pipeline:
                 if self._already_seen(session, message_id):
                     self._advance(session, folder, uidvalidity, uid)
                     return Outcome(QUARANTINED, "duplicate")
-                ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
                 sender = mail.from_address if mail else _sniff_header(raw, b"from")
                 subject = mail.subject if mail else _sniff_header(raw, b"subject")
-                notices.quarantined(ctx, message_id=message_id, sender=sender, subject=subject, reason=reason,
-                                    folder=self.settings.quarantine_folder)
+                self._tell_aideur(session, now, message_id=message_id, sender=sender, subject=subject, reason=reason)
                 session.add(InboundRecord(
                     message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
                     from_address=sender[:320], subject=subject[:998], kind=mail.kind.value if mail else "unknown",
                     outcome=QUARANTINED, reason=reason, size=len(raw), raw_sha256=digest))
-                self.outbox.store_all(ctx)
                 self._advance(session, folder, uidvalidity, uid)
         except (OperationalError, InterfaceError) as error:
             raise TransientError(str(error)) from error

@@ -69,3 +69,21 @@ def test_unreadable_mail_does_not_hold_up_the_next(clean_mail, settings, session
     alerts = [n for n in settle(clean_mail, AIDEUR, 4) if "illisible" in n.subject]
     assert len(alerts) == 2
     assert "mailbot-quarantaine" in alerts[0].text and "Raison" in alerts[0].text
+
+
+def test_a_failing_quarantine_notice_still_quarantines(clean_mail, settings, sessions, corpus_dir, monkeypatch):
+    """Fault injection: even the notice to Aideur fails (a broken template); the mail is still set aside."""
+    from mailbot.workflows import notices
+    from tests.helpers import ALICE, add_members, make_mail
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("template cassé")
+
+    monkeypatch.setattr(notices, "quarantined", broken)
+    add_members(sessions)
+    append(clean_mail, CLUB, b"garbage without any header\r\n")
+    append(clean_mail, CLUB, make_mail(ALICE, "Après", "Demande après le mail illisible.").as_bytes())
+    report = run_cycle(settings, sessions)
+    assert report.quarantined == 1 and report.processed == 1
+    assert len(mailbox(clean_mail, CLUB, settings.quarantine_folder)) == 1
+    assert mailbox(clean_mail, CLUB) == []

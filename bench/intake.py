@@ -1,0 +1,464 @@
+"""Intake benchmark: how fast mailbot turns waiting mail into tickets, against the raw libraries, on a loopback
+Dovecot + Postfix (mailbot.devserver.MailServer).
+
+    .venv/bin/python bench/intake.py --quick                      # smoke test, N=200, < 1 minute
+    .venv/bin/python bench/intake.py --n 1000 10000 --huge 20     # the full run (the huge mails go with the largest N)
+
+For each N, on one fresh mail server:
+  (a) baseline: the N mails are APPENDed to the club INBOX (not timed); imap-tools fetches them all
+      (bulk=200, touching .subject/.text) and aiosmtplib sends 2N small mails on one connection; N / (fetch + send).
+  (b) mailbot: `mailbot run --once` on that same INBOX, with a fresh SQLite database and the members imported
+      beforehand; N / wall time, peak RSS of the child, then a check that N tickets and 2N sent mails exist.
+Then (c) IDLE latency: the daemon (`mailbot run`) waits on an empty INBOX; 20 times a member sends a request over SMTP
+and polls their mailbox until the acknowledgement ("[CA-...") arrives. Finally SIGTERM, which must exit 0 within 10 s.
+
+Results go to bench/results/intake-<timestamp>.json and a summary is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import email.header
+import email.utils
+import imaplib
+import json
+import os
+import platform
+import shutil
+import signal
+import smtplib
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+import aiosmtplib
+from imap_tools import MailBoxUnencrypted
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/intake.py` from the repo root
+
+from bench.mailgen import CLUB_ADDRESS, generate, members, small_mails  # noqa: E402
+from mailbot.devserver import MailServer  # noqa: E402
+
+MAILBOT = Path(sys.executable).with_name("mailbot")
+AIDEUR_ADDRESS = "aideur@club.test"
+PASSWORD = "bench-password"
+MEMBER_COUNT = 50
+IDLE_ROUNDS = 20
+POLL_INTERVAL = 0.02
+TARGET_RATIO = 0.5
+TARGET_RSS_MB = 150
+TARGET_IDLE_MEDIAN = 2.0
+
+
+@dataclass
+class SizeResult:
+    n: int
+    huge: int
+    mails: int  # n + huge
+    megabytes: float
+    append_seconds: float
+    fetch_seconds: float
+    send_seconds: float
+    baseline_rate: float
+    mailbot_seconds: float
+    mailbot_cpu_seconds: float
+    mailbot_rate: float
+    ratio: float
+    mailbot_peak_rss_mb: float
+    mailbot_exit_code: int
+    mailbot_report: dict[str, object]
+    tickets: int
+    sent: int
+    outbox_by_status: dict[str, int]
+    valid: bool
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IdleResult:
+    latencies: list[float]
+    median: float
+    max: float
+    missed: int
+    exit_code: int | None
+    stop_seconds: float
+    clean_stop: bool
+
+
+# --- mail server ------------------------------------------------------------------------------------------------
+
+
+def start_server(work: Path) -> MailServer:
+    server = MailServer(work / "srv")
+    for address in [CLUB_ADDRESS, AIDEUR_ADDRESS, *[m.address for m in members(MEMBER_COUNT)]]:
+        server.add_user(address, PASSWORD)
+    server.start()
+    return server
+
+
+def queued_mails(server: MailServer) -> int:
+    """Mails still in Postfix's queue (not yet delivered to Dovecot)."""
+    return sum(len(files) for queue in ("maildrop", "incoming", "active", "deferred")
+               for _, _, files in os.walk(server.spool_dir / queue))
+
+
+def wait_for_delivery(server: MailServer, timeout: float = 600.0) -> float:
+    """Wait until Postfix has delivered everything (so it does not compete for the 2 cores). Returns the wait."""
+    start = time.monotonic()
+    while queued_mails(server) and time.monotonic() - start < timeout:
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+def append_all(server: MailServer, mails: Iterable[bytes]) -> tuple[int, int]:
+    """APPEND the mails to the club INBOX; returns (count, bytes)."""
+    count = size = 0
+    with MailBoxUnencrypted(server.imap_host, server.imap_port).login(CLUB_ADDRESS, PASSWORD) as box:
+        for raw in mails:
+            box.append(raw, "INBOX")
+            count += 1
+            size += len(raw)
+    return count, size
+
+
+# --- (a) the raw baseline ---------------------------------------------------------------------------------------
+
+
+def fetch_all(server: MailServer) -> int:
+    """imap-tools fetch of the whole club INBOX, reading what a consumer reads. Returns the count."""
+    count = 0
+    with MailBoxUnencrypted(server.imap_host, server.imap_port).login(CLUB_ADDRESS, PASSWORD) as box:
+        for message in box.fetch(mark_seen=False, bulk=200):
+            if message.subject is not None and message.text is not None:
+                count += 1
+    return count
+
+
+async def send_all(server: MailServer, count: int) -> None:
+    """`count` small mails on one reused aiosmtplib connection, to members and Aideur in turn."""
+    templates = small_mails(20)
+    recipients = [AIDEUR_ADDRESS, *[m.address for m in members(MEMBER_COUNT)]]
+    smtp = aiosmtplib.SMTP(hostname=server.smtp_host, port=server.smtp_port, timeout=60)
+    await smtp.connect()
+    try:
+        for i in range(count):
+            await smtp.sendmail(CLUB_ADDRESS, [recipients[i % len(recipients)]], templates[i % len(templates)])
+    finally:
+        await smtp.quit()
+
+
+def run_baseline(server: MailServer, mails: int) -> tuple[float, float]:
+    """(fetch seconds, send seconds) for `mails` mails in: fetch them all, send two per mail."""
+    start = time.perf_counter()
+    fetched = fetch_all(server)
+    fetch_seconds = time.perf_counter() - start
+    if fetched != mails:
+        raise RuntimeError(f"baseline fetched {fetched} mails, expected {mails}")
+    start = time.perf_counter()
+    asyncio.run(send_all(server, 2 * mails))
+    return fetch_seconds, time.perf_counter() - start
+
+
+# --- (b) mailbot ------------------------------------------------------------------------------------------------
+
+
+def mailbot_env(server: MailServer, db_path: Path) -> dict[str, str]:
+    return os.environ | {
+        "MAILBOT_DATABASE_URL": f"sqlite:///{db_path}",
+        "MAILBOT_IMAP_HOST": server.imap_host, "MAILBOT_IMAP_PORT": str(server.imap_port),
+        "MAILBOT_IMAP_USER": CLUB_ADDRESS, "MAILBOT_IMAP_PASSWORD": PASSWORD, "MAILBOT_IMAP_SECURITY": "none",
+        "MAILBOT_SMTP_HOST": server.smtp_host, "MAILBOT_SMTP_PORT": str(server.smtp_port),
+        "MAILBOT_SMTP_SECURITY": "none",
+        "MAILBOT_CLUB_ADDRESS": CLUB_ADDRESS, "MAILBOT_AIDEUR_ADDRESSES": AIDEUR_ADDRESS,
+        "MAILBOT_SECRET_KEY": "bench-secret-key-0123456789",
+        "MAILBOT_RATE_LIMIT_PER_HOUR": "1000000",
+        "MAILBOT_LOG_LEVEL": "WARNING",
+        "MAILBOT_POLL_SECONDS": "60",
+    }
+
+
+def mailbot_command(*args: str) -> list[str]:
+    return [str(MAILBOT), "--env-file", "/dev/null", *args]
+
+
+def prepare_database(server: MailServer, work: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh SQLite database with the schema and the members (not timed)."""
+    db_path = work / "mailbot.db"
+    env = mailbot_env(server, db_path)
+    csv_path = work / "members.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["email", "first_name", "last_name", "company", "phone", "skills"])
+        for m in members(MEMBER_COUNT):
+            writer.writerow([m.address, m.first_name, m.last_name, m.company, "0612345678", "comptabilité, droit"])
+    for args in (("db", "upgrade"), ("members", "import", str(csv_path))):
+        subprocess.run(mailbot_command(*args), env=env, cwd=work, check=True, capture_output=True)
+    return db_path, env
+
+
+def run_mailbot_once(env: dict[str, str], work: Path) -> tuple[float, float, float, int, dict[str, object]]:
+    """`mailbot run --once` as a child: (wall seconds, cpu seconds, peak RSS MB, exit code, its JSON report).
+
+    os.wait4 gives the rusage of that one child, so ru_maxrss is its own peak (KB on Linux)."""
+    stdout_path, stderr_path = work / "run-once.out", work / "run-once.err"
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(mailbot_command("run", "--once"), env=env, cwd=work,
+                                   stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    report = last_json_line(stdout_path.read_text(errors="replace"))
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, report
+
+
+def last_json_line(text: str) -> dict[str, object]:
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {}
+
+
+def excerpt(text: str, size: int = 1500) -> str:
+    """The beginning (the first error) and the end (the fatal one) of a long log."""
+    return text if len(text) <= 2 * size else f"{text[:size]}\n[...]\n{text[-size:]}"
+
+
+def mailbot_source() -> str:
+    """Where the child processes import mailbot from (PYTHONPATH may point at a snapshot of the code)."""
+    code = "import mailbot, os; print(os.path.dirname(os.path.dirname(mailbot.__file__)))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/").stdout.strip()
+
+
+def git_state(directory: str) -> str:
+    """`<commit>` or `<commit>+dirty` of the code under test, "" when it is not a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD")
+    return commit + ("+dirty" if commit and git("status", "--porcelain", "mailbot", "templates", "db") else "")
+
+
+def database_counts(db_path: Path) -> tuple[int, dict[str, int]]:
+    """(tickets, outbox rows by status)."""
+    with sqlite3.connect(db_path) as db:
+        tickets = db.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        by_status = dict(db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+    return tickets, by_status
+
+
+# --- one N ------------------------------------------------------------------------------------------------------
+
+
+def bench_size(server: MailServer, work: Path, n: int, huge: int, seed: int) -> SizeResult:
+    server.wipe_mailboxes()
+    mails = n + huge
+    log(f"N={n} (+{huge} huge): generating and appending {mails} mails")
+    start = time.perf_counter()
+    appended, size = append_all(server, generate(n, seed=seed, huge=huge))
+    append_seconds = time.perf_counter() - start
+    log(f"  appended {appended} mails, {size / 1e6:.0f} MB, in {append_seconds:.1f} s; baseline...")
+
+    fetch_seconds, send_seconds = run_baseline(server, mails)
+    baseline_rate = mails / (fetch_seconds + send_seconds)
+    log(f"  baseline: fetch {fetch_seconds:.1f} s + send {send_seconds:.1f} s = {baseline_rate:.0f} mails/s; "
+        f"waiting for Postfix to deliver ({wait_for_delivery(server):.1f} s)")
+
+    run_dir = work / f"mailbot-{n}"
+    run_dir.mkdir()
+    db_path, env = prepare_database(server, run_dir)
+    log("  mailbot run --once...")
+    wall, cpu, rss, code, report = run_mailbot_once(env, run_dir)
+    mailbot_rate = mails / wall
+    log(f"  mailbot: {wall:.1f} s = {mailbot_rate:.0f} mails/s, peak RSS {rss:.0f} MB, exit {code}; "
+        f"Postfix delivery {wait_for_delivery(server):.1f} s")
+
+    tickets, by_status = database_counts(db_path)
+    sent = by_status.get("sent", 0)
+    problems = []
+    if code != 0:
+        problems.append(f"mailbot exited {code}: {excerpt((run_dir / 'run-once.err').read_text(errors='replace'))}")
+    if tickets != mails:
+        problems.append(f"{tickets} tickets, expected {mails}")
+    if sent != 2 * mails:
+        problems.append(f"{sent} mails sent, expected {2 * mails} (outbox: {by_status})")
+    return SizeResult(
+        n=n, huge=huge, mails=mails, megabytes=round(size / 1e6, 1), append_seconds=round(append_seconds, 2),
+        fetch_seconds=round(fetch_seconds, 2), send_seconds=round(send_seconds, 2),
+        baseline_rate=round(baseline_rate, 1), mailbot_seconds=round(wall, 2), mailbot_cpu_seconds=round(cpu, 2),
+        mailbot_rate=round(mailbot_rate, 1), ratio=round(mailbot_rate / baseline_rate, 3),
+        mailbot_peak_rss_mb=round(rss, 1), mailbot_exit_code=code, mailbot_report=report, tickets=tickets,
+        sent=sent, outbox_by_status=by_status, valid=not problems, problems=problems)
+
+
+# --- (c) IDLE latency -------------------------------------------------------------------------------------------
+
+
+def request_mail(index: int, sender: str) -> tuple[str, bytes]:
+    """(Message-ID, raw) of one small request."""
+    message_id = f"<idle-{index}-{time.time_ns()}@membres.test>"
+    raw = (f"From: {sender}\r\nTo: {CLUB_ADDRESS}\r\nSubject: Demande urgente {index}\r\n"
+           f"Message-ID: {message_id}\r\nDate: {email.utils.formatdate(localtime=True)}\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           f"Bonjour,\r\n\r\nNotre serveur ne démarre plus depuis ce matin (demande {index}).\r\n\r\nMerci,\r\n"
+           "Amélie\r\n").encode()
+    return message_id, raw
+
+
+def acknowledged(imap: imaplib.IMAP4, message_id: str) -> bool:
+    """Whether the member's INBOX holds the acknowledgement of this request ("[CA-..." replying to it)."""
+    imap.noop()
+    _, data = imap.uid("SEARCH", None, "HEADER", "In-Reply-To", f'"{message_id}"')
+    uids = data[0].split() if data and data[0] else []
+    for uid in uids:
+        _, fetched = imap.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        header = fetched[0][1].decode("ascii", "replace") if fetched and isinstance(fetched[0], tuple) else ""
+        subject = str(email.header.make_header(email.header.decode_header(header.partition(":")[2].strip())))
+        if subject.startswith("[CA-"):
+            return True
+    return False
+
+
+def one_latency(server: MailServer, imap: imaplib.IMAP4, index: int, sender: str, timeout: float) -> float | None:
+    message_id, raw = request_mail(index, sender)
+    with smtplib.SMTP(server.smtp_host, server.smtp_port, timeout=10) as smtp:
+        start = time.perf_counter()
+        smtp.sendmail(sender, [CLUB_ADDRESS], raw)
+    while time.perf_counter() - start < timeout:
+        if acknowledged(imap, message_id):
+            return time.perf_counter() - start
+        time.sleep(POLL_INTERVAL)
+    return None
+
+
+def bench_idle(server: MailServer, work: Path, rounds: int = IDLE_ROUNDS, timeout: float = 30.0) -> IdleResult:
+    server.wipe_mailboxes()
+    run_dir = work / "mailbot-idle"
+    run_dir.mkdir()
+    _, env = prepare_database(server, run_dir)
+    sender = members(MEMBER_COUNT)[0].address
+    log(f"IDLE latency: {rounds} requests to the running daemon")
+    with (run_dir / "daemon.err").open("wb") as stderr:
+        daemon = subprocess.Popen(mailbot_command("run"), env=env, cwd=run_dir, stdout=stderr, stderr=stderr)
+        latencies: list[float] = []
+        missed = 0
+        try:
+            time.sleep(2.0)  # let it connect and enter IDLE
+            imap = imaplib.IMAP4(server.imap_host, server.imap_port, timeout=10)
+            imap.login(sender, PASSWORD)
+            imap.select("INBOX")
+            for index in range(rounds):
+                latency = one_latency(server, imap, index, sender, timeout)
+                if latency is None:
+                    missed += 1
+                else:
+                    latencies.append(latency)
+                time.sleep(0.2)
+            imap.logout()
+        finally:
+            stop_start = time.perf_counter()
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                code: int | None = daemon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                code = None
+                daemon.kill()
+                daemon.wait()
+            stop_seconds = time.perf_counter() - stop_start
+    log(f"  median {statistics.median(latencies) if latencies else float('nan'):.3f} s, missed {missed}, "
+        f"stopped with {code} in {stop_seconds:.2f} s")
+    return IdleResult(latencies=[round(x, 4) for x in latencies],
+                      median=round(statistics.median(latencies), 4) if latencies else float("nan"),
+                      max=round(max(latencies), 4) if latencies else float("nan"), missed=missed,
+                      exit_code=code, stop_seconds=round(stop_seconds, 2), clean_stop=code == 0)
+
+
+# --- report -----------------------------------------------------------------------------------------------------
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def summary(sizes: list[SizeResult], idle: IdleResult | None) -> str:
+    lines = ["", "| N | baseline mails/s | mailbot mails/s | ratio (target >= 0.5) | mailbot peak RSS MB | valid |",
+             "|---|---|---|---|---|---|"]
+    for r in sizes:
+        label = f"{r.n:,}" + (f" + {r.huge} x 10 MB" if r.huge else "")
+        lines.append(f"| {label} | {r.baseline_rate:.0f} | {r.mailbot_rate:.0f} | {r.ratio:.2f} | "
+                     f"{r.mailbot_peak_rss_mb:.0f} | {'yes' if r.valid else 'NO: ' + '; '.join(r.problems)} |")
+    if idle is not None:
+        lines.append("")
+        lines.append(f"IDLE latency over {len(idle.latencies)} requests: median {idle.median:.3f} s "
+                     f"(target < {TARGET_IDLE_MEDIAN} s), max {idle.max:.3f} s, missed {idle.missed}; "
+                     f"SIGTERM -> exit {idle.exit_code} in {idle.stop_seconds:.2f} s")
+    return "\n".join(lines)
+
+
+def write_results(sizes: list[SizeResult], idle: IdleResult | None, args: argparse.Namespace) -> Path:
+    source = mailbot_source()
+    out_dir = BENCH_DIR / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = out_dir / f"intake-{stamp}.json"
+    document = {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "arguments": vars(args),
+        "mailbot_source": source,
+        "mailbot_git": git_state(source),
+        "sizes": [asdict(r) for r in sizes],
+        "idle": asdict(idle) if idle else None,
+        "valid": all(r.valid for r in sizes) and (idle is None or (idle.missed == 0 and idle.clean_stop)),
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="batch sizes (default 1000 10000)")
+    parser.add_argument("--huge", type=int, default=0, help="10 MB mails added to the largest N (e.g. 20)")
+    parser.add_argument("--quick", action="store_true", help="N=200 only, no huge mails: a smoke test")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-idle", action="store_true", help="skip the IDLE latency part")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (mailboxes, databases, logs)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.huge = [200], 0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir="/tmp"))
+    work.chmod(0o755)  # Dovecot (vmail) and Postfix must reach the server directory inside
+    server = start_server(work)
+    sizes: list[SizeResult] = []
+    idle = None
+    try:
+        largest = max(args.n)
+        for n in args.n:
+            sizes.append(bench_size(server, work, n, args.huge if n == largest else 0, args.seed))
+        if not args.no_idle:
+            idle = bench_idle(server, work)
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    path = write_results(sizes, idle, args)
+    print(summary(sizes, idle))
+    print(f"\nresults: {path}" + (f" (work dir {work})" if args.keep else ""))
+    return 0 if all(r.valid for r in sizes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
