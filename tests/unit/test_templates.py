@@ -99,3 +99,31 @@ def test_built_message_is_standard_utf8_with_threading_headers():
     assert message["References"] == "<root@membres.test> <req@membres.test>"
     assert message.get_content_charset() == "utf-8"
     assert message.get_content().replace("\r\n", "\n") == "Héllo\n"
+
+
+def test_built_message_with_attachments_round_trips():
+    from mailbot.parsers import Attachment, iter_attachment_payloads, parse_mail
+
+    pdf = bytes(range(256)) * 300
+    raw = build_message(
+        from_name="Club Aide", from_address="aide@club.test", to="aideur@club.test",
+        reply_to="aide+t1a-0123456789abcdef0123@club.test",
+        rendered=Rendered("[CA-2026-0001] Nouvelle demande (Chloé Durand) : Contrat de travail à durée déterminée",
+                          "Ligne avec = signe et espace finale \nSuite.\n"),
+        message_id="<t1a-0123456789abcdef0123.ab@club.test>", in_reply_to=None,
+        references=[f"<ref{i}@membres.test>" for i in range(8)], auto_submitted="auto-generated",
+        date=datetime(2026, 11, 26, 10, 0),
+        attachments=[(Attachment("contrat signé.pdf", "application/pdf", len(pdf), "attachment", 2), pdf),
+                     (Attachment("note.txt", "text/plain", 3, "attachment", 3), b"abc")])
+    assert raw.isascii()
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n")), "every line fits the RFC 5322 limit"
+    message = message_from_bytes(raw, policy=policy.default)
+    assert not message.defects and all(not part.defects for part in message.walk())
+    assert message["Subject"] == "[CA-2026-0001] Nouvelle demande (Chloé Durand) : Contrat de travail à durée " \
+                                 "déterminée"
+    assert len(message["References"].split()) == 8
+    body = message.get_body(("plain",))
+    assert body.get_content().replace("\r\n", "\n") == "Ligne avec = signe et espace finale \nSuite.\n"
+    parsed = parse_mail(raw)
+    assert [(a.filename, a.size) for a in parsed.attachments] == [("contrat signé.pdf", len(pdf)), ("note.txt", 3)]
+    assert [data for _, data in iter_attachment_payloads(raw)] == [pdf, b"abc"]
