@@ -144,10 +144,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     sessions = _sessions(settings)
     clock = utcnow
-    if args.at is not None:
-        at = to_utc(args.at, settings)
+    at = to_utc(args.at, settings) if args.at is not None else None
+    if at is not None:
         clock = lambda: at  # noqa: E731 - the whole cycle sees one instant
-    daemon = Daemon(settings, sessions, clock=clock)
+    daemon = Daemon(settings, sessions, clock=clock, fixed_now=at)
     if not args.once:
         daemon.run_forever()
         return 0

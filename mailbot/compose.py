@@ -9,8 +9,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 import base64
+import re
 from email import quoprimime
-from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr
 from pathlib import Path
 from typing import Any, Iterable
@@ -76,19 +76,15 @@ def wrap_text(text: str, width: int = LINE_WIDTH) -> str:
 
 
 def _wrap_line(line: str, width: int) -> list[str]:
-    """Greedy word wrap (textwrap's regex chunking costs milliseconds on a long request); a word longer than
-    the width (a URL) stays whole on its own line, and the line's indentation is kept."""
+    """Greedy word wrap (textwrap's chunking costs milliseconds on a long request); a word longer than the
+    width (a URL) stays whole on its own line, and the line's indentation is kept."""
     indent = line[: len(line) - len(line.lstrip())]
-    lines: list[str] = []
-    current = indent
-    for word in line.split():
-        if current.strip() and len(current) + 1 + len(word) > width:
-            lines.append(current)
-            current = indent + word
-        else:
-            current = current + " " + word if current.strip() else indent + word
-    lines.append(current)
-    return lines
+    room = max(width - len(indent), 20)
+    pattern = _WRAP.get(room) or _WRAP.setdefault(room, re.compile(rf"(\S.{{0,{room - 1}}})(?:\s+|$)|(\S+)\s*"))
+    return [indent + (match.group(1) or match.group(2)) for match in pattern.finditer(line.strip())]
+
+
+_WRAP: dict[int, re.Pattern[str]] = {}
 
 
 def quote_text(text: str) -> str:
@@ -160,9 +156,19 @@ CRLF_FOLD = "\r\n "
 
 
 def _encoded(value: str, name: str) -> str:
+    """RFC 2047: base64 encoded words of at most 42 bytes each (a line stays within 78) (never splitting a character), one per line."""
     if value.isascii() and len(value) + len(name) + 2 <= 78:
         return value
-    return Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name).encode(linesep="\r\n")
+    words: list[str] = []
+    chunk = b""
+    for char in value:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > 42:
+            words.append(chunk)  # type: ignore[arg-type]
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)  # type: ignore[arg-type]
+    return CRLF_FOLD.join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)  # type: ignore
 
 
 def _quoted_printable(text: str) -> str:

@@ -17,19 +17,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.compose import TemplateRenderer
 from mailbot.config import Settings
+from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
-from mailbot.models import OutboxMail, Ticket, utcnow
+from mailbot.models import utcnow
 from mailbot.outbox import Outbox
 from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
 from mailbot.scheduler import run_jobs, start_background
-from mailbot.sender import Sender, recover_interrupted
+from mailbot.sender import recover_interrupted
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import notices
-from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
 
 RECONNECT_MAX_SECONDS = 300
+BACKGROUND_SENDING_ABOVE = 100  # mails waiting; below this a helper process costs more than it saves
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Shutdown(Exception):
 
 class Daemon:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], *,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, fixed_now: datetime | None = None) -> None:
         if settings.imap is None or settings.smtp is None:
             raise ValueError("the daemon needs MAILBOT_IMAP_HOST and MAILBOT_SMTP_HOST")
         self.settings = settings
@@ -57,8 +57,8 @@ class Daemon:
         self.signer = TokenSigner(settings.secret_keys)
         self.outbox = Outbox(settings, self.signer, TemplateRenderer())
         self.pipeline = Pipeline(settings, sessions, self.signer, self.outbox, clock)
-        self.sender = Sender(settings.smtp, sessions, max_attempts=settings.smtp_max_attempts,
-                             timeout=settings.smtp_timeout, clock=clock)
+        self.dispatcher = Dispatcher(settings, sessions, clock, signer=self.signer, outbox=self.outbox)
+        self.fixed_now = fixed_now
         self.mailbox = Mailbox(settings.imap, settings.imap_folder)
         self._connected = False
         self._stopping = False
@@ -92,29 +92,33 @@ class Daemon:
         done = self.pipeline.checkpoint(folder, uidvalidity)
         self._move_committed([uid for uid, _ in sizes if uid <= done], uidvalidity)
         waiting = [(uid, size) for uid, size in sizes if uid > done]
-        for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
-            moves: dict[str, list[int]] = defaultdict(list)
-            try:
-                for fetched in self.mailbox.fetch(batch):
-                    outcome = self.pipeline.process(fetched.raw, folder=folder, uidvalidity=uidvalidity,
-                                                    uid=fetched.uid)
-                    moves[outcome.destination].append(fetched.uid)
-                    report.actions[outcome.action] += 1
-                    if outcome.destination == QUARANTINED:
-                        report.quarantined += 1
-                    else:
-                        report.processed += 1
-                    if self._stopping:
-                        break
-            finally:
-                self._move(moves)  # what is committed leaves the inbox, even if the batch stopped halfway
-            self._send(report)
-            if self._stopping:
-                return report
+        # A large backlog (after downtime, or the first start on a full mailbox): a helper process sends
+        # what is decided while this one goes on processing (see dispatch.py).
+        with BackgroundSending(self.settings, self.fixed_now, enabled=len(waiting) > BACKGROUND_SENDING_ABOVE):
+            for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
+                self._process_batch(batch, folder, uidvalidity, report)
+                if self._stopping:
+                    return report
         if with_jobs:
             report.jobs = self.run_jobs()
         self._send(report)
         return report
+
+    def _process_batch(self, batch: list[int], folder: str, uidvalidity: int, report: CycleReport) -> None:
+        moves: dict[str, list[int]] = defaultdict(list)
+        try:
+            for fetched in self.mailbox.fetch(batch):
+                outcome = self.pipeline.process(fetched.raw, folder=folder, uidvalidity=uidvalidity, uid=fetched.uid)
+                moves[outcome.destination].append(fetched.uid)
+                report.actions[outcome.action] += 1
+                if outcome.destination == QUARANTINED:
+                    report.quarantined += 1
+                else:
+                    report.processed += 1
+                if self._stopping:
+                    break
+        finally:
+            self._move(moves)  # what is committed leaves the inbox, even if the batch stopped halfway
 
     def run_jobs(self) -> dict[str, int]:
         return run_jobs(self.sessions, self.settings, self.signer, self.outbox, self.clock())
@@ -123,7 +127,7 @@ class Daemon:
         """From the scheduler's thread: due jobs, then send what they decided."""
         try:
             self.run_jobs()
-            self.sender.flush()
+            self.dispatcher.flush()
         except Exception:  # noqa: BLE001 - a failed tick is retried at the next one; the daemon goes on
             log.exception("scheduled jobs failed; retrying at the next tick")
 
@@ -140,26 +144,10 @@ class Daemon:
         self._move(moves)
 
     def _send(self, report: CycleReport) -> None:
-        result = self.sender.flush()
+        result = self.dispatcher.flush()
         report.sent += result.sent
         if result.unreachable:
             report.send_problem = result.unreachable
-            log.warning("SMTP unreachable, mail kept for later: %s", result.unreachable)
-        if result.failed:
-            self._alert_failures(result.failed)
-            report.sent += self.sender.flush().sent
-
-    def _alert_failures(self, outbox_ids: list[int]) -> None:
-        with self.sessions.begin() as session:
-            ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=self.clock())
-            for outbox_id in outbox_ids:
-                row = session.get(OutboxMail, outbox_id)
-                if row is None or self.settings.is_aideur(row.recipient):
-                    continue  # an alert about an alert to Aideur would loop; the log has it
-                ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
-                notices.send_failed(ctx, recipient=row.recipient, subject=row.subject, error=row.last_error,
-                                    ticket=ticket, outbox_id=row.id)
-            self.outbox.store_all(ctx)
 
     # --- forever ----------------------------------------------------------------------------------------------
     def run_forever(self) -> None:

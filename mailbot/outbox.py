@@ -28,23 +28,34 @@ class Outbox:
         self.renderer = renderer
 
     def store_all(self, ctx: WorkflowContext) -> list[OutboxMail]:
-        rows = [row for mail in ctx.outgoing if (row := self.store(ctx, mail)) is not None]
+        """Store the workflow's mails. One flush first, then none until the commit: the ORM's flushes were the
+        costliest part of intake, so the rows stored by this call are looked up in memory, not re-queried."""
+        ctx.session.flush()
+        rows: list[OutboxMail] = []
+        with ctx.session.no_autoflush:
+            for mail in ctx.outgoing:
+                row = self.store(ctx, mail, rows)
+                if row is not None:
+                    rows.append(row)
         ctx.outgoing.clear()
         return rows
 
-    def store(self, ctx: WorkflowContext, mail: Outgoing) -> OutboxMail | None:
+    def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[OutboxMail]) -> OutboxMail | None:
         session = ctx.session
-        if session.scalar(select(OutboxMail.id).where(OutboxMail.idempotency_key == mail.idempotency_key)):
+        if any(row.idempotency_key == mail.idempotency_key for row in stored) or session.scalar(
+                select(OutboxMail.id).where(OutboxMail.idempotency_key == mail.idempotency_key)):
             return None  # this very decision was already queued (a replayed mail, a rerun job)
         recipient = mail.to.lower()
-        if mail.rate_limited and self._over_rate_limit(session, recipient, ctx):
+        if mail.rate_limited and self._over_rate_limit(session, recipient, ctx, stored):
             session.add(Event(ticket_id=mail.ticket_id, kind="rate-limited",
                               detail=f"{mail.template} à {recipient} non envoyé : plus de "
                                      f"{self.settings.rate_limit_per_hour} mails automatiques en une heure"))
             return None
         token_text = self.signer.sign(mail.token)
         message_id = new_message_id(token_text, self.settings.club_domain)
-        earlier = self._thread(session, mail.ticket_id, recipient)
+        earlier = self._thread(session, mail.ticket_id, recipient) + [
+            f"<{row.message_id}>" for row in stored
+            if mail.ticket_id is not None and row.ticket_id == mail.ticket_id and row.recipient == recipient]
         references = list(mail.references) + earlier
         if mail.thread_root and mail.thread_root not in references:
             references.insert(0, mail.thread_root)
@@ -89,12 +100,13 @@ class Outbox:
             session.add(Message(ticket_id=mail.ticket_id, direction="out", sender=self.settings.club_address,
                                 recipients=recipient, subject=rendered.subject, text=rendered.body,
                                 message_id=row.message_id, at=ctx.now))
-        session.flush()
         return row
 
-    def _over_rate_limit(self, session: Session, recipient: str, ctx: WorkflowContext) -> bool:
+    def _over_rate_limit(self, session: Session, recipient: str, ctx: WorkflowContext,
+                         stored: list[OutboxMail]) -> bool:
         if self.settings.is_aideur(recipient):
             return False
+        in_this_call = sum(1 for row in stored if row.recipient == recipient and row.automatic)
         count = session.scalar(
             select(func.count(OutboxMail.id)).where(
                 OutboxMail.recipient == recipient,
@@ -102,7 +114,7 @@ class Outbox:
                 OutboxMail.created_at > ctx.now - RATE_WINDOW,
             )
         )
-        return (count or 0) >= self.settings.rate_limit_per_hour
+        return (count or 0) + in_this_call >= self.settings.rate_limit_per_hour
 
     @staticmethod
     def _thread(session: Session, ticket_id: int | None, recipient: str) -> list[str]:

@@ -135,7 +135,8 @@ class Pipeline:
 
     @staticmethod
     def _advance(session: Session, folder: str, uidvalidity: int, uid: int) -> None:
-        row = session.get(MailboxCheckpoint, folder)
+        with session.no_autoflush:  # the commit flushes everything once
+            row = session.get(MailboxCheckpoint, folder)
         if row is None:
             session.add(MailboxCheckpoint(folder=folder, uidvalidity=uidvalidity, last_uid=uid))
         elif row.uidvalidity != uidvalidity:

@@ -109,7 +109,7 @@ def settle(server: MailServer, address: str, count: int, folder: str = "INBOX") 
 def run_cycle(settings: Settings, sessions: sessionmaker[Session], *,
               at: datetime | None = None) -> CycleReport:
     clock: Callable[[], datetime] = (lambda: at) if at is not None else utcnow
-    daemon = Daemon(settings, sessions, clock=clock)
+    daemon = Daemon(settings, sessions, clock=clock, fixed_now=at)
     daemon.start()
     try:
         return daemon.cycle()

@@ -22,7 +22,6 @@ def next_reference(session: Session, prefix: str, now: datetime) -> str:
         counter = RefCounter(year=now.year, last_number=0)
         session.add(counter)
     counter.last_number += 1
-    session.flush()
     return f"{prefix}-{now.year}-{counter.last_number:04d}"
 
 

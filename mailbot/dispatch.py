@@ -1,0 +1,102 @@
+"""Sending what the outbox holds: in the daemon's own process, or from a helper process during a large backlog.
+
+Parsing, the database and sending are all Python work and share one interpreter lock: a thread gains nothing
+(measured: 16.1 s vs 16.3 s for 500 requests). A second process uses the machine's second core, so a backlog
+drains faster. Both can run at once safely: each outbox row is claimed by one conditional UPDATE (sender.py).
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.compose import TemplateRenderer
+from mailbot.config import Settings
+from mailbot.db import make_engine, make_session_factory
+from mailbot.models import OutboxMail, Ticket, utcnow
+from mailbot.outbox import Outbox
+from mailbot.sender import FlushResult, Sender
+from mailbot.tokens import TokenSigner
+from mailbot.workflows import notices
+from mailbot.workflows.base import WorkflowContext
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """Flush the outbox; a mail refused for good becomes an alert to Aideur (itself sent at once)."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
+                 *, signer: TokenSigner | None = None, outbox: Outbox | None = None) -> None:
+        assert settings.smtp is not None
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.signer = signer or TokenSigner(settings.secret_keys)
+        self.outbox = outbox or Outbox(settings, self.signer, TemplateRenderer())
+        self.sender = Sender(settings.smtp, sessions, max_attempts=settings.smtp_max_attempts,
+                             timeout=settings.smtp_timeout, clock=clock)
+
+    def flush(self) -> FlushResult:
+        result = self.sender.flush()
+        if result.unreachable:
+            log.warning("SMTP unreachable, mail kept for later: %s", result.unreachable)
+        if result.failed:
+            self._alert_failures(result.failed)
+            result.sent += self.sender.flush().sent
+        return result
+
+    def _alert_failures(self, outbox_ids: list[int]) -> None:
+        with self.sessions.begin() as session:
+            ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=self.clock())
+            for outbox_id in outbox_ids:
+                row = session.get(OutboxMail, outbox_id)
+                if row is None or self.settings.is_aideur(row.recipient):
+                    continue  # an alert about an alert to Aideur would loop; the log has it
+                ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+                notices.send_failed(ctx, recipient=row.recipient, subject=row.subject, error=row.last_error,
+                                    ticket=ticket, outbox_id=row.id)
+            self.outbox.store_all(ctx)
+
+
+class BackgroundSending:
+    """For the duration of a `with` block, a helper process flushes the outbox as mail is processed."""
+
+    def __init__(self, settings: Settings, fixed_now: datetime | None, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._context = multiprocessing.get_context("spawn")  # never fork a process that has threads
+        self._stop = self._context.Event()
+        self._process = self._context.Process(target=_helper_main, name="mailbot-sender", daemon=True,
+                                              args=(settings, fixed_now, self._stop, os.getpid()))
+
+    def __enter__(self) -> BackgroundSending:
+        if self.enabled:
+            self._process.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._stop.set()
+            self._process.join(timeout=120)
+            if self._process.is_alive():
+                self._process.kill()
+
+
+def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiprocessing.synchronize.Event,
+                 parent: int) -> None:
+    engine = make_engine(settings.database_url)
+    clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
+    dispatcher = Dispatcher(settings, make_session_factory(engine), clock)
+    try:
+        while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
+            result = dispatcher.flush()
+            if result.unreachable:
+                stop.wait(1.0)
+            elif not result.sent:
+                stop.wait(0.05)
+    finally:
+        engine.dispose()
