@@ -1,6 +1,7 @@
 """MIME structure: choosing the readable body and listing attachments (payloads are not kept)."""
 from __future__ import annotations
 
+import base64
 import mimetypes
 import re
 import unicodedata
@@ -27,7 +28,8 @@ _REPORT_DATA = {"message/delivery-status", "message/disposition-notification", "
 SLIM_ABOVE = 2_000_000  # bytes of raw mail
 SLIM_MIN_LINES = 8000  # a run of this many base64 lines (~600 KB) is an attachment, never a mail's text
 _BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/]{40,200}={0,2}\r?\n", re.MULTILINE)
-_SLIM_MARK = re.compile(r"^MAILBOTSLIM-(\d+)\s*$")
+# The placeholder names where the run was in the raw bytes and its decoded size: MAILBOTSLIM-<start>-<end>-<size>
+_SLIM_MARK = re.compile(r"^MAILBOTSLIM-(\d+)-(\d+)-(\d+)\s*$")
 
 
 def load(raw: bytes, *, slim: bool = True) -> Message:
@@ -38,7 +40,7 @@ def load(raw: bytes, *, slim: bool = True) -> Message:
 
 
 def slim_base64_runs(raw: bytes) -> bytes:
-    """Replace each long run of base64 lines by "MAILBOTSLIM-<decoded size>".
+    """Replace each long run of base64 lines by a placeholder naming its place in `raw` and its decoded size.
 
     Line by line with finditer (one small match at a time): a single regex for the whole run needs a
     backtracking stack as big as the attachment.
@@ -65,7 +67,7 @@ def _close_run(raw: bytes, pieces: list[bytes], kept_until: int, start: int, end
     tail = raw[max(start, end - 4):end].rstrip(b"\r\n")
     size = significant * 3 // 4 - tail.endswith(b"==") - tail.endswith(b"=")
     pieces.append(raw[kept_until:start])
-    pieces.append(b"MAILBOTSLIM-%d\r\n" % size)
+    pieces.append(b"MAILBOTSLIM-%d-%d-%d\r\n" % (start, end, size))
     return end
 
 
@@ -131,7 +133,7 @@ def payload_size(part: Message) -> int:
     if isinstance(payload, str) and payload.startswith("MAILBOTSLIM-"):
         mark = _SLIM_MARK.match(payload)
         if mark:
-            return int(mark.group(1))
+            return int(mark.group(3))
     if encoding == "base64" and isinstance(payload, str):
         spaces = payload.count("\n") + payload.count("\r") + payload.count(" ") + payload.count("\t")
         significant = len(payload) - spaces
@@ -233,9 +235,17 @@ def attachments(msg: Message) -> tuple[Attachment, ...]:
 
 
 def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
-    """Re-read the payloads (e.g. when forwarding): each attachment with its decoded bytes."""
-    msg = load(raw, slim=False)
+    """Re-read the payloads (e.g. when forwarding): each attachment with its decoded bytes.
+
+    A slimmed attachment is decoded straight from its span of `raw`: one attachment in memory at a time.
+    """
+    msg = load(raw)
     for att, part in attachments_with_parts(msg):
+        payload = part.get_payload()
+        mark = _SLIM_MARK.match(payload) if isinstance(payload, str) else None
+        if mark:
+            yield att, base64.decodebytes(raw[int(mark.group(1)):int(mark.group(2))])
+            continue
         if att.content_type == "message/rfc822" and part.is_multipart():
             inner = part.get_payload()
             yield att, inner[0].as_bytes() if inner else b""

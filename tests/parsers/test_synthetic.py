@@ -277,5 +277,11 @@ def test_big_attachment_is_counted_not_held_in_memory():
     [attachment] = mail.attachments
     assert (attachment.filename, attachment.size) == ("plan.pdf", len(payload))
     assert peak < 2 * len(raw), f"parsing held {peak / len(raw):.1f}x the mail's size"
-    [(again, data)] = list(iter_attachment_payloads(raw))  # forwarding still gets the bytes
+    tracemalloc.start()
+    try:
+        [(again, data)] = list(iter_attachment_payloads(raw))  # forwarding still gets the bytes
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert again.filename == "plan.pdf" and data == payload
+    assert peak < 3 * len(raw), f"forwarding held {peak / len(raw):.1f}x the mail's size"
