@@ -75,6 +75,12 @@ def test_template_reads_well(name):
     assert "\n\n\n" not in rendered.body
 
 
+def test_command_sheet_lines_are_never_wrapped():
+    sheet = TemplateRenderer().render("aide", SAMPLES["aide"]).body
+    assert "  #accepter 15/12          demande prise, propositions pour le 15/12\n" in sheet
+    assert "En anglais : #accept #decline #postpone #quote #close #list #help\n" in sheet
+
+
 def test_member_mails_say_what_to_do_next():
     ack = TemplateRenderer().render("accuse_reception", SAMPLES["accuse_reception"])
     assert "CA-2026-0042" in ack.subject and "CA-2026-0042" in ack.body
