@@ -103,7 +103,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         answer_business_days=reader.integer("MAILBOT_ANSWER_BUSINESS_DAYS", 2, minimum=0, maximum=60),
         reference_prefix=reader.text("MAILBOT_REFERENCE_PREFIX", "CA"),
         batch_size=reader.integer("MAILBOT_BATCH_SIZE", 50, minimum=1, maximum=1000),
-        batch_bytes=reader.integer("MAILBOT_BATCH_BYTES", 20_000_000, minimum=100_000),
+        batch_bytes=reader.integer("MAILBOT_BATCH_BYTES", 5_000_000, minimum=100_000),
         poll_seconds=reader.integer("MAILBOT_POLL_SECONDS", 60, minimum=1, maximum=3600),
         use_idle=reader.boolean("MAILBOT_IMAP_IDLE", True),
         rate_limit_per_hour=reader.integer("MAILBOT_RATE_LIMIT_PER_HOUR", 10, minimum=1),

@@ -94,11 +94,15 @@ class Daemon:
         waiting = [(uid, size) for uid, size in sizes if uid > done]
         # A large backlog (after downtime, or the first start on a full mailbox): a helper process sends
         # what is decided while this one goes on processing (see dispatch.py).
-        with BackgroundSending(self.settings, self.fixed_now, enabled=len(waiting) > BACKGROUND_SENDING_ABOVE):
+        helper = BackgroundSending(self.settings, self.fixed_now, enabled=len(waiting) > BACKGROUND_SENDING_ABOVE)
+        with helper:
             for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
                 self._process_batch(batch, folder, uidvalidity, report)
                 if self._stopping:
-                    return report
+                    break
+        report.sent += helper.sent
+        if self._stopping:
+            return report
         if with_jobs:
             report.jobs = self.run_jobs()
         self._send(report)

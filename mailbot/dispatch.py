@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.sharedctypes
+import multiprocessing.synchronize
 import os
 from datetime import datetime
 from typing import Callable
@@ -70,8 +72,14 @@ class BackgroundSending:
         self.enabled = enabled
         self._context = multiprocessing.get_context("spawn")  # never fork a process that has threads
         self._stop = self._context.Event()
+        self._sent = self._context.Value("i", 0)
         self._process = self._context.Process(target=_helper_main, name="mailbot-sender", daemon=True,
-                                              args=(settings, fixed_now, self._stop, os.getpid()))
+                                              args=(settings, fixed_now, self._stop, os.getpid(), self._sent))
+
+    @property
+    def sent(self) -> int:
+        """Mails the helper sent (read after the block)."""
+        return int(self._sent.value) if self.enabled else 0
 
     def __enter__(self) -> BackgroundSending:
         if self.enabled:
@@ -87,13 +95,15 @@ class BackgroundSending:
 
 
 def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiprocessing.synchronize.Event,
-                 parent: int) -> None:
+                 parent: int, sent: multiprocessing.sharedctypes.Synchronized) -> None:  # type: ignore[type-arg]
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
     dispatcher = Dispatcher(settings, make_session_factory(engine), clock)
     try:
         while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
             result = dispatcher.flush()
+            with sent.get_lock():
+                sent.value += result.sent
             if result.unreachable:
                 stop.wait(1.0)
             elif not result.sent:

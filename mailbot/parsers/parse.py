@@ -36,7 +36,7 @@ def _repair_start(raw: bytes) -> tuple[bytes, list[str]]:
     Some exporters prepend such lines; left in place they make the parser see no headers at all.
     """
     repaired: list[str] = []
-    lines = raw.split(b"\n", 4)
+    lines = raw[:65536].split(b"\n", 4)  # the head only: never copy a big mail to look at its first lines
     skipped = 0
     for line in lines[:3]:
         if line.strip() == b"" and skipped == 0 and line != lines[-1]:
@@ -47,7 +47,7 @@ def _repair_start(raw: bytes) -> tuple[bytes, list[str]]:
         if _HEADER_LINE.match(lines[i]) and _KNOWN_HEADERS.match(lines[i]):
             if i > 0:
                 repaired.append("StrayLinesBeforeHeaders")
-                return b"\n".join(lines[i:]), repaired
+                return raw[sum(len(line) + 1 for line in lines[:i]):], repaired
             break
     return raw, repaired
 
@@ -58,7 +58,7 @@ def parse_mail(raw: bytes) -> InboundMail:
         raise ParseError("parse_mail expects bytes")
     raw = bytes(raw)
     raw, repairs = _repair_start(raw)
-    if not raw.strip() or not _looks_like_mail(raw):
+    if not raw or raw.isspace() or not _looks_like_mail(raw):
         raise ParseError("no mail headers found")
     try:
         return _parse(raw, repairs)
