@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: setup run test test-fast bench mail-servers check clean
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || (apt-get update && apt-get install -y python3-venv python3-pip)
-	$(PYTHON) -m venv $(VENV)
+	@# Debian ships venv without ensurepip until python3-venv is installed.
+	$(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && apt-get update && apt-get install -y python3-venv \
+		&& $(PYTHON) -m venv $(VENV))
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
 	@touch $(STAMP)
