@@ -101,7 +101,7 @@ def wait_mail(server: MailServer, address: str, count: int, *, folder: str = "IN
 
 def settle(server: MailServer, address: str, count: int, folder: str = "INBOX") -> list[MailMessage]:
     """Wait for `count` mails, then a little longer to catch any unexpected extra one."""
-    messages = wait_mail(server, address, count, folder=folder)
+    wait_mail(server, address, count, folder=folder)
     time.sleep(0.4)
     return mailbox(server, address, folder)
 

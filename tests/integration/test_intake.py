@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from mailbot.models import InboundMail, Message, OutboxMail, Ticket
+from mailbot.models import InboundMail, OutboxMail, Ticket
 from tests.helpers import (
     AIDEUR, ALICE, CLUB, STRANGER, add_members, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail,
 )
