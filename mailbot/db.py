@@ -15,6 +15,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -22,11 +23,20 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the CLI read while the daemon writes; synchronous=NORMAL in WAL mode still never loses a
     # committed transaction on a process crash (only on power loss), which is the failure we design for.
+    dbapi_connection.isolation_level = None  # transactions are begun by SQLAlchemy's "begin" event below
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+    # Take the write lock when the transaction starts, not at its first write: a transaction that has read and
+    # then finds another process's newer commit cannot upgrade (SQLITE_BUSY_SNAPSHOT, "database is locked" at
+    # once, no waiting). Begun IMMEDIATE, it waits its turn (timeout 30 s) — the daemon and its helper sending
+    # process write side by side.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
