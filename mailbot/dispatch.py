@@ -101,7 +101,12 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
     dispatcher = Dispatcher(settings, make_session_factory(engine), clock)
     try:
         while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
-            result = dispatcher.flush()
+            try:
+                result = dispatcher.flush()
+            except Exception:  # noqa: BLE001 - e.g. a database too busy for too long: log, wait, go on
+                log.exception("helper sending process: flush failed, retrying")
+                stop.wait(1.0)
+                continue
             with sent.get_lock():
                 sent.value += result.sent
             if result.unreachable:

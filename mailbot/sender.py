@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
 import aiosmtplib
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import ServerSettings
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 FLUSH_BATCH = 100
+MARK_SENT_ATTEMPTS = 5
 
 
 @dataclass
@@ -151,10 +154,23 @@ class Sender:
             if not smtp.is_connected:
                 raise aiosmtplib.SMTPServerDisconnected(str(error)) from error
         else:
-            with self.engine.begin() as connection:
-                connection.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
-                                   .values(status="sent", sent_at=self.clock(), last_error=""))
+            self._mark_sent(outbox_id)
             result.sent += 1
+
+    def _mark_sent(self, outbox_id: int) -> None:
+        """The server has the mail: record it, retrying a busy database rather than leaving the row `sending`
+        (which the next start would have to send again)."""
+        for attempt in range(MARK_SENT_ATTEMPTS):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
+                                       .values(status="sent", sent_at=self.clock(), last_error=""))
+                return
+            except OperationalError:
+                if attempt == MARK_SENT_ATTEMPTS - 1:
+                    raise
+                log.warning("outbox %s sent, but the database is busy: retrying the record", outbox_id)
+                time.sleep(2 ** attempt)
 
     def _after_error(self, outbox_id: int, attempts: int, code: int, message: str, result: FlushResult) -> None:
         permanent = 500 <= code < 600 or attempts >= self.max_attempts
