@@ -67,7 +67,7 @@ def _tidy(body: str) -> str:
 def wrap_text(text: str, width: int = LINE_WIDTH) -> str:
     """Wrap long lines for mail clients, keeping the writer's own line breaks and paragraphs."""
     out: list[str] = []
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if len(line) <= width or line.startswith(">"):  # quoted lines keep their shape
             out.append(line)
         else:
@@ -80,7 +80,9 @@ def _wrap_line(line: str, width: int) -> list[str]:
     width (a URL) stays whole on its own line, and the line's indentation is kept."""
     indent = line[: len(line) - len(line.lstrip())]
     room = max(width - len(indent), 20)
-    pattern = _WRAP.get(room) or _WRAP.setdefault(room, re.compile(rf"(\S.{{0,{room - 1}}})(?:\s+|$)|(\S+)\s*"))
+    # Break at spaces and tabs only: a no-break space (French « guillemets ») holds its words together.
+    pattern = _WRAP.get(room) or _WRAP.setdefault(
+        room, re.compile(rf"([^ \t].{{0,{room - 1}}})(?:[ \t]+|$)|([^ \t]+)[ \t]*"))
     return [indent + (match.group(1) or match.group(2)) for match in pattern.finditer(line.strip())]
 
 
