@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import MailboxFolderSelectError
 
 from mailbot.config import ServerSettings
 
@@ -148,4 +147,4 @@ def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Ite
         yield batch
 
 
-__all__ = ["Mailbox", "FetchedMail", "batches", "IMAP_CONNECTION_ERRORS", "MailboxFolderSelectError"]
+__all__ = ["Mailbox", "FetchedMail", "batches", "IMAP_CONNECTION_ERRORS"]

@@ -57,8 +57,6 @@ class Outbox:
             f"<{row.message_id}>" for row in stored
             if mail.ticket_id is not None and row.ticket_id == mail.ticket_id and row.recipient == recipient]
         references = list(mail.references) + earlier
-        if mail.thread_root and mail.thread_root not in references:
-            references.insert(0, mail.thread_root)
         in_reply_to = mail.in_reply_to or (earlier[-1] if earlier else None)
         if in_reply_to:
             # RFC 5322 3.6.4: References ends with the parent, so clients thread it under the right mail.

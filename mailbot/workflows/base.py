@@ -23,7 +23,6 @@ class Outgoing:
     ticket_id: int | None = None
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
-    thread_root: str | None = None  # a stable Message-ID that all mails of one conversation refer to
     auto_submitted: str = "auto-replied"  # RFC 3834: auto-replied (answers), auto-generated (notices)
     attach_from_raw: bytes | None = field(default=None, repr=False)  # forward the attachments of this mail
     rate_limited: bool = True  # counts toward the per-address limit (loop breaker); off for Aideur
