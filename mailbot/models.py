@@ -45,11 +45,46 @@ class Member(Base):
     bounced_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    activity: Mapped[str] = mapped_column(String(200), default="")
+    postal_address: Mapped[str] = mapped_column(Text, default="")
+    conditions_version: Mapped[str] = mapped_column(String(20), default="")  # "" = added by the operator
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A request to end membership or erase the data, waiting for the member's confirmation by reply.
+    pending_action: Mapped[str] = mapped_column(String(20), default="")  # "" | resilier | effacer
+    pending_since: Mapped[datetime | None] = mapped_column(DateTime)
 
     @property
     def display_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or (self.email or "membre effacé")
+
+
+class MemberTerm(Base):
+    """The matching index: one stemmed, accent-folded word of a member's profile (mailbot.matching).
+
+    field: s = skills, h = hobbies, p = particulars. Rebuilt whenever the profile changes.
+    """
+
+    __tablename__ = "member_terms"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+    field: Mapped[str] = mapped_column(String(1), primary_key=True)
+    word: Mapped[str] = mapped_column(String(100), default="")  # the profile's own word, to explain a match
+
+
+class Acceptance(Base):
+    """The written acceptance of the club's conditions: the evidence kept for each member (DESIGN.md 2.9)."""
+
+    __tablename__ = "acceptances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    conditions_version: Mapped[str] = mapped_column(String(20))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    message_id: Mapped[str] = mapped_column(String(998))
+    line: Mapped[str] = mapped_column(Text)  # the acceptance sentence as the member wrote it
+    raw_sha256: Mapped[str] = mapped_column(String(64))
 
 
 class Ticket(Base):
@@ -73,6 +108,41 @@ class Ticket(Base):
     member: Mapped[Member | None] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
     events: Mapped[list[Event]] = relationship(back_populates="ticket", order_by="Event.id")
+
+
+class Appeal(Base):
+    """One anonymised appeal Aideur sent to the network for a ticket (DESIGN.md 2.4)."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    skills: Mapped[str] = mapped_column(Text, default="")  # Aideur's targeting, when he gave one
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Solicitation(Base):
+    """One member asked by an appeal, and what they answered: an offer, a "non merci", or nothing yet."""
+
+    __tablename__ = "solicitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the number in the helper's reply token
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="asked")  # asked | offered | declined
+    reason: Mapped[str] = mapped_column(Text, default="")  # why the member was chosen (matched words)
+    offer_number: Mapped[int | None] = mapped_column(Integer)  # per ticket, for Aideur's #relier N
+    answer: Mapped[str] = mapped_column(Text, default="")
+    asked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    told_over_at: Mapped[datetime | None] = mapped_column(DateTime)  # told the need is over
+
+    member: Mapped[Member] = relationship()
+
+    __table_args__ = (Index("ux_solicitation_appeal_member", "appeal_id", "member_id", unique=True),)
 
 
 class RefCounter(Base):
@@ -177,4 +247,6 @@ class OutboxMail(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Blank the body and recipient once sent: the last mail to a member who asked for erasure.
+    scrub_after_send: Mapped[bool] = mapped_column(Boolean, default=False)
 
