@@ -1,0 +1,563 @@
+"""Keeping a requester's identity out of what the network sees, and out of stored texts when they ask (RGPD).
+
+Two uses of the same matchers:
+
+* `find_leaks` checks an appeal (#appel) before it is relayed to the members: the requester's name, company, e-mail,
+  phone or street must not be in it, nor any e-mail address, phone number, SIREN/SIRET or IBAN at all (they all point
+  at someone). Aideur gets the list and rephrases; nothing is sent meanwhile.
+* `scrub` erases one member's identity from a stored text (ticket messages, subjects, events), leaving everything
+  else byte-identical, other people's addresses included.
+
+Policy: a missed leak is worse than a refused appeal, because refusing costs Aideur one rephrasing while a leak cannot
+be taken back. So the matchers lean towards reporting: a first name alone is reported even when it is also a common
+French word ("Pierre", "Rose", "Claire", "Marine", "Constance"), and so is a last name that is a word ("Petit",
+"Boulanger"). Only names of one or two letters are ignored, as they match too much to be useful ("Li", "Ba").
+
+Matching is done on a *folded* copy of the text (`fold`: lower case, no accents, plain dashes and spaces, one character
+per original character), so a span found there is cut from the original as typed. Words are compared by their letters
+only: "Jean-Pierre", "jean pierre", "JEANPIERRE" and "Le Goff" / "Legoff" are the same name.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from mailbot.parsers.dates import fold
+
+__all__ = [
+    "Identity",
+    "Leak",
+    "find_leaks",
+    "scrub",
+    "REQUESTER_WHATS",
+    "FIRST_NAME",
+    "LAST_NAME",
+    "COMPANY",
+    "EMAIL",
+    "EMAIL_DOMAIN",
+    "PHONE",
+    "POSTAL_ADDRESS",
+    "ANY_EMAIL",
+    "ANY_PHONE",
+    "COMPANY_NUMBER",
+    "IBAN",
+]
+
+# What a leak is, in the words of the error mail to Aideur.
+FIRST_NAME = "le prénom du demandeur"
+LAST_NAME = "le nom du demandeur"
+COMPANY = "l'entreprise du demandeur"
+EMAIL = "l'adresse e-mail du demandeur"
+EMAIL_DOMAIN = "le domaine e-mail du demandeur"
+PHONE = "le téléphone du demandeur"
+POSTAL_ADDRESS = "l'adresse postale du demandeur"
+ANY_EMAIL = "une adresse e-mail"
+ANY_PHONE = "un numéro de téléphone"
+COMPANY_NUMBER = "un numéro SIREN/SIRET"
+IBAN = "un IBAN"
+
+# The leaks that are about the requester (and that `scrub` erases); the others are about anyone.
+REQUESTER_WHATS = frozenset({FIRST_NAME, LAST_NAME, COMPANY, EMAIL, EMAIL_DOMAIN, PHONE, POSTAL_ADDRESS})
+
+
+@dataclass(frozen=True)
+class Identity:
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    email: str = ""
+    phone: str = ""
+    postal_address: str = ""   # may be multi-line or "12 rue des Lilas, 75011 Paris"
+
+
+@dataclass(frozen=True)
+class Leak:
+    what: str    # one of the constants above, French, for Aideur
+    found: str   # the text as it appears
+    line: str    # the whole line where it was found (stripped), to quote in the error mail
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    what: str
+    address: bool = False   # a whole e-mail address: what lies inside it is not reported again
+
+    @property
+    def about_requester(self) -> bool:
+        return self.what in REQUESTER_WHATS
+
+
+def find_leaks(text: str, identity: Identity) -> list[Leak]:
+    """Every leak in `text`, in text order; the same (what, found) is reported once."""
+    leaks: dict[tuple[str, str], Leak] = {}
+    for span in _spans(text, identity, drop_inside_addresses=True):
+        found = text[span.start:span.end]
+        leaks.setdefault((span.what, found), Leak(span.what, found, _line(text, span.start)))
+    return list(leaks.values())
+
+
+def scrub(text: str, identity: Identity, replacement: str = "[effacé]") -> str:
+    """`text` with every trace of `identity` replaced; the rest, other people's addresses included, is untouched."""
+    # Names inside someone else's address are erased too ("alice.martin@autre.fr" is probably hers).
+    spans = sorted((s for s in _spans(text, identity, drop_inside_addresses=False) if s.about_requester),
+                   key=lambda s: s.start)
+    merged: list[list[int]] = []
+    for span in spans:
+        if merged and span.start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], span.end)
+        else:
+            merged.append([span.start, span.end])
+    pieces, position = [], 0
+    for start, end in merged:
+        pieces += [text[position:start], replacement]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> list[_Span]:
+    folded = fold(text)
+    tokens = _tokenize(folded)
+    found: list[_Span] = []
+    found += _word_spans(folded, tokens, _name_targets(identity))
+    found += _company_spans(text, folded, tokens, identity)
+    found += _word_spans(folded, tokens, [(POSTAL_ADDRESS, target) for target in _street_targets(identity)])
+    found += _email_spans(folded, identity)
+    found += _phone_spans(folded, identity)
+    found += _company_number_spans(folded)
+    found += _iban_spans(folded)
+    return _resolve(found, drop_inside_addresses)
+
+
+def _resolve(spans: list[_Span], drop_inside_addresses: bool) -> list[_Span]:
+    """Per kind of leak, the leftmost longest of overlapping spans; then, optionally, nothing inside an address."""
+    kept: list[_Span] = []
+    by_what: dict[str, list[_Span]] = {}
+    for span in spans:
+        by_what.setdefault(span.what, []).append(span)
+    for group in by_what.values():
+        end = -1
+        for span in sorted(group, key=lambda s: (s.start, -s.end)):
+            if span.start >= end:
+                kept.append(span)
+                end = span.end
+    if drop_inside_addresses:
+        # "alice.martin@exemple.fr" is one leak, not an address plus a first name, a last name and a domain.
+        addresses = [s for s in kept if s.address]
+        kept = [s for s in kept
+                if s.address or not any(a.start <= s.start and s.end <= a.end for a in addresses)]
+    return sorted(kept, key=lambda s: (s.start, s.end, s.what))
+
+
+def _line(text: str, index: int) -> str:
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    return text[start:len(text) if end < 0 else end].strip()
+
+
+# --- Words: names, company, street -------------------------------------------------------------------------------
+
+# Letters and digits apart: "12bis" is "12" + "bis", as "12 bis" is.
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+# What may sit between the words of one name: "Jean-Pierre", "O'Neil", "J.-P.", "12, rue", "Martin & Fils".
+_JOINERS = frozenset(" \t-'.,&/_")
+# Joiners that may also split a single word: "Du-Pont" is surely Dupont, but "du pont" is a bridge, "le grand" is
+# not Legrand and "du bois" is not Dubois. The others are only accepted where the identity has a word boundary.
+_WORD_JOINERS = frozenset("-'._")
+_MAX_JOIN = 3
+
+_Token = tuple[int, int, str]
+
+
+def _tokenize(folded: str) -> list[_Token]:
+    return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
+
+
+def _words(text: str) -> list[str]:
+    return [word for _, _, word in _tokenize(fold(text or ""))]
+
+
+def _joins(gap: str) -> bool:
+    return len(gap) <= _MAX_JOIN and all(char in _JOINERS for char in gap)
+
+
+def _sequences(folded: str, tokens: list[_Token], words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+    """(first, last) token indices of every run of joined tokens whose letters, end to end, spell `words`.
+
+    Comparing the concatenation makes "Jean-Pierre", "jean pierre" and "Jeanpierre", or "Le Goff" and "Legoff", the
+    same name, while a match still starts and ends on word boundaries ("Martin" is not found in "Martinez").
+    """
+    target = "".join(words)
+    boundaries = set(itertools.accumulate(len(word) for word in words))
+    for first, (_, _, word) in enumerate(tokens):
+        if not target.startswith(word):
+            continue
+        built, last = word, first
+        while built != target:
+            if last + 1 >= len(tokens):
+                break
+            gap = folded[tokens[last][1]:tokens[last + 1][0]]
+            if not _joins(gap) or (len(built) not in boundaries and not set(gap) <= _WORD_JOINERS):
+                break
+            last += 1
+            built += tokens[last][2]
+            if not target.startswith(built):
+                break
+        else:
+            yield first, last
+
+
+def _word_spans(folded: str, tokens: list[_Token], targets: Iterable[tuple[str, tuple[str, ...]]]) -> Iterator[_Span]:
+    for what, words in targets:
+        for first, last in _sequences(folded, tokens, words):
+            yield _Span(tokens[first][0], tokens[last][1], what)
+
+
+# Particles of compound last names, too common to report alone ("de", "Le" in "Le Goff", "van").
+_PARTICLES = frozenset(
+    "de du des la le les l d van von der den ter di da del della dos das do ben bin ibn el al mac mc "
+    "saint sainte st ste y e et".split()
+)
+
+
+def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
+    targets: list[tuple[str, tuple[str, ...]]] = []
+    first = tuple(_words(identity.first_name))
+    if len("".join(first)) >= 3:
+        # A compound first name is looked for whole: its parts alone ("Jean", "Marie", "Pierre") would match half the
+        # club, and people are called by the whole of it.
+        targets.append((FIRST_NAME, first))
+    last = tuple(_words(identity.last_name))
+    if len("".join(last)) >= 3:
+        targets.append((LAST_NAME, last))
+    if len(last) > 1:
+        # People do go by one half of a compound last name ("Dupont" for "Dupont-Moretti").
+        targets += [(LAST_NAME, (part,)) for part in last
+                    if len(part) >= 3 and part.isalpha() and part not in _PARTICLES]
+    return targets
+
+
+# Legal forms, left out of the company name: "Boulangerie Martin SARL" is written "la boulangerie Martin".
+_LEGAL_FORMS = frozenset(
+    "sarl sas sasu eurl sa sci ei eirl snc scop scp scm selarl selas selafa sca scs gie gaec earl sem spl sprl srl "
+    "ltd llc inc gmbh cie ets etablissements".split()
+)
+_ARTICLES = frozenset("le la les l".split())
+
+# Words that do not point at one company: trades, places, common French words. Used for a company's single words and
+# for the local part of an e-mail address; names are never checked against it (see the policy at the top).
+_COMMON_WORDS = frozenset("""
+avec dans pour sans sous chez vers entre depuis pendant avant apres selon contre parmi tout tous toute toutes autre
+autres meme memes bien tres plus moins aussi encore leur leurs notre votre nous vous elle elles cette ceux celle
+celles ceci cela quel quelle comme mais donc ainsi alors etre avoir faire fait faits main mains
+boulangerie boulanger patisserie patissier boucherie boucher charcuterie traiteur epicerie fromagerie poissonnerie
+primeur primeurs cave caviste vins bars cafe cafes brasserie bistrot restaurant restauration hotel hotellerie auberge
+gite gites camping pizzeria creperie salon coiffure coiffeur coiffeuse barbier esthetique beaute institut onglerie
+fleuriste fleurs jardinerie pepiniere paysagiste paysage paysages jardin jardins garage carrosserie auto autos
+automobile automobiles moto motos taxi taxis ambulance ambulances transport transports demenagement demenagements
+logistique plomberie plombier chauffage chauffagiste electricite electricien menuiserie menuisier charpente
+charpentier maconnerie macon couverture couvreur peinture peintre platrerie carrelage carreleur renovation
+renovations construction constructions batiment batiments travaux habitat immobilier immobiliere agence agences
+cabinet conseil conseils consulting consultant consultants expertise expert experts comptable comptables comptabilite
+audit avocat avocats notaire notaires architecte architectes architecture design graphisme studio studios atelier
+ateliers creation creations communication marketing digital numerique informatique services service solutions
+solution systemes systeme technologies technologie tech group groupe holding societe entreprise entreprises
+compagnie maison maisons bureau bureaux etudes etude formation formations ecole academie centre center pharmacie
+optique opticien librairie papeterie imprimerie presse bijouterie horlogerie cordonnerie pressing laverie nettoyage
+proprete securite sante medical medicale dentaire kine osteopathe infirmier infirmiere veterinaire clinique sport
+sports fitness yoga danse musique photo photos photographie video production productions edition editions events
+event evenement evenements location locations distribution import export commerce negoce industrie industries
+mecanique metal metallerie serrurerie vitrerie miroiterie ebenisterie tapisserie decoration deco interieur
+interieurs mode textile couture boutique magasin shop store market marche ferme bio nature naturel naturelle energie
+energies solaire environnement recyclage reseau reseaux telecom conciergerie assurance assurances courtage finance
+finances patrimoine gestion management ressources humaines recrutement interim emploi traduction traductions
+association club aide aides
+france paris lyon marseille nord ouest grand grande grands petit petite petits nouveau nouvelle nouveaux vieux
+vieille beau belle bonne bons premier premiere saint sainte haut haute basse vert verte bleu bleue rouge blanc
+blanche noir noire gris rose jaune lumiere soleil terre pierre bois eaux foret mont montagne vallee riviere mer
+plage port ville village pays region avenir horizon horizons idee idees projet projets passion plaisir saveur saveurs
+delice delices gourmand gourmande gourmandises tradition traditions artisan artisans artisanal artisanale qualite
+express rapide pros amis famille freres soeurs fils fille filles enfants associes associe partenaires partners
+compagnons gens maitre maitres ouvriers ouvrier home house world international europe francaise francais
+national nationale regional regionale local locale
+""".split())
+
+
+def _company_core(company: str) -> list[str]:
+    words = _words((company or "").replace("&", " et "))
+    # "SARL Boulangerie Martin", "Martin et Cie", "Ets Martin": the legal form is not how people name a company.
+    while words and (words[-1] in _LEGAL_FORMS or words[-1] in {"et", "and"}):
+        words.pop()
+    while words and (words[0] in _LEGAL_FORMS or words[0] in _ARTICLES):
+        words.pop(0)
+    return words
+
+
+def _company_spans(text: str, folded: str, tokens: list[_Token], identity: Identity) -> Iterator[_Span]:
+    core = _company_core(identity.company)
+    target = "".join(core)
+    if len(target) < 3 or (len(core) == 1 and target in _COMMON_WORDS):
+        return  # "Boulangerie SARL" names a trade, not a company
+    # "Martin & Fils" is written "Martin et Fils" as often as "Martin & Fils" (where "&" is no word).
+    spellings = {tuple(core), tuple(word for word in core if word not in {"et", "and"})}
+    for words in spellings:
+        for first, last in _sequences(folded, tokens, words):
+            first, last = _with_legal_form(text, folded, tokens, first, last)
+            yield _Span(tokens[first][0], tokens[last][1], COMPANY)
+    if len(core) > 1:
+        # "Plomberie Zanetti" is also "Zanetti"; "boulangerie" alone is any bakery, and a word that is the
+        # requester's name is already reported as such.
+        names = set(_words(identity.first_name)) | set(_words(identity.last_name))
+        for word in dict.fromkeys(core):
+            if len(word) >= 4 and word.isalpha() and word not in _COMMON_WORDS and word not in names:
+                yield from _word_spans(folded, tokens, [(COMPANY, (word,))])
+
+
+def _with_legal_form(text: str, folded: str, tokens: list[_Token], first: int, last: int) -> tuple[int, int]:
+    """Widen a company match over a legal form written beside it, so that `scrub` does not leave "[effacé] SARL"."""
+
+    def is_form(index: int) -> bool:
+        start, end, word = tokens[index]
+        # "SA" is a legal form; "sa" in lower case is mostly "her" ("la boulangerie Martin sa voisine").
+        return word in _LEGAL_FORMS and (word != "sa" or text[start:end].isupper())
+
+    while last + 1 < len(tokens) and _joins(folded[tokens[last][1]:tokens[last + 1][0]]):
+        if is_form(last + 1):
+            last += 1
+        elif (tokens[last + 1][2] in {"et", "and"} and last + 2 < len(tokens) and tokens[last + 2][2] == "cie"
+              and _joins(folded[tokens[last + 1][1]:tokens[last + 2][0]])):
+            last += 2
+        else:
+            break
+    while first > 0 and _joins(folded[tokens[first - 1][1]:tokens[first][0]]) and is_form(first - 1):
+        first -= 1
+    return first, last
+
+
+# Street types and their abbreviations, any of which may be written for the others.
+_STREET_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("rue", "r"), ("avenue", "av", "ave"), ("boulevard", "bd", "bld", "blvd", "boul"), ("place", "pl"),
+    ("chemin", "ch", "chem"), ("impasse", "imp"), ("allee", "all"), ("route", "rte"), ("square", "sq"),
+    ("faubourg", "fbg", "fg", "faub"), ("residence", "res", "resid"), ("lotissement", "lot", "lotiss"),
+    ("saint", "st"), ("sainte", "ste"), ("bis", "b"), ("ter", "t"), ("quater", "q"),
+)
+_SYNONYMS = {form: group for group in _STREET_SYNONYMS for form in group}
+_STREET_WORDS = frozenset(
+    "rue avenue av ave boulevard bd bld blvd boul place pl chemin ch chem impasse imp allee all quai quais route rte "
+    "cours square sq passage voie sentier sente faubourg fbg fg faub chaussee promenade esplanade parvis montee "
+    "traverse ruelle venelle villa cite hameau lieu lieudit residence res resid lotissement lotiss domaine clos "
+    "carrefour rocade rond za zi zac zone bp cs tsa".split()
+)
+_NUMBER_SUFFIXES = frozenset("bis ter quater b t q a c d".split())
+_STREET_LINKS = frozenset("de du des la le les l d au aux".split())
+_MAX_VARIANTS = 256
+
+
+def _address_parts(address: str) -> list[list[str]]:
+    parts = [_words(part) for part in re.split(r"[\n,;]", address or "")]
+    merged: list[list[str]] = []
+    for words in parts:
+        if not words:
+            continue
+        # "12, rue des Lilas": the number and the street were cut apart by the comma.
+        if merged and merged[-1] and all(w.isdigit() or w in _NUMBER_SUFFIXES for w in merged[-1]) \
+                and merged[-1][0].isdigit():
+            merged[-1] = merged[-1] + words
+        else:
+            merged.append(words)
+    return merged
+
+
+def _street_targets(identity: Identity) -> set[tuple[str, ...]]:
+    targets: set[tuple[str, ...]] = set()
+    for words in _address_parts(identity.postal_address):
+        # "12 rue des Lilas 75011 Paris" on one line: the street stops at the postal code; the city is not identifying.
+        for index, word in enumerate(words):
+            if word.isdigit() and len(word) == 5:
+                words = words[:index]
+                break
+        number = 0
+        while number < len(words) and words[number].isdigit():
+            number += 1
+        if number and number < len(words) - 1 and words[number] in _NUMBER_SUFFIXES:
+            number += 1
+        rest = words[number:]
+        if not any(word.isalpha() for word in rest):
+            continue
+        kind = next((index for index, word in enumerate(rest) if word in _STREET_WORDS), None)
+        if not number and kind is None:
+            continue  # "Bâtiment B", "France", "CEDEX": not a street
+        targets |= _variants(words)
+        # Without its number the street still narrows things down a lot ("rue des Lilas"), if it has a name besides
+        # its kind ("rue de la Chaussée" has one, "Grand-Rue" has one, "rue" alone has none).
+        named = "".join(w for i, w in enumerate(rest) if i != kind and w not in _STREET_LINKS)
+        if number and kind is not None and len(named) >= 3:
+            targets |= _variants(rest)
+    return targets
+
+
+def _variants(words: list[str]) -> set[tuple[str, ...]]:
+    choices = [_SYNONYMS.get(word, (word,)) for word in words]
+    count = 1
+    for choice in choices:
+        count *= len(choice)
+    if count > _MAX_VARIANTS:
+        return {tuple(words)}
+    return set(itertools.product(*choices))
+
+
+# --- E-mail addresses ----------------------------------------------------------------------------------------------
+
+# "@" and "." as people hide them from robots: "alice (at) exemple.fr", "alice[at]exemple point fr",
+# "alice arobase exemple.fr", "alice @ exemple.fr". A bare " at " is English and rare in French prose.
+_OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
+_AT = rf"(?: ?@ ?| ?{_OPEN} ?(?:at|arobase|arobas|@) ?{_CLOSE} ?| (?:at|arobase|arobas) )"
+_DOT = rf"(?:\.| ?{_OPEN} ?(?:dot|point|pt|\.) ?{_CLOSE} ?| (?:dot|point) )"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_EMAIL = re.compile(
+    rf"(?<![a-z0-9._%+-])(?P<local>[a-z0-9](?:[a-z0-9._%+-]*[a-z0-9_%+-])?){_AT}"
+    rf"(?P<domain>{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[a-z]{{2,12}})(?![a-z0-9-])"
+)
+_DOT_FORM = re.compile(_DOT)
+
+# Shared mailboxes say nothing about who writes from them; neither do the big providers' domains.
+_GENERIC_LOCAL_PARTS = frozenset(
+    "contact contacts info infos information informations bonjour hello admin administration accueil secretariat "
+    "direction compta comptabilite commercial commerciale commande commandes vente ventes sales support service "
+    "gerant gerance office mail courrier noreply no-reply postmaster webmaster recrutement devis facturation factures "
+    "boutique magasin atelier cabinet agence".split()
+)
+_MAIL_PROVIDERS = frozenset(
+    "gmail googlemail yahoo ymail hotmail outlook live msn orange wanadoo free sfr neuf laposte aol icloud me mac "
+    "protonmail proton pm gmx bbox numericable club-internet aliceadsl tutanota yandex mail zoho cegetel noos "
+    "9online caramail voila libertysurf tiscali posteo fastmail".split()
+)
+
+
+def _email_spans(folded: str, identity: Identity) -> Iterator[_Span]:
+    own = fold(identity.email or "").strip()
+    for match in _EMAIL.finditer(folded):
+        address = match["local"] + "@" + _DOT_FORM.sub(".", match["domain"]).replace(" ", "")
+        yield _Span(match.start(), match.end(), EMAIL if own and address == own else ANY_EMAIL, address=True)
+    local, at, domain = own.rpartition("@")
+    if not at:
+        return
+    # "écrire à alice.martin" gives the address away as surely as the address itself.
+    if len(local) >= 5 and local not in _GENERIC_LOCAL_PARTS and re.sub(r"[._-]", "", local) not in _COMMON_WORDS:
+        pattern = rf"(?<![a-z0-9._%+-]){re.escape(local)}(?![a-z0-9_%+-]|\.[a-z0-9])"
+        yield from (_Span(m.start(), m.end(), EMAIL) for m in re.finditer(pattern, folded))
+    # A company's own domain is its website: "boulangerie-martin.fr" names it.
+    labels = domain.split(".")
+    if len(labels) >= 2 and labels[-2] not in _MAIL_PROVIDERS:
+        pattern = rf"(?<![a-z0-9-]){re.escape(domain)}(?![a-z0-9-]|\.[a-z0-9])"
+        yield from (_Span(m.start(), m.end(), EMAIL_DOMAIN) for m in re.finditer(pattern, folded))
+
+
+# --- Phone numbers -------------------------------------------------------------------------------------------------
+
+# Between digits: nothing, a space, or a dot/dash/slash with optional spaces ("06 12", "06.12", "06 - 12", "06/12").
+_SEP = r"(?: ?[./-] ?| )?"
+# French: ten digits starting 0[1-9], "(0)6…" written after a dropped +33, "(01) 23…".
+_NATIONAL = re.compile(rf"(?<![\d+])(?:\(0[1-9]\) ?|(?:0|\(0\) ?){_SEP}[1-9])(?:{_SEP}\d){{8}}(?!\d)")
+# International: "+" or "00", then 8 to 15 digits (E.164), possibly with "(0)": "+33 (0)6 12 34 56 78".
+_INTERNATIONAL = re.compile(rf"(?:(?<![\w+])\+ ?|(?<![\w+])00 ?)[1-9](?:{_SEP}\d|{_SEP}\(0\) ?\d){{7,14}}(?!\d)")
+# Shapes that are dates, not phones, if a run of digits happens to add up to ten: "01.12.2026 14h30".
+_DATE_INSIDE = re.compile(r"\d{1,2}[ ./-]\d{1,2}[ ./-](?:19|20)\d\d|(?:19|20)\d\d[./-]\d{1,2}[./-]\d{1,2}")
+# "+10 000 000 €" is a sum, and "123 456 789 €" too.
+_AMOUNT_AFTER = re.compile(r" ?(?:€|eur\b|euros?\b|k€|m€|%|\$|dollars?\b)")
+
+
+def _phone_key(number: str) -> str:
+    """The number as one string of digits: "0612345678" for a French number however written, "+<digits>" otherwise."""
+    number = number.strip()
+    international = number.startswith("+") or re.match(r"00 ?[1-9]", number) is not None
+    digits = re.sub(r"\D", "", number.replace("(0)", "") if international else number)
+    if not international:
+        return digits
+    if number.startswith("00"):
+        digits = digits[2:]
+    if digits.startswith("33"):
+        national = digits[2:]
+        if len(national) == 10 and national.startswith("0"):
+            national = national[1:]  # "+33 06 12…", a common slip
+        return "0" + national
+    return "+" + digits
+
+
+def _phone_candidates(folded: str) -> Iterator[re.Match[str]]:
+    for pattern in (_NATIONAL, _INTERNATIONAL):
+        for match in pattern.finditer(folded):
+            if _DATE_INSIDE.search(match.group()) or _AMOUNT_AFTER.match(folded, match.end()):
+                continue
+            yield match
+
+
+def _own_phone_key(phone: str) -> str:
+    for match in _phone_candidates(fold(phone or "")):
+        return _phone_key(match.group())
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) == 9 and not digits.startswith("0"):
+        return "0" + digits  # stored without its leading 0
+    return digits if len(digits) >= 8 else ""
+
+
+def _phone_spans(folded: str, identity: Identity) -> Iterator[_Span]:
+    own = _own_phone_key(identity.phone)
+    for match in _phone_candidates(folded):
+        yield _Span(match.start(), match.end(), PHONE if own and _phone_key(match.group()) == own else ANY_PHONE)
+    if len(own) == 10 and own.startswith("0"):
+        # The requester's own number in spellings no general rule dares accept, e.g. "6 12 34 56 78" with its 0 lost.
+        digits = _SEP.join(own[1:])
+        prefix = rf"(?:(?:\+ ?|00 ?)33 ?(?:\(0\) ?)?|0{_SEP}|\(0\) ?)?"
+        for match in re.finditer(rf"(?<![\d+]){prefix}{digits}(?!\d)", folded):
+            yield _Span(match.start(), match.end(), PHONE)
+
+
+# --- Company numbers and bank accounts -----------------------------------------------------------------------------
+
+# SIREN "123 456 789" and SIRET "123 456 789 00012" as written on invoices; 9 or 14 digits in one block only when the
+# Luhn key checks out (a bare 9-digit number may be anything) or a "SIREN"/"SIRET" label stands just before.
+_COMPANY_NUMBER_GROUPED = re.compile(r"(?<!\d)(?<!\d[ .])\d{3}([ .])\d{3}\1\d{3}(?:\1?\d{5})?(?![ .]?\d)")
+_COMPANY_NUMBER_BLOCK = re.compile(r"(?<![\d.])(?<!\d )(\d{9}|\d{14})(?![ .]?\d)")
+_COMPANY_NUMBER_LABEL = re.compile(r"(?:siren|siret|rcs)\b[^\n\d]{0,15}$")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _company_number_spans(folded: str) -> Iterator[_Span]:
+    for match in _COMPANY_NUMBER_GROUPED.finditer(folded):
+        if not _AMOUNT_AFTER.match(folded, match.end()):
+            yield _Span(match.start(), match.end(), COMPANY_NUMBER)
+    for match in _COMPANY_NUMBER_BLOCK.finditer(folded):
+        labelled = _COMPANY_NUMBER_LABEL.search(folded, max(0, match.start() - 25), match.start())
+        if (labelled or _luhn(match.group())) and not _AMOUNT_AFTER.match(folded, match.end()):
+            yield _Span(match.start(), match.end(), COMPANY_NUMBER)
+
+
+# Country code, check digits, then 11 to 30 letters and digits, usually in groups of four. Reported only when the
+# ISO 13616 check (mod 97) holds, so a reference number that looks alike is left alone.
+_IBAN = re.compile(r"(?<![a-z0-9])[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?(?![a-z0-9])")
+
+
+def _iban_valid(candidate: str) -> bool:
+    compact = candidate.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
+
+
+def _iban_spans(folded: str) -> Iterator[_Span]:
+    for match in _IBAN.finditer(folded):
+        if _iban_valid(match.group()):
+            yield _Span(match.start(), match.end(), IBAN)
