@@ -8,12 +8,16 @@ explain a match), rebuilt by `index_member` whenever the profile changes.
 A ticket's text goes through the same steps; each of its words, or each group of the synonyms list it triggers,
 is one *concept*. A member's score is the sum over the concepts they match of
 
-    weight (1.0 the ticket's own word, 0.7 a synonym) x field weight (skills 3, particulars 2, hobbies 1) x IDF
+    weight (1.0 the ticket's own word, 0.7 a synonym) x field weight (skills 1, particulars 0.8, hobbies 0.5)
+    x IDF x (1 + ln(times the ticket says it)) x 1.5 if the concept is in the synonyms list
 
-where IDF (BM25's, over all members) makes a rare word count more than a common one. A concept counts once, in
-the member's best field. The candidates are selected in SQL (`term IN (...)` on the indexed column, joined to the
-eligibility conditions), the df counts come from one GROUP BY over the query's terms only; the scoring is done in
-Python on those few rows.
+where IDF (BM25's; df = the index rows of a term, i.e. the profile fields that have it, N = the members) makes a
+rare word count more than a common one, and the synonyms list, being the club's vocabulary of skills, tells a
+skill ("paie", "allemand") from an incidental word of the mail ("Stuttgart", "catalogue"). A concept counts once,
+in the member's best field. These weights were chosen on the 300-member quality set (the figures are in
+tests/unit/test_matching.py). The candidates are selected in SQL (`term IN (...)` on the indexed column, joined
+to the eligibility conditions), the df counts come from one GROUP BY over the query's terms only; the scoring is
+done in Python on those rows (see `rank` for how the common words' rows are spared).
 
 Accents: the stemmer needs them ("comptabilité" -> "comptabl", "comptabilite" -> "comptabilit"), so a word is
 stemmed as written and the stem folded afterwards. A word written without any accent (members and their mail
@@ -31,6 +35,7 @@ tests/unit/test_matching.py.
 """
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -42,10 +47,11 @@ from typing import Collection, Iterable, Sequence
 
 # PyStemmer (the Snowball project's C stemmers wrapped for Python) rather than the pure-Python snowballstemmer:
 # both run the same French Snowball algorithm and gave identical stems on every word of our test corpora, but
-# PyStemmer measured 0.4 us a word against 32 us (x77) — indexing 10,000 profiles takes seconds instead of
-# minutes. (snowballstemmer itself uses PyStemmer when it is installed.)
+# PyStemmer measured 0.4 us a word against 32 us (x77), which counts for every new word of a profile or a long
+# mail (each distinct word is stemmed once, see word_terms' cache). snowballstemmer itself uses PyStemmer when
+# it is installed.
 import Stemmer
-from sqlalchemy import delete, distinct, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from mailbot.models import Member, MemberTerm
@@ -271,15 +277,34 @@ class Synonyms:
 
 
 def load_synonyms(extra_file: Path | None = None) -> Synonyms:
-    """The built-in list, plus the operator's file when given (a missing or unreadable one raises ValueError)."""
-    synonyms = Synonyms.parse(BUILTIN_SYNONYMS.read_text(encoding="utf-8"))
-    if extra_file is not None:
-        try:
-            text = Path(extra_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ValueError(f"fichier de synonymes illisible : {extra_file} ({error})") from error
-        synonyms = synonyms.merged(Synonyms.parse(text))
-    return synonyms
+    """The built-in list, plus the operator's file when given (a missing or unreadable one raises ValueError).
+
+    Parsed once per version of the files (cached by modification time and size): cheap to call per ticket,
+    and an edit of the operator's file is taken into account at the next call. The object is shared: read only."""
+    builtin = _parsed_file(BUILTIN_SYNONYMS, *_file_version(BUILTIN_SYNONYMS))
+    if extra_file is None:
+        return builtin
+    try:
+        version = _file_version(Path(extra_file))
+        extra = _parsed_file(Path(extra_file), *version)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"fichier de synonymes illisible : {extra_file} ({error})") from error
+    return _merged(builtin, extra)
+
+
+def _file_version(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
+
+
+@lru_cache(maxsize=16)
+def _parsed_file(path: Path, _mtime_ns: int, _size: int) -> Synonyms:
+    return Synonyms.parse(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=16)
+def _merged(builtin: Synonyms, extra: Synonyms) -> Synonyms:
+    return builtin.merged(extra)
 
 
 # --- ranking ----------------------------------------------------------------------------------------------------
@@ -376,79 +401,172 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
     the query, and the skills field dominates: members are ranked first by what matches in their skills, and
     only then by matches in their particularities and hobbies (which thus only fill the places left, and break
     ties). Aideur named skills: someone who merely has it as a hobby should not come before a professional.
+
+    The work, for a ticket among 10,000 members (bench/matching.py): one GROUP BY for the df of the query's
+    terms (index only); the rows of the rarer concepts' terms, joined to the eligibility conditions; the rows of
+    the common concepts' terms ("gestion", "commercial": thousands of rows, little weight) only for the members
+    already found — unless their most possible score could still reach the top `limit`, then for everybody
+    (MaxScore: the result is exact either way); scoring in Python; the member's own words fetched for the few
+    members kept.
     """
-    query = skills if skills and skills.strip() else text
-    concepts = concepts_of(query or "", synonyms)
+    skills_first = bool(skills and skills.strip())
+    concepts = concepts_of(skills if skills_first else (text or ""), synonyms)
     terms = sorted({term for concept in concepts for expression in concept.alternatives
                     for slot in expression for term in slot})
     if not terms or limit <= 0:
         return []
     total = session.scalar(select(func.count()).select_from(Member)) or 0
-    dfs = dict(session.execute(
-        select(MemberTerm.term, func.count(distinct(MemberTerm.member_id)))
-        .where(MemberTerm.term.in_(terms)).group_by(MemberTerm.term)).all())
-    postings = session.execute(
-        select(MemberTerm.member_id, MemberTerm.term, MemberTerm.field, MemberTerm.word)
-        .join(Member, Member.id == MemberTerm.member_id)
-        .where(MemberTerm.term.in_(terms), *eligible_conditions(exclude_member_ids))).all()
-    return score(postings, concepts, dfs, total, limit=limit, skills_first=skills is not None and bool(skills.strip()))
+    dfs: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
+        select(MemberTerm.term, func.count()).where(MemberTerm.term.in_(terms)).group_by(MemberTerm.term)).all())
+    plan = Plan(concepts, dfs, total, skills_first)
+    if not plan.terms:
+        return []
+
+    def postings(wanted: Collection[str], member_ids: Collection[int] | None = None,
+                 words: bool = False) -> list[tuple]:  # type: ignore[type-arg]
+        columns = [MemberTerm.member_id, MemberTerm.term, MemberTerm.field] + ([MemberTerm.word] if words else [])
+        query = select(*columns).join(Member, Member.id == MemberTerm.member_id).where(
+            MemberTerm.term.in_(sorted(wanted)), *eligible_conditions(exclude_member_ids))
+        if member_ids is None:
+            return list(session.execute(query))
+        found: list[tuple] = []  # type: ignore[type-arg]
+        ordered = sorted(member_ids)
+        for offset in range(0, len(ordered), 1000):
+            chunk = ordered[offset:offset + 1000]
+            found.extend(session.execute(query.where(MemberTerm.member_id.in_(chunk))))
+        return found
+
+    common = plan.common_terms(total)
+    rare = plan.terms - common
+    best: Scores = {}
+    if rare and common:
+        # Folding rows in is idempotent (a best per member and concept): rows fetched twice do no harm.
+        plan.accumulate(postings(rare), best)
+        complete = False
+        if best and len(best) <= PRUNE_MAX_CANDIDATES:
+            plan.accumulate(postings(common, best.keys()), best)
+            ranked = plan.ranked(best, limit)
+            # A member outside `best` has only common concepts: at most their summed upper bounds.
+            complete = len(ranked) == limit and plan.bound(common) < ranked[-1][0][0]
+        if not complete:
+            plan.accumulate(postings(common), best)
+    else:
+        plan.accumulate(postings(plan.terms), best)
+    kept = [member_id for _, member_id, _ in plan.ranked(best, limit)]
+    if not kept:
+        return []
+    # The same scores again for the few members kept, now with their own words for the reasons.
+    return score(postings(plan.terms, kept, words=True), concepts, dfs, total, limit=limit,
+                 skills_first=skills_first)
 
 
-def score(postings: Iterable[tuple[int, str, str, str]], concepts: list[Concept], dfs: dict[str, int], total: int,
+PRUNE_COMMON_FRACTION = 0.02  # a term in more than 2 % of the profiles (and 20 rows) is "common"
+PRUNE_MAX_CANDIDATES = 3000  # beyond that, fetching everything is as cheap as fetching for the candidates
+
+Scores = dict[int, dict[tuple[int, int], tuple[float, str, str]]]  # member -> (concept, bucket) -> best match
+
+
+class Plan:
+    """How each index row counts for a ticket: the value of every (term, field) for each concept it serves."""
+
+    def __init__(self, concepts: list[Concept], dfs: dict[str, int], total: int, skills_first: bool) -> None:
+        self.dfs = dfs
+        # One-word alternatives: (term, field) -> ((concept, bucket), value) — the value of the alternative
+        # (weight x IDF of its rarest word x the ticket's repetition x the vocabulary boost) x the field weight.
+        # A word's df is that of its most frequent term (about the df of their union).
+        single: dict[tuple[str, str], list[tuple[tuple[int, int], float]]] = defaultdict(list)
+        self.multi: dict[str, list[tuple[int, int, int]]] = defaultdict(list)  # term -> (concept, alt, word nr)
+        self.multi_alternatives: list[tuple[int, float, int]] = []  # (concept, value, words)
+        self.upper: list[float] = [0.0] * len(concepts)  # a concept's most possible value
+        self.concept_terms: list[set[str]] = [set() for _ in concepts]
+        self.skills_first = skills_first
+        for c, concept in enumerate(concepts):
+            for expression, weight in concept.alternatives.items():
+                slot_dfs = [max((dfs.get(t, 0) for t in slot), default=0) for slot in expression]
+                if not all(slot_dfs):
+                    continue  # some word of it is in nobody's profile
+                value = (weight * idf(total, min(slot_dfs)) * (1.0 + math.log(max(concept.count, 1)))
+                         * (VOCABULARY_BOOST if concept.vocabulary else 1.0))
+                self.upper[c] = max(self.upper[c], value * max(FIELD_WEIGHTS.values()))
+                self.concept_terms[c].update(t for slot in expression for t in slot if dfs.get(t))
+                if len(expression) == 1:
+                    for term in expression[0]:
+                        for code, field_weight in FIELD_WEIGHTS.items():
+                            bucket = 1 if skills_first and code != "s" else 0
+                            single[(term, code)].append(((c, bucket), value * field_weight))
+                else:
+                    a = len(self.multi_alternatives)
+                    self.multi_alternatives.append((c, value, len(expression)))
+                    for k, slot in enumerate(expression):
+                        for term in slot:
+                            self.multi[term].append((c, a, k))
+        self.single = {key: tuple(entries) for key, entries in single.items()}
+        self.terms: set[str] = set().union(*self.concept_terms) if concepts else set()
+
+    def common_terms(self, total: int) -> set[str]:
+        """The terms of the concepts made only of common terms (those cost many rows for little weight)."""
+        threshold = max(20, total * PRUNE_COMMON_FRACTION)
+        common: set[str] = set()
+        for terms in self.concept_terms:
+            if terms and all(self.dfs.get(t, 0) > threshold for t in terms):
+                common |= terms
+        rare = set().union(*(t for t in self.concept_terms if not t <= common)) if self.concept_terms else set()
+        return common - rare
+
+    def bound(self, terms: set[str]) -> float:
+        """The most a member could score from the concepts that any of `terms` serves."""
+        return math.fsum(u for u, ts in zip(self.upper, self.concept_terms) if ts & terms)
+
+    def accumulate(self, rows: Iterable[tuple], best: Scores) -> None:  # type: ignore[type-arg]
+        """Fold index rows (member_id, term, field[, word]) into each member's best match per concept."""
+        single, multi = self.single, self.multi
+        partial: dict[tuple[int, int, str], dict[int, str]] = {}
+        for row in rows:
+            member_id, term, code = row[0], row[1], row[2]
+            word = row[3] if len(row) > 3 else ""
+            entries = single.get((term, code))
+            if entries:
+                found = best.get(member_id)
+                if found is None:
+                    found = best[member_id] = {}
+                for key, value in entries:
+                    current = found.get(key)
+                    # ties: the same word whatever the rows' order
+                    if current is None or value > current[0] or (value == current[0] and word < current[2]):
+                        found[key] = (value, code, word)
+            if term in multi:
+                for c, a, k in multi[term]:
+                    seen = partial.setdefault((member_id, a, code), {})
+                    seen.setdefault(k, word)
+                    _, value, size = self.multi_alternatives[a]
+                    if len(seen) == size:
+                        joined = " ".join(seen[i] for i in sorted(seen))
+                        key = (c, 1 if self.skills_first and code != "s" else 0)
+                        value *= FIELD_WEIGHTS[code]
+                        found = best.setdefault(member_id, {})
+                        current = found.get(key)
+                        if current is None or value > current[0] or (value == current[0] and joined < current[2]):
+                            found[key] = (value, code, joined)
+
+    def ranked(self, best: Scores, limit: int) -> list[tuple[tuple[float, float], int, dict]]:  # type: ignore[type-arg]
+        """((main, other), member_id, matches) for the best `limit` members: highest score, then lowest id."""
+        totals = []
+        for member_id, found in best.items():
+            # fsum: exactly rounded, so the same whatever the order of the rows (ties stay ties on both databases)
+            main = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 0)
+            other = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 1)
+            totals.append(((main, other), member_id, found))
+        return heapq.nsmallest(limit, totals, key=lambda item: (-item[0][0], -item[0][1], item[1]))
+
+
+def score(postings: Iterable[tuple], concepts: list[Concept], dfs: dict[str, int], total: int,  # type: ignore[type-arg]
           *, limit: int, skills_first: bool = False) -> list[Match]:
-    """Rank the members of `postings` (member_id, term, field, word) for the concepts; dfs: term -> members."""
-    # Each alternative's value = weight x IDF of its rarest word (a word's df: its most frequent term, about the
-    # df of their union). One-word alternatives are scored straight from the rows; several-word ones once all
-    # their words are seen in one field.
-    single: dict[str, list[tuple[int, float]]] = defaultdict(list)  # term -> (concept, value)
-    multi: dict[str, list[tuple[int, int, int]]] = defaultdict(list)  # term -> (concept, alternative, word nr)
-    multi_alternatives: list[tuple[int, float, int]] = []  # (concept, value, words)
-    for c, concept in enumerate(concepts):
-        for expression, weight in concept.alternatives.items():
-            slot_dfs = [max((dfs.get(t, 0) for t in slot), default=0) for slot in expression]
-            if not all(slot_dfs):
-                continue  # some word of it is in nobody's profile
-            value = (weight * idf(total, min(slot_dfs)) * (1.0 + math.log(max(concept.count, 1)))
-                     * (VOCABULARY_BOOST if concept.vocabulary else 1.0))
-            if len(expression) == 1:
-                for term in expression[0]:
-                    single[term].append((c, value))
-            else:
-                a = len(multi_alternatives)
-                multi_alternatives.append((c, value, len(expression)))
-                for k, slot in enumerate(expression):
-                    for term in slot:
-                        multi[term].append((c, a, k))
-
-    # best[member][(concept, bucket)] = (value, field, word); bucket 1 = not skills, when skills come first
-    best: dict[int, dict[tuple[int, int], tuple[float, str, str]]] = defaultdict(dict)
-    partial: dict[tuple[int, int, str], dict[int, str]] = defaultdict(dict)
-
-    def offer(member_id: int, c: int, value: float, code: str, word: str) -> None:
-        key = (c, 1 if skills_first and code != "s" else 0)
-        value *= FIELD_WEIGHTS[code]
-        current = best[member_id].get(key)
-        if current is None or value > current[0] or (value == current[0] and word < current[2]):
-            best[member_id][key] = (value, code, word)  # ties: the same word whatever the rows' order
-
-    for member_id, term, code, word in postings:
-        for c, value in single.get(term, ()):
-            offer(member_id, c, value, code, word)
-        for c, a, k in multi.get(term, ()):
-            seen = partial[(member_id, a, code)]
-            seen.setdefault(k, word)
-            if len(seen) == multi_alternatives[a][2]:
-                offer(member_id, c, multi_alternatives[a][1], code, " ".join(seen[i] for i in sorted(seen)))
-
-    ranked = []
-    for member_id, found in best.items():
-        # fsum: exactly rounded, so the same whatever the order of the rows (ties stay ties on both databases)
-        main = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 0)
-        other = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 1)
-        ranked.append(((main, other), member_id, found))
-    ranked.sort(key=lambda item: (-item[0][0], -item[0][1], item[1]))
+    """Rank the members of `postings` (member_id, term, field, word) for the concepts; dfs: term -> rows."""
+    plan = Plan(concepts, dfs, total, skills_first)
+    best: Scores = {}
+    plan.accumulate(postings, best)
     matches = []
-    for (main, other), member_id, found in ranked[:limit]:
+    for (main, other), member_id, found in plan.ranked(best, limit):
         reasons = sorted(found.values(), key=lambda r: (FIELD_ORDER[r[1]], -r[0], r[2]))
         matches.append(Match(member_id=member_id, score=round(main + other * (0.01 if skills_first else 1.0), 4),
                              reasons=tuple((FIELD_LABELS[code], word) for _, code, word in reasons)))

@@ -258,8 +258,31 @@ def test_rank_and_naive_scoring_agree(db) -> None:  # type: ignore[no-untyped-de
                     for term, field, word in [(row["term"], row["field"], row["word"])]]
         for request in requests:
             concepts = matching.concepts_of(request["text"], SYNONYMS)
-            dfs: dict[str, set[int]] = {}
-            for member_id, term, _, _ in postings:
-                dfs.setdefault(term, set()).add(member_id)
-            naive = matching.score(postings, concepts, {t: len(s) for t, s in dfs.items()}, len(members), limit=5)
+            dfs: dict[str, int] = {}
+            for _, term, _, _ in postings:
+                dfs[term] = dfs.get(term, 0) + 1
+            naive = matching.score(postings, concepts, dfs, len(members), limit=5)
             assert rank(session, request["text"], synonyms=SYNONYMS) == naive, request["name"]
+
+
+def test_members_with_only_common_words_are_not_pruned_away(db) -> None:  # type: ignore[no-untyped-def]
+    """rank() fetches the common words' rows only for the members the rarer words found, unless someone else
+    could still reach the top: here the member who has all five common words beats the beekeepers."""
+    words = ["gestion", "commercial", "vente", "formation", "marketing"]
+    with db.begin() as session:
+        for word in words:
+            for i in range(25):
+                add(session, f"{word}{i}@x.fr", skills=word)
+        beekeepers = [add(session, f"bee{i}@x.fr", hobbies="apiculture").id for i in range(5)]
+        allround = add(session, "allround@x.fr", skills=", ".join(words))
+        text = "gestion commerciale, vente, formation, marketing et apiculture"
+        found = rank(session, text, synonyms=SYNONYMS)
+        assert found[0].member_id == allround.id
+        members = session.scalars(select(Member)).all()
+        postings = [(m.id, row["term"], row["field"], row["word"]) for m in members
+                    for row in matching.member_rows(m.id, m.skills, m.hobbies, m.particulars)]
+        dfs: dict[str, int] = {}
+        for _, term, _, _ in postings:
+            dfs[term] = dfs.get(term, 0) + 1
+        assert found == matching.score(postings, matching.concepts_of(text, SYNONYMS), dfs, len(members), limit=5)
+        assert set(beekeepers) & {m.member_id for m in rank(session, "apiculture, gestion", synonyms=SYNONYMS)}
