@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 SECURITY_MODES = ("ssl", "starttls", "none")
+DEFAULT_CONDITIONS_FILE = Path(__file__).resolve().parent.parent / "templates" / "conditions" / "v4-2018.txt"
+DEFAULT_CONDITIONS_VERSION = "V4/2018"
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
@@ -59,6 +61,10 @@ class Settings:
     smtp_timeout: float
     max_forward_bytes: int
     jobs_seconds: int
+    appeal_members: int = 5  # how many members an #appel reaches when Aideur does not say
+    synonyms_file: Path | None = None  # the operator's own synonym groups for matching, beside the built-in ones
+    conditions_file: Path = DEFAULT_CONDITIONS_FILE  # the club's conditions quoted in the invitation
+    conditions_version: str = DEFAULT_CONDITIONS_VERSION  # recorded with each member's acceptance
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -111,7 +117,22 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         smtp_timeout=float(reader.integer("MAILBOT_SMTP_TIMEOUT", 30, minimum=1, maximum=600)),
         max_forward_bytes=reader.integer("MAILBOT_MAX_FORWARD_BYTES", 10_000_000, minimum=0),
         jobs_seconds=reader.integer("MAILBOT_JOBS_SECONDS", 300, minimum=5, maximum=86400),
+        appeal_members=reader.integer("MAILBOT_APPEAL_MEMBERS", 5, minimum=1, maximum=100),
+        synonyms_file=reader.readable_file("MAILBOT_SYNONYMS_FILE"),
+        conditions_file=reader.readable_file("MAILBOT_CONDITIONS_FILE") or DEFAULT_CONDITIONS_FILE,
+        conditions_version=_conditions_version(reader),
     )
+
+
+def _conditions_version(reader: _Reader) -> str:
+    version = reader.raw("MAILBOT_CONDITIONS_VERSION")
+    if reader.raw("MAILBOT_CONDITIONS_FILE") and not version:
+        # Each member's acceptance records the version: new conditions without a new name would blur the evidence.
+        raise ConfigError("MAILBOT_CONDITIONS_VERSION", "is required when MAILBOT_CONDITIONS_FILE is set "
+                                                        "(e.g. V5/2027)")
+    if version and len(version) > 20:
+        raise ConfigError("MAILBOT_CONDITIONS_VERSION", "must be at most 20 characters")
+    return version or DEFAULT_CONDITIONS_VERSION
 
 
 class _Reader:
@@ -184,6 +205,17 @@ class _Reader:
             if len(key) < 16:
                 raise ConfigError(name, "is too short: use at least 16 random characters")
         return keys
+
+    def readable_file(self, name: str) -> Path | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        try:
+            path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(name, f"cannot read {value!r} as UTF-8 text: {error}") from None
+        return path
 
     def timezone(self, name: str, default: str) -> ZoneInfo:
         value = self.text(name, default)

@@ -247,6 +247,8 @@ class OutboxMail(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The person this mail is about (its recipient, or the member an Aideur notice concerns): erasure finds it.
+    about: Mapped[str] = mapped_column(String(320), default="", index=True)
     # Blank the body and recipient once sent: the last mail to a member who asked for erasure.
     scrub_after_send: Mapped[bool] = mapped_column(Boolean, default=False)
 

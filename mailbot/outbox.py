@@ -91,6 +91,8 @@ class Outbox:
             status="pending",
             next_attempt_at=ctx.now,
             created_at=ctx.now,
+            scrub_after_send=mail.scrub_after_send,
+            about=(mail.about or recipient).lower(),
         )
         session.add(row)
         if mail.ticket_id is not None:

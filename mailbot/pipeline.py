@@ -22,7 +22,7 @@ from mailbot.outbox import Outbox
 from mailbot.parsers import InboundMail, ParseError, parse_mail
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import newcomers, notices, requests, triage
+from mailbot.workflows import appeals, newcomers, notices, profiles, requests, triage
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -78,10 +78,12 @@ class Pipeline:
                 if self._already_seen(session, mail.message_id):
                     self._advance(session, folder, uidvalidity, uid)
                     return Outcome(PROCESSED, "duplicate")
-                outcome, ticket = self._act(session, mail, raw, now)
+                outcome, ticket, erased = self._act(session, mail, raw, digest, now)
                 session.add(InboundRecord(
                     message_id=mail.message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
-                    from_address=mail.from_address[:320], subject=mail.subject[:998], kind=mail.kind.value,
+                    # The mail that confirmed an erasure must not itself keep the address it erased.
+                    from_address="" if erased else mail.from_address[:320],
+                    subject="" if erased else mail.subject[:998], kind=mail.kind.value,
                     outcome=outcome, size=len(raw), raw_sha256=digest, ticket_id=ticket.id if ticket else None))
                 self._advance(session, folder, uidvalidity, uid)
                 return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
@@ -100,7 +102,8 @@ class Pipeline:
             return self._quarantine(raw, digest, mail, f"erreur interne : {type(error).__name__}: {error}", folder,
                                     uidvalidity, uid, now)
 
-    def _act(self, session: Session, mail: InboundMail, raw: bytes, now: datetime) -> tuple[str, Ticket | None]:
+    def _act(self, session: Session, mail: InboundMail, raw: bytes, digest: str,
+             now: datetime) -> tuple[str, Ticket | None, bool]:
         decision = route(mail, RouterDeps(session, self.settings, self.signer))
         ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
         ticket = decision.ticket
@@ -116,7 +119,16 @@ class Pipeline:
         elif decision.action is Action.AIDEUR_COMMAND:
             triage.aideur_command_mail(ctx, mail)
         elif decision.action is Action.NON_MEMBER:
-            newcomers.non_member(ctx, mail, decision.member)
+            newcomers.newcomer(ctx, mail, digest, decision.member)
+        elif decision.action is Action.PROFILE:
+            assert decision.member is not None
+            profiles.profile_mail(ctx, mail, digest, decision.member, decision.token)
+        elif decision.action is Action.CONFIRMATION:
+            assert decision.member is not None
+            profiles.confirmation_mail(ctx, mail, decision.member)
+        elif decision.action is Action.HELPER_REPLY:
+            assert decision.solicitation is not None and ticket is not None
+            appeals.helper_reply(ctx, mail, decision.solicitation, ticket)
         elif decision.action is Action.BOUNCE:
             notices.bounce(ctx, mail, ticket)
         elif decision.action is Action.AUTO_REPLY:
@@ -124,9 +136,9 @@ class Pipeline:
         elif decision.action is Action.AIDEUR_UNROUTED:
             notices.aideur_unrouted(ctx, mail)
         self.outbox.store_all(ctx)
-        log.info("mail %s from %s: %s (%s)", mail.message_id, mail.from_address, decision.action.value,
-                 decision.reason)
-        return decision.action.value, ticket
+        log.info("mail %s: %s (%s)", mail.message_id, decision.action.value, decision.reason)
+        erased = decision.member is not None and decision.member.status == "erased"
+        return decision.action.value, ticket, erased
 
     # --- helpers ----------------------------------------------------------------------------------------------
     @staticmethod

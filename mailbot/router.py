@@ -15,11 +15,22 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.models import InboundMail as InboundRecord
-from mailbot.models import Member, OutboxMail, Ticket
+from mailbot.models import Member, OutboxMail, Solicitation, Ticket
 from mailbot.parsers import InboundMail, MailKind
-from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_COMMAND, SCOPE_TICKET, Token, TokenSigner
+from mailbot.parsers.registration import intent_of
+from mailbot.tokens import (
+    ROLE_AIDEUR,
+    ROLE_MEMBER,
+    SCOPE_APPEAL,
+    SCOPE_COMMAND,
+    SCOPE_CONFIRM,
+    SCOPE_PROFILE,
+    SCOPE_REGISTRATION,
+    SCOPE_TICKET,
+    Token,
+    TokenSigner,
+)
 from mailbot.workflows.tickets import REFERENCE
-
 
 
 class Action(str, Enum):
@@ -31,7 +42,10 @@ class Action(str, Enum):
     AIDEUR_COMMAND = "aideur-command"  # a fresh mail from Aideur to his own command address
     AIDEUR_UNROUTED = "aideur-unrouted"  # Aideur's address, but no token: drives nothing
     NEW_REQUEST = "new-request"
-    NON_MEMBER = "non-member"
+    NON_MEMBER = "non-member"  # a newcomer: the registration invitation, or their filled form
+    PROFILE = "profile"  # a member about their own profile: show, change, end membership, erase
+    CONFIRMATION = "confirmation"  # a member's answer to "do you confirm ending / erasing?"
+    HELPER_REPLY = "helper-reply"  # a member's answer to an anonymised appeal: an offer or "non merci"
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Route:
     ticket: Ticket | None = None
     member: Member | None = None
     token: Token | None = None
+    solicitation: Solicitation | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,8 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return None
     if token.scope == SCOPE_COMMAND and token.role == ROLE_AIDEUR and deps.settings.is_aideur(mail.from_address):
         return Route(Action.AIDEUR_COMMAND, "mail d'Aideur à son adresse de commande", token=token)
+    if token.scope in MEMBER_SCOPES:
+        return MEMBER_SCOPES[token.scope](mail, deps, token)
     if token.scope != SCOPE_TICKET:
         return None
     ticket = deps.session.get(Ticket, token.number)
@@ -110,6 +127,47 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return Route(Action.FOLLOW_UP, "réponse par le jeton du ticket", ticket=ticket,
                      member=_member(deps, mail.from_address), token=token)
     return None
+
+
+def _registration(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    member = _member(deps, mail.from_address)
+    if member is not None and member.status == "active":
+        return Route(Action.PROFILE, "un membre répond à l'invitation : son profil", member=member, token=token)
+    return Route(Action.NON_MEMBER, "réponse à l'invitation à s'inscrire", member=member, token=token)
+
+
+def _own_member(mail: InboundMail, deps: RouterDeps, token: Token) -> Member | None:
+    """The member the token was sent to, if this mail comes from them (a forwarded mail drives nothing)."""
+    member = _member(deps, mail.from_address)
+    return member if member is not None and member.id == token.number and member.status == "active" else None
+
+
+def _profile(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    member = _own_member(mail, deps, token)
+    return Route(Action.PROFILE, "réponse à un mail de profil", member=member, token=token) if member else None
+
+
+def _confirmation(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    member = _own_member(mail, deps, token)
+    return Route(Action.CONFIRMATION, "réponse à une demande de confirmation", member=member,
+                 token=token) if member else None
+
+
+def _appeal(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    solicitation = deps.session.get(Solicitation, token.number)
+    if solicitation is None:
+        return None
+    member = _member(deps, mail.from_address)
+    if member is None or member.id != solicitation.member_id:
+        return None  # only the member who was asked answers for themselves
+    return Route(Action.HELPER_REPLY, "réponse à un appel au réseau", ticket=deps.session.get(Ticket,
+                 solicitation.ticket_id), member=member, token=token, solicitation=solicitation)
+
+
+MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
+    SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation,
+    SCOPE_APPEAL: _appeal,
+}
 
 
 def thread(mail: InboundMail, deps: RouterDeps) -> Route | None:
@@ -137,6 +195,18 @@ def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
+    données"…: about their membership, not a request for help."""
+    member = _member(deps, mail.from_address)
+    if member is None or member.status != "active":
+        return None
+    intent = intent_of(mail.subject, mail.new_text or mail.text)
+    if intent is None:
+        return None
+    return Route(Action.PROFILE, f"demande du membre sur son adhésion ({intent.value})", member=member)
+
+
 def sender(mail: InboundMail, deps: RouterDeps) -> Route:
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
@@ -145,7 +215,7 @@ def sender(mail: InboundMail, deps: RouterDeps) -> Route:
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
-                           aideur_without_token, sender)  # type: ignore[assignment]
+                           aideur_without_token, member_intent, sender)  # type: ignore[assignment]
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

@@ -44,6 +44,11 @@ class FlushResult:
             self.failed = []
 
 
+# The last mails about a member who asked for erasure keep nothing personal once they are out (RGPD).
+SCRUB = (update(OutboxMail).where(OutboxMail.scrub_after_send.is_(True))
+         .values(body=b"", recipient="membre-efface@invalid", subject="", about=""))
+
+
 def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
@@ -165,6 +170,7 @@ class Sender:
                 with self.engine.begin() as connection:
                     connection.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
                                        .values(status="sent", sent_at=self.clock(), last_error=""))
+                    connection.execute(SCRUB.where(OutboxMail.id == outbox_id))
                 return
             except OperationalError:
                 if attempt == MARK_SENT_ATTEMPTS - 1:
@@ -182,6 +188,8 @@ class Sender:
                 values["status"] = "pending"
                 values["next_attempt_at"] = self.clock() + backoff(attempts)
             session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id).values(**values))
+            if permanent:
+                session.execute(SCRUB.where(OutboxMail.id == outbox_id))
         if permanent:
             log.warning("outbox %s failed for good: %s", outbox_id, message)
             assert result.failed is not None

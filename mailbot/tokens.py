@@ -1,7 +1,8 @@
 """Unforgeable routing tokens (DESIGN.md section 3).
 
 A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
-address, later r = registration, a = appeal…), a number, and the recipient's role (m = member, a = Aideur,
+address, r = registration, p = a member's profile, x = a confirmation asked before ending membership or
+erasing data, a = one member asked by an appeal), a number, and the recipient's role (m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
 local part of an address; 80 bits of MAC so that guessing is hopeless.
 
@@ -21,6 +22,10 @@ TOKEN_PATTERN = re.compile(rf"\b([a-z])(\d{{1,12}})([a-z])-([0-9a-f]{{{MAC_LENGT
 
 SCOPE_TICKET = "t"
 SCOPE_COMMAND = "c"
+SCOPE_REGISTRATION = "r"  # number 0: the invitation and its follow-ups, before any member row exists
+SCOPE_PROFILE = "p"  # number: the member's id
+SCOPE_CONFIRM = "x"  # number: the member's id; the pending action is stored on the member
+SCOPE_APPEAL = "a"  # number: the Solicitation's id
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"

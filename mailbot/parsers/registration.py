@@ -191,6 +191,9 @@ def _label(folded: str) -> tuple[str, int] | None:
     return key, match.end()
 
 
+_POSTCODE_LINE = re.compile(r"^\s*(?:\d{5}|\d{2}\s\d{3})\s+[a-z]")  # "33000 Bordeaux", "75 011 Paris"
+
+
 def _stops_value(line: _Line) -> bool:
     """A line that cannot continue the value above it."""
     return (not line.folded.strip() or line.skipped or _label(line.folded) is not None
@@ -235,7 +238,17 @@ def _read(lines: list[_Line], base: int) -> list[_Found]:
         pieces = [line.text[end:]]
         if key in _CONTINUED:
             follow = index + 1
-            while follow < len(lines) and lines[follow].depth == line.depth and not _stops_value(lines[follow]):
+            while follow < len(lines) and lines[follow].depth == line.depth:
+                if _stops_value(lines[follow]):
+                    # Outlook turns each line of an HTML mail into a paragraph, so "8 allée des Tilleuls" and
+                    # "33000 Bordeaux" arrive a blank line apart: a postcode line still belongs to the address.
+                    after = lines[follow + 1] if follow + 1 < len(lines) else None
+                    if not (key == "postal_address" and not lines[follow].folded.strip() and after is not None
+                            and after.depth == line.depth and _POSTCODE_LINE.match(after.folded)
+                            and not _stops_value(after)):
+                        break
+                    follow += 1
+                    continue
                 pieces.append(lines[follow].text)
                 follow += 1
         value = _join(key, pieces)

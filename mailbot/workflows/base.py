@@ -26,6 +26,8 @@ class Outgoing:
     auto_submitted: str = "auto-replied"  # RFC 3834: auto-replied (answers), auto-generated (notices)
     attach_from_raw: bytes | None = field(default=None, repr=False)  # forward the attachments of this mail
     rate_limited: bool = True  # counts toward the per-address limit (loop breaker); off for Aideur
+    scrub_after_send: bool = False  # erasure: the stored copy is blanked once it is out
+    about: str = ""  # the person a notice to Aideur concerns (default: the recipient), for erasure
 
 
 @dataclass

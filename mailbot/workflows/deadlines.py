@@ -16,7 +16,8 @@ from mailbot.calendar import french_date, is_business_day
 from mailbot.models import Event, Ticket
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.requests import notify_aideurs, ticket_context
+from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import record_event
 
 REMINDER_TIME = time(9, 0)

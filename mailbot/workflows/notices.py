@@ -7,7 +7,7 @@ from sqlalchemy import select
 from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.workflows.base import WorkflowContext
-from mailbot.workflows.requests import notify_aideurs
+from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.tickets import record_event, shorten
 
 

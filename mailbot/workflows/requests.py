@@ -5,7 +5,9 @@ from mailbot.calendar import due_after_business_days, french_date
 from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.withdrawal import is_withdrawal
-from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_COMMAND, SCOPE_TICKET, Token
+from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
+from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
     human_size,
@@ -42,6 +44,8 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         "attachments_forwarded": forward,
         "folder": ctx.settings.processed_folder,
     }
+    # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
+    aideur_context = context | {"matches": match_rows(best_matches(ctx, f"{ticket.subject}\n{text}", member))}
     ctx.send(Outgoing(
         template="accuse_reception",
         to=mail.from_address,
@@ -52,7 +56,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         in_reply_to=f"<{mail.message_id}>",
         references=tuple(f"<{ref}>" for ref in mail.references),
     ))
-    notify_aideurs(ctx, ticket, "notification_nouvelle_demande", context, key=f"new:{ticket.id}",
+    notify_aideurs(ctx, ticket, "notification_nouvelle_demande", aideur_context, key=f"new:{ticket.id}",
                    attach_from_raw=raw if forward else None)
     return ticket
 
@@ -97,6 +101,7 @@ def withdraw(ctx: WorkflowContext, ticket: Ticket, member: Member, text: str) ->
                       idempotency_key=f"withdrawn:{ticket.id}", token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER),
                       ticket_id=ticket.id))
     notify_aideurs(ctx, ticket, "notification_retrait", context, key=f"withdrawn:{ticket.id}")
+    tell_helpers_need_is_over(ctx, ticket)
 
 
 def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) -> dict[str, object]:
@@ -116,34 +121,3 @@ def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) 
             "phone": member.phone if member else "",
         },
     }
-
-
-def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, context: dict[str, object], *,
-                   key: str, attach_from_raw: bytes | None = None, only: str | None = None) -> None:
-    """One notification per Aideur address (or only to `only`), each with its own reply token."""
-    addresses = [only.lower()] if only else ctx.settings.aideur_addresses
-    for address in addresses:
-        token = Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR) if ticket else aideur_command_token()
-        ctx.send(Outgoing(
-            template=template,
-            to=address,
-            context=context | {"reply_address": ctx.signer.plus_address(ctx.settings.club_address, token),
-                                "command_address": command_address(ctx)},
-            idempotency_key=f"{key}:{address}",
-            token=token,
-            ticket_id=ticket.id if ticket else None,
-            auto_submitted="auto-generated",
-            attach_from_raw=attach_from_raw,
-            rate_limited=False,
-        ))
-
-
-def command_address(ctx: WorkflowContext) -> str:
-    """Aideur's own address for fresh mails with commands, printed in every notification's footer."""
-    return ctx.signer.plus_address(ctx.settings.club_address, aideur_command_token())
-
-
-def aideur_command_token() -> Token:
-    """Aideur's own command address (scope c): where notices not tied to a ticket come from and go back to."""
-    return Token(SCOPE_COMMAND, 0, ROLE_AIDEUR)
-

@@ -16,14 +16,14 @@ from mailbot.models import Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
+from mailbot.workflows import appeals
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.requests import notify_aideurs, ticket_context
+from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound
 
 OPEN_STATES = ("new", "accepted", "proposed")
-NOT_YET = {"appel": "#appel (appel anonymisé au réseau) n'est pas encore disponible : il arrive avec "
-                    "l'inscription des membres.",
-           "relier": "#relier (mise en relation avec accord des deux parties) n'est pas encore disponible."}
+NOT_YET = {"relier": "#relier (mise en relation avec accord des deux parties) n'est pas encore disponible."}
 DECISIONS = ("accepter", "refuser", "reporter", "clore")  # each sets where the ticket stands: one per mail
 MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
                     "devis": "devis", "clore": "cloture"}
@@ -100,7 +100,7 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
     today = local_today(ctx)
     decisions = [c for c in reply.commands if c.name in DECISIONS]
     for command in reply.commands:
-        problem = _problem(command, ticket, today)
+        problem = _problem(command, ticket, today) or _appeal_problem(ctx, command, ticket)
         if problem:
             errors.append(CommandError(line=command.line, problem=problem))
     if len(decisions) > 1:
@@ -135,6 +135,12 @@ def _problem(command: Command, ticket: Ticket | None, today: date) -> str:
     return ""
 
 
+def _appeal_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
+    if command.name != "appel" or ticket is None or not is_open(ticket):
+        return ""
+    return appeals.appeal_problem(ctx, ticket, command)
+
+
 def _verb(name: str) -> str:
     return {"accepter": "accepter", "refuser": "refuser", "reporter": "reporter", "solution": "proposer",
             "devis": "proposer", "clore": "clore"}.get(name, "faire")
@@ -164,6 +170,9 @@ def execute(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None, repl
             _send_open_tickets(ctx, mail)
         elif command.name == "note":
             pass  # recorded above, never sent
+        elif command.name == "appel":
+            assert ticket is not None
+            appeals.send_appeal(ctx, ticket, command, actor=mail.from_address, key=f"{mail.message_id}:{index}")
         else:
             assert ticket is not None
             extra = _apply(ctx, ticket, command)
@@ -208,6 +217,7 @@ def _apply(ctx: WorkflowContext, ticket: Ticket, command: Command) -> dict[str, 
 
 def _close(ctx: WorkflowContext, ticket: Ticket, status: str) -> None:
     ticket.status, ticket.closed_at, ticket.due_at = status, ctx.now, None
+    appeals.tell_helpers_need_is_over(ctx, ticket)
 
 
 def _keep_promise(ticket: Ticket) -> None:

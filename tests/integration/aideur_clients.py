@@ -14,9 +14,10 @@ SIGNATURE = "Aideur\nClub Aide\nTél. 06 99 88 77 66"
 
 
 def reply_to_notification(note: MailMessage, body: str, client: str, *, sender: str = AIDEUR,
-                          to: str | None = None) -> EmailMessage:
+                          to: str | None = None, name: str = "Aideur") -> EmailMessage:
+    """A reply to `note` as `client` writes it (members reply to the club's mails the same ways)."""
     message = EmailMessage()
-    message["From"] = f"Aideur <{sender}>"
+    message["From"] = f"{name} <{sender}>"
     message["To"] = to or note.reply_to[0]
     message["Subject"] = ("RE: " if client == "outlook" else "Re: ") + note.subject
     message["Message-ID"] = make_msgid(domain="club.test")

@@ -33,7 +33,7 @@ def test_whole_corpus_goes_through(clean_mail, settings, sessions, corpus_dir):
     with sessions() as session:
         records = session.scalars(select(InboundMail)).all()
         answered = {row.idempotency_key.split(":", 1)[1] for row in session.scalars(
-            select(OutboxMail).where(OutboxMail.kind.in_(["non_membre", "accuse_reception"])))}
+            select(OutboxMail).where(OutboxMail.kind.in_(["invitation", "accuse_reception"])))}
         by_subject = {}
         for record in records:
             by_subject.setdefault(record.subject, []).append(record)

@@ -769,3 +769,14 @@ def test_helper_offers(text: str) -> None:
 def test_quoted_appeal_text_does_not_decide() -> None:
     assert helper_answer("Je peux aider\n> Non merci de répondre avant vendredi") is HelperAnswer.OFFER
     assert helper_answer("Non merci\n> Je peux aider ? Répondez « je peux aider »") is HelperAnswer.DECLINE
+
+
+def test_address_split_by_outlook_paragraphs_keeps_its_postcode_line():
+    """Outlook's HTML puts each typed line in its own paragraph: the text has a blank line inside the address."""
+    text = "Nom : Lefèvre\n\nAdresse postale : 8 allée des Tilleuls\n\n33000 Bordeaux\n\nTéléphone : 06 55 44 33 22"
+    form = parse_form(text, text)
+    assert form.values["postal_address"] == "8 allée des Tilleuls, 33000 Bordeaux"
+    assert form.values["phone"] == "06 55 44 33 22"
+    # but an unrelated line after a blank line is not swallowed
+    text = "Adresse postale : 8 allée des Tilleuls\n\nMerci beaucoup"
+    assert parse_form(text, text).values["postal_address"] == "8 allée des Tilleuls"

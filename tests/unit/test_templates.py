@@ -17,16 +17,25 @@ TICKET = {"club_name": "Club Aide", "ref": "CA-2026-0042", "title": "Besoin d'un
 COMMAND_ADDRESS = "aide+c0a-0123456789abcdef0123@club.test"
 TICKET["command_address"] = COMMAND_ADDRESS
 NOTICE = {"club_name": "Club Aide", "reply_address": COMMAND_ADDRESS, "command_address": COMMAND_ADDRESS}
+FORM = ["Nom :", "Prénom :", "Entreprise :", "Activité :", "Adresse postale :", "Téléphone :",
+        "Courriel : jean@ailleurs.test", "Compétences :", "Loisirs :", "Particularités :",
+        "Visibilité (confidentielle ou membres) :", "Appels du réseau (oui ou non) : oui",
+        "Acceptation des conditions :"]
+PROFILE = NOTICE | {"first_name": "Jean", "address": "jean@ailleurs.test", "profile": [
+    "Nom : Dupont", "Prénom : Jean", "Entreprise : Dupont Menuiserie", "Activité : menuisier",
+    "Adresse postale : 3 rue du Port, 44000 Nantes", "Téléphone : 06 11 22 33 44", "Courriel : jean@ailleurs.test",
+    "Compétences : menuiserie, agencement", "Loisirs :", "Particularités : parle allemand",
+    "Visibilité (confidentielle ou membres) : membres", "Appels du réseau (oui ou non) : oui"]}
 LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
 SAMPLES = {
     "accuse_reception": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
     "notification_nouvelle_demande": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")],
-                                                "attachments_forwarded": False, "folder": "mailbot-traites"},
+                                                "attachments_forwarded": False, "folder": "mailbot-traites",
+                                                "matches": [{"name": "Bruno Petit", "email": "bruno@membres.test",
+                                                             "reason": "droit du travail (compétences)"}]},
     "notification_suivi": TICKET | {"sender": "alice@membres.test", "sender_is_owner": True, "text": LONG,
                                     "attachments": [("plan.png", "2,1 Mo")], "attachments_forwarded": True,
                                     "folder": "mailbot-traites", "ticket_closed": False},
-    "non_membre": NOTICE | {"sender": "jean@ailleurs.test", "sender_name": "Jean Dupont", "subject": "Renseignement",
-                            "text": LONG, "former_member": False},
     "notification_non_membre": NOTICE | {"sender": "jean@ailleurs.test", "sender_name": "Jean Dupont",
                                          "subject": "Renseignement", "text": LONG, "former_member": True},
     "alerte_rebond": NOTICE | {"ref": "", "recipients": ["bruno@membres.test"], "members": ["Bruno Petit"],
@@ -56,6 +65,48 @@ SAMPLES = {
     "rappel_echeance": TICKET | {"promise": "answer", "reason": ""},
     "alerte_retard": TICKET | {"promise": "answer", "reason": "congés"},
     "alerte_jeton_membre": TICKET | {"sender": "aideur@club.test"},
+    # Membership by mail (issue 4).
+    "invitation": NOTICE | {"sender_name": "Jean Dupont", "former_member": False, "form": FORM,
+                            "conditions": "PRINCIPE\n\n" + LONG, "conditions_version": "V4/2018"},
+    "inscription_incomplete": NOTICE | {"sender_name": "Jean Dupont", "form": FORM, "acceptance_missing": True,
+                                        "conditions_version": "V4/2018", "problems": [
+                                            {"field": "Téléphone", "problem": "« 12 » n'est pas un numéro complet"},
+                                            {"field": "Adresse postale", "problem": "à remplir"}]},
+    "inscription_refus_conditions": NOTICE | {"sender_name": "", "conditions_version": "V4/2018"},
+    "bienvenue": PROFILE | {"other_address": "jean.perso@ailleurs.test", "conditions_version": "V4/2018"},
+    "notification_nouveau_membre": NOTICE | PROFILE | {"name": "Jean Dupont", "conditions_version": "V4/2018",
+                                                       "acceptance": "J'accepte les conditions V4/2018",
+                                                       "accepted_at": "vendredi 27 novembre 2026 à 10 h 02",
+                                                       "message_id": "abc@ailleurs.test"},
+    "profil": PROFILE | {"changes": ["Téléphone", "Visibilité"], "accepted_now": False,
+                         "email_not_changed": "autre@ailleurs.test"},
+    "profil_erreur": PROFILE | {"problems": [{"field": "Visibilité", "problem": "choisissez confidentielle ou "
+                                                                                "membres"}]},
+    "confirmation_demandee": PROFILE | {"action": "effacer toutes vos données", "kind": "effacer",
+                                        "open_refs": ["CA-2026-0042"], "days": 14},
+    "confirmation_incomprise": PROFILE | {"action": "mettre fin à votre adhésion"},
+    "confirmation_annulee": PROFILE | {"action": "mettre fin à votre adhésion"},
+    "confirmation_sans_objet": PROFILE,
+    "adhesion_terminee": PROFILE,
+    "notification_fin_adhesion": NOTICE | {"name": "Jean Dupont", "address": "jean@ailleurs.test"},
+    "donnees_effacees": PROFILE,
+    "notification_effacement": NOTICE | {"name": "Jean Dupont", "address": "jean@ailleurs.test", "number": 12,
+                                         "open_refs": ["CA-2026-0042"]},
+    "notification_message_membre": NOTICE | {"name": "Jean Dupont", "address": "jean@ailleurs.test",
+                                             "subject": "Re: Votre profil", "text": LONG},
+    # Appeals (issue 4).
+    "appel": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "text": LONG, "reason": "paie (compétences)",
+                       "due_date": "mardi 15 décembre 2026"},
+    "appel_envoye": TICKET | {"text": LONG, "asked": [
+        {"name": "Bruno Petit", "email": "bruno@membres.test", "reason": "paie, salaire (compétences)"}]},
+    "appel_merci": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
+    "appel_non_merci": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
+    "appel_deja_clos": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
+    "appel_termine": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "offered": True},
+    "notification_offre": TICKET | {"number": 2, "again": False, "reason": "paie (compétences)", "text": LONG,
+                                    "helper": {"name": "Bruno Petit", "email": "bruno@membres.test",
+                                               "company": "Petit Paie", "phone": "06 98 76 54 32",
+                                               "activity": "gestionnaire de paie", "skills": "paie"}},
 }
 
 
@@ -78,7 +129,7 @@ def test_template_reads_well(name):
 def test_command_sheet_lines_are_never_wrapped():
     sheet = TemplateRenderer().render("aide", SAMPLES["aide"]).body
     assert "  #accepter 15/12          demande prise, propositions pour le 15/12\n" in sheet
-    assert "En anglais : #accept #decline #postpone #quote #close #list #help\n" in sheet
+    assert "En anglais : #accept #decline #postpone #appeal #quote #close #list #help\n" in sheet
 
 
 def test_member_mails_say_what_to_do_next():
@@ -133,3 +184,22 @@ def test_built_message_with_attachments_round_trips():
     parsed = parse_mail(raw)
     assert [(a.filename, a.size) for a in parsed.attachments] == [("contrat signé.pdf", len(pdf)), ("note.txt", 3)]
     assert [data for _, data in iter_attachment_payloads(raw)] == [pdf, b"abc"]
+
+
+def test_appeal_mail_names_no_one_and_says_how_to_answer():
+    """The helper's mail carries Aideur's text and the helper's own details only: never anyone else's."""
+    rendered = TemplateRenderer().render("appel", SAMPLES["appel"])
+    assert "Alice" not in rendered.body + rendered.subject and "Martin" not in rendered.body
+    assert "non merci" in rendered.body and "répondez" in rendered.body
+    assert "CA-2026-0042" in rendered.subject
+
+
+def test_invitation_form_lines_are_readable_back_by_the_form_parser():
+    """What the invitation prints, quoted back untouched, is not an answer: no value, no acceptance."""
+    from mailbot.parsers.registration import parse_form
+
+    body = TemplateRenderer().render("invitation", SAMPLES["invitation"]).body
+    quoted = "\n".join("> " + line for line in body.splitlines())
+    form = parse_form("Bonjour,\n\n" + quoted, "Bonjour,")
+    assert form.acceptance is None and not form.refused
+    assert set(form.values) <= {"email", "accepts_appeals"} and not form.unreadable

@@ -1,0 +1,40 @@
+"""Mails to Aideur: one per Aideur address, each with its own reply token, and his command address."""
+from __future__ import annotations
+
+from mailbot.models import Ticket
+from mailbot.tokens import ROLE_AIDEUR, SCOPE_COMMAND, SCOPE_TICKET, Token
+from mailbot.workflows.base import Outgoing, WorkflowContext
+
+
+def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, context: dict[str, object], *,
+                   key: str, attach_from_raw: bytes | None = None, only: str | None = None,
+                   scrub_after_send: bool = False, about: str = "") -> None:
+    """One notification per Aideur address (or only to `only`), each with its own reply token."""
+    addresses = [only.lower()] if only else ctx.settings.aideur_addresses
+    for address in addresses:
+        token = Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR) if ticket else aideur_command_token()
+        ctx.send(Outgoing(
+            template=template,
+            to=address,
+            context=context | {"reply_address": ctx.signer.plus_address(ctx.settings.club_address, token),
+                                "command_address": command_address(ctx)},
+            idempotency_key=f"{key}:{address}",
+            token=token,
+            ticket_id=ticket.id if ticket else None,
+            auto_submitted="auto-generated",
+            attach_from_raw=attach_from_raw,
+            rate_limited=False,
+            scrub_after_send=scrub_after_send,
+            about=about,
+        ))
+
+
+def command_address(ctx: WorkflowContext) -> str:
+    """Aideur's own address for fresh mails with commands, printed in every notification's footer."""
+    return ctx.signer.plus_address(ctx.settings.club_address, aideur_command_token())
+
+
+def aideur_command_token() -> Token:
+    """Aideur's own command address (scope c): where notices not tied to a ticket come from and go back to."""
+    return Token(SCOPE_COMMAND, 0, ROLE_AIDEUR)
+

@@ -1,0 +1,184 @@
+"""Anonymised appeals to the network (DESIGN.md 2.4, 2.7): who is asked, what they answer, when it is over.
+
+The requester stays anonymous: the appeal text is Aideur's own, checked for the requester's identity and for any
+e-mail address or phone number before anything is sent (a refusal names what would have leaked). Each member asked
+gets an individual mail from the club address with its own reply token (scope a = their Solicitation), so their
+answer is theirs alone: an offer, forwarded to Aideur with their identity, or a "non merci", never asked again for
+this ticket.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from mailbot.calendar import french_date
+from mailbot.matching import Match, Synonyms, load_synonyms, rank
+from mailbot.models import Appeal, Member, Solicitation, Ticket
+from mailbot.parsers import InboundMail
+from mailbot.parsers.commands import Command
+from mailbot.parsers.registration import HelperAnswer, helper_answer
+from mailbot.privacy import Identity, Leak, find_leaks
+from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, Token
+from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import Outgoing, WorkflowContext
+from mailbot.workflows.tickets import record_event, record_inbound, shorten
+
+MATCHES_IN_NOTIFICATION = 5
+
+
+@lru_cache(maxsize=4)
+def synonyms_for(path: Path | None) -> Synonyms:
+    return load_synonyms(path)
+
+
+def identity_of(member: Member | None) -> Identity:
+    if member is None:
+        return Identity()
+    return Identity(first_name=member.first_name, last_name=member.last_name, company=member.company,
+                    email=member.email or "", phone=member.phone, postal_address=member.postal_address)
+
+
+# --- matching, for Aideur ------------------------------------------------------------------------------------------
+def best_matches(ctx: WorkflowContext, text: str, requester: Member | None, *, limit: int = MATCHES_IN_NOTIFICATION,
+                 skills: str | None = None, exclude: set[int] | None = None) -> list[tuple[Member, Match]]:
+    excluded = set(exclude or ())
+    if requester is not None:
+        excluded.add(requester.id)
+    found = rank(ctx.session, text, synonyms=synonyms_for(ctx.settings.synonyms_file),
+                 exclude_member_ids=excluded, limit=limit, skills=skills)
+    members = {m.id: m for m in ctx.session.scalars(select(Member).where(Member.id.in_([f.member_id for f in found])))}
+    return [(members[f.member_id], f) for f in found if f.member_id in members]
+
+
+def match_rows(pairs: list[tuple[Member, Match]]) -> list[dict[str, str]]:
+    return [{"name": m.display_name, "email": m.email or "", "reason": match.reason_text} for m, match in pairs]
+
+
+# --- #appel --------------------------------------------------------------------------------------------------------
+def appeal_problem(ctx: WorkflowContext, ticket: Ticket, command: Command) -> str:
+    """Why this appeal cannot go out ("" if it can): checked before anything of Aideur's mail is done."""
+    leaks = find_leaks(command.text, identity_of(ticket.member))
+    if leaks:
+        return leak_problem(leaks)
+    if not _recipients(ctx, ticket, command):
+        wanted = command.fields.get("competences")
+        return ("Aucun membre disponible ne correspond" + (f" aux compétences « {wanted} »" if wanted else "") +
+                " (membres actifs qui acceptent les appels, hors demandeur et hors membres ayant déjà répondu) : "
+                "rien n'a été envoyé. Essayez d'autres mots-clés avec « compétences: … ».")
+    return ""
+
+
+def leak_problem(leaks: list[Leak]) -> str:
+    found = "; ".join(f"{leak.what} (« {leak.found} » dans « {shorten(leak.line, 80)} »)" for leak in leaks)
+    return ("L'appel n'a pas été envoyé : il contient " + found + ". L'anonymat du demandeur doit être respecté : "
+            "retirez ces éléments, puis renvoyez #appel.")
+
+
+def send_appeal(ctx: WorkflowContext, ticket: Ticket, command: Command, actor: str, key: str) -> list[Solicitation]:
+    recipients = _recipients(ctx, ticket, command)
+    appeal = Appeal(ticket_id=ticket.id, text=command.text, skills=command.fields.get("competences", ""),
+                    actor=actor, created_at=ctx.now)
+    ctx.session.add(appeal)
+    ctx.session.flush()
+    asked = []
+    for member, match in recipients:
+        solicitation = Solicitation(appeal_id=appeal.id, ticket_id=ticket.id, member_id=member.id, status="asked",
+                                    reason=match.reason_text, asked_at=ctx.now)
+        ctx.session.add(solicitation)
+        ctx.session.flush()
+        asked.append(solicitation)
+        ctx.send(Outgoing(
+            template="appel",
+            to=member.email or "",
+            context={"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref,
+                     "text": command.text, "reason": match.reason_text,
+                     "due_date": french_date(ticket.due_at, ctx.settings.timezone) if ticket.due_at else ""},
+            idempotency_key=f"appeal:{appeal.id}:{member.id}",
+            token=Token(SCOPE_APPEAL, solicitation.id, ROLE_HELPER),
+            ticket_id=ticket.id,
+            auto_submitted="auto-generated",
+            rate_limited=False,  # Aideur's own decision, one per member: not a loop
+        ))
+    record_event(ctx.session, ticket, "appeal-sent", f"appel n° {appeal.id} envoyé à {len(asked)} membre(s)",
+                 ctx.now, actor=actor)
+    notify_aideurs(ctx, ticket, "appel_envoye", {
+        "club_name": ctx.settings.club_name, "ref": ticket.ref, "text": command.text,
+        "asked": match_rows(recipients)}, key=f"appeal-sent:{key}", only=actor)
+    return asked
+
+
+def _recipients(ctx: WorkflowContext, ticket: Ticket, command: Command) -> list[tuple[Member, Match]]:
+    answered = set(ctx.session.scalars(select(Solicitation.member_id).where(
+        Solicitation.ticket_id == ticket.id, Solicitation.status.in_(("declined", "offered")))))
+    limit = int(command.fields.get("membres") or ctx.settings.appeal_members)
+    skills = command.fields.get("competences") or None
+    query = command.text if skills else f"{ticket.subject}\n{command.text}"
+    return best_matches(ctx, query, ticket.member, limit=limit, skills=skills, exclude=answered)
+
+
+# --- the helpers' answers ------------------------------------------------------------------------------------------
+def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicitation, ticket: Ticket) -> None:
+    text = mail.new_text or mail.text
+    record_inbound(ctx.session, ticket, mail, text, ctx.now)
+    member = solicitation.member
+    base = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref}
+    if ticket.closed_at is not None:
+        record_event(ctx.session, ticket, "helper-late", f"réponse de {mail.from_address} après la clôture",
+                     ctx.now, actor=mail.from_address)
+        _to_helper(ctx, mail, solicitation, "appel_deja_clos", base)
+        return
+    answer = helper_answer(text)
+    first_answer = solicitation.status == "asked"
+    if answer is HelperAnswer.DECLINE and solicitation.status != "offered":
+        solicitation.status, solicitation.answered_at, solicitation.answer = "declined", ctx.now, text
+        record_event(ctx.session, ticket, "helper-declined", f"{member.display_name} ne peut pas aider",
+                     ctx.now, actor=mail.from_address)
+        if first_answer:
+            _to_helper(ctx, mail, solicitation, "appel_non_merci", base)
+        return
+    if solicitation.offer_number is None:
+        solicitation.offer_number = (ctx.session.scalar(select(func.max(Solicitation.offer_number)).where(
+            Solicitation.ticket_id == ticket.id)) or 0) + 1
+    solicitation.status, solicitation.answered_at = "offered", ctx.now
+    solicitation.answer = "\n\n".join(filter(None, [solicitation.answer if not first_answer else "", text]))
+    record_event(ctx.session, ticket, "offer", f"offre n° {solicitation.offer_number} de {member.display_name}",
+                 ctx.now, actor=mail.from_address)
+    notify_aideurs(ctx, ticket, "notification_offre", base | {
+        "number": solicitation.offer_number, "again": not first_answer,
+        "helper": {"name": member.display_name, "email": member.email, "company": member.company,
+                   "phone": member.phone, "activity": member.activity, "skills": member.skills},
+        "reason": solicitation.reason, "text": text, "title": ticket.subject,
+    }, key=f"offer:{mail.message_id}", about=member.email or "")
+    if first_answer:
+        _to_helper(ctx, mail, solicitation, "appel_merci", base)
+
+
+def tell_helpers_need_is_over(ctx: WorkflowContext, ticket: Ticket) -> None:
+    """Seed, solidarity: everyone who was asked stops searching as soon as the need is over."""
+    solicitations = ctx.session.scalars(select(Solicitation).where(
+        Solicitation.ticket_id == ticket.id, Solicitation.told_over_at.is_(None)).order_by(Solicitation.id)).all()
+    for solicitation in solicitations:
+        member = solicitation.member
+        solicitation.told_over_at = ctx.now
+        if not member.email or member.status == "erased":
+            continue
+        ctx.send(Outgoing(
+            template="appel_termine", to=member.email,
+            context={"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref,
+                     "offered": solicitation.status == "offered"},
+            idempotency_key=f"appeal-over:{solicitation.id}",
+            token=Token(SCOPE_APPEAL, solicitation.id, ROLE_HELPER), ticket_id=ticket.id,
+            auto_submitted="auto-generated", rate_limited=False))
+    if solicitations:
+        record_event(ctx.session, ticket, "helpers-told", f"{len(solicitations)} membre(s) sollicité(s) prévenu(s) "
+                                                          "que le besoin est terminé", ctx.now)
+
+
+def _to_helper(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicitation, template: str,
+               context: dict[str, object]) -> None:
+    ctx.send(Outgoing(template=template, to=solicitation.member.email or mail.from_address, context=context,
+                      idempotency_key=f"{template}:{mail.message_id}",
+                      token=Token(SCOPE_APPEAL, solicitation.id, ROLE_HELPER), ticket_id=solicitation.ticket_id,
+                      in_reply_to=f"<{mail.message_id}>"))

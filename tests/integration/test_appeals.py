@@ -1,0 +1,147 @@
+"""Anonymised appeals end to end over the real servers: who is asked, what they receive, their offers and
+"non merci", the leak check, and the end of the need."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mailbot.models import Member, Solicitation, Ticket
+from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, mailbox, run_cycle, settle, smtp_send, wait_mail
+from tests.integration.aideur_clients import reply_to_notification
+from tests.integration.test_triage import THURSDAY, answer, open_ticket
+
+REQUEST = ("Bonjour, un salarié conteste son licenciement et menace d'aller aux prud'hommes. Qui connaît bien le "
+           "droit du travail ?\n\nAlice Martin\nMartin Conseil\n06 12 34 56 78")
+APPEAL = ("#appel compétences: droit du travail, maçonnerie ; membres: 2\n"
+          "Un membre, dirigeant d'une petite société de conseil, cherche un avis sur un licenciement contesté "
+          "devant les prud'hommes.")
+IDENTITY = ("Alice", "Martin", "Martin Conseil", ALICE, "06 12 34 56 78", "alice@", "12 34 56 78")
+
+
+def appeal(server, settings, sessions, text=APPEAL):  # type: ignore[no-untyped-def]
+    note = open_ticket(server, settings, sessions, subject="Licenciement contesté", text=REQUEST)
+    answer(server, settings, sessions, note, text, "thunderbird")
+    return note
+
+
+def solicitations(sessions) -> list[Solicitation]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        rows = session.scalars(select(Solicitation).order_by(Solicitation.id)).all()
+        session.expunge_all()
+        return list(rows)
+
+
+def member_id(sessions, address: str) -> int:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return session.scalar(select(Member.id).where(Member.email == address))
+
+
+def helper_answers(server, settings, sessions, helper: str, text: str, client: str = "gmail"):  # type: ignore
+    [appeal_mail] = [m for m in mailbox(server, helper) if "Appel du réseau" in m.subject]
+    smtp_send(server, reply_to_notification(appeal_mail, text, client, sender=helper, name="Membre"))
+    wait_mail(server, CLUB, 1)
+    return run_cycle(settings, sessions, at=THURSDAY)
+
+
+def test_new_ticket_notification_lists_the_best_matching_members(clean_mail, settings, sessions):
+    note = open_ticket(clean_mail, settings, sessions, subject="Licenciement contesté", text=REQUEST)
+    assert "Membres qui pourraient aider" in note.text
+    listed = note.text.split("Membres qui pourraient aider", 1)[1].split("\r\n\r\n", 1)[0]
+    assert "Chloé Durand" in listed and "droit" in listed
+    assert "Alice Martin" not in listed  # never the requester herself
+
+
+def test_appeal_reaches_matching_members_without_the_requester_identity(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions)
+    for helper in (CHLOE, BRUNO):
+        [mail] = settle(clean_mail, helper, 1)
+        assert mail.from_ == CLUB and "Appel du réseau" in mail.subject
+        assert mail.reply_to[0].startswith("aide+a") and "licenciement contesté" in mail.text
+        for part in IDENTITY:
+            assert part.lower() not in (mail.text + mail.subject + str(mail.headers)).lower()
+    confirmation = settle(clean_mail, AIDEUR, 2)[1]
+    assert "Appel envoyé à 2 membres" in confirmation.subject
+    assert "Chloé Durand" in confirmation.text and "Bruno Petit" in confirmation.text
+    assert len(settle(clean_mail, ALICE, 1)) == 1  # the requester got her acknowledgement only
+    assert [s.status for s in solicitations(sessions)] == ["asked", "asked"]
+
+
+def test_appeal_with_the_requester_identity_is_refused_and_nothing_is_sent(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions, "#appel\nAlice Martin (Martin Conseil, 06 12 34 56 78) cherche un "
+                                           "avocat ; écrivez-lui à alice@membres.test.")
+    error = settle(clean_mail, AIDEUR, 2)[1]
+    assert "Commande non exécutée" in error.subject
+    flat = " ".join(error.text.split())
+    for what in ("le nom du demandeur", "l'entreprise du demandeur", "le téléphone du demandeur",
+                 "l'adresse e-mail du demandeur"):
+        assert what in flat
+    for helper in (BRUNO, CHLOE):
+        assert mailbox(clean_mail, helper) == []
+    assert solicitations(sessions) == []
+    assert len(settle(clean_mail, ALICE, 1)) == 1
+
+
+def test_any_phone_number_or_address_in_an_appeal_is_refused(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions, "#appel compétences: droit du travail\nAppelez le 01 45 67 89 10 ou "
+                                           "écrivez à contact@cabinet.test pour aider un membre.")
+    flat = " ".join(settle(clean_mail, AIDEUR, 2)[1].text.split())
+    assert "un numéro de téléphone" in flat and "une adresse e-mail" in flat
+    assert mailbox(clean_mail, CHLOE) == []
+
+
+def test_offer_is_forwarded_to_aideur_with_the_helper_identity(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions)
+    report = helper_answers(clean_mail, settings, sessions, CHLOE, "Bonjour,\nJe peux aider : je suis juriste en "
+                                                                    "droit social, disponible jeudi.")
+    assert dict(report.actions) == {"helper-reply": 1}
+    offer = settle(clean_mail, AIDEUR, 3)[2]
+    assert offer.subject == "[CA-2026-0001] Offre n° 1 : Chloé Durand"
+    assert CHLOE in offer.text and "juriste en droit social" in offer.text and "#relier 1" in offer.text
+    thanks = settle(clean_mail, CHLOE, 2)[1]
+    assert "Merci" in thanks.subject and "transmise à Aideur" in thanks.text
+    by_member = {s.member_id: s for s in solicitations(sessions)}
+    chloe, bruno = by_member[member_id(sessions, CHLOE)], by_member[member_id(sessions, BRUNO)]
+    assert (chloe.status, chloe.offer_number, bruno.status) == ("offered", 1, "asked")
+    assert "juriste" in chloe.answer
+    assert len(settle(clean_mail, ALICE, 1)) == 1  # the requester learns nothing of the helper
+
+
+def test_non_merci_is_recorded_and_never_asked_again_for_this_ticket(clean_mail, settings, sessions):
+    note = appeal(clean_mail, settings, sessions)
+    helper_answers(clean_mail, settings, sessions, BRUNO, "Non merci, ce n'est pas mon domaine.", "outlook")
+    assert "C'est noté" in settle(clean_mail, BRUNO, 2)[1].subject
+    answer(clean_mail, settings, sessions, note, APPEAL.replace("membres: 2", "membres: 3"), "thunderbird")
+    assert len(settle(clean_mail, BRUNO, 2)) == 2  # no second appeal for Bruno
+    assert len(settle(clean_mail, CHLOE, 2)) == 2  # Chloé, silent so far, gets the new appeal
+    statuses = [(s.member_id, s.status) for s in solicitations(sessions)]
+    assert statuses.count((member_id(sessions, BRUNO), "declined")) == 1
+    assert [status for who, status in statuses if who == member_id(sessions, CHLOE)] == ["asked", "asked"]
+
+
+def test_everyone_asked_is_told_when_the_ticket_closes(clean_mail, settings, sessions):
+    note = appeal(clean_mail, settings, sessions)
+    helper_answers(clean_mail, settings, sessions, CHLOE, "Je peux aider.")
+    answer(clean_mail, settings, sessions, note, "#clore résolu par un avocat du réseau", "outlook")
+    for helper, count in ((CHLOE, 3), (BRUNO, 2)):
+        over = settle(clean_mail, helper, count)[-1]
+        assert "besoin est terminé" in over.subject and "CA-2026-0001" in over.text
+    assert all(s.told_over_at is not None for s in solicitations(sessions))
+
+
+def test_helpers_are_told_when_the_member_withdraws(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions)
+    [ack] = mailbox(clean_mail, ALICE)
+    smtp_send(clean_mail, reply_to_notification(ack, "RÉSOLU, merci !", "thunderbird", sender=ALICE, name="Alice"))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=THURSDAY)
+    for helper in (CHLOE, BRUNO):
+        assert "besoin est terminé" in settle(clean_mail, helper, 2)[-1].subject
+    with sessions() as session:
+        assert session.scalars(select(Ticket)).one().status == "withdrawn"
+
+
+def test_a_late_answer_after_closing_is_thanked_not_forwarded(clean_mail, settings, sessions):
+    note = appeal(clean_mail, settings, sessions)
+    answer(clean_mail, settings, sessions, note, "#clore", "thunderbird")
+    helper_answers(clean_mail, settings, sessions, BRUNO, "Je peux aider !")
+    assert "besoin est terminé" in settle(clean_mail, BRUNO, 3)[-1].subject
+    assert not any("Offre" in m.subject for m in mailbox(clean_mail, AIDEUR))

@@ -1,0 +1,141 @@
+"""Property: whoever the requester is and whatever Aideur writes in an #appel, no part of the requester's identity
+ever reaches a helper.
+
+The whole path runs for each generated case — parse, route, triage, appeal check, matching, outbox — on a real
+SQLite database; only IMAP and SMTP are left out (the outbox row *is* the mail the server will be handed: its
+bytes are decoded here as the helper's mail client would show them).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from hypothesis import HealthCheck, event, given, settings as hypothesis_settings, strategies as st
+from sqlalchemy import select
+
+from mailbot.compose import TemplateRenderer
+from mailbot.config import load_settings
+from mailbot.db import make_engine, make_session_factory, upgrade
+from mailbot.members import upsert_member
+from mailbot.models import OutboxMail, Ticket, utcnow
+from mailbot.outbox import Outbox
+from mailbot.parsers.dates import fold
+from mailbot.pipeline import Pipeline
+from mailbot.tokens import ROLE_AIDEUR, SCOPE_TICKET, Token, TokenSigner
+
+CLUB, AIDEUR = "aide@club.test", "aideur@club.test"
+HELPERS = [("bruno@membres.test", "Bruno", "Petit", "droit du travail, prud'hommes"),
+           ("chloe@membres.test", "Chloé", "Durand", "droit social, licenciement, prud'hommes")]
+TEMPLATE_DB = Path(tempfile.mkdtemp(prefix="mailbot-prop-", dir="/tmp")) / "template.db"
+upgrade(f"sqlite:///{TEMPLATE_DB}")
+
+names = st.sampled_from(["Martin", "Lefèvre", "Nguyen", "Le Goff", "Dupont-Moreau", "Ouédraogo", "Schmitt",
+                         "Benali", "Rousseau", "Fabre", "Kowalski", "Garnier"])
+first_names = st.sampled_from(["Hélène", "Jean-Pierre", "Aïcha", "Loïc", "Maëlle", "Thierry", "Sophie", "Karim",
+                               "Anne-Sophie", "Bérénice", "Mathis", "Océane"])
+companies = st.sampled_from(["Boulangerie {n}", "{n} Conseil", "Atelier {n} SARL", "Cabinet {n} & Associés",
+                             "{n} Rénovation SAS", "Menuiserie du Lac"])
+phones = st.tuples(st.sampled_from(["6", "7", "1", "2", "3", "4", "5", "9"]),
+                   st.lists(st.integers(0, 99), min_size=4, max_size=4))
+spellings = st.sampled_from(["plain", "upper", "lower", "folded"])
+
+
+@st.composite
+def identities(draw: st.DrawFn) -> dict[str, str]:
+    last, first = draw(names), draw(first_names)
+    lead, groups = draw(phones)
+    local = fold(first).replace(" ", "-").replace("'", "") + "." + fold(last).replace(" ", "")
+    return {"first_name": first, "last_name": last, "company": draw(companies).format(n=last),
+            "email": f"{local}@exemple-pro.fr", "phone": "0" + lead + " " + " ".join(f"{g:02d}" for g in groups),
+            "postal_address": f"{draw(st.integers(1, 120))} rue des {draw(st.sampled_from(['Lilas', 'Acacias']))}"}
+
+
+def spelled(value: str, how: str) -> str:
+    return {"plain": value, "upper": value.upper(), "lower": value.lower(), "folded": fold(value)}[how]
+
+
+def phone_variant(phone: str, how: int) -> str:
+    digits = phone.replace(" ", "")
+    return [phone, digits, ".".join(phone.split()), "+33 " + digits[1] + " " + " ".join(phone.split()[1:])][how]
+
+
+@st.composite
+def appeals(draw: st.DrawFn, who: dict[str, str]) -> str:
+    """Aideur's appeal: clean sentences, with any subset of the identity mixed in, spelled any way."""
+    parts = ["Un membre cherche un avis sur un licenciement contesté devant les prud'hommes."]
+    for key in draw(st.sets(st.sampled_from(["first_name", "last_name", "company", "email", "phone",
+                                             "postal_address"]))):
+        if key == "phone":
+            value = phone_variant(who["phone"], draw(st.integers(0, 3)))
+        else:
+            value = spelled(who[key], draw(spellings))
+        parts.append(draw(st.sampled_from(["Contact : {v}.", "({v})", "Voir avec {v} directement.", "{v}"]))
+                     .format(v=value))
+    return "\n".join(draw(st.permutations(parts)))
+
+
+def raw(message: EmailMessage) -> bytes:
+    return bytes(message)
+
+
+@given(data=st.data())
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_no_part_of_the_requester_identity_ever_reaches_a_helper(data: st.DataObject) -> None:
+    who = data.draw(identities(), label="requester")
+    text = data.draw(appeals(who), label="appeal")
+    directory = Path(tempfile.mkdtemp(prefix="mailbot-prop-", dir="/tmp"))
+    try:
+        shutil.copy(TEMPLATE_DB, directory / "mailbot.db")
+        url = f"sqlite:///{directory / 'mailbot.db'}"
+        settings = load_settings({"MAILBOT_DATABASE_URL": url, "MAILBOT_CLUB_ADDRESS": CLUB,
+                                  "MAILBOT_AIDEUR_ADDRESSES": AIDEUR,
+                                  "MAILBOT_SECRET_KEY": "property-test-secret-key"}, env_file=None)
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        requester = who["email"]
+        with sessions.begin() as session:
+            upsert_member(session, requester, **{k: v for k, v in who.items() if k != "email"},
+                          skills="droit du travail")
+            for address, first, last, skills in HELPERS:
+                upsert_member(session, address, first_name=first, last_name=last, skills=skills)
+        signer = TokenSigner(settings.secret_keys)
+        pipeline = Pipeline(settings, sessions, signer, Outbox(settings, signer, TemplateRenderer()), utcnow)
+
+        request = EmailMessage()
+        request["From"], request["To"], request["Subject"] = requester, CLUB, "Licenciement contesté"
+        request["Message-ID"] = make_msgid(domain="exemple-pro.fr")
+        request.set_content(f"Bonjour,\nun salarié conteste son licenciement.\n\n-- \n{who['first_name']} "
+                            f"{who['last_name']}\n{who['company']}\n{who['postal_address']}\n{who['phone']}")
+        pipeline.process(raw(request), folder="INBOX", uidvalidity=1, uid=1)
+        with sessions() as session:
+            ticket_id = session.scalars(select(Ticket.id)).one()
+        reply = EmailMessage()
+        reply["From"], reply["Subject"] = AIDEUR, "Re: [CA] Licenciement contesté"
+        reply["To"] = signer.plus_address(CLUB, Token(SCOPE_TICKET, ticket_id, ROLE_AIDEUR))
+        reply["Message-ID"] = make_msgid(domain="club.test")
+        reply.set_content("#appel compétences: prud'hommes ; membres: 2\n" + text)
+        pipeline.process(raw(reply), folder="INBOX", uidvalidity=1, uid=2)
+
+        with sessions() as session:
+            rows = session.scalars(select(OutboxMail).where(OutboxMail.recipient.in_([h[0] for h in HELPERS]))).all()
+            seen = []
+            for row in rows:
+                message = message_from_bytes(row.body, policy=policy.default)
+                seen.append(str(message) + message.get_body(("plain",)).get_content())
+            refused = session.scalar(select(OutboxMail.id).where(OutboxMail.kind == "erreur_commande"))
+        engine.dispose()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    helper_view = fold("\n".join(seen))
+    digits = "".join(ch for ch in helper_view if ch.isdigit())
+    for key in ("first_name", "last_name", "company", "email", "postal_address"):
+        assert fold(who[key]) not in helper_view, f"{key} reached a helper"
+    assert who["phone"].replace(" ", "")[1:] not in digits, "the phone number reached a helper"
+    # Either the appeal went out (it was clean) or Aideur was told why not: never silence.
+    assert bool(rows) != bool(refused)
+    event("appeal sent" if rows else "appeal refused")
