@@ -12,11 +12,13 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from tqdm import tqdm
 
 from mailbot.config import ConfigError, Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.members import (
     MemberError,
+    count_rows,
     erase_member,
     export_member,
     import_csv,
@@ -72,9 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     ma.add_argument("email")
     for option, dest in (("--first-name", "first_name"), ("--last-name", "last_name"), ("--company", "company"),
                          ("--phone", "phone"), ("--skills", "skills"), ("--hobbies", "hobbies"),
-                         ("--particulars", "particulars")):
+                         ("--particulars", "particulars"), ("--activity", "activity"),
+                         ("--address", "postal_address")):
         ma.add_argument(option, dest=dest)
     ma.add_argument("--visibility", choices=["confidentielle", "membres"])
+    ma.add_argument("--appeals", dest="accepts_appeals", choices=["oui", "non"],
+                    help="whether the member receives anonymised appeals (default oui)")
     ma.set_defaults(handler=cmd_members_add)
     ml = members.add_parser("list", help="active and former members")
     ml.add_argument("--json", action="store_true")
@@ -247,7 +252,8 @@ def cmd_members_add(args: argparse.Namespace) -> int:
     settings = _settings(args)
     upgrade(settings.database_url)
     fields = {k: v for k in ("first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars",
-                             "visibility") if (v := getattr(args, k)) is not None}
+                             "visibility", "activity", "postal_address", "accepts_appeals")
+              if (v := getattr(args, k)) is not None}
     with _sessions(settings).begin() as session:
         member, created = upsert_member(session, args.email, **fields)
         print(f"{'added' if created else 'updated'}: {member.email}")
@@ -272,8 +278,13 @@ def cmd_members_list(args: argparse.Namespace) -> int:
 def cmd_members_import(args: argparse.Namespace) -> int:
     settings = _settings(args)
     upgrade(settings.database_url)
-    with _sessions(settings).begin() as session:
-        report = import_csv(session, args.file)
+    if not args.file.is_file():
+        print(f"mailbot: no such file: {args.file}", file=sys.stderr)
+        return 2
+    # The bar goes to stderr, so the report on stdout stays clean for scripts.
+    with tqdm(total=count_rows(args.file), unit=" membres", desc="Import", file=sys.stderr, ascii=True,
+              mininterval=0.2) as bar, _sessions(settings).begin() as session:
+        report = import_csv(session, args.file, progress=bar.update)
     print(f"{report.added} added, {report.updated} updated, {len(report.rejected)} rejected")
     for line, why in report.rejected:
         print(f"  line {line}: {why}")
