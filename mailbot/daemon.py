@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.compose import TemplateRenderer
 from mailbot.config import Settings
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
-from mailbot.models import utcnow
+from mailbot.models import MailboxPurge, utcnow
 from mailbot.outbox import Outbox
 from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
 from mailbot.scheduler import run_jobs, start_background
@@ -103,6 +104,7 @@ class Daemon:
         report.sent += helper.sent
         if self._stopping:
             return report
+        self._purge()
         if with_jobs:
             report.jobs = self.run_jobs()
         self._send(report)
@@ -123,6 +125,21 @@ class Daemon:
                     break
         finally:
             self._move(moves)  # what is committed leaves the inbox, even if the batch stopped halfway
+
+    def _purge(self) -> None:
+        """Delete from the mailbox the raw mails of erased members (recorded by the erasure, done here: this module
+        owns IMAP). Marked done only once the server has expunged them; a failure is retried next cycle."""
+        with self.sessions() as session:
+            pending = session.execute(select(MailboxPurge.id, MailboxPurge.message_id)
+                                      .where(MailboxPurge.done_at.is_(None))).all()
+        if not pending:
+            return
+        folders = [self.settings.processed_folder, self.settings.quarantine_folder, self.settings.imap_folder]
+        deleted = self.mailbox.delete_everywhere([message_id for _, message_id in pending], folders)
+        with self.sessions.begin() as session:
+            session.execute(update(MailboxPurge).where(MailboxPurge.id.in_([i for i, _ in pending]))
+                            .values(done_at=self.clock()))
+        log.info("erasure: %d mail(s) deleted from the mailbox", deleted)
 
     def run_jobs(self) -> dict[str, int]:
         return run_jobs(self.sessions, self.settings, self.signer, self.outbox, self.clock())

@@ -11,7 +11,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Iterator
 
-from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools import AND, H, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 
 from mailbot.config import ServerSettings
 
@@ -122,6 +122,24 @@ class Mailbox:
     def move(self, uids: list[int], folder: str) -> None:
         if uids:
             self.box.move([str(uid) for uid in uids], folder)
+
+    def delete_everywhere(self, message_ids: list[str], folders: list[str]) -> int:
+        """Delete (\\Deleted + EXPUNGE, not to a trash folder) every mail with these Message-IDs in these folders;
+        the working folder is selected again afterwards. Returns how many mails were deleted."""
+        deleted = 0
+        try:
+            for folder in folders:
+                if not self.box.folder.exists(folder):
+                    continue
+                self.box.folder.set(folder)
+                for message_id in message_ids:
+                    uids = self.box.uids(AND(header=H("Message-ID", message_id.strip("<>"))))
+                    if uids:
+                        self.box.delete(uids)
+                        deleted += len(uids)
+        finally:
+            self.select()
+        return deleted
 
     # --- waiting ----------------------------------------------------------------------------------------------
     def supports_idle(self) -> bool:

@@ -18,6 +18,7 @@ from mailbot.models import (
     Appeal,
     Event,
     InboundMail,
+    MailboxPurge,
     Member,
     MemberTerm,
     Message,
@@ -186,7 +187,8 @@ def export_member(session: Session, email: str) -> dict[str, Any]:
     }
 
 
-def erase_member(session: Session, email: str, *, now: datetime | None = None) -> Member:
+def erase_member(session: Session, email: str, *, now: datetime | None = None,
+                 also_purge: Iterable[str] = ()) -> Member:
     """Remove a member's personal data (RGPD art. 17); their tickets keep their history with the person removed.
 
     Every text mailbot stored that names them is scrubbed (mailbot.privacy): the tickets they opened, the
@@ -202,6 +204,10 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None) -
     def clean(text: str) -> str:
         return scrub(text, identity, ERASED) if text else text
 
+    # The raw mails they sent sit in the club mailbox's folders: the daemon deletes them (MailboxPurge).
+    sent = list(session.scalars(select(InboundMail.message_id).where(InboundMail.from_address == address)))
+    for message_id in dict.fromkeys([*sent, *also_purge]):
+        session.add(MailboxPurge(message_id=message_id, requested_at=now))
     own_tickets = list(session.scalars(select(Ticket).where(Ticket.member_id == member.id)))
     helped = set(session.scalars(select(Solicitation.ticket_id).where(Solicitation.member_id == member.id)))
     ticket_ids = {t.id for t in own_tickets} | helped

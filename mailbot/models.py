@@ -187,6 +187,20 @@ class MailboxCheckpoint(Base):
     last_uid: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class MailboxPurge(Base):
+    """A mail to delete from the club mailbox's folders: the raw copies of an erased member's mails (RGPD).
+
+    Workflows only record the wish; the daemon, which owns the IMAP connection, carries it out and marks it done.
+    """
+
+    __tablename__ = "mailbox_purges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
 class Message(Base):
     """One mail in a ticket's conversation, in or out, as a person would read it."""
 

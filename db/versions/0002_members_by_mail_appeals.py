@@ -16,6 +16,16 @@ depends_on = None
 
 def upgrade() -> None:
     # Columns added to existing tables get a server default: rows from 0001 must stay valid.
+    op.create_table('mailbox_purges',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.String(length=998), nullable=False),
+    sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('done_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('mailbox_purges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mailbox_purges_done_at'), ['done_at'], unique=False)
+
     op.create_table('acceptances',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
@@ -127,4 +137,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_acceptances_member_id'))
 
     op.drop_table('acceptances')
+    with op.batch_alter_table('mailbox_purges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mailbox_purges_done_at'))
+
+    op.drop_table('mailbox_purges')
     # ### end Alembic commands ###

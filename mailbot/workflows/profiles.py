@@ -154,7 +154,7 @@ def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
                       in_reply_to=f"<{mail.message_id}>", scrub_after_send=True, rate_limited=False))
     notify_aideurs(ctx, None, "notification_effacement", context, key=f"erased:{mail.message_id}",
                    scrub_after_send=True)
-    erase_member(ctx.session, address, now=ctx.now)
+    erase_member(ctx.session, address, now=ctx.now, also_purge=[mail.message_id])  # this very mail, too
 
 
 # --- mails ---------------------------------------------------------------------------------------------------------

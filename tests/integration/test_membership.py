@@ -154,6 +154,11 @@ def test_effacer_leaves_no_personal_data_anywhere(clean_mail, settings, sessions
     assert "besoin est terminé" in settle(clean_mail, CHLOE, 3)[-1].subject
     assert any("Effacement des données" in m.subject for m in mailbox(clean_mail, AIDEUR))
 
+    # The raw copies of her mails in the club mailbox are gone too; other people's stay.
+    kept = mailbox(clean_mail, CLUB, settings.processed_folder) + mailbox(clean_mail, CLUB)
+    assert kept and not [(m.subject, m.headers.get("message-id")) for m in kept if STRANGER in m.from_]
+    assert any(CHLOE in m.from_ for m in kept)
+
     stored = all_stored_text(sessions)
     for secret in ("Hélène", "Helene", "Lefèvre", "LEFEVRE", STRANGER, "inconnu@", "06 55 44 33 22", "0655443322",
                    "allée des Tilleuls", "Lefèvre Traductions"):
