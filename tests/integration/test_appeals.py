@@ -58,6 +58,8 @@ def test_appeal_reaches_matching_members_without_the_requester_identity(clean_ma
         assert mail.reply_to[0].startswith("aide+a") and "licenciement contesté" in mail.text
         for part in IDENTITY:
             assert part.lower() not in (mail.text + mail.subject + str(mail.headers)).lower()
+        other = {CHLOE: ("Bruno", "Petit", BRUNO), BRUNO: ("Chloé", "Durand", CHLOE)}[helper]
+        assert not any(part in mail.text + str(mail.headers) for part in other)  # nor the other helpers'
     confirmation = settle(clean_mail, AIDEUR, 2)[1]
     assert "Appel envoyé à 2 membres" in confirmation.subject
     assert "Chloé Durand" in confirmation.text and "Bruno Petit" in confirmation.text

@@ -57,6 +57,7 @@ def test_members_add_list_import_export_erase(env, tmp_path):
     assert "line 3" in imported.stdout and "pas-une-adresse" in imported.stdout
     assert "line 4" in imported.stdout and "invisible" in imported.stdout
     assert "line 5" in imported.stdout and "deux fois" in imported.stdout
+    assert "Import" in imported.stderr and "4/4" in imported.stderr  # the progress bar, on stderr
 
     listed = json.loads(mailbot(env, "members", "list", "--json").stdout)
     by_email = {m["email"]: m for m in listed}
@@ -103,3 +104,47 @@ def test_run_once_at_prints_a_report(clean_mail, env, sessions):
     ticket = json.loads(mailbot(env, "tickets", "list", "--json").stdout)[0]
     assert ticket["created_at"].startswith("2026-12-24T09:00")  # 10:00 Paris = 09:00 UTC
     assert ticket["due_at"].startswith("2026-12-29T17:00")  # 25 Dec holiday, weekend: Mon 28 +1 = Tue 29
+
+
+def test_members_import_of_a_large_list_shows_progress_and_indexes_for_matching(env, tmp_path):
+    rows = ["email,first_name,last_name,company,phone,skills,activity,postal_address,accepts_appeals"]
+    payroll = '"paie, droit social"'  # a quoted field: the comma belongs to the skills
+    rows += [f"m{i}@membres.test,Prénom{i},Nom{i},,,{payroll if i % 100 == 0 else 'menuiserie'},"
+             f"artisan,{i} rue du Port,{'non' if i == 200 else 'oui'}" for i in range(1, 1001)]
+    csv_file = tmp_path / "liste.csv"
+    csv_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    imported = mailbot(env, "members", "import", str(csv_file))
+    assert imported.returncode == 0, imported.stderr
+    assert "1000 added, 0 updated, 0 rejected" in imported.stdout
+    assert "1000/1000" in imported.stderr
+    exported = json.loads(mailbot(env, "members", "export", "m200@membres.test").stdout)
+    assert exported["activity"] == "artisan" and exported["postal_address"] == "200 rue du Port"
+    assert exported["accepts_appeals"] is False and exported["acceptances"] == []
+
+    from mailbot.config import load_settings
+    from mailbot.db import make_engine, make_session_factory
+    from mailbot.matching import load_synonyms, rank
+
+    settings = load_settings(env, env_file=None)
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as session:
+        found = rank(session, "Question sur la paie d'un salarié", synonyms=load_synonyms(), limit=20)
+    engine.dispose()
+    # Every hundredth member knows payroll; m200 refused appeals.
+    assert {m.member_id for m in found} and len(found) == 9
+
+
+def test_members_erase_by_the_operator_scrubs_the_history(clean_mail, env, settings, sessions):
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, "Aide", "Bonjour, c'est Alice Martin (Martin Conseil), "
+                                                      "joignable au 06 12 34 56 78.").as_bytes())
+    run_cycle(settings, sessions)
+    erased = mailbot(env, "members", "erase", ALICE)
+    assert erased.returncode == 0, erased.stderr
+    [ticket] = json.loads(mailbot(env, "tickets", "list", "--json").stdout)
+    shown = mailbot(env, "tickets", "show", ticket["ref"], "--json").stdout
+    for secret in ("Alice", "Martin", ALICE, "06 12 34 56 78"):
+        assert secret not in shown
+    assert "membre effacé" in shown
+    missing = mailbot(env, "members", "export", ALICE)
+    assert missing.returncode != 0 and ALICE in missing.stderr
