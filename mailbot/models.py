@@ -145,6 +145,70 @@ class Solicitation(Base):
     __table_args__ = (Index("ux_solicitation_appeal_member", "appeal_id", "member_id", unique=True),)
 
 
+class Connection(Base):
+    """Aideur's #relier: requester and helper put in contact once both agreed in writing (DESIGN.md 2.5)."""
+
+    __tablename__ = "connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    helper_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    solicitation_id: Mapped[int | None] = mapped_column(ForeignKey("solicitations.id"))
+    # asking -> exchanged (both said yes) | refused | expired | cancelled (ticket closed, member gone)
+    status: Mapped[str] = mapped_column(String(20), default="asking", index=True)
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    consents: Mapped[list[Consent]] = relationship(back_populates="connection", order_by="Consent.id")
+
+
+class Consent(Base):
+    """One side's written answer to "may we give your details to…?": the evidence kept (DESIGN.md 2.5)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the number in this person's reply token
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # requester | helper
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | yes | no | expired
+    asked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    asked_message_id: Mapped[str] = mapped_column(String(998), default="")  # our question, as sent
+    asked_sha256: Mapped[str] = mapped_column(String(64), default="")  # of the question's text as rendered
+    answer_line: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answer_message_id: Mapped[str] = mapped_column(String(998), default="")
+    answer_sha256: Mapped[str] = mapped_column(String(64), default="")  # of the raw answer mail
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    connection: Mapped[Connection] = relationship(back_populates="consents")
+    member: Mapped[Member] = relationship()
+
+
+class ResultForm(Base):
+    """The simplified result form (DESIGN.md 2.8) sent to a member, and what they answered."""
+
+    __tablename__ = "result_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the number in the reply token
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # requester | helper
+    cause: Mapped[str] = mapped_column(String(20))  # connection | solution | close
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | answered | stopped
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str] = mapped_column(String(20), default="")  # resolu | en_partie | non_resolu | en_cours
+    satisfaction: Mapped[int | None] = mapped_column(Integer)  # 1..5
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answer_message_id: Mapped[str] = mapped_column(String(998), default="")
+
+    member: Mapped[Member] = relationship()
+
+
 class RefCounter(Base):
     """The last ticket number given out per year: references are CA-YYYY-NNNN, numbered per year."""
 
