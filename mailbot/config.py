@@ -17,6 +17,9 @@ from dotenv import dotenv_values
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_CONDITIONS_FILE = Path(__file__).resolve().parent.parent / "templates" / "conditions" / "v4-2018.txt"
 DEFAULT_CONDITIONS_VERSION = "V4/2018"
+WEEKDAY_NAMES = (("lundi", "monday", "mon", "1"), ("mardi", "tuesday", "tue", "2"), ("mercredi", "wednesday", "wed", "3"),
+                 ("jeudi", "thursday", "thu", "4"), ("vendredi", "friday", "fri", "5"), ("samedi", "saturday", "sat", "6"),
+                 ("dimanche", "sunday", "sun", "7", "0"))
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
@@ -65,6 +68,10 @@ class Settings:
     synonyms_file: Path | None = None  # the operator's own synonym groups for matching, beside the built-in ones
     conditions_file: Path = DEFAULT_CONDITIONS_FILE  # the club's conditions quoted in the invitation
     conditions_version: str = DEFAULT_CONDITIONS_VERSION  # recorded with each member's acceptance
+    digest_weekday: int = 0  # Monday = 0: the day Aideur's weekly digest goes out
+    digest_hour: int = 8  # local hour of the digest
+    consent_reminder_days: int = 3  # a consent question unanswered this long gets its one reminder
+    consent_expiry_days: int = 7  # … and lapses this long after it was asked
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -121,7 +128,19 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         synonyms_file=reader.readable_file("MAILBOT_SYNONYMS_FILE"),
         conditions_file=reader.readable_file("MAILBOT_CONDITIONS_FILE") or DEFAULT_CONDITIONS_FILE,
         conditions_version=_conditions_version(reader),
+        digest_weekday=reader.weekday("MAILBOT_DIGEST_DAY", 0),
+        digest_hour=reader.integer("MAILBOT_DIGEST_HOUR", 8, minimum=0, maximum=23),
+        consent_reminder_days=reader.integer("MAILBOT_CONSENT_REMINDER_DAYS", 3, minimum=1, maximum=60),
+        consent_expiry_days=_consent_expiry(reader),
     )
+
+
+def _consent_expiry(reader: _Reader) -> int:
+    days = reader.integer("MAILBOT_CONSENT_EXPIRY_DAYS", 7, minimum=2, maximum=120)
+    if days <= reader.integer("MAILBOT_CONSENT_REMINDER_DAYS", 3, minimum=1, maximum=60):
+        raise ConfigError("MAILBOT_CONSENT_EXPIRY_DAYS", "must be longer than MAILBOT_CONSENT_REMINDER_DAYS "
+                                                         "(the reminder comes before the expiry)")
+    return days
 
 
 def _conditions_version(reader: _Reader) -> str:
@@ -205,6 +224,16 @@ class _Reader:
             if len(key) < 16:
                 raise ConfigError(name, "is too short: use at least 16 random characters")
         return keys
+
+    def weekday(self, name: str, default: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        folded = value.lower().strip()
+        for number, names in enumerate(WEEKDAY_NAMES):
+            if folded in names:
+                return number
+        raise ConfigError(name, f"must be a day of the week (lundi … dimanche, or monday … sunday), not {value!r}")
 
     def readable_file(self, name: str) -> Path | None:
         value = self.raw(name)
