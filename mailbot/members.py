@@ -16,6 +16,8 @@ from mailbot.privacy import Identity, scrub
 from mailbot.models import (
     Acceptance,
     Appeal,
+    Connection,
+    Consent,
     Event,
     InboundMail,
     MailboxPurge,
@@ -23,6 +25,7 @@ from mailbot.models import (
     MemberTerm,
     Message,
     OutboxMail,
+    ResultForm,
     Solicitation,
     Ticket,
     utcnow,
@@ -233,6 +236,12 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
         solicitation.answer = clean(solicitation.answer)
     for appeal in _rows(session, Appeal, Appeal.ticket_id.in_(ticket_ids)):
         appeal.text = clean(appeal.text)
+    connections = set(session.scalars(select(Connection.id).where(
+        (Connection.requester_id == member.id) | (Connection.helper_id == member.id))))
+    for consent in _rows(session, Consent, Consent.connection_id.in_(connections)):
+        consent.answer_line = clean(consent.answer_line)  # who, when, Message-IDs and hashes stay as evidence
+    for form in _rows(session, ResultForm, ResultForm.ticket_id.in_(ticket_ids) | (ResultForm.member_id == member.id)):
+        form.comment = clean(form.comment)
     _forget_outgoing(session, address, ticket_ids, needles)
     session.execute(delete(MemberTerm).where(MemberTerm.member_id == member.id))
     for attr in ("first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "activity",

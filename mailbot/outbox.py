@@ -95,6 +95,8 @@ class Outbox:
             about=(mail.about or recipient).lower(),
         )
         session.add(row)
+        if mail.after_store is not None:
+            mail.after_store(row.message_id, rendered.body)
         if mail.ticket_id is not None:
             # The ticket's conversation shows what was sent, as the recipient reads it.
             session.add(Message(ticket_id=mail.ticket_id, direction="out", sender=self.settings.club_address,

@@ -22,7 +22,7 @@ from mailbot.outbox import Outbox
 from mailbot.parsers import InboundMail, ParseError, parse_mail
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import appeals, newcomers, notices, profiles, requests, triage
+from mailbot.workflows import appeals, consents, newcomers, notices, profiles, requests, results, triage
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,12 @@ class Pipeline:
         elif decision.action is Action.CONFIRMATION:
             assert decision.member is not None
             profiles.confirmation_mail(ctx, mail, decision.member)
+        elif decision.action is Action.CONSENT_REPLY:
+            assert decision.token is not None
+            consents.consent_reply(ctx, mail, digest, decision.token.number)
+        elif decision.action is Action.RESULT_REPLY:
+            assert decision.token is not None
+            results.result_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.HELPER_REPLY:
             assert decision.solicitation is not None and ticket is not None
             appeals.helper_reply(ctx, mail, decision.solicitation, ticket)

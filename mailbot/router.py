@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.models import InboundMail as InboundRecord
-from mailbot.models import Member, OutboxMail, Solicitation, Ticket
+from mailbot.models import Consent, Member, OutboxMail, ResultForm, Solicitation, Ticket
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.registration import intent_of
 from mailbot.tokens import (
@@ -24,8 +24,10 @@ from mailbot.tokens import (
     SCOPE_APPEAL,
     SCOPE_COMMAND,
     SCOPE_CONFIRM,
+    SCOPE_CONSENT,
     SCOPE_PROFILE,
     SCOPE_REGISTRATION,
+    SCOPE_RESULT,
     SCOPE_TICKET,
     Token,
     TokenSigner,
@@ -46,6 +48,8 @@ class Action(str, Enum):
     PROFILE = "profile"  # a member about their own profile: show, change, end membership, erase
     CONFIRMATION = "confirmation"  # a member's answer to "do you confirm ending / erasing?"
     HELPER_REPLY = "helper-reply"  # a member's answer to an anonymised appeal: an offer or "non merci"
+    CONSENT_REPLY = "consent-reply"  # an answer to "may we give your details to…?" (checked against its recipient)
+    RESULT_REPLY = "result-reply"  # an answer to the result form
 
 
 @dataclass(frozen=True)
@@ -164,9 +168,27 @@ def _appeal(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
                  solicitation.ticket_id), member=member, token=token, solicitation=solicitation)
 
 
+def _consent(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    consent = deps.session.get(Consent, token.number)
+    if consent is None:
+        return None
+    # Whoever sends it, the answer goes to the consent workflow: it counts only from the person asked (the token
+    # names them), and a stolen or forwarded reply address is reported to Aideur instead of being answered.
+    return Route(Action.CONSENT_REPLY, "réponse à une demande d'accord", ticket=deps.session.get(
+        Ticket, consent.connection.ticket_id), member=_member(deps, mail.from_address), token=token)
+
+
+def _result(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    form = deps.session.get(ResultForm, token.number)
+    if form is None:
+        return None
+    return Route(Action.RESULT_REPLY, "réponse au formulaire de résultat",
+                 ticket=deps.session.get(Ticket, form.ticket_id), member=_member(deps, mail.from_address), token=token)
+
+
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
     SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation,
-    SCOPE_APPEAL: _appeal,
+    SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result,
 }
 
 

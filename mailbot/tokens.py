@@ -2,7 +2,7 @@
 
 A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
 address, r = registration, p = a member's profile, x = a confirmation asked before ending membership or
-erasing data, a = one member asked by an appeal), a number, and the recipient's role (m = member, a = Aideur,
+erasing data, a = one member asked by an appeal, k = one side's consent before contact, f = a result form), a number, and the recipient's role (m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
 local part of an address; 80 bits of MAC so that guessing is hopeless.
 
@@ -26,6 +26,8 @@ SCOPE_REGISTRATION = "r"  # number 0: the invitation and its follow-ups, before 
 SCOPE_PROFILE = "p"  # number: the member's id
 SCOPE_CONFIRM = "x"  # number: the member's id; the pending action is stored on the member
 SCOPE_APPEAL = "a"  # number: the Solicitation's id
+SCOPE_CONSENT = "k"  # number: the Consent's id (one per person asked)
+SCOPE_RESULT = "f"  # number: the ResultForm's id
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"

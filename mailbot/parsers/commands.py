@@ -147,7 +147,22 @@ def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
         else:
             commands.append(outcome)
 
-    return AideurReply(tuple(commands), _tidy(message), tuple(errors), references)
+    text = _tidy(message)
+    if commands and _courtesy_only(text):
+        text = ""  # "#relier 1" then "Cordialement," (his client's signature block): nothing to relay
+    return AideurReply(tuple(commands), text, tuple(errors), references)
+
+
+_COURTESY = re.compile(
+    r"^(?:bonjour|bonsoir|merci(?: beaucoup| bien)?|cordialement|bien cordialement|bien a (?:vous|toi)|"
+    r"amicalement|salutations|sinceres salutations|a bientot|bonne (?:journee|soiree|fin de journee)|"
+    r"belle journee|bises|aideur)$")
+
+
+def _courtesy_only(text: str) -> bool:
+    """A message made only of greetings and sign-offs says nothing to the member."""
+    pieces = [piece.strip(" -") for piece in re.split(r"[\n,.!;:]+", fold(text))]
+    return all(not piece or _COURTESY.match(piece) for piece in pieces)
 
 
 def _command_word(line: str) -> tuple[str, str] | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,8 @@ class Outgoing:
     rate_limited: bool = True  # counts toward the per-address limit (loop breaker); off for Aideur
     scrub_after_send: bool = False  # erasure: the stored copy is blanked once it is out
     about: str = ""  # the person a notice to Aideur concerns (default: the recipient), for erasure
+    # Called with (Message-ID, rendered text) once stored: evidence of exactly what was asked (consents).
+    after_store: Callable[[str, str], None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

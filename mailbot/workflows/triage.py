@@ -16,14 +16,13 @@ from mailbot.models import Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
-from mailbot.workflows import appeals
+from mailbot.workflows import appeals, consents, results
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound
 
 OPEN_STATES = ("new", "accepted", "proposed")
-NOT_YET = {"relier": "#relier (mise en relation avec accord des deux parties) n'est pas encore disponible."}
 DECISIONS = ("accepter", "refuser", "reporter", "clore")  # each sets where the ticket stands: one per mail
 MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
                     "devis": "devis", "clore": "cloture"}
@@ -100,7 +99,8 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
     today = local_today(ctx)
     decisions = [c for c in reply.commands if c.name in DECISIONS]
     for command in reply.commands:
-        problem = _problem(command, ticket, today) or _appeal_problem(ctx, command, ticket)
+        problem = _problem(command, ticket, today) or _appeal_problem(ctx, command, ticket) or \
+            _connect_problem(ctx, command, ticket)
         if problem:
             errors.append(CommandError(line=command.line, problem=problem))
     if len(decisions) > 1:
@@ -115,8 +115,6 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
 
 
 def _problem(command: Command, ticket: Ticket | None, today: date) -> str:
-    if command.name in NOT_YET:
-        return NOT_YET[command.name]
     if command.name in ("aide", "tickets", "note"):
         return "" if command.name != "note" or ticket is not None else "Une note doit viser une demande."
     if ticket is None:
@@ -139,6 +137,12 @@ def _appeal_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | Non
     if command.name != "appel" or ticket is None or not is_open(ticket):
         return ""
     return appeals.appeal_problem(ctx, ticket, command)
+
+
+def _connect_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
+    if command.name != "relier" or ticket is None or not is_open(ticket):
+        return ""
+    return consents.helper_for(ctx, ticket, dict(command.fields))[2]
 
 
 def _verb(name: str) -> str:
@@ -173,6 +177,11 @@ def execute(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None, repl
         elif command.name == "appel":
             assert ticket is not None
             appeals.send_appeal(ctx, ticket, command, actor=mail.from_address, key=f"{mail.message_id}:{index}")
+        elif command.name == "relier":
+            assert ticket is not None
+            helper, solicitation, _ = consents.helper_for(ctx, ticket, dict(command.fields))
+            assert helper is not None
+            consents.start(ctx, ticket, helper, solicitation, actor=mail.from_address)
         else:
             assert ticket is not None
             extra = _apply(ctx, ticket, command)
@@ -180,6 +189,9 @@ def execute(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None, repl
                                                                              else ""},
                        key=f"{command.name}:{mail.message_id}:{index}")
             member_mails += 1
+            if command.name in ("solution", "clore"):
+                results.send_form(ctx, ticket, ticket.member, "requester",
+                                  "solution" if command.name == "solution" else "close")
     if message and ticket is not None and not member_mails:
         _to_member(ctx, ticket, "message_aideur", {"message": message}, key=f"relay:{mail.message_id}")
         record_event(ctx.session, ticket, "relayed", "message d'Aideur transmis au membre", ctx.now,

@@ -82,7 +82,7 @@ def test_unknown_word_is_an_error_naming_it_and_listing_commands() -> None:
     error = reply.errors[0]
     assert error.line == "#urgent merci"
     assert "#urgent" in error.problem and "#accepter" in error.problem and "#tickets" in error.problem
-    assert reply.message == "Bonjour"
+    assert reply.message == ""  # a greeting alone is not worth a mail to the member
 
 
 def test_accepter_reads_the_date() -> None:
@@ -176,7 +176,7 @@ def test_outlook_html_converted_spacing() -> None:
     # #reporter's text stops at the #devis line; the "clé : valeur" lines below #devis are its fields
     devis = reply.commands[1]
     assert devis.fields["tarif_habituel"] == "1200.00" and devis.fields["tarif_club"] == "900.00"
-    assert reply.message == "Bonjour,"
+    assert reply.message == ""  # a greeting alone is not worth a mail to the member
 
 
 @pytest.mark.parametrize("text", [
@@ -262,7 +262,7 @@ def test_several_commands_and_errors_in_one_reply() -> None:
     )
     assert [c.name for c in reply.commands] == ["note", "tickets", "clore"]
     assert [e.line for e in reply.errors] == ["#accepter 31/02", "#blabla", "#refuser"]
-    assert reply.message == "Bonjour,"
+    assert reply.message == ""  # a greeting alone is not worth a mail to the member
 
 
 def test_references_anywhere_upper_cased_in_order_once() -> None:
@@ -274,3 +274,15 @@ def test_references_anywhere_upper_cased_in_order_once() -> None:
 def test_no_command_reply_is_all_message() -> None:
     reply = parse("Bonjour Madame,\n\nJe regarde votre demande.\n\nAideur")
     assert reply == AideurReply((), "Bonjour Madame,\n\nJe regarde votre demande.\n\nAideur", (), ())
+
+
+@pytest.mark.parametrize("text", ["#relier 1\n\nCordialement,", "#clore\nMerci, bonne journée !\nAideur",
+                                  "Bonjour,\n#tickets\nBien à vous"])
+def test_a_message_of_greetings_only_is_not_relayed(text):
+    reply = parse_aideur_reply(text, date(2026, 11, 26))
+    assert reply.commands and reply.message == ""
+
+
+def test_a_real_message_keeps_its_sign_off():
+    reply = parse_aideur_reply("#accepter 15/12\nJe cherche dans le réseau.\nCordialement,", date(2026, 11, 26))
+    assert reply.message == "Je cherche dans le réseau.\nCordialement,"

@@ -1,0 +1,295 @@
+"""Consent before contact (DESIGN.md 2.5): contact details go from one member to another only with the written
+agreement of each ("qu'avec l'accord de chacun d'entre eux (mail ou écrit)").
+
+Aideur's #relier opens a Connection and asks both sides, each through a reply token naming that person's Consent.
+An answer counts only from the person asked, and only when it is a clear yes or no (parsers/consent.py); anything
+else gets a short question back, never a guess. Each answer is kept as evidence: what was asked (Message-ID and
+hash of the text as sent), the answer line, when, the answer's Message-ID and the hash of the raw mail.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from mailbot.calendar import french_date
+from mailbot.models import Appeal, Connection, Consent, Member, Solicitation, Ticket
+from mailbot.parsers import InboundMail
+from mailbot.parsers.consent import ConsentAnswer, read_consent
+from mailbot.privacy import find_leaks
+from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_CONSENT, Token
+from mailbot.workflows import results
+from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.appeals import identity_of
+from mailbot.workflows.base import Outgoing, WorkflowContext
+from mailbot.workflows.tickets import record_event, record_inbound, shorten
+
+ROLE_WORDS = {"requester": "le membre qui a demandé de l'aide", "helper": "le membre qui propose son aide"}
+
+
+def contact_card(member: Member) -> list[tuple[str, str]]:
+    """What is given to the other side once both agreed: how to reach the person, nothing more (no postal
+    address, no skills list): data minimisation."""
+    card = [("Nom", member.display_name), ("Courriel", member.email or ""), ("Téléphone", member.phone),
+            ("Entreprise", member.company), ("Activité", member.activity)]
+    return [(label, value) for label, value in card if value]
+
+
+# --- Aideur's #relier --------------------------------------------------------------------------------------------
+def helper_for(ctx: WorkflowContext, ticket: Ticket, fields: dict[str, str]) -> tuple[Member | None,
+                                                                                     Solicitation | None, str]:
+    """The helper #relier names (offer number or e-mail), or why it cannot be done."""
+    solicitation = None
+    if "offre" in fields:
+        solicitation = ctx.session.scalar(select(Solicitation).where(
+            Solicitation.ticket_id == ticket.id, Solicitation.offer_number == int(fields["offre"])))
+        if solicitation is None:
+            return None, None, f"Aucune offre n° {fields['offre']} sur {ticket.ref} (voir les mails « Offre n° … »)."
+        helper = solicitation.member
+    else:
+        helper = ctx.session.scalar(select(Member).where(Member.email == fields.get("email", "")))
+        if helper is None:
+            return None, None, f"Aucun membre n'a l'adresse {fields.get('email')}."
+    requester = ticket.member
+    if requester is None or not requester.email or requester.status != "active":
+        return None, None, f"Le demandeur de {ticket.ref} n'est plus membre : aucune mise en relation possible."
+    if helper.id == requester.id:
+        return None, None, "On ne peut pas relier le demandeur à lui-même."
+    if helper.status != "active" or not helper.email:
+        return None, None, f"{helper.display_name} n'est plus membre actif."
+    busy = ctx.session.scalar(select(Connection.status).where(
+        Connection.ticket_id == ticket.id, Connection.helper_id == helper.id,
+        Connection.status.in_(("asking", "exchanged"))))
+    if busy:
+        state = "est déjà en cours" if busy == "asking" else "a déjà eu lieu"
+        return None, None, f"La mise en relation avec {helper.display_name} sur {ticket.ref} {state}."
+    return helper, solicitation, ""
+
+
+def start(ctx: WorkflowContext, ticket: Ticket, helper: Member, solicitation: Solicitation | None,
+          actor: str) -> Connection:
+    requester = ticket.member
+    assert requester is not None
+    connection = Connection(ticket_id=ticket.id, requester_id=requester.id, helper_id=helper.id,
+                            solicitation_id=solicitation.id if solicitation else None, status="asking", actor=actor,
+                            created_at=ctx.now)
+    ctx.session.add(connection)
+    ctx.session.flush()
+    asked = {}
+    for member, role in ((requester, "requester"), (helper, "helper")):
+        consent = Consent(connection_id=connection.id, member_id=member.id, role=role, status="pending",
+                          asked_at=ctx.now)
+        ctx.session.add(consent)
+        asked[role] = consent
+    ctx.session.flush()
+    summary = _request_summary(ctx, ticket)
+    base = {"club_name": ctx.settings.club_name, "ref": ticket.ref, "days": ctx.settings.consent_expiry_days}
+    _ask(ctx, asked["requester"], "accord_demandeur", base | {
+        "first_name": requester.first_name, "card": [label for label, _ in contact_card(requester)],
+        "helper_activity": helper.activity, "helper_skills": helper.skills,
+        "offer": _offer_without_identity(solicitation, helper)})
+    _ask(ctx, asked["helper"], "accord_intervenant", base | {
+        "first_name": helper.first_name, "card": [label for label, _ in contact_card(helper)],
+        "summary": summary})
+    record_event(ctx.session, ticket, "connection-asked", f"mise en relation n° {connection.id} avec "
+                                                          f"{helper.display_name} : accord demandé aux deux", ctx.now,
+                 actor=actor)
+    return connection
+
+
+def _offer_without_identity(solicitation: Solicitation | None, helper: Member) -> str:
+    """The helper's offer as they wrote it, unless it would name them before they agreed (a signature, a phone)."""
+    if solicitation is None or not solicitation.answer or find_leaks(solicitation.answer, identity_of(helper)):
+        return ""
+    return shorten(solicitation.answer, 600)
+
+
+def _request_summary(ctx: WorkflowContext, ticket: Ticket) -> str:
+    """What the helper learns of the request before the requester agrees: Aideur's own appeal text if there was
+    one (already checked), else the ticket's summary if it names nobody, else only its reference."""
+    appeal = ctx.session.scalar(select(Appeal.text).where(Appeal.ticket_id == ticket.id).order_by(Appeal.id.desc()))
+    if appeal:
+        return shorten(appeal, 300)
+    if ticket.summary and not find_leaks(ticket.summary, identity_of(ticket.member)):
+        return ticket.summary
+    return ""
+
+
+def _ask(ctx: WorkflowContext, consent: Consent, template: str, context: dict[str, object], *,
+         key: str | None = None) -> None:
+    member = consent.member if consent.member is not None else ctx.session.get(Member, consent.member_id)
+    assert member is not None and member.email
+
+    def evidence(message_id: str, text: str) -> None:
+        if not consent.asked_message_id:  # the question itself; a reminder repeats it, the evidence stays first
+            consent.asked_message_id, consent.asked_sha256 = message_id, hashlib.sha256(text.encode()).hexdigest()
+
+    ctx.send(Outgoing(template=template, to=member.email, context=context,
+                      idempotency_key=key or f"consent-ask:{consent.id}",
+                      token=Token(SCOPE_CONSENT, consent.id, ROLE_MEMBER if consent.role == "requester"
+                                  else ROLE_HELPER),
+                      ticket_id=consent.connection.ticket_id if consent.connection else None,
+                      auto_submitted="auto-generated", rate_limited=False, after_store=evidence))
+
+
+# --- answers -----------------------------------------------------------------------------------------------------
+def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, consent_id: int) -> None:
+    consent = ctx.session.get(Consent, consent_id)
+    assert consent is not None
+    connection = consent.connection
+    ticket = ctx.session.get(Ticket, connection.ticket_id)
+    assert ticket is not None
+    member = consent.member
+    text = mail.new_text or mail.text
+    record_inbound(ctx.session, ticket, mail, text, ctx.now)
+    if mail.from_address != (member.email or ""):
+        # A forwarded mail's reply address used by someone else: the token names the person asked, so it
+        # does not count. Aideur is told; the sender gets nothing (they may not even be a member).
+        record_event(ctx.session, ticket, "consent-foreign", f"réponse de {mail.from_address} à la demande "
+                                                             f"d'accord adressée à {member.display_name} : ignorée",
+                     ctx.now, actor=mail.from_address)
+        notify_aideurs(ctx, ticket, "notification_accord_tiers", {
+            "club_name": ctx.settings.club_name, "ref": ticket.ref, "sender": mail.from_address,
+            "asked": member.display_name, "text": shorten(text, 1000)}, key=f"consent-foreign:{mail.message_id}")
+        return
+    base = {"club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": member.first_name,
+            "role": consent.role}
+    if connection.status == "asking" and any(c.member.status != "active" or not c.member.email
+                                             for c in connection.consents):
+        connection.status, connection.closed_at = "cancelled", ctx.now  # one side left the club meanwhile
+    if connection.status != "asking":
+        _reply(ctx, mail, consent, "accord_sans_objet", base | {"state": connection.status})
+        return
+    reading = read_consent(text)
+    if reading.answer is ConsentAnswer.UNCLEAR:
+        record_event(ctx.session, ticket, "consent-unclear", f"{member.display_name} : réponse pas claire", ctx.now,
+                     actor=mail.from_address)
+        _reply(ctx, mail, consent, "accord_incompris", base)
+        return
+    previous = consent.status
+    consent.status = "yes" if reading.answer is ConsentAnswer.YES else "no"
+    consent.answer_line, consent.answered_at = reading.line, ctx.now
+    consent.answer_message_id, consent.answer_sha256 = mail.message_id, raw_sha256
+    record_event(ctx.session, ticket, f"consent-{consent.status}",
+                 f"{member.display_name} ({consent.role}) : « {shorten(reading.line, 120)} »", ctx.now,
+                 actor=mail.from_address)
+    other = next(c for c in connection.consents if c.id != consent.id)
+    if consent.status == "no":
+        _refused(ctx, mail, ticket, connection, consent, other, withdrawn=previous == "yes")
+    elif other.status == "yes":
+        _exchange(ctx, ticket, connection)
+    elif previous != "yes":
+        _reply(ctx, mail, consent, "accord_enregistre", base)
+
+
+def _refused(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, connection: Connection, consent: Consent,
+             other: Consent, *, withdrawn: bool) -> None:
+    connection.status, connection.closed_at = "refused", ctx.now
+    member, partner = consent.member, other.member
+    base = {"club_name": ctx.settings.club_name, "ref": ticket.ref}
+    _reply(ctx, mail, consent, "accord_refus_enregistre", base | {"first_name": member.first_name,
+                                                                 "withdrawn": withdrawn})
+    if other.status != "no" and partner.email:
+        ctx.send(Outgoing(template="relation_annulee", to=partner.email,
+                          context=base | {"first_name": partner.first_name, "role": other.role},
+                          idempotency_key=f"connection-off:{connection.id}:{partner.id}",
+                          token=Token(SCOPE_CONSENT, other.id, ROLE_MEMBER if other.role == "requester"
+                                      else ROLE_HELPER), ticket_id=ticket.id, auto_submitted="auto-generated"))
+    notify_aideurs(ctx, ticket, "notification_relation_refusee", base | {
+        "who": member.display_name, "role": ROLE_WORDS[consent.role], "line": consent.answer_line,
+        "withdrawn": withdrawn, "partner": partner.display_name}, key=f"connection-refused:{connection.id}")
+
+
+def _exchange(ctx: WorkflowContext, ticket: Ticket, connection: Connection) -> None:
+    """Both agreed in writing: each receives the other's card, the first meeting is free, discretion applies."""
+    connection.status, connection.closed_at = "exchanged", ctx.now
+    consents = {c.role: c for c in connection.consents}
+    pairs = ((consents["requester"], consents["helper"]), (consents["helper"], consents["requester"]))
+    for mine, theirs in pairs:
+        me, them = mine.member, theirs.member
+        ctx.send(Outgoing(
+            template="coordonnees", to=me.email or "",
+            context={"club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": me.first_name,
+                     "role": mine.role, "card": contact_card(them)},
+            idempotency_key=f"connection-cards:{connection.id}:{me.id}",
+            token=Token(SCOPE_CONSENT, mine.id, ROLE_MEMBER if mine.role == "requester" else ROLE_HELPER),
+            ticket_id=ticket.id, auto_submitted="auto-generated", rate_limited=False))
+    requester, helper = consents["requester"].member, consents["helper"].member
+    record_event(ctx.session, ticket, "connection-made", f"coordonnées échangées entre {requester.display_name} "
+                                                         f"et {helper.display_name}", ctx.now)
+    notify_aideurs(ctx, ticket, "notification_relation_faite", {
+        "club_name": ctx.settings.club_name, "ref": ticket.ref, "requester": requester.display_name,
+        "helper": helper.display_name,
+        "answers": [(c.member.display_name, c.answer_line, french_date(c.answered_at, ctx.settings.timezone))
+                    for c in connection.consents if c.answered_at]}, key=f"connection-made:{connection.id}")
+    results.send_form(ctx, ticket, requester, "requester", "connection")
+    results.send_form(ctx, ticket, helper, "helper", "connection")
+
+
+def _reply(ctx: WorkflowContext, mail: InboundMail, consent: Consent, template: str,
+           context: dict[str, object]) -> None:
+    ctx.send(Outgoing(template=template, to=consent.member.email or mail.from_address, context=context,
+                      idempotency_key=f"{template}:{mail.message_id}",
+                      token=Token(SCOPE_CONSENT, consent.id, ROLE_MEMBER if consent.role == "requester"
+                                  else ROLE_HELPER),
+                      ticket_id=consent.connection.ticket_id, in_reply_to=f"<{mail.message_id}>"))
+
+
+# --- the scheduled part: one reminder, then expiry ---------------------------------------------------------------
+def run_due(ctx: WorkflowContext) -> int:
+    acted = 0
+    reminder_after = timedelta(days=ctx.settings.consent_reminder_days)
+    expiry_after = timedelta(days=ctx.settings.consent_expiry_days)
+    pending = ctx.session.scalars(select(Consent).join(Connection).where(
+        Connection.status == "asking", Consent.status == "pending").order_by(Consent.id)).all()
+    for consent in pending:
+        connection = consent.connection
+        if connection.status != "asking":
+            continue  # expired a moment ago, through the other side
+        ticket = ctx.session.get(Ticket, connection.ticket_id)
+        assert ticket is not None
+        gone = [c for c in connection.consents if c.member.status != "active" or not c.member.email]
+        if ticket.closed_at is not None or gone:
+            # The need is over, or one side left the club or was erased: nothing can be exchanged any more.
+            connection.status, connection.closed_at = "cancelled", ctx.now
+            record_event(ctx.session, ticket, "connection-cancelled", f"mise en relation n° {connection.id} "
+                         "annulée (demande close ou membre parti)", ctx.now)
+            acted += 1
+            continue
+        if ctx.now - consent.asked_at >= expiry_after:
+            _expire(ctx, ticket, connection)
+            acted += 1
+        elif consent.reminded_at is None and ctx.now - consent.asked_at >= reminder_after:
+            consent.reminded_at = ctx.now
+            member = consent.member
+            _ask(ctx, consent, "accord_rappel", {
+                "club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": member.first_name,
+                "role": consent.role, "card": [label for label, _ in contact_card(member)],
+                "deadline": french_date(consent.asked_at + expiry_after, ctx.settings.timezone)},
+                 key=f"consent-reminder:{consent.id}")
+            record_event(ctx.session, ticket, "consent-reminded", f"rappel à {member.display_name}", ctx.now)
+            acted += 1
+    return acted
+
+
+def _expire(ctx: WorkflowContext, ticket: Ticket, connection: Connection) -> None:
+    connection.status, connection.closed_at = "expired", ctx.now
+    silent = [c for c in connection.consents if c.status == "pending"]
+    for consent in silent:
+        consent.status = "expired"
+    for consent in connection.consents:
+        if consent.status == "yes" and consent.member.email:
+            ctx.send(Outgoing(template="relation_annulee", to=consent.member.email,
+                              context={"club_name": ctx.settings.club_name, "ref": ticket.ref,
+                                       "first_name": consent.member.first_name, "role": consent.role},
+                              idempotency_key=f"connection-off:{connection.id}:{consent.member_id}",
+                              token=Token(SCOPE_CONSENT, consent.id, ROLE_MEMBER if consent.role == "requester"
+                                          else ROLE_HELPER), ticket_id=ticket.id, auto_submitted="auto-generated"))
+    record_event(ctx.session, ticket, "connection-expired", f"mise en relation n° {connection.id} : sans réponse de "
+                 + ", ".join(c.member.display_name for c in silent), ctx.now)
+    notify_aideurs(ctx, ticket, "notification_relation_expiree", {
+        "club_name": ctx.settings.club_name, "ref": ticket.ref,
+        "silent": [c.member.display_name for c in silent],
+        "agreed": [c.member.display_name for c in connection.consents if c.status == "yes"]},
+        key=f"connection-expired:{connection.id}")
