@@ -32,6 +32,17 @@ from enum import Enum
 from .dates import fold
 from .quotes import split_reply
 from .registration import confirmation_of
+from .marks import (
+    SIGNATURE as _SIGNATURE,
+    MOBILE as _MOBILE,
+    SEPARATOR as _SEPARATOR,
+    ATTRIBUTION_END as _ATTRIBUTION_END,
+    ATTRIBUTION_START as _ATTRIBUTION_START,
+    HEADER_FROM as _HEADER_FROM,
+    HEADER_OTHER as _HEADER_OTHER,
+    HEADER_INLINE as _HEADER_INLINE,
+    SIGN_OFF as _SIGN_OFF,
+)
 
 __all__ = ["CONSENT_RULE", "ConsentAnswer", "ConsentReading", "read_consent"]
 
@@ -61,22 +72,7 @@ class ConsentReading:
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
 
-# All matched on folded lines (lower case, no accents, plain apostrophes and dashes).
-_SIGNATURE = re.compile(r"^\s*(?:--|—|__)\s*$")
-_MOBILE = re.compile(r"^\s*(?:envoye\s+(?:de|depuis|a\s+partir\s+de|avec)\s|sent\s+from\s|get\s+outlook\s|"
-                     r"obtenir\s+outlook\s|telechargez\s+outlook\s)")
-_SEPARATOR = re.compile(r"^\s*(?:-{2,}\s*(?:message\s+d'origine|message\s+original|original\s+message|"
-                        r"message\s+transfere|forwarded\s+message)|_{10,}\s*$|debut\s+du\s+message\s+"
-                        r"(?:reexpedie|transfere))")
-_ATTRIBUTION_END = re.compile(r"(?:a\s+)?(?:ecrit|wrote)\s*:\s*$")
-_ATTRIBUTION_START = re.compile(r"^\s*(?:le|on)\s+\S")
-_HEADER_FROM = re.compile(r"^\s*\**\s*(?:de|from)\s*\**\s*:")
-_HEADER_OTHER = re.compile(r"^\s*\**\s*(?:envoye(?:\s+le)?|sent|date|a|to|cc|objet|subject)\s*\**\s*:")
-_HEADER_INLINE = re.compile(r"\s(?:envoye|sent|objet|subject)\s*:")
-_SIGN_OFF = re.compile(
-    r"^\s*(?:(?:bien\s+|tres\s+)?cordialement|bien\s+a\s+(?:vous|toi)|(?:sinceres\s+|meilleures\s+)?salutations|"
-    r"bonne\s+(?:journee|soiree|fin\s+de\s+journee|continuation)|a\s+bientot|(?:best|kind)\s+regards)\W*$"
-)
+# Where the person's own words end (shared with results.py).
 # Our own instruction pasted back without ">": its "oui" and "non" are not an answer.
 _OUR_INSTRUCTION = re.compile(r"repondez|oui\s+ou\s+(?:par\s+)?non|yes\s+or\s+no")
 
