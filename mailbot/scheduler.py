@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot.config import Settings
 from mailbot.outbox import Outbox
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import consents, deadlines, results
+from mailbot.workflows import consents, deadlines, digest, results
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[WorkflowContext], int]
 JOBS: tuple[tuple[str, Job], ...] = (("deadlines", deadlines.run_due), ("consents", consents.run_due),
-                                     ("result-forms", results.run_due))
+                                     ("result-forms", results.run_due), ("digest", digest.weekly_digest))
 
 
 def run_jobs(sessions: sessionmaker[Session], settings: Settings, signer: TokenSigner, outbox: Outbox,
