@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("email")
     mx.set_defaults(handler=cmd_members_erase)
 
+    report = sub.add_parser("report", help="the week's figures and what is waiting (Aideur's weekly digest)")
+    report.add_argument("--json", action="store_true")
+    report.add_argument("--at", type=_iso_datetime,
+                        help="the clock: the 7 days reported end here, the lists are as of then (ISO date-time)")
+    report.set_defaults(handler=cmd_report)
+
     sub.add_parser("check", help="check config, database, IMAP and SMTP").set_defaults(handler=cmd_check)
 
     demo = sub.add_parser("demo", help="local demo: loopback mail server with demo accounts")
@@ -244,6 +250,28 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
         print()
     for event in data["events"]:
         print(f"· {event['at']} {event['kind']} ({event['actor']}) {event['detail']}")
+    return 0
+
+
+# --- report -------------------------------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    """The digest's figures and lists: as JSON, or as the text Aideur's weekly mail shows (without its footer)."""
+    from mailbot.compose import TemplateRenderer
+    from mailbot.report import build_digest, summary
+    from mailbot.workflows.digest import TEMPLATE, digest_context
+
+    settings = _settings(args)
+    now = to_utc(args.at, settings) if args.at is not None else utcnow()
+    with _sessions(settings)() as session:
+        digest = build_digest(session, now, settings.timezone)
+    if args.json:
+        print(json.dumps(summary(digest), ensure_ascii=False, indent=2))
+        return 0
+    context = digest_context(digest, now, settings.timezone, settings.club_name) | {"command_address": "",
+                                                                                   "reply_address": ""}
+    rendered = TemplateRenderer().render(TEMPLATE, context)
+    print(f"{rendered.subject}\n")
+    print(rendered.body.split("\n-- \n", 1)[0].rstrip())
     return 0
 
 

@@ -1,7 +1,9 @@
 """Turn a template and its context into a complete, standards-correct mail.
 
 Every word a person reads lives in templates/emails/*.j2, each with a `subject` and a `body` block. Mails are
-plain text in UTF-8, quoted-printable (safe through any relay), lines kept short for every client.
+plain text in UTF-8, quoted-printable (safe through any relay), lines kept short for every client. A template may
+also define an `html` block (rendered with autoescaping, so member text never becomes markup): the mail is then
+multipart/alternative, the plain text first and the HTML second.
 """
 from __future__ import annotations
 
@@ -27,29 +29,42 @@ LINE_WIDTH = 76
 class Rendered:
     subject: str
     body: str
+    html: str | None = None  # the optional HTML alternative (the template's `html` block)
 
 
 class TemplateRenderer:
     def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(directory)),
-            undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never a blank in a member's mail
-            autoescape=False,
-            auto_reload=False,  # templates are read once: an edit while running cannot break a mail halfway
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["wrap"] = wrap_text
-        self.env.filters["quote"] = quote_text
+        self.env = _environment(directory, autoescape=False)
+        # The `html` block is rendered from a second compilation of the same file with autoescaping on: it is
+        # the renderer, not each template's author, that makes "<script>" in a member's text inert.
+        self.html_env = _environment(directory, autoescape=True)
 
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         template = self.env.get_template(f"{name}.j2")
         ctx = template.new_context(context)
         subject = "".join(template.blocks["subject"](ctx)).strip()
         body = "".join(template.blocks["body"](ctx))
+        html = None
+        if "html" in template.blocks:
+            html_template = self.html_env.get_template(f"{name}.j2")
+            html = _tidy("".join(html_template.blocks["html"](html_template.new_context(context))))
         # Long lines are wrapped here, once for every template: a paragraph may hold variables of any length.
-        return Rendered(subject=" ".join(subject.split()), body=_tidy(wrap_text(body)))
+        return Rendered(subject=" ".join(subject.split()), body=_tidy(wrap_text(body)), html=html)
+
+
+def _environment(directory: Path, *, autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory)),
+        undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never a blank in a member's mail
+        autoescape=autoescape,
+        auto_reload=False,  # templates are read once: an edit while running cannot break a mail halfway
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["wrap"] = wrap_text
+    env.filters["quote"] = quote_text
+    return env
 
 
 def _tidy(body: str) -> str:
@@ -93,6 +108,10 @@ def quote_text(text: str) -> str:
     return "\n".join(("> " + line) if line else ">" for line in text.splitlines())
 
 
+_TEXT_HEADERS = [("Content-Type", 'text/plain; charset="utf-8"'), ("Content-Transfer-Encoding", "quoted-printable")]
+_HTML_HEADERS = [("Content-Type", 'text/html; charset="utf-8"'), ("Content-Transfer-Encoding", "quoted-printable")]
+
+
 def new_message_id(prefix: str, domain: str) -> str:
     """<prefix.random@domain>: the routing token first, so that a reply's References lead back to it."""
     return f"<{prefix}.{secrets.token_hex(8)}@{domain}>"
@@ -117,6 +136,10 @@ def build_message(
 
     The encodings are the email package's (Header, quoprimime, RFC 2231); only the assembly is done here,
     because its generator re-folds every header through Header objects and dominated the intake profile.
+
+    With `rendered.html`, the text becomes multipart/alternative (text/plain first, text/html second, both
+    quoted-printable UTF-8); with attachments too, that alternative is the first part of the multipart/mixed.
+    Without it, the mail is exactly what it always was: one text/plain part, or text + attachments.
     """
     refs = [ref for ref in references if ref]
     headers = [
@@ -135,23 +158,37 @@ def build_message(
     # Outlook's out-of-office replies from coming back at us.
     headers += [("Auto-Submitted", auto_submitted), ("X-Auto-Response-Suppress", "All"), ("X-Mailer", "mailbot"),
                 ("MIME-Version", "1.0")]
-    text_headers = [("Content-Type", 'text/plain; charset="utf-8"'),
-                    ("Content-Transfer-Encoding", "quoted-printable")]
     body = _quoted_printable(rendered.body)
+    if rendered.html is None:
+        content_headers, content = _TEXT_HEADERS, body.encode("ascii")
+    else:
+        content_headers, content = _alternative(body, rendered.html)
     parts = list(attachments)
     if not parts:
-        return _join(headers + text_headers, body)
+        return _join(headers + content_headers, "") + content
     boundary = f"=_mailbot_{secrets.token_hex(12)}"
     chunks = [_join(headers + [("Content-Type", f'multipart/mixed; boundary="{boundary}"')],
                     "This is a multi-part message in MIME format.\r\n")]
     # Each delimiter is "CRLF--boundary": the CRLF belongs to the delimiter (RFC 2046 5.1.1), so every part is
     # followed by one more, and the text keeps its last line break.
     delimiter = f"\r\n--{boundary}\r\n".encode()
-    chunks.append(delimiter[2:] + _join(text_headers, body))
+    chunks.append(delimiter[2:] + _join(content_headers, "") + content)
     for attachment, payload in parts:
         chunks.append(delimiter + _attachment_part(attachment, payload))
     chunks.append(f"\r\n--{boundary}--\r\n".encode())
     return b"".join(chunks)
+
+
+def _alternative(text_body: str, html: str) -> tuple[list[tuple[str, str]], bytes]:
+    """The headers and body of a multipart/alternative: the plain text, then the HTML (clients show the last
+    one they can display), each part in its own quoted-printable UTF-8."""
+    boundary = f"=_mailbot_{secrets.token_hex(12)}"
+    headers = [("Content-Type", f"multipart/alternative;{CRLF_FOLD}boundary=\"{boundary}\"")]
+    delimiter = f"\r\n--{boundary}\r\n".encode()
+    body = (delimiter[2:] + _join(_TEXT_HEADERS, text_body)
+            + delimiter + _join(_HTML_HEADERS, _quoted_printable(html))
+            + f"\r\n--{boundary}--\r\n".encode())
+    return headers, body
 
 
 CRLF_FOLD = "\r\n "

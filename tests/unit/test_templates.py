@@ -107,6 +107,24 @@ SAMPLES = {
                                     "helper": {"name": "Bruno Petit", "email": "bruno@membres.test",
                                                "company": "Petit Paie", "phone": "06 98 76 54 32",
                                                "activity": "gestionnaire de paie", "skills": "paie"}},
+    # Weekly digest for Aideur (DESIGN.md 2.11).
+    "digest_hebdo": NOTICE | {
+        "period": "du 23 au 29 novembre 2026", "today": "lundi 30 novembre 2026",
+        "figures": {"requests": 6, "accepted": 2, "declined": 1, "solved": 2, "withdrawn": 1, "first_answer": "5 h",
+                    "satisfaction": "3,7/5", "satisfaction_count": 3, "new_members": 3,
+                    "results": [("résolu", 2), ("en partie", 1)]},
+        "open_tickets": [{"ref": "CA-2026-0042", "member": "Alice Martin", "title": LONG[:49] + "…",
+                          "state": "acceptée", "promise": "vos propositions", "due": "lun. 23/11", "late": True,
+                          "days_late": 7},
+                         {"ref": "CA-2026-0043", "member": "Chloé Durand", "title": "Devis de toiture",
+                          "state": "proposition faite", "promise": "votre réponse", "due": "", "late": False,
+                          "days_late": 0}],
+        "late_count": 1,
+        "consents": [{"ref": "CA-2026-0044", "member": "Bruno Petit", "role": "aidant", "since": "ven. 27/11",
+                      "reminded": True}],
+        "forms": [{"ref": "CA-2026-0039", "member": "Alice Martin", "role": "demandeur", "sent": "ven. 20/11",
+                   "reminders": 2}],
+        "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}]},
 }
 
 

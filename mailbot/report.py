@@ -1,0 +1,282 @@
+"""The week's figures and what is waiting, read from the database (DESIGN.md 2.11).
+
+Pure queries: nothing here writes, sends or formats for a mail. The weekly digest (mailbot.workflows.digest) and
+`mailbot report` both show what `build_digest` returns.
+
+Times are naive UTC, as stored; a period is the half-open interval [start, end).
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from mailbot.calendar import MONTHS
+from mailbot.models import Connection, Consent, Event, Member, ResultForm, Ticket
+
+PERIOD_DAYS = 7
+# Commands that are not an answer to the member: a note is internal, #aide and #tickets are Aideur's own lists.
+NOT_AN_ANSWER = ("command:note", "command:aide", "command:tickets")
+STATES = {"new": "à trier", "accepted": "acceptée", "proposed": "proposition faite"}
+ROLES = {"requester": "demandeur", "helper": "aidant"}
+ERASED = "membre effacé"
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """What happened in [start, end). Each count is defined where build_figures computes it."""
+
+    start: datetime
+    end: datetime
+    requests: int
+    accepted: int
+    declined: int
+    solved: int
+    withdrawn: int
+    median_first_answer_hours: float | None
+    satisfaction_mean: float | None
+    satisfaction_count: int
+    results: dict[str, int]
+    new_members: int
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    ref: str
+    member: str
+    title: str
+    state: str  # in French: à trier, acceptée, proposition faite
+    promise: str  # answer | proposals
+    due: date | None  # the next deadline, local date
+    late: bool
+    days_late: int  # local calendar days since the deadline's day (0: not late, or late since today)
+
+
+@dataclass(frozen=True)
+class PendingConsent:
+    ref: str
+    member: str  # who has not answered yet
+    role: str  # demandeur | aidant
+    asked_on: date
+    reminded: bool
+
+
+@dataclass(frozen=True)
+class PendingForm:
+    ref: str
+    member: str
+    role: str  # demandeur | aidant
+    sent_on: date
+    reminders: int
+
+
+@dataclass(frozen=True)
+class NewMember:
+    name: str
+    activity: str
+    joined_on: date
+
+
+@dataclass(frozen=True)
+class Digest:
+    figures: WeekFigures
+    open_tickets: list[OpenTicket]
+    overdue: list[OpenTicket]
+    pending_consents: list[PendingConsent]
+    pending_forms: list[PendingForm]
+    new_members: list[NewMember]
+
+
+def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None) -> Digest:
+    """The figures of the 7 days ending at `period_end` (default: `now`), and the lists as they stand at `now`.
+
+    The seven days are counted on the local calendar (the same local time seven days before), so a week across a
+    change of summer time is still seven days on Aideur's clock.
+    """
+    end = period_end or now
+    start = week_start(end, zone)
+    tickets = open_tickets(session, now, zone)
+    return Digest(
+        figures=build_figures(session, start, end),
+        open_tickets=tickets,
+        overdue=[t for t in tickets if t.late],
+        pending_consents=pending_consents(session, zone),
+        pending_forms=pending_forms(session, zone),
+        new_members=new_members(session, start, end, zone),
+    )
+
+
+def week_start(end: datetime, zone: ZoneInfo) -> datetime:
+    """The same local time PERIOD_DAYS days before `end` (naive UTC in, naive UTC out)."""
+    local = end.replace(tzinfo=timezone.utc).astimezone(zone)
+    return _utc(local - timedelta(days=PERIOD_DAYS))  # aware arithmetic on one zone is wall-clock arithmetic
+
+
+def build_figures(session: Session, start: datetime, end: datetime) -> WeekFigures:
+    """The week's figures, every one counted on events that happened in [start, end):
+
+    - requests: tickets created in the period;
+    - accepted / declined: tickets with an Aideur command "#accepter" / "#refuser" in the period (Event kind
+      command:accepter / command:refuser), each ticket counted once;
+    - solved: tickets with a result form answered in the period saying "resolu" (ResultForm.result), each ticket
+      counted once (the requester and the helper both saying so is one problem solved);
+    - withdrawn: tickets closed in the period with status "withdrawn" (the member said it was no longer needed);
+    - median_first_answer_hours: for the tickets created in the period, the hours from created_at to Aideur's
+      first answer (the first Event whose kind is a command other than #note, #aide, #tickets, or "relayed",
+      his text passed on to the member), as known at the end of the period (an answer only comes after the
+      ticket, so after the start); None when no ticket created in the period was answered in it;
+    - satisfaction_mean / satisfaction_count: the mean (and number) of ResultForm.satisfaction given in the result
+      forms answered in the period; None / 0 when there is none;
+    - results: the number of result forms answered in the period, per ResultForm.result;
+    - new_members: members created in the period whose status is active or ended (erased members are not counted).
+    """
+    created = (Ticket.created_at >= start, Ticket.created_at < end)
+    requests = session.scalar(select(func.count(Ticket.id)).where(*created)) or 0
+    answered = (ResultForm.answered_at >= start, ResultForm.answered_at < end, ResultForm.status == "answered")
+    results = {result: count for result, count in session.execute(
+        select(ResultForm.result, func.count(ResultForm.id)).where(*answered, ResultForm.result != "")
+        .group_by(ResultForm.result).order_by(ResultForm.result))}
+    satisfaction = [value for value in session.scalars(
+        select(ResultForm.satisfaction).where(*answered, ResultForm.satisfaction.is_not(None)))]
+    return WeekFigures(
+        start=start,
+        end=end,
+        requests=requests,
+        accepted=_tickets_with_event(session, "command:accepter", start, end),
+        declined=_tickets_with_event(session, "command:refuser", start, end),
+        solved=session.scalar(select(func.count(func.distinct(ResultForm.ticket_id)))
+                              .where(*answered, ResultForm.result == "resolu")) or 0,
+        withdrawn=session.scalar(select(func.count(Ticket.id)).where(
+            Ticket.status == "withdrawn", Ticket.closed_at >= start, Ticket.closed_at < end)) or 0,
+        median_first_answer_hours=_median_first_answer(session, start, end),
+        satisfaction_mean=statistics.fmean(satisfaction) if satisfaction else None,
+        satisfaction_count=len(satisfaction),
+        results=results,
+        new_members=session.scalar(select(func.count(Member.id)).where(
+            Member.created_at >= start, Member.created_at < end, Member.status.in_(("active", "ended")))) or 0,
+    )
+
+
+def _tickets_with_event(session: Session, kind: str, start: datetime, end: datetime) -> int:
+    return session.scalar(select(func.count(func.distinct(Event.ticket_id))).where(
+        Event.kind == kind, Event.at >= start, Event.at < end, Event.ticket_id.is_not(None))) or 0
+
+
+def _median_first_answer(session: Session, start: datetime, end: datetime) -> float | None:
+    is_answer = or_(Event.kind == "relayed",
+                    and_(Event.kind.startswith("command:", autoescape=True), Event.kind.not_in(NOT_AN_ANSWER)))
+    first = (select(Event.ticket_id, func.min(Event.at).label("first_at"))
+             .where(is_answer, Event.at >= start, Event.at < end, Event.ticket_id.is_not(None))
+             .group_by(Event.ticket_id).subquery())
+    rows = session.execute(select(Ticket.created_at, first.c.first_at).join(first, first.c.ticket_id == Ticket.id)
+                           .where(Ticket.created_at >= start, Ticket.created_at < end)).all()
+    delays = [max((answered - created).total_seconds(), 0) / 3600 for created, answered in rows]
+    return statistics.median(delays) if delays else None
+
+
+def open_tickets(session: Session, now: datetime, zone: ZoneInfo) -> list[OpenTicket]:
+    """Tickets not closed (closed_at is null), the nearest deadline first, those without one last."""
+    tickets = session.scalars(select(Ticket).where(Ticket.closed_at.is_(None)).options(selectinload(Ticket.member))
+                              .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)).all()
+    today = local_date(now, zone)
+    return [OpenTicket(
+        ref=t.ref,
+        member=_name(t.member),
+        title=t.subject or t.summary or "(sans objet)",
+        state=STATES.get(t.status, t.status),
+        promise=t.promise,
+        due=local_date(t.due_at, zone) if t.due_at else None,
+        late=t.due_at is not None and t.due_at < now,  # overdue: open with its deadline passed
+        days_late=(today - local_date(t.due_at, zone)).days if t.due_at is not None and t.due_at < now else 0,
+    ) for t in tickets]
+
+
+def pending_consents(session: Session, zone: ZoneInfo) -> list[PendingConsent]:
+    """The sides not yet answered (Consent pending) of the connections still asking, oldest question first."""
+    rows = session.execute(
+        select(Consent, Ticket.ref).options(selectinload(Consent.member))
+        .join(Connection, Consent.connection_id == Connection.id)
+        .join(Ticket, Connection.ticket_id == Ticket.id)
+        .where(Consent.status == "pending", Connection.status == "asking")
+        .order_by(Consent.asked_at, Consent.id)).all()
+    return [PendingConsent(ref=ref, member=_name(consent.member), role=ROLES.get(consent.role, consent.role),
+                           asked_on=local_date(consent.asked_at, zone), reminded=consent.reminded_at is not None)
+            for consent, ref in rows]
+
+
+def pending_forms(session: Session, zone: ZoneInfo) -> list[PendingForm]:
+    """The result forms sent and not answered yet (status pending), oldest first."""
+    rows = session.execute(
+        select(ResultForm, Ticket.ref).options(selectinload(ResultForm.member))
+        .join(Ticket, ResultForm.ticket_id == Ticket.id)
+        .where(ResultForm.status == "pending").order_by(ResultForm.sent_at, ResultForm.id)).all()
+    return [PendingForm(ref=ref, member=_name(form.member), role=ROLES.get(form.role, form.role),
+                        sent_on=local_date(form.sent_at, zone), reminders=form.reminders) for form, ref in rows]
+
+
+def new_members(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> list[NewMember]:
+    """Members created in [start, end), active or ended (never the erased), in the order they joined."""
+    members = session.scalars(select(Member).where(
+        Member.created_at >= start, Member.created_at < end, Member.status.in_(("active", "ended")))
+        .order_by(Member.created_at, Member.id)).all()
+    return [NewMember(name=_name(m), activity=m.activity, joined_on=local_date(m.created_at, zone)) for m in members]
+
+
+def summary(digest: Digest) -> dict[str, object]:
+    """The figures and the lengths of the lists, for `mailbot report --json` (times in ISO 8601, UTC)."""
+    figures = digest.figures
+    return {
+        "start": figures.start.replace(tzinfo=timezone.utc).isoformat(),
+        "end": figures.end.replace(tzinfo=timezone.utc).isoformat(),
+        "requests": figures.requests,
+        "accepted": figures.accepted,
+        "declined": figures.declined,
+        "solved": figures.solved,
+        "withdrawn": figures.withdrawn,
+        "median_first_answer_hours": figures.median_first_answer_hours,
+        "satisfaction_mean": figures.satisfaction_mean,
+        "satisfaction_count": figures.satisfaction_count,
+        "results": dict(figures.results),
+        "new_members": figures.new_members,
+        "open_tickets": len(digest.open_tickets),
+        "overdue": len(digest.overdue),
+        "pending_consents": len(digest.pending_consents),
+        "pending_forms": len(digest.pending_forms),
+    }
+
+
+def period_label(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """'du 23 au 29 novembre 2026': the local days of [start, end) (an end at midnight closes the day before)."""
+    first = local_date(start, zone)
+    last = (end.replace(tzinfo=timezone.utc).astimezone(zone) - timedelta(microseconds=1)).date()
+    if last < first:
+        last = first
+    if (first.year, first.month) == (last.year, last.month):
+        return f"du {_day(first)} au {_day(last)} {MONTHS[last.month - 1]} {last.year}"
+    if first.year == last.year:
+        return f"du {_day(first)} {MONTHS[first.month - 1]} au {_day(last)} {MONTHS[last.month - 1]} {last.year}"
+    return f"du {_day(first)} {MONTHS[first.month - 1]} {first.year} au {_day(last)} {MONTHS[last.month - 1]} " \
+           f"{last.year}"
+
+
+def local_date(value: datetime, zone: ZoneInfo) -> date:
+    return value.replace(tzinfo=timezone.utc).astimezone(zone).date()
+
+
+def _day(value: date) -> str:
+    return "1er" if value.day == 1 else str(value.day)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _name(member: Member | None) -> str:
+    if member is None or member.status == "erased":
+        return ERASED
+    return member.display_name
+

@@ -1,0 +1,116 @@
+"""The weekly digest for Aideur (DESIGN.md 2.11): a scheduled job, once per ISO week.
+
+On the digest day (MAILBOT_DIGEST_DAY, Monday by default) from the digest hour (MAILBOT_DIGEST_HOUR, local time),
+every Aideur address gets one mail: the week's figures, the promises overdue, the open tickets and their deadlines,
+the consents and result forms still awaited, the new members. The figures cover the seven whole local days before
+the digest day (Monday to Sunday for a Monday digest), whenever in the day the job runs: consecutive digests cover
+consecutive weeks, with no gap and no overlap. The lists are as they stand when the digest is written.
+
+Once per week: an Event "digest" with the ISO week is recorded in the same transaction as the mails (and the
+outbox's idempotency key, which carries the week, would refuse a second one anyway), so reruns, replays and
+restarts never repeat it.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from mailbot.calendar import WEEKDAYS, french_date
+from mailbot.models import Event
+from mailbot.report import Digest, OpenTicket, build_digest, period_label
+from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import WorkflowContext
+from mailbot.workflows.tickets import record_event, shorten
+
+TEMPLATE = "digest_hebdo"
+EVENT_KIND = "digest"
+TITLE_LENGTH = 50  # "  title (proposition faite)" stays within a phone line
+RESULT_LABELS = {"resolu": "résolu", "en_partie": "en partie", "non_resolu": "non résolu", "en_cours": "en cours"}
+PROMISES = {"answer": "votre réponse", "proposals": "vos propositions"}  # what the member waits for
+
+
+def weekly_digest(ctx: WorkflowContext) -> int:
+    """Queue this week's digest if it is due at ctx.now and not queued yet. Returns 1 when queued, else 0."""
+    zone = ctx.settings.timezone
+    local = ctx.now.replace(tzinfo=timezone.utc).astimezone(zone)
+    if local.weekday() != ctx.settings.digest_weekday or local.hour < ctx.settings.digest_hour:
+        return 0
+    week = iso_week(local.date())
+    if ctx.session.scalar(select(Event.id).where(Event.kind == EVENT_KIND, Event.detail == week).limit(1)):
+        return 0
+    period_end = datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    digest = build_digest(ctx.session, ctx.now, zone, period_end=period_end)
+    notify_aideurs(ctx, None, TEMPLATE, digest_context(digest, ctx.now, zone, ctx.settings.club_name),
+                   key=f"digest:{week}")
+    record_event(ctx.session, None, EVENT_KIND, week, ctx.now)
+    return 1
+
+
+def iso_week(day: date) -> str:
+    """'2026-W49': the ISO year and week (a Monday 28 December 2026 is 2026-W53, 4 January 2027 is 2027-W01)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def digest_context(digest: Digest, now: datetime, zone: ZoneInfo, club_name: str) -> dict[str, Any]:
+    """Everything the template shows, already worded: the template only lays it out."""
+    figures = digest.figures
+    return {
+        "club_name": club_name,
+        "period": period_label(figures.start, figures.end, zone),
+        "today": french_date(now, zone),
+        "figures": {
+            "requests": figures.requests,
+            "accepted": figures.accepted,
+            "declined": figures.declined,
+            "solved": figures.solved,
+            "withdrawn": figures.withdrawn,
+            "first_answer": hours(figures.median_first_answer_hours),
+            "satisfaction": (f"{french_number(figures.satisfaction_mean)}/5"
+                             if figures.satisfaction_mean is not None else ""),
+            "satisfaction_count": figures.satisfaction_count,
+            "results": [(RESULT_LABELS.get(key, key), count) for key, count in _ordered(figures.results)],
+            "new_members": figures.new_members,
+        },
+        "open_tickets": [_ticket(t) for t in digest.open_tickets],
+        "late_count": len(digest.overdue),
+        "consents": [{"ref": c.ref, "member": c.member, "role": c.role, "since": short_date(c.asked_on),
+                      "reminded": c.reminded} for c in digest.pending_consents],
+        "forms": [{"ref": f.ref, "member": f.member, "role": f.role, "sent": short_date(f.sent_on),
+                   "reminders": f.reminders} for f in digest.pending_forms],
+        "new_members": [{"name": m.name, "activity": m.activity, "joined": short_date(m.joined_on)}
+                        for m in digest.new_members],
+    }
+
+
+def _ticket(ticket: OpenTicket) -> dict[str, Any]:
+    return {"ref": ticket.ref, "member": ticket.member, "title": shorten(ticket.title, TITLE_LENGTH),
+            "state": ticket.state, "promise": PROMISES.get(ticket.promise, ticket.promise),
+            "due": short_date(ticket.due) if ticket.due else "", "late": ticket.late, "days_late": ticket.days_late}
+
+
+def _ordered(results: dict[str, int]) -> list[tuple[str, int]]:
+    known = [(key, results[key]) for key in RESULT_LABELS if key in results]
+    return known + sorted((key, count) for key, count in results.items() if key not in RESULT_LABELS)
+
+
+def short_date(day: date) -> str:
+    """'lun. 30/11': short enough for a phone line."""
+    return f"{WEEKDAYS[day.weekday()][:3]}. {day.day}/{day.month:02d}"
+
+
+def hours(value: float | None) -> str:
+    """'5 h', '2,5 h', '52 h (2,2 jours)'; '' when there is nothing to say."""
+    if value is None:
+        return ""
+    text = f"{french_number(value)} h"
+    return text if value < 48 else f"{text} ({french_number(value / 24)} jours)"
+
+
+def french_number(value: float) -> str:
+    """One decimal at most, French style: 3.6667 → '3,7', 5.0 → '5'."""
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",")
