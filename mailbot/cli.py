@@ -26,7 +26,7 @@ from mailbot.members import (
     member_dict,
     upsert_member,
 )
-from mailbot.models import Ticket, utcnow
+from mailbot.models import Connection, ResultForm, Ticket, utcnow
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,6 +235,11 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
                           "at": _iso(m.at)} for m in ticket.messages],
             "events": [{"kind": e.kind, "actor": e.actor, "detail": e.detail, "at": _iso(e.at)}
                        for e in ticket.events],
+            "consents": consent_trail(session, ticket),
+            "results": [{"member": f.member.display_name, "role": f.role, "status": f.status, "result": f.result,
+                         "satisfaction": f.satisfaction, "comment": f.comment, "sent_at": _iso(f.sent_at),
+                         "answered_at": _iso(f.answered_at)} for f in session.scalars(
+                select(ResultForm).where(ResultForm.ticket_id == ticket.id).order_by(ResultForm.id))],
         }
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -250,7 +255,33 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
         print()
     for event in data["events"]:
         print(f"· {event['at']} {event['kind']} ({event['actor']}) {event['detail']}")
+    for connection in data["consents"]:
+        print(f"\nmise en relation n° {connection['id']} ({connection['status']}), demandée par "
+              f"{connection['actor']} le {connection['created_at']}")
+        for consent in connection["consents"]:
+            print(f"  {consent['role']:<9} {consent['member']} : {consent['status']}"
+                  + (f" le {consent['answered_at']} « {consent['answer_line']} »" if consent["answered_at"] else ""))
+            print(f"            question <{consent['asked_message_id']}> sha256 {consent['asked_sha256'][:16]}…")
+            if consent["answer_message_id"]:
+                print(f"            réponse <{consent['answer_message_id']}> sha256 {consent['answer_sha256'][:16]}…")
+    for form in data["results"]:
+        print(f"\nrésultat ({form['role']}, {form['member']}) : {form['status']} {form['result']} "
+              f"{form['satisfaction'] or ''} {form['comment']}".rstrip())
     return 0
+
+
+def consent_trail(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
+    """The evidence of each side's written consent (DESIGN.md 2.5): who, what was asked, the answer, when."""
+    connections = session.scalars(select(Connection).where(Connection.ticket_id == ticket.id)
+                                  .order_by(Connection.id)).all()
+    return [{"id": c.id, "status": c.status, "actor": c.actor, "created_at": _iso(c.created_at),
+             "closed_at": _iso(c.closed_at), "consents": [{
+                 "member": k.member.display_name, "role": k.role, "status": k.status,
+                 "asked_at": _iso(k.asked_at), "asked_message_id": k.asked_message_id,
+                 "asked_sha256": k.asked_sha256, "reminded_at": _iso(k.reminded_at),
+                 "answer_line": k.answer_line, "answered_at": _iso(k.answered_at),
+                 "answer_message_id": k.answer_message_id, "answer_sha256": k.answer_sha256}
+                 for k in c.consents]} for c in connections]
 
 
 # --- report -------------------------------------------------------------------------------------------------------

@@ -3,12 +3,15 @@ have it and absent from everyone else's: request → acknowledgement → Aideur 
 #relier → both consent → details exchanged → result form → result recorded."""
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from mailbot.models import Connection, Consent, ResultForm
 from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, run_cycle, settle, smtp_send, \
     wait_mail
 from tests.integration.aideur_clients import reply_to_notification
+from tests.integration.test_cli import mailbot
 from tests.integration.test_triage import THURSDAY, open_ticket
 
 ALICE_IDENTITY = ("Alice", "Martin", ALICE, "06 12 34 56 78")
@@ -48,7 +51,7 @@ def names_in(mail, identity) -> list[str]:  # type: ignore[no-untyped-def]
     return [part for part in identity if part.lower() in seen]
 
 
-def test_the_whole_life_of_a_request(clean_mail, settings, sessions):
+def test_the_whole_life_of_a_request(clean_mail, env, settings, sessions):
     boxes = Mailboxes(clean_mail)
     note = open_ticket(clean_mail, settings, sessions, subject="Licenciement contesté",
                        text="Bonjour, un salarié conteste son licenciement. Qui connaît le droit du travail ?\n\n"
@@ -106,6 +109,17 @@ def test_the_whole_life_of_a_request(clean_mail, settings, sessions):
         assert (forms["requester"].status, forms["requester"].result, forms["requester"].satisfaction) == \
             ("answered", "resolu", 5)
         assert forms["helper"].status == "pending"
+
+    # The consent trail, as the operator reads it.
+    shown = json.loads(mailbot(env, "tickets", "show", "CA-2026-0001", "--json").stdout)
+    [trail] = shown["consents"]
+    assert trail["status"] == "exchanged" and {c["role"] for c in trail["consents"]} == {"requester", "helper"}
+    for consent in trail["consents"]:
+        assert consent["status"] == "yes" and consent["answer_line"] in ("Oui, d'accord", "oui")
+        assert consent["asked_message_id"] and len(consent["answer_sha256"]) == 64
+    assert [r["result"] for r in shown["results"] if r["role"] == "requester"] == ["resolu"]
+    human = mailbot(env, "tickets", "show", "CA-2026-0001").stdout
+    assert "mise en relation n° 1 (exchanged)" in human and "« Oui, d'accord »" in human
 
 
 def test_the_helper_offer_is_not_shown_to_the_requester_when_it_names_the_helper(clean_mail, settings, sessions):
