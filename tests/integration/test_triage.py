@@ -98,8 +98,9 @@ def test_solution_is_relayed_as_free_proposal(clean_mail, settings, sessions):
     note = open_ticket(clean_mail, settings, sessions)
     answer(clean_mail, settings, sessions, note, "#solution\nLe guide du ministère du travail explique la "
                                                  "procédure : travail-emploi.gouv.fr", "thunderbird")
-    [mail] = member_mails(clean_mail)
+    mail, form = member_mails(clean_mail, 2)  # the solution, then the result form
     assert "travail-emploi.gouv.fr" in mail.text and "gratuite" in mail.text
+    assert "quel résultat" in form.subject
     assert ticket(sessions).status == "proposed" and ticket(sessions).due_at is None
 
 
@@ -118,8 +119,9 @@ def test_close_and_note(clean_mail, settings, sessions):
     note = open_ticket(clean_mail, settings, sessions)
     answer(clean_mail, settings, sessions, note, "#note appelé Alice, elle a trouvé par elle-même\n#clore",
            "thunderbird")
-    [mail] = member_mails(clean_mail)
-    assert "close" in mail.subject and "appelé Alice" not in mail.text  # the note is never sent
+    mail, form = member_mails(clean_mail, 2)  # the closing mail, then the result form
+    assert "close" in mail.subject and "appelé Alice" not in mail.text + form.text  # the note is never sent
+    assert "quel résultat" in form.subject
     with sessions() as session:
         t = session.scalars(select(Ticket)).one()
         assert t.status == "closed"
@@ -144,7 +146,7 @@ def test_help_and_open_tickets_by_return_mail(clean_mail, settings, sessions):
     ("#refuser", "motif"),
     ("#reporter 15/12", "motif"),
     ("#accepter la semaine des quatre jeudis", "date"),
-    ("#relier 1", "pas encore disponible"),
+    ("#relier 1", "Aucune offre n° 1"),
     ("#appel compétences: plomberie\nUn membre cherche un plombier.", "Aucun membre disponible"),
     ("#appel\nAlice Martin cherche un avocat.", "le nom du demandeur"),
     ("Bonjour Alice\n#accepter 15/12\n#refuser hors champ", "Une seule"),
@@ -169,7 +171,7 @@ def test_accept_on_a_closed_ticket_is_refused(clean_mail, settings, sessions):
     answer(clean_mail, settings, sessions, note, "#accepter 15/12", "thunderbird")
     [error] = [n for n in settle(clean_mail, AIDEUR, 2) if "non exécutée" in n.subject]
     assert "déjà close" in error.text
-    assert len(member_mails(clean_mail)) == 1  # only the closing mail
+    assert len(member_mails(clean_mail, 2)) == 2  # only the closing mail and its result form
 
 
 def test_forged_aideur_through_member_token_drives_nothing(clean_mail, settings, sessions):
