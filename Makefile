@@ -36,6 +36,7 @@ test-fast: setup
 
 bench: setup mail-servers
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/matching.py
 
 check: setup
 	$(BIN)/mailbot check
