@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -14,7 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from mailbot.dkim import DkimKeyError, DkimSettings, make_settings as make_dkim_settings
+from mailbot.oauth import OAuth2Settings
+
 SECURITY_MODES = ("ssl", "starttls", "none")
+AUTH_MODES = ("password", "xoauth2")
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 DEFAULT_CONDITIONS_FILE = Path(__file__).resolve().parent.parent / "templates" / "conditions" / "v4-2018.txt"
 DEFAULT_CONDITIONS_VERSION = "V4/2018"
 WEEKDAY_NAMES = (("lundi", "monday", "mon", "1"), ("mardi", "tuesday", "tue", "2"), ("mercredi", "wednesday", "wed", "3"),
@@ -36,8 +43,23 @@ class ServerSettings:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     security: str  # ssl | starttls | none
+    auth: str = "password"  # password | xoauth2
+    ca_file: Path | None = None  # a private CA to trust instead of the system's (MAILBOT_*_CA_FILE)
+    oauth2: OAuth2Settings | None = None  # with auth == "xoauth2"
+    dkim: DkimSettings | None = None  # SMTP only: sign what is sent (mailbot.dkim)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for ssl and starttls: certificate chain AND host name checked, always.
+
+        Given explicitly to imaplib and aiosmtplib: imaplib's own default (IMAP4_SSL and starttls without a
+        context) checks nothing at all."""
+        if self.security == "none":
+            return None
+        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        return context
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,7 @@ class Settings:
     club_address: str
     club_name: str
     aideur_addresses: tuple[str, ...]
-    secret_keys: tuple[bytes, ...]  # the first signs; all verify (key rotation)
+    secret_keys: tuple[bytes, ...] = field(repr=False)  # the first signs; all verify (key rotation)
     timezone: ZoneInfo
     answer_business_days: int
     reference_prefix: str
@@ -72,6 +94,10 @@ class Settings:
     digest_hour: int = 8  # local hour of the digest
     consent_reminder_days: int = 3  # a consent question unanswered this long gets its one reminder
     consent_expiry_days: int = 7  # … and lapses this long after it was asked
+    # The operator's own MTA's authserv-id: when set, Aideur's commands also need its Authentication-Results pass.
+    authserv_id: str = ""
+    retention_days: int = 365  # raw mail bodies older than this are purged (mailbot.retention); 0 = kept
+    dkim: DkimSettings | None = None  # also on `smtp`, where the sender finds it
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -95,9 +121,14 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         merged.update(os.environ)
         env = merged
     reader = _Reader(env)
-    imap = reader.server("IMAP", default_port={"ssl": 993, "starttls": 143, "none": 143})
-    smtp = reader.server("SMTP", default_port={"ssl": 465, "starttls": 587, "none": 25})
     club_address = reader.address("MAILBOT_CLUB_ADDRESS", required=True)
+    oauth2 = reader.oauth2()
+    dkim = reader.dkim(club_address)
+    imap = reader.server("IMAP", default_port={"ssl": 993, "starttls": 143, "none": 143}, oauth2=oauth2)
+    smtp = reader.server("SMTP", default_port={"ssl": 465, "starttls": 587, "none": 25}, oauth2=oauth2, dkim=dkim)
+    if oauth2 is not None and not any(server and server.auth == "xoauth2" for server in (imap, smtp)):
+        raise ConfigError("MAILBOT_OAUTH2_TOKEN_URL", "is set, but neither MAILBOT_IMAP_AUTH nor MAILBOT_SMTP_AUTH "
+                                                      "is xoauth2")
     aideurs = reader.address_list("MAILBOT_AIDEUR_ADDRESSES")
     if club_address in aideurs:
         raise ConfigError("MAILBOT_AIDEUR_ADDRESSES", "must not contain the club address itself")
@@ -132,6 +163,9 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         digest_hour=reader.integer("MAILBOT_DIGEST_HOUR", 8, minimum=0, maximum=23),
         consent_reminder_days=reader.integer("MAILBOT_CONSENT_REMINDER_DAYS", 3, minimum=1, maximum=60),
         consent_expiry_days=_consent_expiry(reader),
+        authserv_id=reader.authserv_id("MAILBOT_AUTHSERV_ID"),
+        retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
+        dkim=dkim,
     )
 
 
@@ -253,11 +287,12 @@ class _Reader:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(name, f"is not a known time zone: {value!r}") from None
 
-    def server(self, kind: str, *, default_port: dict[str, int]) -> ServerSettings | None:
+    def server(self, kind: str, *, default_port: dict[str, int], oauth2: OAuth2Settings | None = None,
+               dkim: DkimSettings | None = None) -> ServerSettings | None:
         prefix = f"MAILBOT_{kind}_"
         host = self.raw(prefix + "HOST")
         if host is None:
-            others = [prefix + s for s in ("USER", "PASSWORD", "PORT") if self.raw(prefix + s)]
+            others = [prefix + s for s in ("USER", "PASSWORD", "PORT", "AUTH", "CA_FILE") if self.raw(prefix + s)]
             if others:
                 raise ConfigError(prefix + "HOST", f"is required when {', '.join(others)} is set")
             return None
@@ -265,10 +300,102 @@ class _Reader:
         if security not in SECURITY_MODES:
             raise ConfigError(prefix + "SECURITY", f"must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
         port = self.integer(prefix + "PORT", default_port[security], minimum=1, maximum=65535)
+        auth = (self.raw(prefix + "AUTH") or "password").lower()
+        if auth not in AUTH_MODES:
+            raise ConfigError(prefix + "AUTH", f"must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
         user = self.raw(prefix + "USER") or ""
         password = self.raw(prefix + "PASSWORD") or ""
         if kind == "IMAP" and not user:
             raise ConfigError(prefix + "USER", "is required when MAILBOT_IMAP_HOST is set")
-        if user and not password:
+        if auth == "xoauth2":
+            if not user:
+                raise ConfigError(prefix + "USER", f"is required when {prefix}AUTH is xoauth2 (the mailbox address)")
+            if oauth2 is None:
+                raise ConfigError("MAILBOT_OAUTH2_TOKEN_URL", f"is required when {prefix}AUTH is xoauth2")
+            if security == "none":
+                raise ConfigError(prefix + "SECURITY", "must be ssl or starttls with xoauth2: an access token is as "
+                                                       "good as a password and must not cross the network in clear")
+        elif user and not password:
             raise ConfigError(prefix + "PASSWORD", f"is required when {prefix}USER is set")
-        return ServerSettings(host=host, port=port, user=user, password=password, security=security)
+        ca_file = None
+        if security != "none":
+            ca_file = self.ca_file(prefix + "CA_FILE") or self.ca_file("MAILBOT_CA_FILE")
+        return ServerSettings(host=host, port=port, user=user, password=password, security=security, auth=auth,
+                              ca_file=ca_file, oauth2=oauth2 if auth == "xoauth2" else None,
+                              dkim=dkim if kind == "SMTP" else None)
+
+    def ca_file(self, name: str) -> Path | None:
+        """A PEM bundle of CA certificates (a private CA): loaded now, so a wrong file stops the start."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except FileNotFoundError:
+            raise ConfigError(name, f"no such file: {value!r}") from None
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigError(name, f"{value!r} is not a PEM file of CA certificates ({error})") from None
+        return path
+
+    def oauth2(self) -> OAuth2Settings | None:
+        url = self.raw("MAILBOT_OAUTH2_TOKEN_URL")
+        names = ("MAILBOT_OAUTH2_CLIENT_ID", "MAILBOT_OAUTH2_CLIENT_SECRET", "MAILBOT_OAUTH2_REFRESH_TOKEN",
+                 "MAILBOT_OAUTH2_SCOPE")
+        if url is None:
+            others = [name for name in names if self.raw(name)]
+            if others:
+                raise ConfigError("MAILBOT_OAUTH2_TOKEN_URL", f"is required when {', '.join(others)} is set")
+            return None
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ConfigError("MAILBOT_OAUTH2_TOKEN_URL", f"is not an http(s) URL: {url!r}")
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise ConfigError("MAILBOT_OAUTH2_TOKEN_URL", "must be https:// (the refresh token is a secret); plain "
+                                                          "http is accepted only on this machine (localhost)")
+        client_id = self.raw("MAILBOT_OAUTH2_CLIENT_ID")
+        if client_id is None:
+            raise ConfigError("MAILBOT_OAUTH2_CLIENT_ID", "is required when MAILBOT_OAUTH2_TOKEN_URL is set")
+        refresh_token = self.raw("MAILBOT_OAUTH2_REFRESH_TOKEN")
+        if refresh_token is None:
+            raise ConfigError("MAILBOT_OAUTH2_REFRESH_TOKEN", "is required when MAILBOT_OAUTH2_TOKEN_URL is set "
+                                                              "(obtained once with the provider's consent screen)")
+        return OAuth2Settings(token_url=url, client_id=client_id,
+                              client_secret=self.raw("MAILBOT_OAUTH2_CLIENT_SECRET") or "",
+                              refresh_token=refresh_token, scope=self.raw("MAILBOT_OAUTH2_SCOPE") or "")
+
+    def dkim(self, club_address: str) -> DkimSettings | None:
+        selector = self.raw("MAILBOT_DKIM_SELECTOR")
+        key_file = self.raw("MAILBOT_DKIM_KEY_FILE")
+        domain = self.raw("MAILBOT_DKIM_DOMAIN")
+        if selector is None and key_file is None:
+            if domain:
+                raise ConfigError("MAILBOT_DKIM_SELECTOR", "is required when MAILBOT_DKIM_DOMAIN is set")
+            return None
+        if selector is None:
+            raise ConfigError("MAILBOT_DKIM_SELECTOR", "is required when MAILBOT_DKIM_KEY_FILE is set "
+                                                       "(the name before ._domainkey in DNS, e.g. mailbot2026)")
+        if key_file is None:
+            raise ConfigError("MAILBOT_DKIM_KEY_FILE", "is required when MAILBOT_DKIM_SELECTOR is set")
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*",
+                            selector):
+            raise ConfigError("MAILBOT_DKIM_SELECTOR", f"is not a DNS label: {selector!r}")
+        club_domain = club_address.rsplit("@", 1)[1]
+        domain = (domain or club_domain).lower()
+        if club_domain != domain and not club_domain.endswith("." + domain):
+            # DMARC alignment: the signing domain must be the From: domain or a parent of it.
+            raise ConfigError("MAILBOT_DKIM_DOMAIN", f"must be {club_domain} (the club address's domain) or a parent "
+                                                     f"of it, not {domain!r}")
+        try:
+            return make_dkim_settings(selector, domain, Path(key_file).expanduser())
+        except DkimKeyError as error:
+            raise ConfigError("MAILBOT_DKIM_KEY_FILE", str(error)) from None
+
+    def authserv_id(self, name: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            return ""
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ConfigError(name, f"must be the authserv-id your mail server writes at the start of its "
+                                    f"Authentication-Results headers (e.g. mx.example.org), not {value!r}")
+        return value.lower()

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from imap_tools import AND, H, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import MailboxLoginError
 
+from mailbot import oauth
 from mailbot.config import ServerSettings
 
 IDLE_MAX_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before 29 minutes
@@ -41,16 +43,39 @@ class Mailbox:
     def connect(self) -> None:
         self.close()
         box = self._new_client()
-        box.login(self.server.user, self.server.password, initial_folder=None)
+        try:
+            self._login(box)
+        except BaseException:
+            _logout_quietly(box)
+            raise
         self._box = box
         self.select()
 
+    def _login(self, box: BaseMailBox) -> None:
+        if self.server.auth != "xoauth2":
+            box.login(self.server.user, self.server.password, initial_folder=None)
+            return
+        assert self.server.oauth2 is not None
+        try:
+            token = oauth.access_token(self.server.oauth2)
+        except oauth.OAuthError as error:
+            if error.refused:
+                raise  # a wrong setting: retrying cannot help, the message says which
+            raise ConnectionError(str(error)) from error  # the endpoint is down: reconnect with backoff
+        try:
+            box.xoauth2(self.server.user, token, initial_folder=None)
+        except (MailboxLoginError, imaplib.IMAP4.error):  # imaplib's AUTHENTICATE raises its own error on NO
+            # Revoked or expired early: the next attempt (the daemon reconnects with backoff) asks for a new one.
+            oauth.TOKENS.invalidate(self.server.oauth2)
+            raise
+
     def _new_client(self) -> BaseMailBox:
+        """TLS with the certificate and host name checked (ServerSettings.ssl_context), for ssl and starttls."""
         host, port = self.server.host, self.server.port
         if self.server.security == "ssl":
-            return MailBox(host, port, timeout=self.timeout)
+            return MailBox(host, port, timeout=self.timeout, ssl_context=self.server.ssl_context())
         if self.server.security == "starttls":
-            return MailBoxStartTls(host, port, timeout=self.timeout)
+            return MailBoxStartTls(host, port, timeout=self.timeout, ssl_context=self.server.ssl_context())
         return MailBoxUnencrypted(host, port, timeout=self.timeout)
 
     def select(self) -> None:
@@ -149,6 +174,14 @@ class Mailbox:
         """Block until the server announces new mail (IDLE) or `seconds` pass. True when something arrived."""
         responses = self.box.idle.wait(timeout=min(seconds, IDLE_MAX_SECONDS))
         return any(b"EXISTS" in line or b"RECENT" in line for line in responses)
+
+
+def _logout_quietly(box: BaseMailBox) -> None:
+    """A connection whose login failed is closed, not left to the garbage collector."""
+    try:
+        box.client.shutdown()
+    except Exception:  # noqa: BLE001 - closing a failed connection must never hide why it failed
+        pass
 
 
 def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Iterator[list[int]]:

@@ -104,7 +104,7 @@ class Pipeline:
 
     def _act(self, session: Session, mail: InboundMail, raw: bytes, digest: str,
              now: datetime) -> tuple[str, Ticket | None, bool]:
-        decision = route(mail, RouterDeps(session, self.settings, self.signer))
+        decision = route(mail, RouterDeps(session, self.settings, self.signer, raw))
         ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
         ticket = decision.ticket
         if decision.action is Action.NEW_REQUEST:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import dkim, oauth
 from mailbot.config import ServerSettings
 from mailbot.models import OutboxMail
 
@@ -62,6 +62,52 @@ def recover_interrupted(sessions: sessionmaker[Session]) -> int:
             .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
         )
         return result.rowcount or 0
+
+
+async def connect_smtp(server: ServerSettings, timeout: float) -> aiosmtplib.SMTP:
+    """Connected and logged in: implicit TLS (ssl) or STARTTLS, the certificate and host name checked
+    (ServerSettings.ssl_context); then the password, or an OAuth2 access token (XOAUTH2)."""
+    security = server.security
+    smtp = aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        use_tls=security == "ssl",
+        start_tls=True if security == "starttls" else False,  # starttls: refuse a server that does not offer it
+        timeout=timeout,
+        tls_context=server.ssl_context(),
+    )
+    await smtp.connect()
+    try:
+        if server.auth == "xoauth2":
+            await login_xoauth2(smtp, server)
+        elif server.user:
+            await smtp.login(server.user, server.password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+async def login_xoauth2(smtp: aiosmtplib.SMTP, server: ServerSettings) -> None:
+    """AUTH XOAUTH2 (RFC 4954 with Google's/Microsoft's mechanism), sent by hand: every aiosmtplib version has
+    execute_command. A refusal comes as a 334 challenge holding a JSON error; an empty line gets the final 5xx."""
+    assert server.oauth2 is not None
+    token = oauth.access_token(server.oauth2)
+    if smtp.is_ehlo_or_helo_needed:
+        await smtp.ehlo()
+    if "xoauth2" not in smtp.server_auth_methods:
+        offered = ", ".join(smtp.server_auth_methods) or "no login at all"
+        raise aiosmtplib.SMTPAuthenticationError(504, f"{server.host} does not offer AUTH XOAUTH2 (it offers: {offered})")
+    response = await smtp.execute_command(b"AUTH", b"XOAUTH2", oauth.xoauth2_base64(server.user, token).encode())
+    if response.code == 334:
+        detail = oauth.describe_xoauth2_refusal(response.message)
+        response = await smtp.execute_command(b"")
+        if response.code != 235:
+            oauth.TOKENS.invalidate(server.oauth2)
+            raise aiosmtplib.SMTPAuthenticationError(response.code, f"{response.message} ({detail})")
+    if response.code != 235:
+        oauth.TOKENS.invalidate(server.oauth2)
+        raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
 
 class Sender:
@@ -112,19 +158,11 @@ class Sender:
             ))
 
     async def _connect(self) -> aiosmtplib.SMTP:
-        security = self.server.security
-        smtp = aiosmtplib.SMTP(
-            hostname=self.server.host,
-            port=self.server.port,
-            use_tls=security == "ssl",
-            start_tls=True if security == "starttls" else False,
-            timeout=self.timeout,
-            tls_context=ssl.create_default_context() if security != "none" else None,
-        )
-        await smtp.connect()
-        if self.server.user:
-            await smtp.login(self.server.user, self.server.password)
-        return smtp
+        try:
+            return await connect_smtp(self.server, self.timeout)
+        except oauth.OAuthError as error:
+            # The token endpoint is down or refused: mail waits in the outbox, like with the SMTP server down.
+            raise aiosmtplib.SMTPConnectError(str(error)) from error
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, outbox_id: int, result: FlushResult) -> None:
         with self.engine.begin() as connection:
@@ -141,6 +179,9 @@ class Sender:
                 select(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts)
                 .where(OutboxMail.id == outbox_id)).one()
         try:
+            if self.server.dkim is not None:
+                # Signed now, not when stored: see mailbot/dkim.py (a rotated key applies to retries).
+                body = dkim.sign(body, self.server.dkim)
             await smtp.sendmail(sender, [recipient], body)
         except aiosmtplib.SMTPRecipientsRefused as error:
             self._after_error(outbox_id, attempts, error.recipients[0].code if error.recipients else 550,

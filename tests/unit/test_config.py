@@ -70,3 +70,108 @@ def test_env_file_is_read_and_environment_wins(tmp_path, monkeypatch):
     settings = load_settings(env_file=env_file)
     assert settings.club_name == "Club de l'environnement"
     assert settings.secret_keys == (b"from-the-file-0123456789",)
+
+
+# --- TLS, OAuth2, DKIM, Authentication-Results, retention ----------------------------------------------------------
+
+IMAP = {"MAILBOT_IMAP_HOST": "imap.example.org", "MAILBOT_IMAP_USER": "aide@club.test"}
+OAUTH = {"MAILBOT_OAUTH2_TOKEN_URL": "https://login.example.org/token", "MAILBOT_OAUTH2_CLIENT_ID": "mailbot",
+         "MAILBOT_OAUTH2_CLIENT_SECRET": "s3cret", "MAILBOT_OAUTH2_REFRESH_TOKEN": "refresh-me"}
+
+
+def _ca_file(tmp_path) -> str:
+    """A real CA certificate (the TLS tests make their own chain; here one self-signed cert is enough)."""
+    from tests.integration.test_tls import make_ca
+
+    path = tmp_path / "ca.pem"
+    path.write_bytes(make_ca()[1])
+    return str(path)
+
+
+def test_tls_verifies_certificates_and_host_names_by_default():
+    import ssl
+
+    settings = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_SMTP_HOST="smtp.example.org")
+    for server in (settings.imap, settings.smtp):
+        context = server.ssl_context()
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert server.ca_file is None and server.auth == "password"
+    plain = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_IMAP_SECURITY="none")
+    assert plain.imap.ssl_context() is None
+
+
+def test_a_private_ca_is_trusted_per_server_or_for_both(tmp_path):
+    ca = _ca_file(tmp_path)
+    both = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_SMTP_HOST="smtp.example.org", MAILBOT_CA_FILE=ca)
+    assert str(both.imap.ca_file) == ca and str(both.smtp.ca_file) == ca
+    assert both.imap.ssl_context().cert_store_stats()["x509_ca"] == 1  # that CA, not the system's
+    only_imap = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_SMTP_HOST="smtp.example.org", MAILBOT_IMAP_CA_FILE=ca)
+    assert only_imap.imap.ca_file is not None and only_imap.smtp.ca_file is None
+
+
+def test_passwords_and_secrets_stay_out_of_reprs():
+    settings = load(**IMAP, MAILBOT_IMAP_PASSWORD="hunter2-imap", MAILBOT_SMTP_HOST="smtp.example.org",
+                    MAILBOT_SMTP_AUTH="xoauth2", MAILBOT_SMTP_USER="aide@club.test", **OAUTH)
+    text = repr(settings)
+    for secret in ("hunter2-imap", "s3cret", "refresh-me", BASE["MAILBOT_SECRET_KEY"]):
+        assert secret not in text
+
+
+def test_xoauth2_needs_no_password_and_shares_one_client():
+    settings = load(**IMAP, MAILBOT_IMAP_AUTH="xoauth2", MAILBOT_SMTP_HOST="smtp.example.org",
+                    MAILBOT_SMTP_USER="aide@club.test", MAILBOT_SMTP_AUTH="XOAUTH2", **OAUTH)
+    assert settings.imap.auth == settings.smtp.auth == "xoauth2"
+    assert settings.imap.password == "" and settings.imap.oauth2 == settings.smtp.oauth2
+    assert settings.imap.oauth2.token_url == "https://login.example.org/token"
+    local = load(**IMAP, MAILBOT_IMAP_AUTH="xoauth2", **dict(OAUTH, MAILBOT_OAUTH2_TOKEN_URL="http://127.0.0.1:8080/t"))
+    assert local.imap.oauth2.token_url.startswith("http://")
+
+
+def test_authserv_id_and_retention():
+    settings = load()
+    assert settings.authserv_id == "" and settings.retention_days == 365 and settings.dkim is None
+    settings = load(MAILBOT_AUTHSERV_ID="MX.Club.fr", MAILBOT_RETENTION_DAYS="0")
+    assert settings.authserv_id == "mx.club.fr" and settings.retention_days == 0
+
+
+@pytest.mark.parametrize("changes, setting", [
+    ({**IMAP, "MAILBOT_IMAP_PASSWORD": "p", "MAILBOT_IMAP_AUTH": "kerberos"}, "MAILBOT_IMAP_AUTH"),
+    ({**IMAP, "MAILBOT_IMAP_AUTH": "xoauth2"}, "MAILBOT_OAUTH2_TOKEN_URL"),
+    ({**IMAP, "MAILBOT_IMAP_AUTH": "xoauth2", "MAILBOT_IMAP_SECURITY": "none", **OAUTH}, "MAILBOT_IMAP_SECURITY"),
+    ({"MAILBOT_SMTP_HOST": "smtp.example.org", "MAILBOT_SMTP_AUTH": "xoauth2", **OAUTH}, "MAILBOT_SMTP_USER"),
+    ({**IMAP, "MAILBOT_IMAP_PASSWORD": "p", **OAUTH}, "MAILBOT_OAUTH2_TOKEN_URL"),  # set, but used by nobody
+    ({**IMAP, "MAILBOT_IMAP_AUTH": "xoauth2", **dict(OAUTH, MAILBOT_OAUTH2_TOKEN_URL="http://login.example.org/t")},
+     "MAILBOT_OAUTH2_TOKEN_URL"),  # a refresh token in clear over the network
+    ({**IMAP, "MAILBOT_IMAP_AUTH": "xoauth2", **dict(OAUTH, MAILBOT_OAUTH2_TOKEN_URL="login.example.org")},
+     "MAILBOT_OAUTH2_TOKEN_URL"),
+    ({**IMAP, "MAILBOT_IMAP_AUTH": "xoauth2", **dict(OAUTH, MAILBOT_OAUTH2_CLIENT_ID="")}, "MAILBOT_OAUTH2_CLIENT_ID"),
+    ({**IMAP, "MAILBOT_IMAP_AUTH": "xoauth2", **dict(OAUTH, MAILBOT_OAUTH2_REFRESH_TOKEN="")},
+     "MAILBOT_OAUTH2_REFRESH_TOKEN"),
+    ({"MAILBOT_OAUTH2_CLIENT_ID": "x"}, "MAILBOT_OAUTH2_TOKEN_URL"),
+    ({**IMAP, "MAILBOT_IMAP_PASSWORD": "p", "MAILBOT_CA_FILE": "/nonexistent/ca.pem"}, "MAILBOT_CA_FILE"),
+    ({**IMAP, "MAILBOT_IMAP_PASSWORD": "p", "MAILBOT_IMAP_CA_FILE": "/etc/hostname"}, "MAILBOT_IMAP_CA_FILE"),
+    ({"MAILBOT_SMTP_CA_FILE": "/etc/hostname"}, "MAILBOT_SMTP_HOST"),
+    ({"MAILBOT_DKIM_SELECTOR": "mailbot"}, "MAILBOT_DKIM_KEY_FILE"),
+    ({"MAILBOT_DKIM_KEY_FILE": "/etc/hostname"}, "MAILBOT_DKIM_SELECTOR"),
+    ({"MAILBOT_DKIM_DOMAIN": "club.test"}, "MAILBOT_DKIM_SELECTOR"),
+    ({"MAILBOT_DKIM_SELECTOR": "mail bot", "MAILBOT_DKIM_KEY_FILE": "/etc/hostname"}, "MAILBOT_DKIM_SELECTOR"),
+    ({"MAILBOT_DKIM_SELECTOR": "mailbot", "MAILBOT_DKIM_KEY_FILE": "/etc/hostname"}, "MAILBOT_DKIM_KEY_FILE"),
+    ({"MAILBOT_AUTHSERV_ID": "mx.club.fr; dmarc=pass"}, "MAILBOT_AUTHSERV_ID"),
+    ({"MAILBOT_RETENTION_DAYS": "-1"}, "MAILBOT_RETENTION_DAYS"),
+    ({"MAILBOT_RETENTION_DAYS": "un an"}, "MAILBOT_RETENTION_DAYS"),
+])
+def test_bad_security_settings_name_the_setting(changes, setting):
+    with pytest.raises(ConfigError) as error:
+        load(**changes)
+    assert error.value.setting == setting
+    assert str(error.value).startswith(setting)
+
+
+def test_dkim_domain_must_align_with_the_club_address(tmp_path):
+    from tests.unit.test_dkim import rsa_key, write_key
+
+    key = str(write_key(tmp_path / "dkim.pem", rsa_key()))
+    assert load(MAILBOT_DKIM_SELECTOR="s", MAILBOT_DKIM_KEY_FILE=key).dkim.domain == "club.test"
+    with pytest.raises(ConfigError) as error:
+        load(MAILBOT_DKIM_SELECTOR="s", MAILBOT_DKIM_KEY_FILE=key, MAILBOT_DKIM_DOMAIN="autre.example")
+    assert error.value.setting == "MAILBOT_DKIM_DOMAIN"
