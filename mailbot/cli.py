@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
+from mailbot import retention
 from mailbot.config import ConfigError, Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.members import (
@@ -101,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_report)
 
     sub.add_parser("check", help="check config, database, IMAP and SMTP").set_defaults(handler=cmd_check)
+
+    purge = sub.add_parser("purge", help="delete stored mail bodies older than MAILBOT_RETENTION_DAYS")
+    purge.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
+    purge.add_argument("--json", action="store_true")
+    purge.set_defaults(handler=cmd_purge)
 
     demo = sub.add_parser("demo", help="local demo: loopback mail server with demo accounts")
     demo.add_argument("--root", type=Path, default=Path("var/demo"))
@@ -362,6 +368,28 @@ def cmd_members_erase(args: argparse.Namespace) -> int:
     with _sessions(settings).begin() as session:
         erase_member(session, args.email)
     print(f"erased: {args.email}")
+    return 0
+
+
+# --- purge --------------------------------------------------------------------------------------------------------
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Retention by hand (the daemon also runs it as a job): stored bodies go, metadata and evidence stay. The
+    raw mails in the mailbox's folders are deleted by the daemon at its next cycle (MailboxPurge rows)."""
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    now = to_utc(args.at, settings) if args.at is not None else utcnow()
+    reports = []
+    while True:  # each pass queues a bounded batch of mailbox deletions; go on until the backlog is queued
+        with _sessions(settings).begin() as session:
+            report = retention.purge(session, settings, now)
+        reports.append(report)
+        if not report.more:
+            break
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for report in reports:
+            print(retention.describe(report, settings))
     return 0
 
 

@@ -148,3 +148,18 @@ def test_members_erase_by_the_operator_scrubs_the_history(clean_mail, env, setti
     assert "membre effacé" in shown
     missing = mailbot(env, "members", "export", ALICE)
     assert missing.returncode != 0 and ALICE in missing.stderr
+
+
+def test_purge_blanks_old_bodies_and_queues_the_raw_mails(clean_mail, env, settings, sessions):
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, "Aide", "Bonjour, une question de TVA.").as_bytes())
+    run_cycle(settings, sessions)
+    nothing = json.loads(mailbot(env, "purge", "--json").stdout)
+    assert nothing[0]["outbox_bodies"] == 0  # everything is younger than MAILBOT_RETENTION_DAYS
+    purged = mailbot(env, "purge", "--json", "--at", "2099-01-01T00:00")
+    assert purged.returncode == 0, purged.stderr
+    [report] = json.loads(purged.stdout)
+    # The mails sent lose their stored copy; the ticket is still open, so its own mail is kept (retention.py).
+    assert report["outbox_bodies"] >= 2 and report["mailbox_deletions"] == 0
+    again = json.loads(mailbot(env, "purge", "--json", "--at", "2099-01-01T00:00").stdout)
+    assert again[0]["outbox_bodies"] == 0  # idempotent
