@@ -2,11 +2,18 @@
 
 IMAP and SMTP outages are waited out with backoff; a database outage stops the batch (mail stays in the
 mailbox) and is retried; SIGTERM finishes the current mail and stops cleanly.
+
+Under systemd (Type=notify, see systemd/mailbot.service) the daemon says READY=1 once it is up, STATUS= what it
+is doing, STOPPING=1 on SIGTERM, and feeds the watchdog from its main loop only: between mails, between the slices
+of its waits (IDLE, polling, backoff after an outage), and at each step of sending (through its clock, see
+`_clock_with_heartbeat`). A call that blocks for good feeds nothing, so systemd kills and restarts the daemon.
 """
 from __future__ import annotations
 
 import logging
+import math
 import signal
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,9 +23,11 @@ from typing import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import sdnotify
 from mailbot.compose import TemplateRenderer
 from mailbot.config import Settings
 from mailbot.dispatch import BackgroundSending, Dispatcher
+from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
 from mailbot.models import MailboxPurge, utcnow
 from mailbot.outbox import Outbox
@@ -31,6 +40,9 @@ log = logging.getLogger(__name__)
 
 RECONNECT_MAX_SECONDS = 300
 BACKGROUND_SENDING_ABOVE = 100  # mails waiting; below this a helper process costs more than it saves
+# Waits are cut in slices of this share of the watchdog period, so that a slice plus the work around it (an IDLE
+# DONE round trip, a cycle) still lands well within the period.
+WAIT_SLICE_SHARE = 0.75
 
 
 @dataclass
@@ -54,16 +66,22 @@ class Daemon:
             raise ValueError("the daemon needs MAILBOT_IMAP_HOST and MAILBOT_SMTP_HOST")
         self.settings = settings
         self.sessions = sessions
-        self.clock = clock
+        self._watchdog_every = sdnotify.watchdog_interval()  # None: systemd expects no WATCHDOG=1
+        self._fed_at = -math.inf
+        self.clock = self._clock_with_heartbeat(clock)
         self.signer = TokenSigner(settings.secret_keys)
         self.outbox = Outbox(settings, self.signer, TemplateRenderer())
-        self.pipeline = Pipeline(settings, sessions, self.signer, self.outbox, clock)
-        self.dispatcher = Dispatcher(settings, sessions, clock, signer=self.signer, outbox=self.outbox)
+        self.pipeline = Pipeline(settings, sessions, self.signer, self.outbox, self.clock)
+        self.dispatcher = Dispatcher(settings, sessions, self.clock, signer=self.signer, outbox=self.outbox)
         self.fixed_now = fixed_now
         self.mailbox = Mailbox(settings.imap, settings.imap_folder)
         self._connected = False
         self._stopping = False
         self._waiting = False
+        self._ready = False
+        self.handled = 0  # since the start, for STATUS=
+        self.sent = 0
+        self._counter_lock = threading.Lock()
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -76,6 +94,7 @@ class Daemon:
         for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
             self.mailbox.ensure_folder(folder)
         self._connected = True
+        self._announce_ready()
 
     def disconnect(self) -> None:
         self.mailbox.close()
@@ -93,6 +112,8 @@ class Daemon:
         done = self.pipeline.checkpoint(folder, uidvalidity)
         self._move_committed([uid for uid, _ in sizes if uid <= done], uidvalidity)
         waiting = [(uid, size) for uid, size in sizes if uid > done]
+        if waiting:
+            sdnotify.status(f"traitement de {len(waiting)} courrier(s)")
         # A large backlog (after downtime, or the first start on a full mailbox): a helper process sends
         # what is decided while this one goes on processing (see dispatch.py).
         helper = BackgroundSending(self.settings, self.fixed_now, enabled=len(waiting) > BACKGROUND_SENDING_ABOVE)
@@ -121,6 +142,7 @@ class Daemon:
                     report.quarantined += 1
                 else:
                     report.processed += 1
+                self._heartbeat()
                 if self._stopping:
                     break
         finally:
@@ -145,12 +167,19 @@ class Daemon:
         return run_jobs(self.sessions, self.settings, self.signer, self.outbox, self.clock())
 
     def _jobs_tick(self) -> None:
-        """From the scheduler's thread: due jobs, then send what they decided."""
+        """From the scheduler's thread: due jobs, then send what they decided. (It never feeds the watchdog:
+        only the main loop proves the daemon alive.)"""
         try:
-            self.run_jobs()
-            self.dispatcher.flush()
+            jobs = self.run_jobs()
+            sent = self.dispatcher.flush().sent
         except Exception:  # noqa: BLE001 - a failed tick is retried at the next one; the daemon goes on
             log.exception("scheduled jobs failed; retrying at the next tick")
+            return
+        self._count_sent(sent)
+        done = {name: count for name, count in jobs.items() if count}
+        if done or sent:
+            log.info("scheduled jobs: %s; sent: %d", ", ".join(f"{name} {count}" for name, count in done.items())
+                     or "nothing due", sent)
 
     def _move(self, moves: dict[str, list[int]]) -> None:
         targets = {PROCESSED: self.settings.processed_folder, QUARANTINED: self.settings.quarantine_folder}
@@ -169,10 +198,14 @@ class Daemon:
         report.sent += result.sent
         if result.unreachable:
             report.send_problem = result.unreachable
+        self._heartbeat()
 
     # --- forever ----------------------------------------------------------------------------------------------
     def run_forever(self) -> None:
+        adapt_to_journal()  # under systemd: no timestamps (journald adds them), priorities for `journalctl -p`
+        quiet_libraries()
         self._install_signal_handlers()
+        sdnotify.status("démarrage")
         self.start()
         scheduler = start_background(self.settings.jobs_seconds, self._jobs_tick)
         try:
@@ -180,53 +213,129 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=True)
             self.disconnect()
-        log.info("mailbot stopped")
+        log.info("mailbot stopped (%d mail(s) handled, %d sent since the start)", self.handled, self.sent)
 
     def _loop(self) -> None:
         delay = 1.0
         while not self._stopping:
+            outage = ""
             try:
-                self.cycle(with_jobs=False)
+                report = self.cycle(with_jobs=False)
                 delay = 1.0
+                self._after_cycle(report)
                 if not self._stopping:
-                    self._wait()
+                    self._wait(report)
             except Shutdown:
                 break
             except TransientError as error:
-                log.error("database unavailable, retrying in %.0f s: %s", delay, error)
-                delay = self._pause(delay)
+                log.error("database unavailable, retrying in %.0f s: %s", delay, short_error(error))
+                outage = "base de données indisponible"
             except IMAP_CONNECTION_ERRORS as error:
-                log.error("IMAP problem, reconnecting in %.0f s: %s", delay, error)
+                log.error("IMAP problem, reconnecting in %.0f s: %s", delay, short_error(error))
                 self.disconnect()
-                delay = self._pause(delay)
+                outage = "IMAP indisponible"
+            if outage:
+                try:  # outside the except clauses above, so that a Shutdown raised here is caught
+                    delay = self._pause(delay, outage)
+                except Shutdown:
+                    break
 
-    def _wait(self) -> None:
-        """IDLE until mail arrives (or the poll interval passes, to retry deferred sends)."""
-        self._waiting = True
+    def _after_cycle(self, report: CycleReport) -> None:
+        handled = report.processed + report.quarantined
+        self.handled += handled
+        self._count_sent(report.sent)
+        if handled or report.sent:
+            log.info("cycle: %d mail(s) handled (%d quarantined), sent: %d%s", handled, report.quarantined,
+                     report.sent, ", sending deferred: SMTP unreachable" if report.send_problem else "")
+
+    def _wait(self, report: CycleReport | None = None) -> None:
+        """IDLE until mail arrives (or the poll interval passes, to retry deferred sends), in slices short enough
+        to feed the watchdog: a server that stops answering stops the feeding too."""
+        text = f"en attente de courrier (traités : {self.handled}, envoyés : {self.sent})"
+        if report is not None and report.send_problem:
+            text += " ; SMTP indisponible, envois différés"
+        sdnotify.status(text)
         try:
-            if self.settings.use_idle and self.mailbox.supports_idle():
-                self.mailbox.wait_for_mail(self.settings.poll_seconds)
-            else:
-                time.sleep(self.settings.poll_seconds)
+            self._waiting = True
+            idle = self.settings.use_idle and self.mailbox.supports_idle()
+            deadline = time.monotonic() + self.settings.poll_seconds
+            while True:
+                self._feed()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                step = min(left, self._slice())
+                if idle:
+                    if self.mailbox.wait_for_mail(step):
+                        return
+                else:
+                    time.sleep(step)
         finally:
             self._waiting = False
 
-    def _pause(self, delay: float) -> float:
-        self._waiting = True
+    def _pause(self, delay: float, what: str) -> float:
+        """Wait `delay` seconds before retrying after an outage (Shutdown ends it at once); the next delay."""
+        sdnotify.status(f"{what}, nouvel essai dans {delay:.0f} s")
+        self._announce_ready()  # up and retrying: a server outage must not fail the start
         try:
-            time.sleep(delay)
-        except Shutdown:
-            self._stopping = True
+            self._waiting = True
+            deadline = time.monotonic() + delay
+            while True:
+                self._feed()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                time.sleep(min(left, self._slice()))
         finally:
             self._waiting = False
         return min(delay * 2, RECONNECT_MAX_SECONDS)
 
+    def _count_sent(self, sent: int) -> None:
+        with self._counter_lock:  # the scheduler's thread counts too
+            self.sent += sent
+
     def _install_signal_handlers(self) -> None:
         def stop(signum: int, _frame: object) -> None:
             log.info("signal %d: stopping after the current mail", signum)
+            sdnotify.stopping("arrêt : fin du courrier en cours")
             self._stopping = True
             if self._waiting:
                 raise Shutdown()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+    # --- systemd ----------------------------------------------------------------------------------------------
+    def _announce_ready(self) -> None:
+        """READY=1 once: when connected (before any backlog, which may take longer than a start may), or when the
+        first connection fails (the daemon is up, retrying: that is not a failed start)."""
+        if not self._ready:
+            self._ready = True
+            sdnotify.ready("connecté" if self._connected else "démarré")
+            self._feed()
+
+    def _slice(self) -> float:
+        return self._watchdog_every * WAIT_SLICE_SHARE if self._watchdog_every else math.inf
+
+    def _feed(self) -> None:
+        if self._watchdog_every is not None:
+            sdnotify.watchdog()
+            self._fed_at = time.monotonic()
+
+    def _heartbeat(self) -> None:
+        """Work is progressing (a mail handled, a mail sent): feed the watchdog, at most a few times a period."""
+        if self._watchdog_every is not None and time.monotonic() - self._fed_at >= self._watchdog_every / 4:
+            self._feed()
+
+    def _clock_with_heartbeat(self, clock: Callable[[], datetime]) -> Callable[[], datetime]:
+        """The clock the pipeline, the jobs and the sender ask at every step (the sender: for each mail sent and
+        each batch of the outbox). Asked from the main thread, it also proves the daemon alive, so a long but
+        progressing flush (a slow provider, a big backlog) is not mistaken for a hang."""
+        main = threading.main_thread()
+
+        def now() -> datetime:
+            if threading.current_thread() is main:
+                self._heartbeat()
+            return clock()
+
+        return now

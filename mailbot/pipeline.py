@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBA
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import Settings
+from mailbot.logs import mail_tag
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
@@ -77,6 +78,7 @@ class Pipeline:
             with self.sessions.begin() as session:
                 if self._already_seen(session, mail.message_id):
                     self._advance(session, folder, uidvalidity, uid)
+                    log.info("mail uid %s %s: duplicate, already handled", uid, mail_tag(mail.message_id))
                     return Outcome(PROCESSED, "duplicate")
                 outcome, ticket, erased = self._act(session, mail, raw, digest, now)
                 session.add(InboundRecord(
@@ -89,6 +91,8 @@ class Pipeline:
                 return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
         except IntegrityError:
             # The same Message-ID committed by someone else meanwhile (a second daemon): it is done.
+            log.info("mail uid %s %s: duplicate, handled meanwhile by another process", uid,
+                     mail_tag(mail.message_id))
             return Outcome(PROCESSED, "duplicate")
         except (OperationalError, InterfaceError) as error:
             raise TransientError(str(error)) from error
@@ -98,7 +102,7 @@ class Pipeline:
             return self._quarantine(raw, digest, mail, f"erreur de base de données : {error.orig}", folder,
                                     uidvalidity, uid, now)
         except Exception as error:  # noqa: BLE001 - one bad mail must never hold up the others
-            log.exception("mail uid %s could not be processed", uid)
+            log.exception("mail uid %s %s could not be processed", uid, mail_tag(mail.message_id))
             return self._quarantine(raw, digest, mail, f"erreur interne : {type(error).__name__}: {error}", folder,
                                     uidvalidity, uid, now)
 
@@ -141,8 +145,13 @@ class Pipeline:
             notices.auto_reply(ctx, mail, ticket)
         elif decision.action is Action.AIDEUR_UNROUTED:
             notices.aideur_unrouted(ctx, mail)
-        self.outbox.store_all(ctx)
-        log.info("mail %s: %s (%s)", mail.message_id, decision.action.value, decision.reason)
+        queued = len(self.outbox.store_all(ctx))
+        # INFO: what an operator follows in the journal; nothing personal (no address, subject, name, body,
+        # and not the router's reason either: a robot's reason can quote the subject).
+        log.info("mail %s: %s%s, %d mail(s) queued", mail_tag(mail.message_id), decision.action.value,
+                 f", ticket {ticket.ref}" if ticket is not None else "", queued)
+        log.debug("mail %s: Message-ID <%s> from %s, subject %r: %s", mail_tag(mail.message_id), mail.message_id,
+                  mail.from_address, mail.subject, decision.reason)
         erased = decision.member is not None and decision.member.status == "erased"
         return decision.action.value, ticket, erased
 
@@ -172,7 +181,7 @@ class Pipeline:
         except (OperationalError, InterfaceError):
             raise
         except Exception:  # noqa: BLE001 - the notice is a courtesy; the quarantine itself must happen
-            log.exception("could not queue the quarantine notice for %s", notice.get("message_id"))
+            log.exception("could not queue the quarantine notice for %s", mail_tag(notice.get("message_id", "")))
 
     def _quarantine(self, raw: bytes, digest: str, mail: InboundMail | None, reason: str, folder: str,
                     uidvalidity: int, uid: int, now: datetime) -> Outcome:
@@ -192,8 +201,17 @@ class Pipeline:
                 self._advance(session, folder, uidvalidity, uid)
         except (OperationalError, InterfaceError) as error:
             raise TransientError(str(error)) from error
-        log.warning("mail uid %s quarantined: %s", uid, reason)
+        log.warning("mail uid %s %s quarantined (%s)", uid, mail_tag(message_id), _kind_of(reason))
+        log.debug("mail uid %s %s quarantined: %s", uid, mail_tag(message_id), reason)
         return Outcome(QUARANTINED, "quarantined")
+
+
+def _kind_of(reason: str) -> str:
+    """A quarantine reason without its details, for the log: "erreur interne : KeyError", "mail illisible"
+    (an exception's text can quote the mail; the whole reason goes to Aideur and into the inbound record)."""
+    head, _, rest = reason.partition(" : ")
+    first = rest.strip().split("\n", 1)[0]
+    return f"{head} : {first.split(':', 1)[0].strip()}" if ":" in first else head
 
 
 def _sniff_header(raw: bytes, name: bytes) -> str:

@@ -1,0 +1,101 @@
+"""Log lines an operator can read in `journalctl`, and that never carry a member's data.
+
+Rules for every log call in mailbot: at INFO and WARNING, a mail is named by its UID and `mail_tag()` (a short
+hash of its Message-ID), a ticket by its reference, a queued mail by its outbox id; never an address, a name, a
+subject or a body. DEBUG may say more. Error texts that can quote data (SQL parameters, SMTP replies) go through
+`short_error()`.
+
+Under systemd (stderr is the journal: JOURNAL_STREAM names it) the lines carry no timestamp — journald adds its
+own — and start with the sd-daemon priority prefix (`<3>` for errors…), so `journalctl -p warning` works.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+from typing import IO
+
+TERMINAL_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+
+
+class JournalFormatter(logging.Formatter):
+    """No timestamp, and each line (a traceback's too) prefixed with its syslog priority for journald."""
+
+    def __init__(self) -> None:
+        super().__init__(JOURNAL_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = next((value for level, value in _PRIORITIES if record.levelno >= level), 7)
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines() or [""])
+
+
+def to_journal(stream: IO[str] | None = None) -> bool:
+    """True when `stream` (stderr by default) is connected to the journal: JOURNAL_STREAM is "device:inode" of
+    the stream systemd gave us (systemd.exec(5)), so a redirection by a child or a shell does not count."""
+    stream = stream if stream is not None else sys.stderr
+    device, _, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) == (int(device), int(inode))
+
+
+def formatter(stream: IO[str] | None = None) -> logging.Formatter:
+    return JournalFormatter() if to_journal(stream) else logging.Formatter(TERMINAL_FORMAT)
+
+
+def setup(level: str | int = "INFO", stream: IO[str] | None = None) -> None:
+    """Configure the root logger for mailbot (what `logging.basicConfig` did, with the journal switch)."""
+    stream = stream if stream is not None else sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter(stream))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    quiet_libraries()
+
+
+def adapt_to_journal() -> None:
+    """Switch the handlers already writing to stderr to the journal format when stderr is the journal."""
+    if not to_journal(sys.stderr):
+        return
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is sys.stderr:
+            handler.setFormatter(JournalFormatter())
+
+
+def quiet_libraries() -> None:
+    """APScheduler says "Running job …" at INFO at every tick: only its warnings, unless mailbot runs at DEBUG."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def mail_tag(message_id: str) -> str:
+    """A mail's name in the logs: 10 hex digits of the SHA-256 of its Message-ID (which can hold an address).
+    The same Message-ID always gives the same tag, so a mail can be followed across lines and restarts."""
+    return "m-" + hashlib.sha256(message_id.strip().strip("<>").encode("utf-8", "replace")).hexdigest()[:10]
+
+
+def short_error(error: BaseException, limit: int = 200) -> str:
+    """The kind of an error and the first line of its own text, without what SQLAlchemy appends ([SQL: …]
+    [parameters: …], which hold addresses and subjects). For a wrapped error, the database driver's message."""
+    cause: BaseException = error
+    seen = 0
+    while cause.__cause__ is not None and seen < 5:  # TransientError → OperationalError → driver error
+        cause, seen = cause.__cause__, seen + 1
+    original = getattr(cause, "orig", None)
+    if isinstance(original, BaseException):
+        cause = original
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
