@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from datetime import datetime, timezone
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from mailbot import retention
+from mailbot import logs, retention
 from mailbot.config import ConfigError, Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.members import (
@@ -33,8 +32,7 @@ from mailbot.models import Connection, ResultForm, Ticket, utcnow
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("MAILBOT_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logs.setup(os.environ.get("MAILBOT_LOG_LEVEL", "INFO"))
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
