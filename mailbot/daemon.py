@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import sdnotify
 from mailbot.compose import TemplateRenderer
 from mailbot.config import Settings
+from mailbot.coordination import MailClaims
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -75,6 +76,7 @@ class Daemon:
         self.dispatcher = Dispatcher(settings, sessions, self.clock, signer=self.signer, outbox=self.outbox)
         self.fixed_now = fixed_now
         self.mailbox = Mailbox(settings.imap, settings.imap_folder)
+        self.claims = MailClaims(sessions.kw["bind"])  # several daemons: each mail is fetched by one of them
         self._connected = False
         self._stopping = False
         self._waiting = False
@@ -110,8 +112,8 @@ class Daemon:
         folder, uidvalidity = self.settings.imap_folder, self.mailbox.uidvalidity
         sizes = self.mailbox.sizes()
         done = self.pipeline.checkpoint(folder, uidvalidity)
-        self._move_committed([uid for uid, _ in sizes if uid <= done], uidvalidity)
-        waiting = [(uid, size) for uid, size in sizes if uid > done]
+        unrecorded = self._move_committed([uid for uid, _ in sizes if uid <= done], uidvalidity)
+        waiting = [(uid, size) for uid, size in sizes if uid > done or uid in unrecorded]
         if waiting:
             sdnotify.status(f"traitement de {len(waiting)} courrier(s)")
         # A large backlog (after downtime, or the first start on a full mailbox): a helper process sends
@@ -133,20 +135,23 @@ class Daemon:
 
     def _process_batch(self, batch: list[int], folder: str, uidvalidity: int, report: CycleReport) -> None:
         moves: dict[str, list[int]] = defaultdict(list)
-        try:
-            for fetched in self.mailbox.fetch(batch):
-                outcome = self.pipeline.process(fetched.raw, folder=folder, uidvalidity=uidvalidity, uid=fetched.uid)
-                moves[outcome.destination].append(fetched.uid)
-                report.actions[outcome.action] += 1
-                if outcome.destination == QUARANTINED:
-                    report.quarantined += 1
-                else:
-                    report.processed += 1
-                self._heartbeat()
-                if self._stopping:
-                    break
-        finally:
-            self._move(moves)  # what is committed leaves the inbox, even if the batch stopped halfway
+        # The UIDs another daemon holds are its own: skipped here (see coordination.py).
+        with self.claims.hold(folder, uidvalidity, batch) as mine:
+            try:
+                for fetched in self.mailbox.fetch(mine):
+                    outcome = self.pipeline.process(fetched.raw, folder=folder, uidvalidity=uidvalidity,
+                                                    uid=fetched.uid)
+                    moves[outcome.destination].append(fetched.uid)
+                    report.actions[outcome.action] += 1
+                    if outcome.destination == QUARANTINED:
+                        report.quarantined += 1
+                    else:
+                        report.processed += 1
+                    self._heartbeat()
+                    if self._stopping:
+                        break
+            finally:
+                self._move(moves)  # what is committed leaves the inbox, even if the batch stopped halfway
 
     def _purge(self) -> None:
         """Delete from the mailbox the raw mails of erased members (recorded by the erasure, done here: this module
@@ -186,14 +191,21 @@ class Daemon:
         for destination, uids in moves.items():
             self.mailbox.move(uids, targets[destination])
 
-    def _move_committed(self, uids: list[int], uidvalidity: int) -> None:
-        """Mail whose effects were committed before a crash, but which was never moved: move it now."""
-        moves: dict[str, list[int]] = defaultdict(list)
-        for uid in uids:
-            moves[self.pipeline.committed_destination(self.settings.imap_folder, uidvalidity, uid)].append(uid)
-        self._move(moves)
+    def _move_committed(self, uids: list[int], uidvalidity: int) -> set[int]:
+        """Mail at or below the checkpoint: what has its own inbound record (committed, then a crash, or another
+        daemon's not moved yet) is moved now. Returns the UIDs without one: they are processed, never moved unseen
+        (a Message-ID already handled makes that a cheap duplicate). UIDs another daemon holds are left to it."""
+        folder = self.settings.imap_folder
+        with self.claims.hold(folder, uidvalidity, uids) as mine:
+            recorded = self.pipeline.committed_destinations(folder, uidvalidity, mine)
+            moves: dict[str, list[int]] = defaultdict(list)
+            for uid, destination in recorded.items():
+                moves[destination].append(uid)
+            self._move(moves)
+        return {uid for uid in mine if uid not in recorded}
 
     def _send(self, report: CycleReport) -> None:
+        recover_interrupted(self.sessions, at_start=False)  # PostgreSQL: sends of a daemon that died meanwhile
         result = self.dispatcher.flush()
         report.sent += result.sent
         if result.unreachable:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from imap_tools import AND, H, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import MailboxLoginError
+from imap_tools.errors import MailboxCopyError, MailboxFolderCreateError, MailboxLoginError, MailboxMoveError
 
 from mailbot import oauth
 from mailbot.config import ServerSettings
 
+MOVE_ATTEMPTS = 3
 IDLE_MAX_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before 29 minutes
 _FETCH_UID = re.compile(rb"UID (\d+)")
 _FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -48,6 +49,7 @@ class Mailbox:
         except BaseException:
             _logout_quietly(box)
             raise
+        _refresh_capabilities(box)
         self._box = box
         self.select()
 
@@ -100,11 +102,17 @@ class Mailbox:
 
     def ensure_folder(self, name: str) -> None:
         if not self.box.folder.exists(name):
-            self.box.folder.create(name)
+            try:
+                self.box.folder.create(name)
+            except MailboxFolderCreateError as error:
+                # Another daemon starting at the same moment created it first (NO [ALREADYEXISTS]): fine.
+                if "ALREADYEXISTS" not in str(error) and not self.box.folder.exists(name):
+                    raise
 
     # --- reading ----------------------------------------------------------------------------------------------
     def sizes(self) -> list[tuple[int, int]]:
         """(uid, size) of every mail in the folder, in UID (arrival) order. Cheap: no bodies."""
+        self.box.client.untagged_responses.pop("EXISTS", None)  # from now on, an EXISTS is news: wait_for_mail
         if not self.box.uids("ALL"):
             return []  # some servers answer an error to "1:*" on an empty folder
         status, data = self.box.client.uid("FETCH", "1:*", "(UID RFC822.SIZE)")
@@ -145,8 +153,19 @@ class Mailbox:
 
     # --- writing ----------------------------------------------------------------------------------------------
     def move(self, uids: list[int], folder: str) -> None:
-        if uids:
-            self.box.move([str(uid) for uid in uids], folder)
+        """Move by UID (a UID is never reused: nothing else can be moved). A UID another session (another daemon)
+        expunged a moment ago is skipped: Dovecot refuses the whole COPY/MOVE with NO [EXPUNGEISSUED] and copies
+        nothing, so it is tried again once this session has seen the expunge."""
+        if not uids:
+            return
+        for attempt in range(MOVE_ATTEMPTS):
+            try:
+                self.box.move([str(uid) for uid in uids], folder)
+                return
+            except (MailboxCopyError, MailboxMoveError) as error:
+                if "EXPUNGEISSUED" not in str(error) or attempt == MOVE_ATTEMPTS - 1:
+                    raise
+                self.box.client.noop()
 
     def delete_everywhere(self, message_ids: list[str], folders: list[str]) -> int:
         """Delete (\\Deleted + EXPUNGE, not to a trash folder) every mail with these Message-IDs in these folders;
@@ -171,9 +190,27 @@ class Mailbox:
         return "IDLE" in self.box.client.capabilities
 
     def wait_for_mail(self, seconds: float) -> bool:
-        """Block until the server announces new mail (IDLE) or `seconds` pass. True when something arrived."""
+        """Block until the server announces new mail (IDLE) or `seconds` pass. True when something arrived.
+
+        Mail that arrived after the last listing (`sizes`) may already have been announced, during the cycle's own
+        commands: IDLE would not announce it again, and it would wait for the next mail or the poll interval. So a
+        NOOP first, and an EXISTS seen since the listing returns at once."""
+        client = self.box.client
+        client.noop()
+        if client.untagged_responses.pop("EXISTS", None):
+            return True
         responses = self.box.idle.wait(timeout=min(seconds, IDLE_MAX_SECONDS))
         return any(b"EXISTS" in line or b"RECENT" in line for line in responses)
+
+
+def _refresh_capabilities(box: BaseMailBox) -> None:
+    """imaplib keeps the capabilities the server greeted with; once logged in it offers more, MOVE among them. With
+    MOVE, imap-tools moves a mail with one atomic UID MOVE instead of COPY + \\Deleted + EXPUNGE, which a crash can
+    cut in the middle (a second copy in the processed folder) and whose EXPUNGE takes other sessions' \\Deleted
+    mail too."""
+    status, data = box.client.capability()
+    if status == "OK" and data and data[-1]:
+        box.client.capabilities = tuple(str(data[-1], "ascii", "replace").upper().split())
 
 
 def _logout_quietly(box: BaseMailBox) -> None:

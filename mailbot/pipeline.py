@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
+# A transaction that lost a race with another daemon's (a unique key other than the Message-ID, a deadlock) is
+# run again this many times, then the mail is quarantined: never taken for a duplicate it is not.
+CONFLICT_RETRIES = 3
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -59,15 +63,20 @@ class Pipeline:
             row = session.get(MailboxCheckpoint, folder)
             return row.last_uid if row is not None and row.uidvalidity == uidvalidity else 0
 
-    def committed_destination(self, folder: str, uidvalidity: int, uid: int) -> str:
-        """For a mail committed before a crash but never moved: where it should go now."""
+    def committed_destinations(self, folder: str, uidvalidity: int, uids: list[int]) -> dict[int, str]:
+        """For the mails among these UIDs that have their own inbound record (committed, never moved): where each
+        should go now. A UID without one is absent: it must be processed, not moved."""
+        found: dict[int, str] = {}
         with self.sessions() as session:
-            outcome = session.scalar(select(InboundRecord.outcome).where(
-                InboundRecord.folder == folder, InboundRecord.uidvalidity == uidvalidity, InboundRecord.uid == uid))
-        return QUARANTINED if outcome == QUARANTINED else PROCESSED
+            for start in range(0, len(uids), 1000):
+                for uid, outcome in session.execute(select(InboundRecord.uid, InboundRecord.outcome).where(
+                        InboundRecord.folder == folder, InboundRecord.uidvalidity == uidvalidity,
+                        InboundRecord.uid.in_(uids[start:start + 1000]))):
+                    found[uid] = QUARANTINED if outcome == QUARANTINED else PROCESSED
+        return found
 
     # --- one mail ---------------------------------------------------------------------------------------------
-    def process(self, raw: bytes, *, folder: str, uidvalidity: int, uid: int) -> Outcome:
+    def process(self, raw: bytes, *, folder: str, uidvalidity: int, uid: int, conflicts: int = 0) -> Outcome:
         now = self.clock()
         digest = hashlib.sha256(raw).hexdigest()
         try:
@@ -89,12 +98,23 @@ class Pipeline:
                     outcome=outcome, size=len(raw), raw_sha256=digest, ticket_id=ticket.id if ticket else None))
                 self._advance(session, folder, uidvalidity, uid)
                 return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
-        except IntegrityError:
+        except IntegrityError as error:
+            if not self._committed(mail.message_id):
+                # Another unique key (the year's first reference, the checkpoint's first row, a member created by
+                # a concurrent mail): a race lost to another daemon, not a duplicate. Again, on what it committed.
+                if conflicts < CONFLICT_RETRIES:
+                    log.warning("mail uid %s %s: conflict with a concurrent transaction, trying again", uid,
+                                mail_tag(mail.message_id))
+                    return self.process(raw, folder=folder, uidvalidity=uidvalidity, uid=uid, conflicts=conflicts + 1)
+                return self._quarantine(raw, digest, mail, f"erreur de base de données : {error.orig}", folder,
+                                        uidvalidity, uid, now)
             # The same Message-ID committed by someone else meanwhile (a second daemon): it is done.
             log.info("mail uid %s %s: duplicate, handled meanwhile by another process", uid,
                      mail_tag(mail.message_id))
             return Outcome(PROCESSED, "duplicate")
         except (OperationalError, InterfaceError) as error:
+            if getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES and conflicts < CONFLICT_RETRIES:
+                return self.process(raw, folder=folder, uidvalidity=uidvalidity, uid=uid, conflicts=conflicts + 1)
             raise TransientError(str(error)) from error
         except DBAPIError as error:
             if error.connection_invalidated:
@@ -160,6 +180,14 @@ class Pipeline:
     def _already_seen(session: Session, message_id: str) -> bool:
         return session.scalar(select(InboundRecord.id).where(InboundRecord.message_id == message_id)) is not None
 
+    def _committed(self, message_id: str) -> bool:
+        """Whether this Message-ID is recorded now (after a unique-key conflict: by whom else?)."""
+        try:
+            with self.sessions() as session:
+                return self._already_seen(session, message_id)
+        except (OperationalError, InterfaceError) as error:
+            raise TransientError(str(error)) from error
+
     @staticmethod
     def _advance(session: Session, folder: str, uidvalidity: int, uid: int) -> None:
         with session.no_autoflush:  # the commit flushes everything once
@@ -168,8 +196,9 @@ class Pipeline:
             session.add(MailboxCheckpoint(folder=folder, uidvalidity=uidvalidity, last_uid=uid))
         elif row.uidvalidity != uidvalidity:
             row.uidvalidity, row.last_uid = uidvalidity, uid
-        else:
-            row.last_uid = max(row.last_uid, uid)
+        elif row.last_uid < uid:
+            # Computed in SQL: another daemon may have committed a higher UID since this transaction read the row.
+            row.last_uid = case((MailboxCheckpoint.last_uid < uid, uid), else_=MailboxCheckpoint.last_uid)
 
     def _tell_aideur(self, session: Session, now: datetime, **notice: str) -> None:
         """Queue the quarantine notice; if even that fails, the mail is still quarantined (and logged)."""
@@ -199,6 +228,10 @@ class Pipeline:
                     from_address=sender[:320], subject=subject[:998], kind=mail.kind.value if mail else "unknown",
                     outcome=QUARANTINED, reason=reason, size=len(raw), raw_sha256=digest))
                 self._advance(session, folder, uidvalidity, uid)
+        except IntegrityError as error:
+            if self._committed(message_id):  # quarantined meanwhile by another daemon
+                return Outcome(QUARANTINED, "duplicate")
+            raise TransientError(f"conflict with a concurrent transaction: {error.orig}") from error
         except (OperationalError, InterfaceError) as error:
             raise TransientError(str(error)) from error
         log.warning("mail uid %s %s quarantined (%s)", uid, mail_tag(message_id), _kind_of(reason))

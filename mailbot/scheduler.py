@@ -2,6 +2,12 @@
 
 `mailbot run` runs them from APScheduler every MAILBOT_JOBS_SECONDS; `mailbot run --once --at T` runs them once
 with the clock at T, so tests and operators can replay time. Jobs only decide (outbox rows); the sender sends.
+
+Once, with several daemons on one database: each job's transaction first takes the job's lock (a PostgreSQL
+transaction-level advisory lock, see coordination.py). A daemon that finds it taken skips that job for this tick:
+the process holding it is doing everything due, and whatever falls due in between is done at the next tick. A
+job that runs after another has committed sees its events (reminders recorded, counters advanced) and does not
+repeat them. On SQLite, BEGIN IMMEDIATE runs the jobs' transactions one after the other, with the same effect.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import Settings
+from mailbot.coordination import try_job_lock
 from mailbot.outbox import Outbox
 from mailbot.tokens import TokenSigner
 from mailbot.workflows import consents, deadlines, digest, results
@@ -27,9 +34,14 @@ JOBS: tuple[tuple[str, Job], ...] = (("deadlines", deadlines.run_due), ("consent
 
 def run_jobs(sessions: sessionmaker[Session], settings: Settings, signer: TokenSigner, outbox: Outbox,
              now: datetime) -> dict[str, int]:
+    """Run every job due at `now`; returns what each did (0 for a job another process was running)."""
     done: dict[str, int] = {}
     for name, job in JOBS:
         with sessions.begin() as session:
+            if not try_job_lock(session, name):
+                log.info("job %s is running in another process: skipped this time", name)
+                done[name] = 0
+                continue
             ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
             done[name] = job(ctx)
             outbox.store_all(ctx)

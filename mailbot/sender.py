@@ -3,6 +3,9 @@
 A row is marked `sending` (committed) before it is handed over and `sent` right after the server accepts it.
 A crash between the two leaves it `sending`; at the next start it is sent again (at-least-once: its
 Message-ID is unchanged, so receiving systems see the same mail) and counted in `interrupted_sends`.
+On PostgreSQL, a process holds an advisory lock on a row from before its claim until its outcome is recorded
+(coordination.SendGuard): recovery takes only the `sending` rows whose lock is free, so another live daemon's sends
+are never taken back, and a dead one's are taken back as soon as its connection is gone (each cycle).
 Temporary failures (4xx, connection lost) retry with exponential backoff; permanent ones (5xx) fail the row
 and alert Aideur.
 """
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import dkim, oauth
 from mailbot.config import ServerSettings
+from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
 from mailbot.models import OutboxMail
 
 log = logging.getLogger(__name__)
@@ -53,15 +57,26 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def recover_interrupted(sessions: sessionmaker[Session]) -> int:
-    """At start: rows left `sending` by a crash go back to `pending`. Returns how many."""
+def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = True) -> int:
+    """Rows left `sending` by a process that died go back to `pending`. Returns how many.
+
+    PostgreSQL: only rows no live sender holds (coordination.SendGuard), so it is safe at any time, with other
+    daemons sending. SQLite: every `sending` row, at start only (one daemon per SQLite file)."""
+    postgres = uses_advisory_locks(sessions.kw["bind"])
+    if not postgres and not at_start:
+        return 0
     with sessions.begin() as session:
-        result = session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.status == "sending")
-            .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
-        )
-        return result.rowcount or 0
+        if postgres:
+            recovered = session.execute(REQUEUE_ABANDONED).rowcount or 0
+        else:
+            recovered = session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.status == "sending")
+                .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
+            ).rowcount or 0
+    if recovered and not at_start:
+        log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
+    return recovered
 
 
 async def connect_smtp(server: ServerSettings, timeout: float) -> aiosmtplib.SMTP:
@@ -126,21 +141,25 @@ class Sender:
     async def flush_async(self) -> FlushResult:
         result = FlushResult()
         smtp: aiosmtplib.SMTP | None = None
+        guard = SendGuard(self.engine).start()
         try:
             while True:
                 due = self._due_ids()
                 if not due:
                     break
                 for outbox_id in due:
-                    if smtp is None or not smtp.is_connected:
-                        smtp = await self._connect()
-                    await self._send_one(smtp, outbox_id, result)
+                    with guard.hold(outbox_id) as mine:  # another daemon's: skipped, no SMTP connection for it
+                        if mine:
+                            if smtp is None or not smtp.is_connected:
+                                smtp = await self._connect()
+                            await self._send_one(smtp, outbox_id, result)
                 if len(due) < FLUSH_BATCH:
                     break
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError,
                 aiosmtplib.SMTPAuthenticationError, OSError) as error:
             result.unreachable = f"{type(error).__name__}: {error}"
         finally:
+            guard.close()
             if smtp is not None and smtp.is_connected:
                 try:
                     await smtp.quit()
