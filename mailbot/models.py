@@ -228,7 +228,7 @@ class InboundMail(Base):
     folder: Mapped[str] = mapped_column(String(200))
     uidvalidity: Mapped[int] = mapped_column(Integer)
     uid: Mapped[int] = mapped_column(Integer)
-    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)  # retention's range scan
     from_address: Mapped[str] = mapped_column(String(320), default="")
     subject: Mapped[str] = mapped_column(String(998), default="")
     kind: Mapped[str] = mapped_column(String(20), default="normal")
@@ -279,7 +279,7 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(998), default="")
     attachments: Mapped[str] = mapped_column(Text, default="")  # "name (size)" per line
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)  # retention's range scan
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
 

@@ -15,20 +15,23 @@ the evidence — acceptances and consents keep their line, Message-ID and hash. 
 conversation and its raw mails whatever their age (Aideur may still need them). Mail still to be sent keeps its
 body. Subjects go too: members write names, companies and problems in them.
 
-`purge` is idempotent and cheap when there is nothing to do: a scheduled job runs it, and so does `mailbot purge`.
+`purge` is idempotent and cheap when there is nothing to do (indexed range scans on the dates, bounded batches): the
+daemon runs it as a scheduled job (scheduler.JOBS, every MAILBOT_JOBS_SECONDS, under its job lock), and
+`mailbot purge` runs it by hand.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.models import InboundMail, MailboxPurge, Message, OutboxMail, Ticket
 from mailbot.workflows.base import WorkflowContext
 
+RETENTION_BATCH = 1000  # rows of each kind (outbox, messages, inbound records) blanked per run
 MAILBOX_PURGE_BATCH = 500  # raw mails queued for deletion per run: the daemon searches each one in three folders
 PURGED = "[supprimé : durée de conservation dépassée]"  # what a purged message's text reads in `tickets show`
 _SYNTHETIC_ID = "%@mailbot.invalid"  # a mail that had no Message-ID: no IMAP search can find it by one
@@ -41,7 +44,7 @@ class PurgeReport:
     message_texts: int = 0  # conversation messages whose text was removed
     inbound_subjects: int = 0  # inbound records whose subject was blanked
     mailbox_deletions: int = 0  # raw mails queued for deletion from the club mailbox
-    more: bool = False  # more raw mails wait to be queued: the next run goes on
+    more: bool = False  # more rows wait to be purged or raw mails to be queued: the next run goes on
 
     @property
     def total(self) -> int:
@@ -61,24 +64,23 @@ def purge(session: Session, settings: Settings, now: datetime) -> PurgeReport:
     report = PurgeReport(cutoff=cutoff)
     closed = select(Ticket.id).where(Ticket.closed_at.is_not(None)).scalar_subquery()
 
-    report.outbox_bodies = session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.status.in_(("sent", "failed")), OutboxMail.created_at < cutoff,
-               or_(OutboxMail.body != b"", OutboxMail.subject != ""))
-        .values(body=b"", subject="")
-        .execution_options(synchronize_session=False)).rowcount or 0
+    # Each kind of row is purged in bounded batches (ids first, LIMIT, then an UPDATE by primary key): a run costs
+    # at most a few indexed range scans and RETENTION_BATCH updates of each kind, however large the backlog, and
+    # nothing but the scans when nothing is due (the scheduled job runs every MAILBOT_JOBS_SECONDS).
+    old_outbox = and_(OutboxMail.created_at < cutoff, OutboxMail.status.in_(("sent", "failed")),
+                      or_(OutboxMail.subject != "", func.length(OutboxMail.body) > 0))
+    ids, more = _batch(session, OutboxMail.id, old_outbox)
+    report.outbox_bodies = _blank(session, OutboxMail, ids, body=b"", subject="")
 
-    report.message_texts = session.execute(
-        update(Message)
-        .where(Message.at < cutoff, Message.ticket_id.in_(closed), Message.text != PURGED)
-        .values(text=PURGED, subject="", attachments="")
-        .execution_options(synchronize_session=False)).rowcount or 0
+    old_messages = and_(Message.at < cutoff, Message.ticket_id.in_(closed), Message.text != PURGED)
+    ids, more_messages = _batch(session, Message.id, old_messages)
+    report.message_texts = _blank(session, Message, ids, text=PURGED, subject="", attachments="")
 
     old_inbound = and_(InboundMail.received_at < cutoff,
                        or_(InboundMail.ticket_id.is_(None), InboundMail.ticket_id.in_(closed)))
-    report.inbound_subjects = session.execute(
-        update(InboundMail).where(old_inbound, InboundMail.subject != "").values(subject="")
-        .execution_options(synchronize_session=False)).rowcount or 0
+    ids, more_inbound = _batch(session, InboundMail.id, and_(old_inbound, InboundMail.subject != ""))
+    report.inbound_subjects = _blank(session, InboundMail, ids, subject="")
+    report.more = more or more_messages or more_inbound
 
     queued = exists().where(MailboxPurge.message_id == InboundMail.message_id)
     message_ids = list(session.scalars(
@@ -86,12 +88,25 @@ def purge(session: Session, settings: Settings, now: datetime) -> PurgeReport:
         .where(old_inbound, ~queued, InboundMail.message_id.not_like(_SYNTHETIC_ID))
         .order_by(InboundMail.id)
         .limit(MAILBOX_PURGE_BATCH + 1)))
-    report.more = len(message_ids) > MAILBOX_PURGE_BATCH
+    report.more = report.more or len(message_ids) > MAILBOX_PURGE_BATCH
     for message_id in message_ids[:MAILBOX_PURGE_BATCH]:
         session.add(MailboxPurge(message_id=message_id, requested_at=now))
     report.mailbox_deletions = min(len(message_ids), MAILBOX_PURGE_BATCH)
     session.flush()
     return report
+
+
+def _batch(session: Session, key, condition) -> tuple[list[int], bool]:  # type: ignore[no-untyped-def]
+    """The ids of at most RETENTION_BATCH rows to purge, oldest first; True if more wait."""
+    ids = list(session.scalars(select(key).where(condition).order_by(key).limit(RETENTION_BATCH + 1)))
+    return ids[:RETENTION_BATCH], len(ids) > RETENTION_BATCH
+
+
+def _blank(session: Session, model, ids: list[int], **values: object) -> int:  # type: ignore[no-untyped-def]
+    if not ids:
+        return 0
+    return session.execute(update(model).where(model.id.in_(ids)).values(**values)
+                           .execution_options(synchronize_session=False)).rowcount or 0
 
 
 def run_due(ctx: WorkflowContext) -> int:

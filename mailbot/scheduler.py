@@ -18,6 +18,7 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import retention
 from mailbot.config import Settings
 from mailbot.coordination import try_job_lock
 from mailbot.outbox import Outbox
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[WorkflowContext], int]
 JOBS: tuple[tuple[str, Job], ...] = (("deadlines", deadlines.run_due), ("consents", consents.run_due),
-                                     ("result-forms", results.run_due), ("digest", digest.weekly_digest))
+                                     ("result-forms", results.run_due), ("digest", digest.weekly_digest),
+                                     ("retention", retention.run_due))  # MAILBOT_RETENTION_DAYS; `mailbot purge` too
 
 
 def run_jobs(sessions: sessionmaker[Session], settings: Settings, signer: TokenSigner, outbox: Outbox,

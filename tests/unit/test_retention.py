@@ -209,3 +209,51 @@ def test_the_scheduled_job_and_the_operator_report(database_url, sessions):
     text = retention.describe(report, settings)
     assert "365 jours" in text and "Mails bruts à supprimer de la boîte du club : 0" in text
     assert report.as_dict()["cutoff"] == "2026-06-01T12:00:00"
+
+
+def test_the_daemon_runs_it_from_run_jobs_once_and_cheaply(database_url, sessions):
+    """scheduler.JOBS holds the retention job: `run_jobs` (what the daemon calls every MAILBOT_JOBS_SECONDS, and
+    `mailbot run --once --at`) purges old contents, keeps metadata and evidence, and a second tick finds nothing."""
+    from mailbot.compose import TemplateRenderer
+    from mailbot.outbox import Outbox
+    from mailbot.scheduler import run_jobs
+
+    seed(sessions)
+    settings = settings_for(database_url)
+    signer = TokenSigner(settings.secret_keys)
+    outbox = Outbox(settings, signer, TemplateRenderer())
+    done = run_jobs(sessions, settings, signer, outbox, NOW)
+    assert done["retention"] == 10
+    with sessions() as session:
+        rows = _outbox(session)
+        assert rows["old-sent"].body == b"" and rows["old-sent"].message_id == "old-sent@club.test"
+        assert rows["old-pending"].body.startswith(b"From:") and rows["recent-sent"].body.startswith(b"From:")
+        messages = {m.message_id: m for m in session.scalars(select(Message))}
+        assert messages["in-CA-2026-0001@membres.test"].text == PURGED
+        assert messages["in-CA-2026-0001@membres.test"].sender == "alice@membres.test"
+        assert "mon problème" in messages["in-CA-2026-0002@membres.test"].text  # open ticket: kept whole
+        assert session.scalars(select(Acceptance)).one().line == "J'accepte les conditions V4/2018"
+        assert session.scalars(select(Consent)).one().answer_sha256 == "01" * 32
+        assert sorted(session.scalars(select(MailboxPurge.message_id))) == ["in-old-closed", "in-old-stranger"]
+    again = run_jobs(sessions, settings, signer, outbox, NOW + timedelta(minutes=5))  # the next tick: idempotent
+    assert again["retention"] == 0
+    with sessions() as session:
+        assert session.scalar(select(func.count(MailboxPurge.id))) == 2
+
+
+def test_each_run_is_bounded(database_url, sessions, monkeypatch):
+    """A backlog (a first start with retention on, a shorter limit) is purged a bounded batch per tick."""
+    seed(sessions)
+    monkeypatch.setattr(retention, "RETENTION_BATCH", 2)
+    settings = settings_for(database_url)
+    reports = []
+    while True:
+        with sessions.begin() as session:
+            reports.append(purge(session, settings, NOW))
+        if not reports[-1].more:
+            break
+    assert [(r.outbox_bodies, r.message_texts, r.inbound_subjects) for r in reports] == [(2, 2, 2), (1, 0, 1)]
+    assert all(r.outbox_bodies <= 2 and r.message_texts <= 2 for r in reports)
+    with sessions() as session:
+        assert all(row.body == b"" for key, row in _outbox(session).items() if key.startswith("old-s"))
+        assert session.scalar(select(func.count(InboundMail.id)).where(InboundMail.subject != "")) == 2
