@@ -164,7 +164,7 @@ class Pipeline:
         elif decision.action is Action.AUTO_REPLY:
             notices.auto_reply(ctx, mail, ticket)
         elif decision.action is Action.AIDEUR_UNROUTED:
-            notices.aideur_unrouted(ctx, mail)
+            notices.aideur_unrouted(ctx, mail, decision.reason)
         queued = len(self.outbox.store_all(ctx))
         # INFO: what an operator follows in the journal; nothing personal (no address, subject, name, body,
         # and not the router's reason either: a robot's reason can quote the subject).

@@ -139,6 +139,10 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+# How the reason of that route starts: notices.aideur_unrouted tells Aideur why by it.
+UNAUTHENTICATED_AIDEUR = "adresse d'Aideur non authentifiée"
+
+
 def _unauthenticated_aideur(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """With MAILBOT_AUTHSERV_ID set, a mail with Aideur's From: drives commands only if the operator's own MTA
     vouched for that From: (DESIGN.md section 3). Otherwise it is treated as not from Aideur: recorded, nothing
@@ -148,7 +152,7 @@ def _unauthenticated_aideur(mail: InboundMail, deps: RouterDeps) -> Route | None
     verdict = authenticated_sender(deps.raw, mail.from_address, deps.settings.authserv_id)
     if verdict.passed:
         return None
-    return Route(Action.AIDEUR_UNROUTED, f"adresse d'Aideur non authentifiée par {deps.settings.authserv_id} "
+    return Route(Action.AIDEUR_UNROUTED, f"{UNAUTHENTICATED_AIDEUR} par {deps.settings.authserv_id} "
                                          f"({verdict.reason}) : aucune commande")
 
 

@@ -37,12 +37,18 @@ def auto_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None) -
                      ctx.now, actor=mail.from_address)
 
 
-def aideur_unrouted(ctx: WorkflowContext, mail: InboundMail) -> None:
-    """Aideur wrote to the plain club address: nothing is executed, and he is told why."""
-    notify_aideurs(ctx, None, "alerte_aideur_sans_jeton", {
+def aideur_unrouted(ctx: WorkflowContext, mail: InboundMail, reason: str = "") -> None:
+    """A mail with Aideur's From: drove nothing, and he is told why: it came to the plain club address without a
+    token (`alerte_aideur_sans_jeton`), or, with MAILBOT_AUTHSERV_ID, the club's mail server did not confirm it came
+    from his address (the router's reason starts with UNAUTHENTICATED_AIDEUR: `alerte_aideur_non_authentifie`)."""
+    from mailbot.router import UNAUTHENTICATED_AIDEUR  # the router imports the workflows
+
+    unauthenticated = reason.startswith(UNAUTHENTICATED_AIDEUR)
+    notify_aideurs(ctx, None, "alerte_aideur_non_authentifie" if unauthenticated else "alerte_aideur_sans_jeton", {
         "club_name": ctx.settings.club_name,
         "sender": mail.from_address,
         "subject": mail.subject or "(sans objet)",
+        "detail": reason,
     }, key=f"unrouted:{mail.message_id}")
 
 

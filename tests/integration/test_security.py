@@ -376,6 +376,18 @@ def test_authentication_results_decide_whether_aideur_commands(clean_mail, db_ur
         unrouted = session.scalar(select(func.count(InboundMail.id)).where(InboundMail.outcome == "aideur-unrouted"))
     assert unrouted == len(FORGED)
     assert len([m for m in mailbox(server, AIDEUR) if "n'a pas été traité" in m.subject]) == len(FORGED)
+    # Each alert gives the true reason: the plain club address (no token), or his mail server's checks failed.
+    alerts = [m for m in mailbox(server, AIDEUR) if "n'a pas été traité" in m.subject]
+    unconfirmed = [m for m in alerts if "expéditeur non confirmé" in m.subject]
+    assert len(unconfirmed) == len(FORGED) - 1
+    for alert in unconfirmed:
+        text = " ".join(alert.text.split())
+        assert "n'a pas pu confirmer qu'il venait vraiment de vous" in text and "SPF, DKIM et DMARC" in text
+        assert "Rien n'a été fait" in text and "renvoyez votre mail depuis votre messagerie habituelle" in text
+        assert "la personne qui gère mailbot" in text and f"non authentifiée par {AUTHSERV}" in text
+        assert "adresse générale" not in text
+    plain = [m for m in alerts if m not in unconfirmed]
+    assert len(plain) == 1 and "adresse générale" in plain[0].text
     for what, header in GENUINE.items():
         report = deliver(server, settings, sessions, _aideur_mail(note, f"#note {what}", [header]))
         assert dict(report.actions) == {"aideur-reply": 1}, what

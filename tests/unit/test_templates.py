@@ -41,6 +41,10 @@ SAMPLES = {
     "alerte_rebond": NOTICE | {"ref": "", "recipients": ["bruno@membres.test"], "members": ["Bruno Petit"],
                                "reason": "5.1.1 user unknown", "subject": "Undelivered"},
     "alerte_aideur_sans_jeton": NOTICE | {"sender": "aideur@club.test", "subject": "#refuser CA-2026-0001"},
+    "alerte_aideur_non_authentifie": NOTICE | {
+        "sender": "aideur@club.test", "subject": "Re: [CA-2026-0001] Nouvelle demande",
+        "detail": "adresse d'Aideur non authentifiée par mx.club.test (spf=fail, dkim=none, dmarc=fail pour "
+                  "club.test) : aucune commande"},
     "alerte_quarantaine": NOTICE | {"sender": "x@y.test", "subject": "??", "reason": "mail illisible : " + LONG,
                                     "folder": "mailbot-quarantaine"},
     "alerte_echec_envoi": TICKET | {"recipient": "bruno@membres.test", "subject": "[CA-2026-0042] " + LONG,
