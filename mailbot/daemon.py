@@ -31,6 +31,7 @@ from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
 from mailbot.models import MailboxPurge, utcnow
+from mailbot.oauth import OAuthError
 from mailbot.outbox import Outbox
 from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
 from mailbot.scheduler import run_jobs, start_background
@@ -246,11 +247,28 @@ class Daemon:
                 log.error("IMAP problem, reconnecting in %.0f s: %s", delay, short_error(error))
                 self.disconnect()
                 outage = "IMAP indisponible"
+            except OAuthError as error:
+                # The provider refused the refresh token (revoked, or a wrong MAILBOT_OAUTH2_* setting) at the IMAP
+                # login: like a server down, mail stays where it is and the login is tried again with backoff (the
+                # operator fixes the settings and restarts, or the provider takes it again). One line, no token.
+                log.error("OAuth2 login refused, retrying in %.0f s: %s", delay, self._without_secrets(error))
+                self.disconnect()
+                outage = "jeton OAuth2 refusé (voir MAILBOT_OAUTH2_*)"
             if outage:
                 try:  # outside the except clauses above, so that a Shutdown raised here is caught
                     delay = self._pause(delay, outage)
                 except Shutdown:
                     break
+
+    def _without_secrets(self, error: OAuthError) -> str:
+        """The error's first line, with the OAuth2 secrets masked should a provider ever echo one back."""
+        text = short_error(error)
+        oauth2 = self.settings.imap.oauth2 if self.settings.imap is not None else None
+        if oauth2 is not None:
+            for secret in (oauth2.refresh_token, oauth2.client_secret):
+                if secret:
+                    text = text.replace(secret, "***")
+        return text
 
     def _after_cycle(self, report: CycleReport) -> None:
         handled = report.processed + report.quarantined

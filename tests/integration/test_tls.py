@@ -571,6 +571,53 @@ def test_a_token_revoked_early_is_replaced_at_the_next_login(tls_mail, pki, toke
     assert next(iter(oauth.TOKENS._tokens.values())).access_token != token
 
 
+def test_a_revoked_refresh_token_is_retried_with_backoff_not_a_crash(tls_mail, pki, token_server, smtp_servers,
+                                                                      sqlite_url, sessions_for, monkeypatch, caplog):
+    """The provider refuses the refresh token (revoked): the daemon's loop logs one plain ERROR line (no token),
+    says so in systemd's STATUS, waits and tries again with a growing delay; once the provider accepts it again,
+    the daemon goes on."""
+    import logging
+
+    from mailbot import daemon as daemon_module
+    from mailbot import sdnotify
+
+    settings = load_settings(tls_env(tls_mail, smtp_servers, pki, sqlite_url, **oauth_env(token_server)),
+                             env_file=None)
+    daemon = daemon_module.Daemon(settings, sessions_for(sqlite_url))
+    statuses: list[str] = []
+    monkeypatch.setattr(sdnotify, "status", lambda text: statuses.append(text) or False)
+    pauses: list[float] = []
+    real_pause = daemon._pause
+
+    def pause(delay: float, what: str) -> float:
+        pauses.append(delay)
+        if len(pauses) == 2:
+            token_server.refuse = False  # the operator renewed the consent: the provider takes the token again
+        return real_pause(delay, what)
+
+    def wait(report=None) -> None:  # type: ignore[no-untyped-def]
+        daemon._stopping = True  # connected and a cycle done: enough
+
+    monkeypatch.setattr(daemon, "_pause", pause)
+    monkeypatch.setattr(daemon, "_wait", wait)
+    token_server.refuse = True
+    grants = len(token_server.grants)
+    with caplog.at_level(logging.INFO, logger="mailbot"):
+        daemon._loop()  # without the handling, OAuthError ends it here with a traceback
+    daemon.disconnect()
+    assert pauses == [1.0, 2.0]  # backoff, as for a server down
+    assert len(token_server.grants) == grants + 3  # two refusals, then a token
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and all(r.exc_info is None for r in errors)
+    line = errors[0].getMessage()
+    assert "OAuth2 login refused, retrying in 1 s" in line and "invalid_grant" in line, line
+    assert "\n" not in line
+    for secret in (REFRESH_TOKEN, CLIENT_SECRET):
+        assert secret not in caplog.text
+    assert statuses[0] == "jeton OAuth2 refusé (voir MAILBOT_OAUTH2_*), nouvel essai dans 1 s"
+    assert daemon._ready  # up and retrying: not a failed start
+
+
 def test_token_cache_refreshes_only_when_due():
     calls: list[str] = []
     now = [1000.0]
