@@ -21,7 +21,7 @@ from mailbot.config import Settings
 from mailbot.db import make_engine, make_session_factory
 from mailbot.models import OutboxMail, Ticket, utcnow
 from mailbot.outbox import Outbox
-from mailbot.sender import FlushResult, Sender
+from mailbot.sender import FlushResult, Sender, redact
 from mailbot.tokens import TokenSigner
 from mailbot.workflows import notices
 from mailbot.workflows.base import WorkflowContext
@@ -46,7 +46,7 @@ class Dispatcher:
     def flush(self) -> FlushResult:
         result = self.sender.flush()
         if result.unreachable:
-            log.warning("SMTP unreachable, mail kept for later: %s", result.unreachable)
+            log.warning("SMTP unreachable, mail kept for later: %s", redact(result.unreachable))
         if result.failed:
             self._alert_failures(result.failed)
             result.sent += self.sender.flush().sent

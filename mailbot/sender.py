@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,18 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 FLUSH_BATCH = 100
 MARK_SENT_ATTEMPTS = 5
+# An e-mail address in a server's reply ("550 5.1.1 <alice@example.org>: user unknown"), with its angle brackets.
+_ADDRESS = re.compile(r"<?[^\s<>()\[\]{}@,;:\"'`]+@[A-Za-z0-9._-]+(?:\.[A-Za-z0-9-]+)*>?")
+REPLY_LOG_LIMIT = 200
+
+
+def redact(reply: str) -> str:
+    """A server's reply fit for the journal at INFO/WARNING: its first line, every e-mail address replaced by
+    "<adresse>" (a reply often quotes the recipient's: personal data). The full text goes to the outbox row's
+    last_error and to DEBUG only."""
+    lines = reply.strip().splitlines()
+    text = _ADDRESS.sub("<adresse>", lines[0] if lines else "")
+    return text[:REPLY_LOG_LIMIT] + "…" if len(text) > REPLY_LOG_LIMIT else text
 
 
 @dataclass
@@ -203,8 +216,9 @@ class Sender:
                 body = dkim.sign(body, self.server.dkim)
             await smtp.sendmail(sender, [recipient], body)
         except aiosmtplib.SMTPRecipientsRefused as error:
+            reply = "; ".join(f"{refused.code} {refused.message}" for refused in error.recipients) or str(error)
             self._after_error(outbox_id, attempts, error.recipients[0].code if error.recipients else 550,
-                              str(error), result)
+                              reply, result)
         except aiosmtplib.SMTPResponseException as error:
             self._after_error(outbox_id, attempts, error.code, f"{error.code} {error.message}", result)
             if error.code == 421 or not smtp.is_connected:
@@ -250,10 +264,13 @@ class Sender:
             session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id).values(**values))
             if permanent:
                 session.execute(SCRUB.where(OutboxMail.id == outbox_id))
+        # The journal gets the code and the reply without addresses; the full reply stays in last_error (and DEBUG).
+        log.debug("outbox %s: SMTP %s, full reply: %s", outbox_id, code, message)
+        shown = redact(message).removeprefix(f"{code} ")
         if permanent:
-            log.warning("outbox %s failed for good: %s", outbox_id, message)
+            log.warning("outbox %s failed for good: SMTP %s: %s", outbox_id, code, shown)
             assert result.failed is not None
             result.failed.append(outbox_id)
         else:
-            log.info("outbox %s deferred: %s", outbox_id, message)
+            log.info("outbox %s deferred: SMTP %s: %s", outbox_id, code, shown)
             result.deferred += 1
