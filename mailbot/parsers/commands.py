@@ -399,17 +399,15 @@ def parse_price(text: str) -> str | None:
         else:
             digits = re.sub(r"[.,]", "", digits[:last]) + "." + tail
     try:
-        amount = Decimal(digits)
-    except InvalidOperation:
+        amount = Decimal(digits) * (1000 if kilo else 1)
+        return str(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # not a number, or more digits than any price (the quantum cannot be kept)
         return None
-    if kilo:
-        amount *= 1000
-    return str(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 # --- the others ---------------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _OFFER = re.compile(r"^(?:(?:offre|offer|proposition)\s*)?(?:n\s*[°o]\.?\s*|no\.?\s*|#)?(\d{1,6})\b")
 
 

@@ -27,8 +27,9 @@ def _decode_word(enc: str, text: str) -> bytes:
             return base64.b64decode(cleaned)
         except (binascii.Error, ValueError):
             return text.encode("ascii", "replace")
-    # Q encoding: "_" is a space; quopri handles =XX and leaves broken escapes as they are.
-    raw = text.replace("_", " ").encode("ascii", "surrogateescape")
+    # Q encoding: "_" is a space; quopri handles =XX and leaves broken escapes as they are. Raw 8-bit text inside
+    # the word (some mailers put UTF-8 there unencoded) is kept as its UTF-8 bytes.
+    raw = text.replace("_", " ").encode("utf-8", "surrogateescape")
     return quopri.decodestring(raw)
 
 
@@ -73,6 +74,43 @@ def _merge(words: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     return merged
 
 
+# The standard library's address parser takes quadratic time on some input (":" then a run of "@": 30 s for a
+# 100 KB To: line). A long header value is cut at its top-level commas first, and a piece too long to be one
+# address is only searched for bare addr-specs.
+LONG_VALUE = 8192
+LONG_PIECE = 1000  # a line of RFC 5322 holds 998 characters: no single address is longer
+_BARE_ADDRESS = re.compile(r"(?<![\w.+\-=!#$%&'*/?^`{|}~])[\w.+\-=!#$%&'*/?^`{|}~]+@[\w.\-]+\w")
+
+
+def _pieces(value: str) -> list[str]:
+    """An address list cut at its commas outside quotes, <…> and (…comments…)."""
+    pieces: list[str] = []
+    start = angle = paren = 0
+    quoted = escaped = False
+    for index, char in enumerate(value):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == "(":
+            paren += 1
+        elif paren:
+            paren -= char == ")"
+        elif char == '"':
+            quoted = True
+        elif char == "<":
+            angle += 1
+        elif char == ">" and angle:
+            angle -= 1
+        elif char == "," and not angle:
+            pieces.append(value[start:index])
+            start = index + 1
+    pieces.append(value[start:])
+    return pieces
+
+
 def addresses(values: list[object]) -> list[tuple[str, str]]:
     """(display name, lower-cased addr-spec) pairs from one or more header values.
 
@@ -82,10 +120,17 @@ def addresses(values: list[object]) -> list[tuple[str, str]]:
     raw = [surrogates_to_text(v) for v in values if v is not None]
     if not raw:
         return []
-    try:
-        pairs = getaddresses(raw)
-    except Exception:  # noqa: BLE001 - malformed address lists must not stop parsing
-        pairs = []
+    pairs: list[tuple[str, str]] = []
+    for value in raw:
+        # Parsed piece by piece when long: the whole list in one call would be the slow input again.
+        for piece in [value] if len(value) <= LONG_VALUE else _pieces(value):
+            if len(piece) > LONG_PIECE and len(value) > LONG_VALUE:
+                pairs += [("", match.group(0)) for match in _BARE_ADDRESS.finditer(piece)]
+                continue
+            try:
+                pairs += getaddresses([piece])
+            except Exception:  # noqa: BLE001 - malformed address lists must not stop parsing
+                pass
     result: list[tuple[str, str]] = []
     for name, addr in pairs:
         addr = addr.strip().strip("<>").strip().lower()
@@ -96,7 +141,7 @@ def addresses(values: list[object]) -> list[tuple[str, str]]:
         result.append((decode_header(name).strip("\"' "), addr))
     if not result:
         # Last resort for lists getaddresses could not split: pick bare addr-specs.
-        for match in re.finditer(r"[\w.+\-=!#$%&'*/?^`{|}~]+@[\w.\-]+\w", " ".join(raw)):
+        for match in _BARE_ADDRESS.finditer(" ".join(raw)):
             result.append(("", match.group(0).lower()))
     return result
 

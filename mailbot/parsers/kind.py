@@ -127,7 +127,7 @@ def dsn_recipients(msg: Message, raw_text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-_ADDRESS = re.compile(r"[\w.+\-=!#$%&'*/?^`{|}~]+@[A-Za-z0-9][\w\-]*(?:\.[\w\-]+)+")
+_ADDRESS = re.compile(r"(?<![\w.+\-=!#$%&'*/?^`{|}~])[\w.+\-=!#$%&'*/?^`{|}~]+@[A-Za-z0-9][\w\-]*(?:\.[\w\-]+)+")
 _FAILED_LIST = re.compile(
     r"(?:following (?:address(?:es)?|recipients?)(?: had permanent fatal errors| failed)?[^\n]*:|"
     r"could not be delivered to[^\n]*:|delivery to the following recipients? (?:failed|has been delayed)[^\n]*|"

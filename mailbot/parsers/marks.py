@@ -15,8 +15,8 @@ SEPARATOR = re.compile(r"^\s*(?:-{2,}\s*(?:message\s+d'origine|message\s+origina
                         r"(?:reexpedie|transfere))")
 ATTRIBUTION_END = re.compile(r"(?:a\s+)?(?:ecrit|wrote)\s*:\s*$")
 ATTRIBUTION_START = re.compile(r"^\s*(?:le|on)\s+\S")
-HEADER_FROM = re.compile(r"^\s*\**\s*(?:de|from)\s*\**\s*:")
-HEADER_OTHER = re.compile(r"^\s*\**\s*(?:envoye(?:\s+le)?|sent|date|a|to|cc|objet|subject)\s*\**\s*:")
+HEADER_FROM = re.compile(r"^\s*+\**+\s*+(?:de|from)\s*+\**+\s*+:")
+HEADER_OTHER = re.compile(r"^\s*+\**+\s*+(?:envoye(?:\s+le)?|sent|date|a|to|cc|objet|subject)\s*+\**+\s*+:")
 HEADER_INLINE = re.compile(r"\s(?:envoye|sent|objet|subject)\s*:")
 SIGN_OFF = re.compile(
     r"^\s*(?:(?:bien\s+|tres\s+)?cordialement|bien\s+a\s+(?:vous|toi)|(?:sinceres\s+|meilleures\s+)?salutations|"

@@ -239,6 +239,9 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
 
     A slimmed attachment is decoded straight from its span of `raw`: one attachment in memory at a time.
     """
+    from .parse import repair_start  # here, not at the top: parse imports this module
+
+    raw, _ = repair_start(raw)  # as parse_mail reads it, so that the same parts are found
     msg = load(raw)
     for att, part in attachments_with_parts(msg):
         payload = part.get_payload()

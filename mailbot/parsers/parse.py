@@ -1,6 +1,7 @@
 """parse_mail: raw RFC 5322 bytes → InboundMail. Never raises anything but ParseError."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from . import kind as kind_mod
@@ -20,6 +21,11 @@ _KNOWN_HEADERS = re.compile(
 
 
 RAW_TEXT_LIMIT = 256 * 1024
+# RFC 5322 lines end at 998 characters, and the database keeps Message-IDs and subjects in columns of that size: a
+# longer Message-ID (a 100 KB "Message-ID:" line) is replaced by a digest of it, the same for every copy of the
+# mail; a longer subject is cut.
+MAX_MESSAGE_ID = 998
+MAX_SUBJECT = 998
 
 
 def _looks_like_mail(raw: bytes) -> bool:
@@ -30,7 +36,7 @@ def _looks_like_mail(raw: bytes) -> bool:
     return bool(_HEADER_LINE.match(first_line)) and bool(_KNOWN_HEADERS.search(head))
 
 
-def _repair_start(raw: bytes) -> tuple[bytes, list[str]]:
+def repair_start(raw: bytes) -> tuple[bytes, list[str]]:
     """Drop blank/whitespace-only lines and up to two stray non-header lines before the header block.
 
     Some exporters prepend such lines; left in place they make the parser see no headers at all.
@@ -57,7 +63,7 @@ def parse_mail(raw: bytes) -> InboundMail:
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise ParseError("parse_mail expects bytes")
     raw = bytes(raw)
-    raw, repairs = _repair_start(raw)
+    raw, repairs = repair_start(raw)
     if not raw or raw.isspace() or not _looks_like_mail(raw):
         raise ParseError("no mail headers found")
     try:
@@ -97,7 +103,7 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
         return tuple(seen)
 
     refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
-    return InboundMail(
+    return _storable(InboundMail(
         message_id=message_id,
         subject=decode_header(msg.get("Subject")),
         from_address=sender[0][1] if sender else "",
@@ -118,4 +124,44 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
         bounced_recipients=tuple(a.lower() for a in result.bounced),
         auto_submitted=decode_header(msg.get("Auto-Submitted")).lower(),
         defects=tuple(repairs) + mime.defects(msg),
-    )
+    ))
+
+
+def _clean(text: str) -> str:
+    """Text any database stores: no NUL (PostgreSQL refuses it in text columns), no lone surrogate (not UTF-8)."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _bounded_id(value: str) -> str:
+    value = _clean(value)
+    if len(value) <= MAX_MESSAGE_ID:
+        return value
+    return f"{hashlib.sha256(value.encode('utf-8')).hexdigest()}@long-id.mailbot.invalid"
+
+
+def _storable(mail: InboundMail) -> InboundMail:
+    """Every text of the parsed mail, fit for storage; Message-IDs and the subject bounded (see MAX_MESSAGE_ID)."""
+    changes: dict[str, object] = {}
+    for item in dataclasses.fields(mail):
+        value = getattr(mail, item.name)
+        if item.name in ("message_id", "in_reply_to", "references"):
+            new = _bounded_id(value) if isinstance(value, str) else tuple(_bounded_id(v) for v in value)
+        elif item.name == "subject":
+            new = _clean(value)[:MAX_SUBJECT]
+        elif isinstance(value, str):
+            new = _clean(value)
+        elif item.name == "attachments":
+            new = tuple(dataclasses.replace(a, filename=_clean(a.filename), content_type=_clean(a.content_type))
+                        for a in value)
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            new = tuple(_clean(v) for v in value)
+        else:
+            continue
+        if new != value:
+            changes[item.name] = new
+    return dataclasses.replace(mail, **changes) if changes else mail

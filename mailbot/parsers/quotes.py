@@ -16,7 +16,7 @@ _ATTRIBUTION_START = re.compile(
     r"^\s*(?:[->]\s*)*(?:on|le|am|den|el|il|em|op|w\s+dniu|\d+|\w{2,4}\.?,?\s+\d+)\b",
     re.IGNORECASE,
 )
-_ATTRIBUTION_START_WEAK = re.compile(r"^\s*(?:[->]\s*)*(?:[^\s:]+@|\"?[\w'.-]+)", re.IGNORECASE)
+_ATTRIBUTION_START_WEAK = re.compile(r"^\s*(?:[->]\s*)*+(?:[^\s:]+@|\"?[\w'.-]+)", re.IGNORECASE)
 _SEPARATOR = re.compile(
     r"""^\s*(?:[>*]\s*)*(?:
         -{2,}\s*(?:original\s+message|message\s+d'origine|message\s+original|message\s+transféré|
@@ -33,8 +33,9 @@ _SEPARATOR = re.compile(
 )
 # Header lines of a quoted message block (Outlook, Thunderbird, Apple Mail, Yahoo) in FR/EN/DE.
 _HEADER_KEY = re.compile(
-    r"^\s*[*>]*\s*(?P<key>from|de|von|fra|från|da|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|to|à|a|pour|an|til|"
-    r"cc|copie\s+à|subject|objet|sujet|betreff|emne|reply-to|répondre\s+à)\s*[*]?\s*[:：]",
+    r"^\s*+[*>]*+\s*+(?P<key>from|de|von|fra|från|da|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|to|"
+    r"à|a|pour|an|til|"
+    r"cc|copie\s+à|subject|objet|sujet|betreff|emne|reply-to|répondre\s+à)\s*+[*]?\s*+[:：]",
     re.IGNORECASE,
 )
 _FROM_KEYS = {"from", "de", "von", "fra", "från", "da"}
@@ -221,9 +222,9 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
 
 
 _SIGN_OFF = re.compile(
-    r"^\s*(?:(?:bien\s+|très\s+)?cordialement|bien\s+à\s+(?:vous|toi)|(?:sincères\s+|meilleures\s+)?salutations|"
+    r"^\s*+(?:(?:bien\s+|très\s+)?cordialement|bien\s+à\s+(?:vous|toi)|(?:sincères\s+|meilleures\s+)?salutations|"
     r"bonne\s+(?:journée|soirée)|à\s+bientôt|merci(?:\s+d'avance|\s+par\s+avance|\s+beaucoup)?|"
-    r"(?:best|kind|warm)?\s*regards|best|cheers|thanks(?:\s+in\s+advance)?)\s*[,.!]?\s*$",
+    r"(?:best|kind|warm)?\s*regards|best|cheers|thanks(?:\s+in\s+advance)?)\s*+[,.!]?\s*+$",
     re.IGNORECASE,
 )
 _CONTACT_LINE = re.compile(r"(?:\+?\d[\d .-]{7,}\d|@|www\.|https?://)")
@@ -270,9 +271,10 @@ def split_reply(text: str) -> tuple[str, str]:
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     lines = text.split("\n")
     start, how = _quote_start(lines)
-    new = lines[:start]
-    while new and (not new[-1].strip() or _RULE.match(new[-1])):
-        new = new[:-1]  # the rule an HTML client draws above the quoted message (<hr>)
+    end = start
+    while end and (not lines[end - 1].strip() or _RULE.match(lines[end - 1])):
+        end -= 1  # blank lines, and the rule an HTML client draws above the quoted message (<hr>)
+    new = lines[:end]
     body, signature = _split_signature(new)
     if not _clean(body) and how in ("attribution", "quote"):
         # Nothing above the quote: a bottom-posted reply has its text below the quoted block.

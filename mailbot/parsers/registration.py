@@ -98,10 +98,10 @@ _LABELS: dict[str, str] = {
 }
 _BOLD = r"(?:\*{1,2}|_{1,2})"
 _LABEL_LINE = re.compile(
-    r"^\s*(?:[-*•·+]\s+|[-•·]\s*)?" + _BOLD + r"?\s*(?:"
+    r"^\s*+(?:[-*•·+]\s+|[-•·]\s*)?" + _BOLD + r"?\s*+(?:"
     + "|".join(f"(?P<{key}>{pattern})" for key, pattern in _LABELS.items())
     # The parenthesised hint of the label is optional: "Visibilité (confidentielle ou membres)".
-    + r")(?:\s*\([^)\n]*\))?\s*" + _BOLD + r"?\s*[:=]\s*" + _BOLD + r"?"
+    + r")(?:\s*+\([^)\n]*\))?\s*+" + _BOLD + r"?\s*+[:=]\s*" + _BOLD + r"?"
 )
 
 # Fields whose value may run over the next lines ("12 rue des Lilas" / "75011 Paris").
@@ -113,8 +113,8 @@ _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
 
 # Where a quoted message starts (Outlook headers, attributions, separators): a value never runs across one, and
 # what follows is one level more quoted even without ">".
-_HEADER_FROM = re.compile(r"^\s*\**\s*(?:de|from)\s*\**\s*:")
-_HEADER_OTHER = re.compile(r"^\s*\**\s*(?:envoye(?:\s+le)?|sent|date|a|to|cc|objet|subject)\s*\**\s*:")
+_HEADER_FROM = re.compile(r"^\s*+\**+\s*+(?:de|from)\s*+\**+\s*+:")
+_HEADER_OTHER = re.compile(r"^\s*+\**+\s*+(?:envoye(?:\s+le)?|sent|date|a|to|cc|objet|subject)\s*+\**+\s*+:")
 _HEADER_INLINE = re.compile(r"\s(?:envoye|sent|objet|subject|a|to)\s*:")
 _ATTRIBUTION = re.compile(r"(?:^|\s)(?:a\s+)?(?:ecrit|wrote)\s*:\s*$")
 _SEPARATOR = re.compile(
@@ -123,7 +123,7 @@ _SEPARATOR = re.compile(
 )
 _SIGNATURE = re.compile(r"^\s*(?:--|—|__)\s*$")
 _SIGN_OFF = re.compile(
-    r"^\s*(?:(?:bien\s+|tres\s+)?cordialement|bien\s+a\s+vous|(?:sinceres\s+)?salutations|bonne\s+(?:journee|soiree)|"
+    r"^\s*+(?:(?:bien\s+|tres\s+)?cordialement|bien\s+a\s+vous|(?:sinceres\s+)?salutations|bonne\s+(?:journee|soiree)|"
     r"a\s+bientot|merci\b|(?:best\s+|kind\s+)?regards)"
 )
 
@@ -308,7 +308,7 @@ def _phone(value: str) -> bool:
     return numbers > 0
 
 
-_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+_ADDRESS = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
 
 
 def _email(value: str) -> str | None:

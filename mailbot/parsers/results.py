@@ -172,13 +172,13 @@ def _own_lines(new_text: str) -> list[_Line]:
 
 _BOLD = r"(?:\*{1,2}|_{1,2})"
 _LABEL_LINE = re.compile(
-    r"^\s*(?:[-*•·+]\s+)?" + _BOLD + r"?\s*(?:"
+    r"^\s*+(?:[-*•·+]\s+)?" + _BOLD + r"?\s*+(?:"
     r"(?P<result>resultats?)"
     r"|(?P<satisfaction>(?:(?:niveau|degre)\s+de\s+)?satisfaction)"
     r"|(?P<rating>note(?:\s+de\s+satisfaction)?)"
     r"|(?P<comment>commentaires?)"
     r"|(?P<remark>remarques?|observations?)"
-    r")\s*" + _BOLD + r"?\s*(?:\((?P<hint>[^)\n]*)\)|de\s+1\s+a\s+5)?\s*" + _BOLD + r"?\s*[:=]\s*" + _BOLD + r"?"
+    r")\s*+" + _BOLD + r"?\s*+(?:\((?P<hint>[^)\n]*)\)|de\s+1\s+a\s+5)?\s*+" + _BOLD + r"?\s*+[:=]\s*" + _BOLD + r"?"
 )
 # Synonyms of the form's labels: only in what the person wrote, since our own quoted text may hold "Note : …".
 _SYNONYMS = {"rating": "satisfaction", "remark": "comment"}
@@ -346,8 +346,8 @@ _NUMBER = r"(?:\d{1,3}|un|une|deux|trois|quatre|cinq|zero|six|sept|huit|neuf|dix
 _BEFORE = r"(?<![\w/])(?<!\d[.,-])"
 _AFTER = r"(?![\w/]|[.,]\d)"
 # Our scale, quoted back ("de 1 à 5", "(1-5)"): never a rating. Not inside a reference ("21-54").
-_SCALE = re.compile(r"(?:sur\s+une\s+echelle\s+)?(?:de\s+|entre\s+)?\(?\s*(?<![\w/.,-])1\s*(?:a|et|-)\s*5(?![\w/])"
-                    r"\s*\)?")
+_SCALE = re.compile(r"(?:sur\s+une\s+echelle\s+)?(?:de\s+|entre\s+)?(?:\(\s*+)?(?<![\w/.,-])1\s*+(?:a|et|-)\s*+"
+                    r"5(?![\w/])\s*\)?")
 _DECIMAL = re.compile(r"(?<![\d/])\d[.,]\d+\s*(?:/\s*5|sur\s+5|etoiles?)")
 # "4/5", "4 / 5", "4 sur 5", "8/10": the denominator says it is a rating. Not after "le", "du" ("le 4/5" is a date)
 # nor inside a date or a reference ("4/5/2026", "CA-2026-0042").
@@ -431,6 +431,12 @@ def _says_more(folded: str) -> bool:
     return any(word not in _POLITE and not word.isdigit() for word in text.split())
 
 
+def _at_most_ten(word: str) -> bool:
+    """A number from 0 to 10 written in digits; a run of 5,000 digits is not one (nor something int() may read)."""
+    significant = word.lstrip("0") or "0"
+    return word.isdecimal() and len(significant) <= 2 and int(significant) <= 10
+
+
 def _bare_number(folded: str) -> str | None:
     """The number of a line that is only a result and a number ("Résolu 4", "4", "0"), as written."""
     unscaled = _SCALE.sub(" ", folded)
@@ -438,7 +444,7 @@ def _bare_number(folded: str) -> str | None:
     for pattern in (_PARTLY, _ONGOING, _UNSOLVED, _SOLVED_PHRASE, _SOLVED_WORD):
         text = pattern.sub(" ", text)
     words = [word for word in text.split() if word not in _POLITE]
-    if len(words) != 1 or not (words[0].isdigit() and int(words[0]) <= 10 or words[0] in _NUMBER_WORDS):
+    if len(words) != 1 or not (_at_most_ten(words[0]) or words[0] in _NUMBER_WORDS):
         return None
     if re.search(rf"\b(?:le|du|au|depuis|avant|apres|dans|vers|en|a|il\s+y\s+a)\s+{words[0]}\b", _words(unscaled)):
         return None  # "résolu le 12", "réglé en 3": a date or a delay, not a rating
@@ -466,11 +472,15 @@ def _free_lines(lines: list[_Line], used: set[int]) -> list[_Line]:
            if index not in used and line.folded.strip() and not _is_greeting(line)
            and not _is_choices(line.folded)]
     # "Merci,\nJean Dupont": a thank-you line followed only by short lines carrying nothing is a sign-off.
+    # quiet[i]: the lines from i to the end are all such lines (computed once from the end: linear time).
+    quiet = [True] * (len(out) + 1)
+    for index in range(len(out) - 1, -1, -1):
+        other = out[index]
+        quiet[index] = (quiet[index + 1] and len(other.text.split()) <= 4 and not _results_in(other.folded)
+                        and _ratings(other.folded, field=False) == ([], []))
     for position, line in enumerate(out):
-        tail = out[position + 1:]
-        if (tail and re.match(r"^\s*merci\b", line.folded) and not _says_more(line.folded)
-                and all(len(other.text.split()) <= 4 and not _results_in(other.folded)
-                        and _ratings(other.folded, field=False) == ([], []) for other in tail)):
+        if (position + 1 < len(out) and quiet[position + 1] and re.match(r"^\s*merci\b", line.folded)
+                and not _says_more(line.folded)):
             return out[:position + 1]
     return out
 

@@ -51,7 +51,7 @@ _PHRASES = re.compile(
             fermee?s?|fermer|classee?s?|classer)
       | c'est\s+(?:bon|ok|okay)
       | tout\s+est\s+(?:bon|ok|okay|rentre\s+dans\s+l'ordre)
-      | (?:problem|issue)?\s*(?:solved|resolved|sorted(?:\s+out)?|fixed)
+      | (?:(?:problem|issue)\s*+)?(?:solved|resolved|sorted(?:\s+out)?|fixed)
       | cancel\w*
       | (?:no\s+longer|not)\s+needed(?:\s+anymore)?
       | never\s*mind
