@@ -5,11 +5,12 @@ crash either keeps all of them or none; the mailbox moves the mail only after th
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, TypeVar
 
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
@@ -27,6 +28,7 @@ from mailbot.workflows import appeals, consents, newcomers, notices, profiles, r
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
@@ -47,6 +49,18 @@ class TransientError(RuntimeError):
     """The database is unreachable: stop the batch, keep the mail where it is, try again later."""
 
 
+def _outage_is_transient(method: Callable[..., T]) -> Callable[..., T]:
+    """The daemon waits out a TransientError; a raw OperationalError (connection lost, database locked past the
+    busy timeout, disk full) from these reads would end it."""
+    @functools.wraps(method)
+    def wrapper(*args: object, **kwargs: object) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            raise TransientError(str(error)) from error
+    return wrapper
+
+
 class Pipeline:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], signer: TokenSigner,
                  outbox: Outbox, clock: Callable[[], datetime]) -> None:
@@ -57,12 +71,14 @@ class Pipeline:
         self.clock = clock
 
     # --- checkpoint -------------------------------------------------------------------------------------------
+    @_outage_is_transient
     def checkpoint(self, folder: str, uidvalidity: int) -> int:
         """The highest UID already committed in this folder (0 after a UIDVALIDITY change)."""
         with self.sessions() as session:
             row = session.get(MailboxCheckpoint, folder)
             return row.last_uid if row is not None and row.uidvalidity == uidvalidity else 0
 
+    @_outage_is_transient
     def committed_destinations(self, folder: str, uidvalidity: int, uids: list[int]) -> dict[int, str]:
         """For the mails among these UIDs that have their own inbound record (committed, never moved): where each
         should go now. A UID without one is absent: it must be processed, not moved."""
@@ -222,7 +238,10 @@ class Pipeline:
                     return Outcome(QUARANTINED, "duplicate")
                 sender = mail.from_address if mail else _sniff_header(raw, b"from")
                 subject = mail.subject if mail else _sniff_header(raw, b"subject")
-                self._tell_aideur(session, now, message_id=message_id, sender=sender, subject=subject, reason=reason)
+                # The notice's idempotency key holds the Message-ID, and its subject the mail's: long ones (up to 998
+                # characters) would not fit.
+                self._tell_aideur(session, now, message_id=_short_id(message_id), sender=sender, subject=subject[:200],
+                                  reason=reason)
                 session.add(InboundRecord(
                     message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
                     from_address=sender[:320], subject=subject[:998], kind=mail.kind.value if mail else "unknown",
@@ -247,6 +266,11 @@ def _kind_of(reason: str) -> str:
     return f"{head} : {first.split(':', 1)[0].strip()}" if ":" in first else head
 
 
+def _short_id(message_id: str) -> str:
+    """The Message-ID, or a digest of it when too long to sit in an idempotency key (VARCHAR(200))."""
+    return message_id if len(message_id) <= 100 else hashlib.sha256(message_id.encode()).hexdigest()
+
+
 def _sniff_header(raw: bytes, name: bytes) -> str:
     """A best-effort header value from bytes the parser refused, for Aideur's notice only."""
     for line in raw[:20000].splitlines():
@@ -254,5 +278,5 @@ def _sniff_header(raw: bytes, name: bytes) -> str:
             break
         key, sep, value = line.partition(b":")
         if sep and key.strip().lower() == name:
-            return value.strip().decode("utf-8", "replace")[:200]
+            return value.strip().decode("utf-8", "replace").replace("\x00", "")[:200]  # PostgreSQL refuses NUL
     return ""
