@@ -36,20 +36,34 @@ _PLAIN = {
 }
 
 
-def fold(text: str) -> str:
-    """Lower case without accents, same length as `text` (one output character per input character).
+class _FoldTable(dict[int, str]):
+    """str.translate table computed on first sight of each character (then a dict lookup in C)."""
 
-    Keeping the length lets callers match on the folded text and slice the original with the same indices.
-    """
-    out = []
-    for char in text:
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
         plain = _PLAIN.get(char)
         if plain is None:
             base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).lower()
             # Ligatures and the like decompose to several characters: keep the first, the length must not change.
             plain = base[:1] if base else char.lower()[:1] or char
-        out.append(plain)
-    return "".join(out)
+        if len(self) < 65536:  # bounded: a mail of random code points must not grow it without end
+            self[code] = plain
+        return plain
+
+
+_FOLD = _FoldTable()
+_ASCII_PLAIN = str.maketrans({char: plain for char, plain in _PLAIN.items() if char.isascii()})
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, same length as `text` (one output character per input character).
+
+    Keeping the length lets callers match on the folded text and slice the original with the same indices. Called
+    on every line of every mail: plain ASCII text takes the fast path.
+    """
+    if text.isascii():
+        return text.lower().translate(_ASCII_PLAIN)
+    return text.translate(_FOLD)
 
 
 _MONTHS: dict[str, int] = {}

@@ -577,8 +577,7 @@ def _meaningful_lines(new_text: str) -> list[str]:
         if raw.lstrip().startswith(">") or not raw.strip():
             continue
         line = raw.strip()
-        folded = fold(line)
-        if not out and _GREETING.match(folded):
+        if not out and _GREETING.match(fold(line)):
             if "," in line:
                 line = line.split(",", 1)[1].strip()  # "Bonjour Aideur, oui je confirme"
             elif len(line.split()) <= 3:
