@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from imap_tools.errors import MailboxLoginError
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import sdnotify
 from mailbot.compose import TemplateRenderer
-from mailbot.config import Settings
+from mailbot.config import ConfigError, Settings
 from mailbot.coordination import MailClaims
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
@@ -79,6 +81,7 @@ class Daemon:
         self.mailbox = Mailbox(settings.imap, settings.imap_folder)
         self.claims = MailClaims(sessions.kw["bind"])  # several daemons: each mail is fetched by one of them
         self._connected = False
+        self._logged_in_once = False  # a login refused before any success is a wrong setting: stop, say which
         self._stopping = False
         self._waiting = False
         self._ready = False
@@ -97,6 +100,7 @@ class Daemon:
         for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
             self.mailbox.ensure_folder(folder)
         self._connected = True
+        self._logged_in_once = True
         self._announce_ready()
 
     def disconnect(self) -> None:
@@ -240,13 +244,29 @@ class Daemon:
                     self._wait(report)
             except Shutdown:
                 break
-            except TransientError as error:
+            except (TransientError, OperationalError, InterfaceError) as error:
+                # TransientError from the pipeline; a raw one from anywhere else the cycle reads or writes (the
+                # sender's claims and records, the purge): the mail and the outbox rows stay as committed, a send
+                # cut between SMTP's answer and its record is recovered as interrupted.
                 log.error("database unavailable, retrying in %.0f s: %s", delay, short_error(error))
                 outage = "base de données indisponible"
             except IMAP_CONNECTION_ERRORS as error:
                 log.error("IMAP problem, reconnecting in %.0f s: %s", delay, short_error(error))
                 self.disconnect()
                 outage = "IMAP indisponible"
+            except MailboxLoginError as error:
+                if not self._logged_in_once:
+                    setting = ("MAILBOT_OAUTH2_*" if self.mailbox.server.auth == "xoauth2"
+                               else "MAILBOT_IMAP_PASSWORD")
+                    raise ConfigError(setting, f"the IMAP server refused the login of {self.mailbox.server.user}: "
+                                      f"check MAILBOT_IMAP_USER and {setting} ({short_error(error)})") from None
+                # The password worked at start and is refused now (changed at the provider, account locked): mail
+                # stays where it is; retried with backoff, so a fixed password or an unlocked account needs no
+                # restart. One line; the server's reply names no secret.
+                log.error("IMAP login refused (MAILBOT_IMAP_USER / MAILBOT_IMAP_PASSWORD), retrying in %.0f s: %s",
+                          delay, short_error(error))
+                self.disconnect()
+                outage = "connexion IMAP refusée (voir MAILBOT_IMAP_USER / MAILBOT_IMAP_PASSWORD)"
             except OAuthError as error:
                 # The provider refused the refresh token (revoked, or a wrong MAILBOT_OAUTH2_* setting) at the IMAP
                 # login: like a server down, mail stays where it is and the login is tried again with backoff (the

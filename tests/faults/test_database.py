@@ -84,10 +84,6 @@ def test_postgresql_connections_terminated(clean_mail, database_url, sessions_fo
     print(f"seed {seed}: {terminated} PostgreSQL connections terminated over {mails} mails: {ledger.line()}\n  {line}")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "sender.py/daemon.py: a database error while the daemon itself sends (fewer than 100 mails waiting, so no helper "
-    "process) ends `mailbot run`: Sender.flush_async catches SMTP errors and OSError only, and Daemon._loop "
-    "TransientError and IMAP errors only"))
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgresql_down_while_the_daemon_sends(clean_mail, database_url, sessions_for):
     """PostgreSQL goes away for a few seconds (connections cut, new ones refused) in the middle of sending."""

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from mailbot.models import OutboxMail, Ticket
 from tests.conftest import make_env
-from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, add_members, append, make_mail, mailbox, smtp_send
+from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, PASSWORD, add_members, append, make_mail, mailbox, smtp_send
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -64,3 +64,37 @@ def test_daemon_survives_imap_and_smtp_outages(clean_mail, database_url, session
     with sessions() as session:
         assert session.scalar(select(func.count(Ticket.id))) == 7
     assert outbox("sent") == 14
+
+
+def test_a_password_refused_after_the_start_is_retried_and_a_wrong_one_stops_the_start(clean_mail, sqlite_url,
+                                                                                      sessions_for):
+    """The club's password changes at the provider while mailbot runs: the daemon logs it plainly, keeps retrying
+    with backoff and goes on once the password works again. A password refused at the very first login is a wrong
+    setting: `mailbot run` stops and names it."""
+    sessions = sessions_for(sqlite_url)
+    add_members(sessions)
+    env = make_env(clean_mail, sqlite_url, MAILBOT_POLL_SECONDS="1")
+    try:
+        with DaemonProcess(env) as daemon:
+            smtp_send(clean_mail, make_mail(ALICE, "Avant le changement", "Une demande."))
+            assert wait_until(lambda: len(mailbox(clean_mail, ALICE)) == 1, 20), daemon.output()
+            clean_mail.add_user(CLUB, "un-autre-mot-de-passe")
+            clean_mail.stop_imap()  # the session in hand ends; the next login meets the new password
+            clean_mail.start_imap()
+            assert wait_until(lambda: "IMAP login refused" in daemon.output(), 30), daemon.output()
+            assert daemon.alive(), daemon.output()
+            clean_mail.add_user(CLUB, PASSWORD)
+            smtp_send(clean_mail, make_mail(ALICE, "Après le changement", "Une autre demande."))
+            assert wait_until(lambda: len(mailbox(clean_mail, ALICE)) == 2, 60), daemon.output()
+            assert daemon.terminate() == 0
+            line = next(line for line in daemon.output().splitlines() if "IMAP login refused" in line)
+            assert "MAILBOT_IMAP_PASSWORD" in line and PASSWORD not in daemon.output()
+            assert "Traceback" not in daemon.output()
+    finally:
+        clean_mail.add_user(CLUB, PASSWORD)
+
+    wrong = DaemonProcess({**env, "MAILBOT_IMAP_PASSWORD": "faux-mot-de-passe"})
+    with wrong:
+        assert wait_until(lambda: not wrong.alive(), 30), wrong.output()
+        assert wrong.process is not None and wrong.process.returncode != 0
+        assert "MAILBOT_IMAP_PASSWORD" in wrong.output() and "Traceback" not in wrong.output(), wrong.output()
