@@ -8,11 +8,12 @@ consecutive weeks, with no gap and no overlap. The lists are as they stand when 
 
 Once per week: an Event "digest" with the ISO week is recorded in the same transaction as the mails (and the
 outbox's idempotency key, which carries the week, would refuse a second one anyway), so reruns, replays and
-restarts never repeat it.
+restarts never repeat it. A digest missed because mailbot was down on the day goes out when it comes back, later
+that week, still covering the same seven days; the next week's comes on its day as usual.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,12 +37,20 @@ def weekly_digest(ctx: WorkflowContext) -> int:
     """Queue this week's digest if it is due at ctx.now and not queued yet. Returns 1 when queued, else 0."""
     zone = ctx.settings.timezone
     local = ctx.now.replace(tzinfo=timezone.utc).astimezone(zone)
-    if local.weekday() != ctx.settings.digest_weekday or local.hour < ctx.settings.digest_hour:
+    days_late = local.weekday() - ctx.settings.digest_weekday
+    if days_late < 0 or (days_late == 0 and local.hour < ctx.settings.digest_hour):
         return 0
-    week = iso_week(local.date())
-    if ctx.session.scalar(select(Event.id).where(Event.kind == EVENT_KIND, Event.detail == week).limit(1)):
+    digest_day = local.date() - timedelta(days=days_late)
+    week = iso_week(digest_day)
+    sent = set(ctx.session.scalars(select(Event.detail).where(Event.kind == EVENT_KIND)
+                                   .order_by(Event.id.desc()).limit(2)))
+    if week in sent:
         return 0
-    period_end = datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    if days_late and not sent:
+        # Late only for a club that already has its weekly digest (the daemon was down on the day); a new
+        # installation starts on the digest day, not on whatever day it first runs.
+        return 0
+    period_end = datetime.combine(digest_day, time(0), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
     digest = build_digest(ctx.session, ctx.now, zone, period_end=period_end)
     notify_aideurs(ctx, None, TEMPLATE, digest_context(digest, ctx.now, zone, ctx.settings.club_name),
                    key=f"digest:{week}")

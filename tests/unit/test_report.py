@@ -269,6 +269,22 @@ def test_the_digest_goes_out_once_a_week_from_the_hour(db, settings) -> None:  #
             "2026-W49", "2026-W50"]
 
 
+def test_a_digest_missed_on_its_day_goes_out_when_mailbot_is_back(db, settings) -> None:  # type: ignore[no-untyped-def]
+    with db.begin() as session:
+        seed(session)
+    assert run_job(db, settings, NOW + timedelta(days=2)) == 0  # a first start on a Wednesday: wait for Monday
+    assert run_job(db, settings, NOW) == 1  # W49 on its day
+    # mailbot is down all Monday 7 December; back on Wednesday 9 at 10:00: W50's digest goes out then, once
+    assert run_job(db, settings, NOW + timedelta(days=9, hours=2)) == 1
+    assert run_job(db, settings, NOW + timedelta(days=10)) == 0
+    assert {mail.subject for mail in digests(db)[-len(AIDEURS):]} == {  # the week before its Monday, not Wednesday's
+        "Club Aide — bilan de la semaine du 30 novembre au 6 décembre 2026"}
+    assert run_job(db, settings, NOW + timedelta(days=14)) == 1  # W51 on its Monday, as usual
+    with db() as session:
+        assert session.scalars(select(Event.detail).where(Event.kind == "digest").order_by(Event.id)).all() == [
+            "2026-W49", "2026-W50", "2026-W51"]
+
+
 def test_the_digest_mail_reads_well_as_text_and_as_html(db, settings) -> None:  # type: ignore[no-untyped-def]
     with db.begin() as session:
         seed(session)
