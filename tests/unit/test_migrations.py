@@ -41,3 +41,39 @@ def test_upgrade_keeps_rows_written_by_an_older_schema(tmp_path):
     with engine.connect() as connection:
         row = connection.execute(text("select email, activity, postal_address, pending_action from members")).one()
     assert tuple(row) == ("a@b.fr", "", "", "")
+
+
+def test_daemons_starting_together_on_a_new_postgresql_database_migrate_it_once():
+    """Each `mailbot run` migrates at start: four started at once on an empty PostgreSQL database must all come up
+    (one creates the schema, the others wait for it and find it done), not fail on "relation already exists"."""
+    import subprocess
+    import sys
+    import uuid
+
+    import pytest
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_ADMIN_URL, _postgres_available
+
+    if not _postgres_available():
+        pytest.skip("PostgreSQL not reachable")
+    name = f"mailbot_race_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    code = "import sys; from mailbot.db import upgrade; upgrade(sys.argv[1])"
+    try:
+        # Processes, as the daemons are (Alembic's context is global to a process: threads would share it).
+        runs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE) for _ in range(4)]
+        failures = [run.stderr.read().decode(errors="replace")[-800:] for run in runs if run.wait(120) != 0]
+        assert failures == []
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
