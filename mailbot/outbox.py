@@ -5,6 +5,7 @@ Nothing is sent from here. The row holds the complete message with its Message-I
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from mailbot.tokens import TokenSigner
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
 RATE_WINDOW = timedelta(hours=1)
+KEY_LENGTH = 200  # OutboxMail.idempotency_key
 MAX_REFERENCES = 8
 
 
@@ -42,8 +44,9 @@ class Outbox:
 
     def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[OutboxMail]) -> OutboxMail | None:
         session = ctx.session
-        if any(row.idempotency_key == mail.idempotency_key for row in stored) or session.scalar(
-                select(OutboxMail.id).where(OutboxMail.idempotency_key == mail.idempotency_key)):
+        key = storable_key(mail.idempotency_key)
+        if any(row.idempotency_key == key for row in stored) or session.scalar(
+                select(OutboxMail.id).where(OutboxMail.idempotency_key == key)):
             return None  # this very decision was already queued (a replayed mail, a rerun job)
         recipient = mail.to.lower()
         if mail.rate_limited and self._over_rate_limit(session, recipient, ctx, stored):
@@ -79,7 +82,7 @@ class Outbox:
             attachments=attachments,
         )
         row = OutboxMail(
-            idempotency_key=mail.idempotency_key,
+            idempotency_key=key,
             message_id=message_id.strip("<>"),
             kind=mail.template,
             ticket_id=mail.ticket_id,
@@ -129,6 +132,14 @@ class Outbox:
             .order_by(OutboxMail.id)
         ).all()
         return [f"<{mid}>" for mid in ids]
+
+
+def storable_key(key: str) -> str:
+    """The idempotency key as stored: keys carry Message-IDs (up to 998 characters), the column holds 200; a long
+    one keeps its start, for reading, and ends with a digest of the whole, so equal keys stay equal."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return f"{key[:KEY_LENGTH - 65]}#{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def _trim_references(references: list[str]) -> list[str]:

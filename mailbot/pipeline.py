@@ -22,6 +22,7 @@ from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
 from mailbot.parsers import InboundMail, ParseError, parse_mail
+from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
 from mailbot.workflows import appeals, consents, newcomers, notices, profiles, requests, results, triage
@@ -99,6 +100,10 @@ class Pipeline:
             mail = parse_mail(raw)
         except ParseError as error:
             return self._quarantine(raw, digest, None, f"mail illisible : {error}", folder, uidvalidity, uid, now)
+        if len(mail.from_address) > MAX_ADDRESS:
+            # No SMTP server takes it (RFC 5321 4.5.3.1.3): no answer could reach it, nor is it anyone's address.
+            return self._quarantine(raw, digest, mail, f"adresse d'expéditeur invalide : {len(mail.from_address)} "
+                                    f"caractères (au plus {MAX_ADDRESS})", folder, uidvalidity, uid, now)
         try:
             with self.sessions.begin() as session:
                 if self._already_seen(session, mail.message_id):

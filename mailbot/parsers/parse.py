@@ -26,6 +26,7 @@ RAW_TEXT_LIMIT = 256 * 1024
 # mail; a longer subject is cut.
 MAX_MESSAGE_ID = 998
 MAX_SUBJECT = 998
+MAX_ADDRESS = 254  # the longest address an SMTP path can carry (RFC 5321: 256 octets with the angle brackets)
 
 
 def _looks_like_mail(raw: bytes) -> bool:

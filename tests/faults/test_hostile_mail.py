@@ -79,6 +79,14 @@ def test_huge_and_hostile_mails(clean_mail, database_url, sessions_for):
     assert "Traceback" not in log or "could not be processed" in log, log[-3000:]
     for case in big:
         assert records[case.message_id].outcome != "quarantined", f"{case.name}: {records[case.message_id].reason}"
+    # A hostile mail is read or refused for what it is, the same on both databases: never because a value did not
+    # fit a column (PostgreSQL enforces lengths, SQLite does not).
+    storage_errors = [(row.message_id[:60], row.reason[:120]) for row in records.values()
+                      if "base de données" in (row.reason or "")]
+    assert not storage_errors, storage_errors
+    long_sender = records["fault-from-address-400@membres.test"]  # no SMTP path carries it: nobody to answer
+    assert (long_sender.outcome, long_sender.reason) == (
+        "quarantined", "adresse d'expéditeur invalide : 404 caractères (au plus 254)")
     assert peak < MEMORY_LIMIT_MB, f"peak RSS {peak:.0f} MB for a {max(sizes) / MB:.0f} MB mail"
 
     report = [f"{len(cases)} hostile mails on {backend} ({appended + len(big)} by IMAP APPEND, "

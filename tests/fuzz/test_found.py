@@ -142,3 +142,15 @@ def test_no_quadratic_stall(name: str) -> None:
     started = time.perf_counter()
     STALLS[name]()
     assert time.perf_counter() - started < LIMIT, name
+
+
+# --- what only PostgreSQL refused, found by the hostile mails of tests/faults on PostgreSQL ------------------------
+
+def test_idempotency_keys_carrying_long_message_ids_fit_their_column() -> None:
+    from mailbot.outbox import KEY_LENGTH, storable_key
+
+    long_id = "long-" + "0123456789abcdef" * 18 + "@bulk-sender.example.com"
+    key = storable_key(f"invitation:{long_id}")
+    assert len(key) == KEY_LENGTH and key.startswith("invitation:long-")
+    assert key == storable_key(f"invitation:{long_id}") != storable_key(f"invitation:{long_id}x")
+    assert storable_key("ack:12") == "ack:12"
