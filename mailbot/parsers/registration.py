@@ -570,10 +570,14 @@ def _intents(text: str) -> set[Intent]:
 _GREETING = re.compile(r"^(?:bonjour|bonsoir|salut|hello|hi|coucou|cher|chere|madame|monsieur|re)\b")
 
 
-def _meaningful_lines(new_text: str) -> list[str]:
-    """Lines of the reply, without quoted lines, blank lines and greetings ("Bonjour Madame,", "Bonjour,")."""
+def _meaningful_lines(new_text: str, limit: int | None = None) -> list[str]:
+    """Lines of the reply, without quoted lines, blank lines and greetings ("Bonjour Madame,", "Bonjour,"); the
+    first `limit` of them only, when that is all the caller reads (a 20 KB request is asked for one line)."""
     out: list[str] = []
-    for raw in (new_text or "").translate(_INVISIBLE).translate(_ODD_SPACES).splitlines():
+    for raw in (new_text or "").splitlines():
+        if limit is not None and len(out) >= limit:
+            break
+        raw = raw.translate(_INVISIBLE).translate(_ODD_SPACES)
         if raw.lstrip().startswith(">") or not raw.strip():
             continue
         line = raw.strip()
@@ -596,7 +600,7 @@ def intent_of(subject: str, new_text: str) -> Intent | None:
     "Résiliation" is a request; "Résiliation d'un bail commercial : quel préavis ?" is a question for the network.
     """
     hits = _intents(strip_subject_prefixes(subject or ""))
-    lines = _meaningful_lines(new_text)
+    lines = _meaningful_lines(new_text, limit=1)
     if lines and len(lines[0].split()) <= 6:
         hits |= _intents(lines[0])
     return next((intent for intent in _INTENT_ORDER if intent in hits), None)
@@ -633,7 +637,7 @@ def confirmation_of(new_text: str) -> bool | None:
     The first clause must be the answer and nothing else ("Oui", "Non, merci", "Je confirme la résiliation"); the
     rest of the line may thank but not hedge ("Oui mais…", "?") nor say the opposite.
     """
-    lines = _meaningful_lines(new_text)
+    lines = _meaningful_lines(new_text, limit=1)
     if not lines:
         return None
     folded = fold(lines[0]).replace("’", "'")
