@@ -7,7 +7,7 @@ ticket's own member), then the sender. No rule trusts `From:` alone to reach a t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from enum import Enum
@@ -71,6 +71,8 @@ class RouterDeps:
     settings: Settings
     signer: TokenSigner
     raw: bytes = b""  # the mail as received: its Authentication-Results headers (MAILBOT_AUTHSERV_ID)
+    # The sender's member row, looked up once per mail: several rules ask for it in turn.
+    members: dict[str, Member | None] = field(default_factory=dict, compare=False, repr=False)
 
 
 Rule = Callable[[InboundMail, RouterDeps], Route | None]
@@ -266,7 +268,10 @@ RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, sub
 def _member(deps: RouterDeps, address: str) -> Member | None:
     if not address:
         return None
-    return deps.session.scalar(select(Member).where(Member.email == address.lower()))
+    address = address.lower()
+    if address not in deps.members:
+        deps.members[address] = deps.session.scalar(select(Member).where(Member.email == address))
+    return deps.members[address]
 
 
 def _find_token(mail: InboundMail, deps: RouterDeps) -> Token | None:
