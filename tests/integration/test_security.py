@@ -385,6 +385,7 @@ def test_authentication_results_decide_whether_aideur_commands(clean_mail, db_ur
         assert "n'a pas pu confirmer qu'il venait vraiment de vous" in text and "SPF, DKIM et DMARC" in text
         assert "Rien n'a été fait" in text and "renvoyez votre mail depuis votre messagerie habituelle" in text
         assert "la personne qui gère mailbot" in text and f"non authentifiée par {AUTHSERV}" in text
+        assert "Si vous n'avez pas écrit ce mail, quelqu'un a imité votre adresse" in text  # it may be a forgery
         assert "adresse générale" not in text
     plain = [m for m in alerts if m not in unconfirmed]
     assert len(plain) == 1 and "adresse générale" in plain[0].text
