@@ -376,9 +376,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
     settings = _settings(args)
     upgrade(settings.database_url)
     now = to_utc(args.at, settings) if args.at is not None else utcnow()
+    sessions = _sessions(settings)
     reports = []
-    while True:  # each pass queues a bounded batch of mailbox deletions; go on until the backlog is queued
-        with _sessions(settings).begin() as session:
+    while True:  # each pass purges a bounded batch of each kind; go on until the backlog is done
+        with sessions.begin() as session:
             report = retention.purge(session, settings, now)
         reports.append(report)
         if not report.more:

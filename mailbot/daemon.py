@@ -255,18 +255,17 @@ class Daemon:
                 self.disconnect()
                 outage = "IMAP indisponible"
             except MailboxLoginError as error:
+                setting = "MAILBOT_OAUTH2_*" if self.mailbox.server.auth == "xoauth2" else "MAILBOT_IMAP_PASSWORD"
                 if not self._logged_in_once:
-                    setting = ("MAILBOT_OAUTH2_*" if self.mailbox.server.auth == "xoauth2"
-                               else "MAILBOT_IMAP_PASSWORD")
                     raise ConfigError(setting, f"the IMAP server refused the login of {self.mailbox.server.user}: "
                                       f"check MAILBOT_IMAP_USER and {setting} ({short_error(error)})") from None
-                # The password worked at start and is refused now (changed at the provider, account locked): mail
-                # stays where it is; retried with backoff, so a fixed password or an unlocked account needs no
+                # The login worked at start and is refused now (password changed at the provider, account locked):
+                # mail stays where it is; retried with backoff, so a fixed password or an unlocked account needs no
                 # restart. One line; the server's reply names no secret.
-                log.error("IMAP login refused (MAILBOT_IMAP_USER / MAILBOT_IMAP_PASSWORD), retrying in %.0f s: %s",
-                          delay, short_error(error))
+                log.error("IMAP login refused (MAILBOT_IMAP_USER / %s), retrying in %.0f s: %s", setting, delay,
+                          short_error(error))
                 self.disconnect()
-                outage = "connexion IMAP refusée (voir MAILBOT_IMAP_USER / MAILBOT_IMAP_PASSWORD)"
+                outage = f"connexion IMAP refusée (voir MAILBOT_IMAP_USER / {setting})"
             except OAuthError as error:
                 # The provider refused the refresh token (revoked, or a wrong MAILBOT_OAUTH2_* setting) at the IMAP
                 # login: like a server down, mail stays where it is and the login is tried again with backoff (the

@@ -243,9 +243,9 @@ class Pipeline:
                     return Outcome(QUARANTINED, "duplicate")
                 sender = mail.from_address if mail else _sniff_header(raw, b"from")
                 subject = mail.subject if mail else _sniff_header(raw, b"subject")
-                # The notice's idempotency key holds the Message-ID, and its subject the mail's: long ones (up to 998
-                # characters) would not fit.
-                self._tell_aideur(session, now, message_id=_short_id(message_id), sender=sender, subject=subject[:200],
+                # The notice's subject holds the mail's: a long one (up to 998 characters) is cut. (Its idempotency
+                # key holds the Message-ID: the outbox stores long keys with a digest.)
+                self._tell_aideur(session, now, message_id=message_id, sender=sender, subject=subject[:200],
                                   reason=reason)
                 session.add(InboundRecord(
                     message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
@@ -269,11 +269,6 @@ def _kind_of(reason: str) -> str:
     head, _, rest = reason.partition(" : ")
     first = rest.strip().split("\n", 1)[0]
     return f"{head} : {first.split(':', 1)[0].strip()}" if ":" in first else head
-
-
-def _short_id(message_id: str) -> str:
-    """The Message-ID, or a digest of it when too long to sit in an idempotency key (VARCHAR(200))."""
-    return message_id if len(message_id) <= 100 else hashlib.sha256(message_id.encode()).hexdigest()
 
 
 def _sniff_header(raw: bytes, name: bytes) -> str:

@@ -14,7 +14,7 @@ from mailbot.parsers.headers import addresses, decode_header
 from mailbot.parsers.registration import parse_form
 from mailbot.parsers.results import parse_result
 from mailbot.parsers.withdrawal import is_withdrawal
-from mailbot.pipeline import Pipeline, TransientError, _short_id, _sniff_header
+from mailbot.pipeline import Pipeline, TransientError, _sniff_header
 
 HEAD = b"From: Alice <alice@membres.test>\r\nTo: aide@club.test\r\nSubject: Demande\r\nMessage-ID: <a@b.test>\r\n"
 
@@ -62,8 +62,12 @@ def test_sniffed_sender_of_an_unreadable_mail_has_no_nul() -> None:
 
 
 def test_the_quarantine_notice_key_fits_whatever_the_message_id() -> None:
-    assert _short_id("a@b") == "a@b"
-    assert len(_short_id("x" * 998)) == 64 and _short_id("x" * 998) == _short_id("x" * 998)
+    from mailbot.outbox import KEY_LENGTH, storable_key
+
+    key = "quarantine:" + "x" * 998 + ":aideur@club.test"  # notices.quarantined, then notify_aideurs
+    assert len(storable_key(key)) == KEY_LENGTH and storable_key(key) == storable_key(key)
+    assert storable_key(key) != storable_key(key.replace("x", "y", 1))
+    assert storable_key("quarantine:a@b:aideur@club.test") == "quarantine:a@b:aideur@club.test"
 
 
 def test_a_lost_database_while_reading_the_checkpoint_is_transient() -> None:
