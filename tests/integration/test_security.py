@@ -526,7 +526,11 @@ def test_a_polite_auto_responder_is_never_answered(clean_mail, sec_settings, sec
     assert _robot_answers(server, ALICE, seen, mark_automatic=True) == 1
     wait_mail(server, CLUB, 1)
     report = run_cycle(settings, sessions)
-    assert dict(report.actions) == {"auto-reply": 1} and report.sent == 0
+    assert dict(report.actions) == {"auto-reply": 1}
+    # Nothing more for the robot's address than the acknowledgement (not `report.sent == 0`: the cycle also runs
+    # the scheduled jobs at the real clock, and from 9:00 in Paris a deadline job may write to Aideur).
+    with sessions() as session:
+        assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.recipient == ALICE)) == 1
     assert len(settle(server, ALICE, 1)) == 1
 
 
