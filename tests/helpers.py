@@ -7,7 +7,6 @@ from datetime import datetime
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Callable
 
 from imap_tools import MailBoxUnencrypted, MailMessage
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +15,6 @@ from mailbot.config import Settings
 from mailbot.daemon import CycleReport, Daemon
 from mailbot.devserver import MailServer
 from mailbot.members import upsert_member
-from mailbot.models import utcnow
 
 PASSWORD = "pw-test"
 CLUB = "aide@club.test"
@@ -27,6 +25,9 @@ CHLOE = "chloe@membres.test"
 MEMBERS = (ALICE, BRUNO, CHLOE)
 STRANGER = "inconnu@ailleurs.test"
 OUTSIDERS = (STRANGER,)
+# The instant every test cycle runs at unless the test sets its own: Thursday 26 November 2026, 11:00 in Paris,
+# a working day with nothing due. Never the real clock (tests/unit/test_no_real_clock.py checks it).
+CLOCK = datetime(2026, 11, 26, 10, 0)
 
 
 def add_members(sessions: sessionmaker[Session]) -> None:
@@ -106,10 +107,15 @@ def settle(server: MailServer, address: str, count: int, folder: str = "INBOX") 
     return mailbox(server, address, folder)
 
 
-def run_cycle(settings: Settings, sessions: sessionmaker[Session], *,
-              at: datetime | None = None) -> CycleReport:
-    clock: Callable[[], datetime] = (lambda: at) if at is not None else utcnow
-    daemon = Daemon(settings, sessions, clock=clock, fixed_now=at)
+def run_cycle(settings: Settings, sessions: sessionmaker[Session], *, at: datetime = CLOCK) -> CycleReport:
+    """One daemon cycle at an explicit instant: never at the real clock, so no test changes with the date it runs on.
+
+    Deadlines, delay notices and digests are decided by the cycle's clock; a test that runs at the real clock
+    passes on the day it is written and fails weeks later (the auto-responder test did, from 30 November 2026).
+    """
+    if at is None:  # type: ignore[comparison-overlap]  # callers may not opt back into the real clock
+        raise TypeError("run_cycle needs an explicit instant (at=...)")
+    daemon = Daemon(settings, sessions, clock=lambda: at, fixed_now=at)
     daemon.start()
     try:
         return daemon.cycle()

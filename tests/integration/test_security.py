@@ -134,7 +134,7 @@ def raw_mail(sender: str, to: str, subject_header: str, body: str, *, extra: str
             f"Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n").encode()
 
 
-def deliver(server, settings, sessions, message, *, at: datetime | None = THURSDAY):  # type: ignore[no-untyped-def]
+def deliver(server, settings, sessions, message, *, at: datetime = THURSDAY):  # type: ignore[no-untyped-def]
     if isinstance(message, bytes):
         append(server, CLUB, message)
     else:
@@ -462,7 +462,7 @@ def test_a_naive_auto_responder_loop_stops_at_the_rate_limit(clean_mail, db_url,
     server, sessions = clean_mail, sec_sessions
     settings = settings_with(server, db_url, MAILBOT_RATE_LIMIT_PER_HOUR="3")
     add_members(sessions)
-    deliver(server, settings, sessions, make_mail(robot, "Question", "Bonjour, une question."), at=None)
+    deliver(server, settings, sessions, make_mail(robot, "Question", "Bonjour, une question."))
     seen: set[str] = set()
     robot_sent = 0
     for _ in range(12):  # bounded: a loop that did not stop would fail the assertions below, not hang

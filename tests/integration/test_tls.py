@@ -45,7 +45,7 @@ from mailbot.config import load_settings
 from mailbot.devserver import LOOPBACK, MailServer, free_port
 from mailbot.mailbox import Mailbox
 from mailbot.models import OutboxMail
-from tests.helpers import AIDEUR, ALICE, CLUB, PASSWORD, add_members, make_mail, run_cycle
+from tests.helpers import AIDEUR, ALICE, CLOCK, CLUB, PASSWORD, add_members, make_mail, run_cycle
 
 pytestmark = pytest.mark.servers
 
@@ -583,7 +583,7 @@ def test_a_revoked_refresh_token_is_retried_with_backoff_not_a_crash(tls_mail, p
 
     settings = load_settings(tls_env(tls_mail, smtp_servers, pki, sqlite_url, **oauth_env(token_server)),
                              env_file=None)
-    daemon = daemon_module.Daemon(settings, sessions_for(sqlite_url))
+    daemon = daemon_module.Daemon(settings, sessions_for(sqlite_url), clock=lambda: CLOCK)
     statuses: list[str] = []
     monkeypatch.setattr(sdnotify, "status", lambda text: statuses.append(text) or False)
     pauses: list[float] = []
