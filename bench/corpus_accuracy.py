@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -21,7 +22,8 @@ from mailbot.parsers import MailKind, ParseError, parse_mail, split_reply  # noq
 from mailbot.parsers import mime  # noqa: E402
 from mailbot.parsers.html import html_to_text  # noqa: E402
 
-DEFAULT_CORPUS = Path("/work/shared/corpus")
+# The corpus lives outside the repository: its path comes from the same setting as the tests'.
+DEFAULT_CORPUS = Path(os.environ["MAILBOT_TEST_CORPUS"]) if os.environ.get("MAILBOT_TEST_CORPUS") else None
 
 
 def collapse(text: str | None) -> str:
@@ -288,12 +290,16 @@ def html_comparison(corpus: Path, files: list[dict]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                    help="the corpus directory (default: $MAILBOT_TEST_CORPUS)")
     ap.add_argument("--alternatives", action="store_true", help="also measure talon, mail-parser-reply, "
                     "email-reply-parser and flufl.bounce")
     ap.add_argument("--html", action="store_true", help="compare HTML→text converters")
     ap.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     args = ap.parse_args()
+    if args.corpus is None or not (args.corpus / "manifest.json").is_file():
+        print("no corpus: give --corpus DIR or set MAILBOT_TEST_CORPUS (a directory with manifest.json); skipped")
+        return 0
     files = load(args.corpus)
     stats = evaluate_ours(args.corpus, files, args.verbose)
     c = stats["counts"]

@@ -14,7 +14,7 @@ characters), or one input running past -timeout (10 s here) is a crash: libFuzze
 `.venv/bin/python bench/fuzz.py --target mail crash-<sha1>`. Other arguments go to libFuzzer as they are
 (https://llvm.org/docs/LibFuzzer.html#options); libFuzzer prints the executions done ("Done N runs in T s").
 
-The working corpus lives in /tmp/mailbot-fuzz-<target>/ (seeded, for `mail`, with ../shared/corpus): a second run
+The working corpus lives in /tmp/mailbot-fuzz-<target>/ (seeded, for `mail`, with the corpus named by MAILBOT_TEST_CORPUS when set): a second run
 goes on from what the first one found. The CI counterpart is tests/fuzz/ (Hypothesis, bounded).
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import sys
 from datetime import date
@@ -34,7 +35,8 @@ except ImportError:  # pragma: no cover - the tool is optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT.parent / "shared" / "corpus"
+# Optional seeds for the `mail` target: the outside corpus named by the tests' setting, when set.
+CORPUS = Path(os.environ.get("MAILBOT_TEST_CORPUS") or "/nonexistent/mailbot-test-corpus")
 
 with atheris.instrument_imports(include=["mailbot", "email"]):
     from mailbot.parsers import (

@@ -17,16 +17,16 @@ from mailbot.config import Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.devserver import MailServer
 
+from tests.corpus import AVAILABLE, CORPUS, SKIP_REASON
 from tests.helpers import CLUB, AIDEUR, MEMBERS, OUTSIDERS, PASSWORD
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    if not CORPUS.is_dir():
-        pytest.fail(f"the shared corpus is missing at {CORPUS}")
+    if not AVAILABLE:
+        pytest.skip(SKIP_REASON)
     return CORPUS
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+from tests.corpus import CORPUS
 
 HEADER_NAMES = (
     "From", "To", "Cc", "Bcc", "Reply-To", "Sender", "Subject", "Date", "Message-ID", "In-Reply-To", "References",

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import pytest
 
-CORPUS = Path("/work/shared/corpus")
+from tests.corpus import CORPUS
+
 
 
 def manifest() -> list[dict]:

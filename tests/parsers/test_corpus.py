@@ -6,9 +6,11 @@ import pytest
 from mailbot.parsers import MailKind, ParseError, parse_mail, split_reply
 from mailbot.parsers.mime import sanitise_filename
 
+from tests.corpus import AVAILABLE, SKIP_REASON
+
 from .conftest import CORPUS, collapse, manifest
 
-pytestmark = pytest.mark.skipif(not (CORPUS / "manifest.json").exists(), reason="shared corpus not mounted")
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)
 
 FILES = manifest()
 EML = [e for e in FILES if e["format"] == "eml"]
