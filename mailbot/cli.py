@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from mailbot import logs, retention
+from mailbot import __version__, logs, retention
 from mailbot.config import ConfigError, Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.members import (
@@ -48,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailbot", description="Le daemon mail du Club Aide.")
+    parser.add_argument("--version", action="version", version=f"mailbot {__version__}")
     parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
     sub = parser.add_subparsers(metavar="COMMAND")
 
