@@ -23,6 +23,7 @@ from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.registration import intent_of
 from mailbot.tokens import (
     ROLE_AIDEUR,
+    SCOPE_BOUNCE,
     ROLE_MEMBER,
     SCOPE_APPEAL,
     SCOPE_COMMAND,
@@ -276,15 +277,28 @@ def _member(deps: RouterDeps, address: str) -> Member | None:
 
 def _find_token(mail: InboundMail, deps: RouterDeps) -> Token | None:
     # Addresses first (the Reply-To plus address), then the thread headers (providers that drop plus addresses).
+    # An envelope-sender token (VERP) only says which of our mails a report is about: it routes nothing.
     candidates = list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to) + list(mail.references)
-    return deps.signer.find(candidates)
+    return deps.signer.find(candidates, exclude=(SCOPE_BOUNCE,))
 
 
 def _ticket_of_token(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
+    """The ticket a robot's mail is about: the one of our mail whose envelope sender it came back to (an
+    auto-reply goes there too), else the one named by a ticket token."""
+    returned = returned_mail(mail, deps.signer, deps.session)
+    if returned is not None and returned.ticket_id is not None:
+        return deps.session.get(Ticket, returned.ticket_id)
     token = _find_token(mail, deps)
     if token is None or token.scope != SCOPE_TICKET:
         return None
     return deps.session.get(Ticket, token.number)
+
+
+def returned_mail(mail: InboundMail, signer: TokenSigner, session: Session) -> OutboxMail | None:
+    """Our outgoing mail whose envelope sender (VERP) this mail was delivered to, if its token is valid. Only the
+    envelope recipient counts (Delivered-To, X-Original-To, To): a report's quoted headers name anything."""
+    token = signer.find(list(mail.delivered_to) + list(mail.to), scopes=(SCOPE_BOUNCE,))
+    return session.get(OutboxMail, token.number) if token is not None else None
 
 
 def _if_own_ticket(mail: InboundMail, deps: RouterDeps, ticket_id: int | None, how: str) -> Route | None:
