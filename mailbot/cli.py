@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--json", action="store_true")
     tl.set_defaults(handler=cmd_tickets_list)
     tu = tickets.add_parser("unanswered", help="mails that got no answer (auto-replies, bounces, lists…) and why")
-    tu.add_argument("--days", type=int, default=7, help="how far back (default 7 days)")
+    tu.add_argument("--days", type=int, help="only the last DAYS days (default: all that are recorded)")
     tu.add_argument("--json", action="store_true")
     tu.set_defaults(handler=cmd_tickets_unanswered)
     ts = tickets.add_parser("show", help="one ticket with its messages and events")
@@ -230,27 +230,28 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     for row in rows:
         due = (row["due_at"] or "")[:10]
         print(f"{row['ref']:<14} {row['status']:<10} {due:<10} {row['member_email'] or '-':<32} {row['subject']}")
-    _print_unanswered(settings, utcnow(), UNANSWERED_DAYS)
+    _print_unanswered(settings, None, UNANSWERED_SHOWN)
     return 0
 
 
-UNANSWERED_DAYS = 7  # what `tickets list` shows below the tickets
+UNANSWERED_SHOWN = 20  # the newest mails without an answer that `tickets list` shows below the tickets
 
 
-def _unanswered_rows(settings: Settings, now: datetime, days: int) -> list[dict[str, Any]]:
+def _unanswered_rows(settings: Settings, days: int | None, limit: int | None) -> list[dict[str, Any]]:
     from mailbot.report import unanswered
 
+    start = utcnow() - timedelta(days=days) if days is not None else datetime(1970, 1, 1)
     with _sessions(settings)() as session:
         return [{"received_at": _iso(m.received_at), "sender": m.sender, "subject": m.subject, "kind": m.kind,
                  "outcome": m.outcome, "reason": m.reason, "ticket": m.ticket_ref or None}
-                for m in unanswered(session, now - timedelta(days=days), now)]
+                for m in unanswered(session, start, datetime(9999, 1, 1), limit=limit)]
 
 
-def _print_unanswered(settings: Settings, now: datetime, days: int) -> None:
-    rows = _unanswered_rows(settings, now, days)
-    print(f"\nMails sans réponse ({days} derniers jours) : {len(rows) or 'aucun'}")
+def _print_unanswered(settings: Settings, days: int | None, limit: int | None) -> None:
+    rows = _unanswered_rows(settings, days, limit)
+    print(f"\nMails sans réponse : {len(rows) or 'aucun'}" + (" (les plus récents)" if limit else ""))
     for row in rows:
-        print(f"  {row['received_at'][:16]} {row['sender'] or '-':<32} {row['subject'] or '(sans objet)'}")
+        print(f"  {(row['received_at'] or '')[:16]} {row['sender'] or '-':<32} {row['subject'] or '(sans objet)'}")
         print(f"      {row['outcome']} : {row['reason']}" + (f" ({row['ticket']})" if row["ticket"] else ""))
 
 
@@ -258,9 +259,9 @@ def cmd_tickets_unanswered(args: argparse.Namespace) -> int:
     """The mails that got no answer (robots, lists, forged bounces…), each with why: nothing goes unseen."""
     settings = _settings(args)
     if args.json:
-        print(json.dumps(_unanswered_rows(settings, utcnow(), args.days), ensure_ascii=False, indent=2))
+        print(json.dumps(_unanswered_rows(settings, args.days, None), ensure_ascii=False, indent=2))
         return 0
-    _print_unanswered(settings, utcnow(), args.days)
+    _print_unanswered(settings, args.days, None)
     return 0
 
 

@@ -247,8 +247,9 @@ UNANSWERED_LIMIT = 200  # a digest lists at most this many (the newest); `mailbo
 
 
 def unanswered(session: Session, start: datetime, end: datetime, *,
-               limit: int = UNANSWERED_LIMIT) -> list[UnansweredMail]:
-    """The mails received in [start, end) that got no answer, with the reason recorded, newest first."""
+               limit: int | None = UNANSWERED_LIMIT) -> list[UnansweredMail]:
+    """The mails received in [start, end) that got no answer, with the reason recorded, newest first (at most
+    `limit`, None for all)."""
     rows = session.execute(
         select(InboundMail, Ticket.ref).outerjoin(Ticket, InboundMail.ticket_id == Ticket.id)
         .where(InboundMail.outcome.in_(UNANSWERED_OUTCOMES), InboundMail.received_at >= start,
