@@ -102,7 +102,8 @@ class Digest:
     pending_consents: list[PendingConsent]
     pending_forms: list[PendingForm]
     new_members: list[NewMember]
-    unanswered: list[UnansweredMail] = field(default_factory=list)  # in the period
+    unanswered: list[UnansweredMail] = field(default_factory=list)  # in the period, the newest UNANSWERED_LIMIT
+    unanswered_count: int = 0  # all of the period's
 
 
 def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None) -> Digest:
@@ -122,6 +123,9 @@ def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end:
         pending_forms=pending_forms(session, zone),
         new_members=new_members(session, start, end, zone),
         unanswered=unanswered(session, start, end),
+        unanswered_count=session.scalar(select(func.count(InboundMail.id)).where(
+            InboundMail.outcome.in_(UNANSWERED_OUTCOMES), InboundMail.received_at >= start,
+            InboundMail.received_at < end)) or 0,
     )
 
 

@@ -94,6 +94,7 @@ def digest_context(digest: Digest, now: datetime, zone: ZoneInfo, club_name: str
         "new_members": [{"name": m.name, "activity": m.activity, "joined": short_date(m.joined_on)}
                         for m in digest.new_members],
         "unanswered": [_unanswered(m, zone) for m in digest.unanswered],
+        "unanswered_count": max(digest.unanswered_count, len(digest.unanswered)),
     }
 
 
