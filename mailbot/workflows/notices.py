@@ -2,6 +2,8 @@
 unreadable mail and mail that could not be sent. Aideur is told when a person should act."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from mailbot.models import Member, OutboxMail, Ticket
@@ -108,8 +110,21 @@ def quarantined(ctx: WorkflowContext, *, message_id: str, sender: str, subject: 
     }, key=f"quarantine:{message_id}")
 
 
+# RFC 3463 addressing status (5.1.x: no such mailbox, bad domain, bad syntax, moved): the address itself is
+# wrong, as the club's own SMTP server says it over its own session. Not 5.2+ (full mailbox, too big, policy).
+_ADDRESS_REFUSED = re.compile(r"^5\d\d\b.*\b5\.1\.(?:0|1|2|3|6|10)\b", re.DOTALL)
+
+
 def send_failed(ctx: WorkflowContext, *, recipient: str, subject: str, error: str, ticket: Ticket | None,
                 outbox_id: int) -> None:
+    """The club's SMTP server refused a mail for good. When it refused the address itself (5.1.x), that is as
+    authentic as a report through VERP: a member's address is marked, as a bounce would."""
+    marked = ""
+    if _ADDRESS_REFUSED.search(error.strip()):
+        member = ctx.session.scalar(select(Member).where(Member.email == recipient.lower()))
+        if member is not None and member.status == "active":
+            member.bounced_at = ctx.now
+            marked = member.display_name
     record_event(ctx.session, ticket, "send-failed", f"{recipient} : {error}", ctx.now)
     notify_aideurs(ctx, ticket, "alerte_echec_envoi", {
         "club_name": ctx.settings.club_name,
@@ -117,4 +132,5 @@ def send_failed(ctx: WorkflowContext, *, recipient: str, subject: str, error: st
         "recipient": recipient,
         "subject": subject,
         "error": error,
+        "marked": marked,
     }, key=f"send-failed:{outbox_id}")

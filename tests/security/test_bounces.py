@@ -188,3 +188,16 @@ def test_a_fresh_mail_from_the_member_clears_the_mark(clean_mail, settings, sess
 def test_unbounce_is_in_the_cli_help(env):
     help_text = mailbot(env, "members", "--help").stdout
     assert "unbounce" in help_text
+
+
+def test_address_refused_by_the_clubs_own_smtp_server_is_marked(clean_mail, settings, sessions, env):
+    """Postfix refuses an unknown mailbox of a domain it serves at RCPT time (550 5.1.1): no report comes back,
+    but the club's own server said it over its own session, as authentic as a report through VERP."""
+    add_members(sessions)
+    nowhere = "personne-ici@membres.test"  # a served domain, no such mailbox
+    mailbot(env, "members", "add", nowhere, "--first-name", "Nina", "--last-name", "Nulle")
+    request_acknowledged(clean_mail, settings, sessions, nowhere)
+    assert bounced(sessions, nowhere) is not None
+    run_cycle(settings, sessions)  # the alert queued by the failure goes out
+    alerts = [m for m in settle(clean_mail, AIDEUR, 2) if "Échec d'envoi" in m.subject]
+    assert len(alerts) == 1 and "Nina Nulle" in alerts[0].text and "unbounce" in alerts[0].text
