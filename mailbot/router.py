@@ -106,7 +106,8 @@ def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if mail.kind is MailKind.AUTO_REPLY:
         return Route(Action.AUTO_REPLY, mail.kind_reason or "réponse automatique", ticket=_ticket_of_token(mail, deps))
     if mail.kind is MailKind.BULK:
-        return Route(Action.IGNORE, mail.kind_reason or "liste de diffusion ou envoi en nombre")
+        return Route(Action.IGNORE, "liste de diffusion ou envoi en nombre"
+                     + (f" ({mail.kind_reason}) : pas de réponse" if mail.kind_reason else " : pas de réponse"))
     return None
 
 
