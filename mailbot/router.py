@@ -23,9 +23,9 @@ from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.registration import intent_of
 from mailbot.tokens import (
     ROLE_AIDEUR,
-    SCOPE_BOUNCE,
     ROLE_MEMBER,
     SCOPE_APPEAL,
+    SCOPE_BOUNCE,
     SCOPE_COMMAND,
     SCOPE_CONFIRM,
     SCOPE_CONSENT,

@@ -7,8 +7,8 @@ import re
 from sqlalchemy import select
 
 from mailbot.models import Member, OutboxMail, Ticket
-from mailbot.parsers.kind import is_failure
 from mailbot.parsers import InboundMail
+from mailbot.parsers.kind import is_failure
 from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.tickets import record_event, shorten
