@@ -42,7 +42,7 @@ class Outbox:
                     rows.append(row)
                     roles.append(mail.token.role)
         ctx.outgoing.clear()
-        if rows:
+        if rows and self.settings.verp:
             # Each mail's envelope sender names the row (VERP), so its id is needed: one flush for the batch.
             ctx.session.flush()
             for row, role in zip(rows, roles):

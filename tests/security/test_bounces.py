@@ -201,3 +201,20 @@ def test_address_refused_by_the_clubs_own_smtp_server_is_marked(clean_mail, sett
     run_cycle(settings, sessions)  # the alert queued by the failure goes out
     alerts = [m for m in settle(clean_mail, AIDEUR, 2) if "Échec d'envoi" in m.subject]
     assert len(alerts) == 1 and "Nina Nulle" in alerts[0].text and "unbounce" in alerts[0].text
+
+
+def test_without_verp_the_envelope_is_the_club_address_and_no_report_marks(clean_mail, database_url, sessions_for):
+    """MAILBOT_VERP=false (a provider refusing plus envelope senders): nothing can authenticate a report."""
+    from mailbot.config import load_settings
+    from tests.conftest import make_env
+
+    settings = load_settings(make_env(clean_mail, database_url, MAILBOT_VERP="false"), env_file=None)
+    sessions = sessions_for(database_url)
+    add_members(sessions)
+    request_acknowledged(clean_mail, settings, sessions, ALICE)
+    [ack] = settle(clean_mail, ALICE, 1)
+    assert return_path(ack) == CLUB
+    send_dsn(clean_mail, dsn(CLUB, ALICE, "failed", sender="MAILER-DAEMON@membres.test"), CLUB)
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions)
+    assert bounced(sessions, ALICE) is None
