@@ -98,6 +98,9 @@ class Settings:
     authserv_id: str = ""
     retention_days: int = 365  # raw mail bodies older than this are purged (mailbot.retention); 0 = kept
     dkim: DkimSettings | None = None  # also on `smtp`, where the sender finds it
+    # Each mail's own envelope sender (aide+b…@club), which authenticates its delivery reports. Off only for an
+    # SMTP provider that refuses a plus address as envelope sender: then no report can mark an address.
+    verp: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -166,6 +169,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         authserv_id=reader.authserv_id("MAILBOT_AUTHSERV_ID"),
         retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
         dkim=dkim,
+        verp=reader.boolean("MAILBOT_VERP", True),
     )
 
 
