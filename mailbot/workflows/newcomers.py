@@ -26,7 +26,7 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.registration import FIELD_LABELS, REQUIRED, FormReply, confirmation_of, parse_form
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.notices import NON_MEMBER_OUTCOME, flood_notice
+from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
 from mailbot.workflows.profiles import (PENDING_DAYS, PROFILE_KEYS, apply_values, close_pending, form_lines,
                                         new_pending, open_pending, pending_values, profile_lines, token_of,
                                         unreadable_problems)
@@ -195,7 +195,7 @@ def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> No
     }, key="invitation")
     flood = flood_notice(ctx.session, sender=mail.from_address, outcome=NON_MEMBER_OUTCOME, now=ctx.now)
     if flood is None:
-        record_event(ctx.session, None, "non-member-notice-held", "avis à Aideur regroupé (afflux de mails)",
+        record_event(ctx.session, None, HELD_NON_MEMBER_NOTICE, "avis à Aideur regroupé (afflux de mails)",
                      ctx.now, actor=mail.from_address)
         return
     notify_aideurs(ctx, None, "notification_non_membre", {

@@ -28,6 +28,9 @@ FLOOD_WINDOW = timedelta(hours=1)
 FIRST_OVERALL = 10  # per window, all senders together: beyond, summaries at the 100th, 1,000th… only
 NON_MEMBER_OUTCOME = "non-member"  # the router's action for strangers, as the pipeline records it
 QUARANTINED_OUTCOME = "quarantined"
+# Events recorded for each mail Aideur was not told of one by one (counted in the next summary).
+HELD_NON_MEMBER_NOTICE = "non-member-notice-held"
+HELD_QUARANTINE_NOTICE = "quarantine-notice-held"
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,9 @@ def flood_notice(session: Session, *, sender: str, outcome: str, now: datetime) 
     since = now - FLOOD_WINDOW
     counted = select(func.count(InboundRecord.id)).where(InboundRecord.outcome == outcome,
                                                          InboundRecord.received_at > since)
-    from_sender = (session.scalar(counted.where(InboundRecord.from_address == sender[:320])) or 0) + 1
+    # No sender at all (a mail too broken to name one): not grouped as one sender; the overall bound holds.
+    from_sender = (session.scalar(counted.where(InboundRecord.from_address == sender[:320])) or 0) + 1 \
+        if sender else 1
     overall = (session.scalar(counted) or 0) + 1
     if _milestone(overall) or (overall <= FIRST_OVERALL and (from_sender == 1 or _milestone(from_sender))):
         return Flood(from_sender, overall)
@@ -104,6 +109,8 @@ def quarantined(ctx: WorkflowContext, *, message_id: str, sender: str, subject: 
     """Tell Aideur a mail was put aside, within the flood bounds (the mail itself is always recorded)."""
     flood = flood_notice(ctx.session, sender=sender, outcome=QUARANTINED_OUTCOME, now=ctx.now)
     if flood is None:
+        record_event(ctx.session, None, HELD_QUARANTINE_NOTICE, "avis à Aideur regroupé (afflux de mails illisibles)",
+                     ctx.now, actor=sender[:320] or "mailbot")
         return
     notify_aideurs(ctx, None, "alerte_quarantaine", {
         "flood": flood,

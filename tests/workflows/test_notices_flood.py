@@ -61,3 +61,8 @@ def test_the_window_slides(sessions):  # type: ignore[no-untyped-def]
 def test_other_outcomes_do_not_count(sessions):  # type: ignore[no-untyped-def]
     arrive(sessions, ["x@evil.test"] * 5, outcome="new-request")
     assert arrive(sessions, ["x@evil.test"]) == [1]
+
+
+def test_mails_naming_no_sender_are_bounded_overall_only(sessions):  # type: ignore[no-untyped-def]
+    """Junk too broken to name a sender is not one sender: each is told, up to the overall bound."""
+    assert arrive(sessions, [""] * 150, outcome="quarantined") == list(range(1, FIRST_OVERALL + 1)) + [100]
