@@ -188,6 +188,10 @@ def new_pending(ctx: WorkflowContext, *, kind: str, email: str, member_id: int |
     ctx.session.execute(update(PendingChange).where(
         PendingChange.email == email, PendingChange.kind == kind, PendingChange.status == "pending",
     ).values(status="superseded", decided_at=ctx.now, values=""))
+    # Questions nobody answered keep nothing past their lapse (forged ones are never answered).
+    ctx.session.execute(update(PendingChange).where(
+        PendingChange.status == "pending", PendingChange.asked_at < ctx.now - timedelta(days=PENDING_DAYS),
+    ).values(status="expired", decided_at=ctx.now, values=""))
     pending = PendingChange(kind=kind, email=email, member_id=member_id, status="pending", asked_at=ctx.now,
                             values=json.dumps({"values": values, "acceptance": acceptance}, ensure_ascii=False),
                             message_id=mail.message_id, raw_sha256=raw_sha256)

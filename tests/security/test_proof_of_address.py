@@ -11,7 +11,7 @@ Each test checks the absence of the harmful effect (rows, every mailbox) and the
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 
@@ -143,6 +143,19 @@ def test_an_older_question_or_a_no_applies_nothing(clean_mail, settings, session
                                                                   "thunderbird", sender=ALICE))
     assert alice(sessions) == (*ALICE_BEFORE, "active")
     assert [status for _, status, _ in pending(sessions)] == ["superseded", "cancelled"]
+
+
+def test_a_lapsed_question_applies_nothing(clean_mail, settings, sessions):
+    """Fifteen days later (the question lapses after 14), even Alice's own OUI changes nothing."""
+    add_members(sessions)
+    deliver(clean_mail, settings, sessions, forged(ALICE, "modifier", ATTACK))
+    [question] = settle(clean_mail, ALICE, 1)
+    smtp_send(clean_mail, reply_to_notification(question, "Oui", "thunderbird", sender=ALICE))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=NOW + timedelta(days=15))
+    assert alice(sessions) == (*ALICE_BEFORE, "active")
+    assert "Aucune demande" in settle(clean_mail, ALICE, 2)[1].subject
+    assert pending(sessions) == [("profile", "expired", ALICE)]
 
 
 def test_alices_confirmation_token_answered_by_anyone_else_does_nothing(clean_mail, settings, sessions):
