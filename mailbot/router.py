@@ -193,9 +193,11 @@ def _profile(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
 
 
 def _confirmation(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
-    member = _own_member(mail, deps, token)
-    return Route(Action.CONFIRMATION, "réponse à une demande de confirmation", member=member,
-                 token=token) if member else None
+    # A former member may still confirm the erasure of their data (asked after the end of membership).
+    member = _member(deps, mail.from_address)
+    if member is None or member.id != token.number or member.status not in ("active", "ended"):
+        return None
+    return Route(Action.CONFIRMATION, "réponse à une demande de confirmation", member=member, token=token)
 
 
 def _appeal(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:

@@ -23,11 +23,13 @@ from mailbot.calendar import french_datetime
 from mailbot.matching import index_member
 from mailbot.models import Acceptance, Member
 from mailbot.parsers import InboundMail
-from mailbot.parsers.registration import FIELD_LABELS, REQUIRED, FormReply, confirmation_of, parse_form
+from mailbot.parsers.registration import (FIELD_LABELS, REQUIRED, FormReply, Intent, confirmation_of, intent_of,
+                                          parse_form)
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
-from mailbot.workflows.profiles import (PENDING_DAYS, PROFILE_KEYS, apply_values, close_pending, form_lines,
+from mailbot.workflows.profiles import (PENDING_DAYS, PROFILE_KEYS, apply_values, ask_confirmation, close_pending,
+                                        form_lines,
                                         new_pending, open_pending, pending_values, profile_lines, token_of,
                                         unreadable_problems)
 from mailbot.workflows.aideur import notify_aideurs
@@ -49,6 +51,12 @@ def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Me
     # Proof of address: a reply through the invitation sent to this very address.
     proved = token is not None and ctx.signer.address_matches(token, mail.from_address)
     form = parse_form(mail.text, mail.new_text or mail.text)
+    if known is not None and known.status == "ended" and known.email \
+            and intent_of(mail.subject, mail.new_text or mail.text) is Intent.ERASE:
+        # A former member asks for erasure ("répondez « effacer mes données »" in the farewell mail): asked to
+        # confirm at the address on record, like a member (a forged From: erases nothing).
+        ask_confirmation(ctx, mail, known, "effacer")
+        return
     if not _looks_like_an_answer(form):
         _invite(ctx, mail, known)
         return
@@ -68,14 +76,14 @@ def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Me
         return
     values = {k: v for k, v in form.values.items() if k in PROFILE_KEYS}
     if not proved:
-        _ask_confirmation(ctx, mail, raw_sha256, known, values, form.acceptance or "")
+        _ask_registration_confirmation(ctx, mail, raw_sha256, known, values, form.acceptance or "")
         return
     member = _register(ctx, mail, values, known, acceptance=form.acceptance or "", message_id=mail.message_id,
                        raw_sha256=raw_sha256)
     _welcome(ctx, mail, member, form.values.get("email", ""), form.acceptance or "")
 
 
-def _ask_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Member | None,
+def _ask_registration_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Member | None,
                       values: dict[str, str], acceptance: str) -> None:
     """A complete form that did not prove its address: kept aside, and the address is asked (double opt-in). The
     question repeats none of the form: whoever wrote it may not own the address."""

@@ -83,7 +83,7 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
     text = mail.new_text or mail.text
     intent = intent_of(mail.subject, text)
     if intent in (Intent.END, Intent.ERASE):
-        _ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
+        ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
         return
     proved = has_proof(ctx.signer, mail, member, token)
     form = parse_form(mail.text, text)
@@ -173,7 +173,8 @@ def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -
     if answer is False:
         record_event(ctx.session, None, f"{pending}-cancelled", f"membre n° {member.id}", ctx.now,
                      actor=mail.from_address)
-        _reply(ctx, mail, member, "confirmation_annulee", {"action": ACTION_WORDS[pending]})
+        _reply(ctx, mail, member, "confirmation_annulee", {"action": ACTION_WORDS[pending],
+                                                           "former_member": member.status == "ended"})
     elif pending == "resilier":
         end_membership(ctx, mail, member)
     else:
@@ -316,7 +317,7 @@ def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
 
 
 # --- mails ---------------------------------------------------------------------------------------------------------
-def _ask_confirmation(ctx: WorkflowContext, mail: InboundMail, member: Member, action: str) -> None:
+def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, member: Member, action: str) -> None:
     member.pending_action, member.pending_since = action, ctx.now
     record_event(ctx.session, None, f"{action}-asked", f"membre n° {member.id}", ctx.now, actor=mail.from_address)
     open_refs = [t.ref for t in open_tickets_of(ctx.session, member.id)]

@@ -249,6 +249,24 @@ def test_a_resigned_member_is_reactivated_only_after_confirmation(clean_mail, se
     assert "Bienvenue" in settle(clean_mail, ALICE, 2)[1].subject
 
 
+def test_a_former_member_erases_her_data_only_after_confirmation(clean_mail, settings, sessions):
+    """After résilier, the farewell mail says "reply « effacer mes données »": forged, it erases nothing; her own
+    OUI to the question sent to her address does."""
+    add_members(sessions)
+    with sessions.begin() as session:
+        session.scalar(select(Member).where(Member.email == ALICE)).status = "ended"
+    deliver(clean_mail, settings, sessions, forged(ALICE, "Effacer mes données", ""))
+    assert alice(sessions) == (*ALICE_BEFORE, "ended")
+    [question] = settle(clean_mail, ALICE, 1)
+    assert "merci de confirmer" in question.subject and question.reply_to[0].startswith("aide+x")
+    deliver(clean_mail, settings, sessions, reply_to_notification(question, "Oui", "gmail", sender=BRUNO))
+    assert alice(sessions) == (*ALICE_BEFORE, "ended")  # anyone else's OUI through her token: nothing
+    deliver(clean_mail, settings, sessions, reply_to_notification(question, "Oui", "gmail", sender=ALICE))
+    with sessions() as session:
+        assert session.scalar(select(Member).where(Member.email == ALICE)) is None
+        assert session.scalar(select(func.count(Member.id)).where(Member.status == "erased")) == 1
+
+
 # --- point 8: no reflection, bounded noise --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["display name", "everything"])
