@@ -83,8 +83,8 @@ def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Me
     _welcome(ctx, mail, member, form.values.get("email", ""), form.acceptance or "")
 
 
-def _ask_registration_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Member | None,
-                      values: dict[str, str], acceptance: str) -> None:
+def _ask_registration_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str,
+                                   known: Member | None, values: dict[str, str], acceptance: str) -> None:
     """A complete form that did not prove its address: kept aside, and the address is asked (double opt-in). The
     question repeats none of the form: whoever wrote it may not own the address."""
     pending = new_pending(ctx, kind="register", email=mail.from_address.lower(),
