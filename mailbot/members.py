@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.matching import index_member
 from mailbot.privacy import Identity, scrub
+from mailbot.models import PendingChange
 from mailbot.models import (
     Acceptance,
     Appeal,
@@ -244,6 +245,9 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
         form.comment = clean(form.comment)
     _forget_outgoing(session, address, ticket_ids, needles)
     session.execute(delete(MemberTerm).where(MemberTerm.member_id == member.id))
+    # Changes asked for them and never (or already) confirmed: the asked values and the address go too.
+    session.execute(delete(PendingChange).where(or_(PendingChange.member_id == member.id,
+                                                    PendingChange.email == address.lower())))
     for attr in ("first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "activity",
                  "postal_address"):
         setattr(member, attr, "")

@@ -87,6 +87,25 @@ class Acceptance(Base):
     raw_sha256: Mapped[str] = mapped_column(String(64))
 
 
+class PendingChange(Base):
+    """A change asked by a mail that did not prove its address (a fresh mail, someone else's reply address): kept
+    here, untouched, until the person answers the confirmation sent to the address on record (token scope v,
+    whose number is this row's id). Used once; the values are blanked once decided."""
+
+    __tablename__ = "pending_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the number in the confirmation's token
+    kind: Mapped[str] = mapped_column(String(20))  # profile | register
+    email: Mapped[str] = mapped_column(String(320), index=True)  # the only address whose answer counts
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    values: Mapped[str] = mapped_column(Text, default="")  # JSON: the form's fields and the acceptance line
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|applied|cancelled|superseded
+    asked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    message_id: Mapped[str] = mapped_column(String(998), default="")  # the mail that asked
+    raw_sha256: Mapped[str] = mapped_column(String(64), default="")  # of that mail as received
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 

@@ -33,6 +33,7 @@ from mailbot.tokens import (
     SCOPE_REGISTRATION,
     SCOPE_RESULT,
     SCOPE_TICKET,
+    SCOPE_VERIFY,
     Token,
     TokenSigner,
 )
@@ -163,8 +164,23 @@ def _unauthenticated_aideur(mail: InboundMail, deps: RouterDeps) -> Route | None
 def _registration(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
-        return Route(Action.PROFILE, "un membre répond à l'invitation : son profil", member=member, token=token)
+        if deps.signer.address_matches(token, mail.from_address):
+            return Route(Action.PROFILE, "un membre répond à l'invitation : son profil", member=member, token=token)
+        # The invitation sent to another address: it proves nothing about this sender (issue 11, point 1), so the
+        # profile workflow treats it as a fresh mail: any change waits for a confirmation to the member's address.
+        return Route(Action.PROFILE, "un membre par l'invitation d'une autre adresse : aucune preuve",
+                     member=member)
     return Route(Action.NON_MEMBER, "réponse à l'invitation à s'inscrire", member=member, token=token)
+
+
+def _verify(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """The answer to the confirmation of one pending change (a profile change, a registration). The workflow
+    checks that it comes from the very address asked; a member's goes to the profile, anyone else's to
+    registration."""
+    member = _member(deps, mail.from_address)
+    if member is not None and member.status == "active":
+        return Route(Action.PROFILE, "réponse à une confirmation de modification", member=member, token=token)
+    return Route(Action.NON_MEMBER, "réponse à une confirmation d'inscription", member=member, token=token)
 
 
 def _own_member(mail: InboundMail, deps: RouterDeps, token: Token) -> Member | None:
@@ -179,9 +195,11 @@ def _profile(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
 
 
 def _confirmation(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
-    member = _own_member(mail, deps, token)
-    return Route(Action.CONFIRMATION, "réponse à une demande de confirmation", member=member,
-                 token=token) if member else None
+    # A former member may still confirm the erasure of their data (asked after the end of membership).
+    member = _member(deps, mail.from_address)
+    if member is None or member.id != token.number or member.status not in ("active", "ended"):
+        return None
+    return Route(Action.CONFIRMATION, "réponse à une demande de confirmation", member=member, token=token)
 
 
 def _appeal(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
@@ -214,7 +232,7 @@ def _result(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
 
 
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
-    SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation,
+    SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation, SCOPE_VERIFY: _verify,
     SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result,
 }
 

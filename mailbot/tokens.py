@@ -2,8 +2,10 @@
 
 A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
 address, r = registration, p = a member's profile, x = a confirmation asked before ending membership or
-erasing data, a = one member asked by an appeal, k = one side's consent before contact, f = a result form,
-b = the envelope sender of one outgoing mail, for its delivery reports), a number, and the recipient's role (m = member, a = Aideur,
+erasing data, v = a confirmation of one pending change (a profile change or a registration asked by a fresh
+mail), a = one member asked by an appeal, k = one side's consent before contact, f = a result form,
+b = the envelope sender of one outgoing mail, for its delivery reports), a number, and the recipient's role
+(m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
 local part of an address; 80 bits of MAC so that guessing is hopeless.
 
@@ -19,13 +21,17 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 MAC_LENGTH = 20  # hex characters: 80 bits
+ADDRESS_HEX = 9  # an address's registration number: 36 bits of a keyed digest, at most 11 digits
 TOKEN_PATTERN = re.compile(rf"\b([a-z])(\d{{1,12}})([a-z])-([0-9a-f]{{{MAC_LENGTH}}})\b", re.IGNORECASE)
 
 SCOPE_TICKET = "t"
 SCOPE_COMMAND = "c"
-SCOPE_REGISTRATION = "r"  # number 0: the invitation and its follow-ups, before any member row exists
+# number: a keyed digest of the address the invitation was sent to (address_token): a reply through it proves
+# the sender reads that mailbox, for that address only. (0 was the old shared number: it proves nothing.)
+SCOPE_REGISTRATION = "r"
 SCOPE_PROFILE = "p"  # number: the member's id
 SCOPE_CONFIRM = "x"  # number: the member's id; the pending action is stored on the member
+SCOPE_VERIFY = "v"  # number: the PendingChange's id; bound to the address it was sent to, used once
 SCOPE_APPEAL = "a"  # number: the Solicitation's id
 SCOPE_CONSENT = "k"  # number: the Consent's id (one per person asked)
 SCOPE_RESULT = "f"  # number: the ResultForm's id
@@ -86,6 +92,24 @@ class TokenSigner:
                 if token is not None and token.scope not in unwanted and (wanted is None or token.scope in wanted):
                     return token
         return None
+
+    def _address_number(self, key: bytes, address: str) -> int:
+        digest = hmac.new(key, b"address:" + address.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+        return int(digest[:ADDRESS_HEX], 16)
+
+    def address_token(self, address: str) -> Token:
+        """The registration token bound to one address: the invitation sent there carries it.
+
+        The number is keyed with the secret, so nobody can compute the number of another address (nor search
+        for an address of theirs sharing it), and it changes nothing for a reply from any other address."""
+        return Token(SCOPE_REGISTRATION, self._address_number(self._keys[0], address), ROLE_MEMBER)
+
+    def address_matches(self, token: Token, address: str) -> bool:
+        """Whether `token` is the registration token of `address` (under any key still accepted)."""
+        if token.scope != SCOPE_REGISTRATION or not address:
+            return False
+        return any(hmac.compare_digest(str(self._address_number(key, address)), str(token.number))
+                   for key in self._keys)
 
     def plus_address(self, club_address: str, token: Token) -> str:
         local, domain = club_address.rsplit("@", 1)

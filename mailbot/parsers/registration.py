@@ -526,7 +526,9 @@ _INTENT_PHRASES: dict[Intent, str] = {
                       mes\s+(?:donnees|informations|coordonnees)(?:\s+personnelles)?
                     | effacement | droit\s+a\s+l\s+oubli""",
     Intent.END: r"""resilier | resiliation | (?:me\s+)?desinscrire | desinscription
-                  | quitter\s+(?:le\s+)?club | fin\s+(?:d|de\s+mon|de\s+l)\s+adhesion
+                  | (?:quitter|quitte|quitterai|quittons)\s+(?:le\s+)?club | (?:je\s+)?demissionne | demission
+                  | (?:me\s+)?retirer\s+du\s+club
+                  | fin\s+(?:d|de\s+mon|de\s+l)\s+adhesion
                   | mettre\s+fin\s+a\s+(?:mon|ma|l)\s+(?:adhesion|inscription|participation)
                   | ne\s+plus\s+etre\s+membre""",
     Intent.PROFILE: r"""modifier | modification | modifications | changer | changement | mettre\s+a\s+jour

@@ -2,7 +2,15 @@
 
 Nothing is half-registered: the member row, the acceptance evidence and the matching index are written together,
 only when every required field is readable and the conditions are explicitly accepted. Until then the newcomer
-gets a polite reply naming exactly what is missing, with what they already gave filled back into the form.
+gets a polite reply naming exactly what is missing.
+
+Double opt-in (issue 11, point 1): the acceptance is recorded only from a mail that proves its address, that is a
+reply through the invitation sent to that very address (its token is bound to the address). A completed form
+arriving any other way (a fresh mail, another address's invitation) is kept aside and a confirmation goes to the
+`From:` address; only the answer OUI through that confirmation registers (or reactivates a former member).
+
+No reflection (point 8): a mail to a non-member never repeats what the stranger wrote — no display name, subject
+or text ("Bonjour,"); their own form values come back only to an address that proved it sent them.
 """
 from __future__ import annotations
 
@@ -15,15 +23,17 @@ from mailbot.calendar import french_datetime
 from mailbot.matching import index_member
 from mailbot.models import Acceptance, Member
 from mailbot.parsers import InboundMail
-from mailbot.parsers.registration import FIELD_LABELS, REQUIRED, FormReply, parse_form
-from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_REGISTRATION, Token
+from mailbot.parsers.registration import (FIELD_LABELS, REQUIRED, FormReply, Intent, confirmation_of, intent_of,
+                                          parse_form)
+from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.profiles import PROFILE_KEYS, apply_values, form_lines, profile_lines
+from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
+from mailbot.workflows.profiles import (PENDING_DAYS, PROFILE_KEYS, apply_values, ask_confirmation, close_pending,
+                                        form_lines,
+                                        new_pending, open_pending, pending_values, profile_lines, token_of,
+                                        unreadable_problems)
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.tickets import record_event, shorten
-
-# Replies to the invitation come back here, whoever writes: the sender's address is the key until they are a member.
-REGISTRATION_TOKEN = Token(SCOPE_REGISTRATION, 0, ROLE_MEMBER)
 
 
 @lru_cache(maxsize=4)
@@ -32,26 +42,84 @@ def conditions_text(path: Path) -> str:
 
 
 def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Member | None) -> None:
-    """A mail from someone who is not an active member: their form if they sent one, else the invitation."""
+    """A mail from someone who is not an active member: the answer to a registration's confirmation, their form
+    if they sent one, else the invitation."""
+    token = token_of(ctx.signer, mail)
+    if token is not None and token.scope == SCOPE_VERIFY:
+        _confirmation_answer(ctx, mail, known, token.number)
+        return
+    # Proof of address: a reply through the invitation sent to this very address.
+    proved = token is not None and ctx.signer.address_matches(token, mail.from_address)
     form = parse_form(mail.text, mail.new_text or mail.text)
+    if known is not None and known.status == "ended" and known.email \
+            and intent_of(mail.subject, mail.new_text or mail.text) is Intent.ERASE:
+        # A former member asks for erasure ("répondez « effacer mes données »" in the farewell mail): asked to
+        # confirm at the address on record, like a member (a forged From: erases nothing).
+        ask_confirmation(ctx, mail, known, "effacer")
+        return
     if not _looks_like_an_answer(form):
         _invite(ctx, mail, known)
         return
-    problems = _problems(form, ctx.settings.conditions_version)
     if form.refused:
         _send(ctx, mail, "inscription_refus_conditions", {}, key="refused")
         record_event(ctx.session, None, "registration-refused", f"conditions refusées par {mail.from_address}",
                      ctx.now, actor=mail.from_address)
         return
+    problems = _problems(form, ctx.settings.conditions_version, echo=proved)
     if problems:
         _send(ctx, mail, "inscription_incomplete", {
             "problems": problems,
-            "form": form_lines(_with_defaults(form.values, mail.from_address)),
+            "form": form_lines(_with_defaults(form.values if proved else {}, mail.from_address)),
+            "echoed": proved,
             "acceptance_missing": form.acceptance is None,
         }, key="incomplete")
         return
-    member = _register(ctx, mail, raw_sha256, form, known)
-    _welcome(ctx, mail, member, form)
+    values = {k: v for k, v in form.values.items() if k in PROFILE_KEYS}
+    if not proved:
+        _ask_registration_confirmation(ctx, mail, raw_sha256, known, values, form.acceptance or "")
+        return
+    member = _register(ctx, mail, values, known, acceptance=form.acceptance or "", message_id=mail.message_id,
+                       raw_sha256=raw_sha256)
+    _welcome(ctx, mail, member, form.values.get("email", ""), form.acceptance or "")
+
+
+def _ask_registration_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str,
+                                   known: Member | None, values: dict[str, str], acceptance: str) -> None:
+    """A complete form that did not prove its address: kept aside, and the address is asked (double opt-in). The
+    question repeats none of the form: whoever wrote it may not own the address."""
+    pending = new_pending(ctx, kind="register", email=mail.from_address.lower(),
+                          member_id=known.id if known is not None else None, values=values, acceptance=acceptance,
+                          mail=mail, raw_sha256=raw_sha256)
+    record_event(ctx.session, None, "registration-asked", f"confirmation n° {pending.id} demandée à l'adresse",
+                 ctx.now, actor=mail.from_address)
+    _send(ctx, mail, "inscription_confirmation", {"days": PENDING_DAYS, "former_member": known is not None},
+          key="register-confirm", token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))
+
+
+def _confirmation_answer(ctx: WorkflowContext, mail: InboundMail, known: Member | None, number: int) -> None:
+    """The answer to "do you confirm your registration?": only OUI from the address asked registers."""
+    pending = open_pending(ctx, mail, number, "register")
+    if pending is None:
+        _send(ctx, mail, "inscription_sans_objet", {}, key="register-none")
+        return
+    answer = confirmation_of(mail.new_text or mail.text)
+    if answer is None:
+        _send(ctx, mail, "inscription_incomprise", {}, key="register-unclear",
+              token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))
+        return
+    if answer is False:
+        close_pending(ctx, pending, "cancelled")
+        record_event(ctx.session, None, "registration-cancelled", f"confirmation n° {pending.id}", ctx.now,
+                     actor=mail.from_address)
+        _send(ctx, mail, "inscription_annulee", {}, key="register-cancelled")
+        return
+    values, acceptance = pending_values(pending)
+    message_id, raw_sha256 = pending.message_id, pending.raw_sha256
+    close_pending(ctx, pending, "applied")
+    # The evidence is the mail that wrote the acceptance; this answer is the proof that its address agreed.
+    member = _register(ctx, mail, values, known, acceptance=acceptance or "", message_id=message_id,
+                       raw_sha256=raw_sha256)
+    _welcome(ctx, mail, member, values.get("email", ""), acceptance or "")
 
 
 def _looks_like_an_answer(form: FormReply) -> bool:
@@ -60,9 +128,9 @@ def _looks_like_an_answer(form: FormReply) -> bool:
     return bool(answered - {"email", "accepts_appeals"}) or form.acceptance is not None or form.refused
 
 
-def _problems(form: FormReply, version: str) -> list[dict[str, str]]:
+def _problems(form: FormReply, version: str, *, echo: bool) -> list[dict[str, str]]:
     problems = [{"field": _label(key), "problem": "à remplir"} for key in form.missing(REQUIRED)]
-    problems += [{"field": _label(key), "problem": why} for key, why in form.unreadable.items()]
+    problems += unreadable_problems(form, echo=echo)
     if form.acceptance is None:
         problems.append({"field": _label("acceptance"),
                          "problem": f"écrivez « J'accepte les conditions {version} » "
@@ -81,30 +149,32 @@ def _with_defaults(values: dict[str, str] | object, address: str) -> dict[str, s
     return given
 
 
-def _register(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, form: FormReply,
-              known: Member | None) -> Member:
-    member = known or ctx.session.scalar(select(Member).where(Member.email == mail.from_address))
+def _register(ctx: WorkflowContext, mail: InboundMail, values: dict[str, str], known: Member | None, *,
+              acceptance: str, message_id: str, raw_sha256: str) -> Member:
+    """Only after proof of address: `mail` came from the address through a token bound to it."""
+    address = mail.from_address.lower()
+    member = known or ctx.session.scalar(select(Member).where(Member.email == address))
     if member is None:
-        member = Member(email=mail.from_address, created_at=ctx.now)
+        member = Member(email=address, created_at=ctx.now)
         ctx.session.add(member)
     member.status, member.ended_at, member.bounced_at = "active", None, None
     member.pending_action, member.pending_since = "", None
-    apply_values(member, {k: v for k, v in form.values.items() if k in PROFILE_KEYS})
+    apply_values(member, {k: v for k, v in values.items() if k in PROFILE_KEYS})
     member.conditions_version = ctx.settings.conditions_version
     member.updated_at = ctx.now
     ctx.session.flush()
     ctx.session.add(Acceptance(member_id=member.id, conditions_version=ctx.settings.conditions_version,
-                               accepted_at=ctx.now, message_id=mail.message_id, line=form.acceptance or "",
+                               accepted_at=ctx.now, message_id=message_id, line=acceptance,
                                raw_sha256=raw_sha256))
     index_member(ctx.session, member)
+    confirmed = "" if message_id == mail.message_id else ", confirmée depuis l'adresse"
     record_event(ctx.session, None, "member-registered",
-                 f"membre n° {member.id} inscrit par mail (conditions {ctx.settings.conditions_version})",
+                 f"membre n° {member.id} inscrit par mail (conditions {ctx.settings.conditions_version}{confirmed})",
                  ctx.now, actor=mail.from_address)
     return member
 
 
-def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, form: FormReply) -> None:
-    other_address = form.values.get("email", "")
+def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_address: str, acceptance: str) -> None:
     context = {
         "club_name": ctx.settings.club_name,
         "first_name": member.first_name,
@@ -118,38 +188,45 @@ def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, form: Form
                                                                                    ROLE_MEMBER),
                       in_reply_to=f"<{mail.message_id}>", auto_submitted="auto-replied"))
     notify_aideurs(ctx, None, "notification_nouveau_membre", context | {
-        "name": member.display_name, "acceptance": form.acceptance, "accepted_at": french_datetime(ctx.now, ctx.settings.timezone),
+        "name": member.display_name, "acceptance": acceptance, "accepted_at": french_datetime(ctx.now, ctx.settings.timezone),
         "message_id": mail.message_id}, key=f"new-member:{mail.message_id}", about=member.email or "")
 
 
 def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> None:
-    context = {
-        "club_name": ctx.settings.club_name,
-        "sender": mail.from_address,
-        "sender_name": mail.from_name,
-        "subject": mail.subject or "(sans objet)",
-        "text": shorten(mail.new_text or mail.text, 2000),
-        "former_member": known is not None,
-    }
+    """The invitation, "Bonjour," and nothing of what the stranger wrote; its reply address is bound to the
+    address it goes to. Aideur is told within the flood bounds (notices.flood_notice)."""
     _send(ctx, mail, "invitation", {
         "former_member": known is not None,
         "form": form_lines(_with_defaults({}, mail.from_address)),
         "conditions": conditions_text(ctx.settings.conditions_file),
         "conditions_version": ctx.settings.conditions_version,
     }, key="invitation")
-    notify_aideurs(ctx, None, "notification_non_membre", context, key=f"non-member:{mail.message_id}",
-                   about=mail.from_address)
+    flood = flood_notice(ctx.session, sender=mail.from_address, outcome=NON_MEMBER_OUTCOME, now=ctx.now)
+    if flood is None:
+        record_event(ctx.session, None, HELD_NON_MEMBER_NOTICE, "avis à Aideur regroupé (afflux de mails)",
+                     ctx.now, actor=mail.from_address)
+        return
+    notify_aideurs(ctx, None, "notification_non_membre", {
+        "club_name": ctx.settings.club_name,
+        "sender": mail.from_address,
+        "subject": mail.subject or "(sans objet)",
+        "text": shorten(mail.new_text or mail.text, 2000),
+        "former_member": known is not None,
+        "flood": flood,
+        "rate_limit": ctx.settings.rate_limit_per_hour,
+    }, key=f"non-member:{mail.message_id}", about=mail.from_address)
 
 
-def _send(ctx: WorkflowContext, mail: InboundMail, template: str, extra: dict[str, object], *, key: str) -> None:
+def _send(ctx: WorkflowContext, mail: InboundMail, template: str, extra: dict[str, object], *, key: str,
+          token: Token | None = None) -> None:
+    """A mail to the `From:` address, with nothing of what it wrote; its reply address is bound to it."""
     if not mail.from_address:
         return
     ctx.send(Outgoing(
         template=template,
         to=mail.from_address,
-        context={"club_name": ctx.settings.club_name, "sender_name": mail.from_name,
-                 "conditions_version": ctx.settings.conditions_version} | extra,
+        context={"club_name": ctx.settings.club_name, "conditions_version": ctx.settings.conditions_version} | extra,
         idempotency_key=f"{key}:{mail.message_id}",
-        token=REGISTRATION_TOKEN,
+        token=token or ctx.signer.address_token(mail.from_address),
         in_reply_to=f"<{mail.message_id}>",
     ))

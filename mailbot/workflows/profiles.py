@@ -1,18 +1,27 @@
 """A member's own profile by mail (DESIGN.md 2.9, 2.10): see it, change any answer, end membership, erase the data.
 
-Ending membership and erasing data are asked for by mail, so a forged `From:` could ask for them: both wait for a
-confirmation sent to the member's own address (token scope x), and only that reply carries them out.
+Proof of address before any change (issue 11, point 1). A `From:` can be forged, so a mail changes the member's
+data only when it comes back through a reply address that only their mailbox received, made for that purpose:
+their profile mail (scope p), or the invitation sent to that very address (scope r, bound to the address). Any
+other way in (a fresh mail to the plain address, someone else's reply address) changes nothing: the change is
+kept aside (PendingChange) and a confirmation goes to the address on record, with a reply address of its own
+(scope v, that change only, used once); only the answer OUI through it applies the change.
+Ending membership and erasing data always wait for such a confirmation (scope x).
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+
+from sqlalchemy import update
 
 from mailbot.matching import index_member
 from mailbot.members import erase_member
-from mailbot.models import Acceptance, Member
+from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
-from mailbot.parsers.registration import FIELD_LABELS, Intent, confirmation_of, intent_of, parse_form
-from mailbot.tokens import ROLE_MEMBER, SCOPE_CONFIRM, SCOPE_PROFILE, SCOPE_REGISTRATION, Token
+from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
+from mailbot.tokens import (ROLE_MEMBER, SCOPE_CONFIRM, SCOPE_PROFILE, SCOPE_REGISTRATION, SCOPE_VERIFY, Token,
+                            TokenSigner)
 from mailbot.workflows.appeals import tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
@@ -23,7 +32,8 @@ from mailbot.workflows.tickets import open_tickets_of, record_event, shorten
 PROFILE_KEYS = ("last_name", "first_name", "company", "activity", "postal_address", "phone", "skills", "hobbies",
                 "particulars", "visibility", "accepts_appeals")
 PENDING_DAYS = 14  # a confirmation not given within two weeks lapses: the member must ask again
-ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données"}
+ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données",
+                "profile": "modifier votre profil comme indiqué"}
 
 
 # --- the profile as fields -----------------------------------------------------------------------------------------
@@ -65,41 +75,86 @@ def apply_values(member: Member, values: dict[str, str]) -> list[str]:
 # --- entry points --------------------------------------------------------------------------------------------------
 def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, member: Member,
                  token: Token | None) -> None:
-    """A member writes about their membership: "modifier", the form, "résilier", "effacer mes données"."""
+    """A member writes about their membership: "modifier", the form, "résilier", "effacer mes données"; or answers
+    the confirmation of a change asked earlier (token scope v)."""
+    if token is not None and token.scope == SCOPE_VERIFY:
+        answer_pending_change(ctx, mail, member, token.number)
+        return
     text = mail.new_text or mail.text
     intent = intent_of(mail.subject, text)
     if intent in (Intent.END, Intent.ERASE):
-        _ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
+        ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
         return
+    proved = has_proof(ctx.signer, mail, member, token)
     form = parse_form(mail.text, text)
     if form.unreadable:
-        _reply(ctx, mail, member, "profil_erreur", {"problems": [
-            {"field": FIELD_LABELS[key].split(" (")[0], "problem": why} for key, why in form.unreadable.items()]})
+        _reply(ctx, mail, member, "profil_erreur", {"problems": unreadable_problems(form, echo=proved)})
         return
-    changes = apply_values(member, {k: v for k, v in form.values.items() if k in PROFILE_KEYS})
-    accepted_now = form.acceptance is not None and member.conditions_version != ctx.settings.conditions_version
-    if accepted_now:
-        # A member added by the operator accepts the conditions by mail: the same evidence as a registration.
-        member.conditions_version = ctx.settings.conditions_version
-        ctx.session.add(Acceptance(member_id=member.id, conditions_version=ctx.settings.conditions_version,
-                                   accepted_at=ctx.now, message_id=mail.message_id, line=form.acceptance or "",
-                                   raw_sha256=raw_sha256))
-    if not changes and not accepted_now and intent is None and token is not None \
+    values = {k: v for k, v in form.values.items() if k in PROFILE_KEYS}
+    wants_acceptance = form.acceptance is not None and member.conditions_version != ctx.settings.conditions_version
+    if not proved:
+        wanted = differences(member, values)
+        if wanted or wants_acceptance:
+            _ask_change_confirmation(ctx, mail, raw_sha256, member, values, form.acceptance if wants_acceptance
+                                     else None, wanted)
+            return
+        # Nothing would change: the profile goes back to the address on record, which is harmless.
+        _reply(ctx, mail, member, "profil", {"changes": [], "accepted_now": False, "email_not_changed": ""})
+        return
+    changes = apply_values(member, values)
+    if wants_acceptance:
+        _record_acceptance(ctx, member, message_id=mail.message_id, line=form.acceptance or "",
+                           raw_sha256=raw_sha256)
+    if not changes and not wants_acceptance and intent is None and token is not None \
             and token.scope not in (SCOPE_REGISTRATION,):
         # A reply to a profile mail with no field in it ("merci !", a question): a message for Aideur.
         _forward_to_aideur(ctx, mail, member, text)
         return
-    if changes:
-        member.updated_at = ctx.now
-        index_member(ctx.session, member)
-        record_event(ctx.session, None, "profile-changed", f"membre n° {member.id} : {', '.join(changes)}",
-                     ctx.now, actor=mail.from_address)
+    _changed(ctx, mail, member, changes)
     new_email = form.values.get("email", "")
     _reply(ctx, mail, member, "profil", {
         "changes": changes,
-        "accepted_now": accepted_now,
+        "accepted_now": wants_acceptance,
         "email_not_changed": new_email if new_email and new_email != member.email else "",
     })
+
+
+def has_proof(signer: TokenSigner, mail: InboundMail, member: Member, token: Token | None) -> bool:
+    """Whether this mail proves it comes from the member's own mailbox: it came back through a reply address
+    made for this member's profile (scope p) or through the invitation sent to their address (scope r), and its
+    `From:` is that address too (a forwarded reply address drives nothing)."""
+    address = (member.email or "").lower()
+    if token is None or not address or mail.from_address.lower() != address:
+        return False
+    if token.scope == SCOPE_PROFILE:
+        return token.number == member.id
+    return token.scope == SCOPE_REGISTRATION and signer.address_matches(token, address)
+
+
+def differences(member: Member, values: dict[str, str]) -> list[dict[str, str]]:
+    """The answers that would change, as {"field": label, "value": new value} (nothing is set)."""
+    current = profile_values(member)
+    wanted = []
+    for key, value in values.items():
+        new = value.strip() if key != "accepts_appeals" else ("oui" if value == "oui" else "non")
+        if key in PROFILE_KEYS and current.get(key, "") != new:
+            wanted.append({"field": FIELD_LABELS[key].split(" (")[0], "value": new or "(vide)"})
+    return wanted
+
+
+def unreadable_problems(form: FormReply, *, echo: bool) -> list[dict[str, str]]:
+    """What cannot be read, per field. The explanations quote the value: only to a sender who proved their
+    address (otherwise a forger's words would be mailed by the club to someone else)."""
+    return [{"field": FIELD_LABELS[key].split(" (")[0],
+             "problem": why if echo else "illisible : écrivez cette ligne à nouveau"}
+            for key, why in form.unreadable.items()]
+
+
+def token_of(signer: TokenSigner, mail: InboundMail) -> Token | None:
+    """The reply token of a mail, found where the router finds it (the router does not pass it to every
+    workflow)."""
+    return signer.find(list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to)
+                       + list(mail.references))
 
 
 def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
@@ -118,11 +173,115 @@ def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -
     if answer is False:
         record_event(ctx.session, None, f"{pending}-cancelled", f"membre n° {member.id}", ctx.now,
                      actor=mail.from_address)
-        _reply(ctx, mail, member, "confirmation_annulee", {"action": ACTION_WORDS[pending]})
+        _reply(ctx, mail, member, "confirmation_annulee", {"action": ACTION_WORDS[pending],
+                                                           "former_member": member.status == "ended"})
     elif pending == "resilier":
         end_membership(ctx, mail, member)
     else:
         erase(ctx, mail, member)
+
+
+# --- changes asked without proof of address --------------------------------------------------------------------
+def new_pending(ctx: WorkflowContext, *, kind: str, email: str, member_id: int | None, values: dict[str, str],
+                acceptance: str | None, mail: InboundMail, raw_sha256: str) -> PendingChange:
+    """Keep a change aside until the address confirms it; an earlier one of the same kind for that address is
+    superseded (only the latest question can be answered)."""
+    ctx.session.execute(update(PendingChange).where(
+        PendingChange.email == email, PendingChange.kind == kind, PendingChange.status == "pending",
+    ).values(status="superseded", decided_at=ctx.now, values=""))
+    # Questions nobody answered keep nothing past their lapse (forged ones are never answered).
+    ctx.session.execute(update(PendingChange).where(
+        PendingChange.status == "pending", PendingChange.asked_at < ctx.now - timedelta(days=PENDING_DAYS),
+    ).values(status="expired", decided_at=ctx.now, values=""))
+    pending = PendingChange(kind=kind, email=email, member_id=member_id, status="pending", asked_at=ctx.now,
+                            values=json.dumps({"values": values, "acceptance": acceptance}, ensure_ascii=False),
+                            message_id=mail.message_id, raw_sha256=raw_sha256)
+    ctx.session.add(pending)
+    ctx.session.flush()
+    return pending
+
+
+def open_pending(ctx: WorkflowContext, mail: InboundMail, number: int, kind: str) -> PendingChange | None:
+    """The pending change this answer may decide: the right kind, still open, not lapsed, and answered from the
+    very address the confirmation was sent to. Anything else decides nothing (and is recorded)."""
+    pending = ctx.session.get(PendingChange, number)
+    if pending is None or pending.kind != kind or pending.email != mail.from_address.lower():
+        record_event(ctx.session, None, "pending-refused",
+                     f"confirmation n° {number} : réponse d'une autre adresse ou d'un autre objet", ctx.now,
+                     actor=mail.from_address)
+        return None
+    if pending.status == "pending" and ctx.now - pending.asked_at > timedelta(days=PENDING_DAYS):
+        close_pending(ctx, pending, "expired")
+    return pending if pending.status == "pending" else None
+
+
+def close_pending(ctx: WorkflowContext, pending: PendingChange, status: str) -> None:
+    """Decided: the values are blanked (data minimisation), the row stays as the trace of the question."""
+    pending.status, pending.decided_at, pending.values = status, ctx.now, ""
+
+
+def pending_values(pending: PendingChange) -> tuple[dict[str, str], str | None]:
+    data = json.loads(pending.values or "{}")
+    return dict(data.get("values") or {}), data.get("acceptance")
+
+
+def answer_pending_change(ctx: WorkflowContext, mail: InboundMail, member: Member, number: int) -> None:
+    """The member's answer to "do you confirm this change of your profile?"."""
+    pending = open_pending(ctx, mail, number, "profile")
+    if pending is None or pending.member_id != member.id:
+        _reply(ctx, mail, member, "confirmation_sans_objet", {})
+        return
+    answer = confirmation_of(mail.new_text or mail.text)
+    if answer is None:
+        _reply(ctx, mail, member, "confirmation_incomprise", {"action": ACTION_WORDS["profile"]},
+               token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))
+        return
+    values, acceptance = pending_values(pending)
+    if answer is False:
+        close_pending(ctx, pending, "cancelled")
+        record_event(ctx.session, None, "profile-change-cancelled", f"membre n° {member.id}", ctx.now,
+                     actor=mail.from_address)
+        _reply(ctx, mail, member, "confirmation_annulee", {"action": ACTION_WORDS["profile"]})
+        return
+    close_pending(ctx, pending, "applied")
+    changes = apply_values(member, values)
+    accepted_now = acceptance is not None and member.conditions_version != ctx.settings.conditions_version
+    if accepted_now:
+        # The evidence is the mail that wrote the acceptance; this answer proved it came from the member.
+        _record_acceptance(ctx, member, message_id=pending.message_id, line=acceptance or "",
+                           raw_sha256=pending.raw_sha256)
+    _changed(ctx, mail, member, changes, confirmed=True)
+    _reply(ctx, mail, member, "profil", {"changes": changes, "accepted_now": accepted_now, "email_not_changed": ""})
+
+
+def _ask_change_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, member: Member,
+                             values: dict[str, str], acceptance: str | None, wanted: list[dict[str, str]]) -> None:
+    pending = new_pending(ctx, kind="profile", email=(member.email or "").lower(), member_id=member.id,
+                          values=values, acceptance=acceptance, mail=mail, raw_sha256=raw_sha256)
+    record_event(ctx.session, None, "profile-change-asked",
+                 f"membre n° {member.id} : confirmation demandée à l'adresse enregistrée", ctx.now,
+                 actor=mail.from_address)
+    _reply(ctx, mail, member, "profil_confirmation", {"wanted": wanted, "acceptance": acceptance is not None,
+                                                       "days": PENDING_DAYS},
+           token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))
+
+
+def _record_acceptance(ctx: WorkflowContext, member: Member, *, message_id: str, line: str, raw_sha256: str) -> None:
+    """A member added by the operator accepts the conditions by mail: the same evidence as a registration."""
+    member.conditions_version = ctx.settings.conditions_version
+    ctx.session.add(Acceptance(member_id=member.id, conditions_version=ctx.settings.conditions_version,
+                               accepted_at=ctx.now, message_id=message_id, line=line, raw_sha256=raw_sha256))
+
+
+def _changed(ctx: WorkflowContext, mail: InboundMail, member: Member, changes: list[str], *,
+             confirmed: bool = False) -> None:
+    if not changes:
+        return
+    member.updated_at = ctx.now
+    index_member(ctx.session, member)
+    how = " (confirmé depuis l'adresse enregistrée)" if confirmed else ""
+    record_event(ctx.session, None, "profile-changed", f"membre n° {member.id} : {', '.join(changes)}{how}",
+                 ctx.now, actor=mail.from_address)
 
 
 # --- ending and erasing --------------------------------------------------------------------------------------------
@@ -134,7 +293,7 @@ def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> N
                  actor=mail.from_address)
     context = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "name": member.display_name,
                "address": member.email}
-    _reply(ctx, mail, member, "adhesion_terminee", {}, token=Token(SCOPE_REGISTRATION, 0, ROLE_MEMBER))
+    _reply(ctx, mail, member, "adhesion_terminee", {}, token=ctx.signer.address_token(member.email or ""))
     notify_aideurs(ctx, None, "notification_fin_adhesion", context, key=f"ended:{mail.message_id}",
                    about=member.email or "")
 
@@ -150,7 +309,7 @@ def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
         ticket.status, ticket.closed_at, ticket.due_at = "withdrawn", ctx.now, None
         tell_helpers_need_is_over(ctx, ticket)
     ctx.send(Outgoing(template="donnees_effacees", to=address, context=context,
-                      idempotency_key=f"erased:{mail.message_id}", token=Token(SCOPE_REGISTRATION, 0, ROLE_MEMBER),
+                      idempotency_key=f"erased:{mail.message_id}", token=ctx.signer.address_token(address),
                       in_reply_to=f"<{mail.message_id}>", scrub_after_send=True, rate_limited=False))
     notify_aideurs(ctx, None, "notification_effacement", context, key=f"erased:{mail.message_id}",
                    scrub_after_send=True)
@@ -158,7 +317,7 @@ def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
 
 
 # --- mails ---------------------------------------------------------------------------------------------------------
-def _ask_confirmation(ctx: WorkflowContext, mail: InboundMail, member: Member, action: str) -> None:
+def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, member: Member, action: str) -> None:
     member.pending_action, member.pending_since = action, ctx.now
     record_event(ctx.session, None, f"{action}-asked", f"membre n° {member.id}", ctx.now, actor=mail.from_address)
     open_refs = [t.ref for t in open_tickets_of(ctx.session, member.id)]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
+from imap_tools import MailBoxUnencrypted
+
 from sqlalchemy import LargeBinary, String, Text, select
 
 from mailbot.members import upsert_member
 from mailbot.models import Base, Member, Ticket
-from tests.helpers import AIDEUR, CHLOE, CLUB, STRANGER, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail
+from tests.helpers import AIDEUR, CHLOE, CLUB, PASSWORD, STRANGER, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_registration import ACCEPT, FILLED, NOW, member
 
@@ -22,9 +24,17 @@ def deliver(server, settings, sessions, message):  # type: ignore[no-untyped-def
 
 
 def register(server, settings, sessions):  # type: ignore[no-untyped-def]
+    """A fresh mail with the form, then her OUI to the confirmation sent to her address (double opt-in). The
+    question is then deleted from her inbox: each test counts the mails that follow the welcome mail."""
     deliver(server, settings, sessions, make_mail(f"{HELENE} <{STRANGER}>", "Inscription", FILLED + "\n\n" + ACCEPT))
-    [welcome] = wait_mail(server, STRANGER, 1)
+    [question] = wait_mail(server, STRANGER, 1)
+    assert "merci de confirmer" in question.subject
+    reply(server, settings, sessions, question, "Oui")
+    welcome = wait_mail(server, STRANGER, 2)[-1]
     assert "Bienvenue" in welcome.subject
+    with MailBoxUnencrypted(server.imap_host, server.imap_port).login(STRANGER, PASSWORD) as box:
+        box.delete([question.uid])
+    assert len(wait_mail(server, STRANGER, 1)) == 1
     return welcome
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.models import Acceptance, InboundMail, Member, MemberTerm
+from mailbot.tokens import TokenSigner
 from tests.helpers import AIDEUR, CLUB, PASSWORD, STRANGER, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 
@@ -52,8 +53,12 @@ def member(sessions) -> Member | None:  # type: ignore[no-untyped-def]
 def test_newcomer_gets_the_invitation_with_conditions_and_form(clean_mail, settings, sessions):
     mail = invitation(clean_mail, settings, sessions)
     assert mail.from_ == CLUB and "inscription" in mail.subject
-    assert mail.reply_to[0].startswith("aide+r0m-")
+    # The reply address is bound to the newcomer's own address (issue 11, point 1): not one shared by everyone.
+    assert mail.reply_to[0].startswith("aide+r") and not mail.reply_to[0].startswith("aide+r0m-")
+    assert mail.reply_to[0] == TokenSigner(settings.secret_keys).plus_address(
+        CLUB, TokenSigner(settings.secret_keys).address_token(STRANGER))
     text = mail.text
+    assert text.startswith("Bonjour,") and "Hélène" not in text and "Renseignement" not in text
     assert "Conditions de la prestation (V4/2018)" in text and "Valable à dater du 22/10/2018" in text
     assert "le premier entretien est toujours gratuit" in " ".join(text.lower().split())
     for label in ("Nom :", "Prénom :", "Entreprise :", "Activité :", "Adresse postale :", "Téléphone :",
@@ -154,12 +159,24 @@ def test_refusing_the_conditions_is_answered_kindly(clean_mail, settings, sessio
     assert "n'acceptez pas les conditions" in answer.text
 
 
-def test_a_fresh_mail_with_the_form_registers_too(clean_mail, settings, sessions):
-    """Someone who copied the form from the website and writes a new mail, without any token."""
+def test_a_fresh_mail_with_the_form_registers_after_confirmation(clean_mail, settings, sessions):
+    """Someone who copied the form from the website and writes a new mail, without any token: a `From:` proves
+    nothing, so the address is asked first (double opt-in); her OUI through that question registers her."""
     deliver(clean_mail, settings, sessions, make_mail(STRANGER, "Inscription", FILLED + "\n\nLu et approuvé."))
+    assert member(sessions) is None
+    with sessions() as session:
+        assert session.scalars(select(Acceptance)).all() == []
+    [question] = settle(clean_mail, STRANGER, 1)
+    assert "merci de confirmer" in question.subject and question.reply_to[0].startswith("aide+v")
+    assert "Lefèvre" not in question.text  # nothing of the form is repeated to an address that may not have sent it
+    deliver(clean_mail, settings, sessions, reply_to_notification(question, "Oui", "thunderbird", sender=STRANGER))
     found = member(sessions)
-    assert found is not None and found.last_name == "Lefèvre"
-    assert "Bienvenue" in settle(clean_mail, STRANGER, 1)[0].subject
+    assert found is not None and found.last_name == "Lefèvre" and found.status == "active"
+    assert "Bienvenue" in settle(clean_mail, STRANGER, 2)[1].subject
+    with sessions() as session:
+        [acceptance] = session.scalars(select(Acceptance)).all()
+        first = session.scalar(select(InboundMail).where(InboundMail.subject == "Inscription"))
+        assert acceptance.message_id == first.message_id and "Lu et approuvé" in acceptance.line
 
 
 def test_invitation_and_answers_are_never_doubled_on_replay(clean_mail, settings, sessions):
@@ -171,7 +188,9 @@ def test_invitation_and_answers_are_never_doubled_on_replay(clean_mail, settings
 
 def test_acceptance_hash_is_the_hash_of_the_mail_as_stored(clean_mail, settings, sessions):
     """The evidence names the very bytes in the club's mailbox: anyone can re-check it later."""
-    deliver(clean_mail, settings, sessions, make_mail(STRANGER, "Inscription", FILLED + "\n\n" + ACCEPT))
+    mail = invitation(clean_mail, settings, sessions)
+    deliver(clean_mail, settings, sessions, make_mail(STRANGER, "Re: Inscription", FILLED + "\n\n" + ACCEPT,
+                                                      to=mail.reply_to[0]))
     with sessions() as session:
         acceptance = session.scalars(select(Acceptance)).one()
     connection = imaplib.IMAP4(clean_mail.imap_host, clean_mail.imap_port)
@@ -179,7 +198,7 @@ def test_acceptance_hash_is_the_hash_of_the_mail_as_stored(clean_mail, settings,
         connection.login(CLUB, PASSWORD)
         connection.select(settings.processed_folder, readonly=True)
         _, data = connection.uid("FETCH", "1:*", "(BODY.PEEK[])")
-        raw = data[0][1]
+        raw = [item[1] for item in data if isinstance(item, tuple) and b"Re: Inscription" in item[1]][0]
     finally:
         connection.logout()
     assert acceptance.raw_sha256 == hashlib.sha256(raw).hexdigest()

@@ -7,6 +7,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from mailbot.compose import TEMPLATES_DIR, Rendered, TemplateRenderer, build_message
+from mailbot.workflows.notices import Flood
 
 MEMBER = {"name": "Alice Martin", "first_name": "Alice", "email": "alice@membres.test", "company": "Martin Conseil",
           "phone": "06 12 34 56 78"}
@@ -36,7 +37,7 @@ SAMPLES = {
     "notification_suivi": TICKET | {"sender": "alice@membres.test", "sender_is_owner": True, "text": LONG,
                                     "attachments": [("plan.png", "2,1 Mo")], "attachments_forwarded": True,
                                     "folder": "mailbot-traites", "ticket_closed": False},
-    "notification_non_membre": NOTICE | {"sender": "jean@ailleurs.test", "sender_name": "Jean Dupont",
+    "notification_non_membre": NOTICE | {"sender": "jean@ailleurs.test", "flood": Flood(13, 13), "rate_limit": 10,
                                          "subject": "Renseignement", "text": LONG, "former_member": True},
     "alerte_rebond": NOTICE | {"ref": "", "recipients": ["bruno@membres.test"], "members": ["Bruno Petit"],
                                "reason": "5.1.1 user unknown", "subject": "Undelivered"},
@@ -45,7 +46,7 @@ SAMPLES = {
         "sender": "aideur@club.test", "subject": "Re: [CA-2026-0001] Nouvelle demande",
         "detail": "adresse d'Aideur non authentifiée par mx.club.test (spf=fail, dkim=none, dmarc=fail pour "
                   "club.test) : aucune commande"},
-    "alerte_quarantaine": NOTICE | {"sender": "x@y.test", "subject": "??", "reason": "mail illisible : " + LONG,
+    "alerte_quarantaine": NOTICE | {"sender": "x@y.test", "flood": Flood(1, 100), "subject": "??", "reason": "mail illisible : " + LONG,
                                     "folder": "mailbot-quarantaine"},
     "alerte_echec_envoi": TICKET | {"recipient": "bruno@membres.test", "subject": "[CA-2026-0042] " + LONG,
                                     "error": "550 5.1.1 User unknown"},
@@ -70,13 +71,13 @@ SAMPLES = {
     "alerte_retard": TICKET | {"promise": "answer", "reason": "congés"},
     "alerte_jeton_membre": TICKET | {"sender": "aideur@club.test"},
     # Membership by mail (issue 4).
-    "invitation": NOTICE | {"sender_name": "Jean Dupont", "former_member": False, "form": FORM,
+    "invitation": NOTICE | {"former_member": False, "form": FORM,
                             "conditions": "PRINCIPE\n\n" + LONG, "conditions_version": "V4/2018"},
-    "inscription_incomplete": NOTICE | {"sender_name": "Jean Dupont", "form": FORM, "acceptance_missing": True,
+    "inscription_incomplete": NOTICE | {"echoed": True, "form": FORM, "acceptance_missing": True,
                                         "conditions_version": "V4/2018", "problems": [
                                             {"field": "Téléphone", "problem": "« 12 » n'est pas un numéro complet"},
                                             {"field": "Adresse postale", "problem": "à remplir"}]},
-    "inscription_refus_conditions": NOTICE | {"sender_name": "", "conditions_version": "V4/2018"},
+    "inscription_refus_conditions": NOTICE | {"conditions_version": "V4/2018"},
     "bienvenue": PROFILE | {"other_address": "jean.perso@ailleurs.test", "conditions_version": "V4/2018"},
     "notification_nouveau_membre": NOTICE | PROFILE | {"name": "Jean Dupont", "conditions_version": "V4/2018",
                                                        "acceptance": "J'accepte les conditions V4/2018",
@@ -89,6 +90,12 @@ SAMPLES = {
     "confirmation_demandee": PROFILE | {"action": "effacer toutes vos données", "kind": "effacer",
                                         "open_refs": ["CA-2026-0042"], "days": 14},
     "confirmation_incomprise": PROFILE | {"action": "mettre fin à votre adhésion"},
+    "profil_confirmation": PROFILE | {"wanted": [{"field": "Téléphone", "value": "07 00 00 00 01"}],
+                                      "acceptance": True, "days": 14},
+    "inscription_confirmation": NOTICE | {"conditions_version": "V4/2018", "days": 14, "former_member": True},
+    "inscription_annulee": NOTICE,
+    "inscription_sans_objet": NOTICE,
+    "inscription_incomprise": NOTICE,
     "confirmation_annulee": PROFILE | {"action": "mettre fin à votre adhésion"},
     "confirmation_sans_objet": PROFILE,
     "adhesion_terminee": PROFILE,

@@ -53,3 +53,24 @@ def test_envelope_sender_tokens_route_nothing_but_are_found_when_asked_for() -> 
     assert signer.find([reply], scopes=(SCOPE_BOUNCE,)) is None
     forged = verp.replace("b7m", "b8m")  # another outbox row with the same MAC
     assert signer.find([forged], scopes=(SCOPE_BOUNCE,)) is None
+
+
+def test_registration_token_is_bound_to_one_address():
+    """The invitation's reply address proves the address it was sent to, and no other (issue 11, point 1)."""
+    from mailbot.tokens import SCOPE_REGISTRATION
+
+    signer = TokenSigner([KEY])
+    token = signer.address_token("Helene@Ailleurs.test")
+    assert token.scope == SCOPE_REGISTRATION and token.number != 0
+    assert signer.verify(signer.sign(token)) == token and len(str(token.number)) <= 12
+    assert signer.address_matches(token, "helene@ailleurs.test")
+    assert not signer.address_matches(token, "alice@membres.test")
+    assert not signer.address_matches(Token(SCOPE_REGISTRATION, 0, ROLE_MEMBER), "helene@ailleurs.test")
+    assert not signer.address_matches(Token(SCOPE_TICKET, token.number, ROLE_MEMBER), "helene@ailleurs.test")
+    # keyed: another secret gives another number; a rotated key still recognises the old invitations
+    other = TokenSigner([b"another key" * 3])
+    assert other.address_token("helene@ailleurs.test") != token
+    assert not other.address_matches(token, "helene@ailleurs.test")
+    assert TokenSigner([b"another key" * 3, KEY]).address_matches(token, "helene@ailleurs.test")
+    numbers = {signer.address_token(f"user{n}@exemple.fr").number for n in range(2000)}
+    assert len(numbers) == 2000

@@ -1,0 +1,68 @@
+"""Bounded noise (issue 11, point 8): which mails of a flood Aideur hears of, as a table over a real database."""
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailbot.db import make_engine, make_session_factory, upgrade
+from mailbot.models import InboundMail
+from mailbot.workflows.notices import FIRST_OVERALL, FLOOD_WINDOW, NON_MEMBER_OUTCOME, flood_notice
+
+NOW = datetime(2026, 11, 26, 10, 0)
+
+
+@pytest.fixture
+def sessions():  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='mailbot-flood-', dir='/tmp')) / 'flood.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def arrive(sessions, senders: list[str], *, at: datetime = NOW, outcome: str = NON_MEMBER_OUTCOME) -> list[int]:  # type: ignore[no-untyped-def]
+    """Each mail in turn, as the pipeline does it: ask, then record. Returns the positions that got a notice."""
+    told = []
+    with sessions.begin() as session:
+        for n, sender in enumerate(senders, 1):
+            if flood_notice(session, sender=sender, outcome=outcome, now=at) is not None:
+                told.append(n)
+            session.add(InboundMail(message_id=f"m{n}-{at.isoformat()}-{sender}-{outcome}", folder="INBOX", uidvalidity=1,
+                                    uid=n, received_at=at, from_address=sender, outcome=outcome))
+            session.flush()
+    return told
+
+
+def test_one_sender_500_times_gives_three_notices(sessions):  # type: ignore[no-untyped-def]
+    assert arrive(sessions, ["x@evil.test"] * 500) == [1, 10, 100]
+
+
+def test_many_senders_are_told_one_by_one_up_to_the_overall_bound(sessions):  # type: ignore[no-untyped-def]
+    told = arrive(sessions, [f"x{n}@evil.test" for n in range(500)])
+    assert told == list(range(1, FIRST_OVERALL + 1)) + [100]
+
+
+def test_the_count_carries_the_summary(sessions):  # type: ignore[no-untyped-def]
+    arrive(sessions, ["x@evil.test"] * 9)
+    with sessions() as session:
+        flood = flood_notice(session, sender="x@evil.test", outcome=NON_MEMBER_OUTCOME, now=NOW)
+    assert flood is not None and (flood.from_sender, flood.overall) == (10, 10)
+
+
+def test_the_window_slides(sessions):  # type: ignore[no-untyped-def]
+    arrive(sessions, ["x@evil.test"] * 5)
+    later = NOW + FLOOD_WINDOW + timedelta(minutes=1)
+    assert arrive(sessions, ["x@evil.test"], at=later) == [1]  # a new hour: told again
+
+
+def test_other_outcomes_do_not_count(sessions):  # type: ignore[no-untyped-def]
+    arrive(sessions, ["x@evil.test"] * 5, outcome="new-request")
+    assert arrive(sessions, ["x@evil.test"]) == [1]
+
+
+def test_mails_naming_no_sender_are_bounded_overall_only(sessions):  # type: ignore[no-untyped-def]
+    """Junk too broken to name a sender is not one sender: each is told, up to the overall bound."""
+    assert arrive(sessions, [""] * 150, outcome="quarantined") == list(range(1, FIRST_OVERALL + 1)) + [100]
