@@ -21,7 +21,7 @@ from mailbot.logs import mail_tag
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
-from mailbot.parsers import InboundMail, ParseError, parse_mail
+from mailbot.parsers import InboundMail, MailKind, ParseError, parse_mail
 from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
@@ -100,6 +100,10 @@ class Pipeline:
             mail = parse_mail(raw)
         except ParseError as error:
             return self._quarantine(raw, digest, None, f"mail illisible : {error}", folder, uidvalidity, uid, now)
+        if mail.sender_problem and mail.kind is MailKind.NORMAL:
+            # Answering would go to an invented address, or to whoever a forger named first (parsers/headers.py).
+            return self._quarantine(raw, digest, mail, f"expéditeur illisible : {mail.sender_problem}", folder,
+                                    uidvalidity, uid, now)
         if len(mail.from_address) > MAX_ADDRESS:
             # No SMTP server takes it (RFC 5321 4.5.3.1.3): no answer could reach it, nor is it anyone's address.
             return self._quarantine(raw, digest, mail, f"adresse d'expéditeur invalide : {len(mail.from_address)} "
