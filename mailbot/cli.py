@@ -5,7 +5,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     tl = tickets.add_parser("list", help="all tickets, newest first")
     tl.add_argument("--json", action="store_true")
     tl.set_defaults(handler=cmd_tickets_list)
+    tu = tickets.add_parser("unanswered", help="mails that got no answer (auto-replies, bounces, lists…) and why")
+    tu.add_argument("--days", type=int, help="only the last DAYS days (default: all that are recorded)")
+    tu.add_argument("--json", action="store_true")
+    tu.set_defaults(handler=cmd_tickets_unanswered)
     ts = tickets.add_parser("show", help="one ticket with its messages and events")
     ts.add_argument("ref")
     ts.add_argument("--json", action="store_true")
@@ -93,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     mx = members.add_parser("erase", help="remove a member's personal data")
     mx.add_argument("email")
     mx.set_defaults(handler=cmd_members_erase)
+    mu = members.add_parser("unbounce", help="clear the bounce mark of a member's address (once it works again: "
+                                             "the member is asked in appeals again)")
+    mu.add_argument("email")
+    mu.set_defaults(handler=cmd_members_unbounce)
 
     report = sub.add_parser("report", help="the week's figures and what is waiting (Aideur's weekly digest)")
     report.add_argument("--json", action="store_true")
@@ -228,6 +236,38 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     for row in rows:
         due = (row["due_at"] or "")[:10]
         print(f"{row['ref']:<14} {row['status']:<10} {due:<10} {row['member_email'] or '-':<32} {row['subject']}")
+    _print_unanswered(settings, None, UNANSWERED_SHOWN)
+    return 0
+
+
+UNANSWERED_SHOWN = 20  # the newest mails without an answer that `tickets list` shows below the tickets
+
+
+def _unanswered_rows(settings: Settings, days: int | None, limit: int | None) -> list[dict[str, Any]]:
+    from mailbot.report import unanswered
+
+    start = utcnow() - timedelta(days=days) if days is not None else datetime(1970, 1, 1)
+    with _sessions(settings)() as session:
+        return [{"received_at": _iso(m.received_at), "sender": m.sender, "subject": m.subject, "kind": m.kind,
+                 "outcome": m.outcome, "reason": m.reason, "ticket": m.ticket_ref or None}
+                for m in unanswered(session, start, datetime(9999, 1, 1), limit=limit)]
+
+
+def _print_unanswered(settings: Settings, days: int | None, limit: int | None) -> None:
+    rows = _unanswered_rows(settings, days, limit)
+    print(f"\nMails sans réponse : {len(rows) or 'aucun'}" + (" (les plus récents)" if limit else ""))
+    for row in rows:
+        print(f"  {(row['received_at'] or '')[:16]} {row['sender'] or '-':<32} {row['subject'] or '(sans objet)'}")
+        print(f"      {row['outcome']} : {row['reason']}" + (f" ({row['ticket']})" if row["ticket"] else ""))
+
+
+def cmd_tickets_unanswered(args: argparse.Namespace) -> int:
+    """The mails that got no answer (robots, lists, forged bounces…), each with why: nothing goes unseen."""
+    settings = _settings(args)
+    if args.json:
+        print(json.dumps(_unanswered_rows(settings, args.days, None), ensure_ascii=False, indent=2))
+        return 0
+    _print_unanswered(settings, args.days, None)
     return 0
 
 
@@ -372,6 +412,27 @@ def cmd_members_erase(args: argparse.Namespace) -> int:
     with _sessions(settings).begin() as session:
         erase_member(session, args.email)
     print(f"erased: {args.email}")
+    return 0
+
+
+def cmd_members_unbounce(args: argparse.Namespace) -> int:
+    """Clear the bounce mark set by an authenticated delivery report (a fresh mail from the member clears it too)."""
+    from mailbot.models import Event, Member
+
+    settings = _settings(args)
+    address = args.email.strip().lower()
+    with _sessions(settings).begin() as session:
+        member = session.scalar(select(Member).where(Member.email == address))
+        if member is None:
+            print(f"mailbot: no member {args.email}", file=sys.stderr)
+            return 1
+        if member.bounced_at is None:
+            print(f"not marked: {member.email}")
+            return 0
+        member.bounced_at = None
+        session.add(Event(ticket_id=None, kind="unbounce", detail="marque levée par l'opérateur (mailbot members "
+                          "unbounce)", actor=member.email, at=utcnow()))
+    print(f"unbounced: {address}")
     return 0
 
 

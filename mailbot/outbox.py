@@ -15,7 +15,7 @@ from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
 from mailbot.models import Event, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads
-from mailbot.tokens import TokenSigner
+from mailbot.tokens import SCOPE_BOUNCE, Token, TokenSigner
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
 RATE_WINDOW = timedelta(hours=1)
@@ -34,13 +34,25 @@ class Outbox:
         costliest part of intake, so the rows stored by this call are looked up in memory, not re-queried."""
         ctx.session.flush()
         rows: list[OutboxMail] = []
+        roles: list[str] = []
         with ctx.session.no_autoflush:
             for mail in ctx.outgoing:
                 row = self.store(ctx, mail, rows)
                 if row is not None:
                     rows.append(row)
+                    roles.append(mail.token.role)
         ctx.outgoing.clear()
+        if rows:
+            # Each mail's envelope sender names the row (VERP), so its id is needed: one flush for the batch.
+            ctx.session.flush()
+            for row, role in zip(rows, roles):
+                row.sender = self.envelope_sender(row, role)
         return rows
+
+    def envelope_sender(self, row: OutboxMail, role: str) -> str:
+        """`aide+b<id><role>-<mac>@club`: where this mail's delivery reports come back. A report counts only if
+        it comes back to such an address and names the recipient of that very row (workflows.notices.bounce)."""
+        return self.signer.plus_address(self.settings.club_address, Token(SCOPE_BOUNCE, row.id, role))
 
     def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[OutboxMail]) -> OutboxMail | None:
         session = ctx.session

@@ -39,6 +39,11 @@ CONFLICT_RETRIES = 3
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
 
 
+# A member's own mail (not a robot's): an address marked bouncing works again (workflows.notices.member_wrote).
+MEMBER_WRITES = frozenset({Action.NEW_REQUEST, Action.FOLLOW_UP, Action.PROFILE, Action.CONFIRMATION,
+                           Action.HELPER_REPLY, Action.CONSENT_REPLY, Action.RESULT_REPLY})
+
+
 @dataclass(frozen=True)
 class Outcome:
     destination: str  # PROCESSED or QUARANTINED: where the mailbox moves the mail
@@ -114,13 +119,14 @@ class Pipeline:
                     self._advance(session, folder, uidvalidity, uid)
                     log.info("mail uid %s %s: duplicate, already handled", uid, mail_tag(mail.message_id))
                     return Outcome(PROCESSED, "duplicate")
-                outcome, ticket, erased = self._act(session, mail, raw, digest, now)
+                outcome, ticket, erased, reason = self._act(session, mail, raw, digest, now)
                 session.add(InboundRecord(
                     message_id=mail.message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
                     # The mail that confirmed an erasure must not itself keep the address it erased.
                     from_address="" if erased else mail.from_address[:320],
                     subject="" if erased else mail.subject[:998], kind=mail.kind.value,
-                    outcome=outcome, size=len(raw), raw_sha256=digest, ticket_id=ticket.id if ticket else None))
+                    outcome=outcome, reason=reason, size=len(raw), raw_sha256=digest,
+                    ticket_id=ticket.id if ticket else None))
                 self._advance(session, folder, uidvalidity, uid)
                 return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
         except IntegrityError as error:
@@ -152,10 +158,16 @@ class Pipeline:
                                     uidvalidity, uid, now)
 
     def _act(self, session: Session, mail: InboundMail, raw: bytes, digest: str,
-             now: datetime) -> tuple[str, Ticket | None, bool]:
+             now: datetime) -> tuple[str, Ticket | None, bool, str]:
+        """Route and act; returns the outcome, the ticket, whether the sender was erased, and for a mail that
+        gets no answer (a robot's, a list's, our own) why: it is recorded and listed for Aideur."""
         decision = route(mail, RouterDeps(session, self.settings, self.signer, raw))
         ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
         ticket = decision.ticket
+        reason = ""
+        if decision.member is not None and decision.action in MEMBER_WRITES \
+                and decision.member.email == mail.from_address.lower():
+            notices.member_wrote(ctx, decision.member)
         if decision.action is Action.NEW_REQUEST:
             assert decision.member is not None
             ticket = requests.new_request(ctx, mail, raw, decision.member)
@@ -185,9 +197,11 @@ class Pipeline:
             assert decision.solicitation is not None and ticket is not None
             appeals.helper_reply(ctx, mail, decision.solicitation, ticket)
         elif decision.action is Action.BOUNCE:
-            notices.bounce(ctx, mail, ticket)
+            reason = notices.bounce(ctx, mail, ticket)
         elif decision.action is Action.AUTO_REPLY:
-            notices.auto_reply(ctx, mail, ticket)
+            reason = notices.auto_reply(ctx, mail, ticket)
+        elif decision.action is Action.IGNORE:
+            reason = decision.reason
         elif decision.action is Action.AIDEUR_UNROUTED:
             notices.aideur_unrouted(ctx, mail, decision.reason)
         queued = len(self.outbox.store_all(ctx))
@@ -198,7 +212,7 @@ class Pipeline:
         log.debug("mail %s: Message-ID <%s> from %s, subject %r: %s", mail_tag(mail.message_id), mail.message_id,
                   mail.from_address, mail.subject, decision.reason)
         erased = decision.member is not None and decision.member.status == "erased"
-        return decision.action.value, ticket, erased
+        return decision.action.value, ticket, erased, reason
 
     # --- helpers ----------------------------------------------------------------------------------------------
     @staticmethod

@@ -8,7 +8,7 @@ Times are naive UTC, as stored; a period is the half-open interval [start, end).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.calendar import MONTHS
-from mailbot.models import Connection, Consent, Event, Member, ResultForm, Ticket
+from mailbot.models import Connection, Consent, Event, InboundMail, Member, ResultForm, Ticket
 
 PERIOD_DAYS = 7
 # Commands that are not an answer to the member: a note is internal, #aide and #tickets are Aideur's own lists.
@@ -82,6 +82,19 @@ class NewMember:
 
 
 @dataclass(frozen=True)
+class UnansweredMail:
+    """A mail that got no answer (an auto-reply, a delivery report, a list's mail…), and why."""
+
+    received_at: datetime  # naive UTC
+    sender: str
+    subject: str
+    kind: str  # the parser's: auto-reply, bounce, bulk, normal
+    outcome: str  # the router's action: auto-reply, bounce, ignore
+    reason: str  # in French where mailbot wrote it: "rebond non authentifié : …", "réponse automatique (…)"
+    ticket_ref: str  # the ticket it was about, when known
+
+
+@dataclass(frozen=True)
 class Digest:
     figures: WeekFigures
     open_tickets: list[OpenTicket]
@@ -89,6 +102,8 @@ class Digest:
     pending_consents: list[PendingConsent]
     pending_forms: list[PendingForm]
     new_members: list[NewMember]
+    unanswered: list[UnansweredMail] = field(default_factory=list)  # in the period, the newest UNANSWERED_LIMIT
+    unanswered_count: int = 0  # all of the period's
 
 
 def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None) -> Digest:
@@ -107,6 +122,10 @@ def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end:
         pending_consents=pending_consents(session, zone),
         pending_forms=pending_forms(session, zone),
         new_members=new_members(session, start, end, zone),
+        unanswered=unanswered(session, start, end),
+        unanswered_count=session.scalar(select(func.count(InboundMail.id)).where(
+            InboundMail.outcome.in_(UNANSWERED_OUTCOMES), InboundMail.received_at >= start,
+            InboundMail.received_at < end)) or 0,
     )
 
 
@@ -226,6 +245,24 @@ def new_members(session: Session, start: datetime, end: datetime, zone: ZoneInfo
     return [NewMember(name=_name(m), activity=m.activity, joined_on=local_date(m.created_at, zone)) for m in members]
 
 
+# The router's actions for mail that gets no answer (mailbot.router.Action values).
+UNANSWERED_OUTCOMES = ("ignore", "auto-reply", "bounce")
+UNANSWERED_LIMIT = 200  # a digest lists at most this many (the newest); `mailbot tickets unanswered` says all
+
+
+def unanswered(session: Session, start: datetime, end: datetime, *,
+               limit: int | None = UNANSWERED_LIMIT) -> list[UnansweredMail]:
+    """The mails received in [start, end) that got no answer, with the reason recorded, newest first (at most
+    `limit`, None for all)."""
+    rows = session.execute(
+        select(InboundMail, Ticket.ref).outerjoin(Ticket, InboundMail.ticket_id == Ticket.id)
+        .where(InboundMail.outcome.in_(UNANSWERED_OUTCOMES), InboundMail.received_at >= start,
+               InboundMail.received_at < end)
+        .order_by(InboundMail.received_at.desc(), InboundMail.id.desc()).limit(limit)).all()
+    return [UnansweredMail(received_at=m.received_at, sender=m.from_address, subject=m.subject, kind=m.kind,
+                           outcome=m.outcome, reason=m.reason or "", ticket_ref=ref or "") for m, ref in rows]
+
+
 def summary(digest: Digest) -> dict[str, object]:
     """The figures and the lengths of the lists, for `mailbot report --json` (times in ISO 8601, UTC)."""
     figures = digest.figures
@@ -246,6 +283,9 @@ def summary(digest: Digest) -> dict[str, object]:
         "overdue": len(digest.overdue),
         "pending_consents": len(digest.pending_consents),
         "pending_forms": len(digest.pending_forms),
+        "unanswered": [{"received_at": m.received_at.replace(tzinfo=timezone.utc).isoformat(), "sender": m.sender,
+                        "subject": m.subject, "kind": m.kind, "outcome": m.outcome, "reason": m.reason,
+                        "ticket": m.ticket_ref or None} for m in digest.unanswered],
     }
 
 

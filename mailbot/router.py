@@ -25,6 +25,7 @@ from mailbot.tokens import (
     ROLE_AIDEUR,
     ROLE_MEMBER,
     SCOPE_APPEAL,
+    SCOPE_BOUNCE,
     SCOPE_COMMAND,
     SCOPE_CONFIRM,
     SCOPE_CONSENT,
@@ -105,7 +106,8 @@ def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if mail.kind is MailKind.AUTO_REPLY:
         return Route(Action.AUTO_REPLY, mail.kind_reason or "réponse automatique", ticket=_ticket_of_token(mail, deps))
     if mail.kind is MailKind.BULK:
-        return Route(Action.IGNORE, mail.kind_reason or "liste de diffusion ou envoi en nombre")
+        return Route(Action.IGNORE, "liste de diffusion ou envoi en nombre"
+                     + (f" ({mail.kind_reason}) : pas de réponse" if mail.kind_reason else " : pas de réponse"))
     return None
 
 
@@ -276,15 +278,28 @@ def _member(deps: RouterDeps, address: str) -> Member | None:
 
 def _find_token(mail: InboundMail, deps: RouterDeps) -> Token | None:
     # Addresses first (the Reply-To plus address), then the thread headers (providers that drop plus addresses).
+    # An envelope-sender token (VERP) only says which of our mails a report is about: it routes nothing.
     candidates = list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to) + list(mail.references)
-    return deps.signer.find(candidates)
+    return deps.signer.find(candidates, exclude=(SCOPE_BOUNCE,))
 
 
 def _ticket_of_token(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
+    """The ticket a robot's mail is about: the one of our mail whose envelope sender it came back to (an
+    auto-reply goes there too), else the one named by a ticket token."""
+    returned = returned_mail(mail, deps.signer, deps.session)
+    if returned is not None and returned.ticket_id is not None:
+        return deps.session.get(Ticket, returned.ticket_id)
     token = _find_token(mail, deps)
     if token is None or token.scope != SCOPE_TICKET:
         return None
     return deps.session.get(Ticket, token.number)
+
+
+def returned_mail(mail: InboundMail, signer: TokenSigner, session: Session) -> OutboxMail | None:
+    """Our outgoing mail whose envelope sender (VERP) this mail was delivered to, if its token is valid. Only the
+    envelope recipient counts (Delivered-To, X-Original-To, To): a report's quoted headers name anything."""
+    token = signer.find(list(mail.delivered_to) + list(mail.to), scopes=(SCOPE_BOUNCE,))
+    return session.get(OutboxMail, token.number) if token is not None else None
 
 
 def _if_own_ticket(mail: InboundMail, deps: RouterDeps, ticket_id: int | None, how: str) -> Route | None:

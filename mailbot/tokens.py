@@ -2,7 +2,8 @@
 
 A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
 address, r = registration, p = a member's profile, x = a confirmation asked before ending membership or
-erasing data, a = one member asked by an appeal, k = one side's consent before contact, f = a result form), a number, and the recipient's role (m = member, a = Aideur,
+erasing data, a = one member asked by an appeal, k = one side's consent before contact, f = a result form,
+b = the envelope sender of one outgoing mail, for its delivery reports), a number, and the recipient's role (m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
 local part of an address; 80 bits of MAC so that guessing is hopeless.
 
@@ -28,6 +29,9 @@ SCOPE_CONFIRM = "x"  # number: the member's id; the pending action is stored on 
 SCOPE_APPEAL = "a"  # number: the Solicitation's id
 SCOPE_CONSENT = "k"  # number: the Consent's id (one per person asked)
 SCOPE_RESULT = "f"  # number: the ResultForm's id
+# The envelope sender (VERP) of one outgoing mail: a delivery report comes back to it. Number: the OutboxMail's id
+# (whose row names the recipient); role: the recipient's. Never a reply address: it routes nothing else.
+SCOPE_BOUNCE = "b"
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"
@@ -70,12 +74,16 @@ class TokenSigner:
                 return token
         return None
 
-    def find(self, candidates: Iterable[str]) -> Token | None:
-        """The first valid token found inside any of the strings (addresses, message ids)."""
+    def find(self, candidates: Iterable[str], *, scopes: Iterable[str] | None = None,
+             exclude: Iterable[str] = ()) -> Token | None:
+        """The first valid token found inside any of the strings (addresses, message ids), among the given
+        scopes (default: any) and not of an excluded one."""
+        wanted = None if scopes is None else set(scopes)
+        unwanted = set(exclude)
         for text in candidates:
             for match in TOKEN_PATTERN.finditer(text.lower()):
                 token = self.verify(match.group(0))
-                if token is not None:
+                if token is not None and token.scope not in unwanted and (wanted is None or token.scope in wanted):
                     return token
         return None
 

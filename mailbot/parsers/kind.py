@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from typing import Callable, Iterator
 from email.message import Message
 
 from .charsets import surrogates_to_text
@@ -38,15 +40,65 @@ _BOUNCE_BODY = re.compile(
     r"message (?:was )?(?:undeliverable|not delivered)|could not deliver",
     re.IGNORECASE,
 )
-_AUTO_SUBJECT = re.compile(
-    r"^(?:re:\s*)?(?:r[ée]ponse\s+automatique|absence\s+du\s+bureau|absent\b|automatic\s+reply|auto[- ]?reply|"
-    r"autoreply|auto[- ]?response|autorespons|out\s+of\s+(?:the\s+)?office|abwesenheitsnotiz|"
-    r"automatische\s+antwort|\[?automatyczna\s+odpowied[źz]|respuesta\s+autom[áa]tica|risposta\s+automatica|"
-    r"fuori\s+sede|away\s+until|vacation|on\s+vacation|ooo\b|message\s+d'absence|je\s+suis\s+absent|"
-    r"read:|lu\s*:|gelesen:|thank\s+you\s+for\s+your\s+(?:e-?mail|message))"
-    r"|\((?:automatic|auto)\s+(?:response|reply)\)|\bautomatic\s+reply\b|réponse\s+automatique",
-    re.IGNORECASE,
+# Subjects that are an auto-reply's own words. They count only at the very start of the subject (after reply
+# prefixes "Re:", "AW:", "SV:"… and a bracket), followed by a separator or nothing: an autoresponder writes
+# "Réponse automatique : <your subject>", while a member writes "Comment configurer une réponse automatique ?",
+# "Absent depuis 3 semaines, mon apprenti…" or "Message d'absence" (about one). Words that people also use for
+# their own subjects ("absent", "vacances", "message d'absence") are not on the list: only headers decide those.
+AUTO_REPLY_PHRASES = (
+    # French
+    "réponse automatique", "absence du bureau", "absent du bureau", "absente du bureau", "hors du bureau",
+    "réponse d'absence", "notification d'absence",
+    # English
+    "automatic reply", "automatic response", "automated reply", "automated response", "auto reply", "auto-reply",
+    "autoreply", "auto response", "auto-response", "autoresponse", "autorespons", "autoresponder",
+    "out of office", "out of the office", "out-of-office", "ooo", "vacation reply", "vacation auto-reply",
+    "thank you for your email", "thank you for your e-mail", "thank you for your message",
+    # German
+    "abwesenheitsnotiz", "abwesenheitsmeldung", "automatische antwort", "automatische rückantwort",
+    # Spanish, Italian, Portuguese
+    "respuesta automática", "fuera de la oficina", "risposta automatica", "fuori sede", "fuori ufficio",
+    "resposta automática", "fora do escritório",
+    # Dutch, Scandinavian, Finnish
+    "automatisch antwoord", "afwezigheidsbericht", "autosvar", "automatisk svar", "automatiskt svar",
+    "automaattinen vastaus",
+    # Central and Eastern Europe, Turkish
+    "automatyczna odpowiedź", "poza biurem", "automatická odpověď", "automatikus válasz", "răspuns automat",
+    "otomatik yanıt", "otomatik cevap",
 )
+# Read receipts sent as plain mail ("Lu : <subject>"): only with their colon.
+READ_RECEIPT_PHRASES = ("lu", "read", "gelesen", "leído", "letto", "gelezen", "läst")
+# What may follow the phrase: nothing, a separator, or a qualifier word and then a separator
+# ("Out of Office AutoReply: …").
+_AFTER_PHRASE = r"(?:\s+(?:auto-?reply|reply|notification|message))?\s*(?:$|[:：\-–—|(\]])"
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, NFKC (compatibility forms), one space between words."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+
+
+def _alternatives(phrases: tuple[str, ...]) -> str:
+    return "|".join(sorted((re.escape(_fold(p)) for p in phrases), key=len, reverse=True))
+
+
+_AUTO_SUBJECT = re.compile(r"^\[?(?:" + _alternatives(AUTO_REPLY_PHRASES) + r")" + _AFTER_PHRASE
+                           + r"|^(?:" + _alternatives(READ_RECEIPT_PHRASES) + r")\s*[:：]")
+_REPLY_PREFIX = re.compile(r"^(?:(?:re|ré|aw|antw|antwort|sv|vs|odp|res|r|rif|ref|réf)\s*(?:\[\d+\]|\(\d+\))?"
+                           r"\s*[:：]\s*)+", re.IGNORECASE)
+# Some autoresponders (AOL's) keep the subject and add a marker at its end instead.
+_AUTO_SUBJECT_END = re.compile(r"\((?:automatic|auto)\s+(?:response|reply)\)\s*$", re.IGNORECASE)
+
+
+def auto_reply_subject(subject: str) -> bool:
+    """Whether the subject starts like an auto-reply's (after reply prefixes only: a forward "TR: Réponse
+    automatique : …" is a person passing one on, and gets an answer)."""
+    folded = _fold(subject)
+    folded = _REPLY_PREFIX.sub("", folded)
+    return bool(_AUTO_SUBJECT.match(folded) or _AUTO_SUBJECT_END.search(folded))
+
+
 _CHALLENGE = re.compile(
     r"not pre-approved|guest list|/verification/|verify (?:that )?you are|please confirm (?:that )?you|"
     r"challenge[- ]response|spam ?arrest|sender verification|awaiting your confirmation",
@@ -77,9 +129,21 @@ def _report_type(msg: Message) -> str:
     return str(value or "").strip().lower()
 
 
+def _own_parts(msg: Message) -> Iterator[Message]:
+    """The mail's own parts: a mail attached to it (message/rfc822, e.g. a bounce a member forwards to ask about
+    it) is not opened, so its delivery report is not taken for one addressed to us."""
+    yield msg
+    payload = msg.get_payload()
+    if not msg.is_multipart() or not isinstance(payload, list) or msg.get_content_maintype() == "message":
+        return
+    for part in payload:
+        if isinstance(part, Message):
+            yield from _own_parts(part)
+
+
 def _dsn_blocks(msg: Message) -> list[Message]:
     blocks: list[Message] = []
-    for part in msg.walk():
+    for part in _own_parts(msg):
         ctype = part.get_content_type().lower()
         if ctype in ("message/delivery-status", "message/global-delivery-status"):
             payload = part.get_payload()
@@ -90,6 +154,12 @@ def _dsn_blocks(msg: Message) -> list[Message]:
 
 _RECIPIENT_FIELD = re.compile(
     r"^(?:final|original)-recipient:\s*(?:rfc822|utf-8|x400|unknown)?\s*;?\s*<?([^\s<>;]+)>?", re.IGNORECASE | re.M)
+_ACTION_FIELD = re.compile(r"^action:\s*([a-z]+)", re.IGNORECASE | re.M)
+# RFC 3464 2.3.3: only "failed" says the mail will not arrive. "delayed" means the server is still trying;
+# "delivered", "relayed" and "expanded" are successes (a report the sender asked for, or a relay's notice).
+NOT_FAILURES = ("delivered", "relayed", "expanded", "delayed")
+# The reason of a delivery report that reports no failure: the bounce workflow records it and marks nobody.
+NO_FAILURE = "rapport de distribution sans échec"
 
 
 def _clean_address(value: str) -> str:
@@ -99,25 +169,44 @@ def _clean_address(value: str) -> str:
     return value
 
 
-def dsn_recipients(msg: Message, raw_text: str) -> tuple[str, ...]:
-    """Failed/delayed recipients named by an RFC 3464 report (Final-Recipient, else Original-Recipient)."""
+def dsn_actions(msg: Message, raw_text: str) -> tuple[str, ...]:
+    """The Action of every recipient block of an RFC 3464 report (lower case), from its text when the
+    delivery-status part was not recognised; () when the report states none."""
+    actions = [str(b.get("Action", "")).strip().lower() for b in _dsn_blocks(msg)
+               if b.get("Final-Recipient") or b.get("Original-Recipient")]
+    actions = [a for a in actions if a]
+    return tuple(actions) if actions else tuple(m.group(1).lower() for m in _ACTION_FIELD.finditer(raw_text))
+
+
+def reports_no_failure(msg: Message, raw_text: str) -> str:
+    """"relayed", "delayed, delivered"…: the actions of a report whose every recipient block says it was not a
+    failure; "" when any says failed (or none says anything: a report is a failure unless it says otherwise)."""
+    actions = dsn_actions(msg, raw_text)
+    if actions and all(action in NOT_FAILURES for action in actions):
+        return ", ".join(dict.fromkeys(actions))
+    return ""
+
+
+def dsn_recipients(msg: Message, raw_text: str, *, failed_only: bool = True) -> tuple[str, ...]:
+    """Failed recipients named by an RFC 3464 report (Final-Recipient, else Original-Recipient); the recipients
+    of blocks whose Action is not a failure (delayed, delivered, relayed, expanded) are left out unless
+    `failed_only` is False (a report with no failure names whom it is about)."""
     found: dict[str, None] = {}
-    for block in _dsn_blocks(msg):
+    blocks = [b for b in _dsn_blocks(msg) if b.get("Final-Recipient") or b.get("Original-Recipient")]
+    for block in blocks:
         final = block.get("Final-Recipient") or block.get("Original-Recipient")
-        if not final:
-            continue
         original = block.get("Original-Recipient")
         if original and "." not in str(final).rsplit("@", 1)[-1]:
             final = original  # "user@sims-ms-daemon": an internal route, the original address is the useful one
         action = str(block.get("Action", "failed")).strip().lower()
-        if action in ("delivered", "relayed", "expanded"):
+        if failed_only and action in NOT_FAILURES:
             continue
         value = str(final)
         value = value.split(";", 1)[1] if ";" in value else value
         address = _clean_address(value)
         if address:
             found.setdefault(address, None)
-    if not found:
+    if not found and not blocks and not (failed_only and reports_no_failure(msg, raw_text)):
         # Broken reports whose delivery-status part was not recognised: read the fields from the text.
         finals = [m.group(1) for m in _RECIPIENT_FIELD.finditer(raw_text) if m.group(0).lower().startswith("final")]
         for value in finals or [m.group(1) for m in _RECIPIENT_FIELD.finditer(raw_text)]:
@@ -187,74 +276,187 @@ def _failed_header(msg: Message) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for _, a in addresses(values)))
 
 
-def detect(msg: Message, body: str, raw_text: str) -> KindResult:
-    """Decide the kind; the order matters: a bounce is never an auto-reply, an auto-reply beats bulk."""
-    subject = _header(msg, "Subject")
-    report = _report_type(msg)
-    mime_type = msg.get_content_type().lower()
-    sender = addresses([msg.get("From")]) if msg.get("From") else []
-    sender_addr = sender[0][1] if sender else ""
-    sender_local = sender_addr.split("@", 1)[0]
-    from_name = sender[0][0] if sender else ""
-    return_path = str(msg.get("Return-Path", "")).strip()
-    auto_submitted = _header(msg, "Auto-Submitted").lower()
-    exclude = {sender_addr}
+@dataclass(frozen=True)
+class _Facts:
+    """What the detectors read, worked out once per mail."""
 
-    if report == "disposition-notification":
+    msg: Message
+    body: str
+    raw_text: str
+    subject: str
+    report: str  # the report-type of a top-level multipart/report, lower case
+    sender_addr: str
+    sender_local: str
+    from_name: str
+    daemon: bool  # From: a mail system (MAILER-DAEMON, postmaster…), by address or display name
+    null_sender: bool  # Return-Path: <> or a mail system's: what a server's own report comes with
+
+    @classmethod
+    def of(cls, msg: Message, body: str, raw_text: str) -> _Facts:
+        sender = addresses([msg.get("From")]) if msg.get("From") else []
+        sender_addr = sender[0][1] if sender else ""
+        from_name = sender[0][0] if sender else ""
+        return_path = str(msg.get("Return-Path", "")).strip()
+        return_local = return_path.strip("<> ").split("@", 1)[0]
+        return cls(
+            msg=msg, body=body, raw_text=raw_text, subject=_header(msg, "Subject"), report=_report_type(msg),
+            sender_addr=sender_addr, sender_local=sender_addr.split("@", 1)[0], from_name=from_name,
+            daemon=bool(_DAEMON_LOCAL.match(sender_addr.split("@", 1)[0])) or bool(
+                re.search(r"mail delivery|mailer-daemon|postmaster", from_name, re.IGNORECASE)),
+            null_sender="Return-Path" in msg and (return_path in ("<>", "") or bool(
+                re.fullmatch(r"(?i)mailer-daemon|postmaster", return_local))),
+        )
+
+
+Detector = Callable[[_Facts], "KindResult | None"]
+
+
+def _report(facts: _Facts) -> KindResult | None:
+    """A top-level multipart/report (RFC 6522): read receipt, abuse feedback or delivery report."""
+    if facts.report == "disposition-notification":
         return KindResult(MailKind.AUTO_REPLY, "multipart/report disposition-notification (read receipt)")
-    if report == "feedback-report":
+    if facts.report == "feedback-report":
         return KindResult(MailKind.BULK, "ARF feedback report")
-    if report in ("delivery-status", "global-delivery-status"):
-        dsn_text = "\n".join(str(b) for b in _dsn_blocks(msg))
-        if _CHALLENGE.search(dsn_text) or _CHALLENGE.search(body[:3000]):
-            return KindResult(MailKind.AUTO_REPLY, "challenge-response dressed as a delivery report")
-        recipients = dsn_recipients(msg, raw_text) or _failed_header(msg) or text_recipients(body, exclude)
-        return KindResult(MailKind.BOUNCE, "multipart/report delivery-status", recipients)
+    if facts.report not in ("delivery-status", "global-delivery-status"):
+        return None
+    dsn_text = "\n".join(str(b) for b in _dsn_blocks(facts.msg))
+    if _CHALLENGE.search(dsn_text) or _CHALLENGE.search(facts.body[:3000]):
+        return KindResult(MailKind.AUTO_REPLY, "challenge-response dressed as a delivery report")
+    return _delivery_report(facts, "multipart/report delivery-status")
 
-    daemon = bool(_DAEMON_LOCAL.match(sender_local)) or bool(re.search(r"mail delivery|mailer-daemon|postmaster",
-                                                                        from_name, re.IGNORECASE))
-    null_sender = return_path in ("<>", "")  and "Return-Path" in msg
-    subject_bounce = bool(_BOUNCE_SUBJECT.search(subject))
-    # The failure-wording search is costly (one big alternation); it only matters for a robot-looking sender
-    # or subject, so ordinary mail never pays for it.
-    body_bounce = (daemon or subject_bounce or null_sender) and bool(_BOUNCE_BODY.search(body[:5000]))
-    has_dsn_part = bool(_dsn_blocks(msg)) or mime_type == "message/delivery-status"
-    if has_dsn_part or re.search(r"(?im)^(?:final|original)-recipient:", raw_text) and (daemon or subject_bounce):
-        recipients = _failed_header(msg) or dsn_recipients(msg, raw_text) or text_recipients(body, exclude)
-        return KindResult(MailKind.BOUNCE, "delivery-status fields in a non-standard report", recipients)
-    # A non-standard bounce needs failure wording in the body: a subject or a postmaster sender alone
-    # is also what people use when they write about a delivery problem.
-    if body_bounce and (daemon or subject_bounce or null_sender) or (daemon and subject_bounce and
-                                                                      msg.get("X-Failed-Recipients")):
-        if not (_FILTER_NOTICE.search(subject + " " + from_name) or _FILTER_NOTICE.search(body[:2000])):
-            reason = "sender " + sender_local if daemon else "bounce subject " + subject[:40]
-            return KindResult(MailKind.BOUNCE, reason, _failed_header(msg) or text_recipients(body, exclude))
 
+def _delivery_report(facts: _Facts, reason: str) -> KindResult:
+    fine = _no_failure(facts)
+    if fine is not None:
+        return fine
+    recipients = (dsn_recipients(facts.msg, facts.raw_text) or _failed_header(facts.msg)
+                  or text_recipients(facts.body, {facts.sender_addr}))
+    return KindResult(MailKind.BOUNCE, reason, recipients)
+
+
+def _no_failure(facts: _Facts) -> KindResult | None:
+    """A report whose every recipient was delivered, relayed, expanded or is still being tried: still a report
+    (never answered), naming whom it is about, but its reason says it is no failure (see is_failure)."""
+    fine = reports_no_failure(facts.msg, facts.raw_text)
+    if not fine:
+        return None
+    return KindResult(MailKind.BOUNCE, f"{NO_FAILURE} (Action: {fine})",
+                      dsn_recipients(facts.msg, facts.raw_text, failed_only=False))
+
+
+def is_failure(kind: MailKind, reason: str) -> bool:
+    """Whether a mail of this kind and reason reports a delivery failure (a delay or a success does not)."""
+    return kind is MailKind.BOUNCE and not reason.startswith(NO_FAILURE)
+
+
+def _report_fields(facts: _Facts) -> KindResult | None:
+    """A delivery-status part in another structure, or its fields in the text of a mail system's own mail."""
+    has_part = bool(_dsn_blocks(facts.msg)) or facts.msg.get_content_type().lower() == "message/delivery-status"
+    fields = bool(re.search(r"(?im)^(?:final|original)-recipient:", facts.raw_text))
+    if not (has_part or fields and (facts.daemon or facts.null_sender)):
+        return None
+    fine = _no_failure(facts)
+    if fine is not None:
+        return fine
+    recipients = (_failed_header(facts.msg) or dsn_recipients(facts.msg, facts.raw_text)
+                  or text_recipients(facts.body, {facts.sender_addr}))
+    return KindResult(MailKind.BOUNCE, "delivery-status fields in a non-standard report", recipients)
+
+
+def _failure_notice(facts: _Facts) -> KindResult | None:
+    """A non-standard bounce: a mail system's own mail (null or MAILER-DAEMON return path, or a MAILER-DAEMON
+    sender) with failure wording in its body. A subject or failure words alone are what people write when
+    they ask about a delivery problem: that is a request, not a bounce."""
+    if not (facts.daemon or facts.null_sender):
+        return None
+    wording = bool(_BOUNCE_BODY.search(facts.body[:5000]))
+    exim = facts.daemon and bool(_BOUNCE_SUBJECT.search(facts.subject)) and facts.msg.get("X-Failed-Recipients")
+    if not (wording or exim):
+        return None
+    if _FILTER_NOTICE.search(facts.subject + " " + facts.from_name) or _FILTER_NOTICE.search(facts.body[:2000]):
+        return None
+    reason = "sender " + facts.sender_local if facts.daemon else "null return path with failure wording"
+    return KindResult(MailKind.BOUNCE, reason, _failed_header(facts.msg) or text_recipients(
+        facts.body, {facts.sender_addr}))
+
+
+_AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply", "X-Vacation")
+
+
+def _auto_headers(facts: _Facts) -> KindResult | None:
+    """RFC 3834 Auto-Submitted, the autoresponders' own headers, Precedence: auto_reply, Exchange's rule loop."""
+    msg = facts.msg
+    auto_submitted = _header(msg, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted != "no":
-        return KindResult(MailKind.AUTO_REPLY, f"Auto-Submitted: {auto_submitted}")
-    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply", "X-Vacation"):
-        if msg.get(name) is not None:
+        return KindResult(MailKind.AUTO_REPLY, f"Auto-Submitted: {auto_submitted[:40]}")
+    for name in _AUTO_HEADERS:
+        if msg.get(name) is not None and _header(msg, name).lower() not in ("no", "false", "0"):
             return KindResult(MailKind.AUTO_REPLY, f"{name} header")
     precedence = _header(msg, "Precedence").lower()
     if precedence in ("auto_reply", "auto-reply"):
         return KindResult(MailKind.AUTO_REPLY, f"Precedence: {precedence}")
-    if _AUTO_SUBJECT.search(subject):
-        reason = "auto-reply subject"
-        if msg.get("X-Auto-Response-Suppress") is not None:
-            reason += " with X-Auto-Response-Suppress"
-        return KindResult(MailKind.AUTO_REPLY, reason)
-    if msg.get("X-Bluebottle-Request") is not None or (_CHALLENGE.search(body[:3000]) and null_sender):
-        return KindResult(MailKind.AUTO_REPLY, "challenge-response")
-    if msg.get_content_type().lower() == "application/ms-tnef" and re.match(r"^(?:read|lu|gelesen)\s*:", subject, re.I):
-        return KindResult(MailKind.AUTO_REPLY, "Outlook read receipt")
-    if _FILTER_NOTICE.search(from_name + " " + body[:500]) and (daemon or null_sender):
-        return KindResult(MailKind.AUTO_REPLY, "content-filter notice")
+    if msg.get("X-MS-Exchange-Inbox-Rules-Loop") is not None:
+        return KindResult(MailKind.AUTO_REPLY, "X-MS-Exchange-Inbox-Rules-Loop header (Exchange rule)")
+    source = _header(msg, "X-MS-Exchange-Generated-Message-Source").lower()
+    if "mailbox rules agent" in source or "oof" in source.split():
+        return KindResult(MailKind.AUTO_REPLY, "X-MS-Exchange-Generated-Message-Source: " + source[:40])
+    return None
 
+
+def _auto_subject(facts: _Facts) -> KindResult | None:
+    if not auto_reply_subject(facts.subject):
+        return None
+    reason = "auto-reply subject"
+    if facts.msg.get("X-Auto-Response-Suppress") is not None:
+        reason += " with X-Auto-Response-Suppress"
+    return KindResult(MailKind.AUTO_REPLY, reason)
+
+
+def _other_robots(facts: _Facts) -> KindResult | None:
+    """Challenge-response systems, Outlook's TNEF read receipts, content-filter notices."""
+    msg = facts.msg
+    if msg.get("X-Bluebottle-Request") is not None or (_CHALLENGE.search(facts.body[:3000]) and facts.null_sender):
+        return KindResult(MailKind.AUTO_REPLY, "challenge-response")
+    if msg.get_content_type().lower() == "application/ms-tnef" and re.match(
+            r"^(?:read|lu|gelesen)\s*:", facts.subject, re.I):
+        return KindResult(MailKind.AUTO_REPLY, "Outlook read receipt")
+    if _FILTER_NOTICE.search(facts.from_name + " " + facts.body[:500]) and (facts.daemon or facts.null_sender):
+        return KindResult(MailKind.AUTO_REPLY, "content-filter notice")
+    return None
+
+
+_LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Subscribe", "List-Owner",
+                 "List-Archive", "X-Mailing-List")
+
+
+def _bulk(facts: _Facts) -> KindResult | None:
+    precedence = _header(facts.msg, "Precedence").lower()
     if precedence in ("bulk", "list", "junk"):
         return KindResult(MailKind.BULK, f"Precedence: {precedence}")
-    for name in ("List-Id", "List-Unsubscribe", "List-Post", "X-Mailing-List", "List-Help"):
-        if msg.get(name) is not None:
+    for name in _LIST_HEADERS:
+        if facts.msg.get(name) is not None:
             return KindResult(MailKind.BULK, f"{name} header")
-    if daemon and null_sender:
-        return KindResult(MailKind.AUTO_REPLY, "automatic message from " + sender_local)
+    return None
+
+
+def _mail_system(facts: _Facts) -> KindResult | None:
+    if facts.daemon and facts.null_sender:
+        return KindResult(MailKind.AUTO_REPLY, "automatic message from " + facts.sender_local[:40])
+    return None
+
+
+# In this order: a bounce is never an auto-reply, an auto-reply beats bulk. Every detector reads headers or the
+# structure of the mail (a subject only when it starts with an autoresponder's words); nothing else makes a
+# mail automatic, so a member's request is never dropped on a word of its text.
+DETECTORS: tuple[Detector, ...] = (_report, _report_fields, _failure_notice, _auto_headers, _auto_subject,
+                                   _other_robots, _bulk, _mail_system)
+
+
+def detect(msg: Message, body: str, raw_text: str) -> KindResult:
+    """The kind of the mail, by the first detector that recognises it; NORMAL when none does."""
+    facts = _Facts.of(msg, body, raw_text)
+    for detector in DETECTORS:
+        result = detector(facts)
+        if result is not None:
+            return result
     return KindResult(MailKind.NORMAL, "")

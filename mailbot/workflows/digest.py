@@ -2,7 +2,8 @@
 
 On the digest day (MAILBOT_DIGEST_DAY, Monday by default) from the digest hour (MAILBOT_DIGEST_HOUR, local time),
 every Aideur address gets one mail: the week's figures, the promises overdue, the open tickets and their deadlines,
-the consents and result forms still awaited, the new members. The figures cover the seven whole local days before
+the consents and result forms still awaited, the new members, and the week's mails that got no answer
+(auto-replies, delivery reports, lists…) with the reason of each: nothing received goes unseen. The figures cover the seven whole local days before
 the digest day (Monday to Sunday for a Monday digest), whenever in the day the job runs: consecutive digests cover
 consecutive weeks, with no gap and no overlap. The lists are as they stand when the digest is written.
 
@@ -21,7 +22,7 @@ from sqlalchemy import select
 
 from mailbot.calendar import WEEKDAYS, french_date
 from mailbot.models import Event
-from mailbot.report import Digest, OpenTicket, build_digest, period_label
+from mailbot.report import Digest, OpenTicket, UnansweredMail, build_digest, local_date, period_label
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.tickets import record_event, shorten
@@ -92,7 +93,19 @@ def digest_context(digest: Digest, now: datetime, zone: ZoneInfo, club_name: str
                    "reminders": f.reminders} for f in digest.pending_forms],
         "new_members": [{"name": m.name, "activity": m.activity, "joined": short_date(m.joined_on)}
                         for m in digest.new_members],
+        "unanswered": [_unanswered(m, zone) for m in digest.unanswered],
+        "unanswered_count": max(digest.unanswered_count, len(digest.unanswered)),
     }
+
+
+UNANSWERED_LABELS = {"auto-reply": "réponse automatique", "bounce": "rapport de distribution",
+                     "ignore": "ignoré"}
+
+
+def _unanswered(mail: UnansweredMail, zone: ZoneInfo) -> dict[str, Any]:
+    return {"when": short_date(local_date(mail.received_at, zone)), "sender": mail.sender or "(inconnu)",
+            "subject": shorten(mail.subject or "(sans objet)", TITLE_LENGTH),
+            "label": UNANSWERED_LABELS.get(mail.outcome, mail.outcome), "reason": mail.reason, "ref": mail.ticket_ref}
 
 
 def _ticket(ticket: OpenTicket) -> dict[str, Any]:

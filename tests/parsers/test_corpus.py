@@ -18,6 +18,9 @@ EML = [e for e in FILES if e["format"] == "eml"]
 KNOWN_KIND_MISSES = {
     # a delay warning (multipart/report delivery-status) labelled as an ordinary message in malformed/
     "malformed/imaptools-raw-email-with-mimepart-without-content-type.eml",
+    # an old virus-wall notice with an ordinary sender and return path (a list's): only its subject and wording
+    # say "bounce", and a member asking about a delivery problem writes the same (issue 11, point 5)
+    "bounces/flufl-dumbass-01.eml",
 }
 KNOWN_RCPT_MISSES = {
     "bounces/flufl-aol-01.eml",  # label inferred from a bare AOL screen name

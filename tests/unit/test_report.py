@@ -178,7 +178,7 @@ def test_the_lists_of_what_is_waiting(db) -> None:  # type: ignore[no-untyped-de
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
-        "pending_consents": 1, "pending_forms": 2}
+        "pending_consents": 1, "pending_forms": 2, "unanswered": []}
 
 
 def test_an_empty_club_has_zeros_and_nothing_unknown(db) -> None:  # type: ignore[no-untyped-def]
@@ -363,9 +363,40 @@ def test_mailbot_report_prints_the_figures(db, database_url, tmp_path) -> None: 
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
-        "pending_consents": 1, "pending_forms": 2}
+        "pending_consents": 1, "pending_forms": 2, "unanswered": []}
     human = mailbot(database_url, str(tmp_path), "report", "--at", "2026-11-30")  # midnight: whole days
     assert human.returncode == 0, human.stderr
     assert human.stdout.startswith("Club Aide — bilan de la semaine du 23 au 29 novembre 2026\n")
     assert "Demandes reçues : 6" in human.stdout and "En retard (2)" in human.stdout
     assert "adresse de commande (à garder" not in human.stdout  # the mail's footer is not for the terminal
+
+
+def test_unanswered_mails_of_the_week_are_listed_newest_first_and_counted(db, settings):
+    """Issue 11, point 5: a mail with no answer is listed with its reason; a flood is counted, not all shown."""
+    from mailbot.models import InboundMail
+    from mailbot.report import unanswered
+
+    with db.begin() as session:
+        rows = [("auto-reply", "auto-reply", at(24), "bruno@membres.test", "Réponse automatique : Demande",
+                 "réponse automatique (Auto-Submitted: auto-replied) : pas de réponse"),
+                ("bounce", "bounce", at(25), "mailer-daemon@evil.test", "Undelivered Mail",
+                 "rebond non authentifié : … : rien marqué"),
+                ("bulk", "ignore", at(26), "infos@ailleurs.test", "Lettre", "liste de diffusion (List-Id header)"),
+                ("normal", "new-request", at(26), "alice@membres.test", "Une demande", ""),  # answered: not listed
+                ("auto-reply", "auto-reply", at(30, 12), "late@x.test", "Out of Office", "après la semaine")]
+        for number, (kind, outcome, when, sender, subject, reason) in enumerate(rows):
+            session.add(InboundMail(message_id=f"u{number}@x", folder="INBOX", uidvalidity=1, uid=number + 1,
+                                    received_at=when, from_address=sender, subject=subject, kind=kind,
+                                    outcome=outcome, reason=reason, size=1, raw_sha256="0" * 64))
+    with db() as session:
+        listed = unanswered(session, at(23, 7), NOW)
+        assert [m.outcome for m in listed] == ["ignore", "bounce", "auto-reply"]
+        assert listed[1].reason.startswith("rebond non authentifié")
+        assert [m.sender for m in unanswered(session, at(23, 7), NOW, limit=1)] == ["infos@ailleurs.test"]
+        digest = build_digest(session, NOW, PARIS)
+    assert digest.unanswered_count == 3 and len(digest.unanswered) == 3
+    shown = replace(digest, unanswered=digest.unanswered[:1])  # as when more than UNANSWERED_LIMIT came
+    body = TemplateRenderer().render("digest_hebdo", digest_context(shown, NOW, PARIS, "Club Aide") | {
+        "command_address": "c@club.test", "reply_address": "r@club.test"}).body
+    assert "Mails sans réponse (3)" in body and "Lettre" in body and "… et 2 de plus" in body
+    assert summary(digest)["unanswered"][0]["sender"] == "infos@ailleurs.test"

@@ -38,3 +38,18 @@ def test_find_in_addresses_and_message_ids():
     found = signer.find(["someone@else.test", f"<{text}.abcdef@club.test>"])
     assert found == Token(SCOPE_TICKET, 5, ROLE_MEMBER)
     assert signer.find(["aide+t5m-0000000000000000000@club.test"]) is None
+
+
+def test_envelope_sender_tokens_route_nothing_but_are_found_when_asked_for() -> None:
+    """A VERP token (scope b) in a To: must not hide the reply token of the thread, and is found only by the
+    bounce workflow, which asks for that scope."""
+    from mailbot.tokens import SCOPE_BOUNCE, SCOPE_TICKET, ROLE_MEMBER
+
+    signer = TokenSigner([b"k"])
+    verp = signer.plus_address("aide@club.fr", Token(SCOPE_BOUNCE, 7, ROLE_MEMBER))
+    reply = f"<{signer.sign(Token(SCOPE_TICKET, 3, ROLE_MEMBER))}.x@club.fr>"
+    assert signer.find([verp, reply], exclude=(SCOPE_BOUNCE,)) == Token(SCOPE_TICKET, 3, ROLE_MEMBER)
+    assert signer.find([reply, verp], scopes=(SCOPE_BOUNCE,)) == Token(SCOPE_BOUNCE, 7, ROLE_MEMBER)
+    assert signer.find([reply], scopes=(SCOPE_BOUNCE,)) is None
+    forged = verp.replace("b7m", "b8m")  # another outbox row with the same MAC
+    assert signer.find([forged], scopes=(SCOPE_BOUNCE,)) is None
