@@ -166,6 +166,8 @@ def is_valid_address(addr: str) -> bool:
     if local.startswith(".") or local.endswith(".") and not local.startswith('"'):
         return False
     # A one-label domain ("root@localhost") is what some systems write: kept, it is what the header says.
+    if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", domain):
+        return True  # an IPv4 address without its brackets, as old mail systems write it
     return domain.startswith("[") or any(ch.isalpha() for ch in domain.rsplit(".", 1)[-1])
 
 
