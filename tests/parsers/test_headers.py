@@ -155,3 +155,25 @@ def with_attachment(headers: bytes) -> bytes:
 ])
 def test_attachment_names(headers: bytes, name: str) -> None:
     assert [a.filename for a in parse_mail(with_attachment(headers)).attachments] == [name]
+
+
+def test_raw_latin1_and_utf8_mixed_in_one_header() -> None:
+    raw = mail(b"a@x.example").replace(b"Subject: Une question", b"Subject: Caf\xe9 et th\xc3\xa9")
+    assert parse_mail(raw).subject == "Café et thé"
+
+
+def test_two_from_headers_are_one_author_only_when_they_agree() -> None:
+    same = parse_mail(mail(b"Jean <j@d.example>", extra=b"From: j@d.example\r\n"))
+    assert (same.from_address, same.sender_problem) == ("j@d.example", "")
+    other = parse_mail(mail(b"aideur@club.example", extra=b"From: intrus@evil.example\r\n"))
+    assert other.from_address == "" and "plusieurs adresses" in other.sender_problem
+
+
+@pytest.mark.parametrize("line", [
+    b"=?utf-8?q?aideur@club.example?= <intrus@evil.example>",  # an address as the encoded display name
+    b"\"Aideur <aideur@club.example>\" <intrus@evil.example>",
+    b"aideur@club.example <intrus@evil.example>",
+    b"intrus@evil.example (aideur@club.example)",
+])
+def test_an_address_shown_as_the_name_is_never_the_sender(line: bytes) -> None:
+    assert parse_mail(mail(line)).from_address == "intrus@evil.example"
