@@ -557,8 +557,10 @@ _OOO_SENTENCES = re.compile(
     r"(?:estoy|me encuentro|estare) (?:fuera de la oficina|de vacaciones|ausente)|"
     r"(?:sono|saro) (?:fuori (?:ufficio|sede)|assente|in ferie)|"
     r"(?:estou|estarei) (?:fora do escritorio|ausente|de ferias))")
-_GREETING = re.compile(r"^(?:bonjour|bonsoir|hello|hi|dear [^,\n]{0,40}|guten tag|hallo|goedendag|hola|buongiorno|"
-                       r"ola|madame|monsieur|madame, monsieur)\b[^\n]{0,40}\n", re.IGNORECASE)
+# A greeting before it, on its own line or ending at a comma: "Bonjour,", "Bonjour Jean,", "Dear Sir or Madam,".
+_GREETING = re.compile(r"^(?:bonjour|bonsoir|hello|hi|dear|guten tag|hallo|goedendag|hola|buongiorno|ola|olá|"
+                       r"madame|monsieur|sehr geehrte)\b(?:[ \t]+[^\s,!.]+){0,4}[ \t]*(?:[,!.]|\n)\s*",
+                       re.IGNORECASE)
 
 
 # The autoresponder's own words at the start of a body, followed by a separator or a date ("Absent du bureau
@@ -570,7 +572,8 @@ _AUTO_BODY = re.compile(r"^\[?(?:" + _alternatives(_BODY_PHRASES) + r")(?:" + _A
 def _lead(body: str) -> str:
     """The first words of the body, folded, after a greeting line: what an autoresponder's text starts with."""
     text = body.lstrip()[:1500]
-    text = _GREETING.sub("", text, count=1).lstrip()
+    for _ in range(2):  # "Madame, Monsieur,"
+        text = _GREETING.sub("", text, count=1).lstrip()
     return _fold(text[:400])
 
 

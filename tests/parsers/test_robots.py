@@ -107,6 +107,9 @@ ROBOTS = {
         "Subject: Votre demande CA-2026-0042\nX-Auto-Response-Suppress: All\n",
         "Bonjour,\nJe suis absente du bureau jusqu'au 3 décembre, avec un accès limité à mes mails.\nJeanne\n"),
      MailKind.AUTO_REPLY, "absence"),
+    "out-of-office after a greeting on the same line": (build(
+        "Subject: RE: Votre demande\nX-Auto-Response-Suppress: All\n",
+        "Madame, Monsieur, je suis actuellement absent et de retour le 4 janvier.\n"), MailKind.AUTO_REPLY, "absence"),
     "out-of-office sentence from a mail system": (build(
         "Subject: Your request\nReturn-Path: <>\n", "I am currently out of the office until 7 December.\n"),
      MailKind.AUTO_REPLY, "absence"),
