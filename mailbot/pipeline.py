@@ -263,7 +263,9 @@ class Pipeline:
                 subject = mail.subject if mail else _sniff_header(raw, b"subject")
                 # The notice's subject holds the mail's: a long one (up to 998 characters) is cut. (Its idempotency
                 # key holds the Message-ID: the outbox stores long keys with a digest.)
-                self._tell_aideur(session, now, message_id=message_id, sender=sender, subject=subject[:200],
+                # A From with no usable address (sender_problem) is shown to Aideur as it was written.
+                self._tell_aideur(session, now, message_id=message_id, sender=sender or _sniff_header(raw, b"from"),
+                                  subject=subject[:200],
                                   reason=reason)
                 session.add(InboundRecord(
                     message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
