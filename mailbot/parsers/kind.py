@@ -507,7 +507,9 @@ def _machine_reports(facts: _Facts) -> KindResult | None:
         return KindResult(MailKind.BULK, "rapport DMARC agrégé (pièce jointe " + names[0][:60] + ")")
     if "message/feedback-report" in types:
         return KindResult(MailKind.BULK, "rapport de plainte ARF (message/feedback-report)")
-    hotmail = re.search(r"(?im)^X-HmXmrOriginalRecipient:", facts.raw_text)
+    # Hotmail's header is in the complained-of mail it attaches, never on the report's own head.
+    hotmail = ("message/rfc822" in types and msg.get("X-HmXmrOriginalRecipient") is None
+               and re.search(r"(?im)^X-HmXmrOriginalRecipient:", facts.raw_text))
     if hotmail or _COMPLAINT_SENDERS.match(facts.sender_addr) and (
             _COMPLAINT_SUBJECT.match(facts.subject) or "message/rfc822" in types):
         return KindResult(MailKind.BULK, "rapport de plainte non standard ("

@@ -154,6 +154,9 @@ PEOPLE = {
     "absent apprentice": build("Subject: Absent depuis 3 semaines\n",
                                "Absent depuis 3 semaines, mon apprenti ne répond plus. Que faire ?"),
     "out of office furniture": build("Subject: Devis\n", "Out of office furniture is what I sell, any advice"),
+    "a Hotmail user's own mail with the JMRP header on top": build(
+        "Subject: Demande\nX-HmXmrOriginalRecipient: <aide@club.fr>\n", "Bonjour, une question sur ma TVA.",
+        sender="jeanne@hotmail.com"),
     "a question about auto-replies": build(
         "Subject: Question\n", "Réponse automatique : comment la configurer sur mon téléphone ?"),
 }
