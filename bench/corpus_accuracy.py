@@ -1,12 +1,18 @@
 """Accuracy of mailbot.parsers against the labelled corpus (and, with --alternatives, of the libraries compared).
 
-Usage: python bench/corpus_accuracy.py [--alternatives] [--html] [--corpus DIR] [--verbose]
+Usage: python bench/corpus_accuracy.py [--corpus DIR-or-FILE.json]... [--language fr] [--json] [--alternatives] [--html]
+       [--verbose]
+
+Each corpus is reported apart: parse rate and crashes, kind precision/recall, bounced recipients, attachment
+names, and reply text (exact, and "author's words kept with no quote leaked") overall, by layout (above, below,
+interleaved) and by language. A category the corpus does not have is reported as absent.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -31,13 +37,39 @@ def collapse(text: str | None) -> str:
 
 
 def load(corpus: Path) -> list[dict]:
-    return json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))["files"]
+    """The labelled entries of one corpus: a directory with manifest.json, a manifest file, or a JSON list of
+    reply cases (`text`, `expected` or `reply_text`, optional `layout`, `language`, `signature`, `id`), as the
+    French reply sets of tests/data/replies_fr/ are written."""
+    path = corpus / "manifest.json" if corpus.is_dir() else corpus
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        return data.get("files") or []
+    entries = []
+    for index, case in enumerate(data):
+        entries.append({
+            "file": case.get("id") or case.get("file") or f"case-{index}", "category": "reply-bodies",
+            "format": "inline-text", "text": case.get("text", ""),
+            "reply_text": case.get("reply_text", case.get("expected")), "signature": case.get("signature"),
+            "layout": case.get("layout"), "language": case.get("language"), "client": case.get("client"),
+        })
+    return entries
+
+
+def corpus_root(corpus: Path) -> Path:
+    return corpus if corpus.is_dir() else corpus.parent
+
+
+def ratio(ok: int, n: int) -> str:
+    """"ok/n (pct)", or "absent" when the corpus has no such case: no figure is made up from nothing."""
+    return f"{ok}/{n} ({ok / n:.0%})" if n else "absent"
 
 
 def pr(tp: int, fp: int, fn: int) -> str:
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    return f"precision {p:.3f} recall {r:.3f} (tp={tp} fp={fp} fn={fn})"
+    if tp + fp + fn == 0:
+        return "absent (no such mail in this corpus, none detected)"
+    p = f"{tp / (tp + fp):.3f}" if tp + fp else "n/a"
+    r = f"{tp / (tp + fn):.3f}" if tp + fn else "n/a (none labelled)"
+    return f"precision {p} recall {r} (tp={tp} fp={fp} fn={fn})"
 
 
 def expected_recipients(entry: dict) -> set[str]:
@@ -46,26 +78,80 @@ def expected_recipients(entry: dict) -> set[str]:
 
 
 def expected_filenames(entry: dict) -> list[str]:
-    return sorted(mime.sanitise_filename(a["filename"], a["content_type"], 0)
+    return sorted(mime.sanitise_filename(a["filename"], a.get("content_type", ""), 0)
                   for a in entry.get("attachments") or [] if a.get("filename"))
 
 
 def reply_input(corpus: Path, entry: dict) -> str:
-    """Text handed to a reply splitter: body-only fixtures as they are, .eml through our MIME decoding."""
-    path = corpus / entry["file"]
-    if entry["format"] == "body-only-text":
+    """Text handed to a reply splitter: inline cases and body-only fixtures as they are, .eml through our MIME
+    decoding."""
+    if "text" in entry:
+        return entry["text"]
+    path = corpus_root(corpus) / entry["file"]
+    if entry.get("format") == "body-only-text":
         return path.read_text(encoding="utf-8")
     return parse_mail(path.read_bytes()).text
 
 
+# Where the quoted part of a reply starts when it has no ">" marks: an attribution or a header block.
+_QUOTE_START = re.compile(
+    r"^\s*(?:-{2,}\s*(?:original message|message d'origine|forwarded message|message transféré)|"
+    r"(?:de|from|von|van)\s*:\s*\S.*|_{10,}|.*(?:a écrit|wrote|schrieb|schreef|escribió|ha scritto|escreveu)\s*:?\s*)$",
+    re.IGNORECASE)
+
+
+def layout_of(entry: dict, text: str) -> str:
+    """The label when there is one; else where the author's lines stand against the quoted ones."""
+    if entry.get("layout"):
+        return str(entry["layout"])
+    reply = collapse(entry.get("reply_text"))
+    if not reply:
+        return "empty"
+    lines = text.split("\n")
+    quoted = [i for i, line in enumerate(lines) if line.lstrip().startswith(">")]
+    if not quoted:
+        start = next((i for i, line in enumerate(lines) if _QUOTE_START.match(line)), None)
+        if start is None:
+            return "no quote"
+        quoted = list(range(start + 1, len(lines)))
+    own = [i for i, line in enumerate(lines) if collapse(line) and not line.lstrip().startswith(">")
+           and collapse(line) in reply]
+    if not own or not quoted:
+        return "no quote"
+    if max(own) < min(quoted):
+        return "above"
+    if min(own) > max(quoted):
+        return "below"
+    return "interleaved"
+
+
+def kept_no_leak(got: str, entry: dict) -> bool:
+    """The author's words all kept, and no line from elsewhere (quote, attribution, footer) in what came out.
+
+    Every word of the labelled reply is in the output (in order), and every output line is part of the
+    labelled reply or signature: a leaked quote fails the second test even when the reply is whole.
+    """
+    want = collapse(entry.get("reply_text")).split()
+    words = collapse(got).split()
+    position = 0
+    for word in words:
+        if position < len(want) and word == want[position]:
+            position += 1
+    if position < len(want):
+        return False
+    allowed = collapse((entry.get("reply_text") or "") + " " + (entry.get("signature") or ""))
+    return all(collapse(line) in allowed for line in got.split("\n") if collapse(line))
+
+
 def evaluate_ours(corpus: Path, files: list[dict], verbose: bool) -> dict:
-    stats: dict = {"crashes": 0, "parse_errors": 0}
-    counts = Counter()
-    mails = [e for e in files if e["format"] == "eml"]
+    stats: dict = {"crashes": 0, "parse_errors": 0, "mails": 0, "rate": None}
+    counts: Counter = Counter()
+    root = corpus_root(corpus)
+    mails = [e for e in files if e.get("format") == "eml"]
     start = time.perf_counter()
     parsed = {}
     for entry in mails:
-        raw = (corpus / entry["file"]).read_bytes()
+        raw = (root / entry["file"]).read_bytes()
         try:
             parsed[entry["file"]] = parse_mail(raw)
         except ParseError:
@@ -74,28 +160,35 @@ def evaluate_ours(corpus: Path, files: list[dict], verbose: bool) -> dict:
             stats["crashes"] += 1
             print(f"CRASH {entry['file']}: {type(exc).__name__}: {exc}")
     elapsed = time.perf_counter() - start
-    stats["rate"] = len(mails) / elapsed
+    stats["mails"] = len(mails)
+    stats["rate"] = len(mails) / elapsed if mails and elapsed else None
+    labels = (("auto", "is_auto_reply", MailKind.AUTO_REPLY), ("bounce", "is_bounce", MailKind.BOUNCE),
+              ("bulk", "is_bulk", MailKind.BULK))
+    stats["labelled"] = {label: any(key in e for e in mails) for label, key, _ in labels}
     for entry in mails:
         mail = parsed.get(entry["file"])
         if mail is None:
             continue
-        for label, kind in (("auto", MailKind.AUTO_REPLY), ("bounce", MailKind.BOUNCE)):
-            want = entry["is_auto_reply"] if label == "auto" else entry["is_bounce"]
+        for label, key, kind in labels:
+            if key not in entry:
+                continue
+            want = bool(entry[key])
             got = mail.kind is kind
             counts[f"{label}_{'tp' if want and got else 'fp' if got else 'fn' if want else 'tn'}"] += 1
             if verbose and want != got:
                 print(f"  {label} {'FN' if want else 'FP'} {entry['file']} ({mail.kind.value}: {mail.kind_reason})")
-        if entry["is_bounce"] and entry.get("bounced_recipient"):
+        if entry.get("is_bounce") and (entry.get("bounced_recipient") or entry.get("bounced_recipients")):
             ok = expected_recipients(entry) == {a.lower() for a in mail.bounced_recipients}
             counts["rcpt_ok"] += ok
             counts["rcpt_n"] += 1
             if verbose and not ok:
                 print(f"  rcpt {entry['file']}: got {mail.bounced_recipients} want {expected_recipients(entry)}")
-        want_att = bool(entry.get("has_attachments"))
-        counts["att_ok"] += want_att == bool(mail.attachments)
-        counts["att_n"] += 1
-        if verbose and want_att != bool(mail.attachments):
-            print(f"  attachments {entry['file']}: got {[a.filename for a in mail.attachments]} want {want_att}")
+        if "has_attachments" in entry:
+            want_att = bool(entry.get("has_attachments"))
+            counts["att_ok"] += want_att == bool(mail.attachments)
+            counts["att_n"] += 1
+            if verbose and want_att != bool(mail.attachments):
+                print(f"  attachments {entry['file']}: got {[a.filename for a in mail.attachments]} want {want_att}")
         names = expected_filenames(entry)
         if names:
             got_names = sorted(a.filename for a in mail.attachments if not a.filename.startswith("part-"))
@@ -108,42 +201,59 @@ def evaluate_ours(corpus: Path, files: list[dict], verbose: bool) -> dict:
     return stats
 
 
+LAYOUTS = ("above", "below", "interleaved")
+
+
 def evaluate_replies(corpus: Path, files: list[dict], name: str,
-                     splitter: Callable[[str], tuple[str, str | None]], verbose: bool) -> dict:
-    result: dict = {}
+                     splitter: Callable[[str], tuple[str, str | None]], verbose: bool,
+                     language: str = "") -> dict:
+    """Per group (overall, category, layout, language): [exact, kept with no leak, signature right, n]."""
+    groups: dict[str, list[int]] = {}
     total_time = 0.0
     calls = 0
-    for category in ("replies", "reply-bodies"):
-        ok = sig_ok = n = 0
-        for entry in files:
-            if entry["category"] != category or entry.get("reply_text") is None:
-                continue
+    for entry in files:
+        if entry.get("reply_text") is None or entry.get("category") not in ("replies", "reply-bodies"):
+            continue
+        try:
             text = reply_input(corpus, entry)
-            t0 = time.perf_counter()
-            try:
-                new, sig = splitter(text)
-            except Exception as exc:  # noqa: BLE001
-                new, sig = f"<crash {exc}>", None
-            total_time += time.perf_counter() - t0
-            calls += 1
-            n += 1
-            good = collapse(new) == collapse(entry["reply_text"])
-            ok += good
-            if sig is not None:
-                sig_ok += collapse(sig) == collapse(entry.get("signature"))
-            if verbose and not good:
-                print(f"  [{name}] reply {entry['file']}: got {collapse(new)[:90]!r}")
-        result[category] = (ok, sig_ok, n)
-    result["rate"] = calls / total_time if total_time else float("inf")
-    return result
+        except ParseError:
+            continue
+        t0 = time.perf_counter()
+        try:
+            new, sig = splitter(text)
+        except Exception as exc:  # noqa: BLE001
+            new, sig = f"<crash {exc}>", None
+        total_time += time.perf_counter() - t0
+        calls += 1
+        exact = collapse(new) == collapse(entry["reply_text"])
+        whole = kept_no_leak(new or "", entry)
+        sig_ok = sig is not None and collapse(sig) == collapse(entry.get("signature"))
+        keys = ("overall", "category " + entry["category"], "layout " + layout_of(entry, text),
+                "language " + (entry.get("language") or language or "unlabelled"))
+        for key in keys:
+            row = groups.setdefault(key, [0, 0, 0, 0])
+            row[0] += exact
+            row[1] += whole
+            row[2] += sig_ok
+            row[3] += 1
+        if verbose and not exact:
+            print(f"  [{name}] reply {entry['file']} ({keys[2]}): got {collapse(new)[:90]!r}")
+    for layout in LAYOUTS:
+        groups.setdefault("layout " + layout, [0, 0, 0, 0])
+    return {"groups": groups, "rate": calls / total_time if total_time else None}
 
 
 def print_replies(name: str, res: dict, has_signature: bool = True) -> None:
-    for category in ("replies", "reply-bodies"):
-        ok, sig_ok, n = res[category]
-        sig = f", signature {sig_ok}/{n}" if has_signature else ""
-        print(f"  {name:<22} {category:<13} reply_text {ok}/{n} ({ok / n:.0%}){sig}")
-    print(f"  {name:<22} speed {res['rate']:.0f} texts/s")
+    groups = res["groups"]
+    order = sorted(groups, key=lambda k: (k != "overall", k.split(" ")[0], k))
+    for key in order:
+        exact, whole, sig_ok, n = groups[key]
+        line = f"  {name:<22} {key:<26} exact {ratio(exact, n):<14} kept-no-leak {ratio(whole, n)}"
+        if has_signature and n:
+            line += f", signature {sig_ok}/{n}"
+        print(line)
+    if res["rate"]:
+        print(f"  {name:<22} speed {res['rate']:.0f} texts/s")
 
 
 def alternatives(corpus: Path, files: list[dict], verbose: bool) -> None:
@@ -197,9 +307,9 @@ def alternatives(corpus: Path, files: list[dict], verbose: bool) -> None:
     tp = fp = fn = 0
     ok = n = 0
     t0 = time.perf_counter()
-    mails = [e for e in files if e["format"] == "eml"]
+    mails = [e for e in files if e.get("format") == "eml" and "is_bounce" in e]
     for entry in mails:
-        msg = message_from_bytes((corpus / entry["file"]).read_bytes(), policy=compat32)
+        msg = message_from_bytes((corpus_root(corpus) / entry["file"]).read_bytes(), policy=compat32)
         try:
             found = {a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in scan_message(msg)}
             temporary, permanent = all_failures(msg)
@@ -213,9 +323,9 @@ def alternatives(corpus: Path, files: list[dict], verbose: bool) -> None:
         if entry["is_bounce"] and entry.get("bounced_recipient"):
             n += 1
             ok += {f.lower() for f in found} == expected_recipients(entry)
-    rate = len(mails) / (time.perf_counter() - t0)
+    rate = len(mails) / max(time.perf_counter() - t0, 1e-9)
     print(f"  flufl.bounce is_bounce {pr(tp, fp, fn)}")
-    print(f"  flufl.bounce bounced_recipient exact {ok}/{n} ({ok / n:.0%}); {rate:.0f} mails/s")
+    print(f"  flufl.bounce bounced_recipient exact {ratio(ok, n)}; {rate:.0f} mails/s")
 
 
 def html_comparison(corpus: Path, files: list[dict]) -> None:
@@ -251,9 +361,9 @@ def html_comparison(corpus: Path, files: list[dict]) -> None:
         pass
     samples: list[tuple[str, str, list[str]]] = []
     for entry in files:
-        if entry["format"] != "eml" or entry["category"] not in ("html", "charsets", "replies", "plain"):
+        if entry.get("format") != "eml" or entry.get("category") not in ("html", "charsets", "replies", "plain"):
             continue
-        msg = mime.load((corpus / entry["file"]).read_bytes())
+        msg = mime.load((corpus_root(corpus) / entry["file"]).read_bytes())
         html = plain = ""
         for part in msg.walk():
             ctype = mime.content_type(part)
@@ -288,34 +398,88 @@ def html_comparison(corpus: Path, files: list[dict]) -> None:
               f"links kept {links}/{links_n}, {rate:.0f} parts/s")
 
 
-def main() -> int:
+def figures(corpus: Path, stats: dict) -> dict:
+    """The figures of one corpus as data (for --json and the tests); None where the corpus has no such case."""
+    c = stats["counts"]
+
+    def share(ok: int, n: int) -> float | None:
+        return ok / n if n else None
+
+    def precision_recall(label: str) -> dict | None:
+        tp, fp, fn = c[f"{label}_tp"], c[f"{label}_fp"], c[f"{label}_fn"]
+        if not stats["labelled"][label]:
+            return None
+        return {"precision": share(tp, tp + fp), "recall": share(tp, tp + fn), "tp": tp, "fp": fp, "fn": fn}
+
+    return {
+        "corpus": str(corpus), "mails": stats["mails"], "crashes": stats["crashes"],
+        "parse_errors": stats["parse_errors"], "mails_per_s": stats["rate"],
+        "auto_reply": precision_recall("auto"), "bounce": precision_recall("bounce"), "bulk": precision_recall("bulk"),
+        "bounced_recipient": share(c["rcpt_ok"], c["rcpt_n"]), "has_attachments": share(c["att_ok"], c["att_n"]),
+        "attachment_names": share(c["name_ok"], c["name_n"]),
+        "replies": {key: {"exact": share(row[0], row[3]), "kept_no_leak": share(row[1], row[3]), "n": row[3]}
+                    for key, row in stats["reply"]["groups"].items()},
+    }
+
+
+def report(corpus: Path, stats: dict) -> None:
+    c = stats["counts"]
+    print(f"== mailbot.parsers on {corpus} ==")
+    if stats["mails"]:
+        print(f"  parse rate {stats['rate']:.0f} mails/s on {stats['mails']} mails, crashes {stats['crashes']}, "
+              f"ParseError {stats['parse_errors']}")
+    else:
+        print("  mails (.eml): absent")
+    for label, title in (("auto", "is_auto_reply"), ("bounce", "is_bounce"), ("bulk", "is_bulk")):
+        if stats["labelled"][label]:
+            print(f"  {title:<14}{pr(c[label + '_tp'], c[label + '_fp'], c[label + '_fn'])}")
+        else:
+            print(f"  {title:<14}absent (not labelled in this corpus)")
+    print(f"  bounced_recipient exact set {ratio(c['rcpt_ok'], c['rcpt_n'])}")
+    print(f"  has_attachments {ratio(c['att_ok'], c['att_n'])}; attachment filenames {ratio(c['name_ok'], c['name_n'])}")
+    if not stats["reply"]["groups"].get("overall"):
+        print("  replies: absent")
+    print_replies("ours", stats["reply"])
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                    help="the corpus directory (default: $MAILBOT_TEST_CORPUS)")
+    ap.add_argument("--corpus", type=Path, action="append",
+                    help="a corpus: a directory with manifest.json, or a JSON list of reply cases; repeat for "
+                         "several, each reported apart (default: $MAILBOT_TEST_CORPUS)")
+    ap.add_argument("--language", default="", help="language of the reply cases that do not say (e.g. fr)")
     ap.add_argument("--alternatives", action="store_true", help="also measure talon, mail-parser-reply, "
                     "email-reply-parser and flufl.bounce")
     ap.add_argument("--html", action="store_true", help="compare HTML→text converters")
+    ap.add_argument("--json", action="store_true", help="the figures as a JSON array, one object per corpus")
     ap.add_argument("--verbose", "-v", action="store_true", help="list every miss")
-    args = ap.parse_args()
-    if args.corpus is None or not (args.corpus / "manifest.json").is_file():
-        print("no corpus: give --corpus DIR or set MAILBOT_TEST_CORPUS (a directory with manifest.json); skipped")
+    args = ap.parse_args(argv)
+    corpora = args.corpus or ([DEFAULT_CORPUS] if DEFAULT_CORPUS else [])
+    usable = [c for c in corpora if (c / "manifest.json").is_file() or c.is_file()]
+    if not usable:
+        print("no corpus: give --corpus DIR (with manifest.json) or FILE.json, or set MAILBOT_TEST_CORPUS; skipped")
         return 0
-    files = load(args.corpus)
-    stats = evaluate_ours(args.corpus, files, args.verbose)
-    c = stats["counts"]
-    print("== mailbot.parsers ==")
-    print(f"  parse rate {stats['rate']:.0f} mails/s, crashes {stats['crashes']}, ParseError {stats['parse_errors']}")
-    print(f"  is_auto_reply {pr(c['auto_tp'], c['auto_fp'], c['auto_fn'])}")
-    print(f"  is_bounce     {pr(c['bounce_tp'], c['bounce_fp'], c['bounce_fn'])}")
-    print(f"  bounced_recipient exact set {c['rcpt_ok']}/{c['rcpt_n']} ({c['rcpt_ok'] / c['rcpt_n']:.0%})")
-    print(f"  has_attachments {c['att_ok']}/{c['att_n']} ({c['att_ok'] / c['att_n']:.0%}); "
-          f"attachment filenames {c['name_ok']}/{c['name_n']} ({c['name_ok'] / c['name_n']:.0%})")
-    print_replies("ours", stats["reply"])
-    if args.alternatives:
-        alternatives(args.corpus, files, args.verbose)
-    if args.html:
-        html_comparison(args.corpus, files)
-    return 1 if stats["crashes"] else 0
+    results = []
+    crashes = 0
+    for corpus in usable:
+        files = load(corpus)
+        stats = evaluate_ours(corpus, files, args.verbose)
+        if args.language:
+            stats["reply"] = evaluate_replies(corpus, files, "ours", lambda text: split_reply(text), False,
+                                              args.language)
+        crashes += stats["crashes"]
+        if args.json:
+            results.append(figures(corpus, stats))
+            continue
+        report(corpus, stats)
+        if args.alternatives:
+            alternatives(corpus, files, args.verbose)
+        if args.html:
+            html_comparison(corpus, files)
+        print()
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 1 if crashes else 0
 
 
 if __name__ == "__main__":

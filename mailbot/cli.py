@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check", help="check config, database, IMAP and SMTP").set_defaults(handler=cmd_check)
 
+    inspect = sub.add_parser("inspect", help="what mailbot makes of a mail (touches nothing)")
+    inspect.add_argument("files", nargs="+", metavar="FILE", help="a mail as raw RFC 5322 bytes; - for stdin")
+    inspect.add_argument("--json", action="store_true")
+    inspect.set_defaults(handler=cmd_inspect)
+
     purge = sub.add_parser("purge", help="delete stored mail bodies older than MAILBOT_RETENTION_DAYS")
     purge.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
     purge.add_argument("--json", action="store_true")
@@ -455,6 +460,16 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 # --- check --------------------------------------------------------------------------------------------------------
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Parse each file as the daemon would and print the verdict; no settings, database or mailbox needed.
+    Exit 1 when a file cannot be opened (an unreadable mail is a verdict, not an error)."""
+    from mailbot.inspect import inspect_paths, to_json, to_text
+
+    results = inspect_paths(args.files)
+    print(to_json(results) if args.json else to_text(results))
+    return 1 if any(item["error"].startswith("fichier illisible") for item in results) else 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from mailbot.checks import run_checks
 

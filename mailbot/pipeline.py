@@ -21,7 +21,7 @@ from mailbot.logs import mail_tag
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
-from mailbot.parsers import InboundMail, ParseError, parse_mail
+from mailbot.parsers import InboundMail, MailKind, ParseError, parse_mail
 from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
@@ -105,6 +105,10 @@ class Pipeline:
             mail = parse_mail(raw)
         except ParseError as error:
             return self._quarantine(raw, digest, None, f"mail illisible : {error}", folder, uidvalidity, uid, now)
+        if mail.sender_problem and mail.kind is MailKind.NORMAL:
+            # Answering would go to an invented address, or to whoever a forger named first (parsers/headers.py).
+            return self._quarantine(raw, digest, mail, f"expéditeur illisible : {mail.sender_problem}", folder,
+                                    uidvalidity, uid, now)
         if len(mail.from_address) > MAX_ADDRESS:
             # No SMTP server takes it (RFC 5321 4.5.3.1.3): no answer could reach it, nor is it anyone's address.
             return self._quarantine(raw, digest, mail, f"adresse d'expéditeur invalide : {len(mail.from_address)} "
@@ -259,7 +263,9 @@ class Pipeline:
                 subject = mail.subject if mail else _sniff_header(raw, b"subject")
                 # The notice's subject holds the mail's: a long one (up to 998 characters) is cut. (Its idempotency
                 # key holds the Message-ID: the outbox stores long keys with a digest.)
-                self._tell_aideur(session, now, message_id=message_id, sender=sender, subject=subject[:200],
+                # A From with no usable address (sender_problem) is shown to Aideur as it was written.
+                self._tell_aideur(session, now, message_id=message_id, sender=sender or _sniff_header(raw, b"from"),
+                                  subject=subject[:200],
                                   reason=reason)
                 session.add(InboundRecord(
                     message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,

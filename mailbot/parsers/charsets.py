@@ -142,10 +142,12 @@ def surrogates_to_text(value: object) -> str:
 
 
 def _bytes_to_text(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("cp1252")
-        except UnicodeDecodeError:
-            return raw.decode("latin-1")
+    """Raw header bytes: UTF-8 where they are UTF-8 (RFC 6532), each other byte as cp1252 (old Latin-1 clients).
+
+    Byte by byte rather than all-or-nothing: a header mixing a UTF-8 name with a Latin-1 word keeps both right.
+    """
+    text = raw.decode("utf-8", "surrogateescape")
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return "".join(bytes([ord(ch) - 0xDC00]).decode("cp1252", "replace").replace("\ufffd", chr(ord(ch) - 0xDC00))
+                   if "\udc80" <= ch <= "\udcff" else ch for ch in text)

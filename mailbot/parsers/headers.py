@@ -5,7 +5,9 @@ import base64
 import binascii
 import quopri
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from .charsets import decode_bytes, surrogates_to_text
@@ -112,38 +114,199 @@ def _pieces(value: str) -> list[str]:
 
 
 def addresses(values: list[object]) -> list[tuple[str, str]]:
-    """(display name, lower-cased addr-spec) pairs from one or more header values.
+    """(display name, lower-cased addr-spec) pairs from one or more header values; only well-formed addresses.
 
     getaddresses runs on the still-encoded text: decoding first would let a comma or quote hidden in
-    an encoded display name ("=?utf-8?q?Dupont=2C_Jean?=") split one address into two.
+    an encoded display name ("=?utf-8?q?Dupont=2C_Jean?=") split one address into two. When its answer has a
+    malformed address or a piece with no address (an unquoted comma in a display name, no angle brackets), the
+    value is read again by the tolerant reader `mailboxes`: an address is never made up from words around it.
     """
     raw = [surrogates_to_text(v) for v in values if v is not None]
-    if not raw:
-        return []
     pairs: list[tuple[str, str]] = []
     for value in raw:
         # Parsed piece by piece when long: the whole list in one call would be the slow input again.
         for piece in [value] if len(value) <= LONG_VALUE else _pieces(value):
             if len(piece) > LONG_PIECE and len(value) > LONG_VALUE:
-                pairs += [("", match.group(0)) for match in _BARE_ADDRESS.finditer(piece)]
+                pairs += [("", match.group(0).lower()) for match in _BARE_ADDRESS.finditer(piece)
+                          if is_valid_address(match.group(0))]
                 continue
-            try:
-                pairs += getaddresses([piece])
-            except Exception:  # noqa: BLE001 - malformed address lists must not stop parsing
-                pass
+            pairs += _strict_or_tolerant(piece)
+    return pairs
+
+
+def _strict_or_tolerant(value: str) -> list[tuple[str, str]]:
+    try:
+        found = getaddresses([value])
+    except Exception:  # noqa: BLE001 - malformed address lists must not stop parsing
+        found = []
+    found = [(name, addr) for name, addr in found if name.strip() or addr.strip()]
+    clean: list[tuple[str, str]] = []
+    for name, addr in found:
+        addr = addr.strip().strip("<>").strip()
+        if not is_valid_address(addr):
+            return mailboxes(value)
+        clean.append((decode_header(name).strip("\"' "), addr.lower()))
+    if not clean and value.strip(" \t\r\n,;:<>"):
+        return mailboxes(value)
+    return clean
+
+
+# An addr-spec as real mail carries it (RFC 5322 dot-atom or quoted local part, RFC 6532 UTF-8 letters):
+# a domain whose last label has a letter, or an address literal in brackets.
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+_VALID_ADDRESS = re.compile(
+    r"(?:[\w!#$%&'*+/=?^`{|}~.-]+|\"[^\"\\\r\n]*\")@(?:(?:" + _LABEL + r"\.)*" + _LABEL + r"|\[[0-9A-Fa-f:.]+\])")
+
+
+def is_valid_address(addr: str) -> bool:
+    """Whether `addr` is one usable addr-spec (no space, one @, a real domain): what an answer could go to."""
+    if not addr or len(addr) > LONG_PIECE or not _VALID_ADDRESS.fullmatch(addr):
+        return False
+    local, domain = addr.rsplit("@", 1)
+    if local.startswith(".") or local.endswith(".") and not local.startswith('"'):
+        return False
+    # A one-label domain ("root@localhost") is what some systems write: kept, it is what the header says.
+    if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", domain):
+        return True  # an IPv4 address without its brackets, as old mail systems write it
+    return domain.startswith("[") or any(ch.isalpha() for ch in domain.rsplit(".", 1)[-1])
+
+
+def _tokens(value: str) -> list[tuple[str, str]]:
+    """The lexical pieces of an address header: quoted strings, comments, <angle addresses>, separators, words."""
+    tokens: list[tuple[str, str]] = []
+    i, n = 0, len(value)
+    while i < n:
+        char = value[i]
+        if char in " \t\r\n":
+            i += 1
+        elif char == '"':
+            j, buf = i + 1, []
+            while j < n and value[j] != '"':
+                if value[j] == "\\" and j + 1 < n:
+                    j += 1
+                buf.append(value[j])
+                j += 1
+            tokens.append(("quoted", "".join(buf)))
+            i = j + 1
+        elif char == "(":
+            depth, j = 1, i + 1
+            while j < n and depth:
+                depth += {"(": 1, ")": -1}.get(value[j], 0)
+                j += 1
+            tokens.append(("comment", value[i + 1:j - 1 if depth == 0 else j]))
+            i = j
+        elif char == "<":
+            j = value.find(">", i + 1)
+            j = n if j < 0 else j
+            tokens.append(("angle", value[i + 1:j]))
+            i = j + 1
+        elif char in ",;":
+            tokens.append(("sep", char))
+            i += 1
+        elif char == ">":
+            i += 1  # a stray closing bracket
+        else:
+            j = i
+            while j < n and value[j] not in ' \t\r\n"(<>,;':
+                j += 1
+            tokens.append(("word", value[i:j]))
+            i = j
+    return tokens
+
+
+def _clean_angle(text: str) -> str:
+    text = "".join(text.split())
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if text.count("@") > 1 and text.startswith("@") and ":" in text:
+        text = text.rsplit(":", 1)[1]  # obsolete source route <@relay:user@host>
+    return text
+
+
+def mailboxes(value: object) -> list[tuple[str, str]]:
+    """Tolerant reading of one address header: (display name, lower-cased address) pairs, valid addresses only.
+
+    Reads what clients and scripts write outside RFC 5322: no angle brackets ("Big Bug bb@bug.com"), unquoted
+    display names with commas or dots ("Dupont, Jean <j@d.example>", "M. J. Dupont <j@d.example>"), the name
+    after the address or in a comment, "mailto:" inside the brackets. Words that are not an address stay words:
+    "@a.example" or "tim concierge@a" give nothing rather than an invented address.
+    """
+    text = surrogates_to_text(value) if value is not None else ""
+    boxes: list[list[str]] = []  # [name, address]
+    name: list[str] = []
+    previous = ""
+    for kind, item in _tokens(text):
+        if kind == "angle":
+            address = _clean_angle(item)
+            if previous == "bare" and boxes and not name:
+                # "tim@a.example <concierge@a.example>": the words before the brackets are a display name.
+                bare = boxes.pop()
+                name = [bare[1]]
+            boxes.append([" ".join(name), address])
+            name = []
+        elif kind == "word" and "@" in item:
+            word = item.strip("<>'\".:")
+            if word.lower().startswith("mailto:"):
+                word = word[7:]
+            boxes.append([" ".join(name), word])
+            name = []
+            kind = "bare"
+        elif kind == "word" and item.endswith(":"):
+            name = []  # a group's display name ("undisclosed-recipients:;")
+        elif kind in ("word", "quoted"):
+            name.append(item)
+        elif kind == "comment":
+            if boxes and not boxes[-1][0] and not name:
+                boxes[-1][0] = item
+        elif kind == "sep" and name:
+            name[-1] += item if item == "," else ""
+        previous = kind
+    if name and boxes and not boxes[-1][0] and previous != "sep":
+        boxes[-1][0] = " ".join(name)  # "j@d.example Jean Dupont"
     result: list[tuple[str, str]] = []
-    for name, addr in pairs:
-        addr = addr.strip().strip("<>").strip().lower()
-        if not addr or "@" not in addr and not name:
-            continue
-        if "@" not in addr:
-            continue
-        result.append((decode_header(name).strip("\"' "), addr))
-    if not result:
-        # Last resort for lists getaddresses could not split: pick bare addr-specs.
-        for match in _BARE_ADDRESS.finditer(" ".join(raw)):
-            result.append(("", match.group(0).lower()))
+    for box_name, address in boxes:
+        if is_valid_address(address):
+            result.append((decode_header(box_name.strip(" ,;")).strip("\"' "), address.lower()))
     return result
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote the mail, as far as its From (or Sender) header says it unambiguously."""
+
+    address: str  # lower-cased addr-spec, "" when none can be trusted
+    name: str
+    problem: str = ""  # why no address was taken from a From header that has text (French, for the quarantine)
+
+
+def sender(msg: Message) -> Sender:
+    """The author's address: the one address of From, else the Sender among several, else nothing and why.
+
+    Never the first of several addresses: "From: aideur@club, intrus@ailleurs" must not pass for Aideur; never
+    an address built from words ("From: tim@a.example concierge@a.example" is two addresses, not "@a.example").
+    """
+    values = [v for v in (msg.get_all("From") or []) if v is not None]
+    raw = " ".join(" ".join(surrogates_to_text(v).split()) for v in values).strip()
+    # The tolerant reader on each From line: getaddresses reads "alice@x.example <bob@y.example>" as two
+    # addresses and "Dupont, Jean <j@d.example>" as a name-only piece.
+    found = [pair for value in values for pair in mailboxes(value)]
+    distinct = list(dict.fromkeys(addr for _, addr in found))
+    agent = addresses([msg.get("Sender")]) if msg.get("Sender") is not None else []
+    if len(distinct) == 1:
+        name = next((n for n, a in found if n), "")
+        return Sender(distinct[0], name)
+    if len(distinct) > 1:
+        if len(agent) == 1 and agent[0][1] in distinct:
+            # RFC 5322 3.6.2: several authors need a Sender, the mailbox that actually sent it.
+            name = next((n for n, a in found if a == agent[0][1] and n), agent[0][0])
+            return Sender(agent[0][1], name)
+        return Sender("", "", "plusieurs adresses dans l'en-tête From (" + ", ".join(distinct[:4])
+                      + ") et aucun en-tête Sender qui dise laquelle a écrit")
+    if len(agent) == 1:
+        return Sender(agent[0][1], agent[0][0])  # no usable From: the Sender header, as before
+    if raw.strip(" <>,;:"):
+        return Sender("", "", f"aucune adresse valable dans l'en-tête From : « {raw[:120]} »")
+    return Sender("", "")
 
 
 _MSGID = re.compile(r"<([^<>\s]+)>")

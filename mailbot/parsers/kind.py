@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterator
 from email.message import Message
+from email.utils import getaddresses
 
 from .charsets import surrogates_to_text
 from .headers import addresses, decode_header
@@ -67,7 +68,14 @@ AUTO_REPLY_PHRASES = (
     "otomatik yanıt", "otomatik cevap",
 )
 # Read receipts sent as plain mail ("Lu : <subject>"): only with their colon.
-READ_RECEIPT_PHRASES = ("lu", "read", "gelesen", "leído", "letto", "gelezen", "läst")
+READ_RECEIPT_PHRASES = ("lu", "read", "gelesen", "leído", "letto", "gelezen", "läst", "non lu", "not read",
+                        "ungelesen", "no leído", "non letto", "niet gelezen")
+# Thunderbird's and Apple Mail's receipts: "Accusé de réception (affiché) - <subject>", "Return Receipt
+# (displayed) - …": the state in brackets is what no person writes.
+_RECEIPT_SUBJECT = re.compile(
+    r"^(?:accuse de reception|accuse de lecture|confirmation de lecture|return receipt|read receipt|"
+    r"lesebestatigung|empfangsbestatigung|ricevuta di ritorno|acuse de recibo|leesbevestiging)\s*"
+    r"\((?:affiche|displayed|deleted|supprime|angezeigt|geloscht|visualizzat[oa]|mostrado|weergegeven|dispatched|processed|traite|envoye)\)")
 # What may follow the phrase: nothing, a separator, or a qualifier word and then a separator
 # ("Out of Office AutoReply: …").
 _AFTER_PHRASE = r"(?:\s+(?:auto-?reply|reply|notification|message))?\s*(?:$|[:：\-–—|(\]])"
@@ -96,7 +104,7 @@ def auto_reply_subject(subject: str) -> bool:
     automatique : …" is a person passing one on, and gets an answer)."""
     folded = _fold(subject)
     folded = _REPLY_PREFIX.sub("", folded)
-    return bool(_AUTO_SUBJECT.match(folded) or _AUTO_SUBJECT_END.search(folded))
+    return bool(_AUTO_SUBJECT.match(folded) or _AUTO_SUBJECT_END.search(folded) or _RECEIPT_SUBJECT.match(folded))
 
 
 _CHALLENGE = re.compile(
@@ -293,7 +301,14 @@ class _Facts:
 
     @classmethod
     def of(cls, msg: Message, body: str, raw_text: str) -> _Facts:
+        # Leniently, as written: a robot's From ("<MAILER-DAEMON>", "postmaster@host") need not be an address
+        # anyone could answer (parsers/headers.py decides that) to say who sent it.
         sender = addresses([msg.get("From")]) if msg.get("From") else []
+        if not sender and msg.get("From"):
+            try:
+                sender = [(n, a.lower()) for n, a in getaddresses([surrogates_to_text(msg.get("From"))]) if a]
+            except Exception:  # noqa: BLE001 - an unreadable From is no sender
+                sender = []
         sender_addr = sender[0][1] if sender else ""
         from_name = sender[0][0] if sender else ""
         return_path = str(msg.get("Return-Path", "")).strip()
@@ -445,11 +460,148 @@ def _mail_system(facts: _Facts) -> KindResult | None:
     return None
 
 
+_DMARC_FILE = re.compile(r"^[^!/\\\s]+![^!/\\\s]+!\d{9,}!\d{9,}(?:![^/\\]*)?\.(?:xml|zip|gz|xml\.gz)$", re.IGNORECASE)
+_REPORT_SUBJECT = re.compile(r"^\s*\[?\s*report[ _-]?domain\s*:\s*\S+.*\bsubmitter\s*:", re.IGNORECASE)
+_TLSRPT_TYPES = ("application/tlsrpt+gzip", "application/tlsrpt+json")
+_COMPLAINT_SUBJECT = re.compile(r"^\s*(?:complaint about message from|email feedback report for ip|"
+                                r"abuse report|spam complaint|fbl report)\b", re.IGNORECASE)
+_COMPLAINT_SENDERS = re.compile(r"^(?:staff@hotmail\.com|scomp@aol\.net|feedbackloop@|fbl@|abuse-report@|"
+                                r"complaints?@|jmrp@)", re.IGNORECASE)
+
+
+_PERSON_PREFIX = re.compile(r"^(?:re|aw|antw|sv|vs|odp|res|r|rif|tr|fw|fwd|wg|rv|enc|i|doorst)\s*(?:\[\d+\])?\s*[:：]")
+
+
+def _attachment_names(msg: Message) -> list[str]:
+    names = []
+    for part in _own_parts(msg):
+        try:
+            name = part.get_filename() or part.get_param("name") or ""
+        except Exception:  # noqa: BLE001 - a broken parameter is no name
+            name = ""
+        if isinstance(name, tuple):
+            name = name[2]
+        if name:
+            names.append(str(name).strip())
+    return names
+
+
+def _machine_reports(facts: _Facts) -> KindResult | None:
+    """Reports that mail systems send on their own, never to be answered: SMTP TLS reports (RFC 8460), DMARC
+    aggregate reports (RFC 7489 7.2), abuse complaints in ARF (RFC 5965) or in the providers' own formats
+    (Hotmail/Outlook.com JMRP, AOL). A member forwarding one ("TR: Report domain…", with a text of their own)
+    writes with a reply or forward prefix, and is read as a person."""
+    msg = facts.msg
+    if facts.report == "tlsrpt":
+        return KindResult(MailKind.BULK, "rapport TLS (RFC 8460, report-type=tlsrpt)")
+    if _PERSON_PREFIX.match(_fold(facts.subject)):
+        return None  # "TR: Report domain: …", "Re: complaint about…": a person passing one on, or answering
+    types = {part.get_content_type().lower() for part in _own_parts(msg)}
+    if types & set(_TLSRPT_TYPES) or msg.get("TLS-Report-Domain") is not None:
+        return KindResult(MailKind.BULK, "rapport TLS (RFC 8460, report-type=tlsrpt)")
+    names = _attachment_names(msg)
+    dmarc_file = any(_DMARC_FILE.match(name) for name in names)
+    if _REPORT_SUBJECT.match(facts.subject) and (dmarc_file or names or "dmarc" in facts.sender_addr):
+        return KindResult(MailKind.BULK, "rapport DMARC agrégé")
+    if dmarc_file and not _REPLY_PREFIX.match(_fold(facts.subject)) and len(facts.body.strip()) < 400:
+        return KindResult(MailKind.BULK, "rapport DMARC agrégé (pièce jointe " + names[0][:60] + ")")
+    if "message/feedback-report" in types:
+        return KindResult(MailKind.BULK, "rapport de plainte ARF (message/feedback-report)")
+    # Hotmail's header is in the complained-of mail it attaches, never on the report's own head.
+    hotmail = ("message/rfc822" in types and msg.get("X-HmXmrOriginalRecipient") is None
+               and re.search(r"(?im)^X-HmXmrOriginalRecipient:", facts.raw_text))
+    if hotmail or _COMPLAINT_SENDERS.match(facts.sender_addr) and (
+            _COMPLAINT_SUBJECT.match(facts.subject) or "message/rfc822" in types):
+        return KindResult(MailKind.BULK, "rapport de plainte non standard ("
+                          + ("Hotmail JMRP" if hotmail else facts.sender_addr[:40]) + ")")
+    if _COMPLAINT_SUBJECT.match(facts.subject) and "message/rfc822" in types and (facts.null_sender or facts.daemon):
+        return KindResult(MailKind.BULK, "rapport de plainte non standard")
+    return None
+
+
+def _calendar_reply(part: Message) -> bool:
+    if part.get_content_type().lower() != "text/calendar":
+        return False
+    try:
+        method = str(part.get_param("method") or "")
+    except Exception:  # noqa: BLE001
+        method = ""
+    if method.strip().lower() == "reply":
+        return True
+    try:
+        data = part.get_payload(decode=True) or b""
+    except Exception:  # noqa: BLE001
+        data = b""
+    return bool(re.search(rb"(?im)^METHOD:\s*REPLY\s*$", data[:20000]))
+
+
+def _receipts(facts: _Facts) -> KindResult | None:
+    """Read receipts (RFC 8098 MDN) outside a proper multipart/report, and calendar answers (iTIP METHOD:REPLY:
+    "Accepté : Réunion", sent by the client when someone clicks a button)."""
+    parts = list(_own_parts(facts.msg))
+    if any(p.get_content_type().lower() == "message/disposition-notification" for p in parts):
+        return KindResult(MailKind.AUTO_REPLY, "accusé de lecture (message/disposition-notification)")
+    if any(_calendar_reply(p) for p in parts):
+        return KindResult(MailKind.AUTO_REPLY, "réponse d'agenda (text/calendar METHOD:REPLY)")
+    return None
+
+
+# An out-of-office body, in the usual languages: its very first words (after a greeting).
+_UNTIL = r"(?:jusqu'?(?:au|a|à)|until|till|through|bis|tot|hasta|fino al?|ate|até|du|from|vom|del|dal)\b"
+_OOO_SENTENCES = re.compile(
+    r"^(?:(?:merci|thank you|thanks|vielen dank|danke|bedankt|gracias|grazie|obrigad[oa])[^.!\n]{0,60}[.!]\s*)?"
+    r"(?:je suis (?:actuellement |en ce moment )?(?:absente?|en conges?|en vacances|hors du bureau|en deplacement)|"
+    r"je serai (?:absente?|en conges?)|"
+    r"i (?:am|will be|'m) (?:currently |now )?(?:out of (?:the )?office|away|on (?:annual )?(?:leave|vacation|holiday))|"
+    r"i'm (?:currently )?(?:out of (?:the )?office|away|on (?:leave|vacation|holiday))|"
+    r"ich bin (?:derzeit |zurzeit |momentan |vom .{0,30})?(?:nicht im buro|abwesend|im urlaub|ausser haus)|"
+    r"ik ben (?:momenteel |tot .{0,30})?(?:afwezig|niet (?:aanwezig|op kantoor)|met vakantie)|"
+    r"(?:estoy|me encuentro|estare) (?:fuera de la oficina|de vacaciones|ausente)|"
+    r"(?:sono|saro) (?:fuori (?:ufficio|sede)|assente|in ferie)|"
+    r"(?:estou|estarei) (?:fora do escritorio|ausente|de ferias))")
+# A greeting before it, on its own line or ending at a comma: "Bonjour,", "Bonjour Jean,", "Dear Sir or Madam,".
+_GREETING = re.compile(r"^(?:bonjour|bonsoir|hello|hi|dear|guten tag|hallo|goedendag|hola|buongiorno|ola|olá|"
+                       r"madame|monsieur|sehr geehrte)\b(?:[ \t]+[^\s,!.]+){0,4}[ \t]*(?:[,!.]|\n)\s*",
+                       re.IGNORECASE)
+
+
+# The autoresponder's own words at the start of a body, followed by a separator or a date ("Absent du bureau
+# jusqu'au 3 janvier"); not the thanks ("Thank you for your message: …" is also how people start).
+_BODY_PHRASES = tuple(p for p in AUTO_REPLY_PHRASES if not p.startswith("thank") and p != "ooo")
+_AUTO_BODY = re.compile(r"^\[?(?:" + _alternatives(_BODY_PHRASES) + r")(?:" + _AFTER_PHRASE + r"|\s+" + _UNTIL + r")")
+
+
+def _lead(body: str) -> str:
+    """The first words of the body, folded, after a greeting line: what an autoresponder's text starts with."""
+    text = body.lstrip()[:1500]
+    for _ in range(2):  # "Madame, Monsieur,"
+        text = _GREETING.sub("", text, count=1).lstrip()
+    return _fold(text[:400])
+
+
+def _auto_body(facts: _Facts) -> KindResult | None:
+    """A body that starts as an autoresponder's does. Its own words ("Réponse automatique :", "Out of office until
+    …", "Absent du bureau jusqu'au …") are enough; a sentence a person might also write ("Je suis absente du
+    bureau jusqu'au 3 décembre") counts only with Outlook's X-Auto-Response-Suppress or a mail system's return
+    path, and never when it asks a question."""
+    lead = _lead(facts.body)
+    if not lead or "?" in lead:
+        return None  # an autoresponder states, a person asks
+    if _AUTO_BODY.match(lead):
+        return KindResult(MailKind.AUTO_REPLY, "texte de réponse automatique (« " + lead[:40] + " »)")
+    if not _OOO_SENTENCES.match(lead):
+        return None
+    if facts.msg.get("X-Auto-Response-Suppress") is not None or facts.null_sender:
+        return KindResult(MailKind.AUTO_REPLY, "message d'absence avec X-Auto-Response-Suppress (« "
+                          + lead[:40] + " »)")
+    return None
+
+
 # In this order: a bounce is never an auto-reply, an auto-reply beats bulk. Every detector reads headers or the
 # structure of the mail (a subject only when it starts with an autoresponder's words); nothing else makes a
 # mail automatic, so a member's request is never dropped on a word of its text.
-DETECTORS: tuple[Detector, ...] = (_report, _report_fields, _failure_notice, _auto_headers, _auto_subject,
-                                   _other_robots, _bulk, _mail_system)
+DETECTORS: tuple[Detector, ...] = (_report, _report_fields, _failure_notice, _machine_reports, _receipts,
+                                   _auto_headers, _auto_subject, _auto_body, _other_robots, _bulk, _mail_system)
 
 
 def detect(msg: Message, body: str, raw_text: str) -> KindResult:

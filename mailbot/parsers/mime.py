@@ -10,7 +10,7 @@ from email import message_from_bytes
 from email.message import Message
 from email.policy import compat32
 
-from .charsets import decode_bytes
+from .charsets import decode_bytes, surrogates_to_text
 from .headers import decode_header
 from .html import html_to_text
 from .model import Attachment
@@ -102,13 +102,38 @@ def _param(part: Message, name: str, header: str = "content-type") -> str | None
 
 
 def raw_filename(part: Message) -> str | None:
+    """The attachment's name as the sender wrote it: Content-Disposition filename, else Content-Type name."""
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        name = _name_param(part, header, param)
+        if name:
+            return name
+    return None
+
+
+def _name_param(part: Message, header: str, param: str) -> str | None:
+    """One name parameter, read from the raw header so that RFC 6532 raw UTF-8 survives.
+
+    compat32 hands a header with 8-bit bytes back as an "unknown-8bit" Header whose parameters come out as
+    "\ufffd"; the raw value is recovered as text first (UTF-8, else cp1252) and parsed from a clean copy. RFC 2231
+    values (filename*=utf-8''%C3%A9t%C3%A9.pdf, with continuations) are decoded with our charset fallback, so a
+    wrong or missing charset label does not give "?" or mojibake.
+    """
+    raw = next((value for key, value in part.raw_items() if key.lower() == header), None)
+    if raw is None:
+        return None
+    probe = Message()
     try:
-        name = part.get_filename()
-    except Exception:  # noqa: BLE001
-        name = None
-    if name is None:
-        name = _param(part, "name")
-    return name
+        probe[header] = surrogates_to_text(raw)
+        value = probe.get_param(param, header=header)
+    except Exception:  # noqa: BLE001 - a broken parameter list is a missing name, not a failure
+        return None
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded text held as latin-1 code points)
+        charset, _language, text = value
+        try:
+            return decode_bytes(text.encode("latin-1"), charset or None)
+        except UnicodeEncodeError:
+            return text  # raw UTF-8 inside an RFC 2231 value: already text
+    return None if value is None else str(value)
 
 
 def payload_bytes(part: Message) -> bytes:

@@ -48,3 +48,6 @@ class InboundMail:
     bounced_recipients: tuple[str, ...] = ()  # for BOUNCE: the failed addresses when known
     auto_submitted: str = ""  # raw Auto-Submitted header value, lower-cased
     defects: tuple[str, ...] = field(default_factory=tuple)  # names of MIME defects found while parsing
+    # Why from_address is "" although the From header has text (several addresses and no Sender, no valid
+    # address): a normal mail with a sender problem is quarantined with this reason, never answered.
+    sender_problem: str = ""

@@ -7,7 +7,7 @@ import re
 from . import kind as kind_mod
 from . import mime
 from .errors import ParseError
-from .headers import addresses, decode_header, message_ids, parse_date
+from .headers import addresses, decode_header, message_ids, parse_date, sender
 from .model import InboundMail
 from .quotes import split_reply
 
@@ -77,12 +77,10 @@ def parse_mail(raw: bytes) -> InboundMail:
 
 def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
     msg = mime.load(raw)
-    sender = addresses([msg.get("From")]) if msg.get("From") is not None else []
-    if not sender and msg.get("Sender") is not None:
-        sender = addresses([msg.get("Sender")])
+    author = sender(msg)
     text = mime.body_text(msg)
     atts = mime.attachments(msg)
-    if not sender and not text.strip() and not atts:
+    if not author.address and not text.strip() and not atts:
         payload = msg.get_payload()
         if not payload or isinstance(payload, str) and not payload.strip():
             raise ParseError("mail has neither a sender nor a body")
@@ -107,8 +105,9 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
     return _storable(InboundMail(
         message_id=message_id,
         subject=decode_header(msg.get("Subject")),
-        from_address=sender[0][1] if sender else "",
-        from_name=sender[0][0] if sender else "",
+        from_address=author.address,
+        from_name=author.name,
+        sender_problem=author.problem,
         to=addr_list("To"),
         cc=addr_list("Cc"),
         reply_to=addr_list("Reply-To"),

@@ -139,11 +139,20 @@ def test_accuracy_floor(label: str, parsed_corpus: dict) -> None:
     assert rates[label] >= THRESHOLDS[label], rates
 
 
+# Labels made with the email package, which turns raw 8-bit names into "\ufffd": the raw bytes are UTF-8 (RFC 6532)
+# and read right now. (The flanker name was already U+FFFD bytes, encoded as UTF-8, in the source mail.)
+NAME_LABEL_FIXES = {
+    "attachments/imaptools-raw-8bit-filename.eml": ["ciële.txt"],
+    "attachments/flanker-outlook-express-raw-8bit-filename.eml": ["\ufffd½\ufffd \ufffdı\ufffd\ufffdĵ\ufffd.txt"],
+}
+
+
 def test_attachment_filenames_match_manifest(parsed_corpus: dict) -> None:
     good = total = 0
     for entry in EML:
         names = sorted(sanitise_filename(a["filename"], a["content_type"], 0)
                        for a in entry.get("attachments") or [] if a.get("filename"))
+        names = NAME_LABEL_FIXES.get(entry["file"], names)
         mail = parsed_corpus[entry["file"]]
         if not names or isinstance(mail, ParseError):
             continue
