@@ -248,18 +248,158 @@ def _after_sign_off(lines: list[str]) -> int | None:
     return None
 
 
-def _after_quote(lines: list[str], start: int) -> list[str]:
-    """Bottom-posting: the unquoted lines after the last quoted line of the first quote block."""
-    last_quoted = -1
-    for i in range(start, len(lines)):
-        if _QUOTED.match(lines[i]):
-            last_quoted = i
-        elif lines[i].strip() and last_quoted >= 0 and not _QUOTED.match(lines[i]):
-            # Keep scanning: several quote/answer rounds are "interleaved"; we take the text after the last.
+_FORWARD = re.compile(
+    r"""^\s*(?:[>*]\s*)*(?:
+        -{2,}\s*(?:message\s+transféré|message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|
+                   weitergeleitete\s+nachricht)\s*-*
+      | begin\s+forwarded\s+message\s*:
+      | inizio\s+messaggio\s+inoltrato\s*:
+      | début\s+du\s+message\s+(?:réexpédié|transféré)\s*:
+      | (?:-\s*)?message\s+transféré\s*(?:-+)?\s*$
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# "Jean> text" (Supercite, some old readers): a short name right before the ">".
+_NAMED_QUOTE = re.compile(r"^\s*([A-Za-z][\w.-]{0,11})>(?:\s|$)")
+# A ">" line that is a shell or program prompt, not a quote: "> ls -la", ">>> import os", "> cd /tmp && make".
+_PROMPT = re.compile(r"^\s*(?:>>>\s|\.\.\.\s|>\s?(?:[$#%]\s|(?:sudo|ls|cd|cat|grep|make|python3?|pip|git|"
+                     r"npm|ssh|ping|curl|wget|echo|mkdir|rm|cp|mv|chmod|tail|df|systemctl|apt(?:-get)?|dir|ipconfig)"
+                     r"(?:\s|$)))")
+
+
+def _quote_marks(lines: list[str]) -> list[bool]:
+    """Which lines are quoted: "> …" lines, and "Name> …" lines when the same name marks several lines.
+
+    In a mail with no attribution, separator or header block anywhere, a block of ">" lines that reads as shell
+    prompts is the member's own text (a command they typed), not a quote.
+    """
+    named: dict[str, int] = {}
+    for line in lines:
+        match = _NAMED_QUOTE.match(line)
+        if match:
+            named[match.group(1)] = named.get(match.group(1), 0) + 1
+    marks = [bool(_QUOTED.match(line)) or (bool(m := _NAMED_QUOTE.match(line)) and named[m.group(1)] >= 2)
+             for line in lines]
+    i = 0
+    while i < len(lines):
+        if not marks[i]:
+            i += 1
             continue
-    if last_quoted < 0:
-        return []
-    return lines[last_quoted + 1 :]
+        j = i
+        while j < len(lines) and marks[j]:
+            j += 1
+        if any(_PROMPT.match(lines[k]) for k in range(i, j)) and not any(
+                _attribution_at(lines, k) or _SEPARATOR.match(lines[k]) or _header_block_at(lines, k)
+                for k in range(len(lines)) if not marks[k]):
+            for k in range(i, j):
+                marks[k] = False
+        i = j
+    return marks
+
+
+def _marker_at(lines: list[str], i: int) -> tuple[int, str]:
+    """(number of lines, how) of the quote marker starting at line i: an attribution, a separator (with the header
+    block under it) or a header block; (0, "") when there is none."""
+    if _SEPARATOR.match(lines[i]):
+        end = i + 1
+        if end < len(lines) and _header_block_at(lines, end):
+            end = _header_block_end(lines, end)
+        return end - i, "forward" if _FORWARD.match(lines[i]) else "separator"
+    span = _attribution_at(lines, i)
+    if span:
+        return span, "attribution"
+    if _header_block_at(lines, i):
+        return _header_block_end(lines, i) - i, "headers"
+    return 0, ""
+
+
+def _header_block_end(lines: list[str], i: int) -> int:
+    """The line after a header block: header lines and their folded continuations, up to a blank or other line."""
+    j = i + 1
+    while j < len(lines):
+        line = lines[j]
+        if not line.strip() or _QUOTED.match(line):
+            break
+        if not _HEADER_KEY.match(line) and not line.startswith((" ", "\t")):
+            break
+        j += 1
+    return j
+
+
+def _next_filled(lines: list[str], i: int) -> int:
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    return i
+
+
+def _wrapped_quote_line(lines: list[str], marks: list[bool], i: int) -> bool:
+    """An unquoted line between two quoted ones that only continues the quoted sentence (a client wrapped a long
+    quoted line and lost its ">"): "> Nous aurions besoin du devis signé avant la" / "réunion de jeudi." / "> …"."""
+    if not (0 < i < len(lines) - 1 and marks[i - 1] and marks[i + 1]):
+        return False
+    above = lines[i - 1].rstrip()
+    text = lines[i].strip()
+    return bool(text) and text[0].islower() and len(above) >= 60 and not above.endswith((".", "?", "!", ":", ";"))
+
+
+def own_lines(text: str) -> tuple[list[str], str]:
+    """The lines the author wrote in this mail, in order, with a blank line where a quote was cut out, and how the
+    quoted history was recognised ("" when there is none).
+
+    Every layout: above the quote, below it, between quoted parts (each quoted block and its attribution or header
+    block removed). A marker followed by unquoted text (Outlook's header block, "-----Original Message-----", an
+    attribution over an unmarked quote, a forward) starts a history that runs to the end of the mail.
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    lines = text.split("\n")
+    marks = _quote_marks(lines)
+    kept: list[str] = []
+    how = ""
+    i = 0
+    while i < len(lines):
+        if (marks[i] or _lines_are_marker(lines, i)) and not how and _signed(kept):
+            # The author signed off above the first quote: a top-posted reply, whatever follows is history (a
+            # quote whose client prefixed only the first line, a signature under it).
+            how = "quote" if marks[i] else _marker_at(lines, i)[1]
+            break
+        if marks[i] or _wrapped_quote_line(lines, marks, i):
+            how = how or "quote"
+            if kept and kept[-1].strip():
+                kept.append("")
+            i += 1
+            continue
+        span, kind = _marker_at(lines, i) if lines[i].strip() else (0, "")
+        if span:
+            how = how or kind
+            after = _next_filled(lines, i + span)
+            if kind == "forward" or after < len(lines) and not marks[after]:
+                break  # an unmarked history (or a forwarded message): the rest of the mail
+            while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
+                kept.pop()  # the rule an HTML client draws above the quoted message (<hr>)
+            if kept:
+                kept.append("")
+            i = after
+            continue
+        kept.append(lines[i])
+        i += 1
+    while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
+        kept.pop()
+    return kept, how
+
+
+def _lines_are_marker(lines: list[str], i: int) -> bool:
+    return bool(lines[i].strip()) and bool(_marker_at(lines, i)[0])
+
+
+def _signed(kept: list[str]) -> bool:
+    """The text so far ends like a finished mail: a signature, a phone's "Sent from…", or a sign-off and a name."""
+    filled = [line for line in kept if line.strip()]
+    if len(filled) < 2:
+        return False
+    if any(_SIG_DELIMITER.match(line) or _MOBILE_SIGNATURE.match(line) for line in filled[1:]):
+        return True
+    return any(_SIGN_OFF.match(line) for line in filled[-3:-1]) or bool(_SIGN_OFF.match(filled[-1])) and len(
+        filled) >= 2 and not _SIGN_OFF.match(filled[0])
 
 
 def _clean(lines: list[str]) -> str:
@@ -268,24 +408,6 @@ def _clean(lines: list[str]) -> str:
 
 def split_reply(text: str) -> tuple[str, str]:
     """(new_text, signature): the sender's own words, without quoted history, and the signature cut off."""
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
-    lines = text.split("\n")
-    start, how = _quote_start(lines)
-    end = start
-    while end and (not lines[end - 1].strip() or _RULE.match(lines[end - 1])):
-        end -= 1  # blank lines, and the rule an HTML client draws above the quoted message (<hr>)
-    new = lines[:end]
-    body, signature = _split_signature(new)
-    if not _clean(body) and how in ("attribution", "quote"):
-        # Nothing above the quote: a bottom-posted reply has its text below the quoted block.
-        below = _after_quote(lines, start)
-        if below:
-            below_start, _ = _quote_start(below)
-            body, signature = _split_signature(below[:below_start])
-    elif how and not signature:
-        # Top-posted reply whose client put the signature under the quote (K-9 Mail, some webmails).
-        tail = _after_quote(lines, start)
-        tail_body, tail_signature = _split_signature(tail)
-        if tail_signature and not _clean(tail_body):
-            signature = tail_signature
+    kept, _how = own_lines(text)
+    body, signature = _split_signature(kept)
     return _clean(body), _clean(signature)
