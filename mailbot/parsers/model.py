@@ -25,6 +25,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class ForwardedMessage:
+    """A message the sender forwarded (inline under a "Message transféré" line, or attached as message/rfc822).
+
+    It is content, not quoted history: the ticket keeps it and Aideur sees it marked as forwarded.
+    """
+
+    sender: str  # as the forward shows it ("Jean Client <jean@client.fr>"), "" when absent
+    date: str  # as written in the forward (not parsed: clients write it in their own language)
+    subject: str
+    text: str  # the forwarded message's text, its own quotes kept
+    attached: bool = False  # True for a message/rfc822 attachment, False for an inline forward
+
+
+@dataclass(frozen=True)
 class InboundMail:
     # Every text below holds no NUL and no lone surrogate (storable); Message-IDs and the subject are at most 998
     # characters (a longer Message-ID is replaced by "<sha256-of-it>@long-id.mailbot.invalid").
@@ -48,3 +62,4 @@ class InboundMail:
     bounced_recipients: tuple[str, ...] = ()  # for BOUNCE: the failed addresses when known
     auto_submitted: str = ""  # raw Auto-Submitted header value, lower-cased
     defects: tuple[str, ...] = field(default_factory=tuple)  # names of MIME defects found while parsing
+    forwarded: tuple[ForwardedMessage, ...] = ()  # messages forwarded in this mail (content, not in new_text)

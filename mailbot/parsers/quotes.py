@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from .rules import SIGN_OFF, fold
+
 # Attribution lines: "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "… skrev …:", "El … escribió:" …
 # They may be split over up to three lines by the client, and Apple Mail sometimes quotes them ("> Le …").
 _ATTRIBUTION_END = re.compile(
@@ -221,12 +223,6 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines, []
 
 
-_SIGN_OFF = re.compile(
-    r"^\s*+(?:(?:bien\s+|très\s+)?cordialement|bien\s+à\s+(?:vous|toi)|(?:sincères\s+|meilleures\s+)?salutations|"
-    r"bonne\s+(?:journée|soirée)|à\s+bientôt|merci(?:\s+d'avance|\s+par\s+avance|\s+beaucoup)?|"
-    r"(?:best|kind|warm)?\s*regards|best|cheers|thanks(?:\s+in\s+advance)?)\s*+[,.!]?\s*+$",
-    re.IGNORECASE,
-)
 _CONTACT_LINE = re.compile(r"(?:\+?\d[\d .-]{7,}\d|@|www\.|https?://)")
 
 
@@ -239,7 +235,7 @@ def _after_sign_off(lines: list[str]) -> int | None:
     filled = [i for i, x in enumerate(lines) if x.strip()]
     for position in range(len(filled) - 2, max(len(filled) - 9, -1), -1):
         index = filled[position]
-        if not _SIGN_OFF.match(lines[index]):
+        if not SIGN_OFF.match(fold(lines[index])):
             continue
         tail = [lines[i] for i in filled[position + 1:]]
         if len(tail) <= 7 and all(len(x.strip()) <= 70 for x in tail) and any(_CONTACT_LINE.search(x) for x in tail):
@@ -248,10 +244,11 @@ def _after_sign_off(lines: list[str]) -> int | None:
     return None
 
 
-_FORWARD = re.compile(
+FORWARD_LINE = re.compile(
     r"""^\s*(?:[>*]\s*)*(?:
         -{2,}\s*(?:message\s+transféré|message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|
-                   weitergeleitete\s+nachricht)\s*-*
+                   weitergeleitete\s+nachricht|mensaje\s+reenviado|mensagem\s+encaminhada|doorgestuurd\s+bericht)
+                   \s*-*
       | begin\s+forwarded\s+message\s*:
       | inizio\s+messaggio\s+inoltrato\s*:
       | début\s+du\s+message\s+(?:réexpédié|transféré)\s*:
@@ -267,7 +264,7 @@ _PROMPT = re.compile(r"^\s*(?:>>>\s|\.\.\.\s|>\s?(?:[$#%]\s|(?:sudo|ls|cd|cat|gr
                      r"(?:\s|$)))")
 
 
-def _quote_marks(lines: list[str]) -> list[bool]:
+def quote_marks(lines: list[str]) -> list[bool]:
     """Which lines are quoted: "> …" lines, and "Name> …" lines when the same name marks several lines.
 
     In a mail with no attribution, separator or header block anywhere, a block of ">" lines that reads as shell
@@ -297,14 +294,14 @@ def _quote_marks(lines: list[str]) -> list[bool]:
     return marks
 
 
-def _marker_at(lines: list[str], i: int) -> tuple[int, str]:
+def marker_at(lines: list[str], i: int) -> tuple[int, str]:
     """(number of lines, how) of the quote marker starting at line i: an attribution, a separator (with the header
     block under it) or a header block; (0, "") when there is none."""
     if _SEPARATOR.match(lines[i]):
         end = i + 1
         if end < len(lines) and _header_block_at(lines, end):
             end = _header_block_end(lines, end)
-        return end - i, "forward" if _FORWARD.match(lines[i]) else "separator"
+        return end - i, "forward" if FORWARD_LINE.match(lines[i]) else "separator"
     span = _attribution_at(lines, i)
     if span:
         return span, "attribution"
@@ -352,7 +349,7 @@ def own_lines(text: str) -> tuple[list[str], str]:
     """
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     lines = text.split("\n")
-    marks = _quote_marks(lines)
+    marks = quote_marks(lines)
     kept: list[str] = []
     how = ""
     i = 0
@@ -360,7 +357,7 @@ def own_lines(text: str) -> tuple[list[str], str]:
         if (marks[i] or _lines_are_marker(lines, i)) and not how and _signed(kept):
             # The author signed off above the first quote: a top-posted reply, whatever follows is history (a
             # quote whose client prefixed only the first line, a signature under it).
-            how = "quote" if marks[i] else _marker_at(lines, i)[1]
+            how = "quote" if marks[i] else marker_at(lines, i)[1]
             break
         if marks[i] or _wrapped_quote_line(lines, marks, i):
             how = how or "quote"
@@ -368,7 +365,7 @@ def own_lines(text: str) -> tuple[list[str], str]:
                 kept.append("")
             i += 1
             continue
-        span, kind = _marker_at(lines, i) if lines[i].strip() else (0, "")
+        span, kind = marker_at(lines, i) if lines[i].strip() else (0, "")
         if span:
             how = how or kind
             after = _next_filled(lines, i + span)
@@ -388,7 +385,7 @@ def own_lines(text: str) -> tuple[list[str], str]:
 
 
 def _lines_are_marker(lines: list[str], i: int) -> bool:
-    return bool(lines[i].strip()) and bool(_marker_at(lines, i)[0])
+    return bool(lines[i].strip()) and bool(marker_at(lines, i)[0])
 
 
 def _signed(kept: list[str]) -> bool:
@@ -398,8 +395,9 @@ def _signed(kept: list[str]) -> bool:
         return False
     if any(_SIG_DELIMITER.match(line) or _MOBILE_SIGNATURE.match(line) for line in filled[1:]):
         return True
-    return any(_SIGN_OFF.match(line) for line in filled[-3:-1]) or bool(_SIGN_OFF.match(filled[-1])) and len(
-        filled) >= 2 and not _SIGN_OFF.match(filled[0])
+    if any(SIGN_OFF.match(fold(line)) for line in filled[-3:-1]):
+        return True  # "Cordialement,\nJeanne"
+    return bool(SIGN_OFF.match(fold(filled[-1]))) and not SIGN_OFF.match(fold(filled[0]))
 
 
 def _clean(lines: list[str]) -> str:
