@@ -404,6 +404,12 @@ def _clean(lines: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n").strip()
 
 
+def quoteless(text: str) -> str:
+    """The mail's text without any quote, attribution or forwarded part, its signature kept: what to show when the
+    new text is empty or only a greeting (never the quote as if it were new)."""
+    return _clean(own_lines(text)[0])
+
+
 def split_reply(text: str) -> tuple[str, str]:
     """(new_text, signature): the sender's own words, without quoted history, and the signature cut off."""
     kept, _how = own_lines(text)
