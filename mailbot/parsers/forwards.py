@@ -76,7 +76,6 @@ def _read_block(block: list[str]) -> ForwardedMessage:
     while i < len(block) and not block[i].strip():
         i += 1
     fields: dict[str, str] = {}
-    first = block[i].strip() if i < len(block) else ""
     if i < len(block) and FORWARD_LINE.match(block[i]):
         # Yahoo writes the whole header block on the forward line: "----- Message transmis ----- De : … Objet : …".
         rest = block[i][FORWARD_LINE.match(block[i]).end():]  # type: ignore[union-attr]
@@ -84,15 +83,15 @@ def _read_block(block: list[str]) -> ForwardedMessage:
             _store(fields, match.group("key").lower(), match.group("value"))
         i += 1
     elif i < len(block) and not _FIELD.match(block[i]):
-        span = marker_at(block, i)[0]
-        if span and not _FIELD.match(block[i]):
+        span, kind = marker_at(block, i)
+        if kind == "separator":
+            i += 1  # Outlook's rule or "-----Original Message-----": the header lines follow
+        elif span:
             # An attribution ("Le 28/10/2021 12:46, « John Doe » <john@acme.com> a écrit :") names the sender.
             attribution = " ".join(x.strip() for x in block[i:i + span])
             fields["sender"] = _sender_in(attribution)
             fields["date"] = _date_in(attribution)
             i += span
-        elif re.match(r"^\s*[-_]{8,}\s*$", first):
-            i += 1
     while i < len(block) and (not block[i].strip() or re.match(r"^\s*[-_]{8,}\s*$", block[i])) and not fields:
         i += 1
     while i < len(block):
@@ -105,7 +104,10 @@ def _read_block(block: list[str]) -> ForwardedMessage:
             value += " " + block[i].strip()  # a folded "À : a; b;" line
             i += 1
         _store(fields, key, value)
-    body = textwrap.dedent("\n".join(block[i:]))
+    rest = block[i:]
+    if any(line.strip() for line in rest) and all(line.startswith(">") or not line.strip() for line in rest):
+        rest = [re.sub(r"^> ?", "", line) for line in rest]  # the forwarded mail quoted under an attribution
+    body = textwrap.dedent("\n".join(rest))
     return ForwardedMessage(sender=" ".join(fields.get("sender", "").split()), date=fields.get("date", ""),
                             subject=" ".join(fields.get("subject", "").split()), text=tidy(body).strip())
 

@@ -8,7 +8,8 @@ from .rules import SIGN_OFF, fold
 # Attribution lines: "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "… skrev …:", "El … escribió:" …
 # They may be split over up to three lines by the client, and Apple Mail sometimes quotes them ("> Le …").
 _ATTRIBUTION_END = re.compile(
-    r"(?:wrote|writes|a\s+écrit|a\s+ecrit|écrit|schrieb|skrev|escribió|escribio|ha\s+scritto|scrisse|"
+    r"(?:wrote|writes|a\s+écrit|a\s+ecrit|écrit|schrieb|skrev|escribió|escribio|ha\s+scritto|scrisse|schreef|"
+    r"escreveu|escrevi|"
     r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$",
     re.IGNORECASE,
 )
@@ -24,7 +25,7 @@ _SEPARATOR = re.compile(
         -{2,}\s*(?:original\s+message|message\s+d'origine|message\s+original|message\s+transféré|
                    message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|mensaje\s+original|ursprüngliche\s+nachricht|
                    weitergeleitete\s+nachricht|messaggio\s+originale|oorspronkelijk\s+bericht|
-                   original\s+meddelelse|opprinnelig\s+melding|ursprungligt\s+meddelande)\s*-*
+                   original\s+meddelelse|opprinnelig\s+melding|ursprungligt\s+meddelande|mensagem\s+original)\s*-*
       | _{10,}\s*$
       | begin\s+forwarded\s+message\s*:
       | inizio\s+messaggio\s+inoltrato\s*:
@@ -35,12 +36,12 @@ _SEPARATOR = re.compile(
 )
 # Header lines of a quoted message block (Outlook, Thunderbird, Apple Mail, Yahoo) in FR/EN/DE.
 _HEADER_KEY = re.compile(
-    r"^\s*+[*>]*+\s*+(?P<key>from|de|von|fra|från|da|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|to|"
-    r"à|a|pour|an|til|"
+    r"^\s*+[*>]*+\s*+(?P<key>from|de|von|fra|från|da|van|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|"
+    r"verzonden|enviado|enviada|fecha|to|à|a|pour|an|til|aan|para|onderwerp|asunto|assunto|"
     r"cc|copie\s+à|subject|objet|sujet|betreff|emne|reply-to|répondre\s+à)\s*+[*]?\s*+[:：]",
     re.IGNORECASE,
 )
-_FROM_KEYS = {"from", "de", "von", "fra", "från", "da"}
+_FROM_KEYS = {"from", "de", "von", "fra", "från", "da", "van"}
 _QUOTED = re.compile(r"^\s*>")
 
 # Automatic signatures of mobile clients and webmails: everything from here down is signature.
@@ -59,7 +60,8 @@ _RULE = re.compile(r"^\s*[-_=]{8,}\s*$")
 _SIG_DELIMITER = re.compile(r"^(?:-- ?|--|__|—)\s*$")
 
 
-_ATTRIBUTION_VERBS = ("wrote", "writes", "crit", "schrieb", "skrev", "escrib", "scritto", "scrisse", "написал",
+_ATTRIBUTION_VERBS = ("wrote", "writes", "crit", "schrieb", "skrev", "escrib", "scritto", "scrisse", "schreef",
+                      "escrev", "написал",
                       "napisał", "geschreven", "kirjoitti", "yazdı")
 
 
@@ -125,7 +127,8 @@ def _header_block_at(lines: list[str], i: int) -> bool:
         seen += 1
     return bool(keys & _FROM_KEYS) and len(keys) >= 2 and bool(
         keys & {"sent", "envoyé", "envoyé le", "date", "datum", "gesendet", "subject", "objet", "sujet", "betreff",
-                "to", "à", "pour", "an", "inviato", "oggetto", "data"}
+                "to", "à", "pour", "an", "inviato", "oggetto", "data", "verzonden", "enviado", "enviada", "fecha",
+                "aan", "para", "onderwerp", "asunto", "assunto"}
     )
 
 
@@ -297,7 +300,7 @@ def quote_marks(lines: list[str]) -> list[bool]:
 def marker_at(lines: list[str], i: int) -> tuple[int, str]:
     """(number of lines, how) of the quote marker starting at line i: an attribution, a separator (with the header
     block under it) or a header block; (0, "") when there is none."""
-    if _SEPARATOR.match(lines[i]):
+    if _SEPARATOR.match(lines[i]) or FORWARD_LINE.match(lines[i]):
         end = i + 1
         if end < len(lines) and _header_block_at(lines, end):
             end = _header_block_end(lines, end)
