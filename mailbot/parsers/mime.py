@@ -315,8 +315,10 @@ def _best(part: Message, parent: str, pos: int) -> str:
             return _best(children[0], ctype, 0) if children else ""
         if ctype == "multipart/report":
             return _best(children[0], ctype, 0) if children else ""
-        texts = [_best(child, ctype, i) for i, child in enumerate(children)]
-        return "\n\n".join(t for t in texts if t.strip())
+        texts = [t for t in (_best(child, ctype, i) for i, child in enumerate(children)) if t.strip()]
+        if len(texts) > 1 and _is_list_footer(texts[-1]):
+            texts.pop()  # the part a mailing list appends ("… mailing list / listinfo / unsubscribe")
+        return "\n\n".join(texts)
     if part.get_content_maintype() == "multipart":
         return _loose_text(part)  # declared multipart but no usable boundary: show what is there
     if ctype not in ("text/plain", "text/html"):
@@ -324,6 +326,18 @@ def _best(part: Message, parent: str, pos: int) -> str:
     if _disposition(part) == "attachment" or raw_filename(part):
         return ""  # a text file sent as an attachment
     return part_text(part)
+
+
+_LIST_FOOTER = re.compile(
+    r"listinfo|mailing\s+list|unsubscribe|se\s+d[ée]sinscrire|d[ée]sabonner|d[ée]sinscription|"
+    r"you\s+received\s+this\s+message\s+because|vous\s+recevez\s+ce\s+message\s+car",
+    re.IGNORECASE,
+)
+
+
+def _is_list_footer(text: str) -> bool:
+    """A short last part naming a list and how to leave it: the list's footer, not the sender's words."""
+    return len(text) <= 800 and bool(_LIST_FOOTER.search(text))
 
 
 def _loose_text(part: Message) -> str:

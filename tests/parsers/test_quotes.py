@@ -101,3 +101,14 @@ def test_greeting_only_reply_and_quoteless_text() -> None:
     new, _ = split_reply(text)
     assert "demande" not in new
     assert quoteless(text) == "Bonjour,\n\nMerci !"
+
+
+def test_mailing_list_footer_part_is_not_the_senders_text() -> None:
+    from mailbot.parsers import parse_mail
+
+    raw = ("From: jean@membres.test\nTo: liste@listes.test\nSubject: Re: Question\nMessage-ID: <l@x>\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=F\n\n"
+           "--F\nContent-Type: text/plain; charset=utf-8\n\nLe 03/12/2026 à 14:05, Club a écrit :\n> Une question ?\n\n"
+           "Ma réponse.\n--F\nContent-Type: text/plain; charset=utf-8\nContent-Disposition: inline\n\n"
+           "Liste entraide\nentraide@listes.test\nhttps://listes.test/mailman/listinfo/entraide\n--F--\n").encode()
+    assert parse_mail(raw).new_text == "Ma réponse."
