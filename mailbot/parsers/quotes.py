@@ -357,18 +357,19 @@ def own_lines(text: str) -> tuple[list[str], str]:
     how = ""
     i = 0
     while i < len(lines):
-        if (marks[i] or _lines_are_marker(lines, i)) and not how and _signed(kept):
+        quoted = marks[i] or _wrapped_quote_line(lines, marks, i)
+        span, kind = (0, "") if quoted or not lines[i].strip() else marker_at(lines, i)
+        if (quoted or span) and not how and _signed(kept):
             # The author signed off above the first quote: a top-posted reply, whatever follows is history (a
             # quote whose client prefixed only the first line, a signature under it).
-            how = "quote" if marks[i] else marker_at(lines, i)[1]
+            how = "quote" if quoted else kind
             break
-        if marks[i] or _wrapped_quote_line(lines, marks, i):
+        if quoted:
             how = how or "quote"
             if kept and kept[-1].strip():
                 kept.append("")
             i += 1
             continue
-        span, kind = marker_at(lines, i) if lines[i].strip() else (0, "")
         if span:
             how = how or kind
             after = _next_filled(lines, i + span)
@@ -385,10 +386,6 @@ def own_lines(text: str) -> tuple[list[str], str]:
     while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
         kept.pop()
     return kept, how
-
-
-def _lines_are_marker(lines: list[str], i: int) -> bool:
-    return bool(lines[i].strip()) and bool(marker_at(lines, i)[0])
 
 
 def _signed(kept: list[str]) -> bool:
