@@ -49,7 +49,9 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         "folder": ctx.settings.processed_folder,
     }
     # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
-    aideur_context = context | {"matches": match_rows(best_matches(ctx, f"{ticket.subject}\n{text}", member))}
+    # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
+    query = "\n".join([ticket.subject, text, *(f.text for f in mail.forwarded)])
+    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member))}
     ctx.send(Outgoing(
         template="accuse_reception",
         to=mail.from_address,

@@ -39,6 +39,8 @@ def summary_of(mail: InboundMail) -> str:
     Only the member's own words count: never a quote, an attribution or a forwarded message (the summary may reach
     a helper in a consent request, a forwarded client's mail must not).
     """
+    if rules.is_courtesy_only(mail.new_text):
+        return title_of(mail)  # "Bonjour, merci !" says nothing of the request: its subject says more
     return first_sentence(mail.new_text, SUMMARY_LENGTH) or title_of(mail)
 
 
