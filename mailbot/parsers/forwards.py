@@ -12,7 +12,8 @@ from email.message import Message
 from . import mime
 from .headers import decode_header
 from .model import ForwardedMessage
-from .quotes import FORWARD_LINE, marker_at, quote_marks
+from .quotes import marker_at, quote_marks
+from .rules import RAW_FORWARD_LINE as FORWARD_LINE
 from .subjects import FORWARD_PREFIX, strip_subject_prefixes
 from .text import tidy
 

@@ -3,66 +3,26 @@ from __future__ import annotations
 
 import re
 
-from .rules import SIGN_OFF, fold
-
-# Attribution lines: "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "… skrev …:", "El … escribió:" …
-# They may be split over up to three lines by the client, and Apple Mail sometimes quotes them ("> Le …").
-_ATTRIBUTION_END = re.compile(
-    r"(?:wrote|writes|a\s+écrit|a\s+ecrit|écrit|schrieb|skrev|escribió|escribio|ha\s+scritto|scrisse|schreef|"
-    r"escreveu|escrevi|"
-    r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$",
-    re.IGNORECASE,
+from .rules import (  # the shared markers (rules.py), under the names this module always used
+    RAW_ATTRIBUTION_END as _ATTRIBUTION_END,
+    RAW_ATTRIBUTION_START as _ATTRIBUTION_START,
+    RAW_ATTRIBUTION_START_WEAK as _ATTRIBUTION_START_WEAK,
+    RAW_ATTRIBUTION_VERBS as _ATTRIBUTION_VERBS,
+    RAW_CONTACT_LINE as _CONTACT_LINE,
+    RAW_CORPORATE_MARKER as _CORPORATE_MARKER,
+    RAW_FORWARD_LINE as FORWARD_LINE,
+    RAW_FROM_KEYS as _FROM_KEYS,
+    RAW_HEADER_KEY as _HEADER_KEY,
+    RAW_MOBILE_SIGNATURE as _MOBILE_SIGNATURE,
+    RAW_NAMED_QUOTE as _NAMED_QUOTE,
+    RAW_PROMPT as _PROMPT,
+    RAW_QUOTED as _QUOTED,
+    RAW_RULE as _RULE,
+    RAW_SEPARATOR as _SEPARATOR,
+    RAW_SIG_DELIMITER as _SIG_DELIMITER,
+    SIGN_OFF,
+    fold,
 )
-# A multi-line attribution must open like one (a date or "On/Le/Am…"), so that the line above it
-# ("Hello", "C'est super !") is never swallowed; a one-line attribution may start with a name or address.
-_ATTRIBUTION_START = re.compile(
-    r"^\s*(?:[->]\s*)*(?:on|le|am|den|el|il|em|op|w\s+dniu|\d+|\w{2,4}\.?,?\s+\d+)\b",
-    re.IGNORECASE,
-)
-_ATTRIBUTION_START_WEAK = re.compile(r"^\s*(?:[->]\s*)*+(?:[^\s:]+@|\"?[\w'.-]+)", re.IGNORECASE)
-_SEPARATOR = re.compile(
-    r"""^\s*(?:[>*]\s*)*(?:
-        -{2,}\s*(?:original\s+message|message\s+d'origine|message\s+original|message\s+transféré|
-                   message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|mensaje\s+original|ursprüngliche\s+nachricht|
-                   weitergeleitete\s+nachricht|messaggio\s+originale|oorspronkelijk\s+bericht|
-                   original\s+meddelelse|opprinnelig\s+melding|ursprungligt\s+meddelande|mensagem\s+original)\s*-*
-      | _{10,}\s*$
-      | begin\s+forwarded\s+message\s*:
-      | inizio\s+messaggio\s+inoltrato\s*:
-      | début\s+du\s+message\s+(?:réexpédié|transféré)\s*:
-      | (?:-\s*)?message\s+transféré\s*(?:-+)?\s*$
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
-# Header lines of a quoted message block (Outlook, Thunderbird, Apple Mail, Yahoo) in FR/EN/DE.
-_HEADER_KEY = re.compile(
-    r"^\s*+[*>]*+\s*+(?P<key>from|de|von|fra|från|da|van|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|"
-    r"verzonden|enviado|enviada|fecha|to|à|a|pour|an|til|aan|para|onderwerp|asunto|assunto|"
-    r"cc|copie\s+à|subject|objet|sujet|betreff|emne|reply-to|répondre\s+à)\s*+[*]?\s*+[:：]",
-    re.IGNORECASE,
-)
-_FROM_KEYS = {"from", "de", "von", "fra", "från", "da", "van"}
-_QUOTED = re.compile(r"^\s*>")
-
-# Automatic signatures of mobile clients and webmails: everything from here down is signature.
-_MOBILE_SIGNATURE = re.compile(
-    r"""^\s*(?:
-        sent\s+from\s+my\s+\S.* | sent\s+from\s+(?:outlook|yahoo|mail\s+for|samsung|my\s+).* |
-        sent\s+with\s+\S.* | sent\s+via\s+\S.* | get\s+outlook\s+for\s+\S.* |
-        envoyé\s+de\s+mon\s+\S.* | envoyé\s+depuis\s+\S.* | envoyé\s+à\s+partir\s+de\s+\S.* |
-        envoyé\s+avec\s+\S.* | obtenir\s+outlook\s+pour\s+\S.* | téléchargez\s+outlook\s+pour\s+\S.* |
-        von\s+meinem\s+\S.*\s+gesendet\.? | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.*gesendet\.? |
-        gesendet\s+von\s+meinem\s+\S.*
-    )$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_RULE = re.compile(r"^\s*[-_=]{8,}\s*$")
-_SIG_DELIMITER = re.compile(r"^(?:-- ?|--|__|—)\s*$")
-
-
-_ATTRIBUTION_VERBS = ("wrote", "writes", "crit", "schrieb", "skrev", "escrib", "scritto", "scrisse", "schreef",
-                      "escrev", "написал",
-                      "napisał", "geschreven", "kirjoitti", "yazdı")
 
 
 def _attribution_at(lines: list[str], i: int) -> int:
@@ -130,29 +90,6 @@ def _header_block_at(lines: list[str], i: int) -> bool:
                 "to", "à", "pour", "an", "inviato", "oggetto", "data", "verzonden", "enviado", "enviada", "fecha",
                 "aan", "para", "onderwerp", "asunto", "assunto"}
     )
-
-
-def _quote_start(lines: list[str]) -> tuple[int, str]:
-    """Index of the first line of quoted history and how it was recognised ("" when none)."""
-    for i, line in enumerate(lines):
-        if _SEPARATOR.match(line):
-            return i, "separator"
-        if _attribution_at(lines, i):
-            return i, "attribution"
-        if _header_block_at(lines, i):
-            return i, "headers"
-        if _QUOTED.match(line):
-            return i, "quote"
-    return len(lines), ""
-
-
-_CORPORATE_MARKER = re.compile(
-    r"^\s*(?:t[ée]l(?:[ée]phone)?\.?\s*[:.]?\s*[+\d(]|tel\.|fax\b|mobile\s*[:.]|portable\s*[:.]|gsm\s*[:.]|"
-    r"e-?mail\s*:|www\.|p\.?\s*iva|siret|siren|rcs\b|cap\.\s*soc|n'imprimez|pensez\s+à\s+l'environnement|"
-    r"please\s+consider\s+the\s+environment|nota\s+di\s+riservatezza|ce\s+(?:message|courriel|mail)\s+"
-    r"(?:et\s+(?:ses|les)\s+pi[èe]ces|est\s+confidentiel)|this\s+(?:e-?mail|message)\s+(?:and\s+any|is\s+confidential))",
-    re.IGNORECASE,
-)
 
 
 def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
@@ -226,9 +163,6 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines, []
 
 
-_CONTACT_LINE = re.compile(r"(?:\+?\d[\d .-]{7,}\d|@|www\.|https?://)")
-
-
 def _after_sign_off(lines: list[str]) -> int | None:
     """The name/company/phone lines under "Cordialement," at the very end: the sign-off itself stays.
 
@@ -245,26 +179,6 @@ def _after_sign_off(lines: list[str]) -> int | None:
             return index + 1
         return None
     return None
-
-
-FORWARD_LINE = re.compile(
-    r"""^\s*(?:[>*]\s*)*(?:
-        -{2,}\s*(?:message\s+transféré|message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|
-                   weitergeleitete\s+nachricht|mensaje\s+reenviado|mensagem\s+encaminhada|doorgestuurd\s+bericht)
-                   \s*-*
-      | begin\s+forwarded\s+message\s*:
-      | inizio\s+messaggio\s+inoltrato\s*:
-      | début\s+du\s+message\s+(?:réexpédié|transféré)\s*:
-      | (?:-\s*)?message\s+transféré\s*(?:-+)?\s*$
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
-# "Jean> text" (Supercite, some old readers): a short name right before the ">".
-_NAMED_QUOTE = re.compile(r"^\s*([A-Za-z][\w.-]{0,11})>(?:\s|$)")
-# A ">" line that is a shell or program prompt, not a quote: "> ls -la", ">>> import os", "> cd /tmp && make".
-_PROMPT = re.compile(r"^\s*(?:>>>\s|\.\.\.\s|>\s?(?:[$#%]\s|(?:sudo|ls|cd|cat|grep|make|python3?|pip|git|"
-                     r"npm|ssh|ping|curl|wget|echo|mkdir|rm|cp|mv|chmod|tail|df|systemctl|apt(?:-get)?|dir|ipconfig)"
-                     r"(?:\s|$)))")
 
 
 def quote_marks(lines: list[str]) -> list[bool]:

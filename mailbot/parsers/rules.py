@@ -106,7 +106,7 @@ def _plain(piece: str) -> str:
     return "".join(f.upper() if o.isupper() else f for o, f in zip(piece, fold(piece)))
 
 
-# --- Signature and quote markers (folded text; quotes.py holds the accented ones it matches on raw lines) --------
+# --- Signature and quote markers on folded lines (consent.py, results.py, registration.py) -----------------------
 SIGNATURE = re.compile(r"^\s*(?:--|—|__)\s*$")
 MOBILE = re.compile(r"^\s*(?:envoye\s+(?:de|depuis|a\s+partir\s+de|avec)\s|sent\s+from\s|get\s+outlook\s|"
                      r"obtenir\s+outlook\s|telechargez\s+outlook\s)")
@@ -118,6 +118,91 @@ ATTRIBUTION_START = re.compile(r"^\s*(?:le|on)\s+\S")
 HEADER_FROM = re.compile(r"^\s*+\**+\s*+(?:de|from)\s*+\**+\s*+:")
 HEADER_OTHER = re.compile(r"^\s*+\**+\s*+(?:envoye(?:\s+le)?|sent|date|a|to|cc|objet|subject)\s*+\**+\s*+:")
 HEADER_INLINE = re.compile(r"\s(?:envoye|sent|objet|subject)\s*:")
+
+
+# --- Quote and signature markers on raw lines (accents kept): quotes.py and forwards.py ------------------
+# Attribution lines: "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "… skrev …:", "El … escribió:" …
+# They may be split over up to three lines by the client, and Apple Mail sometimes quotes them ("> Le …").
+RAW_ATTRIBUTION_END = re.compile(
+    r"(?:wrote|writes|a\s+écrit|a\s+ecrit|écrit|schrieb|skrev|escribió|escribio|ha\s+scritto|scrisse|schreef|"
+    r"escreveu|escrevi|"
+    r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$",
+    re.IGNORECASE,
+)
+# A multi-line attribution must open like one (a date or "On/Le/Am…"), so that the line above it
+# ("Hello", "C'est super !") is never swallowed; a one-line attribution may start with a name or address.
+RAW_ATTRIBUTION_START = re.compile(
+    r"^\s*(?:[->]\s*)*(?:on|le|am|den|el|il|em|op|w\s+dniu|\d+|\w{2,4}\.?,?\s+\d+)\b",
+    re.IGNORECASE,
+)
+RAW_ATTRIBUTION_START_WEAK = re.compile(r"^\s*(?:[->]\s*)*+(?:[^\s:]+@|\"?[\w'.-]+)", re.IGNORECASE)
+RAW_SEPARATOR = re.compile(
+    r"""^\s*(?:[>*]\s*)*(?:
+        -{2,}\s*(?:original\s+message|message\s+d'origine|message\s+original|message\s+transféré|
+                   message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|mensaje\s+original|ursprüngliche\s+nachricht|
+                   weitergeleitete\s+nachricht|messaggio\s+originale|oorspronkelijk\s+bericht|
+                   original\s+meddelelse|opprinnelig\s+melding|ursprungligt\s+meddelande|mensagem\s+original)\s*-*
+      | _{10,}\s*$
+      | begin\s+forwarded\s+message\s*:
+      | inizio\s+messaggio\s+inoltrato\s*:
+      | début\s+du\s+message\s+(?:réexpédié|transféré)\s*:
+      | (?:-\s*)?message\s+transféré\s*(?:-+)?\s*$
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Header lines of a quoted message block (Outlook, Thunderbird, Apple Mail, Yahoo) in FR/EN/DE.
+RAW_HEADER_KEY = re.compile(
+    r"^\s*+[*>]*+\s*+(?P<key>from|de|von|fra|från|da|van|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|"
+    r"verzonden|enviado|enviada|fecha|to|à|a|pour|an|til|aan|para|onderwerp|asunto|assunto|"
+    r"cc|copie\s+à|subject|objet|sujet|betreff|emne|reply-to|répondre\s+à)\s*+[*]?\s*+[:：]",
+    re.IGNORECASE,
+)
+RAW_FROM_KEYS = {"from", "de", "von", "fra", "från", "da", "van"}
+RAW_QUOTED = re.compile(r"^\s*>")
+# Automatic signatures of mobile clients and webmails: everything from here down is signature.
+RAW_MOBILE_SIGNATURE = re.compile(
+    r"""^\s*(?:
+        sent\s+from\s+my\s+\S.* | sent\s+from\s+(?:outlook|yahoo|mail\s+for|samsung|my\s+).* |
+        sent\s+with\s+\S.* | sent\s+via\s+\S.* | get\s+outlook\s+for\s+\S.* |
+        envoyé\s+de\s+mon\s+\S.* | envoyé\s+depuis\s+\S.* | envoyé\s+à\s+partir\s+de\s+\S.* |
+        envoyé\s+avec\s+\S.* | obtenir\s+outlook\s+pour\s+\S.* | téléchargez\s+outlook\s+pour\s+\S.* |
+        von\s+meinem\s+\S.*\s+gesendet\.? | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.*gesendet\.? |
+        gesendet\s+von\s+meinem\s+\S.*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+RAW_RULE = re.compile(r"^\s*[-_=]{8,}\s*$")
+RAW_SIG_DELIMITER = re.compile(r"^(?:-- ?|--|__|—)\s*$")
+RAW_ATTRIBUTION_VERBS = ("wrote", "writes", "crit", "schrieb", "skrev", "escrib", "scritto", "scrisse", "schreef",
+                      "escrev", "написал",
+                      "napisał", "geschreven", "kirjoitti", "yazdı")
+RAW_CORPORATE_MARKER = re.compile(
+    r"^\s*(?:t[ée]l(?:[ée]phone)?\.?\s*[:.]?\s*[+\d(]|tel\.|fax\b|mobile\s*[:.]|portable\s*[:.]|gsm\s*[:.]|"
+    r"e-?mail\s*:|www\.|p\.?\s*iva|siret|siren|rcs\b|cap\.\s*soc|n'imprimez|pensez\s+à\s+l'environnement|"
+    r"please\s+consider\s+the\s+environment|nota\s+di\s+riservatezza|ce\s+(?:message|courriel|mail)\s+"
+    r"(?:et\s+(?:ses|les)\s+pi[èe]ces|est\s+confidentiel)|this\s+(?:e-?mail|message)\s+(?:and\s+any|is\s+confidential))",
+    re.IGNORECASE,
+)
+RAW_CONTACT_LINE = re.compile(r"(?:\+?\d[\d .-]{7,}\d|@|www\.|https?://)")
+RAW_FORWARD_LINE = re.compile(
+    r"""^\s*(?:[>*]\s*)*(?:
+        -{2,}\s*(?:message\s+transféré|message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|
+                   weitergeleitete\s+nachricht|mensaje\s+reenviado|mensagem\s+encaminhada|doorgestuurd\s+bericht)
+                   \s*-*
+      | begin\s+forwarded\s+message\s*:
+      | inizio\s+messaggio\s+inoltrato\s*:
+      | début\s+du\s+message\s+(?:réexpédié|transféré)\s*:
+      | (?:-\s*)?message\s+transféré\s*(?:-+)?\s*$
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# "Jean> text" (Supercite, some old readers): a short name right before the ">".
+RAW_NAMED_QUOTE = re.compile(r"^\s*([A-Za-z][\w.-]{0,11})>(?:\s|$)")
+# A ">" line that is a shell or program prompt, not a quote: "> ls -la", ">>> import os", "> cd /tmp && make".
+RAW_PROMPT = re.compile(r"^\s*(?:>>>\s|\.\.\.\s|>\s?(?:[$#%]\s|(?:sudo|ls|cd|cat|grep|make|python3?|pip|git|"
+                     r"npm|ssh|ping|curl|wget|echo|mkdir|rm|cp|mv|chmod|tail|df|systemctl|apt(?:-get)?|dir|ipconfig)"
+                     r"(?:\s|$)))")
+
 
 # --- The ticket reference --------------------------------------------------------------------------------------
 # As mailbot writes it: "CA-2026-0042".
