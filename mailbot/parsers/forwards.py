@@ -29,6 +29,7 @@ _INLINE_FIELD = re.compile(
     r"(?=(?:de|from|date|envoyé|sent|objet|subject|à|to|cc)\s*[:：]|$)",
     re.IGNORECASE,
 )
+_ANY_FIELD = re.compile(r"^\s*[^\s:<>@][^:<>@]{0,30}?\s*[:：]\s")
 _SENDER_KEYS = {"de", "from", "von", "da", "van"}
 _DATE_KEYS = {"date", "datum", "data", "fecha", "envoyé", "envoyé le", "sent", "gesendet", "inviato", "verzonden",
               "enviado"}
@@ -95,14 +96,19 @@ def _read_block(block: list[str]) -> ForwardedMessage:
             i += span
     while i < len(block) and (not block[i].strip() or re.match(r"^\s*[-_]{8,}\s*$", block[i])) and not fields:
         i += 1
+    seen = False
     while i < len(block):
         match = _FIELD.match(block[i])
         if not match:
+            if seen and _ANY_FIELD.match(block[i]):
+                i += 1  # a header this module does not read ("Répondre à", "Importance"), or a garbled one
+                continue
             break
+        seen = True
         key, value = match.group("key").lower(), match.group("value").strip()
         i += 1
-        while i < len(block) and block[i].startswith((" ", "\t")) and block[i].strip() and not _FIELD.match(block[i]):
-            value += " " + block[i].strip()  # a folded "À : a; b;" line
+        while i < len(block) and _continues_field(block, i):
+            value += " " + block[i].strip()  # a folded "À : a; b;" line, or Thunderbird's wrapped long value
             i += 1
         _store(fields, key, value)
     rest = block[i:]
@@ -111,6 +117,19 @@ def _read_block(block: list[str]) -> ForwardedMessage:
     body = textwrap.dedent("\n".join(rest))
     return ForwardedMessage(sender=" ".join(fields.get("sender", "").split()), date=fields.get("date", ""),
                             subject=" ".join(fields.get("subject", "").split()), text=tidy(body).strip())
+
+
+def _continues_field(block: list[str], i: int) -> bool:
+    """Line i carries on the header value above it: indented, or wrapped unindented by Thunderbird (then it sits
+    between two header lines, or it is the end of an address list)."""
+    line = block[i]
+    if not line.strip() or _FIELD.match(line) or _ANY_FIELD.match(line):
+        return False
+    if line.startswith((" ", "\t")):
+        return True
+    if i + 1 < len(block) and _FIELD.match(block[i + 1]):
+        return len(line) <= 120
+    return len(line) <= 80 and bool(re.fullmatch(r"[^<>]*<[^\s<>@]+@[^\s<>]+>[,;]?\s*", line))
 
 
 def _store(fields: dict[str, str], key: str, value: str) -> None:

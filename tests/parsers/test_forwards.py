@@ -100,3 +100,13 @@ def test_a_bounce_returning_a_message_forwards_nothing() -> None:
            "--R\nContent-Type: message/rfc822\n\nFrom: aide@club.test\nSubject: Bonjour\n\nTexte\n--R--\n").encode()
     parsed = parse_mail(raw)
     assert parsed.kind is MailKind.BOUNCE and parsed.forwarded == ()
+
+
+def test_thunderbird_wraps_long_header_values_without_indenting() -> None:
+    head = ("-------- Message transféré --------\nSujet : \tFacture de novembre, relance avant mise en demeure et "
+            "pénalités\n(deuxième envoi)\nDate : \tTue, 1 Dec 2026 18:12:00 +0100\nDe : \tGérard Lenoir "
+            "<g.lenoir@client.fr>\nRépondre à : \tcompta@client.fr\nPour : \tAlice Martin <alice@membres.test>, "
+            "Jean Dupont\n<jean@membres.test>\n\n\n")
+    [forward] = parse_mail(mail("Fwd: Facture", f"{OWN}\n\n{head}{CLIENT_TEXT}\n")).forwarded
+    assert forward.subject.endswith("pénalités (deuxième envoi)")
+    assert forward.sender == "Gérard Lenoir <g.lenoir@client.fr>" and forward.text == CLIENT_TEXT
