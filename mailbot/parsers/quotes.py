@@ -295,7 +295,8 @@ def own_lines(text: str) -> tuple[list[str], str]:
                 kept.append("")
             i = after
             continue
-        kept.append(lines[i])
+        if lines[i].strip() or (kept and kept[-1].strip()):
+            kept.append(lines[i])  # one blank line where a quote was cut out, never a run of them
         i += 1
     while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
         kept.pop()

@@ -112,3 +112,16 @@ def test_mailing_list_footer_part_is_not_the_senders_text() -> None:
            "Ma réponse.\n--F\nContent-Type: text/plain; charset=utf-8\nContent-Disposition: inline\n\n"
            "Liste entraide\nentraide@listes.test\nhttps://listes.test/mailman/listinfo/entraide\n--F--\n").encode()
     assert parse_mail(raw).new_text == "Ma réponse."
+
+
+def test_gmail_html_interleaved_reply() -> None:
+    from mailbot.parsers import parse_mail
+
+    html = ('<div dir="ltr">Bonjour,<div><br></div></div><br><div class="gmail_quote"><div class="gmail_attr">'
+            'Le jeu. 3 déc. 2026 à 10:00, Club Aide &lt;<a href="mailto:aide@club.fr">aide@club.fr</a>&gt; a écrit'
+            '&nbsp;:<br></div><blockquote class="gmail_quote">Quel jour vous arrange ?</blockquote>'
+            '<div>Jeudi matin.</div><blockquote class="gmail_quote">Et l&#39;adresse ?</blockquote>'
+            '<div>12 rue des Lilas.</div><div><br></div><div>Cordialement,</div><div>Alice</div></div>')
+    raw = ("From: alice@membres.test\nTo: aide@club.fr\nSubject: Re: Rendez-vous\nMessage-ID: <h@x>\n"
+           "MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n" + html).encode()
+    assert parse_mail(raw).new_text == "Bonjour,\n\nJeudi matin.\n\n12 rue des Lilas.\n\nCordialement,\nAlice"
