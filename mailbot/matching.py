@@ -38,7 +38,6 @@ from __future__ import annotations
 import heapq
 import math
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import calendar as _calendar
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import date, timedelta
 
