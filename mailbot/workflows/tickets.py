@@ -1,7 +1,6 @@
 """Tickets: references, titles, summaries and the conversation record shared by every flow."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import select
