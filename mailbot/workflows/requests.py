@@ -12,6 +12,7 @@ from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
+    NO_NEW_TEXT,
     human_size,
     next_reference,
     record_event,
@@ -95,7 +96,6 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
                    attach_from_raw=raw if context["attachments_forwarded"] else None)
 
 
-NO_NEW_TEXT = "(Pas de texte nouveau dans ce message : seulement une salutation, une signature ou une citation.)"
 FORWARD_START = "----- Message transféré -----"
 FORWARD_END = "----- Fin du message transféré -----"
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.models import Event, Message, RefCounter, Ticket
 from mailbot.parsers import InboundMail, rules, strip_subject_prefixes
+from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.text import first_sentence, shorten
 
 REFERENCE = rules.REFERENCE  # CA-2026-0042 (the shared rule, mailbot.parsers.rules)
@@ -43,7 +44,16 @@ def summary_of(mail: InboundMail) -> str:
     return first_sentence(mail.new_text, SUMMARY_LENGTH) or title_of(mail)
 
 
+# What the ticket records when a mail holds nothing new: said plainly, then the mail without its quote.
+NO_NEW_TEXT = "(Pas de texte nouveau dans ce message : seulement une salutation, une signature ou une citation.)"
+
+
 def record_inbound(session: Session, ticket: Ticket, mail: InboundMail, text: str, now: datetime) -> Message:
+    """Record an inbound mail on the ticket. Callers that fall back to the whole text when the new text is empty
+    (`mail.new_text or mail.text`) never record the quote as if it were new: the ticket says there is nothing new
+    and keeps the mail without its quote."""
+    if text == mail.text and not mail.new_text.strip() and not mail.forwarded and text.strip():
+        text = f"{NO_NEW_TEXT}\n\n{quoteless(mail.text)}".strip()
     message = Message(
         ticket_id=ticket.id,
         direction="in",
