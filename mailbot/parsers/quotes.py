@@ -87,8 +87,8 @@ def _header_block_at(lines: list[str], i: int) -> bool:
         seen += 1
     return bool(keys & _FROM_KEYS) and len(keys) >= 2 and bool(
         keys & {"sent", "envoyé", "envoyé le", "date", "datum", "gesendet", "subject", "objet", "sujet", "betreff",
-                "to", "à", "pour", "an", "inviato", "oggetto", "data", "verzonden", "enviado", "enviada", "fecha",
-                "aan", "para", "onderwerp", "asunto", "assunto"}
+                "to", "à", "pour", "an", "inviato", "oggetto", "data", "verzonden", "enviado", "enviado el", "enviada",
+                "enviada em", "fecha", "aan", "para", "onderwerp", "asunto", "assunto"}
     )
 
 

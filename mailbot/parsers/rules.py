@@ -153,7 +153,8 @@ RAW_SEPARATOR = re.compile(
 # Header lines of a quoted message block (Outlook, Thunderbird, Apple Mail, Yahoo) in FR/EN/DE.
 RAW_HEADER_KEY = re.compile(
     r"^\s*+[*>]*+\s*+(?P<key>from|de|von|fra|från|da|van|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|"
-    r"verzonden|enviado|enviada|fecha|to|à|a|pour|an|til|aan|para|onderwerp|asunto|assunto|"
+    r"verzonden|enviado(?:\s+el)?|enviada(?:\s+em)?|fecha|to|à|a|pour|an|til|aan|para|onderwerp|asunto|assunto|"
+    r"cci|bcc|importance|priorité|priority|wichtigkeit|"
     r"cc|copie\s+à|subject|objet|sujet|betreff|emne|reply-to|répondre\s+à)\s*+[*]?\s*+[:：]",
     re.IGNORECASE,
 )

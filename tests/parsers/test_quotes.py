@@ -37,6 +37,10 @@ ATTRIBUTIONS = [
     "Von: Club Aide <aide@club.fr>\nGesendet: Mittwoch, 3. Dezember 2026 14:05\nAn: Jean\nBetreff: Termin",
     "Van: Club Aide <aide@club.fr>\nVerzonden: woensdag 3 december 2026 14:05\nAan: Jean\nOnderwerp: Afspraak",
     "De: Club Aide <aide@club.fr>\nEnviado: miércoles, 3 de diciembre de 2026 14:05\nPara: Jean\nAsunto: Cita",
+    "-----Mensaje original-----\nDe: Club Aide\nEnviado el: miércoles, 3 de diciembre de 2026 14:05\nPara: Jean\n"
+    "Asunto: Cita",
+    "De : Club Aide\nEnvoyé : mercredi 3 décembre 2026 14:05\nÀ : Jean\nCc : Paul\nImportance : Haute\nObjet : RE: x",
+    "Le lun. 3 juin 2024 à\n10:00, Club Aide\n<aide@club.fr> a écrit :",  # over three lines
 ]
 
 
