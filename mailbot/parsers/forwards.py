@@ -42,12 +42,16 @@ def is_forward_subject(subject: str) -> bool:
     return bool(FORWARD_PREFIX.search(" ".join((subject or "").split())[:60]))
 
 
-def inline_forwards(text: str, subject: str = "") -> tuple[ForwardedMessage, ...]:
+def inline_forwards(text: str, subject: str = "", *, fresh: bool = False) -> tuple[ForwardedMessage, ...]:
     """The message forwarded in the body: under a forward line ("-------- Message transféré --------", "Begin
     forwarded message:", "Début du message réexpédié :"…), or, when the subject says it is a forward ("TR :",
-    "Fwd:"), under the first quote marker (Outlook's rule and "De : … Objet :" block, an attribution)."""
+    "Fwd:"), under the first quote marker (Outlook's rule and "De : … Objet :" block, an attribution).
+
+    `fresh` says the mail answers nothing (no In-Reply-To, References or "Re:"): a message under a quote marker
+    there was pasted or forwarded by the member, never history of a conversation with the club.
+    """
     lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "").split("\n")
-    start = _forward_start(lines, is_forward_subject(subject))
+    start = _forward_start(lines, is_forward_subject(subject), fresh)
     if start is None:
         return ()
     block = lines[start:]
@@ -60,13 +64,15 @@ def inline_forwards(text: str, subject: str = "") -> tuple[ForwardedMessage, ...
     return (found,)
 
 
-def _forward_start(lines: list[str], forward_subject: bool) -> int | None:
-    marks = quote_marks(lines)
+def _forward_start(lines: list[str], forward_subject: bool, fresh: bool) -> int | None:
     for i, line in enumerate(lines):
         if FORWARD_LINE.match(line):
             return i
-    if not forward_subject:
+    if not forward_subject and not fresh:
         return None
+    # Under "TR :" a bare quote is the forwarded mail too; in a fresh mail only a marker says a message starts
+    # (a member may quote a line of a contract or a command with ">" in a mail of their own).
+    marks = quote_marks(lines) if forward_subject else [False] * len(lines)
     for i, line in enumerate(lines):
         if marks[i] or (line.strip() and marker_at(lines, i)[0]):
             return i

@@ -13,6 +13,9 @@ from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # noqa: F401 - rep
 from .model import InboundMail, MailKind
 from .quotes import split_reply
 
+# "Re:", "RE :", "Réf :", "AW:", "Antw:", "SV:", "R:"… at the start of a subject: the mail answers another one.
+_REPLY_SUBJECT = re.compile(r"^\s*(?:\[[^\]]{0,40}\]\s*)*(?:re|ré|réf|ref|rép|rep|aw|antw|sv|vs|odp|res|r)\s*"
+                            r"(?:\[\d+\])?\s*[:：]", re.IGNORECASE)
 RAW_TEXT_LIMIT = 256 * 1024
 # RFC 5322 lines end at 998 characters, and the database keeps Message-IDs and subjects in columns of that size: a
 # longer Message-ID (a 100 KB "Message-ID:" line) is replaced by a digest of it, the same for every copy of the
@@ -66,8 +69,12 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
     result = kind_mod.detect(msg, text, raw_text)
     subject = decode_header(msg.get("Subject"))
     # A forwarded message is content (the member asks about it), not history; bounces and robots forward nothing.
-    forwarded = (inline_forwards(text, subject) + attached_forwards(msg)) if result.kind is MailKind.NORMAL else ()
     ids = message_ids(msg.get("Message-ID"))
+    refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
+    in_reply_to = message_ids(msg.get("In-Reply-To"))
+    fresh = not in_reply_to and not refs and not _REPLY_SUBJECT.match(subject)
+    forwarded = ((inline_forwards(text, subject, fresh=fresh) + attached_forwards(msg))
+                 if result.kind is MailKind.NORMAL else ())
     message_id = ids[0] if ids else f"{hashlib.sha256(raw).hexdigest()}@mailbot.invalid"
 
     def addr_list(*names: str) -> tuple[str, ...]:
@@ -77,7 +84,6 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
             seen.setdefault(addr, None)
         return tuple(seen)
 
-    refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
     return _storable(InboundMail(
         message_id=message_id,
         subject=subject,
@@ -87,7 +93,7 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
         cc=addr_list("Cc"),
         reply_to=addr_list("Reply-To"),
         delivered_to=addr_list("Delivered-To", "X-Original-To", "Envelope-To"),
-        in_reply_to=message_ids(msg.get("In-Reply-To")),
+        in_reply_to=in_reply_to,
         references=refs,
         date=parse_date(msg.get("Date")),
         text=text,

@@ -110,3 +110,16 @@ def test_thunderbird_wraps_long_header_values_without_indenting() -> None:
     [forward] = parse_mail(mail("Fwd: Facture", f"{OWN}\n\n{head}{CLIENT_TEXT}\n")).forwarded
     assert forward.subject.endswith("pénalités (deuxième envoi)")
     assert forward.sender == "Gérard Lenoir <g.lenoir@client.fr>" and forward.text == CLIENT_TEXT
+
+
+def test_a_client_mail_pasted_into_a_fresh_mail_is_a_forward_but_not_in_a_reply() -> None:
+    subject, head = LAYOUTS["outlook-no-rule"]
+    body = f"{OWN}\n\n{head}{CLIENT_TEXT}\n"
+    fresh = parse_mail(mail("Client difficile", body))
+    assert fresh.new_text == OWN and fresh.forwarded[0].text == CLIENT_TEXT
+    # In a reply the same block is the history of the conversation: cut, not kept as a forward.
+    assert parse_mail(mail("Re: Client difficile", body)).forwarded == ()
+    assert parse_mail(mail("Client difficile", body, extra="In-Reply-To: <a@club.test>\n")).forwarded == ()
+    # A fresh mail quoting a line with ">" (a contract clause) has no forward.
+    assert parse_mail(mail("Contrat", "Mon contrat dit :\n> Article 12 : résiliation sous 30 jours.\nEst-ce légal ?")
+                      ).forwarded == ()
