@@ -63,7 +63,6 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
         if mime.content_type(msg).startswith("message/"):
             # A bare report (message/delivery-status at top level): its fields are the only readable text.
             text = "\n\n".join(str(p).strip() for p in payload) if isinstance(payload, list) else str(payload)
-    new_text, signature = split_reply(text)
     # Report fields sit near the top; a 10 MB attachment below them need not be copied into a str.
     raw_text = raw[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
     result = kind_mod.detect(msg, text, raw_text)
@@ -73,6 +72,7 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
     refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
     in_reply_to = message_ids(msg.get("In-Reply-To"))
     fresh = not in_reply_to and not refs and not _REPLY_SUBJECT.match(subject)
+    new_text, signature = split_reply(text, fresh=fresh)
     forwarded = ((inline_forwards(text, subject, fresh=fresh) + attached_forwards(msg))
                  if result.kind is MailKind.NORMAL else ())
     message_id = ids[0] if ids else f"{hashlib.sha256(raw).hexdigest()}@mailbot.invalid"

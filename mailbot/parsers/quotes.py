@@ -256,17 +256,21 @@ def _wrapped_quote_line(lines: list[str], marks: list[bool], i: int) -> bool:
     return bool(text) and text[0].islower() and len(above) >= 60 and not above.endswith((".", "?", "!", ":", ";"))
 
 
-def own_lines(text: str) -> tuple[list[str], str]:
+def own_lines(text: str, *, fresh: bool = False) -> tuple[list[str], str]:
     """The lines the author wrote in this mail, in order, with a blank line where a quote was cut out, and how the
     quoted history was recognised ("" when there is none).
 
     Every layout: above the quote, below it, between quoted parts (each quoted block and its attribution or header
     block removed). A marker followed by unquoted text (Outlook's header block, "-----Original Message-----", an
-    attribution over an unmarked quote, a forward) starts a history that runs to the end of the mail.
+    attribution over an unmarked quote, a forward) starts a history that runs to the end of the mail. In a `fresh`
+    mail (one that answers nothing) with no marker anywhere, ">" lines are the author's own (a clause they cite,
+    program output), not history.
     """
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     lines = text.split("\n")
     marks = quote_marks(lines)
+    if fresh and any(marks) and not any(line.strip() and marker_at(lines, i)[0] for i, line in enumerate(lines)):
+        marks = [False] * len(lines)
     kept: list[str] = []
     how = ""
     i = 0
@@ -325,8 +329,11 @@ def quoteless(text: str) -> str:
     return _clean(own_lines(text)[0])
 
 
-def split_reply(text: str) -> tuple[str, str]:
-    """(new_text, signature): the sender's own words, without quoted history, and the signature cut off."""
-    kept, _how = own_lines(text)
+def split_reply(text: str, *, fresh: bool = False) -> tuple[str, str]:
+    """(new_text, signature): the sender's own words, without quoted history, and the signature cut off.
+
+    `fresh`: the mail answers nothing (no In-Reply-To, References or "Re:"), see own_lines.
+    """
+    kept, _how = own_lines(text, fresh=fresh)
     body, signature = _split_signature(kept)
     return _clean(body), _clean(signature)

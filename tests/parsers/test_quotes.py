@@ -129,3 +129,13 @@ def test_gmail_html_interleaved_reply() -> None:
     raw = ("From: alice@membres.test\nTo: aide@club.fr\nSubject: Re: Rendez-vous\nMessage-ID: <h@x>\n"
            "MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n" + html).encode()
     assert parse_mail(raw).new_text == "Bonjour,\n\nJeudi matin.\n\n12 rue des Lilas.\n\nCordialement,\nAlice"
+
+
+def test_in_a_fresh_mail_quoted_lines_without_any_marker_are_the_authors() -> None:
+    from mailbot.parsers import parse_mail
+
+    body = "Mon contrat dit :\n> Article 12 : résiliation sous 30 jours.\n> Sans indemnité.\nEst-ce légal ?"
+    head = "From: alice@membres.test\nTo: aide@club.test\nMessage-ID: <c@x>\nContent-Type: text/plain; charset=utf-8\n"
+    assert parse_mail(f"{head}Subject: Contrat\n\n{body}".encode()).new_text == body
+    # The same lines in a reply are a quote.
+    assert parse_mail(f"{head}Subject: Re: Contrat\n\n{body}".encode()).new_text == "Mon contrat dit :\n\nEst-ce légal ?"
