@@ -14,7 +14,7 @@ from .charsets import decode_bytes
 from .headers import decode_header
 from .html import html_to_text
 from .model import Attachment
-from .text import normalise_newlines, tidy, unflow
+from .text import normalise_newlines, strip_pgp_armor, tidy, unflow
 
 # A header line: a field name, a colon. Used to refuse input that is not a mail at all.
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}[ \t]*:", re.MULTILINE)
@@ -288,7 +288,7 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
 def body_text(msg: Message) -> str:
     """The readable body: text/plain preferred, HTML converted when there is no usable plain text."""
     text = _best(msg, "", 0)
-    return tidy(text)
+    return tidy(strip_pgp_armor(text))
 
 
 def _best(part: Message, parent: str, pos: int) -> str:

@@ -45,6 +45,19 @@ def unflow(text: str, delsp: bool = False) -> str:
     return "\n".join(out)
 
 
+_PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash: [^\n]*\n)*\n?", re.MULTILINE)
+_PGP_SIGNATURE = re.compile(r"^-----BEGIN PGP SIGNATURE-----\n.*?^-----END PGP SIGNATURE-----\n?", re.MULTILINE | re.DOTALL)
+
+
+def strip_pgp_armor(text: str) -> str:
+    """Inline PGP (RFC 4880 cleartext signature): the armor lines and the signature block are not the sender's
+    words; lines starting with "-" were dash-escaped ("- -- ") and get their dash back."""
+    if "-----BEGIN PGP SIGNED MESSAGE-----" not in text:
+        return text
+    text = _PGP_SIGNATURE.sub("", _PGP_SIGNED.sub("", text))
+    return re.sub(r"(?m)^- (?=-)", "", text)
+
+
 def tidy(text: str) -> str:
     """Trailing spaces off each line, no more than two blank lines in a row, no blank edges."""
     lines = [line.rstrip() for line in text.split("\n")]

@@ -139,3 +139,16 @@ def test_in_a_fresh_mail_quoted_lines_without_any_marker_are_the_authors() -> No
     assert parse_mail(f"{head}Subject: Contrat\n\n{body}".encode()).new_text == body
     # The same lines in a reply are a quote.
     assert parse_mail(f"{head}Subject: Re: Contrat\n\n{body}".encode()).new_text == "Mon contrat dit :\n\nEst-ce légal ?"
+
+
+def test_inline_pgp_armor_is_not_the_senders_text() -> None:
+    from mailbot.parsers import parse_mail
+
+    body = ("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nOui, jeudi me va.\n\n- -- \nJean\n\n"
+            "Le 03/12/2026 à 14:05, Club Aide a écrit :\n> Jeudi ?\n-----BEGIN PGP SIGNATURE-----\n\n"
+            "iQEzBAEBCAAdFiEE\n=abcd\n-----END PGP SIGNATURE-----\n")
+    raw = ("From: jean@membres.test\nTo: aide@club.test\nSubject: Re: Jeudi\nMessage-ID: <p@x>\n"
+           "Content-Type: text/plain; charset=utf-8\n\n" + body).encode()
+    mail = parse_mail(raw)
+    assert mail.new_text == "Oui, jeudi me va." and mail.signature == "--\nJean"
+    assert "PGP" not in mail.text
