@@ -66,7 +66,9 @@ def inline_forwards(text: str, subject: str = "", *, fresh: bool = False) -> tup
 
 def _forward_start(lines: list[str], forward_subject: bool, fresh: bool) -> int | None:
     for i, line in enumerate(lines):
-        if FORWARD_LINE.match(line):
+        # A forward line inside the quoted history of a reply is history, not a new forward (Apple Mail quotes a
+        # whole forward: that counts under "Fwd:" or in a fresh mail).
+        if FORWARD_LINE.match(line) and (forward_subject or fresh or not line.lstrip().startswith(">")):
             return i
     if not forward_subject and not fresh:
         return None

@@ -123,3 +123,11 @@ def test_a_client_mail_pasted_into_a_fresh_mail_is_a_forward_but_not_in_a_reply(
     # A fresh mail quoting a line with ">" (a contract clause) has no forward.
     assert parse_mail(mail("Contrat", "Mon contrat dit :\n> Article 12 : résiliation sous 30 jours.\nEst-ce légal ?")
                       ).forwarded == ()
+
+
+def test_a_forward_quoted_in_a_replys_history_is_not_forwarded_again() -> None:
+    body = ("Merci, c'est noté.\n\nLe 02/12/2026 à 10:00, Club Aide <aide@club.test> a écrit :\n> Votre demande est "
+            "reçue.\n> Le 01/12/2026 à 09:00, Alice a écrit :\n> > ---------- Forwarded message ---------\n"
+            "> > From: Gérard Lenoir <g.lenoir@client.fr>\n> > Subject: Facture\n> >\n> > " + CLIENT_TEXT + "\n")
+    parsed = parse_mail(mail("Re: [CA-2026-0001] Facture", body, extra="In-Reply-To: <ack@club.test>\n"))
+    assert parsed.forwarded == () and parsed.new_text == "Merci, c'est noté."
