@@ -38,12 +38,13 @@ from __future__ import annotations
 import heapq
 import math
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Collection, Iterable, Sequence
+
+from mailbot.parsers.rules import fold_words
 
 # PyStemmer (the Snowball project's C stemmers wrapped for Python) rather than the pure-Python snowballstemmer:
 # both run the same French Snowball algorithm and gave identical stems on every word of our test corpora, but
@@ -105,10 +106,7 @@ fortement gros grosse bons bonnes meilleur lors depuis avance
 """
 
 
-def fold(text: str) -> str:
-    """Lower case, accents and ligatures dropped: "Comptabilité Œnologie" -> "comptabilite oenologie"."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+fold = fold_words  # the shared rule (mailbot.parsers.rules): lower case, no accents, ligatures spelled out
 
 
 _STEMMER = Stemmer.Stemmer("french")

@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 
 from .dates import DATE_FORMS_HELP, fold, parse_date
+from .rules import COURTESY, REFERENCE_TYPED
 
 __all__ = [
     "COMMANDS",
@@ -102,7 +103,7 @@ _COMMAND_LINE = re.compile(
 _QUOTED = re.compile(r"^\s*>")
 # Same shape as the router's subject reference (prefix is configurable, hence any 1–6 letters); dashes vary with
 # the mail client.
-_REFERENCE = re.compile(r"(?<![\w-])([A-Za-z]{1,6})[-_\u2010\u2011\u2013](\d{4})[-_\u2010\u2011\u2013](\d{4,})(?!\w)")
+_REFERENCE = REFERENCE_TYPED
 # Spaces HTML conversion leaves behind; zero-width ones are dropped so they cannot split a word.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a"), " ")
@@ -153,10 +154,7 @@ def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
     return AideurReply(tuple(commands), text, tuple(errors), references)
 
 
-_COURTESY = re.compile(
-    r"^(?:bonjour|bonsoir|merci(?: beaucoup| bien)?|cordialement|bien cordialement|bien a (?:vous|toi)|"
-    r"amicalement|salutations|sinceres salutations|a bientot|bonne (?:journee|soiree|fin de journee)|"
-    r"belle journee|bises|aideur)$")
+_COURTESY = COURTESY  # greetings and sign-offs: the shared list (rules.py)
 
 
 def _courtesy_only(text: str) -> bool:

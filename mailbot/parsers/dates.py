@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import calendar as _calendar
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from mailbot.calendar import add_business_days
+
+from .rules import fold
 
 __all__ = ["fold", "parse_date", "DATE_FORMS_HELP"]
 
@@ -26,45 +27,6 @@ DATE_FORMS_HELP = (
     "15/12, 15/12/2026, 15 décembre, mardi 15 décembre, lundi prochain, demain, dans 3 jours, "
     "dans 5 jours ouvrés, fin de semaine, fin du mois, semaine prochaine"
 )
-
-# Characters that phones, Outlook and HTML conversion put where a plain one is meant.
-_PLAIN = {
-    "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ", "\t": " ",
-    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'",
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-    "\uff03": "#",
-}
-
-
-class _FoldTable(dict[int, str]):
-    """str.translate table computed on first sight of each character (then a dict lookup in C)."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        plain = _PLAIN.get(char)
-        if plain is None:
-            base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).lower()
-            # Ligatures and the like decompose to several characters: keep the first, the length must not change.
-            plain = base[:1] if base else char.lower()[:1] or char
-        if len(self) < 65536:  # bounded: a mail of random code points must not grow it without end
-            self[code] = plain
-        return plain
-
-
-_FOLD = _FoldTable()
-_ASCII_PLAIN = str.maketrans({char: plain for char, plain in _PLAIN.items() if char.isascii()})
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, same length as `text` (one output character per input character).
-
-    Keeping the length lets callers match on the folded text and slice the original with the same indices. Called
-    on every line of every mail: plain ASCII text takes the fast path.
-    """
-    if text.isascii():
-        return text.lower().translate(_ASCII_PLAIN)
-    return text.translate(_FOLD)
-
 
 _MONTHS: dict[str, int] = {}
 for _number, _names in enumerate((

@@ -14,7 +14,16 @@ from .charsets import decode_bytes, surrogates_to_text
 from .headers import decode_header
 from .html import html_to_text
 from .model import Attachment
-from .text import normalise_newlines, tidy, unflow
+from .text import normalise_newlines, strip_pgp_armor, tidy, unflow
+
+# A header line: a field name, a colon. Used to refuse input that is not a mail at all.
+_HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}[ \t]*:", re.MULTILINE)
+_KNOWN_HEADERS = re.compile(
+    rb"^(?:from|to|subject|date|message-id|received|return-path|mime-version|content-type|delivered-to|"
+    rb"x-[\w-]+|cc|reply-to|sender)[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
 
 # Parts of a multipart/report after the human-readable one are machine data, not attachments.
 _REPORT_DATA = {"message/delivery-status", "message/disposition-notification", "message/feedback-report",
@@ -69,6 +78,28 @@ def _close_run(raw: bytes, pieces: list[bytes], kept_until: int, start: int, end
     pieces.append(raw[kept_until:start])
     pieces.append(b"MAILBOTSLIM-%d-%d-%d\r\n" % (start, end, size))
     return end
+
+
+def repair_start(raw: bytes) -> tuple[bytes, list[str]]:
+    """Drop blank/whitespace-only lines and up to two stray non-header lines before the header block.
+
+    Some exporters prepend such lines; left in place they make the parser see no headers at all.
+    """
+    repaired: list[str] = []
+    lines = raw[:65536].split(b"\n", 4)  # the head only: never copy a big mail to look at its first lines
+    skipped = 0
+    for line in lines[:3]:
+        if line.strip() == b"" and skipped == 0 and line != lines[-1]:
+            skipped += 1
+            continue
+        break
+    for i in range(skipped, min(skipped + 3, len(lines) - 1)):
+        if _HEADER_LINE.match(lines[i]) and _KNOWN_HEADERS.match(lines[i]):
+            if i > 0:
+                repaired.append("StrayLinesBeforeHeaders")
+                return raw[sum(len(line) + 1 for line in lines[:i]):], repaired
+            break
+    return raw, repaired
 
 
 def content_type(part: Message) -> str:
@@ -213,7 +244,7 @@ def sanitise_filename(name: str | None, ctype: str, index: int) -> str:
     return text[:255]
 
 
-def _walk_with_parents(msg: Message) -> Iterator[tuple[int, Message, str, int, bool]]:
+def walk_with_parents(msg: Message) -> Iterator[tuple[int, Message, str, int, bool]]:
     """(walk index, part, parent content type, position in parent, inside an attached message)."""
     counter = 0
 
@@ -237,7 +268,7 @@ def _walk_with_parents(msg: Message) -> Iterator[tuple[int, Message, str, int, b
 
 def attachments_with_parts(msg: Message) -> Iterator[tuple[Attachment, Message]]:
     attached_messages: set[int] = set()
-    for index, part, parent, pos, _inside in _walk_with_parents(msg):
+    for index, part, parent, pos, _inside in walk_with_parents(msg):
         ctype = content_type(part)
         if ctype == "message/rfc822" and part.is_multipart() and not (parent == "multipart/report" and pos > 0):
             # compat32 presents message/rfc822 as a container; the whole message is the attachment.
@@ -264,8 +295,6 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
 
     A slimmed attachment is decoded straight from its span of `raw`: one attachment in memory at a time.
     """
-    from .parse import repair_start  # here, not at the top: parse imports this module
-
     raw, _ = repair_start(raw)  # as parse_mail reads it, so that the same parts are found
     msg = load(raw)
     for att, part in attachments_with_parts(msg):
@@ -284,7 +313,7 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
 def body_text(msg: Message) -> str:
     """The readable body: text/plain preferred, HTML converted when there is no usable plain text."""
     text = _best(msg, "", 0)
-    return tidy(text)
+    return tidy(strip_pgp_armor(text))
 
 
 def _best(part: Message, parent: str, pos: int) -> str:
@@ -311,8 +340,10 @@ def _best(part: Message, parent: str, pos: int) -> str:
             return _best(children[0], ctype, 0) if children else ""
         if ctype == "multipart/report":
             return _best(children[0], ctype, 0) if children else ""
-        texts = [_best(child, ctype, i) for i, child in enumerate(children)]
-        return "\n\n".join(t for t in texts if t.strip())
+        texts = [t for t in (_best(child, ctype, i) for i, child in enumerate(children)) if t.strip()]
+        if len(texts) > 1 and _is_list_footer(texts[-1]):
+            texts.pop()  # the part a mailing list appends ("… mailing list / listinfo / unsubscribe")
+        return "\n\n".join(texts)
     if part.get_content_maintype() == "multipart":
         return _loose_text(part)  # declared multipart but no usable boundary: show what is there
     if ctype not in ("text/plain", "text/html"):
@@ -320,6 +351,18 @@ def _best(part: Message, parent: str, pos: int) -> str:
     if _disposition(part) == "attachment" or raw_filename(part):
         return ""  # a text file sent as an attachment
     return part_text(part)
+
+
+_LIST_FOOTER = re.compile(
+    r"listinfo|mailing\s+list|unsubscribe|se\s+d[ée]sinscrire|d[ée]sabonner|d[ée]sinscription|"
+    r"you\s+received\s+this\s+message\s+because|vous\s+recevez\s+ce\s+message\s+car",
+    re.IGNORECASE,
+)
+
+
+def _is_list_footer(text: str) -> bool:
+    """A short last part naming a list and how to leave it: the list's footer, not the sender's words."""
+    return len(text) <= 800 and bool(_LIST_FOOTER.search(text))
 
 
 def _loose_text(part: Message) -> str:

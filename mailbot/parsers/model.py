@@ -25,6 +25,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class ForwardedMessage:
+    """A message the sender forwarded (inline under a "Message transféré" line, or attached as message/rfc822).
+
+    It is content, not quoted history: the ticket keeps it and Aideur sees it marked as forwarded.
+    """
+
+    sender: str  # as the forward shows it ("Jean Client <jean@client.fr>"), "" when absent
+    date: str  # as written in the forward (not parsed: clients write it in their own language)
+    subject: str
+    text: str  # the forwarded message's text, its own quotes kept
+    attached: bool = False  # True for a message/rfc822 attachment, False for an inline forward
+
+
+@dataclass(frozen=True)
 class InboundMail:
     # Every text below holds no NUL and no lone surrogate (storable); Message-IDs and the subject are at most 998
     # characters (a longer Message-ID is replaced by "<sha256-of-it>@long-id.mailbot.invalid").
@@ -51,3 +65,4 @@ class InboundMail:
     # Why from_address is "" although the From header has text (several addresses and no Sender, no valid
     # address): a normal mail with a sender problem is quarantined with this reason, never answered.
     sender_problem: str = ""
+    forwarded: tuple[ForwardedMessage, ...] = ()  # messages forwarded in this mail (content, not in new_text)

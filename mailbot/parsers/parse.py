@@ -7,19 +7,15 @@ import re
 from . import kind as kind_mod
 from . import mime
 from .errors import ParseError
+from .forwards import attached_forwards, inline_forwards
 from .headers import addresses, decode_header, message_ids, parse_date, sender
-from .model import InboundMail
+from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # noqa: F401 - repair_start was public here
+from .model import InboundMail, MailKind
 from .quotes import split_reply
 
-# A header line: a field name, a colon. Used to refuse input that is not a mail at all.
-_HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}[ \t]*:", re.MULTILINE)
-_KNOWN_HEADERS = re.compile(
-    rb"^(?:from|to|subject|date|message-id|received|return-path|mime-version|content-type|delivered-to|"
-    rb"x-[\w-]+|cc|reply-to|sender)[ \t]*:",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
+# "Re:", "RE :", "Réf :", "AW:", "Antw:", "SV:", "R:"… at the start of a subject: the mail answers another one.
+_REPLY_SUBJECT = re.compile(r"^\s*(?:\[[^\]]{0,40}\]\s*)*(?:re|ré|réf|ref|rép|rep|aw|antw|sv|vs|odp|res|r)\s*"
+                            r"(?:\[\d+\])?\s*[:：]", re.IGNORECASE)
 RAW_TEXT_LIMIT = 256 * 1024
 # RFC 5322 lines end at 998 characters, and the database keeps Message-IDs and subjects in columns of that size: a
 # longer Message-ID (a 100 KB "Message-ID:" line) is replaced by a digest of it, the same for every copy of the
@@ -35,28 +31,6 @@ def _looks_like_mail(raw: bytes) -> bool:
         head = head.split(b"\n", 1)[-1]
     first_line = head.lstrip(b"\r\n").split(b"\n", 1)[0]
     return bool(_HEADER_LINE.match(first_line)) and bool(_KNOWN_HEADERS.search(head))
-
-
-def repair_start(raw: bytes) -> tuple[bytes, list[str]]:
-    """Drop blank/whitespace-only lines and up to two stray non-header lines before the header block.
-
-    Some exporters prepend such lines; left in place they make the parser see no headers at all.
-    """
-    repaired: list[str] = []
-    lines = raw[:65536].split(b"\n", 4)  # the head only: never copy a big mail to look at its first lines
-    skipped = 0
-    for line in lines[:3]:
-        if line.strip() == b"" and skipped == 0 and line != lines[-1]:
-            skipped += 1
-            continue
-        break
-    for i in range(skipped, min(skipped + 3, len(lines) - 1)):
-        if _HEADER_LINE.match(lines[i]) and _KNOWN_HEADERS.match(lines[i]):
-            if i > 0:
-                repaired.append("StrayLinesBeforeHeaders")
-                return raw[sum(len(line) + 1 for line in lines[:i]):], repaired
-            break
-    return raw, repaired
 
 
 def parse_mail(raw: bytes) -> InboundMail:
@@ -87,11 +61,18 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
         if mime.content_type(msg).startswith("message/"):
             # A bare report (message/delivery-status at top level): its fields are the only readable text.
             text = "\n\n".join(str(p).strip() for p in payload) if isinstance(payload, list) else str(payload)
-    new_text, signature = split_reply(text)
     # Report fields sit near the top; a 10 MB attachment below them need not be copied into a str.
     raw_text = raw[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
     result = kind_mod.detect(msg, text, raw_text)
+    subject = decode_header(msg.get("Subject"))
+    # A forwarded message is content (the member asks about it), not history; bounces and robots forward nothing.
     ids = message_ids(msg.get("Message-ID"))
+    refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
+    in_reply_to = message_ids(msg.get("In-Reply-To"))
+    fresh = not in_reply_to and not refs and not _REPLY_SUBJECT.match(subject)
+    new_text, signature = split_reply(text, fresh=fresh)
+    forwarded = ((inline_forwards(text, subject, fresh=fresh) + attached_forwards(msg))
+                 if result.kind is MailKind.NORMAL else ())
     message_id = ids[0] if ids else f"{hashlib.sha256(raw).hexdigest()}@mailbot.invalid"
 
     def addr_list(*names: str) -> tuple[str, ...]:
@@ -101,10 +82,9 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
             seen.setdefault(addr, None)
         return tuple(seen)
 
-    refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
     return _storable(InboundMail(
         message_id=message_id,
-        subject=decode_header(msg.get("Subject")),
+        subject=subject,
         from_address=author.address,
         from_name=author.name,
         sender_problem=author.problem,
@@ -112,7 +92,7 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
         cc=addr_list("Cc"),
         reply_to=addr_list("Reply-To"),
         delivered_to=addr_list("Delivered-To", "X-Original-To", "Envelope-To"),
-        in_reply_to=message_ids(msg.get("In-Reply-To")),
+        in_reply_to=in_reply_to,
         references=refs,
         date=parse_date(msg.get("Date")),
         text=text,
@@ -124,6 +104,7 @@ def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
         bounced_recipients=tuple(a.lower() for a in result.bounced),
         auto_submitted=decode_header(msg.get("Auto-Submitted")).lower(),
         defects=tuple(repairs) + mime.defects(msg),
+        forwarded=forwarded,
     ))
 
 
@@ -155,6 +136,9 @@ def _storable(mail: InboundMail) -> InboundMail:
             new = _clean(value)[:MAX_SUBJECT]
         elif isinstance(value, str):
             new = _clean(value)
+        elif item.name == "forwarded":
+            new = tuple(dataclasses.replace(f, sender=_clean(f.sender), date=_clean(f.date), subject=_clean(f.subject),
+                                            text=_clean(f.text)) for f in value)
         elif item.name == "attachments":
             new = tuple(dataclasses.replace(a, filename=_clean(a.filename), content_type=_clean(a.content_type))
                         for a in value)

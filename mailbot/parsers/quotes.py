@@ -3,62 +3,26 @@ from __future__ import annotations
 
 import re
 
-# Attribution lines: "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "… skrev …:", "El … escribió:" …
-# They may be split over up to three lines by the client, and Apple Mail sometimes quotes them ("> Le …").
-_ATTRIBUTION_END = re.compile(
-    r"(?:wrote|writes|a\s+écrit|a\s+ecrit|écrit|schrieb|skrev|escribió|escribio|ha\s+scritto|scrisse|"
-    r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$",
-    re.IGNORECASE,
+from .rules import (  # the shared markers (rules.py), under the names this module always used
+    RAW_ATTRIBUTION_END as _ATTRIBUTION_END,
+    RAW_ATTRIBUTION_START as _ATTRIBUTION_START,
+    RAW_ATTRIBUTION_START_WEAK as _ATTRIBUTION_START_WEAK,
+    RAW_ATTRIBUTION_VERBS as _ATTRIBUTION_VERBS,
+    RAW_CONTACT_LINE as _CONTACT_LINE,
+    RAW_CORPORATE_MARKER as _CORPORATE_MARKER,
+    RAW_FORWARD_LINE as FORWARD_LINE,
+    RAW_FROM_KEYS as _FROM_KEYS,
+    RAW_HEADER_KEY as _HEADER_KEY,
+    RAW_MOBILE_SIGNATURE as _MOBILE_SIGNATURE,
+    RAW_NAMED_QUOTE as _NAMED_QUOTE,
+    RAW_PROMPT as _PROMPT,
+    RAW_QUOTED as _QUOTED,
+    RAW_RULE as _RULE,
+    RAW_SEPARATOR as _SEPARATOR,
+    RAW_SIG_DELIMITER as _SIG_DELIMITER,
+    SIGN_OFF,
+    fold,
 )
-# A multi-line attribution must open like one (a date or "On/Le/Am…"), so that the line above it
-# ("Hello", "C'est super !") is never swallowed; a one-line attribution may start with a name or address.
-_ATTRIBUTION_START = re.compile(
-    r"^\s*(?:[->]\s*)*(?:on|le|am|den|el|il|em|op|w\s+dniu|\d+|\w{2,4}\.?,?\s+\d+)\b",
-    re.IGNORECASE,
-)
-_ATTRIBUTION_START_WEAK = re.compile(r"^\s*(?:[->]\s*)*+(?:[^\s:]+@|\"?[\w'.-]+)", re.IGNORECASE)
-_SEPARATOR = re.compile(
-    r"""^\s*(?:[>*]\s*)*(?:
-        -{2,}\s*(?:original\s+message|message\s+d'origine|message\s+original|message\s+transféré|
-                   message\s+trans\S*|forwarded\s+message|messaggio\s+inoltrato|mensaje\s+original|ursprüngliche\s+nachricht|
-                   weitergeleitete\s+nachricht|messaggio\s+originale|oorspronkelijk\s+bericht|
-                   original\s+meddelelse|opprinnelig\s+melding|ursprungligt\s+meddelande)\s*-*
-      | _{10,}\s*$
-      | begin\s+forwarded\s+message\s*:
-      | inizio\s+messaggio\s+inoltrato\s*:
-      | début\s+du\s+message\s+(?:réexpédié|transféré)\s*:
-      | (?:-\s*)?message\s+transféré\s*(?:-+)?\s*$
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
-# Header lines of a quoted message block (Outlook, Thunderbird, Apple Mail, Yahoo) in FR/EN/DE.
-_HEADER_KEY = re.compile(
-    r"^\s*+[*>]*+\s*+(?P<key>from|de|von|fra|från|da|inviato|oggetto|data|sent|envoyé(?:\s+le)?|gesendet|date|datum|to|"
-    r"à|a|pour|an|til|"
-    r"cc|copie\s+à|subject|objet|sujet|betreff|emne|reply-to|répondre\s+à)\s*+[*]?\s*+[:：]",
-    re.IGNORECASE,
-)
-_FROM_KEYS = {"from", "de", "von", "fra", "från", "da"}
-_QUOTED = re.compile(r"^\s*>")
-
-# Automatic signatures of mobile clients and webmails: everything from here down is signature.
-_MOBILE_SIGNATURE = re.compile(
-    r"""^\s*(?:
-        sent\s+from\s+my\s+\S.* | sent\s+from\s+(?:outlook|yahoo|mail\s+for|samsung|my\s+).* |
-        sent\s+with\s+\S.* | sent\s+via\s+\S.* | get\s+outlook\s+for\s+\S.* |
-        envoyé\s+de\s+mon\s+\S.* | envoyé\s+depuis\s+\S.* | envoyé\s+à\s+partir\s+de\s+\S.* |
-        envoyé\s+avec\s+\S.* | obtenir\s+outlook\s+pour\s+\S.* | téléchargez\s+outlook\s+pour\s+\S.* |
-        von\s+meinem\s+\S.*\s+gesendet\.? | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.*gesendet\.? |
-        gesendet\s+von\s+meinem\s+\S.*
-    )$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_RULE = re.compile(r"^\s*[-_=]{8,}\s*$")
-_SIG_DELIMITER = re.compile(r"^(?:-- ?|--|__|—)\s*$")
-
-
-_ATTRIBUTION_VERBS = ("wrote", "writes", "crit", "schrieb", "skrev", "escrib", "scritto", "scrisse", "написал",
-                      "napisał", "geschreven", "kirjoitti", "yazdı")
 
 
 def _attribution_at(lines: list[str], i: int) -> int:
@@ -123,31 +87,9 @@ def _header_block_at(lines: list[str], i: int) -> bool:
         seen += 1
     return bool(keys & _FROM_KEYS) and len(keys) >= 2 and bool(
         keys & {"sent", "envoyé", "envoyé le", "date", "datum", "gesendet", "subject", "objet", "sujet", "betreff",
-                "to", "à", "pour", "an", "inviato", "oggetto", "data"}
+                "to", "à", "pour", "an", "inviato", "oggetto", "data", "verzonden", "enviado", "enviado el", "enviada",
+                "enviada em", "fecha", "aan", "para", "onderwerp", "asunto", "assunto"}
     )
-
-
-def _quote_start(lines: list[str]) -> tuple[int, str]:
-    """Index of the first line of quoted history and how it was recognised ("" when none)."""
-    for i, line in enumerate(lines):
-        if _SEPARATOR.match(line):
-            return i, "separator"
-        if _attribution_at(lines, i):
-            return i, "attribution"
-        if _header_block_at(lines, i):
-            return i, "headers"
-        if _QUOTED.match(line):
-            return i, "quote"
-    return len(lines), ""
-
-
-_CORPORATE_MARKER = re.compile(
-    r"^\s*(?:t[ée]l(?:[ée]phone)?\.?\s*[:.]?\s*[+\d(]|tel\.|fax\b|mobile\s*[:.]|portable\s*[:.]|gsm\s*[:.]|"
-    r"e-?mail\s*:|www\.|p\.?\s*iva|siret|siren|rcs\b|cap\.\s*soc|n'imprimez|pensez\s+à\s+l'environnement|"
-    r"please\s+consider\s+the\s+environment|nota\s+di\s+riservatezza|ce\s+(?:message|courriel|mail)\s+"
-    r"(?:et\s+(?:ses|les)\s+pi[èe]ces|est\s+confidentiel)|this\s+(?:e-?mail|message)\s+(?:and\s+any|is\s+confidential))",
-    re.IGNORECASE,
-)
 
 
 def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
@@ -221,15 +163,6 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines, []
 
 
-_SIGN_OFF = re.compile(
-    r"^\s*+(?:(?:bien\s+|très\s+)?cordialement|bien\s+à\s+(?:vous|toi)|(?:sincères\s+|meilleures\s+)?salutations|"
-    r"bonne\s+(?:journée|soirée)|à\s+bientôt|merci(?:\s+d'avance|\s+par\s+avance|\s+beaucoup)?|"
-    r"(?:best|kind|warm)?\s*regards|best|cheers|thanks(?:\s+in\s+advance)?)\s*+[,.!]?\s*+$",
-    re.IGNORECASE,
-)
-_CONTACT_LINE = re.compile(r"(?:\+?\d[\d .-]{7,}\d|@|www\.|https?://)")
-
-
 def _after_sign_off(lines: list[str]) -> int | None:
     """The name/company/phone lines under "Cordialement," at the very end: the sign-off itself stays.
 
@@ -239,7 +172,7 @@ def _after_sign_off(lines: list[str]) -> int | None:
     filled = [i for i, x in enumerate(lines) if x.strip()]
     for position in range(len(filled) - 2, max(len(filled) - 9, -1), -1):
         index = filled[position]
-        if not _SIGN_OFF.match(lines[index]):
+        if not SIGN_OFF.match(fold(lines[index])):
             continue
         tail = [lines[i] for i in filled[position + 1:]]
         if len(tail) <= 7 and all(len(x.strip()) <= 70 for x in tail) and any(_CONTACT_LINE.search(x) for x in tail):
@@ -248,44 +181,159 @@ def _after_sign_off(lines: list[str]) -> int | None:
     return None
 
 
-def _after_quote(lines: list[str], start: int) -> list[str]:
-    """Bottom-posting: the unquoted lines after the last quoted line of the first quote block."""
-    last_quoted = -1
-    for i in range(start, len(lines)):
-        if _QUOTED.match(lines[i]):
-            last_quoted = i
-        elif lines[i].strip() and last_quoted >= 0 and not _QUOTED.match(lines[i]):
-            # Keep scanning: several quote/answer rounds are "interleaved"; we take the text after the last.
+def quote_marks(lines: list[str]) -> list[bool]:
+    """Which lines are quoted: "> …" lines, and "Name> …" lines when the same name marks several lines.
+
+    In a mail with no attribution, separator or header block anywhere, a block of ">" lines that reads as shell
+    prompts is the member's own text (a command they typed), not a quote.
+    """
+    named: dict[str, int] = {}
+    for line in lines:
+        match = _NAMED_QUOTE.match(line)
+        if match:
+            named[match.group(1)] = named.get(match.group(1), 0) + 1
+    marks = [bool(_QUOTED.match(line)) or (bool(m := _NAMED_QUOTE.match(line)) and named[m.group(1)] >= 2)
+             for line in lines]
+    i = 0
+    while i < len(lines):
+        if not marks[i]:
+            i += 1
             continue
-    if last_quoted < 0:
-        return []
-    return lines[last_quoted + 1 :]
+        j = i
+        while j < len(lines) and marks[j]:
+            j += 1
+        if any(_PROMPT.match(lines[k]) for k in range(i, j)) and not any(
+                _attribution_at(lines, k) or _SEPARATOR.match(lines[k]) or _header_block_at(lines, k)
+                for k in range(len(lines)) if not marks[k]):
+            for k in range(i, j):
+                marks[k] = False
+        i = j
+    return marks
+
+
+def marker_at(lines: list[str], i: int) -> tuple[int, str]:
+    """(number of lines, how) of the quote marker starting at line i: an attribution, a separator (with the header
+    block under it) or a header block; (0, "") when there is none."""
+    if _SEPARATOR.match(lines[i]) or FORWARD_LINE.match(lines[i]):
+        end = i + 1
+        if end < len(lines) and _header_block_at(lines, end):
+            end = _header_block_end(lines, end)
+        return end - i, "forward" if FORWARD_LINE.match(lines[i]) else "separator"
+    span = _attribution_at(lines, i)
+    if span:
+        return span, "attribution"
+    if _header_block_at(lines, i):
+        return _header_block_end(lines, i) - i, "headers"
+    return 0, ""
+
+
+def _header_block_end(lines: list[str], i: int) -> int:
+    """The line after a header block: header lines and their folded continuations, up to a blank or other line."""
+    j = i + 1
+    while j < len(lines):
+        line = lines[j]
+        if not line.strip() or _QUOTED.match(line):
+            break
+        if not _HEADER_KEY.match(line) and not line.startswith((" ", "\t")):
+            break
+        j += 1
+    return j
+
+
+def _next_filled(lines: list[str], i: int) -> int:
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    return i
+
+
+def _wrapped_quote_line(lines: list[str], marks: list[bool], i: int) -> bool:
+    """An unquoted line between two quoted ones that only continues the quoted sentence (a client wrapped a long
+    quoted line and lost its ">"): "> Nous aurions besoin du devis signé avant la" / "réunion de jeudi." / "> …"."""
+    if not (0 < i < len(lines) - 1 and marks[i - 1] and marks[i + 1]):
+        return False
+    above = lines[i - 1].rstrip()
+    text = lines[i].strip()
+    return bool(text) and text[0].islower() and len(above) >= 60 and not above.endswith((".", "?", "!", ":", ";"))
+
+
+def own_lines(text: str, *, fresh: bool = False) -> tuple[list[str], str]:
+    """The lines the author wrote in this mail, in order, with a blank line where a quote was cut out, and how the
+    quoted history was recognised ("" when there is none).
+
+    Every layout: above the quote, below it, between quoted parts (each quoted block and its attribution or header
+    block removed). A marker followed by unquoted text (Outlook's header block, "-----Original Message-----", an
+    attribution over an unmarked quote, a forward) starts a history that runs to the end of the mail. In a `fresh`
+    mail (one that answers nothing) with no marker anywhere, ">" lines are the author's own (a clause they cite,
+    program output), not history.
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    lines = text.split("\n")
+    marks = quote_marks(lines)
+    if fresh and any(marks) and not any(line.strip() and marker_at(lines, i)[0] for i, line in enumerate(lines)):
+        marks = [False] * len(lines)
+    kept: list[str] = []
+    how = ""
+    i = 0
+    while i < len(lines):
+        quoted = marks[i] or _wrapped_quote_line(lines, marks, i)
+        span, kind = (0, "") if quoted or not lines[i].strip() else marker_at(lines, i)
+        if (quoted or span) and not how and _signed(kept):
+            # The author signed off above the first quote: a top-posted reply, whatever follows is history (a
+            # quote whose client prefixed only the first line, a signature under it).
+            how = "quote" if quoted else kind
+            break
+        if quoted:
+            how = how or "quote"
+            if kept and kept[-1].strip():
+                kept.append("")
+            i += 1
+            continue
+        if span:
+            how = how or kind
+            after = _next_filled(lines, i + span)
+            if kind == "forward" or after < len(lines) and not marks[after]:
+                break  # an unmarked history (or a forwarded message): the rest of the mail
+            while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
+                kept.pop()  # the rule an HTML client draws above the quoted message (<hr>)
+            if kept:
+                kept.append("")
+            i = after
+            continue
+        if lines[i].strip() or (kept and kept[-1].strip()):
+            kept.append(lines[i])  # one blank line where a quote was cut out, never a run of them
+        i += 1
+    while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
+        kept.pop()
+    return kept, how
+
+
+def _signed(kept: list[str]) -> bool:
+    """The text so far ends like a finished mail: a signature, a phone's "Sent from…", or a sign-off and a name."""
+    filled = [line for line in kept if line.strip()]
+    if len(filled) < 2:
+        return False
+    if any(_SIG_DELIMITER.match(line) or _MOBILE_SIGNATURE.match(line) for line in filled[1:]):
+        return True
+    if any(SIGN_OFF.match(fold(line)) for line in filled[-3:-1]):
+        return True  # "Cordialement,\nJeanne"
+    return bool(SIGN_OFF.match(fold(filled[-1]))) and not SIGN_OFF.match(fold(filled[0]))
 
 
 def _clean(lines: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n").strip()
 
 
-def split_reply(text: str) -> tuple[str, str]:
-    """(new_text, signature): the sender's own words, without quoted history, and the signature cut off."""
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
-    lines = text.split("\n")
-    start, how = _quote_start(lines)
-    end = start
-    while end and (not lines[end - 1].strip() or _RULE.match(lines[end - 1])):
-        end -= 1  # blank lines, and the rule an HTML client draws above the quoted message (<hr>)
-    new = lines[:end]
-    body, signature = _split_signature(new)
-    if not _clean(body) and how in ("attribution", "quote"):
-        # Nothing above the quote: a bottom-posted reply has its text below the quoted block.
-        below = _after_quote(lines, start)
-        if below:
-            below_start, _ = _quote_start(below)
-            body, signature = _split_signature(below[:below_start])
-    elif how and not signature:
-        # Top-posted reply whose client put the signature under the quote (K-9 Mail, some webmails).
-        tail = _after_quote(lines, start)
-        tail_body, tail_signature = _split_signature(tail)
-        if tail_signature and not _clean(tail_body):
-            signature = tail_signature
+def quoteless(text: str) -> str:
+    """The mail's text without any quote, attribution or forwarded part, its signature kept: what to show when the
+    new text is empty or only a greeting (never the quote as if it were new)."""
+    return _clean(own_lines(text)[0])
+
+
+def split_reply(text: str, *, fresh: bool = False) -> tuple[str, str]:
+    """(new_text, signature): the sender's own words, without quoted history, and the signature cut off.
+
+    `fresh`: the mail answers nothing (no In-Reply-To, References or "Re:"), see own_lines.
+    """
+    kept, _how = own_lines(text, fresh=fresh)
+    body, signature = _split_signature(kept)
     return _clean(body), _clean(signature)

@@ -25,6 +25,7 @@ from enum import Enum
 from types import MappingProxyType
 
 from .dates import fold
+from .rules import SEPARATOR, SIGN_OFF_START, SIGNATURE
 from .subjects import strip_subject_prefixes
 
 __all__ = [
@@ -117,15 +118,9 @@ _HEADER_FROM = re.compile(r"^\s*+\**+\s*+(?:de|from)\s*+\**+\s*+:")
 _HEADER_OTHER = re.compile(r"^\s*+\**+\s*+(?:envoye(?:\s+le)?|sent|date|a|to|cc|objet|subject)\s*+\**+\s*+:")
 _HEADER_INLINE = re.compile(r"\s(?:envoye|sent|objet|subject|a|to)\s*:")
 _ATTRIBUTION = re.compile(r"(?:^|\s)(?:a\s+)?(?:ecrit|wrote)\s*:\s*$")
-_SEPARATOR = re.compile(
-    r"^\s*(?:-{2,}\s*(?:message\s+d'origine|message\s+original|original\s+message|message\s+transfere|"
-    r"forwarded\s+message)|_{10,}\s*$|debut\s+du\s+message\s+(?:reexpedie|transfere))"
-)
-_SIGNATURE = re.compile(r"^\s*(?:--|—|__)\s*$")
-_SIGN_OFF = re.compile(
-    r"^\s*+(?:(?:bien\s+|tres\s+)?cordialement|bien\s+a\s+vous|(?:sinceres\s+)?salutations|bonne\s+(?:journee|soiree)|"
-    r"a\s+bientot|merci\b|(?:best\s+|kind\s+)?regards)"
-)
+_SEPARATOR = SEPARATOR
+_SIGNATURE = SIGNATURE
+_SIGN_OFF = SIGN_OFF_START  # the shared list (rules.py); a line that starts with a sign-off
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,12 @@ _PREFIX = re.compile(
         \s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]\s*""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A forward prefix among the leading prefixes and tags: "TR :", "Fwd:", "Fw:", "WG:", "RV:", "Enc:", "Doorst:", "I:".
+FORWARD_PREFIX = re.compile(
+    r"^(?:(?:re|ré|aw|sv|antw|rép|rep)\s*(?:\[\d+\])?\s*[:：]\s*|\[[^\[\]]{1,40}\]\s*)*"
+    r"(?:tr|fw|fwd|wg|rv|enc|doorst|vl|fs|trans|transf|i)\s*(?:\[\d+\])?\s*[:：]",
+    re.IGNORECASE,
+)
 _TAG = re.compile(r"\[[^\[\]]{1,40}\]\s*")
 
 

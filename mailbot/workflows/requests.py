@@ -4,12 +4,15 @@ from __future__ import annotations
 from mailbot.calendar import due_after_business_days, french_date
 from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
+from mailbot.parsers.quotes import quoteless
+from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
+    NO_NEW_TEXT,
     human_size,
     next_reference,
     record_event,
@@ -33,19 +36,23 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     )
     ctx.session.add(ticket)
     ctx.session.flush()
-    text = mail.new_text or mail.text
-    record_inbound(ctx.session, ticket, mail, text, ctx.now)
+    text, no_new_text = own_words(mail)
+    record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     record_event(ctx.session, ticket, "created", f"demande reçue de {mail.from_address}", ctx.now,
                  actor=mail.from_address)
     forward = forwardable(ctx, mail)
     context = ticket_context(ctx, ticket, member) | {
         "request_text": text,
+        "no_new_text": no_new_text,
+        "forwarded": forwarded_rows(mail),
         "attachments": [(a.filename, human_size(a.size)) for a in mail.attachments],
         "attachments_forwarded": forward,
         "folder": ctx.settings.processed_folder,
     }
     # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
-    aideur_context = context | {"matches": match_rows(best_matches(ctx, f"{ticket.subject}\n{text}", member))}
+    # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
+    query = "\n".join([ticket.subject, text, *(f.text for f in mail.forwarded)])
+    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member))}
     ctx.send(Outgoing(
         template="accuse_reception",
         to=mail.from_address,
@@ -63,8 +70,8 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
 
 def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket, member: Member | None) -> None:
     """The member (or someone holding their reply address) writes again: record it, pass it on to Aideur."""
-    text = mail.new_text or mail.text
-    record_inbound(ctx.session, ticket, mail, text, ctx.now)
+    text, no_new_text = own_words(mail)
+    record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     ticket.updated_at = ctx.now
     owner = ticket.member
     if owner is not None and owner.email == mail.from_address and ticket.closed_at is None and is_withdrawal(text):
@@ -78,6 +85,8 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
         "sender": mail.from_address,
         "sender_is_owner": owner is not None and owner.email == mail.from_address,
         "text": text,
+        "no_new_text": no_new_text,
+        "forwarded": forwarded_rows(mail),
         "attachments": [(a.filename, human_size(a.size)) for a in mail.attachments],
         "attachments_forwarded": forwardable(ctx, mail),
         "folder": ctx.settings.processed_folder,
@@ -85,6 +94,40 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     }
     notify_aideurs(ctx, ticket, "notification_suivi", context, key=f"follow-up:{mail.message_id}",
                    attach_from_raw=raw if context["attachments_forwarded"] else None)
+
+
+FORWARD_START = "----- Message transféré -----"
+FORWARD_END = "----- Fin du message transféré -----"
+
+
+def own_words(mail: InboundMail) -> tuple[str, bool]:
+    """(what the sender wrote in this mail, True when that is nothing but courtesy).
+
+    With nothing new, the mail's text without its quotes is shown instead (a greeting, a signature), never the
+    quote as if it were new. A bare forward has its forwarded message as content: that is not "nothing new".
+    """
+    if not is_courtesy_only(mail.new_text):
+        return mail.new_text, False
+    shown = quoteless(mail.text) or mail.new_text
+    return shown, not mail.forwarded
+
+
+def forwarded_rows(mail: InboundMail) -> list[dict[str, str]]:
+    """The forwarded messages for the templates (Aideur's notifications only: nothing here goes to helpers)."""
+    return [{"sender": f.sender, "date": f.date, "subject": f.subject, "text": f.text,
+             "attached": "oui" if f.attached else ""} for f in mail.forwarded]
+
+
+def stored_text(mail: InboundMail) -> str:
+    """The ticket's record of an inbound mail: the sender's words, then each forwarded message, marked as such."""
+    text, no_new_text = own_words(mail)
+    parts = [f"{NO_NEW_TEXT}\n\n{text}".strip() if no_new_text else text]
+    for forward in mail.forwarded:
+        head = [FORWARD_START]
+        head += [f"{label} : {value}" for label, value in (("De", forward.sender), ("Date", forward.date),
+                                                            ("Objet", forward.subject)) if value]
+        parts.append("\n".join(head) + "\n\n" + forward.text + "\n" + FORWARD_END)
+    return "\n\n".join(part for part in parts if part.strip())
 
 
 def forwardable(ctx: WorkflowContext, mail: InboundMail) -> bool:

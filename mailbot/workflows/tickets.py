@@ -1,16 +1,17 @@
 """Tickets: references, titles, summaries and the conversation record shared by every flow."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.models import Event, Message, RefCounter, Ticket
-from mailbot.parsers import InboundMail, strip_subject_prefixes
+from mailbot.parsers import InboundMail, rules, strip_subject_prefixes
+from mailbot.parsers.quotes import quoteless
+from mailbot.parsers.text import first_sentence, shorten
 
-REFERENCE = re.compile(r"\b([A-Z]{1,6}-\d{4}-\d{4,})\b", re.IGNORECASE)  # CA-2026-0042
+REFERENCE = rules.REFERENCE  # CA-2026-0042 (the shared rule, mailbot.parsers.rules)
 TITLE_LENGTH = 120
 SUMMARY_LENGTH = 160
 
@@ -28,35 +29,31 @@ def next_reference(session: Session, prefix: str, now: datetime) -> str:
 def title_of(mail: InboundMail) -> str:
     title = strip_subject_prefixes(mail.subject)
     if not title:
-        title = first_sentence(mail.new_text or mail.text, TITLE_LENGTH) or "(sans objet)"
+        title = first_sentence(mail.new_text, TITLE_LENGTH) or "(sans objet)"
     return shorten(title, TITLE_LENGTH)
 
 
 def summary_of(mail: InboundMail) -> str:
-    """One line saying what the member asks: the first sentence of what they wrote, or else the subject."""
-    return first_sentence(mail.new_text or mail.text, SUMMARY_LENGTH) or title_of(mail)
+    """One line saying what the member asks: the first sentence of what they wrote, or else the subject.
+
+    Only the member's own words count: never a quote, an attribution or a forwarded message (the summary may reach
+    a helper in a consent request, a forwarded client's mail must not).
+    """
+    if rules.is_courtesy_only(mail.new_text):
+        return title_of(mail)  # "Bonjour, merci !" says nothing of the request: its subject says more
+    return first_sentence(mail.new_text, SUMMARY_LENGTH) or title_of(mail)
 
 
-def first_sentence(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    for greeting in ("bonjour", "bonsoir", "hello", "salut", "cher aideur", "chère aideur"):
-        if flat.lower().startswith(greeting):
-            flat = re.sub(r"^[^,.!:\n]{0,40}[,.!:]\s*", "", flat, count=1) if len(flat) > len(greeting) else ""
-            break
-    match = re.match(r"(.+?[.!?])(\s|$)", flat)
-    sentence = match.group(1) if match else flat
-    return shorten(sentence, limit)
-
-
-def shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+# What the ticket records when a mail holds nothing new: said plainly, then the mail without its quote.
+NO_NEW_TEXT = "(Pas de texte nouveau dans ce message : seulement une salutation, une signature ou une citation.)"
 
 
 def record_inbound(session: Session, ticket: Ticket, mail: InboundMail, text: str, now: datetime) -> Message:
+    """Record an inbound mail on the ticket. Callers that fall back to the whole text when the new text is empty
+    (`mail.new_text or mail.text`) never record the quote as if it were new: the ticket says there is nothing new
+    and keeps the mail without its quote."""
+    if text == mail.text and not mail.new_text.strip() and not mail.forwarded and text.strip():
+        text = f"{NO_NEW_TEXT}\n\n{quoteless(mail.text)}".strip()
     message = Message(
         ticket_id=ticket.id,
         direction="in",
