@@ -1,7 +1,8 @@
 """Unforgeable routing tokens (DESIGN.md section 3).
 
 A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
-address, r = registration, p = a member's profile, x = a confirmation asked before ending membership or
+address (its number is the address's generation: `mailbot aideur rotate-address` makes a new one), q = a command
+waiting for Aideur's confirmation, r = registration, p = a member's profile, x = a confirmation asked before ending membership or
 erasing data, a = one member asked by an appeal, k = one side's consent before contact, f = a result form), a number, and the recipient's role (m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
 local part of an address; 80 bits of MAC so that guessing is hopeless.
@@ -21,7 +22,8 @@ MAC_LENGTH = 20  # hex characters: 80 bits
 TOKEN_PATTERN = re.compile(rf"\b([a-z])(\d{{1,12}})([a-z])-([0-9a-f]{{{MAC_LENGTH}}})\b", re.IGNORECASE)
 
 SCOPE_TICKET = "t"
-SCOPE_COMMAND = "c"
+SCOPE_COMMAND = "c"  # number: the generation of the command address (aideur_state)
+SCOPE_PENDING = "q"  # number: the PendingCommand's id (its confirmation mail's reply address)
 SCOPE_REGISTRATION = "r"  # number 0: the invitation and its follow-ups, before any member row exists
 SCOPE_PROFILE = "p"  # number: the member's id
 SCOPE_CONFIRM = "x"  # number: the member's id; the pending action is stored on the member
