@@ -124,7 +124,7 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     token = address_token(mail, deps.signer)
     in_address = token is not None
     if token is None:
-        token = deps.signer.find(list(mail.in_reply_to) + list(mail.references))
+        token = deps.signer.find(list(mail.in_reply_to) + list(mail.references), thread=True)
     if token is None:
         return None
     if token.role == ROLE_AIDEUR and deps.settings.is_aideur(mail.from_address) and not in_address:
@@ -339,8 +339,8 @@ def _member(deps: RouterDeps, address: str) -> Member | None:
 
 def _find_token(mail: InboundMail, deps: RouterDeps) -> Token | None:
     # Addresses first (the Reply-To plus address), then the thread headers (providers that drop plus addresses).
-    candidates = list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to) + list(mail.references)
-    return deps.signer.find(candidates)
+    return address_token(mail, deps.signer) or deps.signer.find(list(mail.in_reply_to) + list(mail.references),
+                                                                thread=True)
 
 
 def _ticket_of_token(mail: InboundMail, deps: RouterDeps) -> Ticket | None:

@@ -8,7 +8,10 @@ h = helper), sealed with an HMAC of the operator's secret. Lower-case only, beca
 local part of an address; 80 bits of MAC so that guessing is hopeless.
 
 It travels in the Reply-To plus address (`aide+t42m-<mac>@club`) and at the start of every Message-ID we send,
-so that a reply still finds its way through In-Reply-To/References where a provider drops plus addresses.
+so that a reply still finds its way through In-Reply-To/References where a provider drops plus addresses. The
+Message-ID's copy is sealed differently (a MAC over "thread:" and the payload): a Message-ID is copied into every
+reply, forward and Cc, so whoever sees one must not be able to make the reply address out of it. A thread token
+verifies only where thread headers are read (`find(..., thread=True)`), never as an address.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ SCOPE_RESULT = "f"  # number: the ResultForm's id
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"
+THREAD = "thread:"  # what a Message-ID's MAC covers before the payload
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,17 @@ class TokenSigner:
         return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:MAC_LENGTH]
 
     def sign(self, token: Token) -> str:
+        """The token as it goes in a reply address."""
         return f"{token.payload}-{self._mac(self._keys[0], token.payload)}"
 
-    def verify(self, text: str) -> Token | None:
-        """The token if `text` is exactly one well-formed token with a valid MAC, else None."""
+    def sign_thread(self, token: Token) -> str:
+        """The token as it goes in a Message-ID: it names the thread, and is worth nothing as an address."""
+        return f"{token.payload}-{self._mac(self._keys[0], THREAD + token.payload)}"
+
+    def verify(self, text: str, *, thread: bool = False) -> Token | None:
+        """The token if `text` is exactly one well-formed token with a valid MAC, else None. With `thread`, a
+        Message-ID's token (sign_thread) is accepted too; so is an address token, as in the Message-IDs of mails
+        sent before thread tokens existed."""
         match = TOKEN_PATTERN.fullmatch(text.strip().lower())
         if not match:
             return None
@@ -70,13 +81,16 @@ class TokenSigner:
         for key in self._keys:
             if hmac.compare_digest(self._mac(key, token.payload), mac):
                 return token
+            if thread and hmac.compare_digest(self._mac(key, THREAD + token.payload), mac):
+                return token
         return None
 
-    def find(self, candidates: Iterable[str]) -> Token | None:
-        """The first valid token found inside any of the strings (addresses, message ids)."""
+    def find(self, candidates: Iterable[str], *, thread: bool = False) -> Token | None:
+        """The first valid token found inside any of the strings: addresses, or with `thread` Message-IDs
+        (In-Reply-To, References)."""
         for text in candidates:
             for match in TOKEN_PATTERN.finditer(text.lower()):
-                token = self.verify(match.group(0))
+                token = self.verify(match.group(0), thread=thread)
                 if token is not None:
                     return token
         return None

@@ -252,6 +252,24 @@ def test_plain_address_citing_a_notification_commands_nothing(clean_mail, two_ai
     assert status(sessions) == "accepted"
 
 
+def test_a_reply_address_made_from_a_notifications_message_id_commands_nothing(clean_mail, two_aideurs,
+                                                                              cmd_sessions):
+    """Someone Cc'd on Aideur's reply holds the notification's Message-ID: turned into a plus address, it is
+    worth nothing (the Message-ID's token is sealed for threads only)."""
+    server, (_env, settings), sessions = clean_mail, two_aideurs, cmd_sessions
+    note = open_ticket(server, settings, sessions)
+    token = note.headers["message-id"][0].strip("<>").split(".", 1)[0]
+    assert token.startswith("t1a-")
+    made_up = f"aide+{token}@club.test"
+    assert made_up != note.reply_to[0]
+    report = send_and_cycle(server, settings, sessions, forged(made_up, "Re: " + note.subject,
+                                                               f"#solution {PHISHING}"))
+    assert dict(report.actions) == {"aideur-unrouted": 1}
+    assert status(sessions) == "new" and to_member(sessions) == ["accuse_reception"]
+    settle(server, ALICE, 1)
+    nobody_else_got_anything(server)
+
+
 # --- rotation -----------------------------------------------------------------------------------------------------
 
 def test_rotate_address_retires_the_old_one_and_mails_the_new_one(clean_mail, two_aideurs, cmd_sessions):

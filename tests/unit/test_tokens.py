@@ -38,3 +38,18 @@ def test_find_in_addresses_and_message_ids():
     found = signer.find(["someone@else.test", f"<{text}.abcdef@club.test>"])
     assert found == Token(SCOPE_TICKET, 5, ROLE_MEMBER)
     assert signer.find(["aide+t5m-0000000000000000000@club.test"]) is None
+
+
+def test_a_message_id_token_names_the_thread_but_is_no_reply_address():
+    """Whoever sees a notification's Message-ID (a Cc of Aideur's reply, a forward) must not be able to write to
+    its reply address: the Message-ID's MAC is another one, accepted only where thread headers are read."""
+    signer = TokenSigner([KEY])
+    token = Token(SCOPE_TICKET, 5, ROLE_AIDEUR)
+    thread = signer.sign_thread(token)
+    assert thread.startswith("t5a-") and thread != signer.sign(token)
+    assert signer.verify(thread) is None
+    assert signer.find([f"aide+{thread}@club.test"]) is None
+    assert signer.verify(thread, thread=True) == token
+    assert signer.find([f"<{thread}.abcdef@club.test>"], thread=True) == token
+    # Message-IDs sent before thread tokens existed carry the address token: still read as thread context.
+    assert signer.find([f"<{signer.sign(token)}.abcdef@club.test>"], thread=True) == token
