@@ -107,11 +107,10 @@ def status(sessions) -> str:  # type: ignore[no-untyped-def]
 
 def nobody_else_got_anything(server) -> None:  # type: ignore[no-untyped-def]
     """Only Alice's acknowledgement reached a member, and the attacker's mailbox stays empty."""
-    assert [m.subject for m in mailbox(server, ALICE)] == [mailbox(server, ALICE)[0].subject]
-    assert "Demande bien reçue" in mailbox(server, ALICE)[0].subject or len(mailbox(server, ALICE)) == 1
+    [ack] = mailbox(server, ALICE)
+    assert ack.subject.startswith("[CA-2026-0001]") and PHISHING not in ack.text
     for address in (BRUNO, CHLOE, STRANGER):
         assert mailbox(server, address) == [], address
-    assert all(PHISHING not in m.text for m in mailbox(server, ALICE))
 
 
 # --- case (a): a forged #solution through the command address -----------------------------------------------------
@@ -164,7 +163,7 @@ def test_aideur_confirms_with_oui_and_the_command_runs_exactly_once(clean_mail, 
     assert status(sessions) == "new" and to_member(sessions) == ["accuse_reception"]
     assert any("répondez OUI ou NON" in m.subject for m in settle(server, AIDEUR, 4))
     # His second address says OUI: executed once, the member gets the solution (and the result form).
-    report = confirm_command(server, settings, sessions, THURSDAY, "OUI", sender=AIDEUR2,
+    report = confirm_command(server, settings, sessions, THURSDAY, "OUI", sender=AIDEUR2, client="outlook",
                              request=confirmation_requests(server, AIDEUR2)[0])
     assert dict(report.actions) == {"aideur-command": 1}
     assert status(sessions) == "proposed"
