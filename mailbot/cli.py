@@ -414,7 +414,9 @@ def cmd_aideur_rotate_address(args: argparse.Namespace) -> int:
     with _sessions(settings).begin() as session:
         ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
         address = rotate_command_address(ctx)
-        Outbox(settings, signer, TemplateRenderer()).store_all(ctx)
+        for row in Outbox(settings, signer, TemplateRenderer()).store_all(ctx):
+            # Due at once for whichever daemon sends it, even one replaying an earlier instant (`run --at`).
+            row.next_attempt_at = datetime(2000, 1, 1)
     print(f"nouvelle adresse de commande : {address}")
     print(f"envoyée à : {', '.join(settings.aideur_addresses)} (au prochain cycle du démon)")
     return 0

@@ -275,7 +275,7 @@ def test_rotate_address_retires_the_old_one_and_mails_the_new_one(clean_mail, tw
     server, (env, settings), sessions = clean_mail, two_aideurs, cmd_sessions
     note = open_ticket(server, settings, sessions)
     old = command_address_of(note)
-    done = subprocess.run([sys.executable, "-m", "mailbot", "aideur", "rotate-address", "--at", "2026-11-26T11:00"],
+    done = subprocess.run([sys.executable, "-m", "mailbot", "aideur", "rotate-address"],
                           env=os.environ | env, capture_output=True, text=True, timeout=120, cwd="/tmp")
     assert done.returncode == 0, done.stderr
     new = done.stdout.split("nouvelle adresse de commande : ", 1)[1].split()[0]
