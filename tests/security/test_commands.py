@@ -15,7 +15,9 @@ real Dovecot + Postfix, on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+import base64
 import os
+import smtplib
 import subprocess
 import sys
 from datetime import timedelta
@@ -87,7 +89,7 @@ def send_and_cycle(server, settings, sessions, message, at=THURSDAY):  # type: i
     if isinstance(message, bytes):
         append(server, CLUB, message)
     else:
-        with __import__("smtplib").SMTP(server.smtp_host, server.smtp_port, timeout=10) as smtp:
+        with smtplib.SMTP(server.smtp_host, server.smtp_port, timeout=10) as smtp:
             smtp.send_message(message, from_addr=STRANGER)
         wait_mail(server, CLUB, 1)
     return run_cycle(settings, sessions, at=at)
@@ -313,8 +315,6 @@ def club_dns(monkeypatch, aideur_key):  # type: ignore[no-untyped-def]
     absent, as NXDOMAIN would be."""
     der = aideur_key.public_key().public_bytes(serialization.Encoding.DER,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-    import base64
-
     records = {b"mail._domainkey.club.test.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)}
     asked: list[bytes] = []
 
