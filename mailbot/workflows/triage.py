@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from mailbot.calendar import END_OF_BUSINESS_DAY, french_date, french_datetime
 from mailbot.models import PendingCommand, Ticket
@@ -31,6 +31,9 @@ MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "
 QUIET = ("aide", "tickets", "note")  # commands that send nothing to any member: never wait for a confirmation
 # How long a command received through the command address waits for Aideur's OUI (README, "Who can command").
 CONFIRMATION_HOURS = 72
+# At most this many confirmation questions an hour: a flood of forged commands must not become a flood of mail
+# to Aideur. Beyond it, commands are not kept, and Aideur gets one notice per hour saying so.
+CONFIRMATIONS_PER_HOUR = 10
 
 
 class Origin(Protocol):
@@ -115,6 +118,13 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
         return
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
     if sends_to_members(reply) and not check(ctx, ticket, reply):
+        if _too_many_confirmations(ctx):
+            record_event(ctx.session, ticket, "command-refused", "reçue par l'adresse de commande : trop de "
+                         "commandes en une heure, non retenue", ctx.now, actor=mail.from_address)
+            notify_aideurs(ctx, None, "alerte_commandes_en_nombre", {
+                "club_name": ctx.settings.club_name, "limit": CONFIRMATIONS_PER_HOUR,
+            }, key=f"command-flood:{ctx.now:%Y-%m-%dT%H}")
+            return
         ask_confirmation(ctx, mail, ticket, reply, source)
         return
     execute(ctx, mail, ticket, reply)
@@ -126,6 +136,12 @@ def sends_to_members(reply: AideurReply) -> bool:
 
 
 # --- confirmation of command-address commands ---------------------------------------------------------------------
+def _too_many_confirmations(ctx: WorkflowContext) -> bool:
+    since = ctx.now - timedelta(hours=1)
+    asked = ctx.session.scalar(select(func.count(PendingCommand.id)).where(PendingCommand.created_at > since))
+    return (asked or 0) >= CONFIRMATIONS_PER_HOUR
+
+
 def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, reply: AideurReply,
                      source: str) -> None:
     """Keep the command and ask every Aideur address to confirm it, each with the command's own reply address."""

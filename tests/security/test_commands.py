@@ -223,6 +223,25 @@ def test_commands_that_send_nothing_need_no_confirmation(clean_mail, two_aideurs
         assert session.scalar(select(func.count(PendingCommand.id))) == 0
 
 
+def test_a_flood_of_forged_commands_is_not_a_flood_of_mail(clean_mail, two_aideurs, cmd_sessions):
+    """Twelve forged commands in an hour: ten confirmation questions, then one notice, and nothing to anyone else."""
+    server, (_env, settings), sessions = clean_mail, two_aideurs, cmd_sessions
+    note = open_ticket(server, settings, sessions)
+    with smtplib.SMTP(server.smtp_host, server.smtp_port, timeout=10) as smtp:
+        for number in range(12):
+            smtp.send_message(forged(command_address_of(note), "CA-2026-0001", f"#solution lien {number} {PHISHING}"),
+                              from_addr=STRANGER)
+    wait_mail(server, CLUB, 12)
+    assert dict(run_cycle(settings, sessions, at=THURSDAY).actions) == {"aideur-command": 12}
+    for address in (AIDEUR, AIDEUR2):
+        received = settle(server, address, 1 + 10 + 1)
+        assert len([m for m in received if "Confirmez-vous" in m.subject]) == 10
+        assert len([m for m in received if "Trop de commandes" in m.subject]) == 1
+    assert status(sessions) == "new" and to_member(sessions) == ["accuse_reception"]
+    settle(server, ALICE, 1)
+    nobody_else_got_anything(server)
+
+
 # --- case (b): the plain address with In-Reply-To -----------------------------------------------------------------
 
 @pytest.mark.parametrize("thread", ["In-Reply-To", "References", "both"])

@@ -49,6 +49,7 @@ SAMPLES = {
         "sender": "aideur@club.test", "subject": "CA-2026-0001 #solution",
         "detail": "ancienne adresse de commande d'Aideur (génération 0, remplacée) : aucune commande"},
     "nouvelle_adresse_commande": NOTICE,
+    "alerte_commandes_en_nombre": NOTICE | {"limit": 10},
     "confirmation_commande": NOTICE | {
         "ref": "CA-2026-0042", "sender": "aideur@club.test", "expires": "mercredi 9 décembre 2026 à 10 h 00",
         "lines": ["CA-2026-0042", "#solution Voici la marche à suivre : " + LONG],
