@@ -35,7 +35,8 @@ def run_checks(env_file: str) -> int:
         _line(False, "configuration", str(error))
         return 1
     _line(True, "configuration", f"club {settings.club_address}, Aideur {', '.join(settings.aideur_addresses)}")
-    checks: list[tuple[str, Callable[[Settings], str], ServerSettings | None]] = [("database", check_database, None)]
+    checks: list[tuple[str, Callable[[Settings], str], ServerSettings | None]] = [
+        ("database", check_database, None), ("commandes", check_commands, None)]
     oauth2 = next((s.oauth2 for s in (settings.imap, settings.smtp) if s is not None and s.oauth2 is not None), None)
     if oauth2 is not None:
         checks.append(("OAuth2", check_oauth2, None))
@@ -65,6 +66,36 @@ def check_database(settings: Settings) -> str:
     if current != head:
         raise RuntimeError(f"schema at {current or 'nothing'}, expected {head}: run `mailbot db upgrade`")
     return f"{engine.url.render_as_string(hide_password=True)} (schema {current})"
+
+
+def check_commands(settings: Settings) -> str:
+    """Which protections guard Aideur's commands: who vouches for his From:, and the confirmation round trip of
+    commands received through his command address (with that address's generation)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from mailbot.models import SigningDomain
+    from mailbot.workflows.aideur import aideur_command_token
+    from mailbot.workflows.triage import CONFIRMATION_HOURS
+
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            token = aideur_command_token(session)
+            domains = list(session.scalars(select(SigningDomain.domain).order_by(SigningDomain.domain)))
+    finally:
+        engine.dispose()
+    if settings.authserv_id:
+        sender = f"expéditeur d'Aideur vérifié par Authentication-Results de {settings.authserv_id}"
+    else:
+        known = ", ".join(domains) if domains else "aucun encore"
+        sender = (f"expéditeur d'Aideur vérifié par mailbot (DKIM ; domaines qui signent : {known} ; "
+                  "MAILBOT_AUTHSERV_ID non défini)")
+    local, domain = settings.club_address.rsplit("@", 1)
+    # Not the address itself: this output gets pasted into support requests, and the address is a capability.
+    return (f"{sender} ; commandes reçues par l'adresse de commande : confirmation par OUI exigée "
+            f"({CONFIRMATION_HOURS} h) ; adresse de commande n° {token.number} ({local}+{token.payload}-…@{domain}, "
+            "`mailbot aideur rotate-address` pour la changer)")
 
 
 def check_oauth2(settings: Settings) -> str:

@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true")
     inspect.set_defaults(handler=cmd_inspect)
 
+    aideur = sub.add_parser("aideur", help="Aideur's command address").add_subparsers(metavar="ACTION")
+    ar = aideur.add_parser("rotate-address", help="a new command address; the old one stops working")
+    ar.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
+    ar.set_defaults(handler=cmd_aideur_rotate_address)
+
     purge = sub.add_parser("purge", help="delete stored mail bodies older than MAILBOT_RETENTION_DAYS")
     purge.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
     purge.add_argument("--json", action="store_true")
@@ -456,6 +461,31 @@ def cmd_purge(args: argparse.Namespace) -> int:
     else:
         for report in reports:
             print(retention.describe(report, settings))
+    return 0
+
+
+# --- aideur -------------------------------------------------------------------------------------------------------
+def cmd_aideur_rotate_address(args: argparse.Namespace) -> int:
+    """A new command address for Aideur (the old one, leaked or not, stops commanding at once); every Aideur
+    address is sent the new one, by the daemon's next cycle (the mail waits in the outbox)."""
+    from mailbot.compose import TemplateRenderer
+    from mailbot.outbox import Outbox
+    from mailbot.tokens import TokenSigner
+    from mailbot.workflows.aideur import rotate_command_address
+    from mailbot.workflows.base import WorkflowContext
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    now = to_utc(args.at, settings) if args.at is not None else utcnow()
+    signer = TokenSigner(settings.secret_keys)
+    with _sessions(settings).begin() as session:
+        ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
+        address = rotate_command_address(ctx)
+        for row in Outbox(settings, signer, TemplateRenderer()).store_all(ctx):
+            # Due at once for whichever daemon sends it, even one replaying an earlier instant (`run --at`).
+            row.next_attempt_at = datetime(2000, 1, 1)
+    print(f"nouvelle adresse de commande : {address}")
+    print(f"envoyée à : {', '.join(settings.aideur_addresses)} (au prochain cycle du démon)")
     return 0
 
 

@@ -13,14 +13,21 @@ body (From, To, Subject, Date, Message-ID, Reply-To, In-Reply-To, References, Au
 From, To, Subject, Reply-To, Date and Message-ID are listed once more than they appear ("oversigned"), so that a
 relay or an attacker cannot add a second one without breaking the signature. Relaxed canonicalisation for both
 header and body: relays that re-fold headers or trim trailing spaces do not break it.
+
+Verification (`verify_aligned`) is for mail that claims to come from Aideur when the operator's own server vouches
+for nothing (MAILBOT_AUTHSERV_ID unset): a valid signature whose d= aligns with the From: domain proves the domain
+sent it. The DNS lookup of the public key is a parameter (`dns=`, default `lookup_txt`), so tests answer it with a
+stub, as a receiver's resolver would.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import re
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 RSA_MIN_BITS = 1024  # verifiers refuse shorter keys (RFC 8301)
 SIGNED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "Reply-To", "In-Reply-To", "References",
@@ -181,3 +188,89 @@ def _der_int(value: int) -> bytes:
     while len(raw) > 1 and raw[0] == 0 and raw[1] < 0x80:
         raw = raw[1:]
     return _der(0x02, raw)
+
+
+# --- verification of incoming mail -------------------------------------------------------------------------------
+
+DnsLookup = Callable[..., "bytes | None"]  # (name: bytes, timeout: int = 5) -> the TXT record, None if absent
+PASS, FAIL, NONE, TEMPERROR = "pass", "fail", "none", "temperror"
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DkimCheck:
+    status: str  # pass: an aligned signature verifies; fail: aligned ones exist, none verifies; none: no aligned
+    # signature at all; temperror: the key could not be fetched (DNS down), nothing can be said
+    detail: str  # for Aideur's alert and the debug log: which domain, what went wrong
+
+
+def lookup_txt(name: bytes, timeout: int = 5) -> bytes | None:
+    """The real DNS lookup (dkimpy's, through dnspython)."""
+    from dkim.dnsplug import get_txt
+
+    return get_txt(name, timeout=timeout)  # type: ignore[no-any-return]
+
+
+def aligned(other: str, domain: str) -> bool:
+    """Relaxed alignment (RFC 7489 3.1), without the public-suffix list: the same domain, or one a subdomain of the
+    other, sharing at least the registrable part (two labels)."""
+    other, domain = other.lower().strip("."), domain.lower().strip(".")
+    if other == domain:
+        return True
+    shorter, longer = sorted((other, domain), key=len)
+    return shorter.count(".") >= 1 and longer.endswith("." + shorter)
+
+
+def verify_aligned(raw: bytes, from_domain: str, *, dns: DnsLookup | None = None) -> DkimCheck:
+    """Whether `raw` carries a valid DKIM signature of a domain aligned with `from_domain`.
+
+    Every signature is looked at (a mailing service may add its own, unaligned, above the author's); only aligned
+    ones count, and one valid is enough. A signature that does not verify (body or signed headers changed, key
+    revoked, a forged d=) is a failure, not an absence: an attacker cannot make a signing domain look unsigned by
+    adding a broken signature, and gains nothing by it either."""
+    import dkim as dkimpy
+
+    lookup = dns or lookup_txt
+    dns_errors: list[str] = []
+
+    def guarded(name: bytes, timeout: int = 5) -> bytes | None:
+        try:
+            return lookup(name, timeout=timeout)
+        except dkimpy.DnsTimeoutError as error:
+            dns_errors.append(str(error))
+            raise
+        except Exception as error:  # noqa: BLE001 - any resolver failure means "cannot tell", never "valid"
+            dns_errors.append(f"{type(error).__name__}: {error}")
+            return None
+
+    domain = from_domain.lower().strip(".")
+    if not domain:
+        return DkimCheck(NONE, "adresse d'expéditeur illisible")
+    verifier = dkimpy.DKIM(raw, logger=_log, timeout=5)
+    signatures = sum(1 for name, _value in verifier.headers if name.lower() == b"dkim-signature")
+    failures: list[str] = []
+    for index in range(signatures):
+        try:
+            prepared = verifier.verify_headerprep(index)
+        except dkimpy.DKIMException:
+            continue  # unreadable: says nothing about any domain
+        if not prepared:
+            continue
+        signer = prepared[0].get(b"d", b"").decode("ascii", "replace")
+        if not aligned(signer, domain):
+            continue
+        dns_errors.clear()
+        try:
+            valid = verifier.verify(idx=index, dnsfunc=guarded)
+        except dkimpy.DKIMException as error:
+            valid = False
+            failures.append(f"d={signer} : {error}")
+        if valid:
+            return DkimCheck(PASS, f"dkim=pass d={signer}")
+        if dns_errors:
+            return DkimCheck(TEMPERROR, f"clé DKIM de {signer} introuvable pour l'instant (DNS : {dns_errors[0]})")
+        if not failures or not failures[-1].startswith(f"d={signer} "):
+            failures.append(f"d={signer} : signature invalide")
+    if failures:
+        return DkimCheck(FAIL, "dkim=fail " + " ; ".join(failures))
+    return DkimCheck(NONE, f"aucune signature DKIM de {domain}")

@@ -4,10 +4,11 @@ Times are stored as naive UTC datetimes (portable between SQLite and PostgreSQL)
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -349,3 +350,43 @@ class OutboxMail(Base):
     # Blank the body and recipient once sent: the last mail to a member who asked for erasure.
     scrub_after_send: Mapped[bool] = mapped_column(Boolean, default=False)
 
+
+
+class AideurState(Base):
+    """Aideur's command address (one row, id 1): its generation is part of the address's HMAC, so
+    `mailbot aideur rotate-address` makes the old address worthless (no row: generation 0)."""
+
+    __tablename__ = "aideur_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    command_generation: Mapped[int] = mapped_column(Integer, default=0)
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PendingCommand(Base):
+    """A command that came through Aideur's command address and would send something to a member: it waits for
+    his OUI by reply to the confirmation mail (its reply address names this row), and is executed once."""
+
+    __tablename__ = "pending_commands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done | cancelled | expired
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    from_address: Mapped[str] = mapped_column(String(320))  # who the mail said it came from
+    message_id: Mapped[str] = mapped_column(String(998))  # the command mail's: its effects' idempotency keys
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")  # the commands as written (text, then subject commands)
+    day: Mapped[date] = mapped_column(Date)  # the club's local date it was written on (relative dates)
+
+
+class SigningDomain(Base):
+    """A domain of Aideur's addresses seen signing his mail with a valid, aligned DKIM signature: from then on an
+    unsigned or badly signed mail with that From: domain is refused (MAILBOT_AUTHSERV_ID unset)."""
+
+    __tablename__ = "signing_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

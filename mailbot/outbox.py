@@ -66,7 +66,7 @@ class Outbox:
                               detail=f"{mail.template} à {recipient} non envoyé : plus de "
                                      f"{self.settings.rate_limit_per_hour} mails automatiques en une heure"))
             return None
-        token_text = self.signer.sign(mail.token)
+        token_text = self.signer.sign_thread(mail.token)  # a Message-ID's token is no reply address
         message_id = new_message_id(token_text, self.settings.club_domain)
         earlier = self._thread(session, mail.ticket_id, recipient) + [
             f"<{row.message_id}>" for row in stored

@@ -7,15 +7,18 @@ ticket's own member), then the sender. No rule trusts `From:` alone to reach a t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot import dkim
 from mailbot.config import Settings
 from mailbot.models import InboundMail as InboundRecord
-from mailbot.models import Consent, Member, OutboxMail, ResultForm, Solicitation, Ticket
+from mailbot.models import Consent, Member, OutboxMail, ResultForm, SigningDomain, Solicitation, Ticket
+from mailbot.models import utcnow
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
 from mailbot.parsers.registration import intent_of
@@ -27,6 +30,7 @@ from mailbot.tokens import (
     SCOPE_COMMAND,
     SCOPE_CONFIRM,
     SCOPE_CONSENT,
+    SCOPE_PENDING,
     SCOPE_PROFILE,
     SCOPE_REGISTRATION,
     SCOPE_RESULT,
@@ -35,6 +39,7 @@ from mailbot.tokens import (
     Token,
     TokenSigner,
 )
+from mailbot.workflows.aideur import command_generation
 from mailbot.workflows.tickets import REFERENCE
 
 
@@ -44,7 +49,8 @@ class Action(str, Enum):
     AUTO_REPLY = "auto-reply"  # recorded on its ticket when known, never answered
     FOLLOW_UP = "follow-up"  # the member writes again about their ticket
     AIDEUR_REPLY = "aideur-reply"  # Aideur answers through a verified ticket token
-    AIDEUR_COMMAND = "aideur-command"  # a fresh mail from Aideur to his own command address
+    AIDEUR_COMMAND = "aideur-command"  # a fresh mail from Aideur to his own command address, or his answer to a
+    # "do you confirm this command?" mail (its own reply address, scope q)
     AIDEUR_UNROUTED = "aideur-unrouted"  # Aideur's address, but no token: drives nothing
     NEW_REQUEST = "new-request"
     NON_MEMBER = "non-member"  # a newcomer: the registration invitation, or their filled form
@@ -73,6 +79,10 @@ class RouterDeps:
     raw: bytes = b""  # the mail as received: its Authentication-Results headers (MAILBOT_AUTHSERV_ID)
     # The sender's member row, looked up once per mail: several rules ask for it in turn.
     members: dict[str, Member | None] = field(default_factory=dict, compare=False, repr=False)
+    # DKIM key lookups (MAILBOT_AUTHSERV_ID unset): None is the real DNS (mailbot.dkim.lookup_txt, looked up at
+    # call time so that tests can put a stub in its place); when a domain was seen signing (informational).
+    dns: dkim.DnsLookup | None = field(default=None, compare=False, repr=False)
+    now: datetime | None = None
 
 
 Rule = Callable[[InboundMail, RouterDeps], Route | None]
@@ -111,12 +121,22 @@ def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
 
 
 def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
-    token = _find_token(mail, deps)
+    token = address_token(mail, deps.signer)
+    in_address = token is not None
+    if token is None:
+        token = deps.signer.find(list(mail.in_reply_to) + list(mail.references), thread=True)
     if token is None:
         return None
-    if token.scope == SCOPE_COMMAND and token.role == ROLE_AIDEUR and deps.settings.is_aideur(mail.from_address):
-        return _unauthenticated_aideur(mail, deps) or Route(
-            Action.AIDEUR_COMMAND, "mail d'Aideur à son adresse de commande", token=token)
+    if token.role == ROLE_AIDEUR and deps.settings.is_aideur(mail.from_address) and not in_address:
+        # Aideur's From: at the plain club address, citing one of his notifications in In-Reply-To/References: a
+        # Message-ID is thread context (anyone who saw the mail's headers has it), never authority to command.
+        return Route(Action.AIDEUR_UNROUTED, "mail à l'adresse du club depuis une adresse d'Aideur : son jeton "
+                                             "n'est que dans les références (In-Reply-To/References), aucune commande")
+    if token.scope in (SCOPE_COMMAND, SCOPE_PENDING) and token.role == ROLE_AIDEUR \
+            and deps.settings.is_aideur(mail.from_address):
+        return _unauthenticated_aideur(mail, deps) or _old_command_address(token, deps) or Route(
+            Action.AIDEUR_COMMAND, "mail d'Aideur à son adresse de commande" if token.scope == SCOPE_COMMAND
+            else "réponse d'Aideur à une demande de confirmation de commande", token=token)
     if token.scope in MEMBER_SCOPES:
         return MEMBER_SCOPES[token.scope](mail, deps, token)
     if token.scope != SCOPE_TICKET:
@@ -142,21 +162,63 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+def address_token(mail: InboundMail, signer: TokenSigner) -> Token | None:
+    """The token of the address the mail was delivered to, as the club received it (Delivered-To, X-Original-To,
+    To, Cc): the only place a token carries authority. (In-Reply-To/References only say which thread a mail is
+    in: a Message-ID is copied into every reply and forward.)"""
+    return signer.find(list(mail.delivered_to) + list(mail.to) + list(mail.cc), exclude=(SCOPE_BOUNCE,))
+
+
+# How the reason of that route starts: notices.aideur_unrouted sends the "old command address" alert by it.
+OLD_COMMAND_ADDRESS = "ancienne adresse de commande d'Aideur"
+
+
+def _old_command_address(token: Token, deps: RouterDeps) -> Route | None:
+    if token.scope != SCOPE_COMMAND or token.number == command_generation(deps.session):
+        return None
+    return Route(Action.AIDEUR_UNROUTED, f"{OLD_COMMAND_ADDRESS} (génération {token.number}, remplacée) : "
+                                         "aucune commande")
+
+
 # How the reason of that route starts: notices.aideur_unrouted tells Aideur why by it.
 UNAUTHENTICATED_AIDEUR = "adresse d'Aideur non authentifiée"
 
 
 def _unauthenticated_aideur(mail: InboundMail, deps: RouterDeps) -> Route | None:
-    """With MAILBOT_AUTHSERV_ID set, a mail with Aideur's From: drives commands only if the operator's own MTA
-    vouched for that From: (DESIGN.md section 3). Otherwise it is treated as not from Aideur: recorded, nothing
-    executed, and Aideur is told (as for a mail to the plain club address)."""
+    """A mail with Aideur's From: drives commands only if nothing says it was forged (DESIGN.md section 3).
+
+    With MAILBOT_AUTHSERV_ID set, the operator's own MTA must vouch for that From: (RFC 8601). Without it, mailbot
+    checks DKIM itself: a valid signature aligned with Aideur's domain is proof (and teaches that the domain
+    signs); a broken aligned signature, an unreachable key, or no signature from a domain seen signing before, is a
+    forgery. Either way the mail is then treated as not from Aideur: recorded, nothing executed, and Aideur told."""
     if not deps.settings.authserv_id:
-        return None
+        return _own_dkim(mail, deps)
     verdict = authenticated_sender(deps.raw, mail.from_address, deps.settings.authserv_id)
     if verdict.passed:
         return None
     return Route(Action.AIDEUR_UNROUTED, f"{UNAUTHENTICATED_AIDEUR} par {deps.settings.authserv_id} "
                                          f"({verdict.reason}) : aucune commande")
+
+
+def _own_dkim(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    domain = mail.from_address.rsplit("@", 1)[-1].lower() if "@" in mail.from_address else ""
+    check = dkim.verify_aligned(deps.raw, domain, dns=deps.dns or dkim.lookup_txt)
+    known = deps.session.get(SigningDomain, domain) if domain else None
+    if check.status == dkim.PASS:
+        # Learning is part of the mail's transaction (rolled back with it if the mail fails).
+        now = deps.now or utcnow()
+        if known is None:
+            deps.session.add(SigningDomain(domain=domain, first_seen=now, last_seen=now))
+        else:
+            known.last_seen = now
+        return None
+    if check.status == dkim.NONE and known is None:
+        return None  # a domain never seen signing: no proof either way (the command address still asks first)
+    if check.status == dkim.NONE:
+        detail = f"{check.detail}, alors que ce domaine signe ses mails (vu depuis le {known.first_seen:%d/%m/%Y})"
+    else:
+        detail = check.detail
+    return Route(Action.AIDEUR_UNROUTED, f"{UNAUTHENTICATED_AIDEUR} par mailbot (DKIM) ({detail}) : aucune commande")
 
 
 def _registration(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
@@ -295,8 +357,8 @@ def _member(deps: RouterDeps, address: str) -> Member | None:
 def _find_token(mail: InboundMail, deps: RouterDeps) -> Token | None:
     # Addresses first (the Reply-To plus address), then the thread headers (providers that drop plus addresses).
     # An envelope-sender token (VERP) only says which of our mails a report is about: it routes nothing.
-    candidates = list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to) + list(mail.references)
-    return deps.signer.find(candidates, exclude=(SCOPE_BOUNCE,))
+    return address_token(mail, deps.signer) or deps.signer.find(list(mail.in_reply_to) + list(mail.references),
+                                                                thread=True, exclude=(SCOPE_BOUNCE,))
 
 
 def _ticket_of_token(mail: InboundMail, deps: RouterDeps) -> Ticket | None:

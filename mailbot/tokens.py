@@ -1,16 +1,20 @@
 """Unforgeable routing tokens (DESIGN.md section 3).
 
 A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
-address, r = registration, p = a member's profile, x = a confirmation asked before ending membership or
-erasing data, v = a confirmation of one pending change (a profile change or a registration asked by a fresh
-mail), a = one member asked by an appeal, k = one side's consent before contact, f = a result form,
+address (its number is the address's generation: `mailbot aideur rotate-address` makes a new one), q = a command
+waiting for Aideur's confirmation, r = registration, p = a member's profile, x = a confirmation asked before ending
+membership or erasing data, v = a confirmation of one pending change (a profile change or a registration asked by a
+fresh mail), a = one member asked by an appeal, k = one side's consent before contact, f = a result form,
 b = the envelope sender of one outgoing mail, for its delivery reports), a number, and the recipient's role
 (m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
 local part of an address; 80 bits of MAC so that guessing is hopeless.
 
 It travels in the Reply-To plus address (`aide+t42m-<mac>@club`) and at the start of every Message-ID we send,
-so that a reply still finds its way through In-Reply-To/References where a provider drops plus addresses.
+so that a reply still finds its way through In-Reply-To/References where a provider drops plus addresses. The
+Message-ID's copy is sealed differently (a MAC over "thread:" and the payload): a Message-ID is copied into every
+reply, forward and Cc, so whoever sees one must not be able to make the reply address out of it. A thread token
+verifies only where thread headers are read (`find(..., thread=True)`), never as an address.
 """
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ ADDRESS_HEX = 9  # an address's registration number: 36 bits of a keyed digest, 
 TOKEN_PATTERN = re.compile(rf"\b([a-z])(\d{{1,12}})([a-z])-([0-9a-f]{{{MAC_LENGTH}}})\b", re.IGNORECASE)
 
 SCOPE_TICKET = "t"
-SCOPE_COMMAND = "c"
+SCOPE_COMMAND = "c"  # number: the generation of the command address (aideur_state)
+SCOPE_PENDING = "q"  # number: the PendingCommand's id (its confirmation mail's reply address)
 # number: a keyed digest of the address the invitation was sent to (address_token): a reply through it proves
 # the sender reads that mailbox, for that address only. (0 was the old shared number: it proves nothing.)
 SCOPE_REGISTRATION = "r"
@@ -41,6 +46,7 @@ SCOPE_BOUNCE = "b"
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"
+THREAD = "thread:"  # what a Message-ID's MAC covers before the payload
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,17 @@ class TokenSigner:
         return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:MAC_LENGTH]
 
     def sign(self, token: Token) -> str:
+        """The token as it goes in a reply address."""
         return f"{token.payload}-{self._mac(self._keys[0], token.payload)}"
 
-    def verify(self, text: str) -> Token | None:
-        """The token if `text` is exactly one well-formed token with a valid MAC, else None."""
+    def sign_thread(self, token: Token) -> str:
+        """The token as it goes in a Message-ID: it names the thread, and is worth nothing as an address."""
+        return f"{token.payload}-{self._mac(self._keys[0], THREAD + token.payload)}"
+
+    def verify(self, text: str, *, thread: bool = False) -> Token | None:
+        """The token if `text` is exactly one well-formed token with a valid MAC, else None. With `thread`, a
+        Message-ID's token (sign_thread) is accepted too; so is an address token, as in the Message-IDs of mails
+        sent before thread tokens existed."""
         match = TOKEN_PATTERN.fullmatch(text.strip().lower())
         if not match:
             return None
@@ -78,17 +91,19 @@ class TokenSigner:
         for key in self._keys:
             if hmac.compare_digest(self._mac(key, token.payload), mac):
                 return token
+            if thread and hmac.compare_digest(self._mac(key, THREAD + token.payload), mac):
+                return token
         return None
 
-    def find(self, candidates: Iterable[str], *, scopes: Iterable[str] | None = None,
+    def find(self, candidates: Iterable[str], *, thread: bool = False, scopes: Iterable[str] | None = None,
              exclude: Iterable[str] = ()) -> Token | None:
-        """The first valid token found inside any of the strings (addresses, message ids), among the given
-        scopes (default: any) and not of an excluded one."""
+        """The first valid token found inside any of the strings: addresses, or with `thread` Message-IDs
+        (In-Reply-To, References); among the given scopes (default: any) and not of an excluded one."""
         wanted = None if scopes is None else set(scopes)
         unwanted = set(exclude)
         for text in candidates:
             for match in TOKEN_PATTERN.finditer(text.lower()):
-                token = self.verify(match.group(0))
+                token = self.verify(match.group(0), thread=thread)
                 if token is not None and token.scope not in unwanted and (wanted is None or token.scope in wanted):
                     return token
         return None

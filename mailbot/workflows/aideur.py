@@ -1,7 +1,9 @@
 """Mails to Aideur: one per Aideur address, each with its own reply token, and his command address."""
 from __future__ import annotations
 
-from mailbot.models import Ticket
+from sqlalchemy.orm import Session
+
+from mailbot.models import AideurState, Ticket
 from mailbot.tokens import ROLE_AIDEUR, SCOPE_COMMAND, SCOPE_TICKET, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
@@ -12,7 +14,7 @@ def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, c
     """One notification per Aideur address (or only to `only`), each with its own reply token."""
     addresses = [only.lower()] if only else ctx.settings.aideur_addresses
     for address in addresses:
-        token = Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR) if ticket else aideur_command_token()
+        token = Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR) if ticket else aideur_command_token(ctx.session)
         ctx.send(Outgoing(
             template=template,
             to=address,
@@ -31,10 +33,33 @@ def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, c
 
 def command_address(ctx: WorkflowContext) -> str:
     """Aideur's own address for fresh mails with commands, printed in every notification's footer."""
-    return ctx.signer.plus_address(ctx.settings.club_address, aideur_command_token())
+    return ctx.signer.plus_address(ctx.settings.club_address, aideur_command_token(ctx.session))
 
 
-def aideur_command_token() -> Token:
-    """Aideur's own command address (scope c): where notices not tied to a ticket come from and go back to."""
-    return Token(SCOPE_COMMAND, 0, ROLE_AIDEUR)
+def aideur_command_token(session: Session) -> Token:
+    """Aideur's own command address (scope c): where notices not tied to a ticket come from and go back to. Its
+    number is the address's generation: part of the HMAC, so a rotated-out address verifies as the old one only."""
+    return Token(SCOPE_COMMAND, command_generation(session), ROLE_AIDEUR)
+
+
+def command_generation(session: Session) -> int:
+    """The generation of Aideur's command address now (0 until the first `mailbot aideur rotate-address`)."""
+    state = session.get(AideurState, 1)
+    return state.command_generation if state is not None else 0
+
+
+def rotate_command_address(ctx: WorkflowContext) -> str:
+    """A new command address (the next generation); the old one stops commanding at once. Every Aideur address
+    is sent the new one. Returns it."""
+    state = ctx.session.get(AideurState, 1)
+    if state is None:
+        state = AideurState(id=1, command_generation=0)
+        ctx.session.add(state)
+    state.command_generation += 1
+    state.rotated_at = ctx.now
+    ctx.session.flush()
+    address = command_address(ctx)
+    notify_aideurs(ctx, None, "nouvelle_adresse_commande", {"club_name": ctx.settings.club_name},
+                   key=f"command-address:{state.command_generation}")
+    return address
 

@@ -138,11 +138,16 @@ def auto_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None) -
 def aideur_unrouted(ctx: WorkflowContext, mail: InboundMail, reason: str = "") -> None:
     """A mail with Aideur's From: drove nothing, and he is told why: it came to the plain club address without a
     token (`alerte_aideur_sans_jeton`), or, with MAILBOT_AUTHSERV_ID, the club's mail server did not confirm it came
-    from his address (the router's reason starts with UNAUTHENTICATED_AIDEUR: `alerte_aideur_non_authentifie`)."""
-    from mailbot.router import UNAUTHENTICATED_AIDEUR  # the router imports the workflows
+    from his address (the router's reason starts with UNAUTHENTICATED_AIDEUR: `alerte_aideur_non_authentifie`), or
+    to a command address rotated out (OLD_COMMAND_ADDRESS: `alerte_aideur_ancienne_adresse`)."""
+    from mailbot.router import OLD_COMMAND_ADDRESS, UNAUTHENTICATED_AIDEUR  # the router imports the workflows
 
-    unauthenticated = reason.startswith(UNAUTHENTICATED_AIDEUR)
-    notify_aideurs(ctx, None, "alerte_aideur_non_authentifie" if unauthenticated else "alerte_aideur_sans_jeton", {
+    template = "alerte_aideur_sans_jeton"
+    if reason.startswith(UNAUTHENTICATED_AIDEUR):
+        template = "alerte_aideur_non_authentifie"
+    elif reason.startswith(OLD_COMMAND_ADDRESS):
+        template = "alerte_aideur_ancienne_adresse"
+    notify_aideurs(ctx, None, template, {
         "club_name": ctx.settings.club_name,
         "sender": mail.from_address,
         "subject": mail.subject or "(sans objet)",

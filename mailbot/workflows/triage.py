@@ -6,26 +6,51 @@ that quotes the line, says what is wrong and shows the help — nothing is done 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from mailbot.calendar import END_OF_BUSINESS_DAY, french_date
-from mailbot.models import Ticket
+from mailbot.calendar import END_OF_BUSINESS_DAY, french_date, french_datetime
+from mailbot.models import PendingCommand, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
-from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
+from mailbot.parsers.registration import confirmation_of
+from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
 from mailbot.workflows import appeals, consents, results
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.requests import ticket_context
-from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound
+from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
 
 OPEN_STATES = ("new", "accepted", "proposed")
 DECISIONS = ("accepter", "refuser", "reporter", "clore")  # each sets where the ticket stands: one per mail
 MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
                     "devis": "devis", "clore": "cloture"}
+QUIET = ("aide", "tickets", "note")  # commands that send nothing to any member: never wait for a confirmation
+# How long a command received through the command address waits for Aideur's OUI (README, "Who can command").
+CONFIRMATION_HOURS = 72
+# At most this many confirmation questions an hour: a flood of forged commands must not become a flood of mail
+# to Aideur. Beyond it, commands are not kept, and Aideur gets one notice per hour saying so.
+CONFIRMATIONS_PER_HOUR = 10
+
+
+class Origin(Protocol):
+    """Who gave a command and in which mail: the mail itself, or the stored command a confirmation executes (its
+    Message-ID keys every effect, so the same command never sends twice)."""
+
+    @property
+    def from_address(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class StoredOrigin:
+    from_address: str
+    message_id: str
 
 
 @dataclass(frozen=True)
@@ -60,9 +85,21 @@ def aideur_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> Non
 
 
 def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
-    """A fresh mail to Aideur's command address: a ticket reference and commands, or #tickets / #aide alone."""
+    """A fresh mail to Aideur's command address: a ticket reference and commands, or #tickets / #aide alone; or his
+    answer to a "do you confirm?" mail (its own reply address).
+
+    The command address is printed in every notification and never changes until rotated: anyone who saw one can
+    write to it with Aideur's From:. So what would send anything to a member is not done at once: all his
+    addresses get the command quoted, with what it would send, and it runs when one of them answers OUI."""
+    from mailbot.router import address_token  # the router imports the workflows
+
+    token = address_token(mail, ctx.signer)
+    if token is not None and token.scope == SCOPE_PENDING:
+        confirmation_reply(ctx, mail, token.number)
+        return
     text = mail.new_text or mail.text
-    reply = parse_aideur_reply("\n".join(filter(None, [text, _subject_commands(mail.subject)])), local_today(ctx))
+    source = "\n".join(filter(None, [text, _subject_commands(mail.subject)]))
+    reply = parse_aideur_reply(source, local_today(ctx))
     refs = reply.references or _refs_in(mail.subject)
     general = [c for c in reply.commands if c.name in ("aide", "tickets")]
     if not refs:
@@ -80,7 +117,154 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
                                                                         f"référence {refs[0]}."),))
         return
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
+    if sends_to_members(reply) and not check(ctx, ticket, reply):
+        if _too_many_confirmations(ctx):
+            record_event(ctx.session, ticket, "command-refused", "reçue par l'adresse de commande : trop de "
+                         "commandes en une heure, non retenue", ctx.now, actor=mail.from_address)
+            notify_aideurs(ctx, None, "alerte_commandes_en_nombre", {
+                "club_name": ctx.settings.club_name, "limit": CONFIRMATIONS_PER_HOUR,
+            }, key=f"command-flood:{ctx.now:%Y-%m-%dT%H}")
+            return
+        ask_confirmation(ctx, mail, ticket, reply, source)
+        return
     execute(ctx, mail, ticket, reply)
+
+
+def sends_to_members(reply: AideurReply) -> bool:
+    """Whether executing this reply would send anything to a member (a helper is a member too)."""
+    return bool(reply.message.strip()) or any(c.name not in QUIET for c in reply.commands)
+
+
+# --- confirmation of command-address commands ---------------------------------------------------------------------
+def _too_many_confirmations(ctx: WorkflowContext) -> bool:
+    since = ctx.now - timedelta(hours=1)
+    asked = ctx.session.scalar(select(func.count(PendingCommand.id)).where(PendingCommand.created_at > since))
+    return (asked or 0) >= CONFIRMATIONS_PER_HOUR
+
+
+def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, reply: AideurReply,
+                     source: str) -> None:
+    """Keep the command and ask every Aideur address to confirm it, each with the command's own reply address."""
+    pending = PendingCommand(created_at=ctx.now, expires_at=ctx.now + timedelta(hours=CONFIRMATION_HOURS),
+                             status="pending", from_address=mail.from_address, message_id=mail.message_id,
+                             ticket_id=ticket.id, text=source, day=local_today(ctx))
+    ctx.session.add(pending)
+    ctx.session.flush()  # its id is in the reply address
+    record_event(ctx.session, ticket, "command-pending", "reçue par l'adresse de commande, en attente de "
+                 f"confirmation : {shorten(' / '.join(c.line.strip() for c in reply.commands), 300)}", ctx.now,
+                 actor=mail.from_address)
+    _to_aideurs_about(ctx, pending, ticket, "confirmation_commande", {
+        "sender": mail.from_address, "effects": _effects(ctx, ticket, reply),
+    }, key=f"confirm-command:{mail.message_id}")
+
+
+def confirmation_reply(ctx: WorkflowContext, mail: InboundMail, pending_id: int) -> None:
+    """Aideur's answer to "do you confirm this command?": OUI runs it (once), NON cancels it; anything else is
+    asked again. Only a plain, unqualified yes counts (the same reader as members' confirmations)."""
+    pending = ctx.session.get(PendingCommand, pending_id)
+    if pending is None:
+        _error_reply(ctx, mail, None, (CommandError(line=mail.subject or "(sans objet)",
+                                                    problem="Cette commande en attente n'existe plus."),))
+        return
+    ticket = ctx.session.get(Ticket, pending.ticket_id) if pending.ticket_id else None
+    key = f"confirm-answer:{mail.message_id}"
+    if pending.status != "pending":
+        outcome = {"done": "done", "expired": "expired"}.get(pending.status, "cancelled_before")
+        _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": outcome}, key=key,
+                          only=mail.from_address)
+        return
+    if ctx.now >= pending.expires_at:
+        _decide(ctx, pending, "expired")
+        _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": "expired"}, key=key,
+                          only=mail.from_address)
+        return
+    answer = confirmation_of(mail.new_text or mail.text)
+    if answer is None:
+        _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": "unclear"}, key=key,
+                          only=mail.from_address)
+        return
+    if not _decide(ctx, pending, "done" if answer else "cancelled"):
+        # Another answer (another Aideur address, another daemon) decided first.
+        _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": "done"}, key=key,
+                          only=mail.from_address)
+        return
+    if not answer:
+        record_event(ctx.session, ticket, "command-cancelled", "commande reçue par l'adresse de commande, annulée "
+                     "par Aideur", ctx.now, actor=mail.from_address)
+        _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": "cancelled"}, key=key,
+                          only=mail.from_address)
+        return
+    record_event(ctx.session, ticket, "command-confirmed", "commande reçue par l'adresse de commande, confirmée "
+                 "par Aideur", ctx.now, actor=mail.from_address)
+    # Parsed again as it was written (relative dates from the day it was written), checked again now (the ticket
+    # may have changed meanwhile), and keyed by the command mail's Message-ID: its effects happen once.
+    execute(ctx, StoredOrigin(pending.from_address, pending.message_id), ticket,
+            parse_aideur_reply(pending.text, pending.day))
+
+
+def _decide(ctx: WorkflowContext, pending: PendingCommand, status: str) -> bool:
+    """Move a pending command to `status` if it is still pending: one conditional UPDATE, so two answers (or two
+    daemons) cannot both execute it."""
+    result = ctx.session.execute(update(PendingCommand).where(PendingCommand.id == pending.id,
+                                                              PendingCommand.status == "pending")
+                                 .values(status=status, decided_at=ctx.now))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _to_aideurs_about(ctx: WorkflowContext, pending: PendingCommand, ticket: Ticket | None, template: str,
+                      extra: dict[str, object], *, key: str, only: str | None = None) -> None:
+    """A mail about a pending command, to every Aideur address (or one), replying to the command's own address."""
+    from mailbot.workflows.aideur import command_address
+
+    token = Token(SCOPE_PENDING, pending.id, ROLE_AIDEUR)
+    context = {
+        "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket else "",
+        "lines": _quoted_lines(pending.text),
+        "expires": french_datetime(pending.expires_at, ctx.settings.timezone),
+        "reply_address": ctx.signer.plus_address(ctx.settings.club_address, token),
+        "command_address": command_address(ctx),
+    } | extra
+    for address in [only.lower()] if only else ctx.settings.aideur_addresses:
+        ctx.send(Outgoing(template=template, to=address, context=context, idempotency_key=f"{key}:{address}",
+                          token=token, ticket_id=None, auto_submitted="auto-generated", rate_limited=False))
+
+
+def _quoted_lines(text: str, limit: int = 60) -> list[str]:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return lines[:limit] + (["[…]"] if len(lines) > limit else [])
+
+
+def _effects(ctx: WorkflowContext, ticket: Ticket, reply: AideurReply) -> list[str]:
+    """What executing the reply would send, and to whom, in Aideur's words."""
+    member = ticket.member
+    who = f"{member.display_name} <{member.email}>" if member is not None and member.email else \
+        "le membre (effacé : rien ne lui parviendrait)"
+    effects: list[str] = []
+    for command in reply.commands:
+        name = command.name
+        if name == "accepter" and command.when:
+            effects.append(f"à {who} : la demande est acceptée, propositions d'ici le {french_date(command.when)}")
+        elif name == "refuser":
+            effects.append(f"à {who} : le Club ne peut pas aider, motif : « {shorten(command.text, 300)} »")
+        elif name == "reporter" and command.when:
+            effects.append(f"à {who} : report au {french_date(command.when)}, motif : « {shorten(command.text, 300)} »")
+        elif name == "solution":
+            effects.append(f"à {who}, comme proposition du Club : « {shorten(command.text, 300)} »"
+                           " ; puis le formulaire de résultat")
+        elif name == "devis":
+            effects.append(f"à {who} : un devis de « {shorten(command.fields.get('prestataire', ''), 100)} »")
+        elif name == "clore":
+            effects.append(f"à {who} : la demande est close ; puis le formulaire de résultat")
+        elif name == "appel":
+            effects.append(f"un appel au réseau, aux membres choisis : « {shorten(command.text, 300)} »")
+        elif name == "relier":
+            effects.append(f"une demande d'accord pour échanger les coordonnées, à {who} et à l'intervenant "
+                           f"« {shorten(command.argument, 100)} »")
+        elif name == "note":
+            effects.append("une note sur le ticket (rien n'est envoyé)")
+    if reply.message.strip():
+        effects.append(f"à {who}, votre message : « {shorten(reply.message, 300)} »")
+    return effects
 
 
 def _subject_commands(subject: str) -> str:
@@ -156,7 +340,7 @@ def _state_fr(ticket: Ticket) -> str:
 
 
 # --- doing ---------------------------------------------------------------------------------------------------------
-def execute(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None, reply: AideurReply) -> None:
+def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: AideurReply) -> None:
     errors = check(ctx, ticket, reply)
     if errors:
         if ticket is not None:
@@ -275,7 +459,7 @@ def _to_member(ctx: WorkflowContext, ticket: Ticket, template: str, extra: dict[
                       auto_submitted="no", rate_limited=False))
 
 
-def _error_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None,
+def _error_reply(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None,
                  errors: tuple[CommandError, ...]) -> None:
     notify_aideurs_one(ctx, mail.from_address, ticket, "erreur_commande", {
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket else "",
@@ -283,12 +467,12 @@ def _error_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None,
     }, key=f"command-error:{mail.message_id}")
 
 
-def _send_help(ctx: WorkflowContext, mail: InboundMail) -> None:
+def _send_help(ctx: WorkflowContext, mail: Origin) -> None:
     notify_aideurs_one(ctx, mail.from_address, None, "aide", {"club_name": ctx.settings.club_name},
                        key=f"help:{mail.message_id}")
 
 
-def _send_open_tickets(ctx: WorkflowContext, mail: InboundMail) -> None:
+def _send_open_tickets(ctx: WorkflowContext, mail: Origin) -> None:
     tickets = ctx.session.scalars(select(Ticket).where(Ticket.closed_at.is_(None))
                                   .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)).all()
     rows = [{

@@ -54,3 +54,28 @@ def reply_to_notification(note: MailMessage, body: str, client: str, *, sender: 
     else:
         raise ValueError(client)
     return message
+
+
+CONFIRMATION_SUBJECT = "Confirmez-vous cette commande"
+
+
+def confirmation_requests(server, address: str = AIDEUR) -> list[MailMessage]:  # type: ignore[no-untyped-def]
+    """The "do you confirm this command?" mails Aideur received (commands sent through his command address)."""
+    from tests.helpers import mailbox
+
+    return [m for m in mailbox(server, address) if CONFIRMATION_SUBJECT in m.subject]
+
+
+def confirm_command(server, settings, sessions, at, answer: str = "OUI", *,  # type: ignore[no-untyped-def]
+                    request: MailMessage | None = None, sender: str = AIDEUR, client: str = "thunderbird"):
+    """Aideur answers the newest confirmation request (or `request`) by reply, as `client` writes it, and the
+    daemon runs one cycle at `at`. Returns the cycle's report."""
+    from tests.helpers import CLUB, run_cycle, smtp_send, wait_mail
+
+    if request is None:
+        requests = confirmation_requests(server, sender)
+        assert requests, "no confirmation request in Aideur's mailbox"
+        request = requests[-1]
+    smtp_send(server, reply_to_notification(request, answer, client, sender=sender))
+    wait_mail(server, CLUB, 1)
+    return run_cycle(settings, sessions, at=at)

@@ -77,7 +77,13 @@ def test_members_add_list_import_export_erase(env, tmp_path):
 def test_check_reports_each_part_and_names_what_is_wrong(env):
     good = mailbot(env, "check")
     assert good.returncode == 0, good.stdout + good.stderr
-    assert good.stdout.count("OK") == 4
+    assert good.stdout.count("OK") == 5
+    # Which protections guard Aideur's commands (README, "Who can command"; Security).
+    [commands] = [line for line in good.stdout.splitlines() if line.split()[1] == "commandes"]
+    assert "vérifié par mailbot (DKIM" in commands and "confirmation par OUI exigée" in commands
+    assert "adresse de commande n° 0" in commands and "aide+c0a-…@club.test" in commands
+    with_mta = mailbot(env | {"MAILBOT_AUTHSERV_ID": "mx.club.test"}, "check")
+    assert "Authentication-Results de mx.club.test" in with_mta.stdout
     bad = mailbot(env | {"MAILBOT_IMAP_PASSWORD": "wrong", "MAILBOT_SMTP_PORT": "1"}, "check")
     assert bad.returncode == 1
     lines = {line.split()[1]: line for line in bad.stdout.splitlines()}

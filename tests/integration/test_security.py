@@ -34,7 +34,7 @@ from tests.helpers import (
     AIDEUR, ALICE, BRUNO, CHLOE, CLUB, PASSWORD, STRANGER, add_members, append, mailbox, make_mail, run_cycle,
     settle, smtp_send, wait_mail,
 )
-from tests.integration.aideur_clients import reply_to_notification
+from tests.integration.aideur_clients import confirmation_requests, reply_to_notification
 from tests.integration.test_triage import THURSDAY
 
 pytestmark = pytest.mark.servers
@@ -392,10 +392,17 @@ def test_authentication_results_decide_whether_aideur_commands(clean_mail, db_ur
     for what, header in GENUINE.items():
         report = deliver(server, settings, sessions, _aideur_mail(note, f"#note {what}", [header]))
         assert dict(report.actions) == {"aideur-reply": 1}, what
-    # The command address too: a fresh mail with a pass drives the ticket.
+    # The command address too: a fresh mail with a pass drives the ticket, once Aideur confirmed it (his OUI needs
+    # a pass as well).
     command_address = re.search(r"aide\+c0a-[0-9a-f]+@club\.test", note.text).group(0)
     report = deliver(server, settings, sessions, _aideur_mail(note, f"{tickets(sessions)[0].ref}\n#accepter 31/12",
                                                               [GENUINE["dmarc pass"]], to=command_address))
+    assert dict(report.actions) == {"aideur-command": 1}
+    assert _statuses(sessions) == ["new"]
+    [request] = confirmation_requests(server)
+    report = deliver(server, settings, sessions, _aideur_mail(request, "OUI", [FORGED["dmarc fail"][0][0]]))
+    assert dict(report.actions) == {"aideur-unrouted": 1} and _statuses(sessions) == ["new"]
+    report = deliver(server, settings, sessions, _aideur_mail(request, "OUI", [GENUINE["dmarc pass"]]))
     assert dict(report.actions) == {"aideur-command": 1}
     assert _statuses(sessions) == ["accepted"]
 

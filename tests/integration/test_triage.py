@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from mailbot.models import Event, Ticket
 from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, add_members, make_mail, mailbox, run_cycle, settle, smtp_send, \
     wait_mail
-from tests.integration.aideur_clients import reply_to_notification
+from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 
 THURSDAY = datetime(2026, 11, 26, 10, 0)  # 11:00 in Paris; the answer is due Monday 30 November
 
@@ -214,10 +214,17 @@ def test_command_address_takes_fresh_mail_with_a_reference(clean_mail, settings,
     wait_mail(clean_mail, CLUB, 2)
     report = run_cycle(settings, sessions, at=THURSDAY)
     assert dict(report.actions) == {"aideur-command": 2}
+    notes = settle(clean_mail, AIDEUR, 3)
+    assert any(n.subject.startswith("Demandes ouvertes") for n in notes)  # #tickets sends nothing to a member
+    # #accepter would write to the member: through the command address it waits for Aideur's OUI.
+    assert ticket(sessions).status == "new"
+    [request] = confirmation_requests(clean_mail)
+    assert "#accepter lundi prochain" in request.text and ALICE in request.text
+    assert dict(confirm_command(clean_mail, settings, sessions, THURSDAY).actions) == {"aideur-command": 1}
     assert ticket(sessions).status == "accepted"
     assert ticket(sessions).due_at == datetime(2026, 11, 30, 17, 0)  # Monday 30 November
-    notes = settle(clean_mail, AIDEUR, 2)
-    assert any(n.subject.startswith("Demandes ouvertes") for n in notes)
+    [accepted] = member_mails(clean_mail)
+    assert "lundi 30 novembre" in accepted.text
     # The same fresh mail to the plain club address commands nothing.
     smtp_send(clean_mail, make_mail(AIDEUR, "CA-2026-0001", "#clore"))
     wait_mail(clean_mail, CLUB, 1)

@@ -216,3 +216,44 @@ def test_load_key_accepts_windows_line_endings(tmp_path):
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     algorithm, _, bits = load_key(path)
     assert algorithm == "rsa-sha256" and bits == 2048
+
+
+# --- verification of Aideur's mail (MAILBOT_AUTHSERV_ID unset) ---------------------------------------------------
+
+def aideur_mail(sender: str = "aideur@club.test") -> bytes:
+    return (f"From: Aideur <{sender}>\r\nTo: aide+c0a-0123456789abcdef0123@club.test\r\nSubject: CA-2026-0001\r\n"
+            "Date: Thu, 26 Nov 2026 10:00:00 +0100\r\nMessage-ID: <cmd-1@club.test>\r\n\r\n#clore\r\n").encode()
+
+
+def test_verify_aligned_reads_every_signature_and_only_aligned_ones_count(rsa_settings, tmp_path):
+    from mailbot.dkim import FAIL, NONE, PASS, verify_aligned
+
+    settings, key = rsa_settings
+    lookup = dns_stub({b"mailbot2026._domainkey.club.test.": public_record(key)})
+    good = sign(aideur_mail(), settings)
+    assert verify_aligned(good, "club.test", dns=lookup).status == PASS
+    assert verify_aligned(good, "mail.club.test", dns=lookup).status == PASS  # relaxed alignment
+    assert verify_aligned(aideur_mail(), "club.test", dns=lookup).status == NONE
+    assert verify_aligned(good.replace(b"#clore", b"#solution http://x"), "club.test", dns=lookup).status == FAIL
+    # A valid signature of another domain says nothing about club.test (the attacker signs for his own domain).
+    evil = make_settings("s", "evil.test", write_key(tmp_path / "evil.pem", rsa_key(1024)))
+    lookup_evil = dns_stub({b"s._domainkey.evil.test.": public_record(rsa_key(1024))})
+    assert verify_aligned(sign(aideur_mail(), evil), "club.test", dns=lookup_evil).status == NONE
+    # The evil signature on top of the good one: the aligned one still counts.
+    assert verify_aligned(sign(good, evil), "club.test", dns=lookup).status == PASS
+    # d=club.test signed with a key that is not the published one: a failure, not an absence.
+    impostor = make_settings("mailbot2026", "club.test", write_key(tmp_path / "imp.pem", rsa_key(1024)))
+    assert verify_aligned(sign(aideur_mail(), impostor), "club.test", dns=lookup).status == FAIL
+
+
+@pytest.mark.parametrize("failure", [dkimpy.DnsTimeoutError("timeout"), OSError("network unreachable")])
+def test_verify_aligned_says_temperror_when_the_key_cannot_be_fetched(rsa_settings, failure):
+    from mailbot.dkim import TEMPERROR, verify_aligned
+
+    settings, _key = rsa_settings
+
+    def broken(name: bytes, timeout: int = 5) -> bytes | None:
+        raise failure
+
+    check = verify_aligned(sign(aideur_mail(), settings), "club.test", dns=broken)
+    assert check.status == TEMPERROR and "DNS" in check.detail

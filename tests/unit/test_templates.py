@@ -49,6 +49,18 @@ SAMPLES = {
         "sender": "aideur@club.test", "subject": "Re: [CA-2026-0001] Nouvelle demande",
         "detail": "adresse d'Aideur non authentifiée par mx.club.test (spf=fail, dkim=none, dmarc=fail pour "
                   "club.test) : aucune commande"},
+    "alerte_aideur_ancienne_adresse": NOTICE | {
+        "sender": "aideur@club.test", "subject": "CA-2026-0001 #solution",
+        "detail": "ancienne adresse de commande d'Aideur (génération 0, remplacée) : aucune commande"},
+    "nouvelle_adresse_commande": NOTICE,
+    "alerte_commandes_en_nombre": NOTICE | {"limit": 10},
+    "confirmation_commande": NOTICE | {
+        "ref": "CA-2026-0042", "sender": "aideur@club.test", "expires": "mercredi 9 décembre 2026 à 10 h 00",
+        "lines": ["CA-2026-0042", "#solution Voici la marche à suivre : " + LONG],
+        "effects": ["à Alice Martin <alice@membres.test>, comme proposition du Club : « " + LONG[:300] + " »"]},
+    "confirmation_commande_suite": NOTICE | {"ref": "CA-2026-0042", "outcome": "unclear",
+                                            "expires": "mercredi 9 décembre 2026 à 10 h 00",
+                                            "lines": ["CA-2026-0042", "#clore"]},
     "alerte_quarantaine": NOTICE | {"sender": "x@y.test", "flood": Flood(1, 100), "subject": "??", "reason": "mail illisible : " + LONG,
                                     "folder": "mailbot-quarantaine"},
     "alerte_echec_envoi": TICKET | {"recipient": "bruno@membres.test", "subject": "[CA-2026-0042] " + LONG,

@@ -74,3 +74,18 @@ def test_registration_token_is_bound_to_one_address():
     assert TokenSigner([b"another key" * 3, KEY]).address_matches(token, "helene@ailleurs.test")
     numbers = {signer.address_token(f"user{n}@exemple.fr").number for n in range(2000)}
     assert len(numbers) == 2000
+
+
+def test_a_message_id_token_names_the_thread_but_is_no_reply_address():
+    """Whoever sees a notification's Message-ID (a Cc of Aideur's reply, a forward) must not be able to write to
+    its reply address: the Message-ID's MAC is another one, accepted only where thread headers are read."""
+    signer = TokenSigner([KEY])
+    token = Token(SCOPE_TICKET, 5, ROLE_AIDEUR)
+    thread = signer.sign_thread(token)
+    assert thread.startswith("t5a-") and thread != signer.sign(token)
+    assert signer.verify(thread) is None
+    assert signer.find([f"aide+{thread}@club.test"]) is None
+    assert signer.verify(thread, thread=True) == token
+    assert signer.find([f"<{thread}.abcdef@club.test>"], thread=True) == token
+    # Message-IDs sent before thread tokens existed carry the address token: still read as thread context.
+    assert signer.find([f"<{signer.sign(token)}.abcdef@club.test>"], thread=True) == token
