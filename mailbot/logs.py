@@ -120,12 +120,15 @@ _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 # (RFC 6531: josé.garcía); then the domain: a literal [127.0.0.1] or labels of letters of any script, digits, dashes.
 _LOCAL = r"(?:\"(?:[^\"\\\r\n]|\\.)*\"|(?:\\.|[^\s<>()\[\]{},;:\"'`@\\])+)"
 _DOMAIN = r"(?:\[[^\]\s]*\]|[\w-]+(?:\.[\w-]+)*)"
-_ADDRESS = re.compile(rf"<?{_LOCAL}\s*(?:@|%40|＠)\s*{_DOMAIN}>?")
-# A display name before an address: quoted, or after a header name, or one to four words that start a phrase.
-_QUOTED_NAME = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')(\s*,?\s*['\"]?)" + re.escape(MASK_ADDRESS))
+_ADDRESS = re.compile(rf"(<)?{_LOCAL}\s*(?:@|%40|＠)\s*{_DOMAIN}(?(1)>|)")
+_BRACKETED = "\x00a\x00"  # an address that was in angle brackets: a display name may stand before it
+_BARE = "\x00b\x00"
+# A display name before an address in brackets: quoted, after a header name, or one to four words that open a
+# list item ("Jean Dupont <j@x>, Marie <m@x>"). A bare address has no display name ("mailbox of j@x full").
+_QUOTED_NAME = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')(\s*,?\s*['\"]?)(" + _BRACKETED + "|" + _BARE + ")")
 _HEADER_NAME = re.compile(r"(?i)\b((?:from|to|cc|bcc|reply-to|sender|de|à|a|pour|expéditeur|destinataire)\s*:\s*)"
-                          r"([^<>\n:]+?)(\s*)" + re.escape(MASK_ADDRESS))
-_LEADING_NAME = re.compile(r"(^|[,;(\[=]\s*)((?:[^\W\d_][\w.'’-]*[ \t]+){1,4})" + re.escape(MASK_ADDRESS))
+                          r"([^<>\n:\x00]+?)(\s*)" + _BRACKETED)
+_LEADING_NAME = re.compile(r"(^|[,;:]\s*)((?:[^\W\d_][\w.'’-]*[ \t]+){1,4})" + _BRACKETED)
 
 
 def mask(text: str) -> str:
@@ -136,10 +139,11 @@ def mask(text: str) -> str:
     text = _ENCODED_WORD.sub(MASK_ENCODED, text)
     if "@" not in text and "%40" not in text and "＠" not in text:
         return text
-    text = _ADDRESS.sub(MASK_ADDRESS, text)
-    text = _QUOTED_NAME.sub(lambda m: MASK_NAME + m.group(2) + MASK_ADDRESS, text)
-    text = _HEADER_NAME.sub(lambda m: m.group(1) + MASK_NAME + m.group(3) + MASK_ADDRESS, text)
-    return _LEADING_NAME.sub(lambda m: m.group(1) + MASK_NAME + " " + MASK_ADDRESS, text)
+    text = _ADDRESS.sub(lambda m: _BRACKETED if m.group(1) else _BARE, text)
+    text = _QUOTED_NAME.sub(lambda m: MASK_NAME + m.group(2) + m.group(3), text)
+    text = _HEADER_NAME.sub(lambda m: m.group(1) + MASK_NAME + m.group(3) + _BRACKETED, text)
+    text = _LEADING_NAME.sub(lambda m: m.group(1) + MASK_NAME + " " + _BRACKETED, text)
+    return text.replace(_BRACKETED, MASK_ADDRESS).replace(_BARE, MASK_ADDRESS)
 
 
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
