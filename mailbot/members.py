@@ -263,7 +263,7 @@ def _scrub_everywhere(session: Session, clean: Callable[[str], str], own_tickets
         binaries = [column for column in table.columns if isinstance(column.type, LargeBinary)]
         if not texts and not binaries:
             continue
-        rows = session.execute(select(*keys, *texts, *binaries)).all()
+        rows = session.execute(select(table)).all()
         for row in rows:
             values = row._mapping
             changes: dict[str, object] = {}
