@@ -118,7 +118,7 @@ MASK_ENCODED = "<texte codé>"
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 # A local part: quoted ("jean dupont"), or a run of anything but separators, backslash escapes allowed, any script
 # (RFC 6531: josé.garcía); then the domain: a literal [127.0.0.1] or labels of letters of any script, digits, dashes.
-_LOCAL = r"(?:\"(?:[^\"\\\r\n]|\\.)*\"|(?:\\.|[^\s<>()\[\]{},;:\"'`@\\])+)"
+_LOCAL = r"(?:\"(?:[^\"\\\r\n]|\\.)*\"|(?:\\+.|[^\s<>()\[\]{},;:\"'`@\\])+)"
 _DOMAIN = r"(?:\[[^\]\s]*\]|[\w-]+(?:\.[\w-]+)*)"
 _ADDRESS = re.compile(rf"(<)?{_LOCAL}\s*(?:@|%40|＠)\s*{_DOMAIN}(?(1)>|)")
 _BRACKETED = "\x00a\x00"  # an address that was in angle brackets: a display name may stand before it
@@ -128,7 +128,7 @@ _BARE = "\x00b\x00"
 _QUOTED_NAME = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')(\s*,?\s*['\"]?)(" + _BRACKETED + "|" + _BARE + ")")
 _HEADER_NAME = re.compile(r"(?i)\b((?:from|to|cc|bcc|reply-to|sender|de|à|a|pour|expéditeur|destinataire)\s*:\s*)"
                           r"([^<>\n:\x00]+?)(\s*)" + _BRACKETED)
-_LEADING_NAME = re.compile(r"(^|[,;:]\s*)((?:[^\W\d_][\w.'’-]*[ \t]+){1,4})" + _BRACKETED)
+_LEADING_NAME = re.compile(r"(^|[,;:(\['\"]\s*)((?:[^\W\d_][\w.'’-]*[ \t]+){1,4})" + _BRACKETED)
 
 
 def mask(text: str) -> str:
