@@ -10,12 +10,13 @@ import re
 from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import LargeBinary, String, Text, delete, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.matching import index_member
+from mailbot.parsers.headers import unicode_domain
 from mailbot.privacy import Identity, scrub
 from mailbot.models import (
     Acceptance,
@@ -63,7 +64,7 @@ def normalise_visibility(value: str) -> str:
 
 def upsert_member(session: Session, email: str, **values: str) -> tuple[Member, bool]:
     """Add a member or update the given fields of an existing one. Returns (member, created)."""
-    email = email.strip().lower()
+    email = unicode_domain(email.strip().lower())
     if not EMAIL.match(email):
         raise MemberError(f"adresse e-mail invalide : {email!r}")
     if "visibility" in values:
@@ -263,8 +264,7 @@ def _scrub_everywhere(session: Session, clean: Callable[[str], str], own_tickets
         binaries = [column for column in table.columns if isinstance(column.type, LargeBinary)]
         if not texts and not binaries:
             continue
-        rows = session.execute(select(table)).all()
-        for row in rows:
+        for row in _in_batches(session, table):
             values = row._mapping
             changes: dict[str, object] = {}
             for column in texts:
@@ -288,6 +288,23 @@ def _scrub_everywhere(session: Session, clean: Callable[[str], str], own_tickets
                     named.append(values[table.c.message_id])
             session.execute(update(table).where(*[key == values[key] for key in keys]).values(**changes))
     return named
+
+
+def _in_batches(session: Session, table: Any) -> Iterator[Any]:
+    """Every row of a table, a few hundred at a time by primary key (the outbox holds whole mails: never all of
+    them in memory at once); rows are updated between batches."""
+    [key] = list(table.primary_key.columns)
+    last = None
+    while True:
+        query = select(table).order_by(key).limit(ERASE_BATCH)
+        rows = session.execute(query if last is None else query.where(key > last)).all()
+        yield from rows
+        if len(rows) < ERASE_BATCH:
+            return
+        last = rows[-1]._mapping[key]
+
+
+ERASE_BATCH = 500
 
 
 def _scrub_profiles(session: Session, clean: Callable[[str], str]) -> list[int]:
@@ -380,7 +397,7 @@ def list_members(session: Session) -> Iterable[Member]:
 
 
 def _get(session: Session, email: str) -> Member:
-    member = session.scalar(select(Member).where(Member.email == email.strip().lower()))
+    member = session.scalar(select(Member).where(Member.email == unicode_domain(email.strip().lower())))
     if member is None:
         raise MemberError(f"aucun membre avec l'adresse {email}")
     return member

@@ -138,12 +138,24 @@ def addresses(values: list[object]) -> list[tuple[str, str]]:
             continue
         if "@" not in addr:
             continue
-        result.append((decode_header(name).strip("\"' "), addr))
+        result.append((decode_header(name).strip("\"' "), unicode_domain(addr)))
     if not result:
         # Last resort for lists getaddresses could not split: pick bare addr-specs.
         for match in _BARE_ADDRESS.finditer(" ".join(raw)):
             result.append(("", match.group(0).lower()))
     return result
+
+
+def unicode_domain(address: str) -> str:
+    """One spelling per address: an IDN domain in its Unicode form (xn--exemple-t-i4ab.fr → exemple-été.fr), so
+    that a member registered as jo@exemple-été.fr is recognised whichever form the client wrote (RFC 5891)."""
+    local, at, domain = address.rpartition("@")
+    if not at or "xn--" not in domain:
+        return address
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna').lower()}"
+    except UnicodeError:
+        return address
 
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
