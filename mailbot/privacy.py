@@ -633,6 +633,22 @@ def _email_spans(folded: str, identity: Identity) -> Iterator[_Span]:
     if len(labels) >= 2 and labels[-2] not in _MAIL_PROVIDERS:
         pattern = rf"(?<![a-z0-9-]){re.escape(domain)}(?![a-z0-9-]|\.[a-z0-9])"
         yield from (_Span(m.start(), m.end(), EMAIL_DOMAIN) for m in re.finditer(pattern, folded))
+    yield from _own_address_spelled_out(folded, local, domain)
+
+
+def _own_address_spelled_out(folded: str, local: str, domain: str) -> Iterator[_Span]:
+    """The requester's own address however it is cut up: "a l i c e . m a r t i n @ exemple . f r",
+    "alice_martin chez exemple point fr". Compared on letters and digits only, where it cannot be mistaken for
+    anything else: the whole address, with at most a word for "@" and one for each dot."""
+    keys = [re.sub(r"[^a-z0-9]", "", part) for part in [local, *domain.split(".")]]
+    if len(keys[0]) < 2 or not all(keys):
+        return
+    positions = [index for index, char in enumerate(folded) if char.isascii() and char.isalnum()]
+    compact = "".join(folded[index] for index in positions)
+    at, dot = "(?:at|arobase|arobas|chez|a)?", "(?:dot|point|pt)?"
+    pattern = re.escape(keys[0]) + at + dot.join(re.escape(key) for key in keys[1:])
+    for match in re.finditer(pattern, compact):
+        yield _Span(positions[match.start()], positions[match.end() - 1] + 1, EMAIL, address=True)
 
 
 # --- Phone numbers -------------------------------------------------------------------------------------------------
@@ -751,3 +767,21 @@ def _iban_spans(folded: str) -> Iterator[_Span]:
 def _original(text: str, norm: _Normalised, start: int, end: int) -> str:
     first, last = norm.original(start, end)
     return text[first:last]
+
+
+def disguise_note(found: str) -> str:
+    """How `found` hides what it is, in words for Aideur ("" if it is written plainly): he sees "Martin" in his
+    mail client and must understand why it was refused."""
+    notes = []
+    if any(unicodedata.category(char) == "Cf" for char in found):
+        notes.append("des caractères invisibles")
+    if any(unicodedata.combining(char) for char in found):
+        notes.append("des accents décomposés")
+    if any(not char.isascii() and char.isalnum() and not _is_accented_latin(char) for char in found):
+        notes.append("des caractères d'un autre alphabet")
+    return ("écrit avec " + " et ".join(notes)) if notes else ""
+
+
+def _is_accented_latin(char: str) -> bool:
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base.isascii() or char in _PLAIN
