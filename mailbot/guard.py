@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from mailbot.compose import Rendered, TemplateRenderer
 from mailbot.config import Settings
 from mailbot.models import Connection, Member, Ticket
-from mailbot.privacy import ANY_EMAIL, Identity, Leak, find_identity, find_leaks, normalise
+from mailbot.privacy import ANY_EMAIL, Identity, Leak, find_leaks, normalise
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event
@@ -74,19 +74,13 @@ def mail_leaks(parts: list[str], requester: Identity, *, recipient: Identity = I
 
 
 def _excused(leak: Leak, recipient: Identity, own_domain: str) -> bool:
-    if own_domain and leak.what == ANY_EMAIL and normalise(leak.found).replace(" ", "").endswith("@" + own_domain):
-        return True
-    # The recipient's own name or address, as the template puts it ("Bonjour Alice").
-    return bool(_recipient_form(leak, recipient))
-
-
-def _recipient_form(leak: Leak, recipient: Identity) -> str:
-    """The found text, normalised, if the whole of it is the recipient's data; "" otherwise."""
     found = normalise(leak.found)
-    for leak_of_recipient in find_identity(leak.found, recipient):
-        if normalise(leak_of_recipient.found) == found:
-            return found
-    return ""
+    if own_domain and leak.what == ANY_EMAIL and found.replace(" ", "").endswith("@" + own_domain):
+        return True
+    # The recipient's own data, as the template puts it ("Bonjour Alice"): they know it already, whatever it holds.
+    return any(found in normalise(value) for value in (recipient.first_name, recipient.last_name,
+                                                        recipient.company, recipient.email, recipient.phone,
+                                                        recipient.postal_address) if value)
 
 
 @lru_cache(maxsize=1)

@@ -204,9 +204,13 @@ def _confusables() -> dict[str, str]:
         if len(char) != 1 or char.isascii():
             continue
         latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum()]
+        # A letter of the same case first: Cyrillic "І" is an "I" to the eye (the table also lists "l" and "1").
+        same_case = [c for c in latin if c.isalpha() and (c.isupper() == char.isupper() or not char.isalpha())]
         letters = [c for c in latin if c.isalpha()]
-        if letters or latin:
-            table[char] = (letters or latin)[0]
+        if latin:
+            target = (same_case or letters or latin)[0]
+            # Unicode's prototype of "I" is "l" (they are one vertical bar); a capital that looks like it is an I.
+            table[char] = "I" if target == "l" and char.isupper() else target
     return table
 
 
