@@ -19,11 +19,12 @@ only: "Jean-Pierre", "jean pierre", "JEANPIERRE" and "Le Goff" / "Legoff" are th
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -188,7 +189,8 @@ _PLAIN = {
 }
 # Between two digits, anything of these is a separator a phone number may be written with ("06_12", "06,12",
 # "06 • 12", "0 6  1 2"); a run of them is made one space, which the phone patterns accept.
-_DIGIT_GAP = re.compile(r"(?<=\d)[ \n_,.;:/\\|*~+·•=-]{1,6}(?=\d)")
+# ("+" is not one: it starts "+33".)
+_DIGIT_GAP = re.compile(r"(?<=\d)[ \n_,.;:/\\|*~·•=-]{1,6}(?=\d)")
 # What the phone, date and amount patterns read as written and must keep: one space, or one of ". - /" maybe
 # with spaces ("06.12", "06 - 12", "15/12/2026").
 _KEPT_GAP = re.compile(r" ?[./-] ?| ")
@@ -256,17 +258,45 @@ _CHARS = _CharTable({chr(code): _PLAIN.get(chr(code), chr(code).lower()) for cod
 @dataclass(frozen=True)
 class _Normalised:
     text: str                      # what is compared
-    origin: tuple[int, ...]        # for each of its characters, the index of the original one it comes from
+    origin: Sequence[int]          # for each of its characters, the index of the original one it comes from
     camel: frozenset[int]          # where a word starts in the middle of another ("AliceMartin", "chezMartin")
 
     def original(self, start: int, end: int) -> tuple[int, int]:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+class _OrdTable(dict[int, str]):
+    """The same, keyed by code point for `str.translate` (C speed once a character was seen). Characters that do
+    not become exactly one character (dropped, or two letters) are noted: a text without any takes the fast path."""
+
+    def __missing__(self, code: int) -> str:
+        plain = _CHARS[chr(code)]
+        if len(plain) != 1:
+            _IRREGULAR.add(chr(code))
+        if len(self) < 65536:
+            self[code] = plain
+        return plain
+
+
+_IRREGULAR: set[str] = set()
+_ORDS = _OrdTable()
+
+
+@lru_cache(maxsize=64)
+def _irregular_pattern(count: int) -> re.Pattern[str]:  # noqa: ARG001  (the cache key: the set's size)
+    return re.compile("[" + "".join(re.escape(char) for char in sorted(_IRREGULAR)) + "]")
+
+
 def _normalised(text: str) -> _Normalised:
+    mapped = text.translate(_ORDS)
+    if len(mapped) == len(text) and not (_IRREGULAR and _irregular_pattern(len(_IRREGULAR)).search(text)):
+        # Every character became one: same indices (the usual case, accented French included).
+        camel = frozenset(index for index in range(1, len(text))
+                          if text[index].isupper() and text[index - 1].islower())
+        return _collapsed(mapped, range(len(text)), camel)
     chars: list[str] = []
     origin: list[int] = []
-    camel: set[int] = set()
+    camel_set: set[int] = set()
     after_lower = False
     for index, char in enumerate(text):
         plain = _CHARS[char]
@@ -274,27 +304,31 @@ def _normalised(text: str) -> _Normalised:
             continue  # invisible: "Mar\u00adtin" is "Martin", and a word goes on across it
         if char.isalpha():
             if after_lower and char.isupper():
-                camel.add(len(chars))
+                camel_set.add(len(chars))
             after_lower = char.islower()
-        elif plain != "":
+        else:
             after_lower = False
         for piece in plain:
             chars.append(piece)
             origin.append(index)
-    joined = "".join(chars)
-    # Runs of spaces are one space; runs of separators between digits are one space (see _DIGIT_GAP).
+    return _collapsed("".join(chars), origin, frozenset(camel_set))
+
+
+def _collapsed(joined: str, origin: Sequence[int], camel: frozenset[int]) -> _Normalised:
+    """Runs of spaces made one space; runs of separators between digits made one space (see _DIGIT_GAP)."""
+    spaces = [match for match in re.finditer(r" {2,}", joined)]
+    gaps = [match for match in _DIGIT_GAP.finditer(joined) if not _KEPT_GAP.fullmatch(match.group())]
+    if not spaces and not gaps:
+        return _Normalised(joined, origin, camel)
+    chars = list(joined)
     keep = [True] * len(chars)
-    for match in re.finditer(r" {2,}", joined):
+    for match in spaces:
         for position in range(match.start() + 1, match.end()):
             keep[position] = False
-    for match in _DIGIT_GAP.finditer(joined):
-        if _KEPT_GAP.fullmatch(match.group()):
-            continue
+    for match in gaps:
         chars[match.start()] = " "
         for position in range(match.start() + 1, match.end()):
             keep[position] = False
-    if all(keep):
-        return _Normalised("".join(chars), tuple(origin), frozenset(camel))
     new_index: dict[int, int] = {}
     kept_chars: list[str] = []
     kept_origin: list[int] = []
@@ -303,8 +337,7 @@ def _normalised(text: str) -> _Normalised:
             new_index[position] = len(kept_chars)
             kept_chars.append(piece)
             kept_origin.append(source)
-    return _Normalised("".join(kept_chars), tuple(kept_origin),
-                       frozenset(new_index[p] for p in camel if p in new_index))
+    return _Normalised("".join(kept_chars), kept_origin, frozenset(new_index[p] for p in camel if p in new_index))
 
 
 def normalise(text: str) -> str:
@@ -331,20 +364,44 @@ _MAX_JOIN = 3
 _Token = tuple[int, int, str]
 
 
-def _tokenize(folded: str, camel: frozenset[int] = frozenset()) -> list[_Token]:
+class _Tokens(list[_Token]):
+    """Tokens, with where each word occurs: a name is looked for only where a token could start it."""
+
+    def __init__(self, tokens: Iterable[_Token]) -> None:
+        super().__init__(tokens)
+        self.by_word: dict[str, list[int]] = {}
+        for index, (_, _, word) in enumerate(self):
+            self.by_word.setdefault(word, []).append(index)
+
+    def starts(self, target: str) -> list[int]:
+        """Indices of the tokens that are a beginning of `target`, in text order."""
+        found = [index for length in range(1, len(target) + 1) for index in self.by_word.get(target[:length], ())]
+        return sorted(found)
+
+
+def _tokenize(folded: str, camel: frozenset[int] = frozenset()) -> _Tokens:
+    if not camel:
+        return _Tokens((m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded))
+    cuts = sorted(camel)
     tokens = []
     for match in _TOKEN.finditer(folded):
         start = match.start()
         # "AliceMartin", "chezMartin": a capital after a small letter starts a word, with nothing between them.
-        for cut in sorted(position for position in camel if match.start() < position < match.end()):
+        for cut in cuts[bisect.bisect_right(cuts, start):bisect.bisect_left(cuts, match.end())]:
             tokens.append((start, cut, folded[start:cut]))
             start = cut
         tokens.append((start, match.end(), folded[start:match.end()]))
-    return tokens
+    return _Tokens(tokens)
 
 
 def _words(text: str) -> list[str]:
-    return [word for _, _, word in _tokenize(normalise(text or ""))]
+    return list(_cached_words(text or ""))
+
+
+@lru_cache(maxsize=4096)
+def _cached_words(text: str) -> tuple[str, ...]:
+    """The words of a piece of someone's data (the same few strings are looked up for every mail)."""
+    return tuple(word for _, _, word in _tokenize(normalise(text)))
 
 
 def _single_letters(first: _Token, second: _Token) -> bool:
@@ -353,7 +410,7 @@ def _single_letters(first: _Token, second: _Token) -> bool:
 
 def _spaced_out(gap: str) -> bool:
     """Between two single letters: "M a r t i n", "M. a. r. t. i. n", "M-a-r-t-i-n", "M*a*r*t*i*n"."""
-    return 0 < len(gap) <= _MAX_JOIN and "\n" not in gap
+    return 0 < len(gap) <= 6 and "\n" not in gap  # "J. e. a. n. -. P. i. e. r. r. e": ". -. " between n and P
 
 
 def _joins(gap: str) -> bool:
@@ -368,10 +425,10 @@ def _sequences(folded: str, tokens: list[_Token], words: tuple[str, ...]) -> Ite
     """
     target = "".join(words)
     boundaries = set(itertools.accumulate(len(word) for word in words))
-    for first, (_, _, word) in enumerate(tokens):
-        if not target.startswith(word):
-            continue
-        built, last = word, first
+    firsts = tokens.starts(target) if isinstance(tokens, _Tokens) else [
+        index for index, (_, _, word) in enumerate(tokens) if target.startswith(word)]
+    for first in firsts:
+        built, last = tokens[first][2], first
         while built != target:
             if last + 1 >= len(tokens):
                 break
@@ -640,6 +697,9 @@ def _email_spans(folded: str, identity: Identity) -> Iterator[_Span]:
     yield from _own_address_spelled_out(folded, local, domain)
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def _own_address_spelled_out(folded: str, local: str, domain: str) -> Iterator[_Span]:
     """The requester's own address however it is cut up: "a l i c e . m a r t i n @ exemple . f r",
     "alice_martin chez exemple point fr". Compared on letters and digits only, where it cannot be mistaken for
@@ -647,11 +707,13 @@ def _own_address_spelled_out(folded: str, local: str, domain: str) -> Iterator[_
     keys = [re.sub(r"[^a-z0-9]", "", part) for part in [local, *domain.split(".")]]
     if len(keys[0]) < 2 or not all(keys):
         return
+    at, dot = "(?:at|arobase|arobas|chez|a)?", "(?:dot|point|pt)?"
+    pattern = re.compile(re.escape(keys[0]) + at + dot.join(re.escape(key) for key in keys[1:]))
+    if not pattern.search(_NOT_ALNUM.sub("", folded)):
+        return  # the usual case, found without building the index below
     positions = [index for index, char in enumerate(folded) if char.isascii() and char.isalnum()]
     compact = "".join(folded[index] for index in positions)
-    at, dot = "(?:at|arobase|arobas|chez|a)?", "(?:dot|point|pt)?"
-    pattern = re.escape(keys[0]) + at + dot.join(re.escape(key) for key in keys[1:])
-    for match in re.finditer(pattern, compact):
+    for match in pattern.finditer(compact):
         yield _Span(positions[match.start()], positions[match.end() - 1] + 1, EMAIL, address=True)
 
 
