@@ -60,6 +60,13 @@ def mail_leaks(parts: list[str], requester: Identity, *, recipient: Identity = I
     `written` is the free text Aideur wrote into it: checked strictly, the recipient's own data included.
     Addresses at `own_domain` (the club's, in its footers and reply addresses) are not leaks.
     """
+    return list(_mail_leaks(tuple(parts), requester, recipient, written, own_domain))
+
+
+@lru_cache(maxsize=256)
+def _mail_leaks(parts: tuple[str, ...], requester: Identity, recipient: Identity, written: str,
+                own_domain: str) -> tuple[Leak, ...]:
+    """Cached: the workflow checks each mail before acting, and the outbox checks the very same mail again."""
     leaks: dict[tuple[str, str], Leak] = {}
     if written:
         for leak in find_leaks(written, requester):
@@ -70,7 +77,7 @@ def mail_leaks(parts: list[str], requester: Identity, *, recipient: Identity = I
             if key in leaks or _excused(leak, recipient, own_domain):
                 continue
             leaks[key] = leak
-    return list(leaks.values())
+    return tuple(leaks.values())
 
 
 def _excused(leak: Leak, recipient: Identity, own_domain: str) -> bool:

@@ -287,31 +287,31 @@ def _irregular_pattern(count: int) -> re.Pattern[str]:  # noqa: ARG001  (the cac
     return re.compile("[" + "".join(re.escape(char) for char in sorted(_IRREGULAR)) + "]")
 
 
+# Where a word starts inside another: a capital just after a small letter (Latin, Greek, Cyrillic, fullwidth).
+_SMALL = "a-zß-öø-ÿа-яѐ-џα-ωａ-ｚ"
+_CAPITAL = re.compile("[A-ZÀ-ÖØ-ÞА-ЯЀ-ЏΑ-ΩＡ-Ｚ]")
+_CAMEL = re.compile(f"(?<=[{_SMALL}])" + _CAPITAL.pattern)
+
+
 def _normalised(text: str) -> _Normalised:
     mapped = text.translate(_ORDS)
     if len(mapped) == len(text) and not (_IRREGULAR and _irregular_pattern(len(_IRREGULAR)).search(text)):
         # Every character became one: same indices (the usual case, accented French included).
-        camel = frozenset(index for index in range(1, len(text))
-                          if text[index].isupper() and text[index - 1].islower())
+        camel = frozenset(match.start() for match in _CAMEL.finditer(text))
         return _collapsed(mapped, range(len(text)), camel)
-    chars: list[str] = []
-    origin: list[int] = []
-    camel_set: set[int] = set()
-    after_lower = False
-    for index, char in enumerate(text):
-        plain = _CHARS[char]
-        if not plain:
-            continue  # invisible: "Mar\u00adtin" is "Martin", and a word goes on across it
-        if char.isalpha():
-            if after_lower and char.isupper():
-                camel_set.add(len(chars))
-            after_lower = char.islower()
-        else:
-            after_lower = False
-        for piece in plain:
-            chars.append(piece)
-            origin.append(index)
-    return _collapsed("".join(chars), origin, frozenset(camel_set))
+    # Some characters vanish (invisible ones, combining accents) or become two ("œ", "…"): keep where each came from.
+    pieces = [_CHARS[char] for char in text]
+    lengths = [len(piece) for piece in pieces]
+    offsets = list(itertools.accumulate(lengths, initial=0))
+    origin = list(itertools.chain.from_iterable(itertools.repeat(index, n) for index, n in enumerate(lengths)))
+    camel_set = set()
+    for index in (match.start() for match in _CAPITAL.finditer(text, 1) if lengths[match.start()]):
+        before = index - 1
+        while before > 0 and not lengths[before]:
+            before -= 1  # "Alice\u200bMartin": the word goes on across what vanished
+        if text[before].islower():
+            camel_set.add(offsets[index])
+    return _collapsed("".join(pieces), origin, frozenset(camel_set))
 
 
 def _collapsed(joined: str, origin: Sequence[int], camel: frozenset[int]) -> _Normalised:
@@ -396,6 +396,11 @@ def _tokenize(folded: str, camel: frozenset[int] = frozenset()) -> _Tokens:
 
 def _words(text: str) -> list[str]:
     return list(_cached_words(text or ""))
+
+
+@lru_cache(maxsize=4096)
+def _normalised_data(text: str) -> str:
+    return normalise(text)
 
 
 @lru_cache(maxsize=4096)
@@ -678,7 +683,7 @@ _MAIL_PROVIDERS = frozenset(
 
 
 def _email_spans(folded: str, identity: Identity) -> Iterator[_Span]:
-    own = normalise(identity.email or "").strip()
+    own = _normalised_data(identity.email or "").strip()
     for match in _EMAIL.finditer(folded):
         address = match["local"] + "@" + _DOT_FORM.sub(".", match["domain"]).replace(" ", "")
         yield _Span(match.start(), match.end(), EMAIL if own and address == own else ANY_EMAIL, address=True)
@@ -757,7 +762,7 @@ def _phone_candidates(folded: str) -> Iterator[re.Match[str]]:
 
 
 def _own_phone_key(phone: str) -> str:
-    for match in _phone_candidates(normalise(phone or "")):
+    for match in _phone_candidates(_normalised_data(phone or "")):
         return _phone_key(match.group())
     digits = re.sub(r"\D", "", phone or "")
     if len(digits) == 9 and not digits.startswith("0"):
