@@ -37,8 +37,13 @@ PLAIN = ("Josette", "Ferrand", "JOSETTE", "FERRAND", "josette.ferrand", "06 71 8
 ABOUT_HER = ("Bonjour,\n\nMon ancienne associée Josette Ferrand (Ferrand Menuiserie, 14 rue des Glycines) ne me "
              "rembourse pas.\nJOSETTE FERRAND, joignable au 06.71.82.93.04 ou au +33 6 71 82 93 04,\n"
              "écrit aussi Jo\u00adsette Fer\u00adrand, Ferrand\u00a0Josette, Jo-sette, F e r r a n d, "
-             "06_71_82_93_04, josetteferrand, Ｆerrand, Josette\u0301 et FERRAND MENUISERIE SARL.\n"
+             "06_71_82_93_04, josetteferrand, Ｆerrand, F\u0435rrand, Josette\u0301 et FERRAND MENUISERIE SARL.\n"
              "Son adresse : josette.ferrand@membres.test\n\nBruno Petit\n")
+
+
+# The disguised forms, as typed: gone from every stored text and from the raw database file.
+DISGUISED = ("Jo\u00adsette", "Fer\u00adrand", "Jo-sette", "F e r r a n d", "06_71_82_93_04", "josetteferrand",
+             "Ｆerrand", "F\u0435rrand", "FERRAND MENUISERIE")
 
 
 def stored_texts(sessions) -> list[str]:  # type: ignore[no-untyped-def]
@@ -111,7 +116,8 @@ def test_erase_leaves_her_nowhere(clean_mail, env, settings, sessions):
     run_cycle(settings, sessions)
     settle(server, BRUNO, 2)
     before = "\n".join(stored_texts(sessions))
-    assert leaks(before) and "Josette" in before  # the check below can fail: she was everywhere
+    assert leaks(before) and "Josette" in before  # the checks below can fail: she was everywhere
+    assert [d for d in DISGUISED if d.lower() in before.lower()] == list(DISGUISED)
 
     erased = cli(env, "members", "erase", JOSETTE)
     assert erased.returncode == 0, erased.stderr
@@ -124,6 +130,8 @@ def test_erase_leaves_her_nowhere(clean_mail, env, settings, sessions):
     joined = "\n".join(texts).lower()
     for secret in PLAIN:
         assert not _word(secret).search(joined), secret
+    for disguised in DISGUISED:
+        assert disguised.lower() not in joined, disguised
     # The raw SQLite file and its WAL (the old pages of every changed row), byte for byte.
     if settings.database_url.startswith("sqlite"):
         path = Path(settings.database_url.split("///", 1)[1])
@@ -132,6 +140,8 @@ def test_erase_leaves_her_nowhere(clean_mail, env, settings, sessions):
                 data = file.read_bytes().lower()
                 for secret in PLAIN:
                     assert not _word(secret.encode()).search(data), (file.name, secret)
+                for disguised in DISGUISED:
+                    assert disguised.lower().encode() not in data, (file.name, disguised)
     # Every folder of the club mailbox: no raw mail names her (hers and Bruno's about her are deleted).
     for folder, mails in club_folders(server).items():
         for raw in mails:
