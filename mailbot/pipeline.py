@@ -334,12 +334,6 @@ def variant_id(message_id: str, content: str) -> str:
     return f"{base}{VARIANT_MARK}{content[:16]}"
 
 
-def original_id(message_id: str) -> str:
-    """The Message-ID as the mail carries it (for an IMAP search), from the one it is recorded under."""
-    base, mark, rest = message_id.rpartition(VARIANT_MARK)
-    return base if mark and len(rest) == 16 else message_id
-
-
 def _kind_of(reason: str) -> str:
     """A quarantine reason without its details, for the log: "erreur interne : KeyError", "mail illisible"
     (an exception's text can quote the mail; the whole reason goes to Aideur and into the inbound record)."""
