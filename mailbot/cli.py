@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from mailbot import __version__, logs, retention
 from mailbot.config import ConfigError, Settings, load_settings
-from mailbot.db import make_engine, make_session_factory, upgrade
+from mailbot.db import make_engine, make_session_factory, upgrade, truncate_wal
 from mailbot.members import (
     MemberError,
     count_rows,
@@ -414,8 +414,10 @@ def cmd_members_export(args: argparse.Namespace) -> int:
 
 def cmd_members_erase(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    with _sessions(settings).begin() as session:
+    sessions = _sessions(settings)
+    with sessions.begin() as session:
         erase_member(session, args.email)
+    truncate_wal(sessions)  # no old copy of the erased rows left in SQLite's WAL file
     print(f"erased: {args.email}")
     return 0
 

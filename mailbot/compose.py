@@ -143,8 +143,8 @@ def build_message(
     """
     refs = [ref for ref in references if ref]
     headers = [
-        ("From", formataddr((from_name, from_address), charset="utf-8")),
-        ("To", to),
+        ("From", formataddr((from_name, ascii_domain(from_address)), charset="utf-8")),
+        ("To", ascii_domain(to)),
         ("Reply-To", reply_to),
         ("Subject", _encoded(rendered.subject, "Subject")),
         ("Date", format_datetime(date.replace(tzinfo=timezone.utc).astimezone(zone))),  # the club's local time
@@ -231,5 +231,24 @@ def _attachment_part(attachment: Attachment, payload: bytes) -> bytes:
 
 
 def _join(headers: list[tuple[str, str]], body: str) -> bytes:
+    # Every header is ASCII (RFC 2047 words, A-label domains) except an address whose local part is not
+    # (josé.garcía@…): RFC 6532 puts it in UTF-8 as it is, and the sender then needs SMTPUTF8.
     block = "".join(f"{name}: {value}\r\n" for name, value in headers)
-    return (block + "\r\n" + body).encode("ascii")
+    return (block + "\r\n" + body).encode("utf-8")
+
+
+def ascii_domain(address: str) -> str:
+    """An address with its domain in ASCII (IDNA A-label: exemple-é.fr → xn--exemple--c1a.fr), which every server
+    takes; the local part is left as it is (it has no ASCII form: only SMTPUTF8 carries josé.garcía@…)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address  # not a valid IDN: left for the server to refuse, with an alert to Aideur
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether an address can only travel with SMTPUTF8 (RFC 6531): its local part is not ASCII."""
+    return not ascii_domain(address).isascii()

@@ -29,6 +29,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # What is deleted or overwritten (an erased member's data) is zeroed in the file, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -38,6 +40,28 @@ def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
     # once, no waiting). Begun IMMEDIATE, it waits its turn (timeout 30 s) — the daemon and its helper sending
     # process write side by side.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def truncate_wal(target: Engine | sessionmaker[Session]) -> bool:
+    """After an erasure (SQLite): copy the WAL into the database and truncate it to zero bytes, so that the old
+    versions of the erased rows do not stay in the -wal file. True when the WAL is now empty (another connection
+    still reading keeps it: the next erasure or checkpoint does it then). Nothing to do on PostgreSQL."""
+    engine = target if isinstance(target, Engine) else target.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return True
+    try:
+        # The driver's own connection (autocommit, see _sqlite_pragmas): SQLAlchemy's would begin a transaction,
+        # and a checkpoint cannot truncate from inside one.
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            busy, _log, _copied = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cursor.close()
+            return not busy
+        finally:
+            raw.close()
+    except Exception:  # noqa: BLE001 - the erasure is committed; a checkpoint refused now is done later
+        return False
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

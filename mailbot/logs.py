@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import sys
 from typing import IO
 
@@ -56,6 +57,7 @@ def setup(level: str | int = "INFO", stream: IO[str] | None = None) -> None:
     stream = stream if stream is not None else sys.stderr
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter(stream))
+    handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -99,3 +101,87 @@ def short_error(error: BaseException, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[:limit] + "…"
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+
+
+# --- masking: no address, local part or display name in the journal at INFO and above -----------------------------
+#
+# The rule above is for mailbot's own calls; libraries (aiosmtplib, imaplib, SQLAlchemy, APScheduler) and error texts
+# quote whatever they were given. So every record at INFO or above is masked when it is created, whoever logs it:
+# the one place that sees every message and its arguments is the record factory (a Filter on a handler misses the
+# handlers others add, such as pytest's; one on a logger misses its children's records).
+
+MASK_ADDRESS = "<adresse>"
+MASK_NAME = "<nom>"
+MASK_ENCODED = "<texte codé>"
+
+# RFC 2047 encoded words: only headers hold them (names, subjects).
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+# A local part: quoted ("jean dupont"), or a run of anything but separators, backslash escapes allowed, any script
+# (RFC 6531: josé.garcía); then the domain: a literal [127.0.0.1] or labels of letters of any script, digits, dashes.
+_LOCAL = r"(?:\"(?:[^\"\\\r\n]|\\.)*\"|(?:\\+.|[^\s<>()\[\]{},;:\"'`@\\])+)"
+_DOMAIN = r"(?:\[[^\]\s]*\]|[\w-]+(?:\.[\w-]+)*)"
+_ADDRESS = re.compile(rf"(<)?{_LOCAL}\s*(?:@|%40|＠)\s*{_DOMAIN}(?(1)>|)")
+_BRACKETED = "\x00a\x00"  # an address that was in angle brackets: a display name may stand before it
+_BARE = "\x00b\x00"
+# A display name before an address in brackets: quoted, after a header name, or one to four words that open a
+# list item ("Jean Dupont <j@x>, Marie <m@x>"). A bare address has no display name ("mailbox of j@x full").
+_QUOTED_NAME = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')(\s*,?\s*['\"]?)(" + _BRACKETED + "|" + _BARE + ")")
+_HEADER_NAME = re.compile(r"(?i)\b((?:from|to|cc|bcc|reply-to|sender|de|à|a|pour|expéditeur|destinataire)\s*:\s*)"
+                          r"([^<>\n:\x00]+?)(\s*)" + _BRACKETED)
+_LEADING_NAME = re.compile(r"(^|[,;:(\['\"]\s*)((?:[^\W\d_][\w.'’-]*[ \t]+){1,4})" + _BRACKETED)
+
+
+def mask(text: str) -> str:
+    """`text` with every e-mail address (quoted or internationalised local parts, IDN domains), every display name
+    next to one and every RFC 2047 encoded word replaced by a placeholder: what the journal may keep."""
+    if not text:
+        return text
+    text = _ENCODED_WORD.sub(MASK_ENCODED, text)
+    if "@" not in text and "%40" not in text and "＠" not in text:
+        return text
+    text = _ADDRESS.sub(lambda m: _BRACKETED if m.group(1) else _BARE, text)
+    text = _QUOTED_NAME.sub(lambda m: MASK_NAME + m.group(2) + m.group(3), text)
+    text = _HEADER_NAME.sub(lambda m: m.group(1) + MASK_NAME + m.group(3) + _BRACKETED, text)
+    text = _LEADING_NAME.sub(lambda m: m.group(1) + MASK_NAME + " " + _BRACKETED, text)
+    return text.replace(_BRACKETED, MASK_ADDRESS).replace(_BARE, MASK_ADDRESS)
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask a record's message (its arguments merged in, so `%r` of a tuple is masked too) and its traceback."""
+    if record.levelno < logging.INFO or getattr(record, "_mailbot_masked", False):
+        return record
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a malformed call: mask its parts, leave the error to logging
+        message = " ".join([str(record.msg), *(str(arg) for arg in (record.args or ()))])
+    masked = mask(message)
+    if masked != message or record.args:
+        record.msg, record.args = masked, None
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
+    record._mailbot_masked = True  # type: ignore[attr-defined]
+    return record
+
+
+class MaskingFilter(logging.Filter):
+    """The same masking as a Filter, for handlers (setup() puts one on its own): it never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        mask_record(record)
+        return True
+
+
+def install_masking() -> None:
+    """Wrap the log record factory once (idempotent): every record at INFO and above is masked when made."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "_mailbot_masking", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        return mask_record(current(*args, **kwargs))
+
+    factory._mailbot_masking = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+install_masking()

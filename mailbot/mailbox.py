@@ -177,7 +177,7 @@ class Mailbox:
                     continue
                 self.box.folder.set(folder)
                 for message_id in message_ids:
-                    uids = self.box.uids(AND(header=H("Message-ID", message_id.strip("<>"))))
+                    uids = self.box.uids(AND(header=H("Message-ID", _as_carried(message_id))))
                     if uids:
                         self.box.delete(uids)
                         deleted += len(uids)
@@ -236,3 +236,10 @@ def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Ite
 
 
 __all__ = ["Mailbox", "FetchedMail", "batches", "IMAP_CONNECTION_ERRORS"]
+
+
+def _as_carried(message_id: str) -> str:
+    """The Message-ID as the mail carries it: a mail recorded under a derived identifier (its Message-ID was
+    already taken by another content, see pipeline.variant_id) is searched by its own."""
+    base, mark, rest = message_id.strip("<>").rpartition(".variante-")
+    return base if mark and len(rest) == 16 else message_id.strip("<>")

@@ -2,23 +2,26 @@
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
+import hashlib
+import html
 import re
 from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import delete, false, or_, select
+from sqlalchemy import LargeBinary, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.matching import index_member
+from mailbot.parsers.headers import unicode_domain
 from mailbot.privacy import Identity, scrub
 from mailbot.models import PendingChange
 from mailbot.models import (
     Acceptance,
-    Appeal,
-    Connection,
-    Consent,
+    Base,
     Event,
     InboundMail,
     MailboxPurge,
@@ -26,7 +29,6 @@ from mailbot.models import (
     MemberTerm,
     Message,
     OutboxMail,
-    ResultForm,
     Solicitation,
     Ticket,
     utcnow,
@@ -63,7 +65,7 @@ def normalise_visibility(value: str) -> str:
 
 def upsert_member(session: Session, email: str, **values: str) -> tuple[Member, bool]:
     """Add a member or update the given fields of an existing one. Returns (member, created)."""
-    email = email.strip().lower()
+    email = unicode_domain(email.strip().lower())
     if not EMAIL.match(email):
         raise MemberError(f"adresse e-mail invalide : {email!r}")
     if "visibility" in values:
@@ -195,9 +197,12 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
                  also_purge: Iterable[str] = ()) -> Member:
     """Remove a member's personal data (RGPD art. 17); their tickets keep their history with the person removed.
 
-    Every text mailbot stored that names them is scrubbed (mailbot.privacy): the tickets they opened, the
-    conversations they took part in, events, inbound records, their acceptance line and appeal answers. Mails
-    already sent lose their stored copy; mails still waiting to go to them are cancelled.
+    Every text column of every table (and every stored mail of the outbox, part by part) is scrubbed of their name,
+    address, phone, company and street in every form mailbot.privacy recognises, whoever's ticket, appeal, event or
+    contact card it is: no prefilter on the plain spelling, which would miss "D.u.p.o.n.t" or "06.12.34.56.78".
+    Mails still waiting to go to them are cancelled; the raw copies of the mails they sent, and of the mails that
+    named them, are deleted from the club mailbox by the daemon (MailboxPurge). The caller commits, then calls
+    db.truncate_wal so that SQLite's WAL keeps no old copy (the database runs with secure_delete).
     """
     member = _get(session, email)
     now = now or utcnow()
@@ -209,41 +214,10 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
         return scrub(text, identity, ERASED) if text else text
 
     # The raw mails they sent sit in the club mailbox's folders: the daemon deletes them (MailboxPurge).
-    sent = list(session.scalars(select(InboundMail.message_id).where(InboundMail.from_address == address)))
-    for message_id in dict.fromkeys([*sent, *also_purge]):
-        session.add(MailboxPurge(message_id=message_id, requested_at=now))
-    own_tickets = list(session.scalars(select(Ticket).where(Ticket.member_id == member.id)))
-    helped = set(session.scalars(select(Solicitation.ticket_id).where(Solicitation.member_id == member.id)))
-    ticket_ids = {t.id for t in own_tickets} | helped
-    for ticket in own_tickets:
-        ticket.subject, ticket.summary = clean(ticket.subject), clean(ticket.summary)
-    needles = [n for n in (address, member.last_name, member.company, member.first_name) if len(n) >= 3]
-    for message in _rows(session, Message, Message.ticket_id.in_(ticket_ids) | (Message.sender == address) |
-                         Message.recipients.contains(address) | _any_like(Message.text, needles)):
-        message.text, message.subject = clean(message.text), clean(message.subject)
-        message.sender = ERASED if message.sender == address else message.sender
-        message.recipients = message.recipients.replace(address, ERASED) if address else message.recipients
-    for event in _rows(session, Event, Event.ticket_id.in_(ticket_ids) | (Event.actor == address) |
-                       _any_like(Event.detail, needles)):
-        event.detail = clean(event.detail)
-        event.actor = ERASED if event.actor == address else event.actor
-    for record in _rows(session, InboundMail, (InboundMail.from_address == address) |
-                        InboundMail.ticket_id.in_(ticket_ids) | _any_like(InboundMail.subject, needles)):
-        record.subject = clean(record.subject)
-        record.from_address = "" if record.from_address == address else record.from_address
-    for acceptance in session.scalars(select(Acceptance).where(Acceptance.member_id == member.id)):
-        acceptance.line = clean(acceptance.line)  # version, date, Message-ID and hash stay as evidence
-    for solicitation in _rows(session, Solicitation, Solicitation.ticket_id.in_(ticket_ids)):
-        solicitation.answer = clean(solicitation.answer)
-    for appeal in _rows(session, Appeal, Appeal.ticket_id.in_(ticket_ids)):
-        appeal.text = clean(appeal.text)
-    connections = set(session.scalars(select(Connection.id).where(
-        (Connection.requester_id == member.id) | (Connection.helper_id == member.id))))
-    for consent in _rows(session, Consent, Consent.connection_id.in_(connections)):
-        consent.answer_line = clean(consent.answer_line)  # who, when, Message-IDs and hashes stay as evidence
-    for form in _rows(session, ResultForm, ResultForm.ticket_id.in_(ticket_ids) | (ResultForm.member_id == member.id)):
-        form.comment = clean(form.comment)
-    _forget_outgoing(session, address, ticket_ids, needles)
+    purge = dict.fromkeys([*session.scalars(select(InboundMail.message_id).where(InboundMail.from_address == address)),
+                           *also_purge])
+    own_tickets = set(session.scalars(select(Ticket.id).where(Ticket.member_id == member.id)))
+    _forget_outgoing(session, address)
     session.execute(delete(MemberTerm).where(MemberTerm.member_id == member.id))
     # Changes asked for them and never (or already) confirmed: the asked values and the address go too.
     session.execute(delete(PendingChange).where(or_(PendingChange.member_id == member.id,
@@ -255,27 +229,161 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
     member.status = "erased"
     member.accepts_appeals = False
     member.pending_action, member.pending_since = "", None
+    session.flush()
+    named = _scrub_everywhere(session, clean, own_tickets)
+    for message_id in dict.fromkeys([*purge, *named]):
+        session.add(MailboxPurge(message_id=message_id, requested_at=now))
+    for other in session.scalars(select(Member).where(Member.id.in_(_scrub_profiles(session, clean)))):
+        index_member(session, other)
     session.add(Event(kind="member-erased", detail=f"membre n° {member.id} effacé", at=now))
+    session.flush()
+    session.expire_all()  # the rows were changed by Core statements: reload them on next use
     return member
 
 
 ERASED = "[membre effacé]"
+# Columns that hold a code, never a person's words (a last name "Petit" must not touch a status).
+_CODES = {"status", "kind", "role", "direction", "visibility", "promise", "cause", "result", "field", "term",
+          "pending_action", "outcome", "folder", "ref", "conditions_version", "raw_sha256", "content_sha256",
+          "asked_sha256", "answer_sha256", "skills_targeted"}
+# Tables handled apart: the member row itself (blanked above), their index (deleted), other members' profiles
+# (_scrub_profiles: their own name is theirs), the purge queue (the daemon needs the Message-IDs), counters.
+_APART = {"members", "member_terms", "mailbox_purges", "ref_counters", "mailbox_checkpoints", "alembic_version"}
+# Identifiers: rewritten whole into a digest when they name the person, so that they stay unique.
+_IDENTIFIERS = {"message_id", "asked_message_id", "answer_message_id", "idempotency_key"}
+# Addresses the outbox sends to: another member's address is never altered (a pending mail must still go).
+_ROUTING = {("outbox", "recipient"), ("outbox", "sender"), ("outbox", "about")}
 
 
-def _rows(session: Session, model: Any, condition: Any) -> Iterable[Any]:
-    return session.scalars(select(model).where(condition).execution_options(yield_per=500))
+def _scrub_everywhere(session: Session, clean: Callable[[str], str], own_tickets: set[int]) -> list[str]:
+    """Scrub every text column of every table (and the outbox's stored mails). Returns the Message-IDs of the
+    inbound mails whose stored text named the person: their raw copies in the mailbox name them too."""
+    named: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        if table.name in _APART:
+            continue
+        keys = list(table.primary_key.columns)
+        texts = [column for column in table.columns if isinstance(column.type, (String, Text))
+                 and column.name not in _CODES and (table.name, column.name) not in _ROUTING and not column.primary_key]
+        binaries = [column for column in table.columns if isinstance(column.type, LargeBinary)]
+        if not texts and not binaries:
+            continue
+        for row in _in_batches(session, table):
+            values = row._mapping
+            changes: dict[str, object] = {}
+            for column in texts:
+                value = values[column]
+                if not value:
+                    continue
+                cleaned = clean(value)
+                if cleaned != value:
+                    changes[column.name] = (_erased_identifier(value) if column.name in _IDENTIFIERS else cleaned)
+            for column in binaries:
+                value = values[column]
+                if value and table.name == "outbox":
+                    ticket = values.get(table.c.ticket_id) if "ticket_id" in table.c else None
+                    cleaned_body = scrub_mime(bytes(value), clean, drop_attachments=ticket in own_tickets)
+                    if cleaned_body != bytes(value):
+                        changes[column.name] = cleaned_body
+            if not changes:
+                continue
+            if table.name == "inbound_mails" or (table.name == "messages" and values[table.c.direction] == "in"):
+                if values[table.c.message_id]:
+                    named.append(values[table.c.message_id])
+            session.execute(update(table).where(*[key == values[key] for key in keys]).values(**changes))
+    return named
 
 
-def _any_like(column: Any, needles: list[str]) -> Any:
-    """A cheap pre-filter for rows outside the member's own tickets that may still name them."""
-    return or_(false(), *[column.ilike(f"%{needle}%") for needle in needles])
+def _in_batches(session: Session, table: Any) -> Iterator[Any]:
+    """Every row of a table, a few hundred at a time by primary key (the outbox holds whole mails: never all of
+    them in memory at once); rows are updated between batches."""
+    [key] = list(table.primary_key.columns)
+    last = None
+    while True:
+        query = select(table).order_by(key).limit(ERASE_BATCH)
+        rows = session.execute(query if last is None else query.where(key > last)).all()
+        yield from rows
+        if len(rows) < ERASE_BATCH:
+            return
+        last = rows[-1]._mapping[key]
 
 
-def _forget_outgoing(session: Session, address: str, ticket_ids: set[int], needles: list[str]) -> None:
-    """Mails waiting for the member are cancelled; stored copies that may name them are blanked, or blanked
-    as soon as they are sent (the outbox holds them as MIME, which a text scrub cannot safely edit)."""
-    for row in _rows(session, OutboxMail, (OutboxMail.recipient == address) | (OutboxMail.about == address) |
-                     OutboxMail.ticket_id.in_(ticket_ids) | _any_like(OutboxMail.subject, needles)):
+ERASE_BATCH = 500
+
+
+def _scrub_profiles(session: Session, clean: Callable[[str], str]) -> list[int]:
+    """Other members' free texts may name the person ("associé de Jean Dupont"); their own identity is theirs."""
+    changed = []
+    for other in session.scalars(select(Member).where(Member.status != "erased")):
+        for attr in ("skills", "hobbies", "particulars", "activity"):
+            value = getattr(other, attr)
+            if value and clean(value) != value:
+                setattr(other, attr, clean(value))
+                changed.append(other.id)
+    session.flush()
+    return changed
+
+
+def _erased_identifier(value: str) -> str:
+    return f"efface-{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}@mailbot.invalid"
+
+
+def scrub_mime(body: bytes, clean: Callable[[str], str], *, drop_attachments: bool = False) -> bytes:
+    """A stored mail with the person removed from its subject and every text part (the HTML one too, entities and
+    tags seen through), and every attachment that names them (or all, `drop_attachments`) replaced by a note.
+    Unchanged bytes when there is nothing to remove; an unreadable mail is blanked rather than kept."""
+    try:
+        message = email.message_from_bytes(body, policy=email.policy.default)
+        changed = False
+        for name in ("Subject", "To", "Cc", "From", "Reply-To"):
+            value = message.get(name)
+            if value is not None and clean(str(value)) != str(value):
+                message.replace_header(name, clean(str(value)) if name == "Subject" else ERASED_ADDRESS)
+                changed = True
+        for part in list(message.walk()):
+            if part.is_multipart():
+                continue
+            if part.get_content_maintype() == "text" and not part.get_filename():
+                content = part.get_content()
+                cleaned = _clean_html(content, clean) if part.get_content_subtype() == "html" else clean(content)
+                if cleaned != content:
+                    part.set_content(cleaned, subtype=part.get_content_subtype(), charset="utf-8",
+                                     cte="quoted-printable")
+                    changed = True
+                continue
+            payload = part.get_payload(decode=True) or b""
+            readable = payload.decode("utf-8", "replace") + " " + str(part.get_filename() or "")
+            if drop_attachments or clean(readable) != readable:
+                part.set_content(ATTACHMENT_REMOVED, charset="utf-8", cte="quoted-printable",
+                                 disposition="attachment", filename="piece-jointe-supprimee.txt")
+                changed = True
+        if not changed:
+            return body
+        return message.as_bytes(policy=email.policy.SMTPUTF8.clone(linesep="\r\n"))
+    except Exception:  # noqa: BLE001 - a stored mail we cannot rewrite is not kept with the person in it
+        return b""
+
+
+ERASED_ADDRESS = "membre-efface@invalid"
+ATTACHMENT_REMOVED = "[pièce jointe supprimée : elle contenait les données d'un membre effacé]\n"
+
+
+def _clean_html(content: str, clean: Callable[[str], str]) -> str:
+    cleaned = clean(content)
+    visible = html.unescape(re.sub(r"<[^>]*>", " ", cleaned))
+    if clean(visible) == visible:
+        return cleaned
+    # A name split by tags or written with entities: the HTML is rebuilt from its visible text, escaped.
+    return f"<html><body><pre>{html.escape(clean(visible))}</pre></body></html>"
+
+
+def _forget_outgoing(session: Session, address: str) -> None:
+    """Mails waiting for the member are cancelled; mails to them or about them already sent or failed lose their
+    stored copy, and those still pending are blanked as soon as they are sent."""
+    if not address:
+        return
+    for row in session.scalars(select(OutboxMail).where(
+            (OutboxMail.recipient == address) | (OutboxMail.about == address))):
         if row.recipient == address and row.status in ("pending", "sending"):
             row.status, row.last_error = "failed", "annulé : données du membre effacées"
         if row.status in ("pending", "sending"):
@@ -283,7 +391,7 @@ def _forget_outgoing(session: Session, address: str, ticket_ids: set[int], needl
         else:
             row.body, row.subject = b"", ""
         if row.recipient == address:
-            row.recipient = "membre-efface@invalid"
+            row.recipient = ERASED_ADDRESS
         if row.about == address:
             row.about = ""
 
@@ -293,7 +401,7 @@ def list_members(session: Session) -> Iterable[Member]:
 
 
 def _get(session: Session, email: str) -> Member:
-    member = session.scalar(select(Member).where(Member.email == email.strip().lower()))
+    member = session.scalar(select(Member).where(Member.email == unicode_domain(email.strip().lower())))
     if member is None:
         raise MemberError(f"aucun membre avec l'adresse {email}")
     return member

@@ -256,6 +256,9 @@ class InboundMail(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     size: Mapped[int] = mapped_column(Integer, default=0)
     raw_sha256: Mapped[str] = mapped_column(String(64), default="")
+    # SHA-256 of what the mail says, without what each delivery adds (pipeline.content_digest): the same
+    # Message-ID with the same content is a duplicate delivery, with another content another mail.
+    content_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     __table_args__ = (Index("ix_inbound_folder_uid", "folder", "uidvalidity", "uid"),)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.compose import TemplateRenderer, build_message, new_message_id
+from mailbot import guard
 from mailbot.config import Settings
 from mailbot.models import Event, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads
@@ -78,6 +79,10 @@ class Outbox:
             references = [ref for ref in references if ref != in_reply_to] + [in_reply_to]
         references = _trim_references(references)
         rendered = self.renderer.render(mail.template, mail.context)
+        leaks = guard.blocked(session, self.settings, mail.ticket_id, recipient, rendered)
+        if leaks:
+            guard.stop(ctx, mail, recipient, leaks)  # the requester's identity would reach someone not yet agreed
+            return None
         attachments = iter_attachment_payloads(mail.attach_from_raw) if mail.attach_from_raw else ()
         body = build_message(
             from_name=self.settings.club_name,

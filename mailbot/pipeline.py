@@ -5,6 +5,9 @@ crash either keeps all of them or none; the mailbox moves the mail only after th
 """
 from __future__ import annotations
 
+import dataclasses
+import email
+import email.policy
 import functools
 import hashlib
 import logging
@@ -17,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBA
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import Settings
+from mailbot.db import truncate_wal
 from mailbot.logs import mail_tag
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
@@ -37,6 +41,14 @@ QUARANTINED = "quarantined"
 # run again this many times, then the mail is quarantined: never taken for a duplicate it is not.
 CONFLICT_RETRIES = 3
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
+# What a mail *says*: the headers its author wrote that mailbot reads, and every part's decoded content. Not the
+# headers each delivery adds (Received, Return-Path, Delivered-To, Authentication-Results, X-Spam-…), nor those an
+# MTA may add when missing (Date, Message-ID), nor transfer encodings and line endings, which a relay may change.
+CONTENT_HEADERS = ("from", "sender", "reply-to", "to", "cc", "subject", "in-reply-to", "references",
+                   "auto-submitted", "precedence", "list-id", "x-autoreply", "x-autorespond")
+# A mail with the Message-ID of an earlier one but another content is recorded under this derived Message-ID
+# (unique like any other, so two daemons still process it once). mailbox.py searches the original part.
+VARIANT_MARK = ".variante-"
 
 
 # A member's own mail (not a robot's): an address marked bouncing works again (workflows.notices.member_wrote).
@@ -101,6 +113,7 @@ class Pipeline:
     def process(self, raw: bytes, *, folder: str, uidvalidity: int, uid: int, conflicts: int = 0) -> Outcome:
         now = self.clock()
         digest = hashlib.sha256(raw).hexdigest()
+        content = content_digest(raw)
         try:
             mail = parse_mail(raw)
         except ParseError as error:
@@ -115,22 +128,31 @@ class Pipeline:
                                     f"caractères (au plus {MAX_ADDRESS})", folder, uidvalidity, uid, now)
         try:
             with self.sessions.begin() as session:
-                if self._already_seen(session, mail.message_id):
+                key = self._record_key(session, mail.message_id, digest, content)
+                if key is None:
                     self._advance(session, folder, uidvalidity, uid)
                     log.info("mail uid %s %s: duplicate, already handled", uid, mail_tag(mail.message_id))
                     return Outcome(PROCESSED, "duplicate")
+                if key != mail.message_id:
+                    # Not a second delivery of the same mail (that would have the same content): a client reusing
+                    # an identifier, or someone hoping to have a real mail taken for a copy. Processed as new.
+                    log.warning("mail uid %s %s: same Message-ID as an earlier mail but another content: "
+                                "processed as a new mail (%s)", uid, mail_tag(mail.message_id), mail_tag(key))
+                    mail = dataclasses.replace(mail, message_id=key)
                 outcome, ticket, erased, reason = self._act(session, mail, raw, digest, now)
                 session.add(InboundRecord(
                     message_id=mail.message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
                     # The mail that confirmed an erasure must not itself keep the address it erased.
                     from_address="" if erased else mail.from_address[:320],
                     subject="" if erased else mail.subject[:998], kind=mail.kind.value,
-                    outcome=outcome, reason=reason, size=len(raw), raw_sha256=digest,
+                    outcome=outcome, reason=reason, size=len(raw), raw_sha256=digest, content_sha256=content,
                     ticket_id=ticket.id if ticket else None))
                 self._advance(session, folder, uidvalidity, uid)
-                return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
+            if erased:
+                truncate_wal(self.sessions)  # the erased data must not stay in SQLite's WAL file
+            return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
         except IntegrityError as error:
-            if not self._committed(mail.message_id):
+            if not self._committed(mail.message_id, digest, content):
                 # Another unique key (the year's first reference, the checkpoint's first row, a member created by
                 # a concurrent mail): a race lost to another daemon, not a duplicate. Again, on what it committed.
                 if conflicts < CONFLICT_RETRIES:
@@ -139,7 +161,7 @@ class Pipeline:
                     return self.process(raw, folder=folder, uidvalidity=uidvalidity, uid=uid, conflicts=conflicts + 1)
                 return self._quarantine(raw, digest, mail, f"erreur de base de données : {error.orig}", folder,
                                         uidvalidity, uid, now)
-            # The same Message-ID committed by someone else meanwhile (a second daemon): it is done.
+            # The same mail committed by someone else meanwhile (a second daemon): it is done.
             log.info("mail uid %s %s: duplicate, handled meanwhile by another process", uid,
                      mail_tag(mail.message_id))
             return Outcome(PROCESSED, "duplicate")
@@ -216,14 +238,28 @@ class Pipeline:
 
     # --- helpers ----------------------------------------------------------------------------------------------
     @staticmethod
-    def _already_seen(session: Session, message_id: str) -> bool:
-        return session.scalar(select(InboundRecord.id).where(InboundRecord.message_id == message_id)) is not None
+    def _record_key(session: Session, message_id: str, digest: str, content: str) -> str | None:
+        """The Message-ID to record this mail under, or None when this very mail is recorded already.
 
-    def _committed(self, message_id: str) -> bool:
-        """Whether this Message-ID is recorded now (after a unique-key conflict: by whom else?)."""
+        Its own Message-ID when new; when that is taken by a mail of the same content (the same bytes, or the same
+        mail with other delivery traces), None: a duplicate; by another content: the derived identifier of this
+        content, unless that is recorded too (this variant, delivered again)."""
+        variant = variant_id(message_id, content)
+        rows = session.execute(select(InboundRecord.message_id, InboundRecord.raw_sha256,
+                                      InboundRecord.content_sha256)
+                               .where(InboundRecord.message_id.in_([message_id, variant]))).all()
+        if not rows:
+            return message_id
+        if any(key == variant or raw == digest or (stored and stored == content) for key, raw, stored in rows):
+            return None
+        return variant
+
+    def _committed(self, message_id: str, digest: str, content: str) -> bool:
+        """Whether this mail is recorded now (after a unique-key conflict: by whom else?). A mail of the same
+        Message-ID but another content recorded meanwhile does not count: this one is processed again."""
         try:
             with self.sessions() as session:
-                return self._already_seen(session, message_id)
+                return self._record_key(session, message_id, digest, content) is None
         except (OperationalError, InterfaceError) as error:
             raise TransientError(str(error)) from error
 
@@ -254,11 +290,14 @@ class Pipeline:
     def _quarantine(self, raw: bytes, digest: str, mail: InboundMail | None, reason: str, folder: str,
                     uidvalidity: int, uid: int, now: datetime) -> Outcome:
         message_id = mail.message_id if mail else f"quarantine-{digest}@mailbot.invalid"
+        content = content_digest(raw)
         try:
             with self.sessions.begin() as session:
-                if self._already_seen(session, message_id):
+                key = self._record_key(session, message_id, digest, content)
+                if key is None:
                     self._advance(session, folder, uidvalidity, uid)
                     return Outcome(QUARANTINED, "duplicate")
+                message_id = key
                 sender = mail.from_address if mail else _sniff_header(raw, b"from")
                 subject = mail.subject if mail else _sniff_header(raw, b"subject")
                 # The notice's subject holds the mail's: a long one (up to 998 characters) is cut. (Its idempotency
@@ -270,10 +309,10 @@ class Pipeline:
                 session.add(InboundRecord(
                     message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
                     from_address=sender[:320], subject=subject[:998], kind=mail.kind.value if mail else "unknown",
-                    outcome=QUARANTINED, reason=reason, size=len(raw), raw_sha256=digest))
+                    outcome=QUARANTINED, reason=reason, size=len(raw), raw_sha256=digest, content_sha256=content))
                 self._advance(session, folder, uidvalidity, uid)
         except IntegrityError as error:
-            if self._committed(message_id):  # quarantined meanwhile by another daemon
+            if self._committed(message_id, digest, content):  # quarantined meanwhile by another daemon
                 return Outcome(QUARANTINED, "duplicate")
             raise TransientError(f"conflict with a concurrent transaction: {error.orig}") from error
         except (OperationalError, InterfaceError) as error:
@@ -281,6 +320,37 @@ class Pipeline:
         log.warning("mail uid %s %s quarantined (%s)", uid, mail_tag(message_id), _kind_of(reason))
         log.debug("mail uid %s %s quarantined: %s", uid, mail_tag(message_id), reason)
         return Outcome(QUARANTINED, "quarantined")
+
+
+def content_digest(raw: bytes) -> str:
+    """SHA-256 of what a mail says (CONTENT_HEADERS, then each part's type and decoded content, line ends and
+    trailing blanks normalised): equal for two deliveries of one mail, different as soon as a word differs."""
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        digest = hashlib.sha256()
+        for name in CONTENT_HEADERS:
+            for value in message.get_all(name) or []:
+                text = " ".join(str(value).split())
+                digest.update(f"{name}:{text}\n".encode("utf-8", "surrogatepass"))
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):
+                payload = str(part.get_payload()).encode("utf-8", "surrogatepass")
+            lines = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+            digest.update(f"\n--{part.get_content_type()};{part.get_filename() or ''}\n".encode(
+                "utf-8", "surrogatepass"))
+            digest.update(b"\n".join(line.rstrip() for line in lines).rstrip())
+        return digest.hexdigest()
+    except Exception:  # noqa: BLE001 - unparsable here too: the bytes themselves are the content
+        return hashlib.sha256(raw).hexdigest()
+
+
+def variant_id(message_id: str, content: str) -> str:
+    """The identifier a mail is recorded under when its Message-ID is taken by another content."""
+    base = message_id[:998 - len(VARIANT_MARK) - 16]
+    return f"{base}{VARIANT_MARK}{content[:16]}"
 
 
 def _kind_of(reason: str) -> str:

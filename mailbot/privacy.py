@@ -19,16 +19,21 @@ only: "Jean-Pierre", "jean pierre", "JEANPIERRE" and "Le Goff" / "Legoff" are th
 """
 from __future__ import annotations
 
+import bisect
 import itertools
+import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-
-from mailbot.parsers.dates import fold
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
 
 __all__ = [
     "Identity",
     "Leak",
+    "normalise",
+    "find_identity",
     "find_leaks",
     "scrub",
     "REQUESTER_WHATS",
@@ -119,18 +124,29 @@ def scrub(text: str, identity: Identity, replacement: str = "[effacé]") -> str:
     return "".join(pieces)
 
 
+def find_identity(text: str, identity: Identity) -> list[Leak]:
+    """Where `identity` (not anyone else) appears in `text`, in any disguise `normalise` sees through.
+
+    The same as `find_leaks` restricted to the requester's own data (REQUESTER_WHATS): for erasure and audits.
+    """
+    return [leak for leak in find_leaks(text, identity) if leak.what in REQUESTER_WHATS]
+
+
 def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> list[_Span]:
-    folded = fold(text)
-    tokens = _tokenize(folded)
+    norm = _normalised(text)
+    folded = norm.text
+    tokens = _tokenize(folded, norm.camel)
     found: list[_Span] = []
     found += _word_spans(folded, tokens, _name_targets(identity))
-    found += _company_spans(text, folded, tokens, identity)
+    found += _company_spans(text, norm, tokens, identity)
     found += _word_spans(folded, tokens, [(POSTAL_ADDRESS, target) for target in _street_targets(identity)])
     found += _email_spans(folded, identity)
     found += _phone_spans(folded, identity)
     found += _company_number_spans(folded)
     found += _iban_spans(folded)
-    return _resolve(found, drop_inside_addresses)
+    spans = _resolve(found, drop_inside_addresses)
+    return [replace(span, start=start, end=end) for span in spans
+            for start, end in [norm.original(span.start, span.end)]]
 
 
 def _resolve(spans: list[_Span], drop_inside_addresses: bool) -> list[_Span]:
@@ -159,6 +175,181 @@ def _line(text: str, index: int) -> str:
     return text[start:len(text) if end < 0 else end].strip()
 
 
+# --- Normalising: what the guard compares ------------------------------------------------------------------------
+
+# Characters that phones, Outlook and HTML conversion put where a plain one is meant.
+_PLAIN = {
+    "\t": " ", "\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n",
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'", "\u2032": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2043": "-", "\ufe63": "-", "\uff0d": "-",
+    # Letters NFKD leaves whole; people spell them out in two ("Lætitia", "Cœur") when a keyboard lacks them.
+    "œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l",
+    "Ł": "l", "ı": "i",
+}
+# Between two digits, anything of these is a separator a phone number may be written with ("06_12", "06,12",
+# "06 • 12", "0 6  1 2"); a run of them is made one space, which the phone patterns accept.
+# ("+" is not one: it starts "+33".)
+_DIGIT_GAP = re.compile(r"(?<=\d)[ \n_,.;:/\\|*~·•=-]{1,6}(?=\d)")
+# What the phone, date and amount patterns read as written and must keep: one space, or one of ". - /" maybe
+# with spaces ("06.12", "06 - 12", "15/12/2026").
+_KEPT_GAP = re.compile(r" ?[./-] ?| ")
+
+
+@lru_cache(maxsize=1)
+def _confusables() -> dict[str, str]:
+    """Every character that looks like a Latin letter or digit, mapped to it (Unicode's confusables.txt, as
+    shipped by the `confusable_homoglyphs` package): Cyrillic "а", Greek "ο", mathematical "𝐀"…"""
+    data = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
+    table: dict[str, str] = {}
+    for char, glyphs in data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum()]
+        # A letter of the same case first: Cyrillic "І" is an "I" to the eye (the table also lists "l" and "1").
+        same_case = [c for c in latin if c.isalpha() and (c.isupper() == char.isupper() or not char.isalpha())]
+        letters = [c for c in latin if c.isalpha()]
+        if latin:
+            target = (same_case or letters or latin)[0]
+            # Unicode's prototype of "I" is "l" (they are one vertical bar); a capital that looks like it is an I.
+            table[char] = "I" if target == "l" and char.isupper() else target
+    return table
+
+
+class _CharTable(dict[str, str]):
+    """What one character becomes once normalised (maybe nothing, maybe two letters); computed on first sight."""
+
+    def __missing__(self, char: str) -> str:
+        plain = self._compute(char)
+        if len(self) < 65536:  # bounded: a mail of random code points must not grow it without end
+            self[char] = plain
+        return plain
+
+    @staticmethod
+    def _compute(char: str) -> str:
+        if char in _PLAIN:
+            return _PLAIN[char]
+        category = unicodedata.category(char)
+        if category in ("Cf", "Mn", "Me") or char == "\u034f":
+            return ""  # soft hyphen, zero-width, bidi controls, combining accents (NFD), variation selectors
+        if category == "Zs":
+            return " "
+        if category in ("Cc", "Zl", "Zp", "Cs", "Co", "Cn"):
+            return "\n" if category in ("Zl", "Zp") else " "
+        if category == "Nd":
+            return str(unicodedata.digit(char))  # fullwidth, Arabic-Indic, mathematical digits
+        if category == "Pd":
+            return "-"
+        out = []
+        confusables = _confusables()
+        for part in unicodedata.normalize("NFKD", char):
+            if unicodedata.combining(part):
+                continue
+            part = confusables.get(part, part)
+            out += [c for c in unicodedata.normalize("NFKD", _PLAIN.get(part, part).lower())
+                    if not unicodedata.combining(c)]
+        return "".join(out)
+
+
+_CHARS = _CharTable({chr(code): _PLAIN.get(chr(code), chr(code).lower()) for code in range(32, 127)}
+                    | {"\n": "\n", "\t": " ", "\r": "\n"})
+
+
+@dataclass(frozen=True)
+class _Normalised:
+    text: str                      # what is compared
+    origin: Sequence[int]          # for each of its characters, the index of the original one it comes from
+    camel: frozenset[int]          # where a word starts in the middle of another ("AliceMartin", "chezMartin")
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+class _OrdTable(dict[int, str]):
+    """The same, keyed by code point for `str.translate` (C speed once a character was seen). Characters that do
+    not become exactly one character (dropped, or two letters) are noted: a text without any takes the fast path."""
+
+    def __missing__(self, code: int) -> str:
+        plain = _CHARS[chr(code)]
+        if len(plain) != 1:
+            _IRREGULAR.add(chr(code))
+        if len(self) < 65536:
+            self[code] = plain
+        return plain
+
+
+_IRREGULAR: set[str] = set()
+_ORDS = _OrdTable()
+
+
+@lru_cache(maxsize=64)
+def _irregular_pattern(count: int) -> re.Pattern[str]:  # noqa: ARG001  (the cache key: the set's size)
+    return re.compile("[" + "".join(re.escape(char) for char in sorted(_IRREGULAR)) + "]")
+
+
+# Where a word starts inside another: a capital just after a small letter (Latin, Greek, Cyrillic, fullwidth).
+_SMALL = "a-zß-öø-ÿа-яѐ-џα-ωａ-ｚ"
+_CAPITAL = re.compile("[A-ZÀ-ÖØ-ÞА-ЯЀ-ЏΑ-ΩＡ-Ｚ]")
+_CAMEL = re.compile(f"(?<=[{_SMALL}])" + _CAPITAL.pattern)
+
+
+def _normalised(text: str) -> _Normalised:
+    mapped = text.translate(_ORDS)
+    if len(mapped) == len(text) and not (_IRREGULAR and _irregular_pattern(len(_IRREGULAR)).search(text)):
+        # Every character became one: same indices (the usual case, accented French included).
+        camel = frozenset(match.start() for match in _CAMEL.finditer(text))
+        return _collapsed(mapped, range(len(text)), camel)
+    # Some characters vanish (invisible ones, combining accents) or become two ("œ", "…"): keep where each came from.
+    pieces = [_CHARS[char] for char in text]
+    lengths = [len(piece) for piece in pieces]
+    offsets = list(itertools.accumulate(lengths, initial=0))
+    origin = list(itertools.chain.from_iterable(itertools.repeat(index, n) for index, n in enumerate(lengths)))
+    camel_set = set()
+    for index in (match.start() for match in _CAPITAL.finditer(text, 1) if lengths[match.start()]):
+        before = index - 1
+        while before > 0 and not lengths[before]:
+            before -= 1  # "Alice\u200bMartin": the word goes on across what vanished
+        if text[before].islower():
+            camel_set.add(offsets[index])
+    return _collapsed("".join(pieces), origin, frozenset(camel_set))
+
+
+def _collapsed(joined: str, origin: Sequence[int], camel: frozenset[int]) -> _Normalised:
+    """Runs of spaces made one space; runs of separators between digits made one space (see _DIGIT_GAP)."""
+    spaces = [match for match in re.finditer(r" {2,}", joined)]
+    gaps = [match for match in _DIGIT_GAP.finditer(joined) if not _KEPT_GAP.fullmatch(match.group())]
+    if not spaces and not gaps:
+        return _Normalised(joined, origin, camel)
+    chars = list(joined)
+    keep = [True] * len(chars)
+    for match in spaces:
+        for position in range(match.start() + 1, match.end()):
+            keep[position] = False
+    for match in gaps:
+        chars[match.start()] = " "
+        for position in range(match.start() + 1, match.end()):
+            keep[position] = False
+    new_index: dict[int, int] = {}
+    kept_chars: list[str] = []
+    kept_origin: list[int] = []
+    for position, (piece, source) in enumerate(zip(chars, origin)):
+        if keep[position]:
+            new_index[position] = len(kept_chars)
+            kept_chars.append(piece)
+            kept_origin.append(source)
+    return _Normalised("".join(kept_chars), kept_origin, frozenset(new_index[p] for p in camel if p in new_index))
+
+
+def normalise(text: str) -> str:
+    """`text` as the guard compares it: NFKC, lower case, no accents (composed or decomposed), no invisible
+    characters (soft hyphen, zero-width, bidi), look-alike letters made Latin (Cyrillic "а", Greek "ο", fullwidth
+    "Ａ"), one space for a run of spaces, one space for any run of separators between digits ("06_12", "0 6  1 2").
+
+    Public for the modules that compare texts with people's data (erasure, logs): compare normalised to normalised.
+    """
+    return _normalised(text).text
+
+
 # --- Words: names, company, street -------------------------------------------------------------------------------
 
 # Letters and digits apart: "12bis" is "12" + "bis", as "12 bis" is.
@@ -173,12 +364,58 @@ _MAX_JOIN = 3
 _Token = tuple[int, int, str]
 
 
-def _tokenize(folded: str) -> list[_Token]:
-    return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
+class _Tokens(list[_Token]):
+    """Tokens, with where each word occurs: a name is looked for only where a token could start it."""
+
+    def __init__(self, tokens: Iterable[_Token]) -> None:
+        super().__init__(tokens)
+        self.by_word: dict[str, list[int]] = {}
+        for index, (_, _, word) in enumerate(self):
+            self.by_word.setdefault(word, []).append(index)
+
+    def starts(self, target: str) -> list[int]:
+        """Indices of the tokens that are a beginning of `target`, in text order."""
+        found = [index for length in range(1, len(target) + 1) for index in self.by_word.get(target[:length], ())]
+        return sorted(found)
+
+
+def _tokenize(folded: str, camel: frozenset[int] = frozenset()) -> _Tokens:
+    if not camel:
+        return _Tokens((m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded))
+    cuts = sorted(camel)
+    tokens = []
+    for match in _TOKEN.finditer(folded):
+        start = match.start()
+        # "AliceMartin", "chezMartin": a capital after a small letter starts a word, with nothing between them.
+        for cut in cuts[bisect.bisect_right(cuts, start):bisect.bisect_left(cuts, match.end())]:
+            tokens.append((start, cut, folded[start:cut]))
+            start = cut
+        tokens.append((start, match.end(), folded[start:match.end()]))
+    return _Tokens(tokens)
 
 
 def _words(text: str) -> list[str]:
-    return [word for _, _, word in _tokenize(fold(text or ""))]
+    return list(_cached_words(text or ""))
+
+
+@lru_cache(maxsize=4096)
+def _normalised_data(text: str) -> str:
+    return normalise(text)
+
+
+@lru_cache(maxsize=4096)
+def _cached_words(text: str) -> tuple[str, ...]:
+    """The words of a piece of someone's data (the same few strings are looked up for every mail)."""
+    return tuple(word for _, _, word in _tokenize(normalise(text)))
+
+
+def _single_letters(first: _Token, second: _Token) -> bool:
+    return len(first[2]) == 1 and len(second[2]) == 1 and first[2].isalpha() and second[2].isalpha()
+
+
+def _spaced_out(gap: str) -> bool:
+    """Between two single letters: "M a r t i n", "M. a. r. t. i. n", "M-a-r-t-i-n", "M*a*r*t*i*n"."""
+    return 0 < len(gap) <= 6 and "\n" not in gap  # "J. e. a. n. -. P. i. e. r. r. e": ". -. " between n and P
 
 
 def _joins(gap: str) -> bool:
@@ -193,15 +430,16 @@ def _sequences(folded: str, tokens: list[_Token], words: tuple[str, ...]) -> Ite
     """
     target = "".join(words)
     boundaries = set(itertools.accumulate(len(word) for word in words))
-    for first, (_, _, word) in enumerate(tokens):
-        if not target.startswith(word):
-            continue
-        built, last = word, first
+    firsts = tokens.starts(target) if isinstance(tokens, _Tokens) else [
+        index for index, (_, _, word) in enumerate(tokens) if target.startswith(word)]
+    for first in firsts:
+        built, last = tokens[first][2], first
         while built != target:
             if last + 1 >= len(tokens):
                 break
             gap = folded[tokens[last][1]:tokens[last + 1][0]]
-            if not _joins(gap) or (len(built) not in boundaries and not set(gap) <= _WORD_JOINERS):
+            spaced = _single_letters(tokens[last], tokens[last + 1]) and _spaced_out(gap)
+            if not spaced and (not _joins(gap) or (len(built) not in boundaries and not set(gap) <= _WORD_JOINERS)):
                 break
             last += 1
             built += tokens[last][2]
@@ -238,6 +476,10 @@ def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
         # People do go by one half of a compound last name ("Dupont" for "Dupont-Moretti").
         targets += [(LAST_NAME, (part,)) for part in last
                     if len(part) >= 3 and part.isalpha() and part not in _PARTICLES]
+    if first and last:
+        # Glued into one word, in either order: "alicemartin", "MARTINALICE" (a capital in the middle, as in
+        # "AliceMartin", already cuts the word in two).
+        targets += [(LAST_NAME, ("".join(first) + "".join(last),)), (LAST_NAME, ("".join(last) + "".join(first),))]
     return targets
 
 
@@ -297,7 +539,8 @@ def _company_core(company: str) -> list[str]:
     return words
 
 
-def _company_spans(text: str, folded: str, tokens: list[_Token], identity: Identity) -> Iterator[_Span]:
+def _company_spans(text: str, norm: _Normalised, tokens: list[_Token], identity: Identity) -> Iterator[_Span]:
+    folded = norm.text
     core = _company_core(identity.company)
     target = "".join(core)
     if len(target) < 3 or (len(core) == 1 and target in _COMMON_WORDS):
@@ -306,7 +549,7 @@ def _company_spans(text: str, folded: str, tokens: list[_Token], identity: Ident
     spellings = {tuple(core), tuple(word for word in core if word not in {"et", "and"})}
     for words in spellings:
         for first, last in _sequences(folded, tokens, words):
-            first, last = _with_legal_form(text, folded, tokens, first, last)
+            first, last = _with_legal_form(text, norm, tokens, first, last)
             yield _Span(tokens[first][0], tokens[last][1], COMPANY)
     if len(core) > 1:
         # "Plomberie Zanetti" is also "Zanetti"; "boulangerie" alone is any bakery, and a word that is the
@@ -317,13 +560,14 @@ def _company_spans(text: str, folded: str, tokens: list[_Token], identity: Ident
                 yield from _word_spans(folded, tokens, [(COMPANY, (word,))])
 
 
-def _with_legal_form(text: str, folded: str, tokens: list[_Token], first: int, last: int) -> tuple[int, int]:
+def _with_legal_form(text: str, norm: _Normalised, tokens: list[_Token], first: int, last: int) -> tuple[int, int]:
     """Widen a company match over a legal form written beside it, so that `scrub` does not leave "[effacé] SARL"."""
+    folded = norm.text
 
     def is_form(index: int) -> bool:
         start, end, word = tokens[index]
         # "SA" is a legal form; "sa" in lower case is mostly "her" ("la boulangerie Martin sa voisine").
-        return word in _LEGAL_FORMS and (word != "sa" or text[start:end].isupper())
+        return word in _LEGAL_FORMS and (word != "sa" or _original(text, norm, start, end).isupper())
 
     while last + 1 < len(tokens) and _joins(folded[tokens[last][1]:tokens[last + 1][0]]):
         if is_form(last + 1):
@@ -439,7 +683,7 @@ _MAIL_PROVIDERS = frozenset(
 
 
 def _email_spans(folded: str, identity: Identity) -> Iterator[_Span]:
-    own = fold(identity.email or "").strip()
+    own = _normalised_data(identity.email or "").strip()
     for match in _EMAIL.finditer(folded):
         address = match["local"] + "@" + _DOT_FORM.sub(".", match["domain"]).replace(" ", "")
         yield _Span(match.start(), match.end(), EMAIL if own and address == own else ANY_EMAIL, address=True)
@@ -455,6 +699,27 @@ def _email_spans(folded: str, identity: Identity) -> Iterator[_Span]:
     if len(labels) >= 2 and labels[-2] not in _MAIL_PROVIDERS:
         pattern = rf"(?<![a-z0-9-]){re.escape(domain)}(?![a-z0-9-]|\.[a-z0-9])"
         yield from (_Span(m.start(), m.end(), EMAIL_DOMAIN) for m in re.finditer(pattern, folded))
+    yield from _own_address_spelled_out(folded, local, domain)
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _own_address_spelled_out(folded: str, local: str, domain: str) -> Iterator[_Span]:
+    """The requester's own address however it is cut up: "a l i c e . m a r t i n @ exemple . f r",
+    "alice_martin chez exemple point fr". Compared on letters and digits only, where it cannot be mistaken for
+    anything else: the whole address, with at most a word for "@" and one for each dot."""
+    keys = [re.sub(r"[^a-z0-9]", "", part) for part in [local, *domain.split(".")]]
+    if len(keys[0]) < 2 or not all(keys):
+        return
+    at, dot = "(?:at|arobase|arobas|chez|a)?", "(?:dot|point|pt)?"
+    pattern = re.compile(re.escape(keys[0]) + at + dot.join(re.escape(key) for key in keys[1:]))
+    if not pattern.search(_NOT_ALNUM.sub("", folded)):
+        return  # the usual case, found without building the index below
+    positions = [index for index, char in enumerate(folded) if char.isascii() and char.isalnum()]
+    compact = "".join(folded[index] for index in positions)
+    for match in pattern.finditer(compact):
+        yield _Span(positions[match.start()], positions[match.end() - 1] + 1, EMAIL, address=True)
 
 
 # --- Phone numbers -------------------------------------------------------------------------------------------------
@@ -497,7 +762,7 @@ def _phone_candidates(folded: str) -> Iterator[re.Match[str]]:
 
 
 def _own_phone_key(phone: str) -> str:
-    for match in _phone_candidates(fold(phone or "")):
+    for match in _phone_candidates(_normalised_data(phone or "")):
         return _phone_key(match.group())
     digits = re.sub(r"\D", "", phone or "")
     if len(digits) == 9 and not digits.startswith("0"):
@@ -546,11 +811,13 @@ def _company_number_spans(folded: str) -> Iterator[_Span]:
 
 # Country code, check digits, then 11 to 30 letters and digits, usually in groups of four. Reported only when the
 # ISO 13616 check (mod 97) holds, so a reference number that looks alike is left alone.
-_IBAN = re.compile(r"(?<![a-z0-9])[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?(?![a-z0-9])")
+# Groups may be cut by any separator, or none ("FR76-3000-6000…", "FR76.3000…", "FR7630006000…").
+_IBAN = re.compile(r"(?<![a-z0-9])[a-z]{2}\d{2}(?:[ ._/-]{0,3}[a-z0-9]){11,30}(?![a-z0-9])")
+_IBAN_SEPARATORS = re.compile(r"[ ._/-]")
 
 
 def _iban_valid(candidate: str) -> bool:
-    compact = candidate.replace(" ", "").upper()
+    compact = _IBAN_SEPARATORS.sub("", candidate).upper()
     if not 15 <= len(compact) <= 34:
         return False
     rearranged = compact[4:] + compact[:4]
@@ -559,5 +826,33 @@ def _iban_valid(candidate: str) -> bool:
 
 def _iban_spans(folded: str) -> Iterator[_Span]:
     for match in _IBAN.finditer(folded):
-        if _iban_valid(match.group()):
-            yield _Span(match.start(), match.end(), IBAN)
+        # The match may run on into the next word ("FR76 … 189 merci" stops at the space, but "… 189 ab12"
+        # does not): try the longest valid prefix ending on a letter or digit.
+        candidate = match.group()
+        for end in range(len(candidate), 14, -1):
+            if candidate[end - 1].isalnum() and _iban_valid(candidate[:end]):
+                yield _Span(match.start(), match.start() + end, IBAN)
+                break
+
+
+def _original(text: str, norm: _Normalised, start: int, end: int) -> str:
+    first, last = norm.original(start, end)
+    return text[first:last]
+
+
+def disguise_note(found: str) -> str:
+    """How `found` hides what it is, in words for Aideur ("" if it is written plainly): he sees "Martin" in his
+    mail client and must understand why it was refused."""
+    notes = []
+    if any(unicodedata.category(char) == "Cf" for char in found):
+        notes.append("des caractères invisibles")
+    if any(unicodedata.combining(char) for char in found):
+        notes.append("des accents décomposés")
+    if any(not char.isascii() and char.isalnum() and not _is_accented_latin(char) for char in found):
+        notes.append("des caractères d'un autre alphabet")
+    return ("écrit avec " + " et ".join(notes)) if notes else ""
+
+
+def _is_accented_latin(char: str) -> bool:
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base.isascii() or char in _PLAIN

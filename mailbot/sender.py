@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import dkim, oauth
 from mailbot.config import ServerSettings
+from mailbot.compose import ascii_domain, needs_smtputf8
+from mailbot.db import truncate_wal
+from mailbot.logs import mask
 from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
 from mailbot.models import OutboxMail
 
@@ -35,8 +37,6 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 FLUSH_BATCH = 100
 MARK_SENT_ATTEMPTS = 5
-# An e-mail address in a server's reply ("550 5.1.1 <alice@example.org>: user unknown"), with its angle brackets.
-_ADDRESS = re.compile(r"<?[^\s<>()\[\]{}@,;:\"'`]+@[A-Za-z0-9._-]+(?:\.[A-Za-z0-9-]+)*>?")
 REPLY_LOG_LIMIT = 200
 
 
@@ -45,7 +45,7 @@ def redact(reply: str) -> str:
     "<adresse>" (a reply often quotes the recipient's: personal data). The full text goes to the outbox row's
     last_error and to DEBUG only."""
     lines = reply.strip().splitlines()
-    text = _ADDRESS.sub("<adresse>", lines[0] if lines else "")
+    text = mask(lines[0] if lines else "")  # quoted and internationalised local parts, display names too
     return text[:REPLY_LOG_LIMIT] + "…" if len(text) > REPLY_LOG_LIMIT else text
 
 
@@ -64,6 +64,26 @@ class FlushResult:
 # The last mails about a member who asked for erasure keep nothing personal once they are out (RGPD).
 SCRUB = (update(OutboxMail).where(OutboxMail.scrub_after_send.is_(True))
          .values(body=b"", recipient="membre-efface@invalid", subject="", about=""))
+
+
+class NoSmtpUtf8(Exception):
+    """An internationalised address (RFC 6531) and a server that does not offer SMTPUTF8: no retry can help."""
+
+
+SMTPUTF8_MISSING = ("SMTPUTF8 : le serveur d'envoi n'accepte pas les adresses dont la partie avant le @ a des "
+                    "caractères accentués ou non latins")
+
+
+async def _utf8_options(smtp: aiosmtplib.SMTP, sender: str, recipient: str, body: bytes) -> list[str]:
+    """["SMTPUTF8"] when the envelope or the headers need it (a non-ASCII local part), [] otherwise."""
+    head = body.split(b"\r\n\r\n", 1)[0]
+    if not (needs_smtputf8(sender) or needs_smtputf8(recipient) or not head.isascii()):
+        return []
+    if smtp.is_ehlo_or_helo_needed:
+        await smtp.ehlo()
+    if not smtp.supports_extension("smtputf8"):
+        raise NoSmtpUtf8(SMTPUTF8_MISSING)
+    return ["SMTPUTF8"]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -214,7 +234,11 @@ class Sender:
             if self.server.dkim is not None:
                 # Signed now, not when stored: see mailbot/dkim.py (a rotated key applies to retries).
                 body = dkim.sign(body, self.server.dkim)
-            await smtp.sendmail(sender, [recipient], body)
+            sender, recipient = ascii_domain(sender), ascii_domain(recipient)
+            options = await _utf8_options(smtp, sender, recipient, body)
+            await smtp.sendmail(sender, [recipient], body, mail_options=options)
+        except NoSmtpUtf8 as error:
+            self._after_error(outbox_id, attempts, 554, str(error), result)
         except aiosmtplib.SMTPRecipientsRefused as error:
             reply = "; ".join(f"{refused.code} {refused.message}" for refused in error.recipients) or str(error)
             self._after_error(outbox_id, attempts, error.recipients[0].code if error.recipients else 550,
@@ -244,7 +268,9 @@ class Sender:
                 with self.engine.begin() as connection:
                     connection.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
                                        .values(status="sent", sent_at=self.clock(), last_error=""))
-                    connection.execute(SCRUB.where(OutboxMail.id == outbox_id))
+                    scrubbed = connection.execute(SCRUB.where(OutboxMail.id == outbox_id)).rowcount
+                if scrubbed:
+                    truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
                 return
             except OperationalError:
                 if attempt == MARK_SENT_ATTEMPTS - 1:
@@ -262,8 +288,9 @@ class Sender:
                 values["status"] = "pending"
                 values["next_attempt_at"] = self.clock() + backoff(attempts)
             session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id).values(**values))
-            if permanent:
-                session.execute(SCRUB.where(OutboxMail.id == outbox_id))
+            scrubbed = session.execute(SCRUB.where(OutboxMail.id == outbox_id)).rowcount if permanent else 0
+        if scrubbed:
+            truncate_wal(self.engine)
         # The journal gets the code and the reply without addresses; the full reply stays in last_error (and DEBUG).
         log.debug("outbox %s: SMTP %s, full reply: %s", outbox_id, code, message)
         shown = redact(message).removeprefix(f"{code} ")

@@ -66,7 +66,7 @@ _WORDS: dict[str, str] = {**{name: name for name in COMMANDS},
                           **_NEAR_FORMS}
 
 # Commands whose argument is a text running over the following lines.
-_TEXT_COMMANDS = frozenset({"refuser", "reporter", "appel", "solution", "note"})
+_TEXT_COMMANDS = frozenset({"refuser", "reporter", "appel", "solution", "note", "relier"})
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -409,13 +409,27 @@ _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _OFFER = re.compile(r"^(?:(?:offre|offer|proposition)\s*)?(?:n\s*[°o]\.?\s*|no\.?\s*|#)?(\d{1,6})\b")
 
 
+_SIGN_OFF = re.compile(r"^(?:bien |tres )?(?:cordialement|a vous|a bientot|amicalement|salutations|sinceres "
+                       r"salutations|bien a (?:vous|toi)|merci(?: beaucoup| bien| d'avance)?|bonne (?:journee|soiree)"
+                       r"|belle journee|bises|aideur)[ ,.!]*$")
+
+
 def _relier(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
+    """The helper (offer number or e-mail), then the text the helper will read before both agreed: the rest of the
+    line and the lines below, up to the next command or a sign-off ("Cordialement," and his signature)."""
     email = _EMAIL.search(argument)
+    offer = None if email else _OFFER.match(fold(argument))
     if email:
-        return Command("relier", line, argument, fields=MappingProxyType({"email": email.group().lower()}))
-    offer = _OFFER.match(fold(argument))
-    if offer:
-        return Command("relier", line, argument, fields=MappingProxyType({"offre": offer.group(1)}))
+        fields = {"email": email.group().lower()}
+        rest = argument[:email.start()].rstrip("<( ") + " " + argument[email.end():].lstrip(">) ")
+    elif offer:
+        fields, rest = {"offre": offer.group(1)}, argument[offer.end():]
+    if email or offer:
+        lines = [rest.strip().lstrip(":-–—>").strip(), *body]
+        cut = next((index for index, text in enumerate(lines) if _SIGN_OFF.match(fold(text).strip())), len(lines))
+        text = _tidy(lines[:cut])
+        return Command("relier", line, argument, text="" if _courtesy_only(text) else text,
+                       fields=MappingProxyType(fields))
     read = f" (lu : « {argument} »)" if argument else ""
     return CommandError(line, f"la commande #relier demande le numéro de l'offre ou l'adresse e-mail du membre "
                               f"qui aide{read} : par exemple « #relier 3 » ou « #relier jean.dupont@exemple.fr ».")

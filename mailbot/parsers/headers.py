@@ -127,7 +127,7 @@ def addresses(values: list[object]) -> list[tuple[str, str]]:
         # Parsed piece by piece when long: the whole list in one call would be the slow input again.
         for piece in [value] if len(value) <= LONG_VALUE else _pieces(value):
             if len(piece) > LONG_PIECE and len(value) > LONG_VALUE:
-                pairs += [("", match.group(0).lower()) for match in _BARE_ADDRESS.finditer(piece)
+                pairs += [("", unicode_domain(match.group(0).lower())) for match in _BARE_ADDRESS.finditer(piece)
                           if is_valid_address(match.group(0))]
                 continue
             pairs += _strict_or_tolerant(piece)
@@ -145,7 +145,7 @@ def _strict_or_tolerant(value: str) -> list[tuple[str, str]]:
         addr = addr.strip().strip("<>").strip()
         if not is_valid_address(addr):
             return mailboxes(value)
-        clean.append((decode_header(name).strip("\"' "), addr.lower()))
+        clean.append((decode_header(name).strip("\"' "), unicode_domain(addr.lower())))
     if not clean and value.strip(" \t\r\n,;:<>"):
         return mailboxes(value)
     return clean
@@ -266,7 +266,7 @@ def mailboxes(value: object) -> list[tuple[str, str]]:
     result: list[tuple[str, str]] = []
     for box_name, address in boxes:
         if is_valid_address(address):
-            result.append((decode_header(box_name.strip(" ,;")).strip("\"' "), address.lower()))
+            result.append((decode_header(box_name.strip(" ,;")).strip("\"' "), unicode_domain(address.lower())))
     return result
 
 
@@ -307,6 +307,18 @@ def sender(msg: Message) -> Sender:
     if raw.strip(" <>,;:"):
         return Sender("", "", f"aucune adresse valable dans l'en-tête From : « {raw[:120]} »")
     return Sender("", "")
+
+
+def unicode_domain(address: str) -> str:
+    """One spelling per address: an IDN domain in its Unicode form (xn--exemple-t-i4ab.fr → exemple-été.fr), so
+    that a member registered as jo@exemple-été.fr is recognised whichever form the client wrote (RFC 5891)."""
+    local, at, domain = address.rpartition("@")
+    if not at or "xn--" not in domain:
+        return address
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna').lower()}"
+    except UnicodeError:
+        return address
 
 
 _MSGID = re.compile(r"<([^<>\s]+)>")

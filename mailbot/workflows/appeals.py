@@ -19,7 +19,8 @@ from mailbot.models import Appeal, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import Command
 from mailbot.parsers.registration import HelperAnswer, helper_answer
-from mailbot.privacy import Identity, Leak, find_leaks
+from mailbot import guard
+from mailbot.privacy import Leak, disguise_note, find_leaks
 from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -36,11 +37,7 @@ def synonyms_for(path: Path | None) -> Synonyms:
     return load_synonyms(path)
 
 
-def identity_of(member: Member | None) -> Identity:
-    if member is None:
-        return Identity()
-    return Identity(first_name=member.first_name, last_name=member.last_name, company=member.company,
-                    email=member.email or "", phone=member.phone, postal_address=member.postal_address)
+identity_of = guard.identity_of  # kept here: other workflows import it from this module
 
 
 # --- matching, for Aideur ------------------------------------------------------------------------------------------
@@ -61,22 +58,41 @@ def match_rows(pairs: list[tuple[Member, Match]]) -> list[dict[str, str]]:
 
 # --- #appel --------------------------------------------------------------------------------------------------------
 def appeal_problem(ctx: WorkflowContext, ticket: Ticket, command: Command) -> str:
-    """Why this appeal cannot go out ("" if it can): checked before anything of Aideur's mail is done."""
-    leaks = find_leaks(command.text, identity_of(ticket.member))
+    """Why this appeal cannot go out ("" if it can): checked before anything of Aideur's mail is done.
+
+    Aideur's text is checked first, strictly; then each mail exactly as it would leave (subject, greeting, the
+    text wrapped and quoted, HTML part), so that nothing the template adds can give the requester away either.
+    """
+    requester = identity_of(ticket.member)
+    leaks = find_leaks(command.text, requester)
     if leaks:
         return leak_problem(leaks)
-    if not _recipients(ctx, ticket, command):
+    recipients = _recipients(ctx, ticket, command)
+    if not recipients:
         wanted = command.fields.get("competences")
         return ("Aucun membre disponible ne correspond" + (f" aux compétences « {wanted} »" if wanted else "") +
                 " (membres actifs qui acceptent les appels, hors demandeur et hors membres ayant déjà répondu) : "
                 "rien n'a été envoyé. Essayez d'autres mots-clés avec « compétences: … ».")
+    for member, match in recipients:
+        leaks = guard.check_template("appel", _appeal_context(ctx, ticket, member, match, command.text), requester,
+                                     recipient=identity_of(member), written="", settings=ctx.settings)
+        if leaks:
+            return leak_problem(leaks)
     return ""
 
 
-def leak_problem(leaks: list[Leak]) -> str:
-    found = "; ".join(f"{leak.what} (« {leak.found} » dans « {shorten(leak.line, 80)} »)" for leak in leaks)
-    return ("L'appel n'a pas été envoyé : il contient " + found + ". L'anonymat du demandeur doit être respecté : "
-            "retirez ces éléments, puis renvoyez #appel.")
+def leak_problem(leaks: list[Leak], *, what: str = "L'appel n'a pas été envoyé", again: str = "#appel") -> str:
+    """For Aideur: what would have leaked, where, and how it was disguised; then what to do."""
+    found = "; ".join(f"{leak.what} (« {leak.found} » dans « {shorten(leak.line, 80)} »"
+                      + (f", {note}" if (note := disguise_note(leak.found)) else "") + ")" for leak in leaks)
+    return (f"{what} : il contient " + found + ". L'anonymat du demandeur doit être respecté : "
+            f"retirez ces éléments, puis renvoyez {again}.")
+
+
+def _appeal_context(ctx: WorkflowContext, ticket: Ticket, member: Member, match: Match, text: str) -> dict[str, object]:
+    return {"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref,
+            "text": text, "reason": match.reason_text,
+            "due_date": french_date(ticket.due_at, ctx.settings.timezone) if ticket.due_at else ""}
 
 
 def send_appeal(ctx: WorkflowContext, ticket: Ticket, command: Command, actor: str, key: str) -> list[Solicitation]:
@@ -95,9 +111,7 @@ def send_appeal(ctx: WorkflowContext, ticket: Ticket, command: Command, actor: s
         ctx.send(Outgoing(
             template="appel",
             to=member.email or "",
-            context={"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref,
-                     "text": command.text, "reason": match.reason_text,
-                     "due_date": french_date(ticket.due_at, ctx.settings.timezone) if ticket.due_at else ""},
+            context=_appeal_context(ctx, ticket, member, match, command.text),
             idempotency_key=f"appeal:{appeal.id}:{member.id}",
             token=Token(SCOPE_APPEAL, solicitation.id, ROLE_HELPER),
             ticket_id=ticket.id,
@@ -119,6 +133,42 @@ def _recipients(ctx: WorkflowContext, ticket: Ticket, command: Command) -> list[
     skills = command.fields.get("competences") or None
     query = command.text if skills else f"{ticket.subject}\n{command.text}"
     return best_matches(ctx, query, ticket.member, limit=limit, skills=skills, exclude=answered)
+
+
+# --- #relier: what the helper may read before both agreed ------------------------------------------------------
+# Shown to Aideur when #relier has no text for the helper and no appeal was sent.
+NO_TEXT_FOR_HELPER = (
+    "La mise en relation n'a pas été demandée : avant que chacun ait donné son accord, le membre qui aide ne doit "
+    "lire que quelques lignes écrites par vous pour lui, jamais le mail du demandeur. Aucun appel n'a été envoyé "
+    "pour cette demande : écrivez ce texte sous la commande, sans nom, entreprise, adresse ni téléphone, puis "
+    "renvoyez le mail. Par exemple :\n#relier 3\nUn membre, artisan près de Nantes, cherche conseil pour "
+    "embaucher son premier apprenti.")
+
+
+def helper_text(ctx: WorkflowContext, ticket: Ticket, command: Command) -> str:
+    """What the helper learns of the request before both agreed: the text Aideur gave with #relier, else his
+    latest appeal for this ticket, else nothing (then #relier is refused: see connect_problem)."""
+    if command.text:
+        return command.text
+    appeal = ctx.session.scalar(select(Appeal.text).where(Appeal.ticket_id == ticket.id).order_by(Appeal.id.desc()))
+    return shorten(appeal, 300) if appeal else ""
+
+
+def connect_problem(ctx: WorkflowContext, ticket: Ticket, command: Command, helper: Member) -> str:
+    """Why #relier cannot ask the helper ("" if it can): no text for them, or a text that gives the requester away
+    (checked as written, then as the whole mail the helper would get)."""
+    from mailbot.workflows.consents import helper_question  # consents imports this module
+
+    text = helper_text(ctx, ticket, command)
+    if not text:
+        return NO_TEXT_FOR_HELPER
+    requester = identity_of(ticket.member)
+    what, again = "La mise en relation n'a pas été demandée", "#relier avec un autre texte"
+    leaks = find_leaks(text, requester)
+    if not leaks:
+        leaks = guard.check_template("accord_intervenant", helper_question(ctx, ticket, helper, text), requester,
+                                     recipient=identity_of(helper), written="", settings=ctx.settings)
+    return leak_problem(leaks, what=what, again=again) if leaks else ""
 
 
 # --- the helpers' answers ------------------------------------------------------------------------------------------

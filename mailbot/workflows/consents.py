@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from mailbot.calendar import french_date
-from mailbot.models import Appeal, Connection, Consent, Member, Solicitation, Ticket
+from mailbot.models import Connection, Consent, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.consent import ConsentAnswer, read_consent
 from mailbot.privacy import find_leaks
@@ -68,7 +68,9 @@ def helper_for(ctx: WorkflowContext, ticket: Ticket, fields: dict[str, str]) -> 
 
 
 def start(ctx: WorkflowContext, ticket: Ticket, helper: Member, solicitation: Solicitation | None,
-          actor: str) -> Connection:
+          actor: str, summary: str = "") -> Connection:
+    """Ask both sides. `summary` is all the helper learns of the request before both agreed: a text Aideur wrote
+    for helpers, already checked by the anonymity guard (appeals.helper_text), never the requester's own words."""
     requester = ticket.member
     assert requester is not None
     connection = Connection(ticket_id=ticket.id, requester_id=requester.id, helper_id=helper.id,
@@ -83,15 +85,12 @@ def start(ctx: WorkflowContext, ticket: Ticket, helper: Member, solicitation: So
         ctx.session.add(consent)
         asked[role] = consent
     ctx.session.flush()
-    summary = _request_summary(ctx, ticket)
     base = {"club_name": ctx.settings.club_name, "ref": ticket.ref, "days": ctx.settings.consent_expiry_days}
     _ask(ctx, asked["requester"], "accord_demandeur", base | {
         "first_name": requester.first_name, "card": [label for label, _ in contact_card(requester)],
         "helper_activity": helper.activity, "helper_skills": helper.skills,
         "offer": _offer_without_identity(solicitation, helper)})
-    _ask(ctx, asked["helper"], "accord_intervenant", base | {
-        "first_name": helper.first_name, "card": [label for label, _ in contact_card(helper)],
-        "summary": summary})
+    _ask(ctx, asked["helper"], "accord_intervenant", helper_question(ctx, ticket, helper, summary))
     record_event(ctx.session, ticket, "connection-asked", f"mise en relation n° {connection.id} avec "
                                                           f"{helper.display_name} : accord demandé aux deux", ctx.now,
                  actor=actor)
@@ -105,15 +104,11 @@ def _offer_without_identity(solicitation: Solicitation | None, helper: Member) -
     return shorten(solicitation.answer, 600)
 
 
-def _request_summary(ctx: WorkflowContext, ticket: Ticket) -> str:
-    """What the helper learns of the request before the requester agrees: Aideur's own appeal text if there was
-    one (already checked), else the ticket's summary if it names nobody, else only its reference."""
-    appeal = ctx.session.scalar(select(Appeal.text).where(Appeal.ticket_id == ticket.id).order_by(Appeal.id.desc()))
-    if appeal:
-        return shorten(appeal, 300)
-    if ticket.summary and not find_leaks(ticket.summary, identity_of(ticket.member)):
-        return ticket.summary
-    return ""
+def helper_question(ctx: WorkflowContext, ticket: Ticket, helper: Member, summary: str) -> dict[str, object]:
+    """The context of the question to the helper (accord_intervenant), also rendered by the guard beforehand."""
+    return {"club_name": ctx.settings.club_name, "ref": ticket.ref, "days": ctx.settings.consent_expiry_days,
+            "first_name": helper.first_name, "card": [label for label, _ in contact_card(helper)],
+            "summary": summary}
 
 
 def _ask(ctx: WorkflowContext, consent: Consent, template: str, context: dict[str, object], *,

@@ -326,7 +326,10 @@ def _appeal_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | Non
 def _connect_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
     if command.name != "relier" or ticket is None or not is_open(ticket):
         return ""
-    return consents.helper_for(ctx, ticket, dict(command.fields))[2]
+    helper, _, problem = consents.helper_for(ctx, ticket, dict(command.fields))
+    if problem or helper is None:
+        return problem
+    return appeals.connect_problem(ctx, ticket, command, helper)
 
 
 def _verb(name: str) -> str:
@@ -365,7 +368,8 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
             assert ticket is not None
             helper, solicitation, _ = consents.helper_for(ctx, ticket, dict(command.fields))
             assert helper is not None
-            consents.start(ctx, ticket, helper, solicitation, actor=mail.from_address)
+            consents.start(ctx, ticket, helper, solicitation, actor=mail.from_address,
+                           summary=appeals.helper_text(ctx, ticket, command))
         else:
             assert ticket is not None
             extra = _apply(ctx, ticket, command)

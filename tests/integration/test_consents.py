@@ -17,7 +17,9 @@ def connect(server, settings, sessions):  # type: ignore[no-untyped-def]
     """Alice's ticket, and Aideur's #relier with Chloé by her address: both are asked."""
     note = open_ticket(server, settings, sessions)
     # Accepted with a far date, so that no delay notice mixes in when the tests move the clock on.
-    answer(server, settings, sessions, note, "#accepter 31/12\n#relier chloe@membres.test", "thunderbird")
+    # With no appeal before it, #relier carries the few lines Chloé may read before both agree.
+    answer(server, settings, sessions, note, "#accepter 31/12\n#relier chloe@membres.test\n"
+           "Un membre cherche conseil sur un contrat de travail.", "thunderbird")
     [ask_alice] = [m for m in wait_mail(server, ALICE, 3) if "êtes-vous d'accord" in m.subject]
     [ask_chloe] = wait_mail(server, CHLOE, 1)
     return note, ask_alice, ask_chloe

@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mailbot.parsers.dates import fold
@@ -543,3 +543,193 @@ def test_property_filler_alone_has_no_leak_and_is_not_scrubbed(identity: Identit
     text = joiner.join(sentences)
     assert find_leaks(text, identity) == []
     assert scrub(text, identity) == text
+
+
+# --- Disguises (issue 11, point 3): the guard sees through them ----------------------------------------------------
+
+from mailbot.privacy import disguise_note, find_identity, normalise  # noqa: E402  (this section's own API)
+
+# Look-alikes an attacker picks by hand (Cyrillic and Greek), independent of the table mailbot uses.
+LOOKALIKES = {
+    "a": "а", "c": "с", "e": "е", "o": "оο", "p": "р", "x": "х", "y": "у", "i": "і", "j": "ј", "s": "ѕ", "v": "ν",
+    "A": "АΑ", "B": "ВΒ", "C": "С", "E": "ЕΕ", "H": "НΗ", "I": "ІΙ", "K": "КΚ", "M": "МΜ", "N": "Ν", "O": "ОΟ",
+    "P": "РΡ", "T": "ТΤ", "X": "ХΧ", "Y": "Υ", "Z": "Ζ",
+}
+INVISIBLES = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f", "\u202a", "\u202e"]
+
+
+def insert_inside(draw: st.DrawFn, text: str, piece: str, times: int = 1) -> str:
+    for _ in range(times):
+        letters = [i for i in range(1, len(text)) if text[i - 1].isalnum() and text[i].isalnum()]
+        if not letters:
+            return text
+        index = draw(st.sampled_from(letters))
+        text = text[:index] + piece + text[index:]
+    return text
+
+
+def fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in text)
+
+
+def lookalike(draw: st.DrawFn, text: str) -> str:
+    return "".join(draw(st.sampled_from(LOOKALIKES[c])) if c in LOOKALIKES and draw(st.booleans()) else c
+                   for c in text)
+
+
+# Character-level disguises: any of them, any combination, on any part.
+CHAR_DISGUISES = ["soft hyphen", "zero-width", "bidi", "NFD", "look-alike", "fullwidth", "upper", "lower"]
+
+
+def char_disguise(draw: st.DrawFn, text: str, how: str) -> str:
+    if how == "soft hyphen":
+        return insert_inside(draw, text, "\u00ad", draw(st.integers(1, 3)))
+    if how == "zero-width":
+        return insert_inside(draw, text, draw(st.sampled_from(INVISIBLES[1:6])), draw(st.integers(1, 3)))
+    if how == "bidi":
+        return insert_inside(draw, text, draw(st.sampled_from(INVISIBLES[6:])))
+    if how == "NFD":
+        return unicodedata.normalize("NFD", text)
+    if how == "look-alike":
+        return lookalike(draw, text)
+    if how == "fullwidth":
+        return fullwidth(text)
+    return text.upper() if how == "upper" else text.lower()
+
+
+def iban_fr(draw: st.DrawFn) -> str:
+    bban = "".join(str(draw(st.integers(0, 9))) for _ in range(23))
+    check = 98 - int(bban + "152700") % 97  # "FR" is 15 27, then "00"
+    return f"FR{check:02d}{bban}"
+
+
+def spaced_out(draw: st.DrawFn, word: str) -> str:
+    separator = draw(st.sampled_from([" ", "  ", ".", ". ", "-", "_", " - ", "*"]))
+    return separator.join(c for c in word if c != " ")
+
+
+@st.composite
+def disguised(draw: st.DrawFn) -> tuple[Identity, str, str, str]:
+    """(identity, text with one part of it disguised, which part, how): field disguises, then 0-3 character ones."""
+    identity = draw(identities())
+    digits = "".join(c for c in identity.phone if c.isdigit())
+    nine = digits[-9:]
+    pairs_ = ["0" + nine[0], nine[1:3], nine[3:5], nine[5:7], nine[7:9]]
+    street_line = identity.postal_address.replace("\n", ", ").split(", ")[0]
+    iban = iban_fr(draw)
+    local, domain = identity.email.split("@")
+    part = draw(st.sampled_from(["first name", "last name", "glued names", "company", "phone", "street", "IBAN",
+                                 "email"]))
+    if part == "first name":
+        how = draw(st.sampled_from(["as is", "spaced-out letters"]))
+        value = identity.first_name if how == "as is" else spaced_out(draw, identity.first_name)
+    elif part == "last name":
+        how = draw(st.sampled_from(["as is", "spaced-out letters"]))
+        value = identity.last_name if how == "as is" else spaced_out(draw, identity.last_name)
+    elif part == "glued names":
+        first, last = identity.first_name.replace(" ", ""), identity.last_name.replace(" ", "")
+        how = draw(st.sampled_from(["first+last", "last+first", "FIRSTLAST", "lastfirst"]))
+        value = {"first+last": first + last, "last+first": last + first, "FIRSTLAST": (first + last).upper(),
+                 "lastfirst": (last + first).lower()}[how]
+    elif part == "company":
+        how, value = "as is", identity.company
+    elif part == "phone":
+        how = draw(st.sampled_from(["double spaces", "underscores", "commas", "comma space", "spaced digits",
+                                    "+33", "+33 glued", "0033", "dots and spaces", "newlines"]))
+        national = "".join(pairs_)
+        value = {"double spaces": "  ".join(pairs_), "underscores": "_".join(pairs_), "commas": ",".join(pairs_),
+                 "comma space": ", ".join(pairs_), "spaced digits": " ".join(national),
+                 "+33": "+33 " + nine[0] + " " + " ".join(pairs_[1:]), "+33 glued": "+33" + nine,
+                 "0033": "0033 " + nine, "dots and spaces": " . ".join(pairs_), "newlines": "\n".join(pairs_)}[how]
+    elif part == "street":
+        number, _, rest = street_line.partition(" ")
+        how = draw(st.sampled_from(["with its number", "comma after the number", "number glued to bis"]))
+        value = {"with its number": street_line, "comma after the number": f"{number}, {rest}",
+                 "number glued to bis": street_line.replace(" bis", "bis").replace(" ter", "ter")}[how]
+    elif part == "IBAN":
+        how = draw(st.sampled_from(["dashes", "spaces", "dots", "glued", "lower case with dashes"]))
+        groups = [iban[i:i + 4] for i in range(0, len(iban), 4)]
+        value = {"dashes": "-".join(groups), "spaces": " ".join(groups), "dots": ".".join(groups), "glued": iban,
+                 "lower case with dashes": "-".join(groups).lower()}[how]
+    else:
+        how = draw(st.sampled_from(["plain", " at ", "[at]", "(at) and (dot)", "spaces around", "spaced letters"]))
+        value = {"plain": identity.email, " at ": f"{local} at {domain}", "[at]": f"{local}[at]{domain}",
+                 "(at) and (dot)": f"{local} (at) {domain.replace('.', ' (dot) ')}",
+                 "spaces around": f"{local} @ {domain.replace('.', ' . ')}",
+                 "spaced letters": " ".join(identity.email)}[how]
+    chars = draw(st.lists(st.sampled_from(CHAR_DISGUISES), max_size=3, unique=True))
+    # Case first: upper-casing a Greek "ν" (which looks like v) gives "Ν", which looks like N.
+    chars.sort(key=lambda name: name not in ("upper", "lower"))
+    for char_how in chars:
+        if part == "IBAN" and char_how in ("lower",):
+            continue
+        value = char_disguise(draw, value, char_how)
+    sentences = draw(st.lists(st.sampled_from(FILLER), min_size=1, max_size=3))
+    sentences.insert(draw(st.integers(0, len(sentences))), draw(st.sampled_from(TEMPLATES)).format(value))
+    return identity, " ".join(sentences), part, " + ".join([how, *chars])
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(disguised())
+def test_property_no_disguise_gets_past_the_guard(case: tuple[Identity, str, str, str]) -> None:
+    """Every generated identity part, in every disguise and combination, is reported (the filler is clean: see
+    test_property_filler_alone_has_no_leak_and_is_not_scrubbed)."""
+    identity, text, part, how = case
+    event(part)
+    event(f"{part}: {how.split(' + ')[0]}")
+    for char_how in how.split(" + ")[1:]:
+        event(f"character disguise: {char_how}")
+    assert find_leaks(text, identity), (part, how, text)
+
+
+@pytest.mark.parametrize(("written", "plain"), [
+    ("Mar\u00adtin", "martin"), ("Marti\u0301n", "martin"), ("Ｍａｒｔｉｎ", "martin"), ("Маrtіn", "martin"),
+    ("Μartin", "martin"), ("M\u200ba\u200drtin", "martin"), ("Lætitia Cœur", "laetitia coeur"),
+    ("06  12   34", "06 12 34"), ("06_12_34", "06 12 34"), ("06,12,34", "06 12 34"), ("06, 12, 34", "06 12 34"),
+    ("15/12/2026", "15/12/2026"), ("06.12", "06.12"), ("06 - 12", "06 - 12"), ("٠٦١٢", "0612"),
+])
+def test_normalise(written: str, plain: str) -> None:
+    assert normalise(written) == plain
+
+
+def test_find_identity_reports_only_the_person() -> None:
+    text = "Écrire à al\u00adice.martin@exemple.fr ou à bob@ailleurs.fr, 06 99 88 77 66"
+    assert [(leak.what, leak.found) for leak in find_identity(text, ALICE)] == [
+        (EMAIL, "al\u00adice.martin@exemple.fr")]
+
+
+def test_the_refusal_says_how_the_name_was_disguised() -> None:
+    assert disguise_note("Mar\u00adtin") == "écrit avec des caractères invisibles"
+    assert disguise_note("Маrtin") == "écrit avec des caractères d'un autre alphabet"
+    assert disguise_note("Marti\u0301n") == "écrit avec des accents décomposés"
+    assert disguise_note("Martin") == disguise_note("Hélène") == ""
+
+
+# Names that are also, or nearly, French words: matched on whole words of the same letters, never inside another
+# word or on a word that only looks alike. Decided: "Marie" is not found in "mairie", "Martin" not in "martinet"
+# nor "Martinez", "Rose" not in "rosier"; but "Rose" IS found in "rosé" (accents are folded: the guard cannot
+# tell the wine from the name) and a first name that is a word is reported (see the policy in mailbot/privacy.py).
+# Spaced-out letters are read as one word even inside a longer spaced-out run ("é v a l u e r" holds "Eva"):
+# nobody spaces out words in earnest, and requiring the run to end with the name would let "A l i c e d e …" by.
+ORDINARY = [
+    (Identity("Marie", "Lemaire"), "Il doit passer à la mairie, puis chez le maire, pour un permis de construire."),
+    (Identity("Alice", "Martin"), "Un martinet est tombé dans le jardin de M. Martinez ; la malice n'y est pour rien."),
+    (Identity("Rose", "Lebrun"), "Un rosier fleurit devant les brunes façades de la rue."),
+    (Identity("Léon", "Petitjean"), "Le petit Jean et son camion d'Oléron."),
+    (Identity("Anne", "Duval"), "Cette année, la vallée et le val de Loire, à la Saint-Valentin."),
+    (Identity("Paul", "Vigne"), "Les vignes de Pauline sont au nord ; l'apport est vigneron."),
+    (Identity("Eva", "Roux"), "Il y a à voir : évaluer les roues et le rouge, Ève."),
+    (Identity("Noé", "Lamy"), "Mon ami, non, les amis de Noël sont là."),
+    (Identity("Ali", "Bensaid"), "Il va à la ligne ; le salarié dit bien ce qu'il a dit."),
+]
+
+
+@pytest.mark.parametrize(("identity", "text"), ORDINARY)
+def test_no_false_positive_on_ordinary_words(identity: Identity, text: str) -> None:
+    assert find_identity(text, identity) == []
+
+
+def test_a_real_name_among_ordinary_words_is_still_found() -> None:
+    identity = Identity("Marie", "Lemaire")
+    assert {leak.found for leak in find_leaks("Passer à la mairie avec M a r i e, puis chez LEMAIRE.", identity)} \
+        == {"M a r i e", "LEMAIRE"}

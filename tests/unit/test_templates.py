@@ -44,6 +44,8 @@ SAMPLES = {
                                          "subject": "Renseignement", "text": LONG, "former_member": True},
     "alerte_rebond": NOTICE | {"ref": "", "recipients": ["bruno@membres.test"], "members": ["Bruno Petit"],
                                "reason": "5.1.1 user unknown", "subject": "Undelivered"},
+    "alerte_anonymat": NOTICE | {"ref": "CA-2026-0042", "recipient": "bruno@membres.test", "leaks": [
+        {"what": "le nom du demandeur", "found": "Martin", "line": "Madame Martin cherche un comptable"}]},
     "alerte_aideur_sans_jeton": NOTICE | {"sender": "aideur@club.test", "subject": "#refuser CA-2026-0001"},
     "alerte_aideur_non_authentifie": NOTICE | {
         "sender": "aideur@club.test", "subject": "Re: [CA-2026-0001] Nouvelle demande",

@@ -1,0 +1,137 @@
+"""The anonymity guard on mails as they would leave (issue 11, points 3 and 4).
+
+A requester stays anonymous until both sides agreed in writing. So every mail about a ticket that goes to anyone but
+the requester and Aideur (in practice: the members asked by an appeal, the helper asked to agree to a connection) is
+checked on what its reader would see — the subject, the text part and the HTML part as rendered — for the
+requester's identity in any disguise `privacy.normalise` sees through, and for any e-mail address, phone number,
+SIREN/SIRET, IBAN or street address. Two places call it:
+
+* the workflows, before anything of Aideur's command is done (`check_template`), so that he gets a clear refusal
+  naming what matched and nothing happens halfway;
+* the outbox, on every mail it stores (`blocked`), so that no path — a new workflow, a scheduled job, a template
+  that grows a variable — can bypass the check. A mail stopped there is not stored; Aideur is told.
+
+The recipient's own name, company, address or phone is not a leak ("Bonjour Alice" to a helper called Alice, even
+if the requester is an Alice too), except inside the text Aideur wrote, which is checked strictly.
+"""
+from __future__ import annotations
+
+import html as html_lib
+import re
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.compose import Rendered, TemplateRenderer
+from mailbot.config import Settings
+from mailbot.models import Connection, Member, Ticket
+from mailbot.privacy import ANY_EMAIL, Identity, Leak, find_leaks, normalise
+from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import Outgoing, WorkflowContext
+from mailbot.workflows.tickets import record_event
+
+__all__ = ["identity_of", "mail_leaks", "check_template", "blocked", "readable_parts"]
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def identity_of(member: Member | None) -> Identity:
+    if member is None:
+        return Identity()
+    return Identity(first_name=member.first_name, last_name=member.last_name, company=member.company,
+                    email=member.email or "", phone=member.phone, postal_address=member.postal_address)
+
+
+def readable_parts(rendered: Rendered, *, sender_name: str = "") -> list[str]:
+    """Everything of a mail a person reads: the sender's display name, the subject, the text and the HTML (its
+    text, tags removed, entities decoded: "&#77;artin" is read "Martin")."""
+    parts = [sender_name, rendered.subject, rendered.body]
+    if rendered.html:
+        parts.append(html_lib.unescape(_TAG.sub("", rendered.html)))
+    return [part for part in parts if part]
+
+
+def mail_leaks(parts: list[str], requester: Identity, *, recipient: Identity = Identity(), written: str = "",
+               own_domain: str = "") -> list[Leak]:
+    """What of `requester` (or of anyone: addresses, phones…) a mail made of `parts` would give away.
+
+    `written` is the free text Aideur wrote into it: checked strictly, the recipient's own data included.
+    Addresses at `own_domain` (the club's, in its footers and reply addresses) are not leaks.
+    """
+    return list(_mail_leaks(tuple(parts), requester, recipient, written, own_domain))
+
+
+@lru_cache(maxsize=256)
+def _mail_leaks(parts: tuple[str, ...], requester: Identity, recipient: Identity, written: str,
+                own_domain: str) -> tuple[Leak, ...]:
+    """Cached: the workflow checks each mail before acting, and the outbox checks the very same mail again."""
+    leaks: dict[tuple[str, str], Leak] = {}
+    if written:
+        for leak in find_leaks(written, requester):
+            leaks.setdefault((leak.what, normalise(leak.found)), leak)
+    for part in parts:
+        for leak in find_leaks(part, requester):
+            key = (leak.what, normalise(leak.found))
+            if key in leaks or _excused(leak, recipient, own_domain):
+                continue
+            leaks[key] = leak
+    return tuple(leaks.values())
+
+
+def _excused(leak: Leak, recipient: Identity, own_domain: str) -> bool:
+    found = normalise(leak.found)
+    if own_domain and leak.what == ANY_EMAIL and found.replace(" ", "").endswith("@" + own_domain):
+        return True
+    # The recipient's own data, as the template puts it ("Bonjour Alice"): they know it already, whatever it holds.
+    return any(found in normalise(value) for value in (recipient.first_name, recipient.last_name,
+                                                        recipient.company, recipient.email, recipient.phone,
+                                                        recipient.postal_address) if value)
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> TemplateRenderer:
+    return TemplateRenderer()
+
+
+def check_template(template: str, context: dict[str, Any], requester: Identity, *, recipient: Identity,
+                   written: str, settings: Settings) -> list[Leak]:
+    """The leaks of the mail `template` would make with `context`, as the outbox would render it."""
+    rendered = _renderer().render(template, context)
+    return mail_leaks(readable_parts(rendered, sender_name=settings.club_name), requester, recipient=recipient,
+                      written=written, own_domain=settings.club_domain.lower())
+
+
+def blocked(session: Session, settings: Settings, ticket_id: int | None, recipient: str,
+            rendered: Rendered) -> list[Leak]:
+    """The outbox's last check: the leaks of a mail about a ticket to someone who may not know the requester."""
+    if ticket_id is None or settings.is_aideur(recipient):
+        return []
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.member is None:
+        return []
+    requester = ticket.member
+    if (requester.email or "").lower() == recipient.lower():
+        return []
+    member = session.scalar(select(Member).where(Member.email == recipient.lower()))
+    if member is not None and session.scalar(select(Connection.id).where(
+            Connection.ticket_id == ticket_id, Connection.helper_id == member.id,
+            Connection.status == "exchanged")) is not None:
+        return []  # both agreed in writing: the cards are exchanged, on purpose
+    return mail_leaks(readable_parts(rendered, sender_name=settings.club_name), identity_of(requester),
+                      recipient=identity_of(member), own_domain=settings.club_domain.lower())
+
+
+def stop(ctx: WorkflowContext, mail: Outgoing, recipient: str, leaks: list[Leak]) -> None:
+    """A mail the outbox will not store: recorded on the ticket, and Aideur told what and why (he sees identities).
+    The alert is queued on the context: the outbox stores it in the same pass."""
+    ticket = ctx.session.get(Ticket, mail.ticket_id)
+    assert ticket is not None
+    record_event(ctx.session, ticket, "anonymity-blocked",
+                 f"mail « {mail.template} » à {recipient} non envoyé : il contenait "
+                 + ", ".join(dict.fromkeys(leak.what for leak in leaks)), ctx.now)
+    notify_aideurs(ctx, ticket, "alerte_anonymat", {
+        "club_name": ctx.settings.club_name, "ref": ticket.ref, "recipient": recipient,
+        "leaks": [{"what": leak.what, "found": leak.found, "line": leak.line} for leak in leaks]},
+        key=f"anonymity-blocked:{mail.idempotency_key}")
