@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import re
 
+from .consent import _FILLER as _CONSENT_FILLER
+from .consent import _NO as _CONSENT_NO
+from .consent import _YES as _CONSENT_YES
+from .consent import ConsentAnswer, Vocabulary, _phrases, read_answer
 from .dates import fold
 
-__all__ = ["is_withdrawal", "WITHDRAWAL_RULE"]
+__all__ = ["CONFIRMATION_RULE", "is_withdrawal", "read_confirmation", "WITHDRAWAL_RULE"]
 
 WITHDRAWAL_RULE = (
     "Un membre retire sa demande en répondant à un mail du Club par une phrase courte qui ne dit que cela : "
@@ -103,3 +107,43 @@ def is_withdrawal(new_text: str) -> bool:
     if any(word not in _FILLER for word in leftover):
         return False
     return not _CONTRAST.search(text)
+
+
+# --- "do you confirm?" (erasure, end of membership) ------------------------------------------------------------
+
+CONFIRMATION_RULE = (
+    "Pour confirmer l'effacement de vos données ou la fin de votre adhésion, répondez simplement « oui » (ou « je "
+    "confirme ») ; pour annuler, « non ». Une réponse qui hésite, pose une question, met une condition, plaisante "
+    "ou dit aussi non quelque part (« Oui » puis « Non », un « PS : finalement non ») ne confirme rien : nous vous "
+    "reposerons la question, et rien n'est fait d'ici là."
+)
+
+# The consent reader's words, plus those of these two questions. Read exactly as strictly (parsers/consent.py):
+# the first clause is the answer, and nothing anywhere in the new text (PS included) may qualify a yes.
+_CONFIRMATION = Vocabulary(
+    yes=_phrases(_CONSENT_YES + r"""
+      | je\s+(?:vous\s+)?(?:le\s+|la\s+)?confirme | confirme | confirmee | c\s+est\s+confirme | exactement
+      | c\s+est\s+bien\s+ca | effacez(?:\s+tout)? | supprimez(?:\s+tout)? | resiliez | allez\s+y | faites\s+le
+    """),
+    no=_phrases(_CONSENT_NO + r"""
+      | je\s+ne\s+(?:le\s+|la\s+)?confirme\s+pas | ne\s+confirme\s+pas | pas\s+confirme
+      | j\s+annule | annuler | annulez | annule | annulation | je\s+renonce | laissez\s+tomber | ne\s+faites\s+rien
+      | je\s+reste(?:\s+(?:membre|au\s+club|dans\s+le\s+club|inscrite?))? | on\s+arrete\s+tout
+    """),
+    neutral=_CONSENT_FILLER | frozenset("""
+        resiliation effacement suppression desinscription adhesion donnees souhaite veux quitter effacer supprimer
+        resilier depart compte profil fin definitivement definitif bien
+    """.split()),
+    restrictions=False,
+)
+
+
+def read_confirmation(text: str) -> bool | None:
+    """The answer to "do you confirm?" in `text` (the mail's whole body is best: a PS under the signature counts):
+    True for an unqualified yes, False for a no, None for anything else — asked again, nothing done."""
+    reading = read_answer(text, _CONFIRMATION)
+    if reading.answer is ConsentAnswer.YES:
+        return True
+    if reading.answer is ConsentAnswer.NO:
+        return False
+    return None
