@@ -164,14 +164,7 @@ def _own_lines(text: str) -> list[tuple[str, str]]:
             if ps is None:
                 index += 1
                 continue  # name, title, phone of the signature
-            in_signature = False
-            if not line[ps.end():].strip():
-                index += 1
-                continue
-            written_line = written[index]
-            out.append((written_line, line[ps.end():].strip()))
-            index += 1
-            continue
+            in_signature = False  # read whole: "P.-S. :P" keeps its smiley
         if _OUR_INSTRUCTION.search(low):
             index += 1
             continue
