@@ -208,9 +208,10 @@ _FIELD_WORDS = {
 }
 _FIELD = re.compile("|".join(f"(?P<{name}>(?<![a-z0-9])(?:{words})(?![a-z0-9]))"
                              for name, words in _FIELD_WORDS.items()))
-_DET = r"(?:(?:de|d|du|des|le|la|l|les|mon|ma|mes|votre|vos|son|sa|ses|notre|nos|my|the)\s+)*"
+# Repetitions are bounded: an unbounded run would make a long "de de de …" quadratic (tests/fuzz).
+_DET = r"(?:(?:de|d|du|des|le|la|l|les|mon|ma|mes|votre|vos|son|sa|ses|notre|nos|my|the)\s+){0,3}"
 _ONE = rf"{_DET}(?:{'|'.join(_FIELD_WORDS.values())})(?![a-z0-9])"
-_FIELDS = rf"{_ONE}(?:\s*(?:,|/|&|\+|\s(?:et|ni|ou|plus|and|ainsi\s+que))\s*(?:ni\s+)?{_ONE})*"
+_FIELDS = rf"{_ONE}(?:\s*(?:,|/|&|\+|\s(?:et|ni|ou|plus|and|ainsi\s+que))\s*(?:ni\s+)?{_ONE}){{0,5}}"
 _TAIL = r"(?:\s+(?:pour\s+moi|svp|stp|s\s+il\s+vous\s+plait|merci))?"
 _ONLY = (r"seulement|seulment|seulemnt|uniquement|uniquemnt|uniquemen|juste|exclusivement|simplement|only|just|"
          r"rien\s+que|que|limite(?:e|s|es)?\s+a|pas\s+plus\s+que")
@@ -502,12 +503,18 @@ _SETTLED = _phrases(r"""
 """)
 
 
+# An answer is a line or two; a long letter is not read for a yes (asked again for a plain OUI).
+_LONGEST = 3000
+
+
 def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
     """The answer in `text` (the whole mail body: quotes and signature are set aside here) to a yes/no question
     whose words are `vocabulary`."""
     lines = _own_lines(text)
     if not lines:
         return ConsentReading(ConsentAnswer.UNCLEAR, "", reason="vide")
+    if sum(len(cleaned) for _written, cleaned in lines) > _LONGEST:
+        return ConsentReading(ConsentAnswer.UNCLEAR, lines[0][0], reason="trop long")
     found = _Restriction()
     lows = [_take_restrictions(_low(cleaned), found, index) for index, (_written, cleaned) in enumerate(lines)]
     clauses = _opening(_clauses(lows), vocabulary)

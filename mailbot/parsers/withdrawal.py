@@ -13,7 +13,7 @@ nothing (the reply is forwarded to Aideur, who can `#clore`):
    filler either). The segment has at most 12 words and is not a question (no "?").
 3. The rest of the reply may thank or add detail, but must not ask anything: no "?" anywhere, and no contrast that
    opens a new subject ("mais", "par contre", "cependant", "toutefois", "en revanche", "autre question", "but",
-   "however"…).
+   "however"…), no joke marker ("lol", ";)"), no doubt ("je crois", "peut-être") and no "non" anywhere.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import re
 from .consent import _FILLER as _CONSENT_FILLER
 from .consent import _NO as _CONSENT_NO
 from .consent import _YES as _CONSENT_YES
-from .consent import ConsentAnswer, Vocabulary, _phrases, read_answer
+from .consent import _DOUBT_MARKS, _HEDGE, _JOKE, _JOKE_MARKS, ConsentAnswer, Vocabulary, _phrases, read_answer
 from .dates import fold
 
 __all__ = ["CONFIRMATION_RULE", "is_withdrawal", "read_confirmation", "WITHDRAWAL_RULE"]
@@ -105,6 +105,12 @@ def is_withdrawal(new_text: str) -> bool:
         return False
     leftover = _WORD.findall(_PHRASES.sub(" ", first))
     if any(word not in _FILLER for word in leftover):
+        return False
+    # As strict as a consent (issue 11): a joke, a doubt or a "non" anywhere ("Résolu lol", "C'est réglé, enfin
+    # je crois", "Résolu.\nEn fait non") leaves the ticket open; Aideur reads the mail and can #clore.
+    words = " ".join(_WORD.findall(_PHRASES.sub(" ", text).replace("'", " ")))  # "peut être close" is no doubt
+    if _JOKE.search(words) or _HEDGE.search(words) or re.search(r"(?<![a-z])(?:non|nan|no)(?![a-z])", words) \
+            or _JOKE_MARKS.search(new_text) or _DOUBT_MARKS.search(new_text):
         return False
     return not _CONTRAST.search(text)
 

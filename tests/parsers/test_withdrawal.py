@@ -68,6 +68,9 @@ NOT_WITHDRAWALS = [
     "Il n'y a plus besoin de TVA sur cette facture, comment faire la déclaration",
     "Le fournisseur a résolu le contrat unilatéralement, quels sont mes recours",
     "Pouvez-vous annuler ?",
+    # as strict as a consent: a joke, a doubt or a no anywhere keeps the ticket open (Aideur reads it)
+    "Résolu lol", "Résolu ;)", "C'est réglé, enfin je crois", "Résolu.\nEn fait non", "Plus besoin (je plaisante)",
+    "Résolu. Peut-être.", "Résolu 🤔",
 ]
 
 
