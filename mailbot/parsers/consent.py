@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .dates import fold
+from .quotes import split_reply
 from .marks import (
     SIGNATURE as _SIGNATURE,
     MOBILE as _MOBILE,
@@ -103,8 +104,11 @@ _OUR_INSTRUCTION = re.compile(r"repondez|oui\s+ou\s+(?:par\s+)?non|yes\s+or\s+no
 _PS = re.compile(r"^\s*(?:p\s*\.?\s*-?\s*p?\s*\.?\s*-?\s*s\b\s*\.?|post[\s-]*scriptum|n\s*\.?\s*b\s*\.?(?=[\s:.-])|"
                  r"nota\s+bene|edit)\s*[:.-]?\s*")
 # Footers some mail programs and antivirus add under everything: signature, never an answer.
-_FOOTER = re.compile(r"^\s*(?:garanti\s+sans\s+virus|ce\s+(?:message|courriel|mail)\s+(?:a\s+ete|est)\s+"
-                     r"(?:verifie|analyse)|this\s+e-?mail\s+has\s+been\s+checked|virus-free|www\.avast\.com)")
+_FOOTER = re.compile(r"^\s*(?:garanti\s+sans\s+virus|ce\s+(?:message|courriel|e-?mail)\s|"
+                     r"this\s+(?:e-?mail|message)\s|virus-free|www\.avast\.com|avertissement\s*:|"
+                     r"(?:confidentiel(?:ite)?|confidential(?:ity)?)(?:\s+notice)?\s*:|"
+                     r"si\s+vous\s+(?:avez\s+)?(?:recu|n'etes\s+pas|recevez)\s.*(?:destinataire|erreur)|"
+                     r"(?:merci\s+de\s+|pensez\s+a\s+l'environnement|n'imprimez)\S*.*(?:imprim|environnement))")
 
 
 def _is_header_block(folded: list[str], index: int) -> bool:
@@ -128,10 +132,32 @@ def _attribution_end(folded: list[str], index: int) -> int:
     return -1
 
 
+def _signature_start(written: list[str], text: str) -> int:
+    """Index of the line where split_reply (the rest of mailbot) sees the signature begin — a company block with
+    a phone or a disclaimer ("Ce message est confidentiel… si vous n'êtes pas…") carries no marker we know —
+    or -1."""
+    body, signature = split_reply(text)
+    if not signature:
+        return -1
+    if not body.strip():
+        # "Oui" alone above a company block reads there as the name on top of it: the first paragraph is the
+        # answer, the signature starts with the next one.
+        _answer, _blank, signature = signature.partition("\n\n")
+        if not signature.strip():
+            return -1
+        body = _answer
+    first = signature.strip().split("\n", 1)[0].strip()
+    last_of_body = body.rstrip().rsplit("\n", 1)[-1].strip() if body.strip() else ""
+    start = next((index for index, line in enumerate(written) if line == last_of_body), -1) if last_of_body else -1
+    return next((index for index in range(start + 1, len(written)) if written[index] == first), -1)
+
+
 def _own_lines(text: str) -> list[tuple[str, str]]:
     """(line as written, stripped; line cleaned for reading) for each non-blank line the person wrote, in order:
     above and between quoted blocks, and post-scripta under their signature."""
-    written = [line.strip() for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    written = [line.strip() for line in text.split("\n")]
+    signature_start = _signature_start(written, text)
     raw = [unicodedata.normalize("NFC", line).translate(_INVISIBLE).translate(_ODD_SPACES).strip()
            for line in written]
     folded = [fold(line) for line in raw]
@@ -155,7 +181,8 @@ def _own_lines(text: str) -> list[tuple[str, str]]:
                 break  # an attribution above an unmarked quote: the rest is not theirs
             index = end + 1
             continue
-        if _SIGNATURE.match(low) or _MOBILE.match(low) or _FOOTER.match(low) or (out and _SIGN_OFF.match(low)):
+        if _SIGNATURE.match(low) or _MOBILE.match(low) or _FOOTER.match(low) or (out and _SIGN_OFF.match(low)) \
+                or index == signature_start:
             in_signature = True
             index += 1
             continue
@@ -225,7 +252,8 @@ _NOT = (r"sans|hors|sauf|excepte|hormis|a\s+part|a\s+l\s+exception\s+(?:de|du|de
 _YES_WORD = r"oui|ok|okay|d\s+accord|daccord|yes|accepte|j\s+accepte|volontiers|entendu|bien\s+sur"
 # Each: (pattern, "only" or "not"). Matched on a line in _low form; the match is replaced by a marker word.
 _RESTRICTIONS: list[tuple[re.Pattern[str], str]] = [
-    (_phrases(rf"(?:mais\s+|et\s+)?ne\s+(?:[a-z]+\s+){{0,4}}?que\s+(?:par\s+|pour\s+|via\s+)?{_FIELDS}{_TAIL}"),
+    (_phrases(rf"(?:mais\s+|et\s+)?(?:je\s+|j\s+|vous\s+)?(?:pouvez\s+)?ne\s+(?:[a-z]+\s+){{0,4}}?que\s+"
+              rf"(?:par\s+|pour\s+|via\s+)?{_FIELDS}{_TAIL}"),
      "only"),
     (_phrases(rf"(?:mais\s+|et\s+)?(?:{_ONLY})\s+(?:par\s+|pour\s+|via\s+|a\s+)?{_FIELDS}{_TAIL}"), "only"),
     (_phrases(rf"(?:mais\s+|et\s+)?(?:par\s+|pour\s+|via\s+)?{_FIELDS}\s*,?\s*(?:seulement|seulment|uniquement|"
@@ -334,6 +362,9 @@ _HEDGE = _phrases(r"""
   | en\s+discuter | en\s+parler | on\s+en\s+reparle | rappelez\s+moi | qui\s+est\s+ce | c\s+est\s+qui | qui\s+c\s+est
   | maybe | perhaps | not\s+sure | i\s+think | aucune\s+idee | si\s+vous\s+voulez | si\s+vous\s+insistez
   | pas\s+vraiment | a\s+la\s+rigueur | au\s+pire | pourquoi\s+pas | je\s+(?:vous\s+)?laisse\s+voir
+  | surement | possible | semble | j\s+espere | sauf\s+erreur | en\s+attendant | a\s+confirmer | a\s+valider
+  | confirmerai | sous\s+condition | conditionnel\w* | devrai[st]? | devrait | faudrai[st]? | faudra | pourrai[st]
+  | pourrait | serai[st] | serait | aurai[st] | aurait | voudrai[st] | voudrait
 """)
 # Deferral and dependency: the yes is for later, or someone else's.
 _DEFER = _phrases(r"""
@@ -374,6 +405,8 @@ _QUESTION = _phrases(r"""
     est\s+ce | qu\s+est | qui\s+est | c\s+est\s+qui | qui\s+c\s+est | pourquoi | comment | combien | quel | quelle
   | quels | quelles | lequel | laquelle | pouvez\s+vous\s+me | pourriez\s+vous | puis\s+je | dois\s+je | faut\s+il
   | savez\s+vous | j\s+aimerais\s+savoir | je\s+voudrais\s+savoir | dites\s+moi | une\s+question | expliquez
+  | me\s+dire | me\s+preciser | m\s+indiquer | savoir\s+(?:si|qui|quoi|comment|pourquoi|ou)
+  | je\s+me\s+demande | pouvez\s+vous\s+(?:me|m|nous)
   | precisez | de\s+quoi | c\s+est\s+quoi | s\s+agit\s+il | who | why | what | which
 """)
 

@@ -193,6 +193,22 @@ TABLE: list[tuple[str, object]] = [
     ("Oui, seulement mon mail lol", UNCLEAR), ("Oui, seulement mon mail, je reviens vers vous", UNCLEAR),
     ("Non, sauf mon mail", UNCLEAR), ("Oui, seulement pour cette fois", UNCLEAR),
     ("Oui, sans mon adresse postale", but("email")),  # "adresse" is the e-mail on a card: the question will say so
+    ("Oui, mais je ne souhaite transmettre que mon e-mail", only("email")),
+    ("Oui, donnez-lui seulement mon mail s'il vous plaît", only("email")),
+    ("Oui, tout sauf le téléphone", but("phone")), ("Oui mais pas de téléphone", but("phone")),
+    # --- more qualifiers, in later words ------------------------------------------------------------------------
+    ("Oui, sûrement", UNCLEAR), ("Oui, c'est possible", UNCLEAR), ("Oui, en attendant l'accord de mon comptable", UNCLEAR),
+    ("Oui, vous pouvez me dire qui c'est", UNCLEAR), ("Ce serait avec plaisir", UNCLEAR), ("Oui, j'espère", UNCLEAR),
+    ("Oui, sauf avis contraire de mon associée", UNCLEAR), ("Oui. Enfin, je crois.", UNCLEAR),
+    ("Oui, il pourra m'appeler", YES), ("Oui, pas de problème, il peut me joindre", YES),
+    # --- company signatures and disclaimers are not read (their "non", "si", "pas" are not the person's) ------
+    ("Oui\n\nAlice Martin\nMartin Conseil - Non-stop dépannage\nTél. : 06 12 34 56 78\nwww.martin-conseil.fr\n\n"
+     "Ce message et ses pièces jointes sont confidentiels. Si vous n'êtes pas le destinataire, merci de ne pas le "
+     "diffuser.", YES),
+    ("Oui, d'accord.\n\nAlice\n06 12 34 56 78\nSi vous recevez ce message par erreur, ne le lisez pas.", YES),
+    (outlook("Oui\n\nAlice Martin\nTél. 06 12 34 56 78\nPensez à l'environnement : n'imprimez ce mail que si "
+             "nécessaire"), YES),
+    ("Oui\n\nAlice Martin\nTél. 06 12 34 56 78\n\nPS : finalement non", UNCLEAR),
 ]
 
 
