@@ -560,7 +560,12 @@ def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
 
     answer = _first_clause(clauses[0].words, vocabulary)
     if answer is ConsentAnswer.UNCLEAR:
-        return unclear("pas une réponse simple")
+        # Why, for the workflow: a doubt or a no ("PS : en fait non") is not the same as "Bien reçu".
+        words = " | ".join(clause.words for clause in clauses)
+        raw = "\n".join(cleaned for _written, cleaned in lines)
+        if vocabulary.no.search(_YES_FIXED.sub(" ", words)) or _NEGATION.search(_YES_FIXED.sub(" ", words)):
+            return unclear("contradiction")
+        return unclear(_qualifier(words, raw) or "pas une réponse")
     # From the answer on: every clause, PS included; the greeting and thanks above it do not matter.
     opening = re.sub(r"^mais\s+", "", clauses[0].words)  # "Mais oui !" is no condition
     spoken = _SETTLED.sub(" ", " | ".join([opening] + [clause.words for clause in clauses[1:]]))

@@ -188,9 +188,16 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
             return
         reading = ConsentReading(ConsentAnswer.YES, reading.line)  # the same restriction again: that confirms it
     if reading.answer is ConsentAnswer.UNCLEAR:
-        record_event(ctx.session, ticket, "consent-unclear", f"{member.display_name} : réponse pas claire "
-                     f"({reading.reason or 'pas une réponse simple'})", ctx.now, actor=mail.from_address)
-        _reply(ctx, mail, consent, "accord_incompris", base | _proposal_context(consent, member, proposal))
+        suspended = consent.status == "yes" and reading.reason not in ("vide", "pas une réponse", "trop long")
+        if suspended:
+            # "PS : en fait je ne sais plus" after a yes: a doubt now weighs more than the yes before it. Nothing
+            # is exchanged until a new plain yes (the other side's yes stays).
+            consent.status, consent.shared_fields, consent.answered_at = "pending", "", None
+        record_event(ctx.session, ticket, "consent-suspended" if suspended else "consent-unclear",
+                     f"{member.display_name} : réponse pas claire ({reading.reason or 'pas une réponse simple'})"
+                     + (", accord suspendu" if suspended else ""), ctx.now, actor=mail.from_address)
+        _reply(ctx, mail, consent, "accord_incompris", base | _proposal_context(consent, member, proposal)
+               | {"suspended": suspended})
         return
     previous = consent.status
     if reading.answer is ConsentAnswer.YES and previous == "yes":

@@ -158,3 +158,18 @@ def test_a_contradictory_confirmation_erases_nothing_and_is_asked_again(clean_ma
     else:
         assert member is not None and member.status == "ended"
     assert HELENE  # the registered person of test_membership
+
+
+def test_a_doubt_after_a_yes_suspends_it_and_nothing_is_exchanged(clean_mail, settings, sessions):
+    """Alice said yes; her next mail says "en fait non, je ne suis plus sûre" in a PS: when Chloé then says yes,
+    nothing is exchanged, and Alice is asked again."""
+    _, ask_alice, ask_chloe = connect(clean_mail, settings, sessions)
+    reply(clean_mail, settings, sessions, ask_alice, "Oui", ALICE)
+    [recorded] = having(clean_mail, ALICE, "votre accord est enregistré")
+    reply(clean_mail, settings, sessions, recorded, "Merci.\n\nCordialement,\nAlice\n\nPS : en fait je ne suis plus "
+                                                    "sûre, je vous redis", ALICE, client="gmail")
+    assert consents(sessions)["requester"].status == "pending"
+    [again] = having(clean_mail, ALICE, "OUI ou NON")
+    assert "suspendons" in " ".join(again.text.split())
+    reply(clean_mail, settings, sessions, ask_chloe, "Oui", CHLOE)
+    nothing_exchanged(clean_mail, sessions)
