@@ -7,6 +7,8 @@ shared); anything else is asked again.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -274,3 +276,16 @@ def test_a_yes_with_a_no_anywhere_after_it_is_never_a_yes(yes: str, join: str, n
        st.sampled_from(["", SIGN_OFF, "\n" + SIG, "\n\nAlice"]))
 def test_quotes_and_signatures_never_turn_a_plain_yes_unclear(yes: str, layout, tail: str) -> None:  # type: ignore
     assert read_consent(layout(yes + tail)).answer is YES
+
+
+# --- no stall on hostile text ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "oui sans " + "de " * 30_000 + "x", "oui sans " + "mon mail et " * 10_000 + "?", "oui " + "le la les " * 20_000,
+    "seulement " + "mon mail, " * 10_000, "ne " + "a " * 30_000 + "que mon mail", "oui\n" + "PS : non\n" * 20_000,
+    "\t" * 100_000 + ":", "Oui\n" + "-- \n" * 50_000, "oui " + "lol " * 30_000,
+])
+def test_hostile_text_reads_quickly(text: str) -> None:
+    started = time.monotonic()
+    read_consent(text)
+    assert time.monotonic() - started < 3.0
