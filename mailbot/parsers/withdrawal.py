@@ -1,4 +1,5 @@
-"""Does a member's reply withdraw the request ("résolu", "plus besoin", "vous pouvez annuler")?
+"""Does a member's reply withdraw the request ("résolu", "plus besoin", "vous pouvez annuler")? And does it
+confirm the end of their membership or the erasure of their data (`read_confirmation`, at the end)?
 
 The rule, kept strict because a false "yes" closes the ticket and tells every helper to stop, while a false "no" costs
 nothing (the reply is forwarded to Aideur, who can `#clore`):
