@@ -99,7 +99,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\
 _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
 
 # Our own instruction pasted back without ">": its "oui" and "non" are not an answer.
-_OUR_INSTRUCTION = re.compile(r"repondez|oui\s+ou\s+(?:par\s+)?non|yes\s+or\s+no")
+_OUR_INSTRUCTION = re.compile(r"repondez|oui\s+ou\s+(?:par\s+)?non|yes\s+or\s+no|dites\s+laquelle|"
+                              r"partie\s+de\s+vos\s+coordonnees|confirmez\s+par\s+oui|sera\s+transmise?\s*:")
 # A post-scriptum under the signature: the person's words again ("PS : finalement non").
 _PS = re.compile(r"^\s*(?:p\s*\.?\s*-?\s*p?\s*\.?\s*-?\s*s\b\s*\.?|post[\s-]*scriptum|n\s*\.?\s*b\s*\.?(?=[\s:.-])|"
                  r"nota\s+bene|edit)\s*[:.-]?\s*")

@@ -39,6 +39,8 @@ coordonnées (nom, courriel, téléphone, entreprise) et vous transmettre
 les siennes. Votre nom ne lui a pas encore été donné, ni le sien à vous.
 
 Êtes-vous d'accord ? Répondez simplement à ce mail par OUI ou par NON.
+Pour ne transmettre qu'une partie de vos coordonnées, dites laquelle :
+« oui, seulement mon e-mail ».
 Rien ne sera transmis sans l'accord écrit de chacun de vous deux.
 Sans réponse d'ici 7 jours, la proposition sera abandonnée.
 
