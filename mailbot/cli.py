@@ -335,7 +335,8 @@ def consent_trail(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
                  "asked_at": _iso(k.asked_at), "asked_message_id": k.asked_message_id,
                  "asked_sha256": k.asked_sha256, "reminded_at": _iso(k.reminded_at),
                  "answer_line": k.answer_line, "answered_at": _iso(k.answered_at),
-                 "answer_message_id": k.answer_message_id, "answer_sha256": k.answer_sha256}
+                 "answer_message_id": k.answer_message_id, "answer_sha256": k.answer_sha256,
+                 "shared_fields": [f for f in k.shared_fields.split(",") if f]}
                  for k in c.consents]} for c in connections]
 
 

@@ -202,6 +202,10 @@ class Consent(Base):
     answer_message_id: Mapped[str] = mapped_column(String(998), default="")
     answer_sha256: Mapped[str] = mapped_column(String(64), default="")  # of the raw answer mail
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The card fields this side agreed to share, comma-separated ("email" or "name,email,phone,company,activity").
+    # While still pending, a restriction the person asked for and must confirm by OUI; "" before any answer (and,
+    # on a "yes" older than revision 0005a, the whole card).
+    shared_fields: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     connection: Mapped[Connection] = relationship(back_populates="consents")
     member: Mapped[Member] = relationship()

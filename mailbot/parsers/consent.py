@@ -5,33 +5,44 @@ evidence. So the rule is lopsided: a false YES gives away someone's details, a f
 question ("répondez simplement oui ou non"). Whenever in doubt: UNCLEAR. A false NO costs little more (nothing is
 shared, Aideur is told and can ask again), so a refusal is read a little more freely than an acceptance.
 
-How a reply is read (`read_consent`):
+Only an unqualified yes is a yes. How a reply is read (`read_consent`):
 
-1. Only what the person wrote: quoted lines (">") are skipped; a "-- " signature, a mobile "Envoyé de mon…" line, an
-   Outlook "De : … / Envoyé : …" block, a "-----Message d'origine-----" separator or a sign-off ("Cordialement")
-   ends the reply; a "Le … a écrit :" attribution ends it too, unless nothing was written above it (bottom-posting).
-   A line that pastes our own instruction ("répondez oui ou non") is not an answer.
-2. The reply is cut into clauses (at , ; : . ! ? … and before "mais"). Leading greetings ("Bonjour Aideur,"),
-   thanks ("Merci pour votre message,") and lead-ins ("Finalement,", "Après réflexion,") are skipped.
-3. The first remaining clause must be a plain answer: a yes phrase or a no phrase, never both, plus only neutral
-   words ("pour moi", "mes coordonnées", "à cette personne", "merci"). Fixed phrases that carry a negation but
-   mean yes ("pas de problème", "aucun souci", "je n'ai pas d'objection", "sans objection") are read first, and
-   refusals that contain a yes word ("pas d'accord", "je retire mon accord", "absolument pas") before yes words.
-4. The rest of the reply may thank or add detail, but a YES stays YES only if nothing anywhere asks ("?"), hedges
-   ("peut-être", "je ne sais pas", "pas tout de suite"), sets a condition ("mais", "si", "sauf", "seulement") or
-   says no or "not" ("oui… enfin non", "oui, ne donnez pas mon adresse"). A NO stays NO unless the rest says yes or
-   asks a question.
-5. Last, `confirmation_of` (the reading of "do you confirm?" answers) may veto: if it reads the opposite, UNCLEAR.
+1. Only what the person wrote: quoted lines (">"), attributions ("Le … a écrit :"), an Outlook "De : … / Envoyé : …"
+   block or a "-----Message d'origine-----" separator (everything below is quoted), and our own instruction pasted
+   back ("répondez oui ou non") are not read. A "-- " signature, a mobile "Envoyé de mon…" line or a sign-off
+   ("Cordialement") starts the signature, which is not read either — except a post-scriptum ("PS :", "P.-S.", "NB")
+   under it, which is the person's words again. Unquoted lines below a quoted block (an answer written under our
+   question, or under the whole quote) are read too.
+2. Restrictions of what may be shared are taken out first and remembered: "seulement mon e-mail", "sans mon
+   téléphone", "hors téléphone", "juste mon adresse mail", "uniquement mon portable", "mon mail uniquement",
+   "mais pas le téléphone", "ne donnez pas mon numéro"… (the fields of the contact card: name, e-mail, phone,
+   company, activity).
+3. The reply is cut into clauses (at ; . ! ? … and line ends; commas too for the opening). Leading greetings
+   ("Bonjour Aideur,"), thanks and lead-ins ("Finalement,") are skipped. The first remaining clause must be a plain
+   answer: a yes phrase or a no phrase (never both) or a restriction, with only neutral words around it ("pour moi",
+   "mes coordonnées", "merci"). Fixed phrases that carry a negation but mean yes ("pas de problème", "aucun souci",
+   "sans objection") are read first, refusals that contain a yes word ("pas d'accord") before yes words.
+4. Then the whole text (PS included) is searched for anything that qualifies a yes: a question ("?", "est-ce que",
+   "c'est qui"), a doubt ("peut-être", "éventuellement", "je pense"), a condition or dependency ("si", "mais",
+   "après accord de mon associé", "sous réserve"), a deferral ("je vérifie et je reviens vers vous", "demain"), a
+   joke marker ("je plaisante", "lol", ";)", "😉"), a preference ("plutôt", "je préfère"), or any no or "not" ("oui…
+   non", "Oui\\nNon", "PS : finalement non"). Any of them: UNCLEAR. A NO stays NO unless the rest says yes, restricts,
+   jokes or asks a question.
+5. A yes with restrictions is RESTRICTED with the fields that may be shared (named ones, or all but the excluded
+   ones); the workflow asks the person to confirm exactly that set before anything is shared.
+
+`read_answer` is the same reader with another vocabulary: `withdrawal.read_confirmation` uses it for "do you
+confirm?" questions (erasure, end of membership), where restrictions are not a thing and read as UNCLEAR.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from enum import Enum
 
 from .dates import fold
 from .quotes import split_reply
-from .registration import confirmation_of
 from .marks import (
     SIGNATURE as _SIGNATURE,
     MOBILE as _MOBILE,
@@ -44,19 +55,29 @@ from .marks import (
     SIGN_OFF as _SIGN_OFF,
 )
 
-__all__ = ["CONSENT_RULE", "ConsentAnswer", "ConsentReading", "read_consent"]
+__all__ = ["CARD_FIELDS", "CONSENT_RULE", "CONTACT_CHANNELS", "ConsentAnswer", "ConsentReading", "Vocabulary",
+           "read_answer", "read_consent"]
 
 CONSENT_RULE = (
     "Pour que nous transmettions vos coordonnées, répondez à ce message par « oui » (ou « j'accepte », "
-    "« d'accord ») ; pour refuser, répondez « non ». Une réponse posée en question, hésitante ou sous condition "
-    "(« oui mais… », « peut-être », « oui si… ») ne vaut pas accord : nous vous reposerons alors la question."
+    "« d'accord ») ; pour refuser, répondez « non ». Une réponse posée en question, hésitante, différée, sous "
+    "condition ou en plaisantant (« oui mais… », « peut-être », « oui si… », « je reviens vers vous », « lol ») ne "
+    "vaut pas accord : nous vous reposerons alors la question. Pour ne transmettre qu'une partie de vos coordonnées, "
+    "dites laquelle (« oui, seulement mon e-mail », « oui, sans mon téléphone ») : nous vous demanderons de "
+    "confirmer ce qui sera transmis."
 )
+
+# The fields of a contact card (workflows/consents.contact_card), in the card's order.
+CARD_FIELDS: tuple[str, ...] = ("name", "email", "phone", "company", "activity")
+# Without one of these, the other side could not reach the person: a card needs at least one.
+CONTACT_CHANNELS = frozenset({"email", "phone"})
 
 
 class ConsentAnswer(str, Enum):
     YES = "yes"
     NO = "no"
     UNCLEAR = "unclear"
+    RESTRICTED = "restricted"  # yes, but only for `fields`: to be confirmed before anything is shared
 
 
 @dataclass(frozen=True)
@@ -65,16 +86,30 @@ class ConsentReading:
     # The line the decision was read from, as written (the evidence kept); for UNCLEAR the first line the person
     # wrote, "" when they wrote nothing usable.
     line: str
+    # RESTRICTED: the card fields that may be shared (a subset of CARD_FIELDS). Empty otherwise.
+    fields: frozenset[str] = frozenset()
+    # UNCLEAR: why, in a word ("question", "doute", "condition", "plaisanterie", "contradiction", "vide"…), for
+    # the ticket's history; not part of the reading's identity.
+    reason: str = field(default="", compare=False)
 
 
 # --- what the person wrote ------------------------------------------------------------------------------------
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\ufe0f"), None)
 _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
 
-# Where the person's own words end (shared with results.py).
 # Our own instruction pasted back without ">": its "oui" and "non" are not an answer.
-_OUR_INSTRUCTION = re.compile(r"repondez|oui\s+ou\s+(?:par\s+)?non|yes\s+or\s+no")
+_OUR_INSTRUCTION = re.compile(r"repondez|oui\s+ou\s+(?:par\s+)?non|yes\s+or\s+no|dites\s+laquelle|"
+                              r"partie\s+de\s+vos\s+coordonnees|confirmez\s+par\s+oui|sera\s+transmise?\s*:")
+# A post-scriptum under the signature: the person's words again ("PS : finalement non").
+_PS = re.compile(r"^\s*(?:p\s*\.?\s*-?\s*p?\s*\.?\s*-?\s*s\b\s*\.?|post[\s-]*scriptum|n\s*\.?\s*b\s*\.?(?=[\s:.-])|"
+                 r"nota\s+bene|edit)\s*[:.-]?\s*")
+# Footers some mail programs and antivirus add under everything: signature, never an answer.
+_FOOTER = re.compile(r"^\s*(?:garanti\s+sans\s+virus|ce\s+(?:message|courriel|e-?mail)\s|"
+                     r"this\s+(?:e-?mail|message)\s|virus-free|www\.avast\.com|avertissement\s*:|"
+                     r"(?:confidentiel(?:ite)?|confidential(?:ity)?)(?:\s+notice)?\s*:|"
+                     r"si\s+vous\s+(?:avez\s+)?(?:recu|n'etes\s+pas|recevez)\s.*(?:destinataire|erreur)|"
+                     r"(?:merci\s+de\s+|pensez\s+a\s+l'environnement|n'imprimez)\S*.*(?:imprim|environnement))")
 
 
 def _is_header_block(folded: list[str], index: int) -> bool:
@@ -86,77 +121,199 @@ def _is_header_block(folded: list[str], index: int) -> bool:
     return any(_HEADER_OTHER.match(line) for line in following)
 
 
-def _own_lines(new_text: str) -> list[tuple[str, str]]:
-    """(line as written, stripped; line cleaned for reading) for each non-blank line the person wrote, in order."""
-    # split_reply cuts quotes and signatures the way the rest of mailbot does; when it finds nothing (interleaved
-    # replies, odd quoting), the lines are read as they are, the rules below still apply.
-    body = split_reply(new_text or "")[0] or (new_text or "")
-    written = [line.strip() for line in body.splitlines()]
-    raw = [line.translate(_INVISIBLE).translate(_ODD_SPACES).strip() for line in written]
+def _attribution_end(folded: list[str], index: int) -> int:
+    """Index of the last line of an attribution ("Le … a écrit :", split over up to 3 lines) starting at index,
+    -1 when there is none."""
+    if _ATTRIBUTION_END.search(folded[index]):
+        return index
+    if _ATTRIBUTION_START.match(folded[index]):
+        for offset in (1, 2):
+            if index + offset < len(folded) and _ATTRIBUTION_END.search(folded[index + offset]):
+                return index + offset
+    return -1
+
+
+def _signature_start(written: list[str], text: str) -> int:
+    """Index of the line where split_reply (the rest of mailbot) sees the signature begin — a company block with
+    a phone or a disclaimer ("Ce message est confidentiel… si vous n'êtes pas…") carries no marker we know —
+    or -1."""
+    body, signature = split_reply(text)
+    if not signature:
+        return -1
+    if not body.strip():
+        # "Oui" alone above a company block reads there as the name on top of it: the first paragraph is the
+        # answer, the signature starts with the next one.
+        _answer, _blank, signature = signature.partition("\n\n")
+        if not signature.strip():
+            return -1
+        body = _answer
+    first = signature.strip().split("\n", 1)[0].strip()
+    last_of_body = body.rstrip().rsplit("\n", 1)[-1].strip() if body.strip() else ""
+    start = next((index for index, line in enumerate(written) if line == last_of_body), -1) if last_of_body else -1
+    return next((index for index in range(start + 1, len(written)) if written[index] == first), -1)
+
+
+def _own_lines(text: str) -> list[tuple[str, str]]:
+    """(line as written, stripped; line cleaned for reading) for each non-blank line the person wrote, in order:
+    above and between quoted blocks, and post-scripta under their signature."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    written = [line.strip() for line in text.split("\n")]
+    signature_start = _signature_start(written, text)
+    raw = [unicodedata.normalize("NFC", line).translate(_INVISIBLE).translate(_ODD_SPACES).strip()
+           for line in written]
     folded = [fold(line) for line in raw]
     out: list[tuple[str, str]] = []
-    for index, line in enumerate(raw):
-        low = folded[index]
-        if _SIGNATURE.match(low) or _MOBILE.match(low) or _SEPARATOR.match(low) or _is_header_block(folded, index):
-            break
-        attribution = _ATTRIBUTION_END.search(low) or (
-            _ATTRIBUTION_START.match(low) and any(_ATTRIBUTION_END.search(next_line)
-                                                  for next_line in folded[index + 1:index + 3]))
-        if attribution:
-            if out:
-                break
-            continue  # bottom-posting: the answer may be below the quote
-        if out and _SIGN_OFF.match(low):
-            break
-        if not line or line.startswith(">") or _OUR_INSTRUCTION.search(low):
+    in_signature = False
+    index = 0
+    while index < len(raw):
+        line, low = raw[index], folded[index]
+        if not line:
+            index += 1
+            continue
+        if line.startswith(">"):
+            index += 1
+            continue
+        if _SEPARATOR.match(low) or _is_header_block(folded, index):
+            break  # Outlook and forwards: everything below is the quoted message, without ">"
+        end = _attribution_end(folded, index)
+        if end >= 0:
+            following = next((other for other in raw[end + 1:] if other), "")
+            if out and not following.startswith(">"):
+                break  # an attribution above an unmarked quote: the rest is not theirs
+            index = end + 1
+            continue
+        if _SIGNATURE.match(low) or _MOBILE.match(low) or _FOOTER.match(low) or (out and _SIGN_OFF.match(low)) \
+                or index == signature_start:
+            in_signature = True
+            index += 1
+            continue
+        if in_signature:
+            ps = _PS.match(low)
+            if ps is None:
+                index += 1
+                continue  # name, title, phone of the signature
+            in_signature = False  # read whole: "P.-S. :P" keeps its smiley
+        if _OUR_INSTRUCTION.search(low):
+            index += 1
             continue
         out.append((written[index], line))
+        index += 1
     return out
 
 
-# --- clauses --------------------------------------------------------------------------------------------------
+# --- words ----------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Clause:
-    line: int   # index in the person's lines
-    words: str  # folded, apostrophes and punctuation made single spaces: "j accepte", "d accord"
+def _phrases(pattern: str) -> re.Pattern[str]:
+    """A verbose alternation matched on whole words (of text folded, apostrophes and hyphens made spaces)."""
+    return re.compile(rf"(?x)(?<![a-z0-9])(?:{pattern})(?![a-z0-9])")
 
 
-_CUT = re.compile(r"[,;:.!?…()\[\]«»\"]|\s-+\s|\s(?=mais\s)")
+def _low(text: str) -> str:
+    """Folded, apostrophes and hyphens as spaces, other punctuation kept (restrictions span commas)."""
+    return re.sub(r"['\-_]", " ", fold(text))
 
 
 def _words(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
-def _clauses(lines: list[tuple[str, str]]) -> list[_Clause]:
-    out: list[_Clause] = []
-    for index, (_written, line) in enumerate(lines):
-        for piece in _CUT.split(fold(line)):
-            words = _words(piece)
-            if words:
-                out.append(_Clause(index, words))
-    return out
+# --- restrictions: which fields of the card may be shared ----------------------------------------------------
+
+_FIELD_WORDS = {
+    # Longest first where they overlap: "nom de mon entreprise" is the company, "boîte mail" the e-mail.
+    "company": r"nom\s+(?:de\s+|d\s+)?(?:mon\s+|ma\s+|l\s+|la\s+|notre\s+)?(?:entreprise|societe|boite|cabinet|"
+               r"structure|agence)|(?:entreprise|societe|boite(?!\s+(?:mail|e\s*mail|email|aux\s+lettres))|cabinet|"
+               r"structure|raison\s+sociale|employeur|agence|company)",
+    "email": r"(?:adresses?\s+)?(?:e\s*mails?|emails?|mails?|mel|courriels?|electronique|internet|mail\s+perso)"
+             r"(?:\s+(?:perso|personnel|pro|professionnel))?|adresses?|boite\s+(?:mail|e\s*mail|email|aux\s+lettres)"
+             r"(?:\s+electronique)?",
+    "phone": r"(?:numeros?\s+(?:de\s+)?)?(?:telephones?|tels?|teles?|portables?|mobiles?|fixes?|gsm|phone|"
+             r"cellulaires?|cell)(?:\s+(?:portable|mobile|fixe|perso|personnel|pro|professionnel))?|numeros?"
+             r"(?:\s+(?:perso|personnel|pro|professionnel))?|ligne\s+(?:directe|fixe)|0[67]",
+    "activity": r"activites?(?:\s+(?:pro|professionnelle))?|metier|profession|secteur(?:\s+d\s+activite)?|"
+                r"specialite|fonction|poste",
+    "name": r"nom\s+(?:de\s+famille|et\s+prenom|complet)|noms?|prenoms?|identite|patronyme",
+}
+_FIELD = re.compile("|".join(f"(?P<{name}>(?<![a-z0-9])(?:{words})(?![a-z0-9]))"
+                             for name, words in _FIELD_WORDS.items()))
+# Repetitions are bounded: an unbounded run would make a long "de de de …" quadratic (tests/fuzz).
+_DET = r"(?:(?:de|d|du|des|le|la|l|les|mon|ma|mes|votre|vos|son|sa|ses|notre|nos|my|the)\s+){0,3}"
+_ONE = rf"{_DET}(?:{'|'.join(_FIELD_WORDS.values())})(?![a-z0-9])"
+_FIELDS = rf"{_ONE}(?:\s*(?:,|/|&|\+|\s(?:et|ni|ou|plus|and|ainsi\s+que))\s*(?:ni\s+)?{_ONE}){{0,5}}"
+_TAIL = r"(?:\s+(?:pour\s+moi|svp|stp|s\s+il\s+vous\s+plait|merci))?"
+_ONLY = (r"seulement|seulment|seulemnt|uniquement|uniquemnt|uniquemen|juste|exclusivement|simplement|only|just|"
+         r"rien\s+que|que|limite(?:e|s|es)?\s+a|pas\s+plus\s+que")
+_NOT = (r"sans|hors|sauf|excepte|hormis|a\s+part|a\s+l\s+exception\s+(?:de|du|des|d)|en\s+dehors\s+(?:de|du|des|d)|"
+        r"except|without|but\s+not|not|ni|pas|non|jamais"
+        r"|ne\s+(?:le\s+|la\s+|les\s+|lui\s+|leur\s+)?(?:donnez|transmettez|communiquez|partagez|divulguez|envoyez|"
+        r"diffusez|mettez|indiquez|montrez|passez)\s+(?:surtout\s+)?pas"
+        r"|ne\s+pas\s+(?:(?:lui|leur)\s+)?(?:donner|transmettre|communiquer|partager|divulguer|envoyer|diffuser|"
+        r"indiquer|passer)"
+        r"|(?:je\s+)?(?:prefere(?:rais)?\s+)?gard(?:er|ez|e)")
+_YES_WORD = r"oui|ok|okay|d\s+accord|daccord|yes|accepte|j\s+accepte|volontiers|entendu|bien\s+sur"
+# Each: (pattern, "only" or "not"). Matched on a line in _low form; the match is replaced by a marker word.
+_RESTRICTIONS: list[tuple[re.Pattern[str], str]] = [
+    (_phrases(rf"(?:mais\s+|et\s+)?(?:je\s+|j\s+|vous\s+)?(?:pouvez\s+)?ne\s+(?:[a-z]+\s+){{0,4}}?que\s+"
+              rf"(?:par\s+|pour\s+|via\s+)?{_FIELDS}{_TAIL}"),
+     "only"),
+    (_phrases(rf"(?:mais\s+|et\s+)?(?:{_ONLY})\s+(?:par\s+|pour\s+|via\s+|a\s+)?{_FIELDS}{_TAIL}"), "only"),
+    (_phrases(rf"(?:mais\s+|et\s+)?(?:par\s+|pour\s+|via\s+)?{_FIELDS}\s*,?\s*(?:seulement|seulment|uniquement|"
+              rf"exclusivement|seule?s?|only){_TAIL}"), "only"),
+    (_phrases(rf"(?:mais\s+|et\s+)?(?:{_NOT})\s+(?:par\s+|pour\s+|a\s+)?{_FIELDS}{_TAIL}"), "not"),
+    (_phrases(rf"(?:mais\s+|et\s+)?(?:pour\s+)?{_FIELDS}\s*,?\s*(?:non|pas|jamais|no)(?=\s*(?:[.,;!)]|$))"), "not"),
+    (_phrases(r"je\s+(?:prefere(?:rais)?|souhaite(?:rais)?|voudrais|aimerais(?:\s+mieux)?)\s+(?:etre\s+)?"
+              rf"(?:contactee?s?|joint|jointe|appelee?s?)\s+(?:uniquement\s+|seulement\s+)?(?:par|au|sur)\s+"
+              rf"{_FIELDS}{_TAIL}"), "only"),
+    # "Oui pour le mail", "d'accord par e-mail": a field named right after the yes is what the yes covers.
+    (_phrases(rf"(?P<keep>(?:{_YES_WORD})\s*,?\s*)(?:pour|par|via)\s+{_FIELDS}{_TAIL}"), "only"),
+]
+_MARK = " qqrestriction "
 
 
-def _phrases(pattern: str) -> re.Pattern[str]:
-    """A verbose alternation matched on whole words of a clause."""
-    return re.compile(rf"(?x)(?<![a-z0-9])(?:{pattern})(?![a-z0-9])")
+@dataclass
+class _Restriction:
+    only: set[str] = field(default_factory=set)
+    excluded: set[str] = field(default_factory=set)
+    lines: set[int] = field(default_factory=set)  # the person's lines that restrict
 
+    def fields(self) -> frozenset[str] | None:
+        """The fields that may be shared, None when the restriction contradicts itself or leaves nothing."""
+        if self.only & self.excluded and not (self.only - self.excluded):
+            return None
+        shared = (self.only or set(CARD_FIELDS)) - self.excluded
+        return frozenset(shared) if shared else None
+
+
+def _take_restrictions(low: str, found: _Restriction, line: int) -> str:
+    """`low` with each restriction replaced by a marker word; the fields go into `found`."""
+    for pattern, kind in _RESTRICTIONS:
+        def mark(match: re.Match[str]) -> str:
+            keep = match.groupdict().get("keep") or ""  # the yes before "pour le mail" stays an answer
+            named = {name for hit in _FIELD.finditer(match.group()[len(keep):])
+                     for name, value in hit.groupdict().items() if value}
+            (found.only if kind == "only" else found.excluded).update(named)
+            found.lines.add(line)
+            return keep + _MARK
+        low = pattern.sub(mark, low)
+    return low
+
+
+# --- vocabulary -----------------------------------------------------------------------------------------------
 
 # Negation words inside a fixed phrase that means yes: taken out before anything else is looked at.
 _YES_FIXED = _phrases(r"""
     (?:il\s+n\s+y\s+a\s+|y\s+a\s+|je\s+n\s+ai\s+|n\s+ai\s+)?(?:pas|aucun|aucune)\s+(?:de\s+|d\s+)?
         (?:probleme|problemes|souci|soucis|soucy|objection|objections|inconvenient|inconvenients)
   | je\s+n\s+y\s+vois\s+(?:pas\s+d|aucun|aucune)\s+(?:inconvenient|objection|probleme)s?
-  | sans\s+(?:aucun\s+|aucune\s+)?(?:probleme|souci|soucis|objection|inconvenient|hesiter|hesitation|doute|reserve)
+  | sans\s+(?:aucun\s+|aucune\s+)?(?:probleme|souci|soucis|objection|inconvenient|hesiter|hesitation|reserve)s?
+  | sans\s+(?:aucun\s+|aucune\s+)doute
   | (?:ca|cela|ceci)\s+ne\s+me\s+(?:derange|gene|pose)\s+(?:pas|aucun|aucune)
         (?:\s+(?:de\s+|d\s+)?(?:probleme|souci|inconvenient)s?)?
   | (?:ca|cela)\s+ne\s+pose\s+(?:pas\s+de|pas\s+d|aucun|aucune)\s+(?:probleme|souci|inconvenient)s?
-  | n\s+hesitez\s+pas
+  | n\s+hesitez\s+pas | pas\s+de\s+(?:soucis|souci)\s+pour\s+moi
 """)
-_NO = _phrases(r"""
-    non(?!\s+seulement) | no | nan | nope | nenni
+_NO = r"""
+    non(?!\s+seulement) | no | nan | nope | nenni | niet | negatif
   | je\s+refuse | refuse | refusee | je\s+decline | je\s+m\s+y\s+oppose | je\s+m\s+oppose
   | (?:je\s+)?ne\s+(?:le\s+|la\s+)?(?:veux|voudrais|souhaite|souhaiterais|desire|tiens)\s+pas
   | je\s+(?:ne\s+)?(?:prefere|preferais|prefererais|prefere\s+ne|prefererais\s+ne)\s+pas
@@ -166,38 +323,93 @@ _NO = _phrases(r"""
   | (?:je\s+)?retire\s+mon\s+(?:accord|consentement)
   | j\s+aime\s+mieux\s+pas | plutot\s+(?:pas|non)
   | (?:surtout|certainement|absolument|vraiment)\s+pas | pas\s+du\s+tout | jamais
-  | (?:pas|hors\s+de)\s+question | il\s+n\s+en\s+est\s+pas\s+question
+  | (?:pas|hors\s+de)\s+question | il\s+n\s+en\s+est\s+pas\s+question | c\s+est\s+non | ce\s+sera\s+non
   | pas\s+pour\s+(?:l\s+instant|le\s+moment|l\s+heure|moi) | pas\s+maintenant | pas\s+cette\s+fois(?:\s+ci)?
-  | ne\s+(?:transmettez|donnez|communiquez|partagez)\s+pas | ne\s+pas\s+(?:transmettre|donner|communiquer|partager)
-  | sans\s+(?:facon|moi)
-""")
-_YES = _phrases(r"""
-    oui | ouais | ouai | yes | yep | ok | okay | oki | okey | d\s+accord | daccord | d\s+acc? | dacc? | accord
-  | affirmatif | je\s+veux\s+bien
+  | ne\s+(?:transmettez|donnez|communiquez|partagez)\s+(?:rien|pas) | ne\s+pas\s+(?:transmettre|donner|communiquer|partager)
+  | sans\s+(?:facon|moi) | tres\s+peu\s+pour\s+moi
+"""
+_YES = r"""
+    ou+i+ | ouais | ouai | yes | yep | ok+ | okay | oki | okey | oke | d\s+acc?ord | dacc?ord | d\s+acc? | dacc?
+  | accord | affirmatif | je\s+veux\s+bien
   | je\s+suis\s+d\s+accord | c\s+est\s+d\s+accord | tout\s+a\s+fait | absolument | bien\s+sur | bien\s+entendu
   | evidemment | naturellement | certainement | entendu | parfait | volontiers | avec\s+(?:grand\s+)?plaisir
-  | j\s+accepte | accepte | acceptee | je\s+consens | j\s+autorise | je\s+vous\s+autorise | je\s+valide | valide
+  | j\s+accepte?s? | accepte | acceptee | je\s+consens | j\s+autorise | je\s+vous\s+autorise | je\s+valide | valide
   | je\s+donne\s+mon\s+accord | (?:vous\s+avez|voici)\s+mon\s+accord | je\s+suis\s+partante?
   | ca\s+(?:me\s+va|marche|me\s+convient) | cela\s+me\s+convient | c\s+est\s+(?:bon|ok|parfait)(?:\s+pour\s+moi)?
   | allez\s+y | transmettez | vous\s+pouvez\s+(?:lui\s+|leur\s+)?(?:transmettre|donner|communiquer|partager)
-  | avec\s+joie
-""")
+  | avec\s+joie | je\s+(?:vous\s+)?(?:le\s+)?confirme | go | banco | feu\s+vert
+"""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words of one question: what means yes, what means no, what may stand beside them."""
+
+    yes: re.Pattern[str]
+    no: re.Pattern[str]
+    neutral: frozenset[str]
+    restrictions: bool  # whether "only my e-mail" is an answer (consent) or a muddle (a "do you confirm?")
+
+
 # Doubt anywhere: never a YES. In the first clause: never an answer at all.
 _HEDGE = _phrases(r"""
-    peut\s+etre | peutetre | p\s+e | je\s+(?:ne\s+)?(?:sais|sait)\s+pas | sais\s+pas | chais\s+pas | j\s+sais\s+pas
+    peut\s*etre | p\s+e | p\s+t\s+e | je\s+(?:ne\s+)?(?:sais|sait)\s+pas | sais\s+pas | chais\s+pas | j\s+sais\s+pas
   | je\s+ne\s+suis\s+pas\s+(?:sure?|certaine?) | pas\s+(?:sure?|certaine?) | j\s+hesite | je\s+doute
-  | a\s+voir | on\s+verra | je\s+verrai | (?:ca|cela)\s+depend | selon | reflexion\s+faite
-  | je\s+(?:vais\s+)?reflechi\w*
-  | probablement | sans\s+doute | a\s+priori | en\s+principe | normalement | je\s+pense | je\s+crois | pourquoi
-  | plus\s+tard | pas\s+tout\s+de\s+suite | pas\s+encore | (?:ne\s+suis\s+)?pas\s+contre
+  | a\s+voir | on\s+verra | je\s+verrai | faut\s+voir | il\s+faut\s+voir | (?:ca|cela)\s+depend | depend | selon
+  | en\s+fonction | je\s+(?:vais\s+)?reflechi\w* | laissez\s+moi | eventuellement | possiblement | potentiellement
+  | probablement | sans\s+doute | a\s+priori | en\s+principe | normalement | en\s+theorie | theoriquement
+  | je\s+pense | je\s+crois | je\s+suppose | j\s+imagine | il\s+me\s+semble | pourquoi | disons | bof | mouais | moui
+  | euh+ | heu+ | hum+ | hmm+ | plutot | pas\s+tout\s+de\s+suite | pas\s+encore | (?:ne\s+suis\s+)?pas\s+contre
   | en\s+discuter | en\s+parler | on\s+en\s+reparle | rappelez\s+moi | qui\s+est\s+ce | c\s+est\s+qui | qui\s+c\s+est
+  | maybe | perhaps | not\s+sure | i\s+think | aucune\s+idee | si\s+vous\s+voulez | si\s+vous\s+insistez
+  | pas\s+vraiment | a\s+la\s+rigueur | au\s+pire | pourquoi\s+pas | je\s+(?:vous\s+)?laisse\s+voir
+  | surement | possible | semble | j\s+espere | sauf\s+erreur | en\s+attendant | a\s+confirmer | a\s+valider
+  | confirmerai | sous\s+condition | conditionnel\w* | devrai[st]? | devrait | faudrai[st]? | faudra | pourrai[st]
+  | pourrait | serai[st] | serait | aurai[st] | aurait | voudrai[st] | voudrait
+""")
+# Deferral and dependency: the yes is for later, or someone else's.
+_DEFER = _phrases(r"""
+    je\s+(?:vous\s+)?reviens | reviendrai | revenir\s+vers | reviens\s+vers | je\s+(?:vais\s+|dois\s+)?verifi\w*
+  | verifier | je\s+vous\s+(?:re)?dis | je\s+vous\s+dirai | tiens?\s+au\s+courant | recontacte\w* | rappelle\w*
+  | je\s+(?:vais\s+)?regarde\w* | je\s+vais\s+voir | je\s+me\s+renseigne | je\s+consulte | consulter
+  | je\s+(?:dois\s+|vais\s+)?demande\w* | je\s+dois | il\s+faut\s+que | attendez | patientez | un\s+instant
+  | d\s+ici | demain | plus\s+tard | ulterieurement | la\s+semaine\s+prochaine | bientot | tout\s+a\s+l\s+heure
+  | ce\s+soir | des\s+que | une\s+fois\s+que | lorsque | quand | apres | avant | d\s+abord | au\s+prealable
+  | prealablement | accord\s+de | avis\s+de | aval\s+de | feu\s+vert\s+de | validation | valider\s+avec
+  | associee? | associes | hierarchie | patron | chef | direction | conjointe? | epouse? | femme | mari | avocate?
+  | comptable | banquier | notaire | pour\s+l\s+instant | pour\s+le\s+moment | temporairement | provisoirement
+  | later | tomorrow | let\s+me\s+check
 """)
 _CONDITION = _phrases(r"""
-    mais | sauf | seulement | uniquement | a\s+condition | sous\s+reserve | si | s\s+il(?!\s+(?:vous|te)\s+plait)
-  | s\s+ils | par\s+contre | cependant | toutefois | pourvu | tant\s+que | a\s+part | excepte | hormis | neanmoins
-  | en\s+revanche | quand\s+meme | enfin | but | only | if
+    mais | sauf | seulement | uniquement | juste | exclusivement | a\s+condition | sous\s+reserve | si
+  | s\s+il(?!\s+(?:vous|te)\s+plait) | s\s+ils | s\s+elle | par\s+contre | cependant | toutefois | pourvu | tant\s+que
+  | a\s+part | excepte | hormis | neanmoins | en\s+revanche | quand\s+meme | enfin | but | only | if | unless | except
+  | hors | sinon | a\s+moins | dans\s+la\s+mesure | limite\w* | restrei\w* | partiel\w* | en\s+partie | pas\s+tout
+  | prefere\w* | preferable | preference | gard(?:er|ez|e) | confidentiel\w* | prive | privee | discret\w*
+  | discretion | exclu\w* | reserve | reserves
 """)
-_NEGATION = _phrases(r"ne | n | pas | non | jamais | aucun | aucune | ni | nullement | sans | no | not")
+_JOKE = _phrases(r"""
+    je\s+(?:plaisante|rigole|blague|deconne|taquine) | c\s+est\s+une\s+blague | blague | pour\s+(?:de\s+)?rire
+  | humour | ironi\w* | second\s+degre | poisson\s+d\s+avril | lol | lool+ | mdr+ | ptdr+ | xptdr | haha\w* | hihi\w*
+  | hehe\w* | hoho\w* | jk | kidding | joke | troll\w* | ou\s+pas | rires? | xd
+""")
+_JOKE_MARKS = re.compile(r"[\U0001F609\U0001F61C\U0001F61D\U0001F61B\U0001F92A\U0001F602\U0001F923\U0001F606"
+                         r"\U0001F639\U0001F60F\U0001F643\U0001F92D\U0001F921]"
+                         r"|(?<![\w:/])[;][-'^]?[)pPD(]|(?<![\w/])[:=][-'^]?[pPb](?![\w])|\^\^|\^_\^")
+# Doubt and refusal drawn rather than written: 🤔 🤷 😬 🙄 😐 😕 👎 ❌ :/ — never part of a yes.
+_DOUBT_MARKS = re.compile(r"[\U0001F605\U0001F914\U0001F937\U0001F615\U0001F62C\U0001F644\U0001F610\U0001F636"
+                          r"\U0001FAE4\U0001F612\U0001F928\U0001F44E\u274C\U0001F6AB\u26D4\U0001F645\U0001F61E"
+                          r"\U0001F641\u2639\U0001F61F\U0001F622]"
+                          r"|(?<![\w:/])[:;]-?[|sS$](?!\w)|(?<![\w:/]):-?/(?!/)|(?<![\w:/]):-?\(")
+_NEGATION = _phrases(r"ne | n | pas | non | jamais | aucun | aucune | ni | nullement | sans | no | not | rien | nan")
+_QUESTION = _phrases(r"""
+    est\s+ce | qu\s+est | qui\s+est | c\s+est\s+qui | qui\s+c\s+est | pourquoi | comment | combien | quel | quelle
+  | quels | quelles | lequel | laquelle | pouvez\s+vous\s+me | pourriez\s+vous | puis\s+je | dois\s+je | faut\s+il
+  | savez\s+vous | j\s+aimerais\s+savoir | je\s+voudrais\s+savoir | dites\s+moi | une\s+question | expliquez
+  | me\s+dire | me\s+preciser | m\s+indiquer | savoir\s+(?:si|qui|quoi|comment|pourquoi|ou)
+  | je\s+me\s+demande | pouvez\s+vous\s+(?:me|m|nous)
+  | precisez | de\s+quoi | c\s+est\s+quoi | s\s+agit\s+il | who | why | what | which
+""")
 
 _GREETINGS = frozenset("bonjour bonsoir salut hello hi coucou re cher chere chers cheres".split())
 _TITLES = frozenset("madame monsieur mme mr m aideur a tous tout toutes le la l monde equipe club aide".split())
@@ -206,30 +418,58 @@ _POLITE = frozenset("""
     courriel retour proposition question demande sollicitation votre prise contact gentil c est tres
     je vous remercie
 """.split())
-_LEAD_IN = frozenset("alors bon bah ben eh bien euh ah oh finalement apres reflexion tout compte fait en".split())
+_LEAD_IN = frozenset("alors bon bah ben eh bien finalement apres reflexion tout compte fait en faite".split())
 # Words that may stand next to the answer without changing it: politeness, the details and the people concerned.
 _FILLER = frozenset("""
-    merci beaucoup bien mille fois infiniment encore
+    merci beaucoup bien mille fois infiniment encore svp stp plait
     je j vous il elle on lui leur leurs me m moi nous y en le la l les un une des de du d a au aux pour par avec et
     mon ma mes votre vos son sa ses ce cet cette ces ca cela que qu qui c est s soit soient sont etre ai a avoir
-    pouvez peut pouvons donc alors bon bah ben eh euh ah oh tres tout toute tous toutes finalement tant
-    madame monsieur aideur club aide reponse part cote mien mienne ici
+    pouvez peut pouvons donc alors bon bah ben eh ah oh tres tout toute tous toutes finalement tant
+    madame monsieur aideur club aide reponse part cote mien mienne ici bonne journee soiree
 """.split())
 _CONTEXT = re.compile(r"(?:transm|communiq|donn|partag|envoy|contact|coordonn|inform|info|numer|telephon|tel|"
-                      r"adress|mail|email|courriel|person|membre|demand|relation|echang|nom|prenom|detail)\w*")
+                      r"adress|mail|email|courriel|person|membre|demand|relation|echang|nom|prenom|detail|"
+                      r"qqrestriction)\w*")
+
+CONSENT_VOCABULARY = Vocabulary(yes=_phrases(_YES), no=_phrases(_NO), neutral=_FILLER, restrictions=True)
 
 
-def _neutral(word: str) -> bool:
-    return word in _FILLER or word in _LEAD_IN or bool(_CONTEXT.fullmatch(word))
+def _neutral(word: str, vocabulary: Vocabulary) -> bool:
+    return word in vocabulary.neutral or word in _LEAD_IN or bool(_CONTEXT.fullmatch(word))
 
 
-def _opening(clauses: list[_Clause]) -> list[_Clause]:
+# --- clauses --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Clause:
+    line: int   # index in the person's lines
+    words: str  # folded, punctuation made single spaces: "j accepte", "d accord", restrictions as "qqrestriction"
+
+
+_CUT = re.compile(r"[,;:.!?…()\[\]«»\"]|\s-+\s|\s(?=mais\s)")
+
+
+def _clauses(lows: list[str]) -> list[_Clause]:
+    out: list[_Clause] = []
+    for index, low in enumerate(lows):
+        for piece in _CUT.split(low):
+            words = _words(piece)
+            if words:
+                out.append(_Clause(index, words))
+    return out
+
+
+def _answers(words: str, vocabulary: Vocabulary) -> bool:
+    return bool(_YES_FIXED.search(words) or vocabulary.no.search(words) or vocabulary.yes.search(words)
+                or "qqrestriction" in words.split())
+
+
+def _opening(clauses: list[_Clause], vocabulary: Vocabulary) -> list[_Clause]:
     """The clauses from the first one that is not a greeting, a thank-you or a lead-in ("Finalement,")."""
     clauses = list(clauses)
     while clauses:
         words = clauses[0].words.split()
-        answers = bool(_YES_FIXED.search(clauses[0].words) or _NO.search(clauses[0].words)
-                       or _YES.search(clauses[0].words))
+        answers = _answers(clauses[0].words, vocabulary)
         if words[0] in _GREETINGS:
             if not answers and len(words) <= 5:
                 clauses.pop(0)  # "Bonjour Aideur", "Bonsoir Madame", "Bonjour Jean-Pierre"
@@ -251,20 +491,19 @@ def _opening(clauses: list[_Clause]) -> list[_Clause]:
 
 # --- the decision ---------------------------------------------------------------------------------------------
 
-def _first_clause(words: str) -> ConsentAnswer:
-    """YES, NO or UNCLEAR for the clause that must carry the answer."""
+def _first_clause(words: str, vocabulary: Vocabulary) -> ConsentAnswer:
+    """YES, NO or UNCLEAR for the clause that must carry the answer (a restriction alone counts as a yes)."""
     words = re.sub(r"^mais\s+", "", words)  # "Mais oui, bien sûr !", "C'est gentil, mais non."
-    if _HEDGE.search(words) or _CONDITION.search(words):
-        return ConsentAnswer.UNCLEAR
     fixed_yes = bool(_YES_FIXED.search(words))
     text = _YES_FIXED.sub(" ", words)
-    no = bool(_NO.search(text))
-    text = _NO.sub(" ", text)
-    yes = fixed_yes or bool(_YES.search(text))
-    text = _YES.sub(" ", text)
+    no = bool(vocabulary.no.search(text))
+    text = vocabulary.no.sub(" ", text)
+    restricted = "qqrestriction" in text.split()
+    yes = fixed_yes or bool(vocabulary.yes.search(text)) or restricted
+    text = vocabulary.yes.sub(" ", text)
     if yes == no:
         return ConsentAnswer.UNCLEAR  # neither, or both ("oui non", "non, pas de problème")
-    leftover = [word for word in text.split() if not _neutral(word)]
+    leftover = [word for word in text.split() if not _neutral(word, vocabulary)]
     if yes:
         # Anything else, and any "not" left over, makes it something other than a plain yes.
         return ConsentAnswer.YES if not leftover and not _NEGATION.search(text) else ConsentAnswer.UNCLEAR
@@ -275,34 +514,94 @@ def _first_clause(words: str) -> ConsentAnswer:
     return ConsentAnswer.UNCLEAR
 
 
-def _rest_allows(answer: ConsentAnswer, rest: str) -> bool:
-    """Whether the clauses after the answer leave it standing."""
-    fixed_yes = bool(_YES_FIXED.search(rest))
-    text = _YES_FIXED.sub(" ", rest)
-    no = bool(_NO.search(text))
-    text = _NO.sub(" ", text)
-    yes = fixed_yes or bool(_YES.search(text))
-    if answer is ConsentAnswer.YES:
-        return not (no or _NEGATION.search(text) or _HEDGE.search(rest) or _CONDITION.search(rest))
-    return not yes
+def _qualifier(everything: str, raw: str) -> str:
+    """Why a yes read in `everything` (the words of the whole reply, restrictions marked) is not a plain yes; ""
+    when nothing qualifies it."""
+    if "?" in raw or _QUESTION.search(everything):
+        return "question"
+    if _JOKE.search(everything) or _JOKE_MARKS.search(raw):
+        return "plaisanterie"
+    if _HEDGE.search(everything) or _DOUBT_MARKS.search(raw):
+        return "doute"
+    if _DEFER.search(everything):
+        return "différé"
+    if _CONDITION.search(everything):
+        return "condition"
+    return ""
 
 
-def read_consent(new_text: str) -> ConsentReading:
-    """The answer to "may we give your details to …?" in `new_text` (what the person wrote in this mail)."""
-    lines = _own_lines(new_text)
-    clauses = _opening(_clauses(lines))
+# Phrases that look like a deferral or a doubt but settle the matter: "après réflexion, oui", "quand vous voulez".
+_SETTLED = _phrases(r"""
+    apres\s+(?:mure\s+)?reflexion | reflexion\s+faite | tout\s+bien\s+reflechi | tout\s+compte\s+fait
+  | quand\s+vous\s+(?:voulez|voudrez|le\s+souhaitez) | des\s+que\s+possible | des\s+maintenant | sans\s+attendre
+""")
+
+
+# An answer is a line or two; a long letter is not read for a yes (asked again for a plain OUI).
+_LONGEST = 3000
+
+
+def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
+    """The answer in `text` (the whole mail body: quotes and signature are set aside here) to a yes/no question
+    whose words are `vocabulary`."""
+    lines = _own_lines(text)
+    if not lines:
+        return ConsentReading(ConsentAnswer.UNCLEAR, "", reason="vide")
+    if sum(len(cleaned) for _written, cleaned in lines) > _LONGEST:
+        return ConsentReading(ConsentAnswer.UNCLEAR, lines[0][0], reason="trop long")
+    found = _Restriction()
+    lows = [_take_restrictions(_low(cleaned), found, index) for index, (_written, cleaned) in enumerate(lines)]
+    clauses = _opening(_clauses(lows), vocabulary)
     if not clauses:
-        return ConsentReading(ConsentAnswer.UNCLEAR, "")  # nothing written, or only "Bonjour," and "Merci !"
+        return ConsentReading(ConsentAnswer.UNCLEAR, "", reason="vide")  # only "Bonjour," and "Merci !"
     line = lines[clauses[0].line][0]
-    answer = _first_clause(clauses[0].words)
+
+    def unclear(reason: str) -> ConsentReading:
+        return ConsentReading(ConsentAnswer.UNCLEAR, line, reason=reason)
+
+    answer = _first_clause(clauses[0].words, vocabulary)
     if answer is ConsentAnswer.UNCLEAR:
-        return ConsentReading(ConsentAnswer.UNCLEAR, line)
-    rest = " | ".join(clause.words for clause in clauses[1:])
-    spoken = [cleaned for _written, cleaned in lines[clauses[0].line:]]
-    if any("?" in text for text in spoken) or not _rest_allows(answer, rest):
-        return ConsentReading(ConsentAnswer.UNCLEAR, line)
-    # A second opinion from the "do you confirm?" reader: it may only veto, never decide.
-    confirmed = confirmation_of("\n".join(spoken))
-    if confirmed is not None and confirmed != (answer is ConsentAnswer.YES):
-        return ConsentReading(ConsentAnswer.UNCLEAR, line)
-    return ConsentReading(answer, line)
+        # Why, for the workflow: a doubt or a no ("PS : en fait non") is not the same as "Bien reçu".
+        words = " | ".join(clause.words for clause in clauses)
+        raw = "\n".join(cleaned for _written, cleaned in lines)
+        if vocabulary.no.search(_YES_FIXED.sub(" ", words)) or _NEGATION.search(_YES_FIXED.sub(" ", words)):
+            return unclear("contradiction")
+        return unclear(_qualifier(words, raw) or "pas une réponse")
+    # From the answer on: every clause, PS included; the greeting and thanks above it do not matter.
+    opening = re.sub(r"^mais\s+", "", clauses[0].words)  # "Mais oui !" is no condition
+    spoken = _SETTLED.sub(" ", " | ".join([opening] + [clause.words for clause in clauses[1:]]))
+    raw = "\n".join(cleaned for _written, cleaned in lines[clauses[0].line:])
+    restricted = bool(found.only or found.excluded)
+    fixed_yes = bool(_YES_FIXED.search(spoken))
+    rest = _YES_FIXED.sub(" ", spoken)
+    no = bool(vocabulary.no.search(rest))
+    rest_without_no = vocabulary.no.sub(" ", rest)
+    yes = fixed_yes or bool(vocabulary.yes.search(rest_without_no))
+    if answer is ConsentAnswer.NO:
+        if yes or restricted or "?" in raw or _JOKE.search(spoken) or _JOKE_MARKS.search(raw):
+            return unclear("contradiction")
+        return ConsentReading(ConsentAnswer.NO, line)
+    if no or _NEGATION.search(rest):
+        return unclear("contradiction")
+    why = _qualifier(rest, raw)
+    if why:
+        return unclear(why)
+    if not restricted:
+        return ConsentReading(ConsentAnswer.YES, line)
+    if not vocabulary.restrictions:
+        return unclear("condition")
+    fields = found.fields()
+    if fields is None:
+        return unclear("restriction incohérente")
+    if fields == frozenset(CARD_FIELDS):
+        return ConsentReading(ConsentAnswer.YES, line)
+    # The evidence: from the answer to the last line that restricts ("Oui" / "mais seulement mon e-mail").
+    last = max(found.lines | {clauses[0].line})
+    said = " / ".join(written for written, _cleaned in lines[clauses[0].line:last + 1])
+    return ConsentReading(ConsentAnswer.RESTRICTED, said, fields)
+
+
+def read_consent(text: str) -> ConsentReading:
+    """The answer to "may we give your details to …?" in `text`: the mail's whole body is best (a PS under the
+    signature counts), its new text is enough."""
+    return read_answer(text, CONSENT_VOCABULARY)

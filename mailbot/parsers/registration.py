@@ -27,6 +27,7 @@ from types import MappingProxyType
 from .dates import fold
 from .rules import SEPARATOR, SIGN_OFF_START, SIGNATURE
 from .subjects import strip_subject_prefixes
+from .withdrawal import read_confirmation
 
 __all__ = [
     "FIELD_LABELS",
@@ -605,61 +606,13 @@ def intent_of(subject: str, new_text: str) -> Intent | None:
 
 # --- confirmations --------------------------------------------------------------------------------------------
 
-_CONFIRM_NO = re.compile(
-    r"""(?x)(?<![\w'])(?:
-        je\s+ne\s+(?:le\s+|la\s+)?confirme\s+pas | ne\s+confirme\s+pas | pas\s+confirme | pas\s+d'accord
-      | finalement\s+non | non | no | nope | surtout\s+pas | pas\s+du\s+tout
-      | j'annule | annuler | annulez | annule | annulation | je\s+renonce | laissez\s+tomber
-      | je\s+reste(?:\s+(?:membre|au\s+club|dans\s+le\s+club|inscrite?))?
-    )(?![\w'])"""
-)
-_CONFIRM_YES = re.compile(
-    r"""(?x)(?<![\w'])(?:
-        oui | yes | ok | okay | d'accord | je\s+(?:vous\s+)?(?:le\s+|la\s+)?confirme | confirme | confirmee?
-      | c'est\s+confirme | tout\s+a\s+fait | bien\s+sur | absolument | exactement | c'est\s+bien\s+ca | parfait
-    )(?![\w'])"""
-)
-_CONFIRM_FILLER = frozenset("""
-    merci beaucoup bien je j vous c est ce ca la le les ma mon mes de d du des pour que finalement oui et
-    resiliation effacement suppression desinscription demande adhesion donnees souhaite veux quitter club aide
-    effacer supprimer resilier madame monsieur s il plait svp cordialement
-""".split())
-_LEAD_IN = frozenset("finalement bon alors eh bien ben euh apres reflexion tout compte fait".split())
-_CONTRAST = re.compile(r"(?<!\w)(?:mais|sauf|par\s+contre|cependant|toutefois|attendez|plutot|pourquoi|but)(?!\w)|\?")
-
-
 def confirmation_of(new_text: str) -> bool | None:
-    """The answer to "do you confirm?": True, False, or None when the first meaningful line is not a plain answer.
+    """The answer to "do you confirm?": True, False, or None when it is not an unqualified answer.
 
-    The first clause must be the answer and nothing else ("Oui", "Non, merci", "Je confirme la résiliation"); the
-    rest of the line may thank but not hedge ("Oui mais…", "?") nor say the opposite.
+    Read by withdrawal.read_confirmation, as strictly as a consent (issue 11): a condition, a doubt, a question, a
+    joke or a no anywhere in the person's words (PS under the signature included: pass the whole body) is None.
     """
-    lines = _meaningful_lines(new_text, limit=1)
-    if not lines:
-        return None
-    folded = fold(lines[0]).replace("’", "'")
-    clauses = [" ".join(re.sub(r"[^\w']+", " ", clause).split()) for clause in _clauses(folded)]
-    clauses = [clause for clause in clauses if clause]
-    # "Finalement, non", "Après réflexion, oui": the answer is in the next clause.
-    while len(clauses) > 1 and all(word in _LEAD_IN for word in clauses[0].split()):
-        clauses.pop(0)
-    if not clauses:
-        return None
-    first, rest = clauses[0], " ".join(clauses[1:])
-    no = bool(_CONFIRM_NO.search(first))
-    yes = bool(_CONFIRM_YES.search(_CONFIRM_NO.sub(" ", first)))
-    if yes == no:
-        return None
-    leftover = re.sub(r"'", " ", _CONFIRM_YES.sub(" ", _CONFIRM_NO.sub(" ", first))).split()
-    if any(word not in _CONFIRM_FILLER for word in leftover):
-        return None
-    if _CONTRAST.search(folded):
-        return None
-    rest_no = bool(_CONFIRM_NO.search(rest))
-    rest_yes = bool(_CONFIRM_YES.search(_CONFIRM_NO.sub(" ", rest)))
-    if (yes and rest_no) or (no and rest_yes):
-        return None  # "Oui, enfin non" / "Non, je confirme": contradictory
-    return yes
+    return read_confirmation(new_text)
 
 
 # --- helpers' answers -----------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Does a member's reply withdraw the request ("résolu", "plus besoin", "vous pouvez annuler")?
+"""Does a member's reply withdraw the request ("résolu", "plus besoin", "vous pouvez annuler")? And does it
+confirm the end of their membership or the erasure of their data (`read_confirmation`, at the end)?
 
 The rule, kept strict because a false "yes" closes the ticket and tells every helper to stop, while a false "no" costs
 nothing (the reply is forwarded to Aideur, who can `#clore`):
@@ -13,15 +14,19 @@ nothing (the reply is forwarded to Aideur, who can `#clore`):
    filler either). The segment has at most 12 words and is not a question (no "?").
 3. The rest of the reply may thank or add detail, but must not ask anything: no "?" anywhere, and no contrast that
    opens a new subject ("mais", "par contre", "cependant", "toutefois", "en revanche", "autre question", "but",
-   "however"…).
+   "however"…), no joke marker ("lol", ";)"), no doubt ("je crois", "peut-être") and no "non" anywhere.
 """
 from __future__ import annotations
 
 import re
 
+from .consent import _FILLER as _CONSENT_FILLER
+from .consent import _NO as _CONSENT_NO
+from .consent import _YES as _CONSENT_YES
+from .consent import _DOUBT_MARKS, _HEDGE, _JOKE, _JOKE_MARKS, ConsentAnswer, Vocabulary, _phrases, read_answer
 from .dates import fold
 
-__all__ = ["is_withdrawal", "WITHDRAWAL_RULE"]
+__all__ = ["CONFIRMATION_RULE", "is_withdrawal", "read_confirmation", "WITHDRAWAL_RULE"]
 
 WITHDRAWAL_RULE = (
     "Un membre retire sa demande en répondant à un mail du Club par une phrase courte qui ne dit que cela : "
@@ -102,4 +107,50 @@ def is_withdrawal(new_text: str) -> bool:
     leftover = _WORD.findall(_PHRASES.sub(" ", first))
     if any(word not in _FILLER for word in leftover):
         return False
+    # As strict as a consent (issue 11): a joke, a doubt or a "non" anywhere ("Résolu lol", "C'est réglé, enfin
+    # je crois", "Résolu.\nEn fait non") leaves the ticket open; Aideur reads the mail and can #clore.
+    words = " ".join(_WORD.findall(_PHRASES.sub(" ", text).replace("'", " ")))  # "peut être close" is no doubt
+    if _JOKE.search(words) or _HEDGE.search(words) or re.search(r"(?<![a-z])(?:non|nan|no)(?![a-z])", words) \
+            or _JOKE_MARKS.search(new_text) or _DOUBT_MARKS.search(new_text):
+        return False
     return not _CONTRAST.search(text)
+
+
+# --- "do you confirm?" (erasure, end of membership) ------------------------------------------------------------
+
+CONFIRMATION_RULE = (
+    "Pour confirmer l'effacement de vos données ou la fin de votre adhésion, répondez simplement « oui » (ou « je "
+    "confirme ») ; pour annuler, « non ». Une réponse qui hésite, pose une question, met une condition, plaisante "
+    "ou dit aussi non quelque part (« Oui » puis « Non », un « PS : finalement non ») ne confirme rien : nous vous "
+    "reposerons la question, et rien n'est fait d'ici là."
+)
+
+# The consent reader's words, plus those of these two questions. Read exactly as strictly (parsers/consent.py):
+# the first clause is the answer, and nothing anywhere in the new text (PS included) may qualify a yes.
+_CONFIRMATION = Vocabulary(
+    yes=_phrases(_CONSENT_YES + r"""
+      | je\s+(?:vous\s+)?(?:le\s+|la\s+)?confirme | confirme | confirmee | c\s+est\s+confirme | exactement
+      | c\s+est\s+bien\s+ca | effacez(?:\s+tout)? | supprimez(?:\s+tout)? | resiliez | allez\s+y | faites\s+le
+    """),
+    no=_phrases(_CONSENT_NO + r"""
+      | je\s+ne\s+(?:le\s+|la\s+)?confirme\s+pas | ne\s+confirme\s+pas | pas\s+confirme
+      | j\s+annule | annuler | annulez | annule | annulation | je\s+renonce | laissez\s+tomber | ne\s+faites\s+rien
+      | je\s+reste(?:\s+(?:membre|au\s+club|dans\s+le\s+club|inscrite?))? | on\s+arrete\s+tout
+    """),
+    neutral=_CONSENT_FILLER | frozenset("""
+        resiliation effacement suppression desinscription adhesion donnees souhaite veux quitter effacer supprimer
+        resilier depart compte profil fin definitivement definitif bien
+    """.split()),
+    restrictions=False,
+)
+
+
+def read_confirmation(text: str) -> bool | None:
+    """The answer to "do you confirm?" in `text` (the mail's whole body is best: a PS under the signature counts):
+    True for an unqualified yes, False for a no, None for anything else — asked again, nothing done."""
+    reading = read_answer(text, _CONFIRMATION)
+    if reading.answer is ConsentAnswer.YES:
+        return True
+    if reading.answer is ConsentAnswer.NO:
+        return False
+    return None

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from mailbot.calendar import french_date
 from mailbot.models import Connection, Consent, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
-from mailbot.parsers.consent import ConsentAnswer, read_consent
+from mailbot.parsers.consent import CARD_FIELDS, CONTACT_CHANNELS, ConsentAnswer, ConsentReading, read_consent
 from mailbot.privacy import find_leaks
 from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_CONSENT, Token
 from mailbot.workflows import results
@@ -28,12 +28,31 @@ from mailbot.workflows.tickets import record_event, record_inbound, shorten
 ROLE_WORDS = {"requester": "le membre qui a demandé de l'aide", "helper": "le membre qui propose son aide"}
 
 
-def contact_card(member: Member) -> list[tuple[str, str]]:
+# The card's lines, in order: field key (parsers/consent.CARD_FIELDS), label, value.
+_CARD = (("name", "Nom", lambda m: m.display_name), ("email", "Courriel", lambda m: m.email or ""),
+         ("phone", "Téléphone", lambda m: m.phone), ("company", "Entreprise", lambda m: m.company),
+         ("activity", "Activité", lambda m: m.activity))
+
+
+def contact_card(member: Member, fields: frozenset[str] | None = None) -> list[tuple[str, str]]:
     """What is given to the other side once both agreed: how to reach the person, nothing more (no postal
-    address, no skills list): data minimisation."""
-    card = [("Nom", member.display_name), ("Courriel", member.email or ""), ("Téléphone", member.phone),
-            ("Entreprise", member.company), ("Activité", member.activity)]
+    address, no skills list): data minimisation. `fields`: only those (a restricted consent)."""
+    card = [(label, value(member)) for key, label, value in _CARD if fields is None or key in fields]
     return [(label, value) for label, value in card if value]
+
+
+def card_fields(member: Member) -> frozenset[str]:
+    """The fields the member's card holds today (those a plain yes agrees to share)."""
+    return frozenset(key for key, _label, value in _CARD if value(member))
+
+
+def shared_of(consent: Consent) -> frozenset[str]:
+    """The fields a consent covers ("" on a yes older than restricted consent: the whole card)."""
+    return frozenset(consent.shared_fields.split(",")) - {""} or frozenset(CARD_FIELDS)
+
+
+def _in_order(fields: frozenset[str]) -> list[str]:
+    return [key for key in CARD_FIELDS if key in fields]
 
 
 # --- Aideur's #relier --------------------------------------------------------------------------------------------
@@ -156,26 +175,85 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
     if connection.status != "asking":
         _reply(ctx, mail, consent, "accord_sans_objet", base | {"state": connection.status})
         return
-    reading = read_consent(text)
+    reading = read_consent(mail.text or text)  # the whole body: a PS under the signature is part of the answer
+    proposal = consent.status == "pending" and bool(consent.shared_fields)
+    if reading.answer is ConsentAnswer.RESTRICTED:
+        if not (proposal and reading.fields & card_fields(member) == shared_of(consent)):
+            _restricted(ctx, mail, ticket, consent, reading, base)
+            return
+        reading = ConsentReading(ConsentAnswer.YES, reading.line)  # the same restriction again: that confirms it
     if reading.answer is ConsentAnswer.UNCLEAR:
-        record_event(ctx.session, ticket, "consent-unclear", f"{member.display_name} : réponse pas claire", ctx.now,
-                     actor=mail.from_address)
-        _reply(ctx, mail, consent, "accord_incompris", base)
+        suspended = consent.status == "yes" and reading.reason not in ("vide", "pas une réponse", "trop long")
+        if suspended:
+            # "PS : en fait je ne sais plus" after a yes: a doubt now weighs more than the yes before it. Nothing
+            # is exchanged until a new plain yes (the other side's yes stays).
+            consent.status, consent.shared_fields, consent.answered_at = "pending", "", None
+        record_event(ctx.session, ticket, "consent-suspended" if suspended else "consent-unclear",
+                     f"{member.display_name} : réponse pas claire ({reading.reason or 'pas une réponse simple'})"
+                     + (", accord suspendu" if suspended else ""), ctx.now, actor=mail.from_address)
+        _reply(ctx, mail, consent, "accord_incompris", base | _proposal_context(consent, member, proposal)
+               | {"suspended": suspended})
         return
     previous = consent.status
+    if reading.answer is ConsentAnswer.YES and previous == "yes":
+        return  # said again: the evidence of the first yes stays
     consent.status = "yes" if reading.answer is ConsentAnswer.YES else "no"
-    consent.answer_line, consent.answered_at = reading.line, ctx.now
+    consent.answered_at = ctx.now
     consent.answer_message_id, consent.answer_sha256 = mail.message_id, raw_sha256
+    if consent.status == "yes" and proposal:
+        # A yes to our "only your e-mail?" question covers what it named; the evidence keeps both lines.
+        consent.answer_line = f"{consent.answer_line} / {reading.line}"
+    elif consent.status == "yes":
+        # A plain yes covers the card as it stands, as the question listed it.
+        consent.answer_line, consent.shared_fields = reading.line, ",".join(_in_order(card_fields(member)))
+    else:
+        consent.answer_line, consent.shared_fields = reading.line, ""
+    shared = ", ".join(_in_order(shared_of(consent))) if consent.status == "yes" else ""
     record_event(ctx.session, ticket, f"consent-{consent.status}",
-                 f"{member.display_name} ({consent.role}) : « {shorten(reading.line, 120)} »", ctx.now,
-                 actor=mail.from_address)
+                 f"{member.display_name} ({consent.role}) : « {shorten(consent.answer_line, 160)} »"
+                 + (f" ; transmis : {shared}" if proposal and shared else ""), ctx.now, actor=mail.from_address)
     other = next(c for c in connection.consents if c.id != consent.id)
     if consent.status == "no":
         _refused(ctx, mail, ticket, connection, consent, other, withdrawn=previous == "yes")
     elif other.status == "yes":
         _exchange(ctx, ticket, connection)
-    elif previous != "yes":
-        _reply(ctx, mail, consent, "accord_enregistre", base)
+    else:
+        _reply(ctx, mail, consent, "accord_enregistre", base | {
+            "shared": [label for label, _ in contact_card(member, shared_of(consent))] if proposal else []})
+
+
+def _proposal_context(consent: Consent, member: Member, proposal: bool) -> dict[str, object]:
+    """What the mails say of a restriction waiting for its OUI: exactly the lines that would be shared."""
+    if not proposal:
+        return {"fields": [], "card": []}
+    fields = shared_of(consent)
+    return {"fields": _in_order(fields), "card": contact_card(member, fields)}
+
+
+def _restricted(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, consent: Consent, reading: ConsentReading,
+                base: dict[str, object]) -> None:
+    """"Oui, mais seulement mon e-mail": nothing is agreed yet. The person is told exactly what would be shared
+    and confirms it by OUI; until then this side is pending (a yes given before is suspended)."""
+    member = consent.member
+    held = card_fields(member)
+    fields = reading.fields & held
+    missing = _in_order(reading.fields - held)
+    if not fields & CONTACT_CHANNELS:
+        # Nothing that lets the other side reach them (or only fields we do not hold): ask which one to give.
+        record_event(ctx.session, ticket, "consent-unclear", f"{member.display_name} : restriction sans moyen de "
+                     "contact", ctx.now, actor=mail.from_address)
+        _reply(ctx, mail, consent, "accord_restreint", base | {"fields": [], "card": [], "missing": missing,
+                                                              "no_channel": True})
+        return
+    consent.status, consent.shared_fields = "pending", ",".join(_in_order(fields))
+    consent.answer_line, consent.answered_at = reading.line, None
+    consent.answer_message_id, consent.answer_sha256 = "", ""
+    record_event(ctx.session, ticket, "consent-restricted",
+                 f"{member.display_name} ({consent.role}) : « {shorten(reading.line, 120)} » ; à confirmer : "
+                 f"{', '.join(_in_order(fields))}", ctx.now, actor=mail.from_address)
+    _reply(ctx, mail, consent, "accord_restreint", base | {"fields": _in_order(fields),
+                                                          "card": contact_card(member, fields),
+                                                          "missing": missing, "no_channel": False})
 
 
 def _refused(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, connection: Connection, consent: Consent,
@@ -206,7 +284,7 @@ def _exchange(ctx: WorkflowContext, ticket: Ticket, connection: Connection) -> N
         ctx.send(Outgoing(
             template="coordonnees", to=me.email or "",
             context={"club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": me.first_name,
-                     "role": mine.role, "card": contact_card(them)},
+                     "role": mine.role, "card": contact_card(them, shared_of(theirs))},
             idempotency_key=f"connection-cards:{connection.id}:{me.id}",
             token=Token(SCOPE_CONSENT, mine.id, ROLE_MEMBER if mine.role == "requester" else ROLE_HELPER),
             ticket_id=ticket.id, auto_submitted="auto-generated", rate_limited=False))
@@ -216,7 +294,8 @@ def _exchange(ctx: WorkflowContext, ticket: Ticket, connection: Connection) -> N
     notify_aideurs(ctx, ticket, "notification_relation_faite", {
         "club_name": ctx.settings.club_name, "ref": ticket.ref, "requester": requester.display_name,
         "helper": helper.display_name,
-        "answers": [(c.member.display_name, c.answer_line, french_date(c.answered_at, ctx.settings.timezone))
+        "answers": [(c.member.display_name, c.answer_line, french_date(c.answered_at, ctx.settings.timezone),
+                     [label for label, _ in contact_card(c.member, shared_of(c))])
                     for c in connection.consents if c.answered_at]}, key=f"connection-made:{connection.id}")
     results.send_form(ctx, ticket, requester, "requester", "connection")
     results.send_form(ctx, ticket, helper, "helper", "connection")
@@ -258,9 +337,11 @@ def run_due(ctx: WorkflowContext) -> int:
         elif consent.reminded_at is None and ctx.now - consent.asked_at >= reminder_after:
             consent.reminded_at = ctx.now
             member = consent.member
+            proposal = [label for label, _ in contact_card(member, shared_of(consent))] if consent.shared_fields \
+                else []
             _ask(ctx, consent, "accord_rappel", {
                 "club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": member.first_name,
-                "role": consent.role, "card": [label for label, _ in contact_card(member)],
+                "role": consent.role, "card": [label for label, _ in contact_card(member)], "proposal": proposal,
                 "deadline": french_date(consent.asked_at + expiry_after, ctx.settings.timezone)},
                  key=f"consent-reminder:{consent.id}")
             record_event(ctx.session, ticket, "consent-reminded", f"rappel à {member.display_name}", ctx.now)

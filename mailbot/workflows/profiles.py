@@ -164,7 +164,7 @@ def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -
         member.pending_action, member.pending_since = "", None
         _reply(ctx, mail, member, "confirmation_sans_objet", {})
         return
-    answer = confirmation_of(mail.new_text or mail.text)
+    answer = confirmation_of(mail.text or mail.new_text)  # the whole body: a PS under the signature counts
     if answer is None:
         _reply(ctx, mail, member, "confirmation_incomprise", {"action": ACTION_WORDS[pending]},
                token=Token(SCOPE_CONFIRM, member.id, ROLE_MEMBER))

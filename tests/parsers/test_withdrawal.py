@@ -1,9 +1,11 @@
-"""is_withdrawal: a member's short reply that withdraws the request, and the look-alikes that do not."""
+"""is_withdrawal: a member's short reply that withdraws the request, and the look-alikes that do not; and
+read_confirmation: the strict answer to "do you confirm?" (erasure, end of membership)."""
 from __future__ import annotations
 
 import pytest
 
-from mailbot.parsers.withdrawal import WITHDRAWAL_RULE, is_withdrawal
+from mailbot.parsers.withdrawal import WITHDRAWAL_RULE, is_withdrawal, read_confirmation
+from tests.parsers.test_consent_table import apple, gmail, outlook, thunderbird, thunderbird_top
 
 WITHDRAWALS = [
     "résolu",
@@ -66,6 +68,9 @@ NOT_WITHDRAWALS = [
     "Il n'y a plus besoin de TVA sur cette facture, comment faire la déclaration",
     "Le fournisseur a résolu le contrat unilatéralement, quels sont mes recours",
     "Pouvez-vous annuler ?",
+    # as strict as a consent: a joke, a doubt or a no anywhere keeps the ticket open (Aideur reads it)
+    "Résolu lol", "Résolu ;)", "C'est réglé, enfin je crois", "Résolu.\nEn fait non", "Plus besoin (je plaisante)",
+    "Résolu. Peut-être.", "Résolu 🤔",
 ]
 
 
@@ -81,3 +86,34 @@ def test_not_withdrawal(text: str) -> None:
 
 def test_rule_text_is_french_paragraph() -> None:
     assert "\n" not in WITHDRAWAL_RULE and "résolu" in WITHDRAWAL_RULE
+
+
+# --- read_confirmation: "do you confirm?" (erasure, end of membership), as strict as a consent ------------------
+
+
+CONFIRMATIONS: list[tuple[str, bool | None]] = [
+    ("Oui", True), ("oui", True), ("OUI", True), ("Oui, je confirme", True), ("Je confirme", True),
+    ("je confirme l'effacement de mes données", True), ("Je confirme la résiliation de mon adhésion", True),
+    ("C'est confirmé", True), ("Oui, effacez tout", True), ("Oui merci", True), ("D'accord", True), ("Ok", True),
+    ("Bonjour,\n\nOui, je confirme.\n\nCordialement,\nAlice", True), (outlook("Oui"), True), (gmail("Oui"), True),
+    (apple("Je confirme"), True), (thunderbird("Oui, je confirme."), True),
+    ("Non", False), ("non merci", False), ("J'annule", False), ("Annulez", False), ("Non, je reste", False),
+    ("Finalement non", False), ("Je ne confirme pas", False), ("Laissez tomber", False), (outlook("Non"), False),
+    ("Oui\nNon", None), ("Oui\n\nNon", None), ("OUI\nNON", None), ("oui non", None), ("Oui, enfin non", None),
+    ("Oui\n\nCordialement,\nAlice\n\nPS : finalement non", None), ("Oui\n-- \nAlice\nP.-S. : je plaisante", None),
+    ("Oui (je plaisante)", None), ("Oui lol", None), ("Oui ;)", None), ("Oui ?", None),
+    ("Oui, mais gardez mon historique", None), ("Oui, sauf mes tickets", None), ("Oui, je reviens vers vous", None),
+    ("Oui, après accord de mon associé", None), ("Oui, éventuellement", None), ("Peut-être", None),
+    ("Je pense que oui", None), ("Oui si possible", None), ("Non ?", None), ("Non, je confirme", None),
+    ("Oui, mais seulement mon téléphone", None),  # no restriction to such a question: asked again
+    (gmail("Oui\nNon"), None), (thunderbird_top("Oui\n\nPS : non"), None), ("", None), ("Merci", None),
+]
+
+
+def test_the_confirmation_table_covers_each_answer() -> None:
+    assert len(CONFIRMATIONS) >= 50 and {expected for _, expected in CONFIRMATIONS} == {True, False, None}
+
+
+@pytest.mark.parametrize(("text", "expected"), CONFIRMATIONS, ids=[repr(t)[:50] for t, _ in CONFIRMATIONS])
+def test_confirmation_answers(text: str, expected: bool | None) -> None:
+    assert read_confirmation(text) is expected
