@@ -1,7 +1,7 @@
 """pending_changes: profile changes and registrations asked by a mail that did not prove its address
 
 Revision ID: 0005c_address
-Revises: 0004
+Revises: 0005a_consent
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0005c_address'
-down_revision = '0004'
+down_revision = '0005a_consent'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Aideur's command address generation, commands waiting for his confirmation, domains seen signing his mail
 
 Revision ID: 0005e_commands
-Revises: 0004
+Revises: 0005c_address
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0005e_commands'
-down_revision = '0004'
+down_revision = '0005c_address'
 branch_labels = None
 depends_on = None
 

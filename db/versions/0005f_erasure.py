@@ -1,7 +1,7 @@
 """inbound_mails.content_sha256: a mail's content without its transport traces, for the Message-ID dedupe
 
 Revision ID: 0005f_erasure
-Revises: 0004
+Revises: 0005e_commands
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0005f_erasure'
-down_revision = '0004'
+down_revision = '0005e_commands'
 branch_labels = None
 depends_on = None
 
