@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 
 from .dates import DATE_FORMS_HELP, fold, parse_date
-from .rules import COURTESY, REFERENCE_TYPED
+from .rules import COURTESY, REFERENCE_TYPED, SIGN_OFF_WORDS
 
 __all__ = [
     "COMMANDS",
@@ -409,9 +409,8 @@ _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _OFFER = re.compile(r"^(?:(?:offre|offer|proposition)\s*)?(?:n\s*[°o]\.?\s*|no\.?\s*|#)?(\d{1,6})\b")
 
 
-_SIGN_OFF = re.compile(r"^(?:bien |tres )?(?:cordialement|a vous|a bientot|amicalement|salutations|sinceres "
-                       r"salutations|bien a (?:vous|toi)|merci(?: beaucoup| bien| d'avance)?|bonne (?:journee|soiree)"
-                       r"|belle journee|bises|aideur)[ ,.!]*$")
+# "Cordialement," (and his signature) ends the text of #relier; the words are the shared ones (parsers.rules).
+_SIGN_OFF = re.compile(rf"^(?:{SIGN_OFF_WORDS}|aideur)[ ,.!]*$")
 
 
 def _relier(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
