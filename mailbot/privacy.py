@@ -140,6 +140,7 @@ def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> lis
     tokens = _tokenize(folded, norm.camel)
     found: list[_Span] = []
     found += _word_spans(folded, tokens, _name_targets(identity))
+    found += _leet_name_spans(folded, norm.camel, _name_targets(identity))
     found += _company_spans(text, norm, tokens, identity)
     found += _word_spans(folded, tokens, [(POSTAL_ADDRESS, target) for target in _street_targets(identity)])
     found += _email_spans(folded, identity)
@@ -488,6 +489,23 @@ def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
         # "AliceMartin", already cuts the word in two).
         targets += [(LAST_NAME, ("".join(first) + "".join(last),)), (LAST_NAME, ("".join(last) + "".join(first),))]
     return targets
+
+
+# Digits written for the letters they look like, inside a word: "Mart1n", "H3l3ne", "Dup0nt-M0r3tti".
+# One to three such digits touching a letter, not part of a longer number ("Is44c", not "75011").
+_LEET_DIGIT = re.compile(r"(?<=[^\W\d_])[013457]{1,3}(?!\d)|(?<!\d)[013457]{1,3}(?=[^\W\d_])")
+
+
+def _leet_name_spans(folded: str, camel: frozenset[int],
+                     targets: list[tuple[str, tuple[str, ...]]]) -> Iterator[_Span]:
+    """Names spelled with digits for letters: the text read with each such digit as its letter (same length, so
+    the spans stand for the text as written); "1" is read as "i", then as "l"."""
+    if not _LEET_DIGIT.search(folded):
+        return
+    for one in ("i", "l"):
+        table = {"0": "o", "1": one, "3": "e", "4": "a", "5": "s", "7": "t"}
+        read = _LEET_DIGIT.sub(lambda match: "".join(table[digit] for digit in match.group()), folded)
+        yield from _word_spans(read, _tokenize(read, camel), targets)
 
 
 # Legal forms, left out of the company name: "Boulangerie Martin SARL" is written "la boulangerie Martin".

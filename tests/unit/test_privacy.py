@@ -636,12 +636,12 @@ def disguised(draw: st.DrawFn) -> tuple[Identity, str, str, str]:
     local, domain = identity.email.split("@")
     part = draw(st.sampled_from(["first name", "last name", "glued names", "company", "phone", "street", "IBAN",
                                  "email"]))
-    if part == "first name":
-        how = draw(st.sampled_from(["as is", "spaced-out letters"]))
-        value = identity.first_name if how == "as is" else spaced_out(draw, identity.first_name)
-    elif part == "last name":
-        how = draw(st.sampled_from(["as is", "spaced-out letters"]))
-        value = identity.last_name if how == "as is" else spaced_out(draw, identity.last_name)
+    if part in ("first name", "last name"):
+        name = identity.first_name if part == "first name" else identity.last_name
+        how = draw(st.sampled_from(["as is", "spaced-out letters", "digits for letters"]))
+        value = {"as is": name, "spaced-out letters": spaced_out(draw, name),
+                 # (the first letter kept: "Aaa" as "444" is a number, not a name)
+                 "digits for letters": name[0] + name[1:].translate(str.maketrans("eEoOaAiI", "33004411"))}[how]
     elif part == "glued names":
         first, last = identity.first_name.replace(" ", ""), identity.last_name.replace(" ", "")
         how = draw(st.sampled_from(["first+last", "last+first", "FIRSTLAST", "lastfirst"]))
@@ -706,6 +706,17 @@ def test_property_no_disguise_gets_past_the_guard(case: tuple[Identity, str, str
 ])
 def test_normalise(written: str, plain: str) -> None:
     assert normalise(written) == plain
+
+
+@pytest.mark.parametrize("written", ["Mart1n", "M4RT1N", "Al1c3", "4lice", "Al1ceMart1n"])
+def test_digits_written_for_letters(written: str) -> None:
+    assert find_identity(f"Voyez avec {written} demain.", ALICE)
+
+
+@pytest.mark.parametrize("text", ["le 1er mars au 3e étage", "à 14h30", "format A4", "75011 Paris", "le 2nd"])
+def test_numbers_beside_letters_are_not_names(text: str) -> None:
+    assert find_identity(text, Identity("Léa", "Noël", "", "", "", "")) == []
+    assert find_identity(text, ALICE) == []
 
 
 def test_find_identity_reports_only_the_person() -> None:
