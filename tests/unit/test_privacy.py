@@ -685,7 +685,7 @@ def disguised(draw: st.DrawFn) -> tuple[Identity, str, str, str]:
     return identity, " ".join(sentences), part, " + ".join([how, *chars])
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(disguised())
 def test_property_no_disguise_gets_past_the_guard(case: tuple[Identity, str, str, str]) -> None:
     """Every generated identity part, in every disguise and combination, is reported (the filler is clean: see
