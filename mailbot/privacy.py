@@ -48,6 +48,7 @@ __all__ = [
     "ANY_PHONE",
     "COMPANY_NUMBER",
     "IBAN",
+    "ANY_ADDRESS",
 ]
 
 # What a leak is, in the words of the error mail to Aideur.
@@ -62,6 +63,7 @@ ANY_EMAIL = "une adresse e-mail"
 ANY_PHONE = "un numéro de téléphone"
 COMPANY_NUMBER = "un numéro SIREN/SIRET"
 IBAN = "un IBAN"
+ANY_ADDRESS = "une adresse postale"
 
 # The leaks that are about the requester (and that `scrub` erases); the others are about anyone.
 REQUESTER_WHATS = frozenset({FIRST_NAME, LAST_NAME, COMPANY, EMAIL, EMAIL_DOMAIN, PHONE, POSTAL_ADDRESS})
@@ -138,12 +140,17 @@ def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> lis
     tokens = _tokenize(folded, norm.camel)
     found: list[_Span] = []
     found += _word_spans(folded, tokens, _name_targets(identity))
+    found += _leet_name_spans(folded, norm.camel, _name_targets(identity))
     found += _company_spans(text, norm, tokens, identity)
     found += _word_spans(folded, tokens, [(POSTAL_ADDRESS, target) for target in _street_targets(identity)])
     found += _email_spans(folded, identity)
     found += _phone_spans(folded, identity)
     found += _company_number_spans(folded)
     found += _iban_spans(folded)
+    # Anyone's street with its number ("domicilié 3 impasse des Roses"), unless it is the requester's, named as such.
+    own_streets = [span for span in found if span.what == POSTAL_ADDRESS]
+    found += [span for span in _any_street_spans(text, norm)
+              if not any(own.start < span.end and span.start < own.end for own in own_streets)]
     spans = _resolve(found, drop_inside_addresses)
     return [replace(span, start=start, end=end) for span in spans
             for start, end in [norm.original(span.start, span.end)]]
@@ -415,7 +422,8 @@ def _single_letters(first: _Token, second: _Token) -> bool:
 
 def _spaced_out(gap: str) -> bool:
     """Between two single letters: "M a r t i n", "M. a. r. t. i. n", "M-a-r-t-i-n", "M*a*r*t*i*n"."""
-    return 0 < len(gap) <= 6 and "\n" not in gap  # "J. e. a. n. -. P. i. e. r. r. e": ". -. " between n and P
+    # "J. e. a. n. -. P. i. e. r. r. e", "J - e - a - n - - - P": what separates the two words is longer.
+    return 0 < len(gap) <= 8 and "\n" not in gap
 
 
 def _joins(gap: str) -> bool:
@@ -481,6 +489,23 @@ def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
         # "AliceMartin", already cuts the word in two).
         targets += [(LAST_NAME, ("".join(first) + "".join(last),)), (LAST_NAME, ("".join(last) + "".join(first),))]
     return targets
+
+
+# Digits written for the letters they look like, inside a word: "Mart1n", "H3l3ne", "Dup0nt-M0r3tti".
+# One to three such digits touching a letter, not part of a longer number ("Is44c", not "75011").
+_LEET_DIGIT = re.compile(r"(?<=[^\W\d_])[013457]{1,3}(?!\d)|(?<!\d)[013457]{1,3}(?=[^\W\d_])")
+
+
+def _leet_name_spans(folded: str, camel: frozenset[int],
+                     targets: list[tuple[str, tuple[str, ...]]]) -> Iterator[_Span]:
+    """Names spelled with digits for letters: the text read with each such digit as its letter (same length, so
+    the spans stand for the text as written); "1" is read as "i", then as "l"."""
+    if not _LEET_DIGIT.search(folded):
+        return
+    for one in ("i", "l"):
+        table = {"0": "o", "1": one, "3": "e", "4": "a", "5": "s", "7": "t"}
+        read = _LEET_DIGIT.sub(lambda match: "".join(table[digit] for digit in match.group()), folded)
+        yield from _word_spans(read, _tokenize(read, camel), targets)
 
 
 # Legal forms, left out of the company name: "Boulangerie Martin SARL" is written "la boulangerie Martin".
@@ -856,3 +881,25 @@ def disguise_note(found: str) -> str:
 def _is_accented_latin(char: str) -> bool:
     base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
     return base.isascii() or char in _PLAIN
+
+
+# --- Anyone's street address ---------------------------------------------------------------------------------------
+
+# A number, then a street kind, then its name: "3 impasse des Roses", "12 bis, rue Victor-Hugo", "8 av. Foch".
+# "rue", "avenue", "boulevard", "impasse", "allée", "quai" after a number are always an address; the kinds that are
+# also common words ("1 place libre", "2 chemins", "3 cours de maths") count only before a capitalised name.
+_ALWAYS_STREETS = "rue|avenue|av|boulevard|bd|bld|blvd|impasse|imp|allee|quai|faubourg|fbg"
+_WORD_STREETS = "place|pl|chemin|route|square|cours|passage|chaussee|promenade|residence|lotissement|hameau|villa|cite"
+_ANY_STREET = re.compile(
+    rf"(?<![\w,.])\d{{1,4}}(?: ?(?:bis|ter|quater|[abc]))?,? (?P<kind>{_ALWAYS_STREETS}|{_WORD_STREETS})\.?"
+    r" (?:(?:de la|de l'|des|du|de|d'|la|le|les|l'|au|aux) ?)?(?P<name>[^\W\d_][\w'-]{2,})"
+)
+
+
+def _any_street_spans(text: str, norm: _Normalised) -> Iterator[_Span]:
+    for match in _ANY_STREET.finditer(norm.text):
+        if match["kind"] not in _ALWAYS_STREETS.split("|"):
+            name = _original(text, norm, match.start("name"), match.end("name"))
+            if not name[:1].isupper():
+                continue
+        yield _Span(match.start(), match.end(), ANY_ADDRESS)

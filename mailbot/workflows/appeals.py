@@ -83,7 +83,7 @@ def appeal_problem(ctx: WorkflowContext, ticket: Ticket, command: Command) -> st
 
 def leak_problem(leaks: list[Leak], *, what: str = "L'appel n'a pas été envoyé", again: str = "#appel") -> str:
     """For Aideur: what would have leaked, where, and how it was disguised; then what to do."""
-    found = "; ".join(f"{leak.what} (« {leak.found} » dans « {shorten(leak.line, 80)} »"
+    found = "\u00a0; ".join(f"{leak.what} (« {leak.found} » dans « {shorten(leak.line, 80)} »"
                       + (f", {note}" if (note := disguise_note(leak.found)) else "") + ")" for leak in leaks)
     return (f"{what} : il contient " + found + ". L'anonymat du demandeur doit être respecté : "
             f"retirez ces éléments, puis renvoyez {again}.")

@@ -136,10 +136,12 @@ def test_relier_with_a_disguised_text_is_refused(clean_mail, settings, sessions)
         assert session.scalar(select(func.count(Connection.id))) == 0
 
 
-def test_the_helper_never_gets_the_request_summary_after_an_appeal_either(clean_mail, settings, sessions):
-    """#relier after an appeal: the helper reads the appeal (Aideur's words), not the ticket's summary."""
+def test_relier_after_an_appeal_sends_the_helper_aideurs_text_and_nothing_to_the_requester(clean_mail, settings,
+                                                                                           sessions):
+    """After an appeal and an offer, "#relier 1" followed by a text: the helper reads that text (not the request,
+    not the appeal), and the text, written for the helper, is not relayed to the requester as a message."""
     server = clean_mail
-    note = open_ticket(server, settings, sessions, text="Mon apprenti Kévin Moreau a un accident du travail.")
+    note = open_ticket(server, settings, sessions, text="Mon apprenti Kévin Moreau a eu un accident du travail.")
     answer(server, settings, sessions, note, "#appel compétences: droit du travail\nUn membre a besoin d'un avis "
                                              "sur un accident du travail.")
     [call] = wait_mail(server, CHLOE, 1)
@@ -147,10 +149,17 @@ def test_the_helper_never_gets_the_request_summary_after_an_appeal_either(clean_
     wait_mail(server, CLUB, 1)
     run_cycle(settings, sessions, at=THURSDAY)
     offer = [m for m in wait_mail(server, AIDEUR, 3) if "Offre n° 1" in m.subject][0]
-    answer(server, settings, sessions, offer, "#relier 1")
+    answer(server, settings, sessions, offer, "#relier 1\nLe membre attend surtout un avis sur la déclaration à "
+                                              "faire à la caisse d'assurance maladie.\n\nCordialement,\nAideur")
     ask = [m for m in wait_mail(server, CHLOE, 3) if "êtes-vous d'accord" in m.subject][0]
-    assert "avis sur un accident du travail" in flat(ask.text)
-    assert "Kévin" not in ask.text and "Moreau" not in ask.text and "apprenti" not in ask.text
+    body = flat(ask.text)
+    assert "Le membre attend surtout un avis sur la déclaration à faire à la caisse d'assurance maladie." in body
+    for word in ("Kévin", "Moreau", "apprenti", "Cordialement", "Aideur Club Aide Tél"):
+        assert word not in body, word
+    # Alice: her acknowledgement, then the consent question; nothing of what Aideur wrote for Chloé.
+    alice = settle(server, ALICE, 2)
+    assert len(alice) == 2 and "êtes-vous d'accord" in alice[1].subject
+    assert "caisse d'assurance maladie" not in flat(alice[1].text)
 
 
 # --- the property, end to end ------------------------------------------------------------------------------------

@@ -160,3 +160,68 @@ def test_no_part_of_the_requester_identity_ever_reaches_a_helper(data: st.DataOb
     # Either the appeal went out (it was clean) or Aideur was told why not: never silence.
     assert bool(rows) != bool(refused)
     event("appeal sent" if rows else "appeal refused")
+
+
+# --- the outbox's own check: no path can bypass the guard ------------------------------------------------------
+
+def _one_ticket(directory: Path):  # type: ignore[no-untyped-def]
+    shutil.copy(TEMPLATE_DB, directory / "mailbot.db")
+    url = f"sqlite:///{directory / 'mailbot.db'}"
+    settings = load_settings({"MAILBOT_DATABASE_URL": url, "MAILBOT_CLUB_ADDRESS": CLUB,
+                              "MAILBOT_AIDEUR_ADDRESSES": AIDEUR, "MAILBOT_SECRET_KEY": "property-test-secret-key"},
+                             env_file=None)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    signer = TokenSigner(settings.secret_keys)
+    pipeline = Pipeline(settings, sessions, signer, Outbox(settings, signer, TemplateRenderer()), utcnow)
+    with sessions.begin() as session:
+        upsert_member(session, "helene@exemple-pro.fr", first_name="Hélène", last_name="Lefèvre",
+                      company="Lefèvre Conseil", phone="06 12 34 56 78", skills="droit du travail")
+        for address, first, last, skills in HELPERS:
+            upsert_member(session, address, first_name=first, last_name=last, skills=skills)
+    request = EmailMessage()
+    request["From"], request["To"], request["Subject"] = "helene@exemple-pro.fr", CLUB, "Licenciement"
+    request["Message-ID"] = make_msgid(domain="exemple-pro.fr")
+    request.set_content("Bonjour,\nun salarié conteste son licenciement.")
+    pipeline.process(raw(request), folder="INBOX", uidvalidity=1, uid=1)
+    return engine, sessions, settings, signer
+
+
+@given(st.sampled_from(["Mme Lef\u00adèvre", "HÉLÈNE", "Lеfèvrе", "06_12_34_56_78", "lefevrehelene",
+                        "Ｌｅｆèｖｒｅ", "L e f è v r e"]), st.sampled_from(["subject", "text"]))
+@hypothesis_settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_outbox_stops_any_mail_that_would_name_the_requester_to_someone_else(disguised: str, where: str) -> None:
+    """A workflow that forgot the check (simulated: a mail queued straight on the context) still leaks nothing:
+    the outbox does not store it, records why, and tells Aideur."""
+    from mailbot.models import Event
+    from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL
+    from mailbot.workflows.base import Outgoing, WorkflowContext
+
+    directory = Path(tempfile.mkdtemp(prefix="mailbot-prop-", dir="/tmp"))
+    try:
+        engine, sessions, settings, signer = _one_ticket(directory)
+        outbox = Outbox(settings, signer, TemplateRenderer())
+        with sessions.begin() as session:
+            ticket = session.scalars(select(Ticket)).one()
+            ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=utcnow())
+            text = f"Voyez avec {disguised}." if where == "text" else "Un membre a besoin d'aide."
+            ref = f"{ticket.ref} {disguised}" if where == "subject" else ticket.ref
+            for to in (HELPERS[0][0], "helene@exemple-pro.fr"):  # a helper, and the requester herself
+                ctx.send(Outgoing(template="appel", to=to, ticket_id=ticket.id, idempotency_key=f"test:{to}",
+                                  token=Token(SCOPE_APPEAL, 1, ROLE_HELPER),
+                                  context={"club_name": "Club Aide", "first_name": "Bruno", "ref": ref,
+                                           "text": text, "reason": "", "due_date": ""}))
+            outbox.store_all(ctx)
+        with sessions() as session:
+            recipients = sorted(session.scalars(select(OutboxMail.recipient).where(
+                OutboxMail.kind == "appel")).all())
+            alerts = session.scalars(select(OutboxMail).where(OutboxMail.kind == "alerte_anonymat")).all()
+            events = session.scalars(select(Event.detail).where(Event.kind == "anonymity-blocked")).all()
+        engine.dispose()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    assert recipients == ["helene@exemple-pro.fr"]  # the requester may read her own name; the helper may not
+    assert [alert.recipient for alert in alerts] == [AIDEUR]
+    alert = message_from_bytes(alerts[0].body, policy=policy.default).get_body(("plain",)).get_content()
+    assert "bruno@membres.test" in alert and "du demandeur" in alert and "Rien n'est parti" in alert
+    assert len(events) == 1 and "bruno@membres.test" in events[0]

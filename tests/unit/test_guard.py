@@ -1,0 +1,34 @@
+"""mailbot.guard: the anonymity check on a mail as its reader sees it (subject, sender's name, text, HTML)."""
+from __future__ import annotations
+
+from mailbot.compose import Rendered
+from mailbot.guard import mail_leaks, readable_parts
+from mailbot.privacy import ANY_EMAIL, FIRST_NAME, LAST_NAME, Identity
+
+REQUESTER = Identity("Alice", "Martin", "Martin Conseil", "alice@exemple.fr", "06 12 34 56 78")
+
+
+def whats(rendered: Rendered, **kwargs) -> set[str]:  # type: ignore[no-untyped-def]
+    return {leak.what for leak in mail_leaks(readable_parts(rendered, sender_name="Club Aide"), REQUESTER, **kwargs)}
+
+
+def test_every_part_a_person_reads_is_checked() -> None:
+    assert whats(Rendered("Appel : Mme Mar\u00adtin", "Bonjour,")) == {LAST_NAME}
+    assert whats(Rendered("Appel", "Bonjour,", "<p>Voir <b>Mar</b>tin</p>")) == {LAST_NAME}
+    assert whats(Rendered("Appel", "Bonjour,", "<p>&#77;artin</p>")) == {LAST_NAME}  # an HTML entity
+    assert whats(Rendered("Appel", "Bonjour,")) == set()
+
+
+def test_the_recipients_own_data_is_not_a_leak_but_aideurs_text_is_checked_strictly() -> None:
+    alice_helper = Identity("Alice", "Durand", email="alice.durand@membres.test")
+    mail = Rendered("Appel", "Bonjour Alice,\n\nUn membre cherche un avocat.\n")
+    assert whats(mail, recipient=alice_helper) == set()
+    assert FIRST_NAME in whats(mail)  # to anyone else, "Alice" would be the requester's first name (and e-mail)
+    assert whats(Rendered("Appel", "Bonjour Alice,\n\n> Alice cherche un avocat.\n"), recipient=alice_helper,
+                 written="Alice cherche un avocat.") >= {FIRST_NAME}
+
+
+def test_the_clubs_own_addresses_are_not_leaks() -> None:
+    mail = Rendered("Appel", "Répondez à aide+a1-xyz@club.test ; ou écrivez à bob@ailleurs.fr")
+    assert {leak.found for leak in mail_leaks([mail.body], REQUESTER, own_domain="club.test")} == {"bob@ailleurs.fr"}
+    assert whats(mail, own_domain="club.test") == {ANY_EMAIL}
