@@ -75,8 +75,13 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     ticket.updated_at = ctx.now
     owner = ticket.member
     if owner is not None and owner.email == mail.from_address and ticket.closed_at is None and is_withdrawal(text):
-        withdraw(ctx, ticket, owner, text)
-        return
+        if through_reply_address(ctx, mail, ticket):
+            withdraw(ctx, ticket, owner, text)
+            return
+        # A `From:` can be forged and a subject reference or a Message-ID in References can be copied: closing a
+        # request is a change of its status, so it needs the reply address only the member's mailbox received.
+        # The member is asked at the address on record; the mail still reaches Aideur as a follow-up below.
+        ask_to_confirm_withdrawal(ctx, ticket, owner, mail)
     record_event(ctx.session, ticket, "follow-up", f"message de {mail.from_address}", ctx.now, actor=mail.from_address)
     if ctx.settings.is_aideur(mail.from_address):
         notify_aideurs(ctx, ticket, "alerte_jeton_membre", ticket_context(ctx, ticket, owner) | {
@@ -133,6 +138,25 @@ def stored_text(mail: InboundMail) -> str:
 def forwardable(ctx: WorkflowContext, mail: InboundMail) -> bool:
     """Attachments go to Aideur with the notification unless they would be too big for his provider."""
     return bool(mail.attachments) and sum(a.size for a in mail.attachments) <= ctx.settings.max_forward_bytes
+
+
+def through_reply_address(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> bool:
+    """Whether the mail came to the member's own reply address of this ticket (aide+t<id>m-…): the only proof
+    that its sender reads the member's mailbox (a token in In-Reply-To/References is thread context only)."""
+    from mailbot.router import address_token  # the router imports the workflows
+
+    return address_token(mail, ctx.signer) == Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER)
+
+
+def ask_to_confirm_withdrawal(ctx: WorkflowContext, ticket: Ticket, member: Member, mail: InboundMail) -> None:
+    """"Résolu" arrived without the ticket's reply address: nothing closes; the member, at the address on record,
+    is asked to answer this mail (it carries that reply address) if it was really them."""
+    record_event(ctx.session, ticket, "withdrawal-unproven", "« résolu » reçu hors de l'adresse de réponse : "
+                 "confirmation demandée au membre", ctx.now, actor=mail.from_address)
+    ctx.send(Outgoing(template="retrait_confirmation", to=member.email or "",
+                      context=ticket_context(ctx, ticket, member),
+                      idempotency_key=f"withdraw-confirm:{mail.message_id}",
+                      token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER), ticket_id=ticket.id))
 
 
 def withdraw(ctx: WorkflowContext, ticket: Ticket, member: Member, text: str) -> None:

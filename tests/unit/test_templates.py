@@ -82,6 +82,7 @@ SAMPLES = {
                        "usual_price": "300 €", "club_price": "200 €", "saving": "100 €", "saving_percent": 33},
     "cloture": TICKET | {"message": "", "reason": "Merci"},
     "retrait": TICKET,
+    "retrait_confirmation": TICKET,
     "notification_retrait": TICKET | {"text": "Résolu, merci"},
     "retard": TICKET | {"promise": "proposals", "reason": LONG},
     "rappel_echeance": TICKET | {"promise": "answer", "reason": ""},
