@@ -760,3 +760,19 @@ def test_a_real_name_among_ordinary_words_is_still_found() -> None:
     identity = Identity("Marie", "Lemaire")
     assert {leak.found for leak in find_leaks("Passer à la mairie avec M a r i e, puis chez LEMAIRE.", identity)} \
         == {"M a r i e", "LEMAIRE"}
+
+
+@pytest.mark.parametrize("text", [
+    "appelez le zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit",
+    "zero six douze trente quatre cinquante six soixante dix huit",
+    "06 douze 34 56 78",
+    "six un deux trois quatre cinq six sept huit",
+    "0 six 12 34 cinquante-six 78",
+])
+def test_the_requesters_phone_written_in_words_is_found(text: str) -> None:
+    assert PHONE in {leak.what for leak in find_identity(text, ALICE)}
+    assert "douze" not in scrub(text, ALICE) and "12" not in scrub(text, ALICE)
+
+
+def test_numbers_in_words_that_are_not_the_phone_are_left_alone() -> None:
+    assert find_leaks("Il a six ans, douze chats et quatre-vingt-dix-neuf problèmes.", ALICE) == []
