@@ -138,6 +138,8 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
             Action.AIDEUR_COMMAND, "mail d'Aideur à son adresse de commande" if token.scope == SCOPE_COMMAND
             else "réponse d'Aideur à une demande de confirmation de commande", token=token)
     if token.scope in MEMBER_SCOPES:
+        if not in_address:
+            return _thread_only(mail, deps, token)
         return MEMBER_SCOPES[token.scope](mail, deps, token)
     if token.scope != SCOPE_TICKET:
         return None
@@ -159,6 +161,19 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
                          ticket=ticket, member=_member(deps, mail.from_address), token=token)
         return Route(Action.FOLLOW_UP, "réponse par le jeton du ticket", ticket=ticket,
                      member=_member(deps, mail.from_address), token=token)
+    return None
+
+
+def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """A member-scope token (profile, confirmation, consent, appeal, result form…) found only in In-Reply-To or
+    References: a Message-ID is copied into every reply-all and forward, so it proves nothing (README, "Proof of
+    address"). A member's own mail about their membership goes to the profile workflow without a token (any change
+    waits for a confirmation to the address on record); the others are routed as if there were no token."""
+    if token.scope in (SCOPE_PROFILE, SCOPE_CONFIRM, SCOPE_VERIFY, SCOPE_REGISTRATION):
+        member = _member(deps, mail.from_address)
+        if member is not None and member.status == "active":
+            return Route(Action.PROFILE, "jeton d'un mail du membre seulement dans les références "
+                                         "(In-Reply-To/References) : aucune preuve", member=member)
     return None
 
 
