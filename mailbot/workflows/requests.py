@@ -74,7 +74,8 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     ticket.updated_at = ctx.now
     owner = ticket.member
-    if owner is not None and owner.email == mail.from_address and ticket.closed_at is None and is_withdrawal(text):
+    if owner is not None and owner.email == mail.from_address and ticket.closed_at is None and is_withdrawal(text) \
+            and _through_own_reply_address(ctx, mail, ticket):
         withdraw(ctx, ticket, owner, text)
         return
     record_event(ctx.session, ticket, "follow-up", f"message de {mail.from_address}", ctx.now, actor=mail.from_address)
@@ -94,6 +95,14 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     }
     notify_aideurs(ctx, ticket, "notification_suivi", context, key=f"follow-up:{mail.message_id}",
                    attach_from_raw=raw if context["attachments_forwarded"] else None)
+
+
+def _through_own_reply_address(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> bool:
+    """Whether the mail came through the ticket's member reply address (To, Cc, Delivered-To): only that proves
+    the requester's mailbox. A reference in the subject, a Message-ID in In-Reply-To/References or a plain `From:`
+    can be forged: such a "RÉSOLU" closes nothing and reaches Aideur as a follow-up."""
+    token = ctx.signer.find(list(mail.delivered_to) + list(mail.to) + list(mail.cc), scopes=(SCOPE_TICKET,))
+    return token is not None and token.number == ticket.id and token.role == ROLE_MEMBER
 
 
 FORWARD_START = "----- Message transféré -----"
