@@ -471,6 +471,9 @@ _PARTICLES = frozenset(
 )
 
 
+_TITLES = ("m", "mr", "mme", "mlle", "monsieur", "madame", "mademoiselle", "dr", "docteur", "me", "maitre")
+
+
 def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
     targets: list[tuple[str, tuple[str, ...]]] = []
     first = tuple(_words(identity.first_name))
@@ -485,6 +488,12 @@ def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
         # People do go by one half of a compound last name ("Dupont" for "Dupont-Moretti").
         targets += [(LAST_NAME, (part,)) for part in last
                     if len(part) >= 3 and part.isalpha() and part not in _PARTICLES]
+    if first and last and (len("".join(first)) < 3 or len("".join(last)) < 3):
+        # A short name alone would match everywhere ("Li", "Wu", "Ng"), but the whole name, in either order, or the
+        # last name after a title ("Mme Wu", "M. Ng") is the person.
+        targets += [(LAST_NAME, first + last), (LAST_NAME, last + first)]
+    if len("".join(last)) < 3 and last:
+        targets += [(LAST_NAME, (title,) + last) for title in _TITLES]
     if first and last:
         # Glued into one word, in either order: "alicemartin", "MARTINALICE" (a capital in the middle, as in
         # "AliceMartin", already cuts the word in two).
