@@ -380,6 +380,8 @@ _DEFER = _phrases(r"""
   | comptable | banquier | notaire | pour\s+l\s+instant | pour\s+le\s+moment | temporairement | provisoirement
   | later | tomorrow | let\s+me\s+check
   | lundi | mardi | mercredi | jeudi | vendredi | samedi | dimanche | a\s+partir | des\s+(?:que|lundi|demain|la|le)
+  | a\s+la\s+fin | fin\s+du\s+mois | fin\s+d\s+annee | fin\s+de\s+l\s+annee | janvier | fevrier | mars | avril | mai
+  | juin | juillet | aout | septembre | octobre | novembre | decembre | rentree | vacances | semaine\s+prochaine
   | for\s+now | for\s+the\s+time\s+being | next\s+(?:week|month|time) | monday | tuesday | wednesday | thursday
   | friday | saturday | sunday
 """)
