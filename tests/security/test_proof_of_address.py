@@ -359,3 +359,15 @@ def test_the_message_id_of_alices_confirmation_question_confirms_nothing(clean_m
                                                    In_Reply_To=question.headers["message-id"][0]))
     assert alice(sessions) == (*ALICE_BEFORE, "active")
     assert pending(sessions) == [("profile", "pending", ALICE)]
+
+
+def test_a_ps_under_the_signature_saying_no_confirms_nothing(clean_mail, settings, sessions):
+    """Attack review: the confirmation of a profile change was read on the new text only, above the signature, so
+    "Oui" with "PS : finalement non" under it applied the change."""
+    add_members(sessions)
+    deliver(clean_mail, settings, sessions, forged(ALICE, "modifier", ATTACK))
+    [question] = settle(clean_mail, ALICE, 1)
+    answer = "Oui\n\n-- \nAlice Martin\n06 12 34 56 78\n\nPS : finalement non, ne changez rien"
+    deliver(clean_mail, settings, sessions, reply_to_notification(question, answer, "thunderbird", sender=ALICE))
+    assert alice(sessions) == (*ALICE_BEFORE, "active")
+    assert pending(sessions)[0][1] != "applied"
