@@ -361,6 +361,7 @@ _HEDGE = _phrases(r"""
   | je\s+pense | je\s+crois | je\s+suppose | j\s+imagine | il\s+me\s+semble | pourquoi | disons | bof | mouais | moui
   | euh+ | heu+ | hum+ | hmm+ | plutot | pas\s+tout\s+de\s+suite | pas\s+encore | (?:ne\s+suis\s+)?pas\s+contre
   | en\s+discuter | en\s+parler | on\s+en\s+reparle | rappelez\s+moi | qui\s+est\s+ce | c\s+est\s+qui | qui\s+c\s+est
+  | a\s+(?:vos|mes|ses|tes|nos)\s+risques | tant\s+pis | faute\s+de\s+quoi
   | maybe | perhaps | not\s+sure | i\s+think | i\s+guess | i\s+suppose | i\s+believe | probably | likely | aucune\s+idee | si\s+vous\s+voulez | si\s+vous\s+insistez
   | pas\s+vraiment | a\s+la\s+rigueur | au\s+pire | pourquoi\s+pas | je\s+(?:vous\s+)?laisse\s+voir
   | surement | possible | semble | j\s+espere | sauf\s+erreur | en\s+attendant | a\s+confirmer | a\s+valider

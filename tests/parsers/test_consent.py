@@ -281,6 +281,7 @@ QUALIFIED_VARIANTS = [
     "Oui, exceptionnellement.", "Oui, à titre exceptionnel.", "Oui, à contrecœur.", "Oui, à reculons.",
     "Oui, faute de mieux.", "Oui, par écrit.", "Oui. Quoique.", "Oui, encore que.", "Oui, admettons.",
     "Yes, as long as it is by email.", "Oui, à la fin du mois.", "Oui, en janvier.", "Oui, après les vacances.",
+    "Oui, à vos risques", "Oui, tant pis",
 ]
 
 
