@@ -174,7 +174,22 @@ def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | N
         if member is not None and member.status == "active":
             return Route(Action.PROFILE, "jeton d'un mail du membre seulement dans les références "
                                          "(In-Reply-To/References) : aucune preuve", member=member)
-    return None
+        return None
+    # An answer to a consent question, an appeal or a result form that lost its reply address (a provider dropping
+    # plus addresses, or a forger citing the Message-ID): it counts for nothing, but Aideur sees it on the ticket.
+    ticket_id = None
+    if token.scope == SCOPE_CONSENT and (consent := deps.session.get(Consent, token.number)) is not None:
+        ticket_id = consent.connection.ticket_id
+    elif token.scope == SCOPE_RESULT and (form := deps.session.get(ResultForm, token.number)) is not None:
+        ticket_id = form.ticket_id
+    elif token.scope == SCOPE_APPEAL and (asked := deps.session.get(Solicitation, token.number)) is not None:
+        ticket_id = asked.ticket_id
+    ticket = deps.session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None or deps.settings.is_aideur(mail.from_address):
+        return None
+    return Route(Action.FOLLOW_UP, "réponse sans son adresse de réponse (jeton seulement dans les références) : "
+                                   "elle ne compte pas, transmise à Aideur", ticket=ticket,
+                 member=_member(deps, mail.from_address))
 
 
 def address_token(mail: InboundMail, signer: TokenSigner) -> Token | None:
