@@ -145,6 +145,7 @@ def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> lis
     found += _word_spans(folded, tokens, [(POSTAL_ADDRESS, target) for target in _street_targets(identity)])
     found += _email_spans(folded, identity)
     found += _phone_spans(folded, identity)
+    found += _phone_words_spans(folded, identity)
     found += _company_number_spans(folded)
     found += _iban_spans(folded)
     # Anyone's street with its number ("domicilié 3 impasse des Roses"), unless it is the requester's, named as such.
@@ -470,6 +471,9 @@ _PARTICLES = frozenset(
 )
 
 
+_TITLES = ("m", "mr", "mme", "mlle", "monsieur", "madame", "mademoiselle", "dr", "docteur", "me", "maitre")
+
+
 def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
     targets: list[tuple[str, tuple[str, ...]]] = []
     first = tuple(_words(identity.first_name))
@@ -484,6 +488,12 @@ def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
         # People do go by one half of a compound last name ("Dupont" for "Dupont-Moretti").
         targets += [(LAST_NAME, (part,)) for part in last
                     if len(part) >= 3 and part.isalpha() and part not in _PARTICLES]
+    if first and last and (len("".join(first)) < 3 or len("".join(last)) < 3):
+        # A short name alone would match everywhere ("Li", "Wu", "Ng"), but the whole name, in either order, or the
+        # last name after a title ("Mme Wu", "M. Ng") is the person.
+        targets += [(LAST_NAME, first + last), (LAST_NAME, last + first)]
+    if len("".join(last)) < 3 and last:
+        targets += [(LAST_NAME, (title,) + last) for title in _TITLES]
     if first and last:
         # Glued into one word, in either order: "alicemartin", "MARTINALICE" (a capital in the middle, as in
         # "AliceMartin", already cuts the word in two).
@@ -805,6 +815,86 @@ def _phone_spans(folded: str, identity: Identity) -> Iterator[_Span]:
         prefix = rf"(?:(?:\+ ?|00 ?)33 ?(?:\(0\) ?)?|0{_SEP}|\(0\) ?)?"
         for match in re.finditer(rf"(?<![\d+]){prefix}{digits}(?!\d)", folded):
             yield _Span(match.start(), match.end(), PHONE)
+
+
+# The requester's own number written in French words, whole or mixed with digits: "zéro six douze trente-quatre
+# cinquante-six soixante-dix-huit", "06 douze 34 56 78", "six un deux trois…".
+_NUMBER_UNITS = {"zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
+                 "huit": 8, "neuf": 9}
+_NUMBER_TEENS = {"dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16}
+_NUMBER_TENS = {"vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "septante": 70,
+                "huitante": 80, "octante": 80, "nonante": 90}
+_NUMBER_TOKEN = re.compile(r"[a-z]+|\d+")
+_NUMBER_GAP = re.compile(r"[\s,.;:/_()-]{0,4}")
+
+
+def _words_as_digits(folded: str) -> Iterator[list[tuple[int, int, str, bool]]]:
+    """Each run of number words and digits in `folded`: its pieces (start, end, digits, written in words)."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _NUMBER_TOKEN.finditer(folded)]
+    index, run_end = 0, -1
+    run: list[tuple[int, int, str, bool]] = []
+
+    def word(at: int) -> str:
+        return tokens[at][2] if at < len(tokens) and _NUMBER_GAP.fullmatch(folded[tokens[at - 1][1]:tokens[at][0]]) \
+            else ""
+
+    while index <= len(tokens):
+        value, used = None, 1
+        text = tokens[index][2] if index < len(tokens) else ""
+        if text.isdigit():
+            value = text
+        elif text in _NUMBER_TENS or (text == "quatre" and word(index + 1) in ("vingt", "vingts")):
+            base = _NUMBER_TENS.get(text, 80)
+            used = 1 if text in _NUMBER_TENS else 2
+            following = word(index + used)
+            if following == "et":
+                used += 1
+                following = word(index + used)
+            if base in (60, 80) and following == "dix" and word(index + used + 1) in ("sept", "huit", "neuf"):
+                base += 10 + _NUMBER_UNITS[word(index + used + 1)]
+                used += 2
+            elif base in (60, 80) and following in _NUMBER_TEENS:
+                base += _NUMBER_TEENS[following]
+                used += 1
+            elif following in _NUMBER_UNITS and following != "zero":
+                base += _NUMBER_UNITS[following]
+                used += 1
+            value = str(base)
+        elif text == "dix" and word(index + 1) in ("sept", "huit", "neuf"):
+            value, used = str(10 + _NUMBER_UNITS[word(index + 1)]), 2
+        elif text in _NUMBER_TEENS:
+            value = str(_NUMBER_TEENS[text])
+        elif text in _NUMBER_UNITS:
+            value = str(_NUMBER_UNITS[text])
+        joined = index < len(tokens) and run_end >= 0 and _NUMBER_GAP.fullmatch(folded[run_end:tokens[index][0]])
+        if value is None or not joined:
+            if run:
+                yield run
+            run = []
+        if value is not None:
+            run_end = tokens[index + used - 1][1]
+            run.append((tokens[index][0], run_end, value, not text.isdigit()))
+        index += used
+
+
+def _phone_words_spans(folded: str, identity: Identity) -> Iterator[_Span]:
+    own = _own_phone_key(identity.phone)
+    if len(own) < 8:
+        return
+    key = own[1:] if len(own) == 10 and own.startswith("0") else own.lstrip("+")
+    for run in _words_as_digits(folded):
+        digits = "".join(piece[2] for piece in run)
+        at = digits.find(key)
+        while at >= 0:
+            if at > 0 and digits[at - 1] == "0":
+                at -= 1  # the leading 0 of a French number belongs to it
+            # The pieces that hold digits at..at+len: from the one where `at` falls to the one holding the last digit.
+            bounds = list(itertools.accumulate(len(piece[2]) for piece in run))
+            first = next(i for i, bound in enumerate(bounds) if bound > at)
+            last = next(i for i, bound in enumerate(bounds) if bound >= digits.find(key, at) + len(key))
+            if any(piece[3] for piece in run[first:last + 1]):
+                yield _Span(run[first][0], run[last][1], PHONE)
+            at = digits.find(key, digits.find(key, at) + 1)
 
 
 # --- Company numbers and bank accounts -----------------------------------------------------------------------------

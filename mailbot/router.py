@@ -137,9 +137,9 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return _unauthenticated_aideur(mail, deps) or _old_command_address(token, deps) or Route(
             Action.AIDEUR_COMMAND, "mail d'Aideur à son adresse de commande" if token.scope == SCOPE_COMMAND
             else "réponse d'Aideur à une demande de confirmation de commande", token=token)
-    if token.scope in PROOF_SCOPES and not in_address:
-        return _cited_only(mail, deps, token)
     if token.scope in MEMBER_SCOPES:
+        if not in_address:
+            return _thread_only(mail, deps, token)
         return MEMBER_SCOPES[token.scope](mail, deps, token)
     if token.scope != SCOPE_TICKET:
         return None
@@ -162,6 +162,34 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return Route(Action.FOLLOW_UP, "réponse par le jeton du ticket", ticket=ticket,
                      member=_member(deps, mail.from_address), token=token)
     return None
+
+
+def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """A member-scope token (profile, confirmation, consent, appeal, result form…) found only in In-Reply-To or
+    References: a Message-ID is copied into every reply-all and forward, so it proves nothing (README, "Proof of
+    address"). A member's own mail about their membership goes to the profile workflow without a token (any change
+    waits for a confirmation to the address on record); the others are routed as if there were no token."""
+    if token.scope in (SCOPE_PROFILE, SCOPE_CONFIRM, SCOPE_VERIFY, SCOPE_REGISTRATION):
+        member = _member(deps, mail.from_address)
+        if member is not None and member.status == "active":
+            return Route(Action.PROFILE, "jeton d'un mail du membre seulement dans les références "
+                                         "(In-Reply-To/References) : aucune preuve", member=member)
+        return None
+    # An answer to a consent question, an appeal or a result form that lost its reply address (a provider dropping
+    # plus addresses, or a forger citing the Message-ID): it counts for nothing, but Aideur sees it on the ticket.
+    ticket_id = None
+    if token.scope == SCOPE_CONSENT and (consent := deps.session.get(Consent, token.number)) is not None:
+        ticket_id = consent.connection.ticket_id
+    elif token.scope == SCOPE_RESULT and (form := deps.session.get(ResultForm, token.number)) is not None:
+        ticket_id = form.ticket_id
+    elif token.scope == SCOPE_APPEAL and (asked := deps.session.get(Solicitation, token.number)) is not None:
+        ticket_id = asked.ticket_id
+    ticket = deps.session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None or deps.settings.is_aideur(mail.from_address):
+        return None
+    return Route(Action.FOLLOW_UP, "réponse sans son adresse de réponse (jeton seulement dans les références) : "
+                                   "elle ne compte pas, transmise à Aideur", ticket=ticket,
+                 member=_member(deps, mail.from_address))
 
 
 def address_token(mail: InboundMail, signer: TokenSigner) -> Token | None:
@@ -297,34 +325,6 @@ MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None
     SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation, SCOPE_VERIFY: _verify,
     SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result,
 }
-
-
-# The answers that change a member's data, status or consents (issue 11, point 1): they count only through the
-# reply address made for them. A Message-ID is copied into every reply and forward, so a token found only in
-# In-Reply-To/References says which mail is cited, never that the sender reads the member's mailbox.
-PROOF_SCOPES = frozenset({SCOPE_PROFILE, SCOPE_CONFIRM, SCOPE_VERIFY, SCOPE_CONSENT, SCOPE_RESULT})
-
-
-def _cited_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route:
-    """A mail citing a consent question, a result form or a confirmation without coming through its reply address:
-    it changes nothing. About a request, it reaches Aideur on that request as a message; otherwise it is read as a
-    fresh mail from the sender (a change asked that way waits for a confirmation to the address on record)."""
-    ticket = None
-    if token.scope == SCOPE_CONSENT:
-        consent = deps.session.get(Consent, token.number)
-        ticket = deps.session.get(Ticket, consent.connection.ticket_id) if consent is not None else None
-    elif token.scope == SCOPE_RESULT:
-        form = deps.session.get(ResultForm, token.number)
-        ticket = deps.session.get(Ticket, form.ticket_id) if form is not None else None
-    member = _member(deps, mail.from_address)
-    if ticket is not None:
-        return Route(Action.FOLLOW_UP, "réponse qui cite une demande du Club sans passer par son adresse de "
-                                       "réponse : transmise à Aideur, rien d'enregistré", ticket=ticket, member=member)
-    if member is not None and member.status == "active":
-        return Route(Action.PROFILE, "réponse qui cite un mail de profil ou de confirmation sans passer par son "
-                                     "adresse de réponse : lue comme un mail nouveau", member=member)
-    return Route(Action.NON_MEMBER, "réponse qui cite un mail du Club sans passer par son adresse de réponse",
-                 member=member)
 
 
 def thread(mail: InboundMail, deps: RouterDeps) -> Route | None:

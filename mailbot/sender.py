@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,12 +41,19 @@ MARK_SENT_ATTEMPTS = 5
 REPLY_LOG_LIMIT = 200
 
 
-def redact(reply: str) -> str:
+def redact(reply: str, recipient: str = "") -> str:
     """A server's reply fit for the journal at INFO/WARNING: its first line, every e-mail address replaced by
     "<adresse>" (a reply often quotes the recipient's: personal data). The full text goes to the outbox row's
-    last_error and to DEBUG only."""
+    last_error and to DEBUG only. With the `recipient`, its local part and the words of it are masked too, however
+    the server quotes them ("550 5.1.1 Jean Dupont <…> rejected", "user jean.dupont unknown")."""
     lines = reply.strip().splitlines()
     text = mask(lines[0] if lines else "")  # quoted and internationalised local parts, display names too
+    local = recipient.rpartition("@")[0].strip('"') if "@" in recipient else ""
+    if local:
+        text = re.sub(re.escape(local), "<adresse>", text, flags=re.IGNORECASE)
+        for word in sorted({w for w in re.split(r"[\W_]+", local) if len(w) >= 3 and not w.isdigit()}, key=len,
+                           reverse=True):
+            text = re.sub(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", "<nom>", text, flags=re.IGNORECASE)
     return text[:REPLY_LOG_LIMIT] + "…" if len(text) > REPLY_LOG_LIMIT else text
 
 
@@ -281,6 +289,7 @@ class Sender:
     def _after_error(self, outbox_id: int, attempts: int, code: int, message: str, result: FlushResult) -> None:
         permanent = 500 <= code < 600 or attempts >= self.max_attempts
         with self.sessions.begin() as session:
+            recipient = session.scalar(select(OutboxMail.recipient).where(OutboxMail.id == outbox_id)) or ""
             values: dict[str, object] = {"last_error": message[:2000]}
             if permanent:
                 values["status"] = "failed"
@@ -293,7 +302,7 @@ class Sender:
             truncate_wal(self.engine)
         # The journal gets the code and the reply without addresses; the full reply stays in last_error (and DEBUG).
         log.debug("outbox %s: SMTP %s, full reply: %s", outbox_id, code, message)
-        shown = redact(message).removeprefix(f"{code} ")
+        shown = redact(message, recipient).removeprefix(f"{code} ")
         if permanent:
             log.warning("outbox %s failed for good: SMTP %s: %s", outbox_id, code, shown)
             assert result.failed is not None

@@ -361,7 +361,8 @@ _HEDGE = _phrases(r"""
   | je\s+pense | je\s+crois | je\s+suppose | j\s+imagine | il\s+me\s+semble | pourquoi | disons | bof | mouais | moui
   | euh+ | heu+ | hum+ | hmm+ | plutot | pas\s+tout\s+de\s+suite | pas\s+encore | (?:ne\s+suis\s+)?pas\s+contre
   | en\s+discuter | en\s+parler | on\s+en\s+reparle | rappelez\s+moi | qui\s+est\s+ce | c\s+est\s+qui | qui\s+c\s+est
-  | maybe | perhaps | not\s+sure | i\s+think | aucune\s+idee | si\s+vous\s+voulez | si\s+vous\s+insistez
+  | a\s+(?:vos|mes|ses|tes|nos)\s+risques | tant\s+pis | faute\s+de\s+quoi
+  | maybe | perhaps | not\s+sure | i\s+think | i\s+guess | i\s+suppose | i\s+believe | probably | likely | aucune\s+idee | si\s+vous\s+voulez | si\s+vous\s+insistez
   | pas\s+vraiment | a\s+la\s+rigueur | au\s+pire | pourquoi\s+pas | je\s+(?:vous\s+)?laisse\s+voir
   | surement | possible | semble | j\s+espere | sauf\s+erreur | en\s+attendant | a\s+confirmer | a\s+valider
   | confirmerai | sous\s+condition | conditionnel\w* | devrai[st]? | devrait | faudrai[st]? | faudra | pourrai[st]
@@ -379,6 +380,11 @@ _DEFER = _phrases(r"""
   | associee? | associes | hierarchie | patron | chef | direction | conjointe? | epouse? | femme | mari | avocate?
   | comptable | banquier | notaire | pour\s+l\s+instant | pour\s+le\s+moment | temporairement | provisoirement
   | later | tomorrow | let\s+me\s+check
+  | lundi | mardi | mercredi | jeudi | vendredi | samedi | dimanche | a\s+partir | des\s+(?:que|lundi|demain|la|le)
+  | a\s+la\s+fin | fin\s+du\s+mois | fin\s+d\s+annee | fin\s+de\s+l\s+annee | janvier | fevrier | mars | avril | mai
+  | juin | juillet | aout | septembre | octobre | novembre | decembre | rentree | vacances | semaine\s+prochaine
+  | for\s+now | for\s+the\s+time\s+being | next\s+(?:week|month|time) | monday | tuesday | wednesday | thursday
+  | friday | saturday | sunday
 """)
 _CONDITION = _phrases(r"""
     mais | sauf | seulement | uniquement | juste | exclusivement | a\s+condition | sous\s+reserve | si
@@ -387,6 +393,13 @@ _CONDITION = _phrases(r"""
   | hors | sinon | a\s+moins | dans\s+la\s+mesure | limite\w* | restrei\w* | partiel\w* | en\s+partie | pas\s+tout
   | prefere\w* | preferable | preference | gard(?:er|ez|e) | confidentiel\w* | prive | privee | discret\w*
   | discretion | exclu\w* | reserve | reserves
+  | sous\s+(?:certaines\s+|quelques\s+)?conditions? | moyennant | au\s+besoin | en\s+cas\s+de | au\s+cas
+  | le\s+cas\s+echeant | si\s+necessaire | quitte\s+a | du\s+moment\s+que | quoique | encore\s+que | admettons
+  | globalement | en\s+gros | grosso\s+modo | presque | exceptionnel\w* | a\s+titre | une\s+seule\s+fois
+  | pour\s+une\s+fois | dans\s+un\s+premier\s+temps | pour\s+commencer | a\s+contrec\w* | a\s+reculons
+  | faute\s+de\s+mieux | prudemment | avec\s+prudence | par\s+ecrit
+  | provided | providing | as\s+long\s+as | so\s+long\s+as | in\s+case | assuming | on\s+condition | subject\s+to
+  | sort\s+of | kind\s+of | partly | partially | mostly
 """)
 _JOKE = _phrases(r"""
     je\s+(?:plaisante|rigole|blague|deconne|taquine) | c\s+est\s+une\s+blague | blague | pour\s+(?:de\s+)?rire

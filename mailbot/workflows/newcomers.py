@@ -102,7 +102,7 @@ def _confirmation_answer(ctx: WorkflowContext, mail: InboundMail, known: Member 
     if pending is None:
         _send(ctx, mail, "inscription_sans_objet", {}, key="register-none")
         return
-    answer = confirmation_of(mail.new_text or mail.text)
+    answer = confirmation_of(mail.text or mail.new_text)  # the whole body: a PS under the signature counts
     if answer is None:
         _send(ctx, mail, "inscription_incomprise", {}, key="register-unclear",
               token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))

@@ -231,7 +231,7 @@ def answer_pending_change(ctx: WorkflowContext, mail: InboundMail, member: Membe
     if pending is None or pending.member_id != member.id:
         _reply(ctx, mail, member, "confirmation_sans_objet", {})
         return
-    answer = confirmation_of(mail.new_text or mail.text)
+    answer = confirmation_of(mail.text or mail.new_text)  # the whole body: a PS under the signature counts
     if answer is None:
         _reply(ctx, mail, member, "confirmation_incomprise", {"action": ACTION_WORDS["profile"]},
                token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))

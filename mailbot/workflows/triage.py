@@ -178,7 +178,7 @@ def confirmation_reply(ctx: WorkflowContext, mail: InboundMail, pending_id: int)
         _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": "expired"}, key=key,
                           only=mail.from_address)
         return
-    answer = confirmation_of(mail.new_text or mail.text)
+    answer = confirmation_of(mail.text or mail.new_text)  # the whole body: a PS under the signature counts
     if answer is None:
         _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": "unclear"}, key=key,
                           only=mail.from_address)

@@ -258,3 +258,19 @@ def test_resolu_inside_a_sentence_is_not_a_withdrawal(clean_mail, settings, sess
     assert ticket(sessions).status == "new"
     with sessions() as session:
         assert session.scalar(select(func.count(Event.id)).where(Event.kind == "follow-up")) == 1
+
+
+@pytest.mark.parametrize("how", ["subject", "in-reply-to"])
+def test_a_forged_resolu_without_the_reply_address_withdraws_nothing(clean_mail, settings, sessions, how):
+    """Attack review of issue 11: a stranger forges Alice's From: to the plain club address, citing her ticket by
+    its reference in the subject or by the acknowledgement's Message-ID, and writes "RÉSOLU". The reference and the
+    Message-ID are no proof: the ticket stays open and Aideur is told (he can close it himself)."""
+    open_ticket(clean_mail, settings, sessions)
+    [ack] = mailbox(clean_mail, ALICE)
+    headers = {"In_Reply_To": ack.headers["message-id"][0]} if how == "in-reply-to" else {}
+    smtp_send(clean_mail, make_mail(ALICE, "Re: " + ack.subject, "RÉSOLU, merci", to=CLUB, **headers))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=THURSDAY)
+    assert ticket(sessions).status == "new"
+    assert len(mailbox(clean_mail, ALICE)) == 1  # no "thank you for telling us" to Alice
+    assert any("RÉSOLU" in n.text for n in settle(clean_mail, AIDEUR, 2)[1:])

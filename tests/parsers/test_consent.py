@@ -267,3 +267,24 @@ def test_any_text_reads_without_error_and_the_line_is_the_persons_own(text: str)
     assert reading.line == "" or all(part in text for part in reading.line.split(" / "))
     if reading.answer is not UNCLEAR:
         assert reading.line
+
+
+# Qualified yeses in words no earlier list held (attack review of issue 11): each is asked again, never a yes.
+QUALIFIED_VARIANTS = [
+    "Yes, provided that he is discreet.", "Yes, in case he needs it.", "Yes, assuming he is a member.",
+    "Yes, on condition that he calls after 6pm.", "Yes, subject to my partner's approval.", "Yes, I guess.",
+    "Yes, probably.", "Yes, sort of.", "Yes, for the time being.", "Yes, next week.",
+    "Oui, j'accepte, sous conditions.", "Oui, sous certaines conditions.", "Oui, moyennant finance",
+    "Oui, en cas de besoin.", "Oui, au cas où.", "Oui, au besoin.", "Oui, le cas échéant.",
+    "ok, quitte à le regretter", "Oui, globalement.", "Oui, en gros.", "Oui, presque.", "Oui, lundi.",
+    "Oui, dès lundi.", "Oui, dans un premier temps", "Oui, pour commencer.", "Oui, pour une fois.",
+    "Oui, exceptionnellement.", "Oui, à titre exceptionnel.", "Oui, à contrecœur.", "Oui, à reculons.",
+    "Oui, faute de mieux.", "Oui, par écrit.", "Oui. Quoique.", "Oui, encore que.", "Oui, admettons.",
+    "Yes, as long as it is by email.", "Oui, à la fin du mois.", "Oui, en janvier.", "Oui, après les vacances.",
+    "Oui, à vos risques", "Oui, tant pis",
+]
+
+
+@pytest.mark.parametrize("text", QUALIFIED_VARIANTS)
+def test_a_yes_qualified_in_other_words_is_not_a_yes(text: str) -> None:
+    assert read_consent(text).answer is UNCLEAR

@@ -173,3 +173,20 @@ def test_a_doubt_after_a_yes_suspends_it_and_nothing_is_exchanged(clean_mail, se
     assert "suspendons" in " ".join(again.text.split())
     reply(clean_mail, settings, sessions, ask_chloe, "Oui", CHLOE)
     nothing_exchanged(clean_mail, sessions)
+
+
+def test_a_forged_yes_citing_the_consent_questions_message_id_exchanges_nothing(clean_mail, settings, sessions):
+    """Attack review: with Chloé's From: forged, a "Oui" to the plain club address whose In-Reply-To cites her
+    consent question (a Message-ID seen in any reply-all or forward) is not her consent: nothing is exchanged,
+    and Aideur sees the mail on the ticket."""
+    from tests.helpers import CLUB, make_mail, run_cycle, smtp_send, wait_mail
+    from tests.integration.test_consents import THURSDAY
+
+    _, ask_alice, ask_chloe = connect(clean_mail, settings, sessions)
+    reply(clean_mail, settings, sessions, ask_alice, "Oui", ALICE)
+    smtp_send(clean_mail, make_mail(CHLOE, "Re: " + ask_chloe.subject, "Oui", to=CLUB,
+                                    In_Reply_To=ask_chloe.headers["message-id"][0]))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=THURSDAY)
+    assert connection_status(sessions) == "asking" and cards_sent(clean_mail) == []
+    assert consents(sessions)["helper"].status == "pending"

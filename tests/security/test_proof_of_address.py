@@ -333,3 +333,41 @@ def test_a_flood_of_unreadable_mail_gives_bounded_notices(clean_mail, settings, 
     notes = settle(clean_mail, AIDEUR, 2)
     assert len(notes) == 2  # the 1st and the 10th
     assert "9 autres mails de" in " ".join(notes[1].text.split())
+
+
+@pytest.mark.parametrize("header", ["In-Reply-To", "References"])
+def test_the_message_id_of_alices_profile_mail_is_no_proof(clean_mail, settings, sessions, header):
+    """Attack review: whoever saw the Message-ID of Alice's profile mail (a reply-all, a forward) cites it in
+    In-Reply-To/References of a fresh mail to the plain address, with Alice's From: and form lines. A Message-ID is
+    thread context, never proof: nothing changes until Alice answers her own confirmation."""
+    add_members(sessions)
+    deliver(clean_mail, settings, sessions, make_mail(ALICE, "modifier", ""))
+    [profile] = settle(clean_mail, ALICE, 1)
+    assert profile.subject == "Votre profil au Club Aide"
+    deliver(clean_mail, settings, sessions, forged(ALICE, "Re: " + profile.subject, ATTACK,
+                                                   **{header.replace("-", "_"): profile.headers["message-id"][0]}))
+    assert alice(sessions) == (*ALICE_BEFORE, "active")
+    assert pending(sessions) == [("profile", "pending", ALICE)]
+
+
+def test_the_message_id_of_alices_confirmation_question_confirms_nothing(clean_mail, settings, sessions):
+    """The question's Message-ID cited by a forged "Oui" (to the plain address) is not Alice's answer."""
+    add_members(sessions)
+    deliver(clean_mail, settings, sessions, forged(ALICE, "modifier", ATTACK))
+    [question] = settle(clean_mail, ALICE, 1)
+    deliver(clean_mail, settings, sessions, forged(ALICE, "Re: " + question.subject, "Oui",
+                                                   In_Reply_To=question.headers["message-id"][0]))
+    assert alice(sessions) == (*ALICE_BEFORE, "active")
+    assert pending(sessions) == [("profile", "pending", ALICE)]
+
+
+def test_a_ps_under_the_signature_saying_no_confirms_nothing(clean_mail, settings, sessions):
+    """Attack review: the confirmation of a profile change was read on the new text only, above the signature, so
+    "Oui" with "PS : finalement non" under it applied the change."""
+    add_members(sessions)
+    deliver(clean_mail, settings, sessions, forged(ALICE, "modifier", ATTACK))
+    [question] = settle(clean_mail, ALICE, 1)
+    answer = "Oui\n\n-- \nAlice Martin\n06 12 34 56 78\n\nPS : finalement non, ne changez rien"
+    deliver(clean_mail, settings, sessions, reply_to_notification(question, answer, "thunderbird", sender=ALICE))
+    assert alice(sessions) == (*ALICE_BEFORE, "active")
+    assert pending(sessions)[0][1] != "applied"

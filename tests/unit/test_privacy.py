@@ -176,7 +176,9 @@ def test_first_names_that_are_words_are_still_reported(name: str, text: str) -> 
 
 
 def test_names_of_one_or_two_letters_are_ignored() -> None:
-    assert find_leaks("Li et Jo sont là, ba, li, jo.", Identity(first_name="Jo", last_name="Li")) == []
+    assert find_leaks("Li et Jo sont là, ba, li.", Identity(first_name="Jo", last_name="Li")) == []
+    # Both together are the person, "Nom, Prénom" included (attack review: "Li Wu" reached helpers).
+    assert find_leaks("ba, li, jo.", Identity(first_name="Jo", last_name="Li"))
 
 
 # --- Company -------------------------------------------------------------------------------------------------------
@@ -760,3 +762,29 @@ def test_a_real_name_among_ordinary_words_is_still_found() -> None:
     identity = Identity("Marie", "Lemaire")
     assert {leak.found for leak in find_leaks("Passer à la mairie avec M a r i e, puis chez LEMAIRE.", identity)} \
         == {"M a r i e", "LEMAIRE"}
+
+
+@pytest.mark.parametrize("text", [
+    "appelez le zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit",
+    "zero six douze trente quatre cinquante six soixante dix huit",
+    "06 douze 34 56 78",
+    "six un deux trois quatre cinq six sept huit",
+    "0 six 12 34 cinquante-six 78",
+])
+def test_the_requesters_phone_written_in_words_is_found(text: str) -> None:
+    assert PHONE in {leak.what for leak in find_identity(text, ALICE)}
+    assert "douze" not in scrub(text, ALICE) and "12" not in scrub(text, ALICE)
+
+
+def test_numbers_in_words_that_are_not_the_phone_are_left_alone() -> None:
+    assert find_leaks("Il a six ans, douze chats et quatre-vingt-dix-neuf problèmes.", ALICE) == []
+
+
+@pytest.mark.parametrize("text", ["Li Wu", "WU Li", "Mme Wu", "Madame Wu", "M. Wu"])
+def test_a_short_name_is_found_whole_or_after_a_title(text: str) -> None:
+    assert find_identity(text, Identity(first_name="Li", last_name="Wu"))
+
+
+def test_a_short_name_alone_or_inside_a_word_is_not_a_leak() -> None:
+    assert find_identity("le wu-wei, M. Wuest et Mme Ngono", Identity(first_name="Li", last_name="Wu")) == []
+    assert find_identity("M. Ng a appelé", Identity(first_name="Paul", last_name="Ng"))
