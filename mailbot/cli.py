@@ -128,17 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="local demo: loopback mail server with demo accounts")
     demo.add_argument("--root", type=Path, default=Path("var/demo"))
     demo_sub = demo.add_subparsers(metavar="ACTION")
-    demo.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_run"))
+    demo.set_defaults(handler=_lazy("mailbot.dev.demo", "cmd_demo_run"))
     ds = demo_sub.add_parser("send", help="send a mail to the club as a demo member")
     ds.add_argument("--from", dest="sender", default="alice@membres.test")
     ds.add_argument("--to", default="")
     ds.add_argument("--subject", default="Besoin d'un conseil juridique")
     ds.add_argument("text", nargs="?", default="Bonjour,\n\nJe cherche un avocat en droit du travail pour un "
                                                "litige avec un salarié. Pouvez-vous m'aider ?\n\nMerci,\nAlice")
-    ds.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_send"))
+    ds.set_defaults(handler=_lazy("mailbot.dev.demo", "cmd_demo_send"))
     dr = demo_sub.add_parser("read", help="show the mail a demo account received")
     dr.add_argument("address")
-    dr.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_read"))
+    dr.set_defaults(handler=_lazy("mailbot.dev.demo", "cmd_demo_read"))
     return parser
 
 
