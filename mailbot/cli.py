@@ -1,4 +1,4 @@
-"""`mailbot`: the daemon and the operator's commands (DESIGN.md section 5)."""
+"""`mailbot`: the daemon and the operator's commands (README.md, "Commands")."""
 from __future__ import annotations
 
 import argparse
@@ -326,7 +326,7 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
 
 
 def consent_trail(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
-    """The evidence of each side's written consent (DESIGN.md 2.5): who, what was asked, the answer, when."""
+    """The evidence of each side's written consent (docs/rules.md §5): who, what was asked, the answer, when."""
     connections = session.scalars(select(Connection).where(Connection.ticket_id == ticket.id)
                                   .order_by(Connection.id)).all()
     return [{"id": c.id, "status": c.status, "actor": c.actor, "created_at": _iso(c.created_at),

@@ -3,7 +3,7 @@
 Used by the test suite (fixtures) and by demo mode (`make run` with no mailbox configured). Everything lives under
 one directory; both daemons are started from their own config there, as root, without systemd.
 
-Pitfall numbers in comments ("pitfall 7") refer to /work/shared/notes/test-mail-servers.md.
+Pitfall numbers in comments ("pitfall 7") refer to docs/devserver.md, "Pitfalls".
 
     with MailServer(Path(tempfile.mkdtemp(dir="/tmp"))) as server:
         server.add_user("aide@club.test", "pw")
