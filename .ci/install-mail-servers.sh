@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Dovecot (IMAP + LMTP) and Postfix for mailbot's loopback test servers (mailbot/devserver.py), on Debian 12.
+# Install Dovecot (IMAP + LMTP) and Postfix for mailbot's loopback test servers (mailbot/dev/devserver.py), on Debian 12.
 # Idempotent: does nothing when they are installed. The system daemons are left stopped: the tests start their own
 # instances from a config in a test directory and must not find ports 25/143 taken.
 set -euo pipefail

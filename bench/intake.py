@@ -1,5 +1,5 @@
 """Intake benchmark: how fast mailbot turns waiting mail into tickets, against the raw libraries, on a loopback
-Dovecot + Postfix (mailbot.devserver.MailServer).
+Dovecot + Postfix (mailbot.dev.devserver.MailServer).
 
     .venv/bin/python bench/intake.py --quick                      # smoke test, N=200, < 1 minute
     .venv/bin/python bench/intake.py --n 1000 10000 --huge 20     # the full run (the huge mails go with the largest N)
@@ -46,7 +46,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/intake.py` from the repo root
 
 from bench.mailgen import CLUB_ADDRESS, generate, members, small_mails  # noqa: E402
-from mailbot.devserver import MailServer  # noqa: E402
+from mailbot.dev.devserver import MailServer  # noqa: E402
 
 MAILBOT = Path(sys.executable).with_name("mailbot")
 AIDEUR_ADDRESS = "aideur@club.test"

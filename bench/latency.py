@@ -47,7 +47,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/latency.py` from the 
 from bench.intake import (CLUB_ADDRESS, MEMBER_COUNT, PASSWORD, POLL_INTERVAL, excerpt, git_state,  # noqa: E402
                           log, mailbot_source, members, request_mail, start_server)
 from bench.multi import Counts, fresh_postgres, prepare_postgres, start_daemons, stop_daemons  # noqa: E402
-from mailbot.devserver import MailServer  # noqa: E402
+from mailbot.dev.devserver import MailServer  # noqa: E402
 
 SENDERS = 5
 ACK_TIMEOUT = 180.0

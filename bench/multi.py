@@ -42,7 +42,7 @@ from bench.intake import (CLUB_ADDRESS, PASSWORD, append_all, excerpt, git_state
                           mailbot_command, mailbot_env, mailbot_source, prepare_database, start_server,
                           wait_for_delivery)
 from bench.mailgen import generate  # noqa: E402
-from mailbot.devserver import MailServer  # noqa: E402
+from mailbot.dev.devserver import MailServer  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_BENCH_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

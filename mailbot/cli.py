@@ -1,4 +1,4 @@
-"""`mailbot`: the daemon and the operator's commands (DESIGN.md section 5)."""
+"""`mailbot`: the daemon and the operator's commands (README.md, "Commands")."""
 from __future__ import annotations
 
 import argparse
@@ -128,17 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="local demo: loopback mail server with demo accounts")
     demo.add_argument("--root", type=Path, default=Path("var/demo"))
     demo_sub = demo.add_subparsers(metavar="ACTION")
-    demo.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_run"))
+    demo.set_defaults(handler=_lazy("mailbot.dev.demo", "cmd_demo_run"))
     ds = demo_sub.add_parser("send", help="send a mail to the club as a demo member")
     ds.add_argument("--from", dest="sender", default="alice@membres.test")
     ds.add_argument("--to", default="")
     ds.add_argument("--subject", default="Besoin d'un conseil juridique")
     ds.add_argument("text", nargs="?", default="Bonjour,\n\nJe cherche un avocat en droit du travail pour un "
                                                "litige avec un salarié. Pouvez-vous m'aider ?\n\nMerci,\nAlice")
-    ds.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_send"))
+    ds.set_defaults(handler=_lazy("mailbot.dev.demo", "cmd_demo_send"))
     dr = demo_sub.add_parser("read", help="show the mail a demo account received")
     dr.add_argument("address")
-    dr.set_defaults(handler=_lazy("mailbot.demo", "cmd_demo_read"))
+    dr.set_defaults(handler=_lazy("mailbot.dev.demo", "cmd_demo_read"))
     return parser
 
 
@@ -326,7 +326,7 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
 
 
 def consent_trail(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
-    """The evidence of each side's written consent (DESIGN.md 2.5): who, what was asked, the answer, when."""
+    """The evidence of each side's written consent (docs/rules.md §5): who, what was asked, the answer, when."""
     connections = session.scalars(select(Connection).where(Connection.ticket_id == ticket.id)
                                   .order_by(Connection.id)).all()
     return [{"id": c.id, "status": c.status, "actor": c.actor, "created_at": _iso(c.created_at),

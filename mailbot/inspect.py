@@ -16,7 +16,7 @@ UNREADABLE = "unreadable"
 
 
 def inspect_bytes(raw: bytes, name: str) -> dict[str, Any]:
-    """One mail's verdict as a JSON-ready dict (the keys of DESIGN.md section 7, plus `sender_problem`)."""
+    """One mail's verdict as a JSON-ready dict (the keys README.md documents for `mailbot inspect --json`, `sender_problem` included)."""
     result: dict[str, Any] = {
         "file": name, "kind": UNREADABLE, "kind_reason": "", "from_address": "", "from_name": "", "subject": "",
         "new_text": "", "signature": "", "summary": "", "attachments": [], "bounced_recipients": [],

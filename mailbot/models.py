@@ -75,7 +75,7 @@ class MemberTerm(Base):
 
 
 class Acceptance(Base):
-    """The written acceptance of the club's conditions: the evidence kept for each member (DESIGN.md 2.9)."""
+    """The written acceptance of the club's conditions: the evidence kept for each member (docs/rules.md §9)."""
 
     __tablename__ = "acceptances"
 
@@ -131,7 +131,7 @@ class Ticket(Base):
 
 
 class Appeal(Base):
-    """One anonymised appeal Aideur sent to the network for a ticket (DESIGN.md 2.4)."""
+    """One anonymised appeal Aideur sent to the network for a ticket (docs/rules.md §4)."""
 
     __tablename__ = "appeals"
 
@@ -166,7 +166,7 @@ class Solicitation(Base):
 
 
 class Connection(Base):
-    """Aideur's #relier: requester and helper put in contact once both agreed in writing (DESIGN.md 2.5)."""
+    """Aideur's #relier: requester and helper put in contact once both agreed in writing (docs/rules.md §5)."""
 
     __tablename__ = "connections"
 
@@ -185,7 +185,7 @@ class Connection(Base):
 
 
 class Consent(Base):
-    """One side's written answer to "may we give your details to…?": the evidence kept (DESIGN.md 2.5)."""
+    """One side's written answer to "may we give your details to…?": the evidence kept (docs/rules.md §5)."""
 
     __tablename__ = "consents"
 
@@ -212,7 +212,7 @@ class Consent(Base):
 
 
 class ResultForm(Base):
-    """The simplified result form (DESIGN.md 2.8) sent to a member, and what they answered."""
+    """The simplified result form (docs/rules.md §8) sent to a member, and what they answered."""
 
     __tablename__ = "result_forms"
 

@@ -1,4 +1,4 @@
-"""The week's figures and what is waiting, read from the database (DESIGN.md 2.11).
+"""The week's figures and what is waiting, read from the database (docs/rules.md §11).
 
 Pure queries: nothing here writes, sends or formats for a mail. The weekly digest (mailbot.workflows.digest) and
 `mailbot report` both show what `build_digest` returns.

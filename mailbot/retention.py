@@ -1,4 +1,4 @@
-"""Retention limit for raw mail (DESIGN.md 2.10, RGPD data minimisation): MAILBOT_RETENTION_DAYS.
+"""Retention limit for raw mail (docs/rules.md §10, RGPD data minimisation): MAILBOT_RETENTION_DAYS.
 
 What a mail *said* is kept only as long as it is useful; *that* it was sent, by whom, to whom and when is kept
 as the club's record. Past the limit (365 days by default; 0 keeps everything):

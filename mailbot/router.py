@@ -1,4 +1,4 @@
-"""Which workflow a mail belongs to (DESIGN.md section 3): an ordered table of small named rules.
+"""Which workflow a mail belongs to (docs/architecture.md, "Routing tokens"): an ordered table of small named rules.
 
 The first rule that recognises the mail wins: loops and robots first, then a verified token, then the thread
 (In-Reply-To/References to a mail of the ticket's member), then a ticket reference in the subject (only from the
@@ -215,7 +215,7 @@ UNAUTHENTICATED_AIDEUR = "adresse d'Aideur non authentifiée"
 
 
 def _unauthenticated_aideur(mail: InboundMail, deps: RouterDeps) -> Route | None:
-    """A mail with Aideur's From: drives commands only if nothing says it was forged (DESIGN.md section 3).
+    """A mail with Aideur's From: drives commands only if nothing says it was forged (docs/architecture.md, "Routing tokens").
 
     With MAILBOT_AUTHSERV_ID set, the operator's own MTA must vouch for that From: (RFC 8601). Without it, mailbot
     checks DKIM itself: a valid signature aligned with Aideur's domain is proof (and teaches that the domain

@@ -1,4 +1,4 @@
-"""Unforgeable routing tokens (DESIGN.md section 3).
+"""Unforgeable routing tokens (docs/architecture.md, "Routing tokens").
 
 A token names what a reply is about and who it was sent to: a scope letter (t = ticket, c = Aideur's command
 address (its number is the address's generation: `mailbot aideur rotate-address` makes a new one), q = a command

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from mailbot.config import Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
-from mailbot.devserver import MailServer
+from mailbot.dev.devserver import MailServer
 
 from tests.corpus import AVAILABLE, CORPUS, SKIP_REASON
 from tests.helpers import CLUB, AIDEUR, MEMBERS, OUTSIDERS, PASSWORD

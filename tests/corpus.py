@@ -10,7 +10,7 @@ from pathlib import Path
 
 SETTING = "MAILBOT_TEST_CORPUS"
 SKIP_REASON = (f"no mail corpus: set {SETTING} to the directory holding the corpus's manifest.json "
-               "(CI sets it to ../shared/corpus) to run this test")
+               "(CI sets it) to run this test")
 
 
 def corpus_path() -> Path | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import Settings
 from mailbot.daemon import CycleReport, Daemon
-from mailbot.devserver import MailServer
+from mailbot.dev.devserver import MailServer
 from mailbot.members import upsert_member
 
 PASSWORD = "pw-test"

@@ -1,4 +1,4 @@
-"""Aideur's reply to a ticket notification: command lines (DESIGN.md 2.2) and the message to relay to the member.
+"""Aideur's reply to a ticket notification: command lines (docs/rules.md §2) and the message to relay to the member.
 
 The input is the reply's new text (quote and signature already removed by `split_reply`). Reading rules:
 
@@ -34,7 +34,7 @@ __all__ = [
     "parse_price",
 ]
 
-# Canonical French name → English alias (DESIGN.md 2.2).
+# Canonical French name → English alias (docs/rules.md §2).
 COMMANDS: Mapping[str, str] = MappingProxyType({
     "accepter": "accept",
     "refuser": "decline",

@@ -1,4 +1,4 @@
-"""Consent answers: "May we give your details to …? Answer yes or no by reply." (DESIGN.md 2.5)
+"""Consent answers: "May we give your details to …? Answer yes or no by reply." (docs/rules.md §5)
 
 Contact details go from one member to another only with the written consent of each, and the answer line is kept as
 evidence. So the rule is lopsided: a false YES gives away someone's details, a false UNCLEAR only costs a second

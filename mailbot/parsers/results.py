@@ -1,4 +1,4 @@
-"""The simplified result form, as members fill it in by reply (DESIGN.md 2.8; seed: "le formulaire est simplifié
+"""The simplified result form, as members fill it in by reply (docs/rules.md §8; seed: "le formulaire est simplifié
 afin de garder la discrétion sur les prestations, durée, prix").
 
 The form as sent, values empty::

@@ -1,2 +1,2 @@
-"""The flows of DESIGN.md section 2, one module each. Workflows decide: they read the parsed mail and the clock,
+"""The flows of docs/rules.md, one module each. Workflows decide: they read the parsed mail and the clock,
 change the database and return the mails to send. They never touch IMAP or SMTP."""

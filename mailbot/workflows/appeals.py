@@ -1,4 +1,4 @@
-"""Anonymised appeals to the network (DESIGN.md 2.4, 2.7): who is asked, what they answer, when it is over.
+"""Anonymised appeals to the network (docs/rules.md §4, §7): who is asked, what they answer, when it is over.
 
 The requester stays anonymous: the appeal text is Aideur's own, checked for the requester's identity and for any
 e-mail address or phone number before anything is sent (a refusal names what would have leaked). Each member asked

@@ -1,4 +1,4 @@
-"""Consent before contact (DESIGN.md 2.5): contact details go from one member to another only with the written
+"""Consent before contact (docs/rules.md §5): contact details go from one member to another only with the written
 agreement of each ("qu'avec l'accord de chacun d'entre eux (mail ou écrit)").
 
 Aideur's #relier opens a Connection and asks both sides, each through a reply token naming that person's Consent.

@@ -1,4 +1,4 @@
-"""Deadlines (DESIGN.md 2.3): no promise to a member is ever silently broken.
+"""Deadlines (docs/rules.md §3): no promise to a member is ever silently broken.
 
 Every open ticket with a due date carries one promise (an answer, or proposals). The working day before, at 9:00,
 Aideur is reminded; when it passes with nothing sent, the member is told of the delay (with the reason Aideur gave

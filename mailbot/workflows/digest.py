@@ -1,4 +1,4 @@
-"""The weekly digest for Aideur (DESIGN.md 2.11): a scheduled job, once per ISO week.
+"""The weekly digest for Aideur (docs/rules.md §11): a scheduled job, once per ISO week.
 
 On the digest day (MAILBOT_DIGEST_DAY, Monday by default) from the digest hour (MAILBOT_DIGEST_HOUR, local time),
 every Aideur address gets one mail: the week's figures, the promises overdue, the open tickets and their deadlines,

@@ -1,4 +1,4 @@
-"""Registration by mail (DESIGN.md 2.9): a newcomer gets the invitation, replies with the form and the acceptance.
+"""Registration by mail (docs/rules.md §9): a newcomer gets the invitation, replies with the form and the acceptance.
 
 Nothing is half-registered: the member row, the acceptance evidence and the matching index are written together,
 only when every required field is readable and the conditions are explicitly accepted. Until then the newcomer

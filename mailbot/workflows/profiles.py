@@ -1,4 +1,4 @@
-"""A member's own profile by mail (DESIGN.md 2.9, 2.10): see it, change any answer, end membership, erase the data.
+"""A member's own profile by mail (docs/rules.md §9, §10): see it, change any answer, end membership, erase the data.
 
 Proof of address before any change (issue 11, point 1). A `From:` can be forged, so a mail changes the member's
 data only when it comes back through a reply address that only their mailbox received, made for that purpose:

@@ -1,4 +1,4 @@
-"""Request → ticket (DESIGN.md 2.1): a member's new mail becomes a ticket, acknowledged; later mails thread onto it."""
+"""Request → ticket (docs/rules.md §1): a member's new mail becomes a ticket, acknowledged; later mails thread onto it."""
 from __future__ import annotations
 
 from mailbot.calendar import due_after_business_days, french_date

@@ -1,4 +1,4 @@
-"""The result form (DESIGN.md 2.8; seed: "le retour de résultat … le formulaire est simplifié afin de garder la
+"""The result form (docs/rules.md §8; seed: "le retour de résultat … le formulaire est simplifié afin de garder la
 discrétion sur les prestations, durée, prix"): result, satisfaction 1–5, an optional comment. Nothing else.
 
 One form per member and ticket, sent after a connection, a solution or a close; understood in any reasonable shape

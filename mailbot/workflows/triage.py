@@ -1,4 +1,4 @@
-"""Triage by Aideur (DESIGN.md 2.2, 2.6, 2.7): his replies drive the ticket and reach the member.
+"""Triage by Aideur (docs/rules.md §2, §6, §7): his replies drive the ticket and reach the member.
 
 Everything is checked before anything is done: one bad line and the whole mail is refused with an error reply
 that quotes the line, says what is wrong and shows the help — nothing is done halfway, nothing silently ignored.

@@ -1,4 +1,4 @@
-"""The loopback Dovecot + Postfix of mailbot.devserver, end to end: real daemons, real SMTP and IMAP (needs root)."""
+"""The loopback Dovecot + Postfix of mailbot.dev.devserver, end to end: real daemons, real SMTP and IMAP (needs root)."""
 from __future__ import annotations
 
 import json
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from imap_tools import MailBoxUnencrypted, MailMessage
 
-import mailbot.devserver as devserver
-from mailbot.devserver import MailServer, MailServerError
+import mailbot.dev.devserver as devserver
+from mailbot.dev.devserver import MailServer, MailServerError
 
 pytestmark = [
     pytest.mark.servers,
@@ -195,8 +195,8 @@ def test_a_second_instance_runs_side_by_side_even_with_a_long_root(server: MailS
 
 def test_cli_prints_ports_and_stops_cleanly_on_sigterm() -> None:
     root = new_root()
-    repo = Path(devserver.__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "mailbot.devserver", "start", str(root), "--user", "aide@club.test:pw"]
+    repo = Path(devserver.__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "mailbot.dev.devserver", "start", str(root), "--user", "aide@club.test:pw"]
     process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, text=True)
     try:
         ports = json.loads(process.stdout.readline())

@@ -24,7 +24,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.devserver import MailServer, read_pid, session_members, session_of
+from mailbot.dev.devserver import MailServer, read_pid, session_members, session_of
 from mailbot.models import InboundMail, OutboxMail
 from tests.helpers import CLUB, PASSWORD, append, make_mail
 from tests.integration.daemon_process import DaemonProcess, wait_until

@@ -1,4 +1,4 @@
-"""Every real-world mail of ../shared/corpus through the daemon: no crash, nothing left behind, robots unanswered,
+"""Every real-world mail of the outside corpus (MAILBOT_TEST_CORPUS) through the daemon: no crash, nothing left behind, robots unanswered,
 the unreadable quarantined with a reason and Aideur told."""
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ from sqlalchemy import select
 from mailbot import oauth
 from mailbot.checks import run_checks
 from mailbot.config import load_settings
-from mailbot.devserver import LOOPBACK, MailServer, free_port
+from mailbot.dev.devserver import LOOPBACK, MailServer, free_port
 from mailbot.mailbox import Mailbox
 from mailbot.models import OutboxMail
 from tests.helpers import AIDEUR, ALICE, CLOCK, CLUB, PASSWORD, add_members, make_mail, run_cycle

@@ -1,4 +1,4 @@
-"""parse_aideur_reply: command lines of DESIGN.md 2.2, the message relayed to the member, errors."""
+"""parse_aideur_reply: command lines of docs/rules.md §2, the message relayed to the member, errors."""
 from __future__ import annotations
 
 from datetime import date

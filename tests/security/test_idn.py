@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from mailbot.compose import Rendered, ascii_domain, build_message
 from mailbot.config import load_settings
-from mailbot.devserver import free_port
+from mailbot.dev.devserver import free_port
 from mailbot.members import upsert_member
 from mailbot.models import InboundMail, Member, OutboxMail, Ticket
 from tests.conftest import make_env

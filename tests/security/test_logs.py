@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from mailbot.config import load_settings
-from mailbot.devserver import free_port
+from mailbot.dev.devserver import free_port
 from mailbot.logs import mask
 from mailbot.models import OutboxMail
 from mailbot.sender import Sender

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from mailbot.config import load_settings
 from mailbot.db import make_engine, make_session_factory
-from mailbot.devserver import LOOPBACK, free_port
+from mailbot.dev.devserver import LOOPBACK, free_port
 from mailbot.models import OutboxMail
 from mailbot.sender import Sender, redact
 

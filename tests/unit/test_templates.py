@@ -179,7 +179,7 @@ SAMPLES = {
                                     "helper": {"name": "Bruno Petit", "email": "bruno@membres.test",
                                                "company": "Petit Paie", "phone": "06 98 76 54 32",
                                                "activity": "gestionnaire de paie", "skills": "paie"}},
-    # Weekly digest for Aideur (DESIGN.md 2.11).
+    # Weekly digest for Aideur (docs/rules.md §11).
     "digest_hebdo": NOTICE | {
         "period": "du 23 au 29 novembre 2026", "today": "lundi 30 novembre 2026",
         "figures": {"requests": 6, "accepted": 2, "declined": 1, "solved": 2, "withdrawn": 1, "first_answer": "5 h",

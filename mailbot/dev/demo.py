@@ -18,7 +18,7 @@ from imap_tools import MailBoxUnencrypted
 
 from mailbot.config import load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
-from mailbot.devserver import MailServer
+from mailbot.dev.devserver import MailServer
 from mailbot.members import upsert_member
 
 PASSWORD = "demo"
