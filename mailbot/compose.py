@@ -167,27 +167,26 @@ def _given_variables(name: str, packaged: Path, env: jinja2.Environment, seen: s
 
 
 class _Anything(jinja2.ChainableUndefined):
-    """A stand-in value for checking an override: any attribute, call, comparison or loop works on it."""
+    """A stand-in value for checking an override: any attribute, call, comparison, sum or loop works on it."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> _Anything:
-        return self
 
-    def __lt__(self, other: Any) -> bool:
-        return False
+def _anything_same(self: _Anything, *args: Any, **kwargs: Any) -> _Anything:
+    return self
 
-    __le__ = __gt__ = __ge__ = __lt__
 
-    def _same(self, *args: Any) -> _Anything:
-        return self
+def _anything_false(self: _Anything, other: Any) -> bool:
+    return False
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _same
-    __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = __neg__ = __pos__ = _same
 
-    def __int__(self) -> int:
-        return 0
-
-    def __float__(self) -> float:
-        return 0.0
+# Set after the class: Undefined declares these as failing (-> Never), which is exactly what the probe undoes.
+for _name in ("__call__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__",
+              "__neg__", "__pos__"):
+    setattr(_Anything, _name, _anything_same)
+for _name in ("__lt__", "__le__", "__gt__", "__ge__"):
+    setattr(_Anything, _name, _anything_false)
+setattr(_Anything, "__int__", lambda self: 0)
+setattr(_Anything, "__float__", lambda self: 0.0)
 
 
 def _tidy(body: str) -> str:

@@ -22,7 +22,7 @@ def make_engine(url: str) -> Engine:
         if error.name == "psycopg":
             extra = "pip install 'mailbot[postgres]'"
         elif url.startswith("postgres"):
-            extra = f"install it, or write postgresql+psycopg:// and pip install 'mailbot[postgres]'"
+            extra = "install it, or write postgresql+psycopg:// and pip install 'mailbot[postgres]'"
         else:
             extra = f"install {error.name}"
         raise ConfigError("MAILBOT_DATABASE_URL", f"needs the Python module {error.name!r}, which is not "
