@@ -24,7 +24,7 @@ from mailbot.devserver import MailServer
 from tests.conftest import make_env
 from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, make_mail, mailbox, settle, smtp_send
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.slow]  # about a minute: two builds and an install
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DATA = ("templates", "migrations", "data")
