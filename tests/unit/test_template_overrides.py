@@ -149,6 +149,23 @@ def test_the_setting_must_be_a_directory(tmp_path: Path) -> None:
     assert load_settings(ENV | {"MAILBOT_TEMPLATES_DIR": str(tmp_path)}, env_file=None).templates_dir == tmp_path
 
 
+def test_the_daemons_outbox_renders_with_the_overrides(tmp_path: Path, sqlite_url: str) -> None:
+    from mailbot.daemon import Daemon
+    from mailbot.db import make_engine, make_session_factory
+
+    settings = load_settings(ENV | {"MAILBOT_TEMPLATES_DIR": str(tmp_path), "MAILBOT_DATABASE_URL": sqlite_url,
+                                    "MAILBOT_IMAP_HOST": "127.0.0.1", "MAILBOT_IMAP_USER": "aide@club.test",
+                                    "MAILBOT_IMAP_PASSWORD": "x", "MAILBOT_SMTP_HOST": "127.0.0.1"}, env_file=None)
+    write(tmp_path, "accuse_reception.j2", SUBJECT_BODY)
+    engine = make_engine(sqlite_url)
+    try:
+        daemon = Daemon(settings, make_session_factory(engine))
+        for renderer in (daemon.outbox.renderer, daemon.dispatcher.outbox.renderer):
+            assert "Notre texte à nous." in renderer.render("accuse_reception", SAMPLES["accuse_reception"]).body
+    finally:
+        engine.dispose()
+
+
 def test_the_daemon_the_cli_and_the_guard_render_with_the_overrides() -> None:
     # Every renderer built from the settings (not TemplateRenderer()): what the guard checks is what is sent.
     root = Path(__file__).resolve().parents[2] / "mailbot"
