@@ -185,8 +185,8 @@ for _name in ("__call__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__
     setattr(_Anything, _name, _anything_same)
 for _name in ("__lt__", "__le__", "__gt__", "__ge__"):
     setattr(_Anything, _name, _anything_false)
-setattr(_Anything, "__int__", lambda self: 0)
-setattr(_Anything, "__float__", lambda self: 0.0)
+for _name, _value in (("__int__", 0), ("__float__", 0.0)):
+    setattr(_Anything, _name, lambda self, value=_value: value)
 
 
 def _tidy(body: str) -> str:
