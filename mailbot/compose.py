@@ -19,12 +19,15 @@ import re
 from email import quoprimime
 from email.utils import encode_rfc2231, format_datetime, formataddr
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import jinja2
 import jinja2.meta
 
 from mailbot.parsers import Attachment
+
+if TYPE_CHECKING:
+    from mailbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,9 @@ class TemplateRenderer:
         self._packaged = TemplateRenderer(directory) if overrides is not None else None
 
     @classmethod
-    def for_settings(cls, settings: Any) -> TemplateRenderer:
+    def for_settings(cls, settings: Settings) -> TemplateRenderer:
         """The renderer of the daemon and the CLI: the packaged templates, under the operator's MAILBOT_TEMPLATES_DIR."""
-        return cls(overrides=getattr(settings, "templates_dir", None))
+        return cls(overrides=settings.templates_dir)
 
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         try:
