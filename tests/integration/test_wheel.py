@@ -126,6 +126,15 @@ def test_the_installed_package_is_the_one_that_runs_without_test_dependencies(in
                                  capture_output=True, text=True)
         assert missing.returncode != 0, f"{test_only} was installed with the runtime dependencies"
     assert installed.run("--version").stdout.strip().startswith("mailbot ")
+    # PostgreSQL's driver is the `postgres` extra: without it, a PostgreSQL URL says which extra to install.
+    env_file = installed.work / "postgres.env"
+    env_file.write_text("MAILBOT_DATABASE_URL=postgresql+psycopg://mailbot@127.0.0.1:5432/mailbot\n"
+                        "MAILBOT_CLUB_ADDRESS=aide@club.test\nMAILBOT_AIDEUR_ADDRESSES=aideur@club.test\n"
+                        "MAILBOT_SECRET_KEY=wheel-test-0123456789abcdef\n", encoding="utf-8")
+    done = installed.run("tickets", "list", env_file=env_file, check=False)
+    assert done.returncode == 78, done.stdout + done.stderr
+    assert "MAILBOT_DATABASE_URL" in done.stderr and "mailbot[postgres]" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_request_end_to_end_with_the_installed_package(installed: Installed, clean_mail: MailServer) -> None:

@@ -3,9 +3,11 @@ to a version pyproject allows; production installs carry no test dependency; the
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -76,3 +78,13 @@ def test_the_packaged_files_are_package_data() -> None:
             if path.is_file() and "__pycache__" not in path.parts:
                 relative = path.relative_to(package)
                 assert any(relative.match(glob) for glob in globs), f"{relative} would be missing from the wheel"
+
+
+def test_a_missing_postgresql_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailbot.config import ConfigError
+    from mailbot.db import make_engine
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as in an install without the `postgres` extra
+    with pytest.raises(ConfigError) as raised:
+        make_engine("postgresql+psycopg://mailbot@127.0.0.1:5432/mailbot")
+    assert raised.value.setting == "MAILBOT_DATABASE_URL" and "pip install 'mailbot[postgres]'" in str(raised.value)
