@@ -2,19 +2,41 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# Every install takes its versions from constraints.txt (pip-compile's lock of pyproject.toml, all extras): what
+# the tests passed with is what runs. `make lock` regenerates it after a change of dependencies.
+CONSTRAINTS := constraints.txt
+PIP_TOOLS := pip-tools==7.7.0
+# Production (`make run`) installs mailbot and its runtime dependencies only; add EXTRAS=postgres for PostgreSQL.
+EXTRAS ?=
+PROD_STAMP := $(VENV)/.installed-prod
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup run test test-fast bench mail-servers check clean
+.PHONY: setup setup-test run test test-fast bench mail-servers check lock clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@# Debian ships venv without ensurepip until python3-venv is installed.
 	$(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && apt-get update && apt-get install -y python3-venv \
 		&& $(PYTHON) -m venv $(VENV))
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
-	@touch $(STAMP)
 
-setup: $(STAMP)
+$(PROD_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".$(if $(EXTRAS),[$(EXTRAS)])"
+	@touch $(PROD_STAMP)
+
+$(TEST_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test,postgres]"
+	@touch $(TEST_STAMP)
+
+setup: $(PROD_STAMP)
+
+setup-test: $(TEST_STAMP)
+
+# The lock: the newest versions allowed by pyproject.toml that keep the pins already in constraints.txt
+# (`make lock ARGS=--upgrade` moves them all forward; then run `make test`).
+lock:
+	$(PYTHON) -m venv $(VENV)-tools && $(VENV)-tools/bin/pip install --quiet "$(PIP_TOOLS)"
+	$(VENV)-tools/bin/pip-compile --quiet --all-extras --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file=$(CONSTRAINTS) $(ARGS) pyproject.toml
 
 mail-servers:
 	@bash .ci/install-mail-servers.sh
@@ -28,13 +50,13 @@ run: setup
 		$(MAKE) --no-print-directory mail-servers && exec $(BIN)/mailbot demo; \
 	fi
 
-test: setup mail-servers
+test: setup-test mail-servers
 	$(BIN)/pytest -q
 
-test-fast: setup
+test-fast: setup-test
 	$(BIN)/pytest -q -m "not slow"
 
-bench: setup mail-servers
+bench: setup-test mail-servers
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/matching.py
 
@@ -42,4 +64,4 @@ check: setup
 	$(BIN)/mailbot check
 
 clean:
-	rm -rf $(VENV) var build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(VENV)-tools var build dist *.egg-info .pytest_cache

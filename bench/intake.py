@@ -244,7 +244,7 @@ def git_state(directory: str) -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True).stdout.strip()
     commit = git("rev-parse", "--short", "HEAD")
-    return commit + ("+dirty" if commit and git("status", "--porcelain", "mailbot", "templates", "db") else "")
+    return commit + ("+dirty" if commit and git("status", "--porcelain", "mailbot") else "")
 
 
 def database_counts(db_path: Path) -> tuple[int, dict[str, int]]:

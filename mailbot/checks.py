@@ -20,6 +20,7 @@ from imap_tools.errors import MailboxLoginError
 from sqlalchemy import text
 
 from mailbot import dkim, oauth
+from mailbot.compose import override_files, override_problems
 from mailbot.config import ConfigError, ServerSettings, Settings, load_settings
 from mailbot.db import alembic_config, make_engine
 from mailbot.mailbox import Mailbox
@@ -36,7 +37,7 @@ def run_checks(env_file: str) -> int:
         return 1
     _line(True, "configuration", f"club {settings.club_address}, Aideur {', '.join(settings.aideur_addresses)}")
     checks: list[tuple[str, Callable[[Settings], str], ServerSettings | None]] = [
-        ("database", check_database, None), ("commandes", check_commands, None)]
+        ("database", check_database, None), ("commandes", check_commands, None), ("modèles", check_templates, None)]
     oauth2 = next((s.oauth2 for s in (settings.imap, settings.smtp) if s is not None and s.oauth2 is not None), None)
     if oauth2 is not None:
         checks.append(("OAuth2", check_oauth2, None))
@@ -66,6 +67,24 @@ def check_database(settings: Settings) -> str:
     if current != head:
         raise RuntimeError(f"schema at {current or 'nothing'}, expected {head}: run `mailbot db upgrade`")
     return f"{engine.url.render_as_string(hide_password=True)} (schema {current})"
+
+
+def check_templates(settings: Settings) -> str:
+    """The operator's templates (MAILBOT_TEMPLATES_DIR) that replace packaged ones, and any that would not render."""
+    directory = settings.templates_dir
+    if directory is None:
+        return "ceux de mailbot (MAILBOT_TEMPLATES_DIR non défini)"
+    names = [path.name for path in override_files(directory)]
+    problems = override_problems(directory)
+    if problems:
+        raise TemplateOverrideError("; ".join(f"{directory / name} : {problem}" for name, problem in problems.items()))
+    if not names:
+        return f"ceux de mailbot (aucun fichier .j2 dans {directory})"
+    return f"{len(names)} remplacé(s) par {directory} : {', '.join(names)}"
+
+
+class TemplateOverrideError(ValueError):
+    """One of the operator's templates would not render; the message names the file and the reason."""
 
 
 def check_commands(settings: Settings) -> str:
@@ -198,7 +217,7 @@ def explain(error: BaseException, server: ServerSettings | None, what: str) -> s
     """One sentence for the operator: what went wrong, and which setting to look at."""
     if server is None:
         for cause in _chain(error):
-            if isinstance(cause, oauth.OAuthError):
+            if isinstance(cause, (oauth.OAuthError, TemplateOverrideError)):
                 return str(cause)
         return f"{type(error).__name__}: {error}"
     prefix = f"MAILBOT_{what}_"

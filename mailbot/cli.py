@@ -356,7 +356,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     context = digest_context(digest, now, settings.timezone, settings.club_name) | {"command_address": "",
                                                                                    "reply_address": ""}
-    rendered = TemplateRenderer().render(TEMPLATE, context)
+    rendered = TemplateRenderer.for_settings(settings).render(TEMPLATE, context)
     print(f"{rendered.subject}\n")
     print(rendered.body.split("\n-- \n", 1)[0].rstrip())
     return 0
@@ -484,7 +484,7 @@ def cmd_aideur_rotate_address(args: argparse.Namespace) -> int:
     with _sessions(settings).begin() as session:
         ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
         address = rotate_command_address(ctx)
-        for row in Outbox(settings, signer, TemplateRenderer()).store_all(ctx):
+        for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
             # Due at once for whichever daemon sends it, even one replaying an earlier instant (`run --at`).
             row.next_attempt_at = datetime(2000, 1, 1)
     print(f"nouvelle adresse de commande : {address}")

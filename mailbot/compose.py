@@ -1,6 +1,9 @@
 """Turn a template and its context into a complete, standards-correct mail.
 
-Every word a person reads lives in templates/emails/*.j2, each with a `subject` and a `body` block. Mails are
+Every word a person reads lives in mailbot/templates/emails/*.j2 (package data: the wheel carries them), each with
+a `subject` and a `body` block. The operator may replace any of them, partials included, by a file of the same name
+in MAILBOT_TEMPLATES_DIR: a file there wins, the packaged one is the fallback (and is used, with an error in the
+log, when the operator's file fails to render: a member still gets her mail; `mailbot check` names the file). Mails are
 plain text in UTF-8, quoted-printable (safe through any relay), lines kept short for every client. A template may
 also define an `html` block (rendered with autoescaping, so member text never becomes markup): the mail is then
 multipart/alternative, the plain text first and the HTML second.
@@ -11,17 +14,24 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 import base64
+import logging
 import re
 from email import quoprimime
 from email.utils import encode_rfc2231, format_datetime, formataddr
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import jinja2
+import jinja2.meta
 
 from mailbot.parsers import Attachment
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "emails"
+if TYPE_CHECKING:
+    from mailbot.config import Settings
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "emails"  # package data: the wheel carries it
 LINE_WIDTH = 76
 
 
@@ -33,13 +43,34 @@ class Rendered:
 
 
 class TemplateRenderer:
-    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
-        self.env = _environment(directory, autoescape=False)
+    """Renders templates/emails/<name>.j2; with `overrides`, a file of that directory wins over the packaged one."""
+
+    def __init__(self, directory: Path = TEMPLATES_DIR, *, overrides: Path | None = None) -> None:
+        search = [overrides, directory] if overrides is not None else [directory]
+        self.env = _environment(search, autoescape=False)
         # The `html` block is rendered from a second compilation of the same file with autoescaping on: it is
         # the renderer, not each template's author, that makes "<script>" in a member's text inert.
-        self.html_env = _environment(directory, autoescape=True)
+        self.html_env = _environment(search, autoescape=True)
+        self.overrides = overrides
+        self._packaged = TemplateRenderer(directory) if overrides is not None else None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TemplateRenderer:
+        """The renderer of the daemon and the CLI: the packaged templates, under the operator's MAILBOT_TEMPLATES_DIR."""
+        return cls(overrides=settings.templates_dir)
 
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
+        try:
+            return self._render(name, context)
+        except (jinja2.TemplateError, KeyError, TypeError, ValueError, ArithmeticError) as error:
+            if self._packaged is None:
+                raise
+            # An operator's file that does not render must not cost a member her mail: the packaged one goes out.
+            log.error("template override in %s fails for %s.j2 (%s): the packaged template is used; "
+                      "run `mailbot check`", self.overrides, name, error)
+            return self._packaged._render(name, context)
+
+    def _render(self, name: str, context: dict[str, Any]) -> Rendered:
         template = self.env.get_template(f"{name}.j2")
         ctx = template.new_context(context)
         subject = "".join(template.blocks["subject"](ctx)).strip()
@@ -52,10 +83,13 @@ class TemplateRenderer:
         return Rendered(subject=" ".join(subject.split()), body=_tidy(wrap_text(body)), html=html)
 
 
-def _environment(directory: Path, *, autoescape: bool) -> jinja2.Environment:
+def _environment(search: list[Path], *, autoescape: bool,
+                 undefined: type[jinja2.Undefined] = jinja2.StrictUndefined) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(directory)),
-        undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never a blank in a member's mail
+        # The first directory holding a name wins, for includes too: an overridden partial (_signature_club.j2)
+        # is the one every packaged template includes.
+        loader=jinja2.FileSystemLoader([str(directory) for directory in search]),
+        undefined=undefined,  # StrictUndefined: a missing variable is a bug, never a blank in a member's mail
         autoescape=autoescape,
         auto_reload=False,  # templates are read once: an edit while running cannot break a mail halfway
         keep_trailing_newline=True,
@@ -65,6 +99,97 @@ def _environment(directory: Path, *, autoescape: bool) -> jinja2.Environment:
     env.filters["wrap"] = wrap_text
     env.filters["quote"] = quote_text
     return env
+
+
+def override_files(directory: Path) -> list[Path]:
+    """The operator's templates in MAILBOT_TEMPLATES_DIR (*.j2), sorted by name."""
+    return sorted(path for path in directory.glob("*.j2") if path.is_file())
+
+
+def override_problems(directory: Path, packaged: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """For each of the operator's templates that would not render as the packaged one does, why (in French, for
+    `mailbot check`): a name mailbot never uses, a file that is not UTF-8 or not valid Jinja, a mail without its
+    `subject` or `body` block, a variable mailbot does not give this template, an error when rendered."""
+    problems: dict[str, str] = {}
+    env = _environment([directory, packaged], autoescape=False)
+    lenient = _environment([directory, packaged], autoescape=False, undefined=_Anything)
+    for path in override_files(directory):
+        problem = _override_problem(path, packaged, env, lenient)
+        if problem:
+            problems[path.name] = problem
+    return problems
+
+
+def _override_problem(path: Path, packaged: Path, env: jinja2.Environment, lenient: jinja2.Environment) -> str:
+    original = packaged / path.name
+    if not original.is_file():
+        return "aucun modèle de mailbot ne porte ce nom : ce fichier ne serait jamais utilisé"
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return f"illisible en UTF-8 ({error})"
+    try:
+        template = env.get_template(path.name)
+        used = jinja2.meta.find_undeclared_variables(env.parse(source))
+    except jinja2.TemplateSyntaxError as error:
+        return f"ligne {error.lineno} : {error.message}"
+    except jinja2.TemplateError as error:
+        return str(error)
+    if not path.name.startswith("_"):  # a partial (_signature_club.j2) is included, it has no blocks of its own
+        missing = [block for block in ("subject", "body") if block not in template.blocks]
+        if missing:
+            return "bloc(s) manquant(s) : " + ", ".join(missing)
+    given = _given_variables(original.name, packaged, env)
+    unknown = sorted(used - given - set(env.globals))
+    if unknown:
+        return ("variable(s) que mailbot ne donne pas à ce modèle : " + ", ".join(unknown)
+                + " (celles du modèle d'origine : " + (", ".join(sorted(given)) or "aucune") + ")")
+    try:  # every variable stands for anything: what fails now fails with any values
+        probe = lenient.get_template(path.name)
+        ctx = probe.new_context({})
+        for block in ("subject", "body", "html"):
+            if block in probe.blocks:
+                "".join(probe.blocks[block](ctx))
+        if path.name.startswith("_"):
+            probe.render()
+    except Exception as error:  # noqa: BLE001 - whatever the template raises is the operator's to fix
+        return f"erreur au rendu : {error}"
+    return ""
+
+
+def _given_variables(name: str, packaged: Path, env: jinja2.Environment, seen: set[str] | None = None) -> set[str]:
+    """The variables mailbot gives the packaged template `name`: those it and its included partials read."""
+    seen = seen if seen is not None else set()
+    seen.add(name)
+    tree = env.parse((packaged / name).read_text(encoding="utf-8"))
+    given = set(jinja2.meta.find_undeclared_variables(tree))
+    for included in jinja2.meta.find_referenced_templates(tree):
+        if included and included not in seen and (packaged / included).is_file():
+            given |= _given_variables(included, packaged, env, seen)
+    return given
+
+
+class _Anything(jinja2.ChainableUndefined):
+    """A stand-in value for checking an override: any attribute, call, comparison, sum or loop works on it."""
+
+
+def _anything_same(self: _Anything, *args: Any, **kwargs: Any) -> _Anything:
+    return self
+
+
+def _anything_false(self: _Anything, other: Any) -> bool:
+    return False
+
+
+# Set after the class: Undefined declares these as failing (-> Never), which is exactly what the probe undoes.
+for _name in ("__call__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__",
+              "__neg__", "__pos__"):
+    setattr(_Anything, _name, _anything_same)
+for _name in ("__lt__", "__le__", "__gt__", "__ge__"):
+    setattr(_Anything, _name, _anything_false)
+for _name, _value in (("__int__", 0), ("__float__", 0.0)):
+    setattr(_Anything, _name, lambda self, value=_value: value)
 
 
 def _tidy(body: str) -> str:

@@ -22,7 +22,7 @@ from mailbot.oauth import OAuth2Settings
 SECURITY_MODES = ("ssl", "starttls", "none")
 AUTH_MODES = ("password", "xoauth2")
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-DEFAULT_CONDITIONS_FILE = Path(__file__).resolve().parent.parent / "templates" / "conditions" / "v4-2018.txt"
+DEFAULT_CONDITIONS_FILE = Path(__file__).resolve().parent / "templates" / "conditions" / "v4-2018.txt"
 DEFAULT_CONDITIONS_VERSION = "V4/2018"
 WEEKDAY_NAMES = (("lundi", "monday", "mon", "1"), ("mardi", "tuesday", "tue", "2"), ("mercredi", "wednesday", "wed", "3"),
                  ("jeudi", "thursday", "thu", "4"), ("vendredi", "friday", "fri", "5"), ("samedi", "saturday", "sat", "6"),
@@ -89,6 +89,7 @@ class Settings:
     appeal_members: int = 5  # how many members an #appel reaches when Aideur does not say
     synonyms_file: Path | None = None  # the operator's own synonym groups for matching, beside the built-in ones
     conditions_file: Path = DEFAULT_CONDITIONS_FILE  # the club's conditions quoted in the invitation
+    templates_dir: Path | None = None  # the operator's own mail templates: a file there wins over the packaged one
     conditions_version: str = DEFAULT_CONDITIONS_VERSION  # recorded with each member's acceptance
     digest_weekday: int = 0  # Monday = 0: the day Aideur's weekly digest goes out
     digest_hour: int = 8  # local hour of the digest
@@ -161,6 +162,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         appeal_members=reader.integer("MAILBOT_APPEAL_MEMBERS", 5, minimum=1, maximum=100),
         synonyms_file=reader.readable_file("MAILBOT_SYNONYMS_FILE"),
         conditions_file=reader.readable_file("MAILBOT_CONDITIONS_FILE") or DEFAULT_CONDITIONS_FILE,
+        templates_dir=reader.directory("MAILBOT_TEMPLATES_DIR"),
         conditions_version=_conditions_version(reader),
         digest_weekday=reader.weekday("MAILBOT_DIGEST_DAY", 0),
         digest_hour=reader.integer("MAILBOT_DIGEST_HOUR", 8, minimum=0, maximum=23),
@@ -282,6 +284,15 @@ class _Reader:
             path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(name, f"cannot read {value!r} as UTF-8 text: {error}") from None
+        return path
+
+    def directory(self, name: str) -> Path | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_dir():
+            raise ConfigError(name, f"{value!r} is not a directory")
         return path
 
     def timezone(self, name: str, default: str) -> ZoneInfo:

@@ -74,7 +74,7 @@ class Daemon:
         self._fed_at = -math.inf
         self.clock = self._clock_with_heartbeat(clock)
         self.signer = TokenSigner(settings.secret_keys)
-        self.outbox = Outbox(settings, self.signer, TemplateRenderer())
+        self.outbox = Outbox(settings, self.signer, TemplateRenderer.for_settings(settings))
         self.pipeline = Pipeline(settings, sessions, self.signer, self.outbox, self.clock)
         self.dispatcher = Dispatcher(settings, sessions, self.clock, signer=self.signer, outbox=self.outbox)
         self.fixed_now = fixed_now

@@ -8,10 +8,28 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # package data: the wheel carries it
 
 
 def make_engine(url: str) -> Engine:
+    """The engine for MAILBOT_DATABASE_URL; a driver that is not installed is a ConfigError saying what to install."""
+    try:
+        return _make_engine(url)
+    except ModuleNotFoundError as error:
+        from mailbot.config import ConfigError
+
+        # PostgreSQL's driver is the `postgres` extra: a SQLite-only install does not carry it.
+        if error.name == "psycopg":
+            extra = "pip install 'mailbot[postgres]'"
+        elif url.startswith("postgres"):
+            extra = "install it, or write postgresql+psycopg:// and pip install 'mailbot[postgres]'"
+        else:
+            extra = f"install {error.name}"
+        raise ConfigError("MAILBOT_DATABASE_URL", f"needs the Python module {error.name!r}, which is not "
+                                                  f"installed: {extra}") from None
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)

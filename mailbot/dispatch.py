@@ -39,7 +39,7 @@ class Dispatcher:
         self.sessions = sessions
         self.clock = clock
         self.signer = signer or TokenSigner(settings.secret_keys)
-        self.outbox = outbox or Outbox(settings, self.signer, TemplateRenderer())
+        self.outbox = outbox or Outbox(settings, self.signer, TemplateRenderer.for_settings(settings))
         self.sender = Sender(settings.smtp, sessions, max_attempts=settings.smtp_max_attempts,
                              timeout=settings.smtp_timeout, clock=clock)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -90,15 +91,16 @@ def _excused(leak: Leak, recipient: Identity, own_domain: str) -> bool:
                                                         recipient.postal_address) if value)
 
 
-@lru_cache(maxsize=1)
-def _renderer() -> TemplateRenderer:
-    return TemplateRenderer()
+@lru_cache(maxsize=4)
+def _renderer(overrides: Path | None) -> TemplateRenderer:
+    # The operator's templates too (MAILBOT_TEMPLATES_DIR): what is checked is what would be sent.
+    return TemplateRenderer(overrides=overrides)
 
 
 def check_template(template: str, context: dict[str, Any], requester: Identity, *, recipient: Identity,
                    written: str, settings: Settings) -> list[Leak]:
     """The leaks of the mail `template` would make with `context`, as the outbox would render it."""
-    rendered = _renderer().render(template, context)
+    rendered = _renderer(settings.templates_dir).render(template, context)
     return mail_leaks(readable_parts(rendered, sender_name=settings.club_name), requester, recipient=recipient,
                       written=written, own_domain=settings.club_domain.lower())
 

@@ -77,7 +77,9 @@ def test_members_add_list_import_export_erase(env, tmp_path):
 def test_check_reports_each_part_and_names_what_is_wrong(env):
     good = mailbot(env, "check")
     assert good.returncode == 0, good.stdout + good.stderr
-    assert good.stdout.count("OK") == 5
+    assert good.stdout.count("OK") == 6
+    [templates] = [line for line in good.stdout.splitlines() if line.split()[1] == "modèles"]
+    assert "ceux de mailbot" in templates  # no MAILBOT_TEMPLATES_DIR: the packaged templates
     # Which protections guard Aideur's commands (README, "Who can command"; Security).
     [commands] = [line for line in good.stdout.splitlines() if line.split()[1] == "commandes"]
     assert "vérifié par mailbot (DKIM" in commands and "confirmation par OUI exigée" in commands
