@@ -110,6 +110,12 @@ class Mailbox:
                     raise
 
     # --- reading ----------------------------------------------------------------------------------------------
+    def count(self, folder: str) -> int:
+        """How many mails another folder holds (STATUS: nothing fetched, the selection unchanged); 0 if missing."""
+        if not self.box.folder.exists(folder):
+            return 0
+        return int(self.box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+
     def sizes(self) -> list[tuple[int, int]]:
         """(uid, size) of every mail in the folder, in UID (arrival) order. Cheap: no bodies."""
         self.box.client.untagged_responses.pop("EXISTS", None)  # from now on, an EXISTS is news: wait_for_mail
