@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, or_, select, update
@@ -54,7 +54,9 @@ class QuarantinedMail:
     record_ids: tuple[int, ...] = field(repr=False, default=())  # its quarantine records still to release
 
     def as_dict(self) -> dict[str, object]:
-        return {"uid": self.uid, "date": self.date.isoformat() if self.date else None, "sender": self.sender,
+        # Records hold naive UTC: said so, so that a reader in another zone is not misled.
+        date = self.date.replace(tzinfo=UTC) if self.date and self.date.tzinfo is None else self.date
+        return {"uid": self.uid, "date": date.isoformat() if date else None, "sender": self.sender,
                 "subject": self.subject, "reason": self.reason}
 
 
@@ -177,7 +179,8 @@ def replayed_id(message_id: str, record_id: int) -> str:
 
 
 def _read(box: Mailbox, sessions: sessionmaker[Session], uids: list[int]) -> list[QuarantinedMail]:
-    sizes = [(uid, size) for uid, size in box.sizes() if uid in set(uids)]
+    wanted = set(uids)
+    sizes = [(uid, size) for uid, size in box.sizes() if uid in wanted]
     found: list[QuarantinedMail] = []
     for batch in batches(sizes, FETCH_COUNT, FETCH_BYTES):
         fetched = list(box.fetch(batch))
