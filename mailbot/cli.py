@@ -125,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--json", action="store_true")
     purge.set_defaults(handler=cmd_purge)
 
+    quarantine = sub.add_parser("quarantine", help="the quarantine folder: list, replay after a fix")
+    quarantine_sub = quarantine.add_subparsers(metavar="ACTION")
+    qlist = quarantine_sub.add_parser("list", help="the quarantined mails with why (UID, date, sender, subject)")
+    qlist.add_argument("--json", action="store_true")
+    qlist.set_defaults(handler=cmd_quarantine_list)
+    qreplay = quarantine_sub.add_parser("replay", help="move mails back to the inbox, to be processed again once")
+    qreplay.add_argument("uids", nargs="*", type=int, metavar="UID", help="UIDs shown by `quarantine list`")
+    qreplay.add_argument("--all", action="store_true", help="every mail of the quarantine folder")
+    qreplay.add_argument("--json", action="store_true")
+    qreplay.set_defaults(handler=cmd_quarantine_replay, parser=qreplay)
+
     demo = sub.add_parser("demo", help="local demo: loopback mail server with demo accounts")
     demo.add_argument("--root", type=Path, default=Path("var/demo"))
     demo_sub = demo.add_subparsers(metavar="ACTION")
@@ -465,6 +476,46 @@ def cmd_purge(args: argparse.Namespace) -> int:
         for report in reports:
             print(retention.describe(report, settings))
     return 0
+
+
+# --- quarantine ---------------------------------------------------------------------------------------------------
+def cmd_quarantine_list(args: argparse.Namespace) -> int:
+    """The quarantine folder read over IMAP, each mail joined with its inbound record's reason. Changes nothing."""
+    from mailbot.quarantine import list_quarantine
+
+    settings = _settings(args)
+    mails = list_quarantine(settings, _sessions(settings))
+    if args.json:
+        print(json.dumps([mail.as_dict() for mail in mails], ensure_ascii=False, indent=2))
+        return 0
+    print(f"Quarantaine ({settings.quarantine_folder}) : {len(mails) or 'vide'}")
+    for mail in mails:
+        date = mail.date.isoformat(" ", "minutes") if mail.date else "?"
+        print(f"  {mail.uid:>6} {date[:16]} {mail.sender or '-':<32} {mail.subject or '(sans objet)'}")
+        print(f"         {mail.reason or 'raison inconnue (aucun enregistrement)'}")
+    return 0
+
+
+def cmd_quarantine_replay(args: argparse.Namespace) -> int:
+    """Move quarantined mails back to the inbox; the daemon's next cycle processes each of them once. Exit 1 when
+    a UID given is not in the quarantine folder."""
+    from mailbot.quarantine import replay
+
+    if bool(args.uids) == bool(args.all):
+        args.parser.error("give the UIDs to replay (see `mailbot quarantine list`) or --all, not both")
+    settings = _settings(args)
+    report = replay(settings, _sessions(settings), None if args.all else list(args.uids))
+    if args.json:
+        print(json.dumps({"replayed": report.replayed, "busy": report.busy, "missing": report.missing}))
+    else:
+        print(f"{len(report.replayed)} mail(s) moved back to {settings.imap_folder}: the daemon processes them at "
+              f"its next cycle (or run `mailbot run --once`)." + (f" UID(s) {report.replayed}" if report.replayed
+                                                                  else ""))
+        if report.busy:
+            print(f"being replayed by another command, left to it: {report.busy}")
+        if report.missing:
+            print(f"not in {settings.quarantine_folder}: {report.missing}", file=sys.stderr)
+    return 1 if report.missing else 0
 
 
 # --- aideur -------------------------------------------------------------------------------------------------------

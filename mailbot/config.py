@@ -102,6 +102,8 @@ class Settings:
     # Each mail's own envelope sender (aide+b…@club), which authenticates its delivery reports. Off only for an
     # SMTP provider that refuses a plus address as envelope sender: then no report can mark an address.
     verp: bool = True
+    # Where the daemon serves Prometheus metrics and /healthz (mailbot.metrics); None: not served.
+    metrics_address: tuple[str, int] | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -172,6 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
         dkim=dkim,
         verp=reader.boolean("MAILBOT_VERP", True),
+        metrics_address=reader.listen_address("MAILBOT_METRICS_ADDRESS"),
     )
 
 
@@ -222,6 +225,18 @@ class _Reader:
             bounds = f"at least {minimum}" + (f" and at most {maximum}" if maximum is not None else "")
             raise ConfigError(name, f"must be {bounds}, not {number}")
         return number
+
+    def listen_address(self, name: str) -> tuple[str, int] | None:
+        """HOST:PORT to listen on (an IPv6 host in brackets: [::1]:9464); unset: None."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        host, sep, port = value.rpartition(":")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 \
+                or any(c.isspace() or c in "/[]" for c in host):
+            raise ConfigError(name, f"must be HOST:PORT (e.g. 127.0.0.1:9464), not {value!r}")
+        return host, int(port)
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.raw(name)

@@ -32,6 +32,7 @@ from mailbot.coordination import MailClaims
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
+from mailbot.metrics import Metrics
 from mailbot.models import MailboxPurge, utcnow
 from mailbot.oauth import OAuthError
 from mailbot.outbox import Outbox
@@ -80,6 +81,10 @@ class Daemon:
         self.fixed_now = fixed_now
         self.mailbox = Mailbox(settings.imap, settings.imap_folder)
         self.claims = MailClaims(sessions.kw["bind"])  # several daemons: each mail is fetched by one of them
+        # Always counted (cheap); served over HTTP only with MAILBOT_METRICS_ADDRESS (run_forever). A cycle waits
+        # up to the poll interval for mail, so /healthz allows two of them and the slowest sends before it says 503.
+        self.metrics = Metrics(sessions.kw["bind"], clock,
+                               stale_after=2 * settings.poll_seconds + 2 * settings.smtp_timeout + 60)
         self._connected = False
         self._logged_in_once = False  # a login refused before any success is a wrong setting: stop, say which
         self._stopping = False
@@ -100,12 +105,14 @@ class Daemon:
         for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
             self.mailbox.ensure_folder(folder)
         self._connected = True
+        self.metrics.observe_connected(True)
         self._logged_in_once = True
         self._announce_ready()
 
     def disconnect(self) -> None:
         self.mailbox.close()
         self._connected = False
+        self.metrics.observe_connected(False)
 
     # --- one cycle --------------------------------------------------------------------------------------------
     def cycle(self, *, with_jobs: bool = True) -> CycleReport:
@@ -130,12 +137,14 @@ class Daemon:
                 if self._stopping:
                     break
         report.sent += helper.sent
+        self.metrics.observe_sends(sent=helper.sent)
         if self._stopping:
             return report
         self._purge()
         if with_jobs:
             report.jobs = self.run_jobs()
         self._send(report)
+        self.metrics.observe_cycle(self.mailbox.count(self.settings.quarantine_folder))
         return report
 
     def _process_batch(self, batch: list[int], folder: str, uidvalidity: int, report: CycleReport) -> None:
@@ -148,6 +157,7 @@ class Daemon:
                                                     uid=fetched.uid)
                     moves[outcome.destination].append(fetched.uid)
                     report.actions[outcome.action] += 1
+                    self.metrics.observe_mail(outcome.action)
                     if outcome.destination == QUARANTINED:
                         report.quarantined += 1
                     else:
@@ -181,7 +191,9 @@ class Daemon:
         only the main loop proves the daemon alive.)"""
         try:
             jobs = self.run_jobs()
-            sent = self.dispatcher.flush().sent
+            result = self.dispatcher.flush()
+            sent = result.sent
+            self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))
         except Exception:  # noqa: BLE001 - a failed tick is retried at the next one; the daemon goes on
             log.exception("scheduled jobs failed; retrying at the next tick")
             return
@@ -213,6 +225,7 @@ class Daemon:
         recover_interrupted(self.sessions, at_start=False)  # PostgreSQL: sends of a daemon that died meanwhile
         result = self.dispatcher.flush()
         report.sent += result.sent
+        self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))
         if result.unreachable:
             report.send_problem = result.unreachable
         self._heartbeat()
@@ -223,13 +236,18 @@ class Daemon:
         quiet_libraries()
         self._install_signal_handlers()
         sdnotify.status("démarrage")
-        self.start()
-        scheduler = start_background(self.settings.jobs_seconds, self._jobs_tick)
+        if self.settings.metrics_address is not None:
+            self.metrics.serve(self.settings.metrics_address)  # a port taken: ConfigError, exit 78
         try:
-            self._loop()
+            self.start()
+            scheduler = start_background(self.settings.jobs_seconds, self._jobs_tick)
+            try:
+                self._loop()
+            finally:
+                scheduler.shutdown(wait=True)
+                self.disconnect()
         finally:
-            scheduler.shutdown(wait=True)
-            self.disconnect()
+            self.metrics.close()
         log.info("mailbot stopped (%d mail(s) handled, %d sent since the start)", self.handled, self.sent)
 
     def _loop(self) -> None:

@@ -110,6 +110,12 @@ class Mailbox:
                     raise
 
     # --- reading ----------------------------------------------------------------------------------------------
+    def count(self, folder: str) -> int:
+        """How many mails another folder holds (STATUS: nothing fetched, the selection unchanged); 0 if missing."""
+        if not self.box.folder.exists(folder):
+            return 0
+        return int(self.box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+
     def sizes(self) -> list[tuple[int, int]]:
         """(uid, size) of every mail in the folder, in UID (arrival) order. Cheap: no bodies."""
         self.box.client.untagged_responses.pop("EXISTS", None)  # from now on, an EXISTS is news: wait_for_mail
@@ -167,6 +173,26 @@ class Mailbox:
                     raise
                 self.box.client.noop()
 
+    def move_claimed(self, uids: list[int], folder: str) -> list[int]:
+        """Move these mails and return those this session moved itself: when two sessions move the same mail at
+        once, one moves it and the other moves nothing (the UID is gone), and only the server knows which. Read from
+        the UIDPLUS COPYUID answer (none: nothing moved); from a server without UIDPLUS, every UID is taken as moved
+        by this session."""
+        if not uids:
+            return []
+        client = self.box.client
+        client.untagged_responses.pop("COPYUID", None)
+        self.move(uids, folder)
+        answers = client.untagged_responses.pop("COPYUID", None)
+        if answers is None:
+            return [] if "UIDPLUS" in client.capabilities else list(uids)
+        moved: set[int] = set()
+        for answer in answers:
+            parts = (answer.decode("ascii", "replace") if isinstance(answer, bytes) else str(answer)).split()
+            if len(parts) >= 2:
+                moved |= _uid_set(parts[1])
+        return [uid for uid in uids if uid in moved]
+
     def delete_everywhere(self, message_ids: list[str], folders: list[str]) -> int:
         """Delete (\\Deleted + EXPUNGE, not to a trash folder) every mail with these Message-IDs in these folders;
         the working folder is selected again afterwards. Returns how many mails were deleted."""
@@ -221,6 +247,16 @@ def _logout_quietly(box: BaseMailBox) -> None:
         pass
 
 
+def _uid_set(text: str) -> set[int]:
+    """An IMAP sequence set of UIDs ("3,5:7") as numbers."""
+    found: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition(":")
+        if low.isdigit() and (not high or high.isdigit()):
+            found.update(range(int(low), int(high or low) + 1))
+    return found
+
+
 def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Iterator[list[int]]:
     """Group UIDs so that a batch never holds more than `max_count` mails or `max_bytes` (a big mail goes alone)."""
     batch: list[int] = []
@@ -241,5 +277,9 @@ __all__ = ["Mailbox", "FetchedMail", "batches", "IMAP_CONNECTION_ERRORS"]
 def _as_carried(message_id: str) -> str:
     """The Message-ID as the mail carries it: a mail recorded under a derived identifier (its Message-ID was
     already taken by another content, see pipeline.variant_id) is searched by its own."""
-    base, mark, rest = message_id.strip("<>").rpartition(".variante-")
-    return base if mark and len(rest) == 16 else message_id.strip("<>")
+    message_id = message_id.strip("<>")
+    base, mark, rest = message_id.rpartition(".rejeu-")  # a quarantine record released by a replay (quarantine.py)
+    if mark and rest.isdigit():
+        message_id = base
+    base, mark, rest = message_id.rpartition(".variante-")
+    return base if mark and len(rest) == 16 else message_id
