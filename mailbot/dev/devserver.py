@@ -560,6 +560,10 @@ mynetworks = 127.0.0.0/8
 smtpd_peername_lookup = no
 # recipients outside the served domains are refused at SMTP time: nothing ever leaves the machine
 smtpd_relay_restrictions = reject_unauth_destination
+# a test server refuses at once, without tarpitting a client that made errors (hundreds of refused strangers)
+smtpd_error_sleep_time = 0s
+smtpd_soft_error_limit = 100000
+smtpd_hard_error_limit = 100000
 relay_domains =
 alias_maps =
 alias_database =
