@@ -27,6 +27,7 @@ from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
 from mailbot.parsers import InboundMail, MailKind, ParseError, parse_mail
 from mailbot.parsers.parse import MAX_ADDRESS
+from mailbot.parsers import mime
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
 from mailbot.workflows import appeals, consents, newcomers, notices, profiles, requests, results, triage
@@ -326,7 +327,8 @@ def content_digest(raw: bytes) -> str:
     """SHA-256 of what a mail says (CONTENT_HEADERS, then each part's type and decoded content, line ends and
     trailing blanks normalised): equal for two deliveries of one mail, different as soon as a word differs."""
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        # Slimmed like parse_mail does: a long base64 run stays in `raw`, named by a placeholder (memory bound).
+        message = mime.load(raw)
         digest = hashlib.sha256()
         for name in CONTENT_HEADERS:
             for value in message.get_all(name) or []:
@@ -335,16 +337,39 @@ def content_digest(raw: bytes) -> str:
         for part in message.walk():
             if part.is_multipart():
                 continue
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes):
-                payload = str(part.get_payload()).encode("utf-8", "surrogatepass")
-            lines = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
             digest.update(f"\n--{part.get_content_type()};{part.get_filename() or ''}\n".encode(
                 "utf-8", "surrogatepass"))
-            digest.update(b"\n".join(line.rstrip() for line in lines).rstrip())
+            _hash_part(digest, part, raw)
         return digest.hexdigest()
     except Exception:  # noqa: BLE001 - unparsable here too: the bytes themselves are the content
         return hashlib.sha256(raw).hexdigest()
+
+
+# Base64 is hashed in its encoded form, a slice at a time: a 50 MB attachment must not be decoded, copied and split
+# into lines in memory (the daemon's peak doubled). A relay may re-wrap base64 lines, never change its letters.
+_BASE64_SLICE = 1 << 20
+
+
+def _hash_part(digest: "hashlib._Hash", part: email.message.Message, raw: bytes) -> None:
+    """One leaf part's content into the digest: base64 letters without their line breaks; other encodings decoded
+    with line ends and trailing blanks normalised (what a relay may change in a text sent as 7bit or 8bit)."""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    raw_payload = part.get_payload()
+    if encoding == "base64" and isinstance(raw_payload, str):
+        slimmed = mime.slim_span(raw_payload)
+        if slimmed is not None:  # the run is still in `raw`, between these offsets
+            start, end = slimmed
+            for at in range(start, end, _BASE64_SLICE):
+                digest.update(b"".join(raw[at:min(at + _BASE64_SLICE, end)].split()))
+            return
+        for at in range(0, len(raw_payload), _BASE64_SLICE):
+            digest.update("".join(raw_payload[at:at + _BASE64_SLICE].split()).encode("ascii", "surrogateescape"))
+        return
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        payload = str(raw_payload).encode("utf-8", "surrogatepass")
+    lines = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    digest.update(b"\n".join(line.rstrip() for line in lines).rstrip())
 
 
 def variant_id(message_id: str, content: str) -> str:

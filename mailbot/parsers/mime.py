@@ -48,6 +48,12 @@ def load(raw: bytes, *, slim: bool = True) -> Message:
     return message_from_bytes(raw, policy=compat32)
 
 
+def slim_span(payload: str) -> tuple[int, int] | None:
+    """(start, end) in the raw bytes of the base64 run a placeholder payload stands for, or None."""
+    match = _SLIM_MARK.match(payload.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def slim_base64_runs(raw: bytes) -> bytes:
     """Replace each long run of base64 lines by a placeholder naming its place in `raw` and its decoded size.
 
