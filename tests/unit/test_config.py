@@ -96,7 +96,7 @@ def test_tls_verifies_certificates_and_host_names_by_default():
         context = server.ssl_context()
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
         assert server.ca_file is None and server.auth == "password"
-    plain = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_IMAP_SECURITY="none")
+    plain = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_IMAP_SECURITY="none", MAILBOT_ALLOW_CLEARTEXT="true")
     assert plain.imap.ssl_context() is None
 
 

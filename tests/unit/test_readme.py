@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.config import load_settings
+from mailbot.config import KNOWN_SETTINGS, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = re.compile(r"MAILBOT_[A-Z0-9_]*[A-Z0-9]")
@@ -47,7 +47,22 @@ def settings_read() -> set[str]:
     names |= {name for name in env.asked if name.startswith("MAILBOT_")}
     for path in (ROOT / "mailbot").rglob("*.py"):
         names |= set(re.findall(r"(?:environ(?:\.get)?[(\[]|getenv\()\s*[\"'](MAILBOT_[A-Z0-9_]+)", path.read_text()))
-    return names
+    return names | KNOWN_SETTINGS
+
+
+def test_every_setting_read_is_known_to_the_loader():
+    """A name the loader reads but does not list would be refused as a misspelling when it is set while unread
+    (e.g. MAILBOT_IMAP_SECURITY without MAILBOT_IMAP_HOST): every name read is in KNOWN_SETTINGS, and back."""
+    assert settings_read() - KNOWN_SETTINGS == set()
+    assert KNOWN_SETTINGS <= settings_read() | {"MAILBOT_ALLOW_CLEARTEXT", "MAILBOT_LOG_LEVEL"}
+
+
+def test_no_module_reads_a_setting_around_the_loader():
+    """Every setting comes through mailbot.config (the .env file, --env-file and the environment alike): a module
+    reading os.environ itself would ignore the settings file, as MAILBOT_LOG_LEVEL once did."""
+    readers = [path.name for path in (ROOT / "mailbot").rglob("*.py") if path.name != "config.py"
+               and re.search(r"(?:environ(?:\.get)?[(\[]|getenv\()\s*[\"']MAILBOT_", path.read_text())]
+    assert readers == []
 
 
 def test_the_settings_are_found():
