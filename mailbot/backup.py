@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from mailbot.db import sqlite_path
@@ -268,8 +268,10 @@ def _fsync_directory(directory: Path) -> None:
 def _libpq_url(url: str) -> str:
     """SQLAlchemy's URL as libpq takes it: no driver name, no password (given in PGPASSWORD, not on the command
     line where `ps` shows it)."""
-    parsed = make_url(url).set(drivername="postgresql", password=None)
-    return parsed.render_as_string(hide_password=False)
+    parsed = make_url(url)
+    bare = URL.create("postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
+                      database=parsed.database, query=parsed.query)
+    return bare.render_as_string(hide_password=False)
 
 
 def _pg_password(url: str) -> dict[str, str]:
