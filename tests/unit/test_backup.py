@@ -133,7 +133,7 @@ def test_restore_on_a_new_server_where_there_is_no_database_yet(sqlite_db, tmp_p
 
 @pytest.mark.parametrize("content", [b"", b"not a database at all" * 100, "sqlite-other"])
 def test_restore_refuses_what_is_not_a_mailbot_backup_and_touches_nothing(sqlite_db, tmp_path, content):
-    url, path = sqlite_db
+    url, _path = sqlite_db
     _add(url, "a@club.test")
     bad = tmp_path / "bad.db"
     if content == "sqlite-other":
@@ -152,13 +152,11 @@ def test_restore_is_refused_while_a_daemon_runs_and_no_daemon_starts_during_a_re
     with bk.daemon_lock(database_url), bk.daemon_lock(database_url):  # several daemons share the lock
         with pytest.raises(bk.DaemonRunning, match="systemctl stop mailbot"):
             bk.restore(database_url, Path(__file__))  # refused before the file is even looked at
-        with pytest.raises(bk.DaemonRunning):
-            with bk.restore_lock(database_url):
-                pass
-    with bk.restore_lock(database_url):
-        with pytest.raises(bk.BackupError, match="restore .* under way"):
-            with bk.daemon_lock(database_url):
-                pass
+        with pytest.raises(bk.DaemonRunning), bk.restore_lock(database_url):
+            pass
+    with bk.restore_lock(database_url), pytest.raises(bk.BackupError, match="restore .* under way"), \
+            bk.daemon_lock(database_url):
+        pass
     with bk.daemon_lock(database_url):  # released: a daemon starts again
         pass
 

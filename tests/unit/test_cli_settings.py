@@ -19,7 +19,7 @@ BASE = {"MAILBOT_CLUB_ADDRESS": "aide@club.test", "MAILBOT_AIDEUR_ADDRESSES": "a
 
 def mailbot(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.upper().startswith("MAILBOT")}
-    return subprocess.run([sys.executable, "-m", "mailbot", *args], env=clean | {"PYTHONPATH": str(ROOT)} | env,
+    return subprocess.run([sys.executable, "-m", "mailbot", *args], check=False, env=clean | {"PYTHONPATH": str(ROOT)} | env,
                           capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
