@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -138,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_check)
 
     backup = sub.add_parser("backup", help="a consistent copy of the database, the daemon running or not")
-    backup.add_argument("path", type=Path, help="the file to write (SQLite copy, or pg_dump custom format)")
+    backup.add_argument("path", help="the file to write (SQLite copy, or pg_dump custom format), or a directory "
+                                     "(ending with /: created if needed) for a dated file in it")
     backup.set_defaults(handler=cmd_backup)
     restore = sub.add_parser("restore", help="put a backup in place of the database (the daemon stopped)")
     restore.add_argument("path", type=Path, help="a file made by `mailbot backup`")
@@ -561,7 +563,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from mailbot.backup import backup
 
     settings = _settings(args)
-    print(backup(settings.database_url, args.path))
+    target = Path(args.path)
+    if args.path.endswith(os.sep):
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)  # a directory, as the operator said
+    print(backup(settings.database_url, target))
     return 0
 
 
