@@ -255,21 +255,23 @@ def check_names(env: Mapping[str, str], from_file: Mapping[str, str],
         if name in known or name.startswith(RESERVED_PREFIXES):
             continue
         folded = name.upper().replace("-", "_").replace(" ", "_")
-        looks_ours = folded.startswith("MAILBOT")
-        guess = _closest(folded, known)
-        if not looks_ours and guess is None:
-            continue
-        if not looks_ours and name not in from_file and difflib.SequenceMatcher(None, folded, guess or "").ratio() < 0.9:
-            continue  # an unrelated variable of the environment (only the settings file is all ours)
+        if folded.startswith("MAILBOT"):
+            guess = _closest(folded, known, cutoff=0.75)  # ours for sure: only the hint depends on closeness
+        else:
+            # Another program's name (TZ, LANG, PATH…) is left alone; one this close to a setting is a mistake:
+            # anywhere in the settings file (IMAP_HOST), in the environment only when nearly the same (MAILBT_…).
+            guess = _closest(folded, known, cutoff=0.85 if name in from_file else 0.9)
+            if guess is None:
+                continue
         where = " (in the settings file)" if name in from_file else " (in the environment)"
         hint = f": did you mean {guess}?" if guess else ": see the Settings section of README.md"
         raise ConfigError(name, f"is not a mailbot setting{where}{hint}")
 
 
-def _closest(name: str, known: frozenset[str] | set[str]) -> str | None:
+def _closest(name: str, known: frozenset[str] | set[str], *, cutoff: float) -> str | None:
     candidates = [name] if name.startswith("MAILBOT") else [name, "MAILBOT_" + name]
     for candidate in candidates:
-        matches = difflib.get_close_matches(candidate, sorted(known), n=1, cutoff=0.75)
+        matches = difflib.get_close_matches(candidate, sorted(known), n=1, cutoff=cutoff)
         if matches:
             return matches[0]
     return None

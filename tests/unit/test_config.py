@@ -244,6 +244,13 @@ def test_in_the_settings_file_a_name_close_to_a_setting_is_refused(tmp_path, mon
     assert error.value.setting == setting and meant in str(error.value) and "settings file" in str(error.value)
 
 
+def test_in_the_settings_file_names_of_other_programs_are_left_alone(tmp_path, monkeypatch):
+    """systemd reads the same file (EnvironmentFile=): TZ, LANG or PYTHON* there are not mistakes."""
+    _clean_environment(monkeypatch)
+    extra = "TZ=Europe/Paris\nLANG=fr_FR.UTF-8\nPYTHONDONTWRITEBYTECODE=1\nPGSSLMODE=require\nHOSTNAME=club\n"
+    assert load_settings(env_file=_file(tmp_path, BASE_FILE + extra)).club_address == "aide@club.test"
+
+
 def test_a_settings_file_line_that_cannot_be_read_is_named(tmp_path, monkeypatch):
     _clean_environment(monkeypatch)
     path = _file(tmp_path, BASE_FILE + "MAILBOT_CLUB_NAME='Club du Nord\nMAILBOT_IMAP_IDLE=false\n")

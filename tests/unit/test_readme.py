@@ -79,3 +79,16 @@ def test_every_setting_is_documented(document):
     documented = set(re.findall(r"(?<![A-Z0-9_])MAILBOT_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_])", text))
     missing = sorted(settings_read() - documented)
     assert not missing, f"{document} does not mention: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("document", [".env.example", "systemd/mailbot.env.example"])
+def test_the_example_settings_files_pass_the_loader_s_name_check(document):
+    """Every name an example sets, or shows commented out, is one the loader knows: uncommenting a line never
+    brings a "not a mailbot setting" error."""
+    from mailbot.config import check_names, read_env_file
+
+    path = ROOT / document
+    values = read_env_file(path, required=True)
+    check_names(values, values)
+    commented = set(re.findall(r"^#\s*(MAILBOT_[A-Z0-9_]+)=", path.read_text(), re.MULTILINE))
+    assert commented and commented <= KNOWN_SETTINGS, commented - KNOWN_SETTINGS
