@@ -131,6 +131,7 @@ def restore(url: str, source: Path) -> str:
         database.parent.mkdir(parents=True, exist_ok=True)
         staged = database.with_name(f".{database.name}.restore.tmp")
         sqlite_copy(source, staged)
+        _same_owner(staged, database if database.is_file() else database.parent)
         kept = ""
         if database.is_file():
             previous = database.with_name(database.name + ".before-restore")
@@ -193,7 +194,9 @@ def _lock(url: str, *, exclusive: bool) -> Iterator[None]:
 def _file_lock(database: Path, *, exclusive: bool) -> Iterator[None]:
     path = database.with_name(database.name + ".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    # Read-only and readable by all: whoever made it (root restoring by hand, the service user), the others can
+    # still open it to lock (flock needs no write access), and it holds nothing.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
@@ -255,6 +258,15 @@ def before_migration(url: str, current: str | None, head: str | None) -> Path | 
 def _stamp() -> str:
     # The wall clock names the file only; nothing is decided by it.
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _same_owner(path: Path, model: Path) -> None:
+    """Give the restored file the owner and group of the database it replaces (or of its directory on a new
+    server): restored by root, the service user must still open it. Mode 0600, or 0640 as the original."""
+    status = model.stat()
+    os.chmod(path, 0o640 if model.is_file() and status.st_mode & 0o040 else 0o600)
+    if os.geteuid() == 0:
+        os.chown(path, status.st_uid, status.st_gid)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -226,3 +226,15 @@ def _add_old(path: Path) -> None:
             "insert into members (email, first_name, last_name, company, phone, skills, hobbies, particulars, "
             "visibility, status, accepts_appeals, created_at, updated_at) values ('old@club.test', 'O', 'L', '', "
             "'', '', '', '', 'membres', 'active', 1, '2026-01-01', '2026-01-01')")
+
+
+def test_a_restore_keeps_the_database_owner_and_mode_and_the_lock_file_opens_for_anyone(sqlite_db, tmp_path):
+    url, path = sqlite_db
+    path.chmod(0o640)
+    bk.backup(url, tmp_path / "saved.db")
+    bk.restore(url, tmp_path / "saved.db")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.stat().st_uid == path.parent.stat().st_uid
+    lock = Path(f"{path}.lock")
+    lock.chmod(0o444)  # made by another user: this one may only read it, which is enough to lock
+    with bk.daemon_lock(url):
+        pass
