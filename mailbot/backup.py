@@ -243,9 +243,15 @@ def before_migration(url: str, current: str | None, head: str | None) -> Path | 
     if database is None or current is None or current == head or not database.is_file():
         return None
     directory = database.parent / MIGRATION_BACKUP_DIR
-    directory.mkdir(mode=0o700, exist_ok=True)
     target = directory / f"{database.stem}-{_stamp()}-schema-{current}.db"
-    sqlite_copy(database, target)
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        sqlite_copy(database, target)
+    except (OSError, sqlite3.Error) as error:
+        # No migration without its copy: the schema change waits until the copy can be made.
+        raise BackupError(f"the database was not migrated: its copy before the migration could not be written to "
+                          f"{directory} ({error}); free some space there (or make it writable) and start again, "
+                          "or make a copy elsewhere with `mailbot backup PATH` first") from None
     copies = sorted(directory.glob(f"{database.stem}-*-schema-*.db"))  # the stamp sorts them by date
     for old in copies[:-KEEP_MIGRATION_BACKUPS]:
         old.unlink(missing_ok=True)

@@ -238,3 +238,22 @@ def test_a_restore_keeps_the_database_owner_and_mode_and_the_lock_file_opens_for
     lock.chmod(0o444)  # made by another user: this one may only read it, which is enough to lock
     with bk.daemon_lock(url):
         pass
+
+
+def test_no_migration_without_its_copy(tmp_path, monkeypatch):
+    from alembic import command
+
+    from mailbot.db import alembic_config
+
+    path = tmp_path / "mailbot.db"
+    url = f"sqlite:///{path}"
+    command.upgrade(alembic_config(url), "0001")
+
+    def full(*_args: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bk, "sqlite_copy", full)
+    with pytest.raises(bk.BackupError, match="not migrated.*No space left"):
+        upgrade(url)
+    with sqlite3.connect(path) as connection:  # the schema did not change
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
