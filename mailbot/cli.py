@@ -216,10 +216,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.imap is None or settings.smtp is None:
         missing = "MAILBOT_IMAP_HOST" if settings.imap is None else "MAILBOT_SMTP_HOST"
         raise ConfigError(missing, "is required to run (or use `make run` / `mailbot demo` for the local demo)")
-    upgrade(settings.database_url)
-    sessions = _sessions(settings)
-    with daemon_lock(settings.database_url):  # `mailbot restore` refuses while this is held
-        return _run(args, settings, sessions)
+    with daemon_lock(settings.database_url):  # `mailbot restore` refuses while this is held (migration included)
+        upgrade(settings.database_url)
+        return _run(args, settings, _sessions(settings))
 
 
 def _run(args: argparse.Namespace, settings: Settings, sessions: sessionmaker[Session]) -> int:
