@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.slow]
 
 def mailbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mailbot", *args], check=False, env=os.environ | env,
-                          capture_output=True, text=True, timeout=300, cwd="/tmp")
+                          capture_output=True, text=True, timeout=300, cwd=os.path.dirname(__file__))
 
 
 def _requests(start: int, count: int) -> list[tuple[str, bytes]]:
