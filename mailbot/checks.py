@@ -9,33 +9,54 @@ from __future__ import annotations
 import asyncio
 import errno
 import imaplib
+import json
 import socket
 import ssl
 from typing import Callable, Iterator
 
 import aiosmtplib
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from imap_tools.errors import MailboxLoginError
 from sqlalchemy import text
 
 from mailbot import dkim, oauth
 from mailbot.compose import override_files, override_problems
-from mailbot.config import ConfigError, ServerSettings, Settings, load_settings
-from mailbot.db import alembic_config, make_engine
+from mailbot.config import (
+    DEFAULT_ENV_FILE,
+    ConfigError,
+    ServerSettings,
+    Settings,
+    load_settings,
+)
+from mailbot.db import SchemaError, make_engine, require_schema
 from mailbot.mailbox import Mailbox
 from mailbot.sender import connect_smtp
 
 CHECK_TIMEOUT = 20
 
 
-def run_checks(env_file: str) -> int:
+def run_checks(env_file: str | None, *, as_json: bool = False) -> int:
+    """Run every check and print one line each (or, with `as_json`, one JSON object: `ok` and `checks`, a list of
+    `name`, `ok`, `detail`, and `setting` for a configuration error). Exit status: 0 all well, 78 (EX_CONFIG) for a
+    wrong setting (nothing else can be checked then), 1 when a check fails."""
+    results: list[dict[str, object]] = []
+    status = _run_all(env_file, results)
+    if as_json:
+        print(json.dumps({"ok": status == 0, "checks": results}, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            _line(bool(result["ok"]), str(result["name"]), str(result["detail"]))
+    return status
+
+
+def _run_all(env_file: str | None, results: list[dict[str, object]]) -> int:
     try:
-        settings = load_settings(env_file=env_file)
+        settings = load_settings(env_file=env_file or DEFAULT_ENV_FILE, env_file_required=env_file is not None)
     except ConfigError as error:
-        _line(False, "configuration", str(error))
-        return 1
-    _line(True, "configuration", f"club {settings.club_address}, Aideur {', '.join(settings.aideur_addresses)}")
+        results.append({"name": "configuration", "ok": False, "detail": str(error), "setting": error.setting})
+        return 78  # EX_CONFIG, as every other command
+    results.append({"name": "configuration", "ok": True,
+                    "detail": f"club {settings.club_address}, Aideur {', '.join(settings.aideur_addresses)}"})
     checks: list[tuple[str, Callable[[Settings], str], ServerSettings | None]] = [
         ("database", check_database, None), ("commandes", check_commands, None), ("modèles", check_templates, None)]
     oauth2 = next((s.oauth2 for s in (settings.imap, settings.smtp) if s is not None and s.oauth2 is not None), None)
@@ -47,10 +68,10 @@ def run_checks(env_file: str) -> int:
     ok = True
     for name, check, server in checks:
         try:
-            _line(True, name, check(settings))
+            results.append({"name": name, "ok": True, "detail": check(settings)})
         except Exception as error:  # noqa: BLE001 - every failure is reported, none stops the others
             ok = False
-            _line(False, name, explain(error, server, name))
+            results.append({"name": name, "ok": False, "detail": explain(error, server, name)})
     return 0 if ok else 1
 
 
@@ -59,13 +80,14 @@ def _line(ok: bool, what: str, detail: str) -> None:
 
 
 def check_database(settings: Settings) -> str:
+    require_schema(settings.database_url)  # SchemaError says what to run
     engine = make_engine(settings.database_url)
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-        current = MigrationContext.configure(connection).get_current_revision()
-    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-    if current != head:
-        raise RuntimeError(f"schema at {current or 'nothing'}, expected {head}: run `mailbot db upgrade`")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
     return f"{engine.url.render_as_string(hide_password=True)} (schema {current})"
 
 
@@ -217,7 +239,7 @@ def explain(error: BaseException, server: ServerSettings | None, what: str) -> s
     """One sentence for the operator: what went wrong, and which setting to look at."""
     if server is None:
         for cause in _chain(error):
-            if isinstance(cause, (oauth.OAuthError, TemplateOverrideError)):
+            if isinstance(cause, (oauth.OAuthError, TemplateOverrideError, SchemaError)):
                 return str(cause)
         return f"{type(error).__name__}: {error}"
     prefix = f"MAILBOT_{what}_"

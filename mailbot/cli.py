@@ -10,12 +10,21 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from mailbot import __version__, logs, retention
-from mailbot.config import ConfigError, Settings, load_settings
-from mailbot.db import make_engine, make_session_factory, upgrade, truncate_wal
+from mailbot.backup import BackupError
+from mailbot.config import DEFAULT_ENV_FILE, ConfigError, Settings, load_settings
+from mailbot.db import (
+    SchemaError,
+    make_engine,
+    make_session_factory,
+    require_schema,
+    truncate_wal,
+    upgrade,
+)
 from mailbot.members import (
     MemberError,
     count_rows,
@@ -32,7 +41,7 @@ from mailbot.models import Connection, ResultForm, Ticket, utcnow
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logs.setup(os.environ.get("MAILBOT_LOG_LEVEL", "INFO"))
+    logs.setup("INFO")  # MAILBOT_LOG_LEVEL is a setting like the others: applied once they are read (_settings)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -40,16 +49,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except ConfigError as error:
         print(f"mailbot: configuration error: {error}", file=sys.stderr)
-        return 78  # EX_CONFIG
-    except MemberError as error:
+        return EX_CONFIG
+    except SchemaError as error:
+        print(f"mailbot: database not ready: {error}", file=sys.stderr)
+        return EX_CONFIG
+    except (MemberError, BackupError) as error:
         print(f"mailbot: {error}", file=sys.stderr)
         return 1
+    except DBAPIError as error:
+        # A table that does not exist although the schema said it did (a database altered by hand), or a database
+        # that does not answer: one line, never a traceback with SQL and its parameters.
+        words = str(error.orig).lower()
+        if "no such table" in words or ("does not exist" in words and "relation" in words):
+            print(f"mailbot: database not ready ({logs.short_error(error)}): run `mailbot db upgrade`", file=sys.stderr)
+            return EX_CONFIG
+        print(f"mailbot: database error: {logs.short_error(error)}", file=sys.stderr)
+        return EX_UNAVAILABLE
+
+
+EX_UNAVAILABLE = 69  # sysexits.h: a service (the database) is unavailable
+EX_CONFIG = 78  # sysexits.h: a configuration error; systemd's unit does not restart on it in a loop
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailbot", description="Le daemon mail du Club Aide.")
     parser.add_argument("--version", action="version", version=f"mailbot {__version__}")
-    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    parser.add_argument("--env-file", default=None,
+                        help=f"settings file; must exist (default: {DEFAULT_ENV_FILE} in the working directory, if any)")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     run = sub.add_parser("run", help="the daemon: IDLE/poll, process, send")
@@ -108,7 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the clock: the 7 days reported end here, the lists are as of then (ISO date-time)")
     report.set_defaults(handler=cmd_report)
 
-    sub.add_parser("check", help="check config, database, IMAP and SMTP").set_defaults(handler=cmd_check)
+    check = sub.add_parser("check", help="check config, database, IMAP and SMTP")
+    check.add_argument("--json", action="store_true", help="one object: ok, and each check with its detail")
+    check.set_defaults(handler=cmd_check)
+
+    backup = sub.add_parser("backup", help="a consistent copy of the database, the daemon running or not")
+    backup.add_argument("path", help="the file to write (SQLite copy, or pg_dump custom format), or a directory "
+                                     "(ending with /: created if needed) for a dated file in it")
+    backup.set_defaults(handler=cmd_backup)
+    restore = sub.add_parser("restore", help="put a backup in place of the database (the daemon stopped)")
+    restore.add_argument("path", type=Path, help="a file made by `mailbot backup`")
+    restore.set_defaults(handler=cmd_restore)
 
     inspect = sub.add_parser("inspect", help="what mailbot makes of a mail (touches nothing)")
     inspect.add_argument("files", nargs="+", metavar="FILE", help="a mail as raw RFC 5322 bytes; - for stdin")
@@ -171,23 +207,34 @@ def _iso_datetime(text: str) -> datetime:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(env_file=args.env_file)
+    """The settings, through the one loader: `--env-file` (which must exist) or ./.env, under the environment."""
+    settings = load_settings(env_file=args.env_file or DEFAULT_ENV_FILE, env_file_required=args.env_file is not None)
+    logs.set_level(settings.log_level)
+    return settings
 
 
 def _sessions(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on a database at this code's schema; SchemaError (say `mailbot db upgrade`) otherwise."""
+    require_schema(settings.database_url)
     return make_session_factory(make_engine(settings.database_url))
 
 
 # --- run ----------------------------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from mailbot.daemon import Daemon
+    from mailbot.backup import daemon_lock
 
     settings = _settings(args)
     if settings.imap is None or settings.smtp is None:
         missing = "MAILBOT_IMAP_HOST" if settings.imap is None else "MAILBOT_SMTP_HOST"
         raise ConfigError(missing, "is required to run (or use `make run` / `mailbot demo` for the local demo)")
-    upgrade(settings.database_url)
-    sessions = _sessions(settings)
+    with daemon_lock(settings.database_url):  # `mailbot restore` refuses while this is held (migration included)
+        upgrade(settings.database_url)
+        return _run(args, settings, _sessions(settings))
+
+
+def _run(args: argparse.Namespace, settings: Settings, sessions: sessionmaker[Session]) -> int:
+    from mailbot.daemon import Daemon
+
     clock = utcnow
     at = to_utc(args.at, settings) if args.at is not None else None
     if at is not None:
@@ -557,4 +604,26 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from mailbot.checks import run_checks
 
-    return run_checks(args.env_file)
+    return run_checks(args.env_file, as_json=args.json)
+
+
+# --- backup -------------------------------------------------------------------------------------------------------
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy while the daemon runs (SQLite's online backup; pg_dump for PostgreSQL)."""
+    from mailbot.backup import backup
+
+    settings = _settings(args)
+    target = Path(args.path)
+    if args.path.endswith(os.sep):
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)  # a directory, as the operator said
+    print(backup(settings.database_url, target))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """The backup in place of the database, refused while a daemon runs on it."""
+    from mailbot.backup import restore
+
+    settings = _settings(args)
+    print(restore(settings.database_url, args.path))
+    return 0

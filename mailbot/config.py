@@ -5,29 +5,57 @@ rather than failing at 3 a.m. on the first mail that needs it.
 """
 from __future__ import annotations
 
+import difflib
+import io
+import ipaddress
 import os
 import re
 import ssl
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
-from mailbot.dkim import DkimKeyError, DkimSettings, make_settings as make_dkim_settings
+from mailbot.dkim import DkimKeyError, DkimSettings
+from mailbot.dkim import make_settings as make_dkim_settings
 from mailbot.oauth import OAuth2Settings
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 AUTH_MODES = ("password", "xoauth2")
-_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_ENV_FILE = ".env"
 DEFAULT_CONDITIONS_FILE = Path(__file__).resolve().parent / "templates" / "conditions" / "v4-2018.txt"
 DEFAULT_CONDITIONS_VERSION = "V4/2018"
 WEEKDAY_NAMES = (("lundi", "monday", "mon", "1"), ("mardi", "tuesday", "tue", "2"), ("mercredi", "wednesday", "wed", "3"),
                  ("jeudi", "thursday", "thu", "4"), ("vendredi", "friday", "fri", "5"), ("samedi", "saturday", "sat", "6"),
                  ("dimanche", "sunday", "sun", "7", "0"))
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+# Every setting mailbot reads. A MAILBOT_* name that is not here is a mistake (a misspelt name would otherwise be
+# ignored and its default used without a word), reported with the closest of these names.
+KNOWN_SETTINGS = frozenset({
+    "MAILBOT_DATABASE_URL", "MAILBOT_LOG_LEVEL", "MAILBOT_ALLOW_CLEARTEXT",
+    "MAILBOT_IMAP_HOST", "MAILBOT_IMAP_PORT", "MAILBOT_IMAP_USER", "MAILBOT_IMAP_PASSWORD", "MAILBOT_IMAP_SECURITY",
+    "MAILBOT_IMAP_AUTH", "MAILBOT_IMAP_CA_FILE", "MAILBOT_IMAP_FOLDER", "MAILBOT_IMAP_IDLE",
+    "MAILBOT_PROCESSED_FOLDER", "MAILBOT_QUARANTINE_FOLDER",
+    "MAILBOT_SMTP_HOST", "MAILBOT_SMTP_PORT", "MAILBOT_SMTP_USER", "MAILBOT_SMTP_PASSWORD", "MAILBOT_SMTP_SECURITY",
+    "MAILBOT_SMTP_AUTH", "MAILBOT_SMTP_CA_FILE", "MAILBOT_SMTP_MAX_ATTEMPTS", "MAILBOT_SMTP_TIMEOUT",
+    "MAILBOT_CA_FILE", "MAILBOT_OAUTH2_TOKEN_URL", "MAILBOT_OAUTH2_CLIENT_ID", "MAILBOT_OAUTH2_CLIENT_SECRET",
+    "MAILBOT_OAUTH2_REFRESH_TOKEN", "MAILBOT_OAUTH2_SCOPE",
+    "MAILBOT_CLUB_ADDRESS", "MAILBOT_CLUB_NAME", "MAILBOT_AIDEUR_ADDRESSES", "MAILBOT_SECRET_KEY", "MAILBOT_TIMEZONE",
+    "MAILBOT_ANSWER_BUSINESS_DAYS", "MAILBOT_REFERENCE_PREFIX", "MAILBOT_BATCH_SIZE", "MAILBOT_BATCH_BYTES",
+    "MAILBOT_POLL_SECONDS", "MAILBOT_RATE_LIMIT_PER_HOUR", "MAILBOT_MAX_FORWARD_BYTES", "MAILBOT_JOBS_SECONDS",
+    "MAILBOT_APPEAL_MEMBERS", "MAILBOT_SYNONYMS_FILE", "MAILBOT_CONDITIONS_FILE", "MAILBOT_CONDITIONS_VERSION",
+    "MAILBOT_DIGEST_DAY", "MAILBOT_DIGEST_HOUR", "MAILBOT_CONSENT_REMINDER_DAYS", "MAILBOT_CONSENT_EXPIRY_DAYS",
+    "MAILBOT_AUTHSERV_ID", "MAILBOT_RETENTION_DAYS", "MAILBOT_DKIM_SELECTOR", "MAILBOT_DKIM_KEY_FILE",
+    "MAILBOT_DKIM_DOMAIN", "MAILBOT_VERP", "MAILBOT_TEMPLATES_DIR", "MAILBOT_METRICS_ADDRESS",
+})
+# Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
+# CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
+RESERVED_PREFIXES = tuple("MAILBOT_" + part + "_" for part in ("TEST", "BENCH", "FUZZ", "FAULT", "CRASH"))
 
 
 class ConfigError(ValueError):
@@ -98,6 +126,7 @@ class Settings:
     # The operator's own MTA's authserv-id: when set, Aideur's commands also need its Authentication-Results pass.
     authserv_id: str = ""
     retention_days: int = 365  # raw mail bodies older than this are purged (mailbot.retention); 0 = kept
+    log_level: str = "INFO"  # MAILBOT_LOG_LEVEL, one of LOG_LEVELS
     dkim: DkimSettings | None = None  # also on `smtp`, where the sender finds it
     # Each mail's own envelope sender (aide+b…@club), which authenticates its delivery reports. Off only for an
     # SMTP provider that refuses a plus address as envelope sender: then no report can mark an address.
@@ -118,15 +147,30 @@ class Settings:
         return address.lower() in self.aideur_addresses
 
 
-def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
-    """Read settings from `env` (default: os.environ over the .env file) and check each one."""
+def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | None = DEFAULT_ENV_FILE, *,
+                  env_file_required: bool = False) -> Settings:
+    """Read settings from `env` (default: os.environ over the .env file) and check each one.
+
+    `env_file` is read when it exists; with `env_file_required` (the operator named it: `--env-file`) a missing one
+    is an error. Raises ConfigError naming the setting (or the file and line) that is wrong, including a MAILBOT_*
+    name that is no setting (a misspelling), with the closest known name."""
+    from_file: dict[str, str] = {}
     if env is None:
-        merged: dict[str, str] = {}
-        if env_file and Path(env_file).is_file():
-            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        merged.update(os.environ)
-        env = merged
+        if env_file is not None:
+            from_file = read_env_file(Path(env_file), required=env_file_required)
+        env = from_file | dict(os.environ)
     reader = _Reader(env)
+    try:
+        settings = _read(reader)
+    except ConfigError:
+        # A misspelt name is the likelier cause of a missing or wrong setting: say that first.
+        check_names(env, from_file, also_known=reader.asked)
+        raise
+    check_names(env, from_file, also_known=reader.asked)
+    return settings
+
+
+def _read(reader: _Reader) -> Settings:
     club_address = reader.address("MAILBOT_CLUB_ADDRESS", required=True)
     oauth2 = reader.oauth2()
     dkim = reader.dkim(club_address)
@@ -172,10 +216,93 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | N
         consent_expiry_days=_consent_expiry(reader),
         authserv_id=reader.authserv_id("MAILBOT_AUTHSERV_ID"),
         retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
+        log_level=log_level(reader.env),
         dkim=dkim,
         verp=reader.boolean("MAILBOT_VERP", True),
         metrics_address=reader.listen_address("MAILBOT_METRICS_ADDRESS"),
     )
+
+
+def read_env_file(path: Path, *, required: bool) -> dict[str, str]:
+    """The settings of a .env file; a line that cannot be read is an error (python-dotenv would skip it with a
+    warning, and the setting on it would silently take its default)."""
+    where = str(path)
+    if not path.exists():
+        if required:
+            raise ConfigError("--env-file", f"no such file: {where}")
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except IsADirectoryError:
+        raise ConfigError("--env-file", f"{where} is a directory, not a settings file") from None
+    except OSError as error:
+        raise ConfigError("--env-file", f"cannot read {where}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("--env-file", f"{where} is not UTF-8 text") from None
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.string.strip().split("=", 1)[0][:40]
+            raise ConfigError(f"{where}, line {binding.original.line}",
+                              f"cannot be read ({line!r}…): write NAME=value, with quotes closed")
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
+    return values
+
+
+def check_names(env: Mapping[str, str], from_file: Mapping[str, str],
+                also_known: frozenset[str] | set[str] = frozenset()) -> None:
+    """Refuse a name that looks like a setting but is none: any MAILBOT_* name (whatever its case) that mailbot
+    does not read, and in the settings file any name close to a setting (IMAP_HOST, MAILBOT-SMTP-HOST). The
+    message names the closest setting. Other names of the environment are not ours to judge."""
+    known = KNOWN_SETTINGS | also_known
+    for name in sorted(env):
+        if name in known or name.startswith(RESERVED_PREFIXES):
+            continue
+        folded = name.upper().replace("-", "_").replace(" ", "_")
+        if folded.startswith("MAILBOT"):
+            guess = _closest(folded, known, cutoff=0.75)  # ours for sure: only the hint depends on closeness
+        else:
+            # Another program's name (TZ, LANG, PATH…) is left alone; one this close to a setting is a mistake:
+            # anywhere in the settings file (IMAP_HOST), in the environment only when nearly the same (MAILBT_…).
+            guess = _closest(folded, known, cutoff=0.85 if name in from_file else 0.9)
+            if guess is None:
+                continue
+        where = " (in the settings file)" if name in from_file else " (in the environment)"
+        hint = f": did you mean {guess}?" if guess else ": see the Settings section of README.md"
+        raise ConfigError(name, f"is not a mailbot setting{where}{hint}")
+
+
+def _closest(name: str, known: frozenset[str] | set[str], *, cutoff: float) -> str | None:
+    candidates = [name] if name.startswith("MAILBOT") else [name, "MAILBOT_" + name]
+    for candidate in candidates:
+        matches = difflib.get_close_matches(candidate, sorted(known), n=1, cutoff=cutoff)
+        if matches:
+            return matches[0]
+    return None
+
+
+def log_level(env: Mapping[str, str]) -> str:
+    """MAILBOT_LOG_LEVEL, upper case; an unknown level is a ConfigError (not a traceback from logging)."""
+    given = (env.get("MAILBOT_LOG_LEVEL") or "").strip()
+    value = {"WARN": "WARNING"}.get(given.upper(), given.upper()) or "INFO"
+    if value not in LOG_LEVELS:
+        raise ConfigError("MAILBOT_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {given!r}")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    """This machine by name or address (127.0.0.0/8, ::1, localhost): never resolved, DNS can point anywhere."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name in ("localhost", "ip6-localhost", "ip6-loopback") or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def _consent_expiry(reader: _Reader) -> int:
@@ -202,8 +329,10 @@ class _Reader:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
+        self.asked: set[str] = set()  # every name looked up: known, whoever added it
 
     def raw(self, name: str) -> str | None:
+        self.asked.add(name)
         value = self.env.get(name)
         if value is None:
             return None
@@ -347,6 +476,11 @@ class _Reader:
                                                        "good as a password and must not cross the network in clear")
         elif user and not password:
             raise ConfigError(prefix + "PASSWORD", f"is required when {prefix}USER is set")
+        if security == "none" and password and not is_loopback(host) and not self.boolean("MAILBOT_ALLOW_CLEARTEXT",
+                                                                                        False):
+            raise ConfigError(prefix + "SECURITY", f"is none: the password would cross the network in clear to "
+                                                   f"{host}; use ssl or starttls (or, on a network you trust, set "
+                                                   "MAILBOT_ALLOW_CLEARTEXT=true)")
         ca_file = None
         if security != "none":
             ca_file = self.ca_file(prefix + "CA_FILE") or self.ca_file("MAILBOT_CA_FILE")
@@ -380,7 +514,7 @@ class _Reader:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ConfigError("MAILBOT_OAUTH2_TOKEN_URL", f"is not an http(s) URL: {url!r}")
-        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ConfigError("MAILBOT_OAUTH2_TOKEN_URL", "must be https:// (the refresh token is a secret); plain "
                                                           "http is accepted only on this machine (localhost)")
         client_id = self.raw("MAILBOT_OAUTH2_CLIENT_ID")

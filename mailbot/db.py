@@ -5,7 +5,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # package data: the wheel carries it
@@ -94,5 +96,60 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Bring the database to the newest schema (creates it when new)."""
+    """Bring the database to the newest schema (creates it when new). A SQLite database whose schema is about to
+    change is copied first (mailbot.backup.before_migration: `backups/` beside it, the last few kept)."""
+    path = sqlite_path(url)
+    if path is not None and path.is_file():
+        from mailbot.backup import before_migration
+
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+        finally:
+            engine.dispose()
+        before_migration(url, current, head_revision(url))
     command.upgrade(alembic_config(url), "head")
+
+
+# --- is the schema this code's? -----------------------------------------------------------------------------------
+
+
+class SchemaError(Exception):
+    """The database is missing, empty or not at this code's schema: the operator runs `mailbot db upgrade`."""
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database, or SQLite in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def head_revision(url: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def require_schema(url: str) -> None:
+    """Raise SchemaError, saying what to run, unless the database exists and is at the newest schema. Never creates
+    anything (connecting to a SQLite path that does not exist would create an empty file there)."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise SchemaError(f"no database at {path}: run `mailbot db upgrade` to create it "
+                          "(or check MAILBOT_DATABASE_URL)")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    head = head_revision(url)
+    if current is None:
+        raise SchemaError("the database is empty (no schema yet): run `mailbot db upgrade`")
+    if current != head:
+        known = {script.revision for script in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}
+        if current not in known:
+            raise SchemaError(f"the database schema ({current}) is newer than this mailbot's ({head}): "
+                              "install the newer mailbot, or restore a backup made for this one")
+        raise SchemaError(f"the database schema is {current}, this mailbot needs {head}: run `mailbot db upgrade`")

@@ -66,6 +66,14 @@ def setup(level: str | int = "INFO", stream: IO[str] | None = None) -> None:
     quiet_libraries()
 
 
+def set_level(level: str | int) -> None:
+    """The level once the settings are read (MAILBOT_LOG_LEVEL, already checked by mailbot.config)."""
+    logging.getLogger().setLevel(level.upper() if isinstance(level, str) else level)
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.NOTSET)
+    quiet_libraries()
+
+
 def adapt_to_journal() -> None:
     """Switch the handlers already writing to stderr to the journal format when stderr is the journal."""
     if not to_journal(sys.stderr):

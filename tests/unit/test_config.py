@@ -96,7 +96,7 @@ def test_tls_verifies_certificates_and_host_names_by_default():
         context = server.ssl_context()
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
         assert server.ca_file is None and server.auth == "password"
-    plain = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_IMAP_SECURITY="none")
+    plain = load(**IMAP, MAILBOT_IMAP_PASSWORD="p", MAILBOT_IMAP_SECURITY="none", MAILBOT_ALLOW_CLEARTEXT="true")
     assert plain.imap.ssl_context() is None
 
 
@@ -175,3 +175,145 @@ def test_dkim_domain_must_align_with_the_club_address(tmp_path):
     with pytest.raises(ConfigError) as error:
         load(MAILBOT_DKIM_SELECTOR="s", MAILBOT_DKIM_KEY_FILE=key, MAILBOT_DKIM_DOMAIN="autre.example")
     assert error.value.setting == "MAILBOT_DKIM_DOMAIN"
+
+
+# --- one loader, no silent surprises (issue 15, point 4) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, meant", [
+    ("MAILBOT_IMAP_HOTS", "MAILBOT_IMAP_HOST"),
+    ("MAILBOT_SMTP_PASWORD", "MAILBOT_SMTP_PASSWORD"),
+    ("MAILBOT_LOGLEVEL", "MAILBOT_LOG_LEVEL"),
+    ("MAILBOT_RETENTION_DAY", "MAILBOT_RETENTION_DAYS"),
+    ("mailbot_club_name", "MAILBOT_CLUB_NAME"),
+    ("MAILBOT_DIGEST_JOUR", "MAILBOT_DIGEST_HOUR"),
+    ("MAILBOT_ALLOW_CLEAR_TEXT", "MAILBOT_ALLOW_CLEARTEXT"),
+])
+def test_an_unknown_mailbot_name_is_refused_with_the_closest_setting(name, meant):
+    with pytest.raises(ConfigError) as error:
+        load(**{name: "1"})
+    assert error.value.setting == name
+    assert f"did you mean {meant}?" in str(error.value)
+
+
+def test_a_misspelt_required_setting_is_reported_as_the_misspelling():
+    """MAILBOT_SECRET_KEYS set, MAILBOT_SECRET_KEY missing: the cause, not the consequence, comes first."""
+    with pytest.raises(ConfigError) as error:
+        load(MAILBOT_SECRET_KEY=None, MAILBOT_SECRET_KEYS="0123456789abcdef0123")
+    assert error.value.setting == "MAILBOT_SECRET_KEYS" and "MAILBOT_SECRET_KEY?" in str(error.value)
+
+
+def test_a_name_far_from_every_setting_still_names_the_readme():
+    with pytest.raises(ConfigError, match="MAILBOT_ZZZ: is not a mailbot setting.*README"):
+        load(MAILBOT_ZZZ="1")
+
+
+def test_names_of_the_tests_and_benches_and_of_the_rest_of_the_environment_are_left_alone():
+    settings = load(MAILBOT_TEST_CORPUS="/x", MAILBOT_FAULT_SEED="3", MAILBOT_BENCH_POSTGRES_URL="x",
+                    MAILBOT_FUZZ_SECONDS="1", MAILBOT_CRASH_SEED="2", PATH="/bin", HOME="/root", SHELL="/bin/sh")
+    assert settings.club_address == "aide@club.test"
+
+
+def _file(tmp_path, text: str):
+    path = tmp_path / "mailbot.env"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _clean_environment(monkeypatch) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.upper().startswith("MAILBOT"):
+            monkeypatch.delenv(key)
+
+
+BASE_FILE = "".join(f"{key}={value}\n" for key, value in BASE.items())
+
+
+@pytest.mark.parametrize("line, setting, meant", [
+    ("IMAP_HOST=imap.example.org", "IMAP_HOST", "MAILBOT_IMAP_HOST"),
+    ("MAILBOT-SMTP-HOST=smtp.example.org", "MAILBOT-SMTP-HOST", "MAILBOT_SMTP_HOST"),
+    ("MAILBOT_DATABASE=sqlite:///x.db", "MAILBOT_DATABASE", "MAILBOT_DATABASE_URL"),
+    ("MAILBT_CLUB_NAME=Club", "MAILBT_CLUB_NAME", "MAILBOT_CLUB_NAME"),
+])
+def test_in_the_settings_file_a_name_close_to_a_setting_is_refused(tmp_path, monkeypatch, line, setting, meant):
+    _clean_environment(monkeypatch)
+    with pytest.raises(ConfigError) as error:
+        load_settings(env_file=_file(tmp_path, BASE_FILE + line + "\n"), env_file_required=True)
+    assert error.value.setting == setting and meant in str(error.value) and "settings file" in str(error.value)
+
+
+def test_in_the_settings_file_names_of_other_programs_are_left_alone(tmp_path, monkeypatch):
+    """systemd reads the same file (EnvironmentFile=): TZ, LANG or PYTHON* there are not mistakes."""
+    _clean_environment(monkeypatch)
+    extra = "TZ=Europe/Paris\nLANG=fr_FR.UTF-8\nPYTHONDONTWRITEBYTECODE=1\nPGSSLMODE=require\nHOSTNAME=club\n"
+    assert load_settings(env_file=_file(tmp_path, BASE_FILE + extra)).club_address == "aide@club.test"
+
+
+def test_a_settings_file_line_that_cannot_be_read_is_named(tmp_path, monkeypatch):
+    _clean_environment(monkeypatch)
+    path = _file(tmp_path, BASE_FILE + "MAILBOT_CLUB_NAME='Club du Nord\nMAILBOT_IMAP_IDLE=false\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(env_file=path, env_file_required=True)
+    assert error.value.setting == f"{path}, line 4"
+
+
+def test_a_named_settings_file_must_exist_the_default_may_not(tmp_path, monkeypatch):
+    _clean_environment(monkeypatch)
+    for key, value in BASE.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(env_file=tmp_path / "absent.env", env_file_required=True)
+    assert error.value.setting == "--env-file" and "absent.env" in str(error.value)
+    with pytest.raises(ConfigError, match="directory"):
+        load_settings(env_file=tmp_path, env_file_required=True)
+    assert load_settings(env_file=tmp_path / ".env").club_address == "aide@club.test"
+
+
+def test_the_log_level_comes_from_the_settings_file_and_is_checked(tmp_path, monkeypatch):
+    _clean_environment(monkeypatch)
+    settings = load_settings(env_file=_file(tmp_path, BASE_FILE + "MAILBOT_LOG_LEVEL=debug\n"))
+    assert settings.log_level == "DEBUG"
+    assert load(MAILBOT_LOG_LEVEL="warn").log_level == "WARNING"
+    assert load().log_level == "INFO"
+    for bad in ("bavard", "10", "INFOS"):
+        with pytest.raises(ConfigError) as error:
+            load(MAILBOT_LOG_LEVEL=bad)
+        assert error.value.setting == "MAILBOT_LOG_LEVEL" and repr(bad) in str(error.value)
+
+
+REMOTE = {"MAILBOT_IMAP_HOST": "mail.example.org", "MAILBOT_IMAP_USER": "aide@club.test",
+          "MAILBOT_IMAP_PASSWORD": "secret", "MAILBOT_IMAP_SECURITY": "none"}
+
+
+@pytest.mark.parametrize("host", ["mail.example.org", "192.168.1.10", "10.0.0.1", "2001:db8::1", "localhost.evil.org",
+                                  "127.0.0.1.nip.io", "0.0.0.0"])
+def test_a_password_in_clear_to_another_host_is_refused(host):
+    with pytest.raises(ConfigError) as error:
+        load(**REMOTE | {"MAILBOT_IMAP_HOST": host})
+    assert error.value.setting == "MAILBOT_IMAP_SECURITY" and "MAILBOT_ALLOW_CLEARTEXT" in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        load(MAILBOT_SMTP_HOST=host, MAILBOT_SMTP_USER="aide@club.test", MAILBOT_SMTP_PASSWORD="secret",
+             MAILBOT_SMTP_SECURITY="NONE")
+    assert error.value.setting == "MAILBOT_SMTP_SECURITY"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "localhost", "LOCALHOST.", "::1", "[::1]",
+                                  "::ffff:127.0.0.1"])
+def test_a_password_in_clear_stays_allowed_on_this_machine(host):
+    assert load(**REMOTE | {"MAILBOT_IMAP_HOST": host}).imap.security == "none"
+
+
+def test_a_password_in_clear_to_another_host_only_when_explicitly_allowed():
+    assert load(**REMOTE, MAILBOT_ALLOW_CLEARTEXT="true").imap.host == "mail.example.org"
+    with pytest.raises(ConfigError) as error:
+        load(**REMOTE, MAILBOT_ALLOW_CLEARTEXT="false")
+    assert error.value.setting == "MAILBOT_IMAP_SECURITY"
+    with pytest.raises(ConfigError) as error:
+        load(**REMOTE, MAILBOT_ALLOW_CLEARTEXT="peut-être")
+    assert error.value.setting == "MAILBOT_ALLOW_CLEARTEXT"
+    # No password, nothing secret in clear: a relay on port 25 without login stays possible.
+    assert load(MAILBOT_SMTP_HOST="relay.example.org", MAILBOT_SMTP_SECURITY="none").smtp.port == 25
+    # TLS, with or without STARTTLS, is never in question.
+    assert load(**REMOTE | {"MAILBOT_IMAP_SECURITY": "starttls"}).imap.security == "starttls"
