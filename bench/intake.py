@@ -34,10 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 import aiosmtplib
 from imap_tools import MailBoxUnencrypted
@@ -45,8 +45,8 @@ from imap_tools import MailBoxUnencrypted
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/intake.py` from the repo root
 
-from bench.mailgen import CLUB_ADDRESS, generate, members, small_mails  # noqa: E402
-from mailbot.devserver import MailServer  # noqa: E402
+from bench.mailgen import CLUB_ADDRESS, generate, members, small_mails
+from mailbot.devserver import MailServer
 
 MAILBOT = Path(sys.executable).with_name("mailbot")
 AIDEUR_ADDRESS = "aideur@club.test"

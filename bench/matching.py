@@ -28,10 +28,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy
 from sqlalchemy import insert, select
@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session, sessionmaker
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/matching.py` from the repo root
 
-from mailbot import matching  # noqa: E402
-from mailbot.db import make_engine, make_session_factory, upgrade  # noqa: E402
-from mailbot.models import Member, utcnow  # noqa: E402
-from tests.data.make_members_300 import generate_members  # noqa: E402
+from mailbot import matching
+from mailbot.db import make_engine, make_session_factory, upgrade
+from mailbot.models import Member, utcnow
+from tests.data.make_members_300 import generate_members
 
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_BENCH_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

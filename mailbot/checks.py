@@ -11,7 +11,7 @@ import errno
 import imaplib
 import socket
 import ssl
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import aiosmtplib
 from alembic.runtime.migration import MigrationContext

@@ -5,9 +5,10 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +16,7 @@ from tqdm import tqdm
 
 from mailbot import __version__, logs, retention
 from mailbot.config import ConfigError, Settings, load_settings
-from mailbot.db import make_engine, make_session_factory, upgrade, truncate_wal
+from mailbot.db import make_engine, make_session_factory, truncate_wal, upgrade
 from mailbot.members import (
     MemberError,
     count_rows,
@@ -180,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     clock = utcnow
     at = to_utc(args.at, settings) if args.at is not None else None
     if at is not None:
-        clock = lambda: at  # noqa: E731 - the whole cycle sees one instant
+        clock = lambda: at
     daemon = Daemon(settings, sessions, clock=clock, fixed_now=at)
     if not args.once:
         daemon.run_forever()
@@ -200,7 +201,7 @@ def to_utc(value: datetime, settings: Settings) -> datetime:
     """Naive UTC for storage; a date-time without zone is the club's local time."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=settings.timezone)
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -225,7 +226,7 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=timezone.utc).isoformat() if value else None
+    return value.replace(tzinfo=UTC).isoformat() if value else None
 
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:

@@ -9,14 +9,15 @@ import os
 import re
 import ssl
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from mailbot.dkim import DkimKeyError, DkimSettings, make_settings as make_dkim_settings
+from mailbot.dkim import DkimKeyError, DkimSettings
+from mailbot.dkim import make_settings as make_dkim_settings
 from mailbot.oauth import OAuth2Settings
 
 SECURITY_MODES = ("ssl", "starttls", "none")

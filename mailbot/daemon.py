@@ -16,9 +16,9 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from imap_tools.errors import MailboxLoginError
 from sqlalchemy import select, update
@@ -182,7 +182,7 @@ class Daemon:
         try:
             jobs = self.run_jobs()
             sent = self.dispatcher.flush().sent
-        except Exception:  # noqa: BLE001 - a failed tick is retried at the next one; the daemon goes on
+        except Exception:
             log.exception("scheduled jobs failed; retrying at the next tick")
             return
         self._count_sent(sent)

@@ -30,10 +30,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from collections.abc import Callable, Iterable
 
 LOOPBACK = "127.0.0.1"
 INSTALL_HINT = "install with: apt-get install dovecot-imapd dovecot-lmtpd postfix"

@@ -11,8 +11,8 @@ import multiprocessing
 import multiprocessing.sharedctypes
 import multiprocessing.synchronize
 import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,7 +103,7 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
         while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
             try:
                 result = dispatcher.flush()
-            except Exception:  # noqa: BLE001 - e.g. a database too busy for too long: log, wait, go on
+            except Exception:
                 log.exception("helper sending process: flush failed, retrying")
                 stop.wait(1.0)
                 continue

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 RSA_MIN_BITS = 1024  # verifiers refuse shorter keys (RFC 8301)
 SIGNED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "Reply-To", "In-Reply-To", "References",

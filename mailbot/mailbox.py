@@ -8,10 +8,10 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
-from imap_tools import AND, H, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools import AND, BaseMailBox, H, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxCopyError, MailboxFolderCreateError, MailboxLoginError, MailboxMoveError
 
 from mailbot import oauth
@@ -235,7 +235,7 @@ def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Ite
         yield batch
 
 
-__all__ = ["Mailbox", "FetchedMail", "batches", "IMAP_CONNECTION_ERRORS"]
+__all__ = ["IMAP_CONNECTION_ERRORS", "FetchedMail", "Mailbox", "batches"]
 
 
 def _as_carried(message_id: str) -> str:

@@ -39,12 +39,10 @@ import heapq
 import math
 import re
 from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Collection, Iterable, Sequence
-
-from mailbot.parsers.rules import fold_words
 
 # PyStemmer (the Snowball project's C stemmers wrapped for Python) rather than the pure-Python snowballstemmer:
 # both run the same French Snowball algorithm and gave identical stems on every word of our test corpora, but
@@ -56,6 +54,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from mailbot.models import Member, MemberTerm
+from mailbot.parsers.rules import fold_words
 
 BUILTIN_SYNONYMS = Path(__file__).resolve().parent / "data" / "synonymes.txt"
 

@@ -7,18 +7,16 @@ import email.policy
 import hashlib
 import html
 import re
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import LargeBinary, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.matching import index_member
-from mailbot.parsers.headers import unicode_domain
-from mailbot.privacy import Identity, scrub
-from mailbot.models import PendingChange
 from mailbot.models import (
     Acceptance,
     Base,
@@ -27,12 +25,14 @@ from mailbot.models import (
     MailboxPurge,
     Member,
     MemberTerm,
-    Message,
     OutboxMail,
+    PendingChange,
     Solicitation,
     Ticket,
     utcnow,
 )
+from mailbot.parsers.headers import unicode_domain
+from mailbot.privacy import Identity, scrub
 
 VISIBILITIES = ("confidentielle", "membres")
 FIELDS = ("email", "first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "visibility",
@@ -128,7 +128,7 @@ def import_csv(session: Session, path: Path, progress: Callable[[int], None] | N
             if progress is not None:
                 progress(1)
             line = reader.line_num
-            values = {columns[k]: (v or "") for k, v in row.items() if k in columns and columns[k]}
+            values = {columns[k]: (v or "") for k, v in row.items() if columns.get(k)}
             email = values.pop("email", "").strip().lower()
             if email in seen:
                 report.rejected.append((line, f"{email} apparaît deux fois dans le fichier"))

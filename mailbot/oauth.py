@@ -19,8 +19,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 EXPIRY_MARGIN_SECONDS = 60  # refresh this long before the provider's expiry: a login never races the clock
 DEFAULT_LIFETIME_SECONDS = 3600  # when the provider does not say (expires_in is only RECOMMENDED)

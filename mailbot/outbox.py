@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot import guard
+from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
 from mailbot.models import Event, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads

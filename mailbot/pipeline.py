@@ -11,12 +11,13 @@ import email.policy
 import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import case, select
-from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import Settings
@@ -174,7 +175,7 @@ class Pipeline:
                 raise TransientError(str(error)) from error
             return self._quarantine(raw, digest, mail, f"erreur de base de données : {error.orig}", folder,
                                     uidvalidity, uid, now)
-        except Exception as error:  # noqa: BLE001 - one bad mail must never hold up the others
+        except Exception as error:
             log.exception("mail uid %s %s could not be processed", uid, mail_tag(mail.message_id))
             return self._quarantine(raw, digest, mail, f"erreur interne : {type(error).__name__}: {error}", folder,
                                     uidvalidity, uid, now)
@@ -284,7 +285,7 @@ class Pipeline:
                 self.outbox.store_all(ctx)
         except (OperationalError, InterfaceError):
             raise
-        except Exception:  # noqa: BLE001 - the notice is a courtesy; the quarantine itself must happen
+        except Exception:
             log.exception("could not queue the quarantine notice for %s", mail_tag(notice.get("message_id", "")))
 
     def _quarantine(self, raw: bytes, digest: str, mail: InboundMail | None, reason: str, folder: str,

@@ -6,19 +6,18 @@ ticket's own member), then the sender. No rule trusts `From:` alone to reach a t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot import dkim
 from mailbot.config import Settings
+from mailbot.models import Consent, Member, OutboxMail, ResultForm, SigningDomain, Solicitation, Ticket, utcnow
 from mailbot.models import InboundMail as InboundRecord
-from mailbot.models import Consent, Member, OutboxMail, ResultForm, SigningDomain, Solicitation, Ticket
-from mailbot.models import utcnow
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
 from mailbot.parsers.registration import intent_of

@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 import aiosmtplib
 from sqlalchemy import Engine, select, update
@@ -24,11 +24,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import dkim, oauth
-from mailbot.config import ServerSettings
 from mailbot.compose import ascii_domain, needs_smtputf8
+from mailbot.config import ServerSettings
+from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
 from mailbot.db import truncate_wal
 from mailbot.logs import mask
-from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
 from mailbot.models import OutboxMail
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import secrets
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy
@@ -16,9 +16,8 @@ from sqlalchemy.engine import make_url
 from mailbot.config import Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.devserver import MailServer
-
 from tests.corpus import AVAILABLE, CORPUS, SKIP_REASON
-from tests.helpers import CLUB, AIDEUR, MEMBERS, OUTSIDERS, PASSWORD
+from tests.helpers import AIDEUR, CLUB, MEMBERS, OUTSIDERS, PASSWORD
 
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

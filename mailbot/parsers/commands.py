@@ -27,9 +27,9 @@ from .rules import COURTESY, REFERENCE_TYPED, SIGN_OFF_WORDS
 
 __all__ = [
     "COMMANDS",
+    "AideurReply",
     "Command",
     "CommandError",
-    "AideurReply",
     "parse_aideur_reply",
     "parse_price",
 ]

@@ -20,7 +20,7 @@ from mailbot.calendar import add_business_days
 
 from .rules import fold
 
-__all__ = ["fold", "parse_date", "DATE_FORMS_HELP"]
+__all__ = ["DATE_FORMS_HELP", "fold", "parse_date"]
 
 # Shown to Aideur when a date cannot be read (French, as every message to him).
 DATE_FORMS_HELP = (
@@ -145,7 +145,7 @@ def _day_only(match: re.Match[str], today: date) -> date | None:
     if not 1 <= day <= 31:
         return None
     month_start = today.replace(day=1)
-    for months in range(0, 3):
+    for months in range(3):
         first = _add_months(month_start, months)
         if day <= _calendar.monthrange(first.year, first.month)[1]:
             candidate = first.replace(day=day)

@@ -6,7 +6,7 @@ import binascii
 import quopri
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -349,5 +349,5 @@ def parse_date(value: object) -> datetime | None:
         return None
     if when.tzinfo is None:
         # "-0000" means UTC with unknown local zone (RFC 5322 §3.3).
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when

@@ -4,12 +4,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+
 from . import kind as kind_mod
 from . import mime
 from .errors import ParseError
 from .forwards import attached_forwards, inline_forwards
 from .headers import addresses, decode_header, message_ids, parse_date, sender
-from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # noqa: F401 - repair_start was public here
+from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start
 from .model import InboundMail, MailKind
 from .quotes import split_reply
 
@@ -45,7 +46,7 @@ def parse_mail(raw: bytes) -> InboundMail:
         return _parse(raw, repairs)
     except ParseError:
         raise
-    except Exception as exc:  # noqa: BLE001 - last line of defence: the daemon quarantines on ParseError
+    except Exception as exc:
         raise ParseError(f"unparseable mail: {type(exc).__name__}: {exc}") from exc
 
 

@@ -5,21 +5,53 @@ import re
 
 from .rules import (  # the shared markers (rules.py), under the names this module always used
     RAW_ATTRIBUTION_END as _ATTRIBUTION_END,
+)
+from .rules import (
     RAW_ATTRIBUTION_START as _ATTRIBUTION_START,
+)
+from .rules import (
     RAW_ATTRIBUTION_START_WEAK as _ATTRIBUTION_START_WEAK,
+)
+from .rules import (
     RAW_ATTRIBUTION_VERBS as _ATTRIBUTION_VERBS,
+)
+from .rules import (
     RAW_CONTACT_LINE as _CONTACT_LINE,
+)
+from .rules import (
     RAW_CORPORATE_MARKER as _CORPORATE_MARKER,
+)
+from .rules import (
     RAW_FORWARD_LINE as FORWARD_LINE,
+)
+from .rules import (
     RAW_FROM_KEYS as _FROM_KEYS,
+)
+from .rules import (
     RAW_HEADER_KEY as _HEADER_KEY,
+)
+from .rules import (
     RAW_MOBILE_SIGNATURE as _MOBILE_SIGNATURE,
+)
+from .rules import (
     RAW_NAMED_QUOTE as _NAMED_QUOTE,
+)
+from .rules import (
     RAW_PROMPT as _PROMPT,
+)
+from .rules import (
     RAW_QUOTED as _QUOTED,
+)
+from .rules import (
     RAW_RULE as _RULE,
+)
+from .rules import (
     RAW_SEPARATOR as _SEPARATOR,
+)
+from .rules import (
     RAW_SIG_DELIMITER as _SIG_DELIMITER,
+)
+from .rules import (
     SIGN_OFF,
     fold,
 )

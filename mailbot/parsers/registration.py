@@ -33,12 +33,12 @@ __all__ = [
     "FIELD_LABELS",
     "REQUIRED",
     "FormReply",
-    "parse_form",
-    "Intent",
-    "intent_of",
-    "confirmation_of",
     "HelperAnswer",
+    "Intent",
+    "confirmation_of",
     "helper_answer",
+    "intent_of",
+    "parse_form",
 ]
 
 # The labels as printed in the form mailbot sends, in the form's order.
@@ -540,13 +540,7 @@ _INTENT_RE = re.compile(
 )
 # Words that may surround a request without turning it into another subject. Anything else ("statuts", "bail",
 # "client", "registre", "linkedin") means the words are part of a real question for the network.
-_INTENT_FILLER = frozenset("""
-    je j veux voudrais voudrai souhaite souhaiterais aimerais desire desirerais demande demander faire merci svp stp
-    s il vous plait please de d du des la le les l a au aux mon ma mes me m moi pour et en tant que
-    bonjour bonsoir hello club aide rgpd urgent
-    profil informations infos coordonnees fiche donnees personnelles adresse telephone numero email mail courriel
-    compte membre adhesion inscription abonnement cotisation participation
-""".split())
+_INTENT_FILLER = frozenset(["je", "j", "veux", "voudrais", "voudrai", "souhaite", "souhaiterais", "aimerais", "desire", "desirerais", "demande", "demander", "faire", "merci", "svp", "stp", "s", "il", "vous", "plait", "please", "de", "d", "du", "des", "la", "le", "les", "l", "a", "au", "aux", "mon", "ma", "mes", "me", "m", "moi", "pour", "et", "en", "tant", "que", "bonjour", "bonsoir", "hello", "club", "aide", "rgpd", "urgent", "profil", "informations", "infos", "coordonnees", "fiche", "donnees", "personnelles", "adresse", "telephone", "numero", "email", "mail", "courriel", "compte", "membre", "adhesion", "inscription", "abonnement", "cotisation", "participation"])
 
 
 def _words(text: str) -> str:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from mailbot import guard
 from mailbot.calendar import french_date
 from mailbot.matching import Match, Synonyms, load_synonyms, rank
 from mailbot.models import Appeal, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import Command
 from mailbot.parsers.registration import HelperAnswer, helper_answer
-from mailbot import guard
 from mailbot.privacy import Leak, disguise_note, find_leaks
 from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, Token
 from mailbot.workflows.aideur import notify_aideurs

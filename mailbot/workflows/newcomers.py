@@ -23,16 +23,33 @@ from mailbot.calendar import french_datetime
 from mailbot.matching import index_member
 from mailbot.models import Acceptance, Member
 from mailbot.parsers import InboundMail
-from mailbot.parsers.registration import (FIELD_LABELS, REQUIRED, FormReply, Intent, confirmation_of, intent_of,
-                                          parse_form)
+from mailbot.parsers.registration import (
+    FIELD_LABELS,
+    REQUIRED,
+    FormReply,
+    Intent,
+    confirmation_of,
+    intent_of,
+    parse_form,
+)
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
+from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
-from mailbot.workflows.profiles import (PENDING_DAYS, PROFILE_KEYS, apply_values, ask_confirmation, close_pending,
-                                        form_lines,
-                                        new_pending, open_pending, pending_values, profile_lines, token_of,
-                                        unreadable_problems)
-from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.profiles import (
+    PENDING_DAYS,
+    PROFILE_KEYS,
+    apply_values,
+    ask_confirmation,
+    close_pending,
+    form_lines,
+    new_pending,
+    open_pending,
+    pending_values,
+    profile_lines,
+    token_of,
+    unreadable_problems,
+)
 from mailbot.workflows.tickets import record_event, shorten
 
 

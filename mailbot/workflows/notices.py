@@ -21,10 +21,9 @@ from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import Member, OutboxMail, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.kind import is_failure
-from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.tickets import record_event, shorten
-
 
 FLOOD_WINDOW = timedelta(hours=1)
 FIRST_OVERALL = 10  # per window, all senders together: beyond, summaries at the 100th, 1,000th… only

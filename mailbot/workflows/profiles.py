@@ -20,11 +20,18 @@ from mailbot.members import erase_member
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
-from mailbot.tokens import (ROLE_MEMBER, SCOPE_CONFIRM, SCOPE_PROFILE, SCOPE_REGISTRATION, SCOPE_VERIFY, Token,
-                            TokenSigner)
+from mailbot.tokens import (
+    ROLE_MEMBER,
+    SCOPE_CONFIRM,
+    SCOPE_PROFILE,
+    SCOPE_REGISTRATION,
+    SCOPE_VERIFY,
+    Token,
+    TokenSigner,
+)
+from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.requests import withdraw
 from mailbot.workflows.tickets import open_tickets_of, record_event, shorten
 

@@ -6,7 +6,7 @@ that quotes the line, says what is wrong and shows the help — nothing is done 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
@@ -19,8 +19,8 @@ from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_a
 from mailbot.parsers.registration import confirmation_of
 from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
 from mailbot.workflows import appeals, consents, results
-from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
 
@@ -63,12 +63,12 @@ class Plan:
 
 
 def local_today(ctx: WorkflowContext) -> date:
-    return ctx.now.replace(tzinfo=timezone.utc).astimezone(ctx.settings.timezone).date()
+    return ctx.now.replace(tzinfo=UTC).astimezone(ctx.settings.timezone).date()
 
 
 def end_of_day_utc(ctx: WorkflowContext, day: date) -> datetime:
     local = datetime.combine(day, END_OF_BUSINESS_DAY, tzinfo=ctx.settings.timezone)
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def is_open(ticket: Ticket) -> bool:
@@ -434,7 +434,7 @@ def _price(text: str) -> Decimal | None:
 
 def _euros(amount: Decimal) -> str:
     whole = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
-    return (whole[:-3] if whole.endswith(",00") else whole) + " €"
+    return (whole.removesuffix(",00")) + " €"
 
 
 def _quote_context(command: Command) -> dict[str, object]:

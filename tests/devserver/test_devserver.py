@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from imap_tools import MailBoxUnencrypted, MailMessage
 
-import mailbot.devserver as devserver
+from mailbot import devserver
 from mailbot.devserver import MailServer, MailServerError
 
 pytestmark = [

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tests.helpers import ALICE, BRUNO, CHLOE, CLUB, STRANGER
 

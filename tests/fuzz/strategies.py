@@ -14,7 +14,6 @@ import base64
 import json
 import quopri
 from functools import lru_cache
-from pathlib import Path
 
 from hypothesis import strategies as st
 

@@ -8,8 +8,7 @@ import json
 from sqlalchemy import select
 
 from mailbot.models import Connection, Consent, ResultForm
-from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, run_cycle, settle, smtp_send, \
-    wait_mail
+from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_cli import mailbot
 from tests.integration.test_triage import THURSDAY, open_ticket

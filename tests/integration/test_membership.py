@@ -5,12 +5,23 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 from imap_tools import MailBoxUnencrypted
-
 from sqlalchemy import LargeBinary, String, Text, select
 
 from mailbot.members import upsert_member
 from mailbot.models import Base, Member, Ticket
-from tests.helpers import AIDEUR, CHLOE, CLUB, PASSWORD, STRANGER, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail
+from tests.helpers import (
+    AIDEUR,
+    CHLOE,
+    CLUB,
+    PASSWORD,
+    STRANGER,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
+)
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_registration import ACCEPT, FILLED, NOW, member
 

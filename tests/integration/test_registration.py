@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mailbot.models import Acceptance, InboundMail, Member, MemberTerm
 from mailbot.tokens import TokenSigner
-from tests.helpers import AIDEUR, CLUB, PASSWORD, STRANGER, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail
+from tests.helpers import AIDEUR, CLUB, PASSWORD, STRANGER, mailbox, make_mail, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 
 NOW = datetime(2026, 11, 26, 10, 0)

@@ -7,7 +7,17 @@ from sqlalchemy import func, select
 
 from mailbot.models import Event, InboundMail, Member, OutboxMail, Ticket
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CLUB, add_members, append, make_mail, run_cycle, settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CLUB,
+    add_members,
+    append,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 
 

@@ -31,8 +31,21 @@ from mailbot.members import upsert_member
 from mailbot.models import Event, InboundMail, OutboxMail, Ticket
 from tests.conftest import make_env
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CHLOE, CLUB, PASSWORD, STRANGER, add_members, append, mailbox, make_mail, run_cycle,
-    settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    PASSWORD,
+    STRANGER,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 from tests.integration.aideur_clients import confirmation_requests, reply_to_notification
 from tests.integration.test_triage import THURSDAY

@@ -7,8 +7,19 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.models import Event, Ticket
-from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, add_members, make_mail, mailbox, run_cycle, settle, smtp_send, \
-    wait_mail
+from tests.helpers import (
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CLUB,
+    add_members,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
+)
 from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 
 THURSDAY = datetime(2026, 11, 26, 10, 0)  # 11:00 in Paris; the answer is due Monday 30 November

@@ -91,13 +91,13 @@ def test_forward_as_message_rfc822_attachment() -> None:
 
 
 def test_a_bounce_returning_a_message_forwards_nothing() -> None:
-    raw = ("From: MAILER-DAEMON@club.test\nTo: aide@club.test\nSubject: Undelivered Mail Returned to Sender\n"
-           "Message-ID: <b@club.test>\nMIME-Version: 1.0\n"
-           "Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
-           "--R\nContent-Type: text/plain\n\nThis is the mail system. Your message could not be delivered.\n"
-           "--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; club.test\n\n"
-           "Final-Recipient: rfc822; x@y.test\nAction: failed\nStatus: 5.1.1\n"
-           "--R\nContent-Type: message/rfc822\n\nFrom: aide@club.test\nSubject: Bonjour\n\nTexte\n--R--\n").encode()
+    raw = (b"From: MAILER-DAEMON@club.test\nTo: aide@club.test\nSubject: Undelivered Mail Returned to Sender\n"
+           b"Message-ID: <b@club.test>\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+           b"--R\nContent-Type: text/plain\n\nThis is the mail system. Your message could not be delivered.\n"
+           b"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; club.test\n\n"
+           b"Final-Recipient: rfc822; x@y.test\nAction: failed\nStatus: 5.1.1\n"
+           b"--R\nContent-Type: message/rfc822\n\nFrom: aide@club.test\nSubject: Bonjour\n\nTexte\n--R--\n")
     parsed = parse_mail(raw)
     assert parsed.kind is MailKind.BOUNCE and parsed.forwarded == ()
 

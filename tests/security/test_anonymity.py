@@ -13,7 +13,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select
 
 from mailbot.config import load_settings

@@ -21,12 +21,12 @@ import smtplib
 import subprocess
 import sys
 from datetime import timedelta
+from email.utils import make_msgid
 
 import dkim as dkimpy
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from email.utils import make_msgid
 from sqlalchemy import func, select
 
 import mailbot.dkim
@@ -34,8 +34,21 @@ from mailbot.config import load_settings
 from mailbot.models import Event, InboundMail, OutboxMail, PendingCommand, SigningDomain, Ticket
 from tests.conftest import make_env
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CHLOE, CLUB, PASSWORD, STRANGER, add_members, append, mailbox, make_mail, run_cycle,
-    settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    PASSWORD,
+    STRANGER,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 from tests.integration.test_triage import THURSDAY

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import subprocess
+import sys
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -19,8 +19,8 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import LargeBinary, String, Text, select
 
-from mailbot.models import Base, Member, Ticket
 from mailbot.members import upsert_member
+from mailbot.models import Base, Member, Ticket
 from mailbot.privacy import EMAIL_DOMAIN, REQUESTER_WHATS, Identity, find_leaks
 from tests.helpers import AIDEUR, BRUNO, CLUB, PASSWORD, make_mail, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification

@@ -20,8 +20,20 @@ from sqlalchemy import func, select
 
 from mailbot.models import Acceptance, Event, InboundMail, Member
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, add_members, append, mailbox, make_mail, run_cycle, settle,
-    smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    STRANGER,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 from tests.integration.aideur_clients import reply_to_notification
 

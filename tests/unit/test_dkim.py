@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from email import message_from_bytes
 from pathlib import Path
 
 import dkim as dkimpy
 import pytest
-from dkim.util import parse_tag_value
-from email import message_from_bytes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from dkim.util import parse_tag_value
 
 from mailbot.compose import Rendered, build_message
 from mailbot.config import ConfigError, load_settings
