@@ -391,7 +391,7 @@ def html_comparison(corpus: Path, files: list[dict]) -> None:
             except Exception:  # noqa: BLE001
                 outs.append("")
         rate = len(samples) / (time.perf_counter() - t0)
-        for out, (_, plain, hrefs) in zip(outs, samples):
+        for out, (_, plain, hrefs) in zip(outs, samples, strict=False):
             noise += len(re.findall(r"\*\*|\\[_\-*.#\[\]]|^#+ |\]\(", out, re.MULTILINE))
             links += sum(1 for h in set(hrefs) if h in out)
             links_n += len(set(hrefs))

@@ -13,6 +13,7 @@ import multiprocessing.synchronize
 import os
 from collections.abc import Callable
 from datetime import datetime
+from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,7 +82,7 @@ class BackgroundSending:
         """Mails the helper sent (read after the block)."""
         return int(self._sent.value) if self.enabled else 0
 
-    def __enter__(self) -> BackgroundSending:
+    def __enter__(self) -> Self:
         if self.enabled:
             self._process.start()
         return self

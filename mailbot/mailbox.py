@@ -5,6 +5,7 @@ once its effects are committed, and waits for new mail with IDLE (or plain polli
 """
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
 import ssl
@@ -88,10 +89,9 @@ class Mailbox:
 
     def close(self) -> None:
         if self._box is not None:
-            try:
+            # closing a dead connection must never raise
+            with contextlib.suppress(Exception):
                 self._box.logout()
-            except Exception:  # noqa: BLE001 - closing a dead connection must never raise
-                pass
             self._box = None
 
     @property
@@ -215,10 +215,9 @@ def _refresh_capabilities(box: BaseMailBox) -> None:
 
 def _logout_quietly(box: BaseMailBox) -> None:
     """A connection whose login failed is closed, not left to the garbage collector."""
-    try:
+    # closing a failed connection must never hide why it failed
+    with contextlib.suppress(Exception):
         box.client.shutdown()
-    except Exception:  # noqa: BLE001 - closing a failed connection must never hide why it failed
-        pass
 
 
 def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Iterator[list[int]]:

@@ -512,7 +512,7 @@ class Plan:
 
     def bound(self, terms: set[str]) -> float:
         """The most a member could score from the concepts that any of `terms` serves."""
-        return math.fsum(u for u, ts in zip(self.upper, self.concept_terms) if ts & terms)
+        return math.fsum(u for u, ts in zip(self.upper, self.concept_terms, strict=False) if ts & terms)
 
     def accumulate(self, rows: Iterable[tuple], best: Scores) -> None:  # type: ignore[type-arg]
         """Fold index rows (member_id, term, field[, word]) into each member's best match per concept."""

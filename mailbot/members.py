@@ -287,8 +287,8 @@ def _scrub_everywhere(session: Session, clean: Callable[[str], str], own_tickets
                         changes[column.name] = cleaned_body
             if not changes:
                 continue
-            if table.name == "inbound_mails" or (table.name == "messages" and values[table.c.direction] == "in"):
-                if values[table.c.message_id]:
+            if (table.name == "inbound_mails" or (table.name == "messages" and values[table.c.direction] == "in")) \
+                    and values[table.c.message_id]:
                     named.append(values[table.c.message_id])
             session.execute(update(table).where(*[key == values[key] for key in keys]).values(**changes))
     return named

@@ -46,7 +46,7 @@ class Outbox:
         if rows and self.settings.verp:
             # Each mail's envelope sender names the row (VERP), so its id is needed: one flush for the batch.
             ctx.session.flush()
-            for row, role in zip(rows, roles):
+            for row, role in zip(rows, roles, strict=False):
                 row.sender = self.envelope_sender(row, role)
         return rows
 

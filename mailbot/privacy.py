@@ -339,7 +339,7 @@ def _collapsed(joined: str, origin: Sequence[int], camel: frozenset[int]) -> _No
     new_index: dict[int, int] = {}
     kept_chars: list[str] = []
     kept_origin: list[int] = []
-    for position, (piece, source) in enumerate(zip(chars, origin)):
+    for position, (piece, source) in enumerate(zip(chars, origin, strict=False)):
         if keep[position]:
             new_index[position] = len(kept_chars)
             kept_chars.append(piece)
@@ -503,7 +503,7 @@ def _leet_name_spans(folded: str, camel: frozenset[int],
         return
     for one in ("i", "l"):
         table = {"0": "o", "1": one, "3": "e", "4": "a", "5": "s", "7": "t"}
-        read = _LEET_DIGIT.sub(lambda match: "".join(table[digit] for digit in match.group()), folded)
+        read = _LEET_DIGIT.sub(lambda match, table=table: "".join(table[digit] for digit in match.group()), folded)
         yield from _word_spans(read, _tokenize(read, camel), targets)
 
 

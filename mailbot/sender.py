@@ -120,7 +120,7 @@ async def connect_smtp(server: ServerSettings, timeout: float) -> aiosmtplib.SMT
         hostname=server.host,
         port=server.port,
         use_tls=security == "ssl",
-        start_tls=True if security == "starttls" else False,  # starttls: refuse a server that does not offer it
+        start_tls=security == "starttls",  # starttls: refuse a server that does not offer it
         timeout=timeout,
         tls_context=server.ssl_context(),
     )

@@ -303,7 +303,7 @@ class _Restriction:
 def _take_restrictions(low: str, found: _Restriction, line: int) -> str:
     """`low` with each restriction replaced by a marker word; the fields go into `found`."""
     for pattern, kind in _RESTRICTIONS:
-        def mark(match: re.Match[str]) -> str:
+        def mark(match: re.Match[str], kind: str = kind) -> str:
             keep = match.groupdict().get("keep") or ""  # the yes before "pour le mail" stays an answer
             named = {name for hit in _FIELD.finditer(match.group()[len(keep):])
                      for name, value in hit.groupdict().items() if value}

@@ -30,7 +30,7 @@ class Mailboxes:
         mails = settle(self.server, address, self.expected[address])
         assert len(mails) == self.expected[address], [m.subject for m in mails]
         new = mails[-len(subjects):]
-        for mail, fragment in zip(new, subjects):
+        for mail, fragment in zip(new, subjects, strict=False):
             assert fragment in mail.subject, (fragment, mail.subject)
         return new
 
@@ -55,7 +55,7 @@ def test_the_whole_life_of_a_request(clean_mail, env, settings, sessions):
     note = open_ticket(clean_mail, settings, sessions, subject="Licenciement contesté",
                        text="Bonjour, un salarié conteste son licenciement. Qui connaît le droit du travail ?\n\n"
                             "Alice Martin\n06 12 34 56 78")
-    [ack] = boxes.got(ALICE, "Demande bien reçue")
+    [_ack] = boxes.got(ALICE, "Demande bien reçue")
     boxes.got(AIDEUR, "Nouvelle demande")
     assert "Chloé Durand" in note.text  # the best match is shown to Aideur
 
@@ -84,7 +84,7 @@ def test_the_whole_life_of_a_request(clean_mail, env, settings, sessions):
 
     reply(clean_mail, settings, sessions, ask_chloe, "oui", CHLOE)
     card_alice, form_alice = boxes.got(ALICE, "les coordonnées", "quel résultat")
-    card_chloe, form_chloe = boxes.got(CHLOE, "les coordonnées", "quel résultat")
+    card_chloe, _form_chloe = boxes.got(CHLOE, "les coordonnées", "quel résultat")
     boxes.got(AIDEUR, "Mise en relation faite")
     assert CHLOE in card_alice.text and "Chloé Durand" in card_alice.text
     assert ALICE in card_chloe.text and "06 12 34 56 78" in card_chloe.text and "Alice Martin" in card_chloe.text

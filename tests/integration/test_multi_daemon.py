@@ -251,7 +251,7 @@ def test_three_daemons_process_each_mail_once_send_each_mail_once_run_each_job_o
     for at in (remind_at, late_at):
         stamp = at.replace(tzinfo=UTC).isoformat()
         with ThreadPoolExecutor(DAEMONS) as pool:
-            results = list(pool.map(lambda _: replay.run_once_at(stamp, timeout=300), range(DAEMONS)))
+            results = list(pool.map(lambda _, stamp=stamp: replay.run_once_at(stamp, timeout=300), range(DAEMONS)))
         for result in results:
             assert result.returncode == 0, result.stderr.decode()[-3000:]
 

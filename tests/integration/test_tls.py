@@ -309,7 +309,7 @@ class SmtpServers:
 @pytest.fixture(scope="module")
 def smtp_servers(pki: Pki, token_server: TokenServer) -> Iterator[SmtpServers]:
     recorder = Recorder(token_server)
-    common = dict(hostname=LOOPBACK, authenticator=_password_check)
+    common = {"hostname": LOOPBACK, "authenticator": _password_check}
     starttls = Controller(recorder, port=free_port(), tls_context=pki.server_context(), require_starttls=True,
                           auth_require_tls=True, **common)
     # Implicit TLS: aiosmtpd's auth_require_tls only knows STARTTLS, but this whole connection is TLS.

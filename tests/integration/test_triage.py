@@ -243,8 +243,8 @@ def test_command_address_takes_fresh_mail_with_a_reference(clean_mail, settings,
     assert ticket(sessions).status == "accepted"
 
 
-@pytest.mark.parametrize("words", ["résolu", "RESOLU merci", "Plus besoin, merci !", "Vous pouvez annuler ma "
-                                   "demande.", "C'est réglé, merci beaucoup"])
+@pytest.mark.parametrize("words", ["résolu", "RESOLU merci", "Plus besoin, merci !", ("Vous pouvez annuler ma "
+                                   "demande."), "C'est réglé, merci beaucoup"])
 def test_member_withdraws_in_plain_french(clean_mail, settings, sessions, words):
     open_ticket(clean_mail, settings, sessions)
     [ack] = mailbox(clean_mail, ALICE)

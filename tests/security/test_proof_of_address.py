@@ -339,7 +339,7 @@ def test_a_flood_of_unreadable_mail_gives_bounded_notices(clean_mail, settings, 
     for n in range(30):
         append(clean_mail, CLUB, (f"From: {sender}\r\nTo: {CLUB}\r\nSubject: Illisible {n}\r\n"
                                   f"Message-ID: <flood-{n}@ailleurs.test>\r\n\r\nBonjour.\r\n").encode())
-    report = run_cycle(settings, sessions, at=NOW)
+    run_cycle(settings, sessions, at=NOW)
     with sessions() as session:
         assert session.scalar(select(func.count(InboundMail.id)).where(InboundMail.outcome == "quarantined")) == 30
     notes = settle(clean_mail, AIDEUR, 2)
