@@ -102,15 +102,10 @@ class Settings:
     # Each mail's own envelope sender (aide+b…@club), which authenticates its delivery reports. Off only for an
     # SMTP provider that refuses a plus address as envelope sender: then no report can mark an address.
     verp: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def club_domain(self) -> str:
         return self.club_address.rsplit("@", 1)[1]
-
-    @property
-    def club_local_part(self) -> str:
-        return self.club_address.rsplit("@", 1)[0]
 
     def is_aideur(self, address: str) -> bool:
         return address.lower() in self.aideur_addresses

@@ -158,9 +158,6 @@ def terms_of(text: str) -> list[tuple[str, str]]:
 # --- the index --------------------------------------------------------------------------------------------------
 
 
-PROFILE_FIELDS = (("s", "skills"), ("h", "hobbies"), ("p", "particulars"))
-
-
 def member_rows(member_id: int, skills: str, hobbies: str, particulars: str) -> list[dict[str, object]]:
     """The member_terms rows of a profile: one per (term, field), with the first word that gave it."""
     rows: dict[tuple[str, str], str] = {}
@@ -182,24 +179,6 @@ def index_member(session: Session, member: Member) -> None:
     rows = member_rows(member.id, member.skills, member.hobbies, member.particulars)
     if rows:
         session.execute(insert(MemberTerm), rows)
-
-
-def reindex_all(session: Session, batch: int = 1000) -> int:
-    """Rebuild the whole index (after a change of the stemming or stop words). Returns the rows written."""
-    session.execute(delete(MemberTerm))
-    written = 0
-    pending: list[dict[str, object]] = []
-    query = select(Member.id, Member.skills, Member.hobbies, Member.particulars).order_by(Member.id)
-    for member_id, skills, hobbies, particulars in session.execute(query).all():
-        pending.extend(member_rows(member_id, skills, hobbies, particulars))
-        if len(pending) >= batch:
-            session.execute(insert(MemberTerm), pending)
-            written += len(pending)
-            pending = []
-    if pending:
-        session.execute(insert(MemberTerm), pending)
-        written += len(pending)
-    return written
 
 
 # --- synonyms ---------------------------------------------------------------------------------------------------

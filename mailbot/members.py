@@ -34,7 +34,6 @@ from mailbot.models import (
 from mailbot.parsers.headers import unicode_domain
 from mailbot.privacy import Identity, scrub
 
-VISIBILITIES = ("confidentielle", "membres")
 FIELDS = ("email", "first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "visibility",
           "activity", "postal_address", "accepts_appeals")
 FRENCH_FIELDS = {

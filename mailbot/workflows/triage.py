@@ -53,15 +53,6 @@ class StoredOrigin:
     message_id: str
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What Aideur's mail will do, decided before anything is done."""
-
-    commands: tuple[Command, ...]
-    message: str
-    errors: tuple[CommandError, ...]
-
-
 def local_today(ctx: WorkflowContext) -> date:
     return ctx.now.replace(tzinfo=UTC).astimezone(ctx.settings.timezone).date()
 
