@@ -40,7 +40,6 @@ class Flood:
 
     from_sender: int
     overall: int
-    first_overall: int = FIRST_OVERALL
 
 
 def _milestone(count: int) -> bool:

@@ -24,7 +24,6 @@ from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
 
-OPEN_STATES = ("new", "accepted", "proposed")
 DECISIONS = ("accepter", "refuser", "reporter", "clore")  # each sets where the ticket stands: one per mail
 MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
                     "devis": "devis", "clore": "cloture"}

@@ -1,7 +1,6 @@
 """End to end over real Dovecot + Postfix: a member's mail becomes a ticket, acknowledged, and Aideur is told."""
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 
@@ -21,8 +20,6 @@ from tests.helpers import (
     smtp_send,
     wait_mail,
 )
-
-REF = re.compile(r"CA-\d{4}-\d{4}")
 
 
 def test_new_request_makes_ticket_ack_and_notification(clean_mail, settings, sessions):
