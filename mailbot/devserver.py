@@ -368,7 +368,7 @@ class MailServer:
                     if folder.strip('"').upper() != "INBOX":
                         imap.delete(folder)
                 _, [exists] = imap.select("INBOX")
-                if int(exists) > 0:  # "1:*" is a BAD command on an empty mailbox
+                if int(exists or 0) > 0:  # "1:*" is a BAD command on an empty mailbox
                     imap.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
                     imap.expunge()
                 imap.logout()
@@ -414,7 +414,7 @@ class MailServer:
         for pid in masters:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_TIMEOUT
-        self._wait_until_gone(masters.values(), deadline, lambda pids: set(pids) & set(masters))
+        self._wait_until_gone(masters.values(), deadline, lambda pids: bool(set(pids) & set(masters)))
         self._signal_sessions(masters.values(), signal.SIGTERM)
         self._wait_until_gone(masters.values(), deadline, bool)
 

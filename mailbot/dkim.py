@@ -208,7 +208,7 @@ def lookup_txt(name: bytes, timeout: int = 5) -> bytes | None:
     """The real DNS lookup (dkimpy's, through dnspython)."""
     from dkim.dnsplug import get_txt
 
-    return get_txt(name, timeout=timeout)  # type: ignore[no-any-return]
+    return get_txt(name, timeout=timeout)
 
 
 def aligned(other: str, domain: str) -> bool:

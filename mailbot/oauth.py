@@ -118,7 +118,8 @@ def request_token(settings: OAuth2Settings, refresh_token: str) -> tuple[str, in
         raise OAuthError(f"le serveur OAuth2 {host} n'a pas donné de jeton d'accès "
                          f"({answer.get('error') or 'réponse sans access_token'})", refused=True)
     try:
-        lifetime = int(answer.get("expires_in", DEFAULT_LIFETIME_SECONDS))
+        expires = answer.get("expires_in", DEFAULT_LIFETIME_SECONDS)
+        lifetime = int(expires) if isinstance(expires, int | float | str) else DEFAULT_LIFETIME_SECONDS
     except (TypeError, ValueError):
         lifetime = DEFAULT_LIFETIME_SECONDS
     new_refresh = answer.get("refresh_token")

@@ -503,7 +503,10 @@ def _leet_name_spans(folded: str, camel: frozenset[int],
         return
     for one in ("i", "l"):
         table = {"0": "o", "1": one, "3": "e", "4": "a", "5": "s", "7": "t"}
-        read = _LEET_DIGIT.sub(lambda match, table=table: "".join(table[digit] for digit in match.group()), folded)
+
+        def letters(match: re.Match[str], table: dict[str, str] = table) -> str:
+            return "".join(table[digit] for digit in match.group())
+        read = _LEET_DIGIT.sub(letters, folded)
         yield from _word_spans(read, _tokenize(read, camel), targets)
 
 

@@ -160,7 +160,7 @@ def build_figures(session: Session, start: datetime, end: datetime) -> WeekFigur
         select(ResultForm.result, func.count(ResultForm.id)).where(*answered, ResultForm.result != "")
         .group_by(ResultForm.result).order_by(ResultForm.result))}
     satisfaction = [value for value in session.scalars(
-        select(ResultForm.satisfaction).where(*answered, ResultForm.satisfaction.is_not(None)))]
+        select(ResultForm.satisfaction).where(*answered, ResultForm.satisfaction.is_not(None))) if value is not None]
     return WeekFigures(
         start=start,
         end=end,

@@ -5,6 +5,7 @@ import base64
 import binascii
 import quopri
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
@@ -113,7 +114,7 @@ def _pieces(value: str) -> list[str]:
     return pieces
 
 
-def addresses(values: list[object]) -> list[tuple[str, str]]:
+def addresses(values: Sequence[object]) -> list[tuple[str, str]]:
     """(display name, lower-cased addr-spec) pairs from one or more header values; only well-formed addresses.
 
     getaddresses runs on the still-encoded text: decoding first would let a comma or quote hidden in

@@ -529,8 +529,10 @@ def _calendar_reply(part: Message) -> bool:
     if method.strip().lower() == "reply":
         return True
     try:
-        data = part.get_payload(decode=True) or b""
+        data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001
+        data = None
+    if not isinstance(data, bytes):
         data = b""
     return bool(re.search(rb"(?im)^METHOD:\s*REPLY\s*$", data[:20000]))
 

@@ -224,7 +224,7 @@ def quote_marks(lines: list[str]) -> list[bool]:
         match = _NAMED_QUOTE.match(line)
         if match:
             named[match.group(1)] = named.get(match.group(1), 0) + 1
-    marks = [bool(_QUOTED.match(line)) or (bool(m := _NAMED_QUOTE.match(line)) and named[m.group(1)] >= 2)
+    marks = [bool(_QUOTED.match(line)) or ((m := _NAMED_QUOTE.match(line)) is not None and named[m.group(1)] >= 2)
              for line in lines]
     i = 0
     while i < len(lines):

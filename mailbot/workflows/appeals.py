@@ -176,7 +176,7 @@ def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicita
     text = mail.new_text or mail.text
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
     member = solicitation.member
-    base = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref}
+    base: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref}
     if ticket.closed_at is not None:
         record_event(ctx.session, ticket, "helper-late", f"réponse de {mail.from_address} après la clôture",
                      ctx.now, actor=mail.from_address)

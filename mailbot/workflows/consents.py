@@ -167,8 +167,8 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
             "club_name": ctx.settings.club_name, "ref": ticket.ref, "sender": mail.from_address,
             "asked": member.display_name, "text": shorten(text, 1000)}, key=f"consent-foreign:{mail.message_id}")
         return
-    base = {"club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": member.first_name,
-            "role": consent.role}
+    base: dict[str, object] = {"club_name": ctx.settings.club_name, "ref": ticket.ref,
+                               "first_name": member.first_name, "role": consent.role}
     if connection.status == "asking" and any(c.member.status != "active" or not c.member.email
                                              for c in connection.consents):
         connection.status, connection.closed_at = "cancelled", ctx.now  # one side left the club meanwhile

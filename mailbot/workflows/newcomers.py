@@ -14,6 +14,7 @@ or text ("Bonjour,"); their own form values come back only to an address that pr
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -159,8 +160,8 @@ def _label(key: str) -> str:
     return FIELD_LABELS[key].split(" (")[0]
 
 
-def _with_defaults(values: dict[str, str] | object, address: str) -> dict[str, str]:
-    given = dict(values)  # type: ignore[call-overload]
+def _with_defaults(values: Mapping[str, str], address: str) -> dict[str, str]:
+    given = dict(values)
     given.setdefault("email", address)
     given.setdefault("accepts_appeals", "oui")
     return given
@@ -192,7 +193,7 @@ def _register(ctx: WorkflowContext, mail: InboundMail, values: dict[str, str], k
 
 
 def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_address: str, acceptance: str) -> None:
-    context = {
+    context: dict[str, object] = {
         "club_name": ctx.settings.club_name,
         "first_name": member.first_name,
         "address": member.email,

@@ -298,8 +298,8 @@ def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> N
     member.status, member.ended_at = "ended", ctx.now
     record_event(ctx.session, None, "member-ended", f"membre n° {member.id} : adhésion terminée", ctx.now,
                  actor=mail.from_address)
-    context = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "name": member.display_name,
-               "address": member.email}
+    context: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name,
+                                  "name": member.display_name, "address": member.email}
     _reply(ctx, mail, member, "adhesion_terminee", {}, token=ctx.signer.address_token(member.email or ""))
     notify_aideurs(ctx, None, "notification_fin_adhesion", context, key=f"ended:{mail.message_id}",
                    about=member.email or "")
@@ -308,8 +308,8 @@ def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> N
 def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
     """Erase the person (RGPD art. 17): their tickets close quietly, helpers are told, every stored text is
     scrubbed. The last two mails (to them, to Aideur) are blanked in the outbox as soon as they are sent."""
-    context = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "name": member.display_name,
-               "address": member.email, "number": member.id}
+    context: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name,
+                                  "name": member.display_name, "address": member.email, "number": member.id}
     address = member.email or ""
     context["open_refs"] = [t.ref for t in open_tickets_of(ctx.session, member.id)]
     for ticket in open_tickets_of(ctx.session, member.id):
