@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,7 @@ class SendGuard:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.connection = None
+        self.connection: Connection | None = None
 
     def start(self) -> SendGuard:
         if uses_advisory_locks(self.engine):

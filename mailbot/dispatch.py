@@ -96,7 +96,7 @@ class BackgroundSending:
 
 
 def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiprocessing.synchronize.Event,
-                 parent: int, sent: multiprocessing.sharedctypes.Synchronized) -> None:  # type: ignore[type-arg]
+                 parent: int, sent: multiprocessing.sharedctypes.Synchronized[int]) -> None:
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
     dispatcher = Dispatcher(settings, make_session_factory(engine), clock)

@@ -110,7 +110,7 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
 
 
-def import_csv(session: Session, path: Path, progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_csv(session: Session, path: Path, progress: Callable[[int], object] | None = None) -> ImportReport:
     """Load a member list; every row is checked, bad rows are reported with their line and reason.
     `progress(1)` is called after each row (the CLI's progress bar)."""
     report = ImportReport()
@@ -350,7 +350,9 @@ def scrub_mime(body: bytes, clean: Callable[[str], str], *, drop_attachments: bo
                                      cte="quoted-printable")
                     changed = True
                 continue
-            payload = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):  # a container part: nothing of its own to read
+                payload = b""
             readable = payload.decode("utf-8", "replace") + " " + str(part.get_filename() or "")
             if drop_attachments or clean(readable) != readable:
                 part.set_content(ATTACHMENT_REMOVED, charset="utf-8", cte="quoted-printable",

@@ -213,7 +213,7 @@ def _own_dkim(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return None
     if check.status == dkim.NONE and known is None:
         return None  # a domain never seen signing: no proof either way (the command address still asks first)
-    if check.status == dkim.NONE:
+    if check.status == dkim.NONE and known is not None:  # known: see the return above
         detail = f"{check.detail}, alors que ce domaine signe ses mails (vu depuis le {known.first_seen:%d/%m/%Y})"
     else:
         detail = check.detail
@@ -341,7 +341,7 @@ def sender(mail: InboundMail, deps: RouterDeps) -> Route:
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
-                           aideur_without_token, member_intent, sender)  # type: ignore[assignment]
+                           aideur_without_token, member_intent, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

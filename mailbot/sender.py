@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import aiosmtplib
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, Result, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,13 +101,13 @@ def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = Tru
         return 0
     with sessions.begin() as session:
         if postgres:
-            recovered = session.execute(REQUEUE_ABANDONED).rowcount or 0
+            recovered = _rowcount(session.execute(REQUEUE_ABANDONED))
         else:
-            recovered = session.execute(
+            recovered = _rowcount(session.execute(
                 update(OutboxMail)
                 .where(OutboxMail.status == "sending")
                 .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
-            ).rowcount or 0
+            ))
     if recovered and not at_start:
         log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
     return recovered
@@ -288,7 +289,7 @@ class Sender:
                 values["status"] = "pending"
                 values["next_attempt_at"] = self.clock() + backoff(attempts)
             session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id).values(**values))
-            scrubbed = session.execute(SCRUB.where(OutboxMail.id == outbox_id)).rowcount if permanent else 0
+            scrubbed = _rowcount(session.execute(SCRUB.where(OutboxMail.id == outbox_id))) if permanent else 0
         if scrubbed:
             truncate_wal(self.engine)
         # The journal gets the code and the reply without addresses; the full reply stays in last_error (and DEBUG).
@@ -301,3 +302,9 @@ class Sender:
         else:
             log.info("outbox %s deferred: SMTP %s: %s", outbox_id, code, shown)
             result.deferred += 1
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE changed: Session.execute is typed as returning a Result, a DML statement gives a
+    CursorResult."""
+    return cast(CursorResult[Any], result).rowcount or 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from typing import Any
 
 from . import kind as kind_mod
 from . import mime
@@ -128,7 +129,7 @@ def _bounded_id(value: str) -> str:
 
 def _storable(mail: InboundMail) -> InboundMail:
     """Every text of the parsed mail, fit for storage; Message-IDs and the subject bounded (see MAX_MESSAGE_ID)."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # values of the fields' own types
     for item in dataclasses.fields(mail):
         value = getattr(mail, item.name)
         if item.name in ("message_id", "in_reply_to", "references"):

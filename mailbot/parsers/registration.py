@@ -503,7 +503,7 @@ def _acceptance(field_hit: _Found | None, new_lines: list[_Line]) -> tuple[str |
     if field_hit is not None and field_answer == "yes":
         return field_hit.line, False, None
     # An unclear value in the quote may be our own text: only what the person typed here is worth explaining.
-    return None, False, field_hit.value if typed_here and field_answer == "unclear" else None
+    return None, False, field_hit.value if field_hit is not None and typed_here and field_answer == "unclear" else None
 
 
 # --- short requests -------------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ def helper_for(ctx: WorkflowContext, ticket: Ticket, fields: dict[str, str]) -> 
                                                                                      Solicitation | None, str]:
     """The helper #relier names (offer number or e-mail), or why it cannot be done."""
     solicitation = None
+    helper: Member | None
     if "offre" in fields:
         solicitation = ctx.session.scalar(select(Solicitation).where(
             Solicitation.ticket_id == ticket.id, Solicitation.offer_number == int(fields["offre"])))

@@ -121,7 +121,7 @@ def member_wrote(ctx: WorkflowContext, member: Member) -> None:
     if member.bounced_at is not None:
         member.bounced_at = None
         record_event(ctx.session, None, "unbounce", "le membre a écrit : son adresse fonctionne de nouveau",
-                     ctx.now, actor=member.email)
+                     ctx.now, actor=member.email or "")
 
 
 def auto_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None) -> str:
