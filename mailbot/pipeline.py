@@ -112,6 +112,25 @@ class Pipeline:
 
     # --- one mail ---------------------------------------------------------------------------------------------
     def process(self, raw: bytes, *, folder: str, uidvalidity: int, uid: int, conflicts: int = 0) -> Outcome:
+        """Handle one mail of the club mailbox, exactly once, in one transaction; say where the mailbox moves it.
+
+        In: the mail as fetched (`raw` bytes) and where it sits (`folder`, `uidvalidity`, `uid`); `conflicts`
+        counts the retries after a race lost to another daemon (internal).
+
+        Written: the parsed mail is routed (mailbot.router) and handed to one workflow, which writes its own rows
+        (tickets, members, messages, events, appeals, consents…); then one `inbound_mails` row (the mail's
+        identity and outcome: a second delivery of the same mail is recognised by it and only moves), and the
+        folder's `mailbox_checkpoints` row. All of it commits together or not at all.
+
+        Queued: every mail the workflow decided (acknowledgements, notifications to Aideur, questions, refusals…)
+        goes into the `outbox` table in the same transaction (Outbox.store_all); nothing is sent here. A mail
+        that cannot be handled (unreadable, invalid sender, an internal or database error) is quarantined
+        instead: its `inbound_mails` row has outcome "quarantined" and Aideur gets a quarantine notice.
+
+        Returns the Outcome: PROCESSED or QUARANTINED (the folder to move it to), the action, the ticket's ref.
+
+        Raises TransientError when the database cannot be reached (or keeps refusing): nothing was committed,
+        the mail stays where it is and is tried again at the next cycle. No other exception escapes."""
         now = self.clock()
         digest = hashlib.sha256(raw).hexdigest()
         content = content_digest(raw)

@@ -173,6 +173,18 @@ def connect_problem(ctx: WorkflowContext, ticket: Ticket, command: Command, help
 
 # --- the helpers' answers ------------------------------------------------------------------------------------------
 def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicitation, ticket: Ticket) -> None:
+    """A helper's answer to an appeal (#appel), come back through the solicitation's signed reply address.
+
+    In: the context, the parsed mail, the `solicitations` row the verified token names and its ticket.
+
+    Written: the mail in the ticket's `messages`, always. Ticket already closed: a "helper-late" event and
+    "appel_deja_clos" to the helper. A "no" (parsers.registration.helper_answer) before any offer: the
+    solicitation "declined", a "helper-declined" event, "appel_non_merci" on the first answer. Anything else
+    is an offer: the solicitation "offered" with the next offer number of the ticket and the text, an "offer"
+    event, "notification_offre" to Aideur (the helper's card, for #relier) and "appel_merci" to the helper on
+    the first answer. Mails are queued on `ctx.outgoing` (the outbox stores them in the same transaction).
+
+    Raises nothing of its own."""
     text = mail.new_text or mail.text
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
     member = solicitation.member

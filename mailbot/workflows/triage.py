@@ -334,6 +334,25 @@ def _state_fr(ticket: Ticket) -> str:
 
 # --- doing ---------------------------------------------------------------------------------------------------------
 def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: AideurReply) -> None:
+    """Carry out Aideur's parsed commands (`reply`, from parse_aideur_reply) on `ticket` (None for a mail to the
+    command address), all of them or none.
+
+    In: the context (session, settings, `now`), the `mail` that gave them (its sender and Message-ID: the
+    Message-ID keys every effect, so a replayed mail sends nothing twice), the ticket, the parsed reply.
+
+    First every command is checked (check()): if any is refused, nothing is done; a "command-refused" `events`
+    row goes on the ticket and Aideur gets "erreur_commande" listing each refused line and why.
+
+    Otherwise, written: a "command:<name>" event per command; the ticket's state (accepter, reporter: due date;
+    refuser, clore: closed; solution, devis: promise kept) and `updated_at`; #appel: `appeals` and
+    `solicitations` rows; #relier: a `connections` row with its two `consents`; solution and clore: a
+    `result_forms` row for the requester. Queued (on `ctx.outgoing`, stored by the outbox in the same
+    transaction): the member's mail for each decision (acceptation, refus, report, solution, devis, cloture;
+    Aideur's free message rides on the first one, or goes alone as "message_aideur" with a "relayed" event),
+    the helpers' appeals and the consent questions, the result form, "nous n'avons plus besoin" to helpers of a
+    closed ticket, and to Aideur "aide" or "liste_tickets" for #aide and #tickets. #note is only recorded.
+
+    Raises nothing of its own: a refused command is an answer to Aideur, not an exception."""
     errors = check(ctx, ticket, reply)
     if errors:
         if ticket is not None:
