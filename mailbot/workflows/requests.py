@@ -25,8 +25,8 @@ from mailbot.workflows.tickets import (
 def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Member) -> Ticket:
     """An active member's fresh mail (the router decided it is not about an existing ticket): open a ticket.
 
-    In: the context (session, settings, `now`), the parsed mail, its `raw` bytes (attached to Aideur's notice
-    when the member forwarded a mail or sent attachments worth passing on) and the member.
+    In: the context (session, settings, `now`), the parsed mail, its `raw` bytes (Aideur's notice carries the
+    mail's attachments when they fit MAILBOT_MAX_FORWARD_BYTES) and the member.
 
     Written: a `tickets` row (status "new", the next reference of the year, a title and a summary, due after
     the settings' business days), the mail in `messages` ("in"), a "created" `events` row. Queued (on

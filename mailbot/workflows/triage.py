@@ -349,7 +349,7 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
     `result_forms` row for the requester. Queued (on `ctx.outgoing`, stored by the outbox in the same
     transaction): the member's mail for each decision (acceptation, refus, report, solution, devis, cloture;
     Aideur's free message rides on the first one, or goes alone as "message_aideur" with a "relayed" event),
-    the helpers' appeals and the consent questions, the result form, "nous n'avons plus besoin" to helpers of a
+    the helpers' appeals and the consent questions, the result form, "appel_termine" to the helpers of a
     closed ticket, and to Aideur "aide" or "liste_tickets" for #aide and #tickets. #note is only recorded.
 
     Raises nothing of its own: a refused command is an answer to Aideur, not an exception."""
