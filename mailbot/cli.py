@@ -181,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     clock = utcnow
     at = to_utc(args.at, settings) if args.at is not None else None
     if at is not None:
-        clock = lambda: at
+        clock = lambda: at  # the whole cycle sees one instant
     daemon = Daemon(settings, sessions, clock=clock, fixed_now=at)
     if not args.once:
         daemon.run_forever()

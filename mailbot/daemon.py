@@ -182,7 +182,7 @@ class Daemon:
         try:
             jobs = self.run_jobs()
             sent = self.dispatcher.flush().sent
-        except Exception:
+        except Exception:  # a failed tick is retried at the next one; the daemon goes on
             log.exception("scheduled jobs failed; retrying at the next tick")
             return
         self._count_sent(sent)

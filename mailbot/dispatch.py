@@ -104,7 +104,7 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
         while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
             try:
                 result = dispatcher.flush()
-            except Exception:
+            except Exception:  # e.g. a database too busy for too long: log, wait, go on
                 log.exception("helper sending process: flush failed, retrying")
                 stop.wait(1.0)
                 continue

@@ -194,7 +194,7 @@ class Pipeline:
                 raise TransientError(str(error)) from error
             return self._quarantine(raw, digest, mail, f"erreur de base de données : {error.orig}", folder,
                                     uidvalidity, uid, now)
-        except Exception as error:
+        except Exception as error:  # one bad mail must never hold up the others
             log.exception("mail uid %s %s could not be processed", uid, mail_tag(mail.message_id))
             return self._quarantine(raw, digest, mail, f"erreur interne : {type(error).__name__}: {error}", folder,
                                     uidvalidity, uid, now)
@@ -304,7 +304,7 @@ class Pipeline:
                 self.outbox.store_all(ctx)
         except (OperationalError, InterfaceError):
             raise
-        except Exception:
+        except Exception:  # the notice is a courtesy; the quarantine itself must happen
             log.exception("could not queue the quarantine notice for %s", mail_tag(notice.get("message_id", "")))
 
     def _quarantine(self, raw: bytes, digest: str, mail: InboundMail | None, reason: str, folder: str,

@@ -290,7 +290,7 @@ _ORDS = _OrdTable()
 
 
 @lru_cache(maxsize=64)
-def _irregular_pattern(count: int) -> re.Pattern[str]:
+def _irregular_pattern(count: int) -> re.Pattern[str]:  # the cache key: the set's size
     return re.compile("[" + "".join(re.escape(char) for char in sorted(_IRREGULAR)) + "]")
 
 

@@ -11,7 +11,7 @@ from . import mime
 from .errors import ParseError
 from .forwards import attached_forwards, inline_forwards
 from .headers import addresses, decode_header, message_ids, parse_date, sender
-from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start
+from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # repair_start was public here
 from .model import InboundMail, MailKind
 from .quotes import split_reply
 
@@ -47,7 +47,7 @@ def parse_mail(raw: bytes) -> InboundMail:
         return _parse(raw, repairs)
     except ParseError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # last line of defence: the daemon quarantines on ParseError
         raise ParseError(f"unparseable mail: {type(exc).__name__}: {exc}") from exc
 
 

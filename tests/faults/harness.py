@@ -133,7 +133,7 @@ def folder_size(server: MailServer, address: str, folder: str) -> int:
 
 def kill_server(server: MailServer, which: str) -> None:
     """SIGKILL every process of Dovecot ("imap") or Postfix ("smtp"): no clean shutdown, like a crash."""
-    daemon = server._dovecot if which == "imap" else server._postfix
+    daemon = server._dovecot if which == "imap" else server._postfix  # test-only access
     pid = read_pid(daemon.pid_file, daemon.comm)
     assert pid is not None, f"{which} server is not running"
     sid = session_of(pid) or pid

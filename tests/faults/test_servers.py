@@ -64,7 +64,7 @@ def test_imap_and_smtp_servers_killed_and_restarted(clean_mail, database_url, se
     env = make_env(clean_mail, database_url, MAILBOT_RATE_LIMIT_PER_HOUR="1000000", MAILBOT_POLL_SECONDS="1",
                    MAILBOT_BATCH_SIZE="20")
     def diagnose(daemon: FaultDaemon) -> str:
-        return f"{daemon.output()}\n{clean_mail._logs()}"
+        return f"{daemon.output()}\n{clean_mail._logs()}"  # the servers' own logs, for the failure
 
     with FaultDaemon(env, "servers-killed") as daemon, restored(clean_mail):
         rounds = scaled(1)

@@ -165,7 +165,7 @@ def _token_handler(state: TokenServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:
+        def do_POST(self) -> None:  # http.server's naming
             length = int(self.headers.get("Content-Length", "0"))
             form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
             if self.path == "/token":
@@ -270,13 +270,13 @@ class Recorder:
         self.messages: list[tuple[str, list[str], bytes, str]] = []  # sender, recipients, content, login
         self.xoauth2_attempts = 0
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's naming
         login = session.auth_data if isinstance(session.auth_data, str) else getattr(session.auth_data, "login", b"")
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content,
                               login.decode() if isinstance(login, bytes) else str(login)))
         return "250 OK"
 
-    async def auth_XOAUTH2(self, server, args) -> AuthResult:
+    async def auth_XOAUTH2(self, server, args) -> AuthResult:  # the mechanism's name
         self.xoauth2_attempts += 1
         try:
             fields = base64.b64decode(args[1]).decode().split("\x01")
@@ -644,6 +644,6 @@ def test_token_cache_refreshes_only_when_due():
         assert calls == ["refresh-1", "refresh-2"]  # a rotated refresh token is used for the next refresh
         cache.invalidate(settings)
         assert cache.access_token(settings) == "tok-3"
-        assert cache.access_token(settings) != "tok-3" if False else True
+        assert cache.access_token(settings) != "tok-3" if False else True  # lifetime below margin
     finally:
         oauth.request_token = original  # type: ignore[assignment]

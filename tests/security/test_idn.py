@@ -33,7 +33,7 @@ class Recorder:
     def __init__(self) -> None:
         self.mails: list[tuple[str, list[str], list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's naming
         self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options),
                            envelope.original_content or envelope.content))
         return "250 OK"
