@@ -40,6 +40,7 @@ class Flood:
 
     from_sender: int
     overall: int
+    first_overall: int = FIRST_OVERALL  # read by the templates (notification_non_membre, alerte_quarantaine)
 
 
 def _milestone(count: int) -> bool:
