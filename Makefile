@@ -60,6 +60,17 @@ bench: setup-test mail-servers
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/matching.py
 
+# Lint and type check: zero findings expected (settings in pyproject.toml, [tool.ruff] and [tool.mypy]).
+LINT_STAMP := $(VENV)/.lint-stamp
+$(LINT_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/pip install --quiet -e ".[lint]"
+	@touch $(LINT_STAMP)
+
+.PHONY: lint
+lint: setup $(LINT_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 check: setup
 	$(BIN)/mailbot check
 

@@ -24,9 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mailbot.parsers import MailKind, ParseError, parse_mail, split_reply  # noqa: E402
-from mailbot.parsers import mime  # noqa: E402
-from mailbot.parsers.html import html_to_text  # noqa: E402
+from mailbot.parsers import (
+    MailKind,
+    ParseError,
+    mime,
+    parse_mail,
+    split_reply,
+)
+from mailbot.parsers.html import html_to_text
 
 # The corpus lives outside the repository: its path comes from the same setting as the tests'.
 DEFAULT_CORPUS = Path(os.environ["MAILBOT_TEST_CORPUS"]) if os.environ.get("MAILBOT_TEST_CORPUS") else None
@@ -386,8 +391,8 @@ def html_comparison(corpus: Path, files: list[dict]) -> None:
             except Exception:  # noqa: BLE001
                 outs.append("")
         rate = len(samples) / (time.perf_counter() - t0)
-        for out, (_, plain, hrefs) in zip(outs, samples):
-            noise += len(re.findall(r"\*\*|\\[_\-*.#\[\]]|^#+ |\]\(", out, re.M))
+        for out, (_, plain, hrefs) in zip(outs, samples, strict=False):
+            noise += len(re.findall(r"\*\*|\\[_\-*.#\[\]]|^#+ |\]\(", out, re.MULTILINE))
             links += sum(1 for h in set(hrefs) if h in out)
             links_n += len(set(hrefs))
             if plain.strip():

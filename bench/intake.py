@@ -34,10 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 import aiosmtplib
 from imap_tools import MailBoxUnencrypted
@@ -236,13 +236,13 @@ def excerpt(text: str, size: int = 1500) -> str:
 def mailbot_source() -> str:
     """Where the child processes import mailbot from (PYTHONPATH may point at a snapshot of the code)."""
     code = "import mailbot, os; print(os.path.dirname(os.path.dirname(mailbot.__file__)))"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/").stdout.strip()
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", check=False).stdout.strip()
 
 
 def git_state(directory: str) -> str:
     """`<commit>` or `<commit>+dirty` of the code under test, "" when it is not a git checkout."""
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True, check=False).stdout.strip()
     commit = git("rev-parse", "--short", "HEAD")
     return commit + ("+dirty" if commit and git("status", "--porcelain", "mailbot") else "")
 

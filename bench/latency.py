@@ -197,8 +197,8 @@ def bench_rate(server: MailServer, watcher: AckWatcher, counts: Counts, rate: fl
 
 def summary(results: list[RateResult], daemons: int) -> str:
     lines = ["", f"{daemons} daemon(s) on PostgreSQL, IMAP IDLE",
-             "| mails/s asked | achieved | requests | median s | p95 s | max s | first 10 % median s | "
-             "last 10 % median s | backlog max | missed |",
+             ("| mails/s asked | achieved | requests | median s | p95 s | max s | first 10 % median s | "
+             "last 10 % median s | backlog max | missed |"),
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r.rate:g} | {r.achieved_rate:g} | {r.sent} | {r.median:.2f} | {r.p95:.2f} | {r.max:.2f} | "

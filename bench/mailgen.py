@@ -16,6 +16,7 @@ import base64
 import html
 import quopri
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.header import Header
@@ -24,7 +25,6 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
-from typing import Iterator
 
 CLUB_ADDRESS = "aide@club.test"
 MEMBER_DOMAIN = "membres.test"

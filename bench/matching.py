@@ -28,10 +28,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy
 from sqlalchemy import insert, select
@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session, sessionmaker
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/matching.py` from the repo root
 
-from mailbot import matching  # noqa: E402
-from mailbot.db import make_engine, make_session_factory, upgrade  # noqa: E402
-from mailbot.models import Member, utcnow  # noqa: E402
-from tests.data.make_members_300 import generate_members  # noqa: E402
+from mailbot import matching
+from mailbot.db import make_engine, make_session_factory, upgrade
+from mailbot.models import Member, utcnow
+from tests.data.make_members_300 import generate_members
 
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_BENCH_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -81,8 +81,8 @@ MORE_REQUESTS = [
     "merci de votre aide",
     "Qui fait de la voile ? Nous aimerions inviter des clients à une régate en septembre.",
     "Je cherche un notaire pour une donation à mes enfants et la transmission de mon entreprise.",
-    "Le chauffage de notre local ne marche plus, il faudrait un chauffagiste ou quelqu'un qui connaît les "
-    "pompes à chaleur.",
+    ("Le chauffage de notre local ne marche plus, il faudrait un chauffagiste ou quelqu'un qui connaît les "
+    "pompes à chaleur."),
     "Pour notre démarche qualité, quelqu'un a-t-il déjà préparé une certification ISO 9001 ?",
     "Nos stocks sont mal gérés, je cherche quelqu'un en logistique ou supply chain pour un diagnostic.",
     ("Bonjour à tous,\n\nJe me permets de vous écrire car nous traversons une période compliquée. Notre "
@@ -218,7 +218,7 @@ def bench_database(label: str, url: str, members: int, seed: int, rounds: int) -
         results: dict[str, list[matching.Match]] = {}
         for _ in range(rounds):
             for text in texts:
-                ms, results[text] = timed(lambda: ours(text))
+                ms, results[text] = timed(lambda text=text: ours(text))
                 rank_ms.append(ms)
         log(f"  rank: median {statistics.median(rank_ms):.1f} ms, max {max(rank_ms):.1f} ms; baseline...")
 
@@ -226,7 +226,7 @@ def bench_database(label: str, url: str, members: int, seed: int, rounds: int) -
         mismatches = []
         for text in texts:
             with sessions() as session:
-                ms, naive = timed(lambda: naive_rank(session, text, synonyms))
+                ms, naive = timed(lambda session=session, text=text: naive_rank(session, text, synonyms))
             baseline_ms.append(ms)
             if naive != results[text]:
                 mismatches.append(text[:60])
@@ -259,8 +259,8 @@ def postgres_url() -> str | None:
 
 
 def summary(results: list[DatabaseResult]) -> str:
-    lines = ["", f"| database | members | indexing members/s | rank median ms | p95 ms | max ms "
-                 f"(target < {TARGET_MS:.0f}) | baseline median ms | baseline / ours | same rankings |",
+    lines = ["", (f"| database | members | indexing members/s | rank median ms | p95 ms | max ms "
+                 f"(target < {TARGET_MS:.0f}) | baseline median ms | baseline / ours | same rankings |"),
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r.database} | {r.members:,} | {r.index_rate:,.0f} | {r.median_ms:.1f} | {r.p95_ms:.1f} | "

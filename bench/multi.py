@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -105,7 +106,7 @@ class Counts:
                 "SELECT (SELECT count(*) FROM inbound_mails), (SELECT count(*) FROM tickets),"
                 " (SELECT count(*) FROM outbox), (SELECT count(*) FROM outbox WHERE status = 'sent'),"
                 " (SELECT coalesce(sum(interrupted_sends), 0) FROM outbox)").one()
-        return dict(zip(("inbound", "tickets", "outbox", "sent", "interrupted"), map(int, row)))
+        return dict(zip(("inbound", "tickets", "outbox", "sent", "interrupted"), map(int, row), strict=False))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -179,7 +180,7 @@ def bench_daemons(server: MailServer, work: Path, n: int, daemons: int, seed: in
         while True:
             now = counts.read()
             elapsed = time.perf_counter() - start
-            if now["inbound"] >= n and intake != intake:
+            if now["inbound"] >= n and math.isnan(intake):
                 intake = elapsed
             if now["inbound"] >= n and now["sent"] >= 2 * n:
                 complete = elapsed
@@ -206,11 +207,11 @@ def bench_daemons(server: MailServer, work: Path, n: int, daemons: int, seed: in
     checks["conflicts_retried"] = logs.count("conflict with a concurrent transaction")  # lost races, run again
     if problems:
         problems.append(excerpt(logs))
-    rate = n / complete if complete == complete else float("nan")
+    rate = n / complete if not math.isnan(complete) else float("nan")
     log(f"  intake {intake:.1f} s, complete {complete:.1f} s = {rate:.1f} mails/s, CPU {cpu:.0f} s, "
         f"load before {load:.1f}; {'ok' if not problems else 'PROBLEMS: ' + problems[0]}")
     return MultiResult(daemons=daemons, n=n, intake_seconds=round(intake, 2), complete_seconds=round(complete, 2),
-                       rate=round(rate, 1), intake_rate=round(n / intake, 1) if intake == intake else float("nan"),
+                       rate=round(rate, 1), intake_rate=round(n / intake, 1) if not math.isnan(intake) else float("nan"),
                        ratio=float("nan"), cpu_seconds=round(cpu, 1), load_before=round(load, 2), exit_codes=codes,
                        checks=checks, valid=not problems, problems=problems)
 
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     one = next((r.rate for r in results if r.daemons == 1), float("nan"))
     for r in results:
-        r.ratio = round(r.rate / one, 2) if one == one and one else float("nan")
+        r.ratio = round(r.rate / one, 2) if not math.isnan(one) and one else float("nan")
     path = write_results(results, args)
     print(summary(results))
     print(f"\nresults: {path}" + (f" (work dir {work})" if args.keep else ""))

@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 
 # Every log record at INFO and above is masked (addresses, display names) from the first import on: see logs.py.
-from mailbot import logs as _logs  # noqa: E402,F401
+from mailbot import logs as _logs  # noqa: F401

@@ -5,7 +5,7 @@ metropolitan France) do not count.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -41,22 +41,22 @@ def add_business_days(start: date, days: int) -> date:
 
 def due_after_business_days(now_utc: datetime, days: int, zone: ZoneInfo) -> datetime:
     """End of the business day `days` after `now_utc`'s local date, as naive UTC for storage."""
-    local_day = now_utc.replace(tzinfo=timezone.utc).astimezone(zone).date()
+    local_day = now_utc.replace(tzinfo=UTC).astimezone(zone).date()
     due_day = add_business_days(local_day, days)
     local_due = datetime.combine(due_day, END_OF_BUSINESS_DAY, tzinfo=zone)
-    return local_due.astimezone(timezone.utc).replace(tzinfo=None)
+    return local_due.astimezone(UTC).replace(tzinfo=None)
 
 
 def french_date(value: datetime | date, zone: ZoneInfo | None = None) -> str:
     """'mardi 1er décembre 2026' (naive datetimes are UTC, shown in `zone`)."""
     if isinstance(value, datetime):
         if zone is not None:
-            value = value.replace(tzinfo=timezone.utc).astimezone(zone)
+            value = value.replace(tzinfo=UTC).astimezone(zone)
         value = value.date()
     day = "1er" if value.day == 1 else str(value.day)
     return f"{WEEKDAYS[value.weekday()]} {day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def french_datetime(value: datetime, zone: ZoneInfo) -> str:
-    local = value.replace(tzinfo=timezone.utc).astimezone(zone)
+    local = value.replace(tzinfo=UTC).astimezone(zone)
     return f"{french_date(local.date())} à {local.hour:02d} h {local.minute:02d}"

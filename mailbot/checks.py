@@ -12,7 +12,7 @@ import imaplib
 import json
 import socket
 import ssl
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import aiosmtplib
 from alembic.runtime.migration import MigrationContext

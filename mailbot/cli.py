@@ -5,9 +5,10 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -238,7 +239,7 @@ def _run(args: argparse.Namespace, settings: Settings, sessions: sessionmaker[Se
     clock = utcnow
     at = to_utc(args.at, settings) if args.at is not None else None
     if at is not None:
-        clock = lambda: at  # noqa: E731 - the whole cycle sees one instant
+        clock = lambda: at  # the whole cycle sees one instant
     daemon = Daemon(settings, sessions, clock=clock, fixed_now=at)
     if not args.once:
         daemon.run_forever()
@@ -258,7 +259,7 @@ def to_utc(value: datetime, settings: Settings) -> datetime:
     """Naive UTC for storage; a date-time without zone is the club's local time."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=settings.timezone)
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -283,7 +284,7 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=timezone.utc).isoformat() if value else None
+    return value.replace(tzinfo=UTC).isoformat() if value else None
 
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:

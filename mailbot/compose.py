@@ -10,12 +10,13 @@ multipart/alternative, the plain text first and the HTML second.
 """
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
 import base64
 import logging
 import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from email import quoprimime
 from email.utils import encode_rfc2231, format_datetime, formataddr
 from pathlib import Path
@@ -254,7 +255,7 @@ def build_message(
     references: Iterable[str],
     auto_submitted: str,
     date: datetime,
-    zone: tzinfo = timezone.utc,
+    zone: tzinfo = UTC,
     attachments: Iterable[tuple[Attachment, bytes]] = (),
 ) -> bytes:
     """The complete message, CRLF, 7-bit: RFC 2047 headers, quoted-printable UTF-8 body, RFC 2231 file names.
@@ -272,7 +273,7 @@ def build_message(
         ("To", ascii_domain(to)),
         ("Reply-To", reply_to),
         ("Subject", _encoded(rendered.subject, "Subject")),
-        ("Date", format_datetime(date.replace(tzinfo=timezone.utc).astimezone(zone))),  # the club's local time
+        ("Date", format_datetime(date.replace(tzinfo=UTC).astimezone(zone))),  # the club's local time
         ("Message-ID", message_id),
     ]
     if in_reply_to:

@@ -139,10 +139,6 @@ class Settings:
     def club_domain(self) -> str:
         return self.club_address.rsplit("@", 1)[1]
 
-    @property
-    def club_local_part(self) -> str:
-        return self.club_address.rsplit("@", 1)[0]
-
     def is_aideur(self, address: str) -> bool:
         return address.lower() in self.aideur_addresses
 

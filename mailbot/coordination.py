@@ -19,10 +19,10 @@ are serialised anyway, which is what makes a job or a mail run once there.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,7 @@ class SendGuard:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.connection = None
+        self.connection: Connection | None = None
 
     def start(self) -> SendGuard:
         if uses_advisory_locks(self.engine):

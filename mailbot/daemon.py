@@ -16,9 +16,9 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from imap_tools.errors import MailboxLoginError
 from sqlalchemy import select, update

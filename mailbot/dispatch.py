@@ -11,8 +11,9 @@ import multiprocessing
 import multiprocessing.sharedctypes
 import multiprocessing.synchronize
 import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
+from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,7 +82,7 @@ class BackgroundSending:
         """Mails the helper sent (read after the block)."""
         return int(self._sent.value) if self.enabled else 0
 
-    def __enter__(self) -> BackgroundSending:
+    def __enter__(self) -> Self:
         if self.enabled:
             self._process.start()
         return self
@@ -95,7 +96,7 @@ class BackgroundSending:
 
 
 def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiprocessing.synchronize.Event,
-                 parent: int, sent: multiprocessing.sharedctypes.Synchronized) -> None:  # type: ignore[type-arg]
+                 parent: int, sent: multiprocessing.sharedctypes.Synchronized[int]) -> None:
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
     dispatcher = Dispatcher(settings, make_session_factory(engine), clock)
@@ -103,7 +104,7 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
         while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
             try:
                 result = dispatcher.flush()
-            except Exception:  # noqa: BLE001 - e.g. a database too busy for too long: log, wait, go on
+            except Exception:  # e.g. a database too busy for too long: log, wait, go on
                 log.exception("helper sending process: flush failed, retrying")
                 stop.wait(1.0)
                 continue

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 RSA_MIN_BITS = 1024  # verifiers refuse shorter keys (RFC 8301)
 SIGNED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "Reply-To", "In-Reply-To", "References",
@@ -208,7 +208,7 @@ def lookup_txt(name: bytes, timeout: int = 5) -> bytes | None:
     """The real DNS lookup (dkimpy's, through dnspython)."""
     from dkim.dnsplug import get_txt
 
-    return get_txt(name, timeout=timeout)  # type: ignore[no-any-return]
+    return get_txt(name, timeout=timeout)
 
 
 def aligned(other: str, domain: str) -> bool:

@@ -33,7 +33,7 @@ from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event
 
-__all__ = ["identity_of", "mail_leaks", "check_template", "blocked", "readable_parts"]
+__all__ = ["blocked", "check_template", "identity_of", "mail_leaks", "readable_parts"]
 
 _TAG = re.compile(r"<[^>]*>")
 

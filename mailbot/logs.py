@@ -167,7 +167,7 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
         record.msg, record.args = masked, None
     if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
         record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
-    record._mailbot_masked = True  # type: ignore[attr-defined]
+    record._mailbot_masked = True
     return record
 
 

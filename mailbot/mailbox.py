@@ -5,13 +5,14 @@ once its effects are committed, and waits for new mail with IDLE (or plain polli
 """
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
-from imap_tools import AND, H, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools import AND, BaseMailBox, H, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxCopyError, MailboxFolderCreateError, MailboxLoginError, MailboxMoveError
 
 from mailbot import oauth
@@ -88,10 +89,9 @@ class Mailbox:
 
     def close(self) -> None:
         if self._box is not None:
-            try:
+            # closing a dead connection must never raise
+            with contextlib.suppress(Exception):
                 self._box.logout()
-            except Exception:  # noqa: BLE001 - closing a dead connection must never raise
-                pass
             self._box = None
 
     @property
@@ -241,10 +241,9 @@ def _refresh_capabilities(box: BaseMailBox) -> None:
 
 def _logout_quietly(box: BaseMailBox) -> None:
     """A connection whose login failed is closed, not left to the garbage collector."""
-    try:
+    # closing a failed connection must never hide why it failed
+    with contextlib.suppress(Exception):
         box.client.shutdown()
-    except Exception:  # noqa: BLE001 - closing a failed connection must never hide why it failed
-        pass
 
 
 def _uid_set(text: str) -> set[int]:
@@ -271,7 +270,7 @@ def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Ite
         yield batch
 
 
-__all__ = ["Mailbox", "FetchedMail", "batches", "IMAP_CONNECTION_ERRORS"]
+__all__ = ["IMAP_CONNECTION_ERRORS", "FetchedMail", "Mailbox", "batches"]
 
 
 def _as_carried(message_id: str) -> str:

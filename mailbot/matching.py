@@ -39,12 +39,11 @@ import heapq
 import math
 import re
 from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Collection, Iterable, Sequence
-
-from mailbot.parsers.rules import fold_words
+from typing import Any
 
 # PyStemmer (the Snowball project's C stemmers wrapped for Python) rather than the pure-Python snowballstemmer:
 # both run the same French Snowball algorithm and gave identical stems on every word of our test corpora, but
@@ -54,8 +53,10 @@ from mailbot.parsers.rules import fold_words
 import Stemmer
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from mailbot.models import Member, MemberTerm
+from mailbot.parsers.rules import fold_words
 
 BUILTIN_SYNONYMS = Path(__file__).resolve().parent / "data" / "synonymes.txt"
 
@@ -159,9 +160,6 @@ def terms_of(text: str) -> list[tuple[str, str]]:
 # --- the index --------------------------------------------------------------------------------------------------
 
 
-PROFILE_FIELDS = (("s", "skills"), ("h", "hobbies"), ("p", "particulars"))
-
-
 def member_rows(member_id: int, skills: str, hobbies: str, particulars: str) -> list[dict[str, object]]:
     """The member_terms rows of a profile: one per (term, field), with the first word that gave it."""
     rows: dict[tuple[str, str], str] = {}
@@ -183,24 +181,6 @@ def index_member(session: Session, member: Member) -> None:
     rows = member_rows(member.id, member.skills, member.hobbies, member.particulars)
     if rows:
         session.execute(insert(MemberTerm), rows)
-
-
-def reindex_all(session: Session, batch: int = 1000) -> int:
-    """Rebuild the whole index (after a change of the stemming or stop words). Returns the rows written."""
-    session.execute(delete(MemberTerm))
-    written = 0
-    pending: list[dict[str, object]] = []
-    query = select(Member.id, Member.skills, Member.hobbies, Member.particulars).order_by(Member.id)
-    for member_id, skills, hobbies, particulars in session.execute(query).all():
-        pending.extend(member_rows(member_id, skills, hobbies, particulars))
-        if len(pending) >= batch:
-            session.execute(insert(MemberTerm), pending)
-            written += len(pending)
-            pending = []
-    if pending:
-        session.execute(insert(MemberTerm), pending)
-        written += len(pending)
-    return written
 
 
 # --- synonyms ---------------------------------------------------------------------------------------------------
@@ -380,7 +360,7 @@ def idf(total: int, df: int) -> float:
     return math.log(1.0 + (max(total, df) - df + 0.5) / (df + 0.5))
 
 
-def eligible_conditions(exclude_member_ids: Collection[int] = ()) -> list[object]:
+def eligible_conditions(exclude_member_ids: Collection[int] = ()) -> list[ColumnElement[bool]]:
     conditions = [Member.status == "active", Member.accepts_appeals.is_(True), Member.email.is_not(None),
                   Member.bounced_at.is_(None)]
     if exclude_member_ids:
@@ -408,26 +388,26 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
     members kept.
     """
     skills_first = bool(skills and skills.strip())
-    concepts = concepts_of(skills if skills_first else (text or ""), synonyms)
+    concepts = concepts_of((skills or "") if skills_first else (text or ""), synonyms)
     terms = sorted({term for concept in concepts for expression in concept.alternatives
                     for slot in expression for term in slot})
     if not terms or limit <= 0:
         return []
     total = session.scalar(select(func.count()).select_from(Member)) or 0
-    dfs: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
+    dfs: dict[str, int] = dict(session.execute(
         select(MemberTerm.term, func.count()).where(MemberTerm.term.in_(terms)).group_by(MemberTerm.term)).all())
     plan = Plan(concepts, dfs, total, skills_first)
     if not plan.terms:
         return []
 
     def postings(wanted: Collection[str], member_ids: Collection[int] | None = None,
-                 words: bool = False) -> list[tuple]:  # type: ignore[type-arg]
+                 words: bool = False) -> list[tuple[Any, ...]]:
         columns = [MemberTerm.member_id, MemberTerm.term, MemberTerm.field] + ([MemberTerm.word] if words else [])
         query = select(*columns).join(Member, Member.id == MemberTerm.member_id).where(
             MemberTerm.term.in_(sorted(wanted)), *eligible_conditions(exclude_member_ids))
         if member_ids is None:
             return list(session.execute(query))
-        found: list[tuple] = []  # type: ignore[type-arg]
+        found: list[tuple[Any, ...]] = []
         ordered = sorted(member_ids)
         for offset in range(0, len(ordered), 1000):
             chunk = ordered[offset:offset + 1000]
@@ -513,9 +493,9 @@ class Plan:
 
     def bound(self, terms: set[str]) -> float:
         """The most a member could score from the concepts that any of `terms` serves."""
-        return math.fsum(u for u, ts in zip(self.upper, self.concept_terms) if ts & terms)
+        return math.fsum(u for u, ts in zip(self.upper, self.concept_terms, strict=False) if ts & terms)
 
-    def accumulate(self, rows: Iterable[tuple], best: Scores) -> None:  # type: ignore[type-arg]
+    def accumulate(self, rows: Iterable[tuple[Any, ...]], best: Scores) -> None:
         """Fold index rows (member_id, term, field[, word]) into each member's best match per concept."""
         single, multi = self.single, self.multi
         partial: dict[tuple[int, int, str], dict[int, str]] = {}
@@ -546,7 +526,7 @@ class Plan:
                         if current is None or value > current[0] or (value == current[0] and joined < current[2]):
                             found[key] = (value, code, joined)
 
-    def ranked(self, best: Scores, limit: int) -> list[tuple[tuple[float, float], int, dict]]:  # type: ignore[type-arg]
+    def ranked(self, best: Scores, limit: int) -> list[tuple[tuple[float, float], int, dict[tuple[int, int], tuple[float, str, str]]]]:
         """((main, other), member_id, matches) for the best `limit` members: highest score, then lowest id."""
         totals = []
         for member_id, found in best.items():
@@ -557,7 +537,7 @@ class Plan:
         return heapq.nsmallest(limit, totals, key=lambda item: (-item[0][0], -item[0][1], item[1]))
 
 
-def score(postings: Iterable[tuple], concepts: list[Concept], dfs: dict[str, int], total: int,  # type: ignore[type-arg]
+def score(postings: Iterable[tuple[Any, ...]], concepts: list[Concept], dfs: dict[str, int], total: int,
           *, limit: int, skills_first: bool = False) -> list[Match]:
     """Rank the members of `postings` (member_id, term, field, word) for the concepts; dfs: term -> rows."""
     plan = Plan(concepts, dfs, total, skills_first)

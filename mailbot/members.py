@@ -7,18 +7,16 @@ import email.policy
 import hashlib
 import html
 import re
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import LargeBinary, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.matching import index_member
-from mailbot.parsers.headers import unicode_domain
-from mailbot.privacy import Identity, scrub
-from mailbot.models import PendingChange
 from mailbot.models import (
     Acceptance,
     Base,
@@ -27,14 +25,15 @@ from mailbot.models import (
     MailboxPurge,
     Member,
     MemberTerm,
-    Message,
     OutboxMail,
+    PendingChange,
     Solicitation,
     Ticket,
     utcnow,
 )
+from mailbot.parsers.headers import unicode_domain
+from mailbot.privacy import Identity, scrub
 
-VISIBILITIES = ("confidentielle", "membres")
 FIELDS = ("email", "first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "visibility",
           "activity", "postal_address", "accepts_appeals")
 FRENCH_FIELDS = {
@@ -111,7 +110,7 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
 
 
-def import_csv(session: Session, path: Path, progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_csv(session: Session, path: Path, progress: Callable[[int], object] | None = None) -> ImportReport:
     """Load a member list; every row is checked, bad rows are reported with their line and reason.
     `progress(1)` is called after each row (the CLI's progress bar)."""
     report = ImportReport()
@@ -128,7 +127,7 @@ def import_csv(session: Session, path: Path, progress: Callable[[int], None] | N
             if progress is not None:
                 progress(1)
             line = reader.line_num
-            values = {columns[k]: (v or "") for k, v in row.items() if k in columns and columns[k]}
+            values = {columns[k]: (v or "") for k, v in row.items() if columns.get(k)}
             email = values.pop("email", "").strip().lower()
             if email in seen:
                 report.rejected.append((line, f"{email} apparaît deux fois dans le fichier"))
@@ -287,8 +286,8 @@ def _scrub_everywhere(session: Session, clean: Callable[[str], str], own_tickets
                         changes[column.name] = cleaned_body
             if not changes:
                 continue
-            if table.name == "inbound_mails" or (table.name == "messages" and values[table.c.direction] == "in"):
-                if values[table.c.message_id]:
+            if (table.name == "inbound_mails" or (table.name == "messages" and values[table.c.direction] == "in")) \
+                    and values[table.c.message_id]:
                     named.append(values[table.c.message_id])
             session.execute(update(table).where(*[key == values[key] for key in keys]).values(**changes))
     return named
@@ -351,7 +350,9 @@ def scrub_mime(body: bytes, clean: Callable[[str], str], *, drop_attachments: bo
                                      cte="quoted-printable")
                     changed = True
                 continue
-            payload = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):  # a container part: nothing of its own to read
+                payload = b""
             readable = payload.decode("utf-8", "replace") + " " + str(part.get_filename() or "")
             if drop_attachments or clean(readable) != readable:
                 part.set_content(ATTACHMENT_REMOVED, charset="utf-8", cte="quoted-printable",

@@ -19,8 +19,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 EXPIRY_MARGIN_SECONDS = 60  # refresh this long before the provider's expiry: a login never races the clock
 DEFAULT_LIFETIME_SECONDS = 3600  # when the provider does not say (expires_in is only RECOMMENDED)
@@ -118,7 +118,8 @@ def request_token(settings: OAuth2Settings, refresh_token: str) -> tuple[str, in
         raise OAuthError(f"le serveur OAuth2 {host} n'a pas donné de jeton d'accès "
                          f"({answer.get('error') or 'réponse sans access_token'})", refused=True)
     try:
-        lifetime = int(answer.get("expires_in", DEFAULT_LIFETIME_SECONDS))
+        expires = answer.get("expires_in", DEFAULT_LIFETIME_SECONDS)
+        lifetime = int(expires) if isinstance(expires, int | float | str) else DEFAULT_LIFETIME_SECONDS
     except (TypeError, ValueError):
         lifetime = DEFAULT_LIFETIME_SECONDS
     new_refresh = answer.get("refresh_token")

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot import guard
+from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
 from mailbot.models import Event, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads
@@ -46,7 +46,7 @@ class Outbox:
         if rows and self.settings.verp:
             # Each mail's envelope sender names the row (VERP), so its id is needed: one flush for the batch.
             ctx.session.flush()
-            for row, role in zip(rows, roles):
+            for row, role in zip(rows, roles, strict=False):
                 row.sender = self.envelope_sender(row, role)
         return rows
 
@@ -56,6 +56,23 @@ class Outbox:
         return self.signer.plus_address(self.settings.club_address, Token(SCOPE_BOUNCE, row.id, role))
 
     def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[OutboxMail]) -> OutboxMail | None:
+        """Turn one decided mail into a ready-to-send `outbox` row, in the caller's transaction (no commit, no SMTP).
+
+        In: the workflow's context (session, settings, `now`), the `Outgoing` (template, context, recipient,
+        token, idempotency key, ticket…) and the rows already `stored` by this pass (looked up in memory, since
+        store_all does not flush between them).
+
+        Written: one `outbox` row (status "pending", the complete message with its Message-ID, threaded under
+        the earlier mails of the ticket to that recipient) and, for a mail about a ticket, a "out" `messages` row
+        showing it in the ticket's conversation. Nothing at all when the same idempotency key is already queued
+        (returns None). An automatic mail over the recipient's hourly limit is not stored: a "rate-limited"
+        `events` row says so. A mail that would show the requester's identity to someone they have not agreed to
+        (mailbot.guard) is not stored either: an "anonymity-blocked" event, and an "alerte_anonymat" notice to
+        Aideur queued on `ctx.outgoing`, which store_all stores in the same pass.
+
+        Returns the new row, or None when nothing was stored. Raises what the template renderer raises (jinja2:
+        an unknown template, a variable missing from the context): a bug, which rolls the caller's transaction
+        back."""
         session = ctx.session
         key = storable_key(mail.idempotency_key)
         if any(row.idempotency_key == key for row in stored) or session.scalar(

@@ -11,12 +11,13 @@ import email.policy
 import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import case, select
-from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import Settings
@@ -112,6 +113,25 @@ class Pipeline:
 
     # --- one mail ---------------------------------------------------------------------------------------------
     def process(self, raw: bytes, *, folder: str, uidvalidity: int, uid: int, conflicts: int = 0) -> Outcome:
+        """Handle one mail of the club mailbox, exactly once, in one transaction; say where the mailbox moves it.
+
+        In: the mail as fetched (`raw` bytes) and where it sits (`folder`, `uidvalidity`, `uid`); `conflicts`
+        counts the retries after a race lost to another daemon (internal).
+
+        Written: the parsed mail is routed (mailbot.router) and handed to one workflow, which writes its own rows
+        (tickets, members, messages, events, appeals, consents…); then one `inbound_mails` row (the mail's
+        identity and outcome: a second delivery of the same mail is recognised by it and only moves), and the
+        folder's `mailbox_checkpoints` row. All of it commits together or not at all.
+
+        Queued: every mail the workflow decided (acknowledgements, notifications to Aideur, questions, refusals…)
+        goes into the `outbox` table in the same transaction (Outbox.store_all); nothing is sent here. A mail
+        that cannot be handled (unreadable, invalid sender, an internal or database error) is quarantined
+        instead: its `inbound_mails` row has outcome "quarantined" and Aideur gets a quarantine notice.
+
+        Returns the Outcome: PROCESSED or QUARANTINED (the folder to move it to), the action, the ticket's ref.
+
+        Raises TransientError when the database cannot be reached (or keeps refusing): nothing was committed,
+        the mail stays where it is and is tried again at the next cycle. No other exception escapes."""
         now = self.clock()
         digest = hashlib.sha256(raw).hexdigest()
         content = content_digest(raw)
@@ -175,7 +195,7 @@ class Pipeline:
                 raise TransientError(str(error)) from error
             return self._quarantine(raw, digest, mail, f"erreur de base de données : {error.orig}", folder,
                                     uidvalidity, uid, now)
-        except Exception as error:  # noqa: BLE001 - one bad mail must never hold up the others
+        except Exception as error:  # one bad mail must never hold up the others
             log.exception("mail uid %s %s could not be processed", uid, mail_tag(mail.message_id))
             return self._quarantine(raw, digest, mail, f"erreur interne : {type(error).__name__}: {error}", folder,
                                     uidvalidity, uid, now)
@@ -285,7 +305,7 @@ class Pipeline:
                 self.outbox.store_all(ctx)
         except (OperationalError, InterfaceError):
             raise
-        except Exception:  # noqa: BLE001 - the notice is a courtesy; the quarantine itself must happen
+        except Exception:  # the notice is a courtesy; the quarantine itself must happen
             log.exception("could not queue the quarantine notice for %s", mail_tag(notice.get("message_id", "")))
 
     def _quarantine(self, raw: bytes, digest: str, mail: InboundMail | None, reason: str, folder: str,

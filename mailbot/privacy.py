@@ -30,25 +30,25 @@ from functools import lru_cache
 from importlib import resources
 
 __all__ = [
-    "Identity",
-    "Leak",
-    "normalise",
-    "find_identity",
-    "find_leaks",
-    "scrub",
-    "REQUESTER_WHATS",
-    "FIRST_NAME",
-    "LAST_NAME",
-    "COMPANY",
-    "EMAIL",
-    "EMAIL_DOMAIN",
-    "PHONE",
-    "POSTAL_ADDRESS",
+    "ANY_ADDRESS",
     "ANY_EMAIL",
     "ANY_PHONE",
+    "COMPANY",
     "COMPANY_NUMBER",
+    "EMAIL",
+    "EMAIL_DOMAIN",
+    "FIRST_NAME",
     "IBAN",
-    "ANY_ADDRESS",
+    "LAST_NAME",
+    "PHONE",
+    "POSTAL_ADDRESS",
+    "REQUESTER_WHATS",
+    "Identity",
+    "Leak",
+    "find_identity",
+    "find_leaks",
+    "normalise",
+    "scrub",
 ]
 
 # What a leak is, in the words of the error mail to Aideur.
@@ -291,7 +291,7 @@ _ORDS = _OrdTable()
 
 
 @lru_cache(maxsize=64)
-def _irregular_pattern(count: int) -> re.Pattern[str]:  # noqa: ARG001  (the cache key: the set's size)
+def _irregular_pattern(count: int) -> re.Pattern[str]:  # the cache key: the set's size
     return re.compile("[" + "".join(re.escape(char) for char in sorted(_IRREGULAR)) + "]")
 
 
@@ -340,7 +340,7 @@ def _collapsed(joined: str, origin: Sequence[int], camel: frozenset[int]) -> _No
     new_index: dict[int, int] = {}
     kept_chars: list[str] = []
     kept_origin: list[int] = []
-    for position, (piece, source) in enumerate(zip(chars, origin)):
+    for position, (piece, source) in enumerate(zip(chars, origin, strict=False)):
         if keep[position]:
             new_index[position] = len(kept_chars)
             kept_chars.append(piece)
@@ -466,8 +466,7 @@ def _word_spans(folded: str, tokens: list[_Token], targets: Iterable[tuple[str, 
 
 # Particles of compound last names, too common to report alone ("de", "Le" in "Le Goff", "van").
 _PARTICLES = frozenset(
-    "de du des la le les l d van von der den ter di da del della dos das do ben bin ibn el al mac mc "
-    "saint sainte st ste y e et".split()
+    ["de", "du", "des", "la", "le", "les", "l", "d", "van", "von", "der", "den", "ter", "di", "da", "del", "della", "dos", "das", "do", "ben", "bin", "ibn", "el", "al", "mac", "mc", "saint", "sainte", "st", "ste", "y", "e", "et"]
 )
 
 
@@ -514,54 +513,22 @@ def _leet_name_spans(folded: str, camel: frozenset[int],
         return
     for one in ("i", "l"):
         table = {"0": "o", "1": one, "3": "e", "4": "a", "5": "s", "7": "t"}
-        read = _LEET_DIGIT.sub(lambda match: "".join(table[digit] for digit in match.group()), folded)
+
+        def letters(match: re.Match[str], table: dict[str, str] = table) -> str:
+            return "".join(table[digit] for digit in match.group())
+        read = _LEET_DIGIT.sub(letters, folded)
         yield from _word_spans(read, _tokenize(read, camel), targets)
 
 
 # Legal forms, left out of the company name: "Boulangerie Martin SARL" is written "la boulangerie Martin".
 _LEGAL_FORMS = frozenset(
-    "sarl sas sasu eurl sa sci ei eirl snc scop scp scm selarl selas selafa sca scs gie gaec earl sem spl sprl srl "
-    "ltd llc inc gmbh cie ets etablissements".split()
+    ["sarl", "sas", "sasu", "eurl", "sa", "sci", "ei", "eirl", "snc", "scop", "scp", "scm", "selarl", "selas", "selafa", "sca", "scs", "gie", "gaec", "earl", "sem", "spl", "sprl", "srl", "ltd", "llc", "inc", "gmbh", "cie", "ets", "etablissements"]
 )
-_ARTICLES = frozenset("le la les l".split())
+_ARTICLES = frozenset(["le", "la", "les", "l"])
 
 # Words that do not point at one company: trades, places, common French words. Used for a company's single words and
 # for the local part of an e-mail address; names are never checked against it (see the policy at the top).
-_COMMON_WORDS = frozenset("""
-avec dans pour sans sous chez vers entre depuis pendant avant apres selon contre parmi tout tous toute toutes autre
-autres meme memes bien tres plus moins aussi encore leur leurs notre votre nous vous elle elles cette ceux celle
-celles ceci cela quel quelle comme mais donc ainsi alors etre avoir faire fait faits main mains
-boulangerie boulanger patisserie patissier boucherie boucher charcuterie traiteur epicerie fromagerie poissonnerie
-primeur primeurs cave caviste vins bars cafe cafes brasserie bistrot restaurant restauration hotel hotellerie auberge
-gite gites camping pizzeria creperie salon coiffure coiffeur coiffeuse barbier esthetique beaute institut onglerie
-fleuriste fleurs jardinerie pepiniere paysagiste paysage paysages jardin jardins garage carrosserie auto autos
-automobile automobiles moto motos taxi taxis ambulance ambulances transport transports demenagement demenagements
-logistique plomberie plombier chauffage chauffagiste electricite electricien menuiserie menuisier charpente
-charpentier maconnerie macon couverture couvreur peinture peintre platrerie carrelage carreleur renovation
-renovations construction constructions batiment batiments travaux habitat immobilier immobiliere agence agences
-cabinet conseil conseils consulting consultant consultants expertise expert experts comptable comptables comptabilite
-audit avocat avocats notaire notaires architecte architectes architecture design graphisme studio studios atelier
-ateliers creation creations communication marketing digital numerique informatique services service solutions
-solution systemes systeme technologies technologie tech group groupe holding societe entreprise entreprises
-compagnie maison maisons bureau bureaux etudes etude formation formations ecole academie centre center pharmacie
-optique opticien librairie papeterie imprimerie presse bijouterie horlogerie cordonnerie pressing laverie nettoyage
-proprete securite sante medical medicale dentaire kine osteopathe infirmier infirmiere veterinaire clinique sport
-sports fitness yoga danse musique photo photos photographie video production productions edition editions events
-event evenement evenements location locations distribution import export commerce negoce industrie industries
-mecanique metal metallerie serrurerie vitrerie miroiterie ebenisterie tapisserie decoration deco interieur
-interieurs mode textile couture boutique magasin shop store market marche ferme bio nature naturel naturelle energie
-energies solaire environnement recyclage reseau reseaux telecom conciergerie assurance assurances courtage finance
-finances patrimoine gestion management ressources humaines recrutement interim emploi traduction traductions
-association club aide aides
-france paris lyon marseille nord ouest grand grande grands petit petite petits nouveau nouvelle nouveaux vieux
-vieille beau belle bonne bons premier premiere saint sainte haut haute basse vert verte bleu bleue rouge blanc
-blanche noir noire gris rose jaune lumiere soleil terre pierre bois eaux foret mont montagne vallee riviere mer
-plage port ville village pays region avenir horizon horizons idee idees projet projets passion plaisir saveur saveurs
-delice delices gourmand gourmande gourmandises tradition traditions artisan artisans artisanal artisanale qualite
-express rapide pros amis famille freres soeurs fils fille filles enfants associes associe partenaires partners
-compagnons gens maitre maitres ouvriers ouvrier home house world international europe francaise francais
-national nationale regional regionale local locale
-""".split())
+_COMMON_WORDS = frozenset(["avec", "dans", "pour", "sans", "sous", "chez", "vers", "entre", "depuis", "pendant", "avant", "apres", "selon", "contre", "parmi", "tout", "tous", "toute", "toutes", "autre", "autres", "meme", "memes", "bien", "tres", "plus", "moins", "aussi", "encore", "leur", "leurs", "notre", "votre", "nous", "vous", "elle", "elles", "cette", "ceux", "celle", "celles", "ceci", "cela", "quel", "quelle", "comme", "mais", "donc", "ainsi", "alors", "etre", "avoir", "faire", "fait", "faits", "main", "mains", "boulangerie", "boulanger", "patisserie", "patissier", "boucherie", "boucher", "charcuterie", "traiteur", "epicerie", "fromagerie", "poissonnerie", "primeur", "primeurs", "cave", "caviste", "vins", "bars", "cafe", "cafes", "brasserie", "bistrot", "restaurant", "restauration", "hotel", "hotellerie", "auberge", "gite", "gites", "camping", "pizzeria", "creperie", "salon", "coiffure", "coiffeur", "coiffeuse", "barbier", "esthetique", "beaute", "institut", "onglerie", "fleuriste", "fleurs", "jardinerie", "pepiniere", "paysagiste", "paysage", "paysages", "jardin", "jardins", "garage", "carrosserie", "auto", "autos", "automobile", "automobiles", "moto", "motos", "taxi", "taxis", "ambulance", "ambulances", "transport", "transports", "demenagement", "demenagements", "logistique", "plomberie", "plombier", "chauffage", "chauffagiste", "electricite", "electricien", "menuiserie", "menuisier", "charpente", "charpentier", "maconnerie", "macon", "couverture", "couvreur", "peinture", "peintre", "platrerie", "carrelage", "carreleur", "renovation", "renovations", "construction", "constructions", "batiment", "batiments", "travaux", "habitat", "immobilier", "immobiliere", "agence", "agences", "cabinet", "conseil", "conseils", "consulting", "consultant", "consultants", "expertise", "expert", "experts", "comptable", "comptables", "comptabilite", "audit", "avocat", "avocats", "notaire", "notaires", "architecte", "architectes", "architecture", "design", "graphisme", "studio", "studios", "atelier", "ateliers", "creation", "creations", "communication", "marketing", "digital", "numerique", "informatique", "services", "service", "solutions", "solution", "systemes", "systeme", "technologies", "technologie", "tech", "group", "groupe", "holding", "societe", "entreprise", "entreprises", "compagnie", "maison", "maisons", "bureau", "bureaux", "etudes", "etude", "formation", "formations", "ecole", "academie", "centre", "center", "pharmacie", "optique", "opticien", "librairie", "papeterie", "imprimerie", "presse", "bijouterie", "horlogerie", "cordonnerie", "pressing", "laverie", "nettoyage", "proprete", "securite", "sante", "medical", "medicale", "dentaire", "kine", "osteopathe", "infirmier", "infirmiere", "veterinaire", "clinique", "sport", "sports", "fitness", "yoga", "danse", "musique", "photo", "photos", "photographie", "video", "production", "productions", "edition", "editions", "events", "event", "evenement", "evenements", "location", "locations", "distribution", "import", "export", "commerce", "negoce", "industrie", "industries", "mecanique", "metal", "metallerie", "serrurerie", "vitrerie", "miroiterie", "ebenisterie", "tapisserie", "decoration", "deco", "interieur", "interieurs", "mode", "textile", "couture", "boutique", "magasin", "shop", "store", "market", "marche", "ferme", "bio", "nature", "naturel", "naturelle", "energie", "energies", "solaire", "environnement", "recyclage", "reseau", "reseaux", "telecom", "conciergerie", "assurance", "assurances", "courtage", "finance", "finances", "patrimoine", "gestion", "management", "ressources", "humaines", "recrutement", "interim", "emploi", "traduction", "traductions", "association", "club", "aide", "aides", "france", "paris", "lyon", "marseille", "nord", "ouest", "grand", "grande", "grands", "petit", "petite", "petits", "nouveau", "nouvelle", "nouveaux", "vieux", "vieille", "beau", "belle", "bonne", "bons", "premier", "premiere", "saint", "sainte", "haut", "haute", "basse", "vert", "verte", "bleu", "bleue", "rouge", "blanc", "blanche", "noir", "noire", "gris", "rose", "jaune", "lumiere", "soleil", "terre", "pierre", "bois", "eaux", "foret", "mont", "montagne", "vallee", "riviere", "mer", "plage", "port", "ville", "village", "pays", "region", "avenir", "horizon", "horizons", "idee", "idees", "projet", "projets", "passion", "plaisir", "saveur", "saveurs", "delice", "delices", "gourmand", "gourmande", "gourmandises", "tradition", "traditions", "artisan", "artisans", "artisanal", "artisanale", "qualite", "express", "rapide", "pros", "amis", "famille", "freres", "soeurs", "fils", "fille", "filles", "enfants", "associes", "associe", "partenaires", "partners", "compagnons", "gens", "maitre", "maitres", "ouvriers", "ouvrier", "home", "house", "world", "international", "europe", "francaise", "francais", "national", "nationale", "regional", "regionale", "local", "locale"])
 
 
 def _company_core(company: str) -> list[str]:
@@ -626,13 +593,10 @@ _STREET_SYNONYMS: tuple[tuple[str, ...], ...] = (
 )
 _SYNONYMS = {form: group for group in _STREET_SYNONYMS for form in group}
 _STREET_WORDS = frozenset(
-    "rue avenue av ave boulevard bd bld blvd boul place pl chemin ch chem impasse imp allee all quai quais route rte "
-    "cours square sq passage voie sentier sente faubourg fbg fg faub chaussee promenade esplanade parvis montee "
-    "traverse ruelle venelle villa cite hameau lieu lieudit residence res resid lotissement lotiss domaine clos "
-    "carrefour rocade rond za zi zac zone bp cs tsa".split()
+    ["rue", "avenue", "av", "ave", "boulevard", "bd", "bld", "blvd", "boul", "place", "pl", "chemin", "ch", "chem", "impasse", "imp", "allee", "all", "quai", "quais", "route", "rte", "cours", "square", "sq", "passage", "voie", "sentier", "sente", "faubourg", "fbg", "fg", "faub", "chaussee", "promenade", "esplanade", "parvis", "montee", "traverse", "ruelle", "venelle", "villa", "cite", "hameau", "lieu", "lieudit", "residence", "res", "resid", "lotissement", "lotiss", "domaine", "clos", "carrefour", "rocade", "rond", "za", "zi", "zac", "zone", "bp", "cs", "tsa"]
 )
-_NUMBER_SUFFIXES = frozenset("bis ter quater b t q a c d".split())
-_STREET_LINKS = frozenset("de du des la le les l d au aux".split())
+_NUMBER_SUFFIXES = frozenset(["bis", "ter", "quater", "b", "t", "q", "a", "c", "d"])
+_STREET_LINKS = frozenset(["de", "du", "des", "la", "le", "les", "l", "d", "au", "aux"])
 _MAX_VARIANTS = 256
 
 
@@ -705,15 +669,10 @@ _DOT_FORM = re.compile(_DOT)
 
 # Shared mailboxes say nothing about who writes from them; neither do the big providers' domains.
 _GENERIC_LOCAL_PARTS = frozenset(
-    "contact contacts info infos information informations bonjour hello admin administration accueil secretariat "
-    "direction compta comptabilite commercial commerciale commande commandes vente ventes sales support service "
-    "gerant gerance office mail courrier noreply no-reply postmaster webmaster recrutement devis facturation factures "
-    "boutique magasin atelier cabinet agence".split()
+    ["contact", "contacts", "info", "infos", "information", "informations", "bonjour", "hello", "admin", "administration", "accueil", "secretariat", "direction", "compta", "comptabilite", "commercial", "commerciale", "commande", "commandes", "vente", "ventes", "sales", "support", "service", "gerant", "gerance", "office", "mail", "courrier", "noreply", "no-reply", "postmaster", "webmaster", "recrutement", "devis", "facturation", "factures", "boutique", "magasin", "atelier", "cabinet", "agence"]
 )
 _MAIL_PROVIDERS = frozenset(
-    "gmail googlemail yahoo ymail hotmail outlook live msn orange wanadoo free sfr neuf laposte aol icloud me mac "
-    "protonmail proton pm gmx bbox numericable club-internet aliceadsl tutanota yandex mail zoho cegetel noos "
-    "9online caramail voila libertysurf tiscali posteo fastmail".split()
+    ["gmail", "googlemail", "yahoo", "ymail", "hotmail", "outlook", "live", "msn", "orange", "wanadoo", "free", "sfr", "neuf", "laposte", "aol", "icloud", "me", "mac", "protonmail", "proton", "pm", "gmx", "bbox", "numericable", "club-internet", "aliceadsl", "tutanota", "yandex", "mail", "zoho", "cegetel", "noos", "9online", "caramail", "voila", "libertysurf", "tiscali", "posteo", "fastmail"]
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -131,7 +131,7 @@ def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end:
 
 def week_start(end: datetime, zone: ZoneInfo) -> datetime:
     """The same local time PERIOD_DAYS days before `end` (naive UTC in, naive UTC out)."""
-    local = end.replace(tzinfo=timezone.utc).astimezone(zone)
+    local = end.replace(tzinfo=UTC).astimezone(zone)
     return _utc(local - timedelta(days=PERIOD_DAYS))  # aware arithmetic on one zone is wall-clock arithmetic
 
 
@@ -160,7 +160,7 @@ def build_figures(session: Session, start: datetime, end: datetime) -> WeekFigur
         select(ResultForm.result, func.count(ResultForm.id)).where(*answered, ResultForm.result != "")
         .group_by(ResultForm.result).order_by(ResultForm.result))}
     satisfaction = [value for value in session.scalars(
-        select(ResultForm.satisfaction).where(*answered, ResultForm.satisfaction.is_not(None)))]
+        select(ResultForm.satisfaction).where(*answered, ResultForm.satisfaction.is_not(None))) if value is not None]
     return WeekFigures(
         start=start,
         end=end,
@@ -267,8 +267,8 @@ def summary(digest: Digest) -> dict[str, object]:
     """The figures and the lengths of the lists, for `mailbot report --json` (times in ISO 8601, UTC)."""
     figures = digest.figures
     return {
-        "start": figures.start.replace(tzinfo=timezone.utc).isoformat(),
-        "end": figures.end.replace(tzinfo=timezone.utc).isoformat(),
+        "start": figures.start.replace(tzinfo=UTC).isoformat(),
+        "end": figures.end.replace(tzinfo=UTC).isoformat(),
         "requests": figures.requests,
         "accepted": figures.accepted,
         "declined": figures.declined,
@@ -283,7 +283,7 @@ def summary(digest: Digest) -> dict[str, object]:
         "overdue": len(digest.overdue),
         "pending_consents": len(digest.pending_consents),
         "pending_forms": len(digest.pending_forms),
-        "unanswered": [{"received_at": m.received_at.replace(tzinfo=timezone.utc).isoformat(), "sender": m.sender,
+        "unanswered": [{"received_at": m.received_at.replace(tzinfo=UTC).isoformat(), "sender": m.sender,
                         "subject": m.subject, "kind": m.kind, "outcome": m.outcome, "reason": m.reason,
                         "ticket": m.ticket_ref or None} for m in digest.unanswered],
     }
@@ -292,9 +292,8 @@ def summary(digest: Digest) -> dict[str, object]:
 def period_label(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     """'du 23 au 29 novembre 2026': the local days of [start, end) (an end at midnight closes the day before)."""
     first = local_date(start, zone)
-    last = (end.replace(tzinfo=timezone.utc).astimezone(zone) - timedelta(microseconds=1)).date()
-    if last < first:
-        last = first
+    last = (end.replace(tzinfo=UTC).astimezone(zone) - timedelta(microseconds=1)).date()
+    last = max(last, first)
     if (first.year, first.month) == (last.year, last.month):
         return f"du {_day(first)} au {_day(last)} {MONTHS[last.month - 1]} {last.year}"
     if first.year == last.year:
@@ -304,7 +303,7 @@ def period_label(start: datetime, end: datetime, zone: ZoneInfo) -> str:
 
 
 def local_date(value: datetime, zone: ZoneInfo) -> date:
-    return value.replace(tzinfo=timezone.utc).astimezone(zone).date()
+    return value.replace(tzinfo=UTC).astimezone(zone).date()
 
 
 def _day(value: date) -> str:
@@ -312,7 +311,7 @@ def _day(value: date) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _name(member: Member | None) -> str:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
@@ -102,11 +103,12 @@ def _batch(session: Session, key, condition) -> tuple[list[int], bool]:  # type:
     return ids[:RETENTION_BATCH], len(ids) > RETENTION_BATCH
 
 
-def _blank(session: Session, model, ids: list[int], **values: object) -> int:  # type: ignore[no-untyped-def]
+def _blank(session: Session, model: type[Any], ids: list[int], **values: object) -> int:
     if not ids:
         return 0
-    return session.execute(update(model).where(model.id.in_(ids)).values(**values)
-                           .execution_options(synchronize_session=False)).rowcount or 0
+    # Session.execute is typed as returning a Result; an UPDATE gives a CursorResult, which has the rowcount.
+    return cast(CursorResult[Any], session.execute(update(model).where(model.id.in_(ids)).values(**values)
+                                                   .execution_options(synchronize_session=False))).rowcount or 0
 
 
 def run_due(ctx: WorkflowContext) -> int:

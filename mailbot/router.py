@@ -6,19 +6,18 @@ ticket's own member), then the sender. No rule trusts `From:` alone to reach a t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot import dkim
 from mailbot.config import Settings
+from mailbot.models import Consent, Member, OutboxMail, ResultForm, SigningDomain, Solicitation, Ticket, utcnow
 from mailbot.models import InboundMail as InboundRecord
-from mailbot.models import Consent, Member, OutboxMail, ResultForm, SigningDomain, Solicitation, Ticket
-from mailbot.models import utcnow
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
 from mailbot.parsers.registration import intent_of
@@ -244,7 +243,7 @@ def _own_dkim(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return None
     if check.status == dkim.NONE and known is None:
         return None  # a domain never seen signing: no proof either way (the command address still asks first)
-    if check.status == dkim.NONE:
+    if check.status == dkim.NONE and known is not None:  # known: see the return above
         detail = f"{check.detail}, alors que ce domaine signe ses mails (vu depuis le {known.first_seen:%d/%m/%Y})"
     else:
         detail = check.detail
@@ -372,7 +371,7 @@ def sender(mail: InboundMail, deps: RouterDeps) -> Route:
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
-                           aideur_without_token, member_intent, sender)  # type: ignore[assignment]
+                           aideur_without_token, member_intent, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

@@ -12,8 +12,8 @@ repeat them. On SQLite, BEGIN IMMEDIATE runs the jobs' transactions one after th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker

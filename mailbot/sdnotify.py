@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 
-__all__ = ["notify", "ready", "stopping", "watchdog", "status", "watchdog_interval", "enabled"]
+__all__ = ["enabled", "notify", "ready", "status", "stopping", "watchdog", "watchdog_interval"]
 
 
 def _address() -> str | None:

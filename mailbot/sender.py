@@ -15,21 +15,22 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, cast
 
 import aiosmtplib
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, Result, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import dkim, oauth
-from mailbot.config import ServerSettings
 from mailbot.compose import ascii_domain, needs_smtputf8
+from mailbot.config import ServerSettings
+from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
 from mailbot.db import truncate_wal
 from mailbot.logs import mask
-from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
 from mailbot.models import OutboxMail
 
 log = logging.getLogger(__name__)
@@ -108,13 +109,13 @@ def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = Tru
         return 0
     with sessions.begin() as session:
         if postgres:
-            recovered = session.execute(REQUEUE_ABANDONED).rowcount or 0
+            recovered = _rowcount(session.execute(REQUEUE_ABANDONED))
         else:
-            recovered = session.execute(
+            recovered = _rowcount(session.execute(
                 update(OutboxMail)
                 .where(OutboxMail.status == "sending")
                 .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
-            ).rowcount or 0
+            ))
     if recovered and not at_start:
         log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
     return recovered
@@ -128,7 +129,7 @@ async def connect_smtp(server: ServerSettings, timeout: float) -> aiosmtplib.SMT
         hostname=server.host,
         port=server.port,
         use_tls=security == "ssl",
-        start_tls=True if security == "starttls" else False,  # starttls: refuse a server that does not offer it
+        start_tls=security == "starttls",  # starttls: refuse a server that does not offer it
         timeout=timeout,
         tls_context=server.ssl_context(),
     )
@@ -297,7 +298,7 @@ class Sender:
                 values["status"] = "pending"
                 values["next_attempt_at"] = self.clock() + backoff(attempts)
             session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id).values(**values))
-            scrubbed = session.execute(SCRUB.where(OutboxMail.id == outbox_id)).rowcount if permanent else 0
+            scrubbed = _rowcount(session.execute(SCRUB.where(OutboxMail.id == outbox_id))) if permanent else 0
         if scrubbed:
             truncate_wal(self.engine)
         # The journal gets the code and the reply without addresses; the full reply stays in last_error (and DEBUG).
@@ -310,3 +311,9 @@ class Sender:
         else:
             log.info("outbox %s deferred: SMTP %s: %s", outbox_id, code, shown)
             result.deferred += 1
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE changed: Session.execute is typed as returning a Result, a DML statement gives a
+    CursorResult."""
+    return cast(CursorResult[Any], result).rowcount or 0

@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 MAC_LENGTH = 20  # hex characters: 80 bits
 ADDRESS_HEX = 9  # an address's registration number: 36 bits of a keyed digest, at most 11 digits

@@ -6,8 +6,8 @@ import secrets
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy
@@ -18,7 +18,7 @@ from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.dev.devserver import MailServer
 
 from tests.corpus import AVAILABLE, CORPUS, SKIP_REASON
-from tests.helpers import CLUB, AIDEUR, MEMBERS, OUTSIDERS, PASSWORD
+from tests.helpers import AIDEUR, CLUB, MEMBERS, OUTSIDERS, PASSWORD
 
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

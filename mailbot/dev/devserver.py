@@ -30,10 +30,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from collections.abc import Callable, Iterable
+from typing import Self
 
 LOOPBACK = "127.0.0.1"
 INSTALL_HINT = "install with: apt-get install dovecot-imapd dovecot-lmtpd postfix"
@@ -108,7 +109,7 @@ def ensure_vmail_user() -> tuple[int, int]:
         command = [binary("useradd"), "--system", "--user-group", "--home-dir", "/nonexistent", "--no-create-home",
                    "--shell", "/usr/sbin/nologin", "vmail"]
         # Not check=True: a parallel test process may have created it in the meantime; the lookup below decides.
-        subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
+        subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
         entry = pwd.getpwnam("vmail")
     return entry.pw_uid, entry.pw_gid
 
@@ -183,7 +184,7 @@ def read_pid(pid_file: Path, expected_comm: str) -> int | None:
 
 def list_folders(imap: imaplib.IMAP4) -> list[str]:
     """Folder names as the server sent them (quoted when needed), ready to pass back to SELECT or DELETE."""
-    status, lines = imap.list()
+    _status, lines = imap.list()
     folders = []
     for line in lines:
         if isinstance(line, bytes):  # a name sent as a literal arrives as a tuple: never from these servers' names
@@ -346,7 +347,7 @@ class MailServer:
     def stop_smtp(self) -> None:
         self._stop([self._postfix])
 
-    def __enter__(self) -> MailServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -367,7 +368,7 @@ class MailServer:
                     if folder.strip('"').upper() != "INBOX":
                         imap.delete(folder)
                 _, [exists] = imap.select("INBOX")
-                if int(exists) > 0:  # "1:*" is a BAD command on an empty mailbox
+                if int(exists or 0) > 0:  # "1:*" is a BAD command on an empty mailbox
                     imap.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
                     imap.expunge()
                 imap.logout()
@@ -413,7 +414,7 @@ class MailServer:
         for pid in masters:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_TIMEOUT
-        self._wait_until_gone(masters.values(), deadline, lambda pids: set(pids) & set(masters))
+        self._wait_until_gone(masters.values(), deadline, lambda pids: bool(set(pids) & set(masters)))
         self._signal_sessions(masters.values(), signal.SIGTERM)
         self._wait_until_gone(masters.values(), deadline, bool)
 
@@ -623,7 +624,7 @@ local_header_rewrite_clients =
 
     def _run(self, command: list[str]) -> str:
         """A short command (not a daemon launcher: see `_launch`); its output, or an error carrying it."""
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=self._env())
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=self._env(), check=False)
         if result.returncode != 0:
             raise MailServerError(f"{' '.join(command)} failed: {result.stdout}{result.stderr}")
         return result.stdout

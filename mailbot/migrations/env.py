@@ -3,7 +3,6 @@ from alembic import context
 from sqlalchemy import engine_from_config, func, pool, select
 
 from mailbot.coordination import lock_key
-
 from mailbot.models import Base
 
 config = context.config

@@ -27,9 +27,9 @@ from .rules import COURTESY, REFERENCE_TYPED, SIGN_OFF_WORDS
 
 __all__ = [
     "COMMANDS",
+    "AideurReply",
     "Command",
     "CommandError",
-    "AideurReply",
     "parse_aideur_reply",
     "parse_price",
 ]
@@ -112,6 +112,20 @@ _KNOWN_LIST = ", ".join(f"#{name} (#{alias})" if alias != name else f"#{name}" f
 
 
 def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
+    """Read Aideur's mail: the #commands, the free message for the member, the mistakes. Pure: no database,
+    no mail; workflows.triage.check() then execute() decide and act on the result.
+
+    In: `new_text`, what Aideur wrote (the quoted earlier mail already cut off; lines starting with ">" are
+    ignored anyway), and `today` in the club's time zone (for "#accepter demain", "#reporter lundi").
+
+    Returns an AideurReply: the commands in the order written (a text command — #refuser, #reporter, #appel,
+    #solution, #note, #relier — takes the lines after it up to the next command; #devis its lines of amounts),
+    the remaining text as the message to relay (emptied when it is only greetings and a sign-off), one
+    CommandError per line that looks like a command but cannot be done (an unknown or misspelt word, a
+    missing or unreadable date or amount), with a short French explanation of how to fix it, and the ticket
+    references found anywhere in the text.
+
+    Raises nothing: any text gives an AideurReply."""
     text = new_text.translate(_INVISIBLE).translate(_ODD_SPACES).replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     references = tuple(dict.fromkeys(

@@ -42,18 +42,34 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .dates import fold
-from .quotes import split_reply
 from .marks import (
-    SIGNATURE as _SIGNATURE,
-    MOBILE as _MOBILE,
-    SEPARATOR as _SEPARATOR,
     ATTRIBUTION_END as _ATTRIBUTION_END,
+)
+from .marks import (
     ATTRIBUTION_START as _ATTRIBUTION_START,
+)
+from .marks import (
     HEADER_FROM as _HEADER_FROM,
-    HEADER_OTHER as _HEADER_OTHER,
+)
+from .marks import (
     HEADER_INLINE as _HEADER_INLINE,
+)
+from .marks import (
+    HEADER_OTHER as _HEADER_OTHER,
+)
+from .marks import (
+    MOBILE as _MOBILE,
+)
+from .marks import (
+    SEPARATOR as _SEPARATOR,
+)
+from .marks import (
     SIGN_OFF as _SIGN_OFF,
 )
+from .marks import (
+    SIGNATURE as _SIGNATURE,
+)
+from .quotes import split_reply
 
 __all__ = ["CARD_FIELDS", "CONSENT_RULE", "CONTACT_CHANNELS", "ConsentAnswer", "ConsentReading", "Vocabulary",
            "read_answer", "read_consent"]
@@ -287,7 +303,7 @@ class _Restriction:
 def _take_restrictions(low: str, found: _Restriction, line: int) -> str:
     """`low` with each restriction replaced by a marker word; the fields go into `found`."""
     for pattern, kind in _RESTRICTIONS:
-        def mark(match: re.Match[str]) -> str:
+        def mark(match: re.Match[str], kind: str = kind) -> str:
             keep = match.groupdict().get("keep") or ""  # the yes before "pour le mail" stays an answer
             named = {name for hit in _FIELD.finditer(match.group()[len(keep):])
                      for name, value in hit.groupdict().items() if value}
@@ -424,22 +440,12 @@ _QUESTION = _phrases(r"""
   | precisez | de\s+quoi | c\s+est\s+quoi | s\s+agit\s+il | who | why | what | which
 """)
 
-_GREETINGS = frozenset("bonjour bonsoir salut hello hi coucou re cher chere chers cheres".split())
-_TITLES = frozenset("madame monsieur mme mr m aideur a tous tout toutes le la l monde equipe club aide".split())
-_POLITE = frozenset("""
-    merci beaucoup infiniment bien mille fois encore pour votre vos ce cet cette le la l les de du d message mail
-    courriel retour proposition question demande sollicitation votre prise contact gentil c est tres
-    je vous remercie
-""".split())
-_LEAD_IN = frozenset("alors bon bah ben eh bien finalement apres reflexion tout compte fait en faite".split())
+_GREETINGS = frozenset(["bonjour", "bonsoir", "salut", "hello", "hi", "coucou", "re", "cher", "chere", "chers", "cheres"])
+_TITLES = frozenset(["madame", "monsieur", "mme", "mr", "m", "aideur", "a", "tous", "tout", "toutes", "le", "la", "l", "monde", "equipe", "club", "aide"])
+_POLITE = frozenset(["merci", "beaucoup", "infiniment", "bien", "mille", "fois", "encore", "pour", "votre", "vos", "ce", "cet", "cette", "le", "la", "l", "les", "de", "du", "d", "message", "mail", "courriel", "retour", "proposition", "question", "demande", "sollicitation", "votre", "prise", "contact", "gentil", "c", "est", "tres", "je", "vous", "remercie"])
+_LEAD_IN = frozenset(["alors", "bon", "bah", "ben", "eh", "bien", "finalement", "apres", "reflexion", "tout", "compte", "fait", "en", "faite"])
 # Words that may stand next to the answer without changing it: politeness, the details and the people concerned.
-_FILLER = frozenset("""
-    merci beaucoup bien mille fois infiniment encore svp stp plait
-    je j vous il elle on lui leur leurs me m moi nous y en le la l les un une des de du d a au aux pour par avec et
-    mon ma mes votre vos son sa ses ce cet cette ces ca cela que qu qui c est s soit soient sont etre ai a avoir
-    pouvez peut pouvons donc alors bon bah ben eh ah oh tres tout toute tous toutes finalement tant
-    madame monsieur aideur club aide reponse part cote mien mienne ici bonne journee soiree
-""".split())
+_FILLER = frozenset(["merci", "beaucoup", "bien", "mille", "fois", "infiniment", "encore", "svp", "stp", "plait", "je", "j", "vous", "il", "elle", "on", "lui", "leur", "leurs", "me", "m", "moi", "nous", "y", "en", "le", "la", "l", "les", "un", "une", "des", "de", "du", "d", "a", "au", "aux", "pour", "par", "avec", "et", "mon", "ma", "mes", "votre", "vos", "son", "sa", "ses", "ce", "cet", "cette", "ces", "ca", "cela", "que", "qu", "qui", "c", "est", "s", "soit", "soient", "sont", "etre", "ai", "a", "avoir", "pouvez", "peut", "pouvons", "donc", "alors", "bon", "bah", "ben", "eh", "ah", "oh", "tres", "tout", "toute", "tous", "toutes", "finalement", "tant", "madame", "monsieur", "aideur", "club", "aide", "reponse", "part", "cote", "mien", "mienne", "ici", "bonne", "journee", "soiree"])
 _CONTEXT = re.compile(r"(?:transm|communiq|donn|partag|envoy|contact|coordonn|inform|info|numer|telephon|tel|"
                       r"adress|mail|email|courriel|person|membre|demand|relation|echang|nom|prenom|detail|"
                       r"qqrestriction)\w*")

@@ -20,7 +20,7 @@ from mailbot.calendar import add_business_days
 
 from .rules import fold
 
-__all__ = ["fold", "parse_date", "DATE_FORMS_HELP"]
+__all__ = ["DATE_FORMS_HELP", "fold", "parse_date"]
 
 # Shown to Aideur when a date cannot be read (French, as every message to him).
 DATE_FORMS_HELP = (
@@ -145,7 +145,7 @@ def _day_only(match: re.Match[str], today: date) -> date | None:
     if not 1 <= day <= 31:
         return None
     month_start = today.replace(day=1)
-    for months in range(0, 3):
+    for months in range(3):
         first = _add_months(month_start, months)
         if day <= _calendar.monthrange(first.year, first.month)[1]:
             candidate = first.replace(day=day)
@@ -206,8 +206,8 @@ _NEXT_FR = r"(?:\s+(?P<next>prochaine?|pro))?"
 _RULES: tuple[tuple[re.Pattern[str], Rule], ...] = tuple(
     (re.compile(_PREFIX + "(?:" + body + ")" + _END), rule) for body, rule in (
         (r"(?P<year>\d{4})\s*[-/.]\s*(?P<month>\d{1,2})\s*[-/.]\s*(?P<day>\d{1,2})", _iso),
-        (rf"(?:{_WEEKDAY},?\s+)?(?P<day>\d{{1,2}})(?:\s*/\s*|[.-])(?P<month>\d{{1,2}})"
-         r"(?:(?:\s*/\s*|[.-])(?P<year>\d{4}|\d{2}))?", _numeric),
+        ((rf"(?:{_WEEKDAY},?\s+)?(?P<day>\d{{1,2}})(?:\s*/\s*|[.-])(?P<month>\d{{1,2}})"
+         r"(?:(?:\s*/\s*|[.-])(?P<year>\d{4}|\d{2}))?"), _numeric),
         (rf"(?:{_WEEKDAY},?\s+)?(?:le\s+)?{_DAY}\s+{_MONTH}(?:,?\s+{_YEAR})?", _textual),
         (rf"(?:{_WEEKDAY},?\s+)?{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?", _textual),
         (rf"{_WEEKDAY}\s+{_DAY}", _day_only),
@@ -216,9 +216,9 @@ _RULES: tuple[tuple[re.Pattern[str], Rule], ...] = tuple(
         (r"aujourd'\s*hui|aujourdhui|auj|ce\s+soir|today|tonight", _fixed(0)),
         (r"demain|tomorrow", _fixed(1)),
         (r"apres[\s-]*demain|(?:the\s+)?day\s+after\s+tomorrow", _fixed(2)),
-        (rf"(?:(?:dans|sous|in|within)\s+)?{_NUMBER}\s+(?:(?P<business_en>business|working)\s+)?"
+        ((rf"(?:(?:dans|sous|in|within)\s+)?{_NUMBER}\s+(?:(?P<business_en>business|working)\s+)?"
          r"(?P<unit>jours?|j|semaines?|sem|mois|ans?|days?|weeks?|months?|years?)"
-         r"(?:\s+(?P<business>ouvres?|ouvrees?|ouvrables?))?", _relative),
+         r"(?:\s+(?P<business>ouvres?|ouvrees?|ouvrables?))?"), _relative),
         (rf"(?:la\s+)?fin\s+(?:de\s+(?:la\s+)?)?semaine{_NEXT_FR}|end\s+of\s+(?:the\s+)?(?P<next_en>next\s+)?week",
          _end_of_week),
         (rf"(?:la\s+)?fin\s+(?:du|de)\s+(?:ce\s+)?mois{_NEXT_FR}|end\s+of\s+(?:the\s+)?month", _end_of_month_rule),

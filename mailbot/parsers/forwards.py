@@ -106,23 +106,23 @@ def _read_block(block: list[str]) -> ForwardedMessage:
         i += 1
     seen = False
     while i < len(block):
-        match = _FIELD.match(block[i])
-        if not match:
+        found = _FIELD.match(block[i])
+        if not found:
             if seen and _ANY_FIELD.match(block[i]):
                 i += 1  # a header this module does not read ("Répondre à", "Importance"), or a garbled one
                 continue
             break
         seen = True
-        key, value = match.group("key").lower(), match.group("value").strip()
+        key, value = found.group("key").lower(), found.group("value").strip()
         i += 1
         while i < len(block) and _continues_field(block, i):
             value += " " + block[i].strip()  # a folded "À : a; b;" line, or Thunderbird's wrapped long value
             i += 1
         _store(fields, key, value)
-    rest = block[i:]
-    if any(line.strip() for line in rest) and all(line.startswith(">") or not line.strip() for line in rest):
-        rest = [re.sub(r"^> ?", "", line) for line in rest]  # the forwarded mail quoted under an attribution
-    body = textwrap.dedent("\n".join(rest))
+    tail = block[i:]
+    if any(line.strip() for line in tail) and all(line.startswith(">") or not line.strip() for line in tail):
+        tail = [re.sub(r"^> ?", "", line) for line in tail]  # the forwarded mail quoted under an attribution
+    body = textwrap.dedent("\n".join(tail))
     return ForwardedMessage(sender=" ".join(fields.get("sender", "").split()), date=fields.get("date", ""),
                             subject=" ".join(fields.get("subject", "").split()), text=tidy(body).strip())
 

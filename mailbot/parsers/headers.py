@@ -5,8 +5,9 @@ import base64
 import binascii
 import quopri
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -113,7 +114,7 @@ def _pieces(value: str) -> list[str]:
     return pieces
 
 
-def addresses(values: list[object]) -> list[tuple[str, str]]:
+def addresses(values: Sequence[object]) -> list[tuple[str, str]]:
     """(display name, lower-cased addr-spec) pairs from one or more header values; only well-formed addresses.
 
     getaddresses runs on the still-encoded text: decoding first would let a comma or quote hidden in
@@ -349,5 +350,5 @@ def parse_date(value: object) -> datetime | None:
         return None
     if when.tzinfo is None:
         # "-0000" means UTC with unknown local zone (RFC 5322 §3.3).
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when

@@ -123,7 +123,7 @@ def _link_suffix(node: etree._Element, out: _Writer) -> None:
     href = (node.get("href") or "").strip()
     if not href or href.startswith(("#", "javascript:", "cid:")):
         return
-    label = " ".join(node.text_content().split())
+    label = " ".join("".join(node.itertext()).split())  # the text_content() of an HtmlElement, typed
     target = href[7:] if href.lower().startswith("mailto:") else href
     if not label or target.rstrip("/") in label or label in target and len(label) > 12:
         if not label:

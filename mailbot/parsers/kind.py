@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 from email.message import Message
 from email.utils import getaddresses
 
@@ -161,8 +161,8 @@ def _dsn_blocks(msg: Message) -> list[Message]:
 
 
 _RECIPIENT_FIELD = re.compile(
-    r"^(?:final|original)-recipient:\s*(?:rfc822|utf-8|x400|unknown)?\s*;?\s*<?([^\s<>;]+)>?", re.IGNORECASE | re.M)
-_ACTION_FIELD = re.compile(r"^action:\s*([a-z]+)", re.IGNORECASE | re.M)
+    r"^(?:final|original)-recipient:\s*(?:rfc822|utf-8|x400|unknown)?\s*;?\s*<?([^\s<>;]+)>?", re.IGNORECASE | re.MULTILINE)
+_ACTION_FIELD = re.compile(r"^action:\s*([a-z]+)", re.IGNORECASE | re.MULTILINE)
 # RFC 3464 2.3.3: only "failed" says the mail will not arrive. "delayed" means the server is still trying;
 # "delivered", "relayed" and "expanded" are successes (a report the sender asked for, or a relay's notice).
 NOT_FAILURES = ("delivered", "relayed", "expanded", "delayed")
@@ -265,7 +265,7 @@ def text_recipients(body: str, exclude: set[str]) -> tuple[str, ...]:
     if found:
         return tuple(found)
     for line in human.split("\n"):
-        if _BOUNCE_BODY.search(line) or re.search(r"\b(?:5\d\d|4\d\d)[ -]\d?\.?\d|recipient|destinataire", line, re.I):
+        if _BOUNCE_BODY.search(line) or re.search(r"\b(?:5\d\d|4\d\d)[ -]\d?\.?\d|recipient|destinataire", line, re.IGNORECASE):
             addrs = [a for a in _ADDRESS.findall(line) if usable(a)]
             if addrs:
                 return (addrs[0],)
@@ -433,7 +433,7 @@ def _other_robots(facts: _Facts) -> KindResult | None:
     if msg.get("X-Bluebottle-Request") is not None or (_CHALLENGE.search(facts.body[:3000]) and facts.null_sender):
         return KindResult(MailKind.AUTO_REPLY, "challenge-response")
     if msg.get_content_type().lower() == "application/ms-tnef" and re.match(
-            r"^(?:read|lu|gelesen)\s*:", facts.subject, re.I):
+            r"^(?:read|lu|gelesen)\s*:", facts.subject, re.IGNORECASE):
         return KindResult(MailKind.AUTO_REPLY, "Outlook read receipt")
     if _FILTER_NOTICE.search(facts.from_name + " " + facts.body[:500]) and (facts.daemon or facts.null_sender):
         return KindResult(MailKind.AUTO_REPLY, "content-filter notice")
@@ -529,8 +529,10 @@ def _calendar_reply(part: Message) -> bool:
     if method.strip().lower() == "reply":
         return True
     try:
-        data = part.get_payload(decode=True) or b""
+        data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001
+        data = None
+    if not isinstance(data, bytes):
         data = b""
     return bool(re.search(rb"(?im)^METHOD:\s*REPLY\s*$", data[:20000]))
 

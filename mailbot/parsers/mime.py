@@ -173,19 +173,22 @@ def _name_param(part: Message, header: str, param: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _attached_message(part: Message) -> bytes:
+    """The whole message attached as a message/rfc822 part (compat32 holds it as a one-item list), or b""."""
+    inner = part.get_payload()
+    return inner[0].as_bytes() if isinstance(inner, list) and inner and isinstance(inner[0], Message) else b""
+
+
 def payload_bytes(part: Message) -> bytes:
     """Decoded payload; a bad transfer encoding falls back to the raw bytes rather than failing."""
     try:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001
         data = None
-    if data is None:
-        payload = part.get_payload()
-        if isinstance(payload, str):
-            data = payload.encode("utf-8", "surrogateescape")
-        else:
-            data = b""
-    return data
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
 
 
 def payload_size(part: Message) -> int:
@@ -279,7 +282,7 @@ def attachments_with_parts(msg: Message) -> Iterator[tuple[Attachment, Message]]
         if ctype == "message/rfc822" and part.is_multipart() and not (parent == "multipart/report" and pos > 0):
             # compat32 presents message/rfc822 as a container; the whole message is the attachment.
             attached_messages.add(id(part))
-            size = len(part.get_payload()[0].as_bytes()) if part.get_payload() else 0
+            size = len(_attached_message(part))
             name = sanitise_filename(raw_filename(part), ctype, index)
             yield Attachment(name, ctype, size, _disposition(part) or "attachment", index), part
             continue
@@ -310,8 +313,7 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
             yield att, base64.decodebytes(raw[int(mark.group(1)):int(mark.group(2))])
             continue
         if att.content_type == "message/rfc822" and part.is_multipart():
-            inner = part.get_payload()
-            yield att, inner[0].as_bytes() if inner else b""
+            yield att, _attached_message(part)
         else:
             yield att, payload_bytes(part)
 

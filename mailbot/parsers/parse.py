@@ -4,12 +4,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from typing import Any
+
 from . import kind as kind_mod
 from . import mime
 from .errors import ParseError
 from .forwards import attached_forwards, inline_forwards
 from .headers import addresses, decode_header, message_ids, parse_date, sender
-from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # noqa: F401 - repair_start was public here
+from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # repair_start was public here
 from .model import InboundMail, MailKind
 from .quotes import split_reply
 
@@ -45,7 +47,7 @@ def parse_mail(raw: bytes) -> InboundMail:
         return _parse(raw, repairs)
     except ParseError:
         raise
-    except Exception as exc:  # noqa: BLE001 - last line of defence: the daemon quarantines on ParseError
+    except Exception as exc:  # last line of defence: the daemon quarantines on ParseError
         raise ParseError(f"unparseable mail: {type(exc).__name__}: {exc}") from exc
 
 
@@ -127,7 +129,7 @@ def _bounded_id(value: str) -> str:
 
 def _storable(mail: InboundMail) -> InboundMail:
     """Every text of the parsed mail, fit for storage; Message-IDs and the subject bounded (see MAX_MESSAGE_ID)."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # values of the fields' own types
     for item in dataclasses.fields(mail):
         value = getattr(mail, item.name)
         if item.name in ("message_id", "in_reply_to", "references"):

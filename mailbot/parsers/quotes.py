@@ -5,21 +5,53 @@ import re
 
 from .rules import (  # the shared markers (rules.py), under the names this module always used
     RAW_ATTRIBUTION_END as _ATTRIBUTION_END,
+)
+from .rules import (
     RAW_ATTRIBUTION_START as _ATTRIBUTION_START,
+)
+from .rules import (
     RAW_ATTRIBUTION_START_WEAK as _ATTRIBUTION_START_WEAK,
+)
+from .rules import (
     RAW_ATTRIBUTION_VERBS as _ATTRIBUTION_VERBS,
+)
+from .rules import (
     RAW_CONTACT_LINE as _CONTACT_LINE,
+)
+from .rules import (
     RAW_CORPORATE_MARKER as _CORPORATE_MARKER,
+)
+from .rules import (
     RAW_FORWARD_LINE as FORWARD_LINE,
+)
+from .rules import (
     RAW_FROM_KEYS as _FROM_KEYS,
+)
+from .rules import (
     RAW_HEADER_KEY as _HEADER_KEY,
+)
+from .rules import (
     RAW_MOBILE_SIGNATURE as _MOBILE_SIGNATURE,
+)
+from .rules import (
     RAW_NAMED_QUOTE as _NAMED_QUOTE,
+)
+from .rules import (
     RAW_PROMPT as _PROMPT,
+)
+from .rules import (
     RAW_QUOTED as _QUOTED,
+)
+from .rules import (
     RAW_RULE as _RULE,
+)
+from .rules import (
     RAW_SEPARATOR as _SEPARATOR,
+)
+from .rules import (
     RAW_SIG_DELIMITER as _SIG_DELIMITER,
+)
+from .rules import (
     SIGN_OFF,
     fold,
 )
@@ -192,7 +224,7 @@ def quote_marks(lines: list[str]) -> list[bool]:
         match = _NAMED_QUOTE.match(line)
         if match:
             named[match.group(1)] = named.get(match.group(1), 0) + 1
-    marks = [bool(_QUOTED.match(line)) or (bool(m := _NAMED_QUOTE.match(line)) and named[m.group(1)] >= 2)
+    marks = [bool(_QUOTED.match(line)) or ((m := _NAMED_QUOTE.match(line)) is not None and named[m.group(1)] >= 2)
              for line in lines]
     i = 0
     while i < len(lines):

@@ -33,12 +33,12 @@ __all__ = [
     "FIELD_LABELS",
     "REQUIRED",
     "FormReply",
-    "parse_form",
-    "Intent",
-    "intent_of",
-    "confirmation_of",
     "HelperAnswer",
+    "Intent",
+    "confirmation_of",
     "helper_answer",
+    "intent_of",
+    "parse_form",
 ]
 
 # The labels as printed in the form mailbot sends, in the form's order.
@@ -503,7 +503,7 @@ def _acceptance(field_hit: _Found | None, new_lines: list[_Line]) -> tuple[str |
     if field_hit is not None and field_answer == "yes":
         return field_hit.line, False, None
     # An unclear value in the quote may be our own text: only what the person typed here is worth explaining.
-    return None, False, field_hit.value if typed_here and field_answer == "unclear" else None
+    return None, False, field_hit.value if field_hit is not None and typed_here and field_answer == "unclear" else None
 
 
 # --- short requests -------------------------------------------------------------------------------------------
@@ -540,13 +540,7 @@ _INTENT_RE = re.compile(
 )
 # Words that may surround a request without turning it into another subject. Anything else ("statuts", "bail",
 # "client", "registre", "linkedin") means the words are part of a real question for the network.
-_INTENT_FILLER = frozenset("""
-    je j veux voudrais voudrai souhaite souhaiterais aimerais desire desirerais demande demander faire merci svp stp
-    s il vous plait please de d du des la le les l a au aux mon ma mes me m moi pour et en tant que
-    bonjour bonsoir hello club aide rgpd urgent
-    profil informations infos coordonnees fiche donnees personnelles adresse telephone numero email mail courriel
-    compte membre adhesion inscription abonnement cotisation participation
-""".split())
+_INTENT_FILLER = frozenset(["je", "j", "veux", "voudrais", "voudrai", "souhaite", "souhaiterais", "aimerais", "desire", "desirerais", "demande", "demander", "faire", "merci", "svp", "stp", "s", "il", "vous", "plait", "please", "de", "d", "du", "des", "la", "le", "les", "l", "a", "au", "aux", "mon", "ma", "mes", "me", "m", "moi", "pour", "et", "en", "tant", "que", "bonjour", "bonsoir", "hello", "club", "aide", "rgpd", "urgent", "profil", "informations", "infos", "coordonnees", "fiche", "donnees", "personnelles", "adresse", "telephone", "numero", "email", "mail", "courriel", "compte", "membre", "adhesion", "inscription", "abonnement", "cotisation", "participation"])
 
 
 def _words(text: str) -> str:

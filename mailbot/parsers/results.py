@@ -39,18 +39,34 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from .dates import fold
-from .quotes import split_reply
 from .marks import (
-    SIGNATURE as _SIGNATURE,
-    MOBILE as _MOBILE,
-    SEPARATOR as _SEPARATOR,
     ATTRIBUTION_END as _ATTRIBUTION_END,
+)
+from .marks import (
     ATTRIBUTION_START as _ATTRIBUTION_START,
+)
+from .marks import (
     HEADER_FROM as _HEADER_FROM,
-    HEADER_OTHER as _HEADER_OTHER,
+)
+from .marks import (
     HEADER_INLINE as _HEADER_INLINE,
+)
+from .marks import (
+    HEADER_OTHER as _HEADER_OTHER,
+)
+from .marks import (
+    MOBILE as _MOBILE,
+)
+from .marks import (
+    SEPARATOR as _SEPARATOR,
+)
+from .marks import (
     SIGN_OFF as _SIGN_OFF,
 )
+from .marks import (
+    SIGNATURE as _SIGNATURE,
+)
+from .quotes import split_reply
 
 __all__ = [
     "RESULTS",
@@ -282,7 +298,7 @@ _SOLVED_PHRASE = _phrases(r"""
   | (?:ca|tout)\s+(?:fonctionne|marche)(?:\s+(?:bien|parfaitement|a\s+nouveau))? | probleme\s+regle
 """)
 _SOLVED_WORD = _phrases(_SOLVED)
-_NEGATORS = frozenset("pas non jamais ni aucunement nullement rien n ne sans not".split())
+_NEGATORS = frozenset(["pas", "non", "jamais", "ni", "aucunement", "nullement", "rien", "n", "ne", "sans", "not"])
 # Field values only: "Résultat : oui" is an answer, "oui" in a sentence is not.
 _FIELD_YES = re.compile(r"^(?:oui|yes|ok|okay|reussie?|succes)$")
 _FIELD_NO = re.compile(r"^(?:non|no)$")
@@ -356,7 +372,7 @@ _OVER = re.compile(rf"{_BEFORE}(?<!\ble\s)(?<!\bdu\s)(?<!\bau\s)(?P<n>{_NUMBER})
 _STARS_WORD = re.compile(rf"{_BEFORE}(?P<n>{_NUMBER})\s+(?:etoiles?|stars?)(?!\w)")
 _NOTE = re.compile(rf"(?:^|[,;:.!(]\s*|\b(?:ma|la|une|je\s+(?:vous\s+)?(?:mets|donne))\s+)"
                    rf"(?:note|satisfaction)(?:\s+de\s+satisfaction)?\s*(?::|=|de)?\s*(?P<n>{_NUMBER}){_AFTER}")
-_JE_METS = re.compile(rf"\bje\s+(?:vous\s+)?(?:mets|donne|note)\s+(?P<n>\d{{1,2}})(?=\s*(?:[,;.!)]|$))")
+_JE_METS = re.compile(r"\bje\s+(?:vous\s+)?(?:mets|donne|note)\s+(?P<n>\d{1,2})(?=\s*(?:[,;.!)]|$))")
 _STAR_CHARS = "★⭐🌟"
 
 
@@ -411,13 +427,7 @@ def _ratings(folded: str, *, field: bool) -> tuple[list[int], list[str]]:
 # --- free text ------------------------------------------------------------------------------------------------
 
 # Words that say nothing beyond the answer: politeness, the problem itself, mild intensifiers.
-_POLITE = frozenset("""
-    merci mercii beaucoup bien encore infiniment mille fois bonjour bonsoir cordialement a vous tous toutes pour votre
-    vos le la les l de du d des un une c est ce ca cela tout toute voila donc et tres vraiment finalement helas
-    malheureusement seulement toujours probleme problemes souci demande question dossier sujet ma mon mes notre
-    resultat satisfaction note sur etoile etoiles enfin bon ok okay oui non it s is the now thanks thank you
-    pas n ne ete a ai jamais rien
-""".split())
+_POLITE = frozenset(["merci", "mercii", "beaucoup", "bien", "encore", "infiniment", "mille", "fois", "bonjour", "bonsoir", "cordialement", "a", "vous", "tous", "toutes", "pour", "votre", "vos", "le", "la", "les", "l", "de", "du", "d", "des", "un", "une", "c", "est", "ce", "ca", "cela", "tout", "toute", "voila", "donc", "et", "tres", "vraiment", "finalement", "helas", "malheureusement", "seulement", "toujours", "probleme", "problemes", "souci", "demande", "question", "dossier", "sujet", "ma", "mon", "mes", "notre", "resultat", "satisfaction", "note", "sur", "etoile", "etoiles", "enfin", "bon", "ok", "okay", "oui", "non", "it", "s", "is", "the", "now", "thanks", "thank", "you", "pas", "n", "ne", "ete", "a", "ai", "jamais", "rien"])
 
 
 def _says_more(folded: str) -> bool:

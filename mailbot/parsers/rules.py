@@ -103,7 +103,7 @@ def is_courtesy_only(text: str) -> bool:
 
 def _plain(piece: str) -> str:
     """Folded (no accents, plain spaces) but with its capitals kept: a name is told by its capital."""
-    return "".join(f.upper() if o.isupper() else f for o, f in zip(piece, fold(piece)))
+    return "".join(f.upper() if o.isupper() else f for o, f in zip(piece, fold(piece), strict=False))
 
 
 # --- Signature and quote markers on folded lines (consent.py, results.py, registration.py) -----------------------

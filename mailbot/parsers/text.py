@@ -22,8 +22,7 @@ def unflow(text: str, delsp: bool = False) -> str:
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         body = line[depth:]
-        if body.startswith(" "):
-            body = body[1:]  # space-stuffing
+        body = body.removeprefix(" ")  # space-stuffing
         prefix = ">" * depth + (" " if depth else "")
         if current is not None and depth == current_depth:
             current += body
@@ -65,11 +64,7 @@ def tidy(text: str) -> str:
 
 
 # Words whose full stop does not end a sentence: titles, days and months, Latin and French shorthand.
-_ABBREVIATIONS = frozenset("""
-m mm mme mmes mlle mlles me mes dr pr prof st ste sté cie ets etc cf ex p pp vol chap art al env tél tel fax
-réf ref av bd boul fg pl rte no num lun mar mer jeu ven sam dim janv jan fév févr fev fevr avr juil aou sept
-sep oct nov déc dec hab tps qqch qqn svp cad vs ca approx max min mn ht ttc tva sa sarl sas eurl
-""".split())
+_ABBREVIATIONS = frozenset(["m", "mm", "mme", "mmes", "mlle", "mlles", "me", "mes", "dr", "pr", "prof", "st", "ste", "sté", "cie", "ets", "etc", "cf", "ex", "p", "pp", "vol", "chap", "art", "al", "env", "tél", "tel", "fax", "réf", "ref", "av", "bd", "boul", "fg", "pl", "rte", "no", "num", "lun", "mar", "mer", "jeu", "ven", "sam", "dim", "janv", "jan", "fév", "févr", "fev", "fevr", "avr", "juil", "aou", "sept", "sep", "oct", "nov", "déc", "dec", "hab", "tps", "qqch", "qqn", "svp", "cad", "vs", "ca", "approx", "max", "min", "mn", "ht", "ttc", "tva", "sa", "sarl", "sas", "eurl"])
 _SENTENCE_END = re.compile(r"[.!?…]+[»\"')\]]*(?=\s|$)")
 _GREETING = re.compile(
     r"^\s*(?:bonjour|bonsoir|salut|hello|coucou|madame|monsieur|mesdames|messieurs|cher|chère|chers|chères|"

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import re
 
+from .consent import _DOUBT_MARKS, _HEDGE, _JOKE, _JOKE_MARKS, ConsentAnswer, Vocabulary, _phrases, read_answer
 from .consent import _FILLER as _CONSENT_FILLER
 from .consent import _NO as _CONSENT_NO
 from .consent import _YES as _CONSENT_YES
-from .consent import _DOUBT_MARKS, _HEDGE, _JOKE, _JOKE_MARKS, ConsentAnswer, Vocabulary, _phrases, read_answer
 from .dates import fold
 
-__all__ = ["CONFIRMATION_RULE", "is_withdrawal", "read_confirmation", "WITHDRAWAL_RULE"]
+__all__ = ["CONFIRMATION_RULE", "WITHDRAWAL_RULE", "is_withdrawal", "read_confirmation"]
 
 WITHDRAWAL_RULE = (
     "Un membre retire sa demande en répondant à un mail du Club par une phrase courte qui ne dit que cela : "
@@ -66,16 +66,7 @@ _PHRASES = re.compile(
 
 # Words that may surround a withdrawal phrase without changing its meaning. Negations (pas, plus alone, jamais,
 # toujours, not, no) and anything naming another subject are deliberately absent.
-_FILLER = frozenset("""
-    bonjour bonsoir salut hello hi re coucou madame monsieur cher chere
-    merci mercii beaucoup bcp encore infiniment mille fois thanks thank you much lot
-    bien tout toute tous c ca cela ceci le la les l un une mon ma mes votre vos notre nos ce cette
-    probleme problemes souci soucis demande demandes question questions ticket dossier sujet requete affaire point
-    finalement entre temps entretemps deja maintenant depuis du de des d coup pour moi nous vous on est sont a
-    ete s se ok okay oki parfait super top bon bonne voila donc vraiment enfin cote pouvez peux pouvons peut etre
-    j je ai avons avez grace aide conseil conseils cordialement journee soiree et
-    it is the my our this that issue problem request please now already has been all good
-""".split())
+_FILLER = frozenset(["bonjour", "bonsoir", "salut", "hello", "hi", "re", "coucou", "madame", "monsieur", "cher", "chere", "merci", "mercii", "beaucoup", "bcp", "encore", "infiniment", "mille", "fois", "thanks", "thank", "you", "much", "lot", "bien", "tout", "toute", "tous", "c", "ca", "cela", "ceci", "le", "la", "les", "l", "un", "une", "mon", "ma", "mes", "votre", "vos", "notre", "nos", "ce", "cette", "probleme", "problemes", "souci", "soucis", "demande", "demandes", "question", "questions", "ticket", "dossier", "sujet", "requete", "affaire", "point", "finalement", "entre", "temps", "entretemps", "deja", "maintenant", "depuis", "du", "de", "des", "d", "coup", "pour", "moi", "nous", "vous", "on", "est", "sont", "a", "ete", "s", "se", "ok", "okay", "oki", "parfait", "super", "top", "bon", "bonne", "voila", "donc", "vraiment", "enfin", "cote", "pouvez", "peux", "pouvons", "peut", "etre", "j", "je", "ai", "avons", "avez", "grace", "aide", "conseil", "conseils", "cordialement", "journee", "soiree", "et", "it", "is", "the", "my", "our", "this", "that", "issue", "problem", "request", "please", "now", "already", "has", "been", "all", "good"])
 _GREETING = re.compile(r"^(?:bonjour|bonsoir|salut|hello|hi|coucou|cher|chere|madame|monsieur|re)\b")
 _CONTRAST = re.compile(
     r"(?<!\w)(?:mais|par\s+contre|cependant|toutefois|en\s+revanche|neanmoins|pourtant|sauf\s+que|"
@@ -137,10 +128,7 @@ _CONFIRMATION = Vocabulary(
       | j\s+annule | annuler | annulez | annule | annulation | je\s+renonce | laissez\s+tomber | ne\s+faites\s+rien
       | je\s+reste(?:\s+(?:membre|au\s+club|dans\s+le\s+club|inscrite?))? | on\s+arrete\s+tout
     """),
-    neutral=_CONSENT_FILLER | frozenset("""
-        resiliation effacement suppression desinscription adhesion donnees souhaite veux quitter effacer supprimer
-        resilier depart compte profil fin definitivement definitif bien
-    """.split()),
+    neutral=_CONSENT_FILLER | frozenset(["resiliation", "effacement", "suppression", "desinscription", "adhesion", "donnees", "souhaite", "veux", "quitter", "effacer", "supprimer", "resilier", "depart", "compte", "profil", "fin", "definitivement", "definitif", "bien"]),
     restrictions=False,
 )
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from mailbot import guard
 from mailbot.calendar import french_date
 from mailbot.matching import Match, Synonyms, load_synonyms, rank
 from mailbot.models import Appeal, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import Command
 from mailbot.parsers.registration import HelperAnswer, helper_answer
-from mailbot import guard
 from mailbot.privacy import Leak, disguise_note, find_leaks
 from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, Token
 from mailbot.workflows.aideur import notify_aideurs
@@ -173,10 +173,22 @@ def connect_problem(ctx: WorkflowContext, ticket: Ticket, command: Command, help
 
 # --- the helpers' answers ------------------------------------------------------------------------------------------
 def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicitation, ticket: Ticket) -> None:
+    """A helper's answer to an appeal (#appel), come back through the solicitation's signed reply address.
+
+    In: the context, the parsed mail, the `solicitations` row the verified token names and its ticket.
+
+    Written: the mail in the ticket's `messages`, always. Ticket already closed: a "helper-late" event and
+    "appel_deja_clos" to the helper. A "no" (parsers.registration.helper_answer) before any offer: the
+    solicitation "declined", a "helper-declined" event, "appel_non_merci" on the first answer. Anything else
+    is an offer: the solicitation "offered" with the next offer number of the ticket and the text, an "offer"
+    event, "notification_offre" to Aideur (the helper's card, for #relier) and "appel_merci" to the helper on
+    the first answer. Mails are queued on `ctx.outgoing` (the outbox stores them in the same transaction).
+
+    Raises nothing of its own."""
     text = mail.new_text or mail.text
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
     member = solicitation.member
-    base = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref}
+    base: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref}
     if ticket.closed_at is not None:
         record_event(ctx.session, ticket, "helper-late", f"réponse de {mail.from_address} après la clôture",
                      ctx.now, actor=mail.from_address)

@@ -1,9 +1,10 @@
 """What every workflow is given (WorkflowContext) and what it returns (Outgoing)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 

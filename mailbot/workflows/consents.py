@@ -60,6 +60,7 @@ def helper_for(ctx: WorkflowContext, ticket: Ticket, fields: dict[str, str]) -> 
                                                                                      Solicitation | None, str]:
     """The helper #relier names (offer number or e-mail), or why it cannot be done."""
     solicitation = None
+    helper: Member | None
     if "offre" in fields:
         solicitation = ctx.session.scalar(select(Solicitation).where(
             Solicitation.ticket_id == ticket.id, Solicitation.offer_number == int(fields["offre"])))
@@ -149,6 +150,24 @@ def _ask(ctx: WorkflowContext, consent: Consent, template: str, context: dict[st
 
 # --- answers -----------------------------------------------------------------------------------------------------
 def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, consent_id: int) -> None:
+    """An answer to a consent question (#relier), come back through the consent's signed reply address.
+
+    In: the context, the parsed mail, the SHA-256 of its raw bytes (kept as evidence of a yes or a no) and the
+    id of the `consents` row the verified token names (the router checked the token; the row must exist).
+
+    Written: the mail in the ticket's `messages`, always. From anyone but the person asked: only a
+    "consent-foreign" event, and "notification_accord_tiers" queued to Aideur; the sender gets nothing. On a
+    connection no longer asking (or one whose other side left the club: it becomes "cancelled"):
+    "accord_sans_objet" to the sender. Otherwise the answer is read (parsers.consent) and the `consents` row
+    updated (status yes/no/pending, answer line, shared fields, evidence) with a "consent-<status>" event:
+    unclear → "accord_incompris" (a doubt after a yes suspends it); a restriction → "accord_restreint" asking
+    to confirm exactly what would be shared; no → the `connections` row "refused", "accord_refus_enregistre"
+    to the sender, "relation_annulee" to the other side, "notification_relation_refusee" to Aideur; yes with
+    the other side's yes → "exchanged": "coordonnees" (the other's card) to both, "notification_relation_faite"
+    to Aideur, a `result_forms` row and its form to each; yes alone → "accord_enregistre". A yes said again
+    changes nothing. All mails are queued on `ctx.outgoing` (the outbox stores them in the same transaction).
+
+    Raises AssertionError if the consent or its ticket does not exist (the router guarantees both)."""
     consent = ctx.session.get(Consent, consent_id)
     assert consent is not None
     connection = consent.connection
@@ -167,8 +186,8 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
             "club_name": ctx.settings.club_name, "ref": ticket.ref, "sender": mail.from_address,
             "asked": member.display_name, "text": shorten(text, 1000)}, key=f"consent-foreign:{mail.message_id}")
         return
-    base = {"club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": member.first_name,
-            "role": consent.role}
+    base: dict[str, object] = {"club_name": ctx.settings.club_name, "ref": ticket.ref,
+                               "first_name": member.first_name, "role": consent.role}
     if connection.status == "asking" and any(c.member.status != "active" or not c.member.email
                                              for c in connection.consents):
         connection.status, connection.closed_at = "cancelled", ctx.now  # one side left the club meanwhile

@@ -7,7 +7,7 @@ records it in the same transaction as the mails, so reruns, replays and restarts
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -15,8 +15,8 @@ from sqlalchemy import select
 from mailbot.calendar import french_date, is_business_day
 from mailbot.models import Event, Ticket
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
-from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import record_event
 
@@ -25,10 +25,10 @@ REMINDER_TIME = time(9, 0)
 
 def reminder_time(due_at: datetime, zone: ZoneInfo) -> datetime:
     """9:00 local on the business day before the due date, as naive UTC."""
-    day = due_at.replace(tzinfo=timezone.utc).astimezone(zone).date() - timedelta(days=1)
+    day = due_at.replace(tzinfo=UTC).astimezone(zone).date() - timedelta(days=1)
     while not is_business_day(day):
         day -= timedelta(days=1)
-    return datetime.combine(day, REMINDER_TIME, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    return datetime.combine(day, REMINDER_TIME, tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
 
 
 def run_due(ctx: WorkflowContext) -> int:

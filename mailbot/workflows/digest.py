@@ -14,7 +14,7 @@ that week, still covering the same seven days; the next week's comes on its day 
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +37,7 @@ PROMISES = {"answer": "votre réponse", "proposals": "vos propositions"}  # what
 def weekly_digest(ctx: WorkflowContext) -> int:
     """Queue this week's digest if it is due at ctx.now and not queued yet. Returns 1 when queued, else 0."""
     zone = ctx.settings.timezone
-    local = ctx.now.replace(tzinfo=timezone.utc).astimezone(zone)
+    local = ctx.now.replace(tzinfo=UTC).astimezone(zone)
     days_late = local.weekday() - ctx.settings.digest_weekday
     if days_late < 0 or (days_late == 0 and local.hour < ctx.settings.digest_hour):
         return 0
@@ -51,7 +51,7 @@ def weekly_digest(ctx: WorkflowContext) -> int:
         # Late only for a club that already has its weekly digest (the daemon was down on the day); a new
         # installation starts on the digest day, not on whatever day it first runs.
         return 0
-    period_end = datetime.combine(digest_day, time(0), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    period_end = datetime.combine(digest_day, time(0), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
     digest = build_digest(ctx.session, ctx.now, zone, period_end=period_end)
     notify_aideurs(ctx, None, TEMPLATE, digest_context(digest, ctx.now, zone, ctx.settings.club_name),
                    key=f"digest:{week}")

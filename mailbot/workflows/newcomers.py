@@ -14,6 +14,7 @@ or text ("Bonjour,"); their own form values come back only to an address that pr
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,16 +24,33 @@ from mailbot.calendar import french_datetime
 from mailbot.matching import index_member
 from mailbot.models import Acceptance, Member
 from mailbot.parsers import InboundMail
-from mailbot.parsers.registration import (FIELD_LABELS, REQUIRED, FormReply, Intent, confirmation_of, intent_of,
-                                          parse_form)
+from mailbot.parsers.registration import (
+    FIELD_LABELS,
+    REQUIRED,
+    FormReply,
+    Intent,
+    confirmation_of,
+    intent_of,
+    parse_form,
+)
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
+from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
-from mailbot.workflows.profiles import (PENDING_DAYS, PROFILE_KEYS, apply_values, ask_confirmation, close_pending,
-                                        form_lines,
-                                        new_pending, open_pending, pending_values, profile_lines, token_of,
-                                        unreadable_problems)
-from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.profiles import (
+    PENDING_DAYS,
+    PROFILE_KEYS,
+    apply_values,
+    ask_confirmation,
+    close_pending,
+    form_lines,
+    new_pending,
+    open_pending,
+    pending_values,
+    profile_lines,
+    token_of,
+    unreadable_problems,
+)
 from mailbot.workflows.tickets import record_event, shorten
 
 
@@ -142,8 +160,8 @@ def _label(key: str) -> str:
     return FIELD_LABELS[key].split(" (")[0]
 
 
-def _with_defaults(values: dict[str, str] | object, address: str) -> dict[str, str]:
-    given = dict(values)  # type: ignore[call-overload]
+def _with_defaults(values: Mapping[str, str], address: str) -> dict[str, str]:
+    given = dict(values)
     given.setdefault("email", address)
     given.setdefault("accepts_appeals", "oui")
     return given
@@ -175,7 +193,7 @@ def _register(ctx: WorkflowContext, mail: InboundMail, values: dict[str, str], k
 
 
 def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_address: str, acceptance: str) -> None:
-    context = {
+    context: dict[str, object] = {
         "club_name": ctx.settings.club_name,
         "first_name": member.first_name,
         "address": member.email,

@@ -21,10 +21,9 @@ from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import Member, OutboxMail, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.kind import is_failure
-from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.tickets import record_event, shorten
-
 
 FLOOD_WINDOW = timedelta(hours=1)
 FIRST_OVERALL = 10  # per window, all senders together: beyond, summaries at the 100th, 1,000th… only
@@ -41,7 +40,7 @@ class Flood:
 
     from_sender: int
     overall: int
-    first_overall: int = FIRST_OVERALL
+    first_overall: int = FIRST_OVERALL  # read by the templates (notification_non_membre, alerte_quarantaine)
 
 
 def _milestone(count: int) -> bool:
@@ -123,7 +122,7 @@ def member_wrote(ctx: WorkflowContext, member: Member) -> None:
     if member.bounced_at is not None:
         member.bounced_at = None
         record_event(ctx.session, None, "unbounce", "le membre a écrit : son adresse fonctionne de nouveau",
-                     ctx.now, actor=member.email)
+                     ctx.now, actor=member.email or "")
 
 
 def auto_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None) -> str:

@@ -20,11 +20,18 @@ from mailbot.members import erase_member
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
-from mailbot.tokens import (ROLE_MEMBER, SCOPE_CONFIRM, SCOPE_PROFILE, SCOPE_REGISTRATION, SCOPE_VERIFY, Token,
-                            TokenSigner)
+from mailbot.tokens import (
+    ROLE_MEMBER,
+    SCOPE_CONFIRM,
+    SCOPE_PROFILE,
+    SCOPE_REGISTRATION,
+    SCOPE_VERIFY,
+    Token,
+    TokenSigner,
+)
+from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.requests import withdraw
 from mailbot.workflows.tickets import open_tickets_of, record_event, shorten
 
@@ -291,8 +298,8 @@ def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> N
     member.status, member.ended_at = "ended", ctx.now
     record_event(ctx.session, None, "member-ended", f"membre n° {member.id} : adhésion terminée", ctx.now,
                  actor=mail.from_address)
-    context = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "name": member.display_name,
-               "address": member.email}
+    context: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name,
+                                  "name": member.display_name, "address": member.email}
     _reply(ctx, mail, member, "adhesion_terminee", {}, token=ctx.signer.address_token(member.email or ""))
     notify_aideurs(ctx, None, "notification_fin_adhesion", context, key=f"ended:{mail.message_id}",
                    about=member.email or "")
@@ -301,8 +308,8 @@ def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> N
 def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
     """Erase the person (RGPD art. 17): their tickets close quietly, helpers are told, every stored text is
     scrubbed. The last two mails (to them, to Aideur) are blanked in the outbox as soon as they are sent."""
-    context = {"club_name": ctx.settings.club_name, "first_name": member.first_name, "name": member.display_name,
-               "address": member.email, "number": member.id}
+    context: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name,
+                                  "name": member.display_name, "address": member.email, "number": member.id}
     address = member.email or ""
     context["open_refs"] = [t.ref for t in open_tickets_of(ctx.session, member.id)]
     for ticket in open_tickets_of(ctx.session, member.id):

@@ -23,6 +23,18 @@ from mailbot.workflows.tickets import (
 
 
 def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Member) -> Ticket:
+    """An active member's fresh mail (the router decided it is not about an existing ticket): open a ticket.
+
+    In: the context (session, settings, `now`), the parsed mail, its `raw` bytes (Aideur's notice carries the
+    mail's attachments when they fit MAILBOT_MAX_FORWARD_BYTES) and the member.
+
+    Written: a `tickets` row (status "new", the next reference of the year, a title and a summary, due after
+    the settings' business days), the mail in `messages` ("in"), a "created" `events` row. Queued (on
+    `ctx.outgoing`, stored by the outbox in the same transaction): "accuse_reception" to the sender, threaded
+    under their mail, with the ticket's reply address; "notification_nouvelle_demande" to each Aideur address,
+    with the members whose profile matches the request.
+
+    Returns the new ticket. Raises nothing of its own (database errors go up to Pipeline.process)."""
     settings = ctx.settings
     ticket = Ticket(
         ref=next_reference(ctx.session, settings.reference_prefix, ctx.now),

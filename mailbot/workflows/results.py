@@ -59,6 +59,19 @@ def _token(form: ResultForm) -> Token:
 
 
 def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
+    """An answer to a result form ("résolu", "en cours"…, a satisfaction 1-5, a comment), come back through the
+    form's signed reply address.
+
+    In: the context, the parsed mail and the id of the `result_forms` row the verified token names.
+
+    Written: the mail in the ticket's `messages`, always. From anyone but the member asked: a "result-foreign"
+    event and "notification_accord_tiers" to Aideur; the sender gets nothing. Unreadable: a "result-unclear"
+    event and "resultat_incompris" (what was not understood, and the form again). Otherwise the form
+    "answered" with result, satisfaction and comment (a later answer updates it), a "result" event,
+    "resultat_merci" to the member and "notification_resultat" to Aideur. Mails are queued on `ctx.outgoing`
+    (the outbox stores them in the same transaction).
+
+    Raises AssertionError if the form or its ticket does not exist (the router guarantees both)."""
     form = ctx.session.get(ResultForm, form_id)
     assert form is not None
     ticket = ctx.session.get(Ticket, form.ticket_id)

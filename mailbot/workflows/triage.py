@@ -6,7 +6,7 @@ that quotes the line, says what is wrong and shows the help — nothing is done 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
@@ -19,12 +19,11 @@ from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_a
 from mailbot.parsers.registration import confirmation_of
 from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
 from mailbot.workflows import appeals, consents, results
-from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
 
-OPEN_STATES = ("new", "accepted", "proposed")
 DECISIONS = ("accepter", "refuser", "reporter", "clore")  # each sets where the ticket stands: one per mail
 MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
                     "devis": "devis", "clore": "cloture"}
@@ -53,22 +52,13 @@ class StoredOrigin:
     message_id: str
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What Aideur's mail will do, decided before anything is done."""
-
-    commands: tuple[Command, ...]
-    message: str
-    errors: tuple[CommandError, ...]
-
-
 def local_today(ctx: WorkflowContext) -> date:
-    return ctx.now.replace(tzinfo=timezone.utc).astimezone(ctx.settings.timezone).date()
+    return ctx.now.replace(tzinfo=UTC).astimezone(ctx.settings.timezone).date()
 
 
 def end_of_day_utc(ctx: WorkflowContext, day: date) -> datetime:
     local = datetime.combine(day, END_OF_BUSINESS_DAY, tzinfo=ctx.settings.timezone)
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def is_open(ticket: Ticket) -> bool:
@@ -344,6 +334,25 @@ def _state_fr(ticket: Ticket) -> str:
 
 # --- doing ---------------------------------------------------------------------------------------------------------
 def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: AideurReply) -> None:
+    """Carry out Aideur's parsed commands (`reply`, from parse_aideur_reply) on `ticket` (None for a mail to the
+    command address), all of them or none.
+
+    In: the context (session, settings, `now`), the `mail` that gave them (its sender and Message-ID: the
+    Message-ID keys every effect, so a replayed mail sends nothing twice), the ticket, the parsed reply.
+
+    First every command is checked (check()): if any is refused, nothing is done; a "command-refused" `events`
+    row goes on the ticket and Aideur gets "erreur_commande" listing each refused line and why.
+
+    Otherwise, written: a "command:<name>" event per command; the ticket's state (accepter, reporter: due date;
+    refuser, clore: closed; solution, devis: promise kept) and `updated_at`; #appel: `appeals` and
+    `solicitations` rows; #relier: a `connections` row with its two `consents`; solution and clore: a
+    `result_forms` row for the requester. Queued (on `ctx.outgoing`, stored by the outbox in the same
+    transaction): the member's mail for each decision (acceptation, refus, report, solution, devis, cloture;
+    Aideur's free message rides on the first one, or goes alone as "message_aideur" with a "relayed" event),
+    the helpers' appeals and the consent questions, the result form, "appel_termine" to the helpers of a
+    closed ticket, and to Aideur "aide" or "liste_tickets" for #aide and #tickets. #note is only recorded.
+
+    Raises nothing of its own: a refused command is an answer to Aideur, not an exception."""
     errors = check(ctx, ticket, reply)
     if errors:
         if ticket is not None:
@@ -434,7 +443,7 @@ def _price(text: str) -> Decimal | None:
 
 def _euros(amount: Decimal) -> str:
     whole = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
-    return (whole[:-3] if whole.endswith(",00") else whole) + " €"
+    return (whole.removesuffix(",00")) + " €"
 
 
 def _quote_context(command: Command) -> dict[str, object]:

@@ -20,26 +20,9 @@ COUNT = 300
 OUT = Path(__file__).resolve().parent / "members_300.csv"
 HEADER = ["email", "first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "visibility"]
 
-FIRST_NAMES = (
-    "Camille Julien Sophie Nicolas Claire Thomas Isabelle Antoine Nathalie Pierre Céline Laurent Aurélie Olivier "
-    "Sandrine Mathieu Valérie Sébastien Émilie Christophe Hélène François Caroline Stéphane Delphine Guillaume "
-    "Anne Frédéric Marion Vincent Élodie Benoît Laure Jérôme Agnès Philippe Virginie Cédric Karine Romain Lucie "
-    "Arnaud Chloé Yannick Pauline Thierry Fatima Karim Samia Mehdi Nadia Youssef Léa Hugo Manon Louis Inès "
-    "Bernard Martine Gérard Françoise Patrick Brigitte Didier Monique Éric Catherine Xavier Morgane Damien "
-    "Gaëlle Loïc Solène Maël Anaïs Quentin Margaux Adrien Océane Bastien Justine").split()
-LAST_NAMES = (
-    "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefèvre Michel Garcia "
-    "David Bertrand Roux Vincent Fournier Morel Girard André Lefebvre Mercier Dupont Lambert Bonnet François "
-    "Martinez Legrand Garnier Faure Rousseau Blanc Guérin Muller Henry Roussel Nicolas Perrin Morin Mathieu "
-    "Clément Gauthier Dumont Lopez Fontaine Chevalier Robin Masson Sanchez Gérard Nguyen Boyer Denis Lemaire "
-    "Duval Joly Gautier Roger Roche Roy Noël Meyer Lucas Meunier Jean Perez Marchand Dufour Blanchard Marie "
-    "Barbier Brun Dumas Brunet Schmitt Leroux Colin Fernandez Pierre Renard Arnaud Rolland Caron Aubert "
-    "Giraud Leclerc Vidal Bourgeois Renaud Lemoine Picard Gaillard Philippe Leclercq Lacroix Fabre Dupuis "
-    "Olivier Rodriguez Hubert Louis Charles Guillot Rivière Guillaume Adam Rey Moulin "
-    "Gonzalez Berger Lecomte Ménard Fleury Deschamps Carpentier Julien Benoît Paris Maillard Marchal Aubry "
-    "Vasseur Renault Jacquet Collet Prévost Poirier Charpentier Royer Huet Baron Dupuy Pons Paul "
-    "Laine Carré Breton Rémy Schneider Perrot Guyot Barre Marty Cousin").split()
-DOMAINS = "orange.fr free.fr gmail.com laposte.net wanadoo.fr sfr.fr outlook.fr yahoo.fr".split()
+FIRST_NAMES = ["Camille", "Julien", "Sophie", "Nicolas", "Claire", "Thomas", "Isabelle", "Antoine", "Nathalie", "Pierre", "Céline", "Laurent", "Aurélie", "Olivier", "Sandrine", "Mathieu", "Valérie", "Sébastien", "Émilie", "Christophe", "Hélène", "François", "Caroline", "Stéphane", "Delphine", "Guillaume", "Anne", "Frédéric", "Marion", "Vincent", "Élodie", "Benoît", "Laure", "Jérôme", "Agnès", "Philippe", "Virginie", "Cédric", "Karine", "Romain", "Lucie", "Arnaud", "Chloé", "Yannick", "Pauline", "Thierry", "Fatima", "Karim", "Samia", "Mehdi", "Nadia", "Youssef", "Léa", "Hugo", "Manon", "Louis", "Inès", "Bernard", "Martine", "Gérard", "Françoise", "Patrick", "Brigitte", "Didier", "Monique", "Éric", "Catherine", "Xavier", "Morgane", "Damien", "Gaëlle", "Loïc", "Solène", "Maël", "Anaïs", "Quentin", "Margaux", "Adrien", "Océane", "Bastien", "Justine"]
+LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "André", "Lefebvre", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Legrand", "Garnier", "Faure", "Rousseau", "Blanc", "Guérin", "Muller", "Henry", "Roussel", "Nicolas", "Perrin", "Morin", "Mathieu", "Clément", "Gauthier", "Dumont", "Lopez", "Fontaine", "Chevalier", "Robin", "Masson", "Sanchez", "Gérard", "Nguyen", "Boyer", "Denis", "Lemaire", "Duval", "Joly", "Gautier", "Roger", "Roche", "Roy", "Noël", "Meyer", "Lucas", "Meunier", "Jean", "Perez", "Marchand", "Dufour", "Blanchard", "Marie", "Barbier", "Brun", "Dumas", "Brunet", "Schmitt", "Leroux", "Colin", "Fernandez", "Pierre", "Renard", "Arnaud", "Rolland", "Caron", "Aubert", "Giraud", "Leclerc", "Vidal", "Bourgeois", "Renaud", "Lemoine", "Picard", "Gaillard", "Philippe", "Leclercq", "Lacroix", "Fabre", "Dupuis", "Olivier", "Rodriguez", "Hubert", "Louis", "Charles", "Guillot", "Rivière", "Guillaume", "Adam", "Rey", "Moulin", "Gonzalez", "Berger", "Lecomte", "Ménard", "Fleury", "Deschamps", "Carpentier", "Julien", "Benoît", "Paris", "Maillard", "Marchal", "Aubry", "Vasseur", "Renault", "Jacquet", "Collet", "Prévost", "Poirier", "Charpentier", "Royer", "Huet", "Baron", "Dupuy", "Pons", "Paul", "Laine", "Carré", "Breton", "Rémy", "Schneider", "Perrot", "Guyot", "Barre", "Marty", "Cousin"]
+DOMAINS = ["orange.fr", "free.fr", "gmail.com", "laposte.net", "wanadoo.fr", "sfr.fr", "outlook.fr", "yahoo.fr"]
 
 # (trade, company patterns, skills phrases, weight)
 TRADES: list[tuple[str, list[str], list[str], int]] = [

@@ -16,10 +16,10 @@ import smtplib
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -133,7 +133,7 @@ def folder_size(server: MailServer, address: str, folder: str) -> int:
 
 def kill_server(server: MailServer, which: str) -> None:
     """SIGKILL every process of Dovecot ("imap") or Postfix ("smtp"): no clean shutdown, like a crash."""
-    daemon = server._dovecot if which == "imap" else server._postfix  # noqa: SLF001 - test-only access
+    daemon = server._dovecot if which == "imap" else server._postfix  # test-only access
     pid = read_pid(daemon.pid_file, daemon.comm)
     assert pid is not None, f"{which} server is not running"
     sid = session_of(pid) or pid
@@ -278,7 +278,7 @@ def settle(server: MailServer, sessions: sessionmaker[Session], *, timeout: floa
         return open_rows == 0 and folder_size(server, CLUB, "INBOX") == 0
 
     if not wait_until(done, timeout, 0.5):
-        with sessions() as session:  # noqa: SIM117
+        with sessions() as session:
             rows = session.execute(select(OutboxMail.id, OutboxMail.status, OutboxMail.attempts,
                                           OutboxMail.next_attempt_at, OutboxMail.last_error)
                                    .where(OutboxMail.status.in_(("pending", "sending")))).all()
@@ -294,7 +294,7 @@ def retry_deferred(daemon: DaemonProcess, sessions: sessionmaker[Session]) -> in
     if not waiting:
         return 0
     latest = max(row.next_attempt_at for row in waiting) + timedelta(seconds=1)
-    result = daemon.run_once_at(latest.replace(tzinfo=timezone.utc).isoformat())
+    result = daemon.run_once_at(latest.replace(tzinfo=UTC).isoformat())
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
     return len(waiting)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tests.helpers import ALICE, BRUNO, CHLOE, CLUB, STRANGER
 
@@ -60,8 +60,8 @@ def five_thousand_parts() -> bytes:
     boundary = "parts-5000"
     head = _head("fault-5000-parts@membres.test", "Demande avec beaucoup de pièces",
                  content_type=f'multipart/mixed; boundary="{boundary}"', cte="7bit")
-    pieces = [f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-              "Bonjour, voici mes 5 000 pièces : pouvez-vous m'aider ?\r\n"]
+    pieces = [(f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+              "Bonjour, voici mes 5 000 pièces : pouvez-vous m'aider ?\r\n")]
     for number in range(1, 5000):
         if number % 2:
             pieces.append(f"--{boundary}\r\nContent-Type: application/octet-stream; name=\"piece-{number}.bin\"\r\n"

@@ -92,10 +92,10 @@ def test_huge_and_hostile_mails(clean_mail, database_url, sessions_for):
         "quarantined", "adresse d'expéditeur invalide : 404 caractères (au plus 254)")
     assert peak < MEMORY_LIMIT_MB, f"peak RSS {peak:.0f} MB for a {max(sizes) / MB:.0f} MB mail"
 
-    report = [f"{len(cases)} hostile mails on {backend} ({appended + len(big)} by IMAP APPEND, "
-              f"{dropped} dropped in the Maildir): {ledger.line()}",
-              f"  small ones handled in {small_seconds:.1f} s; {max(sizes) / MB:.1f} MB mail in {big_seconds:.1f} s, "
-              f"daemon peak RSS {peak:.0f} MB (limit {MEMORY_LIMIT_MB})"]
+    report = [(f"{len(cases)} hostile mails on {backend} ({appended + len(big)} by IMAP APPEND, "
+              f"{dropped} dropped in the Maildir): {ledger.line()}"),
+              (f"  small ones handled in {small_seconds:.1f} s; {max(sizes) / MB:.1f} MB mail in {big_seconds:.1f} s, "
+              f"daemon peak RSS {peak:.0f} MB (limit {MEMORY_LIMIT_MB})")]
     for case in cases:
         row = records.get(case.message_id) if case.message_id else None
         outcome = f"{row.outcome}: {row.reason[:90]}" if row is not None and row.reason else (

@@ -64,14 +64,14 @@ def test_imap_and_smtp_servers_killed_and_restarted(clean_mail, database_url, se
     env = make_env(clean_mail, database_url, MAILBOT_RATE_LIMIT_PER_HOUR="1000000", MAILBOT_POLL_SECONDS="1",
                    MAILBOT_BATCH_SIZE="20")
     def diagnose(daemon: FaultDaemon) -> str:
-        return f"{daemon.output()}\n{clean_mail._logs()}"  # noqa: SLF001 - the servers' own logs, for the failure
+        return f"{daemon.output()}\n{clean_mail._logs()}"  # the servers' own logs, for the failure
 
     with FaultDaemon(env, "servers-killed") as daemon, restored(clean_mail):
         rounds = scaled(1)
         for round_ in range(rounds):
             # Dovecot dies while the daemon is working through the inbox
             target = rng.randint(mails * round_ // rounds + 10, mails * (round_ + 1) // rounds - 10)
-            assert wait_until(lambda: count(select(func.count(InboundMail.id))) >= target, 60), diagnose(daemon)
+            assert wait_until(lambda target=target: count(select(func.count(InboundMail.id))) >= target, 60), diagnose(daemon)
             kill_server(clean_mail, "imap")
             time.sleep(rng.uniform(0.5, 3.0))
             assert daemon.alive(), daemon.output()
@@ -80,7 +80,7 @@ def test_imap_and_smtp_servers_killed_and_restarted(clean_mail, database_url, se
             # Postfix dies while the outbox is being sent
             sent = count(select(func.count(OutboxMail.id)).where(OutboxMail.status == "sent"))
             target = sent + rng.randint(5, 40)
-            assert wait_until(lambda: count(select(func.count(OutboxMail.id))
+            assert wait_until(lambda target=target: count(select(func.count(OutboxMail.id))
                                             .where(OutboxMail.status == "sent")) >= target, 60), diagnose(daemon)
             kill_server(clean_mail, "smtp")
             time.sleep(rng.uniform(0.5, 3.0))

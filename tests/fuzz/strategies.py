@@ -14,7 +14,6 @@ import base64
 import json
 import quopri
 from functools import lru_cache
-from pathlib import Path
 
 from hypothesis import strategies as st
 
@@ -179,7 +178,7 @@ def mime_part(draw: st.DrawFn, depth: int = 0) -> bytes:
     multipart = depth < 4 and draw(st.integers(0, 3)) == 0
     if multipart:
         ctype = draw(st.sampled_from(MULTI_TYPES))
-        boundary = draw(st.sampled_from(("b%d" % depth, "=_Part_%d" % depth, "", "a b", "--", "x" * 80)))
+        boundary = draw(st.sampled_from((f"b{depth}", f"=_Part_{depth}", "", "a b", "--", "x" * 80)))
         params = f'; boundary="{boundary}"' if draw(st.integers(0, 6)) else ""
         headers.append(f"Content-Type: {ctype}{params}".encode())
         children = draw(st.lists(mime_part(depth + 1), min_size=0, max_size=4))

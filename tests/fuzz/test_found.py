@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from mailbot.parsers import iter_attachment_payloads, parse_aideur_reply, parse_mail, parse_price, split_reply
-from mailbot.parsers import results
+from mailbot.parsers import iter_attachment_payloads, parse_aideur_reply, parse_mail, parse_price, results, split_reply
 from mailbot.parsers.consent import read_consent
 from mailbot.parsers.headers import addresses, decode_header
 from mailbot.parsers.registration import parse_form

@@ -35,7 +35,6 @@ from mailbot.parsers.registration import (
     parse_form,
 )
 from mailbot.parsers.results import parse_result
-
 from tests.fuzz.conftest import fuzz
 from tests.fuzz.strategies import CHARSETS, any_mail, header_value, shaped_text, unicode_text
 

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 
 class DaemonProcess:
@@ -35,11 +36,11 @@ class DaemonProcess:
 
     def run_once(self, timeout: float = 300.0) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([sys.executable, "-m", "mailbot", "run", "--once"], env=self.env, capture_output=True,
-                              timeout=timeout, cwd=tempfile.gettempdir())
+                              timeout=timeout, cwd=tempfile.gettempdir(), check=False)
 
     def run_once_at(self, at: str, timeout: float = 120.0) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([sys.executable, "-m", "mailbot", "run", "--once", "--at", at], env=self.env,
-                              capture_output=True, timeout=timeout, cwd=tempfile.gettempdir())
+                              capture_output=True, timeout=timeout, cwd=tempfile.gettempdir(), check=False)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -47,7 +48,7 @@ class DaemonProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-5000:]
 
-    def __enter__(self) -> DaemonProcess:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

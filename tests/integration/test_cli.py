@@ -11,7 +11,7 @@ from tests.helpers import ALICE, CLUB, add_members, append, make_mail, run_cycle
 
 def mailbot(env: dict[str, str], *args: str, cwd: str = "/tmp") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mailbot", *args], env=os.environ | env, capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
+                          text=True, timeout=120, cwd=cwd, check=False)
 
 
 def test_tickets_list_and_show_json(clean_mail, env, settings, sessions):

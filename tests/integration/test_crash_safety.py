@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from mailbot.models import InboundMail, OutboxMail, Ticket
 from tests.conftest import make_env
-from tests.helpers import AIDEUR, CLUB, MEMBERS, add_members, append, make_mail, mailbox
+from tests.helpers import AIDEUR, CLUB, MEMBERS, add_members, append, mailbox, make_mail
 from tests.integration.daemon_process import DaemonProcess
 
 BATCH = 200

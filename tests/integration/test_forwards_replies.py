@@ -6,8 +6,19 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mailbot.models import Message, Ticket
-from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, add_members, make_mail, run_cycle, settle, smtp_send, \
-    wait_mail
+from tests.helpers import (
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    add_members,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
+)
 from tests.integration.test_triage import THURSDAY, answer
 
 CLIENT = "litige.client@exemple-client.fr"

@@ -1,7 +1,6 @@
 """End to end over real Dovecot + Postfix: a member's mail becomes a ticket, acknowledged, and Aideur is told."""
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 
@@ -9,10 +8,18 @@ from sqlalchemy import func, select
 
 from mailbot.models import InboundMail, OutboxMail, Ticket
 from tests.helpers import (
-    AIDEUR, ALICE, CLUB, STRANGER, add_members, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    CLUB,
+    STRANGER,
+    add_members,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
-
-REF = re.compile(r"CA-\d{4}-\d{4}")
 
 
 def test_new_request_makes_ticket_ack_and_notification(clean_mail, settings, sessions):
@@ -166,8 +173,8 @@ def test_html_only_outlook_reply_with_signature_threads_clean(clean_mail, settin
 
 def test_polling_fallback_without_idle(clean_mail, database_url):
     from tests.conftest import make_env
-    from tests.integration.daemon_process import DaemonProcess, wait_until
     from tests.helpers import add_members as add
+    from tests.integration.daemon_process import DaemonProcess, wait_until
 
     env = make_env(clean_mail, database_url, MAILBOT_IMAP_IDLE="false", MAILBOT_POLL_SECONDS="1")
     from mailbot.db import make_engine, make_session_factory

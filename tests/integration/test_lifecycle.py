@@ -8,8 +8,7 @@ import json
 from sqlalchemy import select
 
 from mailbot.models import Connection, Consent, ResultForm
-from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, run_cycle, settle, smtp_send, \
-    wait_mail
+from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_cli import mailbot
 from tests.integration.test_triage import THURSDAY, open_ticket
@@ -31,7 +30,7 @@ class Mailboxes:
         mails = settle(self.server, address, self.expected[address])
         assert len(mails) == self.expected[address], [m.subject for m in mails]
         new = mails[-len(subjects):]
-        for mail, fragment in zip(new, subjects):
+        for mail, fragment in zip(new, subjects, strict=False):
             assert fragment in mail.subject, (fragment, mail.subject)
         return new
 
@@ -56,7 +55,7 @@ def test_the_whole_life_of_a_request(clean_mail, env, settings, sessions):
     note = open_ticket(clean_mail, settings, sessions, subject="Licenciement contesté",
                        text="Bonjour, un salarié conteste son licenciement. Qui connaît le droit du travail ?\n\n"
                             "Alice Martin\n06 12 34 56 78")
-    [ack] = boxes.got(ALICE, "Demande bien reçue")
+    [_ack] = boxes.got(ALICE, "Demande bien reçue")
     boxes.got(AIDEUR, "Nouvelle demande")
     assert "Chloé Durand" in note.text  # the best match is shown to Aideur
 
@@ -85,7 +84,7 @@ def test_the_whole_life_of_a_request(clean_mail, env, settings, sessions):
 
     reply(clean_mail, settings, sessions, ask_chloe, "oui", CHLOE)
     card_alice, form_alice = boxes.got(ALICE, "les coordonnées", "quel résultat")
-    card_chloe, form_chloe = boxes.got(CHLOE, "les coordonnées", "quel résultat")
+    card_chloe, _form_chloe = boxes.got(CHLOE, "les coordonnées", "quel résultat")
     boxes.got(AIDEUR, "Mise en relation faite")
     assert CHLOE in card_alice.text and "Chloé Durand" in card_alice.text
     assert ALICE in card_chloe.text and "06 12 34 56 78" in card_chloe.text and "Alice Martin" in card_chloe.text

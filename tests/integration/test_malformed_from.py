@@ -23,7 +23,7 @@ def db_url(sqlite_url: str) -> str:
 def raw(from_line: str, message_id: str, body: str = "Bonjour, un client conteste ma facture.") -> bytes:
     return (f"From: {from_line}\r\nTo: {CLUB}\r\nSubject: Une question\r\nMessage-ID: <{message_id}>\r\n"
             f"Date: Thu, 26 Nov 2026 09:00:00 +0100\r\nMIME-Version: 1.0\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode("utf-8")
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
 
 
 def _text(raw_mail: bytes) -> str:

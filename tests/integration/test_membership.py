@@ -5,12 +5,23 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 from imap_tools import MailBoxUnencrypted
-
 from sqlalchemy import LargeBinary, String, Text, select
 
 from mailbot.members import upsert_member
 from mailbot.models import Base, Member, Ticket
-from tests.helpers import AIDEUR, CHLOE, CLUB, PASSWORD, STRANGER, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail
+from tests.helpers import (
+    AIDEUR,
+    CHLOE,
+    CLUB,
+    PASSWORD,
+    STRANGER,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
+)
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_registration import ACCEPT, FILLED, NOW, member
 
@@ -143,7 +154,7 @@ def test_effacer_leaves_no_personal_data_anywhere(clean_mail, settings, sessions
                                                       "Bonjour, je cherche un traducteur juridique allemand.\n\n"
                                                       "Hélène Lefèvre\nLefèvre Traductions\n8 allée des Tilleuls, "
                                                       "33000 Bordeaux\n06 55 44 33 22"))
-    note = [m for m in wait_mail(clean_mail, AIDEUR, 3) if "Nouvelle demande" in m.subject][0]
+    note = next(m for m in wait_mail(clean_mail, AIDEUR, 3) if "Nouvelle demande" in m.subject)
     smtp_send(clean_mail, reply_to_notification(note, "Bonjour Hélène, je m'en occupe.\n#appel compétences: "
                                                       "traduction\nUn membre cherche un traducteur juridique.",
                                                 "thunderbird"))
@@ -157,7 +168,7 @@ def test_effacer_leaves_no_personal_data_anywhere(clean_mail, settings, sessions
 
     deliver(clean_mail, settings, sessions, reply_to_notification(welcome, "Effacer mes données", "outlook",
                                                                   sender=STRANGER, name=HELENE))
-    question = [m for m in mailbox(clean_mail, STRANGER) if "merci de confirmer" in m.subject][0]
+    question = next(m for m in mailbox(clean_mail, STRANGER) if "merci de confirmer" in m.subject)
     reply(clean_mail, settings, sessions, question, "OUI")
     farewell = [m for m in settle(clean_mail, STRANGER, 5) if "effacées" in m.subject]
     assert len(farewell) == 1 and "dernier" in farewell[0].text

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
@@ -37,8 +37,7 @@ from mailbot.compose import TemplateRenderer
 from mailbot.config import load_settings
 from mailbot.coordination import lock_key
 from mailbot.mailbox import Mailbox
-from mailbot.models import (Event, InboundMail, MailboxCheckpoint, OutboxMail, RefCounter, ResultForm, Ticket,
-                            utcnow)
+from mailbot.models import Event, InboundMail, MailboxCheckpoint, OutboxMail, RefCounter, ResultForm, Ticket, utcnow
 from mailbot.outbox import Outbox
 from mailbot.pipeline import Pipeline
 from mailbot.scheduler import run_jobs
@@ -46,8 +45,19 @@ from mailbot.sender import Sender, recover_interrupted
 from mailbot.tokens import TokenSigner
 from mailbot.workflows.deadlines import reminder_time
 from tests.conftest import make_env
-from tests.helpers import (AIDEUR, ALICE, CLUB, MEMBERS, PASSWORD, add_members, append, make_mail, mailbox,
-                           run_cycle, smtp_send)
+from tests.helpers import (
+    AIDEUR,
+    ALICE,
+    CLUB,
+    MEMBERS,
+    PASSWORD,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    smtp_send,
+)
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
 POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -239,9 +249,9 @@ def test_three_daemons_process_each_mail_once_send_each_mail_once_run_each_job_o
     late_at = max(dues) + timedelta(minutes=1)
     replay = DaemonProcess(live)
     for at in (remind_at, late_at):
-        stamp = at.replace(tzinfo=timezone.utc).isoformat()
+        stamp = at.replace(tzinfo=UTC).isoformat()
         with ThreadPoolExecutor(DAEMONS) as pool:
-            results = list(pool.map(lambda _: replay.run_once_at(stamp, timeout=300), range(DAEMONS)))
+            results = list(pool.map(lambda _, stamp=stamp: replay.run_once_at(stamp, timeout=300), range(DAEMONS)))
         for result in results:
             assert result.returncode == 0, result.stderr.decode()[-3000:]
 
@@ -415,7 +425,7 @@ class _SlowSmtp:
         self.received: list[bytes] = []
         self.receiving = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def] # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.receiving.set()
         await asyncio.sleep(2.0)
         self.received.append(envelope.original_content or envelope.content)

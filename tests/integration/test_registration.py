@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mailbot.models import Acceptance, InboundMail, Member, MemberTerm
 from mailbot.tokens import TokenSigner
-from tests.helpers import AIDEUR, CLUB, PASSWORD, STRANGER, make_mail, mailbox, run_cycle, settle, smtp_send, wait_mail
+from tests.helpers import AIDEUR, CLUB, PASSWORD, STRANGER, mailbox, make_mail, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 
 NOW = datetime(2026, 11, 26, 10, 0)
@@ -198,7 +198,7 @@ def test_acceptance_hash_is_the_hash_of_the_mail_as_stored(clean_mail, settings,
         connection.login(CLUB, PASSWORD)
         connection.select(settings.processed_folder, readonly=True)
         _, data = connection.uid("FETCH", "1:*", "(BODY.PEEK[])")
-        raw = [item[1] for item in data if isinstance(item, tuple) and b"Re: Inscription" in item[1]][0]
+        raw = next(item[1] for item in data if isinstance(item, tuple) and b"Re: Inscription" in item[1])
     finally:
         connection.logout()
     assert acceptance.raw_sha256 == hashlib.sha256(raw).hexdigest()

@@ -7,7 +7,17 @@ from sqlalchemy import func, select
 
 from mailbot.models import Event, InboundMail, Member, OutboxMail, Ticket
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CLUB, add_members, append, make_mail, run_cycle, settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CLUB,
+    add_members,
+    append,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 
 
@@ -23,7 +33,7 @@ def test_french_prefixes_never_reach_the_title(clean_mail, settings, sessions):
     [ticket] = _tickets(sessions)
     assert ticket.subject == "Devis toiture"
     [ack] = settle(clean_mail, ALICE, 1)
-    assert ack.subject == "[CA-%s] Demande bien reçue : Devis toiture" % ticket.ref[3:]
+    assert ack.subject == f"[CA-{ticket.ref[3:]}] Demande bien reçue : Devis toiture"
 
 
 def test_reply_before_its_request_is_impossible_uid_order(clean_mail, settings, sessions):
@@ -109,7 +119,7 @@ def test_our_own_mail_coming_back_is_ignored(clean_mail, settings, sessions):
     smtp_send(clean_mail, make_mail(ALICE, "Boucle", "Test de boucle."))
     wait_mail(clean_mail, CLUB, 1)
     run_cycle(settings, sessions)
-    [ack] = wait_mail(clean_mail, ALICE, 1)
+    [_ack] = wait_mail(clean_mail, ALICE, 1)
     # a misconfigured forward sends the acknowledgement back to the club
     with sessions() as session:
         raw = session.scalars(select(OutboxMail.body).where(OutboxMail.recipient == ALICE)).one()

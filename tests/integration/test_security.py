@@ -31,8 +31,21 @@ from mailbot.members import upsert_member
 from mailbot.models import Event, InboundMail, OutboxMail, Ticket
 from tests.conftest import make_env
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CHLOE, CLUB, PASSWORD, STRANGER, add_members, append, mailbox, make_mail, run_cycle,
-    settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    PASSWORD,
+    STRANGER,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 from tests.integration.aideur_clients import confirmation_requests, reply_to_notification
 from tests.integration.test_triage import THURSDAY
@@ -105,7 +118,7 @@ def assert_sane(raw: bytes, recipient: str) -> None:
         decoded = str(make_header(decode_header(message[name])))
         assert "\r" not in decoded and "\n" not in decoded, f"{name} decodes to several lines: {decoded!r}"
     for part in list(message.walk())[1:]:
-        assert {key.lower() for key in part.keys()} <= PART_HEADERS, f"part headers: {part.keys()}"
+        assert {key.lower() for key in part} <= PART_HEADERS, f"part headers: {part.keys()}"
         filename = part.get_filename()
         assert filename is None or ("\r" not in filename and "\n" not in filename), filename
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from mailbot.models import OutboxMail, Ticket
 from tests.conftest import make_env
-from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, PASSWORD, add_members, append, make_mail, mailbox, smtp_send
+from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, PASSWORD, add_members, append, mailbox, make_mail, smtp_send
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
 pytestmark = [pytest.mark.slow]

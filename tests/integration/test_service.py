@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes.util
 import errno
+import itertools
 import json
 import os
 import re
@@ -19,10 +20,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Self
 
 import pytest
 
@@ -61,7 +63,7 @@ class NotifySocket:
         while not self._closing:
             try:
                 data = self.sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -86,7 +88,7 @@ class NotifySocket:
     def watchdog_gaps(self, start: float, end: float) -> list[float]:
         """Seconds between consecutive WATCHDOG=1 in [start, end], the edges of the window included."""
         times = [start] + [note.at for note in self.with_field("WATCHDOG", "1") if start <= note.at <= end] + [end]
-        return [later - earlier for earlier, later in zip(times, times[1:])]
+        return [later - earlier for earlier, later in itertools.pairwise(times)]
 
     def close(self) -> None:
         self._closing = True
@@ -116,7 +118,7 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
         self._final: str | None = None
 
-    def __enter__(self) -> Service:
+    def __enter__(self) -> Self:
         with self.stderr.open("ab") as err:
             # cwd: an empty directory, so no stray .env is read
             self.process = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL,
@@ -430,7 +432,7 @@ def test_the_sandbox_bites():
              "import os\n"
              "try:\n    os.setuid(os.getuid())\n"  # @privileged, taken out of the allow list
              "except PermissionError:\n    print('allow-list')\n")
-    result = subprocess.run(_sandboxed(["-c", probe]), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(_sandboxed(["-c", probe]), capture_output=True, text=True, timeout=60, check=False)
     assert result.stdout.split() == ["mdwe", "families", "ok", "allow-list"], result.stdout + result.stderr
     assert result.returncode == 0, result.stderr
 

@@ -24,10 +24,10 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -63,7 +63,7 @@ def _name(common_name: str) -> x509.Name:
 def make_ca(name: str = "Club Aide test CA") -> tuple[ec.EllipticCurvePrivateKey, bytes]:
     """(key, PEM certificate) of a self-signed certification authority."""
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(_name(name))
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
@@ -81,7 +81,7 @@ def make_server_cert(ca_key: ec.EllipticCurvePrivateKey, ca_pem: bytes, dns_name
     """(PEM certificate, PEM key) for a server, signed by the CA."""
     ca_cert = x509.load_pem_x509_certificate(ca_pem)
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
     names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     cert = (x509.CertificateBuilder().subject_name(_name(dns_names[0])).issuer_name(ca_cert.subject)
@@ -165,7 +165,7 @@ def _token_handler(state: TokenServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:  # http.server's naming
             length = int(self.headers.get("Content-Length", "0"))
             form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
             if self.path == "/token":
@@ -270,13 +270,13 @@ class Recorder:
         self.messages: list[tuple[str, list[str], bytes, str]] = []  # sender, recipients, content, login
         self.xoauth2_attempts = 0
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's naming
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's naming
         login = session.auth_data if isinstance(session.auth_data, str) else getattr(session.auth_data, "login", b"")
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content,
                               login.decode() if isinstance(login, bytes) else str(login)))
         return "250 OK"
 
-    async def auth_XOAUTH2(self, server, args) -> AuthResult:  # noqa: N802 - the mechanism's name
+    async def auth_XOAUTH2(self, server, args) -> AuthResult:  # the mechanism's name
         self.xoauth2_attempts += 1
         try:
             fields = base64.b64decode(args[1]).decode().split("\x01")
@@ -309,7 +309,7 @@ class SmtpServers:
 @pytest.fixture(scope="module")
 def smtp_servers(pki: Pki, token_server: TokenServer) -> Iterator[SmtpServers]:
     recorder = Recorder(token_server)
-    common = dict(hostname=LOOPBACK, authenticator=_password_check)
+    common = {"hostname": LOOPBACK, "authenticator": _password_check}
     starttls = Controller(recorder, port=free_port(), tls_context=pki.server_context(), require_starttls=True,
                           auth_require_tls=True, **common)
     # Implicit TLS: aiosmtpd's auth_require_tls only knows STARTTLS, but this whole connection is TLS.
@@ -644,6 +644,6 @@ def test_token_cache_refreshes_only_when_due():
         assert calls == ["refresh-1", "refresh-2"]  # a rotated refresh token is used for the next refresh
         cache.invalidate(settings)
         assert cache.access_token(settings) == "tok-3"
-        assert cache.access_token(settings) != "tok-3" if False else True  # noqa: SIM210 - lifetime below margin
+        assert cache.access_token(settings) != "tok-3" if False else True  # lifetime below margin
     finally:
         oauth.request_token = original  # type: ignore[assignment]

@@ -7,8 +7,19 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.models import Event, Ticket
-from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, add_members, make_mail, mailbox, run_cycle, settle, smtp_send, \
-    wait_mail
+from tests.helpers import (
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CLUB,
+    add_members,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
+)
 from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 
 THURSDAY = datetime(2026, 11, 26, 10, 0)  # 11:00 in Paris; the answer is due Monday 30 November
@@ -232,8 +243,8 @@ def test_command_address_takes_fresh_mail_with_a_reference(clean_mail, settings,
     assert ticket(sessions).status == "accepted"
 
 
-@pytest.mark.parametrize("words", ["résolu", "RESOLU merci", "Plus besoin, merci !", "Vous pouvez annuler ma "
-                                   "demande.", "C'est réglé, merci beaucoup"])
+@pytest.mark.parametrize("words", ["résolu", "RESOLU merci", "Plus besoin, merci !", ("Vous pouvez annuler ma "
+                                   "demande."), "C'est réglé, merci beaucoup"])
 def test_member_withdraws_in_plain_french(clean_mail, settings, sessions, words):
     open_ticket(clean_mail, settings, sessions)
     [ack] = mailbox(clean_mail, ALICE)

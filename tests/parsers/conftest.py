@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from tests.corpus import CORPUS
-
 
 
 def manifest() -> list[dict]:

@@ -206,9 +206,9 @@ TABLE: list[tuple[str, object]] = [
     ("Oui, sauf avis contraire de mon associée", UNCLEAR), ("Oui. Enfin, je crois.", UNCLEAR),
     ("Oui, il pourra m'appeler", YES), ("Oui, pas de problème, il peut me joindre", YES),
     # --- company signatures and disclaimers are not read (their "non", "si", "pas" are not the person's) ------
-    ("Oui\n\nAlice Martin\nMartin Conseil - Non-stop dépannage\nTél. : 06 12 34 56 78\nwww.martin-conseil.fr\n\n"
+    (("Oui\n\nAlice Martin\nMartin Conseil - Non-stop dépannage\nTél. : 06 12 34 56 78\nwww.martin-conseil.fr\n\n"
      "Ce message et ses pièces jointes sont confidentiels. Si vous n'êtes pas le destinataire, merci de ne pas le "
-     "diffuser.", YES),
+     "diffuser."), YES),
     ("Oui, d'accord.\n\nAlice\n06 12 34 56 78\nSi vous recevez ce message par erreur, ne le lisez pas.", YES),
     (outlook("Oui\n\nAlice Martin\nTél. 06 12 34 56 78\nPensez à l'environnement : n'imprimez ce mail que si "
              "nécessaire"), YES),

@@ -5,7 +5,6 @@ import pytest
 
 from mailbot.parsers import MailKind, ParseError, parse_mail, split_reply
 from mailbot.parsers.mime import sanitise_filename
-
 from tests.corpus import AVAILABLE, SKIP_REASON
 
 from .conftest import CORPUS, collapse, manifest

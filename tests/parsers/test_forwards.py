@@ -10,25 +10,25 @@ CLIENT_TEXT = "Votre facture ne correspond pas au devis signé : je refuse de pa
 OWN = "Bonjour, voir ci-dessous : un client conteste ma facture. Que faire ?"
 
 LAYOUTS = {
-    "outlook-tr": ("TR : Facture", "________________________________\nDe : Gérard Lenoir <g.lenoir@client.fr>\n"
-                   "Envoyé : mardi 1 décembre 2026 18:12\nÀ : alice@membres.test\nObjet : Facture de novembre\n\n"),
-    "outlook-no-rule": ("TR: Facture", "De : Gérard Lenoir <g.lenoir@client.fr>\nEnvoyé : mardi 1 décembre 2026 "
-                        "18:12\nÀ : alice@membres.test\nObjet : Facture de novembre\n\n"),
-    "gmail-en": ("Fwd: Facture", "---------- Forwarded message ---------\nFrom: Gérard Lenoir <g.lenoir@client.fr>\n"
-                 "Date: Tue, Dec 1, 2026 at 6:12 PM\nSubject: Facture de novembre\nTo: <alice@membres.test>\n\n\n"),
-    "gmail-fr": ("Fwd: Facture", "---------- Message transféré ---------\nDe : Gérard Lenoir <g.lenoir@client.fr>\n"
-                 "Date: mar. 1 déc. 2026 à 18:12\nSubject: Facture de novembre\nTo: <alice@membres.test>\n\n\n"),
-    "thunderbird": ("Fwd: Facture", "-------- Message transféré --------\nSujet : \tFacture de novembre\n"
+    "outlook-tr": ("TR : Facture", ("________________________________\nDe : Gérard Lenoir <g.lenoir@client.fr>\n"
+                   "Envoyé : mardi 1 décembre 2026 18:12\nÀ : alice@membres.test\nObjet : Facture de novembre\n\n")),
+    "outlook-no-rule": ("TR: Facture", ("De : Gérard Lenoir <g.lenoir@client.fr>\nEnvoyé : mardi 1 décembre 2026 "
+                        "18:12\nÀ : alice@membres.test\nObjet : Facture de novembre\n\n")),
+    "gmail-en": ("Fwd: Facture", ("---------- Forwarded message ---------\nFrom: Gérard Lenoir <g.lenoir@client.fr>\n"
+                 "Date: Tue, Dec 1, 2026 at 6:12 PM\nSubject: Facture de novembre\nTo: <alice@membres.test>\n\n\n")),
+    "gmail-fr": ("Fwd: Facture", ("---------- Message transféré ---------\nDe : Gérard Lenoir <g.lenoir@client.fr>\n"
+                 "Date: mar. 1 déc. 2026 à 18:12\nSubject: Facture de novembre\nTo: <alice@membres.test>\n\n\n")),
+    "thunderbird": ("Fwd: Facture", ("-------- Message transféré --------\nSujet : \tFacture de novembre\n"
                     "Date : \tTue, 1 Dec 2026 18:12:00 +0100\nDe : \tGérard Lenoir <g.lenoir@client.fr>\n"
-                    "Pour : \talice@membres.test\n\n\n"),
-    "iphone": ("Fwd: Facture", "Envoyé de mon iPhone\n\nDébut du message réexpédié :\n\n"
+                    "Pour : \talice@membres.test\n\n\n")),
+    "iphone": ("Fwd: Facture", ("Envoyé de mon iPhone\n\nDébut du message réexpédié :\n\n"
                "De: Gérard Lenoir <g.lenoir@client.fr>\nDate: 1 décembre 2026 à 18:12:00 UTC+1\n"
-               "À: alice@membres.test\nObjet: Facture de novembre\n\n"),
-    "apple-mail": ("Fwd: Facture", "Begin forwarded message:\n\nFrom: Gérard Lenoir <g.lenoir@client.fr>\n"
-                   "Subject: Facture de novembre\nDate: 1 December 2026 at 18:12:00 CET\nTo: alice@membres.test\n\n"),
-    "fw-no-subject-words": ("FW: Facture", "-----Original Message-----\nFrom: Gérard Lenoir <g.lenoir@client.fr>\n"
+               "À: alice@membres.test\nObjet: Facture de novembre\n\n")),
+    "apple-mail": ("Fwd: Facture", ("Begin forwarded message:\n\nFrom: Gérard Lenoir <g.lenoir@client.fr>\n"
+                   "Subject: Facture de novembre\nDate: 1 December 2026 at 18:12:00 CET\nTo: alice@membres.test\n\n")),
+    "fw-no-subject-words": ("FW: Facture", ("-----Original Message-----\nFrom: Gérard Lenoir <g.lenoir@client.fr>\n"
                             "Sent: Tuesday, December 1, 2026 6:12 PM\nTo: alice@membres.test\n"
-                            "Subject: Facture de novembre\n\n"),
+                            "Subject: Facture de novembre\n\n")),
 }
 
 
@@ -91,13 +91,13 @@ def test_forward_as_message_rfc822_attachment() -> None:
 
 
 def test_a_bounce_returning_a_message_forwards_nothing() -> None:
-    raw = ("From: MAILER-DAEMON@club.test\nTo: aide@club.test\nSubject: Undelivered Mail Returned to Sender\n"
-           "Message-ID: <b@club.test>\nMIME-Version: 1.0\n"
-           "Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
-           "--R\nContent-Type: text/plain\n\nThis is the mail system. Your message could not be delivered.\n"
-           "--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; club.test\n\n"
-           "Final-Recipient: rfc822; x@y.test\nAction: failed\nStatus: 5.1.1\n"
-           "--R\nContent-Type: message/rfc822\n\nFrom: aide@club.test\nSubject: Bonjour\n\nTexte\n--R--\n").encode()
+    raw = (b"From: MAILER-DAEMON@club.test\nTo: aide@club.test\nSubject: Undelivered Mail Returned to Sender\n"
+           b"Message-ID: <b@club.test>\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+           b"--R\nContent-Type: text/plain\n\nThis is the mail system. Your message could not be delivered.\n"
+           b"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; club.test\n\n"
+           b"Final-Recipient: rfc822; x@y.test\nAction: failed\nStatus: 5.1.1\n"
+           b"--R\nContent-Type: message/rfc822\n\nFrom: aide@club.test\nSubject: Bonjour\n\nTexte\n--R--\n")
     parsed = parse_mail(raw)
     assert parsed.kind is MailKind.BOUNCE and parsed.forwarded == ()
 
@@ -113,7 +113,7 @@ def test_thunderbird_wraps_long_header_values_without_indenting() -> None:
 
 
 def test_a_client_mail_pasted_into_a_fresh_mail_is_a_forward_but_not_in_a_reply() -> None:
-    subject, head = LAYOUTS["outlook-no-rule"]
+    _subject, head = LAYOUTS["outlook-no-rule"]
     body = f"{OWN}\n\n{head}{CLIENT_TEXT}\n"
     fresh = parse_mail(mail("Client difficile", body))
     assert fresh.new_text == OWN and fresh.forwarded[0].text == CLIENT_TEXT

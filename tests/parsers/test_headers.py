@@ -132,8 +132,8 @@ def with_attachment(headers: bytes) -> bytes:
 
 @pytest.mark.parametrize("headers, name", [
     # raw UTF-8 (RFC 6532): was "������.doc"
-    (b"Content-Type: application/msword\r\nContent-Disposition: attachment; "
-     b"filename=\"\xd0\xb4\xd0\xbe\xd0\xba\xd1\x83\xd0\xbc\xd0\xb5\xd0\xbd\xd1\x82.doc\"", "документ.doc"),
+    ((b"Content-Type: application/msword\r\nContent-Disposition: attachment; "
+     b"filename=\"\xd0\xb4\xd0\xbe\xd0\xba\xd1\x83\xd0\xbc\xd0\xb5\xd0\xbd\xd1\x82.doc\""), "документ.doc"),
     (b"Content-Type: application/msword\r\nContent-Disposition: attachment; filename=\xc3\xa9t\xc3\xa9.doc", "été.doc"),
     (b"Content-Type: application/pdf; name=\"Facture n\xc2\xb0 12 \xe2\x80\x93 d\xc3\xa9cembre.pdf\"",
      "Facture n° 12 – décembre.pdf"),
@@ -142,8 +142,8 @@ def with_attachment(headers: bytes) -> bytes:
     # RFC 2231, with continuations, a wrong charset label, no charset
     (b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%20final.pdf",
      "résumé final.pdf"),
-    (b"Content-Type: application/pdf\r\nContent-Disposition: attachment;\r\n filename*0*=UTF-8''r%C3%A9su;\r\n"
-     b" filename*1*=m%C3%A9;\r\n filename*2=\".pdf\"", "résumé.pdf"),
+    ((b"Content-Type: application/pdf\r\nContent-Disposition: attachment;\r\n filename*0*=UTF-8''r%C3%A9su;\r\n"
+     b" filename*1*=m%C3%A9;\r\n filename*2=\".pdf\""), "résumé.pdf"),
     (b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=iso-8859-1'fr'r%E9sum%E9.pdf",
      "résumé.pdf"),
     (b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''%E9t%E9.pdf", "été.pdf"),

@@ -27,18 +27,18 @@ ATTRIBUTIONS = [
     "Il giorno mer 3 dic 2026 alle ore 14:05 Club Aide <aide@club.fr> ha scritto:",
     "Em qua., 3 de dez. de 2026 às 14:05, Club Aide <aide@club.fr> escreveu:",
     "Le Mon 08 Dec 25, 21:05, Janne Grunau a écrit :",
-    "-----Message d'origine-----\nDe : Club Aide <aide@club.fr>\nEnvoyé : mercredi 3 décembre 2026 14:05\n"
-    "À : Jean\nObjet : RE: Rendez-vous",
-    "-----Original Message-----\nFrom: Club Aide <aide@club.fr>\nSent: Wednesday, December 3, 2026 2:05 PM\n"
-    "To: Jean\nSubject: RE: Rendez-vous",
-    "-------- Message d'origine --------\nDe : Club Aide <aide@club.fr>\nDate : 03/12/2026 14:05 (GMT+01:00)\n"
-    "À : Jean\nObjet : Rendez-vous",
+    ("-----Message d'origine-----\nDe : Club Aide <aide@club.fr>\nEnvoyé : mercredi 3 décembre 2026 14:05\n"
+    "À : Jean\nObjet : RE: Rendez-vous"),
+    ("-----Original Message-----\nFrom: Club Aide <aide@club.fr>\nSent: Wednesday, December 3, 2026 2:05 PM\n"
+    "To: Jean\nSubject: RE: Rendez-vous"),
+    ("-------- Message d'origine --------\nDe : Club Aide <aide@club.fr>\nDate : 03/12/2026 14:05 (GMT+01:00)\n"
+    "À : Jean\nObjet : Rendez-vous"),
     "From: Club Aide <aide@club.fr>\nDate: Wed, 3 Dec 2026 14:05:00 +0100\nSubject: Rendez-vous",
     "Von: Club Aide <aide@club.fr>\nGesendet: Mittwoch, 3. Dezember 2026 14:05\nAn: Jean\nBetreff: Termin",
     "Van: Club Aide <aide@club.fr>\nVerzonden: woensdag 3 december 2026 14:05\nAan: Jean\nOnderwerp: Afspraak",
     "De: Club Aide <aide@club.fr>\nEnviado: miércoles, 3 de diciembre de 2026 14:05\nPara: Jean\nAsunto: Cita",
-    "-----Mensaje original-----\nDe: Club Aide\nEnviado el: miércoles, 3 de diciembre de 2026 14:05\nPara: Jean\n"
-    "Asunto: Cita",
+    ("-----Mensaje original-----\nDe: Club Aide\nEnviado el: miércoles, 3 de diciembre de 2026 14:05\nPara: Jean\n"
+    "Asunto: Cita"),
     "De : Club Aide\nEnvoyé : mercredi 3 décembre 2026 14:05\nÀ : Jean\nCc : Paul\nImportance : Haute\nObjet : RE: x",
     "Le lun. 3 juin 2024 à\n10:00, Club Aide\n<aide@club.fr> a écrit :",  # over three lines
 ]

@@ -31,10 +31,10 @@ def mail(headers: str, body: str | bytes, content_type: str = "text/plain; chars
     # Gmail EN
     f"On Mon, Jun 3, 2024 at 10:00 AM Le Club <aide@club.fr> wrote:\n> {QUOTE}",
     # Outlook FR
-    f"-----Message d'origine-----\nDe : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\n"
-    f"À : Jeanne\nObjet : RE: Demande\n\n{QUOTE}",
-    f"________________________________\nDe : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\n"
-    f"À : Jeanne\nObjet : Demande\n\n{QUOTE}",
+    (f"-----Message d'origine-----\nDe : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\n"
+    f"À : Jeanne\nObjet : RE: Demande\n\n{QUOTE}"),
+    (f"________________________________\nDe : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\n"
+    f"À : Jeanne\nObjet : Demande\n\n{QUOTE}"),
     f"De : Le Club <aide@club.fr>\nEnvoyé : lundi 3 juin 2024 10:00\nÀ : Jeanne\nObjet : Demande\n\n{QUOTE}",
     f"From: Le Club <aide@club.fr>\nSent: Monday, June 3, 2024 10:00 AM\nTo: Jeanne\nSubject: Demande\n\n{QUOTE}",
     # Apple Mail FR

@@ -13,7 +13,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select
 
 from mailbot.config import load_settings
@@ -72,12 +73,12 @@ def test_a_disguised_identity_in_an_appeal_is_refused_and_reaches_no_helper(clea
     server = clean_mail
     note = open_ticket(server, settings, sessions)
     with_profile(sessions)
-    for index, (name, disguised, what, how) in enumerate(DISGUISES):
-        answer(server, settings, sessions, note, "#appel compétences: droit du travail\n" + SENTENCE.format(disguised),
+    for index, (_name, text, _what, _how) in enumerate(DISGUISES):
+        answer(server, settings, sessions, note, "#appel compétences: droit du travail\n" + SENTENCE.format(text),
                CLIENTS[index % len(CLIENTS)])
     refusals = [m for m in settle(server, AIDEUR, 1 + len(DISGUISES)) if "Commande non exécutée" in m.subject]
     assert len(refusals) == len(DISGUISES)
-    for (name, _, what, how), refusal in zip(DISGUISES, refusals):
+    for (name, _, what, how), refusal in zip(DISGUISES, refusals, strict=False):
         text = " ".join(refusal.text.split())
         assert "L'appel n'a pas été envoyé" in text and what in text, name
         assert how in text, name
@@ -148,10 +149,10 @@ def test_relier_after_an_appeal_sends_the_helper_aideurs_text_and_nothing_to_the
     smtp_send(server, reply_to_notification(call, "Je peux aider.", "gmail", sender=CHLOE, name="Chloé"))
     wait_mail(server, CLUB, 1)
     run_cycle(settings, sessions, at=THURSDAY)
-    offer = [m for m in wait_mail(server, AIDEUR, 3) if "Offre n° 1" in m.subject][0]
+    offer = next(m for m in wait_mail(server, AIDEUR, 3) if "Offre n° 1" in m.subject)
     answer(server, settings, sessions, offer, "#relier 1\nLe membre attend surtout un avis sur la déclaration à "
                                               "faire à la caisse d'assurance maladie.\n\nCordialement,\nAideur")
-    ask = [m for m in wait_mail(server, CHLOE, 3) if "êtes-vous d'accord" in m.subject][0]
+    ask = next(m for m in wait_mail(server, CHLOE, 3) if "êtes-vous d'accord" in m.subject)
     body = flat(ask.text)
     assert "Le membre attend surtout un avis sur la déclaration à faire à la caisse d'assurance maladie." in body
     for word in ("Kévin", "Moreau", "apprenti", "Cordialement", "Aideur Club Aide Tél"):

@@ -18,7 +18,17 @@ from mailbot.models import Event, InboundMail, Member, OutboxMail
 from mailbot.tokens import SCOPE_BOUNCE, TokenSigner
 from mailbot.workflows.notices import BOUNCE_NO_FAILURE, BOUNCE_UNVERIFIED, BOUNCE_VERIFIED
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CLUB, PASSWORD, add_members, make_mail, run_cycle, settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CLUB,
+    PASSWORD,
+    add_members,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 from tests.integration.test_cli import mailbot
 

@@ -21,12 +21,12 @@ import smtplib
 import subprocess
 import sys
 from datetime import timedelta
+from email.utils import make_msgid
 
 import dkim as dkimpy
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from email.utils import make_msgid
 from sqlalchemy import func, select
 
 import mailbot.dkim
@@ -34,8 +34,21 @@ from mailbot.config import load_settings
 from mailbot.models import Event, InboundMail, OutboxMail, PendingCommand, SigningDomain, Ticket
 from tests.conftest import make_env
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CHLOE, CLUB, PASSWORD, STRANGER, add_members, append, mailbox, make_mail, run_cycle,
-    settle, smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    PASSWORD,
+    STRANGER,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 from tests.integration.test_triage import THURSDAY
@@ -297,7 +310,7 @@ def test_rotate_address_retires_the_old_one_and_mails_the_new_one(clean_mail, tw
     note = open_ticket(server, settings, sessions)
     old = command_address_of(note)
     done = subprocess.run([sys.executable, "-m", "mailbot", "aideur", "rotate-address"],
-                          env=os.environ | env, capture_output=True, text=True, timeout=120, cwd="/tmp")
+                          env=os.environ | env, capture_output=True, text=True, timeout=120, cwd="/tmp", check=False)
     assert done.returncode == 0, done.stderr
     new = done.stdout.split("nouvelle adresse de commande : ", 1)[1].split()[0]
     assert new.startswith("aide+c1a-") and new != old

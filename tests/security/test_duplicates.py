@@ -12,8 +12,19 @@ from sqlalchemy import func, select
 
 from mailbot.models import InboundMail, OutboxMail, Ticket
 from mailbot.pipeline import content_digest
-from tests.helpers import AIDEUR, ALICE, CLUB, add_members, append, mailbox, make_mail, run_cycle, settle, smtp_send, \
-    wait_mail
+from tests.helpers import (
+    AIDEUR,
+    ALICE,
+    CLUB,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -72,5 +83,5 @@ def test_content_digest_ignores_delivery_only():
     mail = make_mail(ALICE, "Sujet", "Texte accentué : été.\n").as_bytes()
     assert content_digest(mail) == content_digest(TRACES + mail)
     assert content_digest(mail) == content_digest(mail.replace(b"\n", b"\r\n"))
-    assert content_digest(mail) != content_digest(mail.replace("été".encode(), "hiver".encode()))
+    assert content_digest(mail) != content_digest(mail.replace("été".encode(), b"hiver"))
     assert content_digest(mail) != content_digest(mail.replace(b"Subject: Sujet", b"Subject: Autre"))

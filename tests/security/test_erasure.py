@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import subprocess
+import sys
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -19,8 +19,8 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import LargeBinary, String, Text, select
 
-from mailbot.models import Base, Member, Ticket
 from mailbot.members import upsert_member
+from mailbot.models import Base, Member, Ticket
 from mailbot.privacy import EMAIL_DOMAIN, REQUESTER_WHATS, Identity, find_leaks
 from tests.helpers import AIDEUR, BRUNO, CLUB, PASSWORD, make_mail, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
@@ -89,7 +89,7 @@ def club_folders(server) -> dict[str, list[bytes]]:  # type: ignore[no-untyped-d
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mailbot", *args], env=os.environ | env, capture_output=True,
-                          text=True, timeout=120, cwd="/tmp")
+                          text=True, timeout=120, cwd="/tmp", check=False)
 
 
 def test_erase_leaves_her_nowhere(clean_mail, env, settings, sessions):

@@ -33,7 +33,7 @@ class Recorder:
     def __init__(self) -> None:
         self.mails: list[tuple[str, list[str], list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's naming
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's naming
         self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options),
                            envelope.original_content or envelope.content))
         return "250 OK"
@@ -51,7 +51,7 @@ def outgoing(request):  # type: ignore[no-untyped-def]
 def _request(sender: str, subject: str) -> bytes:
     return (f"From: {sender}\r\nTo: {CLUB}\r\nSubject: {subject}\r\nMessage-ID: <idn-{abs(hash(sender))}@x.test>\r\n"
             "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-            "Bonjour,\r\n\r\nJ'ai besoin d'un conseil sur un bail commercial.\r\n").encode("utf-8")
+            "Bonjour,\r\n\r\nJ'ai besoin d'un conseil sur un bail commercial.\r\n").encode()
 
 
 def test_an_internationalised_member_is_served(clean_mail, database_url, sessions_for, outgoing):

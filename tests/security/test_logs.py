@@ -66,7 +66,7 @@ def test_every_record_is_masked_whoever_logs_it(source: str, caplog: pytest.LogC
 
 
 class Refusing:
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         return '550 5.1.1 <"jean dupont"@nowhere.test>: Recipient address rejected: User unknown'
 
 

@@ -20,8 +20,20 @@ from sqlalchemy import func, select
 
 from mailbot.models import Acceptance, Event, InboundMail, Member
 from tests.helpers import (
-    AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, add_members, append, mailbox, make_mail, run_cycle, settle,
-    smtp_send, wait_mail,
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    STRANGER,
+    add_members,
+    append,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
 )
 from tests.integration.aideur_clients import reply_to_notification
 
@@ -327,7 +339,7 @@ def test_a_flood_of_unreadable_mail_gives_bounded_notices(clean_mail, settings, 
     for n in range(30):
         append(clean_mail, CLUB, (f"From: {sender}\r\nTo: {CLUB}\r\nSubject: Illisible {n}\r\n"
                                   f"Message-ID: <flood-{n}@ailleurs.test>\r\n\r\nBonjour.\r\n").encode())
-    report = run_cycle(settings, sessions, at=NOW)
+    run_cycle(settings, sessions, at=NOW)
     with sessions() as session:
         assert session.scalar(select(func.count(InboundMail.id)).where(InboundMail.outcome == "quarantined")) == 30
     notes = settle(clean_mail, AIDEUR, 2)

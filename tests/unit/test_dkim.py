@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from email import message_from_bytes
 from pathlib import Path
 
 import dkim as dkimpy
 import pytest
-from dkim.util import parse_tag_value
-from email import message_from_bytes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from dkim.util import parse_tag_value
 
 from mailbot.compose import Rendered, build_message
 from mailbot.config import ConfigError, load_settings
@@ -64,13 +64,13 @@ def dns_stub(records: dict[bytes, bytes]):  # type: ignore[no-untyped-def]
 
 
 def club_mail(**changes: object) -> bytes:
-    values: dict[str, object] = dict(
-        from_name="Club Aide", from_address="aide@club.test", to="alice@membres.test",
-        reply_to="aide+t1m-0123456789abcdef0123@club.test",
-        rendered=Rendered(subject="[CA-2026-0001] Demande bien reçue : Déclaration de TVA",
+    values: dict[str, object] = {
+        "from_name": "Club Aide", "from_address": "aide@club.test", "to": "alice@membres.test",
+        "reply_to": "aide+t1m-0123456789abcdef0123@club.test",
+        "rendered": Rendered(subject="[CA-2026-0001] Demande bien reçue : Déclaration de TVA",
                           body="Bonjour Alice,\n\nVotre demande est bien reçue. Réponse d'ici jeudi.\n"),
-        message_id="<t1m-0123456789abcdef0123.abc@club.test>", in_reply_to="<x@membres.test>",
-        references=["<x@membres.test>"], auto_submitted="auto-replied", date=datetime(2026, 3, 2, 9, 30))
+        "message_id": "<t1m-0123456789abcdef0123.abc@club.test>", "in_reply_to": "<x@membres.test>",
+        "references": ["<x@membres.test>"], "auto_submitted": "auto-replied", "date": datetime(2026, 3, 2, 9, 30)}
     values.update(changes)
     return build_message(**values)  # type: ignore[arg-type]
 

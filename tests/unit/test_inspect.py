@@ -30,7 +30,7 @@ def run(cwd: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProces
     # No MAILBOT_* setting at all: inspect needs none, and must not create a database or read a mailbox.
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOT_")} | {"PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "mailbot", "inspect", *args], cwd=cwd, env=env, input=stdin,
-                          capture_output=True, timeout=60)
+                          capture_output=True, timeout=60, check=False)
 
 
 def test_json_shape_for_files_and_stdin(tmp_path: Path) -> None:

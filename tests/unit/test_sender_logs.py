@@ -21,7 +21,7 @@ GONE, BUSY, BIG = "gone.person@membres.test", "busy.person@membres.test", "big.p
 
 
 class Refusing:
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def] # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         if address == GONE:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
         if address == BUSY:
@@ -29,7 +29,7 @@ class Refusing:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def] # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         return f"552 5.2.2 {envelope.rcpt_tos[0]} is over quota (mailbox of {envelope.rcpt_tos[0]} full)"
 
 

@@ -43,7 +43,7 @@ def test_find_in_addresses_and_message_ids():
 def test_envelope_sender_tokens_route_nothing_but_are_found_when_asked_for() -> None:
     """A VERP token (scope b) in a To: must not hide the reply token of the thread, and is found only by the
     bounce workflow, which asks for that scope."""
-    from mailbot.tokens import SCOPE_BOUNCE, SCOPE_TICKET, ROLE_MEMBER
+    from mailbot.tokens import ROLE_MEMBER, SCOPE_BOUNCE, SCOPE_TICKET
 
     signer = TokenSigner([b"k"])
     verp = signer.plus_address("aide@club.fr", Token(SCOPE_BOUNCE, 7, ROLE_MEMBER))

@@ -14,7 +14,9 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from mailbot.compose import TemplateRenderer
@@ -24,8 +26,15 @@ from mailbot.members import upsert_member
 from mailbot.models import Acceptance, Member, OutboxMail, PendingChange, utcnow
 from mailbot.outbox import Outbox
 from mailbot.pipeline import Pipeline
-from mailbot.tokens import (ROLE_MEMBER, SCOPE_CONFIRM, SCOPE_PROFILE, SCOPE_REGISTRATION, SCOPE_VERIFY, Token,
-                            TokenSigner)
+from mailbot.tokens import (
+    ROLE_MEMBER,
+    SCOPE_CONFIRM,
+    SCOPE_PROFILE,
+    SCOPE_REGISTRATION,
+    SCOPE_VERIFY,
+    Token,
+    TokenSigner,
+)
 
 CLUB, AIDEUR = "aide@club.test", "aideur@club.test"
 VICTIM, OTHER, ATTACKER = "alice@membres.test", "bruno@membres.test", "pirate@ailleurs.test"

@@ -1,7 +1,7 @@
 """The ticket never records a quote as if it were new (issue 14, point 2), whichever flow records the mail."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mailbot.models import Ticket
 from mailbot.parsers import parse_mail
@@ -25,7 +25,7 @@ def test_fallback_to_the_whole_text_records_nothing_new_without_the_quote() -> N
     mail = _mail("Le 3 déc. 2026 à 10:00, Club Aide a écrit :\n> Votre ticket CA-2026-0042 est ouvert.\n")
     assert mail.new_text == ""
     message = record_inbound(_Session(), Ticket(id=1), mail, mail.new_text or mail.text,  # type: ignore[arg-type]
-                             datetime(2026, 12, 3, tzinfo=timezone.utc))
+                             datetime(2026, 12, 3, tzinfo=UTC))
     assert message.text.startswith(NO_NEW_TEXT) and "CA-2026-0042" not in message.text
 
 

@@ -4,9 +4,8 @@ Revision ID: 0005a_consent
 Revises: 0004
 Create Date: 2026-12-06
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005a_consent'
 down_revision = '0004'

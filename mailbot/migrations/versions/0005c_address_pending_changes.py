@@ -7,7 +7,6 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0005c_address'
 down_revision = '0005a_consent'
 branch_labels = None

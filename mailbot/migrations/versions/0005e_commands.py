@@ -4,9 +4,8 @@ Revision ID: 0005e_commands
 Revises: 0005c_address
 Create Date: 2026-12-06
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005e_commands'
 down_revision = '0005c_address'

@@ -7,7 +7,6 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0005f_erasure'
 down_revision = '0005e_commands'
 branch_labels = None

@@ -79,23 +79,23 @@ HELDOUT_CLIENTS = {
     "gmail-mobile": lambda: ("Le mer. 3 déc. 2026, 14:05, Club Aide <aide+ab12cd@club-aide.fr> a\nécrit :", ">"),
     "apple-mail": lambda: ("> Le 3 déc. 2026 à 14:05, Club Aide <aide+ab12cd@club-aide.fr> a écrit :\n>", ">"),
     "iphone": lambda: ("> Le 3 déc. 2026 à 14:05, Club Aide <aide+ab12cd@club-aide.fr> a écrit :\n>\n", ">"),
-    "outlook-desktop": lambda: ("-----Message d'origine-----\nDe : Club Aide <aide+ab12cd@club-aide.fr>\n"
+    "outlook-desktop": lambda: (("-----Message d'origine-----\nDe : Club Aide <aide+ab12cd@club-aide.fr>\n"
                                 "Envoyé : mercredi 3 décembre 2026 14:05\nÀ : Jean Martin <jean@exemple.fr>\n"
-                                "Objet : [CA-2026-0042] Votre demande", ">"),
-    "outlook-web": lambda: ("________________________________\nDe : Club Aide <aide+ab12cd@club-aide.fr>\n"
+                                "Objet : [CA-2026-0042] Votre demande"), ">"),
+    "outlook-web": lambda: (("________________________________\nDe : Club Aide <aide+ab12cd@club-aide.fr>\n"
                             "Envoyé : mercredi 3 décembre 2026 14:05\nÀ : jean@exemple.fr\n"
-                            "Objet : [CA-2026-0042] Votre demande", ">"),
-    "android-samsung": lambda: ("-------- Message d'origine --------\nDe : Club Aide <aide+ab12cd@club-aide.fr>\n"
+                            "Objet : [CA-2026-0042] Votre demande"), ">"),
+    "android-samsung": lambda: (("-------- Message d'origine --------\nDe : Club Aide <aide+ab12cd@club-aide.fr>\n"
                                 "Date : 03/12/2026 14:05 (GMT+01:00)\nÀ : jean@exemple.fr\n"
-                                "Objet : [CA-2026-0042] Votre demande", ">"),
+                                "Objet : [CA-2026-0042] Votre demande"), ">"),
     "gmail-wrote-no-colon": lambda: ("Le mer. 3 déc. 2026 à 14:05, Club Aide a écrit", ">"),
     "thunderbird-en": lambda: ("On 12/3/26 2:05 PM, Club Aide wrote:", ">"),
 }
 TUNING_CLIENTS = {
     "thunderbird": lambda: ("Le 21/01/2027 à 09:12, Aideur du Club a écrit :", ">"),
     "gmail-web": lambda: ("Le jeu. 21 janv. 2027 à 09:12, Aideur <aideur@club-aide.fr> a écrit :", ">"),
-    "outlook-desktop": lambda: ("De : Aideur <aideur@club-aide.fr>\nEnvoyé : jeudi 21 janvier 2027 09:12\n"
-                                "À : Paul\nObjet : RE: Repas", ">"),
+    "outlook-desktop": lambda: (("De : Aideur <aideur@club-aide.fr>\nEnvoyé : jeudi 21 janvier 2027 09:12\n"
+                                "À : Paul\nObjet : RE: Repas"), ">"),
     "apple-mail": lambda: ("> Le 21 janv. 2027 à 09:12, Aideur <aideur@club-aide.fr> a écrit :\n>", ">"),
     "gmail-en": lambda: ("On Thu, Jan 21, 2027 at 9:12 AM Aideur <aideur@club-aide.fr> wrote:", ">"),
 }
@@ -119,7 +119,7 @@ def build(conversations: list, clients: dict, layouts: list[str]) -> list[dict]:
     names = list(clients)
     n = 0
     for layout in layouts:
-        for c, (paras, answers, short) in enumerate(conversations):
+        for _c, (paras, answers, short) in enumerate(conversations):
             client = names[n % len(names)]
             greeting = GREETINGS[n % len(GREETINGS)]
             sign_off, sig = SIGN_OFFS[n % len(SIGN_OFFS)]
@@ -137,7 +137,7 @@ def build(conversations: list, clients: dict, layouts: list[str]) -> list[dict]:
             else:
                 parts = [greeting, "", attribution]
                 kept = [greeting]
-                for para, answer in zip(paras, answers):
+                for para, answer in zip(paras, answers, strict=False):
                     parts.append(quote([para], mark))
                     if answer:
                         # Half the writers leave no blank line around their answer.
