@@ -11,7 +11,7 @@ EXTRAS ?=
 PROD_STAMP := $(VENV)/.installed-prod
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup setup-test run test test-fast bench mail-servers check lock clean
+.PHONY: setup setup-test run test test-fast bench mail-servers check lock lint clean
 
 $(BIN)/python:
 	@# Debian ships venv without ensurepip until python3-venv is installed.
@@ -62,12 +62,12 @@ bench: setup-test mail-servers
 
 # Lint and type check: zero findings expected (settings in pyproject.toml, [tool.ruff] and [tool.mypy]).
 LINT_STAMP := $(VENV)/.lint-stamp
-$(LINT_STAMP): pyproject.toml | $(STAMP)
-	$(BIN)/pip install --quiet -e ".[lint]"
+$(LINT_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test,postgres,lint]"
 	@touch $(LINT_STAMP)
 
 .PHONY: lint
-lint: setup $(LINT_STAMP)
+lint: $(LINT_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

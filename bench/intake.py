@@ -45,8 +45,8 @@ from imap_tools import MailBoxUnencrypted
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/intake.py` from the repo root
 
-from bench.mailgen import CLUB_ADDRESS, generate, members, small_mails  # noqa: E402
-from mailbot.dev.devserver import MailServer  # noqa: E402
+from bench.mailgen import CLUB_ADDRESS, generate, members, small_mails
+from mailbot.dev.devserver import MailServer
 
 MAILBOT = Path(sys.executable).with_name("mailbot")
 AIDEUR_ADDRESS = "aideur@club.test"

@@ -44,10 +44,21 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/latency.py` from the repo root
 
-from bench.intake import (CLUB_ADDRESS, MEMBER_COUNT, PASSWORD, POLL_INTERVAL, excerpt, git_state,  # noqa: E402
-                          log, mailbot_source, members, request_mail, start_server)
-from bench.multi import Counts, fresh_postgres, prepare_postgres, start_daemons, stop_daemons  # noqa: E402
-from mailbot.dev.devserver import MailServer  # noqa: E402
+from bench.intake import (
+    CLUB_ADDRESS,
+    MEMBER_COUNT,
+    PASSWORD,
+    POLL_INTERVAL,
+    excerpt,
+    git_state,
+    log,
+    mailbot_source,
+    members,
+    request_mail,
+    start_server,
+)
+from bench.multi import Counts, fresh_postgres, prepare_postgres, start_daemons, stop_daemons
+from mailbot.dev.devserver import MailServer
 
 SENDERS = 5
 ACK_TIMEOUT = 180.0

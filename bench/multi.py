@@ -39,11 +39,22 @@ from sqlalchemy.engine import make_url
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/multi.py` from the repo root
 
-from bench.intake import (CLUB_ADDRESS, PASSWORD, append_all, excerpt, git_state, log,  # noqa: E402
-                          mailbot_command, mailbot_env, mailbot_source, prepare_database, start_server,
-                          wait_for_delivery)
-from bench.mailgen import generate  # noqa: E402
-from mailbot.dev.devserver import MailServer  # noqa: E402
+from bench.intake import (
+    CLUB_ADDRESS,
+    PASSWORD,
+    append_all,
+    excerpt,
+    git_state,
+    log,
+    mailbot_command,
+    mailbot_env,
+    mailbot_source,
+    prepare_database,
+    start_server,
+    wait_for_delivery,
+)
+from bench.mailgen import generate
+from mailbot.dev.devserver import MailServer
 
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_BENCH_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, tzinfo
 from email import quoprimime
 from email.utils import encode_rfc2231, format_datetime, formataddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.meta

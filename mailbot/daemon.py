@@ -194,7 +194,7 @@ class Daemon:
             result = self.dispatcher.flush()
             sent = result.sent
             self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))
-        except Exception:  # noqa: BLE001 - a failed tick is retried at the next one; the daemon goes on
+        except Exception:
             log.exception("scheduled jobs failed; retrying at the next tick")
             return
         self._count_sent(sent)

@@ -96,7 +96,7 @@ class Metrics:
             start_response("200 OK" if healthy else "503 Service Unavailable",
                            [("Content-Type", "text/plain; charset=utf-8")])
             return [why.encode() + b"\n"]
-        return make_wsgi_app(self.registry)(environ, start_response)  # type: ignore[no-any-return]
+        return make_wsgi_app(self.registry)(environ, start_response)
 
     # --- the server ---------------------------------------------------------------------------------------------
     def serve(self, address: tuple[str, int]) -> tuple[str, int]:

@@ -26,9 +26,8 @@ from mailbot.logs import mail_tag
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
-from mailbot.parsers import InboundMail, MailKind, ParseError, parse_mail
+from mailbot.parsers import InboundMail, MailKind, ParseError, mime, parse_mail
 from mailbot.parsers.parse import MAX_ADDRESS
-from mailbot.parsers import mime
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
 from mailbot.workflows import appeals, consents, newcomers, notices, profiles, requests, results, triage
@@ -370,7 +369,7 @@ def content_digest(raw: bytes) -> str:
 _BASE64_SLICE = 1 << 20
 
 
-def _hash_part(digest: "hashlib._Hash", part: email.message.Message, raw: bytes) -> None:
+def _hash_part(digest: hashlib._Hash, part: email.message.Message, raw: bytes) -> None:
     """One leaf part's content into the digest: base64 letters without their line breaks; other encodings decoded
     with line ends and trailing blanks normalised (what a relay may change in a text sent as 7bit or 8bit)."""
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()

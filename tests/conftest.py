@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 from mailbot.config import Settings, load_settings
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.dev.devserver import MailServer
-
 from tests.corpus import AVAILABLE, CORPUS, SKIP_REASON
 from tests.helpers import AIDEUR, CLUB, MEMBERS, OUTSIDERS, PASSWORD
 

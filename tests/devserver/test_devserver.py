@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from imap_tools import MailBoxUnencrypted, MailMessage
 
-import mailbot.dev.devserver as devserver
+from mailbot.dev import devserver
 from mailbot.dev.devserver import MailServer, MailServerError
 
 pytestmark = [

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from mailbot.devserver import MailServer
+
 from tests.conftest import make_env
-from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, make_mail, mailbox, settle, smtp_send
+from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, make_mail, settle, smtp_send
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]  # about a minute: two builds and an install
 
@@ -40,7 +40,7 @@ class Installed:
     def run(self, *args: str, env_file: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {key: value for key, value in _clean_env().items() if not key.startswith("MAILBOT_")}
         options = ["--env-file", str(env_file)] if env_file is not None else []
-        done = subprocess.run([str(self.venv / "bin" / "mailbot"), *options, *args], cwd=self.work, env=env,
+        done = subprocess.run([str(self.venv / "bin" / "mailbot"), *options, *args], check=False, cwd=self.work, env=env,
                               capture_output=True, text=True, timeout=120)
         if check:
             assert done.returncode == 0, f"mailbot {' '.join(args)} → {done.returncode}\n{done.stdout}\n{done.stderr}"
@@ -72,7 +72,7 @@ def installed() -> Iterator[Installed]:
         source = _source_copy(root / "src")
         dist = root / "dist"
         # `python -m build`: the sdist first, then the wheel built from the unpacked sdist.
-        built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)],
+        built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)], check=False,
                                capture_output=True, text=True, timeout=300, env=_clean_env())
         assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
         wheel, = dist.glob("mailbot-*.whl")
@@ -82,7 +82,7 @@ def installed() -> Iterator[Installed]:
         # Runtime dependencies only (no extra), at the versions of the lock: what `make run` installs.
         done = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
                                "--quiet", "-c", str(ROOT / "constraints.txt"), str(wheel)],
-                              capture_output=True, text=True, timeout=600, cwd=root, env=_clean_env())
+                              check=False, capture_output=True, text=True, timeout=600, cwd=root, env=_clean_env())
         assert done.returncode == 0, done.stderr[-3000:]
         work = root / "elsewhere"
         work.mkdir()
@@ -115,14 +115,14 @@ def test_the_wheel_and_the_sdist_carry_the_templates_the_conditions_and_the_migr
 def test_the_installed_package_is_the_one_that_runs_without_test_dependencies(installed: Installed) -> None:
     python = str(installed.venv / "bin" / "python")
     env = _clean_env()
-    where = subprocess.run([python, "-c", "import mailbot, mailbot.compose as c, mailbot.db as d; "
-                                          "print(mailbot.__file__, c.TEMPLATES_DIR, d.MIGRATIONS_DIR, sep='\\n')"],
-                           cwd=installed.work, env=env, capture_output=True, text=True)
+    where = subprocess.run([python, "-c", ("import mailbot, mailbot.compose as c, mailbot.db as d; "
+                                          "print(mailbot.__file__, c.TEMPLATES_DIR, d.MIGRATIONS_DIR, sep='\\n')")],
+                           check=False, cwd=installed.work, env=env, capture_output=True, text=True)
     assert where.returncode == 0, where.stderr
     for path in where.stdout.split():
         assert Path(path).is_relative_to(installed.venv) and Path(path).exists(), path
     for test_only in ("pytest", "hypothesis", "aiosmtpd", "psycopg"):
-        missing = subprocess.run([python, "-c", f"import {test_only}"], cwd=installed.work, env=env,
+        missing = subprocess.run([python, "-c", f"import {test_only}"], check=False, cwd=installed.work, env=env,
                                  capture_output=True, text=True)
         assert missing.returncode != 0, f"{test_only} was installed with the runtime dependencies"
     assert installed.run("--version").stdout.strip().startswith("mailbot ")
