@@ -11,6 +11,7 @@ import pytest
 from mailbot import checks
 from mailbot.compose import TEMPLATES_DIR, TemplateRenderer, override_files, override_problems
 from mailbot.config import ConfigError, load_settings
+from tests.helpers import CLOCK
 from tests.unit.test_templates import SAMPLES
 
 ENV = {"MAILBOT_CLUB_ADDRESS": "aide@club.test", "MAILBOT_AIDEUR_ADDRESSES": "aideur@club.test",
@@ -159,7 +160,7 @@ def test_the_daemons_outbox_renders_with_the_overrides(tmp_path: Path, sqlite_ur
     write(tmp_path, "accuse_reception.j2", SUBJECT_BODY)
     engine = make_engine(sqlite_url)
     try:
-        daemon = Daemon(settings, make_session_factory(engine))
+        daemon = Daemon(settings, make_session_factory(engine), clock=lambda: CLOCK)
         for renderer in (daemon.outbox.renderer, daemon.dispatcher.outbox.renderer):
             assert "Notre texte à nous." in renderer.render("accuse_reception", SAMPLES["accuse_reception"]).body
     finally:
