@@ -86,9 +86,11 @@ def _excused(leak: Leak, recipient: Identity, own_domain: str) -> bool:
     if own_domain and leak.what == ANY_EMAIL and found.replace(" ", "").endswith("@" + own_domain):
         return True
     # The recipient's own data, as the template puts it ("Bonjour Alice"): they know it already, whatever it holds.
-    return any(found in normalise(value) for value in (recipient.first_name, recipient.last_name,
-                                                        recipient.company, recipient.email, recipient.phone,
-                                                        recipient.postal_address) if value)
+    # Whole words only: a helper called "Martine" is no excuse for the requester "Martin".
+    whole = re.compile(rf"(?<!\w){re.escape(found)}(?!\w)")
+    return any(whole.search(normalise(value)) for value in (recipient.first_name, recipient.last_name,
+                                                             recipient.company, recipient.email, recipient.phone,
+                                                             recipient.postal_address) if value)
 
 
 @lru_cache(maxsize=4)

@@ -32,3 +32,11 @@ def test_the_clubs_own_addresses_are_not_leaks() -> None:
     mail = Rendered("Appel", "Répondez à aide+a1-xyz@club.test ; ou écrivez à bob@ailleurs.fr")
     assert {leak.found for leak in mail_leaks([mail.body], REQUESTER, own_domain="club.test")} == {"bob@ailleurs.fr"}
     assert whats(mail, own_domain="club.test") == {ANY_EMAIL}
+
+
+def test_a_recipient_whose_name_merely_contains_the_requesters_is_no_excuse() -> None:
+    """A helper called Martine Leroy knows her own name, not the requester's "Martin": whole words only."""
+    martine = Identity("Martine", "Leroy", email="martine.leroy@membres.test")
+    assert LAST_NAME in whats(Rendered("Appel", "Bonjour Martine,\n\nM. Martin cherche un avocat.\n"),
+                              recipient=martine)
+    assert whats(Rendered("Appel", "Bonjour Martine,\n\nUn membre cherche un avocat.\n"), recipient=martine) == set()
