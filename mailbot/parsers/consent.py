@@ -425,6 +425,9 @@ _JOKE = _phrases(r"""
 _JOKE_MARKS = re.compile(r"[\U0001F609\U0001F61C\U0001F61D\U0001F61B\U0001F92A\U0001F602\U0001F923\U0001F606"
                          r"\U0001F639\U0001F60F\U0001F643\U0001F92D\U0001F921]"
                          r"|(?<![\w:/])[;][-'^]?[)pPD(]|(?<![\w/])[:=][-'^]?[pPb](?![\w])|\^\^|\^_\^")
+# A yes that trails off ("Oui…", "OK...", "D'accord.."): a hesitation, not an agreement.
+_TRAILING_OFF = re.compile(r"(?<![^\W\d_])(?:oui+|ouais|yes|ok(?:ay)?|d\W?accord|entendu|volontiers)\s*(?:…|\.{2,})",
+                           re.IGNORECASE)
 # Doubt and refusal drawn rather than written: 🤔 🤷 😬 🙄 😐 😕 👎 ❌ :/ — never part of a yes.
 _DOUBT_MARKS = re.compile(r"[\U0001F605\U0001F914\U0001F937\U0001F615\U0001F62C\U0001F644\U0001F610\U0001F636"
                           r"\U0001FAE4\U0001F612\U0001F928\U0001F44E\u274C\U0001F6AB\u26D4\U0001F645\U0001F61E"
@@ -540,7 +543,7 @@ def _qualifier(everything: str, raw: str) -> str:
         return "question"
     if _JOKE.search(everything) or _JOKE_MARKS.search(raw):
         return "plaisanterie"
-    if _HEDGE.search(everything) or _DOUBT_MARKS.search(raw):
+    if _HEDGE.search(everything) or _DOUBT_MARKS.search(raw) or _TRAILING_OFF.search(raw):
         return "doute"
     if _DEFER.search(everything):
         return "différé"

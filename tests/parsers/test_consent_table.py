@@ -143,6 +143,7 @@ TABLE: list[tuple[str, object]] = [
     ("Oui, sous réserve de l'accord de ma direction", UNCLEAR), ("Oui, je demande à mon mari et je vous dis", UNCLEAR),
     ("Oui à condition que ce soit gratuit", UNCLEAR), ("Oui si c'est gratuit", UNCLEAR),
     ("Oui, sauf le week-end", UNCLEAR), ("Oui, uniquement pour cette demande", UNCLEAR),
+    ("Oui…", UNCLEAR), ("Oui...", UNCLEAR), ("OK..", UNCLEAR), ("D'accord…", UNCLEAR), ("Oui, merci...", YES),
     ("Oui, éventuellement", UNCLEAR), ("Oui, peut-être", UNCLEAR), ("Oui peut etre", UNCLEAR),
     ("Oui, probablement", UNCLEAR), ("Je pense que oui", UNCLEAR), ("Oui je crois", UNCLEAR),
     ("Plutôt oui", UNCLEAR), ("Oui, a priori", UNCLEAR), ("Euh oui", UNCLEAR), ("Bof, oui", UNCLEAR),
