@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from mailbot.devserver import MailServer
 
+from mailbot.dev.devserver import MailServer
 from tests.conftest import make_env
 from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, make_mail, settle, smtp_send
 
