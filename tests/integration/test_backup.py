@@ -29,6 +29,7 @@ from tests.helpers import AIDEUR, CLUB, MEMBERS, add_members, append, mailbox, m
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
 FIRST, LATER = 120, 30
+WAVE = 10  # mails appended between two backups
 AT = "2026-11-26T11:00"  # the daemon's clock (a Thursday with nothing due): never the real one
 
 pytestmark = [pytest.mark.slow]
@@ -83,19 +84,26 @@ def test_backup_under_load_then_restore_and_the_daemon_goes_on(clean_mail, datab
     sessions = sessions_for(database_url)
     add_members(sessions)
     first = _requests(0, FIRST)
-    for _, raw in first:
-        append(clean_mail, CLUB, raw)
     is_sqlite = sqlite_path(database_url) is not None
 
     with DaemonProcess(env, "run", "--at", AT) as daemon:
-        # Backups while the daemon works through the batch.
-        under_load = []
-        while _counts(sessions)[0] < FIRST and daemon.alive():
+        # Backups while the daemon works: the mail arrives in waves between the backups, so however fast the
+        # daemon is, some backups are taken while it has handled part of the batch and not the rest.
+        under_load: list[Path] = []
+        waiting = list(first)
+        taken = 0
+        while (waiting or _counts(sessions)[0] < FIRST) and daemon.alive():
+            for _, raw in waiting[:WAVE]:
+                append(clean_mail, CLUB, raw)
+            waiting = waiting[WAVE:]
             done = _counts(sessions)[0]
-            target = tmp_path / f"load-{len(under_load)}"
+            target = tmp_path / f"load-{taken}"
+            taken += 1
             assert "backup written" in bk.backup(database_url, target)
             if 0 < done < FIRST:
                 under_load.append(target)
+            if waiting and done == 0:
+                time.sleep(0.2)  # the daemon is still starting: let the first wave be handled
         assert daemon.alive(), daemon.output()
         assert under_load, "the daemon was done before a backup could be taken under load"
         if is_sqlite:
