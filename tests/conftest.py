@@ -1,6 +1,7 @@
 """Shared fixtures: a real Dovecot + Postfix on loopback, a fresh database (SQLite and PostgreSQL), settings."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -20,6 +21,20 @@ from tests.corpus import AVAILABLE, CORPUS, SKIP_REASON
 from tests.helpers import AIDEUR, CLUB, MEMBERS, OUTSIDERS, PASSWORD
 
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process points the root logger at that test's captured stderr, which pytest
+    closes afterwards: later tests' log lines then end in "Logging error … I/O operation on closed file". Each test
+    gets the root logger without the handlers such a test left."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):  # mailbot.logs.setup's own handler; pytest's capture handlers are subclasses
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
