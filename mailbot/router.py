@@ -191,11 +191,24 @@ def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | N
                  member=_member(deps, mail.from_address))
 
 
-def address_token(mail: InboundMail, signer: TokenSigner) -> Token | None:
+def delivery_token(mail: InboundMail, signer: TokenSigner, *, scopes: tuple[str, ...] | None = None) -> Token | None:
     """The token of the address the mail was delivered to, as the club received it (Delivered-To, X-Original-To,
-    To, Cc): the only place a token carries authority. (In-Reply-To/References only say which thread a mail is
-    in: a Message-ID is copied into every reply and forward.)"""
-    return signer.find(list(mail.delivered_to) + list(mail.to) + list(mail.cc), exclude=(SCOPE_BOUNCE,))
+    To, Cc): the only place a token carries authority. In-Reply-To/References only say which thread a mail is in:
+    a Message-ID is copied into every reply and forward, and those of mails sent before thread tokens existed even
+    carry the reply address's own token, so they are never read here.
+
+    The one lookup for every use: a reply address (`scopes` None: any scope but the envelope sender's) and a
+    delivery report's envelope sender (`scopes=(SCOPE_BOUNCE,)`, see returned_mail)."""
+    addresses = list(mail.delivered_to) + list(mail.to) + list(mail.cc)
+    if scopes is None:
+        return signer.find(addresses, exclude=(SCOPE_BOUNCE,))
+    return signer.find(addresses, scopes=scopes)
+
+
+def address_token(mail: InboundMail, signer: TokenSigner) -> Token | None:
+    """The reply token of the address the mail was delivered to (delivery_token): what proves the sender reads the
+    mailbox that mail went to. Workflows call this, never their own search of the headers."""
+    return delivery_token(mail, signer)
 
 
 # How the reason of that route starts: notices.aideur_unrouted sends the "old command address" alert by it.
@@ -404,8 +417,8 @@ def _ticket_of_token(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
 
 def returned_mail(mail: InboundMail, signer: TokenSigner, session: Session) -> OutboxMail | None:
     """Our outgoing mail whose envelope sender (VERP) this mail was delivered to, if its token is valid. Only the
-    envelope recipient counts (Delivered-To, X-Original-To, To): a report's quoted headers name anything."""
-    token = signer.find(list(mail.delivered_to) + list(mail.to), scopes=(SCOPE_BOUNCE,))
+    addresses the report was delivered to count (delivery_token): a report's quoted headers name anything."""
+    token = delivery_token(mail, signer, scopes=(SCOPE_BOUNCE,))
     return session.get(OutboxMail, token.number) if token is not None else None
 
 

@@ -48,7 +48,6 @@ from mailbot.workflows.profiles import (
     open_pending,
     pending_values,
     profile_lines,
-    token_of,
     unreadable_problems,
 )
 from mailbot.workflows.tickets import record_event, shorten
@@ -62,7 +61,9 @@ def conditions_text(path: Path) -> str:
 def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Member | None) -> None:
     """A mail from someone who is not an active member: the answer to a registration's confirmation, their form
     if they sent one, else the invitation."""
-    token = token_of(ctx.signer, mail)
+    from mailbot.router import address_token  # the router imports the workflows
+
+    token = address_token(mail, ctx.signer)  # never In-Reply-To/References: thread context, not proof
     if token is not None and token.scope == SCOPE_VERIFY:
         _confirmation_answer(ctx, mail, known, token.number)
         return

@@ -157,13 +157,6 @@ def unreadable_problems(form: FormReply, *, echo: bool) -> list[dict[str, str]]:
             for key, why in form.unreadable.items()]
 
 
-def token_of(signer: TokenSigner, mail: InboundMail) -> Token | None:
-    """The reply token of a mail, found where the router finds it (the router does not pass it to every
-    workflow)."""
-    return signer.find(list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to)
-                       + list(mail.references))
-
-
 def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
     """The member's answer to "do you confirm?": only this reply ends membership or erases the data."""
     pending = member.pending_action

@@ -383,3 +383,30 @@ def test_a_ps_under_the_signature_saying_no_confirms_nothing(clean_mail, setting
     deliver(clean_mail, settings, sessions, reply_to_notification(question, answer, "thunderbird", sender=ALICE))
     assert alice(sessions) == (*ALICE_BEFORE, "active")
     assert pending(sessions)[0][1] != "applied"
+
+
+# --- issue 12: one lookup of the delivery address's token ----------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["In-Reply-To", "References"])
+def test_an_old_style_message_id_confirms_no_registration(clean_mail, settings, sessions, header):
+    """Mails sent before thread tokens existed carried the reply address's own token in their Message-ID. Citing
+    such a Message-ID (here: of the question "do you confirm your registration?") in a forged "Oui" to the plain
+    address is thread context, not proof: nobody is registered; only the answer through the reply address is."""
+    from mailbot.models import PendingChange
+    from mailbot.tokens import ROLE_MEMBER, SCOPE_VERIFY, Token, TokenSigner
+
+    deliver(clean_mail, settings, sessions, forged(STRANGER, "Inscription", FORM))
+    [question] = settle(clean_mail, STRANGER, 1)
+    assert "merci de confirmer" in question.subject
+    with sessions() as session:
+        number = session.scalars(select(PendingChange.id)).one()
+    old_style = f"<{TokenSigner(settings.secret_keys).sign(Token(SCOPE_VERIFY, number, ROLE_MEMBER))}@club.test>"
+    deliver(clean_mail, settings, sessions, forged(STRANGER, "Re: " + question.subject, "Oui",
+                                                   **{header.replace("-", "_"): old_style}))
+    with sessions() as session:
+        assert session.scalar(select(Member).where(Member.email == STRANGER)) is None
+    assert pending(sessions) == [("register", "pending", STRANGER)]
+    # Her own answer through the reply address still registers her.
+    deliver(clean_mail, settings, sessions, reply_to_notification(question, "Oui", "gmail", sender=STRANGER))
+    with sessions() as session:
+        assert session.scalar(select(Member).where(Member.email == STRANGER)).status == "active"
