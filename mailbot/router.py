@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import select
@@ -16,11 +16,23 @@ from sqlalchemy.orm import Session
 
 from mailbot import dkim
 from mailbot.config import Settings
-from mailbot.models import Consent, Member, OutboxMail, ResultForm, SigningDomain, Solicitation, Ticket, utcnow
+from mailbot.models import (
+    Consent,
+    Member,
+    OutboxMail,
+    PendingChange,
+    ResultForm,
+    SigningDomain,
+    Solicitation,
+    Ticket,
+    utcnow,
+)
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
-from mailbot.parsers.registration import intent_of
+from mailbot.parsers.registration import confirmation_of, intent_of
+from mailbot.parsers.rules import is_courtesy_only
+from mailbot.parsers.subjects import strip_subject_prefixes
 from mailbot.tokens import (
     ROLE_AIDEUR,
     ROLE_MEMBER,
@@ -39,7 +51,8 @@ from mailbot.tokens import (
     TokenSigner,
 )
 from mailbot.workflows.aideur import command_generation
-from mailbot.workflows.tickets import REFERENCE
+from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words
+from mailbot.workflows.tickets import REFERENCE, open_tickets_of
 
 
 class Action(str, Enum):
@@ -68,6 +81,9 @@ class Route:
     member: Member | None = None
     token: Token | None = None
     solicitation: Solicitation | None = None
+    # A request written in reply to a club mail keeps that mail's subject ("Re: Bienvenue au Club Aide !"): the
+    # ticket is titled by what the member wrote instead.
+    subject_is_ours: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,8 +187,8 @@ def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | N
     if token.scope in (SCOPE_PROFILE, SCOPE_CONFIRM, SCOPE_VERIFY, SCOPE_REGISTRATION):
         member = _member(deps, mail.from_address)
         if member is not None and member.status == "active":
-            return Route(Action.PROFILE, "jeton d'un mail du membre seulement dans les références "
-                                         "(In-Reply-To/References) : aucune preuve", member=member)
+            return _profile_or_request(mail, deps, member, None, "jeton d'un mail du membre seulement dans les "
+                                                                 "références (In-Reply-To/References) : aucune preuve")
         return None
     # An answer to a consent question, an appeal or a result form that lost its reply address (a provider dropping
     # plus addresses, or a forger citing the Message-ID): it counts for nothing, but Aideur sees it on the ticket.
@@ -267,11 +283,11 @@ def _registration(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | 
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
         if deps.signer.address_matches(token, mail.from_address):
-            return Route(Action.PROFILE, "un membre répond à l'invitation : son profil", member=member, token=token)
+            return _profile_or_request(mail, deps, member, token, "un membre répond à l'invitation : son profil")
         # The invitation sent to another address: it proves nothing about this sender (issue 11, point 1), so the
         # profile workflow treats it as a fresh mail: any change waits for a confirmation to the member's address.
-        return Route(Action.PROFILE, "un membre par l'invitation d'une autre adresse : aucune preuve",
-                     member=member)
+        return _profile_or_request(mail, deps, member, None,
+                                   "un membre par l'invitation d'une autre adresse : aucune preuve")
     return Route(Action.NON_MEMBER, "réponse à l'invitation à s'inscrire", member=member, token=token)
 
 
@@ -281,6 +297,10 @@ def _verify(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
     registration."""
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
+        pending = deps.session.get(PendingChange, token.number)
+        if not _still_asked(pending is not None and pending.status == "pending" and pending.member_id == member.id
+                            and pending.asked_at > _now(deps) - timedelta(days=PENDING_DAYS), mail):
+            return _request(mail, deps, member, "réponse à une confirmation de modification déjà réglée")
         return Route(Action.PROFILE, "réponse à une confirmation de modification", member=member, token=token)
     return Route(Action.NON_MEMBER, "réponse à une confirmation d'inscription", member=member, token=token)
 
@@ -293,7 +313,7 @@ def _own_member(mail: InboundMail, deps: RouterDeps, token: Token) -> Member | N
 
 def _profile(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
     member = _own_member(mail, deps, token)
-    return Route(Action.PROFILE, "réponse à un mail de profil", member=member, token=token) if member else None
+    return _profile_or_request(mail, deps, member, token, "réponse à un mail de profil") if member else None
 
 
 def _confirmation(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
@@ -301,6 +321,10 @@ def _confirmation(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | 
     member = _member(deps, mail.from_address)
     if member is None or member.id != token.number or member.status not in ("active", "ended"):
         return None
+    if member.status == "active" and not _still_asked(
+            bool(member.pending_action) and member.pending_since is not None
+            and member.pending_since > _now(deps) - timedelta(days=PENDING_DAYS), mail):
+        return _request(mail, deps, member, "réponse à une demande de confirmation déjà réglée")
     return Route(Action.CONFIRMATION, "réponse à une demande de confirmation", member=member, token=token)
 
 
@@ -331,6 +355,50 @@ def _result(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
         return None
     return Route(Action.RESULT_REPLY, "réponse au formulaire de résultat",
                  ticket=deps.session.get(Ticket, form.ticket_id), member=_member(deps, mail.from_address), token=token)
+
+
+def _profile_or_request(mail: InboundMail, deps: RouterDeps, member: Member, token: Token | None,
+                        why: str) -> Route:
+    """An active member's reply to a membership mail: an answer to it goes to the profile workflow; anything else
+    is a request for help (issue 12, point 1: no mail of a member is kept from a ticket)."""
+    if is_profile_answer(mail, member):
+        return Route(Action.PROFILE, why, member=member, token=token)
+    return _request(mail, deps, member, why)
+
+
+def _still_asked(open_question: bool, mail: InboundMail) -> bool:
+    """Whether a reply to a confirmation question is its answer: the question is still open, or the reply says
+    no more than a yes, a no or a thanks (answered by "nothing to confirm"). Else it is a request for help."""
+    own = own_words(mail)
+    return open_question or is_courtesy_only(own) or confirmation_of(mail.text or own) is not None
+
+
+def _request(mail: InboundMail, deps: RouterDeps, member: Member, why: str) -> Route:
+    """A member's mail that answers nothing of the club mail it replies to: a new request, or a follow-up of their
+    open ticket when it is about it (they have exactly one, and the mail replies to one of that ticket's mails)."""
+    ids = list(mail.in_reply_to) + list(mail.references)
+    cited = set(deps.session.scalars(select(OutboxMail.ticket_id).where(
+        OutboxMail.message_id.in_(ids), OutboxMail.ticket_id.is_not(None)))) if ids else set()
+    if cited:
+        open_tickets = open_tickets_of(deps.session, member.id)
+        if len(open_tickets) == 1 and open_tickets[0].id in cited:
+            return Route(Action.FOLLOW_UP, f"{why} ; pas une réponse à ce mail : suite de sa demande en cours",
+                         ticket=open_tickets[0], member=member)
+    return Route(Action.NEW_REQUEST, f"{why} ; pas une réponse à ce mail : une demande", member=member,
+                 subject_is_ours=_subject_is_ours(mail, deps, ids))
+
+
+def _subject_is_ours(mail: InboundMail, deps: RouterDeps, ids: list[str]) -> bool:
+    """Whether the mail's subject is the one of the club mail it replies to, prefixes aside."""
+    subject = strip_subject_prefixes(mail.subject).casefold()
+    if not ids or not subject:
+        return False
+    ours = deps.session.scalars(select(OutboxMail.subject).where(OutboxMail.message_id.in_(ids)))
+    return any(strip_subject_prefixes(theirs or "").casefold() == subject for theirs in ours)
+
+
+def _now(deps: RouterDeps) -> datetime:
+    return deps.now or utcnow()
 
 
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {

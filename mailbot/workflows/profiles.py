@@ -19,7 +19,9 @@ from mailbot.matching import index_member
 from mailbot.members import erase_member
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
+from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
+from mailbot.parsers.rules import is_courtesy_only
 from mailbot.tokens import (
     ROLE_MEMBER,
     SCOPE_CONFIRM,
@@ -79,6 +81,45 @@ def apply_values(member: Member, values: dict[str, str]) -> list[str]:
     return changed
 
 
+# --- what a member's reply to a membership mail is --------------------------------------------------------------
+# Words a member may write around form lines ("voici mon nouveau numéro :") without it being a request for help.
+AROUND_FORM_WORDS = 12
+
+
+def own_words(mail: InboundMail) -> str:
+    """What the member wrote in this mail. A body made of form lines is sometimes taken whole for a signature
+    (a "Téléphone :" line looks like one): then the mail without its quote."""
+    return mail.new_text if mail.new_text.strip() else quoteless(mail.text)
+
+
+def is_profile_answer(mail: InboundMail, member: Member) -> bool:
+    """Whether a member's reply to a membership mail (welcome, profile, invitation, confirmation) answers it: form
+    lines, the acceptance, a membership request ("modifier", "résilier", "effacer mes données"), or only courtesy.
+    Anything else is a request for help, whatever mail it replies to (issue 12, point 1): the router opens a
+    ticket for it rather than send the profile back or keep it from Aideur.
+
+    Form lines count when they are most of what was written: a request that happens to hold one ("Activité :
+    boulangerie. Je cherche…") is a request, and Aideur sees the line with it."""
+    own = own_words(mail)
+    if intent_of(mail.subject, own) is not None or is_courtesy_only(own):
+        return True
+    body = mail.text.replace(mail.signature, "") if mail.signature.strip() and mail.new_text.strip() else mail.text
+    form = parse_form(body, own)
+    if form.acceptance is not None or form.refused:
+        return True
+    lines = [line for line in own.splitlines() if line.strip()][:80]
+    rest = [line for line in lines if not _is_form_line(line)]
+    if len(rest) < len(lines) or differences(member, dict(form.values)) or form.unreadable:
+        # Form lines written (or filled in the quote): an answer, if little else was written around them.
+        return is_courtesy_only("\n".join(rest)) or len(" ".join(rest).split()) <= AROUND_FORM_WORDS
+    return False
+
+
+def _is_form_line(line: str) -> bool:
+    form = parse_form(line, line)
+    return bool(form.values or form.unreadable or form.acceptance is not None or form.refused)
+
+
 # --- entry points --------------------------------------------------------------------------------------------------
 def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, member: Member,
                  token: Token | None) -> None:
@@ -87,7 +128,7 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
     if token is not None and token.scope == SCOPE_VERIFY:
         answer_pending_change(ctx, mail, member, token.number)
         return
-    text = mail.new_text or mail.text
+    text = own_words(mail)  # not the quote: the quoted profile is no answer
     intent = intent_of(mail.subject, text)
     if intent in (Intent.END, Intent.ERASE):
         ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
@@ -112,10 +153,11 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
     if wants_acceptance:
         _record_acceptance(ctx, member, message_id=mail.message_id, line=form.acceptance or "",
                            raw_sha256=raw_sha256)
-    if not changes and not wants_acceptance and intent is None and token is not None \
-            and token.scope not in (SCOPE_REGISTRATION,):
-        # A reply to a profile mail with no field in it ("merci !", a question): a message for Aideur.
-        _forward_to_aideur(ctx, mail, member, text)
+    if not changes and not wants_acceptance and intent is None and is_courtesy_only(own_words(mail)):
+        # "Merci !" to the welcome or profile mail: nothing to do, nothing to answer (anything more is routed to
+        # a ticket by the router: is_profile_answer).
+        record_event(ctx.session, None, "member-thanks", f"membre n° {member.id} : remerciement, sans suite",
+                     ctx.now, actor=mail.from_address)
         return
     _changed(ctx, mail, member, changes)
     new_email = form.values.get("email", "")
