@@ -255,7 +255,7 @@ class Pipeline:
                  f", ticket {ticket.ref}" if ticket is not None else "", queued)
         log.debug("mail %s: Message-ID <%s> from %s, subject %r: %s", mail_tag(mail.message_id), mail.message_id,
                   mail.from_address, mail.subject, decision.reason)
-        erased = decision.member is not None and decision.member.status == "erased"
+        erased = ctx.erased or (decision.member is not None and decision.member.status == "erased")
         return decision.action.value, ticket, erased, reason
 
     # --- helpers ----------------------------------------------------------------------------------------------

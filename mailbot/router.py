@@ -51,7 +51,8 @@ from mailbot.tokens import (
     TokenSigner,
 )
 from mailbot.workflows.aideur import command_generation
-from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words
+from mailbot.workflows.newcomers import is_former_members_question
+from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words, rights_request
 from mailbot.workflows.tickets import REFERENCE, open_tickets_of
 
 
@@ -288,7 +289,7 @@ def _registration(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | 
         # profile workflow treats it as a fresh mail: any change waits for a confirmation to the member's address.
         return _profile_or_request(mail, deps, member, None,
                                    "un membre par l'invitation d'une autre adresse : aucune preuve")
-    return Route(Action.NON_MEMBER, "réponse à l'invitation à s'inscrire", member=member, token=token)
+    return _not_a_member(mail, deps, member, token, "réponse à l'invitation à s'inscrire")
 
 
 def _verify(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
@@ -439,16 +440,29 @@ def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if member is None or member.status != "active":
         return None
     intent = intent_of(mail.subject, mail.new_text or mail.text)
-    if intent is None:
-        return None
-    return Route(Action.PROFILE, f"demande du membre sur son adhésion ({intent.value})", member=member)
+    if intent is not None:
+        return Route(Action.PROFILE, f"demande du membre sur son adhésion ({intent.value})", member=member)
+    if rights_request(mail.subject, own_words(mail)) is not None:
+        return Route(Action.PROFILE, "demande du membre sur ses données (RGPD)", member=member)
+    return None
 
 
 def sender(mail: InboundMail, deps: RouterDeps) -> Route:
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
         return Route(Action.NEW_REQUEST, "nouveau mail d'un membre", member=member)
-    return Route(Action.NON_MEMBER, "expéditeur inconnu ou non actif", member=member)
+    return _not_a_member(mail, deps, member, None, "expéditeur inconnu ou non actif")
+
+
+def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, token: Token | None,
+                  why: str) -> Route:
+    """Someone who is not an active member: the registration workflow (invitation, form, rights), except a former
+    member's question, which Aideur answers through a ticket like any request (issue 12, point 4)."""
+    if member is not None and is_former_members_question(mail, member):
+        ids = list(mail.in_reply_to) + list(mail.references)
+        return Route(Action.NEW_REQUEST, f"{why} ; question d'un ancien membre : une demande", member=member,
+                     subject_is_ours=_subject_is_ours(mail, deps, ids))
+    return Route(Action.NON_MEMBER, why, member=member, token=token)
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,

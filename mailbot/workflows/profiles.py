@@ -11,17 +11,19 @@ Ending membership and erasing data always wait for such a confirmation (scope x)
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from mailbot.matching import index_member
-from mailbot.members import erase_member
+from mailbot.members import erase_member, export_address
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
 from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
-from mailbot.parsers.rules import is_courtesy_only
+from mailbot.parsers.rules import fold, is_courtesy_only
+from mailbot.parsers.subjects import strip_subject_prefixes
 from mailbot.tokens import (
     ROLE_MEMBER,
     SCOPE_CONFIRM,
@@ -42,7 +44,51 @@ PROFILE_KEYS = ("last_name", "first_name", "company", "activity", "postal_addres
                 "particulars", "visibility", "accepts_appeals")
 PENDING_DAYS = 14  # a confirmation not given within two weeks lapses: the member must ask again
 ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données",
+                "exporter": "vous envoyer une copie de toutes vos données",
                 "profile": "modifier votre profil comme indiqué"}
+ERASE, EXPORT = "effacer", "exporter"
+EXPORT_FILE = "mes-donnees.json"
+
+# The rights anyone the club holds data on can use by mail (RGPD art. 15 and 17), as folded words.
+_RIGHTS = {
+    ERASE: r"(?:effacer|effacez|supprimer|supprimez|detruire|detruisez|retirer|retirez)\s+(?:de\s+)?(?:toutes\s+)?"
+           r"(?:mes|toutes\s+mes)\s+(?:donnees|informations|coordonnees)(?:\s+personnelles)?"
+           r"|(?:effacement|suppression|destruction)\s+(?:de\s+)?(?:toutes\s+)?(?:mes|des)\s+"
+           r"(?:donnees|informations|coordonnees)|droit\s+a\s+l\s*oubli|droit\s+a\s+l\s*effacement",
+    EXPORT: r"(?:(?:recevoir|obtenir|avoir|consulter|voir|connaitre|exporter|envoyer|envoyez|transmettre|"
+            r"transmettez|communiquer|communiquez|copie\s+de|export\s+de|acces\s+a|acceder\s+a)\s+)?"
+            r"(?:toutes\s+)?(?:mes\s+donnees(?:\s+personnelles)?|les\s+donnees\s+que\s+vous\s+avez\s+sur\s+moi)"
+            r"|droit\s+d\s*acces|export\s+rgpd",
+}
+_RIGHTS_RE = {right: re.compile(rf"(?<![a-z]){pattern}(?![a-z])") for right, pattern in _RIGHTS.items()}
+# Words that may surround such a request in a short line without making it another subject.
+_RIGHTS_FILLER = frozenset({
+    "je", "j", "veux", "voudrais", "souhaite", "souhaiterais", "aimerais", "demande", "demander", "merci", "svp",
+    "stp", "s", "il", "vous", "plait", "de", "d", "du", "des", "la", "le", "les", "l", "a", "au", "aux", "me", "m",
+    "moi", "pour", "et", "que", "bonjour", "bonsoir", "rgpd", "pouvez", "pourriez", "bien", "vouloir", "oui", "ok",
+    "tout", "toutes", "ma", "mes", "donnees", "personnelles",
+})
+
+
+def rights_request(subject: str, text: str, *, anywhere: bool = False) -> str | None:
+    """"effacer mes données" (ERASE) or "mes données" (EXPORT) in a mail, else None. A member's fresh mail must say
+    only that in its subject or its short first line ("Mes données comptables ont disparu" is a request for help);
+    with `anywhere` (a former member or a non-member, whose only business with the club is this) a sentence of
+    the first lines is enough ("Oui, merci d'effacer mes données s'il vous plaît")."""
+    if intent_of(subject, text) is Intent.ERASE:
+        return ERASE
+    pieces = [strip_subject_prefixes(subject or "")]
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip() and not line.startswith(">")]
+    pieces += lines[:4] if anywhere else lines[:1]
+    for piece in pieces:
+        words = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+        for right in (ERASE, EXPORT):  # erasure first: "effacer mes données" names the data too
+            pattern = _RIGHTS_RE[right]
+            if not pattern.search(words):
+                continue
+            if anywhere or all(word in _RIGHTS_FILLER for word in pattern.sub(" ", words).split()):
+                return right
+    return None
 
 
 # --- the profile as fields -----------------------------------------------------------------------------------------
@@ -101,7 +147,7 @@ def is_profile_answer(mail: InboundMail, member: Member) -> bool:
     Form lines count when they are most of what was written: a request that happens to hold one ("Activité :
     boulangerie. Je cherche…") is a request, and Aideur sees the line with it."""
     own = own_words(mail)
-    if intent_of(mail.subject, own) is not None or is_courtesy_only(own):
+    if intent_of(mail.subject, own) is not None or rights_request(mail.subject, own) or is_courtesy_only(own):
         return True
     body = mail.text.replace(mail.signature, "") if mail.signature.strip() and mail.new_text.strip() else mail.text
     form = parse_form(body, own)
@@ -132,6 +178,9 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
     intent = intent_of(mail.subject, text)
     if intent in (Intent.END, Intent.ERASE):
         ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
+        return
+    if intent is None and (right := rights_request(mail.subject, text)) is not None:
+        ask_confirmation(ctx, mail, member, right)
         return
     proved = has_proof(ctx.signer, mail, member, token)
     form = parse_form(mail.text, text)
@@ -213,12 +262,16 @@ def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -
         return
     member.pending_action, member.pending_since = "", None
     if answer is False:
+        if pending == "resilier":
+            _resignation_reason(ctx, member, status="cancelled")  # its words are not kept
         record_event(ctx.session, None, f"{pending}-cancelled", f"membre n° {member.id}", ctx.now,
                      actor=mail.from_address)
         _reply(ctx, mail, member, "confirmation_annulee", {"action": ACTION_WORDS[pending],
                                                            "former_member": member.status == "ended"})
     elif pending == "resilier":
         end_membership(ctx, mail, member)
+    elif pending == EXPORT:
+        send_export(ctx, mail, member.email or "", first_name=member.first_name)
     else:
         erase(ctx, mail, member)
 
@@ -328,13 +381,17 @@ def _changed(ctx: WorkflowContext, mail: InboundMail, member: Member, changes: l
 
 # --- ending and erasing --------------------------------------------------------------------------------------------
 def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
+    """Confirmed: open requests are withdrawn, the member leaves, and Aideur learns why (the words of the mail
+    that asked, kept aside until this confirmation)."""
+    open_refs = [t.ref for t in open_tickets_of(ctx.session, member.id)]
     for ticket in open_tickets_of(ctx.session, member.id):
         withdraw(ctx, ticket, member, "Adhésion terminée à la demande du membre.")
     member.status, member.ended_at = "ended", ctx.now
     record_event(ctx.session, None, "member-ended", f"membre n° {member.id} : adhésion terminée", ctx.now,
                  actor=mail.from_address)
     context: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name,
-                                  "name": member.display_name, "address": member.email}
+                                  "name": member.display_name, "address": member.email,
+                                  "reason": _resignation_reason(ctx, member), "open_refs": open_refs}
     _reply(ctx, mail, member, "adhesion_terminee", {}, token=ctx.signer.address_token(member.email or ""))
     notify_aideurs(ctx, None, "notification_fin_adhesion", context, key=f"ended:{mail.message_id}",
                    about=member.email or "")
@@ -358,23 +415,68 @@ def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
     erase_member(ctx.session, address, now=ctx.now, also_purge=[mail.message_id])  # this very mail, too
 
 
+def send_export(ctx: WorkflowContext, mail: InboundMail, address: str, *, first_name: str = "") -> None:
+    """Everything held about the address (members.export_address), as a readable mail with the JSON attached, to
+    that address only: the caller has checked that the request was confirmed from it. The outbox keeps no copy
+    once it is sent (the attachment holds all the person's data)."""
+    held = export_address(ctx.session, address)
+    data = json.dumps(held, ensure_ascii=False, indent=2).encode("utf-8")
+    record_event(ctx.session, None, "data-exported", "copie des données envoyée à l'adresse enregistrée", ctx.now,
+                 actor=mail.from_address)
+    ctx.send(Outgoing(
+        template="donnees_export", to=address,
+        context={"club_name": ctx.settings.club_name, "first_name": first_name, "file": EXPORT_FILE,
+                 "member": held.get("status") not in (None, "non-membre"),
+                 "former_member": held.get("status") == "ended",
+                 "profile": [line for line in form_lines(_export_values(held), with_acceptance=False)],
+                 "tickets": len(held.get("tickets") or []), "received": len(held.get("mails_received") or []),
+                 "sent": len(held.get("mails_sent") or []), "acceptances": len(held.get("acceptances") or []),
+                 "asked": len(held.get("confirmations_asked") or [])},
+        idempotency_key=f"export:{mail.message_id}", token=ctx.signer.address_token(address),
+        in_reply_to=f"<{mail.message_id}>", scrub_after_send=True,
+        files=((EXPORT_FILE, "application/json", data),)))
+
+
+def _export_values(held: dict[str, object]) -> dict[str, str]:
+    values = {key: str(held.get(key) or "") for key in PROFILE_KEYS if key != "accepts_appeals"}
+    if "accepts_appeals" in held:
+        values["accepts_appeals"] = "oui" if held["accepts_appeals"] else "non"
+    values["email"] = str(held.get("email") or "")
+    return values
+
+
 # --- mails ---------------------------------------------------------------------------------------------------------
+REASON_KIND = "resilier"  # a PendingChange keeping the words of a resignation until it is confirmed
+
+
+def _keep_reason(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
+    """The words a resignation was asked with ("je pars à la retraite"), kept aside for Aideur until confirmed."""
+    own = own_words(mail)
+    reason = "" if is_courtesy_only(own) or (intent_of("", own) is not None and len(own.split()) <= 6) else own
+    new_pending(ctx, kind=REASON_KIND, email=(member.email or "").lower(), member_id=member.id,
+                values={"reason": shorten(reason.strip(), 2000)}, acceptance=None, mail=mail, raw_sha256="")
+
+
+def _resignation_reason(ctx: WorkflowContext, member: Member, *, status: str = "applied") -> str:
+    kept = ctx.session.scalars(select(PendingChange).where(
+        PendingChange.member_id == member.id, PendingChange.kind == REASON_KIND, PendingChange.status == "pending",
+    ).order_by(PendingChange.id.desc())).first()
+    if kept is None:
+        return ""
+    reason = pending_values(kept)[0].get("reason", "")
+    close_pending(ctx, kept, status)
+    return reason
+
+
 def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, member: Member, action: str) -> None:
+    if action == "resilier":
+        _keep_reason(ctx, mail, member)
     member.pending_action, member.pending_since = action, ctx.now
     record_event(ctx.session, None, f"{action}-asked", f"membre n° {member.id}", ctx.now, actor=mail.from_address)
     open_refs = [t.ref for t in open_tickets_of(ctx.session, member.id)]
     _reply(ctx, mail, member, "confirmation_demandee", {"action": ACTION_WORDS[action], "kind": action,
                                                         "open_refs": open_refs, "days": PENDING_DAYS},
            token=Token(SCOPE_CONFIRM, member.id, ROLE_MEMBER))
-
-
-def _forward_to_aideur(ctx: WorkflowContext, mail: InboundMail, member: Member, text: str) -> None:
-    record_event(ctx.session, None, "member-message", f"membre n° {member.id} : message transmis à Aideur",
-                 ctx.now, actor=mail.from_address)
-    notify_aideurs(ctx, None, "notification_message_membre", {
-        "club_name": ctx.settings.club_name, "name": member.display_name, "address": member.email,
-        "subject": mail.subject or "(sans objet)", "text": shorten(text, 4000)}, key=f"member-message:{mail.message_id}",
-        about=member.email or "")
 
 
 def _reply(ctx: WorkflowContext, mail: InboundMail, member: Member, template: str, extra: dict[str, object], *,
