@@ -145,9 +145,10 @@ def is_profile_answer(mail: InboundMail, member: Member) -> bool:
     ticket for it rather than send the profile back or keep it from Aideur.
 
     Form lines count when they are most of what was written: a request that happens to hold one ("Activité :
-    boulangerie. Je cherche…") is a request, and Aideur sees the line with it."""
+    boulangerie", then a paragraph asking for a supplier) is a request, and Aideur sees the line with it."""
     own = own_words(mail)
-    if intent_of(mail.subject, own) is not None or rights_request(mail.subject, own) or is_courtesy_only(own):
+    if intent_of(mail.subject, own) is not None or rights_request(mail.subject, own) or is_courtesy_only(own) \
+            or confirmation_of(own) is not None:
         return True
     body = mail.text.replace(mail.signature, "") if mail.signature.strip() and mail.new_text.strip() else mail.text
     form = parse_form(body, own)
@@ -189,6 +190,19 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
         return
     values = {k: v for k, v in form.values.items() if k in PROFILE_KEYS}
     wants_acceptance = form.acceptance is not None and member.conditions_version != ctx.settings.conditions_version
+    if intent is None and not wants_acceptance and not form.unreadable and not differences(member, values):
+        if token is None and confirmation_of(text) is not None:
+            # "Oui" without the reply address of the question it answers (a forger citing its Message-ID, or a
+            # provider dropping plus addresses): it confirms nothing, and nothing is sent back.
+            record_event(ctx.session, None, "answer-unproven", f"membre n° {member.id} : « oui / non » hors de "
+                         "l'adresse de réponse de la question, sans effet", ctx.now, actor=mail.from_address)
+            return
+        if is_courtesy_only(text):
+            # "Merci !" to the welcome or profile mail: nothing to do, nothing to answer (anything more is routed
+            # to a ticket by the router: is_profile_answer).
+            record_event(ctx.session, None, "member-thanks", f"membre n° {member.id} : remerciement, sans suite",
+                         ctx.now, actor=mail.from_address)
+            return
     if not proved:
         wanted = differences(member, values)
         if wanted or wants_acceptance:
@@ -202,12 +216,6 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
     if wants_acceptance:
         _record_acceptance(ctx, member, message_id=mail.message_id, line=form.acceptance or "",
                            raw_sha256=raw_sha256)
-    if not changes and not wants_acceptance and intent is None and is_courtesy_only(own_words(mail)):
-        # "Merci !" to the welcome or profile mail: nothing to do, nothing to answer (anything more is routed to
-        # a ticket by the router: is_profile_answer).
-        record_event(ctx.session, None, "member-thanks", f"membre n° {member.id} : remerciement, sans suite",
-                     ctx.now, actor=mail.from_address)
-        return
     _changed(ctx, mail, member, changes)
     new_email = form.values.get("email", "")
     _reply(ctx, mail, member, "profil", {

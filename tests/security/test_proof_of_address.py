@@ -410,3 +410,30 @@ def test_an_old_style_message_id_confirms_no_registration(clean_mail, settings, 
     deliver(clean_mail, settings, sessions, reply_to_notification(question, "Oui", "gmail", sender=STRANGER))
     with sessions() as session:
         assert session.scalar(select(Member).where(Member.email == STRANGER)).status == "active"
+
+
+# --- issue 12, point 4: a copy of the data goes to the address on record only --------------------------------------
+
+@pytest.mark.parametrize("victim", [ALICE, STRANGER])
+def test_a_forged_request_for_a_copy_of_the_data_reaches_only_the_address_on_record(clean_mail, settings, sessions,
+                                                                                     victim):
+    """Bruno forges the victim's From: with his own Reply-To, asks for "mes données", then forges her "Oui" citing
+    the question's Message-ID (he saw it in a forward) at the plain address: the question went to her address only,
+    and no copy is sent to anyone. (The victim: a member, or someone whose unconfirmed registration is held.)"""
+    if victim == ALICE:
+        add_members(sessions)
+    else:
+        deliver(clean_mail, settings, sessions, forged(STRANGER, "Inscription", FORM))
+    before = len(settle(clean_mail, victim, 1 if victim == STRANGER else 0))
+    deliver(clean_mail, settings, sessions, forged(victim, "Mes données", "Merci de m'envoyer mes données.",
+                                                   Reply_To=BRUNO))
+    question = settle(clean_mail, victim, before + 1)[-1]
+    assert question.subject == "Copie de vos données : merci de confirmer" and question.to == (victim,)
+    deliver(clean_mail, settings, sessions, forged(victim, "Re: " + question.subject, "Oui", Reply_To=BRUNO,
+                                                   In_Reply_To=question.headers["message-id"][0]))
+    deliver(clean_mail, settings, sessions, forged(victim, "Re: " + question.subject, "Oui", Reply_To=BRUNO,
+                                                   References=question.headers["message-id"][0]))
+    for address in EVERYONE:
+        for mail in mailbox(clean_mail, address):
+            assert not [a for a in mail.attachments if a.filename == "mes-donnees.json"], (address, mail.subject)
+    assert mailbox(clean_mail, BRUNO) == []
