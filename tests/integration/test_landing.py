@@ -125,3 +125,27 @@ def test_a_forged_from_citing_her_profile_mail_opens_a_ticket_but_changes_nothin
     with sessions() as session:
         assert session.scalar(select(Member.phone).where(Member.email == ALICE)) == "06 12 34 56 78"
         assert session.scalars(select(PendingChange.status)).all() == ["pending"]
+
+
+def test_a_reply_that_cites_her_one_open_ticket_is_a_follow_up_of_it(clean_mail, settings, sessions):
+    """Alice has one open request; her reply to the profile mail cites the request's acknowledgement in References
+    (her client keeps the whole conversation): it is about that request, so it follows it up."""
+    add_members(sessions)
+    smtp_send(clean_mail, make_mail(ALICE, "Traducteur allemand", "Je cherche un traducteur allemand."))
+    run_cycle(settings, sessions, at=NOW)
+    [ack] = settle(clean_mail, ALICE, 1)
+    smtp_send(clean_mail, make_mail(ALICE, "modifier", ""))
+    run_cycle(settings, sessions, at=NOW)
+    profile = settle(clean_mail, ALICE, 2)[1]
+    message = reply_to_notification(profile, "Précision : c'est pour un chantier de 40 pages, en janvier.", "gmail",
+                                    sender=ALICE)
+    message.replace_header("References", f"{ack.headers['message-id'][0]} {profile.headers['message-id'][0]}")
+    report = deliver(clean_mail, settings, sessions, message)
+    assert dict(report.actions) == {"follow-up": 1}
+    [ticket] = tickets(sessions)
+    assert any("40 pages" in (m.text or "") for m in ticket_messages(sessions, ticket.id))
+
+
+def ticket_messages(sessions, ticket_id: int) -> list:  # type: ignore[no-untyped-def,type-arg]
+    with sessions() as session:
+        return list(session.get(Ticket, ticket_id).messages)
