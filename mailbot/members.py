@@ -6,6 +6,7 @@ import email
 import email.policy
 import hashlib
 import html
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -190,6 +191,61 @@ def export_member(session: Session, email: str) -> dict[str, Any]:
             for t in tickets
         ],
     }
+
+
+def export_address(session: Session, email: str) -> dict[str, Any]:
+    """Everything mailbot holds about an address (RGPD right of access), member or not: a member's export
+    (export_member), or for anyone else (a registration never confirmed, an invitation sent, a former member
+    erased later under another address) the registrations asked, and the mails received from and sent to it."""
+    address = unicode_domain(email.strip().lower())
+    member = session.scalar(select(Member).where(Member.email == address))
+    held = export_member(session, address) if member is not None else {"email": address, "status": "non-membre"}
+    asked = session.scalars(select(PendingChange).where(PendingChange.email == address)
+                            .order_by(PendingChange.id)).all()
+    return held | {
+        "confirmations_asked": [{"kind": p.kind, "status": p.status, "asked_at": p.asked_at.isoformat(),
+                                 "values": (json.loads(p.values).get("values") or {}) if p.values else {}}
+                                for p in asked],
+        "mails_received": [{"at": m.received_at.isoformat(), "subject": m.subject} for m in session.scalars(
+            select(InboundMail).where(InboundMail.from_address == address).order_by(InboundMail.id))],
+        "mails_sent": [{"at": m.created_at.isoformat(), "subject": m.subject} for m in session.scalars(
+            select(OutboxMail).where(OutboxMail.recipient == address).order_by(OutboxMail.id))],
+    }
+
+
+def erase_address(session: Session, email: str, *, now: datetime | None = None, also_purge: Iterable[str] = (),
+                  names: Identity | None = None) -> None:
+    """Erase what mailbot holds about an address that is no member's (RGPD art. 17): the registrations asked
+    (and the names they gave, scrubbed wherever they appear), the raw mails it sent (deleted from the club
+    mailbox by the daemon), the mails waiting for it. A member's address goes to erase_member."""
+    address = unicode_domain(email.strip().lower())
+    if session.scalar(select(Member.id).where(Member.email == address)) is not None:
+        erase_member(session, address, now=now, also_purge=also_purge)
+        return
+    now = now or utcnow()
+    given: dict[str, str] = {}
+    for row in session.scalars(select(PendingChange).where(PendingChange.email == address)):
+        given |= (json.loads(row.values).get("values") or {}) if row.values else {}
+    identity = names or Identity(first_name=given.get("first_name", ""), last_name=given.get("last_name", ""),
+                                 company=given.get("company", ""), email=address, phone=given.get("phone", ""),
+                                 postal_address=given.get("postal_address", ""))
+
+    def clean(text: str) -> str:
+        return scrub(text, identity, ERASED) if text else text
+
+    purge = dict.fromkeys([*session.scalars(select(InboundMail.message_id).where(InboundMail.from_address == address)),
+                           *also_purge])
+    _forget_outgoing(session, address)
+    session.execute(delete(PendingChange).where(PendingChange.email == address))
+    session.flush()
+    named = _scrub_everywhere(session, clean, set())
+    for message_id in dict.fromkeys([*purge, *named]):
+        session.add(MailboxPurge(message_id=message_id, requested_at=now))
+    for other in session.scalars(select(Member).where(Member.id.in_(_scrub_profiles(session, clean)))):
+        index_member(session, other)
+    session.add(Event(kind="address-erased", detail="données d'un non-membre effacées", at=now))
+    session.flush()
+    session.expire_all()
 
 
 def erase_member(session: Session, email: str, *, now: datetime | None = None,

@@ -6,6 +6,7 @@ Nothing is sent from here. The row holds the complete message with its Message-I
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
 from mailbot.models import Event, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads
+from mailbot.parsers.model import Attachment
 from mailbot.tokens import SCOPE_BOUNCE, Token, TokenSigner
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
@@ -100,7 +102,10 @@ class Outbox:
         if leaks:
             guard.stop(ctx, mail, recipient, leaks)  # the requester's identity would reach someone not yet agreed
             return None
-        attachments = iter_attachment_payloads(mail.attach_from_raw) if mail.attach_from_raw else ()
+        # Forwarded attachments are read one at a time from the raw mail (never all in memory); then made files.
+        attachments = itertools.chain(
+            iter_attachment_payloads(mail.attach_from_raw) if mail.attach_from_raw else (),
+            ((Attachment(name, ctype, len(data), "attachment", -1), data) for name, ctype, data in mail.files))
         body = build_message(
             from_name=self.settings.club_name,
             from_address=self.settings.club_address,

@@ -203,7 +203,7 @@ class Pipeline:
              now: datetime) -> tuple[str, Ticket | None, bool, str]:
         """Route and act; returns the outcome, the ticket, whether the sender was erased, and for a mail that
         gets no answer (a robot's, a list's, our own) why: it is recorded and listed for Aideur."""
-        decision = route(mail, RouterDeps(session, self.settings, self.signer, raw))
+        decision = route(mail, RouterDeps(session, self.settings, self.signer, raw, now=now))
         ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
         ticket = decision.ticket
         reason = ""
@@ -212,7 +212,9 @@ class Pipeline:
             notices.member_wrote(ctx, decision.member)
         if decision.action is Action.NEW_REQUEST:
             assert decision.member is not None
-            ticket = requests.new_request(ctx, mail, raw, decision.member)
+            # A request written in reply to a club mail is titled by its text, not by that mail's subject.
+            asked = dataclasses.replace(mail, subject="") if decision.subject_is_ours else mail
+            ticket = requests.new_request(ctx, asked, raw, decision.member)
         elif decision.action is Action.FOLLOW_UP:
             assert ticket is not None
             requests.follow_up(ctx, mail, raw, ticket, decision.member)
@@ -253,7 +255,7 @@ class Pipeline:
                  f", ticket {ticket.ref}" if ticket is not None else "", queued)
         log.debug("mail %s: Message-ID <%s> from %s, subject %r: %s", mail_tag(mail.message_id), mail.message_id,
                   mail.from_address, mail.subject, decision.reason)
-        erased = decision.member is not None and decision.member.status == "erased"
+        erased = ctx.erased or (decision.member is not None and decision.member.status == "erased")
         return decision.action.value, ticket, erased, reason
 
     # --- helpers ----------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import select
@@ -16,11 +16,23 @@ from sqlalchemy.orm import Session
 
 from mailbot import dkim
 from mailbot.config import Settings
-from mailbot.models import Consent, Member, OutboxMail, ResultForm, SigningDomain, Solicitation, Ticket, utcnow
+from mailbot.models import (
+    Consent,
+    Member,
+    OutboxMail,
+    PendingChange,
+    ResultForm,
+    SigningDomain,
+    Solicitation,
+    Ticket,
+    utcnow,
+)
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
-from mailbot.parsers.registration import intent_of
+from mailbot.parsers.registration import confirmation_of, intent_of
+from mailbot.parsers.rules import is_courtesy_only
+from mailbot.parsers.subjects import strip_subject_prefixes
 from mailbot.tokens import (
     ROLE_AIDEUR,
     ROLE_MEMBER,
@@ -39,7 +51,9 @@ from mailbot.tokens import (
     TokenSigner,
 )
 from mailbot.workflows.aideur import command_generation
-from mailbot.workflows.tickets import REFERENCE
+from mailbot.workflows.newcomers import is_former_members_question
+from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words, rights_request
+from mailbot.workflows.tickets import REFERENCE, open_tickets_of
 
 
 class Action(str, Enum):
@@ -68,6 +82,9 @@ class Route:
     member: Member | None = None
     token: Token | None = None
     solicitation: Solicitation | None = None
+    # A request written in reply to a club mail keeps that mail's subject ("Re: Bienvenue au Club Aide !"): the
+    # ticket is titled by what the member wrote instead.
+    subject_is_ours: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,8 +188,8 @@ def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | N
     if token.scope in (SCOPE_PROFILE, SCOPE_CONFIRM, SCOPE_VERIFY, SCOPE_REGISTRATION):
         member = _member(deps, mail.from_address)
         if member is not None and member.status == "active":
-            return Route(Action.PROFILE, "jeton d'un mail du membre seulement dans les références "
-                                         "(In-Reply-To/References) : aucune preuve", member=member)
+            return _profile_or_request(mail, deps, member, None, "jeton d'un mail du membre seulement dans les "
+                                                                 "références (In-Reply-To/References) : aucune preuve")
         return None
     # An answer to a consent question, an appeal or a result form that lost its reply address (a provider dropping
     # plus addresses, or a forger citing the Message-ID): it counts for nothing, but Aideur sees it on the ticket.
@@ -191,11 +208,24 @@ def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | N
                  member=_member(deps, mail.from_address))
 
 
-def address_token(mail: InboundMail, signer: TokenSigner) -> Token | None:
+def delivery_token(mail: InboundMail, signer: TokenSigner, *, scopes: tuple[str, ...] | None = None) -> Token | None:
     """The token of the address the mail was delivered to, as the club received it (Delivered-To, X-Original-To,
-    To, Cc): the only place a token carries authority. (In-Reply-To/References only say which thread a mail is
-    in: a Message-ID is copied into every reply and forward.)"""
-    return signer.find(list(mail.delivered_to) + list(mail.to) + list(mail.cc), exclude=(SCOPE_BOUNCE,))
+    To, Cc): the only place a token carries authority. In-Reply-To/References only say which thread a mail is in:
+    a Message-ID is copied into every reply and forward, and those of mails sent before thread tokens existed even
+    carry the reply address's own token, so they are never read here.
+
+    The one lookup for every use: a reply address (`scopes` None: any scope but the envelope sender's) and a
+    delivery report's envelope sender (`scopes=(SCOPE_BOUNCE,)`, see returned_mail)."""
+    addresses = list(mail.delivered_to) + list(mail.to) + list(mail.cc)
+    if scopes is None:
+        return signer.find(addresses, exclude=(SCOPE_BOUNCE,))
+    return signer.find(addresses, scopes=scopes)
+
+
+def address_token(mail: InboundMail, signer: TokenSigner) -> Token | None:
+    """The reply token of the address the mail was delivered to (delivery_token): what proves the sender reads the
+    mailbox that mail went to. Workflows call this, never their own search of the headers."""
+    return delivery_token(mail, signer)
 
 
 # How the reason of that route starts: notices.aideur_unrouted sends the "old command address" alert by it.
@@ -254,12 +284,12 @@ def _registration(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | 
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
         if deps.signer.address_matches(token, mail.from_address):
-            return Route(Action.PROFILE, "un membre répond à l'invitation : son profil", member=member, token=token)
+            return _profile_or_request(mail, deps, member, token, "un membre répond à l'invitation : son profil")
         # The invitation sent to another address: it proves nothing about this sender (issue 11, point 1), so the
         # profile workflow treats it as a fresh mail: any change waits for a confirmation to the member's address.
-        return Route(Action.PROFILE, "un membre par l'invitation d'une autre adresse : aucune preuve",
-                     member=member)
-    return Route(Action.NON_MEMBER, "réponse à l'invitation à s'inscrire", member=member, token=token)
+        return _profile_or_request(mail, deps, member, None,
+                                   "un membre par l'invitation d'une autre adresse : aucune preuve")
+    return _not_a_member(mail, deps, member, token, "réponse à l'invitation à s'inscrire")
 
 
 def _verify(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
@@ -268,6 +298,10 @@ def _verify(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
     registration."""
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
+        pending = deps.session.get(PendingChange, token.number)
+        if not _still_asked(pending is not None and pending.status == "pending" and pending.member_id == member.id
+                            and pending.asked_at > _now(deps) - timedelta(days=PENDING_DAYS), mail):
+            return _request(mail, deps, member, "réponse à une confirmation de modification déjà réglée")
         return Route(Action.PROFILE, "réponse à une confirmation de modification", member=member, token=token)
     return Route(Action.NON_MEMBER, "réponse à une confirmation d'inscription", member=member, token=token)
 
@@ -280,7 +314,7 @@ def _own_member(mail: InboundMail, deps: RouterDeps, token: Token) -> Member | N
 
 def _profile(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
     member = _own_member(mail, deps, token)
-    return Route(Action.PROFILE, "réponse à un mail de profil", member=member, token=token) if member else None
+    return _profile_or_request(mail, deps, member, token, "réponse à un mail de profil") if member else None
 
 
 def _confirmation(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
@@ -288,6 +322,10 @@ def _confirmation(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | 
     member = _member(deps, mail.from_address)
     if member is None or member.id != token.number or member.status not in ("active", "ended"):
         return None
+    if member.status == "active" and not _still_asked(
+            bool(member.pending_action) and member.pending_since is not None
+            and member.pending_since > _now(deps) - timedelta(days=PENDING_DAYS), mail):
+        return _request(mail, deps, member, "réponse à une demande de confirmation déjà réglée")
     return Route(Action.CONFIRMATION, "réponse à une demande de confirmation", member=member, token=token)
 
 
@@ -318,6 +356,50 @@ def _result(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
         return None
     return Route(Action.RESULT_REPLY, "réponse au formulaire de résultat",
                  ticket=deps.session.get(Ticket, form.ticket_id), member=_member(deps, mail.from_address), token=token)
+
+
+def _profile_or_request(mail: InboundMail, deps: RouterDeps, member: Member, token: Token | None,
+                        why: str) -> Route:
+    """An active member's reply to a membership mail: an answer to it goes to the profile workflow; anything else
+    is a request for help (issue 12, point 1: no mail of a member is kept from a ticket)."""
+    if is_profile_answer(mail, member):
+        return Route(Action.PROFILE, why, member=member, token=token)
+    return _request(mail, deps, member, why)
+
+
+def _still_asked(open_question: bool, mail: InboundMail) -> bool:
+    """Whether a reply to a confirmation question is its answer: the question is still open, or the reply says
+    no more than a yes, a no or a thanks (answered by "nothing to confirm"). Else it is a request for help."""
+    own = own_words(mail)
+    return open_question or is_courtesy_only(own) or confirmation_of(mail.text or own) is not None
+
+
+def _request(mail: InboundMail, deps: RouterDeps, member: Member, why: str) -> Route:
+    """A member's mail that answers nothing of the club mail it replies to: a new request, or a follow-up of their
+    open ticket when it is about it (they have exactly one, and the mail replies to one of that ticket's mails)."""
+    ids = list(mail.in_reply_to) + list(mail.references)
+    cited = set(deps.session.scalars(select(OutboxMail.ticket_id).where(
+        OutboxMail.message_id.in_(ids), OutboxMail.ticket_id.is_not(None)))) if ids else set()
+    if cited:
+        open_tickets = open_tickets_of(deps.session, member.id)
+        if len(open_tickets) == 1 and open_tickets[0].id in cited:
+            return Route(Action.FOLLOW_UP, f"{why} ; pas une réponse à ce mail : suite de sa demande en cours",
+                         ticket=open_tickets[0], member=member)
+    return Route(Action.NEW_REQUEST, f"{why} ; pas une réponse à ce mail : une demande", member=member,
+                 subject_is_ours=_subject_is_ours(mail, deps, ids))
+
+
+def _subject_is_ours(mail: InboundMail, deps: RouterDeps, ids: list[str]) -> bool:
+    """Whether the mail's subject is the one of the club mail it replies to, prefixes aside."""
+    subject = strip_subject_prefixes(mail.subject).casefold()
+    if not ids or not subject:
+        return False
+    ours = deps.session.scalars(select(OutboxMail.subject).where(OutboxMail.message_id.in_(ids)))
+    return any(strip_subject_prefixes(theirs or "").casefold() == subject for theirs in ours)
+
+
+def _now(deps: RouterDeps) -> datetime:
+    return deps.now or utcnow()
 
 
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
@@ -358,16 +440,29 @@ def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if member is None or member.status != "active":
         return None
     intent = intent_of(mail.subject, mail.new_text or mail.text)
-    if intent is None:
-        return None
-    return Route(Action.PROFILE, f"demande du membre sur son adhésion ({intent.value})", member=member)
+    if intent is not None:
+        return Route(Action.PROFILE, f"demande du membre sur son adhésion ({intent.value})", member=member)
+    if rights_request(mail.subject, own_words(mail)) is not None:
+        return Route(Action.PROFILE, "demande du membre sur ses données (RGPD)", member=member)
+    return None
 
 
 def sender(mail: InboundMail, deps: RouterDeps) -> Route:
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
         return Route(Action.NEW_REQUEST, "nouveau mail d'un membre", member=member)
-    return Route(Action.NON_MEMBER, "expéditeur inconnu ou non actif", member=member)
+    return _not_a_member(mail, deps, member, None, "expéditeur inconnu ou non actif")
+
+
+def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, token: Token | None,
+                  why: str) -> Route:
+    """Someone who is not an active member: the registration workflow (invitation, form, rights), except a former
+    member's question, which Aideur answers through a ticket like any request (issue 12, point 4)."""
+    if member is not None and is_former_members_question(mail, member):
+        ids = list(mail.in_reply_to) + list(mail.references)
+        return Route(Action.NEW_REQUEST, f"{why} ; question d'un ancien membre : une demande", member=member,
+                     subject_is_ours=_subject_is_ours(mail, deps, ids))
+    return Route(Action.NON_MEMBER, why, member=member, token=token)
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
@@ -404,8 +499,8 @@ def _ticket_of_token(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
 
 def returned_mail(mail: InboundMail, signer: TokenSigner, session: Session) -> OutboxMail | None:
     """Our outgoing mail whose envelope sender (VERP) this mail was delivered to, if its token is valid. Only the
-    envelope recipient counts (Delivered-To, X-Original-To, To): a report's quoted headers name anything."""
-    token = signer.find(list(mail.delivered_to) + list(mail.to), scopes=(SCOPE_BOUNCE,))
+    addresses the report was delivered to count (delivery_token): a report's quoted headers name anything."""
+    token = delivery_token(mail, signer, scopes=(SCOPE_BOUNCE,))
     return session.get(OutboxMail, token.number) if token is not None else None
 
 

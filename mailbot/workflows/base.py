@@ -26,6 +26,8 @@ class Outgoing:
     references: tuple[str, ...] = ()
     auto_submitted: str = "auto-replied"  # RFC 3834: auto-replied (answers), auto-generated (notices)
     attach_from_raw: bytes | None = field(default=None, repr=False)  # forward the attachments of this mail
+    # Files made for this mail, (file name, content type, bytes): a member's data export ("mes données").
+    files: tuple[tuple[str, str, bytes], ...] = field(default=(), repr=False)
     rate_limited: bool = True  # counts toward the per-address limit (loop breaker); off for Aideur
     scrub_after_send: bool = False  # erasure: the stored copy is blanked once it is out
     about: str = ""  # the person a notice to Aideur concerns (default: the recipient), for erasure
@@ -40,6 +42,8 @@ class WorkflowContext:
     signer: TokenSigner
     now: datetime  # naive UTC; injected so tests and `run --once --at` can replay time
     outgoing: list[Outgoing] = field(default_factory=list)
+    # Set when this mail erased its sender (who may be no member): the pipeline then records it without address.
+    erased: bool = False
 
     def send(self, mail: Outgoing) -> None:
         self.outgoing.append(mail)

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from mailbot.calendar import french_datetime
 from mailbot.matching import index_member
-from mailbot.models import Acceptance, Member
+from mailbot.members import erase_address
+from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
 from mailbot.parsers.registration import (
     FIELD_LABELS,
@@ -33,11 +34,15 @@ from mailbot.parsers.registration import (
     intent_of,
     parse_form,
 )
+from mailbot.parsers.rules import is_courtesy_only
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
 from mailbot.workflows.profiles import (
+    ACTION_WORDS,
+    ERASE,
+    EXPORT,
     PENDING_DAYS,
     PROFILE_KEYS,
     apply_values,
@@ -46,9 +51,11 @@ from mailbot.workflows.profiles import (
     form_lines,
     new_pending,
     open_pending,
+    own_words,
     pending_values,
     profile_lines,
-    token_of,
+    rights_request,
+    send_export,
     unreadable_problems,
 )
 from mailbot.workflows.tickets import record_event, shorten
@@ -62,18 +69,23 @@ def conditions_text(path: Path) -> str:
 def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Member | None) -> None:
     """A mail from someone who is not an active member: the answer to a registration's confirmation, their form
     if they sent one, else the invitation."""
-    token = token_of(ctx.signer, mail)
+    from mailbot.router import address_token  # the router imports the workflows
+
+    token = address_token(mail, ctx.signer)  # never In-Reply-To/References: thread context, not proof
     if token is not None and token.scope == SCOPE_VERIFY:
         _confirmation_answer(ctx, mail, known, token.number)
         return
     # Proof of address: a reply through the invitation sent to this very address.
     proved = token is not None and ctx.signer.address_matches(token, mail.from_address)
     form = parse_form(mail.text, mail.new_text or mail.text)
-    if known is not None and known.status == "ended" and known.email \
-            and intent_of(mail.subject, mail.new_text or mail.text) is Intent.ERASE:
-        # A former member asks for erasure ("répondez « effacer mes données »" in the farewell mail): asked to
-        # confirm at the address on record, like a member (a forged From: erases nothing).
-        ask_confirmation(ctx, mail, known, "effacer")
+    right = rights_request(mail.subject, own_words(mail), anywhere=True)
+    if right is not None and not _looks_like_an_answer(form):
+        # "effacer mes données", "mes données": the rights of everyone the club holds data on (issue 12, point 4),
+        # always confirmed from the address on record first (a forged From: gets nothing and erases nothing).
+        if known is not None and known.email and known.status != "erased":
+            ask_confirmation(ctx, mail, known, right)
+        else:
+            _ask_rights_confirmation(ctx, mail, raw_sha256, right)
         return
     if not _looks_like_an_answer(form):
         _invite(ctx, mail, known)
@@ -114,8 +126,70 @@ def _ask_registration_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_
           key="register-confirm", token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))
 
 
+def is_former_members_question(mail: InboundMail, known: Member) -> bool:
+    """Whether a former member's mail is a question for Aideur (the router opens a ticket for it) rather than a
+    way back in (the form, "inscription"), a right ("mes données", "effacer mes données") or a thank-you."""
+    if known.status != "ended" or not known.email:
+        return False
+    own = own_words(mail)
+    if is_courtesy_only(own) or rights_request(mail.subject, own, anywhere=True) is not None:
+        return False
+    return intent_of(mail.subject, own) is not Intent.JOIN and not _looks_like_an_answer(parse_form(mail.text, own))
+
+
+def _ask_rights_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, right: str) -> None:
+    """A right asked by someone who is no member (a registration never confirmed, an invitation sent): kept aside,
+    and the address asked, with a reply address for this question only (scope v, bound to the address)."""
+    pending = new_pending(ctx, kind=right, email=mail.from_address.lower(), member_id=None, values={},
+                          acceptance=None, mail=mail, raw_sha256=raw_sha256)
+    record_event(ctx.session, None, f"{right}-asked", f"confirmation n° {pending.id} demandée à l'adresse", ctx.now,
+                 actor=mail.from_address)
+    _send(ctx, mail, "confirmation_demandee", {"kind": right, "action": ACTION_WORDS[right], "open_refs": [],
+                                               "days": PENDING_DAYS, "first_name": "", "non_member": True},
+          key=f"{right}-confirm", token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))
+
+
+def _rights_answer(ctx: WorkflowContext, mail: InboundMail, pending: PendingChange) -> None:
+    """The answer of a non-member to "do you confirm…?" (erasure or a copy of their data), from the address asked."""
+    right = pending.kind
+    answer = confirmation_of(mail.text or mail.new_text)  # the whole body: a PS under the signature counts
+    if answer is None:
+        _send(ctx, mail, "confirmation_incomprise", {"action": ACTION_WORDS[right], "first_name": ""},
+              key=f"{right}-unclear", token=Token(SCOPE_VERIFY, pending.id, ROLE_MEMBER))
+        return
+    close_pending(ctx, pending, "applied" if answer else "cancelled")
+    if answer is False:
+        record_event(ctx.session, None, f"{right}-cancelled", f"confirmation n° {pending.id}", ctx.now,
+                     actor=mail.from_address)
+        _send(ctx, mail, "confirmation_annulee", {"action": ACTION_WORDS[right], "first_name": "",
+                                                  "former_member": True}, key=f"{right}-cancelled")
+        return
+    address = pending.email
+    if right == EXPORT:
+        send_export(ctx, mail, address)
+        return
+    context: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": "", "name": address,
+                                  "address": address, "number": None, "open_refs": []}
+    ctx.send(Outgoing(template="donnees_effacees", to=address, context=context,
+                      idempotency_key=f"erased:{mail.message_id}", token=ctx.signer.address_token(address),
+                      in_reply_to=f"<{mail.message_id}>", scrub_after_send=True, rate_limited=False))
+    notify_aideurs(ctx, None, "notification_effacement", context, key=f"erased:{mail.message_id}",
+                   scrub_after_send=True)
+    erase_address(ctx.session, address, now=ctx.now, also_purge=[mail.message_id])
+    ctx.erased = True
+
+
 def _confirmation_answer(ctx: WorkflowContext, mail: InboundMail, known: Member | None, number: int) -> None:
-    """The answer to "do you confirm your registration?": only OUI from the address asked registers."""
+    """The answer to "do you confirm your registration?" (or a right: erasure, a copy of the data): only OUI
+    from the address asked registers."""
+    asked = ctx.session.get(PendingChange, number)
+    if asked is not None and asked.kind in (ERASE, EXPORT):
+        rights = open_pending(ctx, mail, number, asked.kind)
+        if rights is None:
+            _send(ctx, mail, "inscription_sans_objet", {}, key="rights-none")
+        else:
+            _rights_answer(ctx, mail, rights)
+        return
     pending = open_pending(ctx, mail, number, "register")
     if pending is None:
         _send(ctx, mail, "inscription_sans_objet", {}, key="register-none")

@@ -11,15 +11,19 @@ Ending membership and erasing data always wait for such a confirmation (scope x)
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from mailbot.matching import index_member
-from mailbot.members import erase_member
+from mailbot.members import erase_member, export_address
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
+from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
+from mailbot.parsers.rules import fold, is_courtesy_only
+from mailbot.parsers.subjects import strip_subject_prefixes
 from mailbot.tokens import (
     ROLE_MEMBER,
     SCOPE_CONFIRM,
@@ -40,7 +44,51 @@ PROFILE_KEYS = ("last_name", "first_name", "company", "activity", "postal_addres
                 "particulars", "visibility", "accepts_appeals")
 PENDING_DAYS = 14  # a confirmation not given within two weeks lapses: the member must ask again
 ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données",
+                "exporter": "vous envoyer une copie de toutes vos données",
                 "profile": "modifier votre profil comme indiqué"}
+ERASE, EXPORT = "effacer", "exporter"
+EXPORT_FILE = "mes-donnees.json"
+
+# The rights anyone the club holds data on can use by mail (RGPD art. 15 and 17), as folded words.
+_RIGHTS = {
+    ERASE: r"(?:effacer|effacez|supprimer|supprimez|detruire|detruisez|retirer|retirez)\s+(?:de\s+)?(?:toutes\s+)?"
+           r"(?:mes|toutes\s+mes)\s+(?:donnees|informations|coordonnees)(?:\s+personnelles)?"
+           r"|(?:effacement|suppression|destruction)\s+(?:de\s+)?(?:toutes\s+)?(?:mes|des)\s+"
+           r"(?:donnees|informations|coordonnees)|droit\s+a\s+l\s*oubli|droit\s+a\s+l\s*effacement",
+    EXPORT: r"(?:(?:recevoir|obtenir|avoir|consulter|voir|connaitre|exporter|envoyer|envoyez|transmettre|"
+            r"transmettez|communiquer|communiquez|copie\s+de|export\s+de|acces\s+a|acceder\s+a)\s+)?"
+            r"(?:toutes\s+)?(?:mes\s+donnees(?:\s+personnelles)?|les\s+donnees\s+que\s+vous\s+avez\s+sur\s+moi)"
+            r"|droit\s+d\s*acces|export\s+rgpd",
+}
+_RIGHTS_RE = {right: re.compile(rf"(?<![a-z]){pattern}(?![a-z])") for right, pattern in _RIGHTS.items()}
+# Words that may surround such a request in a short line without making it another subject.
+_RIGHTS_FILLER = frozenset({
+    "je", "j", "veux", "voudrais", "souhaite", "souhaiterais", "aimerais", "demande", "demander", "merci", "svp",
+    "stp", "s", "il", "vous", "plait", "de", "d", "du", "des", "la", "le", "les", "l", "a", "au", "aux", "me", "m",
+    "moi", "pour", "et", "que", "bonjour", "bonsoir", "rgpd", "pouvez", "pourriez", "bien", "vouloir", "oui", "ok",
+    "tout", "toutes", "ma", "mes", "donnees", "personnelles",
+})
+
+
+def rights_request(subject: str, text: str, *, anywhere: bool = False) -> str | None:
+    """"effacer mes données" (ERASE) or "mes données" (EXPORT) in a mail, else None. A member's fresh mail must say
+    only that in its subject or its short first line ("Mes données comptables ont disparu" is a request for help);
+    with `anywhere` (a former member or a non-member, whose only business with the club is this) a sentence of
+    the first lines is enough ("Oui, merci d'effacer mes données s'il vous plaît")."""
+    if intent_of(subject, text) is Intent.ERASE:
+        return ERASE
+    pieces = [strip_subject_prefixes(subject or "")]
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip() and not line.startswith(">")]
+    pieces += lines[:4] if anywhere else lines[:1]
+    for piece in pieces:
+        words = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+        for right in (ERASE, EXPORT):  # erasure first: "effacer mes données" names the data too
+            pattern = _RIGHTS_RE[right]
+            if not pattern.search(words):
+                continue
+            if anywhere or all(word in _RIGHTS_FILLER for word in pattern.sub(" ", words).split()):
+                return right
+    return None
 
 
 # --- the profile as fields -----------------------------------------------------------------------------------------
@@ -79,6 +127,46 @@ def apply_values(member: Member, values: dict[str, str]) -> list[str]:
     return changed
 
 
+# --- what a member's reply to a membership mail is --------------------------------------------------------------
+# Words a member may write around form lines ("voici mon nouveau numéro :") without it being a request for help.
+AROUND_FORM_WORDS = 12
+
+
+def own_words(mail: InboundMail) -> str:
+    """What the member wrote in this mail. A body made of form lines is sometimes taken whole for a signature
+    (a "Téléphone :" line looks like one): then the mail without its quote."""
+    return mail.new_text if mail.new_text.strip() else quoteless(mail.text)
+
+
+def is_profile_answer(mail: InboundMail, member: Member) -> bool:
+    """Whether a member's reply to a membership mail (welcome, profile, invitation, confirmation) answers it: form
+    lines, the acceptance, a membership request ("modifier", "résilier", "effacer mes données"), or only courtesy.
+    Anything else is a request for help, whatever mail it replies to (issue 12, point 1): the router opens a
+    ticket for it rather than send the profile back or keep it from Aideur.
+
+    Form lines count when they are most of what was written: a request that happens to hold one ("Activité :
+    boulangerie", then a paragraph asking for a supplier) is a request, and Aideur sees the line with it."""
+    own = own_words(mail)
+    if intent_of(mail.subject, own) is not None or rights_request(mail.subject, own) or is_courtesy_only(own) \
+            or confirmation_of(own) is not None:
+        return True
+    body = mail.text.replace(mail.signature, "") if mail.signature.strip() and mail.new_text.strip() else mail.text
+    form = parse_form(body, own)
+    if form.acceptance is not None or form.refused:
+        return True
+    lines = [line for line in own.splitlines() if line.strip()][:80]
+    rest = [line for line in lines if not _is_form_line(line)]
+    if len(rest) < len(lines) or differences(member, dict(form.values)) or form.unreadable:
+        # Form lines written (or filled in the quote): an answer, if little else was written around them.
+        return is_courtesy_only("\n".join(rest)) or len(" ".join(rest).split()) <= AROUND_FORM_WORDS
+    return False
+
+
+def _is_form_line(line: str) -> bool:
+    form = parse_form(line, line)
+    return bool(form.values or form.unreadable or form.acceptance is not None or form.refused)
+
+
 # --- entry points --------------------------------------------------------------------------------------------------
 def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, member: Member,
                  token: Token | None) -> None:
@@ -87,10 +175,13 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
     if token is not None and token.scope == SCOPE_VERIFY:
         answer_pending_change(ctx, mail, member, token.number)
         return
-    text = mail.new_text or mail.text
+    text = own_words(mail)  # not the quote: the quoted profile is no answer
     intent = intent_of(mail.subject, text)
     if intent in (Intent.END, Intent.ERASE):
         ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
+        return
+    if intent is None and (right := rights_request(mail.subject, text)) is not None:
+        ask_confirmation(ctx, mail, member, right)
         return
     proved = has_proof(ctx.signer, mail, member, token)
     form = parse_form(mail.text, text)
@@ -99,6 +190,19 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
         return
     values = {k: v for k, v in form.values.items() if k in PROFILE_KEYS}
     wants_acceptance = form.acceptance is not None and member.conditions_version != ctx.settings.conditions_version
+    if intent is None and not wants_acceptance and not form.unreadable and not differences(member, values):
+        if token is None and confirmation_of(text) is not None:
+            # "Oui" without the reply address of the question it answers (a forger citing its Message-ID, or a
+            # provider dropping plus addresses): it confirms nothing, and nothing is sent back.
+            record_event(ctx.session, None, "answer-unproven", f"membre n° {member.id} : « oui / non » hors de "
+                         "l'adresse de réponse de la question, sans effet", ctx.now, actor=mail.from_address)
+            return
+        if is_courtesy_only(text):
+            # "Merci !" to the welcome or profile mail: nothing to do, nothing to answer (anything more is routed
+            # to a ticket by the router: is_profile_answer).
+            record_event(ctx.session, None, "member-thanks", f"membre n° {member.id} : remerciement, sans suite",
+                         ctx.now, actor=mail.from_address)
+            return
     if not proved:
         wanted = differences(member, values)
         if wanted or wants_acceptance:
@@ -112,11 +216,6 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
     if wants_acceptance:
         _record_acceptance(ctx, member, message_id=mail.message_id, line=form.acceptance or "",
                            raw_sha256=raw_sha256)
-    if not changes and not wants_acceptance and intent is None and token is not None \
-            and token.scope not in (SCOPE_REGISTRATION,):
-        # A reply to a profile mail with no field in it ("merci !", a question): a message for Aideur.
-        _forward_to_aideur(ctx, mail, member, text)
-        return
     _changed(ctx, mail, member, changes)
     new_email = form.values.get("email", "")
     _reply(ctx, mail, member, "profil", {
@@ -157,13 +256,6 @@ def unreadable_problems(form: FormReply, *, echo: bool) -> list[dict[str, str]]:
             for key, why in form.unreadable.items()]
 
 
-def token_of(signer: TokenSigner, mail: InboundMail) -> Token | None:
-    """The reply token of a mail, found where the router finds it (the router does not pass it to every
-    workflow)."""
-    return signer.find(list(mail.delivered_to) + list(mail.to) + list(mail.cc) + list(mail.in_reply_to)
-                       + list(mail.references))
-
-
 def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
     """The member's answer to "do you confirm?": only this reply ends membership or erases the data."""
     pending = member.pending_action
@@ -178,12 +270,16 @@ def confirmation_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -
         return
     member.pending_action, member.pending_since = "", None
     if answer is False:
+        if pending == "resilier":
+            _resignation_reason(ctx, member, status="cancelled")  # its words are not kept
         record_event(ctx.session, None, f"{pending}-cancelled", f"membre n° {member.id}", ctx.now,
                      actor=mail.from_address)
         _reply(ctx, mail, member, "confirmation_annulee", {"action": ACTION_WORDS[pending],
                                                            "former_member": member.status == "ended"})
     elif pending == "resilier":
         end_membership(ctx, mail, member)
+    elif pending == EXPORT:
+        send_export(ctx, mail, member.email or "", first_name=member.first_name)
     else:
         erase(ctx, mail, member)
 
@@ -293,13 +389,17 @@ def _changed(ctx: WorkflowContext, mail: InboundMail, member: Member, changes: l
 
 # --- ending and erasing --------------------------------------------------------------------------------------------
 def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
+    """Confirmed: open requests are withdrawn, the member leaves, and Aideur learns why (the words of the mail
+    that asked, kept aside until this confirmation)."""
+    open_refs = [t.ref for t in open_tickets_of(ctx.session, member.id)]
     for ticket in open_tickets_of(ctx.session, member.id):
         withdraw(ctx, ticket, member, "Adhésion terminée à la demande du membre.")
     member.status, member.ended_at = "ended", ctx.now
     record_event(ctx.session, None, "member-ended", f"membre n° {member.id} : adhésion terminée", ctx.now,
                  actor=mail.from_address)
     context: dict[str, object] = {"club_name": ctx.settings.club_name, "first_name": member.first_name,
-                                  "name": member.display_name, "address": member.email}
+                                  "name": member.display_name, "address": member.email,
+                                  "reason": _resignation_reason(ctx, member), "open_refs": open_refs}
     _reply(ctx, mail, member, "adhesion_terminee", {}, token=ctx.signer.address_token(member.email or ""))
     notify_aideurs(ctx, None, "notification_fin_adhesion", context, key=f"ended:{mail.message_id}",
                    about=member.email or "")
@@ -323,23 +423,68 @@ def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
     erase_member(ctx.session, address, now=ctx.now, also_purge=[mail.message_id])  # this very mail, too
 
 
+def send_export(ctx: WorkflowContext, mail: InboundMail, address: str, *, first_name: str = "") -> None:
+    """Everything held about the address (members.export_address), as a readable mail with the JSON attached, to
+    that address only: the caller has checked that the request was confirmed from it. The outbox keeps no copy
+    once it is sent (the attachment holds all the person's data)."""
+    held = export_address(ctx.session, address)
+    data = json.dumps(held, ensure_ascii=False, indent=2).encode("utf-8")
+    record_event(ctx.session, None, "data-exported", "copie des données envoyée à l'adresse enregistrée", ctx.now,
+                 actor=mail.from_address)
+    ctx.send(Outgoing(
+        template="donnees_export", to=address,
+        context={"club_name": ctx.settings.club_name, "first_name": first_name, "file": EXPORT_FILE,
+                 "member": held.get("status") not in (None, "non-membre"),
+                 "former_member": held.get("status") == "ended",
+                 "profile": [line for line in form_lines(_export_values(held), with_acceptance=False)],
+                 "tickets": len(held.get("tickets") or []), "received": len(held.get("mails_received") or []),
+                 "sent": len(held.get("mails_sent") or []), "acceptances": len(held.get("acceptances") or []),
+                 "asked": len(held.get("confirmations_asked") or [])},
+        idempotency_key=f"export:{mail.message_id}", token=ctx.signer.address_token(address),
+        in_reply_to=f"<{mail.message_id}>", scrub_after_send=True,
+        files=((EXPORT_FILE, "application/json", data),)))
+
+
+def _export_values(held: dict[str, object]) -> dict[str, str]:
+    values = {key: str(held.get(key) or "") for key in PROFILE_KEYS if key != "accepts_appeals"}
+    if "accepts_appeals" in held:
+        values["accepts_appeals"] = "oui" if held["accepts_appeals"] else "non"
+    values["email"] = str(held.get("email") or "")
+    return values
+
+
 # --- mails ---------------------------------------------------------------------------------------------------------
+REASON_KIND = "resilier"  # a PendingChange keeping the words of a resignation until it is confirmed
+
+
+def _keep_reason(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
+    """The words a resignation was asked with ("je pars à la retraite"), kept aside for Aideur until confirmed."""
+    own = own_words(mail)
+    reason = "" if is_courtesy_only(own) or (intent_of("", own) is not None and len(own.split()) <= 6) else own
+    new_pending(ctx, kind=REASON_KIND, email=(member.email or "").lower(), member_id=member.id,
+                values={"reason": shorten(reason.strip(), 2000)}, acceptance=None, mail=mail, raw_sha256="")
+
+
+def _resignation_reason(ctx: WorkflowContext, member: Member, *, status: str = "applied") -> str:
+    kept = ctx.session.scalars(select(PendingChange).where(
+        PendingChange.member_id == member.id, PendingChange.kind == REASON_KIND, PendingChange.status == "pending",
+    ).order_by(PendingChange.id.desc())).first()
+    if kept is None:
+        return ""
+    reason = pending_values(kept)[0].get("reason", "")
+    close_pending(ctx, kept, status)
+    return reason
+
+
 def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, member: Member, action: str) -> None:
+    if action == "resilier":
+        _keep_reason(ctx, mail, member)
     member.pending_action, member.pending_since = action, ctx.now
     record_event(ctx.session, None, f"{action}-asked", f"membre n° {member.id}", ctx.now, actor=mail.from_address)
     open_refs = [t.ref for t in open_tickets_of(ctx.session, member.id)]
     _reply(ctx, mail, member, "confirmation_demandee", {"action": ACTION_WORDS[action], "kind": action,
                                                         "open_refs": open_refs, "days": PENDING_DAYS},
            token=Token(SCOPE_CONFIRM, member.id, ROLE_MEMBER))
-
-
-def _forward_to_aideur(ctx: WorkflowContext, mail: InboundMail, member: Member, text: str) -> None:
-    record_event(ctx.session, None, "member-message", f"membre n° {member.id} : message transmis à Aideur",
-                 ctx.now, actor=mail.from_address)
-    notify_aideurs(ctx, None, "notification_message_membre", {
-        "club_name": ctx.settings.club_name, "name": member.display_name, "address": member.email,
-        "subject": mail.subject or "(sans objet)", "text": shorten(text, 4000)}, key=f"member-message:{mail.message_id}",
-        about=member.email or "")
 
 
 def _reply(ctx: WorkflowContext, mail: InboundMail, member: Member, template: str, extra: dict[str, object], *,

@@ -104,9 +104,11 @@ def test_resilier_asks_for_confirmation_then_ends_membership(clean_mail, setting
     assert member(sessions).status == "ended"
     assert "terminée" in latest(clean_mail, 4).subject
     assert any("Fin d'adhésion" in m.subject for m in mailbox(clean_mail, AIDEUR))
-    # A later mail from her is a newcomer's: the invitation again.
-    deliver(clean_mail, settings, sessions, make_mail(STRANGER, "Question", "Bonjour, une question."))
+    # Her way back is the invitation; a question of hers is answered by Aideur through a ticket (issue 12).
+    deliver(clean_mail, settings, sessions, make_mail(STRANGER, "Inscription", "Bonjour, je voudrais revenir."))
     assert "inscription" in latest(clean_mail, 5).subject
+    deliver(clean_mail, settings, sessions, make_mail(STRANGER, "Question", "Bonjour, une question."))
+    assert "Demande bien reçue" in latest(clean_mail, 6).subject
 
 
 def test_a_forged_confirmation_does_nothing(clean_mail, settings, sessions):

@@ -383,3 +383,57 @@ def test_a_ps_under_the_signature_saying_no_confirms_nothing(clean_mail, setting
     deliver(clean_mail, settings, sessions, reply_to_notification(question, answer, "thunderbird", sender=ALICE))
     assert alice(sessions) == (*ALICE_BEFORE, "active")
     assert pending(sessions)[0][1] != "applied"
+
+
+# --- issue 12: one lookup of the delivery address's token ----------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["In-Reply-To", "References"])
+def test_an_old_style_message_id_confirms_no_registration(clean_mail, settings, sessions, header):
+    """Mails sent before thread tokens existed carried the reply address's own token in their Message-ID. Citing
+    such a Message-ID (here: of the question "do you confirm your registration?") in a forged "Oui" to the plain
+    address is thread context, not proof: nobody is registered; only the answer through the reply address is."""
+    from mailbot.models import PendingChange
+    from mailbot.tokens import ROLE_MEMBER, SCOPE_VERIFY, Token, TokenSigner
+
+    deliver(clean_mail, settings, sessions, forged(STRANGER, "Inscription", FORM))
+    [question] = settle(clean_mail, STRANGER, 1)
+    assert "merci de confirmer" in question.subject
+    with sessions() as session:
+        number = session.scalars(select(PendingChange.id)).one()
+    old_style = f"<{TokenSigner(settings.secret_keys).sign(Token(SCOPE_VERIFY, number, ROLE_MEMBER))}@club.test>"
+    deliver(clean_mail, settings, sessions, forged(STRANGER, "Re: " + question.subject, "Oui",
+                                                   **{header.replace("-", "_"): old_style}))
+    with sessions() as session:
+        assert session.scalar(select(Member).where(Member.email == STRANGER)) is None
+    assert pending(sessions) == [("register", "pending", STRANGER)]
+    # Her own answer through the reply address still registers her.
+    deliver(clean_mail, settings, sessions, reply_to_notification(question, "Oui", "gmail", sender=STRANGER))
+    with sessions() as session:
+        assert session.scalar(select(Member).where(Member.email == STRANGER)).status == "active"
+
+
+# --- issue 12, point 4: a copy of the data goes to the address on record only --------------------------------------
+
+@pytest.mark.parametrize("victim", [ALICE, STRANGER])
+def test_a_forged_request_for_a_copy_of_the_data_reaches_only_the_address_on_record(clean_mail, settings, sessions,
+                                                                                     victim):
+    """Bruno forges the victim's From: with his own Reply-To, asks for "mes données", then forges her "Oui" citing
+    the question's Message-ID (he saw it in a forward) at the plain address: the question went to her address only,
+    and no copy is sent to anyone. (The victim: a member, or someone whose unconfirmed registration is held.)"""
+    if victim == ALICE:
+        add_members(sessions)
+    else:
+        deliver(clean_mail, settings, sessions, forged(STRANGER, "Inscription", FORM))
+    before = len(settle(clean_mail, victim, 1 if victim == STRANGER else 0))
+    deliver(clean_mail, settings, sessions, forged(victim, "Mes données", "Merci de m'envoyer mes données.",
+                                                   Reply_To=BRUNO))
+    question = settle(clean_mail, victim, before + 1)[-1]
+    assert question.subject == "Copie de vos données : merci de confirmer" and question.to == (victim,)
+    deliver(clean_mail, settings, sessions, forged(victim, "Re: " + question.subject, "Oui", Reply_To=BRUNO,
+                                                   In_Reply_To=question.headers["message-id"][0]))
+    deliver(clean_mail, settings, sessions, forged(victim, "Re: " + question.subject, "Oui", Reply_To=BRUNO,
+                                                   References=question.headers["message-id"][0]))
+    for address in EVERYONE:
+        for mail in mailbox(clean_mail, address):
+            assert not [a for a in mail.attachments if a.filename == "mes-donnees.json"], (address, mail.subject)
+    assert mailbox(clean_mail, BRUNO) == []
