@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, mailbox, settle, smtp_send, wait_mail
+from sqlalchemy import select
+
+from mailbot.models import Event
+from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, mailbox, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_appeals import appeal, helper_answers
 from tests.integration.test_triage import THURSDAY, answer
@@ -66,7 +69,6 @@ def test_helper_answer_reaches_aideur_bound_to_the_helper(clean_mail, settings, 
     smtp_send(clean_mail, reply_to_notification(message, "Oui, jeudi 9 h me va très bien.", "thunderbird",
                                                 sender=CHLOE, name="Chloé Durand"))
     wait_mail(clean_mail, CLUB, 1)
-    from tests.helpers import run_cycle
     run_cycle(settings, sessions, at=THURSDAY)
     [note] = [m for m in settle(clean_mail, AIDEUR, aideur_before + 1)[aideur_before:] if "9 h" in m.text]
     assert "Chloé Durand" in note.subject + note.text
@@ -75,3 +77,32 @@ def test_helper_answer_reaches_aideur_bound_to_the_helper(clean_mail, settings, 
     answer(clean_mail, settings, sessions, note, "Parfait, je transmets.", "thunderbird")
     assert any("je transmets" in m.text for m in settle(clean_mail, CHLOE, 5))
     assert len(settle(clean_mail, ALICE, alice_before)) == alice_before  # never the requester
+
+
+def test_free_text_on_an_alert_about_nobody_goes_to_nobody_and_the_commands_run(clean_mail, settings, sessions):
+    """An alert that concerns no one Aideur could write to (here: a mail with his From: through the member's own
+    reply address): his text is sent to no one and he is told; his commands still act on the ticket."""
+    appeal(clean_mail, settings, sessions)
+    [ack] = mailbox(clean_mail, ALICE)[:1]
+    smtp_send(clean_mail, reply_to_notification(ack, "Test depuis la boîte d'Aideur.", "gmail"))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=THURSDAY)
+    [alert] = [m for m in settle(clean_mail, AIDEUR, 4) if "Mail à votre nom" in m.subject]
+    assert "Votre texte ne sera envoyé à personne" in flat_text(alert.text)
+    alice_before = len(mailbox(clean_mail, ALICE))
+    answer(clean_mail, settings, sessions, alert, "Merci, je vérifie.\n#note fausse alerte", "thunderbird")
+    [told] = [m for m in settle(clean_mail, AIDEUR, 5) if "envoyé à personne" in m.subject]
+    assert "je vérifie" in told.text and "Vos commandes ont été exécutées" in flat_text(told.text)
+    assert len(settle(clean_mail, ALICE, alice_before)) == alice_before
+    with sessions() as session:
+        assert "command:note" in session.scalars(select(Event.kind)).all()
+
+
+def test_a_reply_to_a_notification_sent_before_counterparts_still_reaches_the_requester(clean_mail, settings,
+                                                                                         sessions):
+    """Old notifications carry the ticket's token (scope t): their free text goes to the requester, as before."""
+    note = appeal(clean_mail, settings, sessions)
+    assert note.reply_to[0].startswith("aide+t")
+    answer(clean_mail, settings, sessions, note, "Nous cherchons, un peu de patience.", "outlook")
+    [relayed] = [m for m in settle(clean_mail, ALICE, 2) if "un peu de patience" in m.text]
+    assert relayed.reply_to[0].startswith("aide+t")
