@@ -218,8 +218,11 @@ class Pipeline:
             assert ticket is not None
             requests.follow_up(ctx, mail, raw, ticket, decision.member)
         elif decision.action is Action.AIDEUR_REPLY:
-            assert ticket is not None
-            triage.aideur_reply(ctx, mail, ticket)
+            if ticket is not None:
+                triage.aideur_reply(ctx, mail, ticket)
+            else:  # a notification about a member and no ticket
+                assert decision.token is not None
+                counterparts.aideur_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.AIDEUR_COMMAND:
             triage.aideur_command_mail(ctx, mail)
         elif decision.action is Action.NON_MEMBER:

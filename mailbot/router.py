@@ -184,12 +184,16 @@ def _counterpart(mail: InboundMail, deps: RouterDeps, token: Token, in_address: 
     sender is that member (anyone else's mail is only reported to Aideur)."""
     counterpart = deps.session.get(Counterpart, token.number)
     ticket = deps.session.get(Ticket, counterpart.ticket_id) if counterpart and counterpart.ticket_id else None
-    if counterpart is None or ticket is None:
+    if counterpart is None or (ticket is None and counterpart.member_id is None):
         return None
     if token.role == ROLE_AIDEUR:
         if deps.settings.is_aideur(mail.from_address):
+            # No ticket (a member's profile mail): triage's proofs all the same; the workflow takes the ticket's
+            # absence into account (counterparts.aideur_reply).
             return _unauthenticated_aideur(mail, deps) or Route(
                 Action.AIDEUR_REPLY, "réponse d'Aideur par l'adresse d'un interlocuteur", ticket=ticket, token=token)
+        if ticket is None:
+            return None  # about no ticket: routed as if there were no token (sent on to nobody)
         # Someone holding a notification Aideur forwarded (or a forger): never sent on to anyone.
         return Route(Action.FOLLOW_UP, "adresse d'Aideur utilisée par un autre expéditeur", ticket=ticket,
                      member=_member(deps, mail.from_address), token=token)

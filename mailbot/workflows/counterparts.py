@@ -37,11 +37,12 @@ from mailbot.privacy import (
     find_leaks,
     normalise,
 )
-from mailbot.tokens import ROLE_AIDEUR, ROLE_HELPER, SCOPE_COUNTERPART, SCOPE_TICKET, Token
+from mailbot.tokens import ROLE_AIDEUR, ROLE_HELPER, ROLE_MEMBER, SCOPE_COUNTERPART, SCOPE_TICKET, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event, record_inbound, shorten
 
 KIND_HELPER = "helper"
+KIND_MEMBER = "member"  # a member, about no ticket (their profile, their membership)
 KIND_NONE = "none"
 # Notifications about a ticket whose free text has nobody to go to: the requester's address bounced or could not
 # be reached, or the mail is about someone who is not a party to the ticket (a third party, a forger).
@@ -49,6 +50,7 @@ NO_COUNTERPART = frozenset({"alerte_rebond", "alerte_echec_envoi", "notification
                             "alerte_jeton_membre"})
 # The mail relayed to a helper, and the notification of their answer.
 TO_HELPER = "message_intervenant"
+TO_MEMBER = "message_membre"
 ANSWER = "notification_reponse"
 NOBODY_NOTICE = "texte_sans_destinataire"
 # What the identity reader calls the requester's data, said neutrally (it may be a helper's here).
@@ -61,6 +63,11 @@ def for_helper(ctx: WorkflowContext, ticket: Ticket, helper: Member,
                solicitation: Solicitation | None = None) -> Counterpart:
     """The counterpart "this helper, about this ticket" (one row per helper and ticket, made on first use)."""
     return _row(ctx, KIND_HELPER, ticket.id, helper.id, solicitation.id if solicitation is not None else None)
+
+
+def for_member(ctx: WorkflowContext, member: Member) -> Counterpart:
+    """The counterpart "this member", for a notification about no ticket (a mail about their profile)."""
+    return _row(ctx, KIND_MEMBER, None, member.id, None)
 
 
 def nobody(ctx: WorkflowContext, ticket: Ticket | None) -> Counterpart:
@@ -108,7 +115,9 @@ def describe(ctx: WorkflowContext, counterpart: Counterpart) -> str:
     member = counterpart.member
     if counterpart.kind == KIND_HELPER and member is not None and member.email and ticket is not None:
         return f"Votre texte sera envoyé à : {member.display_name}, qui propose son aide (demande {ticket.ref})."
-    if counterpart.kind == KIND_HELPER:
+    if counterpart.kind == KIND_MEMBER and member is not None and member.email and member.status != "erased":
+        return f"Votre texte sera envoyé à : {member.display_name}, membre du Club."
+    if counterpart.kind in (KIND_HELPER, KIND_MEMBER):
         return "Votre texte ne sera envoyé à personne : ce membre a quitté le Club ou a été effacé."
     return ("Votre texte ne sera envoyé à personne : ce mail ne concerne aucun membre à qui écrire ; seules vos "
             "commandes seront exécutées.")
@@ -190,6 +199,11 @@ def _to_requester_problems(ctx: WorkflowContext, ticket: Ticket, message: str) -
     return tuple(problems)
 
 
+def of(name: str) -> str:
+    """« de » before a name, elided before a vowel or a mute h: « d'Hélène Lefèvre », « de Chloé Durand »."""
+    return f"d'{name}" if name[:1].lower() in "aeiouyhàâäéèêëîïôöùûü" else f"de {name}"
+
+
 def _q(text: str) -> str:
     """French quotes, held to their words by no-break spaces (a wrapped line never starts with « »)."""
     return f"«\u00a0{text}\u00a0»"
@@ -239,6 +253,38 @@ def relay(ctx: WorkflowContext, mail: object, ticket: Ticket | None, message: st
     return ""
 
 
+def aideur_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: int) -> None:
+    """Aideur replied to a notification about a member and no ticket (scope w, role a): his #aide and #tickets run,
+    any other command is refused as through his command address without a reference; his free text goes to that
+    member, with a reply address bound to them (their answer comes back to him the same way)."""
+    from mailbot.parsers.commands import AideurReply, parse_aideur_reply
+    from mailbot.workflows import triage  # triage imports this module
+
+    counterpart = ctx.session.get(Counterpart, counterpart_id)
+    assert counterpart is not None  # the router checked it
+    text = mail.new_text or mail.text
+    parsed = parse_aideur_reply(text, triage.local_today(ctx))
+    commands_only = AideurReply(parsed.commands, "", parsed.errors, parsed.references)
+    problems = triage.check(ctx, None, commands_only)
+    member = counterpart.member
+    message = parsed.message.strip()
+    if message and (member is None or not member.email or member.status == "erased"):
+        problems += (CommandError(line=message.splitlines()[0], problem=describe(ctx, counterpart)),)
+    if problems or parsed.commands:
+        triage.execute(ctx, mail, None, commands_only if not problems else
+                       AideurReply(parsed.commands, "", problems, parsed.references))
+    if problems or not message or member is None:
+        return
+    ctx.send(Outgoing(template=TO_MEMBER, to=member.email or "",
+                      context={"club_name": ctx.settings.club_name, "first_name": member.first_name,
+                               "message": message},
+                      idempotency_key=f"relay:{mail.message_id}",
+                      token=Token(SCOPE_COUNTERPART, counterpart.id, ROLE_MEMBER), auto_submitted="no",
+                      rate_limited=False))
+    record_event(ctx.session, None, "relayed", f"membre n° {member.id} : message d'Aideur transmis", ctx.now,
+                 actor=mail.from_address)
+
+
 def _helper_context(ctx: WorkflowContext, ticket: Ticket, helper: Member, message: str) -> dict[str, object]:
     return {"club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": helper.first_name,
             "message": message}
@@ -264,18 +310,20 @@ def counterpart_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: i
     name = member.display_name if member is not None else "un membre effacé"
     context: dict[str, object] = {
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket is not None else "",
-        "name": name, "email": member.email if member is not None else "", "sender": mail.from_address,
+        "name": name, "of_name": of(name), "email": member.email if member is not None else "",
+        "sender": mail.from_address,
         "own": own, "text": text, "title": ticket.subject if ticket is not None else "",
     }
-    if ticket is not None:
-        record_event(ctx.session, ticket, "counterpart-reply" if own else "counterpart-foreign",
-                     f"réponse de {name} au message d'Aideur" if own else
-                     f"mail de {mail.from_address} par l'adresse de réponse donnée à {name} : non transmis",
-                     ctx.now, actor=mail.from_address)
+    # About no ticket, the event names the member by number only (as the profile workflow does: erasure).
+    who = name if ticket is not None else f"membre n° {counterpart.member_id}"
+    record_event(ctx.session, ticket, "counterpart-reply" if own else "counterpart-foreign",
+                 f"réponse de {who} au message d'Aideur" if own else
+                 f"mail de {mail.from_address} par l'adresse de réponse donnée à {who} : non transmis",
+                 ctx.now, actor=mail.from_address)
     notify_aideurs(ctx, ticket, ANSWER, context, key=f"counterpart-reply:{mail.message_id}",
                    counterpart=counterpart if own else nobody(ctx, ticket),
                    about=(member.email or "") if member is not None else "")
 
 
-__all__ = ["ANSWER", "KIND_HELPER", "KIND_NONE", "NO_COUNTERPART", "check", "counterpart_reply",
-           "describe", "for_helper", "nobody", "of_mail", "relay", "reply_binding"]
+__all__ = ["ANSWER", "KIND_HELPER", "KIND_MEMBER", "KIND_NONE", "NO_COUNTERPART", "aideur_reply", "check", "counterpart_reply",
+           "describe", "for_helper", "for_member", "nobody", "of_mail", "relay", "reply_binding"]

@@ -29,6 +29,7 @@ from mailbot.tokens import (
     Token,
     TokenSigner,
 )
+from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -339,7 +340,7 @@ def _forward_to_aideur(ctx: WorkflowContext, mail: InboundMail, member: Member, 
     notify_aideurs(ctx, None, "notification_message_membre", {
         "club_name": ctx.settings.club_name, "name": member.display_name, "address": member.email,
         "subject": mail.subject or "(sans objet)", "text": shorten(text, 4000)}, key=f"member-message:{mail.message_id}",
-        about=member.email or "")
+        about=member.email or "", counterpart=counterparts.for_member(ctx, member))  # his reply goes to the member
 
 
 def _reply(ctx: WorkflowContext, mail: InboundMail, member: Member, template: str, extra: dict[str, object], *,

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from mailbot.models import Event
-from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, mailbox, run_cycle, settle, smtp_send, wait_mail
+from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, STRANGER, mailbox, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_appeals import appeal, helper_answers
 from tests.integration.test_triage import THURSDAY, answer
@@ -106,3 +106,28 @@ def test_a_reply_to_a_notification_sent_before_counterparts_still_reaches_the_re
     answer(clean_mail, settings, sessions, note, "Nous cherchons, un peu de patience.", "outlook")
     [relayed] = [m for m in settle(clean_mail, ALICE, 2) if "un peu de patience" in m.text]
     assert relayed.reply_to[0].startswith("aide+t")
+
+
+def test_a_members_mail_about_no_ticket_is_answered_by_replying_to_its_notification(clean_mail, settings,
+                                                                                    sessions):
+    """Aideur's reply to « Message de … » (a member's reply to a profile mail) used to be refused ("Indiquez la
+    référence de la demande"): it now goes to that member, and their answer comes back bound to them."""
+    from tests.integration.test_membership import HELENE, register, reply
+    from tests.integration.test_registration import NOW
+
+    welcome = register(clean_mail, settings, sessions)
+    reply(clean_mail, settings, sessions, welcome, "Merci pour l'accueil ! Puis-je présenter le Club à un associé ?")
+    [note] = [m for m in settle(clean_mail, AIDEUR, 2) if "associé" in m.text]
+    assert f"Votre texte sera envoyé à : {HELENE}, membre du Club." in flat_text(note.text)
+    smtp_send(clean_mail, reply_to_notification(note, "Bonjour Hélène,\nOui, avec plaisir : donnez-lui l'adresse "
+                                                      "du Club.", "outlook"))
+    wait_mail(clean_mail, CLUB, 1)
+    report = run_cycle(settings, sessions, at=NOW)
+    assert dict(report.actions) == {"aideur-reply": 1}
+    [message] = [m for m in settle(clean_mail, STRANGER, 2) if "avec plaisir" in m.text]
+    assert message.subject == "Message d'Aideur" and message.reply_to[0].startswith("aide+w")
+    assert not [m for m in mailbox(clean_mail, AIDEUR) if "non exécutée" in m.subject]
+    reply(clean_mail, settings, sessions, message, "Parfait, merci !")
+    [back] = [m for m in settle(clean_mail, AIDEUR, 3) if m.subject.startswith("Réponse d'")]
+    assert back.subject == f"Réponse d'{HELENE}" and "Parfait, merci" in back.text
+    assert f"Votre texte sera envoyé à : {HELENE}, membre du Club." in flat_text(back.text)

@@ -183,7 +183,8 @@ SAMPLES = {
                                                    "(demande CA-2026-0042)."},
     # One reply address = one counterpart (issue 12, point 2).
     "message_intervenant": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "message": LONG},
-    "notification_reponse": TICKET | {"name": "Bruno Petit", "email": "bruno@membres.test", "own": True,
+    "notification_reponse": TICKET | {"name": "Bruno Petit", "of_name": "de Bruno Petit",
+                                      "email": "bruno@membres.test", "own": True,
                                       "sender": "bruno@membres.test", "text": LONG,
                                       "counterpart": "Votre texte sera envoyé à : Bruno Petit, qui propose son aide "
                                                      "(demande CA-2026-0042)."},
