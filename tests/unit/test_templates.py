@@ -183,6 +183,7 @@ SAMPLES = {
                                                    "(demande CA-2026-0042)."},
     # One reply address = one counterpart (issue 12, point 2).
     "message_intervenant": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "message": LONG},
+    "message_membre": NOTICE | {"first_name": "Jean", "message": "Bonjour Jean,\n" + LONG},
     "notification_reponse": TICKET | {"name": "Bruno Petit", "of_name": "de Bruno Petit",
                                       "email": "bruno@membres.test", "own": True,
                                       "sender": "bruno@membres.test", "text": LONG,
