@@ -99,8 +99,9 @@ def reply_binding(ctx: WorkflowContext, ticket: Ticket | None, template: str,
         counterpart = nobody(ctx, ticket)
     if counterpart is not None:
         return Token(SCOPE_COUNTERPART, counterpart.id, ROLE_AIDEUR), describe(ctx, counterpart)
-    if ticket is None:
-        return None, ""
+    if ticket is None:  # his command address: free text goes to the member of the request he names, if any
+        return None, ("Votre texte ne sera envoyé à personne, sauf si vous indiquez la référence d'une demande : "
+                      "il ira alors au membre qui l'a faite.")
     requester = ticket.member
     if requester is None or not requester.email:
         return Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR), (
