@@ -211,6 +211,23 @@ class Consent(Base):
     member: Mapped[Member] = relationship()
 
 
+class Counterpart(Base):
+    """Who receives Aideur's free text when he replies to one notification, and whose answers come back bound to
+    it (issue 12, point 2): one helper of a ticket, a member about their profile, or nobody. The requester of a
+    ticket needs no row: the ticket's own token (scope t) has always meant them. The number in the reply token."""
+
+    __tablename__ = "counterparts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # helper | member | none
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    solicitation_id: Mapped[int | None] = mapped_column(ForeignKey("solicitations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    member: Mapped[Member | None] = relationship()
+
+
 class ResultForm(Base):
     """The simplified result form (docs/rules.md §8) sent to a member, and what they answered."""
 

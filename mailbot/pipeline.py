@@ -30,7 +30,7 @@ from mailbot.parsers import InboundMail, MailKind, ParseError, mime, parse_mail
 from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import appeals, consents, newcomers, notices, profiles, requests, results, triage
+from mailbot.workflows import appeals, consents, counterparts, newcomers, notices, profiles, requests, results, triage
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ VARIANT_MARK = ".variante-"
 
 # A member's own mail (not a robot's): an address marked bouncing works again (workflows.notices.member_wrote).
 MEMBER_WRITES = frozenset({Action.NEW_REQUEST, Action.FOLLOW_UP, Action.PROFILE, Action.CONFIRMATION,
-                           Action.HELPER_REPLY, Action.CONSENT_REPLY, Action.RESULT_REPLY})
+                           Action.HELPER_REPLY, Action.CONSENT_REPLY, Action.RESULT_REPLY,
+                           Action.COUNTERPART_REPLY})
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,11 @@ class Pipeline:
             assert ticket is not None
             requests.follow_up(ctx, mail, raw, ticket, decision.member)
         elif decision.action is Action.AIDEUR_REPLY:
-            assert ticket is not None
-            triage.aideur_reply(ctx, mail, ticket)
+            if ticket is not None:
+                triage.aideur_reply(ctx, mail, ticket)
+            else:  # a notification about a member and no ticket
+                assert decision.token is not None
+                counterparts.aideur_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.AIDEUR_COMMAND:
             triage.aideur_command_mail(ctx, mail)
         elif decision.action is Action.NON_MEMBER:
@@ -240,6 +244,9 @@ class Pipeline:
         elif decision.action is Action.HELPER_REPLY:
             assert decision.solicitation is not None and ticket is not None
             appeals.helper_reply(ctx, mail, decision.solicitation, ticket)
+        elif decision.action is Action.COUNTERPART_REPLY:
+            assert decision.token is not None
+            counterparts.counterpart_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.BOUNCE:
             reason = notices.bounce(ctx, mail, ticket)
         elif decision.action is Action.AUTO_REPLY:

@@ -18,6 +18,7 @@ from mailbot import dkim
 from mailbot.config import Settings
 from mailbot.models import (
     Consent,
+    Counterpart,
     Member,
     OutboxMail,
     PendingChange,
@@ -41,6 +42,7 @@ from mailbot.tokens import (
     SCOPE_COMMAND,
     SCOPE_CONFIRM,
     SCOPE_CONSENT,
+    SCOPE_COUNTERPART,
     SCOPE_PENDING,
     SCOPE_PROFILE,
     SCOPE_REGISTRATION,
@@ -72,6 +74,7 @@ class Action(str, Enum):
     HELPER_REPLY = "helper-reply"  # a member's answer to an anonymised appeal: an offer or "non merci"
     CONSENT_REPLY = "consent-reply"  # an answer to "may we give your details to…?" (checked against its recipient)
     RESULT_REPLY = "result-reply"  # an answer to the result form
+    COUNTERPART_REPLY = "counterpart-reply"  # a helper's answer to a message Aideur sent them (scope w)
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return _unauthenticated_aideur(mail, deps) or _old_command_address(token, deps) or Route(
             Action.AIDEUR_COMMAND, "mail d'Aideur à son adresse de commande" if token.scope == SCOPE_COMMAND
             else "réponse d'Aideur à une demande de confirmation de commande", token=token)
+    if token.scope == SCOPE_COUNTERPART:
+        return _counterpart(mail, deps, token, in_address)
     if token.scope in MEMBER_SCOPES:
         if not in_address:
             return _thread_only(mail, deps, token)
@@ -178,6 +183,32 @@ def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
         return Route(Action.FOLLOW_UP, "réponse par le jeton du ticket", ticket=ticket,
                      member=_member(deps, mail.from_address), token=token)
     return None
+
+
+def _counterpart(mail: InboundMail, deps: RouterDeps, token: Token, in_address: bool) -> Route | None:
+    """A reply through a counterpart address (workflows.counterparts). Aideur's (role a): his commands act on the
+    ticket and his text goes to that counterpart only, with the same proofs as a ticket notification's reply.
+    The counterpart's own (role h or m): their answer, forwarded to Aideur bound to them; the workflow checks the
+    sender is that member (anyone else's mail is only reported to Aideur)."""
+    counterpart = deps.session.get(Counterpart, token.number)
+    ticket = deps.session.get(Ticket, counterpart.ticket_id) if counterpart and counterpart.ticket_id else None
+    if counterpart is None or (ticket is None and counterpart.member_id is None):
+        return None
+    if token.role == ROLE_AIDEUR:
+        if deps.settings.is_aideur(mail.from_address):
+            # No ticket (a member's profile mail): triage's proofs all the same; the workflow takes the ticket's
+            # absence into account (counterparts.aideur_reply).
+            return _unauthenticated_aideur(mail, deps) or Route(
+                Action.AIDEUR_REPLY, "réponse d'Aideur par l'adresse d'un interlocuteur", ticket=ticket, token=token)
+        if ticket is None:
+            return None  # about no ticket: routed as if there were no token (sent on to nobody)
+        # Someone holding a notification Aideur forwarded (or a forger): never sent on to anyone.
+        return Route(Action.FOLLOW_UP, "adresse d'Aideur utilisée par un autre expéditeur", ticket=ticket,
+                     member=_member(deps, mail.from_address), token=token)
+    if not in_address and counterpart.member_id != getattr(_member(deps, mail.from_address), "id", None):
+        return None  # a Message-ID cited by someone else proves nothing: routed as if there were no token
+    return Route(Action.COUNTERPART_REPLY, "réponse à un message d'Aideur", ticket=ticket,
+                 member=_member(deps, mail.from_address), token=token)
 
 
 def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:

@@ -5,7 +5,9 @@ address (its number is the address's generation: `mailbot aideur rotate-address`
 waiting for Aideur's confirmation, r = registration, p = a member's profile, x = a confirmation asked before ending
 membership or erasing data, v = a confirmation of one pending change (a profile change or a registration asked by a
 fresh mail), a = one member asked by an appeal, k = one side's consent before contact, f = a result form,
-b = the envelope sender of one outgoing mail, for its delivery reports), a number, and the recipient's role
+b = the envelope sender of one outgoing mail, for its delivery reports, w = the one counterpart a notification to
+Aideur is about (its reply address) and the mail relayed to that counterpart (theirs)), a number, and the
+recipient's role
 (m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
 local part of an address; 80 bits of MAC so that guessing is hopeless.
@@ -43,6 +45,11 @@ SCOPE_RESULT = "f"  # number: the ResultForm's id
 # The envelope sender (VERP) of one outgoing mail: a delivery report comes back to it. Number: the OutboxMail's id
 # (whose row names the recipient); role: the recipient's. Never a reply address: it routes nothing else.
 SCOPE_BOUNCE = "b"
+# The one counterpart Aideur's free text goes to (issue 12, point 2): number, the Counterpart's id. Role a: the
+# reply address of a notification to Aideur (his text goes to that counterpart); role h or m: the reply address of
+# the mail relayed to the counterpart (their answer comes back to Aideur bound to them). The role is under the MAC,
+# so a helper's own address can never be turned into Aideur's.
+SCOPE_COUNTERPART = "w"
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"

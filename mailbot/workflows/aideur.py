@@ -3,23 +3,30 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from mailbot.models import AideurState, Ticket
-from mailbot.tokens import ROLE_AIDEUR, SCOPE_COMMAND, SCOPE_TICKET, Token
+from mailbot.models import AideurState, Counterpart, Ticket
+from mailbot.tokens import ROLE_AIDEUR, SCOPE_COMMAND, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
 
 def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, context: dict[str, object], *,
                    key: str, attach_from_raw: bytes | None = None, only: str | None = None,
-                   scrub_after_send: bool = False, about: str = "") -> None:
-    """One notification per Aideur address (or only to `only`), each with its own reply token."""
+                   scrub_after_send: bool = False, about: str = "", counterpart: Counterpart | None = None) -> None:
+    """One notification per Aideur address (or only to `only`), each with its own reply token.
+
+    The reply token names who receives his free text (workflows.counterparts): `counterpart`, else the ticket's
+    requester (or nobody, for the alerts that concern no one he could write to), else his command address; the
+    footer says which."""
+    from mailbot.workflows import counterparts  # it sends notifications too
+
+    bound, recipient_line = counterparts.reply_binding(ctx, ticket, template, counterpart)
+    token = bound or aideur_command_token(ctx.session)
     addresses = [only.lower()] if only else ctx.settings.aideur_addresses
     for address in addresses:
-        token = Token(SCOPE_TICKET, ticket.id, ROLE_AIDEUR) if ticket else aideur_command_token(ctx.session)
         ctx.send(Outgoing(
             template=template,
             to=address,
             context=context | {"reply_address": ctx.signer.plus_address(ctx.settings.club_address, token),
-                                "command_address": command_address(ctx)},
+                                "command_address": command_address(ctx), "counterpart": recipient_line},
             idempotency_key=f"{key}:{address}",
             token=token,
             ticket_id=ticket.id if ticket else None,

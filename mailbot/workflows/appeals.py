@@ -22,6 +22,7 @@ from mailbot.parsers.commands import Command
 from mailbot.parsers.registration import HelperAnswer, helper_answer
 from mailbot.privacy import Leak, disguise_note, find_leaks
 from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, Token
+from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event, record_inbound, shorten
@@ -215,7 +216,8 @@ def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicita
         "helper": {"name": member.display_name, "email": member.email, "company": member.company,
                    "phone": member.phone, "activity": member.activity, "skills": member.skills},
         "reason": solicitation.reason, "text": text, "title": ticket.subject,
-    }, key=f"offer:{mail.message_id}", about=member.email or "")
+    }, key=f"offer:{mail.message_id}", about=member.email or "",
+        counterpart=counterparts.for_helper(ctx, ticket, member, solicitation))  # his text goes to this helper
     if first_answer:
         _to_helper(ctx, mail, solicitation, "appel_merci", base)
 

@@ -36,6 +36,7 @@ from mailbot.parsers.registration import (
 )
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
+from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
@@ -281,7 +282,8 @@ def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_addr
                       in_reply_to=f"<{mail.message_id}>", auto_submitted="auto-replied"))
     notify_aideurs(ctx, None, "notification_nouveau_membre", context | {
         "name": member.display_name, "acceptance": acceptance, "accepted_at": french_datetime(ctx.now, ctx.settings.timezone),
-        "message_id": mail.message_id}, key=f"new-member:{mail.message_id}", about=member.email or "")
+        "message_id": mail.message_id}, key=f"new-member:{mail.message_id}", about=member.email or "",
+        counterpart=counterparts.for_member(ctx, member))  # his reply to the notice reaches the new member
 
 
 def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> None:

@@ -15,6 +15,7 @@ from mailbot.models import Member, ResultForm, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.results import RESULT_LABELS, parse_result
 from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_RESULT, Token
+from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event, record_inbound, shorten
@@ -111,7 +112,8 @@ def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
                                                      "still_going": reply.result == "en_cours"})
     notify_aideurs(ctx, ticket, "notification_resultat", base | {
         "name": member.display_name, "role": form.role, "result": label, "satisfaction": form.satisfaction,
-        "comment": form.comment, "updated": updated, "title": ticket.subject}, key=f"result:{mail.message_id}")
+        "comment": form.comment, "updated": updated, "title": ticket.subject}, key=f"result:{mail.message_id}",
+        counterpart=counterparts.for_helper(ctx, ticket, member) if form.role == "helper" else None)
 
 
 def _reply(ctx: WorkflowContext, mail: InboundMail, form: ResultForm, template: str,

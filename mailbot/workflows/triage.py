@@ -18,7 +18,7 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
 from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
-from mailbot.workflows import appeals, consents, results
+from mailbot.workflows import appeals, consents, counterparts, results
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
@@ -353,14 +353,16 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
     closed ticket, and to Aideur "aide" or "liste_tickets" for #aide and #tickets. #note is only recorded.
 
     Raises nothing of its own: a refused command is an answer to Aideur, not an exception."""
-    errors = check(ctx, ticket, reply)
+    errors = check(ctx, ticket, reply) + counterparts.check(ctx, mail, ticket, reply.message)
     if errors:
         if ticket is not None:
             record_event(ctx.session, ticket, "command-refused", "; ".join(e.problem for e in errors), ctx.now,
                          actor=mail.from_address)
         _error_reply(ctx, mail, ticket, errors)
         return
-    message = reply.message.strip()
+    # Free text goes to the counterpart of the notification replied to; what comes back is the requester's.
+    message = counterparts.relay(ctx, mail, ticket, reply.message, actor=mail.from_address,
+                                 key=f"relay:{mail.message_id}", commands=len(reply.commands))
     member_mails = 0
     for index, command in enumerate(reply.commands):
         record_event(ctx.session, ticket, f"command:{command.name}", command.line, ctx.now, actor=mail.from_address)
@@ -474,10 +476,11 @@ def _to_member(ctx: WorkflowContext, ticket: Ticket, template: str, extra: dict[
 
 def _error_reply(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None,
                  errors: tuple[CommandError, ...]) -> None:
-    notify_aideurs_one(ctx, mail.from_address, ticket, "erreur_commande", {
+    notify_aideurs(ctx, ticket, "erreur_commande", {
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket else "",
         "errors": [{"line": e.line.strip(), "problem": e.problem} for e in errors],
-    }, key=f"command-error:{mail.message_id}")
+    }, key=f"command-error:{mail.message_id}", only=mail.from_address,
+        counterpart=counterparts.of_mail(ctx, mail))  # corrected by reply, the text still goes to the same person
 
 
 def _send_help(ctx: WorkflowContext, mail: Origin) -> None:

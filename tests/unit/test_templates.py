@@ -179,7 +179,21 @@ SAMPLES = {
     "notification_offre": TICKET | {"number": 2, "again": False, "reason": "paie (compétences)", "text": LONG,
                                     "helper": {"name": "Bruno Petit", "email": "bruno@membres.test",
                                                "company": "Petit Paie", "phone": "06 98 76 54 32",
-                                               "activity": "gestionnaire de paie", "skills": "paie"}},
+                                               "activity": "gestionnaire de paie", "skills": "paie"},
+                                    "counterpart": "Votre texte sera envoyé à : Bruno Petit, qui propose son aide "
+                                                   "(demande CA-2026-0042)."},
+    # One reply address = one counterpart (issue 12, point 2).
+    "message_intervenant": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "message": LONG},
+    "message_membre": NOTICE | {"first_name": "Jean", "message": "Bonjour Jean,\n" + LONG},
+    "notification_reponse": TICKET | {"name": "Bruno Petit", "of_name": "de Bruno Petit",
+                                      "email": "bruno@membres.test", "own": True,
+                                      "sender": "bruno@membres.test", "text": LONG,
+                                      "counterpart": "Votre texte sera envoyé à : Bruno Petit, qui propose son aide "
+                                                     "(demande CA-2026-0042)."},
+    "texte_sans_destinataire": TICKET | {"lines": ["Merci pour l'alerte.", "Je rappelle Alice."], "commands": 1,
+                                         "counterpart": "Votre texte ne sera envoyé à personne : ce mail ne concerne "
+                                                        "aucun membre à qui écrire ; seules vos commandes seront "
+                                                        "exécutées."},
     # Weekly digest for Aideur (docs/rules.md §11).
     "digest_hebdo": NOTICE | {
         "period": "du 23 au 29 novembre 2026", "today": "lundi 30 novembre 2026",

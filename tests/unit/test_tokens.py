@@ -1,4 +1,4 @@
-from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_TICKET, Token, TokenSigner
+from mailbot.tokens import ROLE_AIDEUR, ROLE_HELPER, ROLE_MEMBER, SCOPE_COUNTERPART, SCOPE_TICKET, Token, TokenSigner
 
 KEY = b"k" * 32
 
@@ -89,3 +89,16 @@ def test_a_message_id_token_names_the_thread_but_is_no_reply_address():
     assert signer.find([f"<{thread}.abcdef@club.test>"], thread=True) == token
     # Message-IDs sent before thread tokens existed carry the address token: still read as thread context.
     assert signer.find([f"<{signer.sign(token)}.abcdef@club.test>"], thread=True) == token
+
+
+def test_a_counterpart_token_is_bound_to_its_role():
+    """Issue 12, point 2: the helper's reply address (w…h) cannot be turned into Aideur's (w…a), which is the one
+    whose free text goes on to the helper."""
+    signer = TokenSigner([KEY])
+    helper = signer.sign(Token(SCOPE_COUNTERPART, 3, ROLE_HELPER))
+    assert signer.verify(helper) == Token(SCOPE_COUNTERPART, 3, ROLE_HELPER)
+    assert signer.verify(helper.replace("w3h-", "w3a-")) is None
+    assert signer.verify(helper.replace("w3h-", "w4h-")) is None
+    aideur = signer.sign(Token(SCOPE_COUNTERPART, 3, ROLE_AIDEUR))
+    assert signer.verify(signer.sign_thread(Token(SCOPE_COUNTERPART, 3, ROLE_AIDEUR))) is None  # a Message-ID's copy
+    assert signer.verify(aideur) == Token(SCOPE_COUNTERPART, 3, ROLE_AIDEUR)
