@@ -47,6 +47,8 @@ COMMANDS: Mapping[str, str] = MappingProxyType({
     "note": "note",
     "aide": "help",
     "tickets": "list",
+    "rouvrir": "reopen",
+    "ouvrir": "open",
 })
 
 # Forms typed in a hurry on a phone (accents are folded before lookup, so "#accepté" is "#accepte").
@@ -60,13 +62,17 @@ _NEAR_FORMS = {
     "fermer": "clore",
     "liste": "tickets",
     "ticket": "tickets",
+    "reouvrir": "rouvrir",
+    "rouvre": "rouvrir",
+    "reouvre": "rouvrir",
+    "ouvre": "ouvrir",
 }
 _WORDS: dict[str, str] = {**{name: name for name in COMMANDS},
                           **{alias: name for name, alias in COMMANDS.items()},
                           **_NEAR_FORMS}
 
 # Commands whose argument is a text running over the following lines.
-_TEXT_COMMANDS = frozenset({"refuser", "reporter", "appel", "solution", "note", "relier"})
+_TEXT_COMMANDS = frozenset({"refuser", "reporter", "appel", "solution", "note", "relier", "ouvrir"})
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -448,6 +454,42 @@ def _relier(line: str, argument: str, body: list[str], today: date) -> Command |
                               f"qui aide{read} : par exemple « #relier 3 » ou « #relier jean.dupont@exemple.fr ».")
 
 
+def _rouvrir(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
+    """`#rouvrir` alone, or with the new date by which Aideur will answer ("#rouvrir 15/12")."""
+    if not argument.strip():
+        return Command("rouvrir", line, argument)
+    when, _rest = parse_date(argument, today)
+    if when is None:
+        return _date_error(line, "rouvrir", argument, "#rouvrir 15/12")
+    return Command("rouvrir", line, argument, when=when)
+
+
+_OBJET = re.compile(r"^\s*(?:objet|sujet|subject)\s*[:=]\s*", re.IGNORECASE)
+
+
+def _ouvrir(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
+    """`#ouvrir alice@exemple.fr` (a request Aideur received by phone or forwarded): an optional "objet: …" line,
+    then the request's text on the lines below, up to the next command or a sign-off. An empty text is completed
+    by the caller from the mail's forwarded message."""
+    email = _EMAIL.search(argument)
+    if email is None:
+        read = f" (lu : « {argument} »)" if argument else ""
+        return CommandError(line, f"la commande #ouvrir demande l'adresse e-mail du membre{read} : par exemple "
+                                  "« #ouvrir alice.martin@exemple.fr », puis « objet: … » et le texte de la "
+                                  "demande sur les lignes suivantes.")
+    fields = {"email": email.group().lower()}
+    lines = [argument[email.end():].strip().lstrip(":-–—>").strip(), *body]
+    cut = next((index for index, text in enumerate(lines) if _SIGN_OFF.match(fold(text).strip())), len(lines))
+    kept: list[str] = []
+    for text in lines[:cut]:
+        match = _OBJET.match(fold(text))
+        if match and "objet" not in fields:
+            fields["objet"] = text[match.end():].strip()
+        else:
+            kept.append(text)
+    return Command("ouvrir", line, argument, text=_tidy(kept), fields=MappingProxyType(fields))
+
+
 def _simple(name: str) -> Builder:
     # #clore: the optional reason is the argument; #aide, #tickets: words after them are harmless and kept.
     def build(line: str, argument: str, body: list[str], today: date) -> Command:
@@ -473,4 +515,6 @@ _BUILDERS: dict[str, Builder] = {
     "note": _text_command("note", "le texte de la note (interne, jamais envoyée)", "appelé le membre ce matin"),
     "aide": _simple("aide"),
     "tickets": _simple("tickets"),
+    "rouvrir": _rouvrir,
+    "ouvrir": _ouvrir,
 }

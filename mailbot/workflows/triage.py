@@ -17,16 +17,17 @@ from mailbot.models import PendingCommand, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
+from mailbot.ticket_states import Move, TransitionError, label, move, target
 from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
-from mailbot.workflows import appeals, consents, results
+from mailbot.workflows import appeals, consents, opening, results
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
 
-DECISIONS = ("accepter", "refuser", "reporter", "clore")  # each sets where the ticket stands: one per mail
+DECISIONS = ("accepter", "refuser", "reporter", "clore", "rouvrir")  # each sets where the ticket stands: one per mail
 MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
-                    "devis": "devis", "clore": "cloture"}
+                    "devis": "devis", "clore": "cloture", "rouvrir": "reouverture"}
 QUIET = ("aide", "tickets", "note")  # commands that send nothing to any member: never wait for a confirmation
 # How long a command received through the command address waits for Aideur's OUI (README, "Who can command").
 CONFIRMATION_HOURS = 72
@@ -65,6 +66,12 @@ def is_open(ticket: Ticket) -> bool:
     return ticket.closed_at is None
 
 
+# What each command does to the ticket's state (mailbot.ticket_states); commands missing here leave it alone.
+MOVES = {"accepter": Move.ACCEPT, "reporter": Move.POSTPONE, "refuser": Move.DECLINE, "clore": Move.CLOSE,
+         "solution": Move.PROPOSE, "devis": Move.PROPOSE, "appel": Move.WORK, "relier": Move.WORK,
+         "rouvrir": Move.REOPEN}
+
+
 # --- entry points --------------------------------------------------------------------------------------------------
 def aideur_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> None:
     """Aideur answered a ticket's notification (verified token): commands and text for that ticket."""
@@ -90,6 +97,9 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
     text = mail.new_text or mail.text
     source = "\n".join(filter(None, [text, _subject_commands(mail.subject)]))
     reply = parse_aideur_reply(source, local_today(ctx))
+    if any(c.name == "ouvrir" for c in reply.commands):
+        _open_by_command_address(ctx, mail, reply, source)
+        return
     refs = reply.references or _refs_in(mail.subject)
     general = [c for c in reply.commands if c.name in ("aide", "tickets")]
     if not refs:
@@ -120,6 +130,32 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
     execute(ctx, mail, ticket, reply)
 
 
+def _open_by_command_address(ctx: WorkflowContext, mail: InboundMail, reply: AideurReply, source: str) -> None:
+    """"#ouvrir EMAIL" in a fresh mail to the command address: a request for that member, from a phone call or a
+    forwarded mail. It writes to the member (the acknowledgement), so, like any such command through this
+    address, it waits for Aideur's OUI; references in a forwarded mail name no ticket to act on."""
+    command = next(c for c in reply.commands if c.name == "ouvrir")
+    if not command.text and mail.forwarded:
+        # No text under the command: the forwarded mail is the request (kept in the stored command, so that the
+        # confirmation executes exactly what Aideur is shown).
+        source = "\n".join([source, *(f.text for f in mail.forwarded)])
+        reply = parse_aideur_reply(source, local_today(ctx))
+    others = [c for c in reply.commands if c.name not in ("ouvrir", "aide", "tickets")]
+    errors = list(check(ctx, None, reply))
+    if others:
+        errors.append(CommandError(line=others[0].line, problem="#ouvrir crée une nouvelle demande : envoyez "
+                                   "les autres commandes dans un autre mail, avec la référence qu'elle recevra."))
+    if errors:
+        _error_reply(ctx, mail, None, tuple(errors))
+        return
+    if _too_many_confirmations(ctx):
+        notify_aideurs(ctx, None, "alerte_commandes_en_nombre", {
+            "club_name": ctx.settings.club_name, "limit": CONFIRMATIONS_PER_HOUR,
+        }, key=f"command-flood:{ctx.now:%Y-%m-%dT%H}")
+        return
+    ask_confirmation(ctx, mail, None, reply, source)
+
+
 def sends_to_members(reply: AideurReply) -> bool:
     """Whether executing this reply would send anything to a member (a helper is a member too)."""
     return bool(reply.message.strip()) or any(c.name not in QUIET for c in reply.commands)
@@ -132,12 +168,12 @@ def _too_many_confirmations(ctx: WorkflowContext) -> bool:
     return (asked or 0) >= CONFIRMATIONS_PER_HOUR
 
 
-def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, reply: AideurReply,
+def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None, reply: AideurReply,
                      source: str) -> None:
     """Keep the command and ask every Aideur address to confirm it, each with the command's own reply address."""
     pending = PendingCommand(created_at=ctx.now, expires_at=ctx.now + timedelta(hours=CONFIRMATION_HOURS),
                              status="pending", from_address=mail.from_address, message_id=mail.message_id,
-                             ticket_id=ticket.id, text=source, day=local_today(ctx))
+                             ticket_id=ticket.id if ticket else None, text=source, day=local_today(ctx))
     ctx.session.add(pending)
     ctx.session.flush()  # its id is in the reply address
     record_event(ctx.session, ticket, "command-pending", "reçue par l'adresse de commande, en attente de "
@@ -224,9 +260,9 @@ def _quoted_lines(text: str, limit: int = 60) -> list[str]:
     return lines[:limit] + (["[…]"] if len(lines) > limit else [])
 
 
-def _effects(ctx: WorkflowContext, ticket: Ticket, reply: AideurReply) -> list[str]:
+def _effects(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> list[str]:
     """What executing the reply would send, and to whom, in Aideur's words."""
-    member = ticket.member
+    member = ticket.member if ticket else None
     who = f"{member.display_name} <{member.email}>" if member is not None and member.email else \
         "le membre (effacé : rien ne lui parviendrait)"
     effects: list[str] = []
@@ -252,6 +288,13 @@ def _effects(ctx: WorkflowContext, ticket: Ticket, reply: AideurReply) -> list[s
                            f"« {shorten(command.argument, 100)} »")
         elif name == "note":
             effects.append("une note sur le ticket (rien n'est envoyé)")
+        elif name == "rouvrir":
+            when = f", réponse promise le {french_date(command.when)}" if command.when else ""
+            effects.append(f"à {who} : la demande est rouverte{when}")
+        elif name == "ouvrir":
+            subject = command.fields.get("objet") or shorten(command.text, 80)
+            effects.append(f"à {command.fields.get('email', '')} : une nouvelle demande « {subject} » est "
+                           "enregistrée à son nom (accusé de réception)")
     if reply.message.strip():
         effects.append(f"à {who}, votre message : « {shorten(reply.message, 300)} »")
     return effects
@@ -274,13 +317,13 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
     decisions = [c for c in reply.commands if c.name in DECISIONS]
     for command in reply.commands:
         problem = _problem(command, ticket, today) or _appeal_problem(ctx, command, ticket) or \
-            _connect_problem(ctx, command, ticket)
+            _connect_problem(ctx, command, ticket) or _open_problem(ctx, command)
         if problem:
             errors.append(CommandError(line=command.line, problem=problem))
     if len(decisions) > 1:
         errors.append(CommandError(line=" / ".join(c.line.strip() for c in decisions),
-                                   problem="Une seule décision par mail (#accepter, #refuser, #reporter ou "
-                                           "#clore) : elles se contredisent, rien n'a été fait."))
+                                   problem="Une seule décision par mail (#accepter, #refuser, #reporter, #clore ou "
+                                           "#rouvrir) : elles se contredisent, rien n'a été fait."))
     if ticket is None and reply.message.strip() and not errors:
         errors.append(CommandError(line=reply.message.strip().splitlines()[0],
                                    problem="Ce texte ne peut être transmis à personne : indiquez la référence "
@@ -289,16 +332,16 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
 
 
 def _problem(command: Command, ticket: Ticket | None, today: date) -> str:
-    if command.name in ("aide", "tickets", "note"):
+    if command.name in ("aide", "tickets", "note", "ouvrir"):
         return "" if command.name != "note" or ticket is not None else "Une note doit viser une demande."
     if ticket is None:
         return "Indiquez la référence de la demande visée (par exemple CA-2026-0042)."
-    if not is_open(ticket):
-        return f"La demande {ticket.ref} est déjà close ({_state_fr(ticket)}) : rien à {_verb(command.name)}."
-    if command.name == "accepter" and ticket.status != "new":
-        return (f"La demande {ticket.ref} est déjà acceptée : pour changer la date des propositions, "
-                "utilisez #reporter DATE motif.")
-    if command.name in ("accepter", "reporter") and command.when is not None and command.when < today:
+    if command.name in MOVES:
+        try:
+            target(ticket.ref, ticket.status, MOVES[command.name])
+        except TransitionError as refused:
+            return str(refused)
+    if command.name in ("accepter", "reporter", "rouvrir") and command.when is not None and command.when < today:
         return f"La date {french_date(command.when)} est passée : indiquez une date à venir."
     if command.name == "devis":
         usual, club = _price(command.fields.get("tarif_habituel", "")), _price(command.fields.get("tarif_club", ""))
@@ -313,6 +356,19 @@ def _appeal_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | Non
     return appeals.appeal_problem(ctx, ticket, command)
 
 
+def _open_problem(ctx: WorkflowContext, command: Command) -> str:
+    if command.name != "ouvrir":
+        return ""
+    try:
+        opening.member_to_open_for(ctx, command.fields.get("email", ""))
+    except opening.OpenError as refused:
+        return str(refused)
+    if not command.text.strip() and not command.fields.get("objet"):
+        return ("La commande #ouvrir demande le texte de la demande : écrivez-le sur les lignes sous la commande "
+                "(et « objet: … » au-dessus si vous voulez), ou transférez le mail du membre avec la commande.")
+    return ""
+
+
 def _connect_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
     if command.name != "relier" or ticket is None or not is_open(ticket):
         return ""
@@ -320,16 +376,6 @@ def _connect_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | No
     if problem or helper is None:
         return problem
     return appeals.connect_problem(ctx, ticket, command, helper)
-
-
-def _verb(name: str) -> str:
-    return {"accepter": "accepter", "refuser": "refuser", "reporter": "reporter", "solution": "proposer",
-            "devis": "proposer", "clore": "clore"}.get(name, "faire")
-
-
-def _state_fr(ticket: Ticket) -> str:
-    return {"declined": "refusée", "closed": "close", "withdrawn": "retirée par le membre"}.get(ticket.status,
-                                                                                              ticket.status)
 
 
 # --- doing ---------------------------------------------------------------------------------------------------------
@@ -370,6 +416,11 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
             _send_open_tickets(ctx, mail)
         elif command.name == "note":
             pass  # recorded above, never sent
+        elif command.name == "ouvrir":
+            member = opening.member_to_open_for(ctx, command.fields["email"])
+            opened = opening.open_for(ctx, member, command.fields.get("objet", ""), command.text,
+                                      actor=mail.from_address, key=f"{mail.message_id}:{index}")
+            record_event(ctx.session, opened, "command:ouvrir", command.line, ctx.now, actor=mail.from_address)
         elif command.name == "appel":
             assert ticket is not None
             appeals.send_appeal(ctx, ticket, command, actor=mail.from_address, key=f"{mail.message_id}:{index}")
@@ -381,7 +432,7 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
                            summary=appeals.helper_text(ctx, ticket, command))
         else:
             assert ticket is not None
-            extra = _apply(ctx, ticket, command)
+            extra = _apply(ctx, ticket, command, actor=mail.from_address)
             _to_member(ctx, ticket, MEMBER_TEMPLATES[command.name], extra | {"message": message if not member_mails
                                                                              else ""},
                        key=f"{command.name}:{mail.message_id}:{index}")
@@ -397,11 +448,16 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
         ticket.updated_at = ctx.now
 
 
-def _apply(ctx: WorkflowContext, ticket: Ticket, command: Command) -> dict[str, object]:
+def _apply(ctx: WorkflowContext, ticket: Ticket, command: Command, *, actor: str) -> dict[str, object]:
     """Change the ticket for one command; return what its mail to the member needs."""
+    if command.name == "rouvrir":
+        opening.reopen(ctx, ticket, command.when, actor=actor)
+        assert ticket.due_at is not None
+        return {"due_date": french_date(ticket.due_at, ctx.settings.timezone)}
     if command.name == "accepter":
         assert command.when is not None
-        ticket.status, ticket.promise, ticket.delay_reason = "accepted", "proposals", ""
+        move(ticket, Move.ACCEPT, ctx.now)
+        ticket.promise, ticket.delay_reason = "proposals", ""
         ticket.due_at = end_of_day_utc(ctx, command.when)
         return {"due_date": french_date(command.when)}
     if command.name == "reporter":
@@ -410,28 +466,29 @@ def _apply(ctx: WorkflowContext, ticket: Ticket, command: Command) -> dict[str, 
         ticket.delay_reason = command.text
         return {"due_date": french_date(command.when), "reason": command.text, "promise": ticket.promise}
     if command.name == "refuser":
-        _close(ctx, ticket, "declined")
+        _close(ctx, ticket, Move.DECLINE)
         return {"reason": command.text}
     if command.name == "clore":
-        _close(ctx, ticket, "closed")
+        _close(ctx, ticket, Move.CLOSE)
         return {"reason": command.argument}
     if command.name == "solution":
-        _keep_promise(ticket)
+        _keep_promise(ctx, ticket)
         return {"solution": command.text}
     if command.name == "devis":
-        _keep_promise(ticket)
+        _keep_promise(ctx, ticket)
         return _quote_context(command)
     raise AssertionError(command.name)  # pragma: no cover - check() refused everything else
 
 
-def _close(ctx: WorkflowContext, ticket: Ticket, status: str) -> None:
-    ticket.status, ticket.closed_at, ticket.due_at = status, ctx.now, None
+def _close(ctx: WorkflowContext, ticket: Ticket, how: Move) -> None:
+    move(ticket, how, ctx.now)
     appeals.tell_helpers_need_is_over(ctx, ticket)
 
 
-def _keep_promise(ticket: Ticket) -> None:
+def _keep_promise(ctx: WorkflowContext, ticket: Ticket) -> None:
     """A proposal keeps the promise made to the member: nothing is due any more until Aideur promises again."""
-    ticket.status, ticket.due_at, ticket.delay_reason = "proposed", None, ""
+    move(ticket, Move.PROPOSE, ctx.now)
+    ticket.due_at, ticket.delay_reason = None, ""
 
 
 def _price(text: str) -> Decimal | None:
@@ -490,7 +547,7 @@ def _send_open_tickets(ctx: WorkflowContext, mail: Origin) -> None:
                                   .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)).all()
     rows = [{
         "ref": t.ref,
-        "state": {"new": "à trier", "accepted": "acceptée", "proposed": "proposition faite"}.get(t.status, t.status),
+        "state": label(t.status),
         "due": french_date(t.due_at, ctx.settings.timezone) if t.due_at else "",
         "late": bool(t.due_at and t.due_at < ctx.now),
         "member": t.member.display_name if t.member else "membre effacé",
