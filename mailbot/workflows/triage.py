@@ -538,7 +538,8 @@ def _error_reply(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None,
 
 
 def _send_help(ctx: WorkflowContext, mail: Origin) -> None:
-    notify_aideurs_one(ctx, mail.from_address, None, "aide", {"club_name": ctx.settings.club_name},
+    notify_aideurs_one(ctx, mail.from_address, None, "aide", {"club_name": ctx.settings.club_name,
+                                                              "reopen_days": ctx.settings.reopen_days},
                        key=f"help:{mail.message_id}")
 
 
