@@ -3,6 +3,7 @@ open`: a phone call, a forwarded mail), and closed requests taken up again (#rou
 """
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from mailbot.calendar import END_OF_BUSINESS_DAY, due_after_business_days, french_date
 from mailbot.models import Member, Message, Ticket
 from mailbot.parsers import InboundMail
+from mailbot.parsers.dates import fold
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.text import first_sentence, shorten
 from mailbot.parsers.withdrawal import is_withdrawal
@@ -18,6 +20,7 @@ from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows
 from mailbot.workflows.base import Outgoing, WorkflowContext
+from mailbot.workflows.requests import through_reply_address, ticket_context
 from mailbot.workflows.tickets import SUMMARY_LENGTH, TITLE_LENGTH, human_size, next_reference, record_event
 
 
@@ -41,8 +44,6 @@ def member_to_open_for(ctx: WorkflowContext, email: str) -> Member:
 def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, actor: str, key: str) -> Ticket:
     """Open a request for `member` on Aideur's word (#ouvrir or the CLI): the same ticket, acknowledgement and
     notification as a member's own mail. `key` makes it happen once (the command mail's Message-ID)."""
-    from mailbot.workflows.requests import ticket_context  # requests imports this module's neighbours
-
     text = text.strip()
     title = shorten(subject.strip() or first_sentence(text, TITLE_LENGTH) or "(sans objet)", TITLE_LENGTH)
     ticket = Ticket(ref=next_reference(ctx.session, ctx.settings.reference_prefix, ctx.now), member_id=member.id,
@@ -99,19 +100,29 @@ def takes_up_again(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, memb
     """Whether a follow-up on a closed request asks for it again: the owner (an active member) wrote through the
     request's own reply address (a From: or a reference can be forged; a status change needs that address) and
     said something that is neither a mere thank-you nor a "résolu"."""
-    from mailbot.workflows.requests import through_reply_address
-
     owner = ticket.member
     return (ticket.status in CLOSED_STATES and owner is not None and member is not None and owner.id == member.id
             and owner.status == "active" and owner.email == mail.from_address
-            and not is_courtesy_only(mail.new_text) and not is_withdrawal(text)
+            and not is_courtesy_only(mail.new_text) and not is_withdrawal(text) and not only_thanks(text)
             and through_reply_address(ctx, mail, ticket))
+
+
+# A short mail that thanks and asks nothing ("Merci pour tout, tout s'est bien passé !") closes the conversation
+# rather than reopening it; any sign of a need or a question keeps it a request.
+_THANKS = re.compile(r"\b(?:merci|remerci\w*)\b")
+_NEED = re.compile(r"\?|\b(?:besoin|probleme|souci|question|rouvr\w*|reouvr\w*|reprendre|relancer|toujours|encore "
+                   r"besoin|pas|plus|n'|ne|mais|cependant|pourtant|urgent\w*)\b")
+THANKS_WORDS = 25
+
+
+def only_thanks(text: str) -> bool:
+    """Whether a member's words are only a thank-you (short, thanking, no question, no need, no negation)."""
+    folded = fold(text)
+    return bool(_THANKS.search(folded)) and len(folded.split()) <= THANKS_WORDS and not _NEED.search(folded)
 
 
 def reopened_by_member(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, text: str) -> None:
     """Reopen on the member's word and tell Aideur, with what they wrote."""
-    from mailbot.workflows.requests import ticket_context
-
     previous, closed = label(ticket.status), ticket.closed_at
     reopen(ctx, ticket, None, actor=mail.from_address)
     notify_aideurs(ctx, ticket, "notification_reouverture", ticket_context(ctx, ticket, ticket.member) | {

@@ -6,29 +6,29 @@ that quotes the line, says what is wrong and shows the help — nothing is done 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Protocol
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from mailbot.calendar import END_OF_BUSINESS_DAY, french_date, french_datetime
+from mailbot.calendar import french_datetime
+from mailbot.commands import REGISTRY
+from mailbot.commands.base import Origin, Step, end_of_day_utc, local_today, to_member
 from mailbot.models import PendingCommand, Ticket
 from mailbot.parsers import InboundMail
-from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
+from mailbot.parsers.commands import AideurReply, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
-from mailbot.ticket_states import Move, TransitionError, label, move, target
-from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
-from mailbot.workflows import appeals, consents, opening, results
+from mailbot.tokens import ROLE_AIDEUR, SCOPE_PENDING, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
 
-DECISIONS = ("accepter", "refuser", "reporter", "clore", "rouvrir")  # each sets where the ticket stands: one per mail
-MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
-                    "devis": "devis", "clore": "cloture", "rouvrir": "reouverture"}
-QUIET = ("aide", "tickets", "note")  # commands that send nothing to any member: never wait for a confirmation
+__all__ = ["CONFIRMATION_HOURS", "Origin", "StoredOrigin", "aideur_command_mail", "aideur_reply", "check",
+           "end_of_day_utc", "execute", "local_today"]
+
+# Each command is one object of mailbot.commands (its words, reading, check, effect, template): triage only runs
+# them in order, all or none.
+DECISIONS = tuple(name for name, c in REGISTRY.items() if c.decision)  # each sets where the ticket stands: one a mail
+QUIET = tuple(name for name, c in REGISTRY.items() if c.quiet)  # send nothing to a member: never wait for a yes
 # How long a command received through the command address waits for Aideur's OUI (README, "Who can command").
 CONFIRMATION_HOURS = 72
 # At most this many confirmation questions an hour: a flood of forged commands must not become a flood of mail
@@ -36,40 +36,10 @@ CONFIRMATION_HOURS = 72
 CONFIRMATIONS_PER_HOUR = 10
 
 
-class Origin(Protocol):
-    """Who gave a command and in which mail: the mail itself, or the stored command a confirmation executes (its
-    Message-ID keys every effect, so the same command never sends twice)."""
-
-    @property
-    def from_address(self) -> str: ...
-
-    @property
-    def message_id(self) -> str: ...
-
-
 @dataclass(frozen=True)
 class StoredOrigin:
     from_address: str
     message_id: str
-
-
-def local_today(ctx: WorkflowContext) -> date:
-    return ctx.now.replace(tzinfo=UTC).astimezone(ctx.settings.timezone).date()
-
-
-def end_of_day_utc(ctx: WorkflowContext, day: date) -> datetime:
-    local = datetime.combine(day, END_OF_BUSINESS_DAY, tzinfo=ctx.settings.timezone)
-    return local.astimezone(UTC).replace(tzinfo=None)
-
-
-def is_open(ticket: Ticket) -> bool:
-    return ticket.closed_at is None
-
-
-# What each command does to the ticket's state (mailbot.ticket_states); commands missing here leave it alone.
-MOVES = {"accepter": Move.ACCEPT, "reporter": Move.POSTPONE, "refuser": Move.DECLINE, "clore": Move.CLOSE,
-         "solution": Move.PROPOSE, "devis": Move.PROPOSE, "appel": Move.WORK, "relier": Move.WORK,
-         "rouvrir": Move.REOPEN}
 
 
 # --- entry points --------------------------------------------------------------------------------------------------
@@ -265,36 +235,8 @@ def _effects(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) ->
     member = ticket.member if ticket else None
     who = f"{member.display_name} <{member.email}>" if member is not None and member.email else \
         "le membre (effacé : rien ne lui parviendrait)"
-    effects: list[str] = []
-    for command in reply.commands:
-        name = command.name
-        if name == "accepter" and command.when:
-            effects.append(f"à {who} : la demande est acceptée, propositions d'ici le {french_date(command.when)}")
-        elif name == "refuser":
-            effects.append(f"à {who} : le Club ne peut pas aider, motif : « {shorten(command.text, 300)} »")
-        elif name == "reporter" and command.when:
-            effects.append(f"à {who} : report au {french_date(command.when)}, motif : « {shorten(command.text, 300)} »")
-        elif name == "solution":
-            effects.append(f"à {who}, comme proposition du Club : « {shorten(command.text, 300)} »"
-                           " ; puis le formulaire de résultat")
-        elif name == "devis":
-            effects.append(f"à {who} : un devis de « {shorten(command.fields.get('prestataire', ''), 100)} »")
-        elif name == "clore":
-            effects.append(f"à {who} : la demande est close ; puis le formulaire de résultat")
-        elif name == "appel":
-            effects.append(f"un appel au réseau, aux membres choisis : « {shorten(command.text, 300)} »")
-        elif name == "relier":
-            effects.append(f"une demande d'accord pour échanger les coordonnées, à {who} et à l'intervenant "
-                           f"« {shorten(command.argument, 100)} »")
-        elif name == "note":
-            effects.append("une note sur le ticket (rien n'est envoyé)")
-        elif name == "rouvrir":
-            when = f", réponse promise le {french_date(command.when)}" if command.when else ""
-            effects.append(f"à {who} : la demande est rouverte{when}")
-        elif name == "ouvrir":
-            subject = command.fields.get("objet") or shorten(command.text, 80)
-            effects.append(f"à {command.fields.get('email', '')} : une nouvelle demande « {subject} » est "
-                           "enregistrée à son nom (accusé de réception)")
+    effects = [effect for command in reply.commands
+               if (effect := REGISTRY[command.name].effect(ctx, ticket, command, who))]
     if reply.message.strip():
         effects.append(f"à {who}, votre message : « {shorten(reply.message, 300)} »")
     return effects
@@ -316,14 +258,13 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
     today = local_today(ctx)
     decisions = [c for c in reply.commands if c.name in DECISIONS]
     for command in reply.commands:
-        problem = _problem(command, ticket, today) or _appeal_problem(ctx, command, ticket) or \
-            _connect_problem(ctx, command, ticket) or _open_problem(ctx, command)
+        problem = REGISTRY[command.name].check(ctx, ticket, command, today)
         if problem:
             errors.append(CommandError(line=command.line, problem=problem))
     if len(decisions) > 1:
         errors.append(CommandError(line=" / ".join(c.line.strip() for c in decisions),
-                                   problem="Une seule décision par mail (#accepter, #refuser, #reporter, #clore ou "
-                                           "#rouvrir) : elles se contredisent, rien n'a été fait."))
+                                   problem=f"Une seule décision par mail ({_either(DECISIONS)}) : elles se "
+                                           "contredisent, rien n'a été fait."))
     if ticket is None and reply.message.strip() and not errors:
         errors.append(CommandError(line=reply.message.strip().splitlines()[0],
                                    problem="Ce texte ne peut être transmis à personne : indiquez la référence "
@@ -331,51 +272,9 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
     return tuple(errors)
 
 
-def _problem(command: Command, ticket: Ticket | None, today: date) -> str:
-    if command.name in ("aide", "tickets", "note", "ouvrir"):
-        return "" if command.name != "note" or ticket is not None else "Une note doit viser une demande."
-    if ticket is None:
-        return "Indiquez la référence de la demande visée (par exemple CA-2026-0042)."
-    if command.name in MOVES:
-        try:
-            target(ticket.ref, ticket.status, MOVES[command.name])
-        except TransitionError as refused:
-            return str(refused)
-    if command.name in ("accepter", "reporter", "rouvrir") and command.when is not None and command.when < today:
-        return f"La date {french_date(command.when)} est passée : indiquez une date à venir."
-    if command.name == "devis":
-        usual, club = _price(command.fields.get("tarif_habituel", "")), _price(command.fields.get("tarif_club", ""))
-        if usual is not None and club is not None and club > usual:
-            return "Le tarif Club est plus élevé que le tarif habituel : vérifiez les deux montants."
-    return ""
-
-
-def _appeal_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
-    if command.name != "appel" or ticket is None or not is_open(ticket):
-        return ""
-    return appeals.appeal_problem(ctx, ticket, command)
-
-
-def _open_problem(ctx: WorkflowContext, command: Command) -> str:
-    if command.name != "ouvrir":
-        return ""
-    try:
-        opening.member_to_open_for(ctx, command.fields.get("email", ""))
-    except opening.OpenError as refused:
-        return str(refused)
-    if not command.text.strip() and not command.fields.get("objet"):
-        return ("La commande #ouvrir demande le texte de la demande : écrivez-le sur les lignes sous la commande "
-                "(et « objet: … » au-dessus si vous voulez), ou transférez le mail du membre avec la commande.")
-    return ""
-
-
-def _connect_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
-    if command.name != "relier" or ticket is None or not is_open(ticket):
-        return ""
-    helper, _, problem = consents.helper_for(ctx, ticket, dict(command.fields))
-    if problem or helper is None:
-        return problem
-    return appeals.connect_problem(ctx, ticket, command, helper)
+def _either(names: tuple[str, ...]) -> str:
+    words = [f"#{name}" for name in names]
+    return ", ".join(words[:-1]) + " ou " + words[-1] if len(words) > 1 else "".join(words)
 
 
 # --- doing ---------------------------------------------------------------------------------------------------------
@@ -407,156 +306,32 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
         _error_reply(ctx, mail, ticket, errors)
         return
     message = reply.message.strip()
-    member_mails = 0
+    carried = False
     for index, command in enumerate(reply.commands):
         record_event(ctx.session, ticket, f"command:{command.name}", command.line, ctx.now, actor=mail.from_address)
-        if command.name == "aide":
-            _send_help(ctx, mail)
-        elif command.name == "tickets":
-            _send_open_tickets(ctx, mail)
-        elif command.name == "note":
-            pass  # recorded above, never sent
-        elif command.name == "ouvrir":
-            member = opening.member_to_open_for(ctx, command.fields["email"])
-            opened = opening.open_for(ctx, member, command.fields.get("objet", ""), command.text,
-                                      actor=mail.from_address, key=f"{mail.message_id}:{index}")
-            record_event(ctx.session, opened, "command:ouvrir", command.line, ctx.now, actor=mail.from_address)
-        elif command.name == "appel":
-            assert ticket is not None
-            appeals.send_appeal(ctx, ticket, command, actor=mail.from_address, key=f"{mail.message_id}:{index}")
-        elif command.name == "relier":
-            assert ticket is not None
-            helper, solicitation, _ = consents.helper_for(ctx, ticket, dict(command.fields))
-            assert helper is not None
-            consents.start(ctx, ticket, helper, solicitation, actor=mail.from_address,
-                           summary=appeals.helper_text(ctx, ticket, command))
-        else:
-            assert ticket is not None
-            extra = _apply(ctx, ticket, command, actor=mail.from_address)
-            _to_member(ctx, ticket, MEMBER_TEMPLATES[command.name], extra | {"message": message if not member_mails
-                                                                             else ""},
-                       key=f"{command.name}:{mail.message_id}:{index}")
-            member_mails += 1
-            if command.name in ("solution", "clore"):
-                results.send_form(ctx, ticket, ticket.member, "requester",
-                                  "solution" if command.name == "solution" else "close")
-    if message and ticket is not None and not member_mails:
-        _to_member(ctx, ticket, "message_aideur", {"message": message}, key=f"relay:{mail.message_id}")
-        record_event(ctx.session, ticket, "relayed", "message d'Aideur transmis au membre", ctx.now,
-                     actor=mail.from_address)
+        # Aideur's free message rides on the first mail to the member.
+        carried = REGISTRY[command.name].execute(ctx, mail, ticket, command,
+                                                 Step(index, "" if carried else message)) or carried
+    if message and ticket is not None and not carried:
+        relay_message(ctx, mail, ticket, message)
     if ticket is not None:
         ticket.updated_at = ctx.now
 
 
-def _apply(ctx: WorkflowContext, ticket: Ticket, command: Command, *, actor: str) -> dict[str, object]:
-    """Change the ticket for one command; return what its mail to the member needs."""
-    if command.name == "rouvrir":
-        opening.reopen(ctx, ticket, command.when, actor=actor)
-        assert ticket.due_at is not None
-        return {"due_date": french_date(ticket.due_at, ctx.settings.timezone)}
-    if command.name == "accepter":
-        assert command.when is not None
-        move(ticket, Move.ACCEPT, ctx.now)
-        ticket.promise, ticket.delay_reason = "proposals", ""
-        ticket.due_at = end_of_day_utc(ctx, command.when)
-        return {"due_date": french_date(command.when)}
-    if command.name == "reporter":
-        assert command.when is not None
-        ticket.due_at = end_of_day_utc(ctx, command.when)
-        ticket.delay_reason = command.text
-        return {"due_date": french_date(command.when), "reason": command.text, "promise": ticket.promise}
-    if command.name == "refuser":
-        _close(ctx, ticket, Move.DECLINE)
-        return {"reason": command.text}
-    if command.name == "clore":
-        _close(ctx, ticket, Move.CLOSE)
-        return {"reason": command.argument}
-    if command.name == "solution":
-        _keep_promise(ctx, ticket)
-        return {"solution": command.text}
-    if command.name == "devis":
-        _keep_promise(ctx, ticket)
-        return _quote_context(command)
-    raise AssertionError(command.name)  # pragma: no cover - check() refused everything else
-
-
-def _close(ctx: WorkflowContext, ticket: Ticket, how: Move) -> None:
-    move(ticket, how, ctx.now)
-    appeals.tell_helpers_need_is_over(ctx, ticket)
-
-
-def _keep_promise(ctx: WorkflowContext, ticket: Ticket) -> None:
-    """A proposal keeps the promise made to the member: nothing is due any more until Aideur promises again."""
-    move(ticket, Move.PROPOSE, ctx.now)
-    ticket.due_at, ticket.delay_reason = None, ""
-
-
-def _price(text: str) -> Decimal | None:
-    try:
-        return Decimal(text) if text else None
-    except InvalidOperation:
-        return None
-
-
-def _euros(amount: Decimal) -> str:
-    whole = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
-    return (whole.removesuffix(",00")) + " €"
-
-
-def _quote_context(command: Command) -> dict[str, object]:
-    usual = _price(command.fields.get("tarif_habituel", "")) or Decimal(0)
-    club = _price(command.fields.get("tarif_club", "")) or Decimal(0)
-    saving = usual - club
-    percent = int((saving * 100 / usual).quantize(Decimal(1))) if usual else 0
-    return {
-        "provider": command.fields.get("prestataire", ""),
-        "subject_text": command.fields.get("objet", ""),
-        "usual_price": command.fields.get("tarif_habituel_texte") or _euros(usual),
-        "club_price": command.fields.get("tarif_club_texte") or _euros(club),
-        "saving": _euros(saving),
-        "saving_percent": percent if percent > 0 else "",
-    }
+def relay_message(ctx: WorkflowContext, mail: Origin, ticket: Ticket, message: str) -> None:
+    """Aideur's free text, alone (no command mail carried it), to whoever his reply is for."""
+    to_member(ctx, ticket, "message_aideur", {"message": message}, key=f"relay:{mail.message_id}")
+    record_event(ctx.session, ticket, "relayed", "message d'Aideur transmis au membre", ctx.now,
+                 actor=mail.from_address)
 
 
 # --- mails ---------------------------------------------------------------------------------------------------------
-def _to_member(ctx: WorkflowContext, ticket: Ticket, template: str, extra: dict[str, object], *, key: str) -> None:
-    member = ticket.member
-    if member is None or not member.email:
-        return  # the member was erased: nothing can reach them
-    context = ticket_context(ctx, ticket, member) | {"message": ""} | extra
-    ctx.send(Outgoing(template=template, to=member.email, context=context, idempotency_key=key,
-                      token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER), ticket_id=ticket.id,
-                      auto_submitted="no", rate_limited=False))
-
-
 def _error_reply(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None,
                  errors: tuple[CommandError, ...]) -> None:
     notify_aideurs_one(ctx, mail.from_address, ticket, "erreur_commande", {
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket else "",
         "errors": [{"line": e.line.strip(), "problem": e.problem} for e in errors],
     }, key=f"command-error:{mail.message_id}")
-
-
-def _send_help(ctx: WorkflowContext, mail: Origin) -> None:
-    notify_aideurs_one(ctx, mail.from_address, None, "aide", {"club_name": ctx.settings.club_name,
-                                                              "reopen_days": ctx.settings.reopen_days},
-                       key=f"help:{mail.message_id}")
-
-
-def _send_open_tickets(ctx: WorkflowContext, mail: Origin) -> None:
-    tickets = ctx.session.scalars(select(Ticket).where(Ticket.closed_at.is_(None))
-                                  .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)).all()
-    rows = [{
-        "ref": t.ref,
-        "state": label(t.status),
-        "due": french_date(t.due_at, ctx.settings.timezone) if t.due_at else "",
-        "late": bool(t.due_at and t.due_at < ctx.now),
-        "member": t.member.display_name if t.member else "membre effacé",
-        "title": t.subject,
-    } for t in tickets]
-    notify_aideurs_one(ctx, mail.from_address, None, "liste_tickets", {
-        "club_name": ctx.settings.club_name, "tickets": rows, "today": french_date(local_today(ctx)),
-    }, key=f"tickets:{mail.message_id}")
 
 
 def notify_aideurs_one(ctx: WorkflowContext, address: str, ticket: Ticket | None, template: str,

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from mailbot.models import Event, Ticket
-from tests.helpers import AIDEUR, ALICE, BRUNO, CLUB, add_members, mailbox, make_mail, run_cycle, settle, \
-    smtp_send, wait_mail
+from tests.helpers import (
+    AIDEUR,
+    ALICE,
+    BRUNO,
+    CLUB,
+    add_members,
+    mailbox,
+    make_mail,
+    run_cycle,
+    settle,
+    smtp_send,
+    wait_mail,
+)
 from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 from tests.integration.test_cli import mailbot
 from tests.integration.test_triage import THURSDAY, answer, open_ticket
@@ -116,9 +128,10 @@ def test_member_reply_after_the_window_starts_a_linked_request(clean_mail, setti
     assert "continues" in events(sessions, "CA-2026-0002") and "continued" in events(sessions, "CA-2026-0001")
 
 
-def test_a_thank_you_after_closing_reopens_nothing(clean_mail, settings, sessions):
+@pytest.mark.parametrize("words", ["Merci beaucoup !\n\nAlice", "Merci pour votre aide, tout s'est bien passé !"])
+def test_a_thank_you_after_closing_reopens_nothing(clean_mail, settings, sessions, words):
     _, closing = closed_ticket(clean_mail, settings, sessions)
-    member_writes_back(clean_mail, settings, sessions, closing, "Merci beaucoup !\n\nAlice", THURSDAY)
+    member_writes_back(clean_mail, settings, sessions, closing, words, THURSDAY)
     assert tickets(sessions)["CA-2026-0001"].status == "closed"
     assert not any("rouverte" in n.subject for n in settle(clean_mail, AIDEUR, 3))
     assert len(tickets(sessions)) == 1
