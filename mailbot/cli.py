@@ -99,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("ref")
     ts.add_argument("--json", action="store_true")
     ts.set_defaults(handler=cmd_tickets_show)
+    to = tickets.add_parser("open", help="a request for a member (a phone call, a mail Aideur received): the member "
+                            "is acknowledged and Aideur notified, as for a mail")
+    to.add_argument("email")
+    to.add_argument("--subject", required=True, help="the request's title")
+    to.add_argument("--text", required=True, help="the request as the member put it")
+    to.add_argument("--at", type=_iso_datetime, help="the clock (ISO date-time; default: now)")
+    to.set_defaults(handler=cmd_tickets_open)
 
     members = sub.add_parser("members", help="the member register").add_subparsers(metavar="ACTION")
     ma = members.add_parser("add", help="add or update one member")
@@ -323,6 +330,38 @@ def _print_unanswered(settings: Settings, days: int | None, limit: int | None) -
     for row in rows:
         print(f"  {(row['received_at'] or '')[:16]} {row['sender'] or '-':<32} {row['subject'] or '(sans objet)'}")
         print(f"      {row['outcome']} : {row['reason']}" + (f" ({row['ticket']})" if row["ticket"] else ""))
+
+
+def cmd_tickets_open(args: argparse.Namespace) -> int:
+    """Open a request for an active member, as Aideur's #ouvrir does; print its reference. The acknowledgement
+    and Aideur's notification wait in the outbox for the daemon's next cycle. Exit 1 when no active member has
+    this address."""
+    from mailbot.compose import TemplateRenderer
+    from mailbot.outbox import Outbox
+    from mailbot.tokens import TokenSigner
+    from mailbot.workflows.base import WorkflowContext
+    from mailbot.workflows.opening import OpenError, member_to_open_for, open_for
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    now = to_utc(args.at, settings) if args.at is not None else utcnow()
+    if not args.text.strip() and not args.subject.strip():
+        print("--subject ou --text : la demande ne peut pas être vide", file=sys.stderr)
+        return 1
+    signer = TokenSigner(settings.secret_keys)
+    with _sessions(settings).begin() as session:
+        ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
+        try:
+            member = member_to_open_for(ctx, args.email)
+        except OpenError as refused:
+            print(refused, file=sys.stderr)
+            return 1
+        ticket = open_for(ctx, member, args.subject, args.text, actor="cli", key=f"cli:{now.isoformat()}")
+        ref = ticket.ref
+        for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
+            row.next_attempt_at = datetime(2000, 1, 1)  # due at once, even for a daemon replaying an earlier instant
+    print(ref)
+    return 0
 
 
 def cmd_tickets_unanswered(args: argparse.Namespace) -> int:

@@ -52,6 +52,7 @@ KNOWN_SETTINGS = frozenset({
     "MAILBOT_DIGEST_DAY", "MAILBOT_DIGEST_HOUR", "MAILBOT_CONSENT_REMINDER_DAYS", "MAILBOT_CONSENT_EXPIRY_DAYS",
     "MAILBOT_AUTHSERV_ID", "MAILBOT_RETENTION_DAYS", "MAILBOT_DKIM_SELECTOR", "MAILBOT_DKIM_KEY_FILE",
     "MAILBOT_DKIM_DOMAIN", "MAILBOT_VERP", "MAILBOT_TEMPLATES_DIR", "MAILBOT_METRICS_ADDRESS",
+    "MAILBOT_REOPEN_DAYS",
 })
 # Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
 # CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
@@ -133,6 +134,9 @@ class Settings:
     verp: bool = True
     # Where the daemon serves Prometheus metrics and /healthz (mailbot.metrics); None: not served.
     metrics_address: tuple[str, int] | None = None
+    # A member's reply to a closed request within this many days of its closing reopens it; later, it starts a
+    # new request linked to the old one.
+    reopen_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -192,6 +196,7 @@ def _read(reader: _Reader) -> Settings:
         timezone=reader.timezone("MAILBOT_TIMEZONE", "Europe/Paris"),
         answer_business_days=reader.integer("MAILBOT_ANSWER_BUSINESS_DAYS", 2, minimum=0, maximum=60),
         reference_prefix=reader.text("MAILBOT_REFERENCE_PREFIX", "CA"),
+        reopen_days=reader.integer("MAILBOT_REOPEN_DAYS", 30, minimum=0, maximum=3650),
         batch_size=reader.integer("MAILBOT_BATCH_SIZE", 50, minimum=1, maximum=1000),
         batch_bytes=reader.integer("MAILBOT_BATCH_BYTES", 5_000_000, minimum=100_000),
         poll_seconds=reader.integer("MAILBOT_POLL_SECONDS", 60, minimum=1, maximum=3600),

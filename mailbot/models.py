@@ -113,6 +113,7 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # One of mailbot.ticket_states.TicketStatus, changed only by ticket_states.move() (its allowed transitions).
     status: Mapped[str] = mapped_column(String(20), default="new")
     subject: Mapped[str] = mapped_column(String(300), default="")
     summary: Mapped[str] = mapped_column(String(300), default="")
@@ -124,6 +125,8 @@ class Ticket(Base):
     promise: Mapped[str] = mapped_column(String(20), default="answer")
     delay_reason: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The closed request this one continues (the member wrote again after MAILBOT_REOPEN_DAYS).
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     member: Mapped[Member | None] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")

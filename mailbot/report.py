@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailbot.calendar import MONTHS
 from mailbot.models import Connection, Consent, Event, InboundMail, Member, ResultForm, Ticket
+from mailbot.ticket_states import TicketStatus, label
 
 PERIOD_DAYS = 7
 # Commands that are not an answer to the member: a note is internal, #aide and #tickets are Aideur's own lists.
 NOT_AN_ANSWER = ("command:note", "command:aide", "command:tickets")
-STATES = {"new": "à trier", "accepted": "acceptée", "proposed": "proposition faite"}
 ROLES = {"requester": "demandeur", "helper": "aidant"}
 ERASED = "membre effacé"
 
@@ -170,7 +170,7 @@ def build_figures(session: Session, start: datetime, end: datetime) -> WeekFigur
         solved=session.scalar(select(func.count(func.distinct(ResultForm.ticket_id)))
                               .where(*answered, ResultForm.result == "resolu")) or 0,
         withdrawn=session.scalar(select(func.count(Ticket.id)).where(
-            Ticket.status == "withdrawn", Ticket.closed_at >= start, Ticket.closed_at < end)) or 0,
+            Ticket.status == TicketStatus.WITHDRAWN, Ticket.closed_at >= start, Ticket.closed_at < end)) or 0,
         median_first_answer_hours=_median_first_answer(session, start, end),
         satisfaction_mean=statistics.fmean(satisfaction) if satisfaction else None,
         satisfaction_count=len(satisfaction),
@@ -206,7 +206,7 @@ def open_tickets(session: Session, now: datetime, zone: ZoneInfo) -> list[OpenTi
         ref=t.ref,
         member=_name(t.member),
         title=t.subject or t.summary or "(sans objet)",
-        state=STATES.get(t.status, t.status),
+        state=label(t.status),
         promise=t.promise,
         due=local_date(t.due_at, zone) if t.due_at else None,
         late=t.due_at is not None and t.due_at < now,  # overdue: open with its deadline passed

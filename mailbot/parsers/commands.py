@@ -6,9 +6,11 @@ The input is the reply's new text (quote and signature already removed by `split
   or Markdown emphasis "**"); a full-width "＃" counts. "# accepter" with a space is accepted for the known words only,
   because "# Titre" is more likely prose than a mistyped command. "#1 priorité" or "voir #2" are plain text.
 * Lines starting with ">" are quoted history: never a command, whatever they contain.
-* Text commands (#refuser, #reporter's reason, #appel, #solution, #note) take the rest of their line and every line
-  below, up to the next command line. The other commands take their own line only (#devis also takes the
-  "clé : valeur" lines right below it); all remaining plain lines form the message relayed to the member.
+* Each command is one object in its own module of `mailbot.commands` (its words, how it reads its lines, its
+  checks and effects); this module is the reader they share. Text commands (#refuser, #reporter's reason, #appel,
+  #solution, #note, #relier, #ouvrir) take the rest of their line and every line below, up to the next command
+  line. The other commands take their own line only (#devis also takes the "clé : valeur" lines right below it);
+  all remaining plain lines form the message relayed to the member.
 * Nothing is silently dropped: an unknown "#mot", a missing argument or an unreadable date gives a `CommandError`
   with a short French explanation for Aideur. Parsing goes on after an error so he learns of every problem at once;
   the caller executes nothing when `errors` is not empty.
@@ -16,14 +18,19 @@ The input is the reply's new text (quote and signature already removed by `split
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from .dates import DATE_FORMS_HELP, fold, parse_date
+from .dates import DATE_FORMS_HELP, fold
 from .rules import COURTESY, REFERENCE_TYPED, SIGN_OFF_WORDS
+
+if TYPE_CHECKING:
+    from mailbot.commands.base import AideurCommand
 
 __all__ = [
     "COMMANDS",
@@ -34,39 +41,39 @@ __all__ = [
     "parse_price",
 ]
 
-# Canonical French name → English alias (docs/rules.md §2).
-COMMANDS: Mapping[str, str] = MappingProxyType({
-    "accepter": "accept",
-    "refuser": "decline",
-    "reporter": "postpone",
-    "appel": "appeal",
-    "solution": "solution",
-    "devis": "quote",
-    "relier": "connect",
-    "clore": "close",
-    "note": "note",
-    "aide": "help",
-    "tickets": "list",
-})
 
-# Forms typed in a hurry on a phone (accents are folded before lookup, so "#accepté" is "#accepte").
-_NEAR_FORMS = {
-    "accepte": "accepter",
-    "refuse": "refuser",
-    "reporte": "reporter",
-    "clos": "clore",
-    "cloture": "clore",
-    "cloturer": "clore",
-    "fermer": "clore",
-    "liste": "tickets",
-    "ticket": "tickets",
-}
-_WORDS: dict[str, str] = {**{name: name for name in COMMANDS},
-                          **{alias: name for name, alias in COMMANDS.items()},
-                          **_NEAR_FORMS}
+def _registry() -> Mapping[str, AideurCommand]:
+    # The commands' own modules read with the helpers below: they are loaded on first use, not at import.
+    from mailbot.commands import REGISTRY
 
-# Commands whose argument is a text running over the following lines.
-_TEXT_COMMANDS = frozenset({"refuser", "reporter", "appel", "solution", "note", "relier"})
+    return REGISTRY
+
+
+class _Names(Mapping[str, str]):
+    """Canonical French name → English alias (docs/rules.md §2), from the commands' own modules."""
+
+    def __getitem__(self, name: str) -> str:
+        return _registry()[name].alias
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_registry())
+
+    def __len__(self) -> int:
+        return len(_registry())
+
+
+COMMANDS: Mapping[str, str] = _Names()
+
+
+@cache
+def _words() -> Mapping[str, str]:
+    """Every word that names a command (French, English, forms typed in a hurry; accents are folded before lookup,
+    so "#accepté" is "#accepte") → its canonical name."""
+    words: dict[str, str] = {}
+    for name, command in _registry().items():
+        words.update(dict.fromkeys((*command.near_forms, command.alias, name), name))
+    return MappingProxyType(words)
+
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -100,7 +107,8 @@ class AideurReply:
 _COMMAND_LINE = re.compile(
     r"^\s*(?:[-*•·+]\s+|[-•·]\s*)?(?:\*{1,2}|_{1,2})?#(?P<space>\s*)(?P<word>[a-z]+)(?=[\s:.,;!?*_\d]|$)"
 )
-_QUOTED = re.compile(r"^\s*>")
+QUOTED = re.compile(r"^\s*>")
+_QUOTED = QUOTED
 # Same shape as the router's subject reference (prefix is configurable, hence any 1–6 letters); dashes vary with
 # the mail client.
 _REFERENCE = REFERENCE_TYPED
@@ -108,7 +116,9 @@ _REFERENCE = REFERENCE_TYPED
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a"), " ")
 
-_KNOWN_LIST = ", ".join(f"#{name} (#{alias})" if alias != name else f"#{name}" for name, alias in COMMANDS.items())
+
+def _known_list() -> str:
+    return ", ".join(command.sheet_word() for command in _registry().values())
 
 
 def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
@@ -148,22 +158,16 @@ def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
             index += 1
             continue
         name, argument = found
-        index += 1
-        body: list[str] = []
-        if name in _TEXT_COMMANDS:
-            while index < len(lines) and not _is_command_candidate(lines[index]):
-                body.append(lines[index])
-                index += 1
-        elif name == "devis":
-            index, body = _devis_lines(lines, index)
-        outcome = _BUILDERS[name](line.strip(), argument, body, today)
+        command = _registry()[name]
+        index, body = command.read_body(lines, index + 1)
+        outcome = command.parse(line.strip(), argument, body, today)
         if isinstance(outcome, CommandError):
             errors.append(outcome)
         else:
             commands.append(outcome)
 
-    text = _tidy(message)
-    if commands and _courtesy_only(text):
+    text = tidy(message)
+    if commands and courtesy_only(text):
         text = ""  # "#relier 1" then "Cordialement," (his client's signature block): nothing to relay
     return AideurReply(tuple(commands), text, tuple(errors), references)
 
@@ -171,7 +175,7 @@ def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
 _COURTESY = COURTESY  # greetings and sign-offs: the shared list (rules.py)
 
 
-def _courtesy_only(text: str) -> bool:
+def courtesy_only(text: str) -> bool:
     """A message made only of greetings and sign-offs says nothing to the member."""
     pieces = [piece.strip(" -") for piece in re.split(r"[\n,.!;:]+", fold(text))]
     return all(not piece or _COURTESY.match(piece) for piece in pieces)
@@ -182,13 +186,13 @@ def _command_word(line: str) -> tuple[str, str] | None:
     if _QUOTED.match(line):
         return None
     match = _COMMAND_LINE.match(fold(line))
-    if not match or match.group("word") not in _WORDS:
+    if not match or match.group("word") not in _words():
         return None
     argument = line[match.end():]
     # "**#accepter 15/12**" (bold in an HTML mail), "#accepter : 15/12".
     argument = argument.strip().strip("*_").strip()
     argument = argument.lstrip(":").strip()
-    return _WORDS[match.group("word")], re.sub(r"[ \t]+", " ", argument)
+    return _words()[match.group("word")], re.sub(r"[ \t]+", " ", argument)
 
 
 def _unknown_word(line: str) -> str | None:
@@ -196,21 +200,22 @@ def _unknown_word(line: str) -> str | None:
     if _QUOTED.match(line):
         return None
     match = _COMMAND_LINE.match(fold(line))
-    if not match or match.group("space") or match.group("word") in _WORDS:
+    if not match or match.group("space") or match.group("word") in _words():
         return None
     return line[match.start("word"):match.end("word")]
 
 
-def _is_command_candidate(line: str) -> bool:
+def is_command_candidate(line: str) -> bool:
+    """Whether the line is a command, or looks like one (then it ends the text of the command above it)."""
     return _command_word(line) is not None or _unknown_word(line) is not None
 
 
 def _unknown_problem(word: str) -> str:
-    return (f"« #{word} » n'est pas une commande connue. Les commandes sont : {_KNOWN_LIST}. "
+    return (f"« #{word} » n'est pas une commande connue. Les commandes sont : {_known_list()}. "
             "Vérifiez l'orthographe, ou écrivez #aide pour recevoir la fiche des commandes.")
 
 
-def _tidy(lines: list[str]) -> str:
+def tidy(lines: list[str]) -> str:
     """Join lines, without leading/trailing blank lines and without the runs of blank lines left where commands
     were taken out (or where an HTML conversion put paragraphs)."""
     out: list[str] = []
@@ -224,161 +229,6 @@ def _tidy(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _block(argument: str, body: list[str]) -> str:
-    return _tidy([argument, *body])
-
-
-# --- builders: one per command, (line, argument, body lines, today) → Command | CommandError -------------------
-
-def _accepter(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
-    if not argument:
-        return CommandError(line, "la commande #accepter demande la date limite des propositions : écrivez-la après "
-                                  "le mot, par exemple « #accepter 15/12 » ou « #accepter dans 5 jours ouvrés ».")
-    when, _rest = parse_date(argument, today)
-    if when is None:
-        return _date_error(line, "accepter", argument, "#accepter 15/12")
-    # Words after the date ("#accepter 15/12 merci") are kept in `argument` only: the date is what matters.
-    return Command("accepter", line, argument, when=when)
-
-
-def _reporter(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
-    example = "« #reporter 15/12 le prestataire est absent cette semaine »"
-    if not argument.strip() and not "".join(body).strip():
-        return CommandError(line, "la commande #reporter demande une nouvelle date puis le motif, que le membre "
-                                  f"recevra : par exemple {example}.")
-    head = argument
-    if not head.strip():
-        # "#reporter" alone, the date on the next line (phones wrap or Aideur presses Enter): read it there.
-        while body and not body[0].strip():
-            body = body[1:]
-        head, body = body[0].strip(), body[1:]
-    when, reason = parse_date(head, today)
-    if when is None:
-        return _date_error(line, "reporter", head, "#reporter 15/12 motif du report")
-    text = _block(reason, body)
-    if not text:
-        return CommandError(line, "la commande #reporter demande aussi le motif du report (le membre le recevra) : "
-                                  f"écrivez-le après la date, par exemple {example}.")
-    return Command("reporter", line, argument, text=text, when=when)
-
-
-Builder = Callable[[str, str, list[str], date], "Command | CommandError"]
-
-
-def _text_command(name: str, what: str, example: str) -> Builder:
-    def build(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
-        text = _block(argument, body)
-        if not text:
-            return CommandError(line, f"la commande #{name} demande {what} : écrivez-le après le mot ou sur les "
-                                      f"lignes suivantes, par exemple « #{name} {example} ».")
-        return Command(name, line, argument, text=text)
-    return build
-
-
-_APPEL_FIELD = re.compile(
-    r"^\s*(?P<key>competences?|skills?|membres?|members?|nombre(?:\s+de\s+membres)?)\s*[:=]\s*", re.IGNORECASE
-)
-
-
-def _appel(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
-    """`compétences: a, b` and `membres: N` may come first (on the command line, separated by ";", or one per
-    line), then the appeal text."""
-    rest = [argument, *body]
-    fields: dict[str, str] = {}
-    while rest:
-        head = rest[0]
-        folded = fold(head)
-        match = _APPEL_FIELD.match(folded)
-        if not match:
-            if not head.strip() and len(rest) > 1:
-                rest.pop(0)  # blank lines before or between the fields: the text starts after them
-                continue
-            break
-        end = folded.find(";", match.end())
-        value, remainder = (head[match.end():end], head[end + 1:]) if end >= 0 else (head[match.end():], "")
-        key = "competences" if match.group("key").startswith(("comp", "skill")) else "membres"
-        if key == "competences":
-            fields[key] = ", ".join(part.strip() for part in re.split(r"[,/]", value) if part.strip())
-        else:
-            number = re.fullmatch(r"\s*(\d{1,3})\s*(?:membres?|personnes?|members?)?\s*[.,]?\s*", fold(value))
-            if not number or int(number.group(1)) == 0:
-                return CommandError(line, f"dans #appel, « membres » doit être un nombre (lu : « {value.strip()} ») : "
-                                          "par exemple « membres: 5 ».")
-            fields[key] = number.group(1)
-        rest[0] = remainder
-        if not remainder.strip():
-            rest.pop(0)
-    text = _tidy(rest)
-    if not text:
-        return CommandError(line, "la commande #appel demande le texte de l'appel (sans nom ni coordonnées du "
-                                  "demandeur) : écrivez-le après le mot ou sur les lignes suivantes, par exemple "
-                                  "« #appel compétences: paie ; membres: 5 » puis le texte à la ligne.")
-    return Command("appel", line, argument, text=text, fields=MappingProxyType(fields))
-
-
-# --- #devis -------------------------------------------------------------------------------------------------
-
-_DEVIS_KEYS = {
-    "prestataire": r"prestataire|fournisseur|provider|supplier",
-    "objet": r"objet|object|prestation|description|sujet|subject",
-    "tarif_habituel": r"(?:tarif|prix)[\s_-]*(?:habituel|normal|public)|(?:usual|normal|regular)[\s_-]*price",
-    "tarif_club": r"(?:tarif|prix)[\s_-]*(?:du[\s_-]*)?club|club[\s_-]*price",
-}
-_DEVIS_KEY = re.compile(
-    "(?:^|(?<=[\\s;,]))(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _DEVIS_KEYS.items())
-    + r")\s*[:=]\s*"
-)
-_DEVIS_LABELS = {"prestataire": "prestataire", "objet": "objet", "tarif_habituel": "tarif habituel",
-                 "tarif_club": "tarif club"}
-
-
-def _devis_lines(lines: list[str], index: int) -> tuple[int, list[str]]:
-    """The "clé : valeur" lines right below #devis (blank lines between them allowed)."""
-    body: list[str] = []
-    probe = index
-    while probe < len(lines):
-        line = lines[probe]
-        if not line.strip():
-            probe += 1
-            continue
-        if _QUOTED.match(line) or _is_command_candidate(line) or not _DEVIS_KEY.match(fold(line).lstrip(" -*•")):
-            break
-        body.extend(lines[index:probe + 1])
-        probe += 1
-        index = probe
-    return index, body
-
-
-def _devis(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
-    source = "\n".join([argument, *body])
-    folded = fold(source)
-    matches = list(_DEVIS_KEY.finditer(folded))
-    values: dict[str, str] = {}
-    # Each value runs to the next key: commas inside prices ("1 200,50 €") must not split a field.
-    for position, match in enumerate(matches):
-        end = matches[position + 1].start() if position + 1 < len(matches) else len(source)
-        key = next(name for name, value in match.groupdict().items() if value)
-        # Trailing separators and the bullet of the next line ("- tarif club: …") are not part of the value.
-        value = source[match.end():end].strip(" \t\n;,-*•·")
-        values.setdefault(key, value)
-    example = ("« #devis prestataire: Cabinet Martin ; objet: bilan 2026 ; tarif habituel: 1 200 € ; "
-               "tarif club: 900 € »")
-    missing = [_DEVIS_LABELS[key] for key in _DEVIS_KEYS if not values.get(key)]
-    if missing:
-        return CommandError(line, f"la commande #devis demande {_ALL_DEVIS} (manque : {', '.join(missing)}). "
-                                  f"Écrivez-les sur la ligne ou une par ligne en dessous, par exemple {example}.")
-    fields = {"prestataire": values["prestataire"], "objet": values["objet"]}
-    for key in ("tarif_habituel", "tarif_club"):
-        amount = parse_price(values[key])
-        if amount is None:
-            return CommandError(line, f"dans #devis, le {_DEVIS_LABELS[key]} « {values[key]} » n'est pas un montant "
-                                      "lisible : écrivez par exemple « 1 200 € » ou « 350,50 € HT ».")
-        fields[key] = amount
-        fields[f"{key}_texte"] = values[key]
-    return Command("devis", line, argument, fields=MappingProxyType(fields))
-
-
-_ALL_DEVIS = "« prestataire », « objet », « tarif habituel » et « tarif club »"
 
 
 _AMOUNT = re.compile(r"\d[\d\s'.,]*")
@@ -417,60 +267,15 @@ def parse_price(text: str) -> str | None:
         return None
 
 
-# --- the others ---------------------------------------------------------------------------------------------
+# --- shared by the commands' readers (mailbot.commands) ----------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_OFFER = re.compile(r"^(?:(?:offre|offer|proposition)\s*)?(?:n\s*[°o]\.?\s*|no\.?\s*|#)?(\d{1,6})\b")
-
+EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 # "Cordialement," (and his signature) ends the text of #relier; the words are the shared ones (parsers.rules).
-_SIGN_OFF = re.compile(rf"^(?:{SIGN_OFF_WORDS}|aideur)[ ,.!]*$")
+SIGN_OFF = re.compile(rf"^(?:{SIGN_OFF_WORDS}|aideur)[ ,.!]*$")
 
 
-def _relier(line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
-    """The helper (offer number or e-mail), then the text the helper will read before both agreed: the rest of the
-    line and the lines below, up to the next command or a sign-off ("Cordialement," and his signature)."""
-    email = _EMAIL.search(argument)
-    offer = None if email else _OFFER.match(fold(argument))
-    if email:
-        fields = {"email": email.group().lower()}
-        rest = argument[:email.start()].rstrip("<( ") + " " + argument[email.end():].lstrip(">) ")
-    elif offer:
-        fields, rest = {"offre": offer.group(1)}, argument[offer.end():]
-    if email or offer:
-        lines = [rest.strip().lstrip(":-–—>").strip(), *body]
-        cut = next((index for index, text in enumerate(lines) if _SIGN_OFF.match(fold(text).strip())), len(lines))
-        text = _tidy(lines[:cut])
-        return Command("relier", line, argument, text="" if _courtesy_only(text) else text,
-                       fields=MappingProxyType(fields))
-    read = f" (lu : « {argument} »)" if argument else ""
-    return CommandError(line, f"la commande #relier demande le numéro de l'offre ou l'adresse e-mail du membre "
-                              f"qui aide{read} : par exemple « #relier 3 » ou « #relier jean.dupont@exemple.fr ».")
-
-
-def _simple(name: str) -> Builder:
-    # #clore: the optional reason is the argument; #aide, #tickets: words after them are harmless and kept.
-    def build(line: str, argument: str, body: list[str], today: date) -> Command:
-        return Command(name, line, argument)
-    return build
-
-
-def _date_error(line: str, name: str, argument: str, example: str) -> CommandError:
+def date_error(line: str, name: str, argument: str, example: str) -> CommandError:
     read = " ".join(argument.split()[:4])
     return CommandError(line, f"la date de #{name} n'a pas pu être lue (lu : « {read} ») : écrivez-la en tête, "
                               f"par exemple « {example} ». Formes comprises : {DATE_FORMS_HELP}.")
-
-
-_BUILDERS: dict[str, Builder] = {
-    "accepter": _accepter,
-    "refuser": _text_command("refuser", "un motif (le membre le recevra, avec ménagement)", "hors du champ du Club"),
-    "reporter": _reporter,
-    "appel": _appel,
-    "solution": _text_command("solution", "le texte de la solution proposée au membre", "voici ce que je propose…"),
-    "devis": _devis,
-    "relier": _relier,
-    "clore": _simple("clore"),
-    "note": _text_command("note", "le texte de la note (interne, jamais envoyée)", "appelé le membre ce matin"),
-    "aide": _simple("aide"),
-    "tickets": _simple("tickets"),
-}

@@ -24,6 +24,7 @@ from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
 from mailbot.parsers.rules import fold, is_courtesy_only
 from mailbot.parsers.subjects import strip_subject_prefixes
+from mailbot.ticket_states import Move, move
 from mailbot.tokens import (
     ROLE_MEMBER,
     SCOPE_CONFIRM,
@@ -413,7 +414,7 @@ def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:
     address = member.email or ""
     context["open_refs"] = [t.ref for t in open_tickets_of(ctx.session, member.id)]
     for ticket in open_tickets_of(ctx.session, member.id):
-        ticket.status, ticket.closed_at, ticket.due_at = "withdrawn", ctx.now, None
+        move(ticket, Move.WITHDRAW, ctx.now)
         tell_helpers_need_is_over(ctx, ticket)
     ctx.send(Outgoing(template="donnees_effacees", to=address, context=context,
                       idempotency_key=f"erased:{mail.message_id}", token=ctx.signer.address_token(address),

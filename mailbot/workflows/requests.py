@@ -7,6 +7,7 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.withdrawal import is_withdrawal
+from mailbot.ticket_states import Move, TicketStatus, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
@@ -39,7 +40,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     ticket = Ticket(
         ref=next_reference(ctx.session, settings.reference_prefix, ctx.now),
         member_id=member.id,
-        status="new",
+        status=TicketStatus.NEW,
         subject=title_of(mail),
         summary=summary_of(mail),
         created_at=ctx.now,
@@ -81,8 +82,22 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
 
 
 def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket, member: Member | None) -> None:
-    """The member (or someone holding their reply address) writes again: record it, pass it on to Aideur."""
+    """The member (or someone holding their reply address) writes again: record it, pass it on to Aideur.
+
+    On a closed, declined or withdrawn request, the owner's words through its reply address (the proof it is
+    them) reopen it within MAILBOT_REOPEN_DAYS of its closing, or later start a new request linked to it; a
+    thank-you or a "résolu" only reaches Aideur."""
+    from mailbot.workflows import opening  # opening imports this module
+
     text, no_new_text = own_words(mail)
+    if opening.takes_up_again(ctx, mail, ticket, member, text):
+        if not opening.within_reopen_window(ctx, ticket):
+            assert member is not None
+            opening.link(ctx, new_request(ctx, mail, raw, member), ticket, actor=mail.from_address)
+            return
+        record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
+        opening.reopened_by_member(ctx, mail, ticket, text)
+        return
     record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     ticket.updated_at = ctx.now
     owner = ticket.member
@@ -173,7 +188,7 @@ def ask_to_confirm_withdrawal(ctx: WorkflowContext, ticket: Ticket, member: Memb
 
 def withdraw(ctx: WorkflowContext, ticket: Ticket, member: Member, text: str) -> None:
     """The member says it is solved or no longer needed: close, thank them, tell Aideur (seed: solidarity)."""
-    ticket.status, ticket.closed_at, ticket.due_at = "withdrawn", ctx.now, None
+    move(ticket, Move.WITHDRAW, ctx.now)
     record_event(ctx.session, ticket, "withdrawn", "retirée par le membre", ctx.now, actor=member.email or "")
     context = ticket_context(ctx, ticket, member) | {"text": text}
     ctx.send(Outgoing(template="retrait", to=member.email or "", context=context,

@@ -6,28 +6,30 @@ that quotes the line, says what is wrong and shows the help — nothing is done 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Protocol
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from mailbot.calendar import END_OF_BUSINESS_DAY, french_date, french_datetime
+from mailbot.calendar import french_datetime
+from mailbot.commands import REGISTRY
+from mailbot.commands.base import Origin, Step, end_of_day_utc, local_today, to_member
 from mailbot.models import PendingCommand, Ticket
 from mailbot.parsers import InboundMail
-from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
+from mailbot.parsers.commands import AideurReply, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
-from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
-from mailbot.workflows import appeals, consents, counterparts, results
+from mailbot.tokens import ROLE_AIDEUR, SCOPE_PENDING, Token
+from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
 
-DECISIONS = ("accepter", "refuser", "reporter", "clore")  # each sets where the ticket stands: one per mail
-MEMBER_TEMPLATES = {"accepter": "acceptation", "refuser": "refus", "reporter": "report", "solution": "solution",
-                    "devis": "devis", "clore": "cloture"}
-QUIET = ("aide", "tickets", "note")  # commands that send nothing to any member: never wait for a confirmation
+__all__ = ["CONFIRMATION_HOURS", "Origin", "StoredOrigin", "aideur_command_mail", "aideur_reply", "check",
+           "end_of_day_utc", "execute", "local_today"]
+
+# Each command is one object of mailbot.commands (its words, reading, check, effect, template): triage only runs
+# them in order, all or none.
+DECISIONS = tuple(name for name, c in REGISTRY.items() if c.decision)  # each sets where the ticket stands: one a mail
+QUIET = tuple(name for name, c in REGISTRY.items() if c.quiet)  # send nothing to a member: never wait for a yes
 # How long a command received through the command address waits for Aideur's OUI (README, "Who can command").
 CONFIRMATION_HOURS = 72
 # At most this many confirmation questions an hour: a flood of forged commands must not become a flood of mail
@@ -35,34 +37,10 @@ CONFIRMATION_HOURS = 72
 CONFIRMATIONS_PER_HOUR = 10
 
 
-class Origin(Protocol):
-    """Who gave a command and in which mail: the mail itself, or the stored command a confirmation executes (its
-    Message-ID keys every effect, so the same command never sends twice)."""
-
-    @property
-    def from_address(self) -> str: ...
-
-    @property
-    def message_id(self) -> str: ...
-
-
 @dataclass(frozen=True)
 class StoredOrigin:
     from_address: str
     message_id: str
-
-
-def local_today(ctx: WorkflowContext) -> date:
-    return ctx.now.replace(tzinfo=UTC).astimezone(ctx.settings.timezone).date()
-
-
-def end_of_day_utc(ctx: WorkflowContext, day: date) -> datetime:
-    local = datetime.combine(day, END_OF_BUSINESS_DAY, tzinfo=ctx.settings.timezone)
-    return local.astimezone(UTC).replace(tzinfo=None)
-
-
-def is_open(ticket: Ticket) -> bool:
-    return ticket.closed_at is None
 
 
 # --- entry points --------------------------------------------------------------------------------------------------
@@ -90,6 +68,9 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
     text = mail.new_text or mail.text
     source = "\n".join(filter(None, [text, _subject_commands(mail.subject)]))
     reply = parse_aideur_reply(source, local_today(ctx))
+    if any(c.name == "ouvrir" for c in reply.commands):
+        _open_by_command_address(ctx, mail, reply, source)
+        return
     refs = reply.references or _refs_in(mail.subject)
     general = [c for c in reply.commands if c.name in ("aide", "tickets")]
     if not refs:
@@ -120,6 +101,32 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
     execute(ctx, mail, ticket, reply)
 
 
+def _open_by_command_address(ctx: WorkflowContext, mail: InboundMail, reply: AideurReply, source: str) -> None:
+    """"#ouvrir EMAIL" in a fresh mail to the command address: a request for that member, from a phone call or a
+    forwarded mail. It writes to the member (the acknowledgement), so, like any such command through this
+    address, it waits for Aideur's OUI; references in a forwarded mail name no ticket to act on."""
+    command = next(c for c in reply.commands if c.name == "ouvrir")
+    if not command.text and mail.forwarded:
+        # No text under the command: the forwarded mail is the request (kept in the stored command, so that the
+        # confirmation executes exactly what Aideur is shown).
+        source = "\n".join([source, *(f.text for f in mail.forwarded)])
+        reply = parse_aideur_reply(source, local_today(ctx))
+    others = [c for c in reply.commands if c.name not in ("ouvrir", "aide", "tickets")]
+    errors = list(check(ctx, None, reply))
+    if others:
+        errors.append(CommandError(line=others[0].line, problem="#ouvrir crée une nouvelle demande : envoyez "
+                                   "les autres commandes dans un autre mail, avec la référence qu'elle recevra."))
+    if errors:
+        _error_reply(ctx, mail, None, tuple(errors))
+        return
+    if _too_many_confirmations(ctx):
+        notify_aideurs(ctx, None, "alerte_commandes_en_nombre", {
+            "club_name": ctx.settings.club_name, "limit": CONFIRMATIONS_PER_HOUR,
+        }, key=f"command-flood:{ctx.now:%Y-%m-%dT%H}")
+        return
+    ask_confirmation(ctx, mail, None, reply, source)
+
+
 def sends_to_members(reply: AideurReply) -> bool:
     """Whether executing this reply would send anything to a member (a helper is a member too)."""
     return bool(reply.message.strip()) or any(c.name not in QUIET for c in reply.commands)
@@ -132,12 +139,12 @@ def _too_many_confirmations(ctx: WorkflowContext) -> bool:
     return (asked or 0) >= CONFIRMATIONS_PER_HOUR
 
 
-def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, reply: AideurReply,
+def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None, reply: AideurReply,
                      source: str) -> None:
     """Keep the command and ask every Aideur address to confirm it, each with the command's own reply address."""
     pending = PendingCommand(created_at=ctx.now, expires_at=ctx.now + timedelta(hours=CONFIRMATION_HOURS),
                              status="pending", from_address=mail.from_address, message_id=mail.message_id,
-                             ticket_id=ticket.id, text=source, day=local_today(ctx))
+                             ticket_id=ticket.id if ticket else None, text=source, day=local_today(ctx))
     ctx.session.add(pending)
     ctx.session.flush()  # its id is in the reply address
     record_event(ctx.session, ticket, "command-pending", "reçue par l'adresse de commande, en attente de "
@@ -224,34 +231,13 @@ def _quoted_lines(text: str, limit: int = 60) -> list[str]:
     return lines[:limit] + (["[…]"] if len(lines) > limit else [])
 
 
-def _effects(ctx: WorkflowContext, ticket: Ticket, reply: AideurReply) -> list[str]:
+def _effects(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> list[str]:
     """What executing the reply would send, and to whom, in Aideur's words."""
-    member = ticket.member
+    member = ticket.member if ticket else None
     who = f"{member.display_name} <{member.email}>" if member is not None and member.email else \
         "le membre (effacé : rien ne lui parviendrait)"
-    effects: list[str] = []
-    for command in reply.commands:
-        name = command.name
-        if name == "accepter" and command.when:
-            effects.append(f"à {who} : la demande est acceptée, propositions d'ici le {french_date(command.when)}")
-        elif name == "refuser":
-            effects.append(f"à {who} : le Club ne peut pas aider, motif : « {shorten(command.text, 300)} »")
-        elif name == "reporter" and command.when:
-            effects.append(f"à {who} : report au {french_date(command.when)}, motif : « {shorten(command.text, 300)} »")
-        elif name == "solution":
-            effects.append(f"à {who}, comme proposition du Club : « {shorten(command.text, 300)} »"
-                           " ; puis le formulaire de résultat")
-        elif name == "devis":
-            effects.append(f"à {who} : un devis de « {shorten(command.fields.get('prestataire', ''), 100)} »")
-        elif name == "clore":
-            effects.append(f"à {who} : la demande est close ; puis le formulaire de résultat")
-        elif name == "appel":
-            effects.append(f"un appel au réseau, aux membres choisis : « {shorten(command.text, 300)} »")
-        elif name == "relier":
-            effects.append(f"une demande d'accord pour échanger les coordonnées, à {who} et à l'intervenant "
-                           f"« {shorten(command.argument, 100)} »")
-        elif name == "note":
-            effects.append("une note sur le ticket (rien n'est envoyé)")
+    effects = [effect for command in reply.commands
+               if (effect := REGISTRY[command.name].effect(ctx, ticket, command, who))]
     if reply.message.strip():
         effects.append(f"à {who}, votre message : « {shorten(reply.message, 300)} »")
     return effects
@@ -273,14 +259,13 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
     today = local_today(ctx)
     decisions = [c for c in reply.commands if c.name in DECISIONS]
     for command in reply.commands:
-        problem = _problem(command, ticket, today) or _appeal_problem(ctx, command, ticket) or \
-            _connect_problem(ctx, command, ticket)
+        problem = REGISTRY[command.name].check(ctx, ticket, command, today)
         if problem:
             errors.append(CommandError(line=command.line, problem=problem))
     if len(decisions) > 1:
         errors.append(CommandError(line=" / ".join(c.line.strip() for c in decisions),
-                                   problem="Une seule décision par mail (#accepter, #refuser, #reporter ou "
-                                           "#clore) : elles se contredisent, rien n'a été fait."))
+                                   problem=f"Une seule décision par mail ({_either(DECISIONS)}) : elles se "
+                                           "contredisent, rien n'a été fait."))
     if ticket is None and reply.message.strip() and not errors:
         errors.append(CommandError(line=reply.message.strip().splitlines()[0],
                                    problem="Ce texte ne peut être transmis à personne : indiquez la référence "
@@ -288,48 +273,9 @@ def check(ctx: WorkflowContext, ticket: Ticket | None, reply: AideurReply) -> tu
     return tuple(errors)
 
 
-def _problem(command: Command, ticket: Ticket | None, today: date) -> str:
-    if command.name in ("aide", "tickets", "note"):
-        return "" if command.name != "note" or ticket is not None else "Une note doit viser une demande."
-    if ticket is None:
-        return "Indiquez la référence de la demande visée (par exemple CA-2026-0042)."
-    if not is_open(ticket):
-        return f"La demande {ticket.ref} est déjà close ({_state_fr(ticket)}) : rien à {_verb(command.name)}."
-    if command.name == "accepter" and ticket.status != "new":
-        return (f"La demande {ticket.ref} est déjà acceptée : pour changer la date des propositions, "
-                "utilisez #reporter DATE motif.")
-    if command.name in ("accepter", "reporter") and command.when is not None and command.when < today:
-        return f"La date {french_date(command.when)} est passée : indiquez une date à venir."
-    if command.name == "devis":
-        usual, club = _price(command.fields.get("tarif_habituel", "")), _price(command.fields.get("tarif_club", ""))
-        if usual is not None and club is not None and club > usual:
-            return "Le tarif Club est plus élevé que le tarif habituel : vérifiez les deux montants."
-    return ""
-
-
-def _appeal_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
-    if command.name != "appel" or ticket is None or not is_open(ticket):
-        return ""
-    return appeals.appeal_problem(ctx, ticket, command)
-
-
-def _connect_problem(ctx: WorkflowContext, command: Command, ticket: Ticket | None) -> str:
-    if command.name != "relier" or ticket is None or not is_open(ticket):
-        return ""
-    helper, _, problem = consents.helper_for(ctx, ticket, dict(command.fields))
-    if problem or helper is None:
-        return problem
-    return appeals.connect_problem(ctx, ticket, command, helper)
-
-
-def _verb(name: str) -> str:
-    return {"accepter": "accepter", "refuser": "refuser", "reporter": "reporter", "solution": "proposer",
-            "devis": "proposer", "clore": "clore"}.get(name, "faire")
-
-
-def _state_fr(ticket: Ticket) -> str:
-    return {"declined": "refusée", "closed": "close", "withdrawn": "retirée par le membre"}.get(ticket.status,
-                                                                                              ticket.status)
+def _either(names: tuple[str, ...]) -> str:
+    words = [f"#{name}" for name in names]
+    return ", ".join(words[:-1]) + " ou " + words[-1] if len(words) > 1 else "".join(words)
 
 
 # --- doing ---------------------------------------------------------------------------------------------------------
@@ -363,117 +309,26 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
     # Free text goes to the counterpart of the notification replied to; what comes back is the requester's.
     message = counterparts.relay(ctx, mail, ticket, reply.message, actor=mail.from_address,
                                  key=f"relay:{mail.message_id}", commands=len(reply.commands))
-    member_mails = 0
+    carried = False
     for index, command in enumerate(reply.commands):
         record_event(ctx.session, ticket, f"command:{command.name}", command.line, ctx.now, actor=mail.from_address)
-        if command.name == "aide":
-            _send_help(ctx, mail)
-        elif command.name == "tickets":
-            _send_open_tickets(ctx, mail)
-        elif command.name == "note":
-            pass  # recorded above, never sent
-        elif command.name == "appel":
-            assert ticket is not None
-            appeals.send_appeal(ctx, ticket, command, actor=mail.from_address, key=f"{mail.message_id}:{index}")
-        elif command.name == "relier":
-            assert ticket is not None
-            helper, solicitation, _ = consents.helper_for(ctx, ticket, dict(command.fields))
-            assert helper is not None
-            consents.start(ctx, ticket, helper, solicitation, actor=mail.from_address,
-                           summary=appeals.helper_text(ctx, ticket, command))
-        else:
-            assert ticket is not None
-            extra = _apply(ctx, ticket, command)
-            _to_member(ctx, ticket, MEMBER_TEMPLATES[command.name], extra | {"message": message if not member_mails
-                                                                             else ""},
-                       key=f"{command.name}:{mail.message_id}:{index}")
-            member_mails += 1
-            if command.name in ("solution", "clore"):
-                results.send_form(ctx, ticket, ticket.member, "requester",
-                                  "solution" if command.name == "solution" else "close")
-    if message and ticket is not None and not member_mails:
-        _to_member(ctx, ticket, "message_aideur", {"message": message}, key=f"relay:{mail.message_id}")
-        record_event(ctx.session, ticket, "relayed", "message d'Aideur transmis au membre", ctx.now,
-                     actor=mail.from_address)
+        # Aideur's free message rides on the first mail to the member.
+        carried = REGISTRY[command.name].execute(ctx, mail, ticket, command,
+                                                 Step(index, "" if carried else message)) or carried
+    if message and ticket is not None and not carried:
+        relay_message(ctx, mail, ticket, message)
     if ticket is not None:
         ticket.updated_at = ctx.now
 
 
-def _apply(ctx: WorkflowContext, ticket: Ticket, command: Command) -> dict[str, object]:
-    """Change the ticket for one command; return what its mail to the member needs."""
-    if command.name == "accepter":
-        assert command.when is not None
-        ticket.status, ticket.promise, ticket.delay_reason = "accepted", "proposals", ""
-        ticket.due_at = end_of_day_utc(ctx, command.when)
-        return {"due_date": french_date(command.when)}
-    if command.name == "reporter":
-        assert command.when is not None
-        ticket.due_at = end_of_day_utc(ctx, command.when)
-        ticket.delay_reason = command.text
-        return {"due_date": french_date(command.when), "reason": command.text, "promise": ticket.promise}
-    if command.name == "refuser":
-        _close(ctx, ticket, "declined")
-        return {"reason": command.text}
-    if command.name == "clore":
-        _close(ctx, ticket, "closed")
-        return {"reason": command.argument}
-    if command.name == "solution":
-        _keep_promise(ticket)
-        return {"solution": command.text}
-    if command.name == "devis":
-        _keep_promise(ticket)
-        return _quote_context(command)
-    raise AssertionError(command.name)  # pragma: no cover - check() refused everything else
-
-
-def _close(ctx: WorkflowContext, ticket: Ticket, status: str) -> None:
-    ticket.status, ticket.closed_at, ticket.due_at = status, ctx.now, None
-    appeals.tell_helpers_need_is_over(ctx, ticket)
-
-
-def _keep_promise(ticket: Ticket) -> None:
-    """A proposal keeps the promise made to the member: nothing is due any more until Aideur promises again."""
-    ticket.status, ticket.due_at, ticket.delay_reason = "proposed", None, ""
-
-
-def _price(text: str) -> Decimal | None:
-    try:
-        return Decimal(text) if text else None
-    except InvalidOperation:
-        return None
-
-
-def _euros(amount: Decimal) -> str:
-    whole = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
-    return (whole.removesuffix(",00")) + " €"
-
-
-def _quote_context(command: Command) -> dict[str, object]:
-    usual = _price(command.fields.get("tarif_habituel", "")) or Decimal(0)
-    club = _price(command.fields.get("tarif_club", "")) or Decimal(0)
-    saving = usual - club
-    percent = int((saving * 100 / usual).quantize(Decimal(1))) if usual else 0
-    return {
-        "provider": command.fields.get("prestataire", ""),
-        "subject_text": command.fields.get("objet", ""),
-        "usual_price": command.fields.get("tarif_habituel_texte") or _euros(usual),
-        "club_price": command.fields.get("tarif_club_texte") or _euros(club),
-        "saving": _euros(saving),
-        "saving_percent": percent if percent > 0 else "",
-    }
+def relay_message(ctx: WorkflowContext, mail: Origin, ticket: Ticket, message: str) -> None:
+    """Aideur's free text, alone (no command mail carried it), to whoever his reply is for."""
+    to_member(ctx, ticket, "message_aideur", {"message": message}, key=f"relay:{mail.message_id}")
+    record_event(ctx.session, ticket, "relayed", "message d'Aideur transmis au membre", ctx.now,
+                 actor=mail.from_address)
 
 
 # --- mails ---------------------------------------------------------------------------------------------------------
-def _to_member(ctx: WorkflowContext, ticket: Ticket, template: str, extra: dict[str, object], *, key: str) -> None:
-    member = ticket.member
-    if member is None or not member.email:
-        return  # the member was erased: nothing can reach them
-    context = ticket_context(ctx, ticket, member) | {"message": ""} | extra
-    ctx.send(Outgoing(template=template, to=member.email, context=context, idempotency_key=key,
-                      token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER), ticket_id=ticket.id,
-                      auto_submitted="no", rate_limited=False))
-
-
 def _error_reply(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None,
                  errors: tuple[CommandError, ...]) -> None:
     notify_aideurs(ctx, ticket, "erreur_commande", {
@@ -481,27 +336,6 @@ def _error_reply(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None,
         "errors": [{"line": e.line.strip(), "problem": e.problem} for e in errors],
     }, key=f"command-error:{mail.message_id}", only=mail.from_address,
         counterpart=counterparts.of_mail(ctx, mail))  # corrected by reply, the text still goes to the same person
-
-
-def _send_help(ctx: WorkflowContext, mail: Origin) -> None:
-    notify_aideurs_one(ctx, mail.from_address, None, "aide", {"club_name": ctx.settings.club_name},
-                       key=f"help:{mail.message_id}")
-
-
-def _send_open_tickets(ctx: WorkflowContext, mail: Origin) -> None:
-    tickets = ctx.session.scalars(select(Ticket).where(Ticket.closed_at.is_(None))
-                                  .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)).all()
-    rows = [{
-        "ref": t.ref,
-        "state": {"new": "à trier", "accepted": "acceptée", "proposed": "proposition faite"}.get(t.status, t.status),
-        "due": french_date(t.due_at, ctx.settings.timezone) if t.due_at else "",
-        "late": bool(t.due_at and t.due_at < ctx.now),
-        "member": t.member.display_name if t.member else "membre effacé",
-        "title": t.subject,
-    } for t in tickets]
-    notify_aideurs_one(ctx, mail.from_address, None, "liste_tickets", {
-        "club_name": ctx.settings.club_name, "tickets": rows, "today": french_date(local_today(ctx)),
-    }, key=f"tickets:{mail.message_id}")
 
 
 def notify_aideurs_one(ctx: WorkflowContext, address: str, ticket: Ticket | None, template: str,

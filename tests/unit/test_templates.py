@@ -88,6 +88,11 @@ SAMPLES = {
     "rappel_echeance": TICKET | {"promise": "answer", "reason": ""},
     "alerte_retard": TICKET | {"promise": "answer", "reason": "congés"},
     "alerte_jeton_membre": TICKET | {"sender": "aideur@club.test"},
+    # Reopening (issue 12).
+    "reouverture": TICKET | {"message": "Je reprends votre demande avec l'avocate du réseau."},
+    "notification_reouverture": TICKET | {"sender": "alice@membres.test", "text": LONG, "previous_state": "close",
+                                          "closed_date": "lundi 30 novembre 2026", "folder": "mailbot-traites",
+                                          "attachments": [("plan.png", "2,1 Mo")]},
     # Membership by mail (issue 4).
     "invitation": NOTICE | {"former_member": False, "form": FORM,
                             "conditions": "PRINCIPE\n\n" + LONG, "conditions_version": "V4/2018"},
@@ -234,7 +239,7 @@ def test_template_reads_well(name):
 def test_command_sheet_lines_are_never_wrapped():
     sheet = TemplateRenderer().render("aide", SAMPLES["aide"]).body
     assert "  #accepter 15/12          demande prise, propositions pour le 15/12\n" in sheet
-    assert "En anglais : #accept #decline #postpone #appeal #quote #close #list #help\n" in sheet
+    assert "En anglais : #accept #decline #postpone #appeal #quote #connect #close\n#reopen #open #list #help\n" in sheet
 
 
 def test_member_mails_say_what_to_do_next():

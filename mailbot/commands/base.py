@@ -1,0 +1,160 @@
+"""What an Aideur command is (issue 12, point 10), after GNU Mailman's mail commands (`IEmailCommand`): one object per
+command — its name and aliases, how its arguments are read, what it checks, what it does, the mail it sends — in
+one file of this package. Adding a command is adding a file: `mailbot.commands` finds it.
+
+The reading is pure (`parse`: text → Command or CommandError, no database); `check` and `execute` get the
+WorkflowContext and never touch IMAP or SMTP (their mails are queued on it, stored by the outbox).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import ClassVar, Protocol
+
+from mailbot.calendar import END_OF_BUSINESS_DAY, french_date
+from mailbot.models import Ticket
+from mailbot.parsers.commands import Command, CommandError, is_command_candidate, tidy
+from mailbot.ticket_states import Move, TransitionError, move, target
+from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
+from mailbot.workflows.base import Outgoing, WorkflowContext
+from mailbot.workflows.requests import ticket_context
+
+
+class Origin(Protocol):
+    """Who gave a command and in which mail: the mail itself, or the stored command a confirmation executes (its
+    Message-ID keys every effect, so the same command never sends twice)."""
+
+    @property
+    def from_address(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a command stands in Aideur's mail: its position (part of its mails' idempotency keys) and his free
+    message, which rides on the first mail to the member (empty once a mail carried it)."""
+
+    index: int
+    message: str
+
+
+class AideurCommand:
+    """One command. Subclasses set the class attributes and override what differs."""
+
+    name: ClassVar[str]                  # canonical French word, typed after "#"
+    alias: ClassVar[str]                 # English word (the same when there is none)
+    near_forms: ClassVar[tuple[str, ...]] = ()  # typed in a hurry ("#accepte", "#clos"); accents are folded first
+    order: ClassVar[int] = 100           # place in the lists shown to Aideur
+    takes_text: ClassVar[bool] = False   # reads the lines below it, up to the next command
+    decision: ClassVar[bool] = False     # sets where the ticket stands: one decision per mail
+    quiet: ClassVar[bool] = False        # sends nothing to any member: no confirmation through the command address
+    needs_ticket: ClassVar[bool] = True  # acts on the ticket the mail is about
+    state_move: ClassVar[Move | None] = None  # what it does to the ticket's state (mailbot.ticket_states)
+    template: ClassVar[str | None] = None  # the mail the member gets
+
+    # --- reading (pure) -------------------------------------------------------------------------------------------
+    def read_body(self, lines: Sequence[str], index: int) -> tuple[int, list[str]]:
+        """The lines below the command line that belong to it, and where reading goes on."""
+        body: list[str] = []
+        if self.takes_text:
+            while index < len(lines) and not is_command_candidate(lines[index]):
+                body.append(lines[index])
+                index += 1
+        return index, body
+
+    def parse(self, line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
+        """The command as typed (`line`), the rest of its line (`argument`) and its lines (`body`)."""
+        return Command(self.name, line, argument)
+
+    # --- checking -------------------------------------------------------------------------------------------------
+    def check(self, ctx: WorkflowContext, ticket: Ticket | None, command: Command, today: date) -> str:
+        """Why it cannot be done now (French, for Aideur), or ""."""
+        if not self.needs_ticket:
+            return ""
+        if ticket is None:
+            return "Indiquez la référence de la demande visée (par exemple CA-2026-0042)."
+        if self.state_move is not None:
+            try:
+                target(ticket.ref, ticket.status, self.state_move)
+            except TransitionError as refused:
+                return str(refused)
+        return ""
+
+    # --- doing ----------------------------------------------------------------------------------------------------
+    def execute(self, ctx: WorkflowContext, origin: Origin, ticket: Ticket | None, command: Command,
+                step: Step) -> bool:
+        """Do it (check() passed for every command of the mail). True when a mail to the member carried
+        Aideur's message."""
+        if ticket is None or self.template is None:
+            return False
+        extra = self.apply(ctx, ticket, command, actor=origin.from_address)
+        to_member(ctx, ticket, self.template, extra | {"message": step.message},
+                  key=f"{self.name}:{origin.message_id}:{step.index}")
+        self.after(ctx, ticket, command)
+        return True
+
+    def apply(self, ctx: WorkflowContext, ticket: Ticket, command: Command, *, actor: str) -> dict[str, object]:
+        """Change the ticket; return what the member's mail needs."""
+        return {}
+
+    def after(self, ctx: WorkflowContext, ticket: Ticket, command: Command) -> None:
+        """What follows the member's mail (a result form)."""
+
+    def effect(self, ctx: WorkflowContext, ticket: Ticket | None, command: Command, who: str) -> str:
+        """What it would send, and to whom, in Aideur's words (the confirmation asked through the command
+        address); "" when it sends nothing."""
+        return ""
+
+    def sheet_word(self) -> str:
+        return f"#{self.name} (#{self.alias})" if self.alias != self.name else f"#{self.name}"
+
+
+class TextCommand(AideurCommand):
+    """A command whose argument is a text: the rest of its line and the lines below, up to the next command."""
+
+    takes_text = True
+    what: ClassVar[str]     # "un motif (le membre le recevra, avec ménagement)"
+    example: ClassVar[str]  # "hors du champ du Club"
+
+    def parse(self, line: str, argument: str, body: list[str], today: date) -> Command | CommandError:
+        text = tidy([argument, *body])
+        if not text:
+            return CommandError(line, f"la commande #{self.name} demande {self.what} : écrivez-le après le mot ou sur "
+                                      f"les lignes suivantes, par exemple « #{self.name} {self.example} ».")
+        return Command(self.name, line, argument, text=text)
+
+
+# --- shared by the commands' effects ----------------------------------------------------------------------------
+def local_today(ctx: WorkflowContext) -> date:
+    return ctx.now.replace(tzinfo=UTC).astimezone(ctx.settings.timezone).date()
+
+
+def end_of_day_utc(ctx: WorkflowContext, day: date) -> datetime:
+    local = datetime.combine(day, END_OF_BUSINESS_DAY, tzinfo=ctx.settings.timezone)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def past_date_problem(command: Command, today: date) -> str:
+    if command.when is not None and command.when < today:
+        return f"La date {french_date(command.when)} est passée : indiquez une date à venir."
+    return ""
+
+
+def keep_promise(ctx: WorkflowContext, ticket: Ticket) -> None:
+    """A proposal keeps the promise made to the member: nothing is due any more until Aideur promises again."""
+    move(ticket, Move.PROPOSE, ctx.now)
+    ticket.due_at, ticket.delay_reason = None, ""
+
+
+def to_member(ctx: WorkflowContext, ticket: Ticket, template: str, extra: dict[str, object], *, key: str) -> None:
+    """A mail to the ticket's member, with the ticket's reply address (nothing when the member was erased)."""
+    member = ticket.member
+    if member is None or not member.email:
+        return  # the member was erased: nothing can reach them
+    context = ticket_context(ctx, ticket, member) | {"message": ""} | extra
+    ctx.send(Outgoing(template=template, to=member.email, context=context, idempotency_key=key,
+                      token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER), ticket_id=ticket.id,
+                      auto_submitted="no", rate_limited=False))
