@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006b_counterparts'
-down_revision = '0005f_erasure'
+down_revision = '0006a_ticket_previous'
 branch_labels = None
 depends_on = None
 
