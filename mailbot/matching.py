@@ -156,10 +156,7 @@ m3 km cm mm kg g t tonne tonnes l litre litres metre metres degre degres c pourc
 kwh watt watts
 """
 # A number written in words counts too ("deux jours", "quelques semaines").
-_NUMBER_WORDS = frozenset("""
-deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt trente quarante
-cinquante soixante cent cents mille million millions quelques plusieurs
-""".split())
+_NUMBER_WORDS = frozenset(["deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente", "quarante", "cinquante", "soixante", "cent", "cents", "mille", "million", "millions", "quelques", "plusieurs"])
 GENERIC_STEMS = frozenset(fold(_STEMMER.stemWord(w)) for w in GENERIC_WORDS_TEXT.split())
 UNITS = frozenset(fold(w) for w in UNITS_TEXT.split())
 _TOKEN = re.compile(r"(?P<number>\d+(?:[ .,\u00a0\u202f]\d+)*)|(?P<word>[^\W\d_]+(?:\+\+|#)?)|(?P<sign>[€%°²³])")
@@ -480,7 +477,7 @@ def eligible_conditions(exclude_member_ids: Collection[int] = (), *, eligible: b
                         ) -> list[ColumnElement[bool]]:
     """Who may be asked: active, accepting appeals, with an address that does not bounce (`eligible=False`:
     anyone not erased, to tell Aideur why a member who would match was not asked)."""
-    conditions = [Member.email.is_not(None)]
+    conditions: list[ColumnElement[bool]] = [Member.email.is_not(None)]
     if eligible:
         conditions += [Member.status == "active", Member.accepts_appeals.is_(True), Member.bounced_at.is_(None)]
     if exclude_member_ids:

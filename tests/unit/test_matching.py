@@ -338,7 +338,7 @@ def test_a_professional_network_is_not_a_computer_network(db) -> None:  # type: 
         social = add(session, "social@x.fr", skills="réseaux sociaux, community management")
         sales = add(session, "sales@x.fr", skills="animation de réseau de vente, prospection")
         bare = add(session, "bare@x.fr", skills="réseau")
-        ids = lambda text: {m.member_id for m in rank(session, text, synonyms=SYNONYMS)}  # noqa: E731
+        ids = lambda text: {m.member_id for m in rank(session, text, synonyms=SYNONYMS)}
         assert ids("Je veux développer mon réseau professionnel et trouver des partenaires") == {sales.id, bare.id}
         assert ids("Le réseau du bureau tombe, le wifi coupe") == {it.id, bare.id}
         assert ids("Qui s'y connaît en réseaux sociaux ?") == {social.id}  # an expression: both words needed

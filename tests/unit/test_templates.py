@@ -170,7 +170,9 @@ SAMPLES = {
     "appel": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "text": LONG, "reason": "paie (compétences)",
                        "due_date": "mardi 15 décembre 2026"},
     "appel_envoye": TICKET | {"text": LONG, "asked": [
-        {"name": "Bruno Petit", "email": "bruno@membres.test", "reason": "paie, salaire (compétences)"}]},
+        {"name": "Bruno Petit", "email": "bruno@membres.test", "reason": "paie, salaire (compétences)"}],
+        "wanted": 3, "shortfall": "1 membre sur 3 demandés : 2 membres qui correspondraient ont choisi de ne pas "
+                                  "recevoir les appels du réseau"},
     "appel_merci": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
     "appel_non_merci": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
     "appel_deja_clos": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
