@@ -30,7 +30,17 @@ from mailbot.parsers import InboundMail, MailKind, ParseError, mime, parse_mail
 from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import appeals, consents, newcomers, notices, profiles, requests, results, triage
+from mailbot.workflows import (
+    appeals,
+    consents,
+    directory,
+    newcomers,
+    notices,
+    profiles,
+    requests,
+    results,
+    triage,
+)
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -238,6 +248,8 @@ class Pipeline:
         elif decision.action is Action.HELPER_REPLY:
             assert decision.solicitation is not None and ticket is not None
             appeals.helper_reply(ctx, mail, decision.solicitation, ticket)
+        elif decision.action is Action.DIRECTORY:
+            directory.directory_mail(ctx, mail, decision.member)
         elif decision.action is Action.BOUNCE:
             reason = notices.bounce(ctx, mail, ticket)
         elif decision.action is Action.AUTO_REPLY:

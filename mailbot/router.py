@@ -39,6 +39,7 @@ from mailbot.tokens import (
     TokenSigner,
 )
 from mailbot.workflows.aideur import command_generation
+from mailbot.workflows.directory import asked_for
 from mailbot.workflows.tickets import REFERENCE
 
 
@@ -58,6 +59,7 @@ class Action(str, Enum):
     HELPER_REPLY = "helper-reply"  # a member's answer to an anonymised appeal: an offer or "non merci"
     CONSENT_REPLY = "consent-reply"  # an answer to "may we give your details to…?" (checked against its recipient)
     RESULT_REPLY = "result-reply"  # an answer to the result form
+    DIRECTORY = "directory"  # "annuaire [compétence]": the members visible to members (workflows/directory.py)
 
 
 @dataclass(frozen=True)
@@ -351,6 +353,13 @@ def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A fresh mail saying "annuaire [compétence]", from anyone (the workflow answers a non-member with a refusal)."""
+    if asked_for(mail.subject, mail.new_text or mail.text) is None:
+        return None
+    return Route(Action.DIRECTORY, "demande de l'annuaire des membres", member=_member(deps, mail.from_address))
+
+
 def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
     données"…: about their membership, not a request for help."""
@@ -371,7 +380,7 @@ def sender(mail: InboundMail, deps: RouterDeps) -> Route:
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
-                           aideur_without_token, member_intent, sender)
+                           aideur_without_token, directory, member_intent, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

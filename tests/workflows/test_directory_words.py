@@ -1,0 +1,29 @@
+"""When a mail asks for the members' directory (mailbot.workflows.directory.asked_for): table-driven."""
+from __future__ import annotations
+
+import pytest
+
+from mailbot.workflows.directory import asked_for
+
+
+@pytest.mark.parametrize(("subject", "text", "skill"), [
+    ("Annuaire", "Bonjour,\nMerci", ""),
+    ("annuaire", "", ""),
+    ("ANNUAIRE DES MEMBRES", "", ""),
+    ("Question", "annuaire comptabilité\n\nAlice", "comptabilité"),
+    ("", "Annuaire : paie", "paie"),
+    ("", "L'annuaire", ""),
+    ("Re: annuaire droit social", "", "droit social"),
+])
+def test_the_directory_is_asked_for(subject: str, text: str, skill: str) -> None:
+    assert asked_for(subject, text) == skill
+
+
+@pytest.mark.parametrize(("subject", "text"), [
+    ("Annuaire de la mairie : où le trouver ?", ""),
+    ("Question", "Je cherche l'annuaire des entreprises du bâtiment de la région pour prospecter, qui l'a ?"),
+    ("Demande", "Bonjour,\nOù trouver un annuaire des notaires ?"),
+    ("Mon profil", "modifier"),
+])
+def test_a_request_that_mentions_a_directory_is_not_the_directory(subject: str, text: str) -> None:
+    assert asked_for(subject, text) is None
