@@ -1,8 +1,8 @@
 """The members' directory by mail (issue 12, point 8): "annuaire", or "annuaire comptabilité".
 
 A member who chose "Visibilité : membres" at registration (or later, by mail) agreed that the other members may see
-their profile: they are listed with their name, company, activity, skills and the contact details they gave (e-mail
-and phone; never the postal address). A "confidentielle" member never appears, whatever is asked. Only active
+their profile: they are listed with their name, company, activity, skills and the contact fields they chose to show
+("Coordonnées dans l'annuaire : e-mail, téléphone ou aucune"; never the postal address). A "confidentielle" member never appears, whatever is asked. Only active
 members get the list, and always at the address on record (a forged From: sends it to that member, never to the
 forger); anyone else gets a short refusal that lists nothing and repeats nothing they wrote.
 
@@ -74,7 +74,7 @@ def directory_mail(ctx: WorkflowContext, mail: InboundMail, member: Member | Non
         template="annuaire", to=member.email,
         context={"club_name": ctx.settings.club_name, "first_name": member.first_name, "skill": skill,
                  "entries": [_entry(other) for other in visible[:LIST_MAX]], "more": max(0, len(visible) - LIST_MAX),
-                 "self_visible": member.visibility == "membres"},
+                 "self_visible": member.visibility == "membres", "self_contacts": member.directory_contacts},
         idempotency_key=f"annuaire:{mail.message_id}",
         # A reply goes to the member's profile: "Visibilité : confidentielle" there changes their choice.
         token=Token(SCOPE_PROFILE, member.id, ROLE_MEMBER), in_reply_to=f"<{mail.message_id}>"))
@@ -101,6 +101,10 @@ def _visible_members(ctx: WorkflowContext, member: Member, skill: str) -> list[M
 
 
 def _entry(member: Member) -> dict[str, str]:
+    """What the directory shows of a member: never the postal address, and only the contact fields they chose
+    ("Coordonnées dans l'annuaire : e-mail, téléphone ou aucune", in their profile)."""
+    shown = member.directory_contacts or ""
     return {"name": member.display_name, "company": member.company or "", "activity": member.activity or "",
-            "skills": " ".join((member.skills or "").split()), "email": member.email or "",
-            "phone": member.phone or ""}
+            "skills": " ".join((member.skills or "").split()),
+            "email": (member.email or "") if "e-mail" in shown else "",
+            "phone": (member.phone or "") if "téléphone" in shown else ""}

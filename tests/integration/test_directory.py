@@ -111,3 +111,30 @@ def test_a_question_that_merely_names_the_directory_stays_a_request(clean_mail, 
     club(sessions)
     report = write(clean_mail, settings, sessions, ALICE, "Annuaire de la mairie : où le trouver ?")
     assert dict(report.actions) == {"new-request": 1}
+
+
+def test_only_the_contact_fields_each_member_chose_are_shown(clean_mail, settings, sessions):
+    club(sessions)
+    with sessions.begin() as session:
+        session.scalars(select(Member).where(Member.email == BRUNO)).one().directory_contacts = "aucune"
+    write(clean_mail, settings, sessions, CHLOE, "annuaire")
+    text = " ".join(settle(clean_mail, CHLOE, 1)[0].text.split())
+    assert "Bruno Petit" in text and "Petit Bâtiment" in text
+    assert BRUNO not in text and "06 98 76 54 32" not in text
+    assert "Alice Martin" in text and ALICE in text and "06 12 34 56 78" in text  # Alice kept the default
+    # Bruno shows his phone again, by replying to his own directory mail
+    write(clean_mail, settings, sessions, BRUNO, "annuaire")
+    [own] = settle(clean_mail, BRUNO, 1)
+    assert "coordonnées montrées : aucune" in " ".join(own.text.split())
+    smtp_send(clean_mail, reply_to_notification(own, "Coordonnées dans l'annuaire : téléphone", "outlook",
+                                                sender=BRUNO, name="Bruno Petit"))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions)
+    with sessions() as session:
+        bruno = session.scalars(select(Member).where(Member.email == BRUNO)).one()
+        assert bruno.directory_contacts == "téléphone"
+        # the quoted list (Outlook quotes without ">") is not read as his answers: Alice's values stay hers
+        assert (bruno.skills, bruno.phone) == ("maçonnerie", "06 98 76 54 32")
+    write(clean_mail, settings, sessions, CHLOE, "annuaire")
+    text = " ".join(settle(clean_mail, CHLOE, 2)[1].text.split())
+    assert "06 98 76 54 32" in text and BRUNO not in text

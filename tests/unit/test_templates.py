@@ -174,7 +174,8 @@ SAMPLES = {
         "wanted": 3, "shortfall": "1 membre sur 3 demandés : 2 membres qui correspondraient ont choisi de ne pas "
                                   "recevoir les appels du réseau"},
     # The members' directory (issue 12).
-    "annuaire": NOTICE | {"first_name": "Alice", "skill": "maçonnerie", "more": 0, "self_visible": False,
+    "annuaire": NOTICE | {"first_name": "Alice", "skill": "maçonnerie", "more": 0, "self_visible": True,
+                          "self_contacts": "e-mail",
                           "entries": [{"name": "Bruno Petit", "company": "Petit Bâtiment", "activity": "Maçon",
                                        "skills": "maçonnerie, rénovation", "email": "bruno@membres.test",
                                        "phone": "06 98 76 54 32"}]},

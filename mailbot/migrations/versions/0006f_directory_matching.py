@@ -1,18 +1,22 @@
-"""member_terms: the matching index rebuilt for the members whose profile has a word of several trades
+"""members.directory_contacts (which contact fields the directory shows); member_terms rebuilt for the members
+whose profile has a word of several trades
 
 Issue 12: "réseau" in a profile now becomes the term of its sense ("reseau~info" for "réseaux informatiques",
 "reseau~social", "reseau~pro"), and so does "sécurité" (informatique / incendie); see mailbot.matching. Rows indexed
 before hold the bare stem, which a request about a professional network would still match: those members' rows
-are rebuilt here from their profile, with the matching code of this version. No schema change.
+are rebuilt here from their profile, with the matching code of this version.
 
-Revision ID: 0006f_matching_senses
+members.directory_contacts: the contact fields a member visible to members shows in the directory ("annuaire");
+existing members keep what "visible to members" meant so far, their e-mail and phone.
+
+Revision ID: 0006f_directory_matching
 Revises: 0005f_erasure
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006f_matching_senses'
+revision = '0006f_directory_matching'
 down_revision = '0005f_erasure'
 branch_labels = None
 depends_on = None
@@ -21,6 +25,12 @@ _AMBIGUOUS = ('reseau', 'secur', 'securit')
 
 
 def upgrade() -> None:
+    op.add_column('members', sa.Column('directory_contacts', sa.String(length=40), nullable=False,
+                                       server_default='e-mail, téléphone'))
+    _reindex()
+
+
+def _reindex() -> None:
     from mailbot.matching import member_rows  # the index is data computed by the code: this version's rules
 
     connection = op.get_bind()
@@ -41,5 +51,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The rows with a sense stay valid for the older code: they merely no longer match the bare stem.
-    pass
+    # The index rows with a sense stay valid for the older code: they merely no longer match the bare stem.
+    with op.batch_alter_table('members') as batch:
+        batch.drop_column('directory_contacts')
