@@ -72,7 +72,7 @@ def appeal_problem(ctx: WorkflowContext, ticket: Ticket, command: Command) -> st
     requester = identity_of(ticket.member)
     leaks = find_leaks(text, requester)
     if leaks:
-        return leak_problem(leaks, text=text)
+        return leak_problem(leaks, text=command.text)  # lines counted as he wrote them under #appel
     recipients = _recipients(ctx, ticket, command)
     if not recipients:
         wanted = command.fields.get("competences")
@@ -83,7 +83,7 @@ def appeal_problem(ctx: WorkflowContext, ticket: Ticket, command: Command) -> st
         leaks = guard.check_template("appel", _appeal_context(ctx, ticket, member, match, text), requester,
                                      recipient=identity_of(member), written="", settings=ctx.settings)
         if leaks:
-            return leak_problem(leaks, text=text, rendered=True)
+            return leak_problem(leaks, rendered=True)
     return ""
 
 
@@ -104,7 +104,7 @@ def leak_problem(leaks: list[Leak], *, what: str = "L'appel n'a pas été envoy�
     for leak in leaks:
         where = f"dans la ligne « {shorten(leak.line, 80)} »"
         if leak.line in lines and not rendered:
-            where = f"ligne {lines.index(leak.line) + 1} de votre texte : « {shorten(leak.line, 80)} »"
+            where = f"ligne {lines.index(leak.line) + 1} sous {again.split()[0]} : « {shorten(leak.line, 80)} »"
         elif rendered:
             where = f"dans le mail tel qu'il partirait, ligne « {shorten(leak.line, 80)} »"
         note = disguise_note(leak.found)

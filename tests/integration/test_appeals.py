@@ -182,7 +182,7 @@ def test_a_refusal_names_the_word_found_and_its_line(clean_mail, settings, sessi
                                            "Merci,\nAideur")
     error = settle(clean_mail, AIDEUR, 2)[1]
     flat = " ".join(error.text.split())
-    assert "l'entreprise du demandeur : « Martin Conseil », ligne 2 de votre texte : « Son cabinet, Martin " \
+    assert "l'entreprise du demandeur : « Martin Conseil », ligne 3 sous #appel : « Son cabinet, Martin " \
            "Conseil, est à Nantes. »" in flat
     assert "le nom du demandeur" not in flat  # "Martin" inside the company is the company, said once
     assert mailbox(clean_mail, CHLOE) == []
