@@ -23,7 +23,12 @@ _GREETING = re.compile(
     r"{0,5}\s*[,!.:]*\s*$"
 )
 # A sign-off, alone or followed by a name on the same line ("Merci, Aideur", "Bien à vous, Denise").
-_SIGN_OFF = re.compile(rf"^\s*(?:{SIGN_OFF_WORDS}|bien\s+a\s+vous|a\s+bientot|bonne\s+journee)\b\s*[,.!]*\s*(?P<rest>.*)$")
+_SIGN_OFF = re.compile(
+    rf"^\s*(?:(?:{SIGN_OFF_WORDS}|bien\s+a\s+vous|a\s+bientot|bonne\s+journee|amities|bien\s+amicalement|a\+|"
+    r"merci\s+encore|encore\s+merci|avec\s+mes\s+remerciements)"
+    # "Merci à tous !", "Bonne journée à toutes et à tous", "Merci d'avance pour votre aide"
+    r"(?:\s+(?:a|et|tous|toutes|vous|pour|votre|vos|aide|retour|retours|reponse|reponses|d'avance|par|avance))*)"
+    r"(?=[\s,.!]|$)\s*[,.!]*\s*(?P<rest>.*)$")
 
 
 def _is_greeting_line(line: str) -> bool:

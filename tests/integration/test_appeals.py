@@ -219,6 +219,7 @@ def test_nobody_to_ask_names_why(clean_mail, settings, sessions):
 
 def test_a_signed_offer_reaches_the_requesters_consent_question_whole(clean_mail, settings, sessions):
     appeal(clean_mail, settings, sessions)
+    settle(clean_mail, CHLOE, 1)  # Postfix delivers asynchronously: her appeal first
     helper_answers(clean_mail, settings, sessions, CHLOE, "Bonjour,\n\nJe peux aider : je suis juriste en droit "
                                                           "social, j'ai traité une dizaine de cas de ce genre.\n"
                                                           "Disponible jeudi par téléphone.\n\nBien à vous,\n"

@@ -19,6 +19,12 @@ TEXT = "Un membre cherche un avis sur un licenciement contesté."
     f"{TEXT}\nAideur",
     f"Bonjour, {TEXT[0].lower()}{TEXT[1:]}\nBonne journée",
     f"{TEXT}\n\nEnvoyé de mon iPhone",
+    f"{TEXT}\nMerci à tous !\nAideur",
+    f"Bonjour à toutes et à tous,\n{TEXT}\nBonne journée à tous",
+    f"{TEXT}\n\nMerci d'avance pour vos retours,\nJean",
+    f"{TEXT}\nAmitiés,\nAideur",
+    f"{TEXT}\nMerci d'avance pour vos réponses !",
+    f"{TEXT}\nEncore merci !",
 ])
 def test_greeting_and_sign_off_lines_are_left_out(written: str) -> None:
     assert strip_courtesy(written) == TEXT
@@ -26,7 +32,6 @@ def test_greeting_and_sign_off_lines_are_left_out(written: str) -> None:
 
 @pytest.mark.parametrize("written", [
     f"{TEXT}\nMerci de répondre avant vendredi si vous pouvez aider.",
-    f"{TEXT}\nMerci d'avance pour vos réponses !",
     f"{TEXT}\nBonjour la galère : il attend depuis trois mois.",
     f"{TEXT}\n\nCordialement,\nil faudrait quelqu'un qui connaisse bien les prud'hommes et la procédure.",
 ])
