@@ -77,7 +77,7 @@ def appeal_problem(ctx: WorkflowContext, ticket: Ticket, command: Command) -> st
     if not recipients:
         wanted = command.fields.get("competences")
         reasons = shortfall_reasons(ctx, ticket, command, [])
-        return ("Aucun membre n'a pu recevoir l'appel" + (f" (compétences « {wanted} »)" if wanted else "") +
+        return ("Aucun membre disponible ne peut recevoir cet appel" + (f" (compétences « {wanted} »)" if wanted else "") +
                 f" : {reasons}. Rien n'a été envoyé. Essayez d'autres mots-clés avec « compétences: … ».")
     for member, match in recipients:
         leaks = guard.check_template("appel", _appeal_context(ctx, ticket, member, match, text), requester,
@@ -234,7 +234,7 @@ def shortfall_reasons(ctx: WorkflowContext, ticket: Ticket, command: Command,
             reasons.append(f"{_members(counts[key])} qui correspondrai{'en' if counts[key] > 1 else ''}t "
                            f"{one if counts[key] == 1 else many}")
     if sum(counts.values()) < missing:
-        reasons.append("aucun autre membre n'a de compétence proche"
+        reasons.append(f"aucun {'autre ' if got or reasons else ''}membre n'a de compétence proche"
                        + (f" de « {skills} »" if skills else " de cette demande"))
     return "\u00a0; ".join(reasons)
 

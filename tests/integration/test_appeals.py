@@ -212,7 +212,8 @@ def test_nobody_to_ask_names_why(clean_mail, settings, sessions):
         session.scalars(select(Member).where(Member.email == CHLOE)).one().accepts_appeals = False
     appeal(clean_mail, settings, sessions, "#appel compétences: droit du travail\nUn membre cherche un avis.")
     flat = " ".join(settle(clean_mail, AIDEUR, 2)[1].text.split())
-    assert "Aucun membre n'a pu recevoir l'appel (compétences « droit du travail ») : 1 membre qui correspondrait " \
+    assert "Aucun membre disponible ne peut recevoir cet appel (compétences « droit du travail ») : 1 membre qui " \
+           "correspondrait " \
            "a choisi de ne pas recevoir les appels du réseau" in flat
     assert mailbox(clean_mail, CHLOE) == []
 
