@@ -138,15 +138,127 @@ def word_terms(word: str) -> frozenset[str]:
     return frozenset(terms)
 
 
+# --- what a request does not ask for: generic work words, quantities ------------------------------------------
+# Words every request may use about its work without naming a skill ("un projet", "ce travail", "une page", "nos
+# ateliers", "aux normes"). Unlike the stop words they stay in the index and in the synonyms list, because they
+# are part of skills that are expressions ("droit du travail", "gestion de projet", "mise en page"): a request's
+# generic word counts only inside such an expression, never alone (issue 12: "travail" and "page" matched).
+GENERIC_WORDS_TEXT = """
+travail travaux projet projets page pages dossier dossiers atelier ateliers norme normes tache taches mission
+missions solution solutions outil outils equipe equipes chose choses
+"""
+# Units of measure after a number ("6 pages", "3 jours", "200 euros", "80 m2"): a quantity, not a skill; dropped
+# like a generic word (kept inside an expression: "10 heures supplémentaires").
+UNITS_TEXT = """
+page pages feuillet feuillets mot mots ligne lignes caractere caracteres jour jours semaine semaines mois an ans
+annee annees heure heures h min minute minutes seconde secondes euro euros eur e k ke keur centime centimes m m2
+m3 km cm mm kg g t tonne tonnes l litre litres metre metres degre degres c pourcent pourcents fois go mo to kw
+kwh watt watts
+"""
+# A number written in words counts too ("deux jours", "quelques semaines").
+_NUMBER_WORDS = frozenset(["deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente", "quarante", "cinquante", "soixante", "cent", "cents", "mille", "million", "millions", "quelques", "plusieurs"])
+GENERIC_STEMS = frozenset(fold(_STEMMER.stemWord(w)) for w in GENERIC_WORDS_TEXT.split())
+UNITS = frozenset(fold(w) for w in UNITS_TEXT.split())
+_TOKEN = re.compile(r"(?P<number>\d+(?:[ .,\u00a0\u202f]\d+)*)|(?P<word>[^\W\d_]+(?:\+\+|#)?)|(?P<sign>[€%°²³])")
+
+# --- senses: one word, several trades --------------------------------------------------------------------------
+# Stemming makes "réseau" and "réseaux" one term; but a professional network, computer networks and social
+# networks are three trades. A word of this table is given its sense from the words around it (the profile item
+# it is in, the request's sentence): the term becomes "reseau~info". In a profile, a word with a sense has only
+# that term; without one (a bare "réseau"), only the plain term. In a request, a word with a sense matches the
+# same sense or a bare profile word; a bare request word matches every sense. So a request never crosses a sense
+# boundary that either side states, and loses nothing when neither states one. Small and curated: a word goes
+# here only when the club's members use it for different trades (measured: tests/data/matching_requests_12.json).
+_SENSES: dict[str, dict[str, tuple[str, ...]]] = {
+    "reseau": {  # qualifiers: folded word beginnings
+        "info": ("informati", "wifi", "wi-fi", "serveur", "internet", "ethernet", "cabl", "routeur", "switch",
+                 "vpn", "administrat", "local", "locaux", "lan", "fibre", "box", "telecom", "telephonie",
+                 "securit", "poste", "connexion", "debit", "intranet", "cyber", "pare-feu", "firewall"),
+        "social": ("sociaux", "social", "facebook", "linkedin", "instagram", "twitter", "tiktok", "community",
+                   "publication", "abonne"),
+        "pro": ("professionn", "relation", "relationnel", "contact", "partenai", "prescript", "reseautage",
+                "networking", "affaires", "dirigeant", "entrepreneur", "vente", "distribution", "franchis",
+                "commercia", "carnet", "apporteur", "club", "rencontr"),
+    },
+    "secur": {
+        "info": ("informati", "cyber", "reseau", "donnee", "piratage", "virus", "ransomware", "phishing",
+                 "intrusion", "pare-feu", "serveur", "logiciel", "numerique", "internet"),
+        "incendie": ("incendie", "travail", "erp", "evacuation", "extincteur", "chantier", "sst", "secouris",
+                     "prevention", "commission", "alarme", "batiment", "electrique"),
+    },
+}
+_SENSES["securit"] = _SENSES["secur"]
+SENSE_MARK = "~"
+_CLAUSE = {"profile": re.compile(r"[,;\n/•]|\s-\s|\bet\b"), "query": re.compile(r"[.!?;:\n]")}
+
+
+@dataclass(frozen=True)
+class Word:
+    """One meaningful word of a text: as written, its terms, and whether a request may ignore it (a generic
+    word, or a unit after a number) unless it is part of an expression of the synonyms list."""
+
+    text: str
+    terms: frozenset[str]
+    generic: bool = False
+
+
 def words_of(text: str) -> list[tuple[str, frozenset[str]]]:
-    """(word as written, its terms) for each meaningful word of a text, in order; stop words dropped."""
-    result = []
-    for match in _WORD.finditer(_ELISION.sub(" ", text or "")):
+    """(word as written, its terms) for each meaningful word of a text, in order; stop words dropped.
+    A word of the senses table gets the term of its sense when the words around it say it (as in a profile)."""
+    return [(word.text, word.terms) for word in read_words(text, "profile")]
+
+
+def read_words(text: str, mode: str = "profile") -> list[Word]:
+    """The meaningful words of `text` ("profile": as the index stores them; "query": as a request asks)."""
+    text = _ELISION.sub(" ", text or "")
+    result: list[Word] = []
+    after_number = False
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup != "word":
+            after_number = match.lastgroup == "number"
+            continue
         word = match.group()
-        terms = word_terms(word.lower())
-        if terms:
-            result.append((word, terms))
+        lower = word.lower()
+        folded = fold(lower)
+        unit = after_number and folded in UNITS
+        after_number = folded in _NUMBER_WORDS
+        terms = word_terms(lower)
+        if not terms:
+            continue
+        terms = _with_sense(terms, text, match.start(), match.end(), mode)
+        generic = unit or bool(terms & GENERIC_STEMS)
+        result.append(Word(word, terms, generic))
     return result
+
+
+def _with_sense(terms: frozenset[str], text: str, start: int, end: int, mode: str) -> frozenset[str]:
+    ambiguous = [t for t in terms if t in _SENSES]
+    if not ambiguous:
+        return terms
+    sense = _sense(_SENSES[ambiguous[0]], text, start, end, _CLAUSE[mode])
+    plain = terms - set(ambiguous)
+    if mode == "profile":
+        return plain | ({f"{t}{SENSE_MARK}{sense}" for t in ambiguous} if sense else set(ambiguous))
+    senses = [sense] if sense else list(_SENSES[ambiguous[0]])
+    return plain | set(ambiguous) | {f"{t}{SENSE_MARK}{s}" for t in ambiguous for s in senses}
+
+
+def _sense(table: dict[str, tuple[str, ...]], text: str, start: int, end: int, clause: re.Pattern[str]) -> str:
+    """The sense the clause around text[start:end] gives the word: the one whose qualifier stands nearest."""
+    left = max((m.end() for m in clause.finditer(text, 0, start)), default=0)
+    found = clause.search(text, end)
+    right = found.start() if found else len(text)
+    best: tuple[int, str] | None = None
+    for match in re.finditer(r"[^\W\d_][\w'-]*", fold_words(text[left:right])):
+        position = left + match.start()
+        if left + match.start() == start:
+            continue
+        for sense, qualifiers in table.items():
+            if match.group().startswith(qualifiers):
+                distance = abs(position - start)
+                if best is None or distance < best[0]:
+                    best = (distance, sense)
+    return best[1] if best else ""
 
 
 def terms_of(text: str) -> list[tuple[str, str]]:
@@ -319,11 +431,12 @@ class Concept:
             self.alternatives[expression] = weight
 
 
-def concepts_of(text: str, synonyms: Synonyms) -> list[Concept]:
+def concepts_of(text: str, synonyms: Synonyms, *, drop_generic: bool = True) -> list[Concept]:
     """The ticket's concepts: multi-word synonym expressions found in it (longest first), then its other words,
-    each with its synonym groups. A word or group met twice is one concept."""
-    words = words_of(text)
-    slots = [terms for _, terms in words]
+    each with its synonym groups. A word or group met twice is one concept. Generic words and units after a
+    number count only inside an expression (`drop_generic=False`: Aideur's own list of skills, taken as is)."""
+    words = read_words(text, "query")
+    slots = [word.terms for word in words]
     by_key: dict[object, Concept] = {}
     covered: set[int] = set()
     for start in range(len(slots)):
@@ -342,7 +455,7 @@ def concepts_of(text: str, synonyms: Synonyms) -> list[Concept]:
         concept.count += 1
         covered.update(range(start, start + length))
     for position, slot in enumerate(slots):
-        if position in covered:
+        if position in covered or (drop_generic and words[position].generic):
             continue
         groups = synonyms.groups_of_word(slot)
         key: object = ("groups", frozenset(groups)) if groups else ("word", slot)
@@ -360,20 +473,25 @@ def idf(total: int, df: int) -> float:
     return math.log(1.0 + (max(total, df) - df + 0.5) / (df + 0.5))
 
 
-def eligible_conditions(exclude_member_ids: Collection[int] = ()) -> list[ColumnElement[bool]]:
-    conditions = [Member.status == "active", Member.accepts_appeals.is_(True), Member.email.is_not(None),
-                  Member.bounced_at.is_(None)]
+def eligible_conditions(exclude_member_ids: Collection[int] = (), *, eligible: bool = True
+                        ) -> list[ColumnElement[bool]]:
+    """Who may be asked: active, accepting appeals, with an address that does not bounce (`eligible=False`:
+    anyone not erased, to tell Aideur why a member who would match was not asked)."""
+    conditions: list[ColumnElement[bool]] = [Member.email.is_not(None)]
+    if eligible:
+        conditions += [Member.status == "active", Member.accepts_appeals.is_(True), Member.bounced_at.is_(None)]
     if exclude_member_ids:
         conditions.append(Member.id.not_in(list(exclude_member_ids)))
     return conditions
 
 
 def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids: Collection[int] = (),
-         limit: int = 5, skills: str | None = None) -> list[Match]:
+         limit: int = 5, skills: str | None = None, eligible: bool = True) -> list[Match]:
     """The members best suited to help with `text`, best first, at most `limit`, each with the matched words.
 
     Only members who can be asked: status "active", accepting appeals, with an address that has not bounced,
-    and not in `exclude_member_ids` (the requester).
+    and not in `exclude_member_ids` (the requester). `eligible=False` ranks every member not erased: what Aideur
+    is told when fewer members than he asked for could be asked.
 
     `skills`, when given (Aideur's explicit targeting, "compétences: paie, droit social"), replaces `text` as
     the query, and the skills field dominates: members are ranked first by what matches in their skills, and
@@ -388,7 +506,7 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
     members kept.
     """
     skills_first = bool(skills and skills.strip())
-    concepts = concepts_of((skills or "") if skills_first else (text or ""), synonyms)
+    concepts = concepts_of((skills or "") if skills_first else (text or ""), synonyms, drop_generic=not skills_first)
     terms = sorted({term for concept in concepts for expression in concept.alternatives
                     for slot in expression for term in slot})
     if not terms or limit <= 0:
@@ -404,7 +522,7 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
                  words: bool = False) -> list[tuple[Any, ...]]:
         columns = [MemberTerm.member_id, MemberTerm.term, MemberTerm.field] + ([MemberTerm.word] if words else [])
         query = select(*columns).join(Member, Member.id == MemberTerm.member_id).where(
-            MemberTerm.term.in_(sorted(wanted)), *eligible_conditions(exclude_member_ids))
+            MemberTerm.term.in_(sorted(wanted)), *eligible_conditions(exclude_member_ids, eligible=eligible))
         if member_ids is None:
             return list(session.execute(query))
         found: list[tuple[Any, ...]] = []

@@ -41,6 +41,9 @@ class Member(Base):
     hobbies: Mapped[str] = mapped_column(Text, default="")
     particulars: Mapped[str] = mapped_column(Text, default="")
     visibility: Mapped[str] = mapped_column(String(20), default="confidentielle")  # or "membres"
+    # Issue 12: what a "membres" member's directory entry shows: "e-mail, téléphone", "e-mail", "téléphone", "aucune".
+    directory_contacts: Mapped[str] = mapped_column(String(40), default="e-mail, téléphone",
+                                                    server_default="e-mail, téléphone")
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended | erased
     accepts_appeals: Mapped[bool] = mapped_column(Boolean, default=True)
     bounced_at: Mapped[datetime | None] = mapped_column(DateTime)

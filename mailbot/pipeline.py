@@ -30,7 +30,18 @@ from mailbot.parsers import InboundMail, MailKind, ParseError, mime, parse_mail
 from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import appeals, consents, counterparts, newcomers, notices, profiles, requests, results, triage
+from mailbot.workflows import (
+    appeals,
+    consents,
+    counterparts,
+    directory,
+    newcomers,
+    notices,
+    profiles,
+    requests,
+    results,
+    triage,
+)
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -247,6 +258,8 @@ class Pipeline:
         elif decision.action is Action.COUNTERPART_REPLY:
             assert decision.token is not None
             counterparts.counterpart_reply(ctx, mail, decision.token.number)
+        elif decision.action is Action.DIRECTORY:
+            directory.directory_mail(ctx, mail, decision.member)
         elif decision.action is Action.BOUNCE:
             reason = notices.bounce(ctx, mail, ticket)
         elif decision.action is Action.AUTO_REPLY:

@@ -53,6 +53,7 @@ from mailbot.tokens import (
     TokenSigner,
 )
 from mailbot.workflows.aideur import command_generation
+from mailbot.workflows.directory import asked_for
 from mailbot.workflows.newcomers import is_former_members_question
 from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words, rights_request
 from mailbot.workflows.tickets import REFERENCE, open_tickets_of
@@ -75,6 +76,7 @@ class Action(str, Enum):
     CONSENT_REPLY = "consent-reply"  # an answer to "may we give your details to…?" (checked against its recipient)
     RESULT_REPLY = "result-reply"  # an answer to the result form
     COUNTERPART_REPLY = "counterpart-reply"  # a helper's answer to a message Aideur sent them (scope w)
+    DIRECTORY = "directory"  # "annuaire [compétence]": the members visible to members (workflows/directory.py)
 
 
 @dataclass(frozen=True)
@@ -464,6 +466,13 @@ def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A fresh mail saying "annuaire [compétence]", from anyone (the workflow answers a non-member with a refusal)."""
+    if asked_for(mail.subject, mail.new_text or mail.text) is None:
+        return None
+    return Route(Action.DIRECTORY, "demande de l'annuaire des membres", member=_member(deps, mail.from_address))
+
+
 def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
     données"…: about their membership, not a request for help."""
@@ -497,7 +506,7 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
-                           aideur_without_token, member_intent, sender)
+                           aideur_without_token, directory, member_intent, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

@@ -54,6 +54,7 @@ FIELD_LABELS: Mapping[str, str] = MappingProxyType({
     "hobbies": "Loisirs",
     "particulars": "Particularités",
     "visibility": "Visibilité (confidentielle ou membres)",
+    "directory_contacts": "Coordonnées dans l'annuaire (e-mail, téléphone ou aucune)",
     "accepts_appeals": "Appels du réseau (oui ou non)",
     "acceptance": "Acceptation des conditions",
 })
@@ -95,6 +96,7 @@ _LABELS: dict[str, str] = {
     "hobbies": r"loisirs?|hobbies|hobby|centres?\s+d'interets?",
     "particulars": r"particularites?",
     "visibility": r"visibilite|confidentialite",
+    "directory_contacts": r"coordonnees\s+(?:dans|de|pour)\s+l'annuaire|coordonnees\s+visibles",
     "accepts_appeals": r"appels?(?:\s+du\s+reseau)?",
     "acceptance": r"acceptation(?:\s+des\s+conditions)?|conditions",
 }
@@ -333,6 +335,18 @@ def _visibility(value: str) -> str | None:
     return "confidentielle" if confidential else "membres"
 
 
+def directory_contacts(value: str) -> str | None:
+    """"e-mail, téléphone", "e-mail", "téléphone" or "aucune" from what the member wrote; None if unclear."""
+    folded = fold(value)
+    if re.search(r"\b(?:pas|sans|sauf|hors|ni)\b", folded):
+        return None  # "tout sauf le téléphone": which is meant is a guess
+    email = bool(re.search(r"e-?\s?mail|courriel|\bmail\b|adresse\s+electronique", folded))
+    phone = bool(re.search(r"telephone|\btel\b|portable|mobile", folded))
+    if email or phone:
+        return ", ".join(name for name, chosen in (("e-mail", email), ("téléphone", phone)) if chosen)
+    return "aucune" if re.fullmatch(r"\s*(?:aucune?s?|rien|non)\s*[.!]*\s*", folded) else None
+
+
 _YES = re.compile(r"\b(?:oui|yes|volontiers|d'accord|ok|okay|avec\s+plaisir|bien\s+sur)\b")
 _NO = re.compile(r"\b(?:non|no|jamais|never|pas\s+d'accord|surtout\s+pas)\b")
 
@@ -352,6 +366,8 @@ _UNREADABLE = {
     "email": "« {value} » n'est pas une adresse e-mail complète : écrivez-la sous la forme prenom.nom@exemple.fr.",
     "visibility": "« {value} » ne dit pas qui peut voir votre profil : écrivez « confidentielle » (seul Aideur le "
                   "voit) ou « membres » (les autres membres du Club peuvent le voir).",
+    "directory_contacts": "« {value} » ne dit pas quelles coordonnées montrer dans l'annuaire : écrivez « e-mail », "
+                          "« téléphone », « e-mail, téléphone » ou « aucune ».",
     "accepts_appeals": "« {value} » ne dit pas si vous voulez recevoir les appels du réseau : écrivez « oui » pour "
                        "les recevoir ou « non » pour ne pas en recevoir.",
     "acceptance": "« {value} » n'est pas une acceptation claire des conditions : pour les accepter, écrivez "
@@ -363,6 +379,9 @@ def _normalise(key: str, value: str) -> tuple[str | None, str | None]:
     """(value to store, problem), both None when the field counts as not filled."""
     if key in _OPTIONAL_TEXT and _placeholder(value):
         return "", None
+    if key == "directory_contacts" and value.strip():  # issue 12: "aucune" is an answer here, not a blank
+        choice = directory_contacts(value)
+        return (choice, None) if choice else (None, _UNREADABLE[key].format(value=_short(value)))
     if key == "company" and _NO_COMPANY.match(fold(value).strip(" .!")):
         return value, None
     if _placeholder(value):

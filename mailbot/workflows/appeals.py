@@ -19,6 +19,7 @@ from mailbot.matching import Match, Synonyms, load_synonyms, rank
 from mailbot.models import Appeal, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import Command
+from mailbot.parsers.courtesy import strip_courtesy
 from mailbot.parsers.registration import HelperAnswer, helper_answer
 from mailbot.privacy import Leak, disguise_note, find_leaks
 from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, Token
@@ -43,12 +44,13 @@ identity_of = guard.identity_of  # kept here: other workflows import it from thi
 
 # --- matching, for Aideur ------------------------------------------------------------------------------------------
 def best_matches(ctx: WorkflowContext, text: str, requester: Member | None, *, limit: int = MATCHES_IN_NOTIFICATION,
-                 skills: str | None = None, exclude: set[int] | None = None) -> list[tuple[Member, Match]]:
+                 skills: str | None = None, exclude: set[int] | None = None,
+                 eligible: bool = True) -> list[tuple[Member, Match]]:
     excluded = set(exclude or ())
     if requester is not None:
         excluded.add(requester.id)
     found = rank(ctx.session, text[:QUERY_CHARS], synonyms=synonyms_for(ctx.settings.synonyms_file),
-                 exclude_member_ids=excluded, limit=limit, skills=skills)
+                 exclude_member_ids=excluded, limit=limit, skills=skills, eligible=eligible)
     members = {m.id: m for m in ctx.session.scalars(select(Member).where(Member.id.in_([f.member_id for f in found])))}
     return [(members[f.member_id], f) for f in found if f.member_id in members]
 
@@ -64,30 +66,64 @@ def appeal_problem(ctx: WorkflowContext, ticket: Ticket, command: Command) -> st
     Aideur's text is checked first, strictly; then each mail exactly as it would leave (subject, greeting, the
     text wrapped and quoted, HTML part), so that nothing the template adds can give the requester away either.
     """
+    text = appeal_text(command)
+    if not text:
+        return ("L'appel n'a pas été envoyé : il ne contient qu'une formule de politesse. Écrivez sous la ligne "
+                "#appel le texte que les membres liront (sans nom ni coordonnées du demandeur), puis renvoyez #appel.")
     requester = identity_of(ticket.member)
-    leaks = find_leaks(command.text, requester)
+    leaks = find_leaks(text, requester)
     if leaks:
-        return leak_problem(leaks)
+        return leak_problem(leaks, text=command.text)  # lines counted as he wrote them under #appel
     recipients = _recipients(ctx, ticket, command)
     if not recipients:
         wanted = command.fields.get("competences")
-        return ("Aucun membre disponible ne correspond" + (f" aux compétences « {wanted} »" if wanted else "") +
-                " (membres actifs qui acceptent les appels, hors demandeur et hors membres ayant déjà répondu) : "
-                "rien n'a été envoyé. Essayez d'autres mots-clés avec « compétences: … ».")
+        reasons = shortfall_reasons(ctx, ticket, command, [])
+        return ("Aucun membre disponible ne peut recevoir cet appel" + (f" (compétences « {wanted} »)" if wanted else "") +
+                f" : {reasons}. Rien n'a été envoyé. Essayez d'autres mots-clés avec « compétences: … ».")
     for member, match in recipients:
-        leaks = guard.check_template("appel", _appeal_context(ctx, ticket, member, match, command.text), requester,
+        leaks = guard.check_template("appel", _appeal_context(ctx, ticket, member, match, text), requester,
                                      recipient=identity_of(member), written="", settings=ctx.settings)
         if leaks:
-            return leak_problem(leaks)
+            return leak_problem(leaks, rendered=True)
     return ""
 
 
-def leak_problem(leaks: list[Leak], *, what: str = "L'appel n'a pas été envoyé", again: str = "#appel") -> str:
-    """For Aideur: what would have leaked, where, and how it was disguised; then what to do."""
-    found = "\u00a0; ".join(f"{leak.what} (« {leak.found} » dans « {shorten(leak.line, 80)} »"
-                      + (f", {note}" if (note := disguise_note(leak.found)) else "") + ")" for leak in leaks)
-    return (f"{what} : il contient " + found + ". L'anonymat du demandeur doit être respecté : "
+def appeal_text(command: Command) -> str:
+    """The appeal as the members will read it: Aideur's text without his greeting and sign-off lines ("Bonjour à
+    tous," / "Merci, Aideur"), which the appeal mail has its own of."""
+    return strip_courtesy(command.text)
+
+
+def leak_problem(leaks: list[Leak], *, what: str = "L'appel n'a pas été envoyé", again: str = "#appel",
+                 text: str = "", rendered: bool = False) -> str:
+    """For Aideur: what would have leaked (the kind, and the words exactly as found), where (the line of his text
+    and its number, or the part of the mail the template added), how it was disguised; then what to do."""
+    lines = [line.strip() for line in text.split("\n")]
+    found = []
+    # "Martin" inside "Martin Conseil" on the same line is the company, said once (not also "le nom").
+    leaks = [leak for leak in leaks if not _only_inside_others(leak, leaks)]
+    for leak in leaks:
+        where = f"dans la ligne « {shorten(leak.line, 80)} »"
+        if leak.line in lines and not rendered:
+            where = f"ligne {lines.index(leak.line) + 1} sous {again.split()[0]} : « {shorten(leak.line, 80)} »"
+        elif rendered:
+            where = f"dans le mail tel qu'il partirait, ligne « {shorten(leak.line, 80)} »"
+        note = disguise_note(leak.found)
+        found.append(f"{leak.what} : « {leak.found} », {where}" + (f" ({note})" if note else ""))
+    return (f"{what}, il contient " + "\u00a0; ".join(found) + ". L'anonymat du demandeur doit être respecté : "
             f"retirez ces éléments, puis renvoyez {again}.")
+
+
+def _only_inside_others(leak: Leak, leaks: list[Leak]) -> bool:
+    """Whether every occurrence of what `leak` found, on its line, is part of a longer find of another kind."""
+    longer = [other.found for other in leaks if other.line == leak.line and other.what != leak.what
+              and len(other.found) > len(leak.found) and leak.found in other.found]
+    if not longer or leak.found not in leak.line:
+        return False
+    rest = leak.line
+    for found in sorted(longer, key=len, reverse=True):
+        rest = rest.replace(found, "\u0000")
+    return leak.found not in rest
 
 
 def _appeal_context(ctx: WorkflowContext, ticket: Ticket, member: Member, match: Match, text: str) -> dict[str, object]:
@@ -98,7 +134,8 @@ def _appeal_context(ctx: WorkflowContext, ticket: Ticket, member: Member, match:
 
 def send_appeal(ctx: WorkflowContext, ticket: Ticket, command: Command, actor: str, key: str) -> list[Solicitation]:
     recipients = _recipients(ctx, ticket, command)
-    appeal = Appeal(ticket_id=ticket.id, text=command.text, skills=command.fields.get("competences", ""),
+    text = appeal_text(command)
+    appeal = Appeal(ticket_id=ticket.id, text=text, skills=command.fields.get("competences", ""),
                     actor=actor, created_at=ctx.now)
     ctx.session.add(appeal)
     ctx.session.flush()
@@ -112,7 +149,7 @@ def send_appeal(ctx: WorkflowContext, ticket: Ticket, command: Command, actor: s
         ctx.send(Outgoing(
             template="appel",
             to=member.email or "",
-            context=_appeal_context(ctx, ticket, member, match, command.text),
+            context=_appeal_context(ctx, ticket, member, match, text),
             idempotency_key=f"appeal:{appeal.id}:{member.id}",
             token=Token(SCOPE_APPEAL, solicitation.id, ROLE_HELPER),
             ticket_id=ticket.id,
@@ -121,19 +158,86 @@ def send_appeal(ctx: WorkflowContext, ticket: Ticket, command: Command, actor: s
         ))
     record_event(ctx.session, ticket, "appeal-sent", f"appel n° {appeal.id} envoyé à {len(asked)} membre(s)",
                  ctx.now, actor=actor)
+    wanted = _wanted(ctx, command)
     notify_aideurs(ctx, ticket, "appel_envoye", {
-        "club_name": ctx.settings.club_name, "ref": ticket.ref, "text": command.text,
-        "asked": match_rows(recipients)}, key=f"appeal-sent:{key}", only=actor)
+        "club_name": ctx.settings.club_name, "ref": ticket.ref, "text": text,
+        "asked": match_rows(recipients), "wanted": wanted,
+        "shortfall": shortfall(ctx, ticket, command, recipients) if len(recipients) < wanted else ""},
+        key=f"appeal-sent:{key}", only=actor)
     return asked
 
 
-def _recipients(ctx: WorkflowContext, ticket: Ticket, command: Command) -> list[tuple[Member, Match]]:
-    answered = set(ctx.session.scalars(select(Solicitation.member_id).where(
+def _wanted(ctx: WorkflowContext, command: Command) -> int:
+    return int(command.fields.get("membres") or ctx.settings.appeal_members)
+
+
+def _answered(ctx: WorkflowContext, ticket: Ticket) -> set[int]:
+    """The members who already answered an appeal for this ticket (an offer or a "non merci"): never asked again."""
+    return set(ctx.session.scalars(select(Solicitation.member_id).where(
         Solicitation.ticket_id == ticket.id, Solicitation.status.in_(("declined", "offered")))))
-    limit = int(command.fields.get("membres") or ctx.settings.appeal_members)
+
+
+def _query(ticket: Ticket, command: Command) -> tuple[str, str | None]:
     skills = command.fields.get("competences") or None
-    query = command.text if skills else f"{ticket.subject}\n{command.text}"
-    return best_matches(ctx, query, ticket.member, limit=limit, skills=skills, exclude=answered)
+    text = appeal_text(command)
+    return (text if skills else f"{ticket.subject}\n{text}"), skills
+
+
+def _recipients(ctx: WorkflowContext, ticket: Ticket, command: Command) -> list[tuple[Member, Match]]:
+    query, skills = _query(ticket, command)
+    return best_matches(ctx, query, ticket.member, limit=_wanted(ctx, command), skills=skills,
+                        exclude=_answered(ctx, ticket))
+
+
+def _members(count: int) -> str:
+    return f"{count} membre{'s' if count > 1 else ''}"
+
+
+def shortfall(ctx: WorkflowContext, ticket: Ticket, command: Command, recipients: list[tuple[Member, Match]]) -> str:
+    """Why fewer members than Aideur asked for receive the appeal: "2 membres sur 3 demandés : 1 membre qui
+    correspondrait a choisi de ne pas recevoir les appels du réseau ; aucun autre membre n'a de compétence
+    proche de cette demande"."""
+    wanted, got = _wanted(ctx, command), len(recipients)
+    return (f"{_members(got)} sur {wanted} demandé{'s' if wanted > 1 else ''} : "
+            + shortfall_reasons(ctx, ticket, command, recipients))
+
+
+def shortfall_reasons(ctx: WorkflowContext, ticket: Ticket, command: Command,
+                      recipients: list[tuple[Member, Match]]) -> str:
+    """The reasons, counted from the members who would match if nobody were set apart (the requester always
+    is): those who already answered, chose not to receive appeals, left the club or whose address bounces; and
+    whether anyone else is close at all."""
+    wanted, got = _wanted(ctx, command), len(recipients)
+    query, skills = _query(ticket, command)
+    asked_ids = {member.id for member, _ in recipients}
+    answered = _answered(ctx, ticket)
+    counts = {"answered": 0, "refuse": 0, "ended": 0, "bounced": 0}
+    missing = wanted - got
+    for member, _ in best_matches(ctx, query, ticket.member, limit=wanted + 50, skills=skills, eligible=False):
+        if member.id in asked_ids:
+            continue
+        if member.id in answered:
+            counts["answered"] += 1
+        elif member.status != "active":
+            counts["ended"] += 1
+        elif not member.accepts_appeals:
+            counts["refuse"] += 1
+        elif member.bounced_at is not None:
+            counts["bounced"] += 1
+    reasons = []
+    for key, (one, many) in {
+        "answered": ("a déjà répondu à un appel pour cette demande", "ont déjà répondu à un appel pour cette demande"),
+        "refuse": ("a choisi de ne pas recevoir les appels du réseau", "ont choisi de ne pas recevoir les appels du réseau"),
+        "ended": ("n'est plus membre du Club", "ne sont plus membres du Club"),
+        "bounced": ("a une adresse e-mail qui ne reçoit plus", "ont une adresse e-mail qui ne reçoit plus"),
+    }.items():
+        if counts[key]:
+            reasons.append(f"{_members(counts[key])} qui correspondrai{'en' if counts[key] > 1 else ''}t "
+                           f"{one if counts[key] == 1 else many}")
+    if sum(counts.values()) < missing:
+        reasons.append(f"aucun {'autre ' if got or reasons else ''}membre n'a de compétence proche"
+                       + (f" de « {skills} »" if skills else " de cette demande"))
+    return "\u00a0; ".join(reasons)
 
 
 # --- #relier: what the helper may read before both agreed ------------------------------------------------------
@@ -149,8 +253,8 @@ NO_TEXT_FOR_HELPER = (
 def helper_text(ctx: WorkflowContext, ticket: Ticket, command: Command) -> str:
     """What the helper learns of the request before both agreed: the text Aideur gave with #relier, else his
     latest appeal for this ticket, else nothing (then #relier is refused: see connect_problem)."""
-    if command.text:
-        return command.text
+    if text := strip_courtesy(command.text):
+        return text
     appeal = ctx.session.scalar(select(Appeal.text).where(Appeal.ticket_id == ticket.id).order_by(Appeal.id.desc()))
     return shorten(appeal, 300) if appeal else ""
 
@@ -208,7 +312,8 @@ def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicita
         solicitation.offer_number = (ctx.session.scalar(select(func.max(Solicitation.offer_number)).where(
             Solicitation.ticket_id == ticket.id)) or 0) + 1
     solicitation.status, solicitation.answered_at = "offered", ctx.now
-    solicitation.answer = "\n\n".join(filter(None, [solicitation.answer if not first_answer else "", text]))
+    solicitation.answer = "\n\n".join(filter(None, [solicitation.answer if not first_answer else "",
+                                                      offer_text(text, member)]))
     record_event(ctx.session, ticket, "offer", f"offre n° {solicitation.offer_number} de {member.display_name}",
                  ctx.now, actor=mail.from_address)
     notify_aideurs(ctx, ticket, "notification_offre", base | {
@@ -220,6 +325,14 @@ def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicita
         counterpart=counterparts.for_helper(ctx, ticket, member, solicitation))  # his text goes to this helper
     if first_answer:
         _to_helper(ctx, mail, solicitation, "appel_merci", base)
+
+
+def offer_text(text: str, helper: Member) -> str:
+    """The offer as the requester may read it before both agreed: the helper's words, without the greeting and
+    the sign-off and signature under them ("Bien à vous, / Denise Leroy / Leroy Conseil / 06…"), which would
+    name them. Aideur's notification keeps the whole mail."""
+    names = (helper.first_name, helper.last_name, helper.display_name, helper.company)
+    return strip_courtesy(text, names=tuple(name for name in names if name)) or text
 
 
 def tell_helpers_need_is_over(ctx: WorkflowContext, ticket: Ticket) -> None:

@@ -42,7 +42,7 @@ from mailbot.workflows.tickets import open_tickets_of, record_event, shorten
 
 # The answers a member can change by mail (the e-mail address is the membership key: not by form).
 PROFILE_KEYS = ("last_name", "first_name", "company", "activity", "postal_address", "phone", "skills", "hobbies",
-                "particulars", "visibility", "accepts_appeals")
+                "particulars", "visibility", "directory_contacts", "accepts_appeals")
 PENDING_DAYS = 14  # a confirmation not given within two weeks lapses: the member must ask again
 ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données",
                 "exporter": "vous envoyer une copie de toutes vos données",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mailbot.models import Member, Solicitation, Ticket
+from mailbot.models import Appeal, Member, Solicitation, Ticket
 from tests.helpers import AIDEUR, ALICE, BRUNO, CHLOE, CLUB, mailbox, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_triage import THURSDAY, answer, open_ticket
@@ -147,3 +147,92 @@ def test_a_late_answer_after_closing_is_thanked_not_forwarded(clean_mail, settin
     helper_answers(clean_mail, settings, sessions, BRUNO, "Je peux aider !")
     assert "besoin est terminé" in settle(clean_mail, BRUNO, 3)[-1].subject
     assert not any("Offre" in m.subject for m in mailbox(clean_mail, AIDEUR))
+
+
+# --- issue 12 ------------------------------------------------------------------------------------------------------
+
+def quoted(mail) -> str:  # type: ignore[no-untyped-def]
+    """The appeal text as the helper reads it: the quoted lines of the appeal mail."""
+    return "\n".join(line[1:].strip() for line in mail.text.replace("\r\n", "\n").split("\n") if line.startswith(">"))
+
+
+def test_aideurs_greeting_and_sign_off_stay_out_of_the_appeal(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions, "#appel compétences: droit du travail ; membres: 1\nBonjour à tous,\n\n"
+                                           "Un membre cherche un avis sur un licenciement contesté devant les "
+                                           "prud'hommes.\n\nBien à vous,\nAideur")
+    [mail] = settle(clean_mail, CHLOE, 1)
+    assert quoted(mail).startswith("Un membre cherche un avis") and quoted(mail).endswith("prud'hommes.")
+    assert "Bonjour à tous" not in mail.text and "Bien à vous" not in mail.text
+    assert mail.text.count("Bonjour") == 1  # the appeal's own greeting, once
+    with sessions() as session:
+        [appeal_row] = session.scalars(select(Appeal)).all()
+        assert appeal_row.text.startswith("Un membre") and appeal_row.text.endswith("prud'hommes.")
+
+
+def test_an_appeal_of_courtesy_only_is_refused_saying_so(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions, "#appel compétences: droit du travail\nBonjour à tous,\nMerci,\nAideur")
+    flat = " ".join(settle(clean_mail, AIDEUR, 2)[1].text.split())
+    assert "ne contient qu'une formule de politesse" in flat
+    assert mailbox(clean_mail, CHLOE) == []
+
+
+def test_a_refusal_names_the_word_found_and_its_line(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions, "#appel compétences: droit du travail\nBonjour,\nUn membre cherche un "
+                                           "avis sur un licenciement.\nSon cabinet, Martin Conseil, est à Nantes.\n"
+                                           "Merci,\nAideur")
+    error = settle(clean_mail, AIDEUR, 2)[1]
+    flat = " ".join(error.text.split())
+    assert "l'entreprise du demandeur : « Martin Conseil », ligne 3 sous #appel : « Son cabinet, Martin " \
+           "Conseil, est à Nantes. »" in flat
+    assert "le nom du demandeur" not in flat  # "Martin" inside the company is the company, said once
+    assert mailbox(clean_mail, CHLOE) == []
+
+
+def test_fewer_members_than_asked_aideur_is_told_how_many_and_why(clean_mail, settings, sessions):
+    from tests.helpers import add_members
+
+    add_members(sessions)
+    with sessions.begin() as session:
+        session.scalars(select(Member).where(Member.email == BRUNO)).one().accepts_appeals = False
+    appeal(clean_mail, settings, sessions, "#appel compétences: droit du travail, maçonnerie ; membres: 3\n"
+                                           "Un membre cherche un avis sur un licenciement contesté.")
+    assert len(settle(clean_mail, CHLOE, 1)) == 1 and mailbox(clean_mail, BRUNO) == []
+    sent = settle(clean_mail, AIDEUR, 2)[1]
+    assert "Appel envoyé à 1 membre" in sent.subject
+    flat = " ".join(sent.text.split())
+    assert ("1 membre sur 3 demandés : 1 membre qui correspondrait a choisi de ne pas recevoir les appels du "
+            "réseau ; aucun autre membre n'a de compétence proche de « droit du travail, maçonnerie ».") in flat
+
+
+def test_nobody_to_ask_names_why(clean_mail, settings, sessions):
+    from tests.helpers import add_members
+
+    add_members(sessions)
+    with sessions.begin() as session:
+        session.scalars(select(Member).where(Member.email == CHLOE)).one().accepts_appeals = False
+    appeal(clean_mail, settings, sessions, "#appel compétences: droit du travail\nUn membre cherche un avis.")
+    flat = " ".join(settle(clean_mail, AIDEUR, 2)[1].text.split())
+    assert "Aucun membre disponible ne peut recevoir cet appel (compétences « droit du travail ») : 1 membre qui " \
+           "correspondrait " \
+           "a choisi de ne pas recevoir les appels du réseau" in flat
+    assert mailbox(clean_mail, CHLOE) == []
+
+
+def test_a_signed_offer_reaches_the_requesters_consent_question_whole(clean_mail, settings, sessions):
+    appeal(clean_mail, settings, sessions)
+    settle(clean_mail, CHLOE, 1)  # Postfix delivers asynchronously: her appeal first
+    helper_answers(clean_mail, settings, sessions, CHLOE, "Bonjour,\n\nJe peux aider : je suis juriste en droit "
+                                                          "social, j'ai traité une dizaine de cas de ce genre.\n"
+                                                          "Disponible jeudi par téléphone.\n\nBien à vous,\n"
+                                                          "Chloé Durand\nDurand Juris", "thunderbird")
+    offer = settle(clean_mail, AIDEUR, 3)[2]
+    assert "Chloé Durand" in offer.text  # Aideur sees the whole mail
+    answer(clean_mail, settings, sessions, offer, "#relier 1", "thunderbird")
+    question = next(m for m in settle(clean_mail, ALICE, 2) if "accord" in (m.subject + m.text).lower()
+                    and m is not mailbox(clean_mail, ALICE)[0])
+    flat = " ".join(quoted(question).split())
+    assert "je suis juriste en droit social, j'ai traité une dizaine de cas de ce genre. Disponible jeudi par " \
+           "téléphone." in flat
+    assert "Durand" not in question.text and "Bien à vous" not in question.text
+    [chloe] = [s for s in solicitations(sessions) if s.member_id == member_id(sessions, CHLOE)]
+    assert chloe.answer.endswith("Disponible jeudi par téléphone.")

@@ -566,7 +566,8 @@ def test_form_reply_missing_uses_values_and_unreadable() -> None:
 
 def test_field_labels_are_the_printed_form() -> None:
     assert list(FIELD_LABELS) == ["last_name", "first_name", "company", "activity", "postal_address", "phone",
-                                  "email", "skills", "hobbies", "particulars", "visibility", "accepts_appeals",
+                                  "email", "skills", "hobbies", "particulars", "visibility", "directory_contacts",
+                                  "accepts_appeals",
                                   "acceptance"]
     # What mailbot prints must read back as what it printed.
     reply = parse_form(FILLED, FILLED)

@@ -286,3 +286,120 @@ def test_members_with_only_common_words_are_not_pruned_away(db) -> None:  # type
             dfs[term] = dfs.get(term, 0) + 1
         assert found == matching.score(postings, matching.concepts_of(text, SYNONYMS), dfs, len(members), limit=5)
         assert set(beekeepers) & {m.member_id for m in rank(session, "apiculture, gestion", synonyms=SYNONYMS)}
+
+
+# --- issue 12: generic words, quantities, senses ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "Un travail urgent", "un projet pour nos clients", "j'ai une page", "nos ateliers, aux normes",
+    "6 pages", "3 jours", "200 euros", "150 000 euros", "80 m2", "deux semaines", "200 €",
+])
+def test_generic_words_and_quantities_ask_for_nothing(text: str) -> None:
+    assert matching.concepts_of(text, SYNONYMS) == []
+
+
+def test_generic_words_count_inside_an_expression_and_in_aideurs_own_skills(db) -> None:  # type: ignore[no-untyped-def]
+    with db.begin() as session:
+        lawyer = add(session, "lawyer@x.fr", skills="droit du travail")
+        carpenter = add(session, "wood@x.fr", skills="travail du bois")
+        manager = add(session, "pm@x.fr", skills="gestion de projet")
+        layout = add(session, "layout@x.fr", skills="mise en page, PAO")
+        add(session, "pages@x.fr", skills="pages jaunes, annuaires")
+        assert [m.member_id for m in rank(session, "une question de droit du travail", synonyms=SYNONYMS)] == [lawyer.id]
+        assert rank(session, "Travail urgent, 6 pages, projet client", synonyms=SYNONYMS) == []
+        assert [m.member_id for m in rank(session, "un chef de projet ?", synonyms=SYNONYMS)] == [manager.id]
+        assert [m.member_id for m in rank(session, "la mise en page de 6 pages", synonyms=SYNONYMS)] == [layout.id]
+        # "10 heures supplémentaires": the unit belongs to an expression of the synonyms list
+        assert any(c.vocabulary for c in matching.concepts_of("10 heures supplémentaires à payer", SYNONYMS))
+        found = rank(session, "x", synonyms=SYNONYMS, skills="travail")  # Aideur named it: taken as is
+        assert {m.member_id for m in found} == {lawyer.id, carpenter.id}
+
+
+@pytest.mark.parametrize(("text", "sense"), [
+    ("réseaux informatiques", "info"), ("administration réseau", "info"), ("réseau wifi", "info"),
+    ("réseaux sociaux", "social"), ("animation de réseau de vente", "pro"), ("réseau professionnel", "pro"),
+    ("sécurité informatique", "info"), ("sécurité incendie", "incendie"), ("securite au travail", "incendie"),
+    ("réseau", ""), ("Réseaux", ""),
+])
+def test_a_word_of_several_trades_gets_the_sense_its_item_gives(text: str, sense: str) -> None:
+    [terms] = [terms for word, terms in matching.words_of(text) if fold_word(word).startswith(("reseau", "secur"))]
+    marked = {t.split(matching.SENSE_MARK)[1] for t in terms if matching.SENSE_MARK in t}
+    assert marked == ({sense} if sense else set())
+
+
+def fold_word(word: str) -> str:
+    return matching.fold(word)
+
+
+def test_a_professional_network_is_not_a_computer_network(db) -> None:  # type: ignore[no-untyped-def]
+    with db.begin() as session:
+        it = add(session, "it@x.fr", skills="réseaux informatiques, wifi")
+        social = add(session, "social@x.fr", skills="réseaux sociaux, community management")
+        sales = add(session, "sales@x.fr", skills="animation de réseau de vente, prospection")
+        bare = add(session, "bare@x.fr", skills="réseau")
+        ids = lambda text: {m.member_id for m in rank(session, text, synonyms=SYNONYMS)}
+        assert ids("Je veux développer mon réseau professionnel et trouver des partenaires") == {sales.id, bare.id}
+        assert ids("Le réseau du bureau tombe, le wifi coupe") == {it.id, bare.id}
+        assert ids("Qui s'y connaît en réseaux sociaux ?") == {social.id}  # an expression: both words needed
+        assert ids("Un souci de réseau") == {it.id, social.id, sales.id, bare.id}  # no sense said: anyone
+
+
+# New requests written for issue 12 (tests/data/make_matching_requests_12.py writes them; who is right is a rule on
+# the members' skills, written per request before measuring). Measured on both databases, same code before and
+# after issue 12's changes (generic words, quantities, senses): precision@5 0.76 -> 0.81, recall@5 0.78 -> 0.81,
+# hit@5 0.95 -> 1.00; on the first set (above) unchanged, 0.93 / 0.97 / 1.00. Most remaining misses are requests
+# that name a second trade in passing ("avant le salon", "40 pages de contrat").
+PRECISION_AT_5_MIN_12 = 0.80
+HIT_AT_5_MIN_12 = 0.95
+
+
+def test_quality_on_the_requests_of_issue_12(db) -> None:  # type: ignore[no-untyped-def]
+    requests = json.loads((DATA / "matching_requests_12.json").read_text(encoding="utf-8"))
+    assert len(requests) == 20
+    with db.begin() as session:
+        ids = load_members_csv(session, DATA / "members_300.csv")
+        precision = hits = 0.0
+        lines = []
+        for request in requests:
+            right = {ids[email] for email in request["right"]}
+            found = [m.member_id for m in rank(session, request["text"], synonyms=SYNONYMS, limit=5)]
+            good = sum(1 for member_id in found if member_id in right)
+            precision += good / len(found) if found else 0.0
+            hits += good > 0
+            lines.append(f"{request['name']}: {good}/{len(found)}")
+    precision, hits = precision / len(requests), hits / len(requests)
+    print(f"precision@5 = {precision:.2f}, hit@5 = {hits:.2f}; " + ", ".join(lines))
+    assert precision >= PRECISION_AT_5_MIN_12, lines
+    assert hits >= HIT_AT_5_MIN_12, lines
+
+
+def test_the_requests_of_issue_12_are_written_by_their_generator() -> None:
+    from tests.data.make_matching_requests_12 import build
+
+    assert json.loads((DATA / "matching_requests_12.json").read_text(encoding="utf-8")) == build()
+
+
+def test_upgrade_gives_the_indexed_words_of_several_trades_their_sense(tmp_path: Path) -> None:
+    """Members indexed before issue 12 hold the bare stem "reseau": the migration rebuilds their rows."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from mailbot.db import alembic_config, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0005f_erasure")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "insert into members (id, email, first_name, last_name, company, phone, skills, hobbies, particulars, "
+            "visibility, status, accepts_appeals, created_at, updated_at) values (1, 'a@b.fr', 'Ana', 'Bel', '', '', "
+            "'réseaux informatiques', 'voile', '', 'membres', 'active', 1, '2026-01-01', '2026-01-01')"))
+        connection.execute(text("insert into member_terms (member_id, term, field, word) values "
+                                "(1, 'reseau', 's', 'réseaux'), (1, 'informat', 's', 'informatiques'), "
+                                "(1, 'voil', 'h', 'voile')"))
+    upgrade(url)
+    with engine.connect() as connection:
+        rows = set(connection.execute(text("select term, field from member_terms")).all())
+    assert ("reseau~info", "s") in rows and ("reseau", "s") not in rows
+    assert rows == {(row["term"], row["field"]) for row in matching.member_rows(1, "réseaux informatiques", "voile", "")}

@@ -176,7 +176,16 @@ SAMPLES = {
     "appel": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "text": LONG, "reason": "paie (compétences)",
                        "due_date": "mardi 15 décembre 2026"},
     "appel_envoye": TICKET | {"text": LONG, "asked": [
-        {"name": "Bruno Petit", "email": "bruno@membres.test", "reason": "paie, salaire (compétences)"}]},
+        {"name": "Bruno Petit", "email": "bruno@membres.test", "reason": "paie, salaire (compétences)"}],
+        "wanted": 3, "shortfall": "1 membre sur 3 demandés : 2 membres qui correspondraient ont choisi de ne pas "
+                                  "recevoir les appels du réseau"},
+    # The members' directory (issue 12).
+    "annuaire": NOTICE | {"first_name": "Alice", "skill": "maçonnerie", "more": 0, "self_visible": True,
+                          "self_contacts": "e-mail",
+                          "entries": [{"name": "Bruno Petit", "company": "Petit Bâtiment", "activity": "Maçon",
+                                       "skills": "maçonnerie, rénovation", "email": "bruno@membres.test",
+                                       "phone": "06 98 76 54 32"}]},
+    "annuaire_refus": NOTICE | {"former": False},
     "appel_merci": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
     "appel_non_merci": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
     "appel_deja_clos": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042"},
