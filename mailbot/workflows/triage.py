@@ -18,7 +18,7 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, Command, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
 from mailbot.tokens import ROLE_AIDEUR, ROLE_MEMBER, SCOPE_PENDING, SCOPE_TICKET, Token
-from mailbot.workflows import appeals, consents, results
+from mailbot.workflows import appeals, consents, deadlines, results
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
@@ -406,8 +406,7 @@ def _apply(ctx: WorkflowContext, ticket: Ticket, command: Command) -> dict[str, 
         return {"due_date": french_date(command.when)}
     if command.name == "reporter":
         assert command.when is not None
-        ticket.due_at = end_of_day_utc(ctx, command.when)
-        ticket.delay_reason = command.text
+        deadlines.set_promise(ticket, end_of_day_utc(ctx, command.when), command.text)  # the reason is this date's
         return {"due_date": french_date(command.when), "reason": command.text, "promise": ticket.promise}
     if command.name == "refuser":
         _close(ctx, ticket, "declined")
