@@ -19,6 +19,7 @@ from mailbot.models import Member, ResultForm, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.results import RESULT_LABELS, parse_result
 from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_RESULT, Token
+from mailbot.workflows import remarks
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event, record_inbound, shorten
@@ -111,8 +112,17 @@ def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
     if reply.result is None:
         record_event(ctx.session, ticket, "result-unclear", f"{member.display_name} : résultat illisible", ctx.now,
                      actor=mail.from_address)
-        _reply(ctx, mail, form, "resultat_incompris", base | {"problems": list(reply.problems), "form": FORM_LINES})
+        # Whatever they wrote instead of a result (a question, "je ne sais pas encore") reaches Aideur.
+        remark = remarks.remark_in(mail.new_text)
+        if remark:
+            remarks.forward(ctx, ticket, member, form.role, remark, what="result", key=mail.message_id)
+        _reply(ctx, mail, form, "resultat_incompris", base | {"problems": list(reply.problems), "form": FORM_LINES,
+                                                             "forwarded": bool(remark)})
         return
+    # A question in the comment is for Aideur to answer: sent to him as such (the comment is in the result too).
+    question = reply.comment if "?" in reply.comment else ""
+    if question:
+        remarks.forward(ctx, ticket, member, form.role, question, what="result", key=mail.message_id)
     updated = form.status == "answered" or bool(form.result)
     form.status, form.result, form.answered_at, form.answer_message_id = "answered", reply.result, ctx.now, \
         mail.message_id
@@ -132,7 +142,8 @@ def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
     _reply(ctx, mail, form, "resultat_merci", base | {"result": label, "satisfaction": form.satisfaction,
                                                      "problems": list(reply.problems),
                                                      "still_going": reply.result == "en_cours",
-                                                     "asked_again": asked_again, "role": form.role})
+                                                     "asked_again": asked_again, "role": form.role,
+                                                     "forwarded": bool(question)})
     notify_aideurs(ctx, ticket, "notification_resultat", base | {
         "name": member.display_name, "role": form.role, "result": label, "satisfaction": form.satisfaction,
         "comment": form.comment, "updated": updated, "title": ticket.subject}, key=f"result:{mail.message_id}")
