@@ -8,8 +8,8 @@ from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
-from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows import quotes
+from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
