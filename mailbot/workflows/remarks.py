@@ -27,10 +27,24 @@ def remark_in(new_text: str, answer_line: str = "") -> str:
     kept = [line.rstrip() for line in body.splitlines() if not line.lstrip().startswith(">")]
     answer = {part.strip() for part in answer_line.split(" / ") if part.strip()}  # a restriction: "Oui / mais…"
     kept = [line for line in kept if line.strip() not in answer]
+    # A signature without its "-- " (a name, a company, a phone under the answer) is no remark.
+    while kept and _signature_like(kept[-1]):
+        kept.pop()
     text = "\n".join(kept).strip()
     if not text or rules.is_courtesy_only(text):
         return ""
+    if "?" not in text and len(rules.words(text)) < MIN_WORDS:
+        return ""  # "Merci Aideur !", "Bien à vous, Alice": nothing to act on
     return text
+
+
+MIN_WORDS = 4  # below this, and without a question mark, what is left beside an answer says nothing to act on
+
+
+def _signature_like(line: str) -> bool:
+    """A short line that ends no sentence: a name, a company, a phone number, a blank line."""
+    stripped = line.strip()
+    return not stripped or (len(stripped.split()) <= 5 and stripped[-1] not in ".?!:;…" and "," not in stripped)
 
 
 def forward(ctx: WorkflowContext, ticket: Ticket, member: Member, role: str, text: str, *, what: str,
