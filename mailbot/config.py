@@ -53,6 +53,7 @@ KNOWN_SETTINGS = frozenset({
     "MAILBOT_AUTHSERV_ID", "MAILBOT_RETENTION_DAYS", "MAILBOT_DKIM_SELECTOR", "MAILBOT_DKIM_KEY_FILE",
     "MAILBOT_DKIM_DOMAIN", "MAILBOT_VERP", "MAILBOT_TEMPLATES_DIR", "MAILBOT_METRICS_ADDRESS",
     "MAILBOT_REOPEN_DAYS",
+    "MAILBOT_RESULT_FORM_DAYS",
 })
 # Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
 # CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
@@ -124,6 +125,9 @@ class Settings:
     digest_hour: int = 8  # local hour of the digest
     consent_reminder_days: int = 3  # a consent question unanswered this long gets its one reminder
     consent_expiry_days: int = 7  # … and lapses this long after it was asked
+    # The result form goes this long after a solution or a connection (time to try it), and again this long
+    # after an answer "en cours".
+    result_form_days: int = 7
     # The operator's own MTA's authserv-id: when set, Aideur's commands also need its Authentication-Results pass.
     authserv_id: str = ""
     retention_days: int = 365  # raw mail bodies older than this are purged (mailbot.retention); 0 = kept
@@ -215,6 +219,7 @@ def _read(reader: _Reader) -> Settings:
         digest_hour=reader.integer("MAILBOT_DIGEST_HOUR", 8, minimum=0, maximum=23),
         consent_reminder_days=reader.integer("MAILBOT_CONSENT_REMINDER_DAYS", 3, minimum=1, maximum=60),
         consent_expiry_days=_consent_expiry(reader),
+        result_form_days=reader.integer("MAILBOT_RESULT_FORM_DAYS", 7, minimum=0, maximum=90),
         authserv_id=reader.authserv_id("MAILBOT_AUTHSERV_ID"),
         retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
         log_level=log_level(reader.env),

@@ -123,10 +123,12 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # The promise currently made to the member: "answer" (whether the club can help) or "proposals", due at
-    # due_at; delay_reason is what Aideur gave when he postponed it, told to the member if it passes.
+    # due_at; delay_reason is what Aideur gave when he postponed it, told to the member if it passes, and only
+    # while delay_reason_due (the due date it was given for) is still due_at: a reason belongs to one promise.
     due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     promise: Mapped[str] = mapped_column(String(20), default="answer")
     delay_reason: Mapped[str] = mapped_column(Text, default="")
+    delay_reason_due: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The closed request this one continues (the member wrote again after MAILBOT_REOPEN_DAYS).
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
@@ -244,7 +246,8 @@ class ResultForm(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     role: Mapped[str] = mapped_column(String(10))  # requester | helper
     cause: Mapped[str] = mapped_column(String(20))  # connection | solution | close
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | answered | stopped
+    # scheduled (sent_at is when it will go) | pending (sent, no answer yet) | answered | stopped
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[str] = mapped_column(String(20), default="")  # resolu | en_partie | non_resolu | en_cours

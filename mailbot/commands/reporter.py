@@ -11,6 +11,7 @@ from mailbot.parsers.dates import parse_date
 from mailbot.parsers.text import shorten
 from mailbot.ticket_states import Move
 from mailbot.workflows.base import WorkflowContext
+from mailbot.workflows.deadlines import set_promise
 
 
 class Reporter(AideurCommand):
@@ -42,8 +43,7 @@ class Reporter(AideurCommand):
 
     def apply(self, ctx: WorkflowContext, ticket: Ticket, command: Command, *, actor: str) -> dict[str, object]:
         assert command.when is not None
-        ticket.due_at = end_of_day_utc(ctx, command.when)
-        ticket.delay_reason = command.text
+        set_promise(ticket, end_of_day_utc(ctx, command.when), command.text)  # the reason is this date's alone
         return {"due_date": french_date(command.when), "reason": command.text, "promise": ticket.promise}
 
     def effect(self, ctx: WorkflowContext, ticket: Ticket | None, command: Command, who: str) -> str:

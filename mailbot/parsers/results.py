@@ -287,6 +287,10 @@ _ONGOING = _phrases(rf"""
   | en\s+bonne\s+voie | suit\s+son\s+cours | on\s+y\s+travaille | en\s+attente | a\s+suivre
   | pas\s+encore(?:\s+(?:ete\s+)?(?:{_SOLVED}|terminee?s?|finie?s?|abouti\w*|tranchee?s?))?
   | pas\s+(?:terminee?s?|finie?s?) | in\s+progress | ongoing
+  | (?:toujours\s+|encore\s+)?en\s+(?:discussions?|contact|relation|echanges?|negociations?|reflexion|pourparlers)
+  | en\s+train\s+de | on\s+(?:en\s+)?(?:discute|parle|echange)(?:\s+encore)?
+  | (?:on|nous)\s+(?:se\s+voit|se\s+voyons|nous\s+voyons|doit\s+se\s+voir|devons\s+nous\s+voir)
+  | rien\s+(?:pour\s+l\s+instant|pour\s+le\s+moment|encore) | pas\s+pour\s+l\s+instant
 """)
 _UNSOLVED = _phrases(r"""
     (?:sans|aucune|pas\s+de|pas\s+trouve\s+de)\s+solution | echec
@@ -296,6 +300,14 @@ _UNSOLVED = _phrases(r"""
 _SOLVED_PHRASE = _phrases(r"""
     tout\s+est\s+rentre\s+dans\s+l\s+ordre | (?:j\s+ai|on\s+a|nous\s+avons)\s+trouve\s+(?:une|la)\s+solution
   | (?:ca|tout)\s+(?:fonctionne|marche)(?:\s+(?:bien|parfaitement|a\s+nouveau))? | probleme\s+regle
+  | (?:ca|cela|tout)\s+a\s+(?:bien\s+)?(?:marche|fonctionne)
+  | (?:projet|site|activite|entreprise|societe|chantier|boutique|campagne)\s+(?:est\s+|a\s+ete\s+|bien\s+)?
+        (?:lancee?s?|demarree?s?|ouverte?s?|en\s+ligne|livree?s?|terminee?s?|aboutie?s?|realisee?s?)
+  | (?:mission|travail|dossier|affaire)\s+(?:est\s+|a\s+ete\s+)?(?:accomplie?|terminee?|bouclee?|aboutie?)
+  | (?:c\s+est|cest)\s+(?:fait|fini|termine|boucle|regle)
+  | (?:contrat|accord|devis|compromis|bail)\s+(?:est\s+|a\s+ete\s+|bien\s+)?signee?s?
+  | (?:j\s+ai|on\s+a|nous\s+avons)\s+(?:bien\s+)?trouve\s+(?:un|une|mon|ma|notre|nos|le|la|les|des)\b
+  | (?:a|ont)\s+abouti | mission\s+accomplie
 """)
 _SOLVED_WORD = _phrases(_SOLVED)
 _NEGATORS = frozenset(["pas", "non", "jamais", "ni", "aucunement", "nullement", "rien", "n", "ne", "sans", "not"])

@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from mailbot import guard
 from mailbot.calendar import french_date
 from mailbot.matching import Match, Synonyms, load_synonyms, rank
-from mailbot.models import Appeal, Member, Solicitation, Ticket
+from mailbot.models import Appeal, Connection, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import Command
 from mailbot.parsers.courtesy import strip_courtesy
 from mailbot.parsers.registration import HelperAnswer, helper_answer
 from mailbot.privacy import Leak, disguise_note, find_leaks
-from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, Token
+from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, SCOPE_CONSENT, Token
 from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -336,24 +336,69 @@ def offer_text(text: str, helper: Member) -> str:
 
 
 def tell_helpers_need_is_over(ctx: WorkflowContext, ticket: Ticket) -> None:
-    """Seed, solidarity: everyone who was asked stops searching as soon as the need is over."""
+    """Seed, solidarity: everyone who was asked stops searching as soon as the need is over. Each in their own
+    words: a helper already connected with the requester is thanked for their help (not told to stop searching),
+    one whose connection was still waiting for consents learns it will not happen, one who offered is thanked for
+    the offer, one merely asked learns the need is over."""
+    connections: dict[int, Connection] = {}
+    for connection in ctx.session.scalars(select(Connection).where(Connection.ticket_id == ticket.id)
+                                          .order_by(Connection.id)):
+        kept = connections.get(connection.helper_id)
+        if kept is None or _CONNECTION_WEIGHT.get(connection.status, 0) >= _CONNECTION_WEIGHT.get(kept.status, 0):
+            connections[connection.helper_id] = connection
     solicitations = ctx.session.scalars(select(Solicitation).where(
         Solicitation.ticket_id == ticket.id, Solicitation.told_over_at.is_(None)).order_by(Solicitation.id)).all()
+    told: set[int] = set()
     for solicitation in solicitations:
-        member = solicitation.member
         solicitation.told_over_at = ctx.now
-        if not member.email or member.status == "erased":
+        if solicitation.member_id in told:
+            continue  # asked by two appeals: one mail
+        told.add(solicitation.member_id)
+        _need_is_over(ctx, ticket, solicitation.member, _helper_role(solicitation.status,
+                                                                     connections.get(solicitation.member_id)),
+                      key=f"appeal-over:{solicitation.id}", token=Token(SCOPE_APPEAL, solicitation.id, ROLE_HELPER))
+    # A helper Aideur connected by address, without an appeal: told too, once per connection.
+    for helper_id, connection in connections.items():
+        if helper_id in told or connection.status not in ("exchanged", "asking"):
             continue
-        ctx.send(Outgoing(
-            template="appel_termine", to=member.email,
-            context={"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref,
-                     "offered": solicitation.status == "offered"},
-            idempotency_key=f"appeal-over:{solicitation.id}",
-            token=Token(SCOPE_APPEAL, solicitation.id, ROLE_HELPER), ticket_id=ticket.id,
-            auto_submitted="auto-generated", rate_limited=False))
-    if solicitations:
-        record_event(ctx.session, ticket, "helpers-told", f"{len(solicitations)} membre(s) sollicité(s) prévenu(s) "
-                                                          "que le besoin est terminé", ctx.now)
+        if ctx.session.scalar(select(Solicitation.id).where(Solicitation.ticket_id == ticket.id,
+                                                            Solicitation.member_id == helper_id)) is not None:
+            continue  # told at an earlier close
+        helper = ctx.session.get(Member, helper_id)
+        consent = next((c for c in connection.consents if c.member_id == helper_id), None)
+        if helper is None or consent is None:
+            continue
+        told.add(helper_id)
+        _need_is_over(ctx, ticket, helper, _helper_role("", connection), key=f"connection-over:{connection.id}",
+                      token=Token(SCOPE_CONSENT, consent.id, ROLE_HELPER))
+    if told:
+        record_event(ctx.session, ticket, "helpers-told", f"{len(told)} membre(s) sollicité(s) prévenu(s) que la "
+                                                          "demande est close", ctx.now)
+
+
+# Which connection of a helper on a ticket speaks for them: the exchange over a pending one over a lapsed one.
+_CONNECTION_WEIGHT = {"exchanged": 3, "asking": 2}
+
+
+def _helper_role(status: str, connection: Connection | None) -> str:
+    """connected (details exchanged) | connecting (consents pending) | offered | asked (no offer)."""
+    if connection is not None and connection.status == "exchanged":
+        return "connected"
+    if connection is not None and connection.status == "asking":
+        return "connecting"
+    return "offered" if status == "offered" else "asked"
+
+
+def _need_is_over(ctx: WorkflowContext, ticket: Ticket, member: Member, role: str, *, key: str,
+                  token: Token) -> None:
+    if not member.email or member.status == "erased":
+        return
+    ctx.send(Outgoing(
+        template="appel_termine", to=member.email,
+        context={"club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": ticket.ref,
+                 "role": role, "offered": role != "asked"},
+        idempotency_key=key, token=token, ticket_id=ticket.id, auto_submitted="auto-generated",
+        rate_limited=False))
 
 
 def _to_helper(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicitation, template: str,

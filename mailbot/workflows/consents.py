@@ -19,7 +19,7 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.consent import CARD_FIELDS, CONTACT_CHANNELS, ConsentAnswer, ConsentReading, read_consent
 from mailbot.privacy import find_leaks
 from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_CONSENT, Token
-from mailbot.workflows import results
+from mailbot.workflows import remarks, results
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import identity_of
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -191,10 +191,15 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
     if connection.status == "asking" and any(c.member.status != "active" or not c.member.email
                                              for c in connection.consents):
         connection.status, connection.closed_at = "cancelled", ctx.now  # one side left the club meanwhile
+    reading = read_consent(mail.text or text)  # the whole body: a PS under the signature is part of the answer
+    # A question or a remark beside (or instead of) the answer reaches Aideur; the answer stays read strictly.
+    remark = remarks.remark_in(mail.new_text, "" if reading.answer is ConsentAnswer.UNCLEAR else reading.line)
+    if remark:
+        remarks.forward(ctx, ticket, member, consent.role, remark, what="consent", key=mail.message_id)
+    base["forwarded"] = bool(remark)
     if connection.status != "asking":
         _reply(ctx, mail, consent, "accord_sans_objet", base | {"state": connection.status})
         return
-    reading = read_consent(mail.text or text)  # the whole body: a PS under the signature is part of the answer
     proposal = consent.status == "pending" and bool(consent.shared_fields)
     if reading.answer is ConsentAnswer.RESTRICTED:
         if not (proposal and reading.fields & card_fields(member) == shared_of(consent)):
@@ -284,7 +289,9 @@ def _refused(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, connection
                                                                  "withdrawn": withdrawn})
     if other.status != "no" and partner.email:
         ctx.send(Outgoing(template="relation_annulee", to=partner.email,
-                          context=base | {"first_name": partner.first_name, "role": other.role},
+                          # Thanked "pour votre accord" only if they gave it: silence is not a yes.
+                          context=base | {"first_name": partner.first_name, "role": other.role,
+                                          "agreed": other.status == "yes"},
                           idempotency_key=f"connection-off:{connection.id}:{partner.id}",
                           token=Token(SCOPE_CONSENT, other.id, ROLE_MEMBER if other.role == "requester"
                                       else ROLE_HELPER), ticket_id=ticket.id, auto_submitted="auto-generated"))
@@ -303,7 +310,8 @@ def _exchange(ctx: WorkflowContext, ticket: Ticket, connection: Connection) -> N
         ctx.send(Outgoing(
             template="coordonnees", to=me.email or "",
             context={"club_name": ctx.settings.club_name, "ref": ticket.ref, "first_name": me.first_name,
-                     "role": mine.role, "card": contact_card(them, shared_of(theirs))},
+                     "role": mine.role, "card": contact_card(them, shared_of(theirs)),
+                     "form_days": ctx.settings.result_form_days},
             idempotency_key=f"connection-cards:{connection.id}:{me.id}",
             token=Token(SCOPE_CONSENT, mine.id, ROLE_MEMBER if mine.role == "requester" else ROLE_HELPER),
             ticket_id=ticket.id, auto_submitted="auto-generated", rate_limited=False))
@@ -377,7 +385,8 @@ def _expire(ctx: WorkflowContext, ticket: Ticket, connection: Connection) -> Non
         if consent.status == "yes" and consent.member.email:
             ctx.send(Outgoing(template="relation_annulee", to=consent.member.email,
                               context={"club_name": ctx.settings.club_name, "ref": ticket.ref,
-                                       "first_name": consent.member.first_name, "role": consent.role},
+                                       "first_name": consent.member.first_name, "role": consent.role,
+                                       "agreed": True},
                               idempotency_key=f"connection-off:{connection.id}:{consent.member_id}",
                               token=Token(SCOPE_CONSENT, consent.id, ROLE_MEMBER if consent.role == "requester"
                                           else ROLE_HELPER), ticket_id=ticket.id, auto_submitted="auto-generated"))

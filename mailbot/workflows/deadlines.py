@@ -1,18 +1,27 @@
 """Deadlines (docs/rules.md §3): no promise to a member is ever silently broken.
 
 Every open ticket with a due date carries one promise (an answer, or proposals). The working day before, at 9:00,
-Aideur is reminded; when it passes with nothing sent, the member is told of the delay (with the reason Aideur gave
-when postponing, if any) and Aideur is alerted. Each happens once per promise: an event (ticket, kind, due date)
-records it in the same transaction as the mails, so reruns, replays and restarts never repeat it.
+Aideur is reminded and asked for a new date and its reason (`#reporter DATE` and the reason on the next line).
+When the date passes anyway, the member is told of the delay with a reason and a new date, and Aideur is alerted:
+
+* the reason is the one Aideur gave for *this* promise (`#reporter DATE` + reason), or else a plain, honest one
+  written for that case; a reason belongs to the promise it was given for (`Ticket.delay_reason_due`), so a
+  reason given for an earlier date is never told again for a later delay;
+* the new date is LATE_NEW_DATE_BUSINESS_DAYS working days later (weekends and French public holidays skipped),
+  and it is a promise like any other: reminded the working day before, told again if it passes.
+
+Each happens once per promise: an event (ticket, kind, due date) records it in the same transaction as the mails,
+so reruns, replays and restarts never repeat it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from mailbot.calendar import french_date, is_business_day
+from mailbot.calendar import due_after_business_days, french_date, is_business_day
 from mailbot.models import Event, Ticket
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows.aideur import notify_aideurs
@@ -21,6 +30,29 @@ from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import record_event
 
 REMINDER_TIME = time(9, 0)
+# A missed date is replaced by one this many working days later, told to the member with the delay.
+LATE_NEW_DATE_BUSINESS_DAYS = 2
+# Said to the member when Aideur gave no reason for the promise that passed: true in every case, nothing more.
+PLAIN_REASONS = {
+    "answer": "Aideur n'a pas pu étudier votre demande à temps. Il en a été prévenu aujourd'hui même.",
+    "proposals": "Aideur n'a pas encore pu réunir de propositions à vous faire. Il en a été prévenu aujourd'hui "
+                 "même.",
+}
+
+
+def set_promise(ticket: Ticket, due_at: datetime | None, reason: str = "") -> None:
+    """Make a new promise to the member: its due date, and the reason given with it (`#reporter`), which is told
+    to the member only while this very promise stands."""
+    ticket.due_at = due_at
+    ticket.delay_reason = reason
+    ticket.delay_reason_due = due_at if reason else None
+
+
+def reason_of_promise(ticket: Ticket) -> str:
+    """The reason Aideur gave for the promise now standing ("" if none, or if it was given for another date)."""
+    if ticket.delay_reason and ticket.due_at is not None and ticket.delay_reason_due == ticket.due_at:
+        return ticket.delay_reason
+    return ""
 
 
 def reminder_time(due_at: datetime, zone: ZoneInfo) -> datetime:
@@ -45,8 +77,8 @@ def run_due(ctx: WorkflowContext) -> int:
     return acted
 
 
-def _once(ctx: WorkflowContext, ticket: Ticket, kind: str, action) -> int:  # type: ignore[no-untyped-def]
-    stamp = f"échéance {ticket.due_at:%Y-%m-%dT%H:%M}"
+def _once(ctx: WorkflowContext, ticket: Ticket, kind: str, action: Callable[[WorkflowContext, Ticket], None]) -> int:
+    stamp = f"échéance {ticket.due_at:%Y-%m-%dT%H:%M}"  # the promise acted on, before the action may move it
     done = ctx.session.scalar(select(Event.id).where(Event.ticket_id == ticket.id, Event.kind == kind,
                                                      Event.detail == stamp))
     if done:
@@ -56,11 +88,21 @@ def _once(ctx: WorkflowContext, ticket: Ticket, kind: str, action) -> int:  # ty
     return 1
 
 
+def _local_day(ctx: WorkflowContext, value: datetime) -> str:
+    """dd/mm as Aideur types it in a command."""
+    local = value.replace(tzinfo=UTC).astimezone(ctx.settings.timezone)
+    return f"{local.day}/{local.month:02d}"
+
+
 def _context(ctx: WorkflowContext, ticket: Ticket) -> dict[str, object]:
+    assert ticket.due_at is not None
+    suggested = due_after_business_days(ticket.due_at, LATE_NEW_DATE_BUSINESS_DAYS, ctx.settings.timezone)
     return ticket_context(ctx, ticket, ticket.member) | {
         "promise": ticket.promise,
-        "reason": ticket.delay_reason,
-        "due_date": french_date(ticket.due_at, ctx.settings.timezone) if ticket.due_at else "",
+        "reason": reason_of_promise(ticket),
+        "due_date": french_date(ticket.due_at, ctx.settings.timezone),
+        "suggested_date": _local_day(ctx, suggested),
+        "plain_reason": PLAIN_REASONS.get(ticket.promise, PLAIN_REASONS["answer"]),
     }
 
 
@@ -70,11 +112,22 @@ def _remind(ctx: WorkflowContext, ticket: Ticket) -> None:
 
 
 def _late(ctx: WorkflowContext, ticket: Ticket) -> None:
+    """The promise passed: tell the member why and until when, alert Aideur, and track the new date."""
+    assert ticket.due_at is not None
+    stamp = f"{ticket.due_at:%Y%m%dT%H%M}"
     context = _context(ctx, ticket)
+    given = str(context["reason"])
+    new_due = due_after_business_days(ctx.now, LATE_NEW_DATE_BUSINESS_DAYS, ctx.settings.timezone)
+    context |= {"reason": given or PLAIN_REASONS.get(ticket.promise, PLAIN_REASONS["answer"]),
+                "reason_given": bool(given), "new_date": french_date(new_due, ctx.settings.timezone),
+                "suggested_date": _local_day(ctx, new_due)}
     member = ticket.member
     if member is not None and member.email:
         ctx.send(Outgoing(template="retard", to=member.email, context=context,
-                          idempotency_key=f"late:{ticket.id}:{ticket.due_at:%Y%m%dT%H%M}",
+                          idempotency_key=f"late:{ticket.id}:{stamp}",
                           token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER), ticket_id=ticket.id,
                           auto_submitted="auto-generated", rate_limited=False))
-    notify_aideurs(ctx, ticket, "alerte_retard", context, key=f"late:{ticket.id}:{ticket.due_at:%Y%m%dT%H%M}")
+    notify_aideurs(ctx, ticket, "alerte_retard", context, key=f"late:{ticket.id}:{stamp}")
+    set_promise(ticket, new_due)  # the reason stays with the promise that passed
+    record_event(ctx.session, ticket, "promise-moved", f"nouvelle échéance {new_due:%Y-%m-%dT%H:%M} annoncée au "
+                 "membre" + (" (raison d'Aideur)" if given else " (sans raison d'Aideur)"), ctx.now)

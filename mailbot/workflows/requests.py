@@ -9,6 +9,7 @@ from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.ticket_states import Move, TicketStatus, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
+from mailbot.workflows import quotes
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -109,6 +110,8 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
         # request is a change of its status, so it needs the reply address only the member's mailbox received.
         # The member is asked at the address on record; the mail still reaches Aideur as a follow-up below.
         ask_to_confirm_withdrawal(ctx, ticket, owner, mail)
+    if quotes.quote_answer(ctx, mail, ticket):  # "oui, l'offre m'intéresse": acknowledged, Aideur told
+        return
     record_event(ctx.session, ticket, "follow-up", f"message de {mail.from_address}", ctx.now, actor=mail.from_address)
     if ctx.settings.is_aideur(mail.from_address):
         notify_aideurs(ctx, ticket, "alerte_jeton_membre", ticket_context(ctx, ticket, owner) | {

@@ -1,9 +1,12 @@
 """The result form (docs/rules.md §8; seed: "le retour de résultat … le formulaire est simplifié afin de garder la
 discrétion sur les prestations, durée, prix"): result, satisfaction 1–5, an optional comment. Nothing else.
 
-One form per member and ticket, sent after a connection, a solution or a close; understood in any reasonable shape
-(parsers/results.py); silence gets a reminder after a week, another two weeks later, then the form is let go.
-Every answer goes to Aideur. A later answer to the same form updates it ("en cours", then "résolu").
+One form per member and ticket. After a solution or a connection it goes MAILBOT_RESULT_FORM_DAYS later (time to
+try it: never in the same second as the contact details), sent by the scheduler's cycle; after a close, at once.
+The requester is asked about their request, a helper about the help they gave to a member (their own form,
+never "your request"). Understood in any reasonable shape (parsers/results.py); silence gets a reminder after a
+week, another two weeks later, then the form is let go. Every answer goes to Aideur. "En cours" (or "pas encore")
+is asked again MAILBOT_RESULT_FORM_DAYS later; a later answer to the same form updates it.
 """
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from mailbot.calendar import french_date
 from mailbot.models import Member, ResultForm, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.results import RESULT_LABELS, parse_result
 from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_RESULT, Token
-from mailbot.workflows import counterparts
+from mailbot.workflows import counterparts, remarks
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event, record_inbound, shorten
@@ -28,29 +32,43 @@ LET_GO_AFTER = timedelta(days=35)
 CAUSES = {"connection": "votre mise en relation", "solution": "la solution proposée", "close": "la clôture"}
 
 
+def form_delay(ctx: WorkflowContext, cause: str) -> timedelta:
+    """How long after its cause the form goes: at once after a close, MAILBOT_RESULT_FORM_DAYS otherwise."""
+    return timedelta(0) if cause == "close" else timedelta(days=ctx.settings.result_form_days)
+
+
 def send_form(ctx: WorkflowContext, ticket: Ticket, member: Member | None, role: str, cause: str) -> None:
-    """Ask for the result, unless this member already has this ticket's form (a solution then a close: one form)."""
+    """Ask for the result, unless this member already has this ticket's form (a solution then a close: one form).
+
+    After a close it goes at once; after a solution or a connection it is scheduled MAILBOT_RESULT_FORM_DAYS
+    later (status "scheduled", `sent_at` the time it will go) and the scheduler's cycle sends it (run_due)."""
     if member is None or not member.email or member.status == "erased":
         return
     exists = ctx.session.scalar(select(ResultForm.id).where(ResultForm.ticket_id == ticket.id,
                                                             ResultForm.member_id == member.id))
     if exists is not None:
         return
-    form = ResultForm(ticket_id=ticket.id, member_id=member.id, role=role, cause=cause, status="pending",
-                      sent_at=ctx.now)
+    delay = form_delay(ctx, cause)
+    form = ResultForm(ticket_id=ticket.id, member_id=member.id, role=role, cause=cause,
+                      status="scheduled" if delay else "pending", sent_at=ctx.now + delay)
     ctx.session.add(form)
     ctx.session.flush()
+    if delay:
+        record_event(ctx.session, ticket, "result-form-scheduled", f"formulaire de résultat à "
+                     f"{member.display_name} prévu le {french_date(form.sent_at, ctx.settings.timezone)}", ctx.now)
+        return
     _form_mail(ctx, form, ticket, member, key=f"result-form:{form.id}", reminder=0)
     record_event(ctx.session, ticket, "result-form-sent", f"formulaire de résultat à {member.display_name}", ctx.now)
 
 
 def _form_mail(ctx: WorkflowContext, form: ResultForm, ticket: Ticket, member: Member, *, key: str,
                reminder: int) -> None:
+    helper = form.role == "helper"
     ctx.send(Outgoing(
-        template="formulaire_resultat", to=member.email or "",
-        context={"club_name": ctx.settings.club_name, "ref": ticket.ref, "title": ticket.subject if form.role ==
-                 "requester" else "", "first_name": member.first_name, "role": form.role,
-                 "cause": CAUSES.get(form.cause, ""), "form": FORM_LINES, "reminder": reminder},
+        template="formulaire_resultat_intervenant" if helper else "formulaire_resultat", to=member.email or "",
+        context={"club_name": ctx.settings.club_name, "ref": ticket.ref, "title": "" if helper else ticket.subject,
+                 "first_name": member.first_name, "role": form.role, "cause": CAUSES.get(form.cause, ""),
+                 "form": FORM_LINES, "reminder": reminder, "again": form.result == "en_cours"},
         idempotency_key=key, token=_token(form), ticket_id=ticket.id, auto_submitted="auto-generated",
         rate_limited=False))
 
@@ -94,11 +112,25 @@ def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
     if reply.result is None:
         record_event(ctx.session, ticket, "result-unclear", f"{member.display_name} : résultat illisible", ctx.now,
                      actor=mail.from_address)
-        _reply(ctx, mail, form, "resultat_incompris", base | {"problems": list(reply.problems), "form": FORM_LINES})
+        # Whatever they wrote instead of a result (a question, "je ne sais pas encore") reaches Aideur.
+        remark = remarks.remark_in(mail.new_text)
+        if remark:
+            remarks.forward(ctx, ticket, member, form.role, remark, what="result", key=mail.message_id)
+        _reply(ctx, mail, form, "resultat_incompris", base | {"problems": list(reply.problems), "form": FORM_LINES,
+                                                             "forwarded": bool(remark)})
         return
-    updated = form.status == "answered"
+    # A question in the comment is for Aideur to answer: sent to him as such (the comment is in the result too).
+    question = reply.comment if "?" in reply.comment else ""
+    if question:
+        remarks.forward(ctx, ticket, member, form.role, question, what="result", key=mail.message_id)
+    updated = form.status == "answered" or bool(form.result)
     form.status, form.result, form.answered_at, form.answer_message_id = "answered", reply.result, ctx.now, \
         mail.message_id
+    asked_again = ""
+    if reply.result == "en_cours":
+        # Not over yet: the same form is asked again later, with its own reminders.
+        form.status, form.sent_at, form.reminders = "scheduled", ctx.now + again_after(ctx), 0
+        asked_again = french_date(form.sent_at, ctx.settings.timezone)
     if reply.satisfaction is not None:
         form.satisfaction = reply.satisfaction
     if reply.comment:
@@ -109,7 +141,9 @@ def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
                  actor=mail.from_address)
     _reply(ctx, mail, form, "resultat_merci", base | {"result": label, "satisfaction": form.satisfaction,
                                                      "problems": list(reply.problems),
-                                                     "still_going": reply.result == "en_cours"})
+                                                     "still_going": reply.result == "en_cours",
+                                                     "asked_again": asked_again, "role": form.role,
+                                                     "forwarded": bool(question)})
     notify_aideurs(ctx, ticket, "notification_resultat", base | {
         "name": member.display_name, "role": form.role, "result": label, "satisfaction": form.satisfaction,
         "comment": form.comment, "updated": updated, "title": ticket.subject}, key=f"result:{mail.message_id}",
@@ -123,12 +157,22 @@ def _reply(ctx: WorkflowContext, mail: InboundMail, form: ResultForm, template: 
                       ticket_id=form.ticket_id, in_reply_to=f"<{mail.message_id}>"))
 
 
+def again_after(ctx: WorkflowContext) -> timedelta:
+    """How long after an "en cours" the form is asked again (a week when the forms go at once)."""
+    return timedelta(days=ctx.settings.result_form_days or 7)
+
+
 def run_due(ctx: WorkflowContext) -> int:
-    """Reminders exactly once each: the count is stored with the reminder's outbox row, in one transaction."""
+    """Scheduled forms whose time has come, and reminders, exactly once each: the form's new state is stored with
+    the mail's outbox row, in one transaction, and each mail's key names the time it was planned for."""
     acted = 0
-    for form in ctx.session.scalars(select(ResultForm).where(ResultForm.status == "pending")
+    for form in ctx.session.scalars(select(ResultForm).where(ResultForm.status.in_(("pending", "scheduled")))
                                     .order_by(ResultForm.id)).all():
         member = form.member
+        if form.status == "scheduled":
+            if ctx.now >= form.sent_at:
+                acted += _send_scheduled(ctx, form, member)
+            continue
         age = ctx.now - form.sent_at
         if member.status != "active" or not member.email or age >= LET_GO_AFTER:
             form.status = "stopped"
@@ -138,9 +182,24 @@ def run_due(ctx: WorkflowContext) -> int:
             form.reminders += 1
             ticket = ctx.session.get(Ticket, form.ticket_id)
             assert ticket is not None
-            _form_mail(ctx, form, ticket, member, key=f"result-form:{form.id}:reminder-{form.reminders}",
-                       reminder=form.reminders)
+            _form_mail(ctx, form, ticket, member, key=f"result-form:{form.id}:{form.sent_at:%Y%m%dT%H%M}:"
+                                                      f"reminder-{form.reminders}", reminder=form.reminders)
             record_event(ctx.session, ticket, "result-form-reminded", f"rappel n° {form.reminders} à "
                                                                       f"{member.display_name}", ctx.now)
             acted += 1
     return acted
+
+
+def _send_scheduled(ctx: WorkflowContext, form: ResultForm, member: Member) -> int:
+    """A scheduled form's time has come: sent now (its reminders count from now), or let go if the member left."""
+    ticket = ctx.session.get(Ticket, form.ticket_id)
+    assert ticket is not None
+    if member.status != "active" or not member.email:
+        form.status = "stopped"
+        return 1
+    planned = form.sent_at
+    form.status, form.sent_at, form.reminders = "pending", ctx.now, 0
+    _form_mail(ctx, form, ticket, member, key=f"result-form:{form.id}:{planned:%Y%m%dT%H%M}", reminder=0)
+    record_event(ctx.session, ticket, "result-form-sent", f"formulaire de résultat à {member.display_name}"
+                 + (" (de nouveau : c'était en cours)" if form.result == "en_cours" else ""), ctx.now)
+    return 1

@@ -4,6 +4,7 @@ have it and absent from everyone else's: request → acknowledgement → Aideur 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -83,9 +84,15 @@ def test_the_whole_life_of_a_request(clean_mail, env, settings, sessions):
     boxes.nobody_else()
 
     reply(clean_mail, settings, sessions, ask_chloe, "oui", CHLOE)
-    card_alice, form_alice = boxes.got(ALICE, "les coordonnées", "quel résultat")
-    card_chloe, _form_chloe = boxes.got(CHLOE, "les coordonnées", "quel résultat")
+    [card_alice] = boxes.got(ALICE, "les coordonnées")
+    [card_chloe] = boxes.got(CHLOE, "les coordonnées")
     boxes.got(AIDEUR, "Mise en relation faite")
+    boxes.nobody_else()  # the result forms are not sent with the contact details
+    # A week later, each is asked in their own words: the requester about her request, the helper about his help.
+    run_cycle(settings, sessions, at=THURSDAY + timedelta(days=settings.result_form_days))
+    [form_alice] = boxes.got(ALICE, "quel résultat pour votre demande")
+    [form_chloe] = boxes.got(CHLOE, "Comment s'est passée votre aide auprès d'un membre")
+    assert "votre demande" not in form_chloe.subject and "CA-2026-0001" in form_chloe.text
     assert CHLOE in card_alice.text and "Chloé Durand" in card_alice.text
     assert ALICE in card_chloe.text and "06 12 34 56 78" in card_chloe.text and "Alice Martin" in card_chloe.text
     assert "premier entretien est toujours gratuit" in " ".join(card_alice.text.split())

@@ -269,13 +269,19 @@ def test_three_daemons_process_each_mail_once_send_each_mail_once_run_each_job_o
         assert derived == WITHOUT_MESSAGE_ID  # a Message-ID made from the raw bytes: one record each, as any other
         assert session.scalar(select(func.count(func.distinct(InboundMail.ticket_id)))) == tickets
         kinds = _by_kind(session)
-        assert kinds["reminder"] == SEEDED // 2 + REQUESTS  # once per promise
-        assert kinds["late"] == tickets
+        # Once per promise. A missed date is replaced by a new one two working days later (told to the member),
+        # itself a promise: depending on the weekday the test runs, the replayed instants reach it too.
+        assert kinds["reminder"] >= SEEDED // 2 + REQUESTS
+        assert kinds["late"] >= tickets
         assert kinds["result-form-reminded"] == 2 * FORMS
         assert kinds["digest"] == 1 or datetime.now(zone).date() != today.date()
+        promised: dict[str, Counter] = {}  # type: ignore[type-arg]
         for kind in ("reminder", "late"):
-            per_ticket = Counter(session.scalars(select(Event.ticket_id).where(Event.kind == kind)))
-            assert set(per_ticket.values()) == {1}, kind
+            per_promise = Counter(session.execute(select(Event.ticket_id, Event.detail).where(Event.kind == kind)))
+            assert set(per_promise.values()) == {1}, kind
+            promised[kind] = Counter(f"[{ref}" for ref in session.scalars(
+                select(Ticket.ref).join(Event, Event.ticket_id == Ticket.id).where(Event.kind == kind)))
+        assert len(promised["late"]) == tickets
         assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.status != "sent")) == 0
         interrupted = set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.interrupted_sends > 0)))
         expected = Counter(dict(session.execute(select(OutboxMail.recipient, func.count(OutboxMail.id))
@@ -313,13 +319,12 @@ def test_three_daemons_process_each_mail_once_send_each_mail_once_run_each_job_o
         unique = {m["message_id"]: m for m in received[address] if words in m["subject"]}
         return Counter(m["subject"].split("]", 1)[0] for m in unique.values())
 
-    for address, words, total in ((AIDEUR, "Nouvelle demande", tickets),
-                                  (AIDEUR, "Rappel : échéance", SEEDED // 2 + REQUESTS),
-                                  (AIDEUR, "Échéance dépassée", tickets)):
-        per_ref = refs(address, words)
-        assert len(per_ref) == total and set(per_ref.values()) == {1}, words
-    late = sum((refs(a, "prend du retard") for a in MEMBERS), Counter())
-    assert len(late) == tickets and set(late.values()) == {1}
+    per_ref = refs(AIDEUR, "Nouvelle demande")
+    assert len(per_ref) == tickets and set(per_ref.values()) == {1}
+    # One mail per promise: as many reminders and delay notices per ticket as promises reminded or missed.
+    assert refs(AIDEUR, "Rappel : échéance") == promised["reminder"]
+    assert refs(AIDEUR, "Échéance dépassée") == promised["late"]
+    assert sum((refs(a, "prend du retard") for a in MEMBERS), Counter()) == promised["late"]
     forms = sum((refs(a, "Rappel : quel résultat") for a in MEMBERS), Counter())
     assert len(forms) == FORMS and set(forms.values()) == {2}  # reminder 1, then reminder 2: never a third
     digests = {m["message_id"] for m in received[AIDEUR] if "bilan de la semaine" in m["subject"]}

@@ -300,3 +300,44 @@ def test_any_text_gives_a_well_formed_reply(text: str, new_text: str) -> None:
     assert reply.result is None or reply.result in RESULTS
     assert reply.satisfaction is None or 1 <= reply.satisfaction <= 5
     assert all(problem.strip() for problem in reply.problems)
+
+
+# --- issue 12: what members and helpers really answer (outcomes told as what happened, ongoing talk) -------------
+OUTCOMES: list[tuple[str, str | None, int | None]] = [
+    # (what the person wrote above the quoted form, result, satisfaction)
+    ("projet lancé, très content, 5/5", "resolu", 5),
+    ("Projet lancé grâce à Bruno ! 5/5", "resolu", 5),
+    ("Le projet est lancé ! Très satisfait, 5/5", "resolu", 5),
+    ("Le site est en ligne depuis lundi, 5/5", "resolu", 5),
+    ("c'est fait, 4/5", "resolu", 4),
+    ("C'est réglé.", "resolu", None),
+    ("ça a bien marché, merci", "resolu", None),
+    ("projet abouti", "resolu", None),
+    ("mission accomplie 5/5", "resolu", 5),
+    ("Le contrat est signé, 4/5", "resolu", 4),
+    ("J'ai trouvé un comptable grâce à vous.", "resolu", None),
+    ("en cours", "en_cours", None),
+    ("En cours, 3/5 pour l'instant", "en_cours", 3),
+    ("pas encore", "en_cours", None),
+    ("Pas encore, on doit se rappeler.", "en_cours", None),
+    ("pas encore eu le temps de l'appeler", "en_cours", None),
+    ("toujours en discussion", "en_cours", None),
+    ("Toujours en discussion avec lui, 4/5", "en_cours", 4),
+    ("Nous sommes en contact, ça suit son cours.", "en_cours", None),
+    ("On en discute encore.", "en_cours", None),
+    ("On se voit la semaine prochaine.", "en_cours", None),
+    ("Rien pour l'instant.", "en_cours", None),
+    ("le projet n'est pas encore lancé", "en_cours", None),
+    ("Le contrat n'est pas encore signé.", "en_cours", None),
+    ("On n'a pas trouvé de solution.", "non_resolu", None),
+    ("Ça n'a pas marché, 2/5", "non_resolu", 2),
+    ("Résolu en partie, 3/5", "en_partie", 3),
+]
+
+
+@pytest.mark.parametrize(("new", "result", "satisfaction"), OUTCOMES, ids=[new for new, _, _ in OUTCOMES])
+def test_outcomes_told_in_ordinary_words(new: str, result: str | None, satisfaction: int | None) -> None:
+    text, new_text = top_posted(new)
+    reply = parse_result(text, new_text)
+    assert (reply.result, reply.satisfaction) == (result, satisfaction)
+    assert not reply.problems
