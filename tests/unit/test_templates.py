@@ -219,7 +219,7 @@ def test_template_reads_well(name):
 def test_command_sheet_lines_are_never_wrapped():
     sheet = TemplateRenderer().render("aide", SAMPLES["aide"]).body
     assert "  #accepter 15/12          demande prise, propositions pour le 15/12\n" in sheet
-    assert "En anglais : #accept #decline #postpone #appeal #quote #close #list #help\n" in sheet
+    assert "En anglais\u00a0: #accept #decline #postpone #appeal #quote #close #list #help\n" in sheet
 
 
 def test_member_mails_say_what_to_do_next():
