@@ -317,7 +317,7 @@ def _client_wrapped(line: str, following: str) -> bool:
         return False
     text = line[:-1].rstrip()
     return (not _structural(text) and len(text) >= 60
-            and not text.endswith((".", "!", "?", ":", ";", "…", ",", "»", ")")))
+            and not text.endswith((".", "!", "?", ":", ";", "…", "»", ")")))
 
 
 def _prose(line: str) -> bool:

@@ -162,6 +162,7 @@ def member_dict(member: Member) -> dict[str, Any]:
         "activity": member.activity,
         "postal_address": member.postal_address,
         "visibility": member.visibility,
+        "civility": member.civility,
         "status": member.status,
         "accepts_appeals": member.accepts_appeals,
         "created_at": member.created_at.isoformat(),

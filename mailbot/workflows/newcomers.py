@@ -200,6 +200,7 @@ def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_addr
         "other_address": other_address if other_address and other_address != member.email else "",
         "profile": profile_lines(member),
         "conditions_version": ctx.settings.conditions_version,
+        "civilite": member.civility or "",  # agreement in the mails (french.accord)
     }
     ctx.send(Outgoing(template="bienvenue", to=member.email or "", context=context,
                       idempotency_key=f"welcome:{mail.message_id}", token=Token(SCOPE_PROFILE, member.id,

@@ -19,6 +19,7 @@ from mailbot.matching import index_member
 from mailbot.members import erase_member
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
+from mailbot.french import CIVILITIES, civilite
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
 from mailbot.tokens import (
     ROLE_MEMBER,
@@ -36,7 +37,7 @@ from mailbot.workflows.requests import withdraw
 from mailbot.workflows.tickets import open_tickets_of, record_event, shorten
 
 # The answers a member can change by mail (the e-mail address is the membership key: not by form).
-PROFILE_KEYS = ("last_name", "first_name", "company", "activity", "postal_address", "phone", "skills", "hobbies",
+PROFILE_KEYS = ("civility", "last_name", "first_name", "company", "activity", "postal_address", "phone", "skills", "hobbies",
                 "particulars", "visibility", "accepts_appeals")
 PENDING_DAYS = 14  # a confirmation not given within two weeks lapses: the member must ask again
 ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données",
@@ -47,6 +48,7 @@ ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer
 def profile_values(member: Member) -> dict[str, str]:
     values = {key: str(getattr(member, key) or "") for key in PROFILE_KEYS if key != "accepts_appeals"}
     values["accepts_appeals"] = "oui" if member.accepts_appeals else "non"
+    values["civility"] = CIVILITIES.get(member.civility or "", "")
     values["email"] = member.email or ""
     return values
 
@@ -73,6 +75,8 @@ def apply_values(member: Member, values: dict[str, str]) -> list[str]:
         if key not in PROFILE_KEYS:
             continue
         new: object = value == "oui" if key == "accepts_appeals" else value.strip()
+        if key == "civility":
+            new = civilite(value) or None  # not given: NULL
         if getattr(member, key) != new:
             setattr(member, key, new)
             changed.append(FIELD_LABELS[key].split(" (")[0])

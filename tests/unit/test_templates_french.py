@@ -69,7 +69,7 @@ def problems(body: str, *, to_aideur: bool, member_mail: bool) -> list[str]:
         for line, following in zip(block, block[1:], strict=False):
             words = line.split()
             if (_prose(line) and _prose(following) and 0 < len(words) <= 2 and following[:1].islower()
-                    and not line.rstrip().endswith((".", ",", ";", ":", "!", "?", "»", ")"))):
+                    and not line.rstrip().endswith((".", ";", ":", "!", "?", "»", ")"))):
                 found.append(f"stranded word(s) in the middle of a paragraph: {line!r} before {following!r}")
     greetings = GREETING.findall(body)
     if len(greetings) > 1 or (member_mail and len(greetings) != 1):
@@ -219,3 +219,24 @@ def test_no_break_spaces_in_body_but_plain_subject():
     rendered = render("accuse_reception")
     assert f"réponse{NBSP}:" not in rendered.subject and " : " in rendered.subject
     assert f"RÉSOLU{NBSP}:" in rendered.body
+
+
+def test_the_conditions_are_the_clubs_text_corrected_and_promise_nothing_mailbot_lacks():
+    """The invitation quotes the club's conditions: typos of the 2018 text corrected, no site, chat or coded
+    member zones (mailbot provides none), the rules and the announced activities, polls and documentation kept."""
+    from mailbot.config import DEFAULT_CONDITIONS_FILE
+
+    text = DEFAULT_CONDITIONS_FILE.read_text(encoding="utf-8")
+    folded = " ".join(text.split()).lower()
+    for promise in ("site", "tchat", "chat", "forum", "vidéo", "code", "codée", "zones"):
+        assert not re.search(rf"\b{promise}s?\b", folded), promise
+    for typo in ("concept est non", "seront gratuits", "sera respectée", "contre-partie", "téléphone ,",
+                 "de son côté le membre a solutionné son problème de son côté", "a l'inscription", "..."):
+        assert typo not in folded, typo
+    for rule in ("anonymat du demandeur sera respecté", "qu'avec l'accord de chacun", "premier entretien est toujours "
+                 "gratuit", "formulaire de résultat", "plusieurs devis", "formations", "sondages", "documentation",
+                 "en cas de retard, le membre en sera informé et en connaîtra les raisons"):
+        assert rule in folded, rule
+    body = TemplateRenderer().render("invitation", SAMPLES["invitation"] | {"conditions": text}).body
+    assert problems(body, to_aideur=False, member_mail=True) == []
+    assert f"une «{NBSP}machine{NBSP}» qui sait tout" in body
