@@ -14,7 +14,7 @@ import base64
 import logging
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from email import quoprimime
@@ -306,7 +306,7 @@ def reflow_source(source: str) -> str:
 class _ProseLoader(jinja2.FileSystemLoader):
     """The templates' loader: every source is reflowed (`reflow_source`) before Jinja compiles it."""
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
         return reflow_source(source), filename, uptodate
 
@@ -372,6 +372,19 @@ def _wrap_line(line: str, width: int) -> list[str]:
 
 
 _WRAP: dict[int, re.Pattern[str]] = {}
+
+
+def excerpt(text: str, limit: int) -> str:
+    """Someone's message for a notice, as they wrote it: its line breaks kept (a signature, an address, a list
+    stay readable), blank lines and spaces tidied, cut at a word boundary with "…" past `limit` characters."""
+    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
+    kept = "\n".join(lines)
+    kept = re.sub(r"\n{3,}", "\n\n", kept)
+    if len(kept) <= limit:
+        return kept
+    cut = kept[: limit - 1]
+    cut = cut[: max(cut.rfind(" "), cut.rfind("\n"))] if " " in cut or "\n" in cut else cut
+    return cut.rstrip(",;: \n") + "…"
 
 
 def quote_text(text: str) -> str:

@@ -113,14 +113,30 @@ _CLOSE_QUOTE = re.compile(r"(?<=\S)[ \t]*»")
 _NUMBER_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d))|(?<=n°) (?=\d)|(?<=\d) (?=(?:h|€|%|Ko|Mo|Go|ko)(?!\w))")
 
 
+# A date is read as one thing: "jeudi 10 décembre 2026", "1er mars", "à 10 h 00" are never cut at a line's end.
+_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+_DATE = re.compile(rf"\b(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) )?\d{{1,2}}(?:er)? (?:{_MONTHS})"
+                   rf"(?: \d{{4}})?\b|\b\d{{1,2}}[ \u00a0]h \d{{2}}\b")
+# A short quoted phrase is a unit the reader may copy (« oui, seulement mon e-mail », « J'accepte les conditions
+# V4/2018 »): kept on one line. Longer quotations wrap as any text.
+_SHORT_QUOTE = re.compile(r"«\u00a0[^«»\n]{1,34}?\u00a0»")
+
+
+def _glue(match: re.Match[str]) -> str:
+    return match[0].replace(" ", NBSP)
+
+
 def typography(line: str) -> str:
-    """One line: plain spaces before « : ; ! ? », next to « » and inside numbers become no-break spaces."""
+    """One line: plain spaces before « : ; ! ? », next to « », inside numbers, dates and short quoted phrases become
+    no-break spaces."""
     if line.startswith(">"):  # a quoted mail is shown as it was written
         return line
     line = _SPACE_BEFORE.sub(NBSP, line)
     line = _OPEN_QUOTE.sub("«" + NBSP, line)
     line = _CLOSE_QUOTE.sub(NBSP + "»", line)
-    return _NUMBER_SPACE.sub(NBSP, line)
+    line = _NUMBER_SPACE.sub(NBSP, line)
+    line = _DATE.sub(_glue, line)
+    return _SHORT_QUOTE.sub(_glue, line)
 
 
 def civilite(value: Any) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from mailbot.calendar import french_datetime
+from mailbot.compose import excerpt
 from mailbot.matching import index_member
 from mailbot.models import Acceptance, Member
 from mailbot.parsers import InboundMail
@@ -51,7 +52,7 @@ from mailbot.workflows.profiles import (
     token_of,
     unreadable_problems,
 )
-from mailbot.workflows.tickets import record_event, shorten
+from mailbot.workflows.tickets import record_event
 
 
 @lru_cache(maxsize=4)
@@ -229,7 +230,7 @@ def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> No
         "club_name": ctx.settings.club_name,
         "sender": mail.from_address,
         "subject": mail.subject or "(sans objet)",
-        "text": shorten(mail.new_text or mail.text, 2000),
+        "text": excerpt(mail.new_text or mail.text, 2000),  # his lines kept
         "former_member": known is not None,
         "flood": flood,
         "rate_limit": ctx.settings.rate_limit_per_hour,

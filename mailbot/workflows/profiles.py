@@ -15,11 +15,12 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from mailbot.compose import excerpt
+from mailbot.french import CIVILITIES, civilite
 from mailbot.matching import index_member
 from mailbot.members import erase_member
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
-from mailbot.french import CIVILITIES, civilite
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
 from mailbot.tokens import (
     ROLE_MEMBER,
@@ -34,7 +35,7 @@ from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import withdraw
-from mailbot.workflows.tickets import open_tickets_of, record_event, shorten
+from mailbot.workflows.tickets import open_tickets_of, record_event
 
 # The answers a member can change by mail (the e-mail address is the membership key: not by form).
 PROFILE_KEYS = ("civility", "last_name", "first_name", "company", "activity", "postal_address", "phone", "skills", "hobbies",
@@ -342,7 +343,7 @@ def _forward_to_aideur(ctx: WorkflowContext, mail: InboundMail, member: Member, 
                  ctx.now, actor=mail.from_address)
     notify_aideurs(ctx, None, "notification_message_membre", {
         "club_name": ctx.settings.club_name, "name": member.display_name, "address": member.email,
-        "subject": mail.subject or "(sans objet)", "text": shorten(text, 4000)}, key=f"member-message:{mail.message_id}",
+        "subject": mail.subject or "(sans objet)", "text": excerpt(text, 4000)}, key=f"member-message:{mail.message_id}",
         about=member.email or "")
 
 

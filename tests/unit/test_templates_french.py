@@ -4,6 +4,7 @@ lengths, stranded words, French spacing, doubled punctuation, elision, one greet
 command in a mail to Aideur — plus the rules of the renderer itself (wrapping, seams between template and values)."""
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -66,7 +67,7 @@ def problems(body: str, *, to_aideur: bool, member_mail: bool) -> list[str]:
             if re.search(pattern, text):
                 found.append(f"{what}: {line!r}")
     for block in _paragraphs(body):
-        for line, following in zip(block, block[1:], strict=False):
+        for line, following in itertools.pairwise(block):
             words = line.split()
             if (_prose(line) and _prose(following) and 0 < len(words) <= 2 and following[:1].islower()
                     and not line.rstrip().endswith((".", ";", ":", "!", "?", "»", ")"))):
@@ -134,8 +135,8 @@ def test_a_paragraph_is_filled_as_a_whole_without_stranded_words():
     ("- contrat.pdf (12 Ko)\n- plan.png (2 Mo)", "Pièces jointes reçues :\n- contrat.pdf (12 Ko)\n- plan.png (2 Mo)"),
     ("> Bonjour,\n> voici ma demande", "Vous avez écrit :\n> Bonjour,\n> voici ma demande"),
     ("Expéditeur : x@y.test\nObjet : Renseignement", "Expéditeur : x@y.test\nObjet : Renseignement"),
-    ("https://exemple.test/un/lien/tres/long", "Voici le lien vers la page qui explique toute la démarche :\n"
-                                               "https://exemple.test/un/lien/tres/long"),
+    ("https://exemple.test/un/lien/tres/long",
+     "Voici le lien vers la page qui explique toute la démarche :\nhttps://exemple.test/un/lien/tres/long"),
 ])
 def test_lists_quotes_fields_and_urls_keep_their_lines(kept, source):
     assert kept in wrap_paragraphs(reflow_source(source))
@@ -233,8 +234,8 @@ def test_the_conditions_are_the_clubs_text_corrected_and_promise_nothing_mailbot
     for typo in ("concept est non", "seront gratuits", "sera respectée", "contre-partie", "téléphone ,",
                  "de son côté le membre a solutionné son problème de son côté", "a l'inscription", "..."):
         assert typo not in folded, typo
-    for rule in ("anonymat du demandeur sera respecté", "qu'avec l'accord de chacun", "premier entretien est toujours "
-                 "gratuit", "formulaire de résultat", "plusieurs devis", "formations", "sondages", "documentation",
+    for rule in ("anonymat du demandeur sera respecté", "qu'avec l'accord de chacun",
+                 "premier entretien est toujours gratuit", "formulaire de résultat", "plusieurs devis", "formations", "sondages", "documentation",
                  "en cas de retard, le membre en sera informé et en connaîtra les raisons"):
         assert rule in folded, rule
     body = TemplateRenderer().render("invitation", SAMPLES["invitation"] | {"conditions": text}).body
