@@ -68,7 +68,7 @@ def no_double_stop(text: str) -> str:
 
 
 _GREETING = (r"(?:Re-?)?(?:Bonjour|Bonsoir|Salut|Hello|Coucou|Ch[eè]re?s?|Madame|Monsieur)"
-             rf"(?:[ \u00a0][^\n,!.{VALUE_END}]{{0,40}})?")
+             rf"(?:[ \u00a0][^\s,!.{VALUE_END}]+){{0,3}}")  # a greeting names at most three words
 _TEMPLATE_GREETING = re.compile(rf"\A\s*(?i:{_GREETING})[,!.]?[ \t]*(?:\n|$)")
 # A relayed greeting: a whole greeting line, or the greeting words up to their comma at the start of a paragraph.
 _RELAYED_GREETING = re.compile(rf"(?m)(^|{VALUE_START})((?:{VALUE_START})*)[ \t]*(?i:{_GREETING})"
@@ -117,9 +117,6 @@ _NUMBER_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d))|(?<=n°) (?=\d)|(?<=\d) (?=
 _MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
 _DATE = re.compile(rf"\b(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) )?\d{{1,2}}(?:er)? (?:{_MONTHS})"
                    rf"(?: \d{{4}})?\b|\b\d{{1,2}}[ \u00a0]h \d{{2}}\b")
-# A short quoted phrase is a unit the reader may copy (« oui, seulement mon e-mail », « J'accepte les conditions
-# V4/2018 »): kept on one line. Longer quotations wrap as any text.
-_SHORT_QUOTE = re.compile(r"«\u00a0[^«»\n]{1,34}?\u00a0»")
 
 
 def _glue(match: re.Match[str]) -> str:
@@ -127,16 +124,14 @@ def _glue(match: re.Match[str]) -> str:
 
 
 def typography(line: str) -> str:
-    """One line: plain spaces before « : ; ! ? », next to « », inside numbers, dates and short quoted phrases become
-    no-break spaces."""
+    """One line: plain spaces before « : ; ! ? », next to « », inside numbers and dates become no-break spaces."""
     if line.startswith(">"):  # a quoted mail is shown as it was written
         return line
     line = _SPACE_BEFORE.sub(NBSP, line)
     line = _OPEN_QUOTE.sub("«" + NBSP, line)
     line = _CLOSE_QUOTE.sub(NBSP + "»", line)
     line = _NUMBER_SPACE.sub(NBSP, line)
-    line = _DATE.sub(_glue, line)
-    return _SHORT_QUOTE.sub(_glue, line)
+    return _DATE.sub(_glue, line)
 
 
 def civilite(value: Any) -> str:

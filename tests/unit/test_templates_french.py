@@ -166,6 +166,9 @@ def test_one_greeting_when_aideur_greets_too():
     relayed = TemplateRenderer().render("acceptation", SAMPLES["acceptation"] | {"message": message}).body
     assert relayed.count("Bonjour") == 1 and relayed.startswith("Bonjour Alice,")
     assert "Je transmets votre demande à deux membres." in relayed
+    kept = TemplateRenderer().render("message_aideur", SAMPLES["message_aideur"] | {
+        "message": "Madame Martin vous propose un rendez-vous, mardi."}).body
+    assert "Madame Martin vous propose un rendez-vous, mardi." in kept  # a sentence, not a greeting
     inline = TemplateRenderer().render("message_aideur", SAMPLES["message_aideur"] | {
         "message": "Bonjour Alice, voici le nom d'un expert-comptable."}).body
     assert inline.startswith("Bonjour Alice,\n\nVoici le nom d'un expert-comptable.")
@@ -241,3 +244,11 @@ def test_the_conditions_are_the_clubs_text_corrected_and_promise_nothing_mailbot
     body = TemplateRenderer().render("invitation", SAMPLES["invitation"] | {"conditions": text}).body
     assert problems(body, to_aideur=False, member_mail=True) == []
     assert f"une «{NBSP}machine{NBSP}» qui sait tout" in body
+
+
+def test_excerpt_keeps_the_writers_lines():
+    from mailbot.compose import excerpt
+
+    assert excerpt("Bonjour,  \n\n\n\nJean Dupont\n06 11 22 33 44\n", 100) == "Bonjour,\n\nJean Dupont\n06 11 22 33 44"
+    cut = excerpt("Un mot\n" * 50, 40)
+    assert len(cut) <= 40 and cut.endswith("…") and "\n" in cut
