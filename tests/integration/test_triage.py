@@ -118,7 +118,7 @@ def test_solution_is_relayed_as_free_proposal(clean_mail, settings, sessions):
     note = open_ticket(clean_mail, settings, sessions)
     answer(clean_mail, settings, sessions, note, "#solution\nLe guide du ministère du travail explique la "
                                                  "procédure : travail-emploi.gouv.fr", "thunderbird")
-    mail, form = answer_and_form(clean_mail)  # the solution and the result form
+    mail, _form = answer_and_form(clean_mail)  # the solution and the result form
     assert "travail-emploi.gouv.fr" in mail.text and "gratuite" in mail.text
     assert ticket(sessions).status == "proposed" and ticket(sessions).due_at is None
 
