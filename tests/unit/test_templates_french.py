@@ -36,6 +36,33 @@ def render(name: str, civility: str = ""):
 
 CASES = [(name, label) for name in sorted(SAMPLES) for label in CIVILITIES]
 
+# The other branches of the templates that have them: each variant is rendered and checked too.
+VARIANTS: dict[str, list[dict[str, object]]] = {
+    "alerte_echec_envoi": [{"marked": "Nina Nulle"}, {"error": "555 5.6.7 SMTPUTF8 is required", "ref": ""}],
+    "notification_non_membre": [{"flood": None, "former_member": False, "text": "Bonjour,\nJe suis Jean.\nMerci !"}],
+    "alerte_quarantaine": [{"flood": None}],
+    "alerte_rebond": [{"members": [], "recipients": []}],
+    "retard": [{"promise": "answer", "reason": ""}],
+    "report": [{"promise": "proposals", "message": "Bonjour Alice, je relance l'expert demain."}],
+    "rappel_echeance": [{"promise": "proposals", "reason": "l'expert est en congés"}],
+    "alerte_retard": [{"promise": "proposals", "reason": ""}],
+    "formulaire_resultat": [{"role": "helper", "reminder": 0}],
+    "resultat_merci": [{"result": "résolu", "still_going": False}],
+    "cloture": [{"reason": "", "message": "Bonjour Alice,\n\nMerci pour votre retour."}],
+    "profil": [{"changes": [], "accepted_now": True, "email_not_changed": ""}],
+    "confirmation_commande_suite": [{"outcome": "expired"}, {"outcome": "cancelled"}],
+    "accord_demandeur": [{"offer": "", "helper_activity": "", "helper_skills": ""}],
+    "notification_resultat": [{"role": "helper", "comment": "", "updated": True}],
+    "acceptation": [{"message": ""}],
+    "solution": [{"message": "Bonjour Alice,\nVoici une piste."}],
+    "notification_nouvelle_demande": [{"attachments": [], "forwarded": [], "matches": []}],
+    "notification_suivi": [{"sender_is_owner": False, "attachments": [], "ticket_closed": True}],
+    "inscription_incomplete": [{"echoed": False, "acceptance_missing": False, "problems": [
+        {"field": "Nom", "problem": "à remplir"}]}],
+    "digest_hebdo": [{"unanswered": [], "unanswered_count": 3}],
+}
+VARIANT_CASES = [(name, index) for name, variants in sorted(VARIANTS.items()) for index in range(len(variants))]
+
 
 def _paragraphs(body: str) -> list[list[str]]:
     return [block.split("\n") for block in body.split("\n\n")]
@@ -92,6 +119,14 @@ def test_mail_reads_as_written_by_a_person(name, label):
     assert problems(rendered.body, to_aideur=to_aideur, member_mail=not to_aideur) == []
     assert not re.search(r"\b(?:None|undefined)\b|\{\{|[\ue000-\ue0ff]", rendered.subject)
     assert not re.search(r"\b(?:[Dd]e|[Qq]ue) (?=[AEIOUYÉaeiouyé])", rendered.subject), rendered.subject
+
+
+@pytest.mark.parametrize(("name", "index"), VARIANT_CASES)
+def test_every_branch_reads_as_written_by_a_person(name, index):
+    context = _with(name, "") | VARIANTS[name][index]
+    body = TemplateRenderer().render(name, context).body
+    to_aideur = bool(AIDEUR_MAIL.search(body))
+    assert problems(body, to_aideur=to_aideur, member_mail=not to_aideur) == []
 
 
 # The checks themselves: each must catch the defect the issue reported (a test that cannot fail is a defect).
@@ -185,6 +220,7 @@ def test_elision_and_full_stops_at_the_seams():
     assert "salaires." in body and "salaires.." not in body
     assert elide_word("de", "Alice") == "d'Alice" and elide_word("de", "Bruno") == "de Bruno"
     assert elide_word("que", "Yves") == "qu'Yves"
+    assert elide_word("de", "alice@membres.test") == "de alice@membres.test"  # an address is spelt out
 
 
 @pytest.mark.parametrize(("word", "civility", "expected"), [
