@@ -226,6 +226,7 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
                  "postal_address"):
         setattr(member, attr, "")
     member.email = None
+    member.civility = None  # personal too: nothing of the person stays
     member.status = "erased"
     member.accepts_appeals = False
     member.pending_action, member.pending_since = "", None

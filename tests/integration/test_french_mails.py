@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from mailbot.members import erase_member, export_member
 from tests.helpers import AIDEUR, ALICE, CLUB, STRANGER, make_mail, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.test_membership import deliver, register, reply
 from tests.integration.test_registration import ACCEPT, FILLED, member
@@ -60,9 +61,14 @@ def test_a_member_who_says_madame_is_agreed_with(clean_mail, settings, sessions)
     text = " ".join(notice.text.split())
     assert f"Hélène Lefèvre <{STRANGER}> s'est inscrite par mail" in text
     assert "telle qu'elle l'a écrite" in text and "s'est inscrit " not in text
-    # She can change it by mail, like any answer of her profile.
+    # She can change it by mail, like any answer of her profile; it is in her data export, and erased with her.
     reply(clean_mail, settings, sessions, welcome, "Civilité : rien")
     assert member(sessions).civility is None  # type: ignore[union-attr]
+    reply(clean_mail, settings, sessions, welcome, "Civilité : Madame")
+    with sessions() as session:
+        assert export_member(session, STRANGER)["civility"] == "madame"
+        erased = erase_member(session, STRANGER, now=THURSDAY)
+        assert erased.civility is None
 
 
 def test_a_member_who_gives_no_civility_gets_words_that_need_no_agreement(clean_mail, settings, sessions):

@@ -288,3 +288,14 @@ def test_excerpt_keeps_the_writers_lines():
     assert excerpt("Bonjour,  \n\n\n\nJean Dupont\n06 11 22 33 44\n", 100) == "Bonjour,\n\nJean Dupont\n06 11 22 33 44"
     cut = excerpt("Un mot\n" * 50, 40)
     assert len(cut) <= 40 and cut.endswith("…") and "\n" in cut
+
+
+@pytest.mark.parametrize(("promise", "expected"), [
+    ("answer", f"votre réponse (le Club peut-il aider{NBSP}?) au plus tard le"),
+    ("proposals", "le membre attend vos propositions au plus tard le"),
+])
+def test_the_reminder_keeps_its_spaces_around_a_branch(promise, expected):
+    """The issue's « aider ?)au plus tard » and « vos propositionsau plus tard »: a line ending in {% endif %} lost
+    its line break; joined as a paragraph, the words keep their space."""
+    body = TemplateRenderer().render("rappel_echeance", SAMPLES["rappel_echeance"] | {"promise": promise}).body
+    assert expected in " ".join(body.split(" ")).replace("\n", " ")
