@@ -287,18 +287,22 @@ def _source_joins(line: str, following: str) -> bool:
     return len(line.rstrip()) >= _SHORT_LINE or following[:1].islower()
 
 
+_HTML_BLOCK = re.compile(r"\{%-?\s*block\s+html\b")
+_END_BLOCK = re.compile(r"\{%-?\s*endblock\b")
+
+
 def reflow_source(source: str) -> str:
     """A template's source with each hand-wrapped paragraph on one line (the `html` block is left as it is)."""
     out: list[str] = []
     in_html = False
     for line in source.split("\n"):
-        if "{% block html %}" in line:
+        if _HTML_BLOCK.search(line):
             in_html = True
         if not in_html and out and _source_joins(out[-1], line):
             out[-1] = out[-1].rstrip() + " " + line.strip()
         else:
             out.append(line)
-        if in_html and "{% endblock %}" in line:
+        if in_html and _END_BLOCK.search(line):
             in_html = False
     return "\n".join(out)
 
