@@ -45,7 +45,8 @@ def unmark(text: str) -> str:
 # template and a value: the template's own text is written right, and a member's words are theirs.
 _ELIDABLE = re.compile(
     rf"(?<![\w'’])(?P<word>[Dd]e|[Qq]ue|[Ll]e|[Ll]a|[Jj]e|[Jj]usque|[Ll]orsque|[Pp]uisque) (?P<marks>{VALUE_START}+)"
-    rf"(?=[AEIOUYÂÊÎÔÛÀÉÈËÏÜaeiouyâêîôûàéèëïüœŒ]|H[a-zéèêàâîôû])"
+    # A vowel, a mute h, or a y said as a vowel ("d'Yves", but "de Yannick", "de Yolande").
+    rf"(?=[AEIOUÂÊÎÔÛÀÉÈËÏÜaeiouâêîôûàéèëïüœŒ]|H[a-zéèêàâîôû]|[Yy](?![aeiouéèêàâîôûAEIOU]))"
     # An e-mail address is spelt, not said: « de alice@… » stays as it is.
     rf"(?![^\s{VALUE_END}]*@)")
 

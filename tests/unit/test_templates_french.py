@@ -220,6 +220,7 @@ def test_elision_and_full_stops_at_the_seams():
     assert "salaires." in body and "salaires.." not in body
     assert elide_word("de", "Alice") == "d'Alice" and elide_word("de", "Bruno") == "de Bruno"
     assert elide_word("que", "Yves") == "qu'Yves"
+    assert elide_word("de", "Yannick") == "de Yannick" and elide_word("de", "Hervé") == "d'Hervé"
     assert elide_word("de", "alice@membres.test") == "de alice@membres.test"  # an address is spelt out
 
 
