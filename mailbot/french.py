@@ -29,9 +29,13 @@ _MARKS = str.maketrans("", "", VALUE_START + VALUE_END)
 CIVILITIES = {"madame": "Madame", "monsieur": "Monsieur"}  # stored value -> how the profile shows it
 
 
+_ALL_MARKS = str.maketrans("", "", VALUE_START + VALUE_END + HARD_BREAK)
+
+
 def mark_value(value: Any) -> Any:
-    """Jinja `finalize`: every `{{ … }}` output is framed by the value marks; its own line breaks become hard."""
-    text = value if isinstance(value, str) else str(value)
+    """Jinja `finalize`: every `{{ … }}` output is framed by the value marks; its own line breaks become hard.
+    Marks already in the value (a macro's output, or a sender who typed these private-use characters) go first."""
+    text = (value if isinstance(value, str) else str(value)).translate(_ALL_MARKS)
     if "\n" in text:
         text = text.replace("\n", HARD_BREAK + "\n")
     return VALUE_START + text + VALUE_END

@@ -300,3 +300,9 @@ def test_the_reminder_keeps_its_spaces_around_a_branch(promise, expected):
     its line break; joined as a paragraph, the words keep their space."""
     body = TemplateRenderer().render("rappel_echeance", SAMPLES["rappel_echeance"] | {"promise": promise}).body
     assert expected in " ".join(body.split(" ")).replace("\n", " ")
+
+
+def test_marks_typed_by_a_sender_change_nothing():
+    text = "Bonjour\ue002 de \ue002Alice\ue003.\ue001\nMerci"
+    body = TemplateRenderer().render("notification_suivi", SAMPLES["notification_suivi"] | {"text": text}).body
+    assert "Bonjour de Alice.\nMerci" in body and not re.search("[\ue000-\ue0ff]", body)
