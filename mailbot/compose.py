@@ -14,7 +14,7 @@ import base64
 import logging
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from email import quoprimime
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import jinja2.meta
 
+from mailbot import french
 from mailbot.parsers import Attachment
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "emails"  # package data: the wheel carries it
-LINE_WIDTH = 76
+LINE_WIDTH = 76  # the longest line a mail may hold (a table row, a command line); longer ones are wrapped
+PARAGRAPH_WIDTH = 72  # prose is filled to this width (RFC 3676's advice), leaving room for a quote mark or two
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,21 @@ class TemplateRenderer:
         if "html" in template.blocks:
             html_template = self.html_env.get_template(f"{name}.j2")
             html = _tidy("".join(html_template.blocks["html"](html_template.new_context(context))))
-        # Long lines are wrapped here, once for every template: a paragraph may hold variables of any length.
-        return Rendered(subject=" ".join(subject.split()), body=_tidy(wrap_text(body)), html=html)
+        return Rendered(subject=finish_subject(subject), body=finish_body(body), html=html)
+
+
+def finish_subject(subject: str) -> str:
+    """The rendered subject: elision at the seams, one line, no marks."""
+    text = french.unmark(french.no_double_stop(french.elide(subject)))
+    return " ".join(text.replace(french.HARD_BREAK, "").split())
+
+
+def finish_body(body: str) -> str:
+    """The rendered body as a person reads it: the seams between the template and its values mended (elision,
+    one full stop, one greeting), French spacing, paragraphs filled, tidy. Applied once, to every template."""
+    text = french.unmark(french.one_greeting(french.no_double_stop(french.elide(body))))
+    text = "\n".join(french.typography(line) for line in text.split("\n"))
+    return _tidy(wrap_paragraphs(text).replace(french.HARD_BREAK, ""))
 
 
 def _environment(search: list[Path], *, autoescape: bool,
@@ -89,16 +104,22 @@ def _environment(search: list[Path], *, autoescape: bool,
     env = jinja2.Environment(
         # The first directory holding a name wins, for includes too: an overridden partial (_signature_club.j2)
         # is the one every packaged template includes.
-        loader=jinja2.FileSystemLoader([str(directory) for directory in search]),
+        loader=_ProseLoader([str(directory) for directory in search]),
         undefined=undefined,  # StrictUndefined: a missing variable is a bug, never a blank in a member's mail
         autoescape=autoescape,
         auto_reload=False,  # templates are read once: an edit while running cannot break a mail halfway
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Every value of the plain text is marked, so that the seams between it and the template can be mended
+        # (french.py); the HTML alternative is markup, left as it is.
+        finalize=None if autoescape else french.mark_value,
     )
-    env.filters["wrap"] = wrap_text
+    env.filters["wrap"] = _wrap_filter
     env.filters["quote"] = quote_text
+    env.filters["accord"] = french.accord
+    env.filters["elide"] = french.elide_word
+    env.filters["civilite"] = french.civilite
     return env
 
 
@@ -216,6 +237,133 @@ def wrap_text(text: str, width: int = LINE_WIDTH) -> str:
     return "\n".join(out)
 
 
+def _wrap_filter(text: Any, width: int | None = None) -> Any:
+    """The `wrap` filter of the templates. Without a width, nothing to do: the whole body is wrapped once, paragraph
+    by paragraph, after rendering. With one (`{{ text | wrap(70) | quote }}`: quoted lines are never wrapped again),
+    the text is filled now, keeping its writer's line breaks as the body's wrapping does."""
+    if width is None:
+        return text
+    marked = "\n".join(line + french.HARD_BREAK for line in str(text).split("\n"))
+    return wrap_paragraphs(marked, width, limit=width).replace(french.HARD_BREAK, "")
+
+
+# Paragraph-aware wrapping, in two steps.
+#
+# 1. The templates' sources (`_ProseLoader`): an author wraps a paragraph by hand near 72 columns, and a value then
+#    makes any line longer; wrapping each line alone leaves a word or two stranded in the middle of the paragraph
+#    ("cette\nadresse\nn'est pas"). So, before Jinja compiles a template, the hand-wrapped lines of each paragraph are
+#    joined into one (like GNU Mailman's `wrap`, which fills a paragraph as a whole and keeps lines starting with
+#    whitespace as they are). A line break the author meant stays: around a blank line, an indented line (tables,
+#    the command sheet, a profile), a list item, a quoted line, the signature, a "Champ : valeur" line, a line ending
+#    with ":" (it introduces what follows), a Jinja tag alone on its line, and after a short line
+#    ("Bien cordialement,\nClub Aide") unless the next line goes on with the same sentence (a lower-case start).
+# 2. The rendered body (`wrap_paragraphs`): each prose line longer than LINE_WIDTH is filled at PARAGRAPH_WIDTH;
+#    other lines are wrapped only past LINE_WIDTH. Line breaks inside a value (a member's message) are the writer's own and stay, unless
+#    a line is long and stops mid-sentence (a mail client's hard wrap at 72): those lines are filled together.
+_SHORT_LINE = 45
+_LIST_ITEM = re.compile(r"^(?:[-*•–]|\d{1,3}[.)])\s")
+_FIELD_LINE = re.compile(r"^[A-ZÀ-Ý][\w'’()/-]*(?:[ \u00a0][\w'’()/-]+){0,4}[ \u00a0]?:(?:\s|$)")
+_URL_LINE = re.compile(r"^\s*<?(?:https?://|mailto:)\S+>?\s*$")
+_RULE_LINE = re.compile(r"^(?:-{3,}|={3,}|_{3,}|\*{3,})")
+_TAG_LINE = re.compile(r"^\s*(?:\{%(?:(?!%\}).)*%\}|\{#(?:(?!#\}).)*#\})+\s*$")
+# A line that defines rather than says (a macro, a variable, an include): never joined to the text around it.
+_DEFINITION_LINE = re.compile(r"^\s*\{%-?\s*(?:macro|endmacro|set|import|from|include|block|extends|call|filter)\b"
+                              r"|\{%-?\s*endmacro\s*-?%\}\s*$")
+
+
+def _structural(line: str) -> bool:
+    """A line that keeps its own line breaks on both sides (nothing is joined to or from it)."""
+    return (not line.strip() or line[0] in " \t>" or line == "-- " or bool(_LIST_ITEM.match(line))
+            or bool(_URL_LINE.match(line)) or bool(_RULE_LINE.match(line)))
+
+
+def _source_joins(line: str, following: str) -> bool:
+    """Whether the break between two lines of a template's source is only the author's hand wrap."""
+    if (_structural(line) or _structural(following) or _TAG_LINE.match(line) or _TAG_LINE.match(following)
+            or _DEFINITION_LINE.search(line) or _DEFINITION_LINE.search(following) or _FIELD_LINE.match(following)):
+        return False
+    if line.rstrip().endswith(":"):  # it introduces what follows, unless the sentence goes on in lower case
+        return following[:1].islower()
+    return len(line.rstrip()) >= _SHORT_LINE or following[:1].islower()
+
+
+_HTML_BLOCK = re.compile(r"\{%-?\s*block\s+html\b")
+_END_BLOCK = re.compile(r"\{%-?\s*endblock\b")
+
+
+def reflow_source(source: str) -> str:
+    """A template's source with each hand-wrapped paragraph on one line (the `html` block is left as it is)."""
+    out: list[str] = []
+    in_html = False
+    for line in source.split("\n"):
+        if _HTML_BLOCK.search(line):
+            in_html = True
+        if not in_html and out and _source_joins(out[-1], line):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+        if in_html and _END_BLOCK.search(line):
+            in_html = False
+    return "\n".join(out)
+
+
+class _ProseLoader(jinja2.FileSystemLoader):
+    """The templates' loader: every source is reflowed (`reflow_source`) before Jinja compiles it."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return reflow_source(source), filename, uptodate
+
+
+def _client_wrapped(line: str, following: str) -> bool:
+    """Inside a value: whether this line break is a mail client's hard wrap (a long line cut mid-sentence)."""
+    if not line.endswith(french.HARD_BREAK) or _structural(following) or _FIELD_LINE.match(following):
+        return False
+    text = line[:-1].rstrip()
+    return (not _structural(text) and len(text) >= 60
+            and not text.endswith((".", "!", "?", ":", ";", "…", "»", ")")))
+
+
+def _prose(line: str) -> bool:
+    return not _structural(line)
+
+
+def wrap_paragraphs(text: str, width: int = PARAGRAPH_WIDTH, *, limit: int = LINE_WIDTH) -> str:
+    """Fill each prose line longer than `limit` (a whole paragraph, once the sources are reflowed) at `width`
+    columns; other lines are kept, wrapped only past `limit` (a table row keeps its shape). A word longer than the width (a URL) stays whole on its own line."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        joined = " ".join(part.rstrip(french.HARD_BREAK).strip() for part in run) if len(run) > 1 else run[0]
+        hard = run[-1].endswith(french.HARD_BREAK)
+        bare = joined.rstrip(french.HARD_BREAK)
+        if len(bare) <= (width if len(run) > 1 else limit) or bare.startswith(">"):
+            out.append(joined)
+        else:
+            item = _LIST_ITEM.match(bare)
+            if item:  # a list item too long for one line: its next lines are indented under its text
+                hang = " " * len(item[0])
+                lines = _wrap_line(hang + bare[len(item[0]):], width)
+                out.extend([bare[: len(item[0])] + lines[0][len(hang):]] + lines[1:])
+            else:
+                out.extend(_wrap_line(bare, width if _prose(bare) else limit))
+            if hard:
+                out[-1] += french.HARD_BREAK
+        run.clear()
+
+    for line in text.split("\n"):
+        if run and _client_wrapped(run[-1], line):
+            run.append(line)
+            continue
+        if run:
+            flush()
+        run.append(line)
+    if run:
+        flush()
+    return "\n".join(out)
+
+
 def _wrap_line(line: str, width: int) -> list[str]:
     """Greedy word wrap (textwrap's chunking costs milliseconds on a long request); a word longer than the
     width (a URL) stays whole on its own line, and the line's indentation is kept."""
@@ -228,6 +376,19 @@ def _wrap_line(line: str, width: int) -> list[str]:
 
 
 _WRAP: dict[int, re.Pattern[str]] = {}
+
+
+def excerpt(text: str, limit: int) -> str:
+    """Someone's message for a notice, as they wrote it: its line breaks kept (a signature, an address, a list
+    stay readable), blank lines and spaces tidied, cut at a word boundary with "…" past `limit` characters."""
+    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
+    kept = "\n".join(lines)
+    kept = re.sub(r"\n{3,}", "\n\n", kept)
+    if len(kept) <= limit:
+        return kept
+    cut = kept[: limit - 1]
+    cut = cut[: max(cut.rfind(" "), cut.rfind("\n"))] if " " in cut or "\n" in cut else cut
+    return cut.rstrip(",;: \n") + "…"
 
 
 def quote_text(text: str) -> str:

@@ -164,6 +164,7 @@ def member_dict(member: Member) -> dict[str, Any]:
         "postal_address": member.postal_address,
         "visibility": member.visibility,
         "directory_contacts": member.directory_contacts,
+        "civility": member.civility,
         "status": member.status,
         "accepts_appeals": member.accepts_appeals,
         "created_at": member.created_at.isoformat(),
@@ -282,6 +283,7 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
                  "postal_address"):
         setattr(member, attr, "")
     member.email = None
+    member.civility = None  # personal too: nothing of the person stays
     member.status = "erased"
     member.accepts_appeals = False
     member.pending_action, member.pending_since = "", None

@@ -56,6 +56,8 @@ class Member(Base):
     # A request to end membership or erase the data, waiting for the member's confirmation by reply.
     pending_action: Mapped[str] = mapped_column(String(20), default="")  # "" | resilier | effacer
     pending_since: Mapped[datetime | None] = mapped_column(DateTime)
+    # "madame" | "monsieur" | None (not given): the mails agree with it, or use a wording that needs no agreement.
+    civility: Mapped[str | None] = mapped_column(String(10))
 
     @property
     def display_name(self) -> str:

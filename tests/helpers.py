@@ -79,6 +79,17 @@ class ReadMessage(MailMessage):
     def subject(self) -> str:
         return " ".join(str(make_header(decode_header(self.obj.get("subject", "")))).split())
 
+    @property
+    def text(self) -> str:
+        """The plain text as words: the no-break spaces of French typography (« Téléphone\u00a0: … ») read as
+        plain ones, so that a test compares what is said (typography itself: tests/unit/test_templates_french.py;
+        the exact characters: `typeset_text`)."""
+        return self.typeset_text.replace("\u00a0", " ").replace("\u202f", " ")
+
+    @property
+    def typeset_text(self) -> str:
+        return super().text
+
 
 def mailbox(server: MailServer, address: str, folder: str = "INBOX") -> list[MailMessage]:
     with MailBoxUnencrypted(server.imap_host, server.imap_port).login(address, PASSWORD, initial_folder=None) as box:

@@ -43,6 +43,7 @@ __all__ = [
 
 # The labels as printed in the form mailbot sends, in the form's order.
 FIELD_LABELS: Mapping[str, str] = MappingProxyType({
+    "civility": "Civilité (Madame, Monsieur, ou rien)",
     "last_name": "Nom",
     "first_name": "Prénom",
     "company": "Entreprise",
@@ -85,6 +86,7 @@ class FormReply:
 # Matched on folded text (lower case, no accents, plain apostrophes and dashes). A label only counts when a
 # separator follows, so "adresse" does not swallow "adresse e-mail" and "nom" does not swallow "nom de l'entreprise".
 _LABELS: dict[str, str] = {
+    "civility": r"civilite|titre\s+de\s+civilite",
     "last_name": r"nom(?:\s+de\s+famille)?|nom\s+d'usage",
     "first_name": r"prenoms?",
     "company": r"entreprise|societe|raison\s+sociale|structure|nom\s+de\s+(?:l'entreprise|la\s+societe|la\s+structure)",
@@ -361,6 +363,8 @@ def _appeals(value: str) -> str | None:
 
 
 _UNREADABLE = {
+    "civility": "« {value} » n'est pas une civilité que nous savons lire : écrivez « Madame » ou « Monsieur », ou "
+                "« rien » si vous préférez ne pas la donner.",
     "phone": "« {value} » n'est pas un numéro de téléphone complet : écrivez-le en entier, par exemple "
              "06 12 34 56 78 ou +33 6 12 34 56 78.",
     "email": "« {value} » n'est pas une adresse e-mail complète : écrivez-la sous la forme prenom.nom@exemple.fr.",
@@ -375,8 +379,33 @@ _UNREADABLE = {
 }
 
 
+# Civility: how the mails agree with the member ("inscrite", "prévenu"). Optional: "rien", "-", "je préfère ne pas
+# le dire" store "not given" and the mails then use a wording that needs no agreement.
+_MADAME = re.compile(r"^(?:madame|mme|mlle|mademoiselle|mrs|ms|miss|une\s+femme|femme|f)(?![\w'])")
+_MONSIEUR = re.compile(r"^(?:monsieur|mr|m|un\s+homme|homme|h)(?![\w'])")
+_NOT_GIVEN = re.compile(r"^(?:rien|aucune?|non\s+(?:precisee?|renseignee?|communiquee?)|sans|autre|ni\s+l'un\s+ni\s+l'autre|"
+                        r"(?:je\s+)?(?:prefere|ne\s+souhaite|ne\s+veux)\b.*|pas\s+de\s+civilite|-+|/|\?)(?![\w'])")
+
+
+def _civility(value: str) -> str | None:
+    folded = fold(value).strip(" .!")
+    if _NOT_GIVEN.match(folded):
+        return ""
+    madame, monsieur = bool(_MADAME.match(folded)), bool(_MONSIEUR.match(folded))
+    if madame == monsieur:
+        return None
+    return "madame" if madame else "monsieur"
+
+
 def _normalise(key: str, value: str) -> tuple[str | None, str | None]:
     """(value to store, problem), both None when the field counts as not filled."""
+    if key == "civility":
+        if _placeholder(value):
+            return "", None
+        if re.search(r"\bou\b", fold(value)) and len(value) > 12:  # the hint copied back: "Madame, Monsieur, ou rien"
+            return None, None
+        choice = _civility(value)
+        return (choice, None) if choice is not None else (None, _UNREADABLE["civility"].format(value=_short(value)))
     if key in _OPTIONAL_TEXT and _placeholder(value):
         return "", None
     if key == "directory_contacts" and value.strip():  # issue 12: "aucune" is an answer here, not a blank

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from mailbot.calendar import french_date
+from mailbot.compose import excerpt
 from mailbot.models import Connection, Consent, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.consent import CARD_FIELDS, CONTACT_CHANNELS, ConsentAnswer, ConsentReading, read_consent
@@ -184,7 +185,7 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
                      ctx.now, actor=mail.from_address)
         notify_aideurs(ctx, ticket, "notification_accord_tiers", {
             "club_name": ctx.settings.club_name, "ref": ticket.ref, "sender": mail.from_address,
-            "asked": member.display_name, "text": shorten(text, 1000)}, key=f"consent-foreign:{mail.message_id}")
+            "asked": member.display_name, "text": excerpt(text, 1000)}, key=f"consent-foreign:{mail.message_id}")
         return
     base: dict[str, object] = {"club_name": ctx.settings.club_name, "ref": ticket.ref,
                                "first_name": member.first_name, "role": consent.role}

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from mailbot.calendar import french_datetime
+from mailbot.compose import excerpt
 from mailbot.matching import index_member
 from mailbot.members import erase_address
 from mailbot.models import Acceptance, Member, PendingChange
@@ -59,7 +60,7 @@ from mailbot.workflows.profiles import (
     send_export,
     unreadable_problems,
 )
-from mailbot.workflows.tickets import record_event, shorten
+from mailbot.workflows.tickets import record_event
 
 
 @lru_cache(maxsize=4)
@@ -275,6 +276,7 @@ def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_addr
         "other_address": other_address if other_address and other_address != member.email else "",
         "profile": profile_lines(member),
         "conditions_version": ctx.settings.conditions_version,
+        "civilite": member.civility or "",  # agreement in the mails (french.accord)
     }
     ctx.send(Outgoing(template="bienvenue", to=member.email or "", context=context,
                       idempotency_key=f"welcome:{mail.message_id}", token=Token(SCOPE_PROFILE, member.id,
@@ -304,7 +306,7 @@ def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> No
         "club_name": ctx.settings.club_name,
         "sender": mail.from_address,
         "subject": mail.subject or "(sans objet)",
-        "text": shorten(mail.new_text or mail.text, 2000),
+        "text": excerpt(mail.new_text or mail.text, 2000),  # his lines kept
         "former_member": known is not None,
         "flood": flood,
         "rate_limit": ctx.settings.rate_limit_per_hour,

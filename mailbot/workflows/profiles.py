@@ -16,6 +16,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from mailbot.compose import excerpt
+from mailbot.french import CIVILITIES, civilite
 from mailbot.matching import index_member
 from mailbot.members import erase_member, export_address
 from mailbot.models import Acceptance, Member, PendingChange
@@ -38,11 +40,11 @@ from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import withdraw
-from mailbot.workflows.tickets import open_tickets_of, record_event, shorten
+from mailbot.workflows.tickets import open_tickets_of, record_event
 
 # The answers a member can change by mail (the e-mail address is the membership key: not by form).
-PROFILE_KEYS = ("last_name", "first_name", "company", "activity", "postal_address", "phone", "skills", "hobbies",
-                "particulars", "visibility", "directory_contacts", "accepts_appeals")
+PROFILE_KEYS = ("civility", "last_name", "first_name", "company", "activity", "postal_address", "phone", "skills",
+                "hobbies", "particulars", "visibility", "directory_contacts", "accepts_appeals")
 PENDING_DAYS = 14  # a confirmation not given within two weeks lapses: the member must ask again
 ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données",
                 "exporter": "vous envoyer une copie de toutes vos données",
@@ -96,6 +98,7 @@ def rights_request(subject: str, text: str, *, anywhere: bool = False) -> str | 
 def profile_values(member: Member) -> dict[str, str]:
     values = {key: str(getattr(member, key) or "") for key in PROFILE_KEYS if key != "accepts_appeals"}
     values["accepts_appeals"] = "oui" if member.accepts_appeals else "non"
+    values["civility"] = CIVILITIES.get(member.civility or "", "")
     values["email"] = member.email or ""
     return values
 
@@ -122,6 +125,8 @@ def apply_values(member: Member, values: dict[str, str]) -> list[str]:
         if key not in PROFILE_KEYS:
             continue
         new: object = value == "oui" if key == "accepts_appeals" else value.strip()
+        if key == "civility":
+            new = civilite(value) or None  # not given: NULL
         if getattr(member, key) != new:
             setattr(member, key, new)
             changed.append(FIELD_LABELS[key].split(" (")[0])
@@ -463,7 +468,7 @@ def _keep_reason(ctx: WorkflowContext, mail: InboundMail, member: Member) -> Non
     own = own_words(mail)
     reason = "" if is_courtesy_only(own) or (intent_of("", own) is not None and len(own.split()) <= 6) else own
     new_pending(ctx, kind=REASON_KIND, email=(member.email or "").lower(), member_id=member.id,
-                values={"reason": shorten(reason.strip(), 2000)}, acceptance=None, mail=mail, raw_sha256="")
+                values={"reason": excerpt(reason.strip(), 2000)}, acceptance=None, mail=mail, raw_sha256="")
 
 
 def _resignation_reason(ctx: WorkflowContext, member: Member, *, status: str = "applied") -> str:

@@ -216,5 +216,6 @@ def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) 
             "email": member.email if member else "",
             "company": member.company if member else "",
             "phone": member.phone if member else "",
+            "civilite": (member.civility or "") if member else "",  # agreement in the mails (french.accord)
         },
     }

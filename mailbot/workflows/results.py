@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from mailbot.calendar import french_date
+from mailbot.compose import excerpt
 from mailbot.models import Member, ResultForm, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.results import RESULT_LABELS, parse_result
@@ -22,7 +23,7 @@ from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_RESULT, Token
 from mailbot.workflows import counterparts, remarks
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.tickets import record_event, record_inbound, shorten
+from mailbot.workflows.tickets import record_event, record_inbound
 
 FORM_LINES = ("Résultat (résolu / en partie / non résolu / en cours) :", "Satisfaction (de 1 à 5) :",
               "Commentaire (facultatif) :")
@@ -104,7 +105,7 @@ def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
                      actor=mail.from_address)
         notify_aideurs(ctx, ticket, "notification_accord_tiers", {
             "club_name": ctx.settings.club_name, "ref": ticket.ref, "sender": mail.from_address,
-            "asked": member.display_name, "text": shorten(text, 1000), "what": "formulaire de résultat"},
+            "asked": member.display_name, "text": excerpt(text, 1000), "what": "formulaire de résultat"},
             key=f"result-foreign:{mail.message_id}")
         return
     reply = parse_result(mail.text, text)

@@ -565,10 +565,9 @@ def test_form_reply_missing_uses_values_and_unreadable() -> None:
 
 
 def test_field_labels_are_the_printed_form() -> None:
-    assert list(FIELD_LABELS) == ["last_name", "first_name", "company", "activity", "postal_address", "phone",
-                                  "email", "skills", "hobbies", "particulars", "visibility", "directory_contacts",
-                                  "accepts_appeals",
-                                  "acceptance"]
+    assert list(FIELD_LABELS) == ["civility", "last_name", "first_name", "company", "activity", "postal_address",
+                                  "phone", "email", "skills", "hobbies", "particulars", "visibility",
+                                  "directory_contacts", "accepts_appeals", "acceptance"]
     # What mailbot prints must read back as what it printed.
     reply = parse_form(FILLED, FILLED)
     assert dict(reply.values) == ALICE
@@ -786,3 +785,30 @@ def test_address_split_by_outlook_paragraphs_keeps_its_postcode_line():
     # but an unrelated line after a blank line is not swallowed
     text = "Adresse postale : 8 allée des Tilleuls\n\nMerci beaucoup"
     assert parse_form(text, text).values["postal_address"] == "8 allée des Tilleuls"
+
+
+# Civility (issue 12): optional, read in any usual spelling, so that the mails can agree ("inscrite", "prévenu").
+@pytest.mark.parametrize(("line", "expected"), [
+    ("Civilité : Madame", "madame"), ("Civilité : Mme", "madame"), ("civilite: mme.", "madame"),
+    ("Civilité : Mademoiselle", "madame"), ("Civilité (Madame, Monsieur, ou rien) : Monsieur", "monsieur"),
+    ("Civilité : M.", "monsieur"), ("Civilité : Mr", "monsieur"), ("> Civilité : monsieur", "monsieur"),
+    ("Civilité : rien", ""), ("Civilité : je préfère ne pas le dire", ""), ("Civilité : -", ""),
+    ("Civilité : néant", ""),
+])
+def test_civility_is_read(line: str, expected: str) -> None:
+    reply = parse_form(line, line)
+    assert reply.values.get("civility") == expected and not reply.unreadable
+
+
+@pytest.mark.parametrize("line", ["Civilité :", "> Civilité (Madame, Monsieur, ou rien) :",
+                                  "Civilité (Madame, Monsieur, ou rien) : Madame, Monsieur, ou rien"])
+def test_civility_left_as_printed_is_not_an_answer(line: str) -> None:
+    reply = parse_form(line, line)
+    assert "civility" not in reply.values and not reply.unreadable
+
+
+def test_civility_not_understood_is_explained() -> None:
+    reply = parse_form("Civilité : Docteur", "Civilité : Docteur")
+    assert "civility" not in reply.values
+    assert "Madame" in reply.unreadable["civility"] and "Docteur" in reply.unreadable["civility"]
+    assert "civility" not in REQUIRED

@@ -131,7 +131,8 @@ def test_relier_with_a_disguised_text_is_refused(clean_mail, settings, sessions)
     with_profile(sessions)
     answer(server, settings, sessions, note, f"#relier {CHLOE}\nVoyez avec Mme Lé\u00adfe\u0300vre, elle attend.")
     [refusal] = [m for m in settle(server, AIDEUR, 2) if "Commande non exécutée" in m.subject]
-    assert "le nom du demandeur" in refusal.text and "#relier avec un autre texte" in " ".join(refusal.text.split())
+    words = " ".join(refusal.text.split())  # paragraphs are filled: a phrase may run over two lines
+    assert "le nom du demandeur" in words and "#relier avec un autre texte" in words
     assert helper_mailboxes(server) == {BRUNO: 0, CHLOE: 0, STRANGER: 0}
     with sessions() as session:
         assert session.scalar(select(func.count(Connection.id))) == 0

@@ -1,0 +1,160 @@
+"""French that reads as written by a person: the rules compose.py applies to every rendered mail.
+
+A template mixes two kinds of text: the template's own words, and values (a name, a date, a member's message).
+Most mistakes happen where they meet: "de Alice", "Bruno." + "." = "Bruno..", "Bonjour Alice, … Bonjour Alice".
+So the renderer marks every value (`mark_value`, Jinja's `finalize`) with invisible private-use characters, the rules
+below look at those seams, then `unmark` removes the marks:
+
+- `elide`: "de" / "que" / "le" / "la" / "je"… before a value starting with a vowel → "d'Alice", "qu'Yves";
+- `no_double_stop`: a value ending with « . ! ? … » followed by the template's own "." → one mark only;
+- `one_greeting`: a relayed text opening with its own greeting ("Bonjour Alice,") in a mail that already greets →
+  the relayed greeting goes (the template's one stays);
+- line breaks inside a value are the writer's own: `wrap_paragraphs` (in compose) keeps them (`HARD_BREAK`).
+
+`typography` then puts the no-break spaces French wants before « : ; ! ? » and inside « », on every line but quoted
+ones (« > »), and `accord` agrees a word with a member's civility (madame / monsieur; unknown: the template uses an
+epicene phrasing instead, see `civilite`).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+VALUE_START = "\ue002"
+VALUE_END = "\ue003"
+HARD_BREAK = "\ue001"  # ends a line whose line break is the writer's own (inside a value)
+NBSP = "\u00a0"
+_MARKS = str.maketrans("", "", VALUE_START + VALUE_END)
+
+CIVILITIES = {"madame": "Madame", "monsieur": "Monsieur"}  # stored value -> how the profile shows it
+
+
+_ALL_MARKS = str.maketrans("", "", VALUE_START + VALUE_END + HARD_BREAK)
+
+
+def mark_value(value: Any) -> Any:
+    """Jinja `finalize`: every `{{ … }}` output is framed by the value marks; its own line breaks become hard.
+    Marks already in the value (a macro's output, or a sender who typed these private-use characters) go first."""
+    text = (value if isinstance(value, str) else str(value)).translate(_ALL_MARKS)
+    if "\n" in text:
+        text = text.replace("\n", HARD_BREAK + "\n")
+    return VALUE_START + text + VALUE_END
+
+
+def unmark(text: str) -> str:
+    return text.translate(_MARKS)
+
+
+# Words that lose their vowel before a vowel or a mute h: "de Alice" → "d'Alice". Only at a seam between the
+# template and a value: the template's own text is written right, and a member's words are theirs.
+_ELIDABLE = re.compile(
+    rf"(?<![\w'’])(?P<word>[Dd]e|[Qq]ue|[Ll]e|[Ll]a|[Jj]e|[Jj]usque|[Ll]orsque|[Pp]uisque) (?P<marks>{VALUE_START}+)"
+    # A vowel, a mute h, or a y said as a vowel ("d'Yves", but "de Yannick", "de Yolande").
+    rf"(?=[AEIOUÂÊÎÔÛÀÉÈËÏÜaeiouâêîôûàéèëïüœŒ]|H[a-zéèêàâîôû]|[Yy](?![aeiouéèêàâîôûAEIOU]))"
+    # An e-mail address is spelt, not said: « de alice@… » stays as it is.
+    rf"(?![^\s{VALUE_END}]*@)")
+
+
+def elide(text: str) -> str:
+    """"de ⟨Alice⟩" → "d'⟨Alice⟩" (also que, le, la, je, jusque, lorsque, puisque)."""
+    return _ELIDABLE.sub(lambda m: m["word"][:-1] + "'" + m["marks"], text)
+
+
+def elide_word(word: str, name: Any) -> str:
+    """For templates: {{ "de" | elide(name) }} → "d'Alice" / "de Bruno"."""
+    value = str(name)
+    return unmark(elide(f"{word} {VALUE_START}{value}"))
+
+
+_DOUBLE_STOP = re.compile(rf"([.!?…]){VALUE_END}+\.(?!\.)")
+
+
+def no_double_stop(text: str) -> str:
+    """"⟨Bruno.⟩." → "Bruno.", "⟨aider ?⟩." → "aider ?"."""
+    return _DOUBLE_STOP.sub(lambda m: m[1] + VALUE_END, text)
+
+
+_GREETING = (r"(?:Re-?)?(?:Bonjour|Bonsoir|Salut|Hello|Coucou|Ch[eè]re?s?|Madame|Monsieur)"
+             rf"(?:[ \u00a0][^\s,!.{VALUE_END}]+){{0,3}}")  # a greeting names at most three words
+_TEMPLATE_GREETING = re.compile(rf"\A\s*(?i:{_GREETING})[,!.]?[ \t]*(?:\n|$)")
+# A relayed greeting: a whole greeting line, or the greeting words up to their comma at the start of a paragraph.
+_RELAYED_GREETING = re.compile(rf"(?m)(^|{VALUE_START})((?:{VALUE_START})*)[ \t]*(?i:{_GREETING})"
+                               rf"(?:[,!][ \t]*(?:{HARD_BREAK}?\n)?|{HARD_BREAK}?\n)(?:[ \t]*{HARD_BREAK}?\n)*")
+
+
+def one_greeting(text: str) -> str:
+    """When the mail opens with a greeting (the template's), a relayed text's own opening greeting is left out."""
+    opening = _TEMPLATE_GREETING.match(unmark(text))
+    if not opening:
+        return text
+    # The template's greeting line is left alone: skip as many lines as it spans.
+    cut = 0
+    for _ in range(opening[0].count("\n")):
+        cut = text.index("\n", cut) + 1
+    head, rest = text[:cut], text[cut:]
+
+    def drop(match: re.Match[str]) -> str:
+        # Only a greeting that opens a value: the template's own words are never touched.
+        return match[1] + match[2] if (match[1] or match[2]) else match[0]
+
+    # What followed the greeting on its line now starts the sentence: "Bonjour Alice, voici…" → "Voici…".
+    return head + _capitalise_after(_RELAYED_GREETING.sub(drop, rest), rest)
+
+
+def _capitalise_after(mended: str, original: str) -> str:
+    if mended == original:
+        return mended
+    at = next((i for i, (a, b) in enumerate(zip(mended, original, strict=False)) if a != b), len(original))
+    while at < len(mended) and mended[at] in VALUE_START + VALUE_END + " \t":
+        at += 1
+    return mended[:at] + mended[at:at + 1].upper() + mended[at + 1:] if at < len(mended) else mended
+
+
+# French punctuation: a no-break space before « : ; ! ? » (instead of a plain one) and inside « ».
+_SPACE_BEFORE = re.compile(rf"(?<=\S)[ \t]+(?=[:;!?](?:\s|$|[»)\].,{HARD_BREAK}]))")
+_OPEN_QUOTE = re.compile(r"«[ \t]*(?=\S)")
+_CLOSE_QUOTE = re.compile(r"(?<=\S)[ \t]*»")
+
+
+# Numbers hold to what they count: "1 000", "n° 3", "12 Ko", "10 h 02", "200 €" never break at the line's end.
+_NUMBER_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d))|(?<=n°) (?=\d)|(?<=\d) (?=(?:h|€|%|Ko|Mo|Go|ko)(?!\w))")
+
+
+# A date is read as one thing: "jeudi 10 décembre 2026", "1er mars", "à 10 h 00" are never cut at a line's end.
+_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+_DATE = re.compile(rf"\b(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) )?\d{{1,2}}(?:er)? (?:{_MONTHS})"
+                   rf"(?: \d{{4}})?\b|\b\d{{1,2}}[ \u00a0]h \d{{2}}\b")
+
+
+def _glue(match: re.Match[str]) -> str:
+    return match[0].replace(" ", NBSP)
+
+
+def typography(line: str) -> str:
+    """One line: plain spaces before « : ; ! ? », next to « », inside numbers and dates become no-break spaces."""
+    if line.startswith(">"):  # a quoted mail is shown as it was written
+        return line
+    line = _SPACE_BEFORE.sub(NBSP, line)
+    line = _OPEN_QUOTE.sub("«" + NBSP, line)
+    line = _CLOSE_QUOTE.sub(NBSP + "»", line)
+    line = _NUMBER_SPACE.sub(NBSP, line)
+    return _DATE.sub(_glue, line)
+
+
+def civilite(value: Any) -> str:
+    """The stored civility, normalised: "madame", "monsieur" or "" (not given)."""
+    text = str(value or "").strip().lower()
+    return text if text in CIVILITIES else ""
+
+
+def accord(word: str, civility: Any, feminine: str | None = None) -> str:
+    """The word agreed with the civility: {{ "inscrit" | accord(civilite) }} → "inscrite" for Madame.
+
+    Unknown civility gives the masculine form: a template that cannot know must phrase the sentence so that no
+    agreement is needed (« Nous avons prévenu Alice Martin »), with {% if civilite %}.
+    """
+    if civilite(civility) != "madame":
+        return word
+    if feminine is not None:
+        return feminine
+    return word if word.endswith("e") else word + "e"
