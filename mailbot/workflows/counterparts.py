@@ -200,11 +200,6 @@ def _to_requester_problems(ctx: WorkflowContext, ticket: Ticket, message: str) -
     return tuple(problems)
 
 
-def of(name: str) -> str:
-    """« de » before a name, elided before a vowel or a mute h: « d'Hélène Lefèvre », « de Chloé Durand »."""
-    return f"d'{name}" if name[:1].lower() in "aeiouyhàâäéèêëîïôöùûü" else f"de {name}"
-
-
 def _q(text: str) -> str:
     """French quotes, held to their words by no-break spaces (a wrapped line never starts with « »)."""
     return f"«\u00a0{text}\u00a0»"
@@ -311,7 +306,7 @@ def counterpart_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: i
     name = member.display_name if member is not None else "un membre effacé"
     context: dict[str, object] = {
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket is not None else "",
-        "name": name, "of_name": of(name), "email": member.email if member is not None else "",
+        "name": name, "email": member.email if member is not None else "",
         "sender": mail.from_address,
         "own": own, "text": text, "title": ticket.subject if ticket is not None else "",
     }

@@ -218,7 +218,7 @@ SAMPLES = {
     # One reply address = one counterpart (issue 12, point 2).
     "message_intervenant": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "message": LONG},
     "message_membre": NOTICE | {"first_name": "Jean", "message": "Bonjour Jean,\n" + LONG},
-    "notification_reponse": TICKET | {"name": "Bruno Petit", "of_name": "de Bruno Petit",
+    "notification_reponse": TICKET | {"name": "Bruno Petit",
                                       "email": "bruno@membres.test", "own": True,
                                       "sender": "bruno@membres.test", "text": LONG,
                                       "counterpart": "Votre texte sera envoyé à : Bruno Petit, qui propose son aide "

@@ -210,10 +210,10 @@ def test_one_greeting_when_aideur_greets_too():
 
 
 def test_elision_and_full_stops_at_the_seams():
-    subject = TemplateRenderer().render("notification_message_membre", SAMPLES["notification_message_membre"] | {
+    subject = TemplateRenderer().render("notification_reponse", SAMPLES["notification_reponse"] | {
         "name": "Alice Martin"}).subject
     assert "d'Alice Martin" in subject and "de Alice" not in subject
-    subject = TemplateRenderer().render("notification_message_membre", SAMPLES["notification_message_membre"] | {
+    subject = TemplateRenderer().render("notification_reponse", SAMPLES["notification_reponse"] | {
         "name": "Hélène Roy"}).subject
     assert "d'Hélène Roy" in subject
     body = TemplateRenderer().render("appel", SAMPLES["appel"] | {"reason": "paie, salaires."}).body

@@ -7,12 +7,14 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
+from mailbot.compose import TemplateRenderer
 from mailbot.models import Appeal, Connection, Member, Solicitation, Ticket
 from mailbot.parsers import parse_mail
 from mailbot.tokens import ROLE_AIDEUR, ROLE_HELPER, SCOPE_COUNTERPART, SCOPE_TICKET, Token, TokenSigner
 from mailbot.workflows import counterparts
 from mailbot.workflows.base import WorkflowContext
 from tests.helpers import AIDEUR, ALICE, CHLOE, CLOCK, CLUB, add_members
+from tests.unit.test_templates import SAMPLES
 
 
 @pytest.fixture
@@ -102,8 +104,9 @@ def test_once_both_agreed_the_names_may_be_given(world):  # type: ignore[no-unty
 
 @pytest.mark.parametrize("name, said", [("Hélène Lefèvre", "d'Hélène Lefèvre"), ("Alice Martin", "d'Alice Martin"),
                                         ("Chloé Durand", "de Chloé Durand"), ("Yves Roux", "d'Yves Roux")])
-def test_de_is_elided_before_a_vowel(name, said):  # type: ignore[no-untyped-def]
-    assert counterparts.of(name) == said
+def test_the_answer_notice_elides_de_before_a_vowel(name, said):  # type: ignore[no-untyped-def]
+    subject = TemplateRenderer().render("notification_reponse", SAMPLES["notification_reponse"] | {"name": name}).subject
+    assert subject.endswith(f"] Réponse {said}")
 
 
 def test_a_member_erased_since_gets_nothing(world):  # type: ignore[no-untyped-def]
