@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mailbot.calendar import END_OF_BUSINESS_DAY, due_after_business_days, french_date
-from mailbot.models import Member, Message, Ticket
+from mailbot.models import Member, Message, ResultForm, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.dates import fold
 from mailbot.parsers.rules import is_courtesy_only
@@ -80,6 +80,11 @@ def reopen(ctx: WorkflowContext, ticket: Ticket, when: date | None, *, actor: st
     else:
         ticket.due_at = due_after_business_days(ctx.now, ctx.settings.answer_business_days, ctx.settings.timezone)
     ticket.updated_at = ctx.now
+    # A result form asked at the closing (or planned for later) is about a help that is not over: none goes, no
+    # reminder either, until Aideur closes or proposes again.
+    ctx.session.execute(update(ResultForm).where(ResultForm.ticket_id == ticket.id,
+                                                 ResultForm.status.in_(("pending", "scheduled")))
+                        .values(status="stopped"))
     record_event(ctx.session, ticket, "reopened", f"rouverte (elle était {was}) ; réponse promise le "
                  f"{french_date(ticket.due_at, ctx.settings.timezone)}", ctx.now, actor=actor)
 

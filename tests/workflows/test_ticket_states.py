@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Settings, load_settings
 from mailbot.db import make_engine, make_session_factory
 from mailbot.members import upsert_member
-from mailbot.models import Event, Ticket
+from mailbot.models import Event, ResultForm, Ticket
 from mailbot.parsers.commands import parse_aideur_reply
 from mailbot.ticket_states import (
     LABELS,
@@ -154,3 +154,17 @@ def test_command_on_each_state(session: Session, settings: Settings, state: Tick
             assert ticket.due_at == datetime(2026, 12, 15, 17, 0)  # 18:00 in Paris
         kinds = session.scalars(select(Event.kind).where(Event.ticket_id == ticket.id)).all()
         assert "reopened" in kinds
+
+
+def test_reopening_stops_the_result_forms_of_the_closing(session: Session, settings: Settings) -> None:
+    """#clore asks for the result; #rouvrir means the help is not over: that form (and its reminders) stops."""
+    member, _ = upsert_member(session, ALICE, first_name="Alice", last_name="Martin")
+    ticket = Ticket(ref="CA-2026-0001", member_id=member.id, status="new", subject="Litige salarié",
+                    summary="Un litige.", created_at=NOW, updated_at=NOW, due_at=NOW)
+    session.add(ticket)
+    session.flush()
+    ctx = WorkflowContext(session=session, settings=settings, signer=TokenSigner(settings.secret_keys), now=NOW)
+    triage.execute(ctx, _Origin(AIDEUR, "close@club.test"), ticket, parse_aideur_reply("#clore", NOW.date()))
+    assert [f.status for f in session.scalars(select(ResultForm))] in (["pending"], ["scheduled"])
+    triage.execute(ctx, _Origin(AIDEUR, "reopen@club.test"), ticket, parse_aideur_reply("#rouvrir", NOW.date()))
+    assert ticket.status == "new" and [f.status for f in session.scalars(select(ResultForm))] == ["stopped"]
