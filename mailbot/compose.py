@@ -27,6 +27,7 @@ import jinja2.meta
 
 from mailbot import french
 from mailbot.parsers import Attachment
+from mailbot.parsers.registration import FIELD_LABELS
 
 if TYPE_CHECKING:
     from mailbot.config import Settings
@@ -328,6 +329,18 @@ def _prose(line: str) -> bool:
     return not _structural(line)
 
 
+# The profile and registration form's own lines ("Adresse postale : …"): the form reader reads a reply line by
+# line, so a field whose label and value are long (an address, a list of skills) must stay on one line, or the
+# member who replies with the form quoted would change the field to its first half.
+_FORM_LINE = re.compile(r"^\s*(?:" + "|".join(re.escape(label) for label in sorted(FIELD_LABELS.values(), key=len,
+                                                                                     reverse=True))
+                        + r")[ \u00a0]*:")
+
+
+def _form_line(line: str) -> bool:
+    return bool(_FORM_LINE.match(line))
+
+
 def wrap_paragraphs(text: str, width: int = PARAGRAPH_WIDTH, *, limit: int = LINE_WIDTH) -> str:
     """Fill each prose line longer than `limit` (a whole paragraph, once the sources are reflowed) at `width`
     columns; other lines are kept, wrapped only past `limit` (a table row keeps its shape). A word longer than the width (a URL) stays whole on its own line."""
@@ -338,7 +351,7 @@ def wrap_paragraphs(text: str, width: int = PARAGRAPH_WIDTH, *, limit: int = LIN
         joined = " ".join(part.rstrip(french.HARD_BREAK).strip() for part in run) if len(run) > 1 else run[0]
         hard = run[-1].endswith(french.HARD_BREAK)
         bare = joined.rstrip(french.HARD_BREAK)
-        if len(bare) <= (width if len(run) > 1 else limit) or bare.startswith(">"):
+        if len(bare) <= (width if len(run) > 1 else limit) or bare.startswith(">") or _form_line(bare):
             out.append(joined)
         else:
             item = _LIST_ITEM.match(bare)

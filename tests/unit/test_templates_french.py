@@ -306,3 +306,15 @@ def test_marks_typed_by_a_sender_change_nothing():
     text = "Bonjour\ue002 de \ue002Alice\ue003.\ue001\nMerci"
     body = TemplateRenderer().render("notification_suivi", SAMPLES["notification_suivi"] | {"text": text}).body
     assert "Bonjour de Alice.\nMerci" in body and not re.search("[\ue000-\ue0ff]", body)
+
+
+def test_a_form_line_is_never_wrapped_whatever_its_length():
+    """The form reader reads a reply line by line: a long profile line cut in two would be read back as a change
+    (« Coordonnées dans l'annuaire … : e-mail, » then « téléphone »)."""
+    from mailbot.compose import wrap_paragraphs
+
+    long_lines = ["  Coordonnées dans l'annuaire (e-mail, téléphone ou aucune) : e-mail, téléphone",
+                  "Adresse postale : Résidence des Tilleuls, bâtiment B, escalier 4, 12 allée des Acacias, 33000 "
+                  "Bordeaux"]
+    for line in long_lines:
+        assert wrap_paragraphs(line) == line
