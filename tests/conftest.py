@@ -23,6 +23,19 @@ from tests.helpers import AIDEUR, CLUB, MEMBERS, OUTSIDERS, PASSWORD
 POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.sqlite_only`: tests of wording and routing whose queries are the ones every other test runs
+    on both databases gain nothing from a second run on PostgreSQL (each end-to-end test costs seconds)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database_url") == "postgresql"
+        (dropped if on_postgres and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _root_logging_restored() -> Iterator[None]:
     """A test that runs the CLI in-process points the root logger at that test's captured stderr, which pytest

@@ -2,6 +2,7 @@
 with what, who gets it, and how a member changes their choice."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from mailbot.members import upsert_member
@@ -21,6 +22,9 @@ from tests.helpers import (
     wait_mail,
 )
 from tests.integration.aideur_clients import reply_to_notification
+
+# Wording and routing: the queries are the ones every other test runs on both databases (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 
 def club(sessions) -> None:  # type: ignore[no-untyped-def]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from mailbot.members import erase_member, export_member
 from tests.helpers import AIDEUR, ALICE, CLUB, STRANGER, make_mail, run_cycle, settle, smtp_send, wait_mail
 from tests.integration.test_membership import deliver, register, reply
 from tests.integration.test_registration import ACCEPT, FILLED, member
 from tests.integration.test_triage import THURSDAY, answer, member_mails, open_ticket
 from tests.unit.test_templates_french import problems
+
+# Wording and routing: the queries are the ones every other test runs on both databases (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 LONG_ADDRESS = "jean-christophe.de-la-fontaine@cabinet-exemple.test"
 

@@ -6,6 +6,7 @@ replies to (the welcome mail, the profile, an old invitation, a confirmation alr
 open a ticket for the member, as a fresh mail can, but never changes their data."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from mailbot.models import Event, Member, PendingChange, Ticket
@@ -13,6 +14,9 @@ from tests.helpers import AIDEUR, ALICE, STRANGER, add_members, mailbox, make_ma
 from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_membership import HELENE, deliver, latest, register, reply
 from tests.integration.test_registration import NOW, member
+
+# Wording and routing: the queries are the ones every other test runs on both databases (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 REQUEST = ("Bonjour,\n\nJe dois recruter un traducteur allemand pour un gros chantier en janvier. "
            "Connaissez-vous quelqu'un de fiable dans le réseau ?\n\nMerci d'avance")

@@ -26,6 +26,9 @@ from tests.integration.aideur_clients import confirm_command, confirmation_reque
 from tests.integration.test_cli import mailbot
 from tests.integration.test_triage import THURSDAY, answer, open_ticket
 
+# Wording and routing: the queries are the ones every other test runs on both databases (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 NEED = "En fait le salarié a saisi les prud'hommes hier : j'ai de nouveau besoin d'un avocat."
 
 
@@ -109,7 +112,7 @@ def test_member_reply_within_the_window_reopens_and_tells_aideur(clean_mail, set
     assert dict(report.actions) == {"follow-up": 1}
     t = tickets(sessions)["CA-2026-0001"]
     assert t.status == "new" and t.closed_at is None and t.due_at is not None
-    notes = settle(clean_mail, AIDEUR, 3)
+    notes = settle(clean_mail, AIDEUR, 2)  # the new request, then the reopening
     [told] = [n for n in notes if "rouverte" in n.subject]
     assert "Alice Martin" in told.subject and "prud'hommes hier" in told.text and "(close le" in told.text
     assert told.reply_to[0].startswith("aide+t1a-")  # he answers it like any notification
@@ -124,7 +127,7 @@ def test_member_reply_after_the_window_starts_a_linked_request(clean_mail, setti
     assert found["CA-2026-0002"].status == "new" and found["CA-2026-0002"].previous_id == found["CA-2026-0001"].id
     [ack] = [m for m in settle(clean_mail, ALICE, 4) if "Demande bien reçue" in m.subject and "0002" in m.subject]
     assert "prud'hommes hier" in " ".join(ack.text.split())
-    assert any("Nouvelle demande" in n.subject and "CA-2026-0002" in n.subject for n in settle(clean_mail, AIDEUR, 3))
+    assert any("Nouvelle demande" in n.subject and "CA-2026-0002" in n.subject for n in settle(clean_mail, AIDEUR, 2))
     assert "continues" in events(sessions, "CA-2026-0002") and "continued" in events(sessions, "CA-2026-0001")
 
 
@@ -133,7 +136,7 @@ def test_a_thank_you_after_closing_reopens_nothing(clean_mail, settings, session
     _, closing = closed_ticket(clean_mail, settings, sessions)
     member_writes_back(clean_mail, settings, sessions, closing, words, THURSDAY)
     assert tickets(sessions)["CA-2026-0001"].status == "closed"
-    assert not any("rouverte" in n.subject for n in settle(clean_mail, AIDEUR, 3))
+    assert not any("rouverte" in n.subject for n in settle(clean_mail, AIDEUR, 2))
     assert len(tickets(sessions)) == 1
 
 
@@ -144,7 +147,7 @@ def test_a_forged_reply_without_the_reply_address_reopens_nothing(clean_mail, se
     wait_mail(clean_mail, CLUB, 1)
     run_cycle(settings, sessions, at=THURSDAY)
     assert tickets(sessions)["CA-2026-0001"].status == "closed"
-    assert not any("rouverte" in n.subject for n in settle(clean_mail, AIDEUR, 3))
+    assert not any("rouverte" in n.subject for n in settle(clean_mail, AIDEUR, 2))
 
 
 # --- #ouvrir and `tickets open` ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from mailbot.models import Connection, Event, ResultForm
@@ -13,6 +14,9 @@ from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.test_appeals import APPEAL, appeal, helper_answers
 from tests.integration.test_consents import connect, having, reply
 from tests.integration.test_triage import THURSDAY, answer, open_ticket
+
+# Wording and routing: the queries are the ones every other test runs on both databases (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 
 def arrived(server, address: str, fragment: str) -> list:  # type: ignore[type-arg]

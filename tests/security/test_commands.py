@@ -159,7 +159,7 @@ def test_forged_solution_through_the_command_address_reaches_no_member_and_aideu
     assert dict(report.actions) == {"aideur-command": 1}
     with sessions() as session:
         assert session.scalars(select(PendingCommand.status)).one() == "cancelled"
-    assert any("Commande annulée" in m.subject for m in settle(server, AIDEUR, 4))
+    assert any("Commande annulée" in m.subject for m in settle(server, AIDEUR, 3))
     confirm_command(server, settings, sessions, THURSDAY, "OUI",
                     request=confirmation_requests(server, AIDEUR2)[0], sender=AIDEUR2)
     assert any("annulée" in m.text for m in mailbox(server, AIDEUR2) if "Commande" in m.subject)
@@ -176,7 +176,7 @@ def test_aideur_confirms_with_oui_and_the_command_runs_exactly_once(clean_mail, 
     # An answer that is not a plain yes is asked again; nothing is sent.
     confirm_command(server, settings, sessions, THURSDAY, "Oui, mais attendez mon feu vert")
     assert status(sessions) == "new" and to_member(sessions) == ["accuse_reception"]
-    assert any("répondez OUI ou NON" in m.subject for m in settle(server, AIDEUR, 4))
+    assert any("répondez OUI ou NON" in m.subject for m in settle(server, AIDEUR, 3))
     # His second address says OUI: executed once, the member gets the solution (and the result form).
     report = confirm_command(server, settings, sessions, THURSDAY, "OUI", sender=AIDEUR2, client="outlook",
                              request=confirmation_requests(server, AIDEUR2)[0])
@@ -188,7 +188,7 @@ def test_aideur_confirms_with_oui_and_the_command_runs_exactly_once(clean_mail, 
     # A second OUI (the first address, or the same reply delivered again) does nothing more.
     confirm_command(server, settings, sessions, THURSDAY, "OUI", request=confirmation_requests(server, AIDEUR)[0])
     assert to_member(sessions) == ["accuse_reception", "solution"]  # the result form goes a week later
-    assert any("déjà exécutée" in m.subject for m in settle(server, AIDEUR, 6))
+    assert any("déjà exécutée" in m.subject for m in settle(server, AIDEUR, 4))
     assert len(settle(server, ALICE, 2)) == 2
     with sessions() as session:
         kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
@@ -389,7 +389,7 @@ def test_own_dkim_check_refuses_unsigned_mail_from_a_signing_domain(clean_mail, 
     forged_sig = signed(reply_to_notification(note, "#clore", "gmail"), other)
     assert dict(send_and_cycle(server, settings, sessions, forged_sig).actions) == {"aideur-unrouted": 1}
     assert status(sessions) == "new" and to_member(sessions) == ["accuse_reception"]
-    alerts = [m for m in settle(server, AIDEUR, 5) if "expéditeur non confirmé" in m.subject]
+    alerts = [m for m in settle(server, AIDEUR, 4) if "expéditeur non confirmé" in m.subject]
     assert len(alerts) == 3
     assert all("signature électronique (DKIM)" in " ".join(m.text.split()) for m in alerts)
     # 5. Signed, through the command address: still waits for his OUI (the address is the capability, not the

@@ -72,7 +72,7 @@ def test_the_helpers_own_address_never_speaks_for_aideur(clean_mail, settings, s
     forged = reply_to_notification(message, "#clore\nFin de la demande, merci.", "gmail")  # From: Aideur
     report = send_and_cycle(clean_mail, settings, sessions, forged)
     assert dict(report.actions) == {"counterpart-reply": 1}
-    [notice] = [m for m in settle(clean_mail, AIDEUR, 5) if "tiers" in m.subject]
+    [notice] = [m for m in settle(clean_mail, AIDEUR, 4) if "tiers" in m.subject]
     assert AIDEUR in notice.text and "n'a été transmis à personne" in " ".join(notice.text.split())
     assert counts(clean_mail) == before
     with sessions() as session:

@@ -314,7 +314,7 @@ def test_a_form_line_is_never_wrapped_whatever_its_length():
     from mailbot.compose import wrap_paragraphs
 
     long_lines = ["  Coordonnées dans l'annuaire (e-mail, téléphone ou aucune) : e-mail, téléphone",
-                  "Adresse postale : Résidence des Tilleuls, bâtiment B, escalier 4, 12 allée des Acacias, 33000 "
-                  "Bordeaux"]
+                  ("Adresse postale : Résidence des Tilleuls, bâtiment B, escalier 4, 12 allée des Acacias, 33000 "
+                   "Bordeaux")]
     for line in long_lines:
         assert wrap_paragraphs(line) == line
