@@ -174,7 +174,9 @@ def test_the_lists_of_what_is_waiting(db) -> None:  # type: ignore[no-untyped-de
         ("Jean Dupont", "menuisier", date(2026, 11, 24)), ("Léa Roux", "graphiste", date(2026, 11, 25)),
         ("Marc Blanc", "", date(2026, 11, 26))]
     assert summary(digest) == {
-        "start": "2026-11-23T07:00:00+00:00", "end": "2026-11-30T07:00:00+00:00", "requests": 6, "accepted": 2,
+        # On the digest day (Monday), the week just ended, midnight to midnight in Paris: the digest's week.
+        "week": "2026-W48", "start": "2026-11-22T23:00:00+00:00", "end": "2026-11-29T23:00:00+00:00",
+        "requests": 6, "accepted": 2,
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
@@ -359,7 +361,9 @@ def test_mailbot_report_prints_the_figures(db, database_url, tmp_path) -> None: 
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data == {
-        "start": "2026-11-23T07:00:00+00:00", "end": "2026-11-30T07:00:00+00:00", "requests": 6, "accepted": 2,
+        # On the digest day (Monday), the week just ended, midnight to midnight in Paris: the digest's week.
+        "week": "2026-W48", "start": "2026-11-22T23:00:00+00:00", "end": "2026-11-29T23:00:00+00:00",
+        "requests": 6, "accepted": 2,
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
