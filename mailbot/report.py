@@ -142,10 +142,15 @@ def report_period(now: datetime, zone: ZoneInfo, digest_weekday: int = 0) -> tup
     """
     local = now.replace(tzinfo=UTC).astimezone(zone)
     first_day = local.date() - timedelta(days=(local.weekday() - digest_weekday) % 7)
-    midnight = _utc(datetime.combine(first_day, time(0), tzinfo=zone))
+    midnight = local_midnight(first_day, zone)
     if first_day == local.date():
         return week_start(midnight, zone), midnight
     return midnight, now
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """00:00 on the club's `day`, naive UTC: where the digest's weeks begin and end."""
+    return _utc(datetime.combine(day, time(0), tzinfo=zone))
 
 
 def week_name(start: datetime, zone: ZoneInfo) -> str:
