@@ -212,3 +212,31 @@ def test_a_year_of_french_dates(clean_mail, settings, sessions):
         for mail in mailbox(clean_mail, address):
             for day in dates_in(mail.text):
                 assert is_business_day(day), (mail.subject, day)
+
+
+def test_the_commands_mailbot_suggests_are_accepted(clean_mail, settings, sessions):
+    """The reminder and the late alert show a ready `#reporter DATE`: it must pass the date checks (a working day,
+    after the promise standing) — the late alert used to suggest the very date it had just promised."""
+    add_members(sessions)
+    club = Club(clean_mail, settings, sessions)
+    # Thursday 6 May 2027 is Ascension: a request on Tuesday 4 May is due Friday 7 May (Wed 5, Fri 7).
+    ref, ack, _note = club.request(paris(2027, 5, 4, 10, 0), "Pont de l'Ascension")
+    assert date(2027, 5, 7) in dates_in(ack.text)
+
+    def accept_suggestion(mail: MailMessage, at: datetime, expected: date) -> None:
+        before = promised_day(club.ticket(ref))
+        [command] = re.findall(r"#reporter \d{1,2}/\d{2}", mail.text)
+        assert command == f"#reporter {expected.day}/{expected.month:02d}"
+        club.command(mail, f"{command}\nl'expert revient plus tard", at)
+        assert promised_day(club.ticket(ref)) == expected > before
+
+    run_cycle(settings, sessions, at=paris(2027, 5, 5, 9, 30))  # the reminder, the working day before
+    reminder = wait_for(clean_mail, AIDEUR, lambda m: ref in m.subject and "Rappel" in m.subject)
+    accept_suggestion(reminder, paris(2027, 5, 5, 10, 0), date(2027, 5, 11))  # Fri 7 + 2 working days
+    # Tuesday 11 May passes: the member is told of a new date, Thursday 13; the alert suggests two working days
+    # after it, across Pentecost Monday: Tuesday 18 May.
+    run_cycle(settings, sessions, at=paris(2027, 5, 11, 18, 30))
+    alert = wait_for(clean_mail, AIDEUR, lambda m: ref in m.subject and "Échéance dépassée" in m.subject)
+    assert promised_day(club.ticket(ref)) == date(2027, 5, 13)
+    accept_suggestion(alert, paris(2027, 5, 11, 18, 40), date(2027, 5, 18))
+    assert [m for m in mailbox(clean_mail, AIDEUR) if "non exécutée" in m.subject] == []
