@@ -138,12 +138,6 @@ def end_of_day_utc(ctx: WorkflowContext, day: date) -> datetime:
     return end_of_business_day(day, ctx.settings.timezone)
 
 
-def past_date_problem(command: Command, today: date) -> str:
-    if command.when is not None and command.when < today:
-        return f"La date {french_date(command.when)} est passée : indiquez une date à venir."
-    return ""
-
-
 # --- dates promised to a member (issue 13) --------------------------------------------------------------------------
 def promised_date_problem(command: Command, today: date) -> str:
     """Why the date a command promises the member (`#accepter`, `#reporter`, `#rouvrir` DATE) cannot be promised

@@ -191,6 +191,15 @@ def test_a_year_of_french_dates(clean_mail, settings, sessions):
     assert date(2027, 5, 21) in dates_in(moved.text)
     assert promised_day(club.ticket(ref)) == date(2027, 5, 21)
     club.close(ref, paris(2027, 5, 12, 13, 0))
+    # Reopening with a date: the same checks (14 July), then the next working day.
+    club.command(note, "#rouvrir 14/07", paris(2027, 5, 12, 14, 0))
+    assert "mercredi 14 juillet 2027 est férié (fête nationale)" in club.refusal(ref, "#rouvrir 14/07")
+    assert club.ticket(ref).status == "closed"
+    club.command(note, "#rouvrir 15/07", paris(2027, 5, 12, 14, 5))
+    reopened = wait_for(clean_mail, member, lambda m: ref in m.subject and date(2027, 7, 15) in dates_in(m.text))
+    assert "Nouveau délai" not in reopened.subject
+    assert promised_day(club.ticket(ref)) == date(2027, 7, 15)
+    club.close(ref, paris(2027, 5, 12, 15, 0))
 
     # --- Winter time: Sunday 31 October 2027, 03:00 → 02:00; "lundi prochain" that day is Toussaint.
     first, first_ack, _ = club.request(datetime(2027, 10, 31, 0, 30), "Heure d'hiver, avant")  # 02:30 CEST
