@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="the week's figures and what is waiting (Aideur's weekly digest)")
     report.add_argument("--json", action="store_true")
     report.add_argument("--at", type=_iso_datetime,
-                        help="the clock: the 7 days reported end here, the lists are as of then (ISO date-time)")
+                        help="the clock: the week the digest names then (on the digest day, the week just ended; else the "
+                             "week so far), the lists as of then (ISO date-time)")
     report.set_defaults(handler=cmd_report)
 
     check = sub.add_parser("check", help="check config, database, IMAP and SMTP")
@@ -442,15 +443,17 @@ def consent_trail(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
 def cmd_report(args: argparse.Namespace) -> int:
     """The digest's figures and lists: as JSON, or as the text Aideur's weekly mail shows (without its footer)."""
     from mailbot.compose import TemplateRenderer
-    from mailbot.report import build_digest, summary
+    from mailbot.report import build_digest, report_period, summary
     from mailbot.workflows.digest import TEMPLATE, digest_context
 
     settings = _settings(args)
     now = to_utc(args.at, settings) if args.at is not None else utcnow()
+    # The week the mailed digest names (issue 13): the one just ended on the digest day, else the one in progress.
+    start, end = report_period(now, settings.timezone, settings.digest_weekday)
     with _sessions(settings)() as session:
-        digest = build_digest(session, now, settings.timezone)
+        digest = build_digest(session, now, settings.timezone, period_start=start, period_end=end)
     if args.json:
-        print(json.dumps(summary(digest), ensure_ascii=False, indent=2))
+        print(json.dumps(summary(digest, settings.timezone), ensure_ascii=False, indent=2))
         return 0
     context = digest_context(digest, now, settings.timezone, settings.club_name) | {"command_address": "",
                                                                                    "reply_address": ""}

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from mailbot import calendar
 from mailbot.calendar import MONTHS
 from mailbot.models import Connection, Consent, Event, InboundMail, Member, ResultForm, Ticket
 from mailbot.ticket_states import TicketStatus, label
@@ -106,14 +107,16 @@ class Digest:
     unanswered_count: int = 0  # all of the period's
 
 
-def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None) -> Digest:
-    """The figures of the 7 days ending at `period_end` (default: `now`), and the lists as they stand at `now`.
+def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None,
+                 period_start: datetime | None = None) -> Digest:
+    """The figures of the 7 days ending at `period_end` (default: `now`), or of [period_start, period_end), and the
+    lists as they stand at `now`.
 
     The seven days are counted on the local calendar (the same local time seven days before), so a week across a
     change of summer time is still seven days on Aideur's clock.
     """
     end = period_end or now
-    start = week_start(end, zone)
+    start = period_start or week_start(end, zone)
     tickets = open_tickets(session, now, zone)
     return Digest(
         figures=build_figures(session, start, end),
@@ -127,6 +130,33 @@ def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end:
             InboundMail.outcome.in_(UNANSWERED_OUTCOMES), InboundMail.received_at >= start,
             InboundMail.received_at < end)) or 0,
     )
+
+
+def report_period(now: datetime, zone: ZoneInfo, digest_weekday: int = 0) -> tuple[datetime, datetime]:
+    """The week `mailbot report` shows at `now`: the one the weekly digest names (naive UTC, [start, end)).
+
+    Weeks run from digest day to digest day on the club's calendar (Monday: the ISO week in the club's zone). On
+    the digest day, the week that just ended — what the digest mails that day; on any other day, the week in
+    progress, from its first day at midnight up to `now` — what the next digest will mail. So `mailbot report`
+    and the mailed digest never name two different weeks (a rolling "last seven days" straddled two).
+    """
+    local = now.replace(tzinfo=UTC).astimezone(zone)
+    first_day = local.date() - timedelta(days=(local.weekday() - digest_weekday) % 7)
+    midnight = local_midnight(first_day, zone)
+    if first_day == local.date():
+        return week_start(midnight, zone), midnight
+    return midnight, now
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """00:00 on the club's `day`, naive UTC: where the digest's weeks begin and end."""
+    return _utc(datetime.combine(day, time(0), tzinfo=zone))
+
+
+def week_name(start: datetime, zone: ZoneInfo) -> str:
+    """'2026-W48': the ISO week of the period's first local day (the ISO week itself for a Monday digest)."""
+    year, week, _ = local_date(start, zone).isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def week_start(end: datetime, zone: ZoneInfo) -> datetime:
@@ -263,10 +293,12 @@ def unanswered(session: Session, start: datetime, end: datetime, *,
                            outcome=m.outcome, reason=m.reason or "", ticket_ref=ref or "") for m, ref in rows]
 
 
-def summary(digest: Digest) -> dict[str, object]:
-    """The figures and the lengths of the lists, for `mailbot report --json` (times in ISO 8601, UTC)."""
+def summary(digest: Digest, zone: ZoneInfo | None = None) -> dict[str, object]:
+    """The figures and the lengths of the lists, for `mailbot report --json` (times in ISO 8601, UTC; with the
+    club's `zone`, the week's name too: "week": "2026-W48")."""
     figures = digest.figures
-    return {
+    named = {"week": week_name(figures.start, zone)} if zone is not None else {}
+    return named | {
         "start": figures.start.replace(tzinfo=UTC).isoformat(),
         "end": figures.end.replace(tzinfo=UTC).isoformat(),
         "requests": figures.requests,
@@ -303,7 +335,7 @@ def period_label(start: datetime, end: datetime, zone: ZoneInfo) -> str:
 
 
 def local_date(value: datetime, zone: ZoneInfo) -> date:
-    return value.replace(tzinfo=UTC).astimezone(zone).date()
+    return calendar.local_date(value, zone)
 
 
 def _day(value: date) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import ClassVar, Protocol
 
-from mailbot.calendar import END_OF_BUSINESS_DAY, french_date
+from mailbot.calendar import end_of_business_day, french_date, local_date, promised_day_problem
 from mailbot.models import Ticket
 from mailbot.parsers.commands import Command, CommandError, is_command_candidate, tidy
 from mailbot.ticket_states import Move, TransitionError, move, target
@@ -129,17 +129,34 @@ class TextCommand(AideurCommand):
 
 # --- shared by the commands' effects ----------------------------------------------------------------------------
 def local_today(ctx: WorkflowContext) -> date:
-    return ctx.now.replace(tzinfo=UTC).astimezone(ctx.settings.timezone).date()
+    """Today on the club's calendar (MAILBOT_TIMEZONE), never UTC's: 00:30 on 1 January in Paris is 2027."""
+    return local_date(ctx.now, ctx.settings.timezone)
 
 
 def end_of_day_utc(ctx: WorkflowContext, day: date) -> datetime:
-    local = datetime.combine(day, END_OF_BUSINESS_DAY, tzinfo=ctx.settings.timezone)
-    return local.astimezone(UTC).replace(tzinfo=None)
+    """The end of business day `day` in the club's zone, naive UTC (mailbot.calendar.end_of_business_day)."""
+    return end_of_business_day(day, ctx.settings.timezone)
 
 
-def past_date_problem(command: Command, today: date) -> str:
-    if command.when is not None and command.when < today:
-        return f"La date {french_date(command.when)} est passée : indiquez une date à venir."
+# --- dates promised to a member (issue 13) --------------------------------------------------------------------------
+def promised_date_problem(command: Command, today: date) -> str:
+    """Why the date a command promises the member (`#accepter`, `#reporter`, `#rouvrir` DATE) cannot be promised
+    (French, for Aideur), or "": a past day, a weekend or a French public holiday (naming the next business day),
+    a day more than a year ahead. `today` is the club's date (local_today)."""
+    if command.when is None:
+        return ""
+    return promised_day_problem(command.when, today)
+
+
+def later_than_promise_problem(ctx: WorkflowContext, ticket: Ticket | None, command: Command) -> str:
+    """Why a new date does not postpone the promise standing (`#reporter` to a day on or before it), or ""."""
+    if ticket is None or command.when is None or ticket.due_at is None:
+        return ""
+    current = local_date(ticket.due_at, ctx.settings.timezone)
+    if command.when <= current:
+        return (f"Le {french_date(command.when)} n'est pas après la date déjà promise au membre, le "
+                f"{french_date(current)} : un report se fait à une date plus tardive. Renvoyez la commande avec "
+                "une date après celle-ci.")
     return ""
 
 

@@ -5,6 +5,10 @@ plus ~0.28 s on its first call, ~1 ms per call afterwards, and still misses "lun
 "fin de semaine", "fin du mois", "semaine prochaine" and business days; it also cannot say where the date ends, which
 is what `#reporter 15/12 le prestataire est malade` needs. These rules answer in a few microseconds.
 
+Dates are read on the club's calendar: `today` is the club's date (MAILBOT_TIMEZONE), so "demain" typed at
+00:30 in Paris is the day after that one, whatever UTC says. What is read is not judged here: a weekend, a holiday
+or a past day is refused by the command that promises it (mailbot.calendar.promised_day_problem).
+
 Every pattern is matched against a *folded* copy of the text (lower case, accents removed, odd spaces/apostrophes/
 dashes made plain) that keeps one character per original character, so the rest of the text can be cut from the
 original as typed. All patterns are tried and the longest match wins ("mardi 15 décembre" beats "mardi").
@@ -87,7 +91,13 @@ Rule = Callable[["re.Match[str]", date], "date | None"]
 
 
 def _with_year(day: int, month: int, year: int | None, today: date) -> date | None:
-    """The given day, or without a year the next such day on or after today (15/01 typed in December: January)."""
+    """The given day, or without a year its next occurrence on or after today (15/01 typed in December: January).
+
+    A date without a year is the next one, never a past one: "17/05" typed on 18 May is next year's, within the
+    next twelve months. Only 29/02 can fall further (the next leap year): it is read so, and the command refuses a
+    promise more than a year ahead (mailbot.calendar.PROMISE_HORIZON_DAYS) with a message Aideur understands,
+    rather than "date not understood". 31/02 is never read.
+    """
     if year is not None:
         if year < 100:
             year += 2000
@@ -95,7 +105,6 @@ def _with_year(day: int, month: int, year: int | None, today: date) -> date | No
             return date(year, month, day)
         except ValueError:
             return None
-    # 29/02 is only valid some years: look a few years ahead; 31/02 is never valid and gives None.
     for candidate_year in range(today.year, today.year + 9):
         try:
             candidate = date(candidate_year, month, day)

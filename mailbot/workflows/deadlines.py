@@ -118,9 +118,11 @@ def _late(ctx: WorkflowContext, ticket: Ticket) -> None:
     context = _context(ctx, ticket)
     given = str(context["reason"])
     new_due = due_after_business_days(ctx.now, LATE_NEW_DATE_BUSINESS_DAYS, ctx.settings.timezone)
+    # The command shown postpones the new promise (#reporter must move a promise later): a working day after it.
+    suggested = due_after_business_days(new_due, LATE_NEW_DATE_BUSINESS_DAYS, ctx.settings.timezone)
     context |= {"reason": given or PLAIN_REASONS.get(ticket.promise, PLAIN_REASONS["answer"]),
                 "reason_given": bool(given), "new_date": french_date(new_due, ctx.settings.timezone),
-                "suggested_date": _local_day(ctx, new_due)}
+                "suggested_date": _local_day(ctx, suggested)}
     member = ticket.member
     if member is not None and member.email:
         ctx.send(Outgoing(template="retard", to=member.email, context=context,

@@ -14,7 +14,7 @@ that week, still covering the same seven days; the next week's comes on its day 
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,15 @@ from sqlalchemy import select
 
 from mailbot.calendar import WEEKDAYS, french_date
 from mailbot.models import Event
-from mailbot.report import Digest, OpenTicket, UnansweredMail, build_digest, local_date, period_label
+from mailbot.report import (
+    Digest,
+    OpenTicket,
+    UnansweredMail,
+    build_digest,
+    local_date,
+    local_midnight,
+    period_label,
+)
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.tickets import record_event, shorten
@@ -51,8 +59,9 @@ def weekly_digest(ctx: WorkflowContext) -> int:
         # Late only for a club that already has its weekly digest (the daemon was down on the day); a new
         # installation starts on the digest day, not on whatever day it first runs.
         return 0
-    period_end = datetime.combine(digest_day, time(0), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-    digest = build_digest(ctx.session, ctx.now, zone, period_end=period_end)
+    # The week before the digest day, midnight to midnight on the club's calendar: the week `mailbot report` names
+    # that day (mailbot.report.report_period), whenever the digest goes out (late too).
+    digest = build_digest(ctx.session, ctx.now, zone, period_end=local_midnight(digest_day, zone))
     notify_aideurs(ctx, None, TEMPLATE, digest_context(digest, ctx.now, zone, ctx.settings.club_name),
                    key=f"digest:{week}")
     record_event(ctx.session, None, EVENT_KIND, week, ctx.now)

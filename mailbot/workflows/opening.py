@@ -4,11 +4,11 @@ open`: a phone call, a forwarded mail), and closed requests taken up again (#rou
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
-from mailbot.calendar import END_OF_BUSINESS_DAY, due_after_business_days, french_date
+from mailbot.calendar import due_after_business_days, end_of_business_day, french_date
 from mailbot.models import Member, Message, ResultForm, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.dates import fold
@@ -46,7 +46,8 @@ def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, a
     notification as a member's own mail. `key` makes it happen once (the command mail's Message-ID)."""
     text = text.strip()
     title = shorten(subject.strip() or first_sentence(text, TITLE_LENGTH) or "(sans objet)", TITLE_LENGTH)
-    ticket = Ticket(ref=next_reference(ctx.session, ctx.settings.reference_prefix, ctx.now), member_id=member.id,
+    ref = next_reference(ctx.session, ctx.settings.reference_prefix, ctx.now, ctx.settings.timezone)
+    ticket = Ticket(ref=ref, member_id=member.id,
                     status=TicketStatus.NEW.value, subject=title,
                     summary=first_sentence(text, SUMMARY_LENGTH) or title, created_at=ctx.now, updated_at=ctx.now,
                     due_at=due_after_business_days(ctx.now, ctx.settings.answer_business_days,
@@ -76,7 +77,7 @@ def reopen(ctx: WorkflowContext, ticket: Ticket, when: date | None, *, actor: st
     move(ticket, Move.REOPEN, ctx.now)
     ticket.promise, ticket.delay_reason = "answer", ""
     if when is not None:
-        ticket.due_at = _end_of_day(ctx, when)
+        ticket.due_at = end_of_business_day(when, ctx.settings.timezone)
     else:
         ticket.due_at = due_after_business_days(ctx.now, ctx.settings.answer_business_days, ctx.settings.timezone)
     ticket.updated_at = ctx.now
@@ -93,11 +94,6 @@ def within_reopen_window(ctx: WorkflowContext, ticket: Ticket) -> bool:
     """Whether a member's reply to this closed request still reopens it (MAILBOT_REOPEN_DAYS after its closing)."""
     closed = ticket.closed_at or ticket.updated_at
     return ctx.now <= closed + timedelta(days=ctx.settings.reopen_days)
-
-
-def _end_of_day(ctx: WorkflowContext, day: date) -> datetime:
-    local = datetime.combine(day, END_OF_BUSINESS_DAY, tzinfo=ctx.settings.timezone)
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def takes_up_again(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, member: Member | None,

@@ -39,7 +39,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     Returns the new ticket. Raises nothing of its own (database errors go up to Pipeline.process)."""
     settings = ctx.settings
     ticket = Ticket(
-        ref=next_reference(ctx.session, settings.reference_prefix, ctx.now),
+        ref=next_reference(ctx.session, settings.reference_prefix, ctx.now, settings.timezone),
         member_id=member.id,
         status=TicketStatus.NEW,
         subject=title_of(mail),

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.calendar import local_date
 from mailbot.models import Event, Message, RefCounter, Ticket
 from mailbot.parsers import InboundMail, rules, strip_subject_prefixes
 from mailbot.parsers.quotes import quoteless
@@ -16,14 +18,16 @@ TITLE_LENGTH = 120
 SUMMARY_LENGTH = 160
 
 
-def next_reference(session: Session, prefix: str, now: datetime) -> str:
-    """CA-2026-0042: numbered per year, allocated inside the caller's transaction."""
-    counter = session.get(RefCounter, now.year, with_for_update=True)
+def next_reference(session: Session, prefix: str, now: datetime, zone: ZoneInfo) -> str:
+    """CA-2026-0042: numbered per year of the club's calendar (`zone`: a request at 00:30 on 1 January in Paris,
+    still 31 December in UTC, is the new year's), allocated inside the caller's transaction."""
+    year = local_date(now, zone).year
+    counter = session.get(RefCounter, year, with_for_update=True)
     if counter is None:
-        counter = RefCounter(year=now.year, last_number=0)
+        counter = RefCounter(year=year, last_number=0)
         session.add(counter)
     counter.last_number += 1
-    return f"{prefix}-{now.year}-{counter.last_number:04d}"
+    return f"{prefix}-{year}-{counter.last_number:04d}"
 
 
 def title_of(mail: InboundMail) -> str:

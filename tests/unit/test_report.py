@@ -359,7 +359,9 @@ def test_mailbot_report_prints_the_figures(db, database_url, tmp_path) -> None: 
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data == {
-        "start": "2026-11-23T07:00:00+00:00", "end": "2026-11-30T07:00:00+00:00", "requests": 6, "accepted": 2,
+        # On the digest day (Monday), the week just ended, midnight to midnight in Paris: the digest's week.
+        "week": "2026-W48", "start": "2026-11-22T23:00:00+00:00", "end": "2026-11-29T23:00:00+00:00",
+        "requests": 6, "accepted": 2,
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
@@ -401,3 +403,22 @@ def test_unanswered_mails_of_the_week_are_listed_newest_first_and_counted(db, se
         "command_address": "c@club.test", "reply_address": "r@club.test"}).body
     assert "Mails sans réponse (3)" in body and "Lettre" in body and "… et 2 de plus" in body
     assert summary(digest)["unanswered"][0]["sender"] == "infos@ailleurs.test"
+
+
+@pytest.mark.sqlite_only
+def test_mailbot_report_and_the_digest_name_the_same_week(db, database_url, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: `mailbot report` named "the last seven days" (Friday: 20 to 27 November), the digest the week
+    before its Monday (23 to 29): now both name the club's week, ISO 2026-W48."""
+    with db.begin() as session:
+        seed(session)
+    assert run_job(db, settings, NOW) == 1
+    digest_subject = digests(db)[0].subject
+    assert digest_subject == "Club Aide — bilan de la semaine du 23 au 29 novembre 2026"
+    for at_ in ("2026-11-30T08:00", "2026-11-30T00:30", "2026-11-30T23:59"):  # the digest's day, any hour
+        shown = mailbot(database_url, str(tmp_path), "report", "--at", at_).stdout
+        assert shown.splitlines()[0] == digest_subject, at_
+    friday = mailbot(database_url, str(tmp_path), "report", "--at", "2026-11-27T12:00").stdout
+    assert friday.splitlines()[0] == "Club Aide — bilan de la semaine du 23 au 27 novembre 2026"  # so far
+    for at_ in ("2026-11-27T12:00", "2026-11-30T08:00"):
+        data = json.loads(mailbot(database_url, str(tmp_path), "report", "--json", "--at", at_).stdout)
+        assert data["week"] == "2026-W48" and data["start"] == "2026-11-22T23:00:00+00:00"
