@@ -1,7 +1,9 @@
 """Request → ticket (docs/rules.md §1): a member's new mail becomes a ticket, acknowledged; later mails thread onto it."""
 from __future__ import annotations
 
-from mailbot.calendar import due_after_business_days, french_date
+from datetime import datetime
+
+from mailbot.calendar import due_after_business_days, french_date, french_datetime
 from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.quotes import quoteless
@@ -66,7 +68,8 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
     # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
     query = "\n".join([ticket.subject, text, *(f.text for f in mail.forwarded)])
-    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member))}
+    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member)),
+                                "ack": acknowledgement_status(ctx, mail.from_address)}
     ctx.send(Outgoing(
         template="accuse_reception",
         to=mail.from_address,
@@ -80,6 +83,25 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     notify_aideurs(ctx, ticket, "notification_nouvelle_demande", aideur_context, key=f"new:{ticket.id}",
                    attach_from_raw=raw if forward else None)
     return ticket
+
+
+def acknowledgement_status(ctx: WorkflowContext, recipient: str) -> dict[str, object]:
+    """What becomes of an automatic mail to `recipient` queued now, for Aideur's notice (issue 13, point 5): sent
+    now, held by the hourly limit until a time, or dropped (a loop). The outbox decides with the same function."""
+    from mailbot.outbox import release_time  # the outbox imports the workflows
+
+    queued: list[datetime] = []
+    for mail in ctx.outgoing:  # mails of this pass to the same person, not stored yet, leave first
+        if mail.rate_limited and mail.to.lower() == recipient.lower():
+            slot = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued)
+            queued.append(slot if slot is not None else ctx.now)
+    release = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued)
+    if release is None:
+        return {"status": "dropped", "limit": ctx.settings.rate_limit_per_hour}
+    if release > ctx.now:
+        return {"status": "held", "limit": ctx.settings.rate_limit_per_hour,
+                "until": french_datetime(release, ctx.settings.timezone)}
+    return {"status": "sent"}
 
 
 def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket, member: Member | None) -> None:

@@ -18,7 +18,7 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
 from mailbot.tokens import ROLE_AIDEUR, SCOPE_PENDING, Token
-from mailbot.workflows import counterparts
+from mailbot.workflows import concurrency, counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
@@ -299,6 +299,9 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
     closed ticket, and to Aideur "aide" or "liste_tickets" for #aide and #tickets. #note is only recorded.
 
     Raises nothing of its own: a refused command is an answer to Aideur, not an exception."""
+    if ticket is not None and concurrency.refuse_unseen_decision(ctx, mail, ticket, reply, mail.from_address,
+                                                                 mail.message_id):
+        return  # another Aideur address decided meanwhile: its author and he are told, the member gets nothing
     errors = check(ctx, ticket, reply) + counterparts.check(ctx, mail, ticket, reply.message)
     if errors:
         if ticket is not None:
