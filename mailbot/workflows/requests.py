@@ -1,9 +1,7 @@
 """Request → ticket (docs/rules.md §1): a member's new mail becomes a ticket, acknowledged; later mails thread onto it."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from mailbot.calendar import due_after_business_days, french_date, french_datetime
+from mailbot.calendar import due_after_business_days, french_date
 from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.quotes import quoteless
@@ -12,7 +10,7 @@ from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.ticket_states import Move, TicketStatus, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows import quotes
-from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.aideur import mail_fate, notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
@@ -68,8 +66,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
     # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
     query = "\n".join([ticket.subject, text, *(f.text for f in mail.forwarded)])
-    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member)),
-                                "ack": acknowledgement_status(ctx, mail.from_address)}
+    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member))}
     ctx.send(Outgoing(
         template="accuse_reception",
         to=mail.from_address,
@@ -80,28 +77,11 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         in_reply_to=f"<{mail.message_id}>",
         references=tuple(f"<{ref}>" for ref in mail.references),
     ))
+    # What Aideur reads is what happens to the acknowledgement: sent, or held by the hourly limit (issue 13, 5).
+    aideur_context["ack"] = mail_fate(ctx, mail.from_address)
     notify_aideurs(ctx, ticket, "notification_nouvelle_demande", aideur_context, key=f"new:{ticket.id}",
                    attach_from_raw=raw if forward else None)
     return ticket
-
-
-def acknowledgement_status(ctx: WorkflowContext, recipient: str) -> dict[str, object]:
-    """What becomes of an automatic mail to `recipient` queued now, for Aideur's notice (issue 13, point 5): sent
-    now, held by the hourly limit until a time, or dropped (a loop). The outbox decides with the same function."""
-    from mailbot.outbox import release_time  # the outbox imports the workflows
-
-    queued: list[datetime] = []
-    for mail in ctx.outgoing:  # mails of this pass to the same person, not stored yet, leave first
-        if mail.rate_limited and mail.to.lower() == recipient.lower():
-            slot = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued)
-            queued.append(slot if slot is not None else ctx.now)
-    release = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued)
-    if release is None:
-        return {"status": "dropped", "limit": ctx.settings.rate_limit_per_hour}
-    if release > ctx.now:
-        return {"status": "held", "limit": ctx.settings.rate_limit_per_hour,
-                "until": french_datetime(release, ctx.settings.timezone)}
-    return {"status": "sent"}
 
 
 def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket, member: Member | None) -> None:

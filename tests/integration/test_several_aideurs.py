@@ -26,7 +26,7 @@ from tests.helpers import (
     smtp_send,
     wait_mail,
 )
-from tests.integration.aideur_clients import reply_to_notification
+from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 
 pytestmark = [pytest.mark.servers, pytest.mark.sqlite_only]
 
@@ -201,7 +201,7 @@ def test_held_acknowledgement_is_reported_as_held_and_sent_later(clean_mail, dat
     assert "part au membre" not in flat(held_note) and "a reçu un accusé" not in flat(held_note)
     for note in notes:
         if note is not held_note:
-            assert "part au membre" in flat(note) and "RETENU" not in flat(note)
+            assert "part au membre" in flat(note) and "RETENU" not in note.text
     alice = settle(clean_mail, ALICE, 2)
     assert len(alice) == 2 and not any(held_ref in m.subject for m in alice)
     # An hour later the held acknowledgement leaves, with its reference.
@@ -210,3 +210,34 @@ def test_held_acknowledgement_is_reported_as_held_and_sent_later(clean_mail, dat
     assert len(alice) == 3
     assert any(held_ref in m.subject and held_ref in flat(m) for m in alice)
     assert len(mailbox(clean_mail, AIDEUR)) == 3
+
+
+def test_command_confirmed_after_a_colleague_decided_is_held_back_and_not_reported_done(  # type: ignore[no-untyped-def]
+        clean_mail, two):
+    """B sends "#refuser" through the command address (it waits for a OUI); meanwhile A accepts by replying to the
+    notice; B's OUI then comes on a state B had not seen: held back, both told, the member gets the acceptance only;
+    A's late OUI on the same command is told it was refused, not that it was "déjà exécutée"."""
+    settings, sessions = two
+    note_a, note_b = open_ticket(clean_mail, settings, sessions)
+    command_address = next(line.strip() for line in note_b.text.splitlines() if line.strip().startswith("aide+c"))
+    smtp_send(clean_mail, make_mail(f"Béatrice <{AIDEUR_B}>", "CA-2026-0001", "#refuser hors du champ du Club",
+                                    to=command_address))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=LATER)
+    [request_b] = confirmation_requests(clean_mail, AIDEUR_B)
+    [request_a] = confirmation_requests(clean_mail, AIDEUR)
+    smtp_send(clean_mail, reply_to_notification(note_a, "#accepter 15/12", "thunderbird"))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=LATER + timedelta(minutes=5))
+    confirm_command(clean_mail, settings, sessions, LATER + timedelta(minutes=10), request=request_b,
+                    sender=AIDEUR_B, client="gmail")
+    alice = settle(clean_mail, ALICE, 2)
+    assert len(alice) == 2 and not any("hors du champ" in flat(m) for m in alice)
+    assert status(sessions) == "accepted"
+    [held] = [m for m in settle(clean_mail, AIDEUR_B, 3) if HELD_BACK in m.subject]
+    assert "#refuser hors du champ du Club" in flat(held) and "#accepter 15/12" in flat(held)
+    assert [m for m in settle(clean_mail, AIDEUR, 3) if TOLD in m.subject]
+    confirm_command(clean_mail, settings, sessions, LATER + timedelta(minutes=15), request=request_a)
+    [late] = [m for m in settle(clean_mail, AIDEUR, 4) if "déjà" in m.subject]
+    assert "refusée" in late.subject and "déjà exécutée" not in late.subject
+    assert len(settle(clean_mail, ALICE, 2)) == 2
