@@ -86,10 +86,10 @@ def _unseen(ctx: WorkflowContext, ticket: Ticket, sender: str, names: tuple[str,
                                                           Event.actor == sender).order_by(Event.id.desc()).limit(1))
     query = select(Event).where(Event.ticket_id == ticket.id,
                                 Event.kind.in_([f"command:{name}" for name in names]),
-                                Event.actor != sender, Event.at > seen_at).order_by(Event.id)
+                                Event.at > seen_at).order_by(Event.id)
     if last_told is not None:
         query = query.where(Event.id > last_told)
-    return [e for e in ctx.session.scalars(query) if ctx.settings.is_aideur(e.actor)]
+    return [e for e in ctx.session.scalars(query) if e.actor.lower() != sender and ctx.settings.is_aideur(e.actor)]
 
 
 def _seen_at(ctx: WorkflowContext, mail: object, ticket: Ticket, sender: str) -> datetime:
