@@ -36,7 +36,7 @@ from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.tickets import record_event
 
-__all__ = ["CONFLICT", "refuse_unseen_decision"]
+__all__ = ["CONFLICT", "last_decision", "refuse_unseen_decision"]
 
 CONFLICT = "decision-conflict"  # the event recorded when a mail is held back; its author has seen the decision since
 # Commands whose effect another Aideur address must have seen before writing: each tells someone something.
@@ -76,6 +76,17 @@ def refuse_unseen_decision(ctx: WorkflowContext, mail: object, ticket: Ticket, r
             "own": [row for row in earlier if row["actor"] == colleague]},
             key=f"conflict-told:{message_id}", only=colleague)
     return True
+
+
+def last_decision(ctx: WorkflowContext, ticket: Ticket) -> str:
+    """The last command that told someone something on the ticket, in Aideur's words ("#accepter 15/12, par
+    aideur@club.test, le jeudi 26 novembre 2026 à 11 h 05"), or "" — shown in the notices a reply decides on."""
+    event = ctx.session.scalar(select(Event).where(Event.ticket_id == ticket.id,
+                                                   Event.kind.in_([f"command:{name}" for name in _TELLING]))
+                               .order_by(Event.id.desc()).limit(1))
+    if event is None:
+        return ""
+    return f"{event.detail.strip()}, par {event.actor}, le {french_datetime(event.at, ctx.settings.timezone)}"
 
 
 def _unseen(ctx: WorkflowContext, ticket: Ticket, sender: str, names: tuple[str, ...],

@@ -153,7 +153,7 @@ def test_a_decision_b_has_seen_is_no_conflict(clean_mail, two):  # type: ignore[
     wait_mail(clean_mail, CLUB, 1)
     run_cycle(settings, sessions, at=LATER + timedelta(hours=1))
     suivi = [m for m in wait_mail(clean_mail, AIDEUR_B, 2) if "Nouveau message" in m.subject]
-    assert suivi
+    assert suivi and "État de la demande : acceptée" in flat(suivi[0]) and AIDEUR in flat(suivi[0])
     smtp_send(clean_mail, reply_to_notification(suivi[0], "#solution Maître Durand, avocate, vous recevra.",
                                                 "gmail", sender=AIDEUR_B))
     wait_mail(clean_mail, CLUB, 1)
