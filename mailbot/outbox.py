@@ -71,8 +71,8 @@ class Outbox:
         showing it in the ticket's conversation. Nothing at all when the same idempotency key is already queued
         (returns None). An automatic mail over the recipient's hourly limit is held: stored with its first
         attempt when the limit allows (release_time), and a "rate-limited" `events` row says until when; one that
-        would wait more than HOLD_AT_MOST is not stored (the event says so). A mail that would show the requester's identity to someone they have not agreed to
-        (mailbot.guard) is not stored either: an "anonymity-blocked" event, and an "alerte_anonymat" notice to
+        would wait more than HOLD_AT_MOST is not stored (the event says so). A mail that would show the
+        requester's identity to someone they have not agreed to (mailbot.guard) is not stored either: an "anonymity-blocked" event, and an "alerte_anonymat" notice to
         Aideur queued on `ctx.outgoing`, which store_all stores in the same pass.
 
         Returns the new row, or None when nothing was stored. Raises what the template renderer raises (jinja2:

@@ -59,14 +59,16 @@ def refuse_unseen_decision(ctx: WorkflowContext, mail: object, ticket: Ticket, r
         return False
     attempted = [c.line.strip() for c in reply.commands]
     if reply.message.strip():
-        attempted.append("(votre message au membre)")
-    earlier: list[dict[str, str]] = [{"actor": e.actor, "line": e.detail.strip(), "when": french_datetime(e.at, ctx.settings.timezone)}
-               for e in decisions]
+        attempted.append("(votre message à transmettre)")
+    zone = ctx.settings.timezone
+    earlier: list[dict[str, str]] = [
+        {"actor": e.actor, "line": e.detail.strip(), "when": french_datetime(e.at, zone)} for e in decisions]
     record_event(ctx.session, ticket, CONFLICT,
                  f"non exécuté ({' / '.join(attempted)}) : décision de {decisions[-1].actor} non vue", ctx.now,
                  actor=sender)
-    common: dict[str, object] = {"club_name": ctx.settings.club_name, "ref": ticket.ref, "state": label(ticket.status),
-              "attempted": attempted, "earlier": earlier, "sender": sender}
+    common: dict[str, object] = {"club_name": ctx.settings.club_name, "ref": ticket.ref,
+                                 "state": label(ticket.status), "attempted": attempted, "earlier": earlier,
+                                 "sender": sender}
     from mailbot.workflows import counterparts  # it imports the triage helpers
 
     notify_aideurs(ctx, ticket, "decision_concurrente", common, key=f"conflict:{message_id}", only=sender,

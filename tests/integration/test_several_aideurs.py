@@ -133,7 +133,7 @@ def test_free_text_from_b_after_a_refused_is_held_back(clean_mail, two):  # type
     alice = settle(clean_mail, ALICE, 2)
     assert len(alice) == 2 and not any("rappelle demain" in flat(m) for m in alice)
     [held] = [m for m in settle(clean_mail, AIDEUR_B, 2) if HELD_BACK in m.subject]
-    assert "(votre message au membre)" in flat(held) and "#refuser" in flat(held)
+    assert "(votre message à transmettre)" in flat(held) and "#refuser" in flat(held)
     [told] = [m for m in settle(clean_mail, AIDEUR, 2) if TOLD in m.subject]
     assert AIDEUR_B in flat(told)
     assert status(sessions) == "declined"

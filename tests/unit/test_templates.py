@@ -53,7 +53,8 @@ SAMPLES = {
                                     "folder": "mailbot-traites", "ticket_closed": False, "state": "acceptée",
                                     "last_decision": "#accepter 15/12, par aideur@club.test, le jeudi 26 novembre "
                                                      "2026 à 11 h 05"},
-    "notification_non_membre": NOTICE | {"fate": {"status": "dropped", "limit": 10}, "sender": "jean@ailleurs.test", "flood": Flood(13, 13), "rate_limit": 10,
+    "notification_non_membre": NOTICE | {"fate": {"status": "dropped", "limit": 10},
+                                         "sender": "jean@ailleurs.test", "flood": Flood(13, 13), "rate_limit": 10,
                                          "subject": "Renseignement", "text": LONG, "former_member": True},
     "alerte_rebond": NOTICE | {"ref": "", "recipients": ["bruno@membres.test"], "members": ["Bruno Petit"],
                                "reason": "5.1.1 user unknown", "subject": "Undelivered"},
