@@ -407,7 +407,7 @@ class PendingCommand(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done | cancelled | expired
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done | cancelled | expired | refused
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     from_address: Mapped[str] = mapped_column(String(320))  # who the mail said it came from
     message_id: Mapped[str] = mapped_column(String(998))  # the command mail's: its effects' idempotency keys

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mailbot import guard
@@ -22,6 +23,7 @@ from mailbot.tokens import SCOPE_BOUNCE, Token, TokenSigner
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
 RATE_WINDOW = timedelta(hours=1)
+HOLD_AT_MOST = timedelta(days=1)  # an automatic mail held longer than this is a loop's: dropped
 KEY_LENGTH = 200  # OutboxMail.idempotency_key
 MAX_REFERENCES = 8
 
@@ -67,9 +69,10 @@ class Outbox:
         Written: one `outbox` row (status "pending", the complete message with its Message-ID, threaded under
         the earlier mails of the ticket to that recipient) and, for a mail about a ticket, a "out" `messages` row
         showing it in the ticket's conversation. Nothing at all when the same idempotency key is already queued
-        (returns None). An automatic mail over the recipient's hourly limit is not stored: a "rate-limited"
-        `events` row says so. A mail that would show the requester's identity to someone they have not agreed to
-        (mailbot.guard) is not stored either: an "anonymity-blocked" event, and an "alerte_anonymat" notice to
+        (returns None). An automatic mail over the recipient's hourly limit is held: stored with its first
+        attempt when the limit allows (release_time), and a "rate-limited" `events` row says until when; one that
+        would wait more than HOLD_AT_MOST is not stored (the event says so). A mail that would show the
+        requester's identity to someone they have not agreed to (mailbot.guard) is not stored either: an "anonymity-blocked" event, and an "alerte_anonymat" notice to
         Aideur queued on `ctx.outgoing`, which store_all stores in the same pass.
 
         Returns the new row, or None when nothing was stored. Raises what the template renderer raises (jinja2:
@@ -81,11 +84,21 @@ class Outbox:
                 select(OutboxMail.id).where(OutboxMail.idempotency_key == key)):
             return None  # this very decision was already queued (a replayed mail, a rerun job)
         recipient = mail.to.lower()
-        if mail.rate_limited and self._over_rate_limit(session, recipient, ctx, stored):
-            session.add(Event(ticket_id=mail.ticket_id, kind="rate-limited",
-                              detail=f"{mail.template} à {recipient} non envoyé : plus de "
-                                     f"{self.settings.rate_limit_per_hour} mails automatiques en une heure"))
-            return None
+        release = ctx.now
+        if mail.rate_limited:
+            # Over the hourly limit, a mail is held (sent when the limit allows), not dropped: an acknowledgement
+            # still brings its reference. Only a mail that would wait more than HOLD_AT_MOST (a loop) is dropped.
+            held = release_time(session, self.settings, recipient, ctx.now, [
+                row.next_attempt_at for row in stored if row.recipient == recipient and row.automatic])
+            if held is None or held > ctx.now:
+                session.add(Event(ticket_id=mail.ticket_id, kind="rate-limited", at=ctx.now, detail=(
+                    f"{mail.template} à {recipient} non envoyé : plus de {self.settings.rate_limit_per_hour} mails "
+                    "automatiques en une heure" if held is None else
+                    f"{mail.template} à {recipient} retenu jusqu'à {held:%Y-%m-%d %H:%M} UTC : plus de "
+                    f"{self.settings.rate_limit_per_hour} mails automatiques en une heure")))
+            if held is None:
+                return None
+            release = held
         token_text = self.signer.sign_thread(mail.token)  # a Message-ID's token is no reply address
         message_id = new_message_id(token_text, self.settings.club_domain)
         earlier = self._thread(session, mail.ticket_id, recipient) + [
@@ -131,7 +144,7 @@ class Outbox:
             automatic=mail.rate_limited,
             body=body,
             status="pending",
-            next_attempt_at=ctx.now,
+            next_attempt_at=release,
             created_at=ctx.now,
             scrub_after_send=mail.scrub_after_send,
             about=(mail.about or recipient).lower(),
@@ -146,20 +159,6 @@ class Outbox:
                                 message_id=row.message_id, at=ctx.now))
         return row
 
-    def _over_rate_limit(self, session: Session, recipient: str, ctx: WorkflowContext,
-                         stored: list[OutboxMail]) -> bool:
-        if self.settings.is_aideur(recipient):
-            return False
-        in_this_call = sum(1 for row in stored if row.recipient == recipient and row.automatic)
-        count = session.scalar(
-            select(func.count(OutboxMail.id)).where(
-                OutboxMail.recipient == recipient,
-                OutboxMail.automatic.is_(True),
-                OutboxMail.created_at > ctx.now - RATE_WINDOW,
-            )
-        )
-        return (count or 0) + in_this_call >= self.settings.rate_limit_per_hour
-
     @staticmethod
     def _thread(session: Session, ticket_id: int | None, recipient: str) -> list[str]:
         """Message-IDs of the earlier mails to this recipient about this ticket, oldest first."""
@@ -171,6 +170,36 @@ class Outbox:
             .order_by(OutboxMail.id)
         ).all()
         return [f"<{mid}>" for mid in ids]
+
+
+def release_time(session: Session, settings: Settings, recipient: str, now: datetime,
+                 queued: Sequence[datetime] = ()) -> datetime | None:
+    """When one more automatic mail to `recipient` may leave (issue 13, point 5): `now` while under
+    MAILBOT_RATE_LIMIT_PER_HOUR, else the first instant the limit allows (the mail is held until then), or None
+    when that is more than HOLD_AT_MOST away (a loop nobody recognised: the mail is dropped). `queued`: the send
+    times of mails to the same recipient not stored yet. Aideur is never limited.
+
+    The outbox decides with it, and a workflow that tells Aideur about a member's mail asks it first, so that
+    what Aideur reads ("held until…") is what the outbox does."""
+    if settings.is_aideur(recipient):
+        return now
+    since = now - RATE_WINDOW
+    rows = session.execute(select(OutboxMail.created_at, OutboxMail.next_attempt_at, OutboxMail.status).where(
+        OutboxMail.recipient == recipient.lower(), OutboxMail.automatic.is_(True),
+        or_(OutboxMail.created_at > since, OutboxMail.next_attempt_at > since))).all()
+    # A pending mail leaves at its next attempt (a held one, in the future); the others count from their queuing.
+    times = sorted([max(created, due) if status == "pending" else created for created, due, status in rows]
+                   + list(queued))
+    return _next_slot(times, now, settings.rate_limit_per_hour)
+
+
+def _next_slot(times: list[datetime], now: datetime, limit: int) -> datetime | None:
+    """The earliest instant from `now` with fewer than `limit` of `times` in the hour before it."""
+    recent = [t for t in times if t > now - RATE_WINDOW]
+    if len(recent) < limit:
+        return now
+    slot = max(now, recent[-limit] + RATE_WINDOW)
+    return slot if slot - now <= HOLD_AT_MOST else None
 
 
 def storable_key(key: str) -> str:

@@ -1,8 +1,11 @@
 """Mails to Aideur: one per Aideur address, each with its own reply token, and his command address."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
+from mailbot.calendar import french_datetime
 from mailbot.models import AideurState, Counterpart, Ticket
 from mailbot.tokens import ROLE_AIDEUR, SCOPE_COMMAND, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -70,3 +73,25 @@ def rotate_command_address(ctx: WorkflowContext) -> str:
                    key=f"command-address:{state.command_generation}")
     return address
 
+
+
+def mail_fate(ctx: WorkflowContext, recipient: str) -> dict[str, object]:
+    """What becomes of the last automatic mail queued on `ctx` for `recipient` (issue 13, point 5), for the notice
+    Aideur gets about it: {"status": "sent"}, "held" by the hourly limit (with "until", the French date it leaves)
+    or "dropped" (a loop: it would wait more than a day). The outbox decides with the same function
+    (outbox.release_time), in the same order, so the notice says what the outbox then does."""
+    from mailbot.outbox import release_time  # the outbox imports the workflows
+
+    queued: list[datetime] = []
+    fate: datetime | None = ctx.now
+    for mail in ctx.outgoing:
+        if mail.rate_limited and mail.to.lower() == recipient.lower():
+            fate = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued)
+            if fate is not None:
+                queued.append(fate)
+    if fate is None:
+        return {"status": "dropped", "limit": ctx.settings.rate_limit_per_hour}
+    if fate > ctx.now:
+        return {"status": "held", "limit": ctx.settings.rate_limit_per_hour,
+                "until": french_datetime(fate, ctx.settings.timezone)}
+    return {"status": "sent"}

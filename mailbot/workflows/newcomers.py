@@ -38,7 +38,7 @@ from mailbot.parsers.registration import (
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
 from mailbot.workflows import counterparts
-from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.aideur import mail_fate, notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
 from mailbot.workflows.profiles import (
@@ -284,7 +284,8 @@ def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_addr
                       in_reply_to=f"<{mail.message_id}>", auto_submitted="auto-replied"))
     notify_aideurs(ctx, None, "notification_nouveau_membre", context | {
         "name": member.display_name, "acceptance": acceptance, "accepted_at": french_datetime(ctx.now, ctx.settings.timezone),
-        "message_id": mail.message_id}, key=f"new-member:{mail.message_id}", about=member.email or "",
+        "message_id": mail.message_id, "fate": mail_fate(ctx, member.email or "")},
+        key=f"new-member:{mail.message_id}", about=member.email or "",
         counterpart=counterparts.for_member(ctx, member))  # his reply to the notice reaches the new member
 
 
@@ -310,6 +311,7 @@ def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> No
         "former_member": known is not None,
         "flood": flood,
         "rate_limit": ctx.settings.rate_limit_per_hour,
+        "fate": mail_fate(ctx, mail.from_address),
     }, key=f"non-member:{mail.message_id}", about=mail.from_address)
 
 

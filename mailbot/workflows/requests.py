@@ -7,10 +7,10 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.withdrawal import is_withdrawal
-from mailbot.ticket_states import Move, TicketStatus, move
+from mailbot.ticket_states import Move, TicketStatus, label, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows import quotes
-from mailbot.workflows.aideur import notify_aideurs
+from mailbot.workflows.aideur import mail_fate, notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
@@ -77,6 +77,8 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         in_reply_to=f"<{mail.message_id}>",
         references=tuple(f"<{ref}>" for ref in mail.references),
     ))
+    # What Aideur reads is what happens to the acknowledgement: sent, or held by the hourly limit (issue 13, 5).
+    aideur_context["ack"] = mail_fate(ctx, mail.from_address)
     notify_aideurs(ctx, ticket, "notification_nouvelle_demande", aideur_context, key=f"new:{ticket.id}",
                    attach_from_raw=raw if forward else None)
     return ticket
@@ -126,6 +128,9 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
         "attachments_forwarded": forwardable(ctx, mail),
         "folder": ctx.settings.processed_folder,
         "ticket_closed": ticket.closed_at is not None,
+        # Where it stands, with who decided last: replying to this notice is deciding on what it shows (one
+        # Aideur address must see what another decided, workflows.concurrency).
+        "state": label(ticket.status), "last_decision": concurrency_last_decision(ctx, ticket),
     }
     notify_aideurs(ctx, ticket, "notification_suivi", context, key=f"follow-up:{mail.message_id}",
                    attach_from_raw=raw if context["attachments_forwarded"] else None)
@@ -199,6 +204,12 @@ def withdraw(ctx: WorkflowContext, ticket: Ticket, member: Member, text: str) ->
                       ticket_id=ticket.id))
     notify_aideurs(ctx, ticket, "notification_retrait", context, key=f"withdrawn:{ticket.id}")
     tell_helpers_need_is_over(ctx, ticket)
+
+
+def concurrency_last_decision(ctx: WorkflowContext, ticket: Ticket) -> str:
+    from mailbot.workflows.concurrency import last_decision  # it imports the commands, which import this module
+
+    return last_decision(ctx, ticket)
 
 
 def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) -> dict[str, object]:

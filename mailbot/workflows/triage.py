@@ -18,7 +18,7 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
 from mailbot.tokens import ROLE_AIDEUR, SCOPE_PENDING, Token
-from mailbot.workflows import counterparts
+from mailbot.workflows import concurrency, counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import REFERENCE, record_event, record_inbound, shorten
@@ -166,7 +166,7 @@ def confirmation_reply(ctx: WorkflowContext, mail: InboundMail, pending_id: int)
     ticket = ctx.session.get(Ticket, pending.ticket_id) if pending.ticket_id else None
     key = f"confirm-answer:{mail.message_id}"
     if pending.status != "pending":
-        outcome = {"done": "done", "expired": "expired"}.get(pending.status, "cancelled_before")
+        outcome = {"done": "done", "expired": "expired", "refused": "refused"}.get(pending.status, "cancelled_before")
         _to_aideurs_about(ctx, pending, ticket, "confirmation_commande_suite", {"outcome": outcome}, key=key,
                           only=mail.from_address)
         return
@@ -195,8 +195,11 @@ def confirmation_reply(ctx: WorkflowContext, mail: InboundMail, pending_id: int)
                  "par Aideur", ctx.now, actor=mail.from_address)
     # Parsed again as it was written (relative dates from the day it was written), checked again now (the ticket
     # may have changed meanwhile), and keyed by the command mail's Message-ID: its effects happen once.
-    execute(ctx, StoredOrigin(pending.from_address, pending.message_id), ticket,
-            parse_aideur_reply(pending.text, pending.day))
+    if not execute(ctx, StoredOrigin(pending.from_address, pending.message_id), ticket,
+                   parse_aideur_reply(pending.text, pending.day)):
+        # Refused when confirmed (an error, or another Aideur address decided meanwhile: its own mail says so): a
+        # later OUI must not read "déjà exécutée" (issue 13, point 5).
+        pending.status = "refused"
 
 
 def _decide(ctx: WorkflowContext, pending: PendingCommand, status: str) -> bool:
@@ -279,7 +282,7 @@ def _either(names: tuple[str, ...]) -> str:
 
 
 # --- doing ---------------------------------------------------------------------------------------------------------
-def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: AideurReply) -> None:
+def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: AideurReply) -> bool:
     """Carry out Aideur's parsed commands (`reply`, from parse_aideur_reply) on `ticket` (None for a mail to the
     command address), all of them or none.
 
@@ -298,14 +301,21 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
     the helpers' appeals and the consent questions, the result form, "appel_termine" to the helpers of a
     closed ticket, and to Aideur "aide" or "liste_tickets" for #aide and #tickets. #note is only recorded.
 
-    Raises nothing of its own: a refused command is an answer to Aideur, not an exception."""
+    A mail from one Aideur address written on a state it had not seen (another address decided since the notice it
+    answers: workflows.concurrency) is not carried out either: its sender and the colleague are told.
+
+    Returns whether it was carried out. Raises nothing of its own: a refused command is an answer to Aideur, not an
+    exception."""
+    if ticket is not None and concurrency.refuse_unseen_decision(ctx, mail, ticket, reply, mail.from_address,
+                                                                 mail.message_id):
+        return False  # another Aideur address decided meanwhile: both are told, the member gets nothing
     errors = check(ctx, ticket, reply) + counterparts.check(ctx, mail, ticket, reply.message)
     if errors:
         if ticket is not None:
             record_event(ctx.session, ticket, "command-refused", "; ".join(e.problem for e in errors), ctx.now,
                          actor=mail.from_address)
         _error_reply(ctx, mail, ticket, errors)
-        return
+        return False
     # Free text goes to the counterpart of the notification replied to; what comes back is the requester's.
     message = counterparts.relay(ctx, mail, ticket, reply.message, actor=mail.from_address,
                                  key=f"relay:{mail.message_id}", commands=len(reply.commands))
@@ -319,6 +329,7 @@ def execute(ctx: WorkflowContext, mail: Origin, ticket: Ticket | None, reply: Ai
         relay_message(ctx, mail, ticket, message)
     if ticket is not None:
         ticket.updated_at = ctx.now
+    return True
 
 
 def relay_message(ctx: WorkflowContext, mail: Origin, ticket: Ticket, message: str) -> None:
