@@ -494,8 +494,8 @@ def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
     if not ids:
         return None
     for record in (InboundRecord, OutboxMail):
-        found = deps.session.scalars(select(record.ticket_id).where(
-            record.message_id.in_(ids), record.ticket_id.is_not(None))).all()
+        found = [ticket_id for ticket_id in deps.session.scalars(select(record.ticket_id).where(
+            record.message_id.in_(ids), record.ticket_id.is_not(None))) if ticket_id is not None]
         if found:
             return deps.session.get(Ticket, max(found))  # the latest ticket of the thread (a reopened one's new)
     return None
