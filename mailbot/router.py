@@ -476,7 +476,7 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     someone_elses = threaded is not None and (member is None or threaded.member_id != member.id)
     if is_copy(mail, clubs) or (someone_elses and is_reply_all(mail, clubs)):
         people = {mail.from_address, *others(mail, clubs)}
-        ticket = threaded or _same_subject_ticket(mail, deps, people)
+        ticket = threaded or _named_ticket(mail, deps, people) or _same_subject_ticket(mail, deps, people)
         where = f"rattachée à {ticket.ref}" if ticket is not None else "transmise à Aideur pour information"
         return Route(Action.COPY, f"le Club n'est qu'en copie : {where}", ticket=ticket, member=member)
     if member is None or member.status != "active" or _cites_us(mail, deps):
@@ -499,6 +499,15 @@ def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
         if found:
             return deps.session.get(Ticket, max(found))  # the latest ticket of the thread (a reopened one's new)
     return None
+
+
+def _named_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str]) -> Ticket | None:
+    """The ticket whose reference the subject names ("RE: [CA-2026-0042] …"), if its member is among `addresses`
+    (a copy naming someone else's reference goes on nobody's ticket)."""
+    match = REFERENCE.search(mail.subject)
+    ticket = deps.session.scalar(select(Ticket).where(Ticket.ref == match.group(1).upper())) if match else None
+    owner = ticket.member if ticket is not None else None
+    return ticket if owner is not None and owner.email and owner.email in addresses else None
 
 
 def _cites_us(mail: InboundMail, deps: RouterDeps) -> bool:

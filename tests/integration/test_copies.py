@@ -225,3 +225,18 @@ def test_a_closed_request_is_not_followed_up_by_subject(clean_mail, settings, se
     append(clean_mail, CLUB, make_mail(ALICE, "Devis toiture", "Une nouvelle toiture, cette fois.").as_bytes())
     assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1}
     assert len(tickets(sessions)) == 2
+
+
+def test_a_copy_naming_the_tickets_reference_attaches_without_thread_headers(clean_mail, settings, sessions):
+    _first, ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    # Bruno's client dropped In-Reply-To/References; the subject names Alice's ticket, and Alice is a recipient.
+    append(clean_mail, CLUB, make_mail(BRUNO, f"Re: [{ticket.ref}] Devis toiture", BRUNO_TEXT, to=ALICE,
+                                       Cc=CLUB).as_bytes())
+    # Chloé names it too, but Alice is not among her recipients: a copy for information only.
+    append(clean_mail, CLUB, make_mail(CHLOE, f"{ticket.ref} ?", "Je passe l'info.", to=BRUNO, Cc=CLUB).as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"copy": 2}
+    notes = settle(clean_mail, AIDEUR, 3)
+    assert any(note.subject.startswith(f"Copie reçue pour {ticket.ref} ({BRUNO})") for note in notes)
+    assert any(note.subject.startswith(f"Copie pour information ({CHLOE})") for note in notes)
+    assert mailbox(clean_mail, BRUNO) == [] and mailbox(clean_mail, CHLOE) == []
+    assert len(settle(clean_mail, ALICE, 1)) == 1
