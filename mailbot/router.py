@@ -470,7 +470,7 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     Aideur's addresses are never copies here: his mails have their own rules."""
     if deps.settings.is_aideur(mail.from_address):
         return None
-    clubs = (deps.settings.club_address,)
+    clubs = deps.settings.club_addresses
     member = _member(deps, mail.from_address)
     threaded = _thread_ticket(mail, deps)
     someone_elses = threaded is not None and (member is None or threaded.member_id != member.id)

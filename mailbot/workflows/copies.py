@@ -32,7 +32,7 @@ def copy_mail(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
         "sender_name": sender.display_name if sender is not None and sender.status == "active" else "",
         "to": ", ".join(mail.to),
         "cc": ", ".join(mail.cc),
-        "blind": addressing(mail, (ctx.settings.club_address,)).value == "blind",
+        "blind": addressing(mail, ctx.settings.club_addresses).value == "blind",
         "subject": mail.subject,
         "text": text,
         "no_new_text": no_new_text,
@@ -63,5 +63,5 @@ def diverts(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> bool:
     owner = ticket.member
     if ctx.settings.is_aideur(mail.from_address) or (owner is not None and owner.email == mail.from_address):
         return False
-    clubs = (ctx.settings.club_address,)
+    clubs = ctx.settings.club_addresses
     return is_copy(mail, clubs) or is_reply_all(mail, clubs)

@@ -240,3 +240,20 @@ def test_a_copy_naming_the_tickets_reference_attaches_without_thread_headers(cle
     assert any(note.subject.startswith(f"Copie pour information ({CHLOE})") for note in notes)
     assert mailbox(clean_mail, BRUNO) == [] and mailbox(clean_mail, CHLOE) == []
     assert len(settle(clean_mail, ALICE, 1)) == 1
+
+
+def test_a_mail_to_a_club_alias_is_a_request_not_a_copy(clean_mail, database_url, sessions_for):
+    from mailbot.config import load_settings
+    from tests.conftest import make_env
+
+    settings = load_settings(make_env(clean_mail, database_url, MAILBOT_CLUB_ALIASES="Contact@Club.test"),
+                             env_file=None)
+    sessions = sessions_for(database_url)
+    add_members(sessions)
+    # The public contact address is forwarded to the club's mailbox: written to the club.
+    append(clean_mail, CLUB, make_mail(ALICE, "Expert-comptable", "Je cherche un expert-comptable.",
+                                       to="Club Aide <contact@club.test>", Delivered_To=CLUB).as_bytes())
+    # A mail between members with that alias in Cc only: a copy.
+    append(clean_mail, CLUB, make_mail(BRUNO, "Salon", "Tu viens ?", to=CHLOE, Cc="contact@club.test").as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1, "copy": 1}
+    assert len(settle(clean_mail, ALICE, 1)) == 1 and mailbox(clean_mail, BRUNO) == []

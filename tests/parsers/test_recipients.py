@@ -93,3 +93,9 @@ def test_subject_key_tells_other_subjects_apart(subject):
 @pytest.mark.parametrize("subject", ["", "RE:", "Question", "Re: Bonjour !", "Demande", "(sans objet)", "[CA] "])
 def test_subjects_that_say_nothing_match_nothing(subject):
     assert subject_key(subject) == ""
+
+
+def test_an_alias_of_the_club_counts_as_the_club():
+    clubs = ("aide@club.test", "contact@club.test")
+    parsed = parse_mail(mail(b"To: \"Contact\" <CONTACT+x@club.test>\r\n"))
+    assert addressing(parsed, clubs) is Addressing.TO and addressing(parsed, CLUBS) is Addressing.BLIND
