@@ -2,7 +2,9 @@
 
 The first rule that recognises the mail wins: loops and robots first, then a verified token, then the thread
 (In-Reply-To/References to a mail of the ticket's member), then a ticket reference in the subject (only from the
-ticket's own member), then the sender. No rule trusts `From:` alone to reach a ticket it names.
+ticket's own member), then copies (the club only in Cc or Bcc, someone else's reply-all: never a request) and a
+member's new mail with the subject of her open ticket, then the sender. No rule trusts `From:` alone to reach a
+ticket it names.
 """
 from __future__ import annotations
 
