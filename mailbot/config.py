@@ -54,6 +54,7 @@ KNOWN_SETTINGS = frozenset({
     "MAILBOT_DKIM_DOMAIN", "MAILBOT_VERP", "MAILBOT_TEMPLATES_DIR", "MAILBOT_METRICS_ADDRESS",
     "MAILBOT_REOPEN_DAYS",
     "MAILBOT_RESULT_FORM_DAYS",
+    "MAILBOT_CLUB_ALIASES",
 })
 # Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
 # CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
@@ -141,6 +142,9 @@ class Settings:
     # A member's reply to a closed request within this many days of its closing reopens it; later, it starts a
     # new request linked to the old one.
     reopen_days: int = 30
+    # Other addresses whose mail lands in the club's mailbox (a public contact address forwarded to it): a mail
+    # written to one of them is written to the club, never taken for a copy (parsers.recipients).
+    club_aliases: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -149,6 +153,11 @@ class Settings:
 
     def is_aideur(self, address: str) -> bool:
         return address.lower() in self.aideur_addresses
+
+    @property
+    def club_addresses(self) -> tuple[str, ...]:
+        """The club's address and its aliases: whoever writes to one of them writes to the club."""
+        return (self.club_address, *self.club_aliases)
 
 
 def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | None = DEFAULT_ENV_FILE, *,
@@ -201,6 +210,7 @@ def _read(reader: _Reader) -> Settings:
         answer_business_days=reader.integer("MAILBOT_ANSWER_BUSINESS_DAYS", 2, minimum=0, maximum=60),
         reference_prefix=reader.text("MAILBOT_REFERENCE_PREFIX", "CA"),
         reopen_days=reader.integer("MAILBOT_REOPEN_DAYS", 30, minimum=0, maximum=3650),
+        club_aliases=reader.optional_address_list("MAILBOT_CLUB_ALIASES"),
         batch_size=reader.integer("MAILBOT_BATCH_SIZE", 50, minimum=1, maximum=1000),
         batch_bytes=reader.integer("MAILBOT_BATCH_BYTES", 5_000_000, minimum=100_000),
         poll_seconds=reader.integer("MAILBOT_POLL_SECONDS", 60, minimum=1, maximum=3600),
@@ -403,6 +413,15 @@ class _Reader:
                 raise ConfigError(name, f"is not an e-mail address: {address!r}")
         if not addresses:
             raise ConfigError(name, "names no address")
+        return addresses
+
+    def optional_address_list(self, name: str) -> tuple[str, ...]:
+        """Comma-separated addresses, none when unset."""
+        value = self.raw(name)
+        addresses = tuple(part.strip().lower() for part in (value or "").split(",") if part.strip())
+        for address in addresses:
+            if not _ADDRESS.match(address):
+                raise ConfigError(name, f"is not an e-mail address: {address!r}")
         return addresses
 
     def secret_keys(self, name: str) -> tuple[bytes, ...]:

@@ -33,6 +33,7 @@ from mailbot.tokens import TokenSigner
 from mailbot.workflows import (
     appeals,
     consents,
+    copies,
     counterparts,
     directory,
     newcomers,
@@ -229,7 +230,12 @@ class Pipeline:
             ticket = requests.new_request(ctx, asked, raw, decision.member)
         elif decision.action is Action.FOLLOW_UP:
             assert ticket is not None
-            requests.follow_up(ctx, mail, raw, ticket, decision.member)
+            if copies.diverts(ctx, mail, ticket):  # someone else's copy through the ticket's token: no follow-up
+                copies.copy_mail(ctx, mail, raw, ticket, decision.member)
+            else:
+                requests.follow_up(ctx, mail, raw, ticket, decision.member)
+        elif decision.action is Action.COPY:
+            reason = copies.copy_mail(ctx, mail, raw, ticket, decision.member)
         elif decision.action is Action.AIDEUR_REPLY:
             if ticket is not None:
                 triage.aideur_reply(ctx, mail, ticket)

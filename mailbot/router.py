@@ -2,7 +2,9 @@
 
 The first rule that recognises the mail wins: loops and robots first, then a verified token, then the thread
 (In-Reply-To/References to a mail of the ticket's member), then a ticket reference in the subject (only from the
-ticket's own member), then the sender. No rule trusts `From:` alone to reach a ticket it names.
+ticket's own member), then copies (the club only in Cc or Bcc, someone else's reply-all: never a request) and a
+member's new mail with the subject of her open ticket, then the sender. No rule trusts `From:` alone to reach a
+ticket it names.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from mailbot.models import (
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
+from mailbot.parsers.recipients import is_copy, is_reply_all, others, subject_key
 from mailbot.parsers.registration import confirmation_of, intent_of
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.subjects import strip_subject_prefixes
@@ -77,6 +80,7 @@ class Action(str, Enum):
     RESULT_REPLY = "result-reply"  # an answer to the result form
     COUNTERPART_REPLY = "counterpart-reply"  # a helper's answer to a message Aideur sent them (scope w)
     DIRECTORY = "directory"  # "annuaire [compétence]": the members visible to members (workflows/directory.py)
+    COPY = "copy"  # the club only copied (Cc, Bcc, a reply-all): on the ticket it threads with, or to Aideur
 
 
 @dataclass(frozen=True)
@@ -460,6 +464,75 @@ def subject_reference(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return _if_own_ticket(mail, deps, ticket_id, "référence dans l'objet")
 
 
+def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """Issue 13: a mail the club only got a copy of (Cc, Bcc, or someone's reply-all in a ticket's thread) is no
+    request, whoever sends it: it goes on the ticket it threads with (References to any of the ticket's mails, or
+    the subject of an open ticket of one of its people), else to Aideur as a copy. A member's fresh mail (citing
+    none of our mails) whose subject is that of one of their own open tickets ("Relance : Devis") follows it up.
+    Aideur's addresses are never copies here: his mails have their own rules."""
+    if deps.settings.is_aideur(mail.from_address):
+        return None
+    clubs = deps.settings.club_addresses
+    member = _member(deps, mail.from_address)
+    threaded = _thread_ticket(mail, deps)
+    someone_elses = threaded is not None and (member is None or threaded.member_id != member.id)
+    if is_copy(mail, clubs) or (someone_elses and is_reply_all(mail, clubs)):
+        people = {mail.from_address, *others(mail, clubs)}
+        ticket = threaded or _named_ticket(mail, deps, people) or _same_subject_ticket(mail, deps, people)
+        where = f"rattachée à {ticket.ref}" if ticket is not None else "transmise à Aideur pour information"
+        return Route(Action.COPY, f"le Club n'est qu'en copie : {where}", ticket=ticket, member=member)
+    if member is None or member.status != "active" or _cites_us(mail, deps):
+        return None
+    ticket = _same_subject_ticket(mail, deps, {mail.from_address})
+    if ticket is None:
+        return None
+    return Route(Action.FOLLOW_UP, "nouveau mail du membre, même objet que sa demande en cours", ticket=ticket,
+                 member=member)
+
+
+def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
+    """The ticket of the mail this one answers, whoever wrote either: one recorded on a ticket, or one of ours."""
+    ids = list(mail.in_reply_to) + list(mail.references)
+    if not ids:
+        return None
+    for record in (InboundRecord, OutboxMail):
+        found = [ticket_id for ticket_id in deps.session.scalars(select(record.ticket_id).where(
+            record.message_id.in_(ids), record.ticket_id.is_not(None))) if ticket_id is not None]
+        if found:
+            return deps.session.get(Ticket, max(found))  # the latest ticket of the thread (a reopened one's new)
+    return None
+
+
+def _named_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str]) -> Ticket | None:
+    """The ticket whose reference the subject names ("RE: [CA-2026-0042] …"), if its member is among `addresses`
+    (a copy naming someone else's reference goes on nobody's ticket)."""
+    match = REFERENCE.search(mail.subject)
+    ticket = deps.session.scalar(select(Ticket).where(Ticket.ref == match.group(1).upper())) if match else None
+    owner = ticket.member if ticket is not None else None
+    return ticket if owner is not None and owner.email and owner.email in addresses else None
+
+
+def _cites_us(mail: InboundMail, deps: RouterDeps) -> bool:
+    """Whether In-Reply-To/References name a mail the club received or sent."""
+    ids = list(mail.in_reply_to) + list(mail.references)
+    return bool(ids) and any(deps.session.scalar(select(record.message_id).where(record.message_id.in_(ids)).limit(1))
+                             for record in (InboundRecord, OutboxMail))
+
+
+def _same_subject_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str]) -> Ticket | None:
+    """The latest open ticket of a member among `addresses` whose subject is this mail's, read as a person would
+    (parsers.recipients.subject_key). Closed tickets never match: a reopening needs the reply address's proof."""
+    key = subject_key(mail.subject)
+    if not key:
+        return None
+    ids = [m.id for a in sorted(addresses) if (m := _member(deps, a)) is not None and m.status == "active"]
+    if not ids:
+        return None
+    candidates = deps.session.scalars(select(Ticket).where(Ticket.member_id.in_(ids), Ticket.closed_at.is_(None))
+                                      .order_by(Ticket.id.desc()))
+    return next((ticket for ticket in candidates if subject_key(ticket.subject) == key), None)
+
+
 def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if deps.settings.is_aideur(mail.from_address):
         return Route(Action.AIDEUR_UNROUTED, "mail à l'adresse du club depuis une adresse d'Aideur, sans jeton")
@@ -506,7 +579,7 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
-                           aideur_without_token, directory, member_intent, sender)
+                           copy_or_repeat, aideur_without_token, directory, member_intent, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

@@ -57,6 +57,9 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "solution": [{"message": "Bonjour Alice,\nVoici une piste."}],
     "notification_nouvelle_demande": [{"attachments": [], "forwarded": [], "matches": []}],
     "notification_suivi": [{"sender_is_owner": False, "attachments": [], "ticket_closed": True}],
+    "notification_copie": [{"ref": "", "sender_name": "", "cc": "", "blind": True, "attachments": [],
+                            "no_new_text": True},
+                           {"sender_is_owner": True, "ticket_closed": True, "attachments_forwarded": False}],
     "inscription_incomplete": [{"echoed": False, "acceptance_missing": False, "problems": [
         {"field": "Nom", "problem": "à remplir"}]}],
     "digest_hebdo": [{"unanswered": [], "unanswered_count": 3}],
