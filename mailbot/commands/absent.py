@@ -1,6 +1,6 @@
 """#absent DU AU [MOTIF]: Aideur is away; promises falling in it move after his return (workflows.absences).
 
-"#absent" alone shows the absence declared; "#absent annuler" (or "#present") ends it. Through the command address
+"#absent" alone shows the absence declared; "#absent annuler" (or #present, its own module) ends it. Through the command address
 only (it is about no ticket); declaring writes to members, so it waits for Aideur's OUI like any such command.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 from mailbot.calendar import french_date
-from mailbot.commands.base import AideurCommand, Origin, Step, local_today
+from mailbot.commands.base import AideurCommand, Origin, Step
 from mailbot.models import Ticket
 from mailbot.parsers.commands import Command, CommandError, tidy
 from mailbot.parsers.dates import DATE_FORMS_HELP, fold, parse_date
@@ -111,16 +111,4 @@ class Absent(AideurCommand):
                 f"après votre retour, et chaque membre concerné en est prévenu une fois (sans le motif)")
 
 
-class Present(AideurCommand):
-    """#present: back early (the same as "#absent annuler")."""
-
-    name, alias, near_forms, order = "present", "back", ("presente", "retour"), 121
-    quiet, needs_ticket = True, False
-
-    def execute(self, ctx: WorkflowContext, origin: Origin, ticket: Ticket | None, command: Command,
-                step: Step) -> bool:
-        absences.cancel(ctx, actor=origin.from_address, key=f"{origin.message_id}:{step.index}")
-        return False
-
-
-__all__ = ["Absent", "Present", "local_today", "read_range"]
+__all__ = ["Absent", "read_range"]

@@ -150,14 +150,16 @@ def declare(ctx: WorkflowContext, starts_on: date, ends_on: date, reason: str, *
     return absence
 
 
-def cancel(ctx: WorkflowContext, *, actor: str, key: str) -> Absence | None:
+def cancel(ctx: WorkflowContext, *, actor: str, key: str, tell: bool = True) -> Absence | None:
     """End the current (or next) absence now. Promises already moved stay where they are: later, never earlier,
-    than what members were told."""
+    than what members were told. `tell`: answer the Aideur address that asked (not the CLI)."""
     absence = current(ctx)
     if absence is not None:
         absence.cancelled_at = ctx.now
         record_event(ctx.session, None, "absence-cancelled", f"absence n° {absence.id} terminée", ctx.now,
                      actor=actor)
+    if not tell:
+        return absence
     notify_aideurs(ctx, None, "absence_etat", {"club_name": ctx.settings.club_name, "cancelled": absence is not None,
                                                "absence": summary(ctx, absence) if absence else {}},
                    key=f"absence-end:{key}", only=actor)

@@ -202,3 +202,34 @@ def test_the_same_text_to_two_tickets_waits_for_aideurs_oui(clean_mail, settings
     confirm_command(clean_mail, settings, sessions, datetime(2026, 12, 18, 12, 0))
     bruno = settle(clean_mail, BRUNO, 2)
     assert len(bruno) == 2 and text in words(bruno[1])
+
+
+def test_a_promise_passing_just_before_the_absence_gets_one_notice_dated_after_the_return(clean_mail, env,
+                                                                                          settings, sessions):
+    from tests.integration.test_cli import mailbot
+
+    add_members(sessions)
+    requests_at(clean_mail, settings, sessions, datetime(2026, 12, 10, 10, 0),
+                (ALICE, "Bail commercial", "Mon bailleur augmente le loyer de 30 %."))  # due Monday 14 December
+    # Declared from the shell the morning the promise falls due: the absence starts the next day.
+    declared = mailbot(env, "absence", "set", "15/12", "05/01", "opération", "--at", "2026-12-14T10:00")
+    assert declared.returncode == 0, declared.stderr
+    assert "retour le mercredi 6 janvier 2027" in declared.stdout
+    assert dues(sessions)["CA-2026-0001"] == datetime(2026, 12, 14, 17, 0)  # not in the absence: kept
+    bad = mailbot(env, "absence", "set", "15/12", "--at", "2026-12-14T10:00")
+    assert bad.returncode == 1 and "date de fin" in bad.stderr
+    # The promise passes: ONE delay notice, whose new date is after the return — then silence until then.
+    assert run_cycle(settings, sessions, at=datetime(2026, 12, 14, 17, 30)).jobs.get("deadlines", 0) == 1
+    for day in (datetime(2026, 12, 16, 18, 0), datetime(2026, 12, 28, 10, 0), datetime(2027, 1, 5, 18, 0)):
+        assert run_cycle(settings, sessions, at=day).jobs.get("deadlines", 0) == 0
+    alice = settle(clean_mail, ALICE, 2)
+    assert len(alice) == 2 and "retard" in alice[1].subject
+    assert "jeudi 7 janvier 2027" in words(alice[1]) and "opération" not in words(alice[1])
+    assert dues(sessions)["CA-2026-0001"] == datetime(2027, 1, 7, 17, 0)
+    aideur = [m.subject for m in mailbox(clean_mail, AIDEUR)]
+    assert sum(s.startswith("Absence enregistrée") for s in aideur) == 1
+    shown = mailbot(env, "absence", "show", "--at", "2026-12-20T10:00")
+    assert "du mardi 15 décembre 2026 au mardi 5 janvier 2027" in shown.stdout and "opération" in shown.stdout
+    cleared = mailbot(env, "absence", "clear", "--at", "2026-12-20T10:00")
+    assert cleared.returncode == 0 and "terminée" in cleared.stdout
+    assert "aucune absence" in mailbot(env, "absence", "show", "--at", "2026-12-20T10:00").stdout
