@@ -90,6 +90,13 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
     text = mail.new_text or mail.text
     source = "\n".join(filter(None, [text, _subject_commands(mail.subject)]))
     reply = parse_aideur_reply(source, local_today(ctx))
+    if not reply.commands and not reply.errors and reply.message.strip():
+        from mailbot.workflows import absences
+
+        # His vacation notice answering a notice that replies to the command address: recorded, no error mail.
+        if reason := absences.automatic_reason(mail, reply.message):
+            absences.auto_reply_held(ctx, mail, None, reason)
+            return
     if any(c.name == "ouvrir" for c in reply.commands):
         _open_by_command_address(ctx, mail, reply, source)
         return
