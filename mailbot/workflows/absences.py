@@ -200,7 +200,9 @@ def shift_promises(ctx: WorkflowContext, absence: Absence, *, actor: str = "mail
         if after is None:
             continue
         before = ticket.due_at
-        set_promise(ticket, after, f"Aideur est absent jusqu'au {french_date(absence.ends_on)} inclus.")
+        # No reason rides on the new date: the absence is already counted in it, so if it passes too, the member
+        # hears the plain, true reason (deadlines.PLAIN_REASONS), not the absence again.
+        set_promise(ticket, after)
         record_event(ctx.session, ticket, "promise-moved", f"absence n° {absence.id} : échéance du "
                      f"{before:%Y-%m-%dT%H:%M} reportée au {after:%Y-%m-%dT%H:%M}", ctx.now, actor=actor)
         moved.append(Moved(ticket, before, after))
@@ -216,6 +218,7 @@ def shift_promises(ctx: WorkflowContext, absence: Absence, *, actor: str = "mail
         ctx.send(Outgoing(template="absence_membre", to=member.email, context={
             "club_name": ctx.settings.club_name, "first_name": member.first_name, "ref": first.ref,
             "civilite": member.civility or "", "starts": french_date(absence.starts_on),
+            "ends": french_date(absence.ends_on),
             "back": french_date(return_day(absence)), "tickets": [_row(ctx, m) for m in items],
         }, idempotency_key=f"absence:{absence.id}:{member_id}", token=Token(SCOPE_TICKET, first.id, ROLE_MEMBER),
             ticket_id=first.id, auto_submitted="auto-generated", rate_limited=False))
@@ -303,7 +306,7 @@ def auto_reply_held(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | No
     record_event(ctx.session, None, AUTO_NOTICE_EVENT, f"Aideur prévenu ({mail.from_address})", ctx.now,
                  actor=mail.from_address)
     notify_aideurs(ctx, None, "absence_reponse_auto", {
-        "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket else "", "subject": mail.subject,
+        "club_name": ctx.settings.club_name, "ticket_ref": ticket.ref if ticket else "", "subject": mail.subject,
         "sender": mail.from_address, "declared": bool(absence),
         "back": french_date(return_day(absence)) if absence else "",
     }, key=f"auto-held:{mail.message_id}", only=mail.from_address)

@@ -25,8 +25,6 @@ from tests.helpers import (
 )
 from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
 
-pytestmark = pytest.mark.sqlite_only
-
 FRIDAY = datetime(2026, 12, 18, 10, 0)  # 11:00 in Paris: a request's answer is due Tuesday 22 December
 MOTIF = "congés de fin d'année à la montagne"
 
@@ -112,6 +110,7 @@ def test_absence_moves_promises_after_the_return_and_tells_each_member_once(clea
     assert all("montagne" not in words(m) for m in mailbox(clean_mail, ALICE) + mailbox(clean_mail, BRUNO))
 
 
+@pytest.mark.sqlite_only  # wording and routing: the queries are those the first test runs on both
 def test_bad_absence_dates_get_an_error_naming_what_was_wrong(clean_mail, settings, sessions):
     add_members(sessions)
     [note] = requests_at(clean_mail, settings, sessions, FRIDAY, (ALICE, "Bail", "Mon bailleur augmente le loyer."))
@@ -127,6 +126,7 @@ def test_bad_absence_dates_get_an_error_naming_what_was_wrong(clean_mail, settin
     assert len(settle(clean_mail, ALICE, 1)) == 1
 
 
+@pytest.mark.sqlite_only  # wording and routing: the queries are those the first test runs on both
 def test_absent_alone_shows_it_and_annuler_ends_it(clean_mail, settings, sessions):
     add_members(sessions)
     [note] = requests_at(clean_mail, settings, sessions, FRIDAY, (ALICE, "Bail", "Mon bailleur augmente le loyer."))
@@ -155,6 +155,7 @@ def vacation_notice(note, subject: str, body: str = VACATION, **headers: str):  
     return mail
 
 
+@pytest.mark.sqlite_only  # wording and routing: the queries are those the first test runs on both
 def test_aideurs_vacation_notice_is_never_relayed_to_a_member(clean_mail, settings, sessions):
     add_members(sessions)
     notes = requests_at(clean_mail, settings, sessions, FRIDAY,
@@ -185,6 +186,7 @@ def test_aideurs_vacation_notice_is_never_relayed_to_a_member(clean_mail, settin
     assert len(held) == 4
 
 
+@pytest.mark.sqlite_only  # wording and routing: the queries are those the first test runs on both
 def test_the_same_text_to_two_tickets_waits_for_aideurs_oui(clean_mail, settings, sessions):
     add_members(sessions)
     notes = requests_at(clean_mail, settings, sessions, FRIDAY,
@@ -204,6 +206,7 @@ def test_the_same_text_to_two_tickets_waits_for_aideurs_oui(clean_mail, settings
     assert len(bruno) == 2 and text in words(bruno[1])
 
 
+@pytest.mark.sqlite_only  # wording and routing: the queries are those the first test runs on both
 def test_a_promise_passing_just_before_the_absence_gets_one_notice_dated_after_the_return(clean_mail, env,
                                                                                           settings, sessions):
     from tests.integration.test_cli import mailbot

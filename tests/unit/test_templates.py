@@ -247,6 +247,7 @@ SAMPLES = {
         "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}]},
     # Absences (issue 13, point 4).
     "absence_membre": NOTICE | {"first_name": "Alice", "ref": "CA-2026-0042", "starts": "mardi 22 décembre 2026",
+                                "ends": "mardi 5 janvier 2027",
                                 "back": "mercredi 6 janvier 2027", "tickets": [
         {"ref": "CA-2026-0042", "title": "Besoin d'un avocat", "member": "Alice Martin",
          "before": "mercredi 23 décembre 2026", "after": "jeudi 7 janvier 2027"},
@@ -260,7 +261,7 @@ SAMPLES = {
     "absence_etat": NOTICE | {"cancelled": False, "absence": {
         "starts": "mardi 22 décembre 2026", "ends": "mardi 5 janvier 2027", "back": "mercredi 6 janvier 2027",
         "reason": "congés"}},
-    "absence_reponse_auto": NOTICE | {"ref": "CA-2026-0042", "subject": "Congés de fin d'année",
+    "absence_reponse_auto": NOTICE | {"ticket_ref": "CA-2026-0042", "subject": "Congés de fin d'année",
                                       "sender": "aideur@club.test", "declared": False, "back": ""},
 }
 

@@ -64,7 +64,7 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
                                      "before": "mercredi 23 décembre 2026", "after": "jeudi 7 janvier 2027"}]}],
     "absence_enregistree": [{"moved": [], "reason": ""}],
     "absence_etat": [{"cancelled": True}, {"absence": {}}],
-    "absence_reponse_auto": [{"declared": True, "back": "mercredi 6 janvier 2027", "ref": ""}],
+    "absence_reponse_auto": [{"declared": True, "back": "mercredi 6 janvier 2027", "ticket_ref": ""}],
     "accuse_reception": [{"away_from": "", "away_until": "mercredi 6 janvier 2027",
                           "due_date": "jeudi 7 janvier 2027"},
                          {"away_from": "mardi 22 décembre 2026", "away_until": "mercredi 6 janvier 2027"}],
