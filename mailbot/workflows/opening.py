@@ -79,7 +79,8 @@ def reopen(ctx: WorkflowContext, ticket: Ticket, when: date | None, *, actor: st
     if when is not None:
         ticket.due_at = _end_of_day(ctx, when)
     else:
-        ticket.due_at = due_after_business_days(ctx.now, ctx.settings.answer_business_days, ctx.settings.timezone)
+        ticket.due_at = absences.promise_due(ctx, due_after_business_days(ctx.now, ctx.settings.answer_business_days,
+                                                                          ctx.settings.timezone))
     ticket.updated_at = ctx.now
     # A result form asked at the closing (or planned for later) is about a help that is not over: none goes, no
     # reminder either, until Aideur closes or proposes again.

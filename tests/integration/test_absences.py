@@ -167,7 +167,9 @@ def test_aideurs_vacation_notice_is_never_relayed_to_a_member(clean_mail, settin
     smtp_send(clean_mail, vacation_notice(notes[1], "Absence du bureau", Auto_Submitted="auto-replied"))
     smtp_send(clean_mail, vacation_notice(notes[2], "Re: " + notes[2].subject,
                                           "Je suis actuellement en congés, de retour le 6 janvier.\nAideur"))
-    wait_mail(clean_mail, CLUB, 4)
+    # And to a notice whose reply address is his command address: no "command not executed" error back.
+    smtp_send(clean_mail, make_mail(AIDEUR, "Congés de fin d'année", VACATION, to=command_address(notes[0])))
+    wait_mail(clean_mail, CLUB, 5)
     run_cycle(settings, sessions, at=datetime(2026, 12, 18, 11, 0))
     # A human answer still goes through.
     smtp_send(clean_mail, reply_to_notification(notes[0], "Bonjour Alice, je vous mets en relation avec un "
@@ -181,9 +183,10 @@ def test_aideurs_vacation_notice_is_never_relayed_to_a_member(clean_mail, settin
         assert len(settle(clean_mail, member, 1)) == 1  # the acknowledgement only
     told = [m for m in mailbox(clean_mail, AIDEUR) if "réponse automatique" in m.subject]
     assert len(told) == 1 and "#absent" in words(told[0])  # once, with the suggestion
+    assert len(mailbox(clean_mail, AIDEUR)) == 4  # the three notifications and that notice: no error reply
     with sessions() as session:
         held = session.scalars(select(Event).where(Event.kind == "aideur-auto-reply")).all()
-    assert len(held) == 4
+    assert len(held) == 5
 
 
 @pytest.mark.sqlite_only  # wording and routing: the queries are those the first test runs on both
