@@ -165,6 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
     ar.set_defaults(handler=cmd_aideur_rotate_address)
 
+    absence = sub.add_parser("absence", help="Aideur's absence (as #absent by mail)").add_subparsers(
+        metavar="ACTION")
+    abs_set = absence.add_parser("set", help="declare an absence: first and last day away, then an optional reason; "
+                                             "promises in it move after the return, members are told once")
+    abs_set.add_argument("dates", nargs="+", help="e.g. 22/12 05/01 congés")
+    abs_set.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
+    abs_set.set_defaults(handler=cmd_absence_set)
+    abs_clear = absence.add_parser("clear", help="end the current absence (dates already told stay)")
+    abs_clear.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
+    abs_clear.set_defaults(handler=cmd_absence_clear)
+    abs_show = absence.add_parser("show", help="the absence declared, if any")
+    abs_show.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
+    abs_show.set_defaults(handler=cmd_absence_show)
+
     purge = sub.add_parser("purge", help="delete stored mail bodies older than MAILBOT_RETENTION_DAYS")
     purge.add_argument("--at", type=_iso_datetime, help="the clock (club local time), for replay")
     purge.add_argument("--json", action="store_true")
@@ -631,6 +645,58 @@ def cmd_aideur_rotate_address(args: argparse.Namespace) -> int:
     print(f"nouvelle adresse de commande : {address}")
     print(f"envoyée à : {', '.join(settings.aideur_addresses)} (au prochain cycle du démon)")
     return 0
+
+
+# --- absence ------------------------------------------------------------------------------------------------------
+def _absence(args: argparse.Namespace, action: str) -> int:
+    """`mailbot absence set|clear|show`: the same as Aideur's #absent by mail (workflows.absences); the mails it
+    causes wait in the outbox for the daemon's next cycle. Exit 1 when the dates cannot be read."""
+    from mailbot.commands.absent import read_range
+    from mailbot.compose import TemplateRenderer
+    from mailbot.outbox import Outbox
+    from mailbot.tokens import TokenSigner
+    from mailbot.workflows import absences
+    from mailbot.workflows.base import WorkflowContext
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    now = to_utc(args.at, settings) if args.at is not None else utcnow()
+    signer = TokenSigner(settings.secret_keys)
+    with _sessions(settings).begin() as session:
+        ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
+        if action == "set":
+            found = read_range(" ".join(args.dates), absences.local_day(ctx, now))
+            if isinstance(found, str):
+                print(found, file=sys.stderr)
+                return 1
+            absences.declare(ctx, *found, actor="cli", key=f"cli:{now.isoformat()}")
+        elif action == "clear" and absences.cancel(ctx, actor="cli", key="", tell=False) is None:
+            print("aucune absence enregistrée")
+            return 0
+        for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
+            row.next_attempt_at = datetime(2000, 1, 1)  # due at once, even for a daemon replaying an earlier instant
+        found_now = absences.current(ctx) if action != "clear" else None
+        if action == "clear":
+            print("absence terminée")
+        elif found_now is None:
+            print("aucune absence enregistrée")
+        else:
+            info = absences.summary(ctx, found_now)
+            print(f"absent du {info['starts']} au {info['ends']}, retour le {info['back']}"
+                  + (f" ({info['reason']})" if info["reason"] else ""))
+    return 0
+
+
+def cmd_absence_set(args: argparse.Namespace) -> int:
+    return _absence(args, "set")
+
+
+def cmd_absence_clear(args: argparse.Namespace) -> int:
+    return _absence(args, "clear")
+
+
+def cmd_absence_show(args: argparse.Namespace) -> int:
+    return _absence(args, "show")
 
 
 # --- check --------------------------------------------------------------------------------------------------------

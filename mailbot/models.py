@@ -425,3 +425,18 @@ class SigningDomain(Base):
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Absence(Base):
+    """Aideur away (`#absent DU AU [MOTIF]`, issue 13 point 4): from `starts_on` to `ends_on` included, club-local
+    dates. Promises falling in it move after the return (workflows.absences); `cancelled_at` ends it early."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)  # the last day away; he is back the next business day
+    reason: Mapped[str] = mapped_column(Text, default="")  # for Aideur's records: never told to members
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)

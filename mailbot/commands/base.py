@@ -69,6 +69,10 @@ class AideurCommand:
         """The command as typed (`line`), the rest of its line (`argument`) and its lines (`body`)."""
         return Command(self.name, line, argument)
 
+    def is_quiet(self, command: Command) -> bool:
+        """Whether this very command sends nothing to any member (`#absent` alone only shows the absence)."""
+        return self.quiet
+
     # --- checking -------------------------------------------------------------------------------------------------
     def check(self, ctx: WorkflowContext, ticket: Ticket | None, command: Command, today: date) -> str:
         """Why it cannot be done now (French, for Aideur), or ""."""

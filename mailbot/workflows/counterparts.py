@@ -260,6 +260,12 @@ def aideur_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: int) -
     assert counterpart is not None  # the router checked it
     text = mail.new_text or mail.text
     parsed = parse_aideur_reply(text, triage.local_today(ctx))
+    if not parsed.commands and not parsed.errors and parsed.message.strip():
+        from mailbot.workflows import absences
+
+        if reason := absences.automatic_reason(mail, parsed.message):  # his vacation notice: never to the member
+            absences.auto_reply_held(ctx, mail, None, reason)
+            return
     commands_only = AideurReply(parsed.commands, "", parsed.errors, parsed.references)
     problems = triage.check(ctx, None, commands_only)
     member = counterpart.member

@@ -8,7 +8,11 @@ When the date passes anyway, the member is told of the delay with a reason and a
   written for that case; a reason belongs to the promise it was given for (`Ticket.delay_reason_due`), so a
   reason given for an earlier date is never told again for a later delay;
 * the new date is LATE_NEW_DATE_BUSINESS_DAYS working days later (weekends and French public holidays skipped),
-  and it is a promise like any other: reminded the working day before, told again if it passes.
+  and it is a promise like any other: reminded the working day before, told again if it passes;
+* during Aideur's declared absence (workflows.absences) no promise falls due: the ones in it were moved after his
+  return when he declared it, and a delay notice's new date falling in it is made after his return too — so a
+  member whose promise passed just before the absence gets one notice with a date after the return, then the
+  usual rules.
 
 Each happens once per promise: an event (ticket, kind, due date) records it in the same transaction as the mails,
 so reruns, replays and restarts never repeat it.
@@ -24,6 +28,7 @@ from sqlalchemy import select
 from mailbot.calendar import due_after_business_days, french_date, is_business_day
 from mailbot.models import Event, Ticket
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
+from mailbot.workflows import absences
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.requests import ticket_context
@@ -117,7 +122,9 @@ def _late(ctx: WorkflowContext, ticket: Ticket) -> None:
     stamp = f"{ticket.due_at:%Y%m%dT%H%M}"
     context = _context(ctx, ticket)
     given = str(context["reason"])
-    new_due = due_after_business_days(ctx.now, LATE_NEW_DATE_BUSINESS_DAYS, ctx.settings.timezone)
+    # A new date falling in Aideur's absence is made after his return: one notice with a date he can keep.
+    new_due = absences.promise_due(ctx, due_after_business_days(ctx.now, LATE_NEW_DATE_BUSINESS_DAYS,
+                                                                ctx.settings.timezone))
     # The command shown postpones the new promise (#reporter must move a promise later): a working day after it.
     suggested = due_after_business_days(new_due, LATE_NEW_DATE_BUSINESS_DAYS, ctx.settings.timezone)
     context |= {"reason": given or PLAIN_REASONS.get(ticket.promise, PLAIN_REASONS["answer"]),

@@ -131,6 +131,10 @@ def auto_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None) -
     if ticket is not None:
         record_event(ctx.session, ticket, "auto-reply", f"{mail.from_address} : {shorten(mail.subject, 120)}",
                      ctx.now, actor=mail.from_address)
+    if ctx.settings.is_aideur(mail.from_address):
+        from mailbot.workflows import absences  # Aideur's own vacation notice: he hears of it once (absences)
+
+        absences.auto_reply_held(ctx, mail, ticket, mail.kind_reason or "en-têtes de réponse automatique")
     return f"réponse automatique ({mail.kind_reason or 'en-têtes'}) : pas de réponse"
 
 

@@ -17,6 +17,7 @@ from mailbot.parsers.text import first_sentence, shorten
 from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.ticket_states import CLOSED_STATES, Move, TicketStatus, label, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
+from mailbot.workflows import absences
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -50,8 +51,8 @@ def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, a
     ticket = Ticket(ref=ref, member_id=member.id,
                     status=TicketStatus.NEW.value, subject=title,
                     summary=first_sentence(text, SUMMARY_LENGTH) or title, created_at=ctx.now, updated_at=ctx.now,
-                    due_at=due_after_business_days(ctx.now, ctx.settings.answer_business_days,
-                                                   ctx.settings.timezone))
+                    due_at=absences.promise_due(ctx, due_after_business_days(
+                        ctx.now, ctx.settings.answer_business_days, ctx.settings.timezone)))
     ctx.session.add(ticket)
     ctx.session.flush()
     ctx.session.add(Message(ticket_id=ticket.id, direction="in", sender=actor, recipients="", subject=title,
@@ -60,7 +61,7 @@ def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, a
     context = ticket_context(ctx, ticket, member) | {
         "request_text": text, "no_new_text": False, "forwarded": [], "attachments": [],
         "attachments_forwarded": False, "folder": ctx.settings.processed_folder,
-    }
+    } | absences.away_context(ctx, ticket.due_at)
     ctx.send(Outgoing(template="accuse_reception", to=member.email or "", context=context,
                       idempotency_key=f"ack:{ticket.id}", token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER),
                       ticket_id=ticket.id, auto_submitted="no", rate_limited=False))
@@ -79,7 +80,8 @@ def reopen(ctx: WorkflowContext, ticket: Ticket, when: date | None, *, actor: st
     if when is not None:
         ticket.due_at = end_of_business_day(when, ctx.settings.timezone)
     else:
-        ticket.due_at = due_after_business_days(ctx.now, ctx.settings.answer_business_days, ctx.settings.timezone)
+        ticket.due_at = absences.promise_due(ctx, due_after_business_days(ctx.now, ctx.settings.answer_business_days,
+                                                                          ctx.settings.timezone))
     ticket.updated_at = ctx.now
     # A result form asked at the closing (or planned for later) is about a help that is not over: none goes, no
     # reminder either, until Aideur closes or proposes again.

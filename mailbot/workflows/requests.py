@@ -9,7 +9,7 @@ from mailbot.parsers.rules import is_courtesy_only
 from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.ticket_states import Move, TicketStatus, label, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
-from mailbot.workflows import quotes
+from mailbot.workflows import absences, quotes
 from mailbot.workflows.aideur import mail_fate, notify_aideurs
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -46,7 +46,9 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         summary=summary_of(mail),
         created_at=ctx.now,
         updated_at=ctx.now,
-        due_at=due_after_business_days(ctx.now, settings.answer_business_days, settings.timezone),
+        # A promise falling in Aideur's absence is made from his return (workflows.absences).
+        due_at=absences.promise_due(ctx, due_after_business_days(ctx.now, settings.answer_business_days,
+                                                                 settings.timezone)),
     )
     ctx.session.add(ticket)
     ctx.session.flush()
@@ -62,7 +64,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         "attachments": [(a.filename, human_size(a.size)) for a in mail.attachments],
         "attachments_forwarded": forward,
         "folder": ctx.settings.processed_folder,
-    }
+    } | absences.away_context(ctx, ticket.due_at)
     # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
     # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
     query = "\n".join([ticket.subject, text, *(f.text for f in mail.forwarded)])

@@ -49,7 +49,29 @@ def aideur_reply(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> Non
     text = mail.new_text or mail.text
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
     reply = parse_aideur_reply(text, local_today(ctx))
-    execute(ctx, mail, ticket, reply)
+    if not held_as_automatic(ctx, mail, ticket, reply, text):
+        execute(ctx, mail, ticket, reply)
+
+
+def held_as_automatic(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, reply: AideurReply,
+                      text: str) -> bool:
+    """Is this a human answer for the member? A text alone (no command) that reads like Aideur's vacation notice
+    is never relayed; the same text he just sent to another ticket waits for his OUI (workflows.absences)."""
+    from mailbot.workflows import absences
+
+    if reply.commands or reply.errors or not reply.message.strip():
+        return False
+    reason = absences.automatic_reason(mail, reply.message, ticket.ref)
+    if reason:
+        absences.auto_reply_held(ctx, mail, ticket, reason)
+        return True
+    others = absences.duplicates(ctx, mail, ticket, text)
+    if not others:
+        return False
+    record_event(ctx.session, ticket, "relay-held", f"même texte envoyé à {', '.join(others)} : en attente de "
+                 "confirmation", ctx.now, actor=mail.from_address)
+    ask_confirmation(ctx, mail, ticket, reply, text, duplicate_of=", ".join(others))
+    return True
 
 
 def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
@@ -68,17 +90,33 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
     text = mail.new_text or mail.text
     source = "\n".join(filter(None, [text, _subject_commands(mail.subject)]))
     reply = parse_aideur_reply(source, local_today(ctx))
+    if not reply.commands and not reply.errors and reply.message.strip():
+        from mailbot.workflows import absences
+
+        # His vacation notice answering a notice that replies to the command address: recorded, no error mail.
+        if reason := absences.automatic_reason(mail, reply.message):
+            absences.auto_reply_held(ctx, mail, None, reason)
+            return
     if any(c.name == "ouvrir" for c in reply.commands):
         _open_by_command_address(ctx, mail, reply, source)
         return
     refs = reply.references or _refs_in(mail.subject)
-    general = [c for c in reply.commands if c.name in ("aide", "tickets")]
+    general = [c for c in reply.commands if not REGISTRY[c.name].needs_ticket]
     if not refs:
         if reply.errors or len(general) != len(reply.commands) or not reply.commands or reply.message.strip():
             problem = CommandError(line=mail.subject or "(sans objet)",
                                    problem="Indiquez la référence de la demande (par exemple CA-2026-0042) "
                                            "dans l'objet ou le texte, avec vos commandes.")
             _error_reply(ctx, mail, None, reply.errors or (problem,))
+            return
+        if sends_to_members(reply) and not check(ctx, None, reply):
+            # #absent DU AU moves promises and tells members: it waits for OUI like a ticket's commands.
+            if _too_many_confirmations(ctx):
+                notify_aideurs(ctx, None, "alerte_commandes_en_nombre", {
+                    "club_name": ctx.settings.club_name, "limit": CONFIRMATIONS_PER_HOUR,
+                }, key=f"command-flood:{ctx.now:%Y-%m-%dT%H}")
+                return
+            ask_confirmation(ctx, mail, None, reply, source)
             return
         execute(ctx, mail, None, reply)
         return
@@ -129,7 +167,7 @@ def _open_by_command_address(ctx: WorkflowContext, mail: InboundMail, reply: Aid
 
 def sends_to_members(reply: AideurReply) -> bool:
     """Whether executing this reply would send anything to a member (a helper is a member too)."""
-    return bool(reply.message.strip()) or any(c.name not in QUIET for c in reply.commands)
+    return bool(reply.message.strip()) or any(not REGISTRY[c.name].is_quiet(c) for c in reply.commands)
 
 
 # --- confirmation of command-address commands ---------------------------------------------------------------------
@@ -140,7 +178,7 @@ def _too_many_confirmations(ctx: WorkflowContext) -> bool:
 
 
 def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None, reply: AideurReply,
-                     source: str) -> None:
+                     source: str, *, duplicate_of: str = "") -> None:
     """Keep the command and ask every Aideur address to confirm it, each with the command's own reply address."""
     pending = PendingCommand(created_at=ctx.now, expires_at=ctx.now + timedelta(hours=CONFIRMATION_HOURS),
                              status="pending", from_address=mail.from_address, message_id=mail.message_id,
@@ -151,7 +189,7 @@ def ask_confirmation(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | N
                  f"confirmation : {shorten(' / '.join(c.line.strip() for c in reply.commands), 300)}", ctx.now,
                  actor=mail.from_address)
     _to_aideurs_about(ctx, pending, ticket, "confirmation_commande", {
-        "sender": mail.from_address, "effects": _effects(ctx, ticket, reply),
+        "sender": mail.from_address, "effects": _effects(ctx, ticket, reply), "duplicate_of": duplicate_of,
     }, key=f"confirm-command:{mail.message_id}")
 
 

@@ -269,6 +269,24 @@ SAMPLES = {
         "forms": [{"ref": "CA-2026-0039", "member": "Alice Martin", "role": "demandeur", "sent": "ven. 20/11",
                    "reminders": 2}],
         "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}]},
+    # Absences (issue 13, point 4).
+    "absence_membre": NOTICE | {"first_name": "Alice", "ref": "CA-2026-0042", "starts": "mardi 22 décembre 2026",
+                                "ends": "mardi 5 janvier 2027",
+                                "back": "mercredi 6 janvier 2027", "tickets": [
+        {"ref": "CA-2026-0042", "title": "Besoin d'un avocat", "member": "Alice Martin",
+         "before": "mercredi 23 décembre 2026", "after": "jeudi 7 janvier 2027"},
+        {"ref": "CA-2026-0043", "title": LONG[:80], "member": "Alice Martin",
+         "before": "jeudi 24 décembre 2026", "after": "vendredi 8 janvier 2027"}]},
+    "absence_enregistree": NOTICE | {"starts": "mardi 22 décembre 2026", "ends": "mardi 5 janvier 2027",
+                                     "back": "mercredi 6 janvier 2027", "reason": "congés de fin d'année",
+                                     "moved": [{"ref": "CA-2026-0042", "member": "Alice Martin",
+                                                "before": "mercredi 23 décembre 2026",
+                                                "after": "jeudi 7 janvier 2027", "title": "Besoin d'un avocat"}]},
+    "absence_etat": NOTICE | {"cancelled": False, "absence": {
+        "starts": "mardi 22 décembre 2026", "ends": "mardi 5 janvier 2027", "back": "mercredi 6 janvier 2027",
+        "reason": "congés"}},
+    "absence_reponse_auto": NOTICE | {"ticket_ref": "CA-2026-0042", "subject": "Congés de fin d'année",
+                                      "sender": "aideur@club.test", "declared": False, "back": ""},
 }
 
 

@@ -63,6 +63,15 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "inscription_incomplete": [{"echoed": False, "acceptance_missing": False, "problems": [
         {"field": "Nom", "problem": "à remplir"}]}],
     "digest_hebdo": [{"unanswered": [], "unanswered_count": 3}],
+    "absence_membre": [{"tickets": [{"ref": "CA-2026-0042", "title": "Besoin d'un avocat", "member": "Alice",
+                                     "before": "mercredi 23 décembre 2026", "after": "jeudi 7 janvier 2027"}]}],
+    "absence_enregistree": [{"moved": [], "reason": ""}],
+    "absence_etat": [{"cancelled": True}, {"absence": {}}],
+    "absence_reponse_auto": [{"declared": True, "back": "mercredi 6 janvier 2027", "ticket_ref": ""}],
+    "accuse_reception": [{"away_from": "", "away_until": "mercredi 6 janvier 2027",
+                          "due_date": "jeudi 7 janvier 2027"},
+                         {"away_from": "mardi 22 décembre 2026", "away_until": "mercredi 6 janvier 2027"}],
+    "confirmation_commande": [{"duplicate_of": "CA-2026-0041, CA-2026-0040"}],
 }
 VARIANT_CASES = [(name, index) for name, variants in sorted(VARIANTS.items()) for index in range(len(variants))]
 

@@ -1,0 +1,64 @@
+"""Absences (issue 13, point 4), the pure rules: reading `#absent DU AU`, and telling Aideur's automatic answer from
+a word for the member (other phrasings than the end-to-end tests)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mailbot.commands.absent import read_range
+from mailbot.parsers import parse_mail
+from mailbot.workflows.absences import automatic_reason
+from tests.helpers import AIDEUR, make_mail
+
+TODAY = date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(("text", "start", "end", "motif"), [
+    ("22/12 05/01", date(2026, 12, 22), date(2027, 1, 5), ""),
+    ("22/12/2026 05/01/2027 congés", date(2026, 12, 22), date(2027, 1, 5), "congés"),
+    ("du 22 décembre au 5 janvier", date(2026, 12, 22), date(2027, 1, 5), ""),
+    ("du 22/12 jusqu'au 05/01 ski en famille", date(2026, 12, 22), date(2027, 1, 5), "ski en famille"),
+    ("22 déc. - 3 janv.", date(2026, 12, 22), date(2027, 1, 3), ""),
+    ("demain 14/12", date(2026, 12, 7), date(2026, 12, 14), ""),
+    ("1/12 14/12", date(2026, 12, 1), date(2026, 12, 14), ""),  # began last week, declared now
+])
+def test_absence_dates_read_in_order_across_new_year(text: str, start: date, end: date, motif: str) -> None:
+    assert read_range(text, TODAY) == (start, end, motif)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("22/12", "date de fin"), ("bientôt", "date de début"), ("1/12 3/12", "déjà passée"),
+    ("22/12 05/01/2028", "l'année"), ("22/12 31/02", "date de fin"),
+])
+def test_bad_absence_dates_say_what_is_wrong(text: str, problem: str) -> None:
+    found = read_range(text, TODAY)
+    assert isinstance(found, str) and problem in found and "#absent 22/12 05/01" in found
+
+
+def _mail(subject: str, body: str):  # type: ignore[no-untyped-def]
+    return parse_mail(bytes(make_mail(AIDEUR, subject, body)))
+
+
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Congés de fin d'année", "Bonjour, le bureau est fermé jusqu'au 4 janvier. Bonnes fêtes !"),
+    ("Absent", "Merci pour votre mail."),
+    ("Fermeture estivale", "Je suis en vacances, de retour le 24 août."),
+    ("Re: [CA-2026-0001] Nouvelle demande", "Je suis actuellement absent et n'ai qu'un accès limité à mes mails."),
+    ("Re: [CA-2026-0001] Nouvelle demande", "I am currently out of the office, back Monday."),
+    ("Re: [CA-2026-0001] Nouvelle demande", "Je prendrai connaissance de votre message à mon retour, le 5."),
+    ("Out of Office: [CA-2026-0001] Nouvelle demande", "Back soon."),
+])
+def test_vacation_notices_are_automatic(subject: str, body: str) -> None:
+    assert automatic_reason(_mail(subject, body), body, "CA-2026-0001")
+
+
+@pytest.mark.parametrize("body", [
+    "Bonjour Alice, je vous mets en relation avec un avocat dès lundi.",
+    "Bonjour Alice, je serai absent demain mais Bruno peut vous aider : je lui transmets.",
+    "Je suis absent la semaine prochaine ; je vous rappelle à mon retour, le 14.",
+])
+def test_a_reply_quoting_the_notification_is_a_word_for_the_member(body: str) -> None:
+    quoted = body + "\n\nLe 26/11/2026 à 10:00, Club Aide a écrit :\n> [CA-2026-0001] Nouvelle demande\n> Bail"
+    mail = _mail("Re: [CA-2026-0001] Nouvelle demande", quoted)
+    assert automatic_reason(mail, mail.new_text, "CA-2026-0001") == ""
