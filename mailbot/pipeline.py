@@ -37,6 +37,7 @@ from mailbot.workflows import (
     directory,
     newcomers,
     notices,
+    notrequests,
     profiles,
     requests,
     results,
@@ -260,6 +261,11 @@ class Pipeline:
             counterparts.counterpart_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.DIRECTORY:
             directory.directory_mail(ctx, mail, decision.member)
+        elif decision.action is Action.CALENDAR:
+            reason = notrequests.calendar(ctx, mail, raw, ticket, decision.member)
+        elif decision.action is Action.THANKS:
+            assert decision.member is not None
+            ticket, reason = notrequests.thanks(ctx, mail, decision.member)
         elif decision.action is Action.BOUNCE:
             reason = notices.bounce(ctx, mail, ticket)
         elif decision.action is Action.AUTO_REPLY:
