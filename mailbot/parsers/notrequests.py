@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from email.message import Message
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import mime
-from .headers import decode_header
 from .rules import COURTESY, fold
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -141,7 +140,7 @@ def _start(value: str, params: dict[str, str]) -> tuple[datetime | None, bool]:
     except ValueError:
         return None, False
     if value.upper().endswith("Z"):
-        return moment.replace(tzinfo=timezone.utc).astimezone(PARIS), False
+        return moment.replace(tzinfo=UTC).astimezone(PARIS), False
     zone_name = params.get("TZID", "").strip().strip("/")
     try:
         zone = ZoneInfo(_WINDOWS.get(zone_name.lower(), zone_name)) if zone_name else PARIS
@@ -192,7 +191,7 @@ def recipients(to: tuple[str, ...], cc: tuple[str, ...], own: tuple[str, ...] = 
 # --- a bare thank-you --------------------------------------------------------------------------------------------
 _THANKS = re.compile(
     r"^(?:(?:et\s+)?encore\s+)?(?:un\s+)?(?:(?:(?:tres|vraiment)\s+)?(?:grand|immense|gros|enorme)\s+)?"
-    r"(?:merci|mille\s+merci|mercis?|thanks?|thank\s+you)"
+    r"(?:merci|mille\s+mercis?|mercis?|thanks?|thank\s+you)"
     r"(?:\s+(?:beaucoup|bien|mille\s+fois|infiniment|encore|a\s+(?:vous|toi|tous|toutes)|"
     r"(?:a\s+|pour\s+)?(?:aideur|au\s+club|a\s+l'equipe|le\s+club|l'equipe)|"
     r"(?:pour|de)\s+(?:tout|(?:votre|ton|cette|l')\s*(?:aide|reponse|retour|temps|soutien|coup\s+de\s+main|"
@@ -246,7 +245,7 @@ def is_bare_thanks(text: str) -> bool:
     if not text.strip() or "?" in text:
         return False
     thanked = False
-    lines = [line for line in _symbols_out(text).splitlines() if not line.lstrip().startswith(">")]
+    lines = [_symbols_out(line) for line in text.splitlines() if not line.lstrip().startswith(">")]
     for index, line in enumerate(lines):
         pieces = [piece.strip(" -–—*_~") for piece in re.split(r"[,.!;:…]+", line)]
         verdicts = [_thanks_piece(piece) for piece in pieces if piece]

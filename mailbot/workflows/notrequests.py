@@ -18,6 +18,7 @@ from mailbot.workflows.notices import flood_notice
 from mailbot.workflows.profiles import own_words
 from mailbot.workflows.tickets import record_event, record_inbound, shorten
 
+
 def display_sender(member: Member | None, mail: InboundMail) -> str:
     """« Alice Martin <alice@…> » for a member, else the name and address the mail gives (not verified)."""
     if member is not None and member.status == "active":
