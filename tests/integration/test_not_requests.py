@@ -179,3 +179,38 @@ def test_a_bare_thank_you_goes_on_the_latest_ticket_never_opens_one(clean_mail, 
     assert len(mailbox(clean_mail, ALICE)) == 1 and mailbox(clean_mail, CHLOE) == []
     assert len(settle(clean_mail, BRUNO, 1)) == 1
     _ = datetime  # fixed instants only
+
+
+# 300 characters, accents and an apostrophe, sent as RFC 2047 encoded words folded over several header lines.
+LONG_SUBJECT = ("Litige avec un fournisseur d'électricité qui a facturé deux fois la même période "
+                "à l'entreprise, malgré trois réclamations écrites, un médiateur saisi en été et une "
+                "promesse de remboursement jamais tenue : que faire maintenant, et à qui m'adresser "
+                "pour obtenir enfin gain de cause sans frais d'avocat ? Merci !")[:300]
+
+
+def _folded(subject: str) -> str:
+    from email.header import Header
+
+    return Header(subject, "utf-8", maxlinelen=76, header_name="Subject").encode()
+
+
+def test_a_long_subject_reaches_aideur_whole(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    assert len(LONG_SUBJECT) == 300
+    add_members(sessions)
+    header = _folded(LONG_SUBJECT)
+    assert "\n" in header and "=?utf-8?" in header
+    append(clean_mail, CLUB, raw("long@alice", f"Subject: {header}\n",
+                                 "Bonjour,\nVoir l'objet : pouvez-vous m'aider ?\nAlice\n"))
+    append(clean_mail, CLUB, raw("long@inconnu", f"Subject: {header}\n", "Bonjour,\nVoir l'objet.\nJean\n",
+                                 sender=STRANGER))
+    run_cycle(settings, sessions)
+
+    notices = settle(clean_mail, AIDEUR, 2)
+    assert len(notices) == 2
+    for notice in notices:
+        # The subject of our mail may be shortened; then the body says it whole.
+        whole = " ".join(notice.subject.split()) + " " + " ".join(notice.text.split())
+        assert LONG_SUBJECT in whole.replace("\u00a0", " "), notice.subject
+    request = next(m for m in notices if "Nouvelle demande" in m.subject)
+    assert "Objet complet" in request.text
+    assert len(settle(clean_mail, ALICE, 1)) == 1

@@ -57,7 +57,8 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "notification_resultat": [{"role": "helper", "comment": "", "updated": True}],
     "acceptation": [{"message": ""}],
     "solution": [{"message": "Bonjour Alice,\nVoici une piste."}],
-    "notification_nouvelle_demande": [{"attachments": [], "forwarded": [], "matches": []}],
+    "notification_nouvelle_demande": [{"attachments": [], "forwarded": [], "matches": []},
+                                      {"full_subject": "Besoin d'un avocat pour un litige avec un fournisseur " * 5}],
     "notification_suivi": [{"sender_is_owner": False, "attachments": [], "ticket_closed": True}],
     "inscription_incomplete": [{"echoed": False, "acceptance_missing": False, "problems": [
         {"field": "Nom", "problem": "à remplir"}]}],
