@@ -213,8 +213,8 @@ def _counterpart(mail: InboundMail, deps: RouterDeps, token: Token, in_address: 
     sender is that member (anyone else's mail is only reported to Aideur)."""
     counterpart = deps.session.get(Counterpart, token.number)
     ticket = deps.session.get(Ticket, counterpart.ticket_id) if counterpart and counterpart.ticket_id else None
-    if counterpart is None or (ticket is None and counterpart.member_id is None):
-        return None
+    if counterpart is None or (ticket is None and counterpart.member_id is None and counterpart.address is None):
+        return None  # (a stranger's counterpart names their address: Aideur's reply to a non-member notice)
     if token.role == ROLE_AIDEUR:
         if deps.settings.is_aideur(mail.from_address):
             # No ticket (a member's profile mail): triage's proofs all the same; the workflow takes the ticket's

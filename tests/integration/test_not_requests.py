@@ -214,3 +214,51 @@ def test_a_long_subject_reaches_aideur_whole(clean_mail, settings, sessions):  #
     request = next(m for m in notices if "Nouvelle demande" in m.subject)
     assert "Objet complet" in request.text
     assert len(settle(clean_mail, ALICE, 1)) == 1
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def test_aideur_replying_to_a_non_member_notice_writes_to_that_person(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    """The issue's case: his reply to « Message d'un non-membre » was refused for a missing reference."""
+    from tests.helpers import smtp_send, wait_mail
+    from tests.integration.aideur_clients import reply_to_notification
+
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("q@inconnu", "Subject: Renseignement\n",
+                                 "Bonjour,\nJe suis artisan à Lyon, comment fonctionne votre club ?\nJean\n",
+                                 sender=STRANGER))
+    run_cycle(settings, sessions)
+    [invitation] = settle(clean_mail, STRANGER, 1)
+    [notice] = settle(clean_mail, AIDEUR, 1)
+    assert "Message d'un non-membre" in notice.subject
+    assert f"Votre texte sera envoyé à : {STRANGER}, qui n'est pas membre du Club" in _flat(notice.text)
+
+    smtp_send(clean_mail, reply_to_notification(notice, "Bonjour Jean,\nLe Club réunit des artisans et des "
+                                                "commerçants de la région ; l'adhésion est gratuite.", "thunderbird"))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=10))
+    stranger = settle(clean_mail, STRANGER, 2)
+    assert len(stranger) == 2
+    relayed = stranger[1]
+    assert relayed.from_ == CLUB and "Message d'Aideur" in relayed.subject
+    flat = _flat(relayed.text)
+    assert "l'adhésion est gratuite" in flat and "Pour vous inscrire, répondez à ce mail" in flat
+    assert "Thunderbird" not in relayed.text and "a écrit :" not in relayed.text  # his quote and signature stay
+    assert AIDEUR not in relayed.text + str(relayed.headers)
+    # No refusal, no error to Aideur; nothing to any member.
+    assert len(settle(clean_mail, AIDEUR, 1)) == 1
+    assert all(mailbox(clean_mail, member) == [] for member in (ALICE, BRUNO, CHLOE))
+
+    # The person answers: it reaches Aideur as their mail again (bound to them), with the invitation to join.
+    smtp_send(clean_mail, reply_to_notification(relayed, "Merci, et comment s'inscrit-on exactement ?", "gmail",
+                                                sender=STRANGER, name="Jean Artisan"))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=20))
+    notices = settle(clean_mail, AIDEUR, 2)
+    assert len(notices) == 2 and "s'inscrit-on" in notices[1].text
+    assert f"Votre texte sera envoyé à : {STRANGER}" in _flat(notices[1].text)
+    with sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+    _ = invitation

@@ -227,6 +227,7 @@ SAMPLES = {
     # One reply address = one counterpart (issue 12, point 2).
     "message_intervenant": NOTICE | {"first_name": "Bruno", "ref": "CA-2026-0042", "message": LONG},
     "message_membre": NOTICE | {"first_name": "Jean", "message": "Bonjour Jean,\n" + LONG},
+    "message_non_membre": NOTICE | {"message": "Bonjour,\n" + LONG, "conditions_version": "v1"},
     "notification_reponse": TICKET | {"name": "Bruno Petit",
                                       "email": "bruno@membres.test", "own": True,
                                       "sender": "bruno@membres.test", "text": LONG,
