@@ -382,5 +382,22 @@ def counterpart_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: i
                    about=(member.email or "") if member is not None else "")
 
 
-__all__ = ["ANSWER", "KIND_HELPER", "KIND_MEMBER", "KIND_NONE", "KIND_STRANGER", "for_stranger", "NO_COUNTERPART", "aideur_reply", "check", "counterpart_reply",
-           "describe", "for_helper", "for_member", "nobody", "of_mail", "relay", "reply_binding"]
+__all__ = [
+    "ANSWER",
+    "KIND_HELPER",
+    "KIND_MEMBER",
+    "KIND_NONE",
+    "KIND_STRANGER",
+    "NO_COUNTERPART",
+    "aideur_reply",
+    "check",
+    "counterpart_reply",
+    "describe",
+    "for_helper",
+    "for_member",
+    "for_stranger",
+    "nobody",
+    "of_mail",
+    "relay",
+    "reply_binding",
+]
