@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mailbot.models import Member, Ticket
+from mailbot.models import Counterpart, Member, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.notrequests import Invitation, describe, invitation_of, when
+from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.notices import flood_notice
@@ -51,8 +52,19 @@ def calendar(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket
         "sender": display_sender(member, mail), "what": what, "summary": invitation.summary,
         "organizer": invitation.organizer, "when": moment, "subject": mail.subject or "(sans objet)",
         "title": ticket.subject if ticket else "",
-    }, key=f"calendar:{mail.message_id}", about=mail.from_address)
+    }, key=f"calendar:{mail.message_id}", about=mail.from_address, counterpart=_sender(ctx, ticket, member, mail))
     return f"agenda ({what}) : pas une demande, Aideur prévenu"
+
+
+def _sender(ctx: WorkflowContext, ticket: Ticket | None, member: Member | None,
+            mail: InboundMail) -> Counterpart | None:
+    """Whom Aideur's reply to the notice goes to: the ticket's requester (None: the ticket's own token), else the
+    member who sent it, else that address (someone who is not a member: a short mail from the club)."""
+    if ticket is not None:
+        return None
+    if member is not None and member.status == "active":
+        return counterparts.for_member(ctx, member)
+    return counterparts.for_stranger(ctx, mail.from_address) if mail.from_address else counterparts.nobody(ctx, None)
 
 
 def thanks(ctx: WorkflowContext, mail: InboundMail, member: Member) -> tuple[Ticket | None, str]:
@@ -72,6 +84,7 @@ def thanks(ctx: WorkflowContext, mail: InboundMail, member: Member) -> tuple[Tic
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket else "",
         "title": ticket.subject if ticket else "", "closed": bool(ticket and ticket.status == "closed"),
         "name": member.display_name, "email": member.email or "", "text": text,
-    }, key=f"thanks:{mail.message_id}", about=member.email or "")
+    }, key=f"thanks:{mail.message_id}", about=member.email or "",
+        counterpart=None if ticket is not None else counterparts.for_member(ctx, member))
     return ticket, ("un remerciement, ajouté à la demande " + ticket.ref if ticket else
                     "un remerciement sans demande : Aideur prévenu") + " ; pas de réponse"

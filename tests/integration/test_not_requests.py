@@ -262,3 +262,34 @@ def test_aideur_replying_to_a_non_member_notice_writes_to_that_person(clean_mail
     with sessions() as session:
         assert session.scalars(select(Ticket)).all() == []
     _ = invitation
+
+
+def test_replying_to_notices_about_no_ticket_does_something_sensible(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    """A thank-you from a member without a ticket: his reply goes to that member. A quarantine alert concerns
+    no one he could write to: he is told his text went to no one, naming the alert, and what to do instead."""
+    from tests.helpers import smtp_send, wait_mail
+    from tests.integration.aideur_clients import reply_to_notification
+
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("merci@chloe", "Subject: Merci\n", "Merci beaucoup !\nChloé\n", sender=CHLOE))
+    append(clean_mail, CLUB, raw("two@senders", "Subject: Deux expéditeurs\n", "Bonjour\n",
+                                 sender=f"{STRANGER}, autre@ailleurs.test"))
+    run_cycle(settings, sessions)
+    notices = settle(clean_mail, AIDEUR, 2)
+    assert len(notices) == 2
+    [thanks] = [m for m in notices if "remerciement" in m.subject]
+    [alert] = [m for m in notices if m is not thanks]
+    assert "Votre texte sera envoyé à : Chloé Durand, membre du Club" in _flat(thanks.text)
+
+    smtp_send(clean_mail, reply_to_notification(thanks, "Avec plaisir Chloé, à bientôt au club !", "gmail"))
+    smtp_send(clean_mail, reply_to_notification(alert, "Qui est-ce ? Je ne comprends pas ce mail.", "outlook"))
+    wait_mail(clean_mail, CLUB, 2)
+    run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=10))
+    [to_chloe] = settle(clean_mail, CHLOE, 1)
+    assert "Message d'Aideur" in to_chloe.subject and "à bientôt au club" in to_chloe.text
+    aideur = settle(clean_mail, AIDEUR, 3)
+    assert len(aideur) == 3
+    refusal = _flat(aideur[2].text)
+    assert "Votre texte n'a été envoyé à personne : la notification « " in refusal
+    assert alert.subject[:40] in refusal and "écrivez-lui depuis votre messagerie" in refusal
+    assert mailbox(clean_mail, STRANGER) == [] and mailbox(clean_mail, ALICE) == []
