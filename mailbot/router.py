@@ -150,6 +150,9 @@ def calendar(mail: InboundMail, deps: RouterDeps) -> Route | None:
     any. Aideur's own (a command may come with one) goes through his rules."""
     if deps.settings.is_aideur(mail.from_address) or mail.kind is MailKind.BOUNCE:
         return None
+    token = address_token(mail, deps.signer)
+    if token is not None and token.scope != SCOPE_TICKET:
+        return None  # an answer to an appeal, a consent, a form…: its own workflow reads it (an .ics beside it)
     if invitation_of(deps.raw) is None:
         return None
     ticket = _ticket_of_token(mail, deps)
