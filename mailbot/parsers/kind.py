@@ -473,9 +473,9 @@ _VIEW_ONLINE = re.compile(r"version en ligne|voir (?:ce|cet|l')\s*(?:e-?mail|mai
                           r"dans (?:votre|le) navigateur)|afficher (?:dans|sur) (?:votre|le) navigateur|"
                           r"view (?:this email |it )?(?:online|in (?:your )?browser)|"
                           r"si ce (?:message|mail|e-?mail) ne s'affiche pas", re.IGNORECASE)
-_PIXEL = re.compile(r"<img\b[^>]*\b(?:width\s*=\s*[\"']?(?:0|1)(?:px)?[\"']?\b[^>]*\bheight\s*=\s*[\"']?(?:0|1)"
-                    r"(?:px)?[\"']?|height\s*=\s*[\"']?(?:0|1)(?:px)?[\"']?\b[^>]*\bwidth\s*=\s*[\"']?(?:0|1)"
-                    r"(?:px)?[\"']?)", re.IGNORECASE)
+_PIXEL_SIZE = r"\s*=(?:3D)?\s*[\"']?(?:0|1)(?!\d)(?:px)?[\"']?"  # width="1", or width=3D"1" in quoted-printable
+_PIXEL = re.compile(r"<img\b[^>]*\b(?:width" + _PIXEL_SIZE + r"\b[^>]*\bheight" + _PIXEL_SIZE + r"|height"
+                    + _PIXEL_SIZE + r"\b[^>]*\bwidth" + _PIXEL_SIZE + r")", re.IGNORECASE)
 
 
 def _newsletter(facts: _Facts) -> KindResult | None:

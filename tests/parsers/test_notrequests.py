@@ -74,6 +74,9 @@ def test_no_calendar_part_and_a_forwarded_invitation_are_no_invitation() -> None
     ("", "<p>Voir la version en ligne</p><p>Nouvelles</p><a href='u'>Se désabonner</a>", "text/html; charset=utf-8"),
     ("", "<p>Nouvelles</p><a href='u'>Cliquez ici pour vous désinscrire</a><img src='p' width='1' height='1'>",
      "text/html; charset=utf-8"),
+    ("Content-Transfer-Encoding: quoted-printable\n",
+     "<p>Nouvelles</p><a href=3D'u'>Se d=C3=A9sinscrire</a><img src=3D'p' width=3D\"1\" height=3D\"1\">",
+     "text/html; charset=utf-8"),
 ])
 def test_newsletters_without_list_headers_are_bulk(headers: str, body: str, content_type: str) -> None:
     mail = parse_mail(_mail("Subject: La lettre de décembre\n" + headers, body, content_type))
