@@ -203,10 +203,14 @@ def test_a_long_subject_reaches_aideur_whole(clean_mail, settings, sessions):  #
                                  "Bonjour,\nVoir l'objet : pouvez-vous m'aider ?\nAlice\n"))
     append(clean_mail, CLUB, raw("long@inconnu", f"Subject: {header}\n", "Bonjour,\nVoir l'objet.\nJean\n",
                                  sender=STRANGER))
+    # Unreadable (two senders): quarantined, and Aideur's alert says the subject too.
+    append(clean_mail, CLUB, raw("long@deux", f"Subject: {header}\n", "Bonjour\n",
+                                 sender=f"{STRANGER}, autre@ailleurs.test"))
     run_cycle(settings, sessions)
 
-    notices = settle(clean_mail, AIDEUR, 2)
-    assert len(notices) == 2
+    notices = settle(clean_mail, AIDEUR, 3)
+    assert len(notices) == 3
+    assert any("Mail illisible mis de côté" in m.subject for m in notices)
     for notice in notices:
         # The subject of our mail may be shortened; then the body says it whole.
         whole = " ".join(notice.subject.split()) + " " + " ".join(notice.text.split())
