@@ -55,6 +55,7 @@ KNOWN_SETTINGS = frozenset({
     "MAILBOT_REOPEN_DAYS",
     "MAILBOT_RESULT_FORM_DAYS",
     "MAILBOT_CLUB_ALIASES",
+    "MAILBOT_MASS_RECIPIENTS",
 })
 # Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
 # CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
@@ -145,6 +146,9 @@ class Settings:
     # Other addresses whose mail lands in the club's mailbox (a public contact address forwarded to it): a mail
     # written to one of them is written to the club, never taken for a copy (parsers.recipients).
     club_aliases: tuple[str, ...] = ()
+    # A mail addressed to this many people or more (To + Cc, the club's addresses left out) is a mass mail: recorded
+    # and listed for Aideur, never a ticket (issue 13, point 7). 0 turns the rule off.
+    mass_recipients: int = 10
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -230,6 +234,7 @@ def _read(reader: _Reader) -> Settings:
         consent_reminder_days=reader.integer("MAILBOT_CONSENT_REMINDER_DAYS", 3, minimum=1, maximum=60),
         consent_expiry_days=_consent_expiry(reader),
         result_form_days=reader.integer("MAILBOT_RESULT_FORM_DAYS", 7, minimum=0, maximum=90),
+        mass_recipients=reader.integer("MAILBOT_MASS_RECIPIENTS", 10, minimum=0, maximum=10000),
         authserv_id=reader.authserv_id("MAILBOT_AUTHSERV_ID"),
         retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
         log_level=log_level(reader.env),

@@ -229,11 +229,13 @@ class Counterpart(Base):
     __tablename__ = "counterparts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # helper | member | none
+    kind: Mapped[str] = mapped_column(String(16))  # helper | member | stranger | none
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     solicitation_id: Mapped[int | None] = mapped_column(ForeignKey("solicitations.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # kind "stranger": the address of someone who is not a member (Aideur's reply to a non-member notice goes there)
+    address: Mapped[str | None] = mapped_column(String(320))
 
     member: Mapped[Member | None] = relationship()
 

@@ -38,6 +38,7 @@ from mailbot.workflows import (
     directory,
     newcomers,
     notices,
+    notrequests,
     profiles,
     requests,
     results,
@@ -266,6 +267,11 @@ class Pipeline:
             counterparts.counterpart_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.DIRECTORY:
             directory.directory_mail(ctx, mail, decision.member)
+        elif decision.action is Action.CALENDAR:
+            reason = notrequests.calendar(ctx, mail, raw, ticket, decision.member)
+        elif decision.action is Action.THANKS:
+            assert decision.member is not None
+            ticket, reason = notrequests.thanks(ctx, mail, decision.member)
         elif decision.action is Action.BOUNCE:
             reason = notices.bounce(ctx, mail, ticket)
         elif decision.action is Action.AUTO_REPLY:
@@ -348,11 +354,11 @@ class Pipeline:
                 message_id = key
                 sender = mail.from_address if mail else _sniff_header(raw, b"from")
                 subject = mail.subject if mail else _sniff_header(raw, b"subject")
-                # The notice's subject holds the mail's: a long one (up to 998 characters) is cut. (Its idempotency
-                # key holds the Message-ID: the outbox stores long keys with a digest.)
-                # A From with no usable address (sender_problem) is shown to Aideur as it was written.
+                # The notice's subject line holds the mail's, shortened by the template; its body says it whole
+                # (issue 13, point 7). (Its idempotency key holds the Message-ID: the outbox stores long keys with
+                # a digest.) A From with no usable address (sender_problem) is shown to Aideur as it was written.
                 self._tell_aideur(session, now, message_id=message_id, sender=sender or _sniff_header(raw, b"from"),
-                                  subject=subject[:200],
+                                  subject=subject[:998],
                                   reason=reason)
                 session.add(InboundRecord(
                     message_id=message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,

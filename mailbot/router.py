@@ -33,6 +33,7 @@ from mailbot.models import (
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
+from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients
 from mailbot.parsers.recipients import is_copy, is_reply_all, others, subject_key
 from mailbot.parsers.registration import confirmation_of, intent_of
 from mailbot.parsers.rules import is_courtesy_only
@@ -81,6 +82,8 @@ class Action(str, Enum):
     COUNTERPART_REPLY = "counterpart-reply"  # a helper's answer to a message Aideur sent them (scope w)
     DIRECTORY = "directory"  # "annuaire [compétence]": the members visible to members (workflows/directory.py)
     COPY = "copy"  # the club only copied (Cc, Bcc, a reply-all): on the ticket it threads with, or to Aideur
+    CALENDAR = "calendar"  # an invitation or its answer: one notice to Aideur, on its ticket if it threads with one
+    THANKS = "thanks"  # a member's fresh bare thank-you: a remark on their latest ticket, never a new one
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,25 @@ def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+def calendar(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A calendar invitation or answer (a text/calendar part or an .ics file; iTIP REQUEST, REPLY, CANCEL,
+    COUNTER…) is no request (issue 13, point 7): Aideur gets one short notice, on the ticket it threads with if
+    any. Aideur's own (a command may come with one) goes through his rules."""
+    if deps.settings.is_aideur(mail.from_address) or mail.kind is MailKind.BOUNCE:
+        return None
+    token = address_token(mail, deps.signer)
+    if token is not None and token.scope != SCOPE_TICKET:
+        return None  # an answer to an appeal, a consent, a form…: its own workflow reads it (an .ics beside it)
+    if invitation_of(deps.raw) is None:
+        return None
+    ticket = _ticket_of_token(mail, deps)
+    if ticket is None:
+        threaded = thread(mail, deps) or subject_reference(mail, deps)
+        ticket = threaded.ticket if threaded is not None else None
+    return Route(Action.CALENDAR, "invitation d'agenda ou réponse à une invitation : pas une demande",
+                 ticket=ticket, member=_member(deps, mail.from_address))
+
+
 def verified_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     token = address_token(mail, deps.signer)
     in_address = token is not None
@@ -198,8 +220,8 @@ def _counterpart(mail: InboundMail, deps: RouterDeps, token: Token, in_address: 
     sender is that member (anyone else's mail is only reported to Aideur)."""
     counterpart = deps.session.get(Counterpart, token.number)
     ticket = deps.session.get(Ticket, counterpart.ticket_id) if counterpart and counterpart.ticket_id else None
-    if counterpart is None or (ticket is None and counterpart.member_id is None):
-        return None
+    if counterpart is None or (ticket is None and counterpart.member_id is None and counterpart.address is None):
+        return None  # (a stranger's counterpart names their address: Aideur's reply to a non-member notice)
     if token.role == ROLE_AIDEUR:
         if deps.settings.is_aideur(mail.from_address):
             # No ticket (a member's profile mail): triage's proofs all the same; the workflow takes the ticket's
@@ -539,6 +561,18 @@ def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+def mass_mail(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A fresh mail addressed to many people (MAILBOT_MASS_RECIPIENTS, To + Cc): a networking mail, an
+    announcement, never a request for help. Recorded and listed for Aideur (digest, `mailbot report`); a reply in
+    a ticket's thread was routed before this rule."""
+    threshold = deps.settings.mass_recipients
+    count = recipients(mail.to, mail.cc, (deps.settings.club_address, *deps.settings.aideur_addresses))
+    if threshold <= 0 or count < threshold:
+        return None
+    return Route(Action.IGNORE, f"envoi en nombre : {count} destinataires (à partir de {threshold}) : "
+                                "pas une demande, pas de réponse")
+
+
 def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A fresh mail saying "annuaire [compétence]", from anyone (the workflow answers a non-member with a refusal)."""
     if asked_for(mail.subject, mail.new_text or mail.text) is None:
@@ -560,6 +594,24 @@ def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+def thanks(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A member's fresh mail (not a reply) that only says thank you (« Merci ! », « Un grand merci 🙏 », with or
+    without a signature): it goes on their latest ticket as a remark, never opens one. Its subject must say no
+    more (empty, a thanks, or the title of one of their tickets), and a file sent with it makes it a request."""
+    member = _member(deps, mail.from_address)
+    if member is None or member.status != "active" or mail.in_reply_to or mail.references:
+        return None
+    if any(a.disposition == "attachment" for a in mail.attachments) or mail.forwarded:
+        return None
+    if not is_bare_thanks(own_words(mail)):
+        return None
+    subject = strip_subject_prefixes(mail.subject).strip()
+    if subject and not is_bare_thanks(subject) and not deps.session.scalar(select(Ticket.id).where(
+            Ticket.member_id == member.id, Ticket.subject == subject)):
+        return None
+    return Route(Action.THANKS, "un remerciement seul : pas une demande", member=member)
+
+
 def sender(mail: InboundMail, deps: RouterDeps) -> Route:
     member = _member(deps, mail.from_address)
     if member is not None and member.status == "active":
@@ -578,8 +630,8 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
     return Route(Action.NON_MEMBER, why, member=member, token=token)
 
 
-RULES: tuple[Rule, ...] = (own_mail, bounce, robots, verified_token, thread, subject_reference,
-                           copy_or_repeat, aideur_without_token, directory, member_intent, sender)
+RULES: tuple[Rule, ...] = (own_mail, bounce, calendar, robots, verified_token, thread, subject_reference,
+                           copy_or_repeat, aideur_without_token, mass_mail, directory, member_intent, thanks, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

@@ -454,6 +454,52 @@ def _bulk(facts: _Facts) -> KindResult | None:
     return None
 
 
+# Headers of mass-mailing services (Mailchimp, Brevo/Sendinblue, Mailjet, Mailgun campaigns, SendGrid…): a
+# campaign sent without any List-* header is still a newsletter. Header names, and X-Mailer values.
+_CAMPAIGN_HEADERS = ("X-Campaign", "X-Campaignid", "X-Campaign-Id", "X-MC-User", "X-Mailjet-Campaign",
+                     "X-Mailin-Campaign", "X-Sib-Id", "X-Mailgun-Tag", "X-SG-EID", "X-CSA-Complaints",
+                     "X-Newsletter", "X-Mailchimp-Id", "X-Sendinblue-Id", "X-Brevo-Id", "X-Rpcampaign",
+                     "X-Feedback-Id-Campaign")
+_MASS_MAILERS = re.compile(r"mailchimp|mandrill|sendinblue|brevo|mailjet|sendgrid|mailgun|sarbacane|mailup|"
+                           r"campaign monitor|createsend|constant ?contact|hubspot|mailerlite|substack|"
+                           r"newsletter|e-?mailing|cakemail|dolist|message business|splio|actito|emarsys|"
+                           r"selligent|klaviyo|acymailing|mailpoet|sympa|phplist", re.IGNORECASE)
+# A newsletter's own words: the unsubscribe link, and its "view online" line or its tracking pixel. A member asks
+# "comment me désabonner ?": one signal is not enough, and a forward ("TR: …") is a person passing one on.
+_UNSUBSCRIBE = re.compile(r"se\s+d[ée]sabonner|d[ée]sabonnez[- ]vous|d[ée]sinscri(?:re|ption|vez)|"
+                          r"d[ée]sabonnement|unsubscribe|opt[- ]out|ne plus recevoir (?:nos|cette|ces|la)|"
+                          r"g[ée]rer (?:vos|mes) (?:abonnements|pr[ée]f[ée]rences)", re.IGNORECASE)
+_VIEW_ONLINE = re.compile(r"version en ligne|voir (?:ce|cet|l')\s*(?:e-?mail|mail|message|newsletter) (?:en ligne|"
+                          r"dans (?:votre|le) navigateur)|afficher (?:dans|sur) (?:votre|le) navigateur|"
+                          r"view (?:this email |it )?(?:online|in (?:your )?browser)|"
+                          r"si ce (?:message|mail|e-?mail) ne s'affiche pas", re.IGNORECASE)
+_PIXEL_SIZE = r"\s*=(?:3D)?\s*[\"']?(?:0|1)(?!\d)(?:px)?[\"']?"  # width="1", or width=3D"1" in quoted-printable
+_PIXEL = re.compile(r"<img\b[^>]*\b(?:width" + _PIXEL_SIZE + r"\b[^>]*\bheight" + _PIXEL_SIZE + r"|height"
+                    + _PIXEL_SIZE + r"\b[^>]*\bwidth" + _PIXEL_SIZE + r")", re.IGNORECASE)
+
+
+def _newsletter(facts: _Facts) -> KindResult | None:
+    """A newsletter or campaign sent without list headers (issue 13, point 7): a mass-mailing service's headers,
+    or an unsubscribe link together with a "version en ligne" line or a tracking pixel."""
+    msg = facts.msg
+    for name in _CAMPAIGN_HEADERS:
+        if msg.get(name) is not None:
+            return KindResult(MailKind.BULK, f"newsletter (en-tête {name})")
+    mailer = _header(msg, "X-Mailer") + " " + _header(msg, "X-Mailer-Name")
+    if _MASS_MAILERS.search(mailer):
+        return KindResult(MailKind.BULK, "newsletter (X-Mailer: " + mailer.strip()[:40] + ")")
+    if _PERSON_PREFIX.match(_fold(facts.subject)):
+        return None  # "TR: La lettre de mars": a member forwarding one, to ask about it
+    head = facts.body[:20000]
+    if not _UNSUBSCRIBE.search(head) and not _UNSUBSCRIBE.search(facts.raw_text[:200000]):
+        return None
+    if _VIEW_ONLINE.search(head) or _VIEW_ONLINE.search(facts.raw_text[:200000]):
+        return KindResult(MailKind.BULK, "newsletter (lien de désabonnement et « version en ligne »)")
+    if _PIXEL.search(facts.raw_text[:500000]):
+        return KindResult(MailKind.BULK, "newsletter (lien de désabonnement et pixel de suivi)")
+    return None
+
+
 def _mail_system(facts: _Facts) -> KindResult | None:
     if facts.daemon and facts.null_sender:
         return KindResult(MailKind.AUTO_REPLY, "automatic message from " + facts.sender_local[:40])
@@ -603,7 +649,8 @@ def _auto_body(facts: _Facts) -> KindResult | None:
 # structure of the mail (a subject only when it starts with an autoresponder's words); nothing else makes a
 # mail automatic, so a member's request is never dropped on a word of its text.
 DETECTORS: tuple[Detector, ...] = (_report, _report_fields, _failure_notice, _machine_reports, _receipts,
-                                   _auto_headers, _auto_subject, _auto_body, _other_robots, _bulk, _mail_system)
+                                   _auto_headers, _auto_subject, _auto_body, _other_robots, _bulk, _newsletter,
+                                   _mail_system)
 
 
 def detect(msg: Message, body: str, raw_text: str) -> KindResult:

@@ -44,6 +44,9 @@ from mailbot.workflows.tickets import record_event, record_inbound, shorten
 KIND_HELPER = "helper"
 KIND_MEMBER = "member"  # a member, about no ticket (their profile, their membership)
 KIND_NONE = "none"
+KIND_STRANGER = "stranger"  # someone who is not a member, by address: a « Message d'un non-membre » notice
+# The mail relayed to a stranger: Aideur's words, and how to join.
+TO_STRANGER = "message_non_membre"
 # Notifications about a ticket whose free text has nobody to go to: the requester's address bounced or could not
 # be reached, or the mail is about someone who is not a party to the ticket (a third party, a forger).
 NO_COUNTERPART = frozenset({"alerte_rebond", "alerte_echec_envoi", "notification_accord_tiers", "alerte_anonymat",
@@ -68,6 +71,21 @@ def for_helper(ctx: WorkflowContext, ticket: Ticket, helper: Member,
 def for_member(ctx: WorkflowContext, member: Member) -> Counterpart:
     """The counterpart "this member", for a notification about no ticket (a mail about their profile)."""
     return _row(ctx, KIND_MEMBER, None, member.id, None)
+
+
+def for_stranger(ctx: WorkflowContext, address: str) -> Counterpart:
+    """The counterpart "this address, someone who is not a member" (one row per address, made on first use):
+    Aideur's reply to the notice about their mail is relayed to them (issue 13, point 7)."""
+    address = address.strip().lower()
+    found = ctx.session.scalar(select(Counterpart).where(Counterpart.kind == KIND_STRANGER,
+                                                         Counterpart.address == address).order_by(Counterpart.id))
+    if found is not None:
+        return found
+    row = Counterpart(kind=KIND_STRANGER, ticket_id=None, member_id=None, solicitation_id=None, address=address,
+                      created_at=ctx.now)
+    ctx.session.add(row)
+    ctx.session.flush()  # its id is in the reply address
+    return row
 
 
 def nobody(ctx: WorkflowContext, ticket: Ticket | None) -> Counterpart:
@@ -120,6 +138,11 @@ def describe(ctx: WorkflowContext, counterpart: Counterpart) -> str:
         return f"Votre texte sera envoyé à : {member.display_name}, membre du Club."
     if counterpart.kind in (KIND_HELPER, KIND_MEMBER):
         return "Votre texte ne sera envoyé à personne : ce membre a quitté le Club ou a été effacé."
+    if counterpart.kind == KIND_STRANGER and counterpart.address and "@" in counterpart.address:
+        return (f"Votre texte sera envoyé à : {counterpart.address}, qui n'est pas membre du Club (avec la façon "
+                "d'adhérer).")
+    if counterpart.kind == KIND_STRANGER:
+        return "Votre texte ne sera envoyé à personne : les données de cet expéditeur ont été effacées."
     return ("Votre texte ne sera envoyé à personne : ce mail ne concerne aucun membre à qui écrire ; seules vos "
             "commandes seront exécutées.")
 
@@ -258,6 +281,9 @@ def aideur_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: int) -
 
     counterpart = ctx.session.get(Counterpart, counterpart_id)
     assert counterpart is not None  # the router checked it
+    if counterpart.kind == KIND_STRANGER:
+        _to_stranger(ctx, mail, counterpart)
+        return
     text = mail.new_text or mail.text
     parsed = parse_aideur_reply(text, triage.local_today(ctx))
     if not parsed.commands and not parsed.errors and parsed.message.strip():
@@ -285,6 +311,41 @@ def aideur_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: int) -
                       rate_limited=False))
     record_event(ctx.session, None, "relayed", f"membre n° {member.id} : message d'Aideur transmis", ctx.now,
                  actor=mail.from_address)
+
+
+def _to_stranger(ctx: WorkflowContext, mail: InboundMail, counterpart: Counterpart) -> None:
+    """Aideur replied to a « Message d'un non-membre » notice: his #aide and #tickets run, any other command is
+    refused as through his command address without a reference; his free text goes to that address, from the club,
+    with how to join. Its reply address is the invitation's own (bound to that address): their answer comes back
+    as a non-member's mail (a form registers them; anything else reaches Aideur in a new notice)."""
+    from mailbot.parsers.commands import AideurReply, parse_aideur_reply
+    from mailbot.workflows import triage  # triage imports this module
+
+    parsed = parse_aideur_reply(mail.new_text or mail.text, triage.local_today(ctx))
+    commands_only = AideurReply(parsed.commands, "", parsed.errors, parsed.references)
+    problems = triage.check(ctx, None, commands_only)
+    message = parsed.message.strip()
+    address = counterpart.address or ""
+    if message and "@" not in address:
+        problems += (CommandError(line=message.splitlines()[0], problem=describe(ctx, counterpart)),)
+    elif message and ctx.session.scalar(select(Member.id).where(Member.email == address,
+                                                                Member.status == "active")) is not None:
+        # Registered since the notice: he writes to a member now, through the member's own notifications.
+        problems += (CommandError(line=message.splitlines()[0], problem=(
+            f"{address} est devenu membre depuis : votre texte n'a pas été envoyé. Répondez à la notification "
+            "« Nouveau membre » pour lui écrire.")),)
+    if problems or parsed.commands:
+        triage.execute(ctx, mail, None, commands_only if not problems else
+                       AideurReply(parsed.commands, "", problems, parsed.references))
+    if problems or not message:
+        return
+    ctx.send(Outgoing(template=TO_STRANGER, to=address,
+                      context={"club_name": ctx.settings.club_name, "message": message,
+                               "conditions_version": ctx.settings.conditions_version},
+                      idempotency_key=f"relay:{mail.message_id}", token=ctx.signer.address_token(address),
+                      auto_submitted="no", rate_limited=False))
+    record_event(ctx.session, None, "relayed", f"non-membre n° {counterpart.id} : message d'Aideur transmis",
+                 ctx.now, actor=mail.from_address)
 
 
 def _helper_context(ctx: WorkflowContext, ticket: Ticket, helper: Member, message: str) -> dict[str, object]:
@@ -327,5 +388,22 @@ def counterpart_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: i
                    about=(member.email or "") if member is not None else "")
 
 
-__all__ = ["ANSWER", "KIND_HELPER", "KIND_MEMBER", "KIND_NONE", "NO_COUNTERPART", "aideur_reply", "check", "counterpart_reply",
-           "describe", "for_helper", "for_member", "nobody", "of_mail", "relay", "reply_binding"]
+__all__ = [
+    "ANSWER",
+    "KIND_HELPER",
+    "KIND_MEMBER",
+    "KIND_NONE",
+    "KIND_STRANGER",
+    "NO_COUNTERPART",
+    "aideur_reply",
+    "check",
+    "counterpart_reply",
+    "describe",
+    "for_helper",
+    "for_member",
+    "for_stranger",
+    "nobody",
+    "of_mail",
+    "relay",
+    "reply_binding",
+]

@@ -24,7 +24,7 @@ from mailbot.calendar import french_datetime
 from mailbot.compose import excerpt
 from mailbot.matching import index_member
 from mailbot.members import erase_address
-from mailbot.models import Acceptance, Member, PendingChange
+from mailbot.models import Acceptance, Event, Member, OutboxMail, PendingChange
 from mailbot.parsers import InboundMail
 from mailbot.parsers.registration import (
     FIELD_LABELS,
@@ -40,7 +40,7 @@ from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
 from mailbot.workflows import counterparts
 from mailbot.workflows.aideur import mail_fate, notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
-from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, flood_notice
+from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, Flood, flood_notice
 from mailbot.workflows.profiles import (
     ACTION_WORDS,
     ERASE,
@@ -299,6 +299,8 @@ def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> No
         "conditions_version": ctx.settings.conditions_version,
     }, key="invitation")
     flood = flood_notice(ctx.session, sender=mail.from_address, outcome=NON_MEMBER_OUTCOME, now=ctx.now)
+    if flood is None and _first_answer_to_aideur(ctx, mail):
+        flood = Flood(1, 1)  # Aideur wrote to them: their first answer to each of his messages always reaches him
     if flood is None:
         record_event(ctx.session, None, HELD_NON_MEMBER_NOTICE, "avis à Aideur regroupé (afflux de mails)",
                      ctx.now, actor=mail.from_address)
@@ -312,7 +314,29 @@ def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> No
         "flood": flood,
         "rate_limit": ctx.settings.rate_limit_per_hour,
         "fate": mail_fate(ctx, mail.from_address),
-    }, key=f"non-member:{mail.message_id}", about=mail.from_address)
+    }, key=f"non-member:{mail.message_id}", about=mail.from_address,
+        # His reply goes to that person (issue 13, point 7); a summary of many senders' mails is about nobody.
+        counterpart=counterparts.nobody(ctx, None) if flood.overall > flood.first_overall and flood.from_sender <= 1
+        else counterparts.for_stranger(ctx, mail.from_address))
+
+
+def _first_answer_to_aideur(ctx: WorkflowContext, mail: InboundMail) -> bool:
+    """Whether this mail answers a message Aideur had relayed to this very address (counterparts.TO_STRANGER) for
+    the first time: the flood bounds would hold back the answer to the question he just asked. Once per message
+    of his (an event remembers it), so a stranger answering again and again is bounded as before."""
+    ids = list(mail.in_reply_to) + list(mail.references)
+    if not ids or not mail.from_address:
+        return False
+    relayed = ctx.session.scalar(select(OutboxMail.id).where(
+        OutboxMail.message_id.in_(ids), OutboxMail.kind == counterparts.TO_STRANGER,
+        OutboxMail.recipient == mail.from_address.lower()))
+    if relayed is None:
+        return False
+    mark = f"réponse au message d'Aideur n° {relayed}"
+    if ctx.session.scalar(select(Event.id).where(Event.kind == "stranger-answer", Event.detail == mark)):
+        return False
+    record_event(ctx.session, None, "stranger-answer", mark, ctx.now, actor=mail.from_address)
+    return True
 
 
 def _send(ctx: WorkflowContext, mail: InboundMail, template: str, extra: dict[str, object], *, key: str,

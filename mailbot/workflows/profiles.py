@@ -407,8 +407,10 @@ def end_membership(ctx: WorkflowContext, mail: InboundMail, member: Member) -> N
                                   "name": member.display_name, "address": member.email,
                                   "reason": _resignation_reason(ctx, member), "open_refs": open_refs}
     _reply(ctx, mail, member, "adhesion_terminee", {}, token=ctx.signer.address_token(member.email or ""))
+    from mailbot.workflows import counterparts  # it imports what imports this module
+
     notify_aideurs(ctx, None, "notification_fin_adhesion", context, key=f"ended:{mail.message_id}",
-                   about=member.email or "")
+                   about=member.email or "", counterpart=counterparts.for_member(ctx, member))  # a word of goodbye
 
 
 def erase(ctx: WorkflowContext, mail: InboundMail, member: Member) -> None:

@@ -6,6 +6,7 @@ from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.rules import is_courtesy_only
+from mailbot.parsers.subjects import strip_subject_prefixes
 from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.ticket_states import Move, TicketStatus, label, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
@@ -68,7 +69,10 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
     # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
     query = "\n".join([ticket.subject, text, *(f.text for f in mail.forwarded)])
-    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member))}
+    # The ticket's title is shortened (TITLE_LENGTH): Aideur still reads the subject whole (issue 13, point 7).
+    full_subject = " ".join(strip_subject_prefixes(mail.subject).split())
+    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member)),
+                                "full_subject": full_subject if full_subject != ticket.subject else ""}
     ctx.send(Outgoing(
         template="accuse_reception",
         to=mail.from_address,

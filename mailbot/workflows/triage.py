@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from mailbot.calendar import french_datetime
 from mailbot.commands import REGISTRY
 from mailbot.commands.base import Origin, Step, end_of_day_utc, local_today, to_member
-from mailbot.models import PendingCommand, Ticket
+from mailbot.models import OutboxMail, PendingCommand, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import AideurReply, CommandError, parse_aideur_reply
 from mailbot.parsers.registration import confirmation_of
@@ -104,9 +104,10 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
     general = [c for c in reply.commands if not REGISTRY[c.name].needs_ticket]
     if not refs:
         if reply.errors or len(general) != len(reply.commands) or not reply.commands or reply.message.strip():
-            problem = CommandError(line=mail.subject or "(sans objet)",
-                                   problem="Indiquez la référence de la demande (par exemple CA-2026-0042) "
-                                           "dans l'objet ou le texte, avec vos commandes.")
+            problem = _about_no_one(ctx, mail, reply) or CommandError(
+                line=mail.subject or "(sans objet)",
+                problem="Indiquez la référence de la demande (par exemple CA-2026-0042) dans l'objet ou le texte, "
+                        "avec vos commandes.")
             _error_reply(ctx, mail, None, reply.errors or (problem,))
             return
         if sends_to_members(reply) and not check(ctx, None, reply):
@@ -137,6 +138,26 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
         ask_confirmation(ctx, mail, ticket, reply, source)
         return
     execute(ctx, mail, ticket, reply)
+
+
+def _about_no_one(ctx: WorkflowContext, mail: InboundMail, reply: AideurReply) -> CommandError | None:
+    """Aideur's free text in reply to one of his notifications that concerns neither a request nor anyone he could
+    write to (a quarantined mail, an alert about his own address, a digest…): it reached his command address. He
+    is told so in words that name that notification, and what to do instead (issue 13, point 7), rather than
+    "indiquez la référence"."""
+    ids = list(mail.in_reply_to) + list(mail.references)
+    if not ids or not reply.message.strip():
+        return None
+    notice = ctx.session.scalar(select(OutboxMail).where(
+        OutboxMail.message_id.in_(ids), OutboxMail.recipient.in_(ctx.settings.aideur_addresses)))
+    if notice is None:
+        return None
+    first = next((line.strip() for line in reply.message.splitlines() if line.strip()), "")
+    return CommandError(line=shorten(first, 80), problem=(
+        f"Votre texte n'a été envoyé à personne : la notification « {shorten(notice.subject, 120)} » ne concerne "
+        "aucune demande ni personne à qui mailbot puisse écrire. Pour répondre à quelqu'un, écrivez-lui depuis votre "
+        "messagerie ; pour agir sur une demande, écrivez sa référence (par exemple CA-2026-0042) avec vos commandes "
+        "(#tickets : les demandes en cours)."))
 
 
 def _open_by_command_address(ctx: WorkflowContext, mail: InboundMail, reply: AideurReply, source: str) -> None:

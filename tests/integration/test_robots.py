@@ -66,9 +66,11 @@ def test_robots_get_no_answer_and_are_recorded_the_request_beside_them_is_answer
             assert rows[message_id].ticket_id is None
         assert rows["request@membres.test"].kind == "normal"
         assert [t.subject for t in tickets] == ["Facture contestée"]
-        # One acknowledgement to Alice (for the request), one notification to Aideur: nothing for the robots.
-        assert sorted(m.recipient for m in outbox) == sorted([ALICE, AIDEUR])
+        # One acknowledgement to Alice (for the request), one notification to Aideur, and the calendar answer's one
+        # short notice (issue 13, point 7): nothing else for the robots.
+        assert sorted(m.recipient for m in outbox) == sorted([ALICE, AIDEUR, AIDEUR])
     acks = settle(clean_mail, ALICE, 1)
     assert len(acks) == 1 and "Facture contestée" in acks[0].subject
-    assert len(settle(clean_mail, AIDEUR, 1)) == 1
+    notices = settle(clean_mail, AIDEUR, 2)
+    assert len(notices) == 2 and sum(m.subject.startswith("Agenda : réponse") for m in notices) == 1
     assert mailbox(clean_mail, CLUB, settings.quarantine_folder) == []

@@ -39,6 +39,8 @@ CASES = [(name, label) for name in sorted(SAMPLES) for label in CIVILITIES]
 # The other branches of the templates that have them: each variant is rendered and checked too.
 VARIANTS: dict[str, list[dict[str, object]]] = {
     "alerte_echec_envoi": [{"marked": "Nina Nulle"}, {"error": "555 5.6.7 SMTPUTF8 is required", "ref": ""}],
+    "notification_agenda": [{"ref": "", "title": "", "summary": "", "when": "", "organizer": "", "what": "invitation"}],
+    "notification_merci": [{"ref": "", "title": "", "closed": False}],
     "notification_non_membre": [{"flood": None, "former_member": False, "text": "Bonjour,\nJe suis Jean.\nMerci !"}],
     "alerte_quarantaine": [{"flood": None}],
     "alerte_rebond": [{"members": [], "recipients": []}],
@@ -55,7 +57,8 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "notification_resultat": [{"role": "helper", "comment": "", "updated": True}],
     "acceptation": [{"message": ""}],
     "solution": [{"message": "Bonjour Alice,\nVoici une piste."}],
-    "notification_nouvelle_demande": [{"attachments": [], "forwarded": [], "matches": []}],
+    "notification_nouvelle_demande": [{"attachments": [], "forwarded": [], "matches": []},
+                                      {"full_subject": "Besoin d'un avocat pour un litige avec un fournisseur " * 5}],
     "notification_suivi": [{"sender_is_owner": False, "attachments": [], "ticket_closed": True}],
     "notification_copie": [{"ref": "", "sender_name": "", "cc": "", "blind": True, "attachments": [],
                             "no_new_text": True},
