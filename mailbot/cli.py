@@ -523,12 +523,13 @@ def cmd_members_erase(args: argparse.Namespace) -> int:
 
 def cmd_members_unbounce(args: argparse.Namespace) -> int:
     """Clear the bounce mark set by an authenticated delivery report (a fresh mail from the member clears it too)."""
-    from mailbot.models import Event, Member
+    from mailbot.addresses import member_of_address
+    from mailbot.models import Event
 
     settings = _settings(args)
     address = args.email.strip().lower()
     with _sessions(settings).begin() as session:
-        member = session.scalar(select(Member).where(Member.email == address))
+        member = member_of_address(session, address)
         if member is None:
             print(f"mailbot: no member {args.email}", file=sys.stderr)
             return 1

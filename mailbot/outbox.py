@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot import guard
+from mailbot.addresses import addresses_of, member_of_address
 from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
 from mailbot.models import Event, Message, OutboxMail
@@ -150,10 +151,14 @@ class Outbox:
                          stored: list[OutboxMail]) -> bool:
         if self.settings.is_aideur(recipient):
             return False
-        in_this_call = sum(1 for row in stored if row.recipient == recipient and row.automatic)
+        # One budget per person (issue 13): every address of the member the recipient address belongs to.
+        person = member_of_address(session, recipient)
+        addresses = set(addresses_of(session, person)) if person is not None else set()
+        addresses.add(recipient.lower())
+        in_this_call = sum(1 for row in stored if row.recipient.lower() in addresses and row.automatic)
         count = session.scalar(
             select(func.count(OutboxMail.id)).where(
-                OutboxMail.recipient == recipient,
+                OutboxMail.recipient.in_(sorted(addresses | {recipient})),
                 OutboxMail.automatic.is_(True),
                 OutboxMail.created_at > ctx.now - RATE_WINDOW,
             )

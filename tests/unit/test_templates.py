@@ -97,6 +97,18 @@ SAMPLES = {
                                           "closed_date": "lundi 30 novembre 2026", "folder": "mailbot-traites",
                                           "attachments": [("plan.png", "2,1 Mo")]},
     # Membership by mail (issue 4).
+    # Issue 13, point 2: a member's other addresses.
+    "adresse_ajoutee": PROFILE | {"address": "jean.perso@ailleurs.test", "main": "jean@ailleurs.test",
+                                  "by_member": True, "recipient": "jean@ailleurs.test"},
+    "adresse_retiree": PROFILE | {"address": "jean.perso@ailleurs.test", "main": "jean@ailleurs.test"},
+    "adresse_changee": PROFILE | {"old": "jean@ailleurs.test", "new": "jean.dupont@menuiserie.test", "kept": True},
+    "adresse_confirmation": PROFILE | {"alias": "jean.perso@ailleurs.test", "days": 14},
+    "adresse_confirmation_demandee": NOTICE | {"claimed": "jean@ailleurs.test", "days": 14},
+    "de_la_part": NOTICE,
+    "notification_adresse": NOTICE | {"name": "Jean Dupont", "main": "jean@ailleurs.test",
+                                      "alias": "jean.perso@ailleurs.test", "linked": True, "problem": ""},
+    "notification_de_la_part": NOTICE | {"sender": "secretariat@dupont.test", "name": "Jean Dupont",
+                                         "main": "jean@ailleurs.test", "subject": "Devis", "text": LONG},
     "invitation": NOTICE | {"former_member": False, "form": FORM,
                             "conditions": "PRINCIPE\n\n" + LONG, "conditions_version": "V4/2018"},
     "inscription_incomplete": NOTICE | {"echoed": True, "form": FORM, "acceptance_missing": True,

@@ -60,6 +60,9 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "inscription_incomplete": [{"echoed": False, "acceptance_missing": False, "problems": [
         {"field": "Nom", "problem": "à remplir"}]}],
     "digest_hebdo": [{"unanswered": [], "unanswered_count": 3}],
+    "adresse_ajoutee": [{"by_member": False}],
+    "adresse_changee": [{"kept": False}],
+    "notification_adresse": [{"linked": False, "problem": ""}, {"linked": False, "problem": "déjà reliée"}],
 }
 VARIANT_CASES = [(name, index) for name, variants in sorted(VARIANTS.items()) for index in range(len(variants))]
 
