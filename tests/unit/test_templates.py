@@ -279,7 +279,7 @@ def test_template_reads_well(name):
 def test_command_sheet_lines_are_never_wrapped():
     sheet = TemplateRenderer().render("aide", SAMPLES["aide"]).body
     assert "  #accepter 15/12          demande prise, propositions pour le 15/12\n" in sheet
-    assert "En anglais : #accept #decline #postpone #appeal #quote #connect #close #reopen #open #list #help" \
+    assert "En anglais : #accept #decline #postpone #appeal #quote #connect #close #reopen #open #alias #list #help" \
         in " ".join(sheet.split())  # wrapped as a paragraph, with no-break spaces
 
 
