@@ -141,8 +141,8 @@ class Adresse(AideurCommand):
         name = member.display_name if isinstance(member, Member) else "le membre"
         fields = command.fields
         if fields["action"] == LINK:
-            return f"{fields['email']} est reliée à {name} (prévenu à ses deux adresses)"
+            return f"{fields['email']} est reliée à {name} (un mail à chacune des deux adresses)"
         if fields["action"] == REMOVE:
-            return f"{fields['email']} n'est plus une adresse de {name} (prévenu à ses deux adresses)"
+            return f"{fields['email']} n'est plus une adresse de {name} (un mail à chacune des deux adresses)"
         return (f"l'adresse principale de {name} devient {fields['new']} ; {fields['old']} reste reliée "
-                "(prévenu à ses deux adresses)")
+                "(un mail à chacune des deux adresses)")

@@ -73,6 +73,13 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
         return
     refs = reply.references or _refs_in(mail.subject)
     general = [c for c in reply.commands if c.name in ("aide", "tickets")]
+    # Commands about a member rather than a ticket (#adresse): they need no reference, but write to a member, so
+    # they wait for Aideur's OUI like #ouvrir.
+    standalone = [c for c in reply.commands if not REGISTRY[c.name].needs_ticket and c.name not in QUIET]
+    if not refs and standalone and not reply.errors and not reply.message.strip() \
+            and all(not REGISTRY[c.name].needs_ticket for c in reply.commands):
+        _member_commands_by_command_address(ctx, mail, reply, source)
+        return
     if not refs:
         if reply.errors or len(general) != len(reply.commands) or not reply.commands or reply.message.strip():
             problem = CommandError(line=mail.subject or "(sans objet)",
@@ -116,6 +123,22 @@ def _open_by_command_address(ctx: WorkflowContext, mail: InboundMail, reply: Aid
     if others:
         errors.append(CommandError(line=others[0].line, problem="#ouvrir crée une nouvelle demande : envoyez "
                                    "les autres commandes dans un autre mail, avec la référence qu'elle recevra."))
+    if errors:
+        _error_reply(ctx, mail, None, tuple(errors))
+        return
+    if _too_many_confirmations(ctx):
+        notify_aideurs(ctx, None, "alerte_commandes_en_nombre", {
+            "club_name": ctx.settings.club_name, "limit": CONFIRMATIONS_PER_HOUR,
+        }, key=f"command-flood:{ctx.now:%Y-%m-%dT%H}")
+        return
+    ask_confirmation(ctx, mail, None, reply, source)
+
+
+def _member_commands_by_command_address(ctx: WorkflowContext, mail: InboundMail, reply: AideurReply,
+                                        source: str) -> None:
+    """Commands about a member and no ticket (#adresse) in a fresh mail to the command address: checked, then
+    kept until Aideur's OUI (they write to the member)."""
+    errors = list(check(ctx, None, reply))
     if errors:
         _error_reply(ctx, mail, None, tuple(errors))
         return
