@@ -23,6 +23,7 @@ from mailbot.models import (
     Acceptance,
     Base,
     Event,
+    HeldRequest,
     InboundMail,
     MailboxPurge,
     Member,
@@ -213,6 +214,9 @@ def export_address(session: Session, email: str) -> dict[str, Any]:
         "confirmations_asked": [{"kind": p.kind, "status": p.status, "asked_at": p.asked_at.isoformat(),
                                  "values": (json.loads(p.values).get("values") or {}) if p.values else {}}
                                 for p in asked],
+        "held_requests": [{"at": h.received_at.isoformat(), "from": h.email, "subject": h.subject, "text": h.text}
+                          for h in session.scalars(select(HeldRequest).where(HeldRequest.email.in_(every))
+                                                   .order_by(HeldRequest.id))],
         "mails_received": [{"at": m.received_at.isoformat(), "subject": m.subject} for m in session.scalars(
             select(InboundMail).where(InboundMail.from_address.in_(every)).order_by(InboundMail.id))],
         "mails_sent": [{"at": m.created_at.isoformat(), "subject": m.subject} for m in session.scalars(
@@ -244,6 +248,7 @@ def erase_address(session: Session, email: str, *, now: datetime | None = None, 
                            *also_purge])
     _forget_outgoing(session, address)
     session.execute(delete(PendingChange).where(PendingChange.email == address))
+    session.execute(delete(HeldRequest).where(HeldRequest.email == address))  # what it asked while unknown
     session.flush()
     named = _scrub_everywhere(session, clean, set())
     for message_id in dict.fromkeys([*purge, *named]):
@@ -293,6 +298,7 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
     # Changes asked for them and never (or already) confirmed: the asked values and the address go too.
     session.execute(delete(PendingChange).where(or_(PendingChange.member_id == member.id,
                                                     PendingChange.email.in_([a.lower() for a in every]))))
+    session.execute(delete(HeldRequest).where(HeldRequest.email.in_([a.lower() for a in every])))
     for attr in ("first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "activity",
                  "postal_address"):
         setattr(member, attr, "")

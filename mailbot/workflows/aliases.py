@@ -9,8 +9,7 @@ Who may link an address to a member:
   is asked (a confirmation with a token of scope v, bound to that address, kind "alias"), and only its OUI links.
   A forged From: can therefore never link anything: the question goes where the forger cannot read.
 
-While the question waits, what the unknown address asked is kept (PendingChange of kind "held", blanked when it
-lapses like every pending change) and becomes the member's ticket once the address is linked, by whichever way.
+While the question waits, what the unknown address asked is kept (held_requests, deleted after PENDING_DAYS) and becomes the member's ticket once the address is linked, by whichever way.
 
 A colleague writing on a member's behalf ("je vous écris de la part de …", the member in Cc or named by address)
 is not invited to register: Aideur gets the message (he can open the request for the member with #ouvrir, or
@@ -25,16 +24,17 @@ import json
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from mailbot import addresses
 from mailbot.addresses import AddressError, member_of_address
 from mailbot.compose import excerpt
-from mailbot.models import Member, PendingChange
+from mailbot.models import HeldRequest, Member
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import EMAIL
 from mailbot.parsers.registration import confirmation_of
-from mailbot.parsers.rules import fold
+from mailbot.parsers.rules import fold, is_courtesy_only
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_REGISTRATION, SCOPE_VERIFY, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -42,7 +42,6 @@ from mailbot.workflows.profiles import PENDING_DAYS
 from mailbot.workflows.tickets import record_event
 
 ALIAS_KIND = "alias"  # PendingChange: the main address is asked to confirm another address (member_id, alias)
-HELD_KIND = "held"    # PendingChange: what an unknown address asked, kept until it is linked or the row lapses
 HELD_TEXT = 20000     # characters of a held request kept (a request, not an archive)
 
 # "je suis membre", "déjà inscrite", "adhérent", "mon adresse (e-mail) est", "mon autre mail", "enregistré(e) sous"
@@ -105,36 +104,40 @@ def _tell(ctx: WorkflowContext, member: Member, to: list[str], template: str, ex
 
 
 # --- requests kept while an address is unknown ----------------------------------------------------------------------
-def hold_request(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str) -> None:
+def hold_request(ctx: WorkflowContext, mail: InboundMail) -> None:
     """Keep what an unknown address asked (it may be a member's other address): it becomes their ticket if the
-    address is linked within PENDING_DAYS. Only the latest mail is kept per address."""
-    from mailbot.workflows.profiles import new_pending
-
+    address is linked within PENDING_DAYS. A bare yes, no or thanks asks nothing and is not kept."""
     text = (mail.new_text or mail.text).strip()
     if not mail.from_address or not (text or mail.subject.strip()):
         return
-    new_pending(ctx, kind=HELD_KIND, email=mail.from_address.lower(), member_id=None,
-                values={"subject": mail.subject, "text": text[:HELD_TEXT]}, acceptance=None, mail=mail,
-                raw_sha256=raw_sha256)
+    if is_courtesy_only(text) or (len(text.split()) <= 3 and confirmation_of(text) is not None):
+        return
+    # Nothing is kept longer than a confirmation may wait (data minimisation): older rows go now.
+    ctx.session.execute(delete(HeldRequest).where(HeldRequest.received_at < ctx.now - timedelta(days=PENDING_DAYS)))
+    ctx.session.add(HeldRequest(email=mail.from_address.lower(), subject=mail.subject[:998], text=text[:HELD_TEXT],
+                                message_id=mail.message_id, received_at=ctx.now))
+    ctx.session.flush()
 
 
 def release_held(ctx: WorkflowContext, member: Member, address: str, *, actor: str) -> None:
-    """What `address` asked while unknown, now the member's: one ticket (acknowledged to the main address)."""
+    """What `address` asked while unknown, now the member's: a ticket each (acknowledged to the main address)."""
     from mailbot.workflows.opening import open_for
-    from mailbot.workflows.profiles import close_pending, pending_values
 
-    for held in ctx.session.scalars(select(PendingChange).where(
-            PendingChange.kind == HELD_KIND, PendingChange.email == address.lower(),
-            PendingChange.status == "pending", PendingChange.asked_at > ctx.now - timedelta(days=PENDING_DAYS))
-            .order_by(PendingChange.id)):
-        values, _ = pending_values(held)
-        ticket = open_for(ctx, member, values.get("subject", ""), values.get("text", ""), actor=address,
+    address = address.lower()
+    for held in ctx.session.scalars(select(HeldRequest).where(
+            HeldRequest.email == address, HeldRequest.received_at > ctx.now - timedelta(days=PENDING_DAYS))
+            .order_by(HeldRequest.id)).all():
+        ticket = open_for(ctx, member, held.subject, held.text, actor=address,
                           key=held.message_id or f"held:{held.id}",
                           detail=f"demande écrite depuis {address} avant que cette adresse soit reliée au membre")
-        held.member_id = member.id
-        close_pending(ctx, held, "applied")
         record_event(ctx.session, ticket, "held-request-opened", f"mail de {address} gardé en attente", ctx.now,
                      actor=actor)
+    ctx.session.execute(delete(HeldRequest).where(HeldRequest.email == address))
+
+
+def forget_held(session: Session, address: str) -> None:
+    """Erasure of an address: what it asked while unknown goes too."""
+    session.execute(delete(HeldRequest).where(HeldRequest.email == addresses.normalise(address)))
 
 
 # --- a member writing from an unknown address -----------------------------------------------------------------------
@@ -188,11 +191,10 @@ def _ask_recognition(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, c
     from mailbot.workflows.profiles import new_pending
 
     alias = mail.from_address.lower()
-    held = ctx.session.scalar(select(PendingChange.id).where(
-        PendingChange.kind == HELD_KIND, PendingChange.email == alias, PendingChange.status == "pending",
-        PendingChange.asked_at > ctx.now - timedelta(days=PENDING_DAYS)))
+    held = ctx.session.scalar(select(HeldRequest.id).where(
+        HeldRequest.email == alias, HeldRequest.received_at > ctx.now - timedelta(days=PENDING_DAYS)))
     if held is None:
-        hold_request(ctx, mail, raw_sha256)  # the claim came with the request itself: that is the request
+        hold_request(ctx, mail)  # the claim came with the request itself: that is the request
     member = member_of_address(ctx.session, claimed)
     if member is not None and member.status == "active" and member.email:
         pending = new_pending(ctx, kind=ALIAS_KIND, email=member.email.lower(), member_id=member.id,

@@ -95,7 +95,7 @@ def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Me
         if known is None and aliases.recognise(ctx, mail, raw_sha256, token):
             return
         if known is None:
-            aliases.hold_request(ctx, mail, raw_sha256)
+            aliases.hold_request(ctx, mail)
         _invite(ctx, mail, known)
         return
     if form.refused:
