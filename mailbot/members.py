@@ -74,6 +74,9 @@ def upsert_member(session: Session, email: str, **values: str) -> tuple[Member, 
         values["visibility"] = normalise_visibility(values["visibility"])
     appeals = _yes_no(values.pop("accepts_appeals")) if "accepts_appeals" in values else None
     member = session.scalar(select(Member).where(Member.email == email))
+    owner = member_of_address(session, email) if member is None else None
+    if owner is not None:  # one person, one register row: an address is never two members' (issue 13)
+        raise MemberError(f"{email} est déjà une autre adresse de {owner.display_name} (mailbot members alias list)")
     created = member is None
     if member is None:
         member = Member(email=email, status="active", visibility="confidentielle")

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from mailbot.addresses import same_person
+from mailbot.addresses import member_of_address, same_person
 from mailbot.calendar import french_date
 from mailbot.compose import excerpt
 from mailbot.models import Connection, Consent, Member, Solicitation, Ticket
@@ -70,7 +70,7 @@ def helper_for(ctx: WorkflowContext, ticket: Ticket, fields: dict[str, str]) -> 
             return None, None, f"Aucune offre n° {fields['offre']} sur {ticket.ref} (voir les mails « Offre n° … »)."
         helper = solicitation.member
     else:
-        helper = ctx.session.scalar(select(Member).where(Member.email == fields.get("email", "")))
+        helper = member_of_address(ctx.session, fields.get("email", ""))  # any of the member's addresses
         if helper is None:
             return None, None, f"Aucun membre n'a l'adresse {fields.get('email')}."
     requester = ticket.member

@@ -99,3 +99,31 @@ def test_export_has_the_aliases_and_erasure_removes_them(sessions):
     with sessions() as session:
         assert member_of_address(session, PERSO) is None and member_of_address(session, ALICE) is None
         assert session.scalars(select(MemberAddress)).all() == []
+
+
+def test_an_alias_cannot_become_a_second_member(sessions):
+    """The issue's bug the other way round: adding the personal address as a member made Alice two people."""
+    from mailbot.members import MemberError
+
+    with sessions.begin() as session:
+        alice, _ = _two(session)
+        add_alias(session, alice, PERSO)
+        with pytest.raises(MemberError, match="autre adresse de Alice Martin"):
+            upsert_member(session, PERSO, first_name="Alice")
+
+
+def test_a_held_request_is_exported_and_erased_with_its_address(sessions):
+    from datetime import datetime
+
+    from mailbot.members import erase_address
+    from mailbot.models import HeldRequest
+
+    with sessions.begin() as session:
+        session.add(HeldRequest(email=PERSO, subject="Litige", text="Je cherche un avocat.", message_id="m@x",
+                                received_at=datetime(2026, 11, 26, 10, 0)))
+    with sessions() as session:
+        assert [h["subject"] for h in export_address(session, PERSO)["held_requests"]] == ["Litige"]
+    with sessions.begin() as session:
+        erase_address(session, PERSO, now=datetime(2026, 11, 26, 11, 0))
+    with sessions() as session:
+        assert session.scalars(select(HeldRequest)).all() == []
