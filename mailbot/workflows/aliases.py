@@ -193,7 +193,7 @@ def _ask_recognition(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, c
     alias = mail.from_address.lower()
     held = ctx.session.scalar(select(HeldRequest.id).where(
         HeldRequest.email == alias, HeldRequest.received_at > ctx.now - timedelta(days=PENDING_DAYS)))
-    if held is None:
+    if held is None and _asks_more_than_the_claim(mail, claimed):
         hold_request(ctx, mail)  # the claim came with the request itself: that is the request
     member = member_of_address(ctx.session, claimed)
     if member is not None and member.status == "active" and member.email:
@@ -213,6 +213,14 @@ def _ask_recognition(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, c
                       context={"club_name": ctx.settings.club_name, "claimed": claimed, "days": PENDING_DAYS},
                       idempotency_key=f"address-asked:{mail.message_id}",
                       token=ctx.signer.address_token(alias), in_reply_to=f"<{mail.message_id}>"))
+
+
+def _asks_more_than_the_claim(mail: InboundMail, claimed: str) -> bool:
+    """Whether the mail says something besides "je suis membre, mon adresse est …" and a greeting: only then is it
+    a request to keep (a ticket made of the claim alone would be noise for Aideur)."""
+    own = mail.new_text or mail.text
+    rest = "\n".join(line for line in own.splitlines() if claimed not in line.lower())
+    return not is_courtesy_only(rest) and len(rest.split()) >= 6
 
 
 def answer_alias_confirmation(ctx: WorkflowContext, mail: InboundMail, member: Member, number: int) -> None:

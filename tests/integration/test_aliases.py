@@ -268,3 +268,21 @@ def test_cli_alias_add_list_remove_and_address_change(clean_mail, env, settings,
     run_cycle(settings, sessions, at=AT)
     assert any("nouvelle adresse principale" in m.subject for m in settle(clean_mail, ALICE, 2))
     assert any("adresse retirée" in m.subject for m in settle(clean_mail, PERSO, 2))
+
+
+def test_a_fresh_mail_saying_i_am_a_member_keeps_its_request_until_confirmed(clean_mail, settings, sessions):
+    add_members(sessions)
+    send_and_cycle(clean_mail, settings, sessions, make_mail(
+        PERSO, "Besoin d'un comptable", f"Bonjour,\nJe suis membre du club (mon adresse habituelle : {ALICE}).\n"
+                                        "Je cherche un expert-comptable pour la clôture de mon exercice.\nAlice"))
+    [asked] = settle(clean_mail, PERSO, 1)
+    assert "confirmation" in asked.subject and "Formulaire d'inscription" not in asked.text
+    [question] = settle(clean_mail, ALICE, 1)
+    assert tickets(sessions) == []
+    send_and_cycle(clean_mail, settings, sessions, reply_to_notification(question, "Oui", "outlook", sender=ALICE,
+                                                                         name="Alice Martin"))
+    [ticket] = tickets(sessions)
+    assert ticket.subject == "Besoin d'un comptable" and ticket.member_id == alice_id(sessions)
+    assert any("Demande bien reçue" in m.subject for m in settle(clean_mail, ALICE, 3))
+    [note] = [m for m in settle(clean_mail, AIDEUR, 2) if "Nouvelle demande" in m.subject]
+    assert "expert-comptable" in " ".join(note.text.split())
