@@ -112,11 +112,16 @@ def hold_request(ctx: WorkflowContext, mail: InboundMail) -> None:
         return
     if is_courtesy_only(text) or (len(text.split()) <= 3 and confirmation_of(text) is not None):
         return
-    # Nothing is kept longer than a confirmation may wait (data minimisation): older rows go now.
-    ctx.session.execute(delete(HeldRequest).where(HeldRequest.received_at < ctx.now - timedelta(days=PENDING_DAYS)))
+    drop_lapsed_held(ctx)
     ctx.session.add(HeldRequest(email=mail.from_address.lower(), subject=mail.subject[:998], text=text[:HELD_TEXT],
                                 message_id=mail.message_id, received_at=ctx.now))
     ctx.session.flush()
+
+
+def drop_lapsed_held(ctx: WorkflowContext) -> None:
+    """Nothing an unknown address asked is kept longer than a confirmation may wait (data minimisation); also run
+    by the retention job, whatever MAILBOT_RETENTION_DAYS says."""
+    ctx.session.execute(delete(HeldRequest).where(HeldRequest.received_at < ctx.now - timedelta(days=PENDING_DAYS)))
 
 
 def release_held(ctx: WorkflowContext, member: Member, address: str, *, actor: str) -> None:

@@ -127,3 +127,21 @@ def test_a_held_request_is_exported_and_erased_with_its_address(sessions):
         erase_address(session, PERSO, now=datetime(2026, 11, 26, 11, 0))
     with sessions() as session:
         assert session.scalars(select(HeldRequest)).all() == []
+
+
+def test_a_held_request_lapses_after_the_confirmation_delay(sessions):
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from mailbot.models import HeldRequest
+    from mailbot.workflows.aliases import drop_lapsed_held
+    from mailbot.workflows.profiles import PENDING_DAYS
+
+    asked = datetime(2026, 11, 2, 10, 0)
+    with sessions.begin() as session:
+        session.add(HeldRequest(email=PERSO, subject="Litige", text="Je cherche un avocat.", received_at=asked))
+    for days, left in ((PENDING_DAYS - 1, 1), (PENDING_DAYS + 1, 0)):
+        with sessions.begin() as session:
+            drop_lapsed_held(SimpleNamespace(session=session, now=asked + timedelta(days=days)))  # type: ignore
+        with sessions() as session:
+            assert len(session.scalars(select(HeldRequest)).all()) == left
