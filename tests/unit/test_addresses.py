@@ -71,7 +71,7 @@ def test_an_alias_is_never_two_members_nor_another_members_main_address(sessions
 
 def test_changing_the_main_address_keeps_the_old_one_as_an_alias_and_refuses_anothers(sessions):
     with sessions.begin() as session:
-        alice, bruno = _two(session)
+        alice, _ = _two(session)
         with pytest.raises(AddressError, match="autre membre"):
             change_main(session, alice, BRUNO)
         assert change_main(session, alice, "alice@nouvelle.test") == ALICE
