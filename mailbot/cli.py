@@ -135,6 +135,28 @@ def build_parser() -> argparse.ArgumentParser:
                                              "the member is asked in appeals again)")
     mu.add_argument("email")
     mu.set_defaults(handler=cmd_members_unbounce)
+    # Issue 13, point 2: a member's other addresses, and the change of the main one.
+    alias = members.add_parser("alias", help="a member's other addresses (mail from them is the member's)"
+                               ).add_subparsers(metavar="ACTION")
+    aa = alias.add_parser("add", help="link ALIAS to the member (told at both addresses)")
+    aa.add_argument("member", help="the member's address (main or another)")
+    aa.add_argument("alias")
+    aa.set_defaults(handler=cmd_members_alias_add)
+    ar_ = alias.add_parser("remove", help="unlink ALIAS from the member (told at both addresses)")
+    ar_.add_argument("member")
+    ar_.add_argument("alias")
+    ar_.set_defaults(handler=cmd_members_alias_remove)
+    al = alias.add_parser("list", help="the other addresses of one member, or of every member")
+    al.add_argument("member", nargs="?")
+    al.add_argument("--json", action="store_true")
+    al.set_defaults(handler=cmd_members_alias_list)
+    address = members.add_parser("address", help="the member's main address").add_subparsers(metavar="ACTION")
+    ac = address.add_parser("change", help="make NEW the main address; OLD stays another address of the member "
+                                           "(--drop-old: it is unlinked)")
+    ac.add_argument("old")
+    ac.add_argument("new")
+    ac.add_argument("--drop-old", action="store_true")
+    ac.set_defaults(handler=cmd_members_address_change)
 
     report = sub.add_parser("report", help="the week's figures and what is waiting (Aideur's weekly digest)")
     report.add_argument("--json", action="store_true")
@@ -538,14 +560,98 @@ def cmd_members_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _address_change(args: argparse.Namespace, member_address: str, change: Callable[..., object]) -> int:
+    """Run one change of a member's addresses as a workflow (its mails wait in the outbox for the daemon)."""
+    from mailbot.addresses import AddressError, member_of_address
+    from mailbot.compose import TemplateRenderer
+    from mailbot.outbox import Outbox
+    from mailbot.tokens import TokenSigner
+    from mailbot.workflows.base import WorkflowContext
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    signer = TokenSigner(settings.secret_keys)
+    now = utcnow()
+    try:
+        with _sessions(settings).begin() as session:  # an AddressError rolls everything back
+            member = member_of_address(session, member_address)
+            if member is None or member.status == "erased":
+                raise AddressError(f"aucun membre avec l'adresse {member_address}")
+            ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
+            change(ctx, member, key=f"cli:{now.isoformat()}")
+            for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
+                row.next_attempt_at = datetime(2000, 1, 1)  # due at once, even for a daemon replaying earlier
+    except AddressError as refused:
+        print(f"mailbot: {refused}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_members_alias_add(args: argparse.Namespace) -> int:
+    """Link another address to a member: mail from it is theirs (withdrawal, threading, rate limit, appeals)."""
+    from mailbot.addresses import HOW_CLI
+    from mailbot.workflows import aliases
+
+    code = _address_change(args, args.member, lambda ctx, member, key: aliases.link(
+        ctx, member, args.alias, how=HOW_CLI, actor="cli", key=key))
+    if code == 0:
+        print(f"linked: {args.alias.strip().lower()} -> {args.member.strip().lower()}")
+    return code
+
+
+def cmd_members_alias_remove(args: argparse.Namespace) -> int:
+    from mailbot.workflows import aliases
+
+    code = _address_change(args, args.member, lambda ctx, member, key: aliases.unlink(
+        ctx, member, args.alias, actor="cli", key=key))
+    if code == 0:
+        print(f"unlinked: {args.alias.strip().lower()}")
+    return code
+
+
+def cmd_members_address_change(args: argparse.Namespace) -> int:
+    """Change a member's main address (where their mail goes); the old one stays theirs unless --drop-old."""
+    from mailbot.workflows import aliases
+
+    code = _address_change(args, args.old, lambda ctx, member, key: aliases.change(
+        ctx, member, args.new, actor="cli", key=key, keep_old=not args.drop_old))
+    if code == 0:
+        print(f"changed: {args.old.strip().lower()} -> {args.new.strip().lower()}")
+    return code
+
+
+def cmd_members_alias_list(args: argparse.Namespace) -> int:
+    from mailbot.addresses import member_of_address
+    from mailbot.models import Member, MemberAddress
+
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        query = select(MemberAddress, Member).join(Member, Member.id == MemberAddress.member_id)
+        if args.member:
+            member = member_of_address(session, args.member)
+            if member is None:
+                print(f"mailbot: no member {args.member}", file=sys.stderr)
+                return 1
+            query = query.where(MemberAddress.member_id == member.id)
+        rows: list[dict[str, str]] = [{"member": owner.email or "", "alias": row.email, "how": row.how, "added_at": row.added_at.isoformat()}
+                for row, owner in session.execute(query.order_by(Member.email, MemberAddress.id))]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['member']}\t{row['alias']}\t{row['how']}\t{row['added_at'][:16]}")
+    return 0
+
+
 def cmd_members_unbounce(args: argparse.Namespace) -> int:
     """Clear the bounce mark set by an authenticated delivery report (a fresh mail from the member clears it too)."""
-    from mailbot.models import Event, Member
+    from mailbot.addresses import member_of_address
+    from mailbot.models import Event
 
     settings = _settings(args)
     address = args.email.strip().lower()
     with _sessions(settings).begin() as session:
-        member = session.scalar(select(Member).where(Member.email == address))
+        member = member_of_address(session, address)
         if member is None:
             print(f"mailbot: no member {args.email}", file=sys.stderr)
             return 1

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import member_of_address
 from mailbot.compose import Rendered, TemplateRenderer
 from mailbot.config import Settings
 from mailbot.models import Connection, Member, Ticket
@@ -116,9 +117,9 @@ def blocked(session: Session, settings: Settings, ticket_id: int | None, recipie
     if ticket is None or ticket.member is None:
         return []
     requester = ticket.member
-    if (requester.email or "").lower() == recipient.lower():
-        return []
-    member = session.scalar(select(Member).where(Member.email == recipient.lower()))
+    member = member_of_address(session, recipient)
+    if member is not None and member.id == requester.id:
+        return []  # the requester, at any of their addresses
     if member is not None and session.scalar(select(Connection.id).where(
             Connection.ticket_id == ticket_id, Connection.helper_id == member.id,
             Connection.status == "exchanged")) is not None:

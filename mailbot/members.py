@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy import LargeBinary, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import addresses_of, aliases_of, forget_aliases, member_of_address
 from mailbot.matching import index_member
 from mailbot.models import (
     Acceptance,
     Base,
     Event,
+    HeldRequest,
     InboundMail,
     MailboxPurge,
     Member,
@@ -72,6 +74,9 @@ def upsert_member(session: Session, email: str, **values: str) -> tuple[Member, 
         values["visibility"] = normalise_visibility(values["visibility"])
     appeals = _yes_no(values.pop("accepts_appeals")) if "accepts_appeals" in values else None
     member = session.scalar(select(Member).where(Member.email == email))
+    owner = member_of_address(session, email) if member is None else None
+    if owner is not None:  # one person, one register row: an address is never two members' (issue 13)
+        raise MemberError(f"{email} est déjà une autre adresse de {owner.display_name} (mailbot members alias list)")
     created = member is None
     if member is None:
         member = Member(email=email, status="active", visibility="confidentielle")
@@ -181,6 +186,9 @@ def export_member(session: Session, email: str) -> dict[str, Any]:
     asked = session.scalars(select(Solicitation).where(Solicitation.member_id == member.id)
                             .order_by(Solicitation.id)).all()
     return member_dict(member) | {
+        # Their other addresses (issue 13): each is personal data too, with when and how it was linked.
+        "other_addresses": [{"email": a.email, "added_at": a.added_at.isoformat(), "how": a.how}
+                            for a in aliases_of(session, member)],
         "acceptances": [{"conditions_version": a.conditions_version, "accepted_at": a.accepted_at.isoformat(),
                          "message_id": a.message_id, "line": a.line, "raw_sha256": a.raw_sha256}
                         for a in acceptances],
@@ -200,18 +208,22 @@ def export_address(session: Session, email: str) -> dict[str, Any]:
     (export_member), or for anyone else (a registration never confirmed, an invitation sent, a former member
     erased later under another address) the registrations asked, and the mails received from and sent to it."""
     address = unicode_domain(email.strip().lower())
-    member = session.scalar(select(Member).where(Member.email == address))
+    member = member_of_address(session, address)  # an alias's export is the member's, all addresses together
     held = export_member(session, address) if member is not None else {"email": address, "status": "non-membre"}
-    asked = session.scalars(select(PendingChange).where(PendingChange.email == address)
+    every = addresses_of(session, member) if member is not None else [address]
+    asked = session.scalars(select(PendingChange).where(PendingChange.email.in_(every))
                             .order_by(PendingChange.id)).all()
     return held | {
         "confirmations_asked": [{"kind": p.kind, "status": p.status, "asked_at": p.asked_at.isoformat(),
                                  "values": (json.loads(p.values).get("values") or {}) if p.values else {}}
                                 for p in asked],
+        "held_requests": [{"at": h.received_at.isoformat(), "from": h.email, "subject": h.subject, "text": h.text}
+                          for h in session.scalars(select(HeldRequest).where(HeldRequest.email.in_(every))
+                                                   .order_by(HeldRequest.id))],
         "mails_received": [{"at": m.received_at.isoformat(), "subject": m.subject} for m in session.scalars(
-            select(InboundMail).where(InboundMail.from_address == address).order_by(InboundMail.id))],
+            select(InboundMail).where(InboundMail.from_address.in_(every)).order_by(InboundMail.id))],
         "mails_sent": [{"at": m.created_at.isoformat(), "subject": m.subject} for m in session.scalars(
-            select(OutboxMail).where(OutboxMail.recipient == address).order_by(OutboxMail.id))],
+            select(OutboxMail).where(OutboxMail.recipient.in_(every)).order_by(OutboxMail.id))],
     }
 
 
@@ -221,7 +233,7 @@ def erase_address(session: Session, email: str, *, now: datetime | None = None, 
     (and the names they gave, scrubbed wherever they appear), the raw mails it sent (deleted from the club
     mailbox by the daemon), the mails waiting for it. A member's address goes to erase_member."""
     address = unicode_domain(email.strip().lower())
-    if session.scalar(select(Member.id).where(Member.email == address)) is not None:
+    if member_of_address(session, address) is not None:  # a member's main address or another of theirs
         erase_member(session, address, now=now, also_purge=also_purge)
         return
     now = now or utcnow()
@@ -239,6 +251,7 @@ def erase_address(session: Session, email: str, *, now: datetime | None = None, 
                            *also_purge])
     _forget_outgoing(session, address)
     session.execute(delete(PendingChange).where(PendingChange.email == address))
+    session.execute(delete(HeldRequest).where(HeldRequest.email == address))  # what it asked while unknown
     session.flush()
     named = _scrub_everywhere(session, clean, set())
     for message_id in dict.fromkeys([*purge, *named]):
@@ -266,19 +279,29 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
     address = member.email or ""
     identity = Identity(first_name=member.first_name, last_name=member.last_name, company=member.company,
                         email=address, phone=member.phone, postal_address=member.postal_address)
+    # Their other addresses (issue 13) go too: unlinked, and scrubbed wherever they appear, like the main one.
+    others = forget_aliases(session, member)
+    every = [address, *others]
 
     def clean(text: str) -> str:
-        return scrub(text, identity, ERASED) if text else text
+        if not text:
+            return text
+        text = scrub(text, identity, ERASED)
+        for other in others:
+            text = scrub(text, Identity(email=other), ERASED)
+        return text
 
     # The raw mails they sent sit in the club mailbox's folders: the daemon deletes them (MailboxPurge).
-    purge = dict.fromkeys([*session.scalars(select(InboundMail.message_id).where(InboundMail.from_address == address)),
+    purge = dict.fromkeys([*session.scalars(select(InboundMail.message_id).where(InboundMail.from_address.in_(every))),
                            *also_purge])
     own_tickets = set(session.scalars(select(Ticket.id).where(Ticket.member_id == member.id)))
-    _forget_outgoing(session, address)
+    for each in every:
+        _forget_outgoing(session, each)
     session.execute(delete(MemberTerm).where(MemberTerm.member_id == member.id))
     # Changes asked for them and never (or already) confirmed: the asked values and the address go too.
     session.execute(delete(PendingChange).where(or_(PendingChange.member_id == member.id,
-                                                    PendingChange.email == address.lower())))
+                                                    PendingChange.email.in_([a.lower() for a in every]))))
+    session.execute(delete(HeldRequest).where(HeldRequest.email.in_([a.lower() for a in every])))
     for attr in ("first_name", "last_name", "company", "phone", "skills", "hobbies", "particulars", "activity",
                  "postal_address"):
         setattr(member, attr, "")
@@ -306,7 +329,7 @@ _CODES = {"status", "kind", "role", "direction", "visibility", "promise", "cause
           "asked_sha256", "answer_sha256", "skills_targeted"}
 # Tables handled apart: the member row itself (blanked above), their index (deleted), other members' profiles
 # (_scrub_profiles: their own name is theirs), the purge queue (the daemon needs the Message-IDs), counters.
-_APART = {"members", "member_terms", "mailbox_purges", "ref_counters", "mailbox_checkpoints", "alembic_version"}
+_APART = {"members", "member_terms", "member_addresses", "mailbox_purges", "ref_counters", "mailbox_checkpoints", "alembic_version"}
 # Identifiers: rewritten whole into a digest when they name the person, so that they stay unique.
 _IDENTIFIERS = {"message_id", "asked_message_id", "answer_message_id", "idempotency_key"}
 # Addresses the outbox sends to: another member's address is never altered (a pending mail must still go).
@@ -461,7 +484,7 @@ def list_members(session: Session) -> Iterable[Member]:
 
 
 def _get(session: Session, email: str) -> Member:
-    member = session.scalar(select(Member).where(Member.email == unicode_domain(email.strip().lower())))
+    member = member_of_address(session, email)  # the main address or another of the member's
     if member is None:
         raise MemberError(f"aucun membre avec l'adresse {email}")
     return member

@@ -65,6 +65,37 @@ class Member(Base):
         return name or (self.email or "membre effacé")
 
 
+class MemberAddress(Base):
+    """Another address of one member (issue 13, point 2): a mail from it is the member's, a mail to the member still
+    goes to members.email. An address belongs to one member only, and is never another member's main address
+    (mailbot.addresses checks it; the unique index holds it for the aliases themselves)."""
+
+    __tablename__ = "member_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised: lower case, Unicode domain
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # cli | aideur (the #adresse command) | confirmed (the member confirmed from the main address) | former (the
+    # main address before a change)
+    how: Mapped[str] = mapped_column(String(20), default="cli")
+
+
+class HeldRequest(Base):
+    """What an unknown address asked (issue 13, point 2): kept while it may turn out to be a member's other address
+    (the invitation offers to say so), and opened as that member's ticket once the address is linked. Deleted when
+    used, and after workflows.profiles.PENDING_DAYS; erased with the address (RGPD)."""
+
+    __tablename__ = "held_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)  # the unknown address, normalised
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class MemberTerm(Base):
     """The matching index: one stemmed, accent-folded word of a member's profile (mailbot.matching).
 

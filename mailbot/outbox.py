@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mailbot import guard
+from mailbot.addresses import addresses_of, member_of_address
 from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
 from mailbot.models import Event, Message, OutboxMail
@@ -88,8 +89,9 @@ class Outbox:
         if mail.rate_limited:
             # Over the hourly limit, a mail is held (sent when the limit allows), not dropped: an acknowledgement
             # still brings its reference. Only a mail that would wait more than HOLD_AT_MOST (a loop) is dropped.
+            person = person_addresses(session, recipient)
             held = release_time(session, self.settings, recipient, ctx.now, [
-                row.next_attempt_at for row in stored if row.recipient == recipient and row.automatic])
+                row.next_attempt_at for row in stored if row.recipient.lower() in person and row.automatic])
             if held is None or held > ctx.now:
                 session.add(Event(ticket_id=mail.ticket_id, kind="rate-limited", at=ctx.now, detail=(
                     f"{mail.template} à {recipient} non envoyé : plus de {self.settings.rate_limit_per_hour} mails "
@@ -184,13 +186,21 @@ def release_time(session: Session, settings: Settings, recipient: str, now: date
     if settings.is_aideur(recipient):
         return now
     since = now - RATE_WINDOW
+    # One budget per person (issue 13, point 2): every address of the member the recipient address belongs to.
     rows = session.execute(select(OutboxMail.created_at, OutboxMail.next_attempt_at, OutboxMail.status).where(
-        OutboxMail.recipient == recipient.lower(), OutboxMail.automatic.is_(True),
+        OutboxMail.recipient.in_(sorted(person_addresses(session, recipient))), OutboxMail.automatic.is_(True),
         or_(OutboxMail.created_at > since, OutboxMail.next_attempt_at > since))).all()
     # A pending mail leaves at its next attempt (a held one, in the future); the others count from their queuing.
     times = sorted([max(created, due) if status == "pending" else created for created, due, status in rows]
                    + list(queued))
     return _next_slot(times, now, settings.rate_limit_per_hour)
+
+
+def person_addresses(session: Session, recipient: str) -> set[str]:
+    """The recipient's address and, when it is a member's, every other address of that member (lower case)."""
+    person = member_of_address(session, recipient)
+    addresses = {address.lower() for address in addresses_of(session, person)} if person is not None else set()
+    return addresses | {recipient.lower()}
 
 
 def _next_slot(times: list[datetime], now: datetime, limit: int) -> datetime | None:

@@ -113,6 +113,9 @@ def _blank(session: Session, model: type[Any], ids: list[int], **values: object)
 
 def run_due(ctx: WorkflowContext) -> int:
     """The scheduled job (an entry of scheduler.JOBS): how many rows were purged or queued."""
+    from mailbot.workflows.aliases import drop_lapsed_held  # what unknown addresses asked lapses on its own clock
+
+    drop_lapsed_held(ctx)
     return purge(ctx.session, ctx.settings, ctx.now).total
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot import dkim
+from mailbot.addresses import member_of_address
 from mailbot.config import Settings
 from mailbot.models import (
     Consent,
@@ -639,7 +640,8 @@ def _member(deps: RouterDeps, address: str) -> Member | None:
         return None
     address = address.lower()
     if address not in deps.members:
-        deps.members[address] = deps.session.scalar(select(Member).where(Member.email == address))
+        # Main address or another of the member's (issue 13, point 2): one person whichever they write from.
+        deps.members[address] = member_of_address(deps.session, address)
     return deps.members[address]
 
 

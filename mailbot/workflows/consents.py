@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from mailbot.addresses import member_of_address, same_person
 from mailbot.calendar import french_date
 from mailbot.compose import excerpt
 from mailbot.models import Connection, Consent, Member, Solicitation, Ticket
@@ -69,7 +70,7 @@ def helper_for(ctx: WorkflowContext, ticket: Ticket, fields: dict[str, str]) -> 
             return None, None, f"Aucune offre n° {fields['offre']} sur {ticket.ref} (voir les mails « Offre n° … »)."
         helper = solicitation.member
     else:
-        helper = ctx.session.scalar(select(Member).where(Member.email == fields.get("email", "")))
+        helper = member_of_address(ctx.session, fields.get("email", ""))  # any of the member's addresses
         if helper is None:
             return None, None, f"Aucun membre n'a l'adresse {fields.get('email')}."
     requester = ticket.member
@@ -177,7 +178,7 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
     member = consent.member
     text = mail.new_text or mail.text
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
-    if mail.from_address != (member.email or ""):
+    if not member.email or not same_person(ctx.session, mail.from_address, member.email):  # any of their addresses
         # A forwarded mail's reply address used by someone else: the token names the person asked, so it
         # does not count. Aideur is told; the sender gets nothing (they may not even be a member).
         record_event(ctx.session, ticket, "consent-foreign", f"réponse de {mail.from_address} à la demande "

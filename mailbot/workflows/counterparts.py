@@ -21,6 +21,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mailbot import guard
+from mailbot.addresses import same_person
 from mailbot.models import Connection, Counterpart, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import CommandError
@@ -369,7 +370,7 @@ def counterpart_reply(ctx: WorkflowContext, mail: InboundMail, counterpart_id: i
     text = mail.new_text or mail.text
     if ticket is not None:
         record_inbound(ctx.session, ticket, mail, text, ctx.now)
-    own = member is not None and bool(member.email) and mail.from_address.lower() == (member.email or "").lower()
+    own = member is not None and bool(member.email) and same_person(ctx.session, mail.from_address, member.email or "")
     name = member.display_name if member is not None else "un membre effacé"
     context: dict[str, object] = {
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket is not None else "",

@@ -37,7 +37,7 @@ from mailbot.parsers.registration import (
 )
 from mailbot.parsers.rules import is_courtesy_only
 from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, SCOPE_VERIFY, Token
-from mailbot.workflows import counterparts
+from mailbot.workflows import aliases, counterparts
 from mailbot.workflows.aideur import mail_fate, notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.notices import HELD_NON_MEMBER_NOTICE, NON_MEMBER_OUTCOME, Flood, flood_notice
@@ -90,6 +90,12 @@ def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Me
             _ask_rights_confirmation(ctx, mail, raw_sha256, right)
         return
     if not _looks_like_an_answer(form):
+        # A member writing from another address, or a colleague for a member (issue 13): no invitation. Else
+        # the invitation, and what an unknown address asked is kept in case it turns out to be a member's.
+        if known is None and aliases.recognise(ctx, mail, raw_sha256, token):
+            return
+        if known is None:
+            aliases.hold_request(ctx, mail)
         _invite(ctx, mail, known)
         return
     if form.refused:

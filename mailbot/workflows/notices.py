@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import member_of_address
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import Member, OutboxMail, Ticket
 from mailbot.parsers import InboundMail
@@ -101,7 +102,7 @@ def bounce(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket | None) -> st
 
 def _verified_bounce(ctx: WorkflowContext, mail: InboundMail, returned: OutboxMail, ticket: Ticket | None) -> str:
     address = returned.recipient.lower()
-    member = ctx.session.scalar(select(Member).where(Member.email == address))
+    member = member_of_address(ctx.session, address)
     if member is not None:
         member.bounced_at = ctx.now
     record_event(ctx.session, ticket, "bounce", address, ctx.now)
@@ -187,7 +188,7 @@ def send_failed(ctx: WorkflowContext, *, recipient: str, subject: str, error: st
     authentic as a report through VERP: a member's address is marked, as a bounce would."""
     marked = ""
     if _ADDRESS_REFUSED.search(error.strip()):
-        member = ctx.session.scalar(select(Member).where(Member.email == recipient.lower()))
+        member = member_of_address(ctx.session, recipient)
         if member is not None and member.status == "active":
             member.bounced_at = ctx.now
             marked = member.display_name

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
+from mailbot.addresses import member_of_address, same_person
 from mailbot.calendar import due_after_business_days, end_of_business_day, french_date
 from mailbot.models import Member, Message, ResultForm, Ticket
 from mailbot.parsers import InboundMail
@@ -32,7 +33,7 @@ class OpenError(ValueError):
 def member_to_open_for(ctx: WorkflowContext, email: str) -> Member:
     """The active member a request may be opened for, or OpenError saying why not."""
     address = email.strip().lower()
-    member = ctx.session.scalar(select(Member).where(Member.email == address))
+    member = member_of_address(ctx.session, address)  # their main address or another of theirs
     if member is None:
         raise OpenError(f"Aucun membre n'a l'adresse {address} : vérifiez-la (une demande ne peut être ouverte "
                         "que pour un membre inscrit).")
@@ -42,7 +43,8 @@ def member_to_open_for(ctx: WorkflowContext, email: str) -> Member:
     return member
 
 
-def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, actor: str, key: str) -> Ticket:
+def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, actor: str, key: str,
+             detail: str = "") -> Ticket:
     """Open a request for `member` on Aideur's word (#ouvrir or the CLI): the same ticket, acknowledgement and
     notification as a member's own mail. `key` makes it happen once (the command mail's Message-ID)."""
     text = text.strip()
@@ -57,7 +59,8 @@ def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, a
     ctx.session.flush()
     ctx.session.add(Message(ticket_id=ticket.id, direction="in", sender=actor, recipients="", subject=title,
                             text=text, message_id=key, attachments="", at=ctx.now))
-    record_event(ctx.session, ticket, "created", f"ouverte par Aideur pour {member.email}", ctx.now, actor=actor)
+    record_event(ctx.session, ticket, "created", detail or f"ouverte par Aideur pour {member.email}", ctx.now,
+                 actor=actor)
     context = ticket_context(ctx, ticket, member) | {
         "request_text": text, "no_new_text": False, "forwarded": [], "attachments": [],
         "attachments_forwarded": False, "folder": ctx.settings.processed_folder,
@@ -105,7 +108,7 @@ def takes_up_again(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, memb
     said something that is neither a mere thank-you nor a "résolu"."""
     owner = ticket.member
     return (ticket.status in CLOSED_STATES and owner is not None and member is not None and owner.id == member.id
-            and owner.status == "active" and owner.email == mail.from_address
+            and owner.status == "active" and same_person(ctx.session, owner.email or "", mail.from_address)
             and not is_courtesy_only(mail.new_text) and not is_withdrawal(text) and not only_thanks(text)
             and through_reply_address(ctx, mail, ticket))
 

@@ -335,7 +335,14 @@ def pending_values(pending: PendingChange) -> tuple[dict[str, str], str | None]:
 
 
 def answer_pending_change(ctx: WorkflowContext, mail: InboundMail, member: Member, number: int) -> None:
-    """The member's answer to "do you confirm this change of your profile?"."""
+    """The member's answer to "do you confirm this change of your profile?" (or "is this other address yours?",
+    workflows.aliases)."""
+    asked = ctx.session.get(PendingChange, number)
+    if asked is not None and asked.kind == "alias":
+        from mailbot.workflows.aliases import answer_alias_confirmation  # it uses this module's helpers
+
+        answer_alias_confirmation(ctx, mail, member, number)
+        return
     pending = open_pending(ctx, mail, number, "profile")
     if pending is None or pending.member_id != member.id:
         _reply(ctx, mail, member, "confirmation_sans_objet", {})

@@ -10,6 +10,7 @@ import re
 
 from sqlalchemy import select
 
+from mailbot.addresses import same_person
 from mailbot.models import Message, OutboxMail, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.consent import ConsentAnswer
@@ -48,7 +49,8 @@ def quote_answer(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket) -> boo
     from mailbot.workflows.requests import through_reply_address, ticket_context  # requests calls this module
 
     member = ticket.member
-    if member is None or not member.email or member.email != mail.from_address or ticket.closed_at is not None:
+    if member is None or not member.email or ticket.closed_at is not None \
+            or not same_person(ctx.session, member.email, mail.from_address):  # any of the member's addresses
         return False
     quote = quote_replied_to(ctx, mail, ticket)
     if quote is None or not through_reply_address(ctx, mail, ticket):

@@ -1,6 +1,7 @@
 """Request → ticket (docs/rules.md §1): a member's new mail becomes a ticket, acknowledged; later mails thread onto it."""
 from __future__ import annotations
 
+from mailbot.addresses import same_person
 from mailbot.calendar import due_after_business_days, french_date
 from mailbot.models import Member, Ticket
 from mailbot.parsers import InboundMail
@@ -75,7 +76,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
                                 "full_subject": full_subject if full_subject != ticket.subject else ""}
     ctx.send(Outgoing(
         template="accuse_reception",
-        to=mail.from_address,
+        to=member.email or mail.from_address,  # the main address, whichever of theirs they wrote from (issue 13)
         context=context,
         idempotency_key=f"ack:{ticket.id}",
         token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER),
@@ -110,7 +111,7 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     ticket.updated_at = ctx.now
     owner = ticket.member
-    if owner is not None and owner.email == mail.from_address and ticket.closed_at is None and is_withdrawal(text):
+    if owner is not None and _owners(ctx, owner, mail) and ticket.closed_at is None and is_withdrawal(text):
         if through_reply_address(ctx, mail, ticket):
             withdraw(ctx, ticket, owner, text)
             return
@@ -126,7 +127,7 @@ def follow_up(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
             "sender": mail.from_address}, key=f"aideur-member-token:{mail.message_id}")
     context = ticket_context(ctx, ticket, owner) | {
         "sender": mail.from_address,
-        "sender_is_owner": owner is not None and owner.email == mail.from_address,
+        "sender_is_owner": owner is not None and _owners(ctx, owner, mail),
         "text": text,
         "no_new_text": no_new_text,
         "forwarded": forwarded_rows(mail),
@@ -236,3 +237,8 @@ def ticket_context(ctx: WorkflowContext, ticket: Ticket, member: Member | None) 
             "civilite": (member.civility or "") if member else "",  # agreement in the mails (french.accord)
         },
     }
+
+
+def _owners(ctx: WorkflowContext, owner: Member, mail: InboundMail) -> bool:
+    """Whether the mail comes from the ticket's member, at their main address or another of theirs (issue 13)."""
+    return bool(owner.email) and same_person(ctx.session, owner.email or "", mail.from_address)

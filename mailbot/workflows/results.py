@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from mailbot.addresses import same_person
 from mailbot.calendar import french_date
 from mailbot.compose import excerpt
 from mailbot.models import Member, ResultForm, Ticket
@@ -99,7 +100,7 @@ def result_reply(ctx: WorkflowContext, mail: InboundMail, form_id: int) -> None:
     member = form.member
     text = mail.new_text or mail.text
     record_inbound(ctx.session, ticket, mail, text, ctx.now)
-    if mail.from_address != (member.email or ""):
+    if not member.email or not same_person(ctx.session, mail.from_address, member.email):  # any of their addresses
         record_event(ctx.session, ticket, "result-foreign", f"réponse de {mail.from_address} au formulaire de "
                                                             f"{member.display_name} : ignorée", ctx.now,
                      actor=mail.from_address)

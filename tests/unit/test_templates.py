@@ -119,6 +119,18 @@ SAMPLES = {
                                           "closed_date": "lundi 30 novembre 2026", "folder": "mailbot-traites",
                                           "attachments": [("plan.png", "2,1 Mo")]},
     # Membership by mail (issue 4).
+    # Issue 13, point 2: a member's other addresses.
+    "adresse_ajoutee": PROFILE | {"address": "jean.perso@ailleurs.test", "main": "jean@ailleurs.test",
+                                  "by_member": True, "recipient": "jean@ailleurs.test"},
+    "adresse_retiree": PROFILE | {"address": "jean.perso@ailleurs.test", "main": "jean@ailleurs.test"},
+    "adresse_changee": PROFILE | {"old": "jean@ailleurs.test", "new": "jean.dupont@menuiserie.test", "kept": True},
+    "adresse_confirmation": PROFILE | {"alias": "jean.perso@ailleurs.test", "days": 14},
+    "adresse_confirmation_demandee": NOTICE | {"claimed": "jean@ailleurs.test", "days": 14},
+    "de_la_part": NOTICE,
+    "notification_adresse": NOTICE | {"name": "Jean Dupont", "main": "jean@ailleurs.test",
+                                      "alias": "jean.perso@ailleurs.test", "linked": True, "problem": ""},
+    "notification_de_la_part": NOTICE | {"sender": "secretariat@dupont.test", "name": "Jean Dupont",
+                                         "main": "jean@ailleurs.test", "subject": "Devis", "text": LONG},
     "invitation": NOTICE | {"former_member": False, "form": FORM,
                             "conditions": "PRINCIPE\n\n" + LONG, "conditions_version": "V4/2018"},
     "inscription_incomplete": NOTICE | {"echoed": True, "form": FORM, "acceptance_missing": True,
@@ -319,7 +331,7 @@ def test_template_reads_well(name):
 def test_command_sheet_lines_are_never_wrapped():
     sheet = TemplateRenderer().render("aide", SAMPLES["aide"]).body
     assert "  #accepter 15/12          demande prise, propositions pour le 15/12\n" in sheet
-    assert "En anglais : #accept #decline #postpone #appeal #quote #connect #close #reopen #open #list #help" \
+    assert "En anglais : #accept #decline #postpone #appeal #quote #connect #close #reopen #open #alias #list #help" \
         in " ".join(sheet.split())  # wrapped as a paragraph, with no-break spaces
 
 

@@ -75,6 +75,9 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
                           "due_date": "jeudi 7 janvier 2027"},
                          {"away_from": "mardi 22 décembre 2026", "away_until": "mercredi 6 janvier 2027"}],
     "confirmation_commande": [{"duplicate_of": "CA-2026-0041, CA-2026-0040"}],
+    "adresse_ajoutee": [{"by_member": False}],
+    "adresse_changee": [{"kept": False}],
+    "notification_adresse": [{"linked": False, "problem": ""}, {"linked": False, "problem": "déjà reliée"}],
 }
 VARIANT_CASES = [(name, index) for name, variants in sorted(VARIANTS.items()) for index in range(len(variants))]
 

@@ -1,14 +1,14 @@
 """absences: Aideur's declared absences (#absent DU AU [MOTIF])
 
 Revision ID: 0007b_absences
-Revises: 0006d_civility
+Revises: 0007a_member_addresses
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0007b_absences'
-down_revision = '0006d_civility'
+down_revision = '0007a_member_addresses'
 branch_labels = None
 depends_on = None
 
