@@ -17,6 +17,9 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import (
+    true as sa_true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -58,6 +61,8 @@ class Member(Base):
     pending_since: Mapped[datetime | None] = mapped_column(DateTime)
     # "madame" | "monsieur" | None (not given): the mails agree with it, or use a wording that needs no agreement.
     civility: Mapped[str | None] = mapped_column(String(10))
+    # Issue 17: announcements of activities and polls ("plus d'annonces" stops them, "annonces" restarts them).
+    accepts_announcements: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     @property
     def display_name(self) -> str:
