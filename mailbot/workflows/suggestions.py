@@ -11,10 +11,6 @@ a suggestion: the word must open the line.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from mailbot.models import Member, Suggestion
 from mailbot.parsers import InboundMail
@@ -25,7 +21,7 @@ from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
-__all__ = ["is_suggestion", "suggestion_mail", "suggestions_between"]
+__all__ = ["is_suggestion", "suggestion_mail"]
 
 _LEAD = r"^\s*(?:(?:une|ma|mon|petite|une\s+petite|nouvelle|une\s+nouvelle)\s+)?"
 _AFTER = r"(?:\s+(?:d'amelioration|pour\s+(?:le\s+|notre\s+)?club(?:\s+aide)?|au\s+club|pour\s+ameliorer\s+[^:\n]{0,60}))?"
@@ -85,22 +81,3 @@ def suggestion_mail(ctx: WorkflowContext, mail: InboundMail, member: Member) -> 
 def _summary(subject: str, text: str) -> str:
     first = _first_line(text)
     return first or subject
-
-
-def suggestions_between(session: Session, start: datetime, end: datetime) -> list[dict[str, object]]:
-    """The suggestions received in [start, end), oldest first, for the digest: who (or "un ancien membre") and
-    what, shortened."""
-    rows = session.execute(select(Suggestion, Member).outerjoin(Member, Member.id == Suggestion.member_id)
-                           .where(Suggestion.received_at >= start, Suggestion.received_at < end)
-                           .order_by(Suggestion.received_at, Suggestion.id)).all()
-    return [{"number": s.id, "member": m.display_name if m is not None and m.email else "un ancien membre",
-             "text": shorten(" ".join((s.text or s.subject).split()), 300)} for s, m in rows]
-
-
-def count_between(session: Session, start: datetime | None = None, end: datetime | None = None) -> int:
-    query = select(func.count(Suggestion.id))
-    if start is not None:
-        query = query.where(Suggestion.received_at >= start)
-    if end is not None:
-        query = query.where(Suggestion.received_at < end)
-    return session.scalar(query) or 0

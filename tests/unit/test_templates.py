@@ -284,7 +284,9 @@ SAMPLES = {
                       "reminded": True}],
         "forms": [{"ref": "CA-2026-0039", "member": "Alice Martin", "role": "demandeur", "sent": "ven. 20/11",
                    "reminders": 2}],
-        "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}]},
+        "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}],
+        "suggestions": [{"number": 3, "member": "Alice Martin", "when": "jeu. 26/11",
+                         "text": "Suggestion : des ateliers le soir, après 18 h, pour ceux qui travaillent."}]},
     # Absences (issue 13, point 4).
     "absence_membre": NOTICE | {"first_name": "Alice", "ref": "CA-2026-0042", "starts": "mardi 22 décembre 2026",
                                 "ends": "mardi 5 janvier 2027",
