@@ -613,6 +613,7 @@ def cmd_docs_add(args: argparse.Namespace) -> int:
     from mailbot.workflows.documents import DocumentError, add_document
 
     settings = _settings(args)
+    upgrade(settings.database_url)
     path: Path = args.file
     try:
         if path.stat().st_size > settings.doc_max_bytes:

@@ -200,3 +200,16 @@ def test_suggestions_are_recorded_acknowledged_forwarded_and_in_the_digest(clean
     digest = next(m for m in settle(clean_mail, AIDEUR, 3) if "bilan de la semaine" in m.subject)
     text = words(digest)
     assert "Suggestions des membres (1)" in text and "Alice Martin" in text and "ateliers le soir" in text
+
+
+@pytest.mark.sqlite_only
+def test_a_mail_to_the_suggestion_address_is_a_suggestion(clean_mail, settings, sessions):
+    add_members(sessions)
+    address = "aide+suggestion@club.test"
+    with_address = dataclasses.replace(settings, suggestion_address=address)
+    smtp_send(clean_mail, make_mail(ALICE, "Les réunions", "Et si les réunions commençaient plus tôt ?", to=address))
+    smtp_send(clean_mail, make_mail(STRANGER, "Suggestion : un site", "Bonjour", to=address))
+    wait_mail(clean_mail, CLUB, 2)
+    report = run_cycle(with_address, sessions)
+    assert dict(report.actions) == {"suggestion": 1, "non-member": 1}  # a stranger gets the invitation
+    assert settle(clean_mail, ALICE, 1)[0].subject == "Merci pour votre suggestion"
