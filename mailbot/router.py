@@ -60,6 +60,7 @@ from mailbot.tokens import (
 from mailbot.workflows.aideur import command_generation
 from mailbot.workflows.directory import asked_for
 from mailbot.workflows.documents import asked_for as documentation_asked
+from mailbot.workflows.documents import matching as matching_documents
 from mailbot.workflows.newcomers import is_former_members_question
 from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words, rights_request
 from mailbot.workflows.suggestions import is_suggestion
@@ -475,6 +476,8 @@ def _documents(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | Non
     # Its own words only: the subject is that of our mail ("Re: …").
     if documentation_asked("", own_words(mail)) is not None:
         return Route(Action.DOCUMENTATION, "réponse à un mail de la documentation", member=member, token=token)
+    if is_courtesy_only(own_words(mail)) and not mail.attachments:
+        return Route(Action.IGNORE, "un remerciement en réponse à un mail de la documentation : pas de réponse")
     return _suggestion_of(mail, member) or _request(mail, deps, member, "réponse à un mail de la documentation")
 
 
@@ -600,8 +603,11 @@ def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
 def documentation(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A fresh mail saying "documentation [mot]" or "doc N", from anyone (the workflow refuses a non-member and
     sends documents only to the member's address on record)."""
-    if documentation_asked(mail.subject, mail.new_text or mail.text) is None:
-        return None
+    asked = documentation_asked(mail.subject, mail.new_text or mail.text)
+    if asked is None or any(a.disposition == "attachment" for a in mail.attachments) or mail.forwarded:
+        return None  # a mail that brings a file ("Doc ci-jointe") gives something: it asks for nothing
+    if asked.short and asked.words and not matching_documents(deps.session, asked.words):
+        return None  # "Doc urgente à relire": "doc" and words no document answers to are someone's request
     return Route(Action.DOCUMENTATION, "demande de la documentation du Club", member=_member(deps, mail.from_address))
 
 

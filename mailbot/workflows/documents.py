@@ -43,7 +43,7 @@ DOCS_PER_MAIL = 5  # more matches are listed with their numbers, not all attache
 # "doc facture". The word must open the subject or the first line, which holds at most a few words and no question:
 # "Documentation de mon logiciel introuvable, qui peut m'aider ?" is a request for the network, not this.
 _ASKED = re.compile(r"^\s*(?:(?:la|les|voir\s+la|envoyez(?:-moi)?\s+la|recevoir\s+la)\s+)?"
-                    r"(?:documentations?|docs?)(?:\s+du\s+club(?:\s+aide)?)?\b"
+                    r"(?:documentations?|(?P<short>docs?))(?:\s+du\s+club(?:\s+aide)?)?\b"
                     r"(?:\s*[:,-]\s*|\s+|$)(?P<rest>[^\n]{0,80}?)\s*[.!]*\s*$")
 _NUMBERS = re.compile(r"^(?:(?:n\s*[°o]\.?|no\.?|numeros?|#)\s*)?\d{1,6}(?:\s*(?:,|;|et|&|/|\s)\s*"
                       r"(?:(?:n\s*[°o]\.?|no\.?|#)\s*)?\d{1,6})*$")
@@ -59,6 +59,7 @@ class DocRequest:
 
     numbers: tuple[int, ...] = ()
     words: str = ""
+    short: bool = False  # "doc …" rather than "documentation …": words after it may be anything ("Doc urgente")
 
     @property
     def is_list(self) -> bool:
@@ -81,7 +82,7 @@ def asked_for(subject: str, text: str) -> DocRequest | None:
         if _NUMBERS.match(rest):
             return DocRequest(numbers=tuple(dict.fromkeys(int(n) for n in re.findall(r"\d+", rest))))
         words = " ".join(w for w in rest.split() if w.strip(".,;!") not in _FILLERS)
-        return DocRequest(words=words)
+        return DocRequest(words=words, short=bool(match.group("short")))
     return None
 
 

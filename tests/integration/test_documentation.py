@@ -17,6 +17,7 @@ from tests.helpers import (
     AIDEUR,
     ALICE,
     BRUNO,
+    CHLOE,
     CLUB,
     STRANGER,
     add_members,
@@ -87,6 +88,10 @@ def test_documents_by_number_and_by_word_only_to_members(clean_mail, settings, s
     assert dict(report.actions) == {"documentation": 1}
     second = settle(clean_mail, ALICE, 2)[1]
     assert list(attachments(second).values()) == [STATUTS]
+    smtp_send(clean_mail, reply_to_notification(second, "Merci beaucoup !", "gmail", sender=ALICE,
+                                                name="Alice Martin"))
+    wait_mail(clean_mail, CLUB, 1)
+    assert dict(run_cycle(settings, sessions).actions) == {"ignore": 1}  # a thank-you opens nothing
     with sessions() as session:
         assert session.scalar(select(func.count(Ticket.id))) == 0  # none of it is a request
     assert mailbox(clean_mail, AIDEUR) == []
@@ -127,9 +132,14 @@ def test_a_word_that_matches_nothing_says_so_with_the_sections(clean_mail, setti
     smtp_send(clean_mail, make_mail(ALICE, "documentation urbanisme", ""))
     smtp_send(clean_mail, make_mail(BRUNO, "Documentation de mon logiciel introuvable, qui peut m'aider ?",
                                     "Bonjour, je cherche la documentation de mon logiciel de paie."))
-    wait_mail(clean_mail, CLUB, 2)
+    smtp_send(clean_mail, make_mail(CHLOE, "Doc urgente à relire", "Merci de me dire qui peut relire mon bail."))
+    with_file = make_mail(CHLOE, "Doc", "Doc ci-jointe pour mon dossier")
+    with_file.add_attachment(b"%PDF-1.4 bail", maintype="application", subtype="pdf", filename="bail.pdf")
+    smtp_send(clean_mail, with_file)
+    wait_mail(clean_mail, CLUB, 4)
     report = run_cycle(settings, sessions)
-    assert dict(report.actions) == {"documentation": 1, "new-request": 1}  # a question is a request
+    # A question, "doc" with words no document answers to, a file sent: requests, not the documentation.
+    assert dict(report.actions) == {"documentation": 1, "new-request": 3}
     [answer] = settle(clean_mail, ALICE, 1)
     text = words(answer)
     assert "Aucun document ne correspond à « urbanisme »" in text and "Juridique" in text

@@ -26,7 +26,7 @@ from mailbot.workflows.suggestions import is_suggestion
     ("", "docs 2, 5, 2", DocRequest(numbers=(2, 5))),
     ("", "Documentation : facture électronique", DocRequest(words="facture electronique")),
     ("Bonjour", "DOCUMENTATION FACTURES", DocRequest(words="factures")),
-    ("", "doc statuts", DocRequest(words="statuts")),
+    ("", "doc statuts", DocRequest(words="statuts", short=True)),
 ])
 def test_what_asks_for_the_documentation(subject, text, expected):
     assert asked_for(subject, text) == expected
