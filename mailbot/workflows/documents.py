@@ -248,7 +248,10 @@ def document_command_mail(ctx: WorkflowContext, mail: InboundMail, raw: bytes, f
     Aideur gets the document's number (doc_ajoute); a problem is answered by the caller with the error reply."""
     from mailbot.parsers.mime import iter_attachment_payloads
 
-    files = [a for a in mail.attachments if a.disposition == "attachment" or a.filename]
+    # The files attached; only when there are none, the inline ones with a name (Apple Mail shows an attached image
+    # inline): a signature's logo beside the document is not a second document.
+    files = [a for a in mail.attachments if a.disposition == "attachment"] or \
+        [a for a in mail.attachments if a.filename]
     if not files:
         return ("aucun fichier joint : joignez le document (un seul) au mail qui porte la commande #document.")
     if len(files) > 1:

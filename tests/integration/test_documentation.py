@@ -157,8 +157,12 @@ def _with_file(subject: str, body: str, to: str, files: list[tuple[str, bytes]])
 def test_aideur_adds_a_document_by_mail_and_errors_get_the_help(clean_mail, settings, sessions):
     add_members(sessions)
     command = TokenSigner(settings.secret_keys).plus_address(CLUB, Token(SCOPE_COMMAND, 0, ROLE_AIDEUR))
-    smtp_send(clean_mail, _with_file("Nouveau document", "#document\nrubrique: Comptabilité\ntitre: Guide TVA\n"
-                                     "mots-clés: taxe, déclaration\n\nAideur", command, [("tva.pdf", GUIDE)]))
+    first = _with_file("Nouveau document", "#document\nrubrique: Comptabilité\ntitre: Guide TVA\n"
+                       "mots-clés: taxe, déclaration\n\nAideur", command, [("tva.pdf", GUIDE)])
+    # His signature's logo, inline: not a second document.
+    first.add_attachment(b"\x89PNG\r\n\x1a\nlogo", maintype="image", subtype="png", filename="logo.png",
+                         disposition="inline")
+    smtp_send(clean_mail, first)
     wait_mail(clean_mail, CLUB, 1)
     run_cycle(settings, sessions)
     [added] = settle(clean_mail, AIDEUR, 1)
