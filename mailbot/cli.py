@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 from tqdm import tqdm
 
 from mailbot import __version__, logs, retention
@@ -216,6 +216,22 @@ def build_parser() -> argparse.ArgumentParser:
     qreplay.add_argument("--all", action="store_true", help="every mail of the quarantine folder")
     qreplay.add_argument("--json", action="store_true")
     qreplay.set_defaults(handler=cmd_quarantine_replay, parser=qreplay)
+
+    docs = sub.add_parser("docs", help="the club's documentation, sent to members who ask (issue 17)")
+    docs_sub = docs.add_subparsers(metavar="ACTION")
+    dadd = docs_sub.add_parser("add", help="add a document (its bytes are kept in the database)")
+    dadd.add_argument("file", type=Path, metavar="FILE")
+    dadd.add_argument("--rubrique", required=True, help="its section, e.g. Comptabilité")
+    dadd.add_argument("--titre", required=True, help="its title, as members see it")
+    dadd.add_argument("--mots-cles", default="", dest="mots_cles", help="comma-separated keywords")
+    dadd.add_argument("--json", action="store_true")
+    dadd.set_defaults(handler=cmd_docs_add)
+    dlist = docs_sub.add_parser("list", help="the documents by section")
+    dlist.add_argument("--json", action="store_true")
+    dlist.set_defaults(handler=cmd_docs_list)
+    dremove = docs_sub.add_parser("remove", help="remove a document by its number")
+    dremove.add_argument("id", type=int, metavar="ID")
+    dremove.set_defaults(handler=cmd_docs_remove)
 
     demo = sub.add_parser("demo", help="local demo: loopback mail server with demo accounts")
     demo.add_argument("--root", type=Path, default=Path("var/demo"))
@@ -685,6 +701,87 @@ def cmd_purge(args: argparse.Namespace) -> int:
     else:
         for report in reports:
             print(retention.describe(report, settings))
+    return 0
+
+
+# --- documentation ------------------------------------------------------------------------------------------------
+def _doc_row(doc: Any) -> dict[str, Any]:
+    return {"id": doc.id, "rubrique": doc.rubrique, "titre": doc.titre, "mots_cles": doc.mots_cles,
+            "filename": doc.filename, "content_type": doc.content_type, "size": doc.size, "sha256": doc.sha256,
+            "added_at": _iso(doc.added_at), "added_by": doc.added_by}
+
+
+def cmd_docs_add(args: argparse.Namespace) -> int:
+    """Add one file to the documentation; prints its number. Exit 1 when the file is unreadable, empty or larger
+    than MAILBOT_DOC_MAX_BYTES (a member could not receive it by mail)."""
+    import mimetypes
+
+    from mailbot.workflows.documents import DocumentError, add_document
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    path: Path = args.file
+    try:
+        if path.stat().st_size > settings.doc_max_bytes:
+            raise DocumentError(f"{path.name}: {path.stat().st_size} bytes, above MAILBOT_DOC_MAX_BYTES "
+                                f"({settings.doc_max_bytes})")
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"mailbot: cannot read {path}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    except DocumentError as error:
+        print(f"mailbot: {error}", file=sys.stderr)
+        return 1
+    try:
+        with _sessions(settings).begin() as session:
+            doc = add_document(session, data=data, filename=path.name, rubrique=args.rubrique, titre=args.titre,
+                               mots_cles=args.mots_cles, content_type=mimetypes.guess_type(path.name)[0] or "",
+                               added_by="operator", now=utcnow(), max_bytes=settings.doc_max_bytes)
+            row = _doc_row(doc)
+    except DocumentError as error:
+        print(f"mailbot: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(row, ensure_ascii=False, indent=2))
+    else:
+        print(f"document {row['id']} added: {row['rubrique']} / {row['titre']} ({row['size']} bytes)")
+    return 0
+
+
+def cmd_docs_list(args: argparse.Namespace) -> int:
+    """The documents, by section then number (without their bytes)."""
+    from mailbot.models import Document
+
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        rows = [_doc_row(doc) for doc in session.scalars(
+            select(Document).options(defer(Document.data)).order_by(Document.rubrique, Document.id))]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Documentation : {len(rows) or 'vide'}")
+    section = None
+    for row in rows:
+        if row["rubrique"] != section:
+            section = row["rubrique"]
+            print(f"  {section}")
+        print(f"    {row['id']:>4}  {row['titre']}  ({row['filename']}, {row['size']} bytes)"
+              + (f"  [{row['mots_cles']}]" if row["mots_cles"] else ""))
+    return 0
+
+
+def cmd_docs_remove(args: argparse.Namespace) -> int:
+    """Remove a document; exit 1 when there is none with that number."""
+    from mailbot.workflows.documents import remove_document
+
+    settings = _settings(args)
+    with _sessions(settings).begin() as session:
+        doc = remove_document(session, args.id)
+        title = doc.titre if doc is not None else ""
+    if doc is None:
+        print(f"mailbot: no document {args.id}", file=sys.stderr)
+        return 1
+    print(f"document {args.id} removed: {title}")
     return 0
 
 

@@ -56,6 +56,8 @@ KNOWN_SETTINGS = frozenset({
     "MAILBOT_RESULT_FORM_DAYS",
     "MAILBOT_CLUB_ALIASES",
     "MAILBOT_MASS_RECIPIENTS",
+    "MAILBOT_DOC_MAX_BYTES",
+    "MAILBOT_SUGGESTION_ADDRESS",
 })
 # Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
 # CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
@@ -149,6 +151,11 @@ class Settings:
     # A mail addressed to this many people or more (To + Cc, the club's addresses left out) is a mass mail: recorded
     # and listed for Aideur, never a ticket (issue 13, point 7). 0 turns the rule off.
     mass_recipients: int = 10
+    # The documentation (issue 17): the most a member's mail may carry of documents, one or several (a larger
+    # document is not sent: the member is told and Aideur too). Also the largest file `docs add` accepts.
+    doc_max_bytes: int = 5 * 1024 * 1024
+    # A plus address of the club's (aide+suggestion@…) given in the welcome mail: what reaches it is a suggestion.
+    suggestion_address: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -235,6 +242,9 @@ def _read(reader: _Reader) -> Settings:
         consent_expiry_days=_consent_expiry(reader),
         result_form_days=reader.integer("MAILBOT_RESULT_FORM_DAYS", 7, minimum=0, maximum=90),
         mass_recipients=reader.integer("MAILBOT_MASS_RECIPIENTS", 10, minimum=0, maximum=10000),
+        doc_max_bytes=reader.integer("MAILBOT_DOC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024,
+                                     maximum=50 * 1024 * 1024),
+        suggestion_address=reader.address("MAILBOT_SUGGESTION_ADDRESS", required=False),
         authserv_id=reader.authserv_id("MAILBOT_AUTHSERV_ID"),
         retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
         log_level=log_level(reader.env),

@@ -31,6 +31,7 @@ from mailbot.models import (
     OutboxMail,
     PendingChange,
     Solicitation,
+    Suggestion,
     Ticket,
     utcnow,
 )
@@ -194,6 +195,9 @@ def export_member(session: Session, email: str) -> dict[str, Any]:
                         for a in acceptances],
         "appeals_received": [{"ticket_id": s.ticket_id, "asked_at": s.asked_at.isoformat(), "status": s.status,
                               "answer": s.answer, "matched": s.reason} for s in asked],
+        "suggestions": [{"received_at": s.received_at.isoformat(), "subject": s.subject, "text": s.text}
+                        for s in session.scalars(select(Suggestion).where(Suggestion.member_id == member.id)
+                                                 .order_by(Suggestion.id))],
         "tickets": [
             {"ref": t.ref, "status": t.status, "subject": t.subject, "created_at": t.created_at.isoformat(),
              "messages": [{"direction": m.direction, "sender": m.sender, "subject": m.subject, "text": m.text,
@@ -298,6 +302,8 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
     for each in every:
         _forget_outgoing(session, each)
     session.execute(delete(MemberTerm).where(MemberTerm.member_id == member.id))
+    # Their suggestions are their own words, kept for nothing else (issue 17): they go with them.
+    session.execute(delete(Suggestion).where(Suggestion.member_id == member.id))
     # Changes asked for them and never (or already) confirmed: the asked values and the address go too.
     session.execute(delete(PendingChange).where(or_(PendingChange.member_id == member.id,
                                                     PendingChange.email.in_([a.lower() for a in every]))))
@@ -328,8 +334,10 @@ _CODES = {"status", "kind", "role", "direction", "visibility", "promise", "cause
           "pending_action", "outcome", "folder", "ref", "conditions_version", "raw_sha256", "content_sha256",
           "asked_sha256", "answer_sha256", "skills_targeted"}
 # Tables handled apart: the member row itself (blanked above), their index (deleted), other members' profiles
-# (_scrub_profiles: their own name is theirs), the purge queue (the daemon needs the Message-IDs), counters.
-_APART = {"members", "member_terms", "member_addresses", "mailbox_purges", "ref_counters", "mailbox_checkpoints", "alembic_version"}
+# (_scrub_profiles: their own name is theirs), the purge queue (the daemon needs the Message-IDs), counters, the
+# club's documents (issue 17: nobody's words, and megabytes a row).
+_APART = {"members", "member_terms", "member_addresses", "mailbox_purges", "ref_counters", "mailbox_checkpoints",
+          "alembic_version", "documents"}
 # Identifiers: rewritten whole into a digest when they name the person, so that they stay unique.
 _IDENTIFIERS = {"message_id", "asked_message_id", "answer_message_id", "idempotency_key"}
 # Addresses the outbox sends to: another member's address is never altered (a pending mail must still go).

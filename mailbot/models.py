@@ -478,3 +478,37 @@ class Absence(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(320), default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Document(Base):
+    """A document of the club's documentation (issue 17, point 3), in a section ("rubrique"). Its bytes are kept in
+    the database: one place to back up (`mailbot backup`), nothing to lose beside it. Members get it attached when
+    they ask ("doc 4", "documentation facture"), within MAILBOT_DOC_MAX_BYTES."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rubrique: Mapped[str] = mapped_column(String(200))
+    titre: Mapped[str] = mapped_column(String(300))
+    mots_cles: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class Suggestion(Base):
+    """A member's improvement proposal (issue 17, point 4): recorded, acknowledged, forwarded to Aideur and listed in
+    the weekly digest; never a ticket. Erasing the member deletes their suggestions."""
+
+    __tablename__ = "suggestions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(998))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")

@@ -36,12 +36,14 @@ from mailbot.workflows import (
     copies,
     counterparts,
     directory,
+    documents,
     newcomers,
     notices,
     notrequests,
     profiles,
     requests,
     results,
+    suggestions,
     triage,
 )
 from mailbot.workflows.base import WorkflowContext
@@ -68,7 +70,7 @@ VARIANT_MARK = ".variante-"
 # A member's own mail (not a robot's): an address marked bouncing works again (workflows.notices.member_wrote).
 MEMBER_WRITES = frozenset({Action.NEW_REQUEST, Action.FOLLOW_UP, Action.PROFILE, Action.CONFIRMATION,
                            Action.HELPER_REPLY, Action.CONSENT_REPLY, Action.RESULT_REPLY,
-                           Action.COUNTERPART_REPLY})
+                           Action.COUNTERPART_REPLY, Action.DOCUMENTATION, Action.SUGGESTION})
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,7 @@ class Pipeline:
                 assert decision.token is not None
                 counterparts.aideur_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.AIDEUR_COMMAND:
-            triage.aideur_command_mail(ctx, mail)
+            triage.aideur_command_mail(ctx, mail, raw)
         elif decision.action is Action.NON_MEMBER:
             newcomers.newcomer(ctx, mail, digest, decision.member)
         elif decision.action is Action.PROFILE:
@@ -267,6 +269,11 @@ class Pipeline:
             counterparts.counterpart_reply(ctx, mail, decision.token.number)
         elif decision.action is Action.DIRECTORY:
             directory.directory_mail(ctx, mail, decision.member)
+        elif decision.action is Action.DOCUMENTATION:
+            documents.documentation_mail(ctx, mail, decision.member)
+        elif decision.action is Action.SUGGESTION:
+            assert decision.member is not None
+            suggestions.suggestion_mail(ctx, mail, decision.member)
         elif decision.action is Action.CALENDAR:
             reason = notrequests.calendar(ctx, mail, raw, ticket, decision.member)
         elif decision.action is Action.THANKS:

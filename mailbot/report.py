@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailbot import calendar
 from mailbot.calendar import MONTHS
-from mailbot.models import Connection, Consent, Event, InboundMail, Member, ResultForm, Ticket
+from mailbot.models import Connection, Consent, Event, InboundMail, Member, ResultForm, Suggestion, Ticket
 from mailbot.ticket_states import TicketStatus, label
 
 PERIOD_DAYS = 7
@@ -96,6 +96,16 @@ class UnansweredMail:
 
 
 @dataclass(frozen=True)
+class MemberSuggestion:
+    """A member's suggestion of the period (issue 17, point 4): never a ticket, listed for Aideur."""
+
+    number: int
+    member: str
+    received_on: date
+    text: str
+
+
+@dataclass(frozen=True)
 class Digest:
     figures: WeekFigures
     open_tickets: list[OpenTicket]
@@ -105,6 +115,7 @@ class Digest:
     new_members: list[NewMember]
     unanswered: list[UnansweredMail] = field(default_factory=list)  # in the period, the newest UNANSWERED_LIMIT
     unanswered_count: int = 0  # all of the period's
+    suggestions: list[MemberSuggestion] = field(default_factory=list)  # the period's, oldest first
 
 
 def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None,
@@ -129,6 +140,7 @@ def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end:
         unanswered_count=session.scalar(select(func.count(InboundMail.id)).where(
             InboundMail.outcome.in_(UNANSWERED_OUTCOMES), InboundMail.received_at >= start,
             InboundMail.received_at < end)) or 0,
+        suggestions=suggestions(session, start, end, zone),
     )
 
 
@@ -275,6 +287,15 @@ def new_members(session: Session, start: datetime, end: datetime, zone: ZoneInfo
     return [NewMember(name=_name(m), activity=m.activity, joined_on=local_date(m.created_at, zone)) for m in members]
 
 
+def suggestions(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> list[MemberSuggestion]:
+    """The members' suggestions received in [start, end), oldest first."""
+    rows = session.execute(select(Suggestion, Member).outerjoin(Member, Member.id == Suggestion.member_id)
+                           .where(Suggestion.received_at >= start, Suggestion.received_at < end)
+                           .order_by(Suggestion.received_at, Suggestion.id)).all()
+    return [MemberSuggestion(number=s.id, member=_name(m), received_on=local_date(s.received_at, zone),
+                             text=" ".join((s.text or s.subject or "").split())) for s, m in rows]
+
+
 # The router's actions for mail that gets no answer (mailbot.router.Action values).
 UNANSWERED_OUTCOMES = ("ignore", "auto-reply", "bounce")
 UNANSWERED_LIMIT = 200  # a digest lists at most this many (the newest); `mailbot tickets unanswered` says all
@@ -315,6 +336,7 @@ def summary(digest: Digest, zone: ZoneInfo | None = None) -> dict[str, object]:
         "overdue": len(digest.overdue),
         "pending_consents": len(digest.pending_consents),
         "pending_forms": len(digest.pending_forms),
+        "suggestions": len(digest.suggestions),
         "unanswered": [{"received_at": m.received_at.replace(tzinfo=UTC).isoformat(), "sender": m.sender,
                         "subject": m.subject, "kind": m.kind, "outcome": m.outcome, "reason": m.reason,
                         "ticket": m.ticket_ref or None} for m in digest.unanswered],

@@ -48,6 +48,7 @@ from mailbot.tokens import (
     SCOPE_CONFIRM,
     SCOPE_CONSENT,
     SCOPE_COUNTERPART,
+    SCOPE_DOCS,
     SCOPE_PENDING,
     SCOPE_PROFILE,
     SCOPE_REGISTRATION,
@@ -59,8 +60,11 @@ from mailbot.tokens import (
 )
 from mailbot.workflows.aideur import command_generation
 from mailbot.workflows.directory import asked_for
+from mailbot.workflows.documents import asked_for as documentation_asked
+from mailbot.workflows.documents import matching as matching_documents
 from mailbot.workflows.newcomers import is_former_members_question
 from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words, rights_request
+from mailbot.workflows.suggestions import is_suggestion
 from mailbot.workflows.tickets import REFERENCE, open_tickets_of
 
 
@@ -85,6 +89,8 @@ class Action(str, Enum):
     COPY = "copy"  # the club only copied (Cc, Bcc, a reply-all): on the ticket it threads with, or to Aideur
     CALENDAR = "calendar"  # an invitation or its answer: one notice to Aideur, on its ticket if it threads with one
     THANKS = "thanks"  # a member's fresh bare thank-you: a remark on their latest ticket, never a new one
+    DOCUMENTATION = "documentation"  # "documentation [mot]", "doc N" (workflows/documents.py)
+    SUGGESTION = "suggestion"  # a member's "Suggestion : …" / "Idée : …" (workflows/suggestions.py): never a ticket
 
 
 @dataclass(frozen=True)
@@ -462,9 +468,23 @@ def _now(deps: RouterDeps) -> datetime:
     return deps.now or utcnow()
 
 
+def _documents(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """A reply to a documentation mail ("doc 4"): from the member it was sent to, another ask of the documentation,
+    a suggestion, or else their request; anyone else's is routed as if there were no token."""
+    member = _own_member(mail, deps, token)
+    if member is None:
+        return None
+    # Its own words only: the subject is that of our mail ("Re: …").
+    if documentation_asked("", own_words(mail)) is not None:
+        return Route(Action.DOCUMENTATION, "réponse à un mail de la documentation", member=member, token=token)
+    if is_courtesy_only(own_words(mail)) and not mail.attachments:
+        return Route(Action.IGNORE, "un remerciement en réponse à un mail de la documentation : pas de réponse")
+    return _suggestion_of(mail, member) or _request(mail, deps, member, "réponse à un mail de la documentation")
+
+
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
     SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation, SCOPE_VERIFY: _verify,
-    SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result,
+    SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result, SCOPE_DOCS: _documents,
 }
 
 
@@ -581,6 +601,35 @@ def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return Route(Action.DIRECTORY, "demande de l'annuaire des membres", member=_member(deps, mail.from_address))
 
 
+def documentation(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A fresh mail saying "documentation [mot]" or "doc N", from anyone (the workflow refuses a non-member and
+    sends documents only to the member's address on record)."""
+    asked = documentation_asked(mail.subject, mail.new_text or mail.text)
+    if asked is None or any(a.disposition == "attachment" for a in mail.attachments) or mail.forwarded:
+        return None  # a mail that brings a file ("Doc ci-jointe") gives something: it asks for nothing
+    if asked.short and asked.words and not matching_documents(deps.session, asked.words):
+        return None  # "Doc urgente à relire": "doc" and words no document answers to are someone's request
+    return Route(Action.DOCUMENTATION, "demande de la documentation du Club", member=_member(deps, mail.from_address))
+
+
+def suggestion(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """An active member's suggestion: "Suggestion : …" / "Idée : …" opening the subject or the first line, or a
+    mail to MAILBOT_SUGGESTION_ADDRESS. Someone else's goes on to the other rules (a newcomer's invitation)."""
+    member = _member(deps, mail.from_address)
+    if member is None or member.status != "active":
+        return None
+    wanted = deps.settings.suggestion_address
+    if wanted and wanted in {a.lower() for a in (*mail.delivered_to, *mail.to, *mail.cc)}:
+        return Route(Action.SUGGESTION, "mail à l'adresse des suggestions", member=member)
+    return _suggestion_of(mail, member)
+
+
+def _suggestion_of(mail: InboundMail, member: Member) -> Route | None:
+    if is_suggestion(mail.subject, mail.new_text or mail.text):
+        return Route(Action.SUGGESTION, "suggestion d'un membre : pas une demande", member=member)
+    return None
+
+
 def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
     données"…: about their membership, not a request for help."""
@@ -632,7 +681,8 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, calendar, robots, verified_token, thread, subject_reference,
-                           copy_or_repeat, aideur_without_token, mass_mail, directory, member_intent, thanks, sender)
+                           copy_or_repeat, aideur_without_token, mass_mail, directory, documentation, suggestion,
+                           member_intent, thanks, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

@@ -50,6 +50,9 @@ SCOPE_BOUNCE = "b"
 # the mail relayed to the counterpart (their answer comes back to Aideur bound to them). The role is under the MAC,
 # so a helper's own address can never be turned into Aideur's.
 SCOPE_COUNTERPART = "w"
+# The club's documentation (issue 17, point 3): number, the member's id. A reply to a documentation mail ("doc 4")
+# counts only from that member (router._documents); it never opens a ticket for a forwarder.
+SCOPE_DOCS = "d"
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"

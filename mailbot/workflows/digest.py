@@ -39,6 +39,7 @@ TEMPLATE = "digest_hebdo"
 EVENT_KIND = "digest"
 TITLE_LENGTH = 50  # "  title (proposition faite)" stays within a phone line
 RESULT_LABELS = {"resolu": "résolu", "en_partie": "en partie", "non_resolu": "non résolu", "en_cours": "en cours"}
+SUGGESTION_LENGTH = 300  # the whole text went to Aideur when it came: the digest recalls it
 PROMISES = {"answer": "votre réponse", "proposals": "vos propositions"}  # what the member waits for
 
 
@@ -104,6 +105,8 @@ def digest_context(digest: Digest, now: datetime, zone: ZoneInfo, club_name: str
                         for m in digest.new_members],
         "unanswered": [_unanswered(m, zone) for m in digest.unanswered],
         "unanswered_count": max(digest.unanswered_count, len(digest.unanswered)),
+        "suggestions": [{"number": s.number, "member": s.member, "when": short_date(s.received_on),
+                         "text": shorten(s.text, SUGGESTION_LENGTH)} for s in digest.suggestions],
     }
 
 

@@ -283,6 +283,7 @@ def _welcome(ctx: WorkflowContext, mail: InboundMail, member: Member, other_addr
         "profile": profile_lines(member),
         "conditions_version": ctx.settings.conditions_version,
         "civilite": member.civility or "",  # agreement in the mails (french.accord)
+        "suggestion_address": ctx.settings.suggestion_address,  # issue 17: where suggestions may go
     }
     ctx.send(Outgoing(template="bienvenue", to=member.email or "", context=context,
                       idempotency_key=f"welcome:{mail.message_id}", token=Token(SCOPE_PROFILE, member.id,

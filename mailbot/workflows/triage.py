@@ -74,7 +74,7 @@ def held_as_automatic(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, r
     return True
 
 
-def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
+def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail, raw: bytes = b"") -> None:
     """A fresh mail to Aideur's command address: a ticket reference and commands, or #tickets / #aide alone; or his
     answer to a "do you confirm?" mail (its own reply address).
 
@@ -99,6 +99,9 @@ def aideur_command_mail(ctx: WorkflowContext, mail: InboundMail) -> None:
             return
     if any(c.name == "ouvrir" for c in reply.commands):
         _open_by_command_address(ctx, mail, reply, source)
+        return
+    if any(c.name == "document" for c in reply.commands) and not reply.errors:
+        _add_document(ctx, mail, reply, raw)
         return
     refs = reply.references or _refs_in(mail.subject)
     general = [c for c in reply.commands if not REGISTRY[c.name].needs_ticket]
@@ -184,6 +187,22 @@ def _open_by_command_address(ctx: WorkflowContext, mail: InboundMail, reply: Aid
         }, key=f"command-flood:{ctx.now:%Y-%m-%dT%H}")
         return
     ask_confirmation(ctx, mail, None, reply, source)
+
+
+def _add_document(ctx: WorkflowContext, mail: InboundMail, reply: AideurReply, raw: bytes) -> None:
+    """"#document" with its file attached, to the command address (issue 17, point 3): the file goes into the
+    documentation at once (it sends nothing to any member) and Aideur gets its number; alone in its mail."""
+    from mailbot.workflows import documents
+
+    command = next(c for c in reply.commands if c.name == "document")
+    others = [c for c in reply.commands if c.name != "document"]
+    problem = ""
+    if others or len(reply.commands) > 1:
+        problem = "#document s'envoie seul dans son mail (un document par mail, avec son fichier joint)."
+    else:
+        problem = documents.document_command_mail(ctx, mail, raw, dict(command.fields), command.line)
+    if problem:
+        _error_reply(ctx, mail, None, (CommandError(line=command.line, problem=problem[:1].upper() + problem[1:]),))
 
 
 def sends_to_members(reply: AideurReply) -> bool:

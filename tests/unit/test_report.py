@@ -178,7 +178,7 @@ def test_the_lists_of_what_is_waiting(db) -> None:  # type: ignore[no-untyped-de
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
-        "pending_consents": 1, "pending_forms": 2, "unanswered": []}
+        "pending_consents": 1, "pending_forms": 2, "suggestions": 0, "unanswered": []}
 
 
 def test_an_empty_club_has_zeros_and_nothing_unknown(db) -> None:  # type: ignore[no-untyped-def]
@@ -365,7 +365,7 @@ def test_mailbot_report_prints_the_figures(db, database_url, tmp_path) -> None: 
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
-        "pending_consents": 1, "pending_forms": 2, "unanswered": []}
+        "pending_consents": 1, "pending_forms": 2, "suggestions": 0, "unanswered": []}
     human = mailbot(database_url, str(tmp_path), "report", "--at", "2026-11-30")  # midnight: whole days
     assert human.returncode == 0, human.stderr
     shown = human.stdout.replace("\u00a0", " ")  # French spacing: no-break spaces read as spaces

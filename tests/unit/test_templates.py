@@ -27,6 +27,12 @@ PROFILE = NOTICE | {"first_name": "Jean", "address": "jean@ailleurs.test", "prof
     "Adresse postale : 3 rue du Port, 44000 Nantes", "Téléphone : 06 11 22 33 44", "Courriel : jean@ailleurs.test",
     "Compétences : menuiserie, agencement", "Loisirs :", "Particularités : parle allemand",
     "Visibilité (confidentielle ou membres) : membres", "Appels du réseau (oui ou non) : oui"]}
+DOC_ENTRY = {"number": 3, "title": "Guide de la facture électronique", "section": "Comptabilité",
+             "filename": "guide-facture.pdf", "size": "240 Ko"}
+DOC_SECTIONS = [{"name": "Comptabilité", "documents": [{"number": 3, "title": "Guide de la facture électronique",
+                                                       "size": "240 Ko"}]},
+                {"name": "Juridique", "documents": [{"number": 1, "title": "Modèle de statuts de SAS",
+                                                    "size": "80 Ko"}]}]
 LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
 SAMPLES = {
     "accuse_reception": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
@@ -290,7 +296,9 @@ SAMPLES = {
                       "reminded": True}],
         "forms": [{"ref": "CA-2026-0039", "member": "Alice Martin", "role": "demandeur", "sent": "ven. 20/11",
                    "reminders": 2}],
-        "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}]},
+        "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}],
+        "suggestions": [{"number": 3, "member": "Alice Martin", "when": "jeu. 26/11",
+                         "text": "Suggestion : des ateliers le soir, après 18 h, pour ceux qui travaillent."}]},
     # Absences (issue 13, point 4).
     "absence_membre": NOTICE | {"first_name": "Alice", "ref": "CA-2026-0042", "starts": "mardi 22 décembre 2026",
                                 "ends": "mardi 5 janvier 2027",
@@ -309,6 +317,20 @@ SAMPLES = {
         "reason": "congés"}},
     "absence_reponse_auto": NOTICE | {"ticket_ref": "CA-2026-0042", "subject": "Congés de fin d'année",
                                       "sender": "aideur@club.test", "declared": False, "back": ""},
+    # Documentation and suggestions (issue 17, points 3 and 4).
+    "doc_refus": NOTICE | {"former": False},
+    "doc_liste": NOTICE | {"first_name": "Alice", "max_size": "5 Mo", "sections": DOC_SECTIONS},
+    "doc_introuvable": NOTICE | {"first_name": "Alice", "max_size": "5 Mo", "sections": DOC_SECTIONS,
+                                 "asked": "fiscalité", "unknown": []},
+    "doc_envoi": NOTICE | {"first_name": "Alice", "max_size": "5 Mo", "sections": DOC_SECTIONS, "asked": "facture",
+                           "attached": [DOC_ENTRY], "later": [DOC_ENTRY | {"number": 4}],
+                           "too_big": [DOC_ENTRY | {"number": 5, "size": "12 Mo"}], "unknown": [9]},
+    "doc_trop_gros_aideur": NOTICE | {"member_name": "Alice Martin", "member_email": "alice@membres.test",
+                                      "max_size": "5 Mo", "documents": [DOC_ENTRY | {"size": "12 Mo"}]},
+    "doc_ajoute": NOTICE | {"document": DOC_ENTRY, "keywords": "facture, TVA"},
+    "suggestion_merci": NOTICE | {"first_name": "Alice", "summary": "Des ateliers le soir, après 18 h"},
+    "suggestion_aideur": NOTICE | {"number": 3, "member_name": "Alice Martin", "member_email": "alice@membres.test",
+                                   "subject": "Suggestion : ateliers du soir", "text": LONG},
 }
 
 

@@ -38,6 +38,13 @@ CASES = [(name, label) for name in sorted(SAMPLES) for label in CIVILITIES]
 
 # The other branches of the templates that have them: each variant is rendered and checked too.
 VARIANTS: dict[str, list[dict[str, object]]] = {
+    "doc_refus": [{"former": True}],
+    "bienvenue": [{"suggestion_address": "aide+suggestion@club.test"}],
+    "doc_liste": [{"sections": []}],
+    "doc_introuvable": [{"unknown": [7, 9]}, {"sections": [], "unknown": [7]}],
+    "doc_envoi": [{"later": [], "too_big": [], "unknown": [], "asked": "n° 3"}],
+    "suggestion_merci": [{"summary": ""}],
+    "suggestion_aideur": [{"subject": "", "member_email": ""}],
     "alerte_echec_envoi": [{"marked": "Nina Nulle"}, {"error": "555 5.6.7 SMTPUTF8 is required", "ref": ""}],
     "notification_agenda": [{"ref": "", "title": "", "summary": "", "when": "", "organizer": "", "what": "invitation"}],
     "notification_merci": [{"ref": "", "title": "", "closed": False}],
