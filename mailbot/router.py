@@ -24,6 +24,7 @@ from mailbot.models import (
     Member,
     OutboxMail,
     PendingChange,
+    PollParticipant,
     ResultForm,
     SigningDomain,
     Solicitation,
@@ -48,6 +49,7 @@ from mailbot.tokens import (
     SCOPE_CONSENT,
     SCOPE_COUNTERPART,
     SCOPE_PENDING,
+    SCOPE_POLL,
     SCOPE_PROFILE,
     SCOPE_REGISTRATION,
     SCOPE_RESULT,
@@ -84,6 +86,7 @@ class Action(str, Enum):
     COPY = "copy"  # the club only copied (Cc, Bcc, a reply-all): on the ticket it threads with, or to Aideur
     CALENDAR = "calendar"  # an invitation or its answer: one notice to Aideur, on its ticket if it threads with one
     THANKS = "thanks"  # a member's fresh bare thank-you: a remark on their latest ticket, never a new one
+    POLL_REPLY = "poll-reply"  # a member's answer to a poll, through their own reply address (scope o)
 
 
 @dataclass(frozen=True)
@@ -417,6 +420,16 @@ def _result(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
                  ticket=deps.session.get(Ticket, form.ticket_id), member=_member(deps, mail.from_address), token=token)
 
 
+def _poll(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """An answer to a poll: it counts only from the member the reply address was sent to (a forged From: or a
+    forwarded poll votes for nobody: routed as if there were no token)."""
+    participant = deps.session.get(PollParticipant, token.number)
+    member = _member(deps, mail.from_address)
+    if participant is None or member is None or member.id != participant.member_id or member.status != "active":
+        return None
+    return Route(Action.POLL_REPLY, "réponse à un sondage", member=member, token=token)
+
+
 def _profile_or_request(mail: InboundMail, deps: RouterDeps, member: Member, token: Token | None,
                         why: str) -> Route:
     """An active member's reply to a membership mail: an answer to it goes to the profile workflow; anything else
@@ -464,6 +477,7 @@ def _now(deps: RouterDeps) -> datetime:
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
     SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation, SCOPE_VERIFY: _verify,
     SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result,
+    SCOPE_POLL: _poll,
 }
 
 
