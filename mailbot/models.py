@@ -5,7 +5,6 @@ Times are stored as naive UTC datetimes (portable between SQLite and PostgreSQL)
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -524,4 +523,4 @@ class PollBallot(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), index=True)
     choice_id: Mapped[int] = mapped_column(ForeignKey("poll_choices.id"))
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it from the class

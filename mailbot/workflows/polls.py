@@ -232,7 +232,7 @@ def _named_votes(ctx: WorkflowContext, poll: Poll) -> list[dict[str, str]]:
 def _poll_context(ctx: WorkflowContext, poll: Poll) -> dict[str, Any]:
     asked = ctx.session.scalar(select(func.count()).select_from(PollParticipant)
                                .where(PollParticipant.poll_id == poll.id)) or 0
-    return {"club_name": ctx.settings.club_name, "ref": poll.ref, "question": poll.question,
+    return {"club_name": ctx.settings.club_name, "poll_ref": poll.ref, "question": poll.question,
             "choices": [{"number": c.position, "label": c.label} for c in poll.choices],
             "closes": french_datetime(poll.closes_at, ctx.settings.timezone), "anonymous": poll.anonymous,
             "results_to": poll.results_to, "asked": asked, "voted": voters(ctx.session, poll),
