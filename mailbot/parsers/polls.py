@@ -148,7 +148,8 @@ def _checked(fields: dict[str, tuple[str, str]], choices: dict[int, str], today:
 
 
 # --- a member's answer -------------------------------------------------------------------------------------------
-_NUMBER = re.compile(r"(?<![\d/:,.])(\d{1,3})(?![\d/:,]|\.\d|\s*(?:h\b|heures?|€|euros?|%|ans?\b|jours?))")
+# A number alone, not part of a date, an hour, a decimal, an amount or a duration ("15/01", "14h", "3,5", "20 €").
+_NUMBER = re.compile(r"(?<![\d/:,.])(\d{1,3})(?!\d|[/:,.]\d|\s*(?:h\b|heures?|€|euros?|%|ans?\b|jours?))")
 _HESITATION = re.compile(r"\b(?:mais|peut[- ]?etre|sais pas|sait pas|hesite|je ne sais|aucune idee|ou bien|"
                          r"ni l'un|ni l un|les deux|tous les deux|aucun|aucune|pas d'avis|sans avis|bof)\b")
 _STOP = frozenset(
@@ -188,6 +189,12 @@ def read_answer(text: str, choices: list[str] | tuple[str, ...]) -> Answer:
     if numbers:
         if len(numbers) == 1 and 1 <= numbers[0] <= len(choices):
             return Answer(numbers[0], "numéro", numbers)
+        # Numbers that are not a choice's number may be the choice's own words ("le 22 janvier"): the one choice
+        # whose label holds them all.
+        holding = [index + 1 for index, label in enumerate(choices)
+                   if set(numbers) <= {int(n) for n in re.findall(r"\d{1,3}", label)}]
+        if len(holding) == 1:
+            return Answer(holding[0], "nombres du choix", numbers)
         return Answer(None, "plusieurs numéros ou hors des choix", numbers)
     said = _words(body)
     own = [_words(label) for label in choices]

@@ -29,6 +29,7 @@ from mailbot.calendar import end_of_business_day, french_datetime, is_business_d
 from mailbot.models import Member, Poll, PollBallot, PollChoice, PollParticipant, PollVote
 from mailbot.parsers import InboundMail
 from mailbot.parsers.polls import PollBlock, read_answer
+from mailbot.parsers.rules import is_courtesy_only
 from mailbot.tokens import ROLE_MEMBER, SCOPE_POLL, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.announcements import audience
@@ -117,7 +118,10 @@ def poll_reply(ctx: WorkflowContext, mail: InboundMail, participant_id: int) -> 
     if poll.status != "open" or ctx.now >= poll.closes_at:
         _to_member(ctx, poll, participant, member, "sondage_clos", {}, key=f"sondage_clos:{key}")
         return "vote arrivé après la clôture : non compté"
-    answer = read_answer(own_words(mail), [c.label for c in poll.choices])
+    said = own_words(mail)
+    answer = read_answer(said, [c.label for c in poll.choices])
+    if answer.choice is None and is_courtesy_only(said):
+        return "remerciement seul : pas de réponse"  # "Merci !" to a confirmation needs no question back
     if answer.choice is None:
         _to_member(ctx, poll, participant, member, "sondage_incompris", {"already_voted": participant.has_voted},
                    key=f"sondage_incompris:{key}")

@@ -17,8 +17,8 @@ from tests.helpers import (
     ALICE,
     BRUNO,
     CHLOE,
-    CLUB,
     CLOCK,
+    CLUB,
     add_members,
     mailbox,
     make_mail,
@@ -143,7 +143,7 @@ def test_anonymous_poll_clear_unclear_changed_forged_and_late_votes_and_nothing_
         assert not any(key in member_ids for key in keys)
         # No other table holds a ballot key or names a choice beside a voter: a ballot cannot be joined.
         for table in tables:
-            for row in session.execute(text(f"SELECT * FROM {table}")).all():  # noqa: S608 - our own table names
+            for row in session.execute(text(f"SELECT * FROM {table}")).all():
                 cells = " ".join(str(cell) for cell in row)
                 if table != "poll_ballots":
                     assert not any(key in cells for key in keys), table
