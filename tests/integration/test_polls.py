@@ -109,9 +109,9 @@ def test_anonymous_poll_clear_unclear_changed_forged_and_late_votes_and_nothing_
     assert not [m for m in mailbox(clean_mail, ALICE) + mailbox(clean_mail, BRUNO) if "Rappel" in m.subject]
 
     # The deadline: Aideur gets counts and percentages, no names; the members get the results too.
+    before = len(mailbox(clean_mail, AIDEUR))
     assert run_cycle(settings, sessions, at=CLOSING).jobs["polls"] == 1
-    results = [m for m in wait_mail(clean_mail, AIDEUR, len(mailbox(clean_mail, AIDEUR)) + 1)
-               if m.subject.startswith("Résultats du sondage")]
+    results = [m for m in settle(clean_mail, AIDEUR, before + 1) if m.subject.startswith("Résultats du sondage")]
     assert len(results) == 1
     text_ = words(results[0])
     assert "1. le mardi après-midi : 1 vote (50 %)" in text_ and "3. le samedi matin : 1 vote (50 %)" in text_
@@ -139,6 +139,10 @@ def test_anonymous_poll_clear_unclear_changed_forged_and_late_votes_and_nothing_
             "id", "poll_id", "member_id", "has_voted"}
         assert session.scalars(select(PollVote)).all() == []
         keys = [b.key for b in session.scalars(select(PollBallot))]
+        people = [value for p in session.scalars(select(PollParticipant))
+                  for value in (p.member.email, p.member.first_name, p.member.last_name)]
+        for row in session.execute(text("SELECT * FROM poll_ballots")).all():
+            assert not any(person.lower() in " ".join(map(str, row)).lower() for person in people)
         member_ids = {str(p.member_id) for p in session.scalars(select(PollParticipant))}
         assert not any(key in member_ids for key in keys)
         # No other table holds a ballot key or names a choice beside a voter: a ballot cannot be joined.
@@ -182,9 +186,9 @@ def test_named_poll_results_name_voters_and_aideur_asks_who_has_not_voted(clean_
     [listing] = [m for m in new if m.subject.startswith("Sondages")]
     assert "SO-2026-001" in words(listing) and "Votants : 1 sur 3" in words(listing)
 
+    before = len(mailbox(clean_mail, AIDEUR))
     run_cycle(settings, sessions, at=CLOSING)
-    [results] = [m for m in wait_mail(clean_mail, AIDEUR, len(mailbox(clean_mail, AIDEUR)) + 1)
-                 if m.subject.startswith("Résultats du sondage")]
+    [results] = [m for m in settle(clean_mail, AIDEUR, before + 1) if m.subject.startswith("Résultats du sondage")]
     assert "Alice Martin : le jeudi après-midi" in words(results) and "(100 %)" in words(results)
     assert not [m for m in mailbox(clean_mail, BRUNO) if "Résultats" in m.subject]  # results: aideur only
     listed = json.loads(mailbot(env, "polls", "list", "--json").stdout)
