@@ -362,7 +362,7 @@ def poll_dict(session: Any, poll: Any) -> dict[str, Any]:
 
     votes = counts(session, poll)
     return {"ref": poll.ref, "question": poll.question, "closes_at": _iso(poll.closes_at),
-            "anonymous": poll.anonymous, "status": poll.status,
+            "anonymous": poll.anonymous,
             "choices": [{"label": c.label, "votes": votes.get(c.id, 0)} for c in poll.choices],
             "voters": voters(session, poll)}
 
@@ -372,14 +372,16 @@ def cmd_polls_list(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     with _sessions(settings)() as session:
-        rows = [poll_dict(session, p) for p in session.scalars(select(Poll).order_by(Poll.id.desc()))]
+        found = session.scalars(select(Poll).order_by(Poll.id.desc())).all()
+        rows = [poll_dict(session, p) for p in found]
+        states = [p.status for p in found]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not rows:
         print("Aucun sondage.")
-    for row in rows:
-        print(f"{row['ref']:<12} {row['status']:<6} {(row['closes_at'] or '')[:16]:<16} "
+    for row, state in zip(rows, states, strict=True):
+        print(f"{row['ref']:<12} {state:<6} {(row['closes_at'] or '')[:16]:<16} "
               f"votants {row['voters']:<4} {row['question']}")
     return 0
 
@@ -394,11 +396,12 @@ def cmd_polls_show(args: argparse.Namespace) -> int:
             print(f"mailbot: no poll {args.ref}", file=sys.stderr)
             return 1
         data = poll_dict(session, poll)
+        state = poll.status
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     kind = "anonyme" if data["anonymous"] else "nominatif"
-    print(f"{data['ref']} · {data['status']} · {kind} · fin {data['closes_at']}\n{data['question']}")
+    print(f"{data['ref']} · {state} · {kind} · fin {data['closes_at']}\n{data['question']}")
     for number, choice in enumerate(data["choices"], start=1):
         print(f"  {number}. {choice['label']} : {choice['votes']}")
     print(f"Votants : {data['voters']}")

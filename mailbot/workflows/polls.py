@@ -198,10 +198,13 @@ def _close(ctx: WorkflowContext, poll: Poll) -> None:
 
 
 def _participants(ctx: WorkflowContext, poll: Poll, *, voted: bool | None = None) -> list[PollParticipant]:
+    """Those asked who can still be written to: active, with an address, still accepting announcements (a
+    member who wrote "plus d'annonces" since gets no reminder nor results)."""
     query = select(PollParticipant).where(PollParticipant.poll_id == poll.id).order_by(PollParticipant.id)
     if voted is not None:
         query = query.where(PollParticipant.has_voted.is_(voted))
-    return [p for p in ctx.session.scalars(query) if p.member.status == "active" and p.member.email]
+    return [p for p in ctx.session.scalars(query)
+            if p.member.status == "active" and p.member.email and p.member.accepts_announcements]
 
 
 def counts(session: Any, poll: Poll) -> dict[int, int]:

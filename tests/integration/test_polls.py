@@ -128,7 +128,7 @@ def test_anonymous_poll_clear_unclear_changed_forged_and_late_votes_and_nothing_
     assert listed["anonymous"] is True and listed["voters"] == 2
     assert [(c["label"], c["votes"]) for c in listed["choices"]] == [
         ("le mardi après-midi", 1), ("le jeudi après-midi", 0), ("le samedi matin", 1)]
-    assert set(listed) == {"ref", "question", "closes_at", "anonymous", "choices", "voters", "status"}
+    assert set(listed) == {"ref", "question", "closes_at", "anonymous", "choices", "voters"}
 
     # Storage: read every table. The ballots hold a key, the poll and the choice — no member, no time, no order.
     with sessions() as session:
@@ -193,6 +193,9 @@ def test_named_poll_results_name_voters_and_aideur_asks_who_has_not_voted(clean_
     assert not [m for m in mailbox(clean_mail, BRUNO) if "Résultats" in m.subject]  # results: aideur only
     listed = json.loads(mailbot(env, "polls", "list", "--json").stdout)
     assert listed[0]["ref"] == "SO-2026-001" and listed[0]["voters"] == 1 and listed[0]["anonymous"] is False
+    shown = mailbot(env, "polls", "show", "SO-2026-001").stdout
+    assert "nominatif" in shown and "2. le jeudi après-midi : 1" in shown and "Votants : 1" in shown
+    assert mailbot(env, "polls", "show", "SO-1999-001").returncode == 1
 
 
 @pytest.mark.sqlite_only
