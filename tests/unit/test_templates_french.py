@@ -75,6 +75,15 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
                           "due_date": "jeudi 7 janvier 2027"},
                          {"away_from": "mardi 22 décembre 2026", "away_until": "mercredi 6 janvier 2027"}],
     "confirmation_commande": [{"duplicate_of": "CA-2026-0041, CA-2026-0040"}],
+    # Issue 17, polls: the other branch of each
+    "sondage_question": [{"anonymous": False, "results_to": "aideur", "first_name": ""}],
+    "sondage_vote": [{"changed": False, "anonymous": False}],
+    "sondage_incompris": [{"already_voted": False}],
+    "sondage_clos": [{"results_to": "aideur"}],
+    "sondage_resultats": [{"anonymous": True, "named": [], "results_to": "aideur"}],
+    "sondage_cree": [{"anonymous": False, "results_to": "aideur", "activity_ref": "", "asked": ["Alice Martin"]}],
+    "sondage_qui": [{"names": [], "open": False}],
+    "sondage_liste": [{"polls": []}],
 }
 VARIANT_CASES = [(name, index) for name, variants in sorted(VARIANTS.items()) for index in range(len(variants))]
 
