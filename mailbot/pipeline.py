@@ -269,6 +269,9 @@ class Pipeline:
         elif decision.action is Action.POLL_REPLY:
             assert decision.token is not None
             reason = polls.poll_reply(ctx, mail, decision.token.number)
+        elif decision.action is Action.POLL_UNPROVEN:
+            assert decision.token is not None
+            reason = polls.poll_reply(ctx, mail, decision.token.number, proven=False)
         elif decision.action is Action.DIRECTORY:
             directory.directory_mail(ctx, mail, decision.member)
         elif decision.action is Action.CALENDAR:

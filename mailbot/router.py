@@ -87,6 +87,7 @@ class Action(str, Enum):
     CALENDAR = "calendar"  # an invitation or its answer: one notice to Aideur, on its ticket if it threads with one
     THANKS = "thanks"  # a member's fresh bare thank-you: a remark on their latest ticket, never a new one
     POLL_REPLY = "poll-reply"  # a member's answer to a poll, through their own reply address (scope o)
+    POLL_UNPROVEN = "poll-unproven"  # the same from the member's From:, the token only in References: not counted
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,15 @@ def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | N
             return _profile_or_request(mail, deps, member, None, "jeton d'un mail du membre seulement dans les "
                                                                  "références (In-Reply-To/References) : aucune preuve")
         return None
+    if token.scope == SCOPE_POLL:
+        # A vote that lost its reply address (a provider dropping plus addresses, or a forged From: citing the
+        # Message-ID) counts for nothing; the member the poll was sent to is told so at the address on record.
+        participant = deps.session.get(PollParticipant, token.number)
+        member = _member(deps, mail.from_address)
+        if participant is None or member is None or member.id != participant.member_id or member.status != "active":
+            return None
+        return Route(Action.POLL_UNPROVEN, "réponse à un sondage sans son adresse de réponse (jeton seulement dans "
+                                           "les références) : pas comptée", member=member, token=token)
     # An answer to a consent question, an appeal or a result form that lost its reply address (a provider dropping
     # plus addresses, or a forger citing the Message-ID): it counts for nothing, but Aideur sees it on the ticket.
     ticket_id = None

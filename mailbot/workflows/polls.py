@@ -105,9 +105,12 @@ def who_has_not_voted(ctx: WorkflowContext, poll: Poll, *, actor: str, key: str)
 
 
 # --- members' answers ------------------------------------------------------------------------------------------
-def poll_reply(ctx: WorkflowContext, mail: InboundMail, participant_id: int) -> str:
+def poll_reply(ctx: WorkflowContext, mail: InboundMail, participant_id: int, *, proven: bool = True) -> str:
     """A member's answer through their poll reply address (the router checked the sender is that member).
-    Returns what was done, for the record (never the choice of an anonymous poll)."""
+    Returns what was done, for the record (never the choice of an anonymous poll).
+
+    Not `proven` (the token only in References, the From: the member's): nothing is counted, and the member is
+    told, at the address on record, to answer the poll's own mail."""
     participant = ctx.session.get(PollParticipant, participant_id)
     if participant is None:
         return "sondage inconnu"
@@ -118,6 +121,11 @@ def poll_reply(ctx: WorkflowContext, mail: InboundMail, participant_id: int) -> 
     if poll.status != "open" or ctx.now >= poll.closes_at:
         _to_member(ctx, poll, participant, member, "sondage_clos", {}, key=f"sondage_clos:{key}")
         return "vote arrivé après la clôture : non compté"
+    if not proven:
+        _to_member(ctx, poll, participant, member, "sondage_incompris", {"already_voted": participant.has_voted,
+                                                                         "unproven": True},
+                   key=f"sondage_incompris:{key}")
+        return "réponse sans l'adresse de réponse du sondage : pas comptée, le membre est prévenu"
     said = own_words(mail)
     answer = read_answer(said, [c.label for c in poll.choices])
     if answer.choice is None and is_courtesy_only(said):

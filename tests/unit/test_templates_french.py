@@ -78,7 +78,7 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     # Issue 17, polls: the other branch of each
     "sondage_question": [{"anonymous": False, "results_to": "aideur", "first_name": ""}],
     "sondage_vote": [{"changed": False, "anonymous": False}],
-    "sondage_incompris": [{"already_voted": False}],
+    "sondage_incompris": [{"already_voted": False}, {"unproven": True}, {"unproven": True, "already_voted": False}],
     "sondage_clos": [{"results_to": "aideur"}],
     "sondage_resultats": [{"anonymous": True, "named": [], "results_to": "aideur"}],
     "sondage_cree": [{"anonymous": False, "results_to": "aideur", "activity_ref": "", "asked": ["Alice Martin"]}],
