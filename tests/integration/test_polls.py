@@ -170,11 +170,16 @@ def test_named_poll_results_name_voters_and_aideur_asks_who_has_not_voted(clean_
     answer(clean_mail, settings, sessions, questions[ALICE], "2)", day, sender=ALICE)
     answer(clean_mail, settings, sessions, questions[ALICE], "1 ou 3 ?", day, sender=ALICE)  # unclear: vote kept
     settle(clean_mail, ALICE, 3)
+    # A bare thank-you to her confirmation gets nothing back (checked by the count below).
+    confirmation = next(m for m in mailbox(clean_mail, ALICE) if "enregistré" in m.subject)
+    answer(clean_mail, settings, sessions, confirmation, "Merci !", day, sender=ALICE)
     # Her provider dropped the plus address (the token only in References): not counted, and she is told.
     smtp_send(clean_mail, reply_to_notification(questions[ALICE], "3", "gmail", sender=ALICE, to=CLUB))
     wait_mail(clean_mail, CLUB, 1)
     run_cycle(settings, sessions, at=day)
-    unproven = settle(clean_mail, ALICE, 4)[3]
+    alice = settle(clean_mail, ALICE, 4)
+    assert len(alice) == 4
+    unproven = alice[3]
     assert "pas comptée" in words(unproven) and "vote précédent l'est toujours" in words(unproven)
     with sessions() as session:
         [vote] = session.scalars(select(PollVote)).all()
