@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     to.add_argument("--at", type=_iso_datetime, help="the clock (ISO date-time; default: now)")
     to.set_defaults(handler=cmd_tickets_open)
 
+    polls = sub.add_parser("polls", help="the polls (#sondage)").add_subparsers(metavar="ACTION")
+    pl = polls.add_parser("list", help="every poll, newest first, with its votes")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(handler=cmd_polls_list)
+    pw = polls.add_parser("show", help="one poll (never who chose what in an anonymous poll)")
+    pw.add_argument("ref")
+    pw.add_argument("--json", action="store_true")
+    pw.set_defaults(handler=cmd_polls_show)
+
     members = sub.add_parser("members", help="the member register").add_subparsers(metavar="ACTION")
     ma = members.add_parser("add", help="add or update one member")
     ma.add_argument("email")
@@ -383,6 +392,58 @@ def _print_unanswered(settings: Settings, days: int | None, limit: int | None) -
     for row in rows:
         print(f"  {(row['received_at'] or '')[:16]} {row['sender'] or '-':<32} {row['subject'] or '(sans objet)'}")
         print(f"      {row['outcome']} : {row['reason']}" + (f" ({row['ticket']})" if row["ticket"] else ""))
+
+
+def poll_dict(session: Any, poll: Any) -> dict[str, Any]:
+    """A poll as `mailbot polls list|show --json` gives it (README, "Polls"): counts only, never a voter's choice."""
+    from mailbot.workflows.polls import counts, voters
+
+    votes = counts(session, poll)
+    return {"ref": poll.ref, "question": poll.question, "closes_at": _iso(poll.closes_at),
+            "anonymous": poll.anonymous,
+            "choices": [{"label": c.label, "votes": votes.get(c.id, 0)} for c in poll.choices],
+            "voters": voters(session, poll)}
+
+
+def cmd_polls_list(args: argparse.Namespace) -> int:
+    from mailbot.models import Poll
+
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        found = session.scalars(select(Poll).order_by(Poll.id.desc())).all()
+        rows = [poll_dict(session, p) for p in found]
+        states = [p.status for p in found]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("Aucun sondage.")
+    for row, state in zip(rows, states, strict=True):
+        print(f"{row['ref']:<12} {state:<6} {(row['closes_at'] or '')[:16]:<16} "
+              f"votants {row['voters']:<4} {row['question']}")
+    return 0
+
+
+def cmd_polls_show(args: argparse.Namespace) -> int:
+    from mailbot.models import Poll
+
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        poll = session.scalar(select(Poll).where(Poll.ref == args.ref.strip().upper()))
+        if poll is None:
+            print(f"mailbot: no poll {args.ref}", file=sys.stderr)
+            return 1
+        data = poll_dict(session, poll)
+        state = poll.status
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    kind = "anonyme" if data["anonymous"] else "nominatif"
+    print(f"{data['ref']} · {state} · {kind} · fin {data['closes_at']}\n{data['question']}")
+    for number, choice in enumerate(data["choices"], start=1):
+        print(f"  {number}. {choice['label']} : {choice['votes']}")
+    print(f"Votants : {data['voters']}")
+    return 0
 
 
 def cmd_tickets_open(args: argparse.Namespace) -> int:

@@ -512,3 +512,78 @@ class Suggestion(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
+class Poll(Base):
+    """A poll (`#sondage`, issue 17 point 2): a question, numbered choices, a deadline. Who was asked and whether
+    they voted is in PollParticipant; what they chose is in PollVote (named polls) or PollBallot (anonymous polls),
+    never both (workflows/polls.py)."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)  # SO-YYYY-NNN
+    question: Mapped[str] = mapped_column(Text)
+    closes_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC: votes count until then
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    results_to: Mapped[str] = mapped_column(String(10), default="aideur")  # aideur | membres
+    skills: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
+    activity_ref: Mapped[str] = mapped_column(String(20), default="")  # a poll following an activity (AC-…)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)  # the one reminder, sent once
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)  # results sent
+
+    choices: Mapped[list[PollChoice]] = relationship(order_by="PollChoice.position")
+
+
+class PollChoice(Base):
+    __tablename__ = "poll_choices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the number members answer with (1, 2, …)
+    label: Mapped[str] = mapped_column(Text)
+
+
+class PollParticipant(Base):
+    """One member asked by a poll: its id is their reply address's number (scope o). Whether they voted, never
+    what, and no time of voting (a time could be matched with a ballot)."""
+
+    __tablename__ = "poll_participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    has_voted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    member: Mapped[Member] = relationship()
+    __table_args__ = (Index("ux_poll_participants_poll_member", "poll_id", "member_id", unique=True),)
+
+
+class PollVote(Base):
+    """A vote in a named poll (`anonyme: non`): who chose what; the last one counts."""
+
+    __tablename__ = "poll_votes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    choice_id: Mapped[int] = mapped_column(ForeignKey("poll_choices.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship()
+    __table_args__ = (Index("ux_poll_votes_poll_member", "poll_id", "member_id", unique=True),)
+
+
+class PollBallot(Base):
+    """A ballot of an anonymous poll: the poll and the choice, nothing else. Its key is a keyed hash of the poll
+    and the voter (workflows.polls.ballot_keys): only the holder of the secret key can find a voter's ballot again
+    (to replace it when they change their vote); no member id, no time, no sequence. On SQLite the table has no
+    rowid, so not even the storage order follows the order of the votes."""
+
+    __tablename__ = "poll_ballots"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), index=True)
+    choice_id: Mapped[int] = mapped_column(ForeignKey("poll_choices.id"))
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it from the class

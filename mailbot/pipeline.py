@@ -40,6 +40,7 @@ from mailbot.workflows import (
     newcomers,
     notices,
     notrequests,
+    polls,
     profiles,
     requests,
     results,
@@ -70,7 +71,8 @@ VARIANT_MARK = ".variante-"
 # A member's own mail (not a robot's): an address marked bouncing works again (workflows.notices.member_wrote).
 MEMBER_WRITES = frozenset({Action.NEW_REQUEST, Action.FOLLOW_UP, Action.PROFILE, Action.CONFIRMATION,
                            Action.HELPER_REPLY, Action.CONSENT_REPLY, Action.RESULT_REPLY,
-                           Action.COUNTERPART_REPLY, Action.DOCUMENTATION, Action.SUGGESTION})
+                           Action.COUNTERPART_REPLY, Action.DOCUMENTATION, Action.SUGGESTION,
+                           Action.POLL_REPLY})
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,12 @@ class Pipeline:
         elif decision.action is Action.COUNTERPART_REPLY:
             assert decision.token is not None
             counterparts.counterpart_reply(ctx, mail, decision.token.number)
+        elif decision.action is Action.POLL_REPLY:
+            assert decision.token is not None
+            reason = polls.poll_reply(ctx, mail, decision.token.number)
+        elif decision.action is Action.POLL_UNPROVEN:
+            assert decision.token is not None
+            reason = polls.poll_reply(ctx, mail, decision.token.number, proven=False)
         elif decision.action is Action.DIRECTORY:
             directory.directory_mail(ctx, mail, decision.member)
         elif decision.action is Action.DOCUMENTATION:

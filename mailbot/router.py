@@ -25,6 +25,7 @@ from mailbot.models import (
     Member,
     OutboxMail,
     PendingChange,
+    PollParticipant,
     ResultForm,
     SigningDomain,
     Solicitation,
@@ -50,6 +51,7 @@ from mailbot.tokens import (
     SCOPE_COUNTERPART,
     SCOPE_DOCS,
     SCOPE_PENDING,
+    SCOPE_POLL,
     SCOPE_PROFILE,
     SCOPE_REGISTRATION,
     SCOPE_RESULT,
@@ -91,6 +93,8 @@ class Action(str, Enum):
     THANKS = "thanks"  # a member's fresh bare thank-you: a remark on their latest ticket, never a new one
     DOCUMENTATION = "documentation"  # "documentation [mot]", "doc N" (workflows/documents.py)
     SUGGESTION = "suggestion"  # a member's "Suggestion : …" / "Idée : …" (workflows/suggestions.py): never a ticket
+    POLL_REPLY = "poll-reply"  # a member's answer to a poll, through their own reply address (scope o)
+    POLL_UNPROVEN = "poll-unproven"  # the same from the member's From:, the token only in References: not counted
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,15 @@ def _thread_only(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | N
             return _profile_or_request(mail, deps, member, None, "jeton d'un mail du membre seulement dans les "
                                                                  "références (In-Reply-To/References) : aucune preuve")
         return None
+    if token.scope == SCOPE_POLL:
+        # A vote that lost its reply address (a provider dropping plus addresses, or a forged From: citing the
+        # Message-ID) counts for nothing; the member the poll was sent to is told so at the address on record.
+        participant = deps.session.get(PollParticipant, token.number)
+        member = _member(deps, mail.from_address)
+        if participant is None or member is None or member.id != participant.member_id or member.status != "active":
+            return None
+        return Route(Action.POLL_UNPROVEN, "réponse à un sondage sans son adresse de réponse (jeton seulement dans "
+                                           "les références) : pas comptée", member=member, token=token)
     # An answer to a consent question, an appeal or a result form that lost its reply address (a provider dropping
     # plus addresses, or a forger citing the Message-ID): it counts for nothing, but Aideur sees it on the ticket.
     ticket_id = None
@@ -424,6 +437,16 @@ def _result(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
                  ticket=deps.session.get(Ticket, form.ticket_id), member=_member(deps, mail.from_address), token=token)
 
 
+def _poll(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """An answer to a poll: it counts only from the member the reply address was sent to (a forged From: or a
+    forwarded poll votes for nobody: routed as if there were no token)."""
+    participant = deps.session.get(PollParticipant, token.number)
+    member = _member(deps, mail.from_address)
+    if participant is None or member is None or member.id != participant.member_id or member.status != "active":
+        return None
+    return Route(Action.POLL_REPLY, "réponse à un sondage", member=member, token=token)
+
+
 def _profile_or_request(mail: InboundMail, deps: RouterDeps, member: Member, token: Token | None,
                         why: str) -> Route:
     """An active member's reply to a membership mail: an answer to it goes to the profile workflow; anything else
@@ -485,6 +508,7 @@ def _documents(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | Non
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
     SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation, SCOPE_VERIFY: _verify,
     SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result, SCOPE_DOCS: _documents,
+    SCOPE_POLL: _poll,
 }
 
 

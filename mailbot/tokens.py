@@ -6,7 +6,7 @@ waiting for Aideur's confirmation, r = registration, p = a member's profile, x =
 membership or erasing data, v = a confirmation of one pending change (a profile change or a registration asked by a
 fresh mail), a = one member asked by an appeal, k = one side's consent before contact, f = a result form,
 b = the envelope sender of one outgoing mail, for its delivery reports, w = the one counterpart a notification to
-Aideur is about (its reply address) and the mail relayed to that counterpart (theirs)), a number, and the
+Aideur is about (its reply address) and the mail relayed to that counterpart (theirs), o = one member asked by a poll), a number, and the
 recipient's role
 (m = member, a = Aideur,
 h = helper), sealed with an HMAC of the operator's secret. Lower-case only, because some providers fold the
@@ -53,6 +53,8 @@ SCOPE_COUNTERPART = "w"
 # The club's documentation (issue 17, point 3): number, the member's id. A reply to a documentation mail ("doc 4")
 # counts only from that member (router._documents); it never opens a ticket for a forwarder.
 SCOPE_DOCS = "d"
+# One member asked by a poll (issue 17): number, the PollParticipant's id (bound to that member and that poll).
+SCOPE_POLL = "o"
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"
@@ -135,6 +137,13 @@ class TokenSigner:
             return False
         return any(hmac.compare_digest(str(self._address_number(key, address)), str(token.number))
                    for key in self._keys)
+
+    def ballot_keys(self, poll_id: int, member_id: int) -> list[str]:
+        """The keys an anonymous poll's ballot of this voter may be stored under (the first: where it goes now;
+        the others: under keys still accepted after a rotation). A keyed hash: without the secret, nobody can tell
+        whose ballot a key is (workflows/polls.py)."""
+        payload = f"ballot:{poll_id}:{member_id}".encode()
+        return [hmac.new(key, payload, hashlib.sha256).hexdigest() for key in self._keys]
 
     def plus_address(self, club_address: str, token: Token) -> str:
         local, domain = club_address.rsplit("@", 1)

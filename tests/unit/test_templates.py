@@ -34,6 +34,13 @@ DOC_SECTIONS = [{"name": "Comptabilité", "documents": [{"number": 3, "title": "
                 {"name": "Juridique", "documents": [{"number": 1, "title": "Modèle de statuts de SAS",
                                                     "size": "80 Ko"}]}]
 LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
+POLL = {"club_name": "Club Aide", "poll_ref": "SO-2027-001", "question": "Quel jour pour le prochain atelier ?",
+        "choices": [{"number": 1, "label": "le mardi après-midi"}, {"number": 2, "label": "le jeudi après-midi"}],
+        "closes": "vendredi 15 janvier 2027 à 18 h 00", "anonymous": True, "results_to": "membres", "asked": 3,
+        "voted": 2, "open": True, "activity_ref": ""}
+POLL_RESULTS = {"results": [{"number": 1, "label": "le mardi après-midi", "votes": 1, "percent": 33},
+                            {"number": 2, "label": "le jeudi après-midi", "votes": 2, "percent": 67}], "total": 3,
+                "voted": 3}
 SAMPLES = {
     "accuse_reception": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
     "decision_concurrente": NOTICE | {"ref": "CA-2026-0042", "state": "acceptée", "sender": "second@club.test",
@@ -331,6 +338,20 @@ SAMPLES = {
     "suggestion_merci": NOTICE | {"first_name": "Alice", "summary": "Des ateliers le soir, après 18 h"},
     "suggestion_aideur": NOTICE | {"number": 3, "member_name": "Alice Martin", "member_email": "alice@membres.test",
                                    "subject": "Suggestion : ateliers du soir", "text": LONG},
+    # Issue 17, polls (workflows/polls.py)
+    **{name: POLL | extra for name, extra in {
+        "sondage_question": {"first_name": "Alice"},
+        "sondage_vote": {"first_name": "Alice", "changed": True, "choice": {"number": 2, "label": "le jeudi après-midi"}},
+        "sondage_incompris": {"first_name": "Alice", "already_voted": True},
+        "sondage_clos": {"first_name": "Alice"},
+        "sondage_rappel": {"first_name": "Alice"},
+        "sondage_resultats_membres": {"first_name": "Alice"} | POLL_RESULTS,
+        "sondage_resultats": NOTICE | POLL_RESULTS | {"anonymous": False, "named": [
+            {"name": "Alice Martin", "choice": "le jeudi après-midi"}, {"name": "Bruno Petit", "choice": "le mardi après-midi"}]},
+        "sondage_cree": NOTICE | {"asked": ["Alice Martin", "Bruno Petit", "Chloé Durand"], "activity_ref": "AC-2027-003"},
+        "sondage_qui": NOTICE | {"names": ["Bruno Petit", "Chloé Durand"]},
+        "sondage_liste": NOTICE | {"polls": [POLL, POLL | {"poll_ref": "SO-2026-001", "open": False, "anonymous": False}]},
+    }.items()},
 }
 
 

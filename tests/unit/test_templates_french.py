@@ -85,6 +85,15 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "adresse_ajoutee": [{"by_member": False}],
     "adresse_changee": [{"kept": False}],
     "notification_adresse": [{"linked": False, "problem": ""}, {"linked": False, "problem": "déjà reliée"}],
+    # Issue 17, polls: the other branch of each
+    "sondage_question": [{"anonymous": False, "results_to": "aideur", "first_name": ""}],
+    "sondage_vote": [{"changed": False, "anonymous": False}],
+    "sondage_incompris": [{"already_voted": False}, {"unproven": True}, {"unproven": True, "already_voted": False}],
+    "sondage_clos": [{"results_to": "aideur"}],
+    "sondage_resultats": [{"anonymous": True, "named": [], "results_to": "aideur"}],
+    "sondage_cree": [{"anonymous": False, "results_to": "aideur", "activity_ref": "", "asked": ["Alice Martin"]}],
+    "sondage_qui": [{"names": [], "open": False}],
+    "sondage_liste": [{"polls": []}],
 }
 VARIANT_CASES = [(name, index) for name, variants in sorted(VARIANTS.items()) for index in range(len(variants))]
 
