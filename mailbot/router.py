@@ -59,7 +59,13 @@ from mailbot.tokens import (
 from mailbot.workflows.aideur import command_generation
 from mailbot.workflows.directory import asked_for
 from mailbot.workflows.newcomers import is_former_members_question
-from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words, rights_request
+from mailbot.workflows.profiles import (
+    PENDING_DAYS,
+    announcements_asked,
+    is_profile_answer,
+    own_words,
+    rights_request,
+)
 from mailbot.workflows.tickets import REFERENCE, open_tickets_of
 
 
@@ -580,6 +586,19 @@ def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return Route(Action.DIRECTORY, "demande de l'annuaire des membres", member=_member(deps, mail.from_address))
 
 
+def announcements(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A member's fresh mail saying "plus d'annonces" or "annonces" (issue 17): a profile change (the profile
+    workflow asks the address on record to confirm it, as for any change from a mail that proves nothing)."""
+    member = _member(deps, mail.from_address)
+    if member is None or member.status != "active":
+        return None
+    wanted = announcements_asked(mail.subject, own_words(mail))
+    if wanted is None:
+        return None
+    return Route(Action.PROFILE, "le membre " + ("reprend" if wanted else "arrête") + " les annonces du Club",
+                 member=member)
+
+
 def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
     données"…: about their membership, not a request for help."""
@@ -631,7 +650,8 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, calendar, robots, verified_token, thread, subject_reference,
-                           copy_or_repeat, aideur_without_token, mass_mail, directory, member_intent, thanks, sender)
+                           copy_or_repeat, aideur_without_token, mass_mail, directory, announcements, member_intent,
+                           thanks, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:
