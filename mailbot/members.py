@@ -173,6 +173,8 @@ def member_dict(member: Member) -> dict[str, Any]:
         "civility": member.civility,
         "status": member.status,
         "accepts_appeals": member.accepts_appeals,
+        "accepts_announcements": member.accepts_announcements,  # issue 17
+        "image_rights": member.image_rights,  # issue 17: "oui" | "non" | None (not given)
         "created_at": member.created_at.isoformat(),
         "conditions_version": member.conditions_version,
     }
@@ -315,6 +317,7 @@ def erase_member(session: Session, email: str, *, now: datetime | None = None,
     member.civility = None  # personal too: nothing of the person stays
     member.status = "erased"
     member.accepts_appeals = False
+    member.accepts_announcements, member.image_rights = False, None  # issue 17: nothing of their choices stays
     member.pending_action, member.pending_since = "", None
     session.flush()
     named = _scrub_everywhere(session, clean, own_tickets)

@@ -63,6 +63,9 @@ class Member(Base):
     civility: Mapped[str | None] = mapped_column(String(10))
     # Issue 17: announcements of activities and polls ("plus d'annonces" stops them, "annonces" restarts them).
     accepts_announcements: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # Issue 17: the image-rights choice of the registration form and profile ("Droit à l'image : oui / non"):
+    # "oui" | "non" | None (not given: photos of the member are not used, like "non").
+    image_rights: Mapped[str | None] = mapped_column(String(3))
 
     @property
     def display_name(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -17,7 +18,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailbot import calendar
 from mailbot.calendar import MONTHS
-from mailbot.models import Connection, Consent, Event, InboundMail, Member, ResultForm, Suggestion, Ticket
+from mailbot.models import (
+    Connection,
+    Consent,
+    Event,
+    InboundMail,
+    Member,
+    ResultForm,
+    Solicitation,
+    Suggestion,
+    Ticket,
+)
 from mailbot.ticket_states import TicketStatus, label
 
 PERIOD_DAYS = 7
@@ -106,6 +117,40 @@ class MemberSuggestion:
 
 
 @dataclass(frozen=True)
+class Reciprocity:
+    """One member's help asked and help given (issue 17, point 5), in the period and since they joined.
+
+    - asked: their tickets (Ticket.member_id), by created_at;
+    - offers: their answers to appeals that offered help (Solicitation status "offered"), by answered_at;
+    - connections: the connections made with them as the helper (Connection.helper_id, status "exchanged": both
+      sides agreed and the details were passed on), by closed_at (the moment the details were exchanged);
+    - activities_led: the activities they led (activities_led: a hook, 0 until an activity records who leads it);
+    - given = offers + connections + activities_led. An offer that led to a connection counts twice on purpose:
+      offering is help given, being put in touch is more of it.
+    """
+
+    member_id: int
+    name: str
+    email: str
+    asked_period: int
+    asked_total: int
+    offers_period: int
+    offers_total: int
+    connections_period: int
+    connections_total: int
+    activities_led_period: int = 0
+    activities_led_total: int = 0
+
+    @property
+    def given_period(self) -> int:
+        return self.offers_period + self.connections_period + self.activities_led_period
+
+    @property
+    def given_total(self) -> int:
+        return self.offers_total + self.connections_total + self.activities_led_total
+
+
+@dataclass(frozen=True)
 class Digest:
     figures: WeekFigures
     open_tickets: list[OpenTicket]
@@ -116,6 +161,7 @@ class Digest:
     unanswered: list[UnansweredMail] = field(default_factory=list)  # in the period, the newest UNANSWERED_LIMIT
     unanswered_count: int = 0  # all of the period's
     suggestions: list[MemberSuggestion] = field(default_factory=list)  # the period's, oldest first
+    reciprocity: list[Reciprocity] = field(default_factory=list)  # every member who ever asked or gave
 
 
 def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None,
@@ -141,6 +187,7 @@ def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end:
             InboundMail.outcome.in_(UNANSWERED_OUTCOMES), InboundMail.received_at >= start,
             InboundMail.received_at < end)) or 0,
         suggestions=suggestions(session, start, end, zone),
+        reciprocity=reciprocity(session, start, end),
     )
 
 
@@ -296,6 +343,41 @@ def suggestions(session: Session, start: datetime, end: datetime, zone: ZoneInfo
                              text=" ".join((s.text or s.subject or "").split())) for s, m in rows]
 
 
+def activities_led(session: Session, start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """The hook for "activities led" ({member id: count} in [start, end), and in total). An activity records no
+    leader yet (issue 17: activities are announced by Aideur): every member counts 0 until one does; then this
+    is the one place to count them."""
+    return {}, {}
+
+
+def reciprocity(session: Session, start: datetime, end: datetime) -> list[Reciprocity]:
+    """Help asked and given per member (see Reciprocity), for every member who ever asked or gave and was not
+    erased; the most helpful first (given in the period, then in total), then by name."""
+    def counts(column: Any, moment: Any, *conditions: Any) -> tuple[dict[int, int], dict[int, int]]:
+        query = select(column, func.count()).where(*conditions).group_by(column)
+        total = {key: n for key, n in session.execute(query) if key is not None}
+        period = {key: n for key, n in session.execute(query.where(moment >= start, moment < end))
+                  if key is not None}
+        return period, total
+
+    asked = counts(Ticket.member_id, Ticket.created_at)
+    offers = counts(Solicitation.member_id, Solicitation.answered_at, Solicitation.status == "offered")
+    connections = counts(Connection.helper_id, Connection.closed_at, Connection.status == "exchanged")
+    led = activities_led(session, start, end)
+    ids = set(asked[1]) | set(offers[1]) | set(connections[1]) | set(led[1])
+    if not ids:
+        return []
+    members = session.scalars(select(Member).where(Member.id.in_(ids), Member.status != "erased")).all()
+    rows = [Reciprocity(
+        member_id=m.id, name=_name(m), email=m.email or "",
+        asked_period=asked[0].get(m.id, 0), asked_total=asked[1].get(m.id, 0),
+        offers_period=offers[0].get(m.id, 0), offers_total=offers[1].get(m.id, 0),
+        connections_period=connections[0].get(m.id, 0), connections_total=connections[1].get(m.id, 0),
+        activities_led_period=led[0].get(m.id, 0), activities_led_total=led[1].get(m.id, 0),
+    ) for m in members]
+    return sorted(rows, key=lambda r: (-r.given_period, -r.given_total, r.name.casefold(), r.member_id))
+
+
 # The router's actions for mail that gets no answer (mailbot.router.Action values).
 UNANSWERED_OUTCOMES = ("ignore", "auto-reply", "bounce")
 UNANSWERED_LIMIT = 200  # a digest lists at most this many (the newest); `mailbot tickets unanswered` says all
@@ -340,6 +422,14 @@ def summary(digest: Digest, zone: ZoneInfo | None = None) -> dict[str, object]:
         "unanswered": [{"received_at": m.received_at.replace(tzinfo=UTC).isoformat(), "sender": m.sender,
                         "subject": m.subject, "kind": m.kind, "outcome": m.outcome, "reason": m.reason,
                         "ticket": m.ticket_ref or None} for m in digest.unanswered],
+        "reciprocity": [{"email": r.email, "name": r.name,
+                         "asked": {"period": r.asked_period, "total": r.asked_total},
+                         "given": {"period": r.given_period, "total": r.given_total,
+                                   "offers": {"period": r.offers_period, "total": r.offers_total},
+                                   "connections": {"period": r.connections_period, "total": r.connections_total},
+                                   "activities_led": {"period": r.activities_led_period,
+                                                      "total": r.activities_led_total}}}
+                        for r in digest.reciprocity],
     }
 
 

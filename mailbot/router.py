@@ -65,7 +65,13 @@ from mailbot.workflows.directory import asked_for
 from mailbot.workflows.documents import asked_for as documentation_asked
 from mailbot.workflows.documents import matching as matching_documents
 from mailbot.workflows.newcomers import is_former_members_question
-from mailbot.workflows.profiles import PENDING_DAYS, is_profile_answer, own_words, rights_request
+from mailbot.workflows.profiles import (
+    PENDING_DAYS,
+    announcements_asked,
+    is_profile_answer,
+    own_words,
+    rights_request,
+)
 from mailbot.workflows.suggestions import is_suggestion
 from mailbot.workflows.tickets import REFERENCE, open_tickets_of
 
@@ -654,6 +660,19 @@ def _suggestion_of(mail: InboundMail, member: Member) -> Route | None:
     return None
 
 
+def announcements(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A member's fresh mail saying "plus d'annonces" or "annonces" (issue 17): a profile change (the profile
+    workflow asks the address on record to confirm it, as for any change from a mail that proves nothing)."""
+    member = _member(deps, mail.from_address)
+    if member is None or member.status != "active":
+        return None
+    wanted = announcements_asked(mail.subject, own_words(mail))
+    if wanted is None:
+        return None
+    return Route(Action.PROFILE, "le membre " + ("reprend" if wanted else "arrête") + " les annonces du Club",
+                 member=member)
+
+
 def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
     données"…: about their membership, not a request for help."""
@@ -706,7 +725,7 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, calendar, robots, verified_token, thread, subject_reference,
                            copy_or_repeat, aideur_without_token, mass_mail, directory, documentation, suggestion,
-                           member_intent, thanks, sender)
+                           announcements, member_intent, thanks, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

@@ -57,6 +57,9 @@ FIELD_LABELS: Mapping[str, str] = MappingProxyType({
     "visibility": "Visibilité (confidentielle ou membres)",
     "directory_contacts": "Coordonnées dans l'annuaire (e-mail, téléphone ou aucune)",
     "accepts_appeals": "Appels du réseau (oui ou non)",
+    # Issue 17: the club's announcements (activities, polls) and the image-rights choice.
+    "accepts_announcements": "Annonces du Club (activités, sondages)",
+    "image_rights": "Droit à l'image (oui ou non)",
     "acceptance": "Acceptation des conditions",
 })
 
@@ -100,6 +103,8 @@ _LABELS: dict[str, str] = {
     "visibility": r"visibilite|confidentialite",
     "directory_contacts": r"coordonnees\s+(?:dans|de|pour)\s+l'annuaire|coordonnees\s+visibles",
     "accepts_appeals": r"appels?(?:\s+du\s+reseau)?",
+    "accepts_announcements": r"annonces?(?:\s+du\s+club)?",
+    "image_rights": r"droits?\s+(?:a\s+l'|de\s+l'|a\s+)?image|autorisation\s+(?:de\s+)?(?:droit\s+a\s+l')?image",
     "acceptance": r"acceptation(?:\s+des\s+conditions)?|conditions",
 }
 _BOLD = r"(?:\*{1,2}|_{1,2})"
@@ -374,6 +379,10 @@ _UNREADABLE = {
                           "« téléphone », « e-mail, téléphone » ou « aucune ».",
     "accepts_appeals": "« {value} » ne dit pas si vous voulez recevoir les appels du réseau : écrivez « oui » pour "
                        "les recevoir ou « non » pour ne pas en recevoir.",
+    "accepts_announcements": "« {value} » ne dit pas si vous voulez recevoir les annonces du Club : écrivez "
+                             "« oui » pour les recevoir ou « non » pour ne plus en recevoir.",
+    "image_rights": "« {value} » ne dit pas si le Club peut utiliser des photos ou vidéos où vous apparaissez : "
+                    "écrivez « oui » ou « non ».",
     "acceptance": "« {value} » n'est pas une acceptation claire des conditions : pour les accepter, écrivez "
                   "« J'accepte les conditions ».",
 }
@@ -420,7 +429,7 @@ def _normalise(key: str, value: str) -> tuple[str | None, str | None]:
     if key == "email":
         address = _email(value)
         return (address, None) if address else (None, _UNREADABLE["email"].format(value=_short(value)))
-    if key in ("visibility", "accepts_appeals"):
+    if key in ("visibility", "accepts_appeals", "accepts_announcements", "image_rights"):
         choice = _visibility(value) if key == "visibility" else _appeals(value)
         return (choice, None) if choice else (None, _UNREADABLE[key].format(value=_short(value)))
     return value, None

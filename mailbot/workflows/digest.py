@@ -25,6 +25,7 @@ from mailbot.models import Event
 from mailbot.report import (
     Digest,
     OpenTicket,
+    Reciprocity,
     UnansweredMail,
     build_digest,
     local_date,
@@ -107,7 +108,39 @@ def digest_context(digest: Digest, now: datetime, zone: ZoneInfo, club_name: str
         "unanswered_count": max(digest.unanswered_count, len(digest.unanswered)),
         "suggestions": [{"number": s.number, "member": s.member, "when": short_date(s.received_on),
                          "text": shorten(s.text, SUGGESTION_LENGTH)} for s in digest.suggestions],
+        "reciprocity": reciprocity_context(digest.reciprocity),
     }
+
+
+# The reciprocity block (issue 17, point 5) stays short: what Aideur can act on this week. Who gave this week
+# (the first RECIPROCITY_TOP: to thank them, to know on whom the network rests), and who asked this week without
+# ever having given anything (the first RECIPROCITY_TOP: whom to invite to answer the next appeal in their field).
+# Everyone, with the totals, is in `mailbot report --json` ("reciprocity").
+RECIPROCITY_TOP = 5
+
+
+def reciprocity_context(rows: list[Reciprocity]) -> dict[str, Any]:
+    givers = [r for r in rows if r.given_period]  # rows come most helpful first
+    takers = sorted((r for r in rows if r.asked_period and not r.given_total),
+                    key=lambda r: (-r.asked_total, r.name.casefold(), r.member_id))
+    return {
+        "askers": sum(1 for r in rows if r.asked_period),
+        "givers": len(givers),
+        "top": [{"name": r.name, "detail": _given_detail(r), "given_total": r.given_total,
+                 "asked_total": r.asked_total} for r in givers[:RECIPROCITY_TOP]],
+        "more_givers": max(len(givers) - RECIPROCITY_TOP, 0),
+        "takers": [{"name": r.name, "asked_period": r.asked_period, "asked_total": r.asked_total}
+                   for r in takers[:RECIPROCITY_TOP]],
+        "more_takers": max(len(takers) - RECIPROCITY_TOP, 0),
+        "never_gave": sum(1 for r in rows if r.asked_total and not r.given_total),
+    }
+
+
+def _given_detail(row: Reciprocity) -> str:
+    """'2 offres, 1 mise en relation': what a member gave in the period, in words."""
+    parts = [(row.offers_period, "offre", "offres"), (row.connections_period, "mise en relation", "mises en relation"),
+             (row.activities_led_period, "activité animée", "activités animées")]
+    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n)
 
 
 UNANSWERED_LABELS = {"auto-reply": "réponse automatique", "bounce": "rapport de distribution",

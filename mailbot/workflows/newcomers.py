@@ -223,9 +223,10 @@ def _confirmation_answer(ctx: WorkflowContext, mail: InboundMail, known: Member 
 
 
 def _looks_like_an_answer(form: FormReply) -> bool:
-    """The invitation pre-fills the e-mail and the appeals choice: those alone are not an answer."""
+    """The invitation pre-fills the e-mail, the appeals and the announcements choices: those alone are not an
+    answer."""
     answered = set(form.values) | set(form.unreadable)
-    return bool(answered - {"email", "accepts_appeals"}) or form.acceptance is not None or form.refused
+    return bool(answered - {"email", "accepts_appeals", "accepts_announcements"}) or form.acceptance is not None or form.refused
 
 
 def _problems(form: FormReply, version: str, *, echo: bool) -> list[dict[str, str]]:
@@ -246,6 +247,7 @@ def _with_defaults(values: Mapping[str, str], address: str) -> dict[str, str]:
     given = dict(values)
     given.setdefault("email", address)
     given.setdefault("accepts_appeals", "oui")
+    given.setdefault("accepts_announcements", "oui")  # issue 17: on unless the person says "non"
     return given
 
 

@@ -44,7 +44,10 @@ from mailbot.workflows.tickets import open_tickets_of, record_event
 
 # The answers a member can change by mail (the e-mail address is the membership key: not by form).
 PROFILE_KEYS = ("civility", "last_name", "first_name", "company", "activity", "postal_address", "phone", "skills",
-                "hobbies", "particulars", "visibility", "directory_contacts", "accepts_appeals")
+                "hobbies", "particulars", "visibility", "directory_contacts", "accepts_appeals",
+                "accepts_announcements", "image_rights")
+# Yes/no answers stored as booleans (the others are text; image_rights is "oui", "non" or NULL: not given).
+YES_NO_KEYS = ("accepts_appeals", "accepts_announcements")
 PENDING_DAYS = 14  # a confirmation not given within two weeks lapses: the member must ask again
 ACTION_WORDS = {"resilier": "mettre fin à votre adhésion", "effacer": "effacer toutes vos données",
                 "exporter": "vous envoyer une copie de toutes vos données",
@@ -94,10 +97,102 @@ def rights_request(subject: str, text: str, *, anywhere: bool = False) -> str | 
     return None
 
 
+# --- the club's announcements: "plus d'annonces" / "annonces" (issue 17) --------------------------------------------
+ANNOUNCEMENTS = "accepts_announcements"
+# Read on folded words (accents off, punctuation made spaces: "plus d'annonces" is "plus d annonces").
+_STOP_ANNOUNCEMENTS = re.compile(r"""(?x)(?<![a-z])(?:
+    (?:plus|pas|stop|stopper|stoppez|arret|arreter|arretez|fini|finies|assez|non)\s+(?:d|des|les|aux|de|vos|a|au)?
+        \s*(?:les\s+)?annonces?
+  | (?:ne\s+(?:plus|pas)\s+|plus\s+)(?:me\s+|m\s+)?(?:recevoir|envoyer|avoir|adresser)\s+
+        (?:les\s+|vos\s+|d\s+|des\s+|de\s+)?annonces?
+  | (?:je\s+|j\s+)?(?:ne\s+|n\s+)?(?:veux|souhaite|voudrais|desire|ai\s+besoin)\s+(?:plus|pas)\s+
+        (?:de\s+|d\s+)?(?:recevoir\s+)?(?:les\s+|vos\s+|d\s+|des\s+)?annonces?
+  | (?:me\s+|m\s+)?(?:desabonner|desinscrire|retirer)\s+(?:des|aux|de|du\s+fil\s+des)\s+annonces?
+  | desabonnement\s+(?:des\s+|aux\s+)?annonces?
+)(?![a-z])""")
+_START_ANNOUNCEMENTS = re.compile(r"""(?x)(?<![a-z])(?:
+    (?:reprendre|reprenez|recevoir|reactiver|reactivez|remettre|relancer|retablir)\s+
+        (?:a\s+nouveau\s+|de\s+nouveau\s+)?(?:les\s+|vos\s+|des\s+)?annonces?
+  | (?:me\s+|m\s+)?(?:reabonner|reinscrire|abonner|inscrire)\s+(?:aux|des)\s+annonces?
+  | annonces?
+)(?![a-z])""")
+# Words that may surround the request on its line without making it about something else. No negation here
+# ("ne", "plus", "pas"): "annonces" with them is either the stop request or not this at all.
+_ANNOUNCEMENT_FILLER = frozenset({
+    "bonjour", "bonsoir", "merci", "svp", "stp", "s", "il", "vous", "plait", "du", "club", "de", "la", "part",
+    "les", "des", "d", "je", "j", "moi", "me", "m", "please", "et", "a", "aux", "au", "l", "le", "votre", "vos",
+    "souhaite", "souhaiterais", "voudrais", "veux", "aimerais", "desire", "bien", "ok", "oui", "activites",
+    "sondages", "formations", "mails", "mail", "e", "emails", "courriels", "nouveau", "recevoir", "toutes",
+    "tous", "envoi", "envois", "pouvez", "pourriez", "cordialement", "annonce", "annonces", "reprendre",
+})
+_ANNOUNCEMENT_WORDS = 14  # a longer line is a sentence about something else
+
+
+def announcements_asked(subject: str, text: str) -> bool | None:
+    """What a member's mail says about the club's announcements: False for "plus d'annonces" (and "stop
+    annonces", "je ne veux plus recevoir les annonces", "me désabonner des annonces"), True for "annonces" (and
+    "reprendre les annonces", "recevoir à nouveau les annonces"), None when it says neither.
+
+    Like the other members' words, it must be what the first line (or the subject, with little else written)
+    says, alone or with courtesy words around it: "Annonce immobilière : comment la rédiger ?" or "je passe une
+    annonce pour recruter" are requests for help."""
+    own = [line.strip() for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith(">")]
+    if own and re.fullmatch(r"(?:bonjour|bonsoir|hello|madame|monsieur|cher|chere)\b[^\n]{0,40}", fold(own[0])) \
+            and len(own[0].split()) <= 4:
+        own = own[1:]  # "Bonjour," alone on its line
+    first = own[0] if own else ""
+    pieces = [first]
+    if len(" ".join(own[:6]).split()) <= 10 or is_courtesy_only("\n".join(own)):
+        # The subject speaks for a mail that says (almost) nothing else: under "Annonces", a paragraph about
+        # writing a job advert is a request.
+        pieces.append(strip_subject_prefixes(subject or ""))
+    for piece in pieces:
+        words = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+        if not words or len(words.split()) > _ANNOUNCEMENT_WORDS or "annonce" not in words:
+            continue
+        for wanted, pattern in ((False, _STOP_ANNOUNCEMENTS), (True, _START_ANNOUNCEMENTS)):
+            if pattern.search(words) and all(word in _ANNOUNCEMENT_FILLER for word in pattern.sub(" ", words).split()):
+                return wanted
+    return None
+
+
+def announcements_footer(club_address: str = "") -> str:
+    """The last line of every announcement (activities, polls): how to stop them. The activities and polls
+    helpers put it under their announcements; the words are read by `announcements_asked`."""
+    where = f" à {club_address}" if club_address else " au Club"
+    return f"Pour ne plus recevoir les annonces du Club, écrivez « plus d'annonces »{where}."
+
+
+def image_rights_label(member: Member) -> str:
+    """The member's image-rights choice as activity participant lists show it to Aideur."""
+    choice = {"oui": "oui", "non": "non"}.get(member.image_rights or "", "non précisé")
+    return f"droit à l'image : {choice}"
+
+
+def change_announcements(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, member: Member, wanted: bool, *,
+                         proved: bool) -> None:
+    """"plus d'annonces" (wanted False) or "annonces" (True) from `member`. Applied at once when the mail proved it
+    comes from the member's mailbox (`proved`: a reply through a reply address made for them, From: that address;
+    see has_proof); otherwise it is a profile change like any other: kept aside, and the address on record is
+    asked to confirm (a forged From: must not silence, or restart, someone else's announcements)."""
+    value = "oui" if wanted else "non"
+    if bool(member.accepts_announcements) == wanted:
+        # Nothing would change: saying so to the address on record is harmless, whoever wrote.
+        _reply(ctx, mail, member, "annonces", {"on": wanted, "already": True})
+        return
+    if not proved:
+        _ask_change_confirmation(ctx, mail, raw_sha256, member, {ANNOUNCEMENTS: value}, None,
+                                 differences(member, {ANNOUNCEMENTS: value}))
+        return
+    _changed(ctx, mail, member, apply_values(member, {ANNOUNCEMENTS: value}))
+    _reply(ctx, mail, member, "annonces", {"on": wanted, "already": False})
+
+
 # --- the profile as fields -----------------------------------------------------------------------------------------
 def profile_values(member: Member) -> dict[str, str]:
-    values = {key: str(getattr(member, key) or "") for key in PROFILE_KEYS if key != "accepts_appeals"}
-    values["accepts_appeals"] = "oui" if member.accepts_appeals else "non"
+    values = {key: str(getattr(member, key) or "") for key in PROFILE_KEYS if key not in YES_NO_KEYS}
+    for key in YES_NO_KEYS:
+        values[key] = "oui" if getattr(member, key) else "non"
     values["civility"] = CIVILITIES.get(member.civility or "", "")
     values["email"] = member.email or ""
     return values
@@ -124,9 +219,11 @@ def apply_values(member: Member, values: dict[str, str]) -> list[str]:
     for key, value in values.items():
         if key not in PROFILE_KEYS:
             continue
-        new: object = value == "oui" if key == "accepts_appeals" else value.strip()
+        new: object = value == "oui" if key in YES_NO_KEYS else value.strip()
         if key == "civility":
             new = civilite(value) or None  # not given: NULL
+        if key == "image_rights":
+            new = value if value in ("oui", "non") else None
         if getattr(member, key) != new:
             setattr(member, key, new)
             changed.append(FIELD_LABELS[key].split(" (")[0])
@@ -154,7 +251,7 @@ def is_profile_answer(mail: InboundMail, member: Member) -> bool:
     boulangerie", then a paragraph asking for a supplier) is a request, and Aideur sees the line with it."""
     own = own_words(mail)
     if intent_of(mail.subject, own) is not None or rights_request(mail.subject, own) or is_courtesy_only(own) \
-            or confirmation_of(own) is not None:
+            or confirmation_of(own) is not None or announcements_asked(mail.subject, own) is not None:
         return True
     body = mail.text.replace(mail.signature, "") if mail.signature.strip() and mail.new_text.strip() else mail.text
     form = parse_form(body, own)
@@ -190,6 +287,9 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
         ask_confirmation(ctx, mail, member, right)
         return
     proved = has_proof(ctx.signer, mail, member, token)
+    if intent is None and (words := announcements_asked(mail.subject, text)) is not None:
+        change_announcements(ctx, mail, raw_sha256, member, words, proved=proved)
+        return
     form = parse_form(mail.text, text)
     if form.unreadable:
         _reply(ctx, mail, member, "profil_erreur", {"problems": unreadable_problems(form, echo=proved)})
@@ -248,7 +348,7 @@ def differences(member: Member, values: dict[str, str]) -> list[dict[str, str]]:
     current = profile_values(member)
     wanted = []
     for key, value in values.items():
-        new = value.strip() if key != "accepts_appeals" else ("oui" if value == "oui" else "non")
+        new = value.strip() if key not in YES_NO_KEYS else ("oui" if value == "oui" else "non")
         if key in PROFILE_KEYS and current.get(key, "") != new:
             wanted.append({"field": FIELD_LABELS[key].split(" (")[0], "value": new or "(vide)"})
     return wanted
@@ -367,6 +467,9 @@ def answer_pending_change(ctx: WorkflowContext, mail: InboundMail, member: Membe
         _record_acceptance(ctx, member, message_id=pending.message_id, line=acceptance or "",
                            raw_sha256=pending.raw_sha256)
     _changed(ctx, mail, member, changes, confirmed=True)
+    if set(values) == {ANNOUNCEMENTS} and not accepted_now:  # "plus d'annonces" / "annonces", now confirmed
+        _reply(ctx, mail, member, "annonces", {"on": bool(member.accepts_announcements), "already": not changes})
+        return
     _reply(ctx, mail, member, "profil", {"changes": changes, "accepted_now": accepted_now, "email_not_changed": ""})
 
 
@@ -461,9 +564,10 @@ def send_export(ctx: WorkflowContext, mail: InboundMail, address: str, *, first_
 
 
 def _export_values(held: dict[str, object]) -> dict[str, str]:
-    values = {key: str(held.get(key) or "") for key in PROFILE_KEYS if key != "accepts_appeals"}
-    if "accepts_appeals" in held:
-        values["accepts_appeals"] = "oui" if held["accepts_appeals"] else "non"
+    values = {key: str(held.get(key) or "") for key in PROFILE_KEYS if key not in YES_NO_KEYS}
+    for key in YES_NO_KEYS:
+        if key in held:
+            values[key] = "oui" if held[key] else "non"
     values["email"] = str(held.get("email") or "")
     return values
 

@@ -68,6 +68,8 @@ def test_members_add_list_import_export_erase(env, tmp_path):
 
     exported = json.loads(mailbot(env, "members", "export", "marc@membres.test").stdout)
     assert exported["company"] == "Blanc SARL" and exported["tickets"] == []
+    # Issue 17: the announcements and image-rights choices are part of what is held (not given yet: null).
+    assert exported["accepts_announcements"] is True and exported["image_rights"] is None
     erased = mailbot(env, "members", "erase", "marc@membres.test")
     assert erased.returncode == 0
     listed = json.loads(mailbot(env, "members", "list", "--json").stdout)

@@ -567,7 +567,8 @@ def test_form_reply_missing_uses_values_and_unreadable() -> None:
 def test_field_labels_are_the_printed_form() -> None:
     assert list(FIELD_LABELS) == ["civility", "last_name", "first_name", "company", "activity", "postal_address",
                                   "phone", "email", "skills", "hobbies", "particulars", "visibility",
-                                  "directory_contacts", "accepts_appeals", "acceptance"]
+                                  "directory_contacts", "accepts_appeals", "accepts_announcements", "image_rights",
+                                  "acceptance"]
     # What mailbot prints must read back as what it printed.
     reply = parse_form(FILLED, FILLED)
     assert dict(reply.values) == ALICE

@@ -173,7 +173,9 @@ def test_the_lists_of_what_is_waiting(db) -> None:  # type: ignore[no-untyped-de
     assert [(m.name, m.activity, m.joined_on) for m in digest.new_members] == [
         ("Jean Dupont", "menuisier", date(2026, 11, 24)), ("Léa Roux", "graphiste", date(2026, 11, 25)),
         ("Marc Blanc", "", date(2026, 11, 26))]
-    assert summary(digest) == {
+    data = summary(digest)
+    assert isinstance(data.pop("reciprocity"), list)  # issue 17, checked in tests/unit/test_recip17.py
+    assert data == {
         "start": "2026-11-23T07:00:00+00:00", "end": "2026-11-30T07:00:00+00:00", "requests": 6, "accepted": 2,
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
@@ -358,6 +360,9 @@ def test_mailbot_report_prints_the_figures(db, database_url, tmp_path) -> None: 
     result = mailbot(database_url, str(tmp_path), "report", "--json", "--at", "2026-11-30T08:00")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
+    # Issue 17: help asked and given per member (the figures are checked in tests/unit/test_recip17.py).
+    asked = {row["email"]: row["asked"] for row in data.pop("reciprocity")}
+    assert asked["alice@membres.test"] == {"period": 3, "total": 4}
     assert data == {
         # On the digest day (Monday), the week just ended, midnight to midnight in Paris: the digest's week.
         "week": "2026-W48", "start": "2026-11-22T23:00:00+00:00", "end": "2026-11-29T23:00:00+00:00",
@@ -371,6 +376,7 @@ def test_mailbot_report_prints_the_figures(db, database_url, tmp_path) -> None: 
     shown = human.stdout.replace("\u00a0", " ")  # French spacing: no-break spaces read as spaces
     assert shown.startswith("Club Aide — bilan de la semaine du 23 au 29 novembre 2026\n")
     assert "Demandes reçues : 6" in shown and "En retard (2)" in shown
+    assert "Entraide de la semaine" in shown
     assert "adresse de commande (à garder" not in human.stdout  # the mail's footer is not for the terminal
 
 

@@ -26,7 +26,8 @@ PROFILE = NOTICE | {"first_name": "Jean", "address": "jean@ailleurs.test", "prof
     "Nom : Dupont", "Prénom : Jean", "Entreprise : Dupont Menuiserie", "Activité : menuisier",
     "Adresse postale : 3 rue du Port, 44000 Nantes", "Téléphone : 06 11 22 33 44", "Courriel : jean@ailleurs.test",
     "Compétences : menuiserie, agencement", "Loisirs :", "Particularités : parle allemand",
-    "Visibilité (confidentielle ou membres) : membres", "Appels du réseau (oui ou non) : oui"]}
+    "Visibilité (confidentielle ou membres) : membres", "Appels du réseau (oui ou non) : oui",
+    "Annonces du Club (activités, sondages) : oui", "Droit à l'image (oui ou non) : non"]}
 DOC_ENTRY = {"number": 3, "title": "Guide de la facture électronique", "section": "Comptabilité",
              "filename": "guide-facture.pdf", "size": "240 Ko"}
 DOC_SECTIONS = [{"name": "Comptabilité", "documents": [{"number": 3, "title": "Guide de la facture électronique",
@@ -173,6 +174,7 @@ SAMPLES = {
     "inscription_incomprise": NOTICE,
     "confirmation_annulee": PROFILE | {"action": "mettre fin à votre adhésion"},
     "confirmation_sans_objet": PROFILE,
+    "annonces": PROFILE | {"on": False, "already": False},
     "adhesion_terminee": PROFILE,
     "notification_fin_adhesion": NOTICE | {"name": "Jean Dupont", "address": "jean@ailleurs.test",
                                            "reason": "Je pars à la retraite à la fin de l'année.",
@@ -305,7 +307,12 @@ SAMPLES = {
                    "reminders": 2}],
         "new_members": [{"name": "Jean Dupont", "activity": "menuisier", "joined": "mar. 24/11"}],
         "suggestions": [{"number": 3, "member": "Alice Martin", "when": "jeu. 26/11",
-                         "text": "Suggestion : des ateliers le soir, après 18 h, pour ceux qui travaillent."}]},
+                         "text": "Suggestion : des ateliers le soir, après 18 h, pour ceux qui travaillent."}],
+        "reciprocity": {"askers": 3, "givers": 2, "more_givers": 0, "more_takers": 2, "never_gave": 4,
+                        "top": [{"name": "Bruno Petit", "detail": "2 offres, 1 mise en relation", "given_total": 7,
+                                 "asked_total": 1},
+                                {"name": "Chloé Durand", "detail": "1 offre", "given_total": 1, "asked_total": 0}],
+                        "takers": [{"name": "Alice Martin", "asked_period": 1, "asked_total": 3}]}},
     # Absences (issue 13, point 4).
     "absence_membre": NOTICE | {"first_name": "Alice", "ref": "CA-2026-0042", "starts": "mardi 22 décembre 2026",
                                 "ends": "mardi 5 janvier 2027",
@@ -448,4 +455,4 @@ def test_invitation_form_lines_are_readable_back_by_the_form_parser():
     quoted = "\n".join("> " + line for line in body.splitlines())
     form = parse_form("Bonjour,\n\n" + quoted, "Bonjour,")
     assert form.acceptance is None and not form.refused
-    assert set(form.values) <= {"email", "accepts_appeals"} and not form.unreadable
+    assert set(form.values) <= {"email", "accepts_appeals", "accepts_announcements"} and not form.unreadable

@@ -59,6 +59,7 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "resultat_merci": [{"result": "résolu", "still_going": False}],
     "cloture": [{"reason": "", "message": "Bonjour Alice,\n\nMerci pour votre retour."}],
     "profil": [{"changes": [], "accepted_now": True, "email_not_changed": ""}],
+    "annonces": [{"on": True, "already": False}, {"on": True, "already": True}, {"on": False, "already": True}],
     "confirmation_commande_suite": [{"outcome": "expired"}, {"outcome": "cancelled"}],
     "accord_demandeur": [{"offer": "", "helper_activity": "", "helper_skills": ""}],
     "notification_resultat": [{"role": "helper", "comment": "", "updated": True}],
