@@ -56,6 +56,7 @@ KNOWN_SETTINGS = frozenset({
     "MAILBOT_RESULT_FORM_DAYS",
     "MAILBOT_CLUB_ALIASES",
     "MAILBOT_MASS_RECIPIENTS",
+    "MAILBOT_WAITLIST_OFFER_HOURS",
 })
 # Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
 # CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
@@ -130,6 +131,8 @@ class Settings:
     # The result form goes this long after a solution or a connection (time to try it), and again this long
     # after an answer "en cours".
     result_form_days: int = 7
+    # A place freed in a full activity is offered to the first member waiting, who has this long to take it.
+    waitlist_offer_hours: int = 48
     # The operator's own MTA's authserv-id: when set, Aideur's commands also need its Authentication-Results pass.
     authserv_id: str = ""
     retention_days: int = 365  # raw mail bodies older than this are purged (mailbot.retention); 0 = kept
@@ -234,6 +237,7 @@ def _read(reader: _Reader) -> Settings:
         consent_reminder_days=reader.integer("MAILBOT_CONSENT_REMINDER_DAYS", 3, minimum=1, maximum=60),
         consent_expiry_days=_consent_expiry(reader),
         result_form_days=reader.integer("MAILBOT_RESULT_FORM_DAYS", 7, minimum=0, maximum=90),
+        waitlist_offer_hours=reader.integer("MAILBOT_WAITLIST_OFFER_HOURS", 48, minimum=1, maximum=720),
         mass_recipients=reader.integer("MAILBOT_MASS_RECIPIENTS", 10, minimum=0, maximum=10000),
         authserv_id=reader.authserv_id("MAILBOT_AUTHSERV_ID"),
         retention_days=reader.integer("MAILBOT_RETENTION_DAYS", 365, minimum=0, maximum=36500),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mailbot import dkim
 from mailbot.config import Settings
 from mailbot.models import (
+    Booking,
     Consent,
     Counterpart,
     Member,
@@ -32,6 +33,7 @@ from mailbot.models import (
 )
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
+from mailbot.parsers.activities import asks_for_list
 from mailbot.parsers.authresults import authenticated_sender
 from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients
 from mailbot.parsers.recipients import is_copy, is_reply_all, others, subject_key
@@ -41,6 +43,7 @@ from mailbot.parsers.subjects import strip_subject_prefixes
 from mailbot.tokens import (
     ROLE_AIDEUR,
     ROLE_MEMBER,
+    SCOPE_ACTIVITY,
     SCOPE_APPEAL,
     SCOPE_BOUNCE,
     SCOPE_COMMAND,
@@ -84,6 +87,8 @@ class Action(str, Enum):
     COPY = "copy"  # the club only copied (Cc, Bcc, a reply-all): on the ticket it threads with, or to Aideur
     CALENDAR = "calendar"  # an invitation or its answer: one notice to Aideur, on its ticket if it threads with one
     THANKS = "thanks"  # a member's fresh bare thank-you: a remark on their latest ticket, never a new one
+    ACTIVITY_REPLY = "activity-reply"  # a member's answer to an activity's mail (scope e): book, cancel, leave
+    ACTIVITIES = "activities"  # "activités" / "formations": the open activities (workflows/activities.py)
 
 
 @dataclass(frozen=True)
@@ -461,9 +466,22 @@ def _now(deps: RouterDeps) -> datetime:
     return deps.now or utcnow()
 
 
+def _activity(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """An answer to an activity's mail (issue 17): it books, cancels or leaves the waiting list only for the
+    member the address was sent to. Anyone else's mail through it (a forged From:, a forward) is routed as if
+    there were no token: it never books for someone else."""
+    booking = deps.session.get(Booking, token.number)
+    if booking is None:
+        return None
+    member = _member(deps, mail.from_address)
+    if member is None or member.id != booking.member_id or member.status != "active":
+        return None
+    return Route(Action.ACTIVITY_REPLY, "réponse à une activité", member=member, token=token)
+
+
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
     SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation, SCOPE_VERIFY: _verify,
-    SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result,
+    SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result, SCOPE_ACTIVITY: _activity,
 }
 
 
@@ -580,6 +598,14 @@ def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return Route(Action.DIRECTORY, "demande de l'annuaire des membres", member=_member(deps, mail.from_address))
 
 
+def activities_list(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A fresh mail saying "activités" or "formations" (subject or first line), from anyone (the workflow answers a
+    non-member with a refusal)."""
+    if not asks_for_list(mail.subject, mail.new_text or mail.text):
+        return None
+    return Route(Action.ACTIVITIES, "demande des activités ouvertes", member=_member(deps, mail.from_address))
+
+
 def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
     données"…: about their membership, not a request for help."""
@@ -631,7 +657,8 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, calendar, robots, verified_token, thread, subject_reference,
-                           copy_or_repeat, aideur_without_token, mass_mail, directory, member_intent, thanks, sender)
+                           copy_or_repeat, aideur_without_token, mass_mail, directory, activities_list, member_intent,
+                           thanks, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

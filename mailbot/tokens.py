@@ -50,6 +50,9 @@ SCOPE_BOUNCE = "b"
 # the mail relayed to the counterpart (their answer comes back to Aideur bound to them). The role is under the MAC,
 # so a helper's own address can never be turned into Aideur's.
 SCOPE_COUNTERPART = "w"
+# One member and one activity (issue 17): number, the Booking's id (created when the activity is announced or
+# listed to that member). Only that member's answer books, cancels or leaves the waiting list.
+SCOPE_ACTIVITY = "e"
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"

@@ -27,6 +27,11 @@ PROFILE = NOTICE | {"first_name": "Jean", "address": "jean@ailleurs.test", "prof
     "Adresse postale : 3 rue du Port, 44000 Nantes", "Téléphone : 06 11 22 33 44", "Courriel : jean@ailleurs.test",
     "Compétences : menuiserie, agencement", "Loisirs :", "Particularités : parle allemand",
     "Visibilité (confidentielle ou membres) : membres", "Appels du réseau (oui ou non) : oui"]}
+ACTIVITY = {"ref": "AC-2027-003", "kind": "formation", "title": "La facture électronique en 2027",
+            "when": "vendredi 15 janvier 2027 à 14 h 00", "duration": "2 h", "place": "Salle du Club, Lyon",
+            "online": False, "places": 12, "fee": "20 €", "free": False, "until": "mardi 12 janvier 2027",
+            "cancel_until": "jeudi 14 janvier 2027 à 23 h 59", "status": "open", "booked": 10, "left": 2,
+            "waiting": 0, "text": "Ce qui change pour les petites entreprises, et comment s'y préparer."}
 LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
 SAMPLES = {
     "accuse_reception": TICKET | {"request_text": LONG, "attachments": [("contrat.pdf", "12 Ko")]},
@@ -297,6 +302,24 @@ SAMPLES = {
         "reason": "congés"}},
     "absence_reponse_auto": NOTICE | {"ticket_ref": "CA-2026-0042", "subject": "Congés de fin d'année",
                                       "sender": "aideur@club.test", "declared": False, "back": ""},
+    # Issue 17: activities.
+    "activite_annonce": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
+    "activite_reponse": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "outcome": "booked", "position": 0},
+    "activite_offre": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "outcome": "offered",
+                                "expires": "dimanche 10 janvier 2027 à 10 h 00"},
+    "activite_rappel": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
+    "activite_annulee": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "reason": "intervenant malade",
+                                  "was": "booked"},
+    "activite_modifiee": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "changed": ["date", "lieu"]},
+    "activite_bilan": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
+    "activite_liste": NOTICE | {"first_name": "Alice", "member": True, "single": False, "entries": [
+        ACTIVITY | {"address": "aide+e7m-0123456789abcdef0123@club.test", "mine": "waiting", "position": 2}]},
+    "activite_creee": NOTICE | {"activity": ACTIVITY, "count": 42, "skills": "facturation", "counterpart": ""},
+    "activite_faite": NOTICE | {"activity": ACTIVITY, "counterpart": "",
+                                "done": "L'activité AC-2027-003 passe de 12 à 14 places."},
+    "activite_participants": NOTICE | {"activity": ACTIVITY, "counterpart": "", "rows": [
+        {"name": "Alice Martin", "company": "Martin Conseil", "email": "alice@membres.test", "phone": ""}]},
+    "liste_activites": NOTICE | {"activities": [ACTIVITY], "counterpart": ""},
 }
 
 

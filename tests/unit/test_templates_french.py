@@ -38,6 +38,15 @@ CASES = [(name, label) for name in sorted(SAMPLES) for label in CIVILITIES]
 
 # The other branches of the templates that have them: each variant is rendered and checked too.
 VARIANTS: dict[str, list[dict[str, object]]] = {
+    "activite_reponse": [{"outcome": o, "position": 3} for o in (
+        "already", "waiting", "cancelled", "left", "too_late", "closed", "activity_cancelled", "past", "not_booked",
+        "offer_lapsed", "unclear")],
+    "activite_offre": [{"outcome": "promoted"}],
+    "activite_annulee": [{"was": "waiting", "reason": ""}],
+    "activite_liste": [{"member": False, "entries": []}, {"entries": []}],
+    "activite_creee": [{"count": 0}],
+    "activite_participants": [{"rows": []}],
+    "liste_activites": [{"activities": []}],
     "alerte_echec_envoi": [{"marked": "Nina Nulle"}, {"error": "555 5.6.7 SMTPUTF8 is required", "ref": ""}],
     "notification_agenda": [{"ref": "", "title": "", "summary": "", "when": "", "organizer": "", "what": "invitation"}],
     "notification_merci": [{"ref": "", "title": "", "closed": False}],
