@@ -38,7 +38,7 @@ _KEYS: dict[str, str] = {
 }
 _KEY_LINE = re.compile(r"^\s*[-*•]?\s*(?P<key>[a-z' ]{2,30}?)\s*[:=]\s*(?P<value>.*)$")
 _TIME = re.compile(r"(?<!\d)(?P<h>[01]?\d|2[0-3])\s*(?:h|:)\s*(?P<m>[0-5]\d)?(?!\d)")
-_DURATION = re.compile(r"(?P<n>\d+(?:[.,]\d+)?)\s*(?P<unit>h|heures?|hours?|min|minutes?|mn|j|jours?|days?)\b"
+_DURATION = re.compile(r"(?P<n>\d+(?:[.,]\d+)?)\s*(?P<unit>h|heures?|hours?|min|minutes?|mn|j|jours?|days?)(?![a-z])"
                        r"(?:\s*(?P<m>\d{1,2}))?")
 _NUMBER = re.compile(r"^\s*(\d{1,4})\b")
 EXAMPLE = ("#activite\ntype: formation\ntitre: La facture électronique en 2027\ndate: 15/01/2027 14:00\n"
