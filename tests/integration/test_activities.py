@@ -59,7 +59,7 @@ def announce(server, settings, sessions, body: str = BLOCK, at: datetime = T0): 
     run_cycle(settings, sessions, at=at)
     wait_mail(server, AIDEUR, 1)
     confirm_command(server, settings, sessions, at)
-    return [m for m in wait_mail(server, AIDEUR, 3) if "Activité annoncée" in m.subject][0]
+    return next(m for m in wait_mail(server, AIDEUR, 3) if "Activité annoncée" in m.subject)
 
 
 def answer(server, note, sender: str, text: str):  # type: ignore[no-untyped-def]

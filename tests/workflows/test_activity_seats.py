@@ -2,6 +2,7 @@
 offered row, unique per activity; several daemons answering in the same second."""
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 
@@ -96,3 +97,27 @@ def test_a_freed_seat_goes_to_one_member_waiting_at_a_time(settings, sessions):
         held = session.scalar(select(func.count()).where(Booking.activity_id == activity_id,
                                                          Booking.seat.is_not(None)))
         assert held == 1
+
+
+@pytest.mark.sqlite_only
+def test_cli_lists_and_shows_activities_with_the_contract_keys(env, settings, sessions):
+    from tests.integration.test_cli import mailbot
+
+    _, ids = setup(sessions, 1)
+    signer = TokenSigner(settings.secret_keys)
+    with sessions.begin() as session:
+        ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=NOW)
+        for booking_id in ids[:2]:
+            activities.answer_booking(ctx, session.get(Booking, booking_id), Answer.BOOK, key="k")
+    listed = mailbot(env, "activities", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert row == {"ref": "AC-2026-001", "type": "atelier", "title": "Atelier",
+                   "starts_at": "2026-12-31T09:00:00+00:00", "places": 1, "booked": 1, "waiting": 1,
+                   "status": "open"}
+    shown = mailbot(env, "activities", "show", "ac-2026-001", "--json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert [(b["email"], b["status"]) for b in data["bookings"]] == [(PEOPLE[0], "booked"), (PEOPLE[1], "waiting")]
+    assert set(data["bookings"][0]) == {"email", "status", "at"} and data["bookings"][0]["at"].startswith("2026-12-01")
+    assert mailbot(env, "activities", "show", "AC-1999-001").returncode == 1
