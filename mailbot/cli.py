@@ -341,7 +341,8 @@ UNANSWERED_SHOWN = 20  # the newest mails without an answer that `tickets list` 
 
 # --- activities ---------------------------------------------------------------------------------------------------
 def activity_dict(session: Session, activity: Any) -> dict[str, Any]:
-    """DESIGN.md section 7: `ref`, `type`, `title`, `starts_at`, `places`, `booked`, `waiting`, `status`."""
+    """The JSON contract (README, Commands): `ref`, `type`, `title`, `starts_at`, `places`, `booked`, `waiting`,
+    `status`."""
     from mailbot.workflows.activities import counts_of
 
     counts = counts_of(session, activity)
