@@ -236,9 +236,25 @@ def member_reply(ctx: WorkflowContext, mail: InboundMail, booking_id: int) -> st
     """A member's answer through their reply address for one activity (the router checked it is theirs)."""
     booking = ctx.session.get(Booking, booking_id)
     assert booking is not None
-    answer = answer_of(mail.new_text or mail.text)
-    result = answer_booking(ctx, booking, answer, key=mail.message_id)
-    to_member(ctx, booking, "activite_reponse", {"outcome": result.outcome},
+    words = (mail.new_text or mail.text or "").strip()
+    answer = answer_of(words)
+    activity = ctx.session.get(Activity, booking.activity_id)
+    assert activity is not None
+    if ctx.now >= activity.starts_at and answer is not Answer.BOOK and words:
+        # After the activity (the "comment s'est passée" mail, or any late word): Aideur reads it, the member is
+        # thanked. Never "not understood" for an opinion.
+        result = Result("thanks")
+    else:
+        result = answer_booking(ctx, booking, answer, key=mail.message_id)
+    forwarded = result.outcome in ("thanks", "unclear", "too_late") and bool(words)
+    if forwarded:
+        # A question, an opinion, a reason: nothing a member writes to the club is lost.
+        member = booking.member
+        notify_aideurs(ctx, None, "activite_retour", {
+            "club_name": ctx.settings.club_name, "activity": describe(ctx, activity), "outcome": result.outcome,
+            "member": member.display_name, "email": member.email or "", "text": words[:4000]},
+            key=f"activite-retour:{mail.message_id}")
+    to_member(ctx, booking, "activite_reponse", {"outcome": result.outcome, "forwarded": forwarded},
               key=f"activite-reponse:{mail.message_id}", ics=result.ics, in_reply_to=f"<{mail.message_id}>")
     return result.outcome
 

@@ -144,6 +144,7 @@ def test_a_forged_from_never_books_for_someone_else_and_unclear_answers_are_aske
     club(sessions)
     announce(clean_mail, settings, sessions)
     note = wait_mail(clean_mail, ALICE, 1)[0]
+    before = len(mailbox(clean_mail, AIDEUR))
     answer(clean_mail, note, BRUNO, "Je m'inscris")  # Bruno through Alice's address
     answer(clean_mail, note, ALICE, "Oui, mais seulement si je finis à temps")
     wait_mail(clean_mail, CLUB, 2)
@@ -151,6 +152,9 @@ def test_a_forged_from_never_books_for_someone_else_and_unclear_answers_are_aske
     assert "booked" not in statuses(sessions).values()
     asked = settle(clean_mail, ALICE, 2)[1]
     assert "Nous n'avons pas compris" in words(asked) and "« je m'inscris »" in words(asked)
+    # Her words are not lost: Aideur reads them (Bruno's mail is his own new request).
+    question = [m for m in wait_mail(clean_mail, AIDEUR, before + 2) if m.subject.startswith("Question d'un membre")]
+    assert question and "seulement si je finis à temps" in words(question[0])
 
 
 @pytest.mark.sqlite_only

@@ -320,6 +320,8 @@ SAMPLES = {
     "activite_participants": NOTICE | {"activity": ACTIVITY, "counterpart": "", "rows": [
         {"name": "Alice Martin", "company": "Martin Conseil", "email": "alice@membres.test", "phone": ""}]},
     "liste_activites": NOTICE | {"activities": [ACTIVITY], "counterpart": ""},
+    "activite_retour": NOTICE | {"activity": ACTIVITY, "counterpart": "", "outcome": "thanks", "member": "Alice Martin",
+                                 "email": "alice@membres.test", "text": "Très utile, merci ! Une suite au printemps ?"},
 }
 
 

@@ -121,3 +121,29 @@ def test_cli_lists_and_shows_activities_with_the_contract_keys(env, settings, se
     assert [(b["email"], b["status"]) for b in data["bookings"]] == [(PEOPLE[0], "booked"), (PEOPLE[1], "waiting")]
     assert set(data["bookings"][0]) == {"email", "status", "at"} and data["bookings"][0]["at"].startswith("2026-12-01")
     assert mailbot(env, "activities", "show", "AC-1999-001").returncode == 1
+
+
+@pytest.mark.sqlite_only
+def test_more_places_go_to_the_waiting_list_and_a_change_is_told_once_to_each(settings, sessions):
+    from mailbot.parsers.activities import ActivityBlock, parse_block
+
+    activity_id, ids = setup(sessions, 1)
+    signer = TokenSigner(settings.secret_keys)
+    with sessions.begin() as session:
+        ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=NOW)
+        for booking_id in ids[:4]:
+            activities.answer_booking(ctx, session.get(Booking, booking_id), Answer.BOOK, key="k")
+        activity = session.get(Activity, activity_id)
+        activity.auto_promote = True
+        assert activities.set_places(ctx, activity, 3, key="p") == 2
+        assert [session.get(Booking, i).status for i in ids[:4]] == ["booked", "booked", "booked", "waiting"]
+        assert [o.template for o in ctx.outgoing] == ["activite_offre", "activite_offre"]  # "promoted", with .ics
+        assert all(o.files and o.files[0][0] == "AC-2026-001.ics" for o in ctx.outgoing)
+        ctx.outgoing.clear()
+        block = parse_block(["date: 05/01/2027 10:00", "lieu: Salle B"], NOW.date(), partial=True)
+        assert isinstance(block, ActivityBlock)
+        assert activities.modify(ctx, activity, block, key="m") == 3
+        assert sorted(o.to for o in ctx.outgoing) == sorted(PEOPLE[:3])
+        assert {o.template for o in ctx.outgoing} == {"activite_modifiee"}
+        assert activity.starts_at == datetime(2027, 1, 5, 9, 0) and activity.place == "Salle B"
+        assert len({o.idempotency_key for o in ctx.outgoing}) == 3  # one per member and per change
