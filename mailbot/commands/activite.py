@@ -44,7 +44,8 @@ class Activite(AideurCommand):
                 source = ["type: formation", *source]
             block = parse_block(source, today)
             if isinstance(block, BlockError):
-                return CommandError(line, f"dans #activite, « {block.line} » : {block.problem}")
+                word = (line.strip().split() or ["#activite"])[0]
+                return CommandError(line, f"dans {word}, « {block.line} » : {block.problem}")
             return Command(self.name, line, argument, text="\n".join(source),
                            fields=MappingProxyType({"action": "creer"}))
         ref = _REF.search(argument)

@@ -65,3 +65,20 @@ def test_the_list_is_asked_by_one_word():
 
 def test_durations():
     assert parse_duration("2 h") == 120 and parse_duration("90 min") == 90 and parse_duration("1h30") == 90
+
+
+def test_aideur_commands_are_read_with_the_wrong_line_named():
+    from mailbot.parsers.commands import parse_aideur_reply
+
+    reply = parse_aideur_reply("#formation\ntitre: X\ndate: 15/01/2027\nlieu: ici\nplaces: beaucoup\n", TODAY)
+    [error] = reply.errors
+    assert "#formation" in error.problem and "« places: beaucoup »" in error.problem
+    reply = parse_aideur_reply("#formation\ntitre: X\ndate: 15/01/2027\nlieu: ici\nplaces: 3\nTexte.\n\n"
+                               "Cordialement,\nAideur", TODAY)
+    [command] = reply.commands
+    block = parse_block(command.text.splitlines(), TODAY)
+    assert not isinstance(block, BlockError) and block.kind == "formation" and block.text == "Texte."
+    assert not reply.message.strip() and not reply.references
+    [command] = parse_aideur_reply("#event cancel ac-2027-003 speaker ill", TODAY).commands
+    assert dict(command.fields) == {"action": "annuler", "ref": "AC-2027-003", "reason": "speaker ill"}
+    assert parse_aideur_reply("#activite places AC-2027-003", TODAY).errors
