@@ -4,6 +4,7 @@
     #activite annuler AC-2027-003 MOTIF     cancels it, everyone booked is told
     #activite places AC-2027-003 N          a new capacity (the waiting list promoted)
     #activite modifier AC-2027-003          then "date: …", "lieu: …": told once to everyone booked
+    #activite participants AC-2027-003      the participant list now, with the CSV file (to Aideur only)
 
 It writes to members: through the command address it waits for Aideur's OUI like the others."""
 from __future__ import annotations
@@ -26,7 +27,8 @@ from mailbot.workflows.base import WorkflowContext
 
 _REF = re.compile(r"\bAC-\d{4}-\d{1,6}\b", re.IGNORECASE)
 _ACTIONS = {"annuler": "annuler", "cancel": "annuler", "places": "places", "capacite": "places",
-            "modifier": "modifier", "change": "modifier", "modif": "modifier"}
+            "modifier": "modifier", "change": "modifier", "modif": "modifier", "participants": "participants",
+            "inscrits": "participants", "liste": "participants"}
 
 
 class Activite(AideurCommand):
@@ -60,6 +62,8 @@ class Activite(AideurCommand):
                 return CommandError(line, "#activite annuler demande un motif (les inscrits le recevront), par "
                                           "exemple « #activite annuler AC-2027-003 intervenant malade ».")
             fields["reason"] = reason
+        elif action == "participants":
+            pass
         elif action == "places":
             number = re.match(r"\d{1,4}", rest)
             if number is None or int(number.group()) < 1:
@@ -76,6 +80,10 @@ class Activite(AideurCommand):
             fields["lines"] = "\n".join(([rest] if rest else []) + lines)
         return Command(self.name, line, argument, fields=MappingProxyType(fields))
 
+    def is_quiet(self, command: Command) -> bool:
+        """The participant list goes to Aideur only: no confirmation needed."""
+        return command.fields.get("action") == "participants"
+
     def check(self, ctx: WorkflowContext, ticket: Ticket | None, command: Command, today: date) -> str:
         ref = command.fields.get("ref")
         if not ref:
@@ -83,7 +91,7 @@ class Activite(AideurCommand):
         activity = activities.find(ctx.session, ref)
         if activity is None:
             return f"Aucune activité ne porte la référence {ref} (#activites : la liste)."
-        if activity.status == "cancelled":
+        if activity.status == "cancelled" and command.fields.get("action") != "participants":
             return f"L'activité {ref} est déjà annulée."
         return ""
 
@@ -99,6 +107,10 @@ class Activite(AideurCommand):
             return False
         activity = activities.find(ctx.session, command.fields["ref"])
         assert activity is not None
+        if action == "participants":
+            activities.notify_participants(ctx, activity, activities.booked_rows(ctx.session, activity, ("booked",)),
+                                           key=f"activite-participants-demande:{key}", only=origin.from_address)
+            return False
         if action == "annuler":
             told = activities.cancel_activity(ctx, activity, command.fields["reason"], key=key)
             done = f"L'activité {activity.ref} est annulée ; {told} inscrit(s) ou en attente prévenu(s)."

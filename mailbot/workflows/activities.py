@@ -472,8 +472,9 @@ def participant_rows(session: Session, participants: list[Booking]) -> list[dict
     return rows
 
 
-def notify_participants(ctx: WorkflowContext, activity: Activity, participants: list[Booking], *, key: str) -> None:
-    """Aideur gets the participant list, with the CSV file."""
+def notify_participants(ctx: WorkflowContext, activity: Activity, participants: list[Booking], *, key: str,
+                        only: str | None = None) -> None:
+    """Aideur gets the participant list, with the CSV file (after the activity, or when he asks: `only` him)."""
     rows = participant_rows(ctx.session, participants)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
@@ -484,9 +485,10 @@ def notify_participants(ctx: WorkflowContext, activity: Activity, participants: 
 
     token = aideur_command_token(ctx.session)
     data = buffer.getvalue().encode("utf-8-sig")  # the BOM: spreadsheets then read the accents right
-    for address in ctx.settings.aideur_addresses:
+    for address in [only.lower()] if only else ctx.settings.aideur_addresses:
         ctx.send(Outgoing(template="activite_participants", to=address, context={
             "club_name": ctx.settings.club_name, "activity": describe(ctx, activity), "rows": rows,
+            "past": ctx.now >= activity.starts_at,
             "reply_address": command_address(ctx), "command_address": command_address(ctx), "counterpart": ""},
             idempotency_key=f"{key}:{address}", token=token, auto_submitted="auto-generated", rate_limited=False,
             files=((f"participants-{activity.ref}.csv", "text/csv", data),)))

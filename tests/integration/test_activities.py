@@ -178,8 +178,16 @@ def test_members_list_aideur_overview_places_and_cancellation(clean_mail, settin
     smtp_send(clean_mail, make_mail(AIDEUR, "#activites", "#activites", to=command_address(settings)))
     wait_mail(clean_mail, CLUB, 1)
     run_cycle(settings, sessions, at=T0)
-    overview = wait_mail(clean_mail, AIDEUR, before + 1)[before]
+    overview = next(m for m in wait_mail(clean_mail, AIDEUR, before + 1) if m.subject.startswith("Activités à"))
     assert "AC-2026-001" in words(overview) and "inscrits : 1, places libres : 1 sur 2" in words(overview)
+    # The participant list on demand: to Aideur only, at once, with the CSV.
+    smtp_send(clean_mail, make_mail(AIDEUR, "Inscrits", "#activite participants AC-2026-001",
+                                    to=command_address(settings)))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=T0)
+    listing = next(m for m in wait_mail(clean_mail, AIDEUR, before + 2) if m.subject.startswith("Participants"))
+    assert "Chloé Durand" in words(listing)
+    assert CHLOE in listing.attachments[0].payload.decode("utf-8-sig")
     # #activite annuler tells everyone booked.
     smtp_send(clean_mail, make_mail(AIDEUR, "Annulation", "#activite annuler AC-2026-001 intervenant malade",
                                     to=command_address(settings)))

@@ -317,7 +317,7 @@ SAMPLES = {
     "activite_creee": NOTICE | {"activity": ACTIVITY, "count": 42, "skills": "facturation", "counterpart": ""},
     "activite_faite": NOTICE | {"activity": ACTIVITY, "counterpart": "",
                                 "done": "L'activité AC-2027-003 passe de 12 à 14 places."},
-    "activite_participants": NOTICE | {"activity": ACTIVITY, "counterpart": "", "rows": [
+    "activite_participants": NOTICE | {"activity": ACTIVITY, "counterpart": "", "past": True, "rows": [
         {"name": "Alice Martin", "company": "Martin Conseil", "email": "alice@membres.test", "phone": ""}]},
     "liste_activites": NOTICE | {"activities": [ACTIVITY], "counterpart": ""},
     "activite_retour": NOTICE | {"activity": ACTIVITY, "counterpart": "", "outcome": "thanks", "member": "Alice Martin",

@@ -46,7 +46,7 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "activite_annulee": [{"was": "waiting", "reason": ""}],
     "activite_liste": [{"member": False, "entries": []}, {"entries": []}],
     "activite_creee": [{"count": 0}],
-    "activite_participants": [{"rows": []}],
+    "activite_participants": [{"rows": []}, {"past": False}],
     "liste_activites": [{"activities": []}],
     "alerte_echec_envoi": [{"marked": "Nina Nulle"}, {"error": "555 5.6.7 SMTPUTF8 is required", "ref": ""}],
     "notification_agenda": [{"ref": "", "title": "", "summary": "", "when": "", "organizer": "", "what": "invitation"}],
