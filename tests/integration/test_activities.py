@@ -3,6 +3,7 @@ command address, members book by replying, the waiting list is offered a freed s
 never more bookings than places."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
@@ -66,6 +67,12 @@ def answer(server, note, sender: str, text: str):  # type: ignore[no-untyped-def
     smtp_send(server, reply_to_notification(note, text, "thunderbird", sender=sender, name="Membre"))
 
 
+def two_daemons(settings, sessions, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Two daemons' cycles at once (each its own IMAP session and database connections)."""
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: run_cycle(settings, sessions, at=at), range(2)))
+
+
 def club(sessions, *, fourth: bool = True) -> None:  # type: ignore[no-untyped-def]
     add_members(sessions)
     if fourth:
@@ -92,7 +99,7 @@ def test_two_places_four_members_waiting_list_offer_and_one_reminder(clean_mail,
                       (DENISE, "Présent !")):
         answer(clean_mail, notes[who], who, text)
     wait_mail(clean_mail, CLUB, 4)
-    run_cycle(settings, sessions, at=T0)
+    two_daemons(settings, sessions, T0)  # a second daemon runs at the same time, on the same mailbox and database
     assert sorted(statuses(sessions).values()) == ["booked", "booked", "waiting", "waiting"]
     replies = {who: wait_mail(clean_mail, who, 2)[1] for who in (ALICE, BRUNO, CHLOE, DENISE)}
     booked = [who for who, m in replies.items() if "Inscription confirmée" in m.subject]
@@ -124,7 +131,7 @@ def test_two_places_four_members_waiting_list_offer_and_one_reminder(clean_mail,
     # The reminder: the working day before (Thursday 14 January), once, across restarts (each cycle is a new
     # daemon).
     for _ in range(2):
-        run_cycle(settings, sessions, at=datetime(2027, 1, 14, 9, 0))
+        two_daemons(settings, sessions, datetime(2027, 1, 14, 9, 0))
     for who in (booked[1], first_waiting):
         reminders = [m for m in settle(clean_mail, who, 5 if who == first_waiting else 3)
                      if m.subject.startswith("Rappel")]
