@@ -27,7 +27,7 @@ from mailbot.calendar import french_date, french_datetime, is_business_day, loca
 from mailbot.models import Activity, ActivityCounter, Booking, Member
 from mailbot.parsers import InboundMail
 from mailbot.parsers.activities import ActivityBlock, Answer, answer_of
-from mailbot.tokens import ROLE_MEMBER, SCOPE_ACTIVITY, Token
+from mailbot.tokens import ROLE_MEMBER, SCOPE_ACTIVITY, SCOPE_PROFILE, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.announcements import audience
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -200,7 +200,8 @@ def fill(ctx: WorkflowContext, activity: Activity, *, key: str) -> int:
     """Freed seats go to the first members waiting: offered with a reply deadline, one seat one member (never to
     everyone at once), or booked at once with automatic promotion. Returns how many were offered or booked."""
     done = 0
-    if activity.status != "open":
+    # After bookings close, the waiting list (people who asked in time) still gets the freed seats.
+    if activity.status == "cancelled" or ctx.now >= activity.starts_at:
         return 0
     while True:
         first = ctx.session.scalar(select(Booking).where(Booking.activity_id == activity.id,
@@ -218,7 +219,8 @@ def fill(ctx: WorkflowContext, activity: Activity, *, key: str) -> int:
             to_member(ctx, first, "activite_offre", {"outcome": "promoted"},
                       key=f"activite-promu:{first.id}:{key}", ics=True)
         else:
-            first.offer_expires_at = ctx.now + timedelta(hours=ctx.settings.waitlist_offer_hours)
+            first.offer_expires_at = min(ctx.now + timedelta(hours=ctx.settings.waitlist_offer_hours),
+                                         activity.starts_at)
             to_member(ctx, first, "activite_offre", {
                 "outcome": "offered",
                 "expires": french_datetime(first.offer_expires_at, ctx.settings.timezone)},
@@ -233,7 +235,8 @@ class Result:
 
 
 def member_reply(ctx: WorkflowContext, mail: InboundMail, booking_id: int) -> str:
-    """A member's answer through their reply address for one activity (the router checked it is theirs)."""
+    """A member's answer through their reply address for one activity (the router checked it is theirs): booked,
+    waiting, cancelled, left… and the mail saying so; returns what happened, for the inbound record."""
     booking = ctx.session.get(Booking, booking_id)
     assert booking is not None
     words = (mail.new_text or mail.text or "").strip()
@@ -256,7 +259,7 @@ def member_reply(ctx: WorkflowContext, mail: InboundMail, booking_id: int) -> st
             key=f"activite-retour:{mail.message_id}")
     to_member(ctx, booking, "activite_reponse", {"outcome": result.outcome, "forwarded": forwarded},
               key=f"activite-reponse:{mail.message_id}", ics=result.ics, in_reply_to=f"<{mail.message_id}>")
-    return result.outcome
+    return f"réponse à l'activité {activity.ref} : {result.outcome}"
 
 
 def answer_booking(ctx: WorkflowContext, booking: Booking, answer: Answer, *, key: str) -> Result:
@@ -339,8 +342,6 @@ def list_for_member(ctx: WorkflowContext, mail: InboundMail, member: Member | No
         entries.append(describe(ctx, activity) | {
             "address": ctx.signer.plus_address(ctx.settings.club_address, token), "mine": booking.status,
             "position": waiting_position(ctx.session, booking)})
-    from mailbot.tokens import SCOPE_PROFILE
-
     # One activity: a plain reply books it. Several: each has its own address (the mail's own goes to the profile).
     token = first_token if len(entries) == 1 and first_token else Token(SCOPE_PROFILE, member.id, ROLE_MEMBER)
     ctx.send(Outgoing(template="activite_liste", to=member.email,
