@@ -187,6 +187,7 @@ class Answer(str, Enum):
     BOOK = "book"
     CANCEL = "cancel"
     LEAVE = "leave"  # leave the waiting list
+    STOP = "stop"  # "plus d'annonces": no more announcements at all
     UNCLEAR = "unclear"
 
 
@@ -201,6 +202,8 @@ _CANCEL = re.compile(
     r"(?:pas|plus)|desinscri(?:vez|re|ption)|je\s+ne\s+participerai\s+pas|cancel|non\b)")
 _LEAVE = re.compile(r"^(?:plus\s+interesse(?:e)?|je\s+ne\s+suis\s+plus\s+interesse|retirez-moi\s+de\s+la\s+liste|"
                     r"(?:je\s+)?quitte(?:r)?\s+la\s+liste|no\s+longer\s+interested)")
+_STOP = re.compile(r"^(?:(?:je\s+ne\s+veux\s+)?plus\s+d'annonces?|stop(?:\s+annonces?)?|ne\s+plus\s+recevoir"
+                   r"(?:\s+d'annonces?|\s+les\s+annonces)?|desabonn(?:er|ez-moi|ement)|unsubscribe)\b")
 # "oui, mais…", "je viens si…", a question: conditional answers are asked again, never taken for a yes.
 _CONDITION = re.compile(r"\b(?:mais|sauf|si|seulement|peut-etre|sous\s+reserve|a\s+condition|but|if|maybe)\b|\?")
 
@@ -212,6 +215,8 @@ def answer_of(text: str) -> Answer:
     folded = " ".join(fold(first).replace("’", "'").split())
     if not folded:
         return Answer.UNCLEAR
+    if _STOP.match(folded):
+        return Answer.STOP
     if _LEAVE.match(folded):
         return Answer.LEAVE
     if _CANCEL.match(folded):

@@ -267,6 +267,14 @@ def answer_booking(ctx: WorkflowContext, booking: Booking, answer: Answer, *, ke
     activity = lock(ctx.session, booking.activity_id)
     if answer is Answer.UNCLEAR:
         return Result("unclear")
+    if answer is Answer.STOP:
+        # The member's own choice, kept on their profile (workflows.announcements.audience obeys it); their
+        # bookings stay as they are.
+        member = booking.member
+        member.accepts_announcements = False
+        return Result("no_more_announcements")
+    if booking.status == "invited" and answer in (Answer.CANCEL, Answer.LEAVE):
+        return Result("declined_invitation")
     if activity.status == "cancelled":
         return Result("activity_cancelled")
     if ctx.now >= activity.starts_at:

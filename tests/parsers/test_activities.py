@@ -53,7 +53,9 @@ def test_conditional_or_unclear_answers_are_asked_again(text):
 @pytest.mark.parametrize(("text", "answer"), [("Annuler", Answer.CANCEL), ("Je me désiste", Answer.CANCEL),
                                               ("je ne pourrai pas venir", Answer.CANCEL),
                                               ("Plus intéressé", Answer.LEAVE),
-                                              ("Je ne suis plus intéressée", Answer.LEAVE)])
+                                              ("Je ne suis plus intéressée", Answer.LEAVE),
+                                              ("Plus d'annonces", Answer.STOP), ("stop", Answer.STOP),
+                                              ("Ne plus recevoir les annonces", Answer.STOP)])
 def test_cancel_and_leave(text, answer):
     assert answer_of(text) is answer
 

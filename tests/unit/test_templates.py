@@ -304,7 +304,8 @@ SAMPLES = {
                                       "sender": "aideur@club.test", "declared": False, "back": ""},
     # Issue 17: activities.
     "activite_annonce": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
-    "activite_reponse": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "outcome": "booked", "position": 0},
+    "activite_reponse": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "outcome": "booked", "position": 0,
+                                  "status": "booked"},
     "activite_offre": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "outcome": "offered",
                                 "expires": "dimanche 10 janvier 2027 à 10 h 00"},
     "activite_rappel": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},

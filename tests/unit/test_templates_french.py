@@ -40,7 +40,7 @@ CASES = [(name, label) for name in sorted(SAMPLES) for label in CIVILITIES]
 VARIANTS: dict[str, list[dict[str, object]]] = {
     "activite_reponse": [{"outcome": o, "position": 3} for o in (
         "already", "waiting", "cancelled", "left", "too_late", "closed", "activity_cancelled", "past", "not_booked",
-        "offer_lapsed", "unclear", "thanks")] + [{"outcome": "unclear", "forwarded": True}],
+        "offer_lapsed", "unclear", "thanks", "declined_invitation", "no_more_announcements")] + [{"outcome": "unclear", "forwarded": True}],
     "activite_retour": [{"outcome": "too_late"}, {"outcome": "unclear"}],
     "activite_offre": [{"outcome": "promoted"}],
     "activite_annulee": [{"was": "waiting", "reason": ""}],

@@ -147,3 +147,21 @@ def test_more_places_go_to_the_waiting_list_and_a_change_is_told_once_to_each(se
         assert {o.template for o in ctx.outgoing} == {"activite_modifiee"}
         assert activity.starts_at == datetime(2027, 1, 5, 9, 0) and activity.place == "Salle B"
         assert len({o.idempotency_key for o in ctx.outgoing}) == 3  # one per member and per change
+
+
+@pytest.mark.sqlite_only
+def test_plus_d_annonces_in_reply_stops_announcements_and_keeps_the_booking(settings, sessions):
+    from mailbot.workflows.announcements import audience
+
+    _, ids = setup(sessions, 2)
+    signer = TokenSigner(settings.secret_keys)
+    with sessions.begin() as session:
+        ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=NOW)
+        booking = session.get(Booking, ids[0])
+        activities.answer_booking(ctx, booking, Answer.BOOK, key="k")
+        assert activities.answer_booking(ctx, booking, Answer.STOP, key="s").outcome == "no_more_announcements"
+        assert booking.status == "booked" and not booking.member.accepts_announcements
+        assert booking.member_id not in {m.id for m in audience(session)}
+        other = session.get(Booking, ids[1])
+        assert activities.answer_booking(ctx, other, Answer.CANCEL, key="c").outcome == "declined_invitation"
+        assert other.status == "invited"
