@@ -115,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     pw.add_argument("ref")
     pw.add_argument("--json", action="store_true")
     pw.set_defaults(handler=cmd_polls_show)
+    activities = sub.add_parser("activities", help="bookable activities (#activite)").add_subparsers(
+        metavar="ACTION")
+    al = activities.add_parser("list", help="the activities, soonest first, with places booked and waiting")
+    al.add_argument("--json", action="store_true")
+    al.set_defaults(handler=cmd_activities_list)
+    ash = activities.add_parser("show", help="one activity with its bookings")
+    ash.add_argument("ref")
+    ash.add_argument("--json", action="store_true")
+    ash.set_defaults(handler=cmd_activities_show)
 
     members = sub.add_parser("members", help="the member register").add_subparsers(metavar="ACTION")
     ma = members.add_parser("add", help="add or update one member")
@@ -374,6 +383,64 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
 
 
 UNANSWERED_SHOWN = 20  # the newest mails without an answer that `tickets list` shows below the tickets
+
+
+# --- activities ---------------------------------------------------------------------------------------------------
+def activity_dict(session: Session, activity: Any) -> dict[str, Any]:
+    """The JSON contract (README, Commands): `ref`, `type`, `title`, `starts_at`, `places`, `booked`, `waiting`,
+    `status`."""
+    from mailbot.workflows.activities import counts_of
+
+    counts = counts_of(session, activity)
+    return {"ref": activity.ref, "type": activity.kind, "title": activity.title,
+            "starts_at": _iso(activity.starts_at), "places": activity.places, "booked": counts["booked"],
+            "waiting": counts["waiting"], "status": activity.status}
+
+
+def cmd_activities_list(args: argparse.Namespace) -> int:
+    """The activities, soonest first. Reads only."""
+    from mailbot.models import Activity
+
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        rows = [activity_dict(session, a) for a in session.scalars(
+            select(Activity).order_by(Activity.starts_at, Activity.id))]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("Aucune activité.")
+    for row in rows:
+        print(f"{row['ref']:<12} {row['status']:<9} {(row['starts_at'] or '')[:16]:<16} "
+              f"{row['booked']}/{row['places']} (+{row['waiting']}) {row['title']}")
+    return 0
+
+
+def cmd_activities_show(args: argparse.Namespace) -> int:
+    """One activity and its bookings (`email`, `status` booked/waiting/cancelled, `at`); an offered seat is shown
+    as booked (held for that member) and announcements never answered are left out. Reads only."""
+    from mailbot.models import Activity, Booking
+
+    settings = _settings(args)
+    with _sessions(settings)() as session:
+        activity = session.scalar(select(Activity).where(Activity.ref == args.ref.strip().upper()))
+        if activity is None:
+            print(f"mailbot: no activity {args.ref}", file=sys.stderr)
+            return 1
+        bookings = session.scalars(select(Booking).where(Booking.activity_id == activity.id,
+                                                         Booking.status != "invited")
+                                   .order_by(Booking.status != "booked", Booking.position, Booking.id))
+        data = activity_dict(session, activity) | {"bookings": [
+            {"email": b.member.email, "status": "booked" if b.status == "offered" else b.status,
+             "at": _iso(b.at or b.invited_at)} for b in bookings]}
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{data['ref']} · {data['type']} · {data['status']}\n{data['title']}\n{data['starts_at']}, "
+          f"{data['booked']}/{data['places']} inscrits, {data['waiting']} en attente")
+    for booking in data["bookings"]:
+        print(f"  {booking['status']:<10} {booking['at'] or '':<26} {booking['email']}")
+    return 0
 
 
 def _unanswered_rows(settings: Settings, days: int | None, limit: int | None) -> list[dict[str, Any]]:

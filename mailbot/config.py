@@ -58,6 +58,7 @@ KNOWN_SETTINGS = frozenset({
     "MAILBOT_MASS_RECIPIENTS",
     "MAILBOT_DOC_MAX_BYTES",
     "MAILBOT_SUGGESTION_ADDRESS",
+    "MAILBOT_WAITLIST_OFFER_HOURS",
 })
 # Names the test suite and the benches read (seeds, corpus, their own databases): not settings of the daemon, so a
 # CI environment that exports them does not stop it. Built at run time so that no reader mistakes them for settings.
@@ -132,6 +133,8 @@ class Settings:
     # The result form goes this long after a solution or a connection (time to try it), and again this long
     # after an answer "en cours".
     result_form_days: int = 7
+    # A place freed in a full activity is offered to the first member waiting, who has this long to take it.
+    waitlist_offer_hours: int = 48
     # The operator's own MTA's authserv-id: when set, Aideur's commands also need its Authentication-Results pass.
     authserv_id: str = ""
     retention_days: int = 365  # raw mail bodies older than this are purged (mailbot.retention); 0 = kept
@@ -241,6 +244,7 @@ def _read(reader: _Reader) -> Settings:
         consent_reminder_days=reader.integer("MAILBOT_CONSENT_REMINDER_DAYS", 3, minimum=1, maximum=60),
         consent_expiry_days=_consent_expiry(reader),
         result_form_days=reader.integer("MAILBOT_RESULT_FORM_DAYS", 7, minimum=0, maximum=90),
+        waitlist_offer_hours=reader.integer("MAILBOT_WAITLIST_OFFER_HOURS", 48, minimum=1, maximum=720),
         mass_recipients=reader.integer("MAILBOT_MASS_RECIPIENTS", 10, minimum=0, maximum=10000),
         doc_max_bytes=reader.integer("MAILBOT_DOC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024,
                                      maximum=50 * 1024 * 1024),

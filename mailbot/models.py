@@ -590,3 +590,74 @@ class PollBallot(Base):
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), index=True)
     choice_id: Mapped[int] = mapped_column(ForeignKey("poll_choices.id"))
     __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it from the class
+class Activity(Base):
+    """A bookable activity announced by Aideur (issue 17, point 1): `#activite` / `#event` / `#formation`.
+
+    Its reference is AC-YYYY-NNN (year in the club's time zone, numbered per year through ActivityCounter)."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), default="formation")  # formation, conférence, atelier…
+    title: Mapped[str] = mapped_column(String(300), default="")
+    starts_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    place: Mapped[str] = mapped_column(Text, default="")  # an address, or a visio link
+    places: Mapped[int] = mapped_column(Integer, default=0)  # capacity
+    fee: Mapped[str] = mapped_column(String(100), default="gratuit")
+    booking_until: Mapped[datetime | None] = mapped_column(DateTime)  # naive UTC: bookings close then
+    cancel_until: Mapped[datetime | None] = mapped_column(DateTime)  # naive UTC: a member may cancel until then
+    skills: Mapped[str] = mapped_column(Text, default="")  # who is told ("" = every member accepting announcements)
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | closed | cancelled
+    auto_promote: Mapped[bool] = mapped_column(Boolean, default=False)  # "promotion: automatique"
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    # The scheduler's marks: each step happens once (their mails are keyed in the outbox too).
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    followed_up_at: Mapped[datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each change of date or place
+
+    bookings: Mapped[list[Booking]] = relationship(back_populates="activity", order_by="Booking.id")
+
+
+class ActivityCounter(Base):
+    """The last activity number given out per year (AC-YYYY-NNN)."""
+
+    __tablename__ = "activity_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Booking(Base):
+    """One member and one activity: the reply address of the announcement they got (token scope e, this row's id),
+    then their booking.
+
+    Never more bookings than places, with several daemons: a booked (or offered) row holds a seat number in
+    1..places, and (activity_id, seat) is unique in the database: two transactions that pick the same seat cannot
+    both commit (the loser's mail is processed again and finds the seat taken). On PostgreSQL the activity row is
+    also locked (SELECT … FOR UPDATE) while its seats are counted; SQLite has a single writer."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the number in the member's reply token
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # invited (announced, no answer) | booked | waiting | offered (a freed seat, held until offer_expires_at)
+    # | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="invited")
+    seat: Mapped[int | None] = mapped_column(Integer)  # booked and offered only
+    position: Mapped[int | None] = mapped_column(Integer)  # the waiting list's order (lower first)
+    at: Mapped[datetime | None] = mapped_column(DateTime)  # when the status last changed by the member's answer
+    offer_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    invited_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    activity: Mapped[Activity] = relationship(back_populates="bookings")
+    member: Mapped[Member] = relationship()
+
+    __table_args__ = (Index("ux_booking_activity_member", "activity_id", "member_id", unique=True),
+                      Index("ux_booking_activity_seat", "activity_id", "seat", unique=True))

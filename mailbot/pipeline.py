@@ -31,6 +31,7 @@ from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
 from mailbot.workflows import (
+    activities,
     appeals,
     consents,
     copies,
@@ -72,7 +73,7 @@ VARIANT_MARK = ".variante-"
 MEMBER_WRITES = frozenset({Action.NEW_REQUEST, Action.FOLLOW_UP, Action.PROFILE, Action.CONFIRMATION,
                            Action.HELPER_REPLY, Action.CONSENT_REPLY, Action.RESULT_REPLY,
                            Action.COUNTERPART_REPLY, Action.DOCUMENTATION, Action.SUGGESTION,
-                           Action.POLL_REPLY})
+                           Action.POLL_REPLY, Action.ACTIVITY_REPLY})
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,11 @@ class Pipeline:
         elif decision.action is Action.POLL_UNPROVEN:
             assert decision.token is not None
             reason = polls.poll_reply(ctx, mail, decision.token.number, proven=False)
+        elif decision.action is Action.ACTIVITY_REPLY:
+            assert decision.token is not None
+            reason = activities.member_reply(ctx, mail, decision.token.number)
+        elif decision.action is Action.ACTIVITIES:
+            activities.list_for_member(ctx, mail, decision.member)
         elif decision.action is Action.DIRECTORY:
             directory.directory_mail(ctx, mail, decision.member)
         elif decision.action is Action.DOCUMENTATION:

@@ -20,6 +20,7 @@ from mailbot import dkim
 from mailbot.addresses import member_of_address
 from mailbot.config import Settings
 from mailbot.models import (
+    Booking,
     Consent,
     Counterpart,
     Member,
@@ -34,6 +35,7 @@ from mailbot.models import (
 )
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
+from mailbot.parsers.activities import asks_for_list
 from mailbot.parsers.authresults import authenticated_sender
 from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients
 from mailbot.parsers.recipients import is_copy, is_reply_all, others, subject_key
@@ -43,6 +45,7 @@ from mailbot.parsers.subjects import strip_subject_prefixes
 from mailbot.tokens import (
     ROLE_AIDEUR,
     ROLE_MEMBER,
+    SCOPE_ACTIVITY,
     SCOPE_APPEAL,
     SCOPE_BOUNCE,
     SCOPE_COMMAND,
@@ -101,6 +104,8 @@ class Action(str, Enum):
     SUGGESTION = "suggestion"  # a member's "Suggestion : …" / "Idée : …" (workflows/suggestions.py): never a ticket
     POLL_REPLY = "poll-reply"  # a member's answer to a poll, through their own reply address (scope o)
     POLL_UNPROVEN = "poll-unproven"  # the same from the member's From:, the token only in References: not counted
+    ACTIVITY_REPLY = "activity-reply"  # a member's answer to an activity's mail (scope e): book, cancel, leave
+    ACTIVITIES = "activities"  # "activités" / "formations": the open activities (workflows/activities.py)
 
 
 @dataclass(frozen=True)
@@ -511,10 +516,24 @@ def _documents(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | Non
     return _suggestion_of(mail, member) or _request(mail, deps, member, "réponse à un mail de la documentation")
 
 
+def _activity(mail: InboundMail, deps: RouterDeps, token: Token) -> Route | None:
+    """An answer to an activity's mail (issue 17): it books, cancels or leaves the waiting list only for the
+    member the address was sent to. Anyone else's mail through it (a forged From:, a forward) is routed as if
+    there were no token: it never books for someone else."""
+    booking = deps.session.get(Booking, token.number)
+    if booking is None:
+        return None
+    member = _member(deps, mail.from_address)
+    if member is None or member.id != booking.member_id or member.status != "active":
+        return None
+    return Route(Action.ACTIVITY_REPLY, "réponse à une activité", member=member, token=token)
+
+
 MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None]] = {
     SCOPE_REGISTRATION: _registration, SCOPE_PROFILE: _profile, SCOPE_CONFIRM: _confirmation, SCOPE_VERIFY: _verify,
     SCOPE_APPEAL: _appeal, SCOPE_CONSENT: _consent, SCOPE_RESULT: _result, SCOPE_DOCS: _documents,
     SCOPE_POLL: _poll,
+    SCOPE_ACTIVITY: _activity,
 }
 
 
@@ -631,6 +650,14 @@ def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return Route(Action.DIRECTORY, "demande de l'annuaire des membres", member=_member(deps, mail.from_address))
 
 
+def activities_list(mail: InboundMail, deps: RouterDeps) -> Route | None:
+    """A fresh mail saying "activités" or "formations" (subject or first line), from anyone (the workflow answers a
+    non-member with a refusal)."""
+    if not asks_for_list(mail.subject, mail.new_text or mail.text):
+        return None
+    return Route(Action.ACTIVITIES, "demande des activités ouvertes", member=_member(deps, mail.from_address))
+
+
 def documentation(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A fresh mail saying "documentation [mot]" or "doc N", from anyone (the workflow refuses a non-member and
     sends documents only to the member's address on record)."""
@@ -724,8 +751,8 @@ def _not_a_member(mail: InboundMail, deps: RouterDeps, member: Member | None, to
 
 
 RULES: tuple[Rule, ...] = (own_mail, bounce, calendar, robots, verified_token, thread, subject_reference,
-                           copy_or_repeat, aideur_without_token, mass_mail, directory, documentation, suggestion,
-                           announcements, member_intent, thanks, sender)
+                           copy_or_repeat, aideur_without_token, mass_mail, directory, activities_list,
+                           documentation, suggestion, announcements, member_intent, thanks, sender)
 
 
 def _member(deps: RouterDeps, address: str) -> Member | None:

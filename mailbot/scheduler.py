@@ -23,7 +23,7 @@ from mailbot.config import Settings
 from mailbot.coordination import try_job_lock
 from mailbot.outbox import Outbox
 from mailbot.tokens import TokenSigner
-from mailbot.workflows import consents, deadlines, digest, polls, results
+from mailbot.workflows import activities, consents, deadlines, digest, polls, results
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 Job = Callable[[WorkflowContext], int]
 JOBS: tuple[tuple[str, Job], ...] = (("deadlines", deadlines.run_due), ("consents", consents.run_due),
                                      ("result-forms", results.run_due), ("digest", digest.weekly_digest),
-                                     ("retention", retention.run_due),
-                                     ("polls", polls.run_due))  # issue 17: a poll's reminder, then its results  # MAILBOT_RETENTION_DAYS; `mailbot purge` too
+                                     ("retention", retention.run_due),  # MAILBOT_RETENTION_DAYS; `mailbot purge` too
+                                     ("polls", polls.run_due),  # issue 17: a poll's reminder, then its results
+                                     ("activities", activities.run_due))  # issue 17: offers, reminders, closing
 
 
 def run_jobs(sessions: sessionmaker[Session], settings: Settings, signer: TokenSigner, outbox: Outbox,

@@ -55,6 +55,9 @@ SCOPE_COUNTERPART = "w"
 SCOPE_DOCS = "d"
 # One member asked by a poll (issue 17): number, the PollParticipant's id (bound to that member and that poll).
 SCOPE_POLL = "o"
+# One member and one activity (issue 17): number, the Booking's id (created when the activity is announced or
+# listed to that member). Only that member's answer books, cancels or leaves the waiting list.
+SCOPE_ACTIVITY = "e"
 ROLE_MEMBER = "m"
 ROLE_AIDEUR = "a"
 ROLE_HELPER = "h"

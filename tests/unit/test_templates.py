@@ -34,6 +34,12 @@ DOC_SECTIONS = [{"name": "Comptabilité", "documents": [{"number": 3, "title": "
                                                        "size": "240 Ko"}]},
                 {"name": "Juridique", "documents": [{"number": 1, "title": "Modèle de statuts de SAS",
                                                     "size": "80 Ko"}]}]
+    "Visibilité (confidentielle ou membres) : membres", "Appels du réseau (oui ou non) : oui"]}
+ACTIVITY = {"ref": "AC-2027-003", "kind": "formation", "title": "La facture électronique en 2027",
+            "when": "vendredi 15 janvier 2027 à 14 h 00", "duration": "2 h", "place": "Salle du Club, Lyon",
+            "online": False, "places": 12, "fee": "20 €", "free": False, "until": "mardi 12 janvier 2027",
+            "cancel_until": "jeudi 14 janvier 2027 à 23 h 59", "status": "open", "booked": 10, "left": 2,
+            "waiting": 0, "text": "Ce qui change pour les petites entreprises, et comment s'y préparer."}
 LONG = "Je cherche un avocat en droit du travail pour un litige avec un salarié qui conteste son licenciement " * 3
 POLL = {"club_name": "Club Aide", "poll_ref": "SO-2027-001", "question": "Quel jour pour le prochain atelier ?",
         "choices": [{"number": 1, "label": "le mardi après-midi"}, {"number": 2, "label": "le jeudi après-midi"}],
@@ -359,6 +365,27 @@ SAMPLES = {
         "sondage_qui": NOTICE | {"names": ["Bruno Petit", "Chloé Durand"]},
         "sondage_liste": NOTICE | {"polls": [POLL, POLL | {"poll_ref": "SO-2026-001", "open": False, "anonymous": False}]},
     }.items()},
+    # Issue 17: activities.
+    "activite_annonce": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
+    "activite_reponse": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "outcome": "booked", "position": 0,
+                                  "status": "booked"},
+    "activite_offre": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "outcome": "offered",
+                                "expires": "dimanche 10 janvier 2027 à 10 h 00"},
+    "activite_rappel": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
+    "activite_annulee": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "reason": "intervenant malade",
+                                  "was": "booked"},
+    "activite_modifiee": NOTICE | {"first_name": "Alice", "activity": ACTIVITY, "changed": ["date", "lieu"]},
+    "activite_bilan": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
+    "activite_liste": NOTICE | {"first_name": "Alice", "member": True, "single": False, "entries": [
+        ACTIVITY | {"address": "aide+e7m-0123456789abcdef0123@club.test", "mine": "waiting", "position": 2}]},
+    "activite_creee": NOTICE | {"activity": ACTIVITY, "count": 42, "skills": "facturation", "counterpart": ""},
+    "activite_faite": NOTICE | {"activity": ACTIVITY, "counterpart": "",
+                                "done": "L'activité AC-2027-003 passe de 12 à 14 places."},
+    "activite_participants": NOTICE | {"activity": ACTIVITY, "counterpart": "", "past": True, "rows": [
+        {"name": "Alice Martin", "company": "Martin Conseil", "email": "alice@membres.test", "phone": ""}]},
+    "liste_activites": NOTICE | {"activities": [ACTIVITY], "counterpart": ""},
+    "activite_retour": NOTICE | {"activity": ACTIVITY, "counterpart": "", "outcome": "thanks", "member": "Alice Martin",
+                                 "email": "alice@membres.test", "text": "Très utile, merci ! Une suite au printemps ?"},
 }
 
 
