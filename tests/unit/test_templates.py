@@ -34,7 +34,6 @@ DOC_SECTIONS = [{"name": "Comptabilité", "documents": [{"number": 3, "title": "
                                                        "size": "240 Ko"}]},
                 {"name": "Juridique", "documents": [{"number": 1, "title": "Modèle de statuts de SAS",
                                                     "size": "80 Ko"}]}]
-    "Visibilité (confidentielle ou membres) : membres", "Appels du réseau (oui ou non) : oui"]}
 ACTIVITY = {"ref": "AC-2027-003", "kind": "formation", "title": "La facture électronique en 2027",
             "when": "vendredi 15 janvier 2027 à 14 h 00", "duration": "2 h", "place": "Salle du Club, Lyon",
             "online": False, "places": 12, "fee": "20 €", "free": False, "until": "mardi 12 janvier 2027",
