@@ -138,6 +138,7 @@ def _run(server, template: str, mails: list[bytes], daemons: int, kill: bool) ->
         _load(server, mails)
         env = make_env(server, url, MAILBOT_BATCH_SIZE=BATCH, MAILBOT_RATE_LIMIT_PER_HOUR="100000")
         processes = [DaemonProcess(env, "run", "--once", "--at", AT) for _ in range(daemons)]
+        begun = time.monotonic()
         for process in processes:
             process.start()
         if kill:
@@ -149,6 +150,7 @@ def _run(server, template: str, mails: list[bytes], daemons: int, kill: bool) ->
         for process in processes[kill:]:
             assert process.process is not None
             assert process.process.wait(120) == 0, process.output()
+        print(f"  processes done at {time.monotonic() - begun:.1f} s")
         # Whatever a dead daemon left, and whatever waited on it: the next start handles it, in order.
         for _ in range(3):
             if not _inbox(server):
@@ -230,7 +232,9 @@ def test_replies_follow_ups_forwards_and_duplicates_wait_for_their_request_whate
     assert isinstance(tickets, list) and len(tickets) == REQUESTS  # one ticket per request, nothing else opens one
     assert all(len(mail_ids) >= 1 for *_, mail_ids in tickets)
     for daemons, kill in ((2, False), (3, False), (4, False), (3, True)):
+        begun = time.monotonic()
         got = _run(clean_mail, postgres_template, mails, daemons=daemons, kill=kill)
+        print(f"{daemons} daemon(s){', one killed' if kill else ''}: {time.monotonic() - begun:.1f} s")
         for part in ("tickets", "outcomes", "mailboxes"):
             if got[part] != reference[part]:
                 print(_difference(reference[part], got[part]))
