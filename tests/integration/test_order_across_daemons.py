@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -24,15 +25,19 @@ from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from mailbot import daemon as daemon_module
+from mailbot.coordination import MailClaims
 from mailbot.db import make_engine, make_session_factory
+from mailbot.mailbox import Mailbox
 from mailbot.members import upsert_member
 from mailbot.models import InboundMail, OutboxMail, Ticket
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 from tests.conftest import POSTGRES_ADMIN_URL, make_env
-from tests.helpers import AIDEUR, CLUB, MEMBERS, PASSWORD, make_mail
+from tests.helpers import AIDEUR, ALICE, CLUB, MEMBERS, PASSWORD, add_members, append, make_mail, run_cycle
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
+POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 AT = "2026-11-26T11:00:00"  # every run decides at the same instant: the same promised dates
 FIRST_NAMES = ("Alice", "Bruno", "Chloé", "David", "Émilie", "Farid", "Gaëlle", "Hugo", "Inès", "Jules", "Karima",
                "Louis", "Manon", "Nicolas", "Océane", "Paul", "Quentin", "Rose", "Samuel", "Théo")
@@ -250,3 +255,97 @@ def _difference(expected: object, got: object) -> str:
         return (f"missing {[item for item in expected if item not in got][:2]}, "
                 f"extra {[item for item in got if item not in expected][:2]}")
     return f"{expected!r} != {got!r}"
+
+
+# --- one dependency at a time (one daemon in this process, another one's claim held by the test) ---------------------
+
+
+def _three_mails(server, request: bytes) -> int:  # type: ignore[no-untyped-def]
+    """The request (UID n), its author's reply to it (n+1), an unrelated mail (n+2); returns n."""
+    append(server, CLUB, request)
+    append(server, CLUB, make_mail(ALICE, "Re: Licenciement", "Bonjour,\n\nJe précise : c'est urgent.\n",
+                                   message_id="<reponse@membres.test>", In_Reply_To="<demande@membres.test>",
+                                   References="<demande@membres.test>").as_bytes())
+    append(server, CLUB, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
+                                   "comptable.\n", message_id="<autre@membres.test>").as_bytes())
+    box = Mailbox(server_settings(server), "INBOX")
+    box.connect()
+    try:
+        return box.sizes()[0][0]
+    finally:
+        box.close()
+
+
+def server_settings(server):  # type: ignore[no-untyped-def]
+    from mailbot.config import load_settings
+    return load_settings(make_env(server, "sqlite:///unused.db"), env_file=None).imap
+
+
+def _outcomes(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return dict(session.execute(select(InboundMail.message_id, InboundMail.outcome)).all())
+
+
+@POSTGRES_ONLY
+def test_a_reply_waits_while_another_daemon_holds_its_request_then_follows_it(clean_mail, settings, sessions,
+                                                                             monkeypatch):
+    """Another daemon holds the request (its claim): the reply is left in the inbox, the unrelated mail goes on;
+    once the request is free again, the same cycle handles it, then the reply, on the request's ticket."""
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    request = make_mail(ALICE, "Licenciement", "Bonjour,\n\nUne question de droit du travail.\n",
+                        message_id="<demande@membres.test>").as_bytes()
+    first = _three_mails(clean_mail, request)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity = box.uidvalidity
+    box.close()
+    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [first])
+    assert hold.__enter__() == [first]  # the other daemon's claim
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
+    worker.start()
+    try:
+        assert wait_until(lambda: "autre@membres.test" in _outcomes(sessions), timeout=15)
+        time.sleep(0.5)
+        assert set(_outcomes(sessions)) == {"autre@membres.test"}  # the reply waits for its request
+    finally:
+        hold.__exit__(None, None, None)
+    worker.join(30)
+    report = result["report"]
+    assert report.processed == 3 and report.deferred == 0  # type: ignore[attr-defined]
+    outcomes = _outcomes(sessions)
+    assert outcomes["demande@membres.test"] == "new-request"
+    assert outcomes["reponse@membres.test"] != "new-request"
+    with sessions() as session:
+        tickets = dict(session.execute(select(InboundMail.message_id, InboundMail.ticket_id)).all())
+        assert session.scalar(select(func.count(Ticket.id))) == 2
+    assert tickets["reponse@membres.test"] == tickets["demande@membres.test"]
+
+
+@POSTGRES_ONLY
+def test_a_request_held_too_long_defers_its_reply_to_the_next_cycle_and_a_quarantined_one_releases_it(
+        clean_mail, settings, sessions, monkeypatch):
+    """Bounded waiting: a daemon that cannot get the earlier mail gives up after DEFER_WAIT_SECONDS and leaves the
+    reply in the inbox (the cycle ends); the earlier mail, once free, is quarantined (an unreadable sender): the
+    reply waits no more, it is handled at the next cycle."""
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    monkeypatch.setattr(daemon_module, "DEFER_WAIT_SECONDS", 0.3)
+    request = (b"From: alice@membres.test, bruno@membres.test\r\nTo: aide@club.test\r\nSubject: Licenciement\r\n"
+               b"Message-ID: <demande@membres.test>\r\n\r\nBonjour,\r\n\r\nUne question.\r\n")
+    first = _three_mails(clean_mail, request)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity = box.uidvalidity
+    box.close()
+    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [first]) as held:
+        assert held == [first]
+        report = run_cycle(settings, sessions)
+    assert report.processed == 1 and report.deferred == 1
+    assert set(_outcomes(sessions)) == {"autre@membres.test"}
+    report = run_cycle(settings, sessions)
+    assert report.quarantined == 1 and report.processed == 1 and report.deferred == 0
+    outcomes = _outcomes(sessions)
+    assert outcomes["demande@membres.test"] == "quarantined"
+    assert outcomes["reponse@membres.test"] != "quarantined"
