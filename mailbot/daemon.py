@@ -52,6 +52,7 @@ WAIT_SLICE_SHARE = 0.75
 # without any progress in a cycle (then the next cycle, soon after: see _wait).
 DEFER_PAUSE_SECONDS = 0.2
 DEFER_WAIT_SECONDS = 10.0
+DEFER_CYCLE_SECONDS = 60.0  # and the rounds of one cycle stop after this long, progress or not
 
 
 @dataclass
@@ -153,6 +154,7 @@ class Daemon:
         DEFER_WAIT_SECONDS without progress the cycle ends and the next one looks again (bounded waiting: a daemon
         stuck on the earlier mail never holds this one back for good)."""
         stalled_since: float | None = None
+        began = time.monotonic()
         listed: tuple[list[tuple[int, int]], int] | None = (sizes, done)  # the cycle's own listing, for round one
         while True:
             handled = report.processed + report.quarantined
@@ -161,16 +163,18 @@ class Daemon:
             report.deferred = deferred
             if self._stopping or not deferred:
                 return
+            now = time.monotonic()
+            if now - began >= DEFER_CYCLE_SECONDS:
+                break  # mail keeps coming while one waits: the jobs and the sends of this cycle come first
             if report.processed + report.quarantined > handled:
                 stalled_since = None
                 continue
-            now = time.monotonic()
             stalled_since = now if stalled_since is None else stalled_since
             if now - stalled_since >= DEFER_WAIT_SECONDS:
-                log.info("%d mail(s) wait for earlier mail another daemon holds: left for the next cycle", deferred)
-                return
+                break
             self._feed()
             time.sleep(DEFER_PAUSE_SECONDS)
+        log.info("%d mail(s) wait for earlier mail another daemon holds: left for the next cycle", report.deferred)
 
     def _round(self, report: CycleReport, listed: tuple[list[tuple[int, int]], int] | None = None) -> int:
         """One pass over the inbox: what is committed moves, what is ready is processed in UID order; returns how
@@ -180,8 +184,11 @@ class Daemon:
             listed = self.mailbox.sizes(), self.pipeline.checkpoint(folder, uidvalidity)
         sizes, done = listed
         inbox = [uid for uid, _ in sizes]
-        recorded = self.pipeline.committed_destinations(folder, uidvalidity, inbox)
-        unrecorded = self._move_committed([uid for uid in inbox if uid <= done], uidvalidity, recorded)
+        # Records exist only at or below the checkpoint (it is the highest UID committed when it was read); one
+        # committed above it since is taken for waiting: at worst a mail waits one round more.
+        below = [uid for uid in inbox if uid <= done]
+        recorded = self.pipeline.committed_destinations(folder, uidvalidity, below)
+        unrecorded = self._move_committed(below, uidvalidity, recorded)
         waiting = [(uid, size) for uid, size in sizes if uid > done or uid in unrecorded]
         if not waiting:
             return 0
