@@ -194,8 +194,10 @@ class Daemon:
             return 0
         sdnotify.status(f"traitement de {len(waiting)} courrier(s)")
         # Every mail of the inbox not committed, whoever holds it (this daemon, another, nobody yet), is a possible
-        # earlier mail: the order is read from their headers (cached, a UID's headers never change).
-        order = WaitingOrder(self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded]))
+        # earlier mail: the order is read from their headers (cached, a UID's headers never change). Without claims
+        # (SQLite: one daemon per database) this daemon holds them all and takes them in UID order: nothing to read.
+        order = WaitingOrder(self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded])) \
+            if self.claims.enabled else None
         deferred = 0
         for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
             deferred += self._process_batch(batch, folder, uidvalidity, report, order)
