@@ -15,16 +15,34 @@ PostgreSQL database. What keeps them from doing anything twice is in the databas
 
 On SQLite (one machine, `BEGIN IMMEDIATE`: one writing transaction at a time) the locks are no-ops: transactions
 are serialised anyway, which is what makes a job or a mail run once there.
+
+Order across daemons (`WaitingOrder`): a mail is handled after every earlier mail of the inbox it depends on (one
+it replies to or cites by Message-ID, one from the same sender, one naming the same ticket reference or token) that
+is not committed yet, whoever holds it. A daemon defers such a mail (it stays in the inbox, unclaimed) and looks
+again a moment later; the earlier mail is committed by the daemon that holds it, or, if that daemon died, by
+whoever claims it next. Dependencies only point to lower UIDs, so the lowest waiting mail is never deferred: there
+is no deadlock, and each round of the daemons commits at least that one. A mail quarantined or gone releases the
+mails that waited for it (it is committed, or no longer in the inbox).
 """
 from __future__ import annotations
 
+import email.header
+import email.parser
+import email.policy
+import email.utils
 import hashlib
-from collections.abc import Iterator
+import heapq
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
+
+from mailbot.parsers.rules import REFERENCE
+from mailbot.tokens import TOKEN_PATTERN
 
 LOCK_PREFIX = "mailbot:"
 OUTBOX_LOCKS = 0x6D62  # the first key of the two-key advisory locks on outbox rows (the second: the row's id)
@@ -148,3 +166,96 @@ def release(connection) -> None:  # type: ignore[no-untyped-def]
         connection.invalidate()
     finally:
         connection.close()
+
+
+# --- order across daemons -------------------------------------------------------------------------------------------
+
+# What the dependency check reads of each waiting mail (mailbox.Mailbox.headers fetches only these, never a body).
+ORDER_HEADERS = ("MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "FROM", "SUBJECT", "TO", "CC", "DELIVERED-TO")
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+
+
+@dataclass(frozen=True)
+class MailKeys:
+    """What one waiting mail is (`own`) and what it refers to (`cites`), as keys: "id:<message-id>",
+    "from:<address>", "ref:<ticket reference>", "tok:<token scope and number>". A mail depends on an earlier one
+    when one of its `cites` is among the earlier one's `own`. The sender, the ticket references and the tokens are
+    on both sides (two mails of one member, two mails about one ticket keep their order); a Message-ID is `own`,
+    the Message-IDs it replies to are `cites` (its own too: a second delivery comes after the first)."""
+    own: frozenset[str]
+    cites: frozenset[str]
+
+
+def mail_keys(header: bytes) -> MailKeys:
+    """The keys of a mail from its header fields (ORDER_HEADERS). Never raises: unreadable fields give no key."""
+    try:
+        fields = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header)
+    except Exception:  # noqa: BLE001 - a header no parser reads: the mail depends on nothing (the pipeline judges)
+        return MailKeys(frozenset(), frozenset())
+    shared: set[str] = set()
+    own_ids = _ids(fields.get_all("Message-ID") or [])
+    cited = _ids([*(fields.get_all("In-Reply-To") or []), *(fields.get_all("References") or [])])
+    for _, address in email.utils.getaddresses([str(v) for v in fields.get_all("From") or []]):
+        if "@" in address:
+            shared.add("from:" + address.strip().lower())
+    subject = _decoded(fields.get("Subject", ""))
+    shared.update("ref:" + match.group(1).upper() for match in REFERENCE.finditer(subject))
+    # A token in a delivery address (a reply address) or in a Message-ID we sent (a thread token) names one ticket,
+    # one member, one command: two mails naming the same one keep their order. (Scope and number: the MAC and the
+    # role do not change what the mail is about.)
+    places = [str(v) for name in ("To", "Cc", "Delivered-To") for v in fields.get_all(name) or []]
+    for place in [*places, *cited]:
+        shared.update(f"tok:{m.group(1).lower()}{int(m.group(2))}" for m in TOKEN_PATTERN.finditer(place))
+    own = shared | {"id:" + i for i in own_ids}
+    cites = shared | {"id:" + i for i in (*own_ids, *cited)}
+    return MailKeys(frozenset(own), frozenset(cites))
+
+
+def _ids(values: Sequence[object]) -> list[str]:
+    found: list[str] = []
+    for value in values:
+        written = str(value)
+        found.extend(m.lower() for m in _MESSAGE_ID.findall(written))
+        if not _MESSAGE_ID.search(written) and written.strip():
+            found.append(written.strip().strip("<>").lower())  # a bare identifier, as some clients write it
+    return found
+
+
+def _decoded(value: object) -> str:
+    try:
+        return str(email.header.make_header(email.header.decode_header(str(value))))
+    except Exception:  # noqa: BLE001 - a malformed encoded word: read it as written
+        return str(value)
+
+
+class WaitingOrder:
+    """The mails of the inbox not committed yet (by anyone) when a round began, and which of them must wait.
+
+    `blocker(uid)` is the lowest earlier mail still open that `uid` depends on (None: it may be handled now);
+    `done(uid)` records a mail this daemon committed. A mail this daemon defers or does not hold stays open, so what
+    depends on it waits too. Each key keeps a heap of its open UIDs (done ones are dropped lazily): a check costs a
+    few heap reads, whatever the backlog."""
+
+    def __init__(self, waiting: Mapping[int, MailKeys]) -> None:
+        self._keys = dict(waiting)
+        self._done: set[int] = set()
+        self._open: dict[str, list[int]] = {}
+        for uid in sorted(waiting):
+            for key in waiting[uid].own:
+                self._open.setdefault(key, []).append(uid)  # appended in UID order: already a heap
+
+    def blocker(self, uid: int) -> int | None:
+        keys = self._keys.get(uid)
+        if keys is None:
+            return None
+        lowest: int | None = None
+        for key in keys.cites:
+            heap = self._open.get(key)
+            while heap and heap[0] in self._done:
+                heapq.heappop(heap)
+            if heap and heap[0] < uid and (lowest is None or heap[0] < lowest):
+                lowest = heap[0]
+        return lowest
+
+    def done(self, uid: int) -> None:
+        self._done.add(uid)

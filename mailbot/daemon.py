@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import sdnotify
 from mailbot.compose import TemplateRenderer
 from mailbot.config import ConfigError, Settings
-from mailbot.coordination import MailClaims
+from mailbot.coordination import ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -48,12 +48,18 @@ BACKGROUND_SENDING_ABOVE = 100  # mails waiting; below this a helper process cos
 # Waits are cut in slices of this share of the watchdog period, so that a slice plus the work around it (an IDLE
 # DONE round trip, a cycle) still lands well within the period.
 WAIT_SLICE_SHARE = 0.75
+# A mail waiting for an earlier one another daemon holds: looked at again after this pause, for at most this long
+# without any progress in a cycle (then the next cycle, soon after: see _wait).
+DEFER_PAUSE_SECONDS = 0.2
+DEFER_WAIT_SECONDS = 10.0
+DEFER_CYCLE_SECONDS = 60.0  # and the rounds of one cycle stop after this long, progress or not
 
 
 @dataclass
 class CycleReport:
     processed: int = 0
     quarantined: int = 0
+    deferred: int = 0  # left in the inbox at the end: they wait for an earlier mail another daemon holds
     actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sent: int = 0
     send_problem: str = ""
@@ -81,6 +87,8 @@ class Daemon:
         self.fixed_now = fixed_now
         self.mailbox = Mailbox(settings.imap, settings.imap_folder)
         self.claims = MailClaims(sessions.kw["bind"])  # several daemons: each mail is fetched by one of them
+        self._keys_cache: dict[int, MailKeys] = {}  # the order keys of the mails waiting in the inbox, by UID
+        self._keys_validity = 0
         # Always counted (cheap); served over HTTP only with MAILBOT_METRICS_ADDRESS (run_forever). A cycle waits
         # up to the poll interval for mail, so /healthz allows two of them and the slowest sends before it says 503.
         self.metrics = Metrics(sessions.kw["bind"], clock,
@@ -121,21 +129,14 @@ class Daemon:
         if not self._connected:
             self.connect()
         self.mailbox.select()
-        folder, uidvalidity = self.settings.imap_folder, self.mailbox.uidvalidity
-        sizes = self.mailbox.sizes()
-        done = self.pipeline.checkpoint(folder, uidvalidity)
-        unrecorded = self._move_committed([uid for uid, _ in sizes if uid <= done], uidvalidity)
-        waiting = [(uid, size) for uid, size in sizes if uid > done or uid in unrecorded]
-        if waiting:
-            sdnotify.status(f"traitement de {len(waiting)} courrier(s)")
         # A large backlog (after downtime, or the first start on a full mailbox): a helper process sends
         # what is decided while this one goes on processing (see dispatch.py).
-        helper = BackgroundSending(self.settings, self.fixed_now, enabled=len(waiting) > BACKGROUND_SENDING_ABOVE)
+        sizes = self.mailbox.sizes()
+        done = self.pipeline.checkpoint(self.settings.imap_folder, self.mailbox.uidvalidity)
+        backlog = sum(1 for uid, _ in sizes if uid > done)
+        helper = BackgroundSending(self.settings, self.fixed_now, enabled=backlog > BACKGROUND_SENDING_ABOVE)
         with helper:
-            for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
-                self._process_batch(batch, folder, uidvalidity, report)
-                if self._stopping:
-                    break
+            self._intake(report, sizes, done)
         report.sent += helper.sent
         self.metrics.observe_sends(sent=helper.sent)
         if self._stopping:
@@ -147,12 +148,94 @@ class Daemon:
         self.metrics.observe_cycle(self.mailbox.count(self.settings.quarantine_folder))
         return report
 
-    def _process_batch(self, batch: list[int], folder: str, uidvalidity: int, report: CycleReport) -> None:
+    def _intake(self, report: CycleReport, sizes: list[tuple[int, int]], done: int) -> None:
+        """Rounds of `_round` until no mail is left deferred for an earlier one (see coordination.WaitingOrder). A
+        round that commits nothing while mails wait on other daemons' is followed by a short pause; after
+        DEFER_WAIT_SECONDS without progress the cycle ends and the next one looks again (bounded waiting: a daemon
+        stuck on the earlier mail never holds this one back for good)."""
+        stalled_since: float | None = None
+        began = time.monotonic()
+        listed: tuple[list[tuple[int, int]], int] | None = (sizes, done)  # the cycle's own listing, for round one
+        while True:
+            handled = report.processed + report.quarantined
+            deferred = self._round(report, listed)
+            listed = None
+            report.deferred = deferred
+            if self._stopping or not deferred:
+                return
+            now = time.monotonic()
+            if now - began >= DEFER_CYCLE_SECONDS:
+                break  # mail keeps coming while one waits: the jobs and the sends of this cycle come first
+            if report.processed + report.quarantined > handled:
+                stalled_since = None
+                continue
+            stalled_since = now if stalled_since is None else stalled_since
+            if now - stalled_since >= DEFER_WAIT_SECONDS:
+                break
+            self._feed()
+            time.sleep(DEFER_PAUSE_SECONDS)
+        log.info("%d mail(s) wait for earlier mail another daemon holds: left for the next cycle", report.deferred)
+
+    def _round(self, report: CycleReport, listed: tuple[list[tuple[int, int]], int] | None = None) -> int:
+        """One pass over the inbox: what is committed moves, what is ready is processed in UID order; returns how
+        many mails were deferred because they depend on an earlier mail not committed yet."""
+        folder, uidvalidity = self.settings.imap_folder, self.mailbox.uidvalidity
+        if listed is None:
+            listed = self.mailbox.sizes(), self.pipeline.checkpoint(folder, uidvalidity)
+        sizes, done = listed
+        inbox = [uid for uid, _ in sizes]
+        # Records exist only at or below the checkpoint (it is the highest UID committed when it was read); one
+        # committed above it since is taken for waiting: at worst a mail waits one round more.
+        below = [uid for uid in inbox if uid <= done]
+        recorded = self.pipeline.committed_destinations(folder, uidvalidity, below)
+        unrecorded = self._move_committed(below, uidvalidity, recorded)
+        waiting = [(uid, size) for uid, size in sizes if uid > done or uid in unrecorded]
+        if not waiting:
+            return 0
+        sdnotify.status(f"traitement de {len(waiting)} courrier(s)")
+        # Every mail of the inbox not committed, whoever holds it (this daemon, another, nobody yet), is a possible
+        # earlier mail: the order is read from their headers (cached, a UID's headers never change). Without claims
+        # (SQLite: one daemon per database) this daemon holds them all and takes them in UID order: nothing to read.
+        order = WaitingOrder(self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded])) \
+            if self.claims.enabled else None
+        deferred = 0
+        for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
+            deferred += self._process_batch(batch, folder, uidvalidity, report, order)
+            if self._stopping:
+                break
+        return deferred
+
+    def _keys(self, uidvalidity: int, uids: list[int]) -> dict[int, MailKeys]:
+        if self._keys_validity != uidvalidity:
+            self._keys_cache, self._keys_validity = {}, uidvalidity
+        missing = [uid for uid in uids if uid not in self._keys_cache]
+        if missing:
+            for uid, header in self.mailbox.headers(missing, ORDER_HEADERS).items():
+                self._keys_cache[uid] = mail_keys(header)
+        wanted = set(uids)
+        self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}
+        return dict(self._keys_cache)
+
+    def _process_batch(self, batch: list[int], folder: str, uidvalidity: int, report: CycleReport,
+                       order: WaitingOrder | None = None) -> int:
+        """Process what this daemon could claim of the batch, in UID order, except the mails that depend on an
+        earlier one still open (not committed, or deferred here): those stay in the inbox, unclaimed once the block
+        ends, for a later round or the daemon that will commit the earlier one. Returns how many were deferred."""
         moves: dict[str, list[int]] = defaultdict(list)
+        deferred = 0
         # The UIDs another daemon holds are its own: skipped here (see coordination.py).
         with self.claims.hold(folder, uidvalidity, batch) as mine:
+            ready = []
+            for uid in mine:
+                if order is not None and order.blocker(uid) is not None:
+                    deferred += 1
+                    continue
+                ready.append(uid)
+                if order is not None:
+                    # Handled before anything later in this batch (or the batch stops, and the round with it).
+                    order.done(uid)
             try:
-                for fetched in self.mailbox.fetch(mine):
+                for fetched in self.mailbox.fetch(ready):
                     outcome = self.pipeline.process(fetched.raw, folder=folder, uidvalidity=uidvalidity,
                                                     uid=fetched.uid)
                     moves[outcome.destination].append(fetched.uid)
@@ -167,6 +250,7 @@ class Daemon:
                         break
             finally:
                 self._move(moves)  # what is committed leaves the inbox, even if the batch stopped halfway
+        return deferred
 
     def _purge(self) -> None:
         """Delete from the mailbox the raw mails of erased members (recorded by the erasure, done here: this module
@@ -208,16 +292,17 @@ class Daemon:
         for destination, uids in moves.items():
             self.mailbox.move(uids, targets[destination])
 
-    def _move_committed(self, uids: list[int], uidvalidity: int) -> set[int]:
-        """Mail at or below the checkpoint: what has its own inbound record (committed, then a crash, or another
-        daemon's not moved yet) is moved now. Returns the UIDs without one: they are processed, never moved unseen
-        (a Message-ID already handled makes that a cheap duplicate). UIDs another daemon holds are left to it."""
+    def _move_committed(self, uids: list[int], uidvalidity: int, recorded: dict[int, str]) -> set[int]:
+        """Mail at or below the checkpoint: what has its own inbound record (`recorded`: committed, then a crash,
+        or another daemon's not moved yet) is moved now. Returns the UIDs without one: they are processed, never
+        moved unseen (a Message-ID already handled makes that a cheap duplicate). UIDs another daemon holds are
+        left to it."""
         folder = self.settings.imap_folder
         with self.claims.hold(folder, uidvalidity, uids) as mine:
-            recorded = self.pipeline.committed_destinations(folder, uidvalidity, mine)
             moves: dict[str, list[int]] = defaultdict(list)
-            for uid, destination in recorded.items():
-                moves[destination].append(uid)
+            for uid in mine:
+                if uid in recorded:
+                    moves[recorded[uid]].append(uid)
             self._move(moves)
         return {uid for uid in mine if uid not in recorded}
 
@@ -325,7 +410,10 @@ class Daemon:
         try:
             self._waiting = True
             idle = self.settings.use_idle and self.mailbox.supports_idle()
-            deadline = time.monotonic() + self.settings.poll_seconds
+            # Mail left waiting for another daemon's: looked at again soon, whatever announces itself meanwhile.
+            poll = min(self.settings.poll_seconds, 1.0) if report is not None and report.deferred else \
+                self.settings.poll_seconds
+            deadline = time.monotonic() + poll
             while True:
                 self._feed()
                 left = deadline - time.monotonic()

@@ -1,0 +1,351 @@
+"""Order across daemons (issue 16, point 1): a mail is handled after the earlier mails it depends on, whatever the
+number of daemons.
+
+One mailbox of generated French mails (requests; replies, forwards and second deliveries of a request, a few mails
+after it; a member's second mail on the same subject right after the first), run through 1, 2, 3 and 4
+`mailbot run --once` processes started at once on one PostgreSQL database, and once more with one of three daemons
+SIGKILLed in the middle (then a restart). Each run must give the same tickets, the same threads (which mails are on
+which ticket), the same outcomes and the same mails in every mailbox, modulo what legitimately varies: Message-IDs,
+tokens, ticket numbers (numbered in commit order) and dates.
+"""
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from email.header import decode_header, make_header
+from email.message import Message
+
+import pytest
+import sqlalchemy
+from imap_tools import MailBoxUnencrypted
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from mailbot import daemon as daemon_module
+from mailbot.coordination import MailClaims
+from mailbot.db import make_engine, make_session_factory
+from mailbot.mailbox import Mailbox
+from mailbot.members import upsert_member
+from mailbot.models import InboundMail, OutboxMail, Ticket
+from mailbot.parsers.rules import REFERENCE
+from mailbot.tokens import TOKEN_PATTERN
+from tests.conftest import POSTGRES_ADMIN_URL, make_env
+from tests.helpers import AIDEUR, ALICE, CLUB, MEMBERS, PASSWORD, add_members, append, make_mail, run_cycle
+from tests.integration.daemon_process import DaemonProcess, wait_until
+
+POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+AT = "2026-11-26T11:00:00"  # every run decides at the same instant: the same promised dates
+FIRST_NAMES = ("Alice", "Bruno", "Chloé", "David", "Émilie", "Farid", "Gaëlle", "Hugo", "Inès", "Jules", "Karima",
+               "Louis", "Manon", "Nicolas", "Océane", "Paul", "Quentin", "Rose", "Samuel", "Théo")
+TOPICS = ("un conseil en comptabilité pour ma première clôture", "un avocat en droit du travail",
+          "un maçon pour une extension", "une aide pour mon dossier de subvention", "un graphiste pour mon logo",
+          "un expert en fiscalité des associations", "un électricien disponible en décembre",
+          "un traducteur pour un contrat en anglais", "un conseil pour recruter mon premier salarié",
+          "un contact à la chambre de commerce")
+REQUESTS = 48
+BATCH = "3"  # small batches: the daemons take turns on the mailbox, as a big mailbox would make them
+
+
+def _members() -> list[tuple[str, str]]:
+    """(address, first name): plus addresses of the test server's three member mailboxes (each its own member)."""
+    people = []
+    for number, first in enumerate(FIRST_NAMES):
+        local, domain = MEMBERS[number % len(MEMBERS)].split("@")
+        people.append((f"{local}+m{number:02d}@{domain}", first))
+    return people
+
+
+def _mailbox() -> list[bytes]:
+    """The inbox, in arrival order: each reply, forward, duplicate or same-subject second mail comes 1 to 5 mails
+    after the request it depends on (the request is earlier in the mailbox, as in the issue's measure)."""
+    rng = random.Random(16)
+    people = _members()
+    arrivals: list[tuple[float, bytes]] = []
+    for number in range(REQUESTS):
+        sender, first = people[number % len(people)]
+        topic = TOPICS[number % len(TOPICS)]
+        subject = f"Recherche : {topic} ({number})"
+        request = make_mail(sender, subject, f"Bonjour,\n\nJe cherche {topic}. C'est assez urgent pour moi.\n\n"
+                                             f"Merci d'avance,\n{first}\n",
+                            message_id=f"<demande-{number}@membres.test>")
+        arrivals.append((number, request.as_bytes()))
+        later = number + rng.uniform(0.5, 4.5)
+        kind = number % 4
+        if kind == 0:  # a reply to their own request (In-Reply-To/References)
+            reply = make_mail(sender, f"Re: {subject}", f"Bonjour,\n\nJe précise : il me faudrait une réponse "
+                                                        f"avant la fin du mois.\n\n{first}\n",
+                              message_id=f"<reponse-{number}@membres.test>",
+                              In_Reply_To=f"<demande-{number}@membres.test>",
+                              References=f"<demande-{number}@membres.test>")
+            arrivals.append((later, reply.as_bytes()))
+        elif kind == 1:  # the same request forwarded again by its author, quoting it
+            forward = make_mail(sender, f"TR: {subject}",
+                                f"Bonjour,\n\nJe vous renvoie ma demande, au cas où.\n\n{first}\n\n"
+                                f"-------- Message transféré --------\nDe : {sender}\nÀ : {CLUB}\n"
+                                f"Objet : {subject}\n\nBonjour,\n\nJe cherche {topic}.\n",
+                                message_id=f"<transfert-{number}@membres.test>",
+                                References=f"<demande-{number}@membres.test>")
+            arrivals.append((later, forward.as_bytes()))
+        elif kind == 2:  # a second delivery of the same request (same Message-ID, same content)
+            arrivals.append((later, request.as_bytes()))
+        else:  # a second mail on the same subject, without thread headers (a follow-up, not a new request)
+            follow = make_mail(sender, subject, f"Bonjour,\n\nJ'oubliais : je suis joignable le matin.\n\n{first}\n",
+                               message_id=f"<suite-{number}@membres.test>")
+            arrivals.append((later, follow.as_bytes()))
+    return [raw for _, raw in sorted(arrivals, key=lambda item: item[0])]
+
+
+# --- one run ---------------------------------------------------------------------------------------------------------
+
+
+def _database(template: str) -> str:
+    name = f"mailbot_order_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(url: str) -> None:
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _load(server, mails: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    with MailBoxUnencrypted(server.imap_host, server.imap_port).login(CLUB, PASSWORD) as box:
+        for raw in mails:
+            box.append(raw, "INBOX")
+
+
+def _inbox(server) -> int:  # type: ignore[no-untyped-def]
+    with MailBoxUnencrypted(server.imap_host, server.imap_port).login(CLUB, PASSWORD, initial_folder=None) as box:
+        return int(box.folder.status("INBOX", ["MESSAGES"])["MESSAGES"])
+
+
+def _run(server, template: str, mails: list[bytes], daemons: int, kill: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The mailbox through `daemons` processes started at once (one SIGKILLed in the middle if `kill`, then a
+    restart), then what the run decided and sent, normalised."""
+    server.wipe_mailboxes()
+    url = _database(template)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions.begin() as session:
+            for address, first in _members():
+                upsert_member(session, address, first_name=first, last_name="Membre")
+        _load(server, mails)
+        env = make_env(server, url, MAILBOT_BATCH_SIZE=BATCH, MAILBOT_RATE_LIMIT_PER_HOUR="100000")
+        processes = [DaemonProcess(env, "run", "--once", "--at", AT) for _ in range(daemons)]
+        begun = time.monotonic()
+        for process in processes:
+            process.start()
+        if kill:
+            def started() -> bool:
+                with sessions() as session:
+                    return (session.scalar(select(func.count(InboundMail.id))) or 0) >= len(mails) // 4
+            assert wait_until(started, timeout=60, interval=0.02)
+            processes[0].kill()
+        for process in processes[kill:]:
+            assert process.process is not None
+            assert process.process.wait(120) == 0, process.output()
+        print(f"  processes done at {time.monotonic() - begun:.1f} s")
+        # Whatever a dead daemon left, and whatever waited on it: the next start handles it, in order.
+        for _ in range(3):
+            if not _inbox(server):
+                break
+            restart = DaemonProcess(env).run_once_at(AT)
+            assert restart.returncode == 0, restart.stderr.decode()[-3000:]
+        assert _inbox(server) == 0
+        for process in processes:
+            process.log.unlink(missing_ok=True)
+        return _snapshot(server, sessions)
+    finally:
+        engine.dispose()
+        _drop(url)
+
+
+# --- what a run decided and sent, modulo what legitimately varies ----------------------------------------------------
+
+_OUR_ID = re.compile(r"<?((?:demande|reponse|transfert|suite)-\d+@membres\.test)>?")
+_ANY_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+_DATE = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
+
+
+def _normal(text: str) -> str:
+    """Tokens, ticket references and Message-IDs that are not the test's own vary from run to run: masked."""
+    text = _ANY_ID.sub(lambda m: m.group(0) if _OUR_ID.fullmatch(m.group(0)) else "<id>", text)
+    text = TOKEN_PATTERN.sub("<jeton>", text)
+    text = REFERENCE.sub("<réf>", text)
+    return " ".join(text.split())
+
+
+def _body(message: Message) -> str:
+    parts = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    payload = parts[0].get_payload(decode=True) if parts else b""
+    return payload.decode(parts[0].get_content_charset() or "utf-8", "replace") if parts else ""
+
+
+def _header(message: Message, name: str) -> str:
+    return str(make_header(decode_header(str(message.get(name, "")))))
+
+
+def _snapshot(server, sessions) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        outboxed = Counter(session.scalars(select(OutboxMail.recipient)))
+        assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.status != "sent")) == 0
+        outcomes = sorted(tuple(row) for row in session.execute(select(InboundMail.message_id, InboundMail.outcome)))
+        threads = sorted(
+            (ticket.status, ticket.member.email if ticket.member else "", _normal(ticket.subject),
+             tuple(sorted(session.scalars(select(InboundMail.message_id).where(InboundMail.ticket_id == ticket.id)))))
+            for ticket in session.scalars(select(Ticket)))
+    boxes = {}
+    for address in (*MEMBERS, AIDEUR):
+        want = sum(n for recipient, n in outboxed.items()
+                   if recipient.split("@")[1] == address.split("@")[1]
+                   and recipient.split("@")[0].split("+")[0] == address.split("@")[0])
+
+        def read(address: str = address) -> dict[str, tuple[str, ...]]:
+            with MailBoxUnencrypted(server.imap_host, server.imap_port).login(address, PASSWORD) as box:
+                # A mail sent again after a kill (interrupted between SMTP's answer and its record) keeps its
+                # Message-ID: counted once.
+                return {m.headers.get("message-id", ("",))[0]: (
+                    _normal(_header(m.obj, "To")), _normal(_header(m.obj, "Subject")),
+                    _normal(_header(m.obj, "In-Reply-To")), _normal(_body(m.obj)))
+                    for m in box.fetch(mark_seen=False, bulk=True)}
+
+        assert wait_until(lambda read=read, want=want: len(read()) >= want, timeout=60, interval=0.5), address
+        boxes[address] = sorted(read().values())
+    return {"tickets": threads, "outcomes": outcomes, "mailboxes": boxes}
+
+
+@pytest.mark.slow
+def test_replies_follow_ups_forwards_and_duplicates_wait_for_their_request_whatever_the_daemons(
+        clean_mail, postgres_template):
+    if postgres_template is None:
+        pytest.skip("PostgreSQL not reachable")
+    mails = _mailbox()
+    started = time.monotonic()
+    reference = _run(clean_mail, postgres_template, mails, daemons=1, kill=False)
+    tickets = reference["tickets"]
+    assert isinstance(tickets, list) and len(tickets) == REQUESTS  # one ticket per request, nothing else opens one
+    assert all(len(mail_ids) >= 1 for *_, mail_ids in tickets)
+    for daemons, kill in ((2, False), (3, False), (4, False), (3, True)):
+        begun = time.monotonic()
+        got = _run(clean_mail, postgres_template, mails, daemons=daemons, kill=kill)
+        print(f"{daemons} daemon(s){', one killed' if kill else ''}: {time.monotonic() - begun:.1f} s")
+        for part in ("tickets", "outcomes", "mailboxes"):
+            if got[part] != reference[part]:
+                print(_difference(reference[part], got[part]))
+            assert got[part] == reference[part], (daemons, kill, part, _difference(reference[part], got[part]))
+    print(f"5 runs in {time.monotonic() - started:.0f} s")
+
+
+def _difference(expected: object, got: object) -> str:
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return "; ".join(f"{key}: {_difference(expected[key], got.get(key))}" for key in expected
+                         if expected[key] != got.get(key))
+    if isinstance(expected, list) and isinstance(got, list):
+        return (f"missing {[item for item in expected if item not in got][:2]}, "
+                f"extra {[item for item in got if item not in expected][:2]}")
+    return f"{expected!r} != {got!r}"
+
+
+# --- one dependency at a time (one daemon in this process, another one's claim held by the test) ---------------------
+
+
+def _three_mails(server, request: bytes) -> int:  # type: ignore[no-untyped-def]
+    """The request (UID n), its author's reply to it (n+1), an unrelated mail (n+2); returns n."""
+    append(server, CLUB, request)
+    append(server, CLUB, make_mail(ALICE, "Re: Licenciement", "Bonjour,\n\nJe précise : c'est urgent.\n",
+                                   message_id="<reponse@membres.test>", In_Reply_To="<demande@membres.test>",
+                                   References="<demande@membres.test>").as_bytes())
+    append(server, CLUB, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
+                                   "comptable.\n", message_id="<autre@membres.test>").as_bytes())
+    box = Mailbox(server_settings(server), "INBOX")
+    box.connect()
+    try:
+        return box.sizes()[0][0]
+    finally:
+        box.close()
+
+
+def server_settings(server):  # type: ignore[no-untyped-def]
+    from mailbot.config import load_settings
+    return load_settings(make_env(server, "sqlite:///unused.db"), env_file=None).imap
+
+
+def _outcomes(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return dict(session.execute(select(InboundMail.message_id, InboundMail.outcome)).all())
+
+
+@POSTGRES_ONLY
+def test_a_reply_waits_while_another_daemon_holds_its_request_then_follows_it(clean_mail, settings, sessions,
+                                                                             monkeypatch):
+    """Another daemon holds the request (its claim): the reply is left in the inbox, the unrelated mail goes on;
+    once the request is free again, the same cycle handles it, then the reply, on the request's ticket."""
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    request = make_mail(ALICE, "Licenciement", "Bonjour,\n\nUne question de droit du travail.\n",
+                        message_id="<demande@membres.test>").as_bytes()
+    first = _three_mails(clean_mail, request)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity = box.uidvalidity
+    box.close()
+    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [first])
+    assert hold.__enter__() == [first]  # the other daemon's claim
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
+    worker.start()
+    try:
+        assert wait_until(lambda: "autre@membres.test" in _outcomes(sessions), timeout=15)
+        time.sleep(0.5)
+        assert set(_outcomes(sessions)) == {"autre@membres.test"}  # the reply waits for its request
+    finally:
+        hold.__exit__(None, None, None)
+    worker.join(30)
+    report = result["report"]
+    assert report.processed == 3 and report.deferred == 0  # type: ignore[attr-defined]
+    outcomes = _outcomes(sessions)
+    assert outcomes["demande@membres.test"] == "new-request"
+    assert outcomes["reponse@membres.test"] != "new-request"
+    with sessions() as session:
+        tickets = dict(session.execute(select(InboundMail.message_id, InboundMail.ticket_id)).all())
+        assert session.scalar(select(func.count(Ticket.id))) == 2
+    assert tickets["reponse@membres.test"] == tickets["demande@membres.test"]
+
+
+@POSTGRES_ONLY
+def test_a_request_held_too_long_defers_its_reply_to_the_next_cycle_and_a_quarantined_one_releases_it(
+        clean_mail, settings, sessions, monkeypatch):
+    """Bounded waiting: a daemon that cannot get the earlier mail gives up after DEFER_WAIT_SECONDS and leaves the
+    reply in the inbox (the cycle ends); the earlier mail, once free, is quarantined (an unreadable sender): the
+    reply waits no more, it is handled at the next cycle."""
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    monkeypatch.setattr(daemon_module, "DEFER_WAIT_SECONDS", 0.3)
+    request = (b"From: alice@membres.test, bruno@membres.test\r\nTo: aide@club.test\r\nSubject: Licenciement\r\n"
+               b"Message-ID: <demande@membres.test>\r\n\r\nBonjour,\r\n\r\nUne question.\r\n")
+    first = _three_mails(clean_mail, request)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity = box.uidvalidity
+    box.close()
+    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [first]) as held:
+        assert held == [first]
+        report = run_cycle(settings, sessions)
+    assert report.processed == 1 and report.deferred == 1
+    assert set(_outcomes(sessions)) == {"autre@membres.test"}
+    report = run_cycle(settings, sessions)
+    assert report.quarantined == 1 and report.processed == 1 and report.deferred == 0
+    outcomes = _outcomes(sessions)
+    assert outcomes["demande@membres.test"] == "quarantined"
+    assert outcomes["reponse@membres.test"] != "quarantined"

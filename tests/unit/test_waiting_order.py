@@ -1,0 +1,63 @@
+"""Which waiting mail must wait for which (coordination.mail_keys, WaitingOrder): the dependency check of the order
+across daemons, without servers."""
+from __future__ import annotations
+
+from mailbot.coordination import MailKeys, WaitingOrder, mail_keys
+
+
+def keys(**fields: str) -> MailKeys:
+    names = {"message_id": "Message-ID", "in_reply_to": "In-Reply-To", "references": "References", "from_": "From",
+             "subject": "Subject", "to": "To", "delivered_to": "Delivered-To"}
+    return mail_keys("".join(f"{names[k]}: {v}\r\n" for k, v in fields.items()).encode() + b"\r\n")
+
+
+def test_a_reply_waits_for_the_mail_it_answers_and_nothing_else():
+    order = WaitingOrder({
+        1: keys(message_id="<a@x>", from_="Alice <alice@m.test>"),
+        2: keys(message_id="<b@x>", from_="bruno@m.test"),
+        3: keys(message_id="<c@x>", from_="chloe@m.test", in_reply_to="<A@x>"),  # Message-IDs compared folded
+        4: keys(message_id="<d@x>", from_="david@m.test", references="<z@x> <b@x>"),
+    })
+    assert order.blocker(1) is None and order.blocker(2) is None
+    assert order.blocker(3) == 1
+    assert order.blocker(4) == 2
+    order.done(1)
+    assert order.blocker(3) is None and order.blocker(4) == 2
+
+
+def test_same_sender_same_reference_same_token_or_same_message_id_keep_their_order():
+    order = WaitingOrder({
+        10: keys(message_id="<r@x>", from_="Alice@M.test", subject="Ma demande"),
+        11: keys(message_id="<s@x>", from_="alice@m.test", subject="Ma demande (suite)"),  # her second mail
+        12: keys(message_id="<t@x>", from_="aideur@club.test", subject="=?utf-8?q?Re=3A_=5BCA-2026-0042=5D?="),
+        13: keys(message_id="<u@x>", from_="bruno@m.test", subject="TR: [ca-2026-0042] devis"),
+        14: keys(message_id="<v@x>", from_="chloe@m.test", to="aide+t42m-0123456789abcdef0123@club.test"),
+        15: keys(message_id="<w@x>", from_="david@m.test", in_reply_to="<t42m-aaaaaaaaaaaaaaaaaaaa.1@club.test>"),
+        16: keys(message_id="<r@x>", from_="autre@m.test"),  # a second delivery, whoever it claims to be from
+    })
+    assert order.blocker(11) == 10
+    assert order.blocker(13) == 12  # the same ticket reference, decoded and folded
+    assert order.blocker(15) == 14  # the same token: in a reply address or in a thread Message-ID
+    assert order.blocker(16) == 10
+    assert order.blocker(12) is None and order.blocker(14) is None
+
+
+def test_a_deferred_or_foreign_mail_keeps_what_depends_on_it_waiting_and_a_committed_one_releases_it():
+    order = WaitingOrder({
+        1: keys(message_id="<a@x>", from_="alice@m.test"),
+        2: keys(message_id="<b@x>", from_="alice@m.test"),
+        3: keys(message_id="<c@x>", from_="bruno@m.test", in_reply_to="<b@x>"),
+    })
+    # 1 held by another daemon: 2 waits, and 3 (which depends on 2 only) waits too, since 2 stays open.
+    assert order.blocker(2) == 1
+    assert order.blocker(3) == 2
+    order.done(1)  # committed (processed or quarantined) — or gone: not in the next round's WaitingOrder at all
+    assert order.blocker(2) is None
+    assert WaitingOrder({3: keys(message_id="<c@x>", in_reply_to="<b@x>")}).blocker(3) is None
+
+
+def test_unreadable_headers_depend_on_nothing():
+    assert mail_keys(b"\xff\xfe not a header \x00") == mail_keys(b"\xff\xfe not a header \x00")
+    order = WaitingOrder({1: mail_keys(b""), 2: mail_keys(b"garbage\r\n\r\n")})
+    assert order.blocker(2) is None
+    assert order.blocker(99) is None  # a UID whose headers were not read (gone meanwhile)
