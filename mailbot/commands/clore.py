@@ -2,8 +2,8 @@
 
 #clore silencieux (or "sans message", "discret", "en silence", "sans le prévenir", "ne pas envoyer de mail"…,
 anywhere in the argument after the reference): the request is closed and nobody is written to — no closing mail,
-no result form, no "the need is over" to helpers (issue 13, point 1: a copy or a thread that was never a request). Aideur's own free text, if
-he wrote any, is still relayed: he chose to write it.
+no result form, no "the need is over" to helpers (issue 13, point 1: a copy or a thread that was never a
+request). Aideur's own free text, if he wrote any, is still relayed: he chose to write it.
 """
 from __future__ import annotations
 
