@@ -62,3 +62,31 @@ def test_a_reply_quoting_the_notification_is_a_word_for_the_member(body: str) ->
     quoted = body + "\n\nLe 26/11/2026 à 10:00, Club Aide a écrit :\n> [CA-2026-0001] Nouvelle demande\n> Bail"
     mail = _mail("Re: [CA-2026-0001] Nouvelle demande", quoted)
     assert automatic_reason(mail, mail.new_text, "CA-2026-0001") == ""
+
+
+# Attack (issue 13, point 4): English autoresponders and contractions, and a notice that quotes the notification
+# but says it is automatic. Each of these was relayed to the member as Aideur's message.
+NOTIFICATION_QUOTED = "\n\nLe 26/11/2026 à 10:00, Club Aide a écrit :\n> [CA-2026-0001] Nouvelle demande\n> Bail"
+
+
+@pytest.mark.parametrize("body", [
+    "Thank you for your email. I am on annual leave until Monday 4 January and will reply on my return.",
+    "I'm away until January 4th. For urgent matters please contact Bruno.",
+    "Hello, I'm on holiday until 4 January; I'll answer when I'm back.",
+    "I'm currently on vacation with limited access to email.",
+    "Ceci est un message automatique. Je suis absent jusqu'au 4 janvier." + NOTIFICATION_QUOTED,
+    "I am out of the office until 4 January. This is an automated reply." + NOTIFICATION_QUOTED,
+    "Message automatique : je suis en congés jusqu'au 4 janvier inclus." + NOTIFICATION_QUOTED,
+])
+def test_other_vacation_notices_are_automatic(body: str) -> None:
+    mail = _mail("Re: [CA-2026-0001] Nouvelle demande", body)
+    assert automatic_reason(mail, mail.new_text, "CA-2026-0001")
+
+
+@pytest.mark.parametrize("body", [
+    "Hello Alice, I'm away tomorrow but Bruno can help you: I am forwarding your request.",
+    "Bonjour Alice, vous avez peut-être reçu un message automatique de ma part : je suis bien là, je m'en occupe.",
+])
+def test_a_person_mentioning_absence_or_automatic_mail_is_still_relayed(body: str) -> None:
+    mail = _mail("Re: [CA-2026-0001] Nouvelle demande", body + NOTIFICATION_QUOTED)
+    assert automatic_reason(mail, mail.new_text, "CA-2026-0001") == ""
