@@ -297,3 +297,28 @@ def test_replying_to_notices_about_no_ticket_does_something_sensible(clean_mail,
     assert "Votre texte n'a été envoyé à personne : la notification « " in refusal
     assert alert.subject[:40] in refusal and "écrivez-lui depuis votre messagerie" in refusal
     assert mailbox(clean_mail, STRANGER) == [] and mailbox(clean_mail, ALICE) == []
+
+
+# Attack (issue 13, point 7): a member's invitation whose text is a real request (Outlook: the body beside the
+# calendar part is the invitation's description). No ticket is opened, but Aideur must read what she asks and be
+# told how to open it; the notice used to give only the title and the time.
+ALICE_INVITE = raw("invite@alice", "Subject: Point bail commercial\n",
+                   "--B\nContent-Type: text/plain; charset=utf-8\n\nBonjour,\nMon bailleur augmente le loyer de 30 % au "
+                   "1er janvier : pouvez-vous me trouver un avocat en droit commercial avant la réunion ?\nAlice\n"
+                   "--B\nContent-Type: text/calendar; charset=utf-8; method=REQUEST\n\nBEGIN:VCALENDAR\nMETHOD:REQUEST\n"
+                   "BEGIN:VEVENT\nDTSTART;TZID=Europe/Paris:20261215T100000\nSUMMARY:Point bail commercial\n"
+                   "ORGANIZER:mailto:" + ALICE + "\nEND:VEVENT\nEND:VCALENDAR\n--B--\n",
+                   'multipart/alternative; boundary="B"')
+
+
+def test_an_invitation_carrying_a_request_shows_aideur_the_request(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    add_members(sessions)
+    append(clean_mail, CLUB, ALICE_INVITE)
+    assert dict(run_cycle(settings, sessions).actions) == {"calendar": 1}
+    [notice] = settle(clean_mail, AIDEUR, 1)
+    text = " ".join(notice.text.split())
+    assert "avocat en droit commercial" in text and "30 %" in text
+    assert f"#ouvrir {ALICE}" in text  # how to make it a request, with her address ready to copy
+    assert mailbox(clean_mail, ALICE) == []
+    with sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []

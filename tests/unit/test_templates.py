@@ -203,7 +203,7 @@ SAMPLES = {
                                      "what": "réponse à une invitation (acceptée)", "summary": "Point comptable",
                                      "organizer": "Alice Martin <alice@membres.test>",
                                      "when": "mardi 8 décembre 2026 à 14 h 30", "subject": "Accepté : Point comptable",
-                                     "counterpart": ""},
+                                     "counterpart": "", "text": "", "member_email": ""},
     "notification_merci": NOTICE | {"ref": "CA-2026-0042", "title": "Besoin d'un avocat", "closed": True,
                                     "name": "Alice Martin", "email": "alice@membres.test",
                                     "text": "Un grand merci pour votre aide !\nAlice", "counterpart": ""},

@@ -39,7 +39,9 @@ CASES = [(name, label) for name in sorted(SAMPLES) for label in CIVILITIES]
 # The other branches of the templates that have them: each variant is rendered and checked too.
 VARIANTS: dict[str, list[dict[str, object]]] = {
     "alerte_echec_envoi": [{"marked": "Nina Nulle"}, {"error": "555 5.6.7 SMTPUTF8 is required", "ref": ""}],
-    "notification_agenda": [{"ref": "", "title": "", "summary": "", "when": "", "organizer": "", "what": "invitation"}],
+    "notification_agenda": [{"ref": "", "title": "", "summary": "", "when": "", "organizer": "", "what": "invitation"},
+                            {"ref": "", "title": "", "summary": "Point", "when": "", "organizer": "", "what": "invitation",
+                             "text": "Bonjour,\nPouvez-vous m'aider ?", "member_email": "alice@membres.test"}],
     "notification_merci": [{"ref": "", "title": "", "closed": False}],
     "notification_non_membre": [{"flood": None, "former_member": False, "text": "Bonjour,\nJe suis Jean.\nMerci !"}],
     "alerte_quarantaine": [{"flood": None}],
