@@ -490,8 +490,10 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """Issue 13: a mail the club only got a copy of (Cc, Bcc, or someone's reply-all in a ticket's thread) is no
     request, whoever sends it: it goes on the ticket it threads with (References to any of the ticket's mails, or
     the subject of an open ticket of one of its people), else to Aideur as a copy. A member's fresh mail (citing
-    none of our mails) whose subject is that of one of their own open tickets ("Relance : Devis") follows it up.
-    Aideur's addresses are never copies here: his mails have their own rules."""
+    none of our mails) whose subject is that of one of their own open tickets ("Relance : Devis") follows it up;
+    a reply ("RE : Devis") to other people with the subject of one of their open tickets, citing nothing (a
+    reply-all that lost its thread headers), is a copy on it. Aideur's addresses are never copies here: his mails
+    have their own rules."""
     if deps.settings.is_aideur(mail.from_address):
         return None
     clubs = deps.settings.club_addresses
@@ -503,13 +505,22 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
         ticket = threaded or _named_ticket(mail, deps, people) or _same_subject_ticket(mail, deps, people)
         where = f"rattachée à {ticket.ref}" if ticket is not None else "transmise à Aideur pour information"
         return Route(Action.COPY, f"le Club n'est qu'en copie : {where}", ticket=ticket, member=member)
-    if member is None or member.status != "active" or _cites_us(mail, deps):
+    if _cites_us(mail, deps):
         return None
-    ticket = _same_subject_ticket(mail, deps, {mail.from_address})
-    if ticket is None:
-        return None
-    return Route(Action.FOLLOW_UP, "nouveau mail du membre, même objet que sa demande en cours", ticket=ticket,
-                 member=member)
+    own = _same_subject_ticket(mail, deps, {mail.from_address}) \
+        if member is not None and member.status == "active" else None
+    if own is not None:
+        return Route(Action.FOLLOW_UP, "nouveau mail du membre, même objet que sa demande en cours", ticket=own,
+                     member=member)
+    # A reply-all that lost its thread headers (Outlook sends only Thread-Index; Apple Mail puts the club in To
+    # beside the author): a reply by its subject ("RE : …"), whose subject is that of the open ticket of one of the
+    # other people it goes to. (A fresh mail with that subject, Cc'ing that member, stays its sender's own.)
+    is_reply = strip_subject_prefixes(mail.subject).strip() != (mail.subject or "").strip()
+    theirs = _same_subject_ticket(mail, deps, set(others(mail, clubs))) if is_reply else None
+    if theirs is not None:
+        return Route(Action.COPY, f"réponse à tous sans en-têtes de fil, même objet que {theirs.ref} d'un de ses "
+                                  "destinataires : rattachée comme copie", ticket=theirs, member=member)
+    return None
 
 
 def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:

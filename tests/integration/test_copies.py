@@ -257,3 +257,42 @@ def test_a_mail_to_a_club_alias_is_a_request_not_a_copy(clean_mail, database_url
     append(clean_mail, CLUB, make_mail(BRUNO, "Salon", "Tu viens ?", to=CHLOE, Cc="contact@club.test").as_bytes())
     assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1, "copy": 1}
     assert len(settle(clean_mail, ALICE, 1)) == 1 and mailbox(clean_mail, BRUNO) == []
+
+
+# Attack (point 1): Outlook's reply-all often carries no In-Reply-To/References (only Thread-Index), and Apple Mail
+# puts the club in To beside the author. Bruno's answer then cited nothing and named the club in To: it became a
+# ticket for Bruno with an acknowledgement. The subject of Alice's open request, with Alice among its people, is
+# the thread.
+@pytest.mark.parametrize("subject, to, cc", [
+    ("RE: Devis toiture", f"{ALICE}, {CLUB}", ""),  # Outlook, no thread headers
+    ("RE : Devis toiture", ALICE, CLUB),  # Outlook in French
+    ("Re: Devis toiture", f"Alice <{ALICE}>, Club Aide <{CLUB}>", ""),  # Apple Mail, headers lost by a forwarder
+])
+def test_a_reply_all_without_thread_headers_attaches_by_its_subject(clean_mail, settings, sessions, subject, to, cc):
+    _first, ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    extra = {"Cc": cc} if cc else {}
+    mail = make_mail(BRUNO, subject, BRUNO_TEXT, to=to, Thread_Index="AQHZ1234abcd==", **extra)
+    append(clean_mail, CLUB, mail.as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"copy": 1}
+    assert len(tickets(sessions)) == 1
+    assert any("faire un devis" in text for text in texts_on(sessions, ticket.id))
+    notes = settle(clean_mail, AIDEUR, 2)
+    assert any(note.subject.startswith(f"Copie reçue pour {ticket.ref}") for note in notes)
+    assert mailbox(clean_mail, BRUNO) == []
+    assert len(settle(clean_mail, ALICE, 1)) == 1
+
+
+def test_a_fresh_mail_with_the_same_subject_cc_that_member_is_its_senders_request(clean_mail, settings, sessions):
+    _first, _ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    append(clean_mail, CLUB, make_mail(BRUNO, "Devis toiture", "Bonjour, il me faut aussi un couvreur pour mon "
+                                       "entrepôt de Lyon.\nBruno", to=CLUB, Cc=ALICE).as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1}
+    assert [t.member.email for t in tickets_with_members(sessions)] == [ALICE, BRUNO]
+
+
+def tickets_with_members(sessions) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        found = list(session.scalars(select(Ticket).order_by(Ticket.id)))
+        for ticket in found:
+            _ = ticket.member.email
+        return found
