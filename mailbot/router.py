@@ -33,7 +33,7 @@ from mailbot.models import (
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.authresults import authenticated_sender
-from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients
+from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients, says_more_below
 from mailbot.parsers.recipients import is_copy, is_reply_all, others, subject_key
 from mailbot.parsers.registration import confirmation_of, intent_of
 from mailbot.parsers.rules import is_courtesy_only
@@ -608,13 +608,15 @@ def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
 def thanks(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail (not a reply) that only says thank you (« Merci ! », « Un grand merci 🙏 », with or
     without a signature): it goes on their latest ticket as a remark, never opens one. Its subject must say no
-    more (empty, a thanks, or the title of one of their tickets), and a file sent with it makes it a request."""
+    more (empty, a thanks, or the title of one of their tickets), and a file sent with it makes it a request, as
+    does a postscript or a question below the signature (parsers.notrequests.says_more_below)."""
     member = _member(deps, mail.from_address)
     if member is None or member.status != "active" or mail.in_reply_to or mail.references:
         return None
     if any(a.disposition == "attachment" for a in mail.attachments) or mail.forwarded:
         return None
-    if not is_bare_thanks(own_words(mail)):
+    own = own_words(mail)
+    if not is_bare_thanks(own) or says_more_below(mail.text or "", own):
         return None
     subject = strip_subject_prefixes(mail.subject).strip()
     if subject and not is_bare_thanks(subject) and not deps.session.scalar(select(Ticket.id).where(

@@ -255,3 +255,17 @@ def is_bare_thanks(text: str) -> bool:
         # What is left must be a signature, after a thanks.
         return thanked and all(_signature_line(rest) for rest in lines[index:])
     return thanked
+
+
+# What starts a postscript: the member's text again, below a signature.
+_POSTSCRIPT = re.compile(r"^\s*(?:p\s*[.-]?\s*s\b|ps\b|n\s*\.\s*b\b|post-?scriptum\b)", re.IGNORECASE)
+
+
+def says_more_below(full: str, own: str) -> bool:
+    """Whether the mail's whole text (`full`) asks something past the member's own words (`own`, cut at the
+    signature mark « -- » or the phone's « Envoyé de mon iPhone »): a postscript or a question below the signature
+    is still her text (« Merci !\\n-- \\nAlice\\n\\nPS : pourriez-vous aussi… »). Quoted lines do not count."""
+    last = next((line.strip() for line in reversed(own.splitlines()) if line.strip()), "")
+    start = full.find(last) + len(last) if last and last in full else 0
+    below = [line for line in full[start:].splitlines() if not line.lstrip().startswith(">")]
+    return any("?" in line or _POSTSCRIPT.match(line) for line in below)

@@ -322,3 +322,22 @@ def test_an_invitation_carrying_a_request_shows_aideur_the_request(clean_mail, s
     assert mailbox(clean_mail, ALICE) == []
     with sessions() as session:
         assert session.scalars(select(Ticket)).all() == []
+
+
+# Attack (point 7): a thank-you with a request hidden below the signature mark ("-- ") or the phone's line: the
+# member's own words were cut there, so it went on her ticket as a bare "Merci !" and Aideur never read the
+# request. A signature block with her address stays a thank-you.
+@pytest.mark.parametrize("body, asks", [
+    ("Merci !\n-- \nAlice Martin\n\nPS : pourriez-vous aussi me trouver un avocat pour lundi ?\n", True),
+    ("Un grand merci !\n\nEnvoyé de mon iPhone\n\nP.S. J'ai aussi besoin d'un expert-comptable.\n", True),
+    ("Merci pour tout !\n-- \nAlice Martin\nGérante, Martin Conseil\n12 rue de la Paix, 75002 Paris\n", False),
+])
+def test_a_request_hidden_below_a_thank_you_is_a_request(clean_mail, settings, sessions, body, asks):  # type: ignore[no-untyped-def]
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("req@alice", "Subject: Facture contestée\n",
+                                 "Bonjour,\nUn client conteste ma facture, pouvez-vous m'aider ?\nAlice\n"))
+    run_cycle(settings, sessions)
+    append(clean_mail, CLUB, raw("merci@alice", "Subject: Merci\n", body))
+    actions = dict(run_cycle(settings, sessions, at=CLOCK + timedelta(hours=1)).actions)
+    assert actions == ({"new-request": 1} if asks else {"thanks": 1})
+    assert len(settle(clean_mail, ALICE, 2 if asks else 1)) == (2 if asks else 1)

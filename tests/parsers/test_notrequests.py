@@ -116,3 +116,17 @@ def test_bare_thanks(text: str) -> None:
 ])
 def test_not_bare_thanks(text: str) -> None:
     assert not is_bare_thanks(text)
+
+
+# Attack (issue 13, point 7): what lies below the signature of a thank-you.
+@pytest.mark.parametrize(("full", "own", "more"), [
+    ("Merci !\n-- \nAlice\n\nPS : pourriez-vous aussi m'aider ?", "Merci !", True),
+    ("Merci !\n\nEnvoyé de mon iPhone\n\nP.S. Il me faut un avocat.", "Merci !", True),
+    ("Merci\n--\nAlice\nN.B. : nouveau numéro 06 12 34 56 78", "Merci", True),
+    ("Merci !\n-- \nAlice Martin\nPsychologue du travail\n12 rue de la Paix, 75002 Paris", "Merci !", False),
+    ("Merci !\n\n> Pouvez-vous m'aider ?", "Merci !", False),
+])
+def test_says_more_below(full: str, own: str, more: bool) -> None:
+    from mailbot.parsers.notrequests import says_more_below
+
+    assert says_more_below(full, own) is more
