@@ -341,3 +341,27 @@ def test_a_request_hidden_below_a_thank_you_is_a_request(clean_mail, settings, s
     actions = dict(run_cycle(settings, sessions, at=CLOCK + timedelta(hours=1)).actions)
     assert actions == ({"new-request": 1} if asks else {"thanks": 1})
     assert len(settle(clean_mail, ALICE, 2 if asks else 1)) == (2 if asks else 1)
+
+
+def test_aideurs_vacation_notice_to_a_non_member_notice_reaches_nobody(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    """Attack (point 4 with point 7's new reply address): Aideur's out-of-office without auto headers answering
+    « Message d'un non-membre » was relayed to that stranger as « Message d'Aideur »."""
+    from tests.helpers import make_mail, smtp_send, wait_mail
+
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("q2@inconnu", "Subject: Renseignement\n",
+                                 "Bonjour,\nJe suis artisan à Lyon, comment fonctionne votre club ?\nJean\n",
+                                 sender=STRANGER))
+    run_cycle(settings, sessions)
+    settle(clean_mail, STRANGER, 1)
+    [notice] = settle(clean_mail, AIDEUR, 1)
+    for subject, body in (("Congés de fin d'année", "Bonjour, je suis en congés jusqu'au 4 janvier.\nAideur"),
+                          ("Re: " + notice.subject, "I'm away until January 4th with limited access to email.")):
+        smtp_send(clean_mail, make_mail(AIDEUR, subject, body, to=notice.reply_to[0]))
+    wait_mail(clean_mail, CLUB, 2)
+    run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=10))
+    assert len(settle(clean_mail, STRANGER, 1)) == 1  # the invitation only
+    told = settle(clean_mail, AIDEUR, 2)
+    assert len(told) == 2 and "réponse automatique" in told[1].subject
+    with sessions() as session:
+        assert len(session.scalars(select(Event).where(Event.kind == "aideur-auto-reply")).all()) == 2
