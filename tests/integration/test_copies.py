@@ -296,3 +296,18 @@ def tickets_with_members(sessions) -> list[Ticket]:  # type: ignore[no-untyped-d
         for ticket in found:
             _ = ticket.member.email
         return found
+
+
+def test_a_strangers_flood_of_copies_is_not_a_flood_of_notices(clean_mail, settings, sessions):
+    """Attack (point 1): a stranger blind-copies the club on 15 mails in an hour (a prospecting campaign without
+    list headers). Each is recorded; Aideur hears of the first and of the 10th, not of each one."""
+    add_members(sessions)
+    for number in range(15):
+        append(clean_mail, CLUB, make_mail(STRANGER, f"Offre spéciale n° {number}",
+                                           f"Bonjour, notre offre n° {number} vous intéressera.", to=BRUNO).as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"copy": 15}
+    notes = settle(clean_mail, AIDEUR, 2)
+    assert 1 <= len(notes) <= 2
+    assert mailbox(clean_mail, STRANGER) == []
+    with sessions() as session:
+        assert len(session.scalars(select(InboundRecord).where(InboundRecord.outcome == "copy")).all()) == 15

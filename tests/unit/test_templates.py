@@ -54,7 +54,7 @@ SAMPLES = {
                                     "last_decision": "#accepter 15/12, par aideur@club.test, le jeudi 26 novembre "
                                                      "2026 à 11 h 05"},
     "cloture_silencieuse": TICKET,
-    "notification_copie": TICKET | {"sender": "david@membres.test", "sender_name": "David Roux",
+    "notification_copie": TICKET | {"sender": "david@membres.test", "sender_name": "David Roux", "flood": None,
                                     "sender_is_owner": False, "to": "alice@membres.test",
                                     "cc": "aide@club.test, chloe@membres.test", "blind": False,
                                     "subject": "RE: Devis toiture", "text": LONG, "no_new_text": False,

@@ -64,7 +64,9 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "notification_suivi": [{"sender_is_owner": False, "attachments": [], "ticket_closed": True}],
     "notification_copie": [{"ref": "", "sender_name": "", "cc": "", "blind": True, "attachments": [],
                             "no_new_text": True},
-                           {"sender_is_owner": True, "ticket_closed": True, "attachments_forwarded": False}],
+                           {"sender_is_owner": True, "ticket_closed": True, "attachments_forwarded": False},
+                           {"ref": "", "sender_name": "", "blind": True, "attachments": [],
+                            "flood": {"from_sender": 10, "overall": 10, "first_overall": 10}}],
     "inscription_incomplete": [{"echoed": False, "acceptance_missing": False, "problems": [
         {"field": "Nom", "problem": "à remplir"}]}],
     "digest_hebdo": [{"unanswered": [], "unanswered_count": 3}],
