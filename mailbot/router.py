@@ -492,8 +492,9 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     the subject of an open ticket of one of its people), else to Aideur as a copy. A member's fresh mail (citing
     none of our mails) whose subject is that of one of their own open tickets ("Relance : Devis") follows it up;
     a reply ("RE : Devis") to other people with the subject of one of their open tickets, citing nothing (a
-    reply-all that lost its thread headers), is a copy on it. Aideur's addresses are never copies here: his mails
-    have their own rules."""
+    reply-all that lost its thread headers), is a copy on it. A copy threading with no ticket and addressed to many
+    people (a networking mail with the club in Cc, its reply-alls) is left to the mass-mail rule: listed, no notice
+    each. Aideur's addresses are never copies here: his mails have their own rules."""
     if deps.settings.is_aideur(mail.from_address):
         return None
     clubs = deps.settings.club_addresses
@@ -503,6 +504,8 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if is_copy(mail, clubs) or (someone_elses and is_reply_all(mail, clubs)):
         people = {mail.from_address, *others(mail, clubs)}
         ticket = threaded or _named_ticket(mail, deps, people) or _same_subject_ticket(mail, deps, people)
+        if ticket is None and mass_mail(mail, deps) is not None:
+            return None  # a copy of a mail to many people (and its reply-alls): the mass-mail rule lists it
         where = f"rattachée à {ticket.ref}" if ticket is not None else "transmise à Aideur pour information"
         return Route(Action.COPY, f"le Club n'est qu'en copie : {where}", ticket=ticket, member=member)
     if _cites_us(mail, deps):

@@ -365,3 +365,21 @@ def test_aideurs_vacation_notice_to_a_non_member_notice_reaches_nobody(clean_mai
     assert len(told) == 2 and "réponse automatique" in told[1].subject
     with sessions() as session:
         assert len(session.scalars(select(Event).where(Event.kind == "aideur-auto-reply")).all()) == 2
+
+
+def test_a_mass_mail_with_the_club_in_cc_and_its_reply_alls_are_mass_mails(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    """Attack (points 1 and 7): the networking mail with the club in Cc rather than To, then two reply-alls (the
+    club in Cc again): no ticket, no answer, and no notice per mail for Aideur (they are listed as mass mails)."""
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("reseau-cc@membres", f"Subject: Soirée réseau jeudi\nCc: {CLUB}\n",
+                                 "Bonjour à tous,\nSoirée réseau jeudi à 19 h, venez nombreux !\nChloé\n",
+                                 sender=CHLOE, to=MANY))
+    for number, sender in enumerate((BRUNO, STRANGER)):
+        append(clean_mail, CLUB, raw(f"reseau-re{number}@x", f"Subject: RE: Soirée réseau jeudi\nCc: {CLUB}, {MANY}\n"
+                                     "In-Reply-To: <reseau-cc@membres>\n", "Je viens avec plaisir.\n",
+                                     sender=sender, to=CHLOE))
+    assert dict(run_cycle(settings, sessions).actions) == {"ignore": 3}
+    assert all(mailbox(clean_mail, who) == [] for who in (AIDEUR, CHLOE, BRUNO, STRANGER))
+    with sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+        assert all("envoi en nombre" in r.reason for r in session.scalars(select(InboundMail)))
