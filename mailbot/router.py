@@ -494,10 +494,18 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     a reply ("RE : Devis") to other people with the subject of one of their open tickets, citing nothing (a
     reply-all that lost its thread headers), is a copy on it. A copy threading with no ticket and addressed to many
     people (a networking mail with the club in Cc, its reply-alls) is left to the mass-mail rule: listed, no notice
-    each. Aideur's addresses are never copies here: his mails have their own rules."""
-    if deps.settings.is_aideur(mail.from_address):
-        return None
+    each. From an Aideur address, only a mail with the club in Cc or Bcc that threads with a ticket is a copy (his
+    own mail to a member "pour la trace"); his other mails have their own rules."""
     clubs = deps.settings.club_addresses
+    if deps.settings.is_aideur(mail.from_address):
+        # His own mail to a member with the club in Cc "pour la trace": recorded on that member's ticket as a copy
+        # (it drives nothing: a copy never does). Anything else from his address has its own rules.
+        if not is_copy(mail, clubs):
+            return None
+        people = set(others(mail, clubs))
+        ticket = _thread_ticket(mail, deps) or _named_ticket(mail, deps, people) \
+            or _same_subject_ticket(mail, deps, people)
+        return Route(Action.COPY, f"copie d'Aideur : rattachée à {ticket.ref}", ticket=ticket) if ticket else None
     member = _member(deps, mail.from_address)
     threaded = _thread_ticket(mail, deps)
     someone_elses = threaded is not None and (member is None or threaded.member_id != member.id)

@@ -60,7 +60,7 @@ def copy_mail(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     record_event(ctx.session, ticket, "copy", f"copie de {mail.from_address} (le Club en copie)", ctx.now,
                  actor=mail.from_address)
     notify_aideurs(ctx, ticket, TEMPLATE, ticket_context(ctx, ticket, ticket.member) | context | {
-        "flood": None, "sender_is_owner": ticket.member is not None and ticket.member.email == mail.from_address,
+        "flood": None, "sender_is_aideur": ctx.settings.is_aideur(mail.from_address), "sender_is_owner": ticket.member is not None and ticket.member.email == mail.from_address,
         "ticket_closed": ticket.closed_at is not None,
     }, key=f"copy:{mail.message_id}", attach_from_raw=attach)
     return ""

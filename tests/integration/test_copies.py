@@ -7,6 +7,7 @@ hold and for what it must not: the sender of a copy gets nothing, the ticket's m
 acknowledgement, Aideur one short notice per copy."""
 from __future__ import annotations
 
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -311,3 +312,19 @@ def test_a_strangers_flood_of_copies_is_not_a_flood_of_notices(clean_mail, setti
     assert mailbox(clean_mail, STRANGER) == []
     with sessions() as session:
         assert len(session.scalars(select(InboundRecord).where(InboundRecord.outcome == "copy")).all()) == 15
+
+
+def test_aideurs_own_mail_to_the_member_with_the_club_in_cc_goes_on_her_ticket(clean_mail, settings, sessions):
+    """Attack (point 1, "whoever sends it"): Aideur writes to Alice from his own mailbox, the club in Cc "pour la
+    trace", naming her request's reference in the subject. It used to drive nothing and bring him the alert « sans
+    jeton »; it is a copy on her ticket, and nobody is written to."""
+    _first, ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    settle(clean_mail, AIDEUR, 1)
+    append(clean_mail, CLUB, make_mail(f"Aideur <{AIDEUR}>", f"[{ticket.ref}] Votre toiture",
+                                       "Bonjour Alice, je vous appelle demain avec deux noms de couvreurs.\nAideur",
+                                       to=ALICE, Cc=CLUB).as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=5)).actions) == {"copy": 1}
+    assert any("deux noms de couvreurs" in text for text in texts_on(sessions, ticket.id))
+    notes = settle(clean_mail, AIDEUR, 2)
+    assert not any("sans jeton" in n.subject.lower() or "n'a pas été traité" in n.text for n in notes)
+    assert len(settle(clean_mail, ALICE, 1)) == 1 and mailbox(clean_mail, BRUNO) == []

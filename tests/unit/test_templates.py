@@ -55,6 +55,7 @@ SAMPLES = {
                                                      "2026 à 11 h 05"},
     "cloture_silencieuse": TICKET,
     "notification_copie": TICKET | {"sender": "david@membres.test", "sender_name": "David Roux", "flood": None,
+                                    "sender_is_aideur": False,
                                     "sender_is_owner": False, "to": "alice@membres.test",
                                     "cc": "aide@club.test, chloe@membres.test", "blind": False,
                                     "subject": "RE: Devis toiture", "text": LONG, "no_new_text": False,

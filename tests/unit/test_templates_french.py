@@ -65,6 +65,7 @@ VARIANTS: dict[str, list[dict[str, object]]] = {
     "notification_copie": [{"ref": "", "sender_name": "", "cc": "", "blind": True, "attachments": [],
                             "no_new_text": True},
                            {"sender_is_owner": True, "ticket_closed": True, "attachments_forwarded": False},
+                           {"sender_is_aideur": True, "sender": "aideur@club.test", "sender_name": ""},
                            {"ref": "", "sender_name": "", "blind": True, "attachments": [],
                             "flood": {"from_sender": 10, "overall": 10, "first_overall": 10}}],
     "inscription_incomplete": [{"echoed": False, "acceptance_missing": False, "problems": [
