@@ -505,7 +505,11 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
         people = set(others(mail, clubs))
         ticket = _thread_ticket(mail, deps) or _named_ticket(mail, deps, people) \
             or _same_subject_ticket(mail, deps, people)
-        return Route(Action.COPY, f"copie d'Aideur : rattachée à {ticket.ref}", ticket=ticket) if ticket else None
+        if ticket is None:
+            return None
+        # Recorded as his words on the ticket: only if nothing says his From: was forged.
+        return _unauthenticated_aideur(mail, deps) or Route(Action.COPY, f"copie d'Aideur : rattachée à {ticket.ref}",
+                                                            ticket=ticket)
     member = _member(deps, mail.from_address)
     threaded = _thread_ticket(mail, deps)
     someone_elses = threaded is not None and (member is None or threaded.member_id != member.id)
