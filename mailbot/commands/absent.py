@@ -43,6 +43,7 @@ def read_range(text: str, today: date) -> tuple[date, date, str] | str:
     cut = _FROM.match(folded)
     if cut:
         head, folded = head[cut.end():], folded[cut.end():]
+    start: date | None
     if (until := _UNTIL.match(folded)) is not None:
         start, rest = today, "au " + head[until.end():]
     elif (lone := _LONE_DAY.match(folded)) is not None:
