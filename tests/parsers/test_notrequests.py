@@ -130,3 +130,29 @@ def test_says_more_below(full: str, own: str, more: bool) -> None:
     from mailbot.parsers.notrequests import says_more_below
 
     assert says_more_below(full, own) is more
+
+
+# Attack (issue 13, point 7): everyday thank-yous that each opened a ticket with a promise.
+@pytest.mark.parametrize("text", [
+    "Super merci !", "Top merci", "Merci merci !", "Ok merci", "OK merci beaucoup", "Merci bcp", "Mercii !",
+    "Parfait merci", "Bien reçu, merci", "Génial merci !", "Cool merci", "Merci 1000 fois", "Thx",
+    "Un immense merci à toute l'équipe", "Merci d'avoir pris le temps", "Merci de votre aide précieuse",
+    "Merci pour la mise en relation avec Bruno", "Trop bien merci", "Merci pour votre aide si rapide",
+])
+def test_everyday_thanks_are_bare(text: str) -> None:
+    assert is_bare_thanks(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Merci d'avance", "Merci de me rappeler", "Ok merci, et pour le devis ?",
+    "Super, merci, je cherche aussi un plombier", "Merci pour la mise en relation, mais Bruno ne répond pas",
+    "Merci d'avance pour le nom d'un avocat",
+    "Top merci, il me faut aussi un expert-comptable",
+])
+def test_thanks_asking_something_are_not_bare(text: str) -> None:
+    assert not is_bare_thanks(text)
+
+
+@pytest.mark.parametrize("text", ["Merci Paul !", "Merci à Bruno", "Un grand merci Chloé"])
+def test_thanks_to_a_name_are_bare(text: str) -> None:
+    assert is_bare_thanks(text)
