@@ -578,7 +578,16 @@ def _same_subject_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str
         return None
     candidates = deps.session.scalars(select(Ticket).where(Ticket.member_id.in_(ids), Ticket.closed_at.is_(None))
                                       .order_by(Ticket.id.desc()))
-    return next((ticket for ticket in candidates if subject_key(ticket.subject) == key), None)
+    return next((ticket for ticket in candidates if _same_subject(key, ticket.subject)), None)
+
+
+def _same_subject(key: str, title: str) -> bool:
+    """Whether a subject's key is that of a ticket's title. A long subject's title is shortened (« … » at the
+    end, workflows.tickets.TITLE_LENGTH): the subject then only has to begin like it."""
+    if title.endswith("…"):
+        stem = subject_key(title[:-1])
+        return bool(stem) and key.startswith(stem) and len(key) > len(stem)
+    return subject_key(title) == key
 
 
 def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:

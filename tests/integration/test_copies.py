@@ -328,3 +328,22 @@ def test_aideurs_own_mail_to_the_member_with_the_club_in_cc_goes_on_her_ticket(c
     notes = settle(clean_mail, AIDEUR, 2)
     assert not any("sans jeton" in n.subject.lower() or "n'a pas été traité" in n.text for n in notes)
     assert len(settle(clean_mail, ALICE, 1)) == 1 and mailbox(clean_mail, BRUNO) == []
+
+
+LONG = ("Litige avec un fournisseur d'électricité qui a facturé deux fois la même période à l'entreprise, malgré "
+        "trois réclamations écrites et un médiateur saisi")
+
+
+def test_a_reminder_of_a_long_subject_follows_up_the_request(clean_mail, settings, sessions):
+    """Attack (point 7): the ticket's title is the subject shortened (120 characters, « … »); a reminder with the
+    whole subject did not match it and opened a duplicate ticket with a second promise."""
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, REQUEST).as_bytes())
+    run_cycle(settings, sessions)
+    [ticket] = tickets(sessions)
+    assert ticket.subject.endswith("…")
+    append(clean_mail, CLUB, make_mail(ALICE, "Relance : " + LONG, "Avez-vous du nouveau ?").as_bytes())
+    append(clean_mail, CLUB, make_mail(ALICE, LONG[:60], "Autre sujet, plus court.").as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=5)).actions) == {
+        "follow-up": 1, "new-request": 1}
+    assert any("du nouveau" in text for text in texts_on(sessions, ticket.id))
