@@ -643,9 +643,11 @@ def thanks(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if not is_bare_thanks(own) or says_more_below(mail.text or "", own):
         return None
     subject = strip_subject_prefixes(mail.subject).strip()
-    if subject and not is_bare_thanks(subject) and not deps.session.scalar(select(Ticket.id).where(
-            Ticket.member_id == member.id, Ticket.subject == subject)):
-        return None
+    key = subject_key(subject)
+    if subject and not is_bare_thanks(subject) and not (key and any(
+            _same_subject(key, title) for title in deps.session.scalars(select(Ticket.subject).where(
+                Ticket.member_id == member.id)))):
+        return None  # (the title of one of her tickets, read as a person would: a long one is shortened)
     return Route(Action.THANKS, "un remerciement seul : pas une demande", member=member)
 
 

@@ -347,3 +347,20 @@ def test_a_reminder_of_a_long_subject_follows_up_the_request(clean_mail, setting
     assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=5)).actions) == {
         "follow-up": 1, "new-request": 1}
     assert any("du nouveau" in text for text in texts_on(sessions, ticket.id))
+
+
+def test_a_thank_you_under_a_long_subject_is_a_thank_you(clean_mail, settings, sessions):
+    """Attack (point 7): « Merci ! » under her request's whole long subject was not recognised (the title is
+    shortened) and opened a ticket with a promise."""
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, REQUEST).as_bytes())
+    run_cycle(settings, sessions)
+    # Her request still open: a follow-up on it. Closed since: a thank-you on it. Never a new ticket.
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, "Merci beaucoup !\nAlice").as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=5)).actions) == {"follow-up": 1}
+    with sessions.begin() as session:
+        closed = session.scalars(select(Ticket)).one()
+        closed.status, closed.closed_at = "closed", CLOCK + timedelta(minutes=6)
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, "Merci encore !\nAlice").as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=10)).actions) == {"thanks": 1}
+    assert len(tickets(sessions)) == 1
