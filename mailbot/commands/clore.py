@@ -29,7 +29,9 @@ _TELL = (r"(?:prevenir|informer|avertir|notifier|ecrire|envoyer|dire|mail|e-?mai
 QUIET_WORDS = re.compile(
     r"\b(?:silencieu\w*|silence|discret\w*|discrete\w*|muet\w*|quiet\w*|silent\w*|en douce)\b"
     r"|\b(?:sans|ne pas|pas de|pas d'|aucune?|inutile de|no|without)\s+"
-    r"(?:(?:rien|le|la|les|l'|lui|leur|personne|de|d'|un|une|au|a|membre|the)\s*)*" + _TELL + r"\b")
+    r"(?:(?:rien|le|la|les|l'|lui|leur|personne|de|d'|un|une|au|a|membre|the)\s*)*" + _TELL + r"\b"
+    # "aucun message du membre depuis un mois", "pas de mail de sa part": what the member did not send, a reason.
+    r"(?!\s+(?:du\s+membre|de\s+sa\s+part|de\s+(?:lui|elle|leur\s+part)|d'elle|recu|depuis|en\s+retour))")
 
 
 def is_quiet(argument: str) -> bool:

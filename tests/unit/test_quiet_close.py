@@ -38,6 +38,7 @@ def test_a_negated_telling_is_quiet(argument):
 @pytest.mark.parametrize("argument", [
     "sans réponse du membre depuis trois semaines", "sans suite", "le membre n'a pas répondu",
     "réglé par mail avec Bruno", "le membre a prévenu qu'il avait trouvé", "pas de nouvelles",
+    "aucun message du membre depuis un mois", "pas de mail de sa part", "aucun mail reçu depuis octobre",
 ])
 def test_a_reason_mentioning_mail_is_still_an_ordinary_close(argument):
     assert not is_quiet(argument)
