@@ -37,7 +37,7 @@ from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.activities import asks_for_list
 from mailbot.parsers.authresults import authenticated_sender
-from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients
+from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients, says_more_below
 from mailbot.parsers.recipients import is_copy, is_reply_all, others, subject_key
 from mailbot.parsers.registration import confirmation_of, intent_of
 from mailbot.parsers.rules import is_courtesy_only
@@ -560,26 +560,52 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """Issue 13: a mail the club only got a copy of (Cc, Bcc, or someone's reply-all in a ticket's thread) is no
     request, whoever sends it: it goes on the ticket it threads with (References to any of the ticket's mails, or
     the subject of an open ticket of one of its people), else to Aideur as a copy. A member's fresh mail (citing
-    none of our mails) whose subject is that of one of their own open tickets ("Relance : Devis") follows it up.
-    Aideur's addresses are never copies here: his mails have their own rules."""
-    if deps.settings.is_aideur(mail.from_address):
-        return None
+    none of our mails) whose subject is that of one of their own open tickets ("Relance : Devis") follows it up;
+    a reply ("RE : Devis") to other people with the subject of one of their open tickets, citing nothing (a
+    reply-all that lost its thread headers), is a copy on it. A copy threading with no ticket and addressed to many
+    people (a networking mail with the club in Cc, its reply-alls) is left to the mass-mail rule: listed, no notice
+    each. From an Aideur address, only a mail with the club in Cc or Bcc that threads with a ticket is a copy (his
+    own mail to a member "pour la trace"); his other mails have their own rules."""
     clubs = deps.settings.club_addresses
+    if deps.settings.is_aideur(mail.from_address):
+        # His own mail to a member with the club in Cc "pour la trace": recorded on that member's ticket as a copy
+        # (it drives nothing: a copy never does). Anything else from his address has its own rules.
+        if not is_copy(mail, clubs):
+            return None
+        people = set(others(mail, clubs))
+        ticket = _thread_ticket(mail, deps) or _named_ticket(mail, deps, people) \
+            or _same_subject_ticket(mail, deps, people)
+        if ticket is None:
+            return None
+        # Recorded as his words on the ticket: only if nothing says his From: was forged.
+        return _unauthenticated_aideur(mail, deps) or Route(Action.COPY, f"copie d'Aideur : rattachée à {ticket.ref}",
+                                                            ticket=ticket)
     member = _member(deps, mail.from_address)
     threaded = _thread_ticket(mail, deps)
     someone_elses = threaded is not None and (member is None or threaded.member_id != member.id)
     if is_copy(mail, clubs) or (someone_elses and is_reply_all(mail, clubs)):
         people = {mail.from_address, *others(mail, clubs)}
         ticket = threaded or _named_ticket(mail, deps, people) or _same_subject_ticket(mail, deps, people)
+        if ticket is None and mass_mail(mail, deps) is not None:
+            return None  # a copy of a mail to many people (and its reply-alls): the mass-mail rule lists it
         where = f"rattachée à {ticket.ref}" if ticket is not None else "transmise à Aideur pour information"
         return Route(Action.COPY, f"le Club n'est qu'en copie : {where}", ticket=ticket, member=member)
-    if member is None or member.status != "active" or _cites_us(mail, deps):
+    if _cites_us(mail, deps):
         return None
-    ticket = _same_subject_ticket(mail, deps, {mail.from_address})
-    if ticket is None:
-        return None
-    return Route(Action.FOLLOW_UP, "nouveau mail du membre, même objet que sa demande en cours", ticket=ticket,
-                 member=member)
+    own = _same_subject_ticket(mail, deps, {mail.from_address}) \
+        if member is not None and member.status == "active" else None
+    if own is not None:
+        return Route(Action.FOLLOW_UP, "nouveau mail du membre, même objet que sa demande en cours", ticket=own,
+                     member=member)
+    # A reply-all that lost its thread headers (Outlook sends only Thread-Index; Apple Mail puts the club in To
+    # beside the author): a reply by its subject ("RE : …"), whose subject is that of the open ticket of one of the
+    # other people it goes to. (A fresh mail with that subject, Cc'ing that member, stays its sender's own.)
+    is_reply = strip_subject_prefixes(mail.subject).strip() != (mail.subject or "").strip()
+    theirs = _same_subject_ticket(mail, deps, set(others(mail, clubs))) if is_reply else None
+    if theirs is not None:
+        return Route(Action.COPY, f"réponse à tous sans en-têtes de fil, même objet que {theirs.ref} d'un de ses "
+                                  "destinataires : rattachée comme copie", ticket=theirs, member=member)
+    return None
 
 
 def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
@@ -622,7 +648,16 @@ def _same_subject_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str
         return None
     candidates = deps.session.scalars(select(Ticket).where(Ticket.member_id.in_(ids), Ticket.closed_at.is_(None))
                                       .order_by(Ticket.id.desc()))
-    return next((ticket for ticket in candidates if subject_key(ticket.subject) == key), None)
+    return next((ticket for ticket in candidates if _same_subject(key, ticket.subject)), None)
+
+
+def _same_subject(key: str, title: str) -> bool:
+    """Whether a subject's key is that of a ticket's title. A long subject's title is shortened (« … » at the
+    end, workflows.tickets.TITLE_LENGTH): the subject then only has to begin like it."""
+    if title.endswith("…"):
+        stem = subject_key(title[:-1])
+        return bool(stem) and key.startswith(stem) and len(key) > len(stem)
+    return subject_key(title) == key
 
 
 def aideur_without_token(mail: InboundMail, deps: RouterDeps) -> Route | None:
@@ -717,18 +752,22 @@ def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
 def thanks(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail (not a reply) that only says thank you (« Merci ! », « Un grand merci 🙏 », with or
     without a signature): it goes on their latest ticket as a remark, never opens one. Its subject must say no
-    more (empty, a thanks, or the title of one of their tickets), and a file sent with it makes it a request."""
+    more (empty, a thanks, or the title of one of their tickets), and a file sent with it makes it a request, as
+    does a postscript or a question below the signature (parsers.notrequests.says_more_below)."""
     member = _member(deps, mail.from_address)
     if member is None or member.status != "active" or mail.in_reply_to or mail.references:
         return None
     if any(a.disposition == "attachment" for a in mail.attachments) or mail.forwarded:
         return None
-    if not is_bare_thanks(own_words(mail)):
+    own = own_words(mail)
+    if not is_bare_thanks(own) or says_more_below(mail.text or "", own):
         return None
     subject = strip_subject_prefixes(mail.subject).strip()
-    if subject and not is_bare_thanks(subject) and not deps.session.scalar(select(Ticket.id).where(
-            Ticket.member_id == member.id, Ticket.subject == subject)):
-        return None
+    key = subject_key(subject)
+    if subject and not is_bare_thanks(subject) and not (key and any(
+            _same_subject(key, title) for title in deps.session.scalars(select(Ticket.subject).where(
+                Ticket.member_id == member.id)))):
+        return None  # (the title of one of her tickets, read as a person would: a long one is shortened)
     return Route(Action.THANKS, "un remerciement seul : pas une demande", member=member)
 
 

@@ -21,6 +21,10 @@ EXAMPLE = "« #absent 22/12 05/01 congés de fin d'année » ou « #absent du 22
 _CANCEL = re.compile(r"^(?:annuler|annulee?|annulation|fin|termine|terminee|stop|cancel|off|aucune?|non)\b")
 _FROM = re.compile(r"^(?:du|depuis le|depuis|a partir du|from)\s+")
 _TO = re.compile(r"^(?:au|a|jusqu'au|jusqu' au|jusqu'a|jusqu'a le|-|–|—|to|until)\s*")
+# "jusqu'au 5 janvier": away from today. "du 21 au 31 décembre", "28-31 décembre": the first day alone, its month
+# (and year) written once, with the last day.
+_UNTIL = re.compile(r"^(?:jusqu' ?au|jusqu' ?a|until)\s+")
+_LONE_DAY = re.compile(r"^(?P<day>\d{1,2})(?:er)?\s*(?:(?:au|a)\s+(?=\d)|[-–—]\s*(?=\d{1,2}(?:er)?\s+[a-z]))")
 # A start typed without a year is read as the nearest such day, up to this many days back (an absence that began
 # last week and is declared today), else ahead.
 START_LOOKBACK_DAYS = 31
@@ -39,7 +43,13 @@ def read_range(text: str, today: date) -> tuple[date, date, str] | str:
     cut = _FROM.match(folded)
     if cut:
         head, folded = head[cut.end():], folded[cut.end():]
-    start, rest = parse_date(head, today)
+    start: date | None
+    if (until := _UNTIL.match(folded)) is not None:
+        start, rest = today, "au " + head[until.end():]
+    elif (lone := _LONE_DAY.match(folded)) is not None:
+        start, rest = _lone_start(int(lone.group("day")), head[lone.end():], today), "au " + head[lone.end():]
+    else:
+        start, rest = parse_date(head, today)
     if start is not None and (start - today).days > 200:
         # "22/11" typed on 6 December: the absence began last month, not next November.
         earlier, earlier_rest = parse_date(head, today - timedelta(days=START_LOOKBACK_DAYS))
@@ -63,6 +73,20 @@ def read_range(text: str, today: date) -> tuple[date, date, str] | str:
         return _help(f"du {french_date(start)} au {french_date(end)}, cela fait plus de "
                      f"{absences.MAX_ABSENCE_DAYS} jours : vérifiez l'année.")
     return start, end, reason.strip()
+
+
+def _lone_start(day: int, rest: str, today: date) -> date | None:
+    """The first day of "du 21 au 31 décembre": day 21 of the last day's month, or of the month before when it
+    comes after the last day ("du 28 au 4 janvier" began on 28 December)."""
+    end, _reason = parse_date(rest, today)
+    if end is None:
+        return None
+    year, month = (end.year, end.month) if day <= end.day else \
+        ((end.year, end.month - 1) if end.month > 1 else (end.year - 1, 12))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
 
 
 class Absent(AideurCommand):

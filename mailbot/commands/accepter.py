@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from mailbot.calendar import french_date
-from mailbot.commands.base import AideurCommand, end_of_day_utc, promised_date_problem
+from mailbot.commands.base import AideurCommand, end_of_day_utc, promise_problem
 from mailbot.models import Ticket
 from mailbot.parsers.commands import Command, CommandError, date_error
 from mailbot.parsers.dates import parse_date
@@ -28,7 +28,7 @@ class Accepter(AideurCommand):
         return Command("accepter", line, argument, when=when)
 
     def check(self, ctx: WorkflowContext, ticket: Ticket | None, command: Command, today: date) -> str:
-        return super().check(ctx, ticket, command, today) or promised_date_problem(command, today)
+        return super().check(ctx, ticket, command, today) or promise_problem(ctx, command, today)
 
     def apply(self, ctx: WorkflowContext, ticket: Ticket, command: Command, *, actor: str) -> dict[str, object]:
         assert command.when is not None

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ClassVar, Protocol
 
-from mailbot.calendar import end_of_business_day, french_date, local_date, promised_day_problem
+from mailbot.calendar import (
+    END_OF_BUSINESS_DAY,
+    end_of_business_day,
+    french_date,
+    local_date,
+    next_business_day,
+    promised_day_problem,
+)
 from mailbot.models import Ticket
 from mailbot.parsers.commands import Command, CommandError, is_command_candidate, tidy
 from mailbot.ticket_states import Move, TransitionError, move, target
@@ -150,6 +157,34 @@ def promised_date_problem(command: Command, today: date) -> str:
     if command.when is None:
         return ""
     return promised_day_problem(command.when, today)
+
+
+def promise_problem(ctx: WorkflowContext, command: Command, today: date) -> str:
+    """Everything that makes the date a command promises the member (`#accepter`, `#reporter`, `#rouvrir` DATE) one
+    that cannot be kept, or "": promised_date_problem, then today after its end of working day (18:00 in the club's
+    zone: "#accepter aujourd'hui" typed at 20:00 would be late at once), then a day in Aideur's declared absence
+    (issue 13, point 4: promises falling in it move after the return, so none is made there). Each error names the
+    day to send the command again with."""
+    from mailbot.workflows import absences  # the workflows import the commands
+
+    day = command.when
+    if day is None:
+        return ""
+    problem = promised_date_problem(command, today)
+    if problem:
+        return problem
+    if day == today and ctx.now >= end_of_day_utc(ctx, day):
+        following = next_business_day(day)
+        return (f"La journée du {french_date(day)} est finie (après {END_OF_BUSINESS_DAY:%H} h, heure du Club) : "
+                f"le prochain jour ouvré est le {french_date(following)}. Renvoyez la commande avec cette date.")
+    away = absences.covering(ctx, day)
+    if away is not None:
+        back = absences.return_day(away)
+        return (f"Le {french_date(day)} tombe pendant votre absence déclarée (du {french_date(away.starts_on)} au "
+                f"{french_date(away.ends_on)}) : le premier jour ouvré après votre retour est le "
+                f"{french_date(back)}. Renvoyez la commande avec cette date, ou mettez d'abord fin à l'absence "
+                "avec #present.")
+    return ""
 
 
 def later_than_promise_problem(ctx: WorkflowContext, ticket: Ticket | None, command: Command) -> str:

@@ -1,9 +1,9 @@
 """#clore [MOTIF]: Aideur closes the request; the member is told, then gets the result form.
 
-#clore silencieux (or "sans message", "discret", "en silence", "sans prévenir"…, anywhere in the argument after
-the reference): the request is closed and nobody is written to — no closing mail, no result form, no "the need
-is over" to helpers (issue 13, point 1: a copy or a thread that was never a request). Aideur's own free text, if
-he wrote any, is still relayed: he chose to write it.
+#clore silencieux (or "sans message", "discret", "en silence", "sans le prévenir", "ne pas envoyer de mail"…,
+anywhere in the argument after the reference): the request is closed and nobody is written to — no closing mail,
+no result form, no "the need is over" to helpers (issue 13, point 1: a copy or a thread that was never a
+request). Aideur's own free text, if he wrote any, is still relayed: he chose to write it.
 """
 from __future__ import annotations
 
@@ -20,9 +20,18 @@ from mailbot.workflows.base import WorkflowContext
 from mailbot.workflows.requests import ticket_context
 from mailbot.workflows.tickets import record_event
 
-# Words that ask for a quiet close, accents and case folded (fold keeps "é" → "e").
-QUIET_WORDS = re.compile(r"\b(?:silencieu\w*|silence|sans (?:message|mail|courriel|prevenir|notification|avertir|"
-                         r"formulaire|rien dire|rien envoyer)|discret\w*|discrete\w*|muet\w*|quiet\w*|silent\w*)\b")
+# Words that ask for a quiet close, accents and case folded (fold keeps "é" → "e"): a word of silence, or a negation
+# ("sans", "ne pas", "pas de", "aucun", "inutile de", "no", "without") before a verb or a noun of telling, with the
+# pronouns between ("sans le prévenir", "sans rien lui dire", "ne pas envoyer de message"). "sans réponse" and
+# "sans suite" are reasons, not orders: "répondre" is not a word of telling here.
+_TELL = (r"(?:prevenir|informer|avertir|notifier|ecrire|envoyer|dire|mail|e-?mail|message|courriel|formulaire|"
+         r"notification|tell\w*|notify\w*)")
+QUIET_WORDS = re.compile(
+    r"\b(?:silencieu\w*|silence|discret\w*|discrete\w*|muet\w*|quiet\w*|silent\w*|en douce)\b"
+    r"|\b(?:sans|ne pas|pas de|pas d'|aucune?|inutile de|no|without)\s+"
+    r"(?:(?:rien|le|la|les|l'|lui|leur|personne|de|d'|un|une|au|a|membre|the)\s*)*" + _TELL + r"\b"
+    # "aucun message du membre depuis un mois", "pas de mail de sa part": what the member did not send, a reason.
+    r"(?!\s+(?:du\s+membre|de\s+sa\s+part|de\s+(?:lui|elle|leur\s+part)|d'elle|recu|depuis|en\s+retour))")
 
 
 def is_quiet(argument: str) -> bool:

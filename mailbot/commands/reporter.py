@@ -8,7 +8,7 @@ from mailbot.commands.base import (
     AideurCommand,
     end_of_day_utc,
     later_than_promise_problem,
-    promised_date_problem,
+    promise_problem,
 )
 from mailbot.models import Ticket
 from mailbot.parsers.commands import Command, CommandError, date_error, tidy
@@ -44,7 +44,7 @@ class Reporter(AideurCommand):
         return Command("reporter", line, argument, text=text, when=when)
 
     def check(self, ctx: WorkflowContext, ticket: Ticket | None, command: Command, today: date) -> str:
-        return (super().check(ctx, ticket, command, today) or promised_date_problem(command, today)
+        return (super().check(ctx, ticket, command, today) or promise_problem(ctx, command, today)
                 or later_than_promise_problem(ctx, ticket, command))
 
     def apply(self, ctx: WorkflowContext, ticket: Ticket, command: Command, *, actor: str) -> dict[str, object]:

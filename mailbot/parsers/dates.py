@@ -216,7 +216,8 @@ _RULES: tuple[tuple[re.Pattern[str], Rule], ...] = tuple(
     (re.compile(_PREFIX + "(?:" + body + ")" + _END), rule) for body, rule in (
         (r"(?P<year>\d{4})\s*[-/.]\s*(?P<month>\d{1,2})\s*[-/.]\s*(?P<day>\d{1,2})", _iso),
         ((rf"(?:{_WEEKDAY},?\s+)?(?P<day>\d{{1,2}})(?:\s*/\s*|[.-])(?P<month>\d{{1,2}})"
-         r"(?:(?:\s*/\s*|[.-])(?P<year>\d{4}|\d{2}))?"), _numeric),
+         # Two digits followed by "/" are the next date's day, not a year: "21/12-04/01" is two dates.
+         r"(?:(?:\s*/\s*|[.-])(?P<year>\d{4}|\d{2}(?!\s*/)))?"), _numeric),
         (rf"(?:{_WEEKDAY},?\s+)?(?:le\s+)?{_DAY}\s+{_MONTH}(?:,?\s+{_YEAR})?", _textual),
         (rf"(?:{_WEEKDAY},?\s+)?{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?", _textual),
         (rf"{_WEEKDAY}\s+{_DAY}", _day_only),

@@ -189,18 +189,28 @@ def recipients(to: tuple[str, ...], cc: tuple[str, ...], own: tuple[str, ...] = 
 
 
 # --- a bare thank-you --------------------------------------------------------------------------------------------
+# Words said before a thanks in the same breath: « Super merci », « Ok merci », « Parfait merci ».
+_BEFORE_THANKS = (r"(?:(?:ok|okay|super|top|parfait|genial|cool|trop\s+bien|tres\s+bien|nickel|bien\s+recu|"
+                  r"c'est\s+note|note|entendu|d'accord|daccord)\s+)?")
 _THANKS = re.compile(
-    r"^(?:(?:et\s+)?encore\s+)?(?:un\s+)?(?:(?:(?:tres|vraiment)\s+)?(?:grand|immense|gros|enorme)\s+)?"
-    r"(?:merci|mille\s+mercis?|mercis?|thanks?|thank\s+you)"
-    r"(?:\s+(?:beaucoup|bien|mille\s+fois|infiniment|encore|a\s+(?:vous|toi|tous|toutes)|"
+    r"^" + _BEFORE_THANKS + r"(?:(?:et\s+)?encore\s+)?(?:un\s+)?"
+    r"(?:(?:(?:tres|vraiment)\s+)?(?:grand|immense|gros|enorme)\s+)?"
+    r"(?:merci+|mille\s+mercis?|mercis?|thanks?|thank\s+you|thx|ty)"
+    r"(?:\s+(?:beaucoup|bcp|bien|merci+|(?:mille|1000|cent|100)\s+fois|infiniment|encore|"
+    r"a\s+(?:vous|toi|tous|toutes|toute\s+l'equipe|tous\s+et\s+a\s+toutes)|"
     r"(?:a\s+|pour\s+)?(?:aideur|au\s+club|a\s+l'equipe|le\s+club|l'equipe)|"
-    r"(?:pour|de)\s+(?:tout|(?:votre|ton|cette|l')\s*(?:aide|reponse|retour|temps|soutien|coup\s+de\s+main|"
-    r"accompagnement|disponibilite|intervention|mise\s+en\s+relation|reactivite)|"
+    r"(?:pour|de)\s+(?:tout|(?:votre|ton|cette|l'|la)\s*(?:aide|reponse|retour|temps|soutien|coup\s+de\s+main|"
+    r"accompagnement|disponibilite|intervention|mise\s+en\s+relation|reactivite)"
+    r"(?:\s+(?:si\s+|tres\s+|vraiment\s+)?(?:precieuse?|rapide|efficace|utile))?"
+    r"(?:\s+avec\s+[A-Z][\w'-]*)?|"
     r"le\s+(?:coup\s+de\s+main|retour|suivi|contact))|"
-    r"du\s+fond\s+du\s+coeur|une\s+fois\s+de\s+plus|encore\s+une\s+fois|(?:a\s+)?[A-Z][\w'-]*|so\s+much|a\s+lot))*$"
+    r"d'avoir\s+pris\s+le\s+temps|"
+    r"du\s+fond\s+du\s+coeur|une\s+fois\s+de\s+plus|encore\s+une\s+fois|(?:a\s+)?[A-Z][\w'-]*|so\s+much|"
+    r"a\s+lot))*$"
 )
 _NICE = re.compile(r"^(?:c'est\s+)?(?:(?:tres|vraiment|super)\s+)?(?:parfait|super|genial|top|nickel|"
-                   r"au\s+top|formidable|excellent|tres\s+bien|c'est\s+(?:regle|resolu|parfait))$")
+                   r"au\s+top|formidable|excellent|tres\s+bien|c'est\s+(?:regle|resolu|parfait)|ok|okay|cool|"
+                   r"bien\s+recu|trop\s+bien|entendu|c'est\s+note|note)$")
 
 
 def _symbols_out(text: str) -> str:
@@ -213,7 +223,10 @@ def _thanks_piece(piece: str) -> tuple[bool, bool]:
     folded = fold(piece)
     if not folded:
         return True, False
-    if _THANKS.match(folded) or _THANKS.match(_plain_case(piece)):
+    # Names keep their capital (« Merci Paul », « mise en relation avec Bruno »); every other word is folded.
+    words = _plain_case(piece).split()
+    named = " ".join(w if index and w[:1].isupper() else fold(w) for index, w in enumerate(words))
+    if _THANKS.match(folded) or _THANKS.match(named):
         return True, True
     return bool(COURTESY.match(folded) or _NICE.match(folded)), False
 
@@ -255,3 +268,17 @@ def is_bare_thanks(text: str) -> bool:
         # What is left must be a signature, after a thanks.
         return thanked and all(_signature_line(rest) for rest in lines[index:])
     return thanked
+
+
+# What starts a postscript: the member's text again, below a signature.
+_POSTSCRIPT = re.compile(r"^\s*(?:p\s*[.-]?\s*s\b|ps\b|n\s*\.\s*b\b|post-?scriptum\b)", re.IGNORECASE)
+
+
+def says_more_below(full: str, own: str) -> bool:
+    """Whether the mail's whole text (`full`) asks something past the member's own words (`own`, cut at the
+    signature mark « -- » or the phone's « Envoyé de mon iPhone »): a postscript or a question below the signature
+    is still her text (« Merci !\\n-- \\nAlice\\n\\nPS : pourriez-vous aussi… »). Quoted lines do not count."""
+    last = next((line.strip() for line in reversed(own.splitlines()) if line.strip()), "")
+    start = full.find(last) + len(last) if last and last in full else 0
+    below = [line for line in full[start:].splitlines() if not line.lstrip().startswith(">")]
+    return any("?" in line or _POSTSCRIPT.match(line) for line in below)

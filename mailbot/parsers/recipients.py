@@ -72,9 +72,14 @@ def is_reply_all(mail: InboundMail, club_addresses: Iterable[str]) -> bool:
     return bool(mail.in_reply_to or mail.references) and bool(others(mail, club_addresses))
 
 
-# A reminder's own words before the subject it repeats: "Relance : Devis", "2e relance - Devis", "Rappel : Devis".
-_REMINDER = re.compile(r"^(?:\d+\s*(?:e|eme|ere|er)?\s+)?(?:relance|rappel|urgent|suite|reminder)\s*[:\-–—]\s*",
-                       re.IGNORECASE)
+# A reminder's own words around the subject it repeats (folded text): "Relance : Devis", "2e relance - Devis",
+# "Nouvelle relance : Devis", "Relance n°2 : Devis", "Suite à ma demande : Devis"; "Devis (relance)", "Devis -
+# URGENT", "Devis [rappel]". Only with a separator or brackets: "Relance de mes clients" is a subject.
+_WORD = (r"(?:(?:nouvelle|derniere|\d+\s*(?:e|eme|ere|er)?)\s+)?(?:relance|rappel|urgent|reminder)"
+         r"(?:\s*n\s*[°o.]?\s*\d+)?")
+_REMINDER = re.compile(rf"^(?:{_WORD}|suite(?:\s+a\s+(?:ma|mon|notre)\s+(?:demande|mail|message|courriel))?)"
+                       r"\s*[:\-–—]\s*", re.IGNORECASE)
+_REMINDER_AFTER = re.compile(rf"\s*(?:[(\[]\s*{_WORD}\s*[)\]]|\s[\-–—:]\s*{_WORD})\s*[!.]*\s*$", re.IGNORECASE)
 _TAGS = re.compile(r"^\s*\[[^\[\]]{1,40}\]\s*")
 
 
@@ -88,6 +93,7 @@ def subject_key(subject: str) -> str:
         text = strip_subject_prefixes(text)
         text = _TAGS.sub("", text)
         text = _REMINDER.sub("", text)
+        text = _REMINDER_AFTER.sub("", text)
         if text == before:
             break
     key = " ".join(text.strip(" .!?:;,-–—…\"'«»()").split())

@@ -241,9 +241,16 @@ _AWAY_BODY = re.compile(
     r"e-mail|demande)s? (?:a|des) mon retour"
     r"|\ba mon retour\b|\bacces (?:limite|restreint) (?:a|aux) (?:mes )?(?:mails|messagerie|e-mails|courriels)\b"
     r"|\b(?:message|reponse|mail) automatique\b|\ben cas d'urgence\b"
-    r"|\bi am (?:currently )?(?:out of (?:the )?office|away|on (?:vacation|holiday|leave))\b"
-    r"|\b(?:i will|i'll) (?:be )?(?:back|return|respond|reply)\b.{0,40}\b(?:on|when|upon)\b"
+    r"|\bi(?: am|'m) (?:currently |now )?(?:out of (?:the )?office|away|travell?ing|"
+    r"on (?:(?:annual|parental|sick|maternity|paternity|study) )?(?:vacation|holidays?|leave))\b"
+    r"|\b(?:i will|i'll) (?:be )?(?:back|return|respond|reply|answer|get back)\b.{0,40}\b(?:on|when|upon)\b"
+    r"|\b(?:on|upon) my return\b|\bwhen i(?: am|'m) back\b|\blimited access to (?:my )?e-?mails?\b"
     r"|\bout of (?:the )?office\b|\bautomatic reply\b|\bauto-?reply\b")
+# Words by which a mail says it was written by a machine. With an away phrase besides, they make the mail automatic
+# even when it quotes the notification (some autoresponders quote the mail they answer).
+_SAYS_AUTOMATIC = re.compile(r"\b(?:message|reponse|mail|courriel|e-mail) automatique\b"
+                             r"|\b(?:automatic|automated|auto-?generated) (?:reply|response|message|e-?mail)\b"
+                             r"|\bauto-?reply\b")
 # Subjects of a vacation notice a person writes as a fresh mail (not "Re: <the notification>").
 _AWAY_SUBJECT = re.compile(r"\b(?:conges?|vacances|absences?|absente?|out of (?:the )?office|fermeture|"
                            r"indisponib\w*|away|holidays?|vacation)\b")
@@ -256,8 +263,10 @@ def automatic_reason(mail: InboundMail, message: str, ref: str = "") -> str:
     Headers (Auto-Submitted, X-Autoreply…) and auto-reply subjects are already caught by the router; this reads
     what is left: a notice without headers. Its subject is its own, not a reply to the notification (no "Re:"),
     and says he is away; or its text says so in the words autoresponders use ("je suis absent…", "de retour le…",
-    "je prendrai connaissance de votre message à mon retour") and it does not quote the notification (`ref`, the
-    ticket's reference, is in every notification: a person's reply quotes it, an autoresponder does not)."""
+    "je prendrai connaissance de votre message à mon retour", "I'm on annual leave") and it does not quote the
+    notification (`ref`, the ticket's reference, is in every notification: a person's reply quotes it, an
+    autoresponder does not); or, quoting it or not, it says both that he is away and that it is automatic
+    ("Ceci est un message automatique. Je suis absent…": some autoresponders quote the mail they answer)."""
     text = _fold(message)
     subject = _fold(mail.subject)
     if auto_reply_subject(mail.subject):
@@ -271,6 +280,11 @@ def automatic_reason(mail: InboundMail, message: str, ref: str = "") -> str:
     quoted = bool(ref) and ref.casefold() in (mail.text or "").casefold() and ref.casefold() not in text.casefold()
     if body and not quoted and len(text) < 1200:
         return f"texte d'un message d'absence (« {shorten(body.group(0), 60)} »)"
+    says = _SAYS_AUTOMATIC.search(text)
+    away = _AWAY_BODY.search(_SAYS_AUTOMATIC.sub(" ", text))
+    if says and away and len(text) < 1200:
+        return f"message d'absence qui se dit automatique (« {shorten(says.group(0), 40)} », « " \
+               f"{shorten(away.group(0), 40)} »)"
     return ""
 
 

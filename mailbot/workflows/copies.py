@@ -13,12 +13,15 @@ from mailbot.parsers import InboundMail
 from mailbot.parsers.recipients import addressing, is_copy, is_reply_all
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import WorkflowContext
+from mailbot.workflows.notices import flood_notice
 from mailbot.workflows.requests import forwardable, forwarded_rows, own_words, stored_text, ticket_context
 from mailbot.workflows.tickets import human_size, record_event, record_inbound
 
 TEMPLATE = "notification_copie"
 # The inbound record's reason for a copy that threads with nothing (listed for Aideur with the unanswered mails).
 UNTHREADED = "copie pour information (le Club n'était qu'en copie) : transmise à Aideur, aucune réponse"
+GROUPED = "copie pour information (le Club n'était qu'en copie) : avis à Aideur regroupé, aucune réponse"
+COPY_OUTCOME = "copy"  # the router's action, as the pipeline records it (flood bounds count on it)
 
 
 def copy_mail(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket | None,
@@ -43,14 +46,21 @@ def copy_mail(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
     }
     attach = raw if context["attachments_forwarded"] else None
     if ticket is None:
-        notify_aideurs(ctx, None, TEMPLATE, context | {"ref": ""}, key=f"copy:{mail.message_id}",
+        # Someone who is not a member copying the club on mail after mail (a campaign without list headers) gets
+        # the bounds of any stranger's mail: Aideur hears of the first and of the 10th, 100th…; all are recorded.
+        stranger = sender is None or sender.status != "active"
+        flood = flood_notice(ctx.session, sender=mail.from_address, outcome=COPY_OUTCOME, now=ctx.now) \
+            if stranger else None
+        if stranger and flood is None:
+            return GROUPED
+        notify_aideurs(ctx, None, TEMPLATE, context | {"ref": "", "flood": flood}, key=f"copy:{mail.message_id}",
                        attach_from_raw=attach)
         return UNTHREADED
     record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     record_event(ctx.session, ticket, "copy", f"copie de {mail.from_address} (le Club en copie)", ctx.now,
                  actor=mail.from_address)
     notify_aideurs(ctx, ticket, TEMPLATE, ticket_context(ctx, ticket, ticket.member) | context | {
-        "sender_is_owner": ticket.member is not None and ticket.member.email == mail.from_address,
+        "flood": None, "sender_is_aideur": ctx.settings.is_aideur(mail.from_address), "sender_is_owner": ticket.member is not None and ticket.member.email == mail.from_address,
         "ticket_closed": ticket.closed_at is not None,
     }, key=f"copy:{mail.message_id}", attach_from_raw=attach)
     return ""

@@ -323,6 +323,12 @@ def _to_stranger(ctx: WorkflowContext, mail: InboundMail, counterpart: Counterpa
     from mailbot.workflows import triage  # triage imports this module
 
     parsed = parse_aideur_reply(mail.new_text or mail.text, triage.local_today(ctx))
+    if not parsed.commands and not parsed.errors and parsed.message.strip():
+        from mailbot.workflows import absences
+
+        if reason := absences.automatic_reason(mail, parsed.message):  # his vacation notice: never sent on
+            absences.auto_reply_held(ctx, mail, None, reason)
+            return
     commands_only = AideurReply(parsed.commands, "", parsed.errors, parsed.references)
     problems = triage.check(ctx, None, commands_only)
     message = parsed.message.strip()

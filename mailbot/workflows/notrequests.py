@@ -52,6 +52,9 @@ def calendar(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket
         "sender": display_sender(member, mail), "what": what, "summary": invitation.summary,
         "organizer": invitation.organizer, "when": moment, "subject": mail.subject or "(sans objet)",
         "title": ticket.subject if ticket else "",
+        # What the sender wrote beside the invitation: it may be a request (Aideur opens it with #ouvrir).
+        "text": shorten(own_words(mail).strip(), 3000),
+        "member_email": member.email if member is not None and member.status == "active" and ticket is None else "",
     }, key=f"calendar:{mail.message_id}", about=mail.from_address, counterpart=_sender(ctx, ticket, member, mail))
     return f"agenda ({what}) : pas une demande, Aideur prévenu"
 

@@ -7,6 +7,7 @@ hold and for what it must not: the sender of a copy gets nothing, the ticket's m
 acknowledgement, Aideur one short notice per copy."""
 from __future__ import annotations
 
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -257,3 +258,109 @@ def test_a_mail_to_a_club_alias_is_a_request_not_a_copy(clean_mail, database_url
     append(clean_mail, CLUB, make_mail(BRUNO, "Salon", "Tu viens ?", to=CHLOE, Cc="contact@club.test").as_bytes())
     assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1, "copy": 1}
     assert len(settle(clean_mail, ALICE, 1)) == 1 and mailbox(clean_mail, BRUNO) == []
+
+
+# Attack (point 1): Outlook's reply-all often carries no In-Reply-To/References (only Thread-Index), and Apple Mail
+# puts the club in To beside the author. Bruno's answer then cited nothing and named the club in To: it became a
+# ticket for Bruno with an acknowledgement. The subject of Alice's open request, with Alice among its people, is
+# the thread.
+@pytest.mark.parametrize("subject, to, cc", [
+    ("RE: Devis toiture", f"{ALICE}, {CLUB}", ""),  # Outlook, no thread headers
+    ("RE : Devis toiture", ALICE, CLUB),  # Outlook in French
+    ("Re: Devis toiture", f"Alice <{ALICE}>, Club Aide <{CLUB}>", ""),  # Apple Mail, headers lost by a forwarder
+])
+def test_a_reply_all_without_thread_headers_attaches_by_its_subject(clean_mail, settings, sessions, subject, to, cc):
+    _first, ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    extra = {"Cc": cc} if cc else {}
+    mail = make_mail(BRUNO, subject, BRUNO_TEXT, to=to, Thread_Index="AQHZ1234abcd==", **extra)
+    append(clean_mail, CLUB, mail.as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"copy": 1}
+    assert len(tickets(sessions)) == 1
+    assert any("faire un devis" in text for text in texts_on(sessions, ticket.id))
+    notes = settle(clean_mail, AIDEUR, 2)
+    assert any(note.subject.startswith(f"Copie reçue pour {ticket.ref}") for note in notes)
+    assert mailbox(clean_mail, BRUNO) == []
+    assert len(settle(clean_mail, ALICE, 1)) == 1
+
+
+def test_a_fresh_mail_with_the_same_subject_cc_that_member_is_its_senders_request(clean_mail, settings, sessions):
+    _first, _ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    append(clean_mail, CLUB, make_mail(BRUNO, "Devis toiture", "Bonjour, il me faut aussi un couvreur pour mon "
+                                       "entrepôt de Lyon.\nBruno", to=CLUB, Cc=ALICE).as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1}
+    assert [t.member.email for t in tickets_with_members(sessions)] == [ALICE, BRUNO]
+
+
+def tickets_with_members(sessions) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        found = list(session.scalars(select(Ticket).order_by(Ticket.id)))
+        for ticket in found:
+            _ = ticket.member.email
+        return found
+
+
+def test_a_strangers_flood_of_copies_is_not_a_flood_of_notices(clean_mail, settings, sessions):
+    """Attack (point 1): a stranger blind-copies the club on 15 mails in an hour (a prospecting campaign without
+    list headers). Each is recorded; Aideur hears of the first and of the 10th, not of each one."""
+    add_members(sessions)
+    for number in range(15):
+        append(clean_mail, CLUB, make_mail(STRANGER, f"Offre spéciale n° {number}",
+                                           f"Bonjour, notre offre n° {number} vous intéressera.", to=BRUNO).as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"copy": 15}
+    notes = settle(clean_mail, AIDEUR, 2)
+    assert 1 <= len(notes) <= 2
+    assert mailbox(clean_mail, STRANGER) == []
+    with sessions() as session:
+        assert len(session.scalars(select(InboundRecord).where(InboundRecord.outcome == "copy")).all()) == 15
+
+
+def test_aideurs_own_mail_to_the_member_with_the_club_in_cc_goes_on_her_ticket(clean_mail, settings, sessions):
+    """Attack (point 1, "whoever sends it"): Aideur writes to Alice from his own mailbox, the club in Cc "pour la
+    trace", naming her request's reference in the subject. It used to drive nothing and bring him the alert « sans
+    jeton »; it is a copy on her ticket, and nobody is written to."""
+    _first, ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    settle(clean_mail, AIDEUR, 1)
+    append(clean_mail, CLUB, make_mail(f"Aideur <{AIDEUR}>", f"[{ticket.ref}] Votre toiture",
+                                       "Bonjour Alice, je vous appelle demain avec deux noms de couvreurs.\nAideur",
+                                       to=ALICE, Cc=CLUB).as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=5)).actions) == {"copy": 1}
+    assert any("deux noms de couvreurs" in text for text in texts_on(sessions, ticket.id))
+    notes = settle(clean_mail, AIDEUR, 2)
+    assert not any("sans jeton" in n.subject.lower() or "n'a pas été traité" in n.text for n in notes)
+    assert len(settle(clean_mail, ALICE, 1)) == 1 and mailbox(clean_mail, BRUNO) == []
+
+
+LONG = ("Litige avec un fournisseur d'électricité qui a facturé deux fois la même période à l'entreprise, malgré "
+        "trois réclamations écrites et un médiateur saisi")
+
+
+def test_a_reminder_of_a_long_subject_follows_up_the_request(clean_mail, settings, sessions):
+    """Attack (point 7): the ticket's title is the subject shortened (120 characters, « … »); a reminder with the
+    whole subject did not match it and opened a duplicate ticket with a second promise."""
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, REQUEST).as_bytes())
+    run_cycle(settings, sessions)
+    [ticket] = tickets(sessions)
+    assert ticket.subject.endswith("…")
+    append(clean_mail, CLUB, make_mail(ALICE, "Relance : " + LONG, "Avez-vous du nouveau ?").as_bytes())
+    append(clean_mail, CLUB, make_mail(ALICE, LONG[:60], "Autre sujet, plus court.").as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=5)).actions) == {
+        "follow-up": 1, "new-request": 1}
+    assert any("du nouveau" in text for text in texts_on(sessions, ticket.id))
+
+
+def test_a_thank_you_under_a_long_subject_is_a_thank_you(clean_mail, settings, sessions):
+    """Attack (point 7): « Merci ! » under her request's whole long subject was not recognised (the title is
+    shortened) and opened a ticket with a promise."""
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, REQUEST).as_bytes())
+    run_cycle(settings, sessions)
+    # Her request still open: a follow-up on it. Closed since: a thank-you on it. Never a new ticket.
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, "Merci beaucoup !\nAlice").as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=5)).actions) == {"follow-up": 1}
+    with sessions.begin() as session:
+        closed = session.scalars(select(Ticket)).one()
+        closed.status, closed.closed_at = "closed", CLOCK + timedelta(minutes=6)
+    append(clean_mail, CLUB, make_mail(ALICE, LONG, "Merci encore !\nAlice").as_bytes())
+    assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=10)).actions) == {"thanks": 1}
+    assert len(tickets(sessions)) == 1

@@ -297,3 +297,89 @@ def test_replying_to_notices_about_no_ticket_does_something_sensible(clean_mail,
     assert "Votre texte n'a été envoyé à personne : la notification « " in refusal
     assert alert.subject[:40] in refusal and "écrivez-lui depuis votre messagerie" in refusal
     assert mailbox(clean_mail, STRANGER) == [] and mailbox(clean_mail, ALICE) == []
+
+
+# Attack (issue 13, point 7): a member's invitation whose text is a real request (Outlook: the body beside the
+# calendar part is the invitation's description). No ticket is opened, but Aideur must read what she asks and be
+# told how to open it; the notice used to give only the title and the time.
+ALICE_INVITE = raw("invite@alice", "Subject: Point bail commercial\n",
+                   "--B\nContent-Type: text/plain; charset=utf-8\n\nBonjour,\nMon bailleur augmente le loyer de 30 % au "
+                   "1er janvier : pouvez-vous me trouver un avocat en droit commercial avant la réunion ?\nAlice\n"
+                   "--B\nContent-Type: text/calendar; charset=utf-8; method=REQUEST\n\nBEGIN:VCALENDAR\nMETHOD:REQUEST\n"
+                   "BEGIN:VEVENT\nDTSTART;TZID=Europe/Paris:20261215T100000\nSUMMARY:Point bail commercial\n"
+                   "ORGANIZER:mailto:" + ALICE + "\nEND:VEVENT\nEND:VCALENDAR\n--B--\n",
+                   'multipart/alternative; boundary="B"')
+
+
+def test_an_invitation_carrying_a_request_shows_aideur_the_request(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    add_members(sessions)
+    append(clean_mail, CLUB, ALICE_INVITE)
+    assert dict(run_cycle(settings, sessions).actions) == {"calendar": 1}
+    [notice] = settle(clean_mail, AIDEUR, 1)
+    text = " ".join(notice.text.split())
+    assert "avocat en droit commercial" in text and "30 %" in text
+    assert f"#ouvrir {ALICE}" in text  # how to make it a request, with her address ready to copy
+    assert mailbox(clean_mail, ALICE) == []
+    with sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+
+
+# Attack (point 7): a thank-you with a request hidden below the signature mark ("-- ") or the phone's line: the
+# member's own words were cut there, so it went on her ticket as a bare "Merci !" and Aideur never read the
+# request. A signature block with her address stays a thank-you.
+@pytest.mark.parametrize("body, asks", [
+    ("Merci !\n-- \nAlice Martin\n\nPS : pourriez-vous aussi me trouver un avocat pour lundi ?\n", True),
+    ("Un grand merci !\n\nEnvoyé de mon iPhone\n\nP.S. J'ai aussi besoin d'un expert-comptable.\n", True),
+    ("Merci pour tout !\n-- \nAlice Martin\nGérante, Martin Conseil\n12 rue de la Paix, 75002 Paris\n", False),
+])
+def test_a_request_hidden_below_a_thank_you_is_a_request(clean_mail, settings, sessions, body, asks):  # type: ignore[no-untyped-def]
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("req@alice", "Subject: Facture contestée\n",
+                                 "Bonjour,\nUn client conteste ma facture, pouvez-vous m'aider ?\nAlice\n"))
+    run_cycle(settings, sessions)
+    append(clean_mail, CLUB, raw("merci@alice", "Subject: Merci\n", body))
+    actions = dict(run_cycle(settings, sessions, at=CLOCK + timedelta(hours=1)).actions)
+    assert actions == ({"new-request": 1} if asks else {"thanks": 1})
+    assert len(settle(clean_mail, ALICE, 2 if asks else 1)) == (2 if asks else 1)
+
+
+def test_aideurs_vacation_notice_to_a_non_member_notice_reaches_nobody(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    """Attack (point 4 with point 7's new reply address): Aideur's out-of-office without auto headers answering
+    « Message d'un non-membre » was relayed to that stranger as « Message d'Aideur »."""
+    from tests.helpers import make_mail, smtp_send, wait_mail
+
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("q2@inconnu", "Subject: Renseignement\n",
+                                 "Bonjour,\nJe suis artisan à Lyon, comment fonctionne votre club ?\nJean\n",
+                                 sender=STRANGER))
+    run_cycle(settings, sessions)
+    settle(clean_mail, STRANGER, 1)
+    [notice] = settle(clean_mail, AIDEUR, 1)
+    for subject, body in (("Congés de fin d'année", "Bonjour, je suis en congés jusqu'au 4 janvier.\nAideur"),
+                          ("Re: " + notice.subject, "I'm away until January 4th with limited access to email.")):
+        smtp_send(clean_mail, make_mail(AIDEUR, subject, body, to=notice.reply_to[0]))
+    wait_mail(clean_mail, CLUB, 2)
+    run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=10))
+    assert len(settle(clean_mail, STRANGER, 1)) == 1  # the invitation only
+    told = settle(clean_mail, AIDEUR, 2)
+    assert len(told) == 2 and "réponse automatique" in told[1].subject
+    with sessions() as session:
+        assert len(session.scalars(select(Event).where(Event.kind == "aideur-auto-reply")).all()) == 2
+
+
+def test_a_mass_mail_with_the_club_in_cc_and_its_reply_alls_are_mass_mails(clean_mail, settings, sessions):  # type: ignore[no-untyped-def]
+    """Attack (points 1 and 7): the networking mail with the club in Cc rather than To, then two reply-alls (the
+    club in Cc again): no ticket, no answer, and no notice per mail for Aideur (they are listed as mass mails)."""
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("reseau-cc@membres", f"Subject: Soirée réseau jeudi\nCc: {CLUB}\n",
+                                 "Bonjour à tous,\nSoirée réseau jeudi à 19 h, venez nombreux !\nChloé\n",
+                                 sender=CHLOE, to=MANY))
+    for number, sender in enumerate((BRUNO, STRANGER)):
+        append(clean_mail, CLUB, raw(f"reseau-re{number}@x", f"Subject: RE: Soirée réseau jeudi\nCc: {CLUB}, {MANY}\n"
+                                     "In-Reply-To: <reseau-cc@membres>\n", "Je viens avec plaisir.\n",
+                                     sender=sender, to=CHLOE))
+    assert dict(run_cycle(settings, sessions).actions) == {"ignore": 3}
+    assert all(mailbox(clean_mail, who) == [] for who in (AIDEUR, CHLOE, BRUNO, STRANGER))
+    with sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+        assert all("envoi en nombre" in r.reason for r in session.scalars(select(InboundMail)))

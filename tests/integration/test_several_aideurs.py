@@ -241,3 +241,52 @@ def test_command_confirmed_after_a_colleague_decided_is_held_back_and_not_report
     [late] = [m for m in settle(clean_mail, AIDEUR, 4) if "déjà" in m.subject]
     assert "refusée" in late.subject and "déjà exécutée" not in late.subject
     assert len(settle(clean_mail, ALICE, 2)) == 2
+
+
+# Attack (point 3): other commands racing, other clients. A closes quietly from Outlook while B, in the same
+# cycle, sends the solution from Gmail: the member must read nothing (neither the solution nor a closing mail),
+# B is told his #solution was not carried out, A is told of the attempt.
+def test_a_quiet_close_racing_a_solution_first_applies_member_reads_nothing(clean_mail, two):  # type: ignore[no-untyped-def]
+    settings, sessions = two
+    note_a, note_b = open_ticket(clean_mail, settings, sessions)
+    both_reply(clean_mail, settings, sessions,
+               reply_to_notification(note_a, "#clore silencieusement", "outlook"),
+               reply_to_notification(note_b, "#solution Maître Durand, avocate, 01 23 45 67 89", "gmail",
+                                     sender=AIDEUR_B, name="Béatrice"))
+    assert len(settle(clean_mail, ALICE, 1)) == 1  # her acknowledgement only
+    assert status(sessions) == "closed"
+    [held] = [m for m in settle(clean_mail, AIDEUR_B, 2) if HELD_BACK in m.subject]
+    assert "#solution" in flat(held) and "#clore silencieusement" in flat(held) and AIDEUR in flat(held)
+    a_mails = settle(clean_mail, AIDEUR, 3)
+    assert any(TOLD in m.subject and AIDEUR_B in flat(m) for m in a_mails)
+    with sessions() as session:
+        assert session.scalar(select(func.count(Event.id)).where(Event.kind == "command:solution")) == 0
+        assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.recipient == ALICE)) == 1
+
+
+def test_held_acknowledgements_of_two_members_at_once_are_each_reported_and_sent(  # type: ignore[no-untyped-def]
+        clean_mail, database_url, sessions_for):
+    """Attack (point 5): Alice and Bruno over the limit in the same cycle, their mails interleaved: each one's
+    third acknowledgement is held (and only that one), each notice says which, and both leave an hour later."""
+    from tests.helpers import BRUNO
+
+    settings = load_settings(make_env(clean_mail, database_url, MAILBOT_RATE_LIMIT_PER_HOUR="2"), env_file=None)
+    sessions = sessions_for(database_url)
+    add_members(sessions)
+    for number in range(3):
+        for who in (ALICE, BRUNO):
+            smtp_send(clean_mail, make_mail(who, f"Question {number} de {who[:5]}", f"Question {number} sur la TVA."))
+    wait_mail(clean_mail, CLUB, 6)
+    run_cycle(settings, sessions, at=THURSDAY)
+    notes = settle(clean_mail, AIDEUR, 6)
+    assert len(notes) == 6
+    held = [n for n in notes if "RETENU" in flat(n)]
+    assert len(held) == 2 and all("26 novembre 2026 à 12 h 00" in flat(n) for n in held)
+    with sessions() as session:
+        refs = {t.member.email: t.ref for t in session.scalars(select(Ticket).order_by(Ticket.id))}
+    assert {ALICE, BRUNO} == {next(email for email in (ALICE, BRUNO) if email in flat(n)) for n in held}
+    assert len(settle(clean_mail, ALICE, 2)) == 2 and len(settle(clean_mail, BRUNO, 2)) == 2
+    run_cycle(settings, sessions, at=THURSDAY + timedelta(hours=1, minutes=1))
+    assert len(settle(clean_mail, ALICE, 3)) == 3 and len(settle(clean_mail, BRUNO, 3)) == 3
+    assert refs[ALICE] in " ".join(m.subject for m in mailbox(clean_mail, ALICE))
+    assert len(mailbox(clean_mail, AIDEUR)) == 6

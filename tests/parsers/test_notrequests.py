@@ -116,3 +116,43 @@ def test_bare_thanks(text: str) -> None:
 ])
 def test_not_bare_thanks(text: str) -> None:
     assert not is_bare_thanks(text)
+
+
+# Attack (issue 13, point 7): what lies below the signature of a thank-you.
+@pytest.mark.parametrize(("full", "own", "more"), [
+    ("Merci !\n-- \nAlice\n\nPS : pourriez-vous aussi m'aider ?", "Merci !", True),
+    ("Merci !\n\nEnvoyé de mon iPhone\n\nP.S. Il me faut un avocat.", "Merci !", True),
+    ("Merci\n--\nAlice\nN.B. : nouveau numéro 06 12 34 56 78", "Merci", True),
+    ("Merci !\n-- \nAlice Martin\nPsychologue du travail\n12 rue de la Paix, 75002 Paris", "Merci !", False),
+    ("Merci !\n\n> Pouvez-vous m'aider ?", "Merci !", False),
+])
+def test_says_more_below(full: str, own: str, more: bool) -> None:
+    from mailbot.parsers.notrequests import says_more_below
+
+    assert says_more_below(full, own) is more
+
+
+# Attack (issue 13, point 7): everyday thank-yous that each opened a ticket with a promise.
+@pytest.mark.parametrize("text", [
+    "Super merci !", "Top merci", "Merci merci !", "Ok merci", "OK merci beaucoup", "Merci bcp", "Mercii !",
+    "Parfait merci", "Bien reçu, merci", "Génial merci !", "Cool merci", "Merci 1000 fois", "Thx",
+    "Un immense merci à toute l'équipe", "Merci d'avoir pris le temps", "Merci de votre aide précieuse",
+    "Merci pour la mise en relation avec Bruno", "Trop bien merci", "Merci pour votre aide si rapide",
+])
+def test_everyday_thanks_are_bare(text: str) -> None:
+    assert is_bare_thanks(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Merci d'avance", "Merci de me rappeler", "Ok merci, et pour le devis ?",
+    "Super, merci, je cherche aussi un plombier", "Merci pour la mise en relation, mais Bruno ne répond pas",
+    "Merci d'avance pour le nom d'un avocat",
+    "Top merci, il me faut aussi un expert-comptable",
+])
+def test_thanks_asking_something_are_not_bare(text: str) -> None:
+    assert not is_bare_thanks(text)
+
+
+@pytest.mark.parametrize("text", ["Merci Paul !", "Merci à Bruno", "Un grand merci Chloé"])
+def test_thanks_to_a_name_are_bare(text: str) -> None:
+    assert is_bare_thanks(text)

@@ -99,3 +99,20 @@ def test_an_alias_of_the_club_counts_as_the_club():
     clubs = ("aide@club.test", "contact@club.test")
     parsed = parse_mail(mail(b"To: \"Contact\" <CONTACT+x@club.test>\r\n"))
     assert addressing(parsed, clubs) is Addressing.TO and addressing(parsed, CLUBS) is Addressing.BLIND
+
+
+# Attack (issue 13, point 7): a reminder says so before or after the subject, in its own words.
+@pytest.mark.parametrize("subject", [
+    "Devis toiture (relance)", "Devis toiture - relance", "Devis toiture (2e relance)", "Devis toiture – rappel",
+    "Nouvelle relance : Devis toiture", "Relance n°2 : Devis toiture", "Devis toiture - URGENT",
+    "Devis toiture (urgent)", "Devis toiture [relance]", "Dernière relance - Devis toiture",
+    "Suite à ma demande : Devis toiture", "RE: Devis toiture (relance) !",
+])
+def test_a_reminders_words_around_the_subject_are_not_the_subject(subject: str) -> None:
+    assert subject_key(subject) == subject_key("Devis toiture") == "devis toiture"
+
+
+@pytest.mark.parametrize("subject", ["Relance de mes clients impayés", "Rappel des cotisations URSSAF",
+                                     "Devis toiture urgent ou pas", "Suite de ma formation"])
+def test_a_subject_about_reminders_keeps_its_words(subject: str) -> None:
+    assert subject_key(subject) not in ("", "devis toiture") and len(subject_key(subject).split()) >= 3

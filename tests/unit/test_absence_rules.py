@@ -62,3 +62,55 @@ def test_a_reply_quoting_the_notification_is_a_word_for_the_member(body: str) ->
     quoted = body + "\n\nLe 26/11/2026 à 10:00, Club Aide a écrit :\n> [CA-2026-0001] Nouvelle demande\n> Bail"
     mail = _mail("Re: [CA-2026-0001] Nouvelle demande", quoted)
     assert automatic_reason(mail, mail.new_text, "CA-2026-0001") == ""
+
+
+# Attack (issue 13, point 4): English autoresponders and contractions, and a notice that quotes the notification
+# but says it is automatic. Each of these was relayed to the member as Aideur's message.
+NOTIFICATION_QUOTED = "\n\nLe 26/11/2026 à 10:00, Club Aide a écrit :\n> [CA-2026-0001] Nouvelle demande\n> Bail"
+
+
+@pytest.mark.parametrize("body", [
+    "Thank you for your email. I am on annual leave until Monday 4 January and will reply on my return.",
+    "I'm away until January 4th. For urgent matters please contact Bruno.",
+    "Hello, I'm on holiday until 4 January; I'll answer when I'm back.",
+    "I'm currently on vacation with limited access to email.",
+    "Ceci est un message automatique. Je suis absent jusqu'au 4 janvier." + NOTIFICATION_QUOTED,
+    "I am out of the office until 4 January. This is an automated reply." + NOTIFICATION_QUOTED,
+    "Message automatique : je suis en congés jusqu'au 4 janvier inclus." + NOTIFICATION_QUOTED,
+])
+def test_other_vacation_notices_are_automatic(body: str) -> None:
+    mail = _mail("Re: [CA-2026-0001] Nouvelle demande", body)
+    assert automatic_reason(mail, mail.new_text, "CA-2026-0001")
+
+
+@pytest.mark.parametrize("body", [
+    "Hello Alice, I'm away tomorrow but Bruno can help you: I am forwarding your request.",
+    "Bonjour Alice, vous avez peut-être reçu un message automatique de ma part : je suis bien là, je m'en occupe.",
+])
+def test_a_person_mentioning_absence_or_automatic_mail_is_still_relayed(body: str) -> None:
+    mail = _mail("Re: [CA-2026-0001] Nouvelle demande", body + NOTIFICATION_QUOTED)
+    assert automatic_reason(mail, mail.new_text, "CA-2026-0001") == ""
+
+
+# Attack (point 4): other ways to write the absence's two days. Each was refused with « n'a pas pu être lue ».
+@pytest.mark.parametrize(("text", "start", "end", "motif"), [
+    ("jusqu'au 5 janvier", TODAY, date(2027, 1, 5), ""),  # from today
+    ("jusqu'au 05/01 congés", TODAY, date(2027, 1, 5), "congés"),
+    ("21/12-04/01", date(2026, 12, 21), date(2027, 1, 4), ""),  # a dash without spaces
+    ("21/12–04/01 ski", date(2026, 12, 21), date(2027, 1, 4), "ski"),
+    ("du 21 au 31 décembre", date(2026, 12, 21), date(2026, 12, 31), ""),  # the month written once
+    ("du 28 décembre au 4 janvier", date(2026, 12, 28), date(2027, 1, 4), ""),
+    ("28-31 décembre", date(2026, 12, 28), date(2026, 12, 31), ""),
+    ("du 28 au 4 janvier", date(2026, 12, 28), date(2027, 1, 4), ""),  # across New Year, month once
+])
+def test_other_ways_to_write_an_absence(text: str, start: date, end: date, motif: str) -> None:
+    assert read_range(text, TODAY) == (start, end, motif)
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("22-12-2026 05-01-2027", date(2026, 12, 22), date(2027, 1, 5)),
+    ("22.12 au 05.01", date(2026, 12, 22), date(2027, 1, 5)),
+    ("22/12/26 05/01/27", date(2026, 12, 22), date(2027, 1, 5)),
+])
+def test_full_dates_with_dashes_and_short_years_still_read(text: str, start: date, end: date) -> None:
+    assert read_range(text, TODAY) == (start, end, "")

@@ -21,3 +21,24 @@ def test_quiet_words(argument):
 ])
 def test_other_reasons_are_an_ordinary_close(argument):
     assert not is_quiet(argument)
+
+
+# Attack (issue 13, point 1): the ways Aideur says "tell nobody" besides the listed words — a negation before a verb
+# or a noun of telling. Each of these used to close with a mail to the member quoting the words as the reason.
+@pytest.mark.parametrize("argument", [
+    "sans le prévenir", "sans l'informer", "sans envoyer de mail", "pas de mail", "sans notifier",
+    "sans informer personne", "doublon, ne pas prévenir", "le membre a trouvé seul, inutile de le prévenir",
+    "ne pas envoyer de message", "en douce", "sans rien lui dire", "sans lui écrire", "aucun mail",
+    "no mail", "without telling",
+])
+def test_a_negated_telling_is_quiet(argument):
+    assert is_quiet(argument)
+
+
+@pytest.mark.parametrize("argument", [
+    "sans réponse du membre depuis trois semaines", "sans suite", "le membre n'a pas répondu",
+    "réglé par mail avec Bruno", "le membre a prévenu qu'il avait trouvé", "pas de nouvelles",
+    "aucun message du membre depuis un mois", "pas de mail de sa part", "aucun mail reçu depuis octobre",
+])
+def test_a_reason_mentioning_mail_is_still_an_ordinary_close(argument):
+    assert not is_quiet(argument)

@@ -73,7 +73,8 @@ SAMPLES = {
                                     "last_decision": "#accepter 15/12, par aideur@club.test, le jeudi 26 novembre "
                                                      "2026 à 11 h 05"},
     "cloture_silencieuse": TICKET,
-    "notification_copie": TICKET | {"sender": "david@membres.test", "sender_name": "David Roux",
+    "notification_copie": TICKET | {"sender": "david@membres.test", "sender_name": "David Roux", "flood": None,
+                                    "sender_is_aideur": False,
                                     "sender_is_owner": False, "to": "alice@membres.test",
                                     "cc": "aide@club.test, chloe@membres.test", "blind": False,
                                     "subject": "RE: Devis toiture", "text": LONG, "no_new_text": False,
@@ -235,7 +236,7 @@ SAMPLES = {
                                      "what": "réponse à une invitation (acceptée)", "summary": "Point comptable",
                                      "organizer": "Alice Martin <alice@membres.test>",
                                      "when": "mardi 8 décembre 2026 à 14 h 30", "subject": "Accepté : Point comptable",
-                                     "counterpart": ""},
+                                     "counterpart": "", "text": "", "member_email": ""},
     "notification_merci": NOTICE | {"ref": "CA-2026-0042", "title": "Besoin d'un avocat", "closed": True,
                                     "name": "Alice Martin", "email": "alice@membres.test",
                                     "text": "Un grand merci pour votre aide !\nAlice", "counterpart": ""},
