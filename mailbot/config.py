@@ -36,6 +36,13 @@ _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 # Every setting mailbot reads. A MAILBOT_* name that is not here is a mistake (a misspelt name would otherwise be
 # ignored and its default used without a word), reported with the closest of these names.
+# Mail providers whose addresses belong to anyone: a club with its address there has no domain of its own.
+PUBLIC_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "outlook.fr", "hotmail.com", "hotmail.fr", "live.com", "live.fr",
+    "msn.com", "yahoo.com", "yahoo.fr", "icloud.com", "me.com", "mac.com", "orange.fr", "wanadoo.fr", "free.fr",
+    "sfr.fr", "neuf.fr", "laposte.net", "gmx.fr", "gmx.com", "gmx.de", "aol.com", "protonmail.com", "proton.me",
+    "bbox.fr", "numericable.fr", "aliceadsl.fr", "club-internet.fr", "mailo.com", "zoho.com",
+})
 KNOWN_SETTINGS = frozenset({
     "MAILBOT_DATABASE_URL", "MAILBOT_LOG_LEVEL", "MAILBOT_ALLOW_CLEARTEXT",
     "MAILBOT_IMAP_HOST", "MAILBOT_IMAP_PORT", "MAILBOT_IMAP_USER", "MAILBOT_IMAP_PASSWORD", "MAILBOT_IMAP_SECURITY",
@@ -170,8 +177,15 @@ class Settings:
 
     @property
     def club_addresses(self) -> tuple[str, ...]:
-        """The club's address and its aliases: whoever writes to one of them writes to the club."""
-        return (self.club_address, *self.club_aliases)
+        """The club's address and its aliases: whoever writes to one of them writes to the club
+        (parsers.recipients.is_club_address). Unless the club's address is at a public mail provider, any address
+        of its domain is the club too ("@domain": a contact@ forwarded to the mailbox is not a blind copy), except
+        Aideur's addresses ("!address"), which are a person's."""
+        addresses: tuple[str, ...] = (self.club_address, *self.club_aliases)
+        domain = self.club_address.rpartition("@")[2].lower()
+        if domain and domain not in PUBLIC_MAIL_DOMAINS:
+            addresses += (f"@{domain}", *(f"!{a}" for a in self.aideur_addresses))
+        return addresses
 
 
 def load_settings(env: Mapping[str, str] | None = None, env_file: str | Path | None = DEFAULT_ENV_FILE, *,

@@ -30,11 +30,20 @@ def _local_and_domain(address: str) -> tuple[str, str]:
 
 
 def is_club_address(address: str, club_addresses: Iterable[str]) -> bool:
-    """Whether `address` is one of the club's (`club_addresses`), in any case and with any plus tag."""
+    """Whether `address` is one of the club's (`club_addresses`), in any case and with any plus tag.
+
+    Besides whole addresses, `club_addresses` may hold "@domain" (any address of the club's own domain: a public
+    contact@ forwarded to the mailbox is the club too) and "!address" (a person at that domain, e.g. Aideur, who is
+    not the club): see config.Settings.club_addresses."""
     if "@" not in address:
         return False
     local, domain = _local_and_domain(address)
-    return any((local, domain) == _local_and_domain(club) for club in club_addresses if "@" in club)
+    clubs = tuple(club_addresses)
+    if any((local, domain) == _local_and_domain(club[1:]) for club in clubs if club.startswith("!")):
+        return False
+    if any(club.startswith("@") and domain == club[1:].lower() for club in clubs):
+        return True
+    return any((local, domain) == _local_and_domain(club) for club in clubs if "@" in club and club[0] not in "@!")
 
 
 def addressing(mail: InboundMail, club_addresses: Iterable[str]) -> Addressing:

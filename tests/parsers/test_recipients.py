@@ -116,3 +116,24 @@ def test_a_reminders_words_around_the_subject_are_not_the_subject(subject: str) 
                                      "Devis toiture urgent ou pas", "Suite de ma formation"])
 def test_a_subject_about_reminders_keeps_its_words(subject: str) -> None:
     assert subject_key(subject) not in ("", "devis toiture") and len(subject_key(subject).split()) >= 3
+
+
+OWN_DOMAIN = ("aide@club.test", "@club.test", "!aideur@club.test")
+
+
+@pytest.mark.parametrize("headers, clubs, expected", [
+    # A public address of the club's own domain forwarded to its mailbox (contact@ → aide@), unset in
+    # MAILBOT_CLUB_ALIASES: still written to the club, never taken for a blind copy.
+    (b"To: Club Aide <contact@club.test>\r\n", OWN_DOMAIN, Addressing.TO),
+    (b"To: alice@membres.test\r\nCc: bureau@CLUB.test\r\n", OWN_DOMAIN, Addressing.CC),
+    # Aideur at the club's domain is a person: the club only in Cc of a mail to him is a copy.
+    (b"To: alice@membres.test, Aideur <aideur@club.test>\r\nCc: aide@club.test\r\n", OWN_DOMAIN, Addressing.CC),
+    # A club whose address is at a public provider: another address there is somebody else.
+    (b"To: alice.martin@gmail.com\r\n", ("club.aide@gmail.com",), Addressing.BLIND),
+    (b"To: Club.Aide@gmail.com\r\n", ("club.aide@gmail.com",), Addressing.TO),
+])
+def test_an_address_of_the_clubs_own_domain_is_the_club(headers, clubs, expected):
+    """`clubs` as config.Settings.club_addresses gives them (see test_config)."""
+    parsed = parse_mail(mail(headers))
+    assert addressing(parsed, clubs) is expected
+    assert set(others(parsed, clubs)) <= {"alice.martin@gmail.com", "alice@membres.test", "aideur@club.test"}

@@ -317,3 +317,9 @@ def test_a_password_in_clear_to_another_host_only_when_explicitly_allowed():
     assert load(MAILBOT_SMTP_HOST="relay.example.org", MAILBOT_SMTP_SECURITY="none").smtp.port == 25
     # TLS, with or without STARTTLS, is never in question.
     assert load(**REMOTE | {"MAILBOT_IMAP_SECURITY": "starttls"}).imap.security == "starttls"
+
+
+def test_the_clubs_own_domain_is_the_club_but_not_aideur_nor_a_public_provider():
+    assert load().club_addresses == ("aide@club.test", "@club.test", "!aideur@club.test", "!second@club.test")
+    gmail = load(MAILBOT_CLUB_ADDRESS="club.aide@gmail.com", MAILBOT_CLUB_ALIASES="contact@club.test")
+    assert gmail.club_addresses == ("club.aide@gmail.com", "contact@club.test")
