@@ -56,9 +56,9 @@ test: setup-test mail-servers
 test-fast: setup-test
 	$(BIN)/pytest -q -m "not slow"
 
+# Every bench (bench/all.py), then a summary table; `make bench ARGS=--full` for the documented runs.
 bench: setup-test mail-servers
-	$(BIN)/python bench/intake.py
-	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/all.py $(ARGS)
 
 # Lint and type check: zero findings expected (settings in pyproject.toml, [tool.ruff] and [tool.mypy]).
 LINT_STAMP := $(VENV)/.lint-stamp

@@ -24,7 +24,6 @@ import email.utils
 import imaplib
 import json
 import os
-import platform
 import shutil
 import signal
 import smtplib
@@ -36,7 +35,6 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -45,6 +43,8 @@ from imap_tools import MailBoxUnencrypted
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/intake.py` from the repo root
 
+from bench import common
+from bench.common import excerpt, log
 from bench.mailgen import CLUB_ADDRESS, generate, members, small_mails
 from mailbot.dev.devserver import MailServer
 
@@ -228,25 +228,6 @@ def last_json_line(text: str) -> dict[str, object]:
     return {}
 
 
-def excerpt(text: str, size: int = 1500) -> str:
-    """The beginning (the first error) and the end (the fatal one) of a long log."""
-    return text if len(text) <= 2 * size else f"{text[:size]}\n[...]\n{text[-size:]}"
-
-
-def mailbot_source() -> str:
-    """Where the child processes import mailbot from (PYTHONPATH may point at a snapshot of the code)."""
-    code = "import mailbot, os; print(os.path.dirname(os.path.dirname(mailbot.__file__)))"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", check=False).stdout.strip()
-
-
-def git_state(directory: str) -> str:
-    """`<commit>` or `<commit>+dirty` of the code under test, "" when it is not a git checkout."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True, check=False).stdout.strip()
-    commit = git("rev-parse", "--short", "HEAD")
-    return commit + ("+dirty" if commit and git("status", "--porcelain", "mailbot") else "")
-
-
 def database_counts(db_path: Path) -> tuple[int, dict[str, int]]:
     """(tickets, outbox rows by status)."""
     with sqlite3.connect(db_path) as db:
@@ -384,10 +365,6 @@ def bench_idle(server: MailServer, work: Path, rounds: int = IDLE_ROUNDS, timeou
 # --- report -----------------------------------------------------------------------------------------------------
 
 
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def summary(sizes: list[SizeResult], idle: IdleResult | None) -> str:
     lines = ["", "| N | baseline mails/s | mailbot mails/s | ratio (target >= 0.5) | mailbot peak RSS MB | valid |",
              "|---|---|---|---|---|---|"]
@@ -404,33 +381,29 @@ def summary(sizes: list[SizeResult], idle: IdleResult | None) -> str:
 
 
 def write_results(sizes: list[SizeResult], idle: IdleResult | None, args: argparse.Namespace) -> Path:
-    source = mailbot_source()
-    out_dir = BENCH_DIR / "results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = out_dir / f"intake-{stamp}.json"
-    document = {
-        "date": datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "arguments": vars(args),
-        "mailbot_source": source,
-        "mailbot_git": git_state(source),
+    headline = [common.figure(f"intake N={r.n:,}{f' +{r.huge} huge' if r.huge else ''}: mails/s (baseline)",
+                              f"{r.mailbot_rate:.0f} ({r.baseline_rate:.0f})") for r in sizes]
+    headline += [common.figure(f"intake N={r.n:,} ratio", r.ratio, f">= {TARGET_RATIO}", r.ratio >= TARGET_RATIO)
+                 for r in sizes]
+    headline += [common.figure(f"intake N={r.n:,} peak RSS MB", round(r.mailbot_peak_rss_mb), f"< {TARGET_RSS_MB}",
+                               r.mailbot_peak_rss_mb < TARGET_RSS_MB) for r in sizes if r.huge]
+    if idle is not None:
+        headline.append(common.figure("IDLE latency median s", idle.median, f"< {TARGET_IDLE_MEDIAN}",
+                                      idle.median < TARGET_IDLE_MEDIAN))
+    return common.write_results("intake", args, {
         "sizes": [asdict(r) for r in sizes],
         "idle": asdict(idle) if idle else None,
         "valid": all(r.valid for r in sizes) and (idle is None or (idle.missed == 0 and idle.clean_stop)),
-    }
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return path
+    }, headline=headline)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.make_parser(__doc__)
     parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="batch sizes (default 1000 10000)")
     parser.add_argument("--huge", type=int, default=0, help="10 MB mails added to the largest N (e.g. 20)")
     parser.add_argument("--quick", action="store_true", help="N=200 only, no huge mails: a smoke test")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-idle", action="store_true", help="skip the IDLE latency part")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (mailboxes, databases, logs)")
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.huge = [200], 0

@@ -27,9 +27,7 @@ import argparse
 import email.header
 import email.parser
 import imaplib
-import json
 import os
-import platform
 import shutil
 import smtplib
 import statistics
@@ -38,21 +36,19 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/latency.py` from the repo root
 
+from bench import common
 from bench.intake import (
     CLUB_ADDRESS,
     MEMBER_COUNT,
     PASSWORD,
     POLL_INTERVAL,
     excerpt,
-    git_state,
     log,
-    mailbot_source,
     members,
     request_mail,
     start_server,
@@ -218,31 +214,25 @@ def summary(results: list[RateResult], daemons: int) -> str:
 
 
 def write_results(results: list[RateResult], args: argparse.Namespace, exit_codes: list[int | None]) -> Path:
-    source = mailbot_source()
-    out_dir = BENCH_DIR / "results"
-    out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"latency-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    document = {
-        "date": datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "arguments": vars(args),
-        "mailbot_source": source,
-        "mailbot_git": git_state(source),
+    headline = [common.figure(f"latency {args.daemons} daemon(s) at {r.rate:g}/s: median / p95 s",
+                              f"{r.median:.2f} / {r.p95:.2f}", "", r.missed == 0) for r in results]
+    return common.write_results("latency", args, {
         "rates": [asdict(r) for r in results],
         "exit_codes": exit_codes,
         "valid": all(r.missed == 0 for r in results) and all(code == 0 for code in exit_codes),
-    }
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return path
+    }, headline=headline)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.make_parser(__doc__)
     parser.add_argument("--rates", type=float, nargs="+", default=[1, 10, 50], help="mails/s (default 1 10 50)")
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds at each rate (default 15)")
     parser.add_argument("--daemons", type=int, default=1, help="daemons on the same mailbox and database")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (mailboxes, logs)")
-    return parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help="1 and 10 mails/s for 5 s each: a smoke test")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rates, args.seconds = [1, 10], 5.0
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -30,7 +29,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy
@@ -41,6 +39,8 @@ from sqlalchemy.orm import Session, sessionmaker
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/matching.py` from the repo root
 
+from bench import common
+from bench.common import log
 from mailbot import matching
 from mailbot.db import make_engine, make_session_factory, upgrade
 from mailbot.models import Member, utcnow
@@ -114,10 +114,6 @@ class DatabaseResult:
     ratio: float  # baseline median / ours median
     same_rankings: bool
     mismatches: list[str] = field(default_factory=list)
-
-
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def requests() -> list[str]:
@@ -270,29 +266,22 @@ def summary(results: list[DatabaseResult]) -> str:
 
 
 def write_results(results: list[DatabaseResult], args: argparse.Namespace) -> Path:
-    out_dir = BENCH_DIR / "results"
-    out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"matching-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    document = {
-        "date": datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "arguments": vars(args),
+    headline = [common.figure(f"matching {r.database} {r.members:,} members: rank() p95 ms", r.p95_ms,
+                              f"< {TARGET_MS:.0f}", r.p95_ms < TARGET_MS and r.same_rankings) for r in results]
+    return common.write_results("matching", args, {
         "requests": len(requests()),
         "databases": [asdict(r) for r in results],
         "valid": all(r.same_rankings and r.p95_ms < TARGET_MS for r in results),
-    }
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return path
+    }, headline=headline)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.make_parser(__doc__, keep="keep the SQLite file")
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL (database "
                         f"{POSTGRES_DATABASE}, dropped and created; admin URL from MAILBOT_BENCH_POSTGRES_URL)")
     parser.add_argument("--quick", action="store_true", help="one round instead of 3")
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     return parser.parse_args(argv)
 
 

@@ -18,10 +18,8 @@ Results go to bench/results/multi-<timestamp>.json and a table is printed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -29,7 +27,6 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy
@@ -39,16 +36,14 @@ from sqlalchemy.engine import make_url
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/multi.py` from the repo root
 
+from bench import common
+from bench.common import excerpt, log
 from bench.intake import (
     CLUB_ADDRESS,
     PASSWORD,
     append_all,
-    excerpt,
-    git_state,
-    log,
     mailbot_command,
     mailbot_env,
-    mailbot_source,
     prepare_database,
     start_server,
     wait_for_delivery,
@@ -241,31 +236,26 @@ def summary(results: list[MultiResult]) -> str:
 
 
 def write_results(results: list[MultiResult], args: argparse.Namespace) -> Path:
-    source = mailbot_source()
-    out_dir = BENCH_DIR / "results"
-    out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"multi-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    document = {
-        "date": datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "arguments": vars(args),
-        "mailbot_source": source,
-        "mailbot_git": git_state(source),
+    headline = [common.figure(f"multi N={r.n:,}, {r.daemons} daemon(s): mails/s (ratio to 1)",
+                              f"{r.rate:.1f} ({r.ratio:.2f})", "2 daemons >= 1.00" if r.daemons == 2 else "",
+                              (r.ratio >= 1.0) if r.daemons == 2 else r.valid) for r in results]
+    return common.write_results("multi", args, {
         "results": [asdict(r) for r in results],
         "valid": all(r.valid for r in results),
-    }
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return path
+    }, headline=headline)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.make_parser(__doc__)
     parser.add_argument("--n", type=int, default=1000, help="mails waiting (default 1000)")
     parser.add_argument("--daemons", type=int, nargs="+", default=[1, 2, 4], help="daemon counts (default 1 2 4)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per run")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (mailboxes, logs)")
-    return parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help="N=200 with 1 and 2 daemons: a smoke test")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.daemons = 200, [1, 2]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

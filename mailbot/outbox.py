@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot import guard
@@ -29,6 +30,14 @@ KEY_LENGTH = 200  # OutboxMail.idempotency_key
 MAX_REFERENCES = 8
 
 
+@dataclass
+class Threads:
+    """The earlier mails of the tickets `read` (store_all's one query), by (ticket id, recipient)."""
+
+    read: set[int]
+    rows: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+
+
 class Outbox:
     def __init__(self, settings: Settings, signer: TokenSigner, renderer: TemplateRenderer) -> None:
         self.settings = settings
@@ -37,30 +46,68 @@ class Outbox:
 
     def store_all(self, ctx: WorkflowContext) -> list[OutboxMail]:
         """Store the workflow's mails. One flush first, then none until the commit: the ORM's flushes were the
-        costliest part of intake, so the rows stored by this call are looked up in memory, not re-queried."""
+        costliest part of intake, so the rows stored by this call are looked up in memory, not re-queried.
+
+        Round trips are counted here (issue 16): the idempotency keys and the earlier mails of the tickets
+        concerned are read for the whole pass in one query each (none for a ticket created in this transaction:
+        it can have no earlier mail), and the conversation rows ("out" messages) go in as one Core insert."""
         ctx.session.flush()
         rows: list[OutboxMail] = []
         roles: list[str] = []
+        messages: list[dict[str, object]] = []
         with ctx.session.no_autoflush:
+            known = self._known_keys(ctx.session, [storable_key(mail.idempotency_key) for mail in ctx.outgoing])
+            threads = self._threads(ctx.session, {mail.ticket_id for mail in ctx.outgoing
+                                                  if mail.ticket_id is not None} - ctx.created_tickets)
+            # Mails a guard or a hold adds while storing (an anonymity alert) are looked up one by one below.
             for mail in ctx.outgoing:
-                row = self.store(ctx, mail, rows)
+                row = self.store(ctx, mail, rows, known=known, threads=threads, messages=messages)
                 if row is not None:
                     rows.append(row)
                     roles.append(mail.token.role)
         ctx.outgoing.clear()
+        ctx.rate_rows.clear()  # the rows stored now count from the database from here on
         if rows and self.settings.verp:
             # Each mail's envelope sender names the row (VERP), so its id is needed: one flush for the batch.
             ctx.session.flush()
             for row, role in zip(rows, roles, strict=False):
                 row.sender = self.envelope_sender(row, role)
+        if messages:
+            # No id is needed back: one executemany instead of one INSERT per row through the ORM.
+            ctx.session.execute(insert(Message), messages)
         return rows
+
+    @staticmethod
+    def _known_keys(session: Session, keys: list[str]) -> dict[str, bool]:
+        """For each of these idempotency keys, whether it is queued already (one query for the pass)."""
+        unique = list(dict.fromkeys(keys))
+        known = dict.fromkeys(unique, False)
+        for start in range(0, len(unique), 500):
+            known.update((key, True) for key in session.scalars(
+                select(OutboxMail.idempotency_key).where(OutboxMail.idempotency_key.in_(unique[start:start + 500]))))
+        return known
+
+    @staticmethod
+    def _threads(session: Session, ticket_ids: set[int]) -> Threads:
+        """Message-IDs of the earlier mails of these tickets, by (ticket, recipient), oldest first."""
+        threads = Threads(read=set(ticket_ids))
+        ids = sorted(ticket_ids)
+        for start in range(0, len(ids), 500):
+            for ticket_id, recipient, message_id in session.execute(
+                    select(OutboxMail.ticket_id, OutboxMail.recipient, OutboxMail.message_id)
+                    .where(OutboxMail.ticket_id.in_(ids[start:start + 500])).order_by(OutboxMail.id)):
+                if ticket_id is not None:
+                    threads.rows.setdefault((ticket_id, recipient), []).append(f"<{message_id}>")
+        return threads
 
     def envelope_sender(self, row: OutboxMail, role: str) -> str:
         """`aide+b<id><role>-<mac>@club`: where this mail's delivery reports come back. A report counts only if
         it comes back to such an address and names the recipient of that very row (workflows.notices.bounce)."""
         return self.signer.plus_address(self.settings.club_address, Token(SCOPE_BOUNCE, row.id, role))
 
-    def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[OutboxMail]) -> OutboxMail | None:
+    def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[OutboxMail], *,
+              known: dict[str, bool] | None = None, threads: Threads | None = None,
+              messages: list[dict[str, object]] | None = None) -> OutboxMail | None:
         """Turn one decided mail into a ready-to-send `outbox` row, in the caller's transaction (no commit, no SMTP).
 
         In: the workflow's context (session, settings, `now`), the `Outgoing` (template, context, recipient,
@@ -76,13 +123,20 @@ class Outbox:
         requester's identity to someone they have not agreed to (mailbot.guard) is not stored either: an "anonymity-blocked" event, and an "alerte_anonymat" notice to
         Aideur queued on `ctx.outgoing`, which store_all stores in the same pass.
 
+        `known`, `threads` (store_all's reads for the whole pass; a mail not covered by them is looked up here)
+        and `messages` (where the "out" conversation rows are collected for one insert; added to the session
+        when None).
+
         Returns the new row, or None when nothing was stored. Raises what the template renderer raises (jinja2:
         an unknown template, a variable missing from the context): a bug, which rolls the caller's transaction
         back."""
         session = ctx.session
         key = storable_key(mail.idempotency_key)
-        if any(row.idempotency_key == key for row in stored) or session.scalar(
-                select(OutboxMail.id).where(OutboxMail.idempotency_key == key)):
+        if known is not None and key in known:
+            queued = known[key]
+        else:
+            queued = session.scalar(select(OutboxMail.id).where(OutboxMail.idempotency_key == key)) is not None
+        if queued or any(row.idempotency_key == key for row in stored):
             return None  # this very decision was already queued (a replayed mail, a rerun job)
         recipient = mail.to.lower()
         release = ctx.now
@@ -91,7 +145,8 @@ class Outbox:
             # still brings its reference. Only a mail that would wait more than HOLD_AT_MOST (a loop) is dropped.
             person = person_addresses(session, recipient)
             held = release_time(session, self.settings, recipient, ctx.now, [
-                row.next_attempt_at for row in stored if row.recipient.lower() in person and row.automatic])
+                row.next_attempt_at for row in stored if row.recipient.lower() in person and row.automatic],
+                cache=ctx.rate_rows)
             if held is None or held > ctx.now:
                 session.add(Event(ticket_id=mail.ticket_id, kind="rate-limited", at=ctx.now, detail=(
                     f"{mail.template} à {recipient} non envoyé : plus de {self.settings.rate_limit_per_hour} mails "
@@ -103,7 +158,15 @@ class Outbox:
             release = held
         token_text = self.signer.sign_thread(mail.token)  # a Message-ID's token is no reply address
         message_id = new_message_id(token_text, self.settings.club_domain)
-        earlier = self._thread(session, mail.ticket_id, recipient) + [
+        if mail.ticket_id is None:
+            thread: list[str] = []
+        elif mail.ticket_id in ctx.created_tickets:
+            thread = []  # created in this transaction: its only earlier mails are in `stored`
+        elif threads is not None and mail.ticket_id in threads.read:
+            thread = threads.rows.get((mail.ticket_id, recipient), [])
+        else:
+            thread = self._thread(session, mail.ticket_id, recipient)
+        earlier = thread + [
             f"<{row.message_id}>" for row in stored
             if mail.ticket_id is not None and row.ticket_id == mail.ticket_id and row.recipient == recipient]
         references = list(mail.references) + earlier
@@ -156,9 +219,13 @@ class Outbox:
             mail.after_store(row.message_id, rendered.body)
         if mail.ticket_id is not None:
             # The ticket's conversation shows what was sent, as the recipient reads it.
-            session.add(Message(ticket_id=mail.ticket_id, direction="out", sender=self.settings.club_address,
-                                recipients=recipient, subject=rendered.subject, text=rendered.body,
-                                message_id=row.message_id, at=ctx.now))
+            shown = {"ticket_id": mail.ticket_id, "direction": "out", "sender": self.settings.club_address,
+                     "recipients": recipient, "subject": rendered.subject, "text": rendered.body,
+                     "message_id": row.message_id, "attachments": "", "at": ctx.now}
+            if messages is not None:
+                messages.append(shown)
+            else:
+                session.add(Message(**shown))
         return row
 
     @staticmethod
@@ -175,24 +242,33 @@ class Outbox:
 
 
 def release_time(session: Session, settings: Settings, recipient: str, now: datetime,
-                 queued: Sequence[datetime] = ()) -> datetime | None:
+                 queued: Sequence[datetime] = (), *,
+                 cache: dict[str, list[datetime]] | None = None) -> datetime | None:
     """When one more automatic mail to `recipient` may leave (issue 13, point 5): `now` while under
     MAILBOT_RATE_LIMIT_PER_HOUR, else the first instant the limit allows (the mail is held until then), or None
     when that is more than HOLD_AT_MOST away (a loop nobody recognised: the mail is dropped). `queued`: the send
     times of mails to the same recipient not stored yet. Aideur is never limited.
 
     The outbox decides with it, and a workflow that tells Aideur about a member's mail asks it first, so that
-    what Aideur reads ("held until…") is what the outbox does."""
+    what Aideur reads ("held until…") is what the outbox does.
+
+    `cache` (WorkflowContext.rate_rows): the stored send times read once per recipient and transaction pass; the
+    mails queued meanwhile are in `queued`, so the workflow's question and the outbox's answer cost one query."""
     if settings.is_aideur(recipient):
         return now
-    since = now - RATE_WINDOW
-    # One budget per person (issue 13, point 2): every address of the member the recipient address belongs to.
-    rows = session.execute(select(OutboxMail.created_at, OutboxMail.next_attempt_at, OutboxMail.status).where(
-        OutboxMail.recipient.in_(sorted(person_addresses(session, recipient))), OutboxMail.automatic.is_(True),
-        or_(OutboxMail.created_at > since, OutboxMail.next_attempt_at > since))).all()
-    # A pending mail leaves at its next attempt (a held one, in the future); the others count from their queuing.
-    times = sorted([max(created, due) if status == "pending" else created for created, due, status in rows]
-                   + list(queued))
+    recipient = recipient.lower()
+    stored = cache.get(recipient) if cache is not None else None
+    if stored is None:
+        since = now - RATE_WINDOW
+        # One budget per person (issue 13, point 2): every address of the member the recipient address belongs to.
+        rows = session.execute(select(OutboxMail.created_at, OutboxMail.next_attempt_at, OutboxMail.status).where(
+            OutboxMail.recipient.in_(sorted(person_addresses(session, recipient))), OutboxMail.automatic.is_(True),
+            or_(OutboxMail.created_at > since, OutboxMail.next_attempt_at > since))).all()
+        # A pending mail leaves at its next attempt (a held one, in the future); the others from their queuing.
+        stored = [max(created, due) if status == "pending" else created for created, due, status in rows]
+        if cache is not None:
+            cache[recipient] = stored
+    times = sorted(stored + list(queued))
     return _next_slot(times, now, settings.rate_limit_per_hour)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import case, select
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -340,15 +340,17 @@ class Pipeline:
 
     @staticmethod
     def _advance(session: Session, folder: str, uidvalidity: int, uid: int) -> None:
-        with session.no_autoflush:  # the commit flushes everything once
-            row = session.get(MailboxCheckpoint, folder)
-        if row is None:
+        """Move the folder's checkpoint to `uid`: one UPDATE in the usual case (the row exists), computed in SQL
+        since another daemon may have committed a higher UID since this transaction began; an INSERT the first
+        time (two daemons inserting it at once: the loser's IntegrityError is retried by process)."""
+        moved = session.execute(
+            update(MailboxCheckpoint).where(MailboxCheckpoint.folder == folder).values(
+                last_uid=case((MailboxCheckpoint.uidvalidity != uidvalidity, uid),
+                              (MailboxCheckpoint.last_uid < uid, uid), else_=MailboxCheckpoint.last_uid),
+                uidvalidity=uidvalidity)
+            .execution_options(synchronize_session=False))
+        if not getattr(moved, "rowcount", 0):
             session.add(MailboxCheckpoint(folder=folder, uidvalidity=uidvalidity, last_uid=uid))
-        elif row.uidvalidity != uidvalidity:
-            row.uidvalidity, row.last_uid = uidvalidity, uid
-        elif row.last_uid < uid:
-            # Computed in SQL: another daemon may have committed a higher UID since this transaction read the row.
-            row.last_uid = case((MailboxCheckpoint.last_uid < uid, uid), else_=MailboxCheckpoint.last_uid)
 
     def _tell_aideur(self, session: Session, now: datetime, **notice: str) -> None:
         """Queue the quarantine notice; if even that fails, the mail is still quarantined (and logged)."""

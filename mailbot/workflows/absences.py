@@ -73,10 +73,16 @@ def business_days_between(start: date, end: date) -> int:
 
 
 def active(ctx: WorkflowContext) -> list[Absence]:
-    """Absences not cancelled and not over (club-local today), soonest first."""
-    today = local_day(ctx, ctx.now)
-    return list(ctx.session.scalars(select(Absence).where(Absence.cancelled_at.is_(None), Absence.ends_on >= today)
-                                    .order_by(Absence.starts_on, Absence.id)))
+    """Absences not cancelled and not over (club-local today), soonest first.
+
+    Read once per WorkflowContext (a new request asks three times: its promise, the acknowledgement's words);
+    declare and cancel, the only writers, forget it."""
+    if ctx.absences is None:
+        today = local_day(ctx, ctx.now)
+        ctx.absences = list(ctx.session.scalars(
+            select(Absence).where(Absence.cancelled_at.is_(None), Absence.ends_on >= today)
+            .order_by(Absence.starts_on, Absence.id)))
+    return list(ctx.absences)
 
 
 def current(ctx: WorkflowContext) -> Absence | None:
@@ -138,6 +144,7 @@ def declare(ctx: WorkflowContext, starts_on: date, ends_on: date, reason: str, *
     move the promises falling in it, tell each member concerned once and Aideur what was done."""
     for previous in active(ctx):
         previous.cancelled_at = ctx.now
+    ctx.absences = None
     absence = Absence(starts_on=starts_on, ends_on=ends_on, reason=reason, created_at=ctx.now, created_by=actor)
     ctx.session.add(absence)
     ctx.session.flush()
@@ -154,6 +161,7 @@ def cancel(ctx: WorkflowContext, *, actor: str, key: str, tell: bool = True) -> 
     """End the current (or next) absence now. Promises already moved stay where they are: later, never earlier,
     than what members were told. `tell`: answer the Aideur address that asked (not the CLI)."""
     absence = current(ctx)
+    ctx.absences = None
     if absence is not None:
         absence.cancelled_at = ctx.now
         record_event(ctx.session, None, "absence-cancelled", f"absence n° {absence.id} terminée", ctx.now,

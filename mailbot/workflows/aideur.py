@@ -86,7 +86,7 @@ def mail_fate(ctx: WorkflowContext, recipient: str) -> dict[str, object]:
     fate: datetime | None = ctx.now
     for mail in ctx.outgoing:
         if mail.rate_limited and mail.to.lower() == recipient.lower():
-            fate = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued)
+            fate = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued, cache=ctx.rate_rows)
             if fate is not None:
                 queued.append(fate)
     if fate is None:

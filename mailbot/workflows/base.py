@@ -44,6 +44,13 @@ class WorkflowContext:
     outgoing: list[Outgoing] = field(default_factory=list)
     # Set when this mail erased its sender (who may be no member): the pipeline then records it without address.
     erased: bool = False
+    # Read once per transaction pass (issue 16: round trips per mail). Tickets this transaction created (no earlier
+    # outgoing mail can exist for them); automatic send times already stored, by recipient (outbox.release_time,
+    # cleared by Outbox.store_all once it stores more); Aideur's absences (workflows.absences.active, cleared
+    # when one is declared or ended).
+    created_tickets: set[int] = field(default_factory=set)
+    rate_rows: dict[str, list[datetime]] = field(default_factory=dict)
+    absences: list[Any] | None = None
 
     def send(self, mail: Outgoing) -> None:
         self.outgoing.append(mail)

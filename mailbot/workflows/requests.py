@@ -54,6 +54,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     )
     ctx.session.add(ticket)
     ctx.session.flush()
+    ctx.created_tickets.add(ticket.id)  # the outbox need not look for its earlier mails: there are none
     text, no_new_text = own_words(mail)
     record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     record_event(ctx.session, ticket, "created", f"demande reçue de {mail.from_address}", ctx.now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.calendar import local_date
@@ -22,12 +22,16 @@ def next_reference(session: Session, prefix: str, now: datetime, zone: ZoneInfo)
     """CA-2026-0042: numbered per year of the club's calendar (`zone`: a request at 00:30 on 1 January in Paris,
     still 31 December in UTC, is the new year's), allocated inside the caller's transaction."""
     year = local_date(now, zone).year
-    counter = session.get(RefCounter, year, with_for_update=True)
-    if counter is None:
-        counter = RefCounter(year=year, last_number=0)
-        session.add(counter)
-    counter.last_number += 1
-    return f"{prefix}-{year}-{counter.last_number:04d}"
+    # One round trip: the UPDATE takes the row's lock (held to the commit, so numbers have no gaps) and returns
+    # the number. The year's first request inserts the row; two daemons doing it at once: the loser's
+    # IntegrityError makes the pipeline run the mail again.
+    number = session.scalar(update(RefCounter).where(RefCounter.year == year)
+                            .values(last_number=RefCounter.last_number + 1).returning(RefCounter.last_number)
+                            .execution_options(synchronize_session=False))
+    if number is None:
+        number = 1
+        session.add(RefCounter(year=year, last_number=number))
+    return f"{prefix}-{year}-{number:04d}"
 
 
 def title_of(mail: InboundMail) -> str:
