@@ -143,10 +143,10 @@ class Outbox:
         if mail.rate_limited:
             # Over the hourly limit, a mail is held (sent when the limit allows), not dropped: an acknowledgement
             # still brings its reference. Only a mail that would wait more than HOLD_AT_MOST (a loop) is dropped.
-            person = person_addresses(session, recipient)
+            person = person_addresses(session, recipient, ctx.people)
             held = release_time(session, self.settings, recipient, ctx.now, [
                 row.next_attempt_at for row in stored if row.recipient.lower() in person and row.automatic],
-                cache=ctx.rate_rows)
+                cache=ctx.rate_rows, people=ctx.people)
             if held is None or held > ctx.now:
                 session.add(Event(ticket_id=mail.ticket_id, kind="rate-limited", at=ctx.now, detail=(
                     f"{mail.template} à {recipient} non envoyé : plus de {self.settings.rate_limit_per_hour} mails "
@@ -243,7 +243,8 @@ class Outbox:
 
 def release_time(session: Session, settings: Settings, recipient: str, now: datetime,
                  queued: Sequence[datetime] = (), *,
-                 cache: dict[str, list[datetime]] | None = None) -> datetime | None:
+                 cache: dict[str, list[datetime]] | None = None,
+                 people: dict[str, set[str]] | None = None) -> datetime | None:
     """When one more automatic mail to `recipient` may leave (issue 13, point 5): `now` while under
     MAILBOT_RATE_LIMIT_PER_HOUR, else the first instant the limit allows (the mail is held until then), or None
     when that is more than HOLD_AT_MOST away (a loop nobody recognised: the mail is dropped). `queued`: the send
@@ -262,7 +263,8 @@ def release_time(session: Session, settings: Settings, recipient: str, now: date
         since = now - RATE_WINDOW
         # One budget per person (issue 13, point 2): every address of the member the recipient address belongs to.
         rows = session.execute(select(OutboxMail.created_at, OutboxMail.next_attempt_at, OutboxMail.status).where(
-            OutboxMail.recipient.in_(sorted(person_addresses(session, recipient))), OutboxMail.automatic.is_(True),
+            OutboxMail.recipient.in_(sorted(person_addresses(session, recipient, people))),
+            OutboxMail.automatic.is_(True),
             or_(OutboxMail.created_at > since, OutboxMail.next_attempt_at > since))).all()
         # A pending mail leaves at its next attempt (a held one, in the future); the others from their queuing.
         stored = [max(created, due) if status == "pending" else created for created, due, status in rows]
@@ -272,11 +274,18 @@ def release_time(session: Session, settings: Settings, recipient: str, now: date
     return _next_slot(times, now, settings.rate_limit_per_hour)
 
 
-def person_addresses(session: Session, recipient: str) -> set[str]:
-    """The recipient's address and, when it is a member's, every other address of that member (lower case)."""
+def person_addresses(session: Session, recipient: str, known: dict[str, set[str]] | None = None) -> set[str]:
+    """The recipient's address and, when it is a member's, every other address of that member (lower case).
+    `known` (WorkflowContext.people): the answers already read in this pass."""
+    recipient = recipient.lower()
+    if known is not None and recipient in known:
+        return known[recipient]
     person = member_of_address(session, recipient)
     addresses = {address.lower() for address in addresses_of(session, person)} if person is not None else set()
-    return addresses | {recipient.lower()}
+    addresses.add(recipient)
+    if known is not None:
+        known[recipient] = addresses
+    return addresses
 
 
 def _next_slot(times: list[datetime], now: datetime, limit: int) -> datetime | None:

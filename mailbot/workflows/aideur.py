@@ -86,7 +86,8 @@ def mail_fate(ctx: WorkflowContext, recipient: str) -> dict[str, object]:
     fate: datetime | None = ctx.now
     for mail in ctx.outgoing:
         if mail.rate_limited and mail.to.lower() == recipient.lower():
-            fate = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued, cache=ctx.rate_rows)
+            fate = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued, cache=ctx.rate_rows,
+                                people=ctx.people)
             if fate is not None:
                 queued.append(fate)
     if fate is None:

@@ -50,6 +50,8 @@ class WorkflowContext:
     # when one is declared or ended).
     created_tickets: set[int] = field(default_factory=set)
     rate_rows: dict[str, list[datetime]] = field(default_factory=dict)
+    # Every address of the person an address belongs to (issue 13: one rate-limit budget per person), read once.
+    people: dict[str, set[str]] = field(default_factory=dict)
     absences: list[Any] | None = None
 
     def send(self, mail: Outgoing) -> None:
