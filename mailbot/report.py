@@ -19,11 +19,15 @@ from sqlalchemy.orm import Session, selectinload
 from mailbot import calendar
 from mailbot.calendar import MONTHS
 from mailbot.models import (
+    Activity,
+    Booking,
     Connection,
     Consent,
     Event,
     InboundMail,
     Member,
+    Poll,
+    PollParticipant,
     ResultForm,
     Solicitation,
     Suggestion,
@@ -151,6 +155,31 @@ class Reciprocity:
 
 
 @dataclass(frozen=True)
+class ActivityLine:
+    """An activity still to come (issue 17): its places and how they are taken."""
+
+    ref: str
+    title: str
+    starts_at: datetime  # naive UTC
+    places: int
+    booked: int
+    waiting: int
+    status: str
+
+
+@dataclass(frozen=True)
+class PollLine:
+    """A poll open now, or closed in the period (issue 17): its participation, never anyone's choice."""
+
+    ref: str
+    question: str
+    closes_at: datetime  # naive UTC
+    asked: int
+    voted: int
+    status: str
+
+
+@dataclass(frozen=True)
 class Digest:
     figures: WeekFigures
     open_tickets: list[OpenTicket]
@@ -162,6 +191,8 @@ class Digest:
     unanswered_count: int = 0  # all of the period's
     suggestions: list[MemberSuggestion] = field(default_factory=list)  # the period's, oldest first
     reciprocity: list[Reciprocity] = field(default_factory=list)  # every member who ever asked or gave
+    activities: list[ActivityLine] = field(default_factory=list)  # to come, soonest first
+    polls: list[PollLine] = field(default_factory=list)  # open, or closed in the period
 
 
 def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end: datetime | None = None,
@@ -188,7 +219,41 @@ def build_digest(session: Session, now: datetime, zone: ZoneInfo, *, period_end:
             InboundMail.received_at < end)) or 0,
         suggestions=suggestions(session, start, end, zone),
         reciprocity=reciprocity(session, start, end),
+        activities=activities_to_come(session, now),
+        polls=polls_of_the_period(session, start, now),
     )
+
+
+def activities_to_come(session: Session, now: datetime) -> list[ActivityLine]:
+    """The activities not cancelled whose date is still to come, soonest first, with places booked (a place
+    offered to someone waiting counts as taken) and people waiting."""
+    activities = session.scalars(select(Activity).where(Activity.starts_at >= now, Activity.status != "cancelled")
+                                 .order_by(Activity.starts_at, Activity.id)).all()
+    if not activities:
+        return []
+    counts: dict[tuple[int, str], int] = {
+        (activity_id, status): n for activity_id, status, n in session.execute(
+            select(Booking.activity_id, Booking.status, func.count()).where(
+                Booking.activity_id.in_([a.id for a in activities])).group_by(Booking.activity_id, Booking.status))}
+    return [ActivityLine(ref=a.ref, title=a.title, starts_at=a.starts_at, places=a.places,
+                         booked=counts.get((a.id, "booked"), 0) + counts.get((a.id, "offered"), 0),
+                         waiting=counts.get((a.id, "waiting"), 0), status=a.status) for a in activities]
+
+
+def polls_of_the_period(session: Session, start: datetime, now: datetime) -> list[PollLine]:
+    """The polls open now and those that closed since `start`, by closing time: members asked and who voted."""
+    polls = session.scalars(select(Poll).where(or_(Poll.status == "open", Poll.closes_at >= start))
+                            .order_by(Poll.closes_at, Poll.id)).all()
+    if not polls:
+        return []
+    counts: dict[tuple[int, bool], int] = {
+        (poll_id, bool(voted)): n for poll_id, voted, n in session.execute(
+            select(PollParticipant.poll_id, PollParticipant.has_voted, func.count()).where(
+                PollParticipant.poll_id.in_([p.id for p in polls]))
+            .group_by(PollParticipant.poll_id, PollParticipant.has_voted))}
+    return [PollLine(ref=p.ref, question=p.question, closes_at=p.closes_at,
+                     asked=counts.get((p.id, True), 0) + counts.get((p.id, False), 0),
+                     voted=counts.get((p.id, True), 0), status=p.status) for p in polls]
 
 
 def report_period(now: datetime, zone: ZoneInfo, digest_weekday: int = 0) -> tuple[datetime, datetime]:
@@ -430,6 +495,11 @@ def summary(digest: Digest, zone: ZoneInfo | None = None) -> dict[str, object]:
                                    "activities_led": {"period": r.activities_led_period,
                                                       "total": r.activities_led_total}}}
                         for r in digest.reciprocity],
+        "activities": [{"ref": a.ref, "title": a.title, "starts_at": a.starts_at.replace(tzinfo=UTC).isoformat(),
+                        "places": a.places, "booked": a.booked, "waiting": a.waiting, "status": a.status}
+                       for a in digest.activities],
+        "polls": [{"ref": p.ref, "question": p.question, "closes_at": p.closes_at.replace(tzinfo=UTC).isoformat(),
+                   "asked": p.asked, "voted": p.voted, "status": p.status} for p in digest.polls],
     }
 
 

@@ -109,6 +109,12 @@ def digest_context(digest: Digest, now: datetime, zone: ZoneInfo, club_name: str
         "suggestions": [{"number": s.number, "member": s.member, "when": short_date(s.received_on),
                          "text": shorten(s.text, SUGGESTION_LENGTH)} for s in digest.suggestions],
         "reciprocity": reciprocity_context(digest.reciprocity),
+        # Issue 17: the activities to come and the polls of the week, with participation (never a choice).
+        "activities": [{"ref": a.ref, "title": a.title, "when": short_date(local_date(a.starts_at, zone)),
+                        "places": a.places, "booked": a.booked, "waiting": a.waiting,
+                        "closed": a.status == "closed"} for a in digest.activities],
+        "polls": [{"ref": p.ref, "question": p.question, "closes": short_date(local_date(p.closes_at, zone)),
+                   "asked": p.asked, "voted": p.voted, "open": p.status == "open"} for p in digest.polls],
     }
 
 

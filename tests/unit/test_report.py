@@ -175,6 +175,7 @@ def test_the_lists_of_what_is_waiting(db) -> None:  # type: ignore[no-untyped-de
         ("Marc Blanc", "", date(2026, 11, 26))]
     data = summary(digest)
     assert isinstance(data.pop("reciprocity"), list)  # issue 17, checked in tests/unit/test_recip17.py
+    assert data.pop("activities") == data.pop("polls") == []  # issue 17, checked below
     assert data == {
         "start": "2026-11-23T07:00:00+00:00", "end": "2026-11-30T07:00:00+00:00", "requests": 6, "accepted": 2,
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
@@ -370,7 +371,7 @@ def test_mailbot_report_prints_the_figures(db, database_url, tmp_path) -> None: 
         "declined": 1, "solved": 2, "withdrawn": 1, "median_first_answer_hours": 5.0,
         "satisfaction_mean": pytest.approx(11 / 3), "satisfaction_count": 3,
         "results": {"resolu": 2, "en_partie": 1}, "new_members": 3, "open_tickets": 4, "overdue": 2,
-        "pending_consents": 1, "pending_forms": 2, "suggestions": 0, "unanswered": []}
+        "pending_consents": 1, "pending_forms": 2, "suggestions": 0, "unanswered": [], "activities": [], "polls": []}
     human = mailbot(database_url, str(tmp_path), "report", "--at", "2026-11-30")  # midnight: whole days
     assert human.returncode == 0, human.stderr
     shown = human.stdout.replace("\u00a0", " ")  # French spacing: no-break spaces read as spaces
@@ -428,3 +429,37 @@ def test_mailbot_report_and_the_digest_name_the_same_week(db, database_url, sett
     for at_ in ("2026-11-27T12:00", "2026-11-30T08:00"):
         data = json.loads(mailbot(database_url, str(tmp_path), "report", "--json", "--at", at_).stdout)
         assert data["week"] == "2026-W48" and data["start"] == "2026-11-22T23:00:00+00:00"
+
+
+def test_activities_to_come_and_the_weeks_polls_are_in_the_report_and_the_digest(db) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: Aideur sees the places taken and the participation, never who chose what."""
+    from mailbot.models import Activity, Booking, Poll, PollParticipant
+
+    with db.begin() as session:
+        members = [Member(email=f"m{n}@membres.test", first_name=f"M{n}") for n in range(4)]
+        session.add_all(members)
+        session.flush()
+        coming = Activity(ref="AC-2026-001", kind="formation", title="La facture électronique", places=2,
+                          starts_at=NOW + timedelta(days=10))
+        past = Activity(ref="AC-2026-000", title="Passée", places=5, starts_at=NOW - timedelta(days=1))
+        session.add_all([coming, past])
+        session.flush()
+        for member, status in zip(members, ("booked", "offered", "waiting", "invited"), strict=True):
+            session.add(Booking(activity_id=coming.id, member_id=member.id, status=status))
+        poll = Poll(ref="SO-2026-001", question="Quel jour ?", closes_at=NOW + timedelta(days=3))
+        session.add(poll)
+        session.flush()
+        session.add_all([PollParticipant(poll_id=poll.id, member_id=m.id, has_voted=n < 1)
+                         for n, m in enumerate(members[:3])])
+    with db() as session:
+        digest = build_digest(session, NOW, PARIS)
+    figures = summary(digest, PARIS)
+    assert figures["activities"] == [{"ref": "AC-2026-001", "title": "La facture électronique",
+                                      "starts_at": (NOW + timedelta(days=10)).replace(tzinfo=ZoneInfo("UTC")).isoformat(),
+                                      "places": 2, "booked": 2, "waiting": 1, "status": "open"}]
+    assert [(p["ref"], p["asked"], p["voted"]) for p in figures["polls"]] == [("SO-2026-001", 3, 1)]
+    rendered = TemplateRenderer().render("digest_hebdo", digest_context(digest, NOW, PARIS, "Club Aide") | {
+        "reply_address": "aide+c@club.test", "command_address": "aide+c@club.test"})
+    body = rendered.body.replace("\u00a0", " ")
+    assert "AC-2026-001" in body and "places : 2/2, en attente : 1" in body and "Passée" not in body
+    assert "SO-2026-001 — Quel jour ?" in body and "votes : 1/3" in body

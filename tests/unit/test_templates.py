@@ -318,7 +318,11 @@ SAMPLES = {
                         "top": [{"name": "Bruno Petit", "detail": "2 offres, 1 mise en relation", "given_total": 7,
                                  "asked_total": 1},
                                 {"name": "Chloé Durand", "detail": "1 offre", "given_total": 1, "asked_total": 0}],
-                        "takers": [{"name": "Alice Martin", "asked_period": 1, "asked_total": 3}]}},
+                        "takers": [{"name": "Alice Martin", "asked_period": 1, "asked_total": 3}]},
+        "activities": [{"ref": "AC-2027-003", "title": "La facture électronique en 2027", "when": "ven. 15/01",
+                        "places": 12, "booked": 12, "waiting": 2, "closed": False}],
+        "polls": [{"ref": "SO-2027-001", "question": "Quel jour pour le prochain atelier ?", "closes": "ven. 08/01",
+                   "asked": 30, "voted": 12, "open": True}]},
     # Absences (issue 13, point 4).
     "absence_membre": NOTICE | {"first_name": "Alice", "ref": "CA-2026-0042", "starts": "mardi 22 décembre 2026",
                                 "ends": "mardi 5 janvier 2027",
