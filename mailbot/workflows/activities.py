@@ -31,6 +31,7 @@ from mailbot.tokens import ROLE_MEMBER, SCOPE_ACTIVITY, SCOPE_PROFILE, Token
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.announcements import audience
 from mailbot.workflows.base import Outgoing, WorkflowContext
+from mailbot.workflows.profiles import image_rights_label
 
 HOLDS_SEAT = ("booked", "offered")
 REMINDER_HOUR = 9  # the reminder goes from 9:00 (club time) on the working day before
@@ -477,7 +478,7 @@ def participant_rows(session: Session, participants: list[Booking]) -> list[dict
     for booking in participants:
         member = booking.member
         rows.append({"name": member.display_name, "email": member.email or "", "company": member.company,
-                     "phone": member.phone})
+                     "phone": member.phone, "image_rights": image_rights_label(member)})
     return rows
 
 
@@ -487,9 +488,10 @@ def notify_participants(ctx: WorkflowContext, activity: Activity, participants: 
     rows = participant_rows(ctx.session, participants)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(["nom", "email", "entreprise", "telephone"])
+    writer.writerow(["nom", "email", "entreprise", "telephone", "droit_image"])
     for row in rows:
-        writer.writerow([row["name"], row["email"], row["company"], row["phone"]])
+        writer.writerow([row["name"], row["email"], row["company"], row["phone"],
+                         row["image_rights"].rpartition(" : ")[2]])
     from mailbot.workflows.aideur import aideur_command_token, command_address
 
     token = aideur_command_token(ctx.session)

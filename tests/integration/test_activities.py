@@ -142,6 +142,9 @@ def test_two_places_four_members_waiting_list_offer_and_one_reminder(clean_mail,
     assert listing and listing[0].attachments[0].filename == "participants-AC-2026-001.csv"
     csv_text = listing[0].attachments[0].payload.decode("utf-8-sig")
     assert booked[1] in csv_text and first_waiting in csv_text and booked[0] not in csv_text
+    # Issue 17, point 5: Aideur sees each participant's image-rights choice (none given here).
+    assert csv_text.splitlines()[0].endswith(";droit_image") and "non précisé" in csv_text
+    assert "droit à l'image : non précisé" in " ".join(listing[0].text.split())  # wrapped lines, no-break spaces
     assert any("Comment s'est passée" in m.subject for m in wait_mail(clean_mail, first_waiting, 6))
 
 
