@@ -386,7 +386,8 @@ SAMPLES = {
     "activite_faite": NOTICE | {"activity": ACTIVITY, "counterpart": "",
                                 "done": "L'activité AC-2027-003 passe de 12 à 14 places."},
     "activite_participants": NOTICE | {"activity": ACTIVITY, "counterpart": "", "past": True, "rows": [
-        {"name": "Alice Martin", "company": "Martin Conseil", "email": "alice@membres.test", "phone": ""}]},
+        {"name": "Alice Martin", "company": "Martin Conseil", "email": "alice@membres.test", "phone": "",
+         "image_rights": "droit à l'image : oui"}]},
     "liste_activites": NOTICE | {"activities": [ACTIVITY], "counterpart": ""},
     "activite_retour": NOTICE | {"activity": ACTIVITY, "counterpart": "", "outcome": "thanks", "member": "Alice Martin",
                                  "email": "alice@membres.test", "text": "Très utile, merci ! Une suite au printemps ?"},
