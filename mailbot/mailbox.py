@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from imap_tools import AND, BaseMailBox, H, MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import MailboxCopyError, MailboxFolderCreateError, MailboxLoginError, MailboxMoveError
+from imap_tools.errors import (
+    MailboxCopyError,
+    MailboxFolderCreateError,
+    MailboxLoginError,
+    MailboxMoveError,
+    MailboxTaggedResponseError,
+)
 
 from mailbot import oauth
 from mailbot.config import ServerSettings
@@ -243,7 +249,12 @@ class Mailbox:
         client.noop()
         if client.untagged_responses.pop("EXISTS", None):
             return True
-        responses = self.box.idle.wait(timeout=min(seconds, IDLE_MAX_SECONDS))
+        try:
+            responses = self.box.idle.wait(timeout=min(seconds, IDLE_MAX_SECONDS))
+        except MailboxTaggedResponseError as error:
+            # The server answered IDLE with "* BYE Server shutting down" (a restart between the NOOP and the IDLE):
+            # the connection is gone, as with any other abort, and the daemon reconnects.
+            raise imaplib.IMAP4.abort(f"IDLE refused: {error}") from error
         return any(b"EXISTS" in line or b"RECENT" in line for line in responses)
 
 
