@@ -3,6 +3,7 @@ command address, members book by replying, the waiting list is offered a freed s
 never more bookings than places."""
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -60,7 +61,12 @@ def announce(server, settings, sessions, body: str = BLOCK, at: datetime = T0): 
     run_cycle(settings, sessions, at=at)
     wait_mail(server, AIDEUR, 1)
     confirm_command(server, settings, sessions, at)
-    return next(m for m in wait_mail(server, AIDEUR, 3) if "Activité annoncée" in m.subject)
+    deadline = time.monotonic() + 15
+    while True:  # his confirmation, the announcement's notice: whichever mails came with it
+        found = [m for m in wait_mail(server, AIDEUR, 2) if "Activité annoncée" in m.subject]
+        if found or time.monotonic() > deadline:
+            return found[0]
+        time.sleep(0.1)
 
 
 def answer(server, note, sender: str, text: str):  # type: ignore[no-untyped-def]
