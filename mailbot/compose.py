@@ -96,7 +96,7 @@ def finish_body(body: str) -> str:
     """The rendered body as a person reads it: the seams between the template and its values mended (elision,
     one full stop, one greeting), French spacing, paragraphs filled, tidy. Applied once, to every template."""
     text = french.unmark(french.one_greeting(french.no_double_stop(french.elide(body))))
-    text = "\n".join(french.typography(line) for line in text.split("\n"))
+    text = french.typography_text(text)
     return _tidy(wrap_paragraphs(text).replace(french.HARD_BREAK, ""))
 
 

@@ -24,25 +24,28 @@ VALUE_START = "\ue002"
 VALUE_END = "\ue003"
 HARD_BREAK = "\ue001"  # ends a line whose line break is the writer's own (inside a value)
 NBSP = "\u00a0"
-_MARKS = str.maketrans("", "", VALUE_START + VALUE_END)
 
 CIVILITIES = {"madame": "Madame", "monsieur": "Monsieur"}  # stored value -> how the profile shows it
 
 
 _ALL_MARKS = str.maketrans("", "", VALUE_START + VALUE_END + HARD_BREAK)
+_HAS_MARK = re.compile(f"[{VALUE_START}{VALUE_END}{HARD_BREAK}]")
 
 
 def mark_value(value: Any) -> Any:
     """Jinja `finalize`: every `{{ … }}` output is framed by the value marks; its own line breaks become hard.
     Marks already in the value (a macro's output, or a sender who typed these private-use characters) go first."""
-    text = (value if isinstance(value, str) else str(value)).translate(_ALL_MARKS)
+    text = value if isinstance(value, str) else str(value)
+    if _HAS_MARK.search(text):  # rare: searching is much cheaper than translating every character
+        text = text.translate(_ALL_MARKS)
     if "\n" in text:
         text = text.replace("\n", HARD_BREAK + "\n")
     return VALUE_START + text + VALUE_END
 
 
 def unmark(text: str) -> str:
-    return text.translate(_MARKS)
+    # Two replaces, not str.translate: translate looks every character up, replace runs at memchr's speed.
+    return text.replace(VALUE_START, "").replace(VALUE_END, "")
 
 
 # Words that lose their vowel before a vowel or a mute h: "de Alice" → "d'Alice". Only at a seam between the
@@ -111,34 +114,62 @@ def _capitalise_after(mended: str, original: str) -> str:
 
 
 # French punctuation: a no-break space before « : ; ! ? » (instead of a plain one) and inside « ».
-_SPACE_BEFORE = re.compile(rf"(?<=\S)[ \t]+(?=[:;!?](?:\s|$|[»)\].,{HARD_BREAK}]))")
+# The rules run on every line of every mail (a relayed request is kilobytes): each pattern starts with what it
+# looks for (a space, a digit) and checks what comes before with a lookbehind placed after it, so the regex engine
+# skips ahead to its first character instead of trying the lookbehind at every position.
+_SPACE_BEFORE = re.compile(rf"[ \t](?<=\S[ \t])[ \t]*(?=[:;!?](?:\s|$|[»)\].,{HARD_BREAK}]))")
 _OPEN_QUOTE = re.compile(r"«[ \t]*(?=\S)")
 _CLOSE_QUOTE = re.compile(r"(?<=\S)[ \t]*»")
 
 
 # Numbers hold to what they count: "1 000", "n° 3", "12 Ko", "10 h 02", "200 €" never break at the line's end.
-_NUMBER_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d))|(?<=n°) (?=\d)|(?<=\d) (?=(?:h|€|%|Ko|Mo|Go|ko)(?!\w))")
+_NUMBER_SPACE = re.compile(r" (?:(?<=\d )(?=\d{3}(?!\d)|(?:h|€|%|Ko|Mo|Go|ko)(?!\w))|(?<=n° )(?=\d))")
 
 
 # A date is read as one thing: "jeudi 10 décembre 2026", "1er mars", "à 10 h 00" are never cut at a line's end.
+# Found by its number (a digit not inside a word); a weekday just before a day and month is glued to it too.
 _MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
-_DATE = re.compile(rf"\b(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) )?\d{{1,2}}(?:er)? (?:{_MONTHS})"
-                   rf"(?: \d{{4}})?\b|\b\d{{1,2}}[ \u00a0]h \d{{2}}\b")
+_DATE = re.compile(rf"\d(?<!\w\d)(?:(?P<day>\d?(?:er)? (?:{_MONTHS})(?: \d{{4}})?\b)|\d?[ \u00a0]h \d{{2}}\b)")
+_WEEKDAY_BEFORE = re.compile(r"(?<!\w)(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) \Z")
 
 
-def _glue(match: re.Match[str]) -> str:
-    return match[0].replace(" ", NBSP)
+def _glue_dates(text: str) -> str:
+    pieces: list[str] = []
+    at = 0
+    for match in _DATE.finditer(text):
+        start = match.start()
+        if match["day"] is not None and _WEEKDAY_BEFORE.search(text, max(0, start - 10), start):
+            start -= 1  # the space between the weekday and the number
+        pieces += [text[at:start], text[start:match.end()].replace(" ", NBSP)]
+        at = match.end()
+    return "".join(pieces) + text[at:] if pieces else text
+
+
+# Every rule of `typography` needs one of these: a line without any is left as it is (and quickly).
+_TYPOGRAPHY_CHARS = re.compile(r"[:;!?«»\d]|n°")
+
+
+def typography_text(text: str) -> str:
+    """`typography` on each line of a text (quoted lines kept as written). Without quoted lines the rules run once
+    on the whole text: none of them crosses a line end (they match spaces and tabs, never a line break)."""
+    if text.startswith(">") or "\n>" in text:
+        return "\n".join(typography(line) for line in text.split("\n"))
+    return typography(text)
 
 
 def typography(line: str) -> str:
     """One line: plain spaces before « : ; ! ? », next to « », inside numbers and dates become no-break spaces."""
     if line.startswith(">"):  # a quoted mail is shown as it was written
         return line
+    if not _TYPOGRAPHY_CHARS.search(line):
+        return line  # most lines of prose: nothing these rules look at
     line = _SPACE_BEFORE.sub(NBSP, line)
-    line = _OPEN_QUOTE.sub("«" + NBSP, line)
-    line = _CLOSE_QUOTE.sub(NBSP + "»", line)
+    if "«" in line:
+        line = _OPEN_QUOTE.sub("«" + NBSP, line)
+    if "»" in line:
+        line = _CLOSE_QUOTE.sub(NBSP + "»", line)
     line = _NUMBER_SPACE.sub(NBSP, line)
-    return _DATE.sub(_glue, line)
+    return _glue_dates(line)
 
 
 def civilite(value: Any) -> str:

@@ -152,9 +152,10 @@ class Pipeline:
         the mail stays where it is and is tried again at the next cycle. No other exception escapes."""
         now = self.clock()
         digest = hashlib.sha256(raw).hexdigest()
-        content = content_digest(raw)
+        message = _load(raw)  # parsed once: the content digest, the parser and the router's calendar rule read it
+        content = content_digest(raw, message)
         try:
-            mail = parse_mail(raw)
+            mail = parse_mail(raw, loaded=message)
         except ParseError as error:
             return self._quarantine(raw, digest, None, f"mail illisible : {error}", folder, uidvalidity, uid, now)
         if mail.sender_problem and mail.kind is MailKind.NORMAL:
@@ -178,7 +179,7 @@ class Pipeline:
                     log.warning("mail uid %s %s: same Message-ID as an earlier mail but another content: "
                                 "processed as a new mail (%s)", uid, mail_tag(mail.message_id), mail_tag(key))
                     mail = dataclasses.replace(mail, message_id=key)
-                outcome, ticket, erased, reason = self._act(session, mail, raw, digest, now)
+                outcome, ticket, erased, reason = self._act(session, mail, raw, digest, now, message)
                 session.add(InboundRecord(
                     message_id=mail.message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
                     # The mail that confirmed an erasure must not itself keep the address it erased.
@@ -219,10 +220,10 @@ class Pipeline:
                                     uidvalidity, uid, now)
 
     def _act(self, session: Session, mail: InboundMail, raw: bytes, digest: str,
-             now: datetime) -> tuple[str, Ticket | None, bool, str]:
+             now: datetime, message: email.message.Message | None = None) -> tuple[str, Ticket | None, bool, str]:
         """Route and act; returns the outcome, the ticket, whether the sender was erased, and for a mail that
         gets no answer (a robot's, a list's, our own) why: it is recorded and listed for Aideur."""
-        decision = route(mail, RouterDeps(session, self.settings, self.signer, raw, now=now))
+        decision = route(mail, RouterDeps(session, self.settings, self.signer, raw, now=now, message=message))
         ctx = WorkflowContext(session=session, settings=self.settings, signer=self.signer, now=now)
         ticket = decision.ticket
         reason = ""
@@ -399,12 +400,22 @@ class Pipeline:
         return Outcome(QUARANTINED, "quarantined")
 
 
-def content_digest(raw: bytes) -> str:
+def _load(raw: bytes) -> email.message.Message | None:
+    """The mail parsed (mime.load: slimmed, compat32), or None when even that fails (each reader then says why)."""
+    try:
+        return mime.load(raw)
+    except Exception:  # noqa: BLE001 - parse_mail quarantines it with the reason
+        return None
+
+
+def content_digest(raw: bytes, message: email.message.Message | None = None) -> str:
     """SHA-256 of what a mail says (CONTENT_HEADERS, then each part's type and decoded content, line ends and
-    trailing blanks normalised): equal for two deliveries of one mail, different as soon as a word differs."""
+    trailing blanks normalised): equal for two deliveries of one mail, different as soon as a word differs.
+    `message` is `raw` already parsed by mime.load, when the caller has it."""
     try:
         # Slimmed like parse_mail does: a long base64 run stays in `raw`, named by a placeholder (memory bound).
-        message = mime.load(raw)
+        if message is None:
+            message = mime.load(raw)
         digest = hashlib.sha256()
         for name in CONTENT_HEADERS:
             for value in message.get_all(name) or []:

@@ -8,6 +8,7 @@ ticket it names.
 """
 from __future__ import annotations
 
+import email.message
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -133,6 +134,7 @@ class RouterDeps:
     # call time so that tests can put a stub in its place); when a domain was seen signing (informational).
     dns: dkim.DnsLookup | None = field(default=None, compare=False, repr=False)
     now: datetime | None = None
+    message: email.message.Message | None = field(default=None, compare=False, repr=False)  # `raw` parsed
 
 
 Rule = Callable[[InboundMail, RouterDeps], Route | None]
@@ -179,7 +181,7 @@ def calendar(mail: InboundMail, deps: RouterDeps) -> Route | None:
     token = address_token(mail, deps.signer)
     if token is not None and token.scope != SCOPE_TICKET:
         return None  # an answer to an appeal, a consent, a form…: its own workflow reads it (an .ics beside it)
-    if invitation_of(deps.raw) is None:
+    if invitation_of(deps.message if deps.message is not None else deps.raw) is None:
         return None
     ticket = _ticket_of_token(mail, deps)
     if ticket is None:

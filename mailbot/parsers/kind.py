@@ -478,6 +478,16 @@ _PIXEL = re.compile(r"<img\b[^>]*\b(?:width" + _PIXEL_SIZE + r"\b[^>]*\bheight" 
                     + _PIXEL_SIZE + r"\b[^>]*\bwidth" + _PIXEL_SIZE + r")", re.IGNORECASE)
 
 
+# Each way of saying "unsubscribe" above holds one of these (case folded): a text without any needs no regex scan.
+# The scan is case-insensitive over up to 200 KB of every mail; the substring tests run at memchr's speed.
+_UNSUBSCRIBE_KEYS = ("abonn", "inscri", "unsubscribe", "opt", "recevoir", "rences")
+
+
+def _may_unsubscribe(text: str) -> bool:
+    folded = text.casefold()
+    return any(key in folded for key in _UNSUBSCRIBE_KEYS) and _UNSUBSCRIBE.search(text) is not None
+
+
 def _newsletter(facts: _Facts) -> KindResult | None:
     """A newsletter or campaign sent without list headers (issue 13, point 7): a mass-mailing service's headers,
     or an unsubscribe link together with a "version en ligne" line or a tracking pixel."""
@@ -491,7 +501,7 @@ def _newsletter(facts: _Facts) -> KindResult | None:
     if _PERSON_PREFIX.match(_fold(facts.subject)):
         return None  # "TR: La lettre de mars": a member forwarding one, to ask about it
     head = facts.body[:20000]
-    if not _UNSUBSCRIBE.search(head) and not _UNSUBSCRIBE.search(facts.raw_text[:200000]):
+    if not _may_unsubscribe(head) and not _may_unsubscribe(facts.raw_text[:200000]):
         return None
     if _VIEW_ONLINE.search(head) or _VIEW_ONLINE.search(facts.raw_text[:200000]):
         return KindResult(MailKind.BULK, "newsletter (lien de désabonnement et « version en ligne »)")

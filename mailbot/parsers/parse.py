@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from email.message import Message
 from typing import Any
 
 from . import kind as kind_mod
@@ -35,8 +36,11 @@ def _looks_like_mail(raw: bytes) -> bool:
     return bool(_HEADER_LINE.match(first_line)) and bool(_KNOWN_HEADERS.search(head))
 
 
-def parse_mail(raw: bytes) -> InboundMail:
-    """Parse one mail. Broken MIME gives the best text possible with its defects listed."""
+def parse_mail(raw: bytes, *, loaded: Message | None = None) -> InboundMail:
+    """Parse one mail. Broken MIME gives the best text possible with its defects listed.
+
+    `loaded` is `raw` already parsed by mime.load (the pipeline parses each mail once for all its readers); it is
+    used only when `raw` needs no repair."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise ParseError("parse_mail expects bytes")
     raw = bytes(raw)
@@ -44,15 +48,15 @@ def parse_mail(raw: bytes) -> InboundMail:
     if not raw or raw.isspace() or not _looks_like_mail(raw):
         raise ParseError("no mail headers found")
     try:
-        return _parse(raw, repairs)
+        return _parse(raw, repairs, None if repairs else loaded)
     except ParseError:
         raise
     except Exception as exc:  # last line of defence: the daemon quarantines on ParseError
         raise ParseError(f"unparseable mail: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse(raw: bytes, repairs: list[str]) -> InboundMail:
-    msg = mime.load(raw)
+def _parse(raw: bytes, repairs: list[str], loaded: Message | None = None) -> InboundMail:
+    msg = loaded if loaded is not None else mime.load(raw)
     author = sender(msg)
     text = mime.body_text(msg)
     atts = mime.attachments(msg)

@@ -88,17 +88,28 @@ _GREETING_PIECE = re.compile(
 )
 
 
+_PIECE = re.compile(r"[^\n,.!;:?]+")
+_NAME_AT_END = re.compile(r"(?:[A-ZÀ-Ý][\w'-]*\.?\s*){1,3}")
+
+
 def is_courtesy_only(text: str) -> bool:
     """A text made only of greetings, sign-offs and a name at the end ("Bonjour,\n\nMerci !\nJean Martin") says
     nothing to act on. An empty text is courtesy only too."""
-    pieces = [piece.strip(" -") for piece in re.split(r"[\n,.!;:?]+", text or "")]
-    filled = [piece for piece in pieces if piece]
-    rest = [piece for piece in filled if not COURTESY.match(fold(piece)) and not _GREETING_PIECE.match(_plain(piece))]
-    if not rest:
-        return True
+    # Read piece by piece and stop at the first piece after a non-courtesy one: a request's text is decided in its
+    # first sentences, however long it is (this runs several times on every mail).
+    filled = 0
+    rest = ""
+    for match in _PIECE.finditer(text or ""):
+        piece = match.group().strip(" -")
+        if not piece:
+            continue
+        if rest:
+            return False  # something after a non-courtesy piece: more than a name at the end
+        filled += 1
+        if not COURTESY.match(fold(piece)) and not _GREETING_PIECE.match(_plain(piece)):
+            rest = piece
     # Only a name may remain, at the end, after some courtesy: "Jean", "Jean Martin", "J. Martin".
-    return len(rest) == 1 and rest[0] == filled[-1] and len(filled) > 1 and bool(
-        re.fullmatch(r"(?:[A-ZÀ-Ý][\w'-]*\.?\s*){1,3}", rest[0]))
+    return not rest or (filled > 1 and bool(_NAME_AT_END.fullmatch(rest)))
 
 
 def _plain(piece: str) -> str:
