@@ -480,7 +480,8 @@ _PIXEL = re.compile(r"<img\b[^>]*\b(?:width" + _PIXEL_SIZE + r"\b[^>]*\bheight" 
 
 # Each way of saying "unsubscribe" above holds one of these (case folded): a text without any needs no regex scan.
 # The scan is case-insensitive over up to 200 KB of every mail; the substring tests run at memchr's speed.
-_UNSUBSCRIBE_KEYS = ("abonn", "inscri", "unsubscribe", "opt", "recevoir", "rences")
+_UNSUBSCRIBE_KEYS = ("abonne", "sinscri", "unsubscribe", "opt-out", "opt out", "ne plus recevoir ", "rer vos ",
+                     "rer mes ")
 
 
 def _may_unsubscribe(text: str) -> bool:
