@@ -103,3 +103,23 @@ def write_results(bench: str, args: argparse.Namespace, figures: dict[str, objec
 def excerpt(text: str, size: int = 1500) -> str:
     """The beginning (the first error) and the end (the fatal one) of a long log."""
     return text if len(text) <= 2 * size else f"{text[:size]}\n[...]\n{text[-size:]}"
+
+
+# --- PostgreSQL (intake --database postgresql, multi, latency, matching) -------------------------------------------
+POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_BENCH_POSTGRES_URL",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def fresh_postgres(name: str) -> str:
+    """Drop and create the database `name` on the server of MAILBOT_BENCH_POSTGRES_URL; its URL."""
+    import sqlalchemy  # here: the benches that never touch PostgreSQL need not import it
+
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return sqlalchemy.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+

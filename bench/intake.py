@@ -27,7 +27,6 @@ import os
 import shutil
 import signal
 import smtplib
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -63,6 +62,7 @@ TARGET_IDLE_MEDIAN = 2.0
 class SizeResult:
     n: int
     huge: int
+    database: str  # "sqlite" or "postgresql"
     mails: int  # n + huge
     megabytes: float
     append_seconds: float
@@ -205,6 +205,16 @@ def prepare_database(server: MailServer, work: Path) -> tuple[Path, dict[str, st
     return db_path, env
 
 
+def prepare_postgres(server: MailServer, run_dir: Path, url: str) -> dict[str, str]:
+    """prepare_database's work (members CSV, settings) on PostgreSQL: schema and members. Not timed."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    prepare_database(server, run_dir)  # writes members.csv (and a SQLite file that is not used)
+    env = mailbot_env(server, run_dir / "unused.db") | {"MAILBOT_DATABASE_URL": url, "PYTHONFAULTHANDLER": "1"}
+    for args in (("db", "upgrade"), ("members", "import", str(run_dir / "members.csv"))):
+        subprocess.run(mailbot_command(*args), env=env, cwd=run_dir, check=True, capture_output=True)
+    return env
+
+
 def run_mailbot_once(env: dict[str, str], work: Path) -> tuple[float, float, float, int, dict[str, object]]:
     """`mailbot run --once` as a child: (wall seconds, cpu seconds, peak RSS MB, exit code, its JSON report).
 
@@ -228,18 +238,26 @@ def last_json_line(text: str) -> dict[str, object]:
     return {}
 
 
-def database_counts(db_path: Path) -> tuple[int, dict[str, int]]:
-    """(tickets, outbox rows by status)."""
-    with sqlite3.connect(db_path) as db:
-        tickets = db.execute("SELECT count(*) FROM tickets").fetchone()[0]
-        by_status = dict(db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
-    return tickets, by_status
+def database_counts(url: str) -> tuple[int, dict[str, int]]:
+    """(tickets, outbox rows by status) in the database at `url` (SQLite or PostgreSQL)."""
+    import sqlalchemy  # the mailbot package's dependency; imported here, as the bench's own code needs it only here
+
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as db:
+            tickets = db.exec_driver_sql("SELECT count(*) FROM tickets").scalar_one()
+            by_status = {status: count for status, count in
+                         db.exec_driver_sql("SELECT status, count(*) FROM outbox GROUP BY status")}
+    finally:
+        engine.dispose()
+    return int(tickets), by_status
 
 
 # --- one N ------------------------------------------------------------------------------------------------------
 
 
-def bench_size(server: MailServer, work: Path, n: int, huge: int, seed: int) -> SizeResult:
+def bench_size(server: MailServer, work: Path, n: int, huge: int, seed: int,
+               database: str = "sqlite") -> SizeResult:
     server.wipe_mailboxes()
     mails = n + huge
     log(f"N={n} (+{huge} huge): generating and appending {mails} mails")
@@ -253,16 +271,19 @@ def bench_size(server: MailServer, work: Path, n: int, huge: int, seed: int) -> 
     log(f"  baseline: fetch {fetch_seconds:.1f} s + send {send_seconds:.1f} s = {baseline_rate:.0f} mails/s; "
         f"waiting for Postfix to deliver ({wait_for_delivery(server):.1f} s)")
 
-    run_dir = work / f"mailbot-{n}"
+    run_dir = work / f"mailbot-{n}-{database}"
     run_dir.mkdir()
-    db_path, env = prepare_database(server, run_dir)
-    log("  mailbot run --once...")
+    if database == "postgresql":
+        env = prepare_postgres(server, run_dir, common.fresh_postgres("mailbot_bench_intake"))
+    else:
+        _, env = prepare_database(server, run_dir)
+    log(f"  mailbot run --once ({database})...")
     wall, cpu, rss, code, report = run_mailbot_once(env, run_dir)
     mailbot_rate = mails / wall
     log(f"  mailbot: {wall:.1f} s = {mailbot_rate:.0f} mails/s, peak RSS {rss:.0f} MB, exit {code}; "
         f"Postfix delivery {wait_for_delivery(server):.1f} s")
 
-    tickets, by_status = database_counts(db_path)
+    tickets, by_status = database_counts(env["MAILBOT_DATABASE_URL"])
     sent = by_status.get("sent", 0)
     problems = []
     if code != 0:
@@ -272,7 +293,7 @@ def bench_size(server: MailServer, work: Path, n: int, huge: int, seed: int) -> 
     if sent != 2 * mails:
         problems.append(f"{sent} mails sent, expected {2 * mails} (outbox: {by_status})")
     return SizeResult(
-        n=n, huge=huge, mails=mails, megabytes=round(size / 1e6, 1), append_seconds=round(append_seconds, 2),
+        n=n, huge=huge, database=database, mails=mails, megabytes=round(size / 1e6, 1), append_seconds=round(append_seconds, 2),
         fetch_seconds=round(fetch_seconds, 2), send_seconds=round(send_seconds, 2),
         baseline_rate=round(baseline_rate, 1), mailbot_seconds=round(wall, 2), mailbot_cpu_seconds=round(cpu, 2),
         mailbot_rate=round(mailbot_rate, 1), ratio=round(mailbot_rate / baseline_rate, 3),
@@ -366,11 +387,11 @@ def bench_idle(server: MailServer, work: Path, rounds: int = IDLE_ROUNDS, timeou
 
 
 def summary(sizes: list[SizeResult], idle: IdleResult | None) -> str:
-    lines = ["", "| N | baseline mails/s | mailbot mails/s | ratio (target >= 0.5) | mailbot peak RSS MB | valid |",
-             "|---|---|---|---|---|---|"]
+    head = "| N | database | baseline mails/s | mailbot mails/s | ratio (target >= 0.5) | mailbot peak RSS MB | valid |"
+    lines = ["", head, "|---|---|---|---|---|---|---|"]
     for r in sizes:
         label = f"{r.n:,}" + (f" + {r.huge} x 10 MB" if r.huge else "")
-        lines.append(f"| {label} | {r.baseline_rate:.0f} | {r.mailbot_rate:.0f} | {r.ratio:.2f} | "
+        lines.append(f"| {label} | {r.database} | {r.baseline_rate:.0f} | {r.mailbot_rate:.0f} | {r.ratio:.2f} | "
                      f"{r.mailbot_peak_rss_mb:.0f} | {'yes' if r.valid else 'NO: ' + '; '.join(r.problems)} |")
     if idle is not None:
         lines.append("")
@@ -381,11 +402,14 @@ def summary(sizes: list[SizeResult], idle: IdleResult | None) -> str:
 
 
 def write_results(sizes: list[SizeResult], idle: IdleResult | None, args: argparse.Namespace) -> Path:
-    headline = [common.figure(f"intake N={r.n:,}{f' +{r.huge} huge' if r.huge else ''}: mails/s (baseline)",
+    def name(r: SizeResult) -> str:
+        return f"intake N={r.n:,}{' PostgreSQL' if r.database == 'postgresql' else ''}"
+
+    headline = [common.figure(f"{name(r)}{f' +{r.huge} huge' if r.huge else ''}: mails/s (baseline)",
                               f"{r.mailbot_rate:.0f} ({r.baseline_rate:.0f})") for r in sizes]
-    headline += [common.figure(f"intake N={r.n:,} ratio", r.ratio, f">= {TARGET_RATIO}", r.ratio >= TARGET_RATIO)
+    headline += [common.figure(f"{name(r)} ratio", r.ratio, f">= {TARGET_RATIO}", r.ratio >= TARGET_RATIO)
                  for r in sizes]
-    headline += [common.figure(f"intake N={r.n:,} peak RSS MB", round(r.mailbot_peak_rss_mb), f"< {TARGET_RSS_MB}",
+    headline += [common.figure(f"{name(r)} peak RSS MB", round(r.mailbot_peak_rss_mb), f"< {TARGET_RSS_MB}",
                                r.mailbot_peak_rss_mb < TARGET_RSS_MB) for r in sizes if r.huge]
     if idle is not None:
         headline.append(common.figure("IDLE latency median s", idle.median, f"< {TARGET_IDLE_MEDIAN}",
@@ -403,6 +427,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--huge", type=int, default=0, help="10 MB mails added to the largest N (e.g. 20)")
     parser.add_argument("--quick", action="store_true", help="N=200 only, no huge mails: a smoke test")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), nargs="+", default=["sqlite"],
+                        help="mailbot's database, each in turn for every N (PostgreSQL: MAILBOT_BENCH_POSTGRES_URL, "
+                             "default postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a database "
+                             "mailbot_bench_intake is dropped and created)")
     parser.add_argument("--no-idle", action="store_true", help="skip the IDLE latency part")
     args = parser.parse_args(argv)
     if args.quick:
@@ -420,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         largest = max(args.n)
         for n in args.n:
-            sizes.append(bench_size(server, work, n, args.huge if n == largest else 0, args.seed))
+            for database in args.database:
+                sizes.append(bench_size(server, work, n, args.huge if n == largest else 0, args.seed, database))
         if not args.no_idle:
             idle = bench_idle(server, work)
     finally:

@@ -42,6 +42,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/latency.py` from the repo root
 
 from bench import common
+from bench.common import fresh_postgres
 from bench.intake import (
     CLUB_ADDRESS,
     MEMBER_COUNT,
@@ -50,10 +51,11 @@ from bench.intake import (
     excerpt,
     log,
     members,
+    prepare_postgres,
     request_mail,
     start_server,
 )
-from bench.multi import Counts, fresh_postgres, prepare_postgres, start_daemons, stop_daemons
+from bench.multi import Counts, start_daemons, stop_daemons
 from mailbot.dev.devserver import MailServer
 
 SENDERS = 5

@@ -31,28 +31,24 @@ from pathlib import Path
 
 import sqlalchemy
 from imap_tools import MailBoxUnencrypted
-from sqlalchemy.engine import make_url
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # `python bench/multi.py` from the repo root
 
 from bench import common
-from bench.common import excerpt, log
+from bench.common import excerpt, fresh_postgres, log
 from bench.intake import (
     CLUB_ADDRESS,
     PASSWORD,
     append_all,
     mailbot_command,
-    mailbot_env,
-    prepare_database,
+    prepare_postgres,
     start_server,
     wait_for_delivery,
 )
 from bench.mailgen import generate
 from mailbot.dev.devserver import MailServer
 
-POSTGRES_ADMIN_URL = os.environ.get("MAILBOT_BENCH_POSTGRES_URL",
-                                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 POSTGRES_DATABASE = "mailbot_bench_multi"
 POLL = 0.1
 PROCESSED_FOLDER = "mailbot-traites"
@@ -76,28 +72,6 @@ class MultiResult:
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------------
-
-
-def fresh_postgres(name: str = POSTGRES_DATABASE) -> str:
-    """Drop and create the database; its URL."""
-    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        admin.dispose()
-    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def prepare_postgres(server: MailServer, run_dir: Path, url: str) -> dict[str, str]:
-    """bench/intake.py's preparation (members CSV, settings), on PostgreSQL: schema and members. Not timed."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    prepare_database(server, run_dir)  # writes members.csv (and a SQLite file we do not use)
-    env = mailbot_env(server, run_dir / "unused.db") | {"MAILBOT_DATABASE_URL": url, "PYTHONFAULTHANDLER": "1"}
-    for args in (("db", "upgrade"), ("members", "import", str(run_dir / "members.csv"))):
-        subprocess.run(mailbot_command(*args), env=env, cwd=run_dir, check=True, capture_output=True)
-    return env
 
 
 class Counts:
@@ -174,7 +148,7 @@ def bench_daemons(server: MailServer, work: Path, n: int, daemons: int, seed: in
     log(f"{daemons} daemon(s): appending {n} mails, fresh PostgreSQL database")
     append_all(server, generate(n, seed=seed))
     run_dir = work / f"multi-{daemons}"
-    env = prepare_postgres(server, run_dir, fresh_postgres())
+    env = prepare_postgres(server, run_dir, fresh_postgres(POSTGRES_DATABASE))
     log(f"  Postfix queue empty after {wait_for_delivery(server):.1f} s; starting {daemons} daemon(s)")
     counts = Counts(env["MAILBOT_DATABASE_URL"])
     load = os.getloadavg()[0]
