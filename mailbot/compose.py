@@ -17,7 +17,6 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from email import quoprimime
 from email.utils import encode_rfc2231, format_datetime, formataddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -318,11 +317,15 @@ class _ProseLoader(jinja2.FileSystemLoader):
 
 def _client_wrapped(line: str, following: str) -> bool:
     """Inside a value: whether this line break is a mail client's hard wrap (a long line cut mid-sentence)."""
-    if not line.endswith(french.HARD_BREAK) or _structural(following) or _FIELD_LINE.match(following):
+    # The cheap tests first (most lines are short or end a sentence), the regex ones last: same answer.
+    if not line.endswith(french.HARD_BREAK):
         return False
     text = line[:-1].rstrip()
-    return (not _structural(text) and len(text) >= 60
-            and not text.endswith((".", "!", "?", ":", ";", "…", "»", ")")))
+    return (len(text) >= _CLIENT_WRAP and not text.endswith((".", "!", "?", ":", ";", "…", "»", ")"))
+            and not _structural(text) and not _structural(following) and not _FIELD_LINE.match(following))
+
+
+_CLIENT_WRAP = 60  # a line this long (without its mark) and cut mid-sentence was wrapped by the writer's client
 
 
 def _prose(line: str) -> bool:
@@ -344,37 +347,50 @@ def _form_line(line: str) -> bool:
 def wrap_paragraphs(text: str, width: int = PARAGRAPH_WIDTH, *, limit: int = LINE_WIDTH) -> str:
     """Fill each prose line longer than `limit` (a whole paragraph, once the sources are reflowed) at `width`
     columns; other lines are kept, wrapped only past `limit` (a table row keeps its shape). A word longer than the width (a URL) stays whole on its own line."""
+    lines = text.split("\n")
+    # Only a long line changes anything: one past `limit` is wrapped, one of _CLIENT_WRAP characters or more
+    # (its mark included) may be a client's hard wrap and take the next lines with it. Every other line stays
+    # as it is: it is copied without being looked at (most lines of a mail are short).
+    shortest = min(limit, _CLIENT_WRAP)
+    long_lines = [number for number, line in enumerate(lines) if len(line) > shortest]
+    if not long_lines:
+        return text
     out: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        joined = " ".join(part.rstrip(french.HARD_BREAK).strip() for part in run) if len(run) > 1 else run[0]
-        hard = run[-1].endswith(french.HARD_BREAK)
-        bare = joined.rstrip(french.HARD_BREAK)
-        if len(bare) <= (width if len(run) > 1 else limit) or bare.startswith(">") or _form_line(bare):
-            out.append(joined)
-        else:
-            item = _LIST_ITEM.match(bare)
-            if item:  # a list item too long for one line: its next lines are indented under its text
-                hang = " " * len(item[0])
-                lines = _wrap_line(hang + bare[len(item[0]):], width)
-                out.extend([bare[: len(item[0])] + lines[0][len(hang):]] + lines[1:])
-            else:
-                out.extend(_wrap_line(bare, width if _prose(bare) else limit))
-            if hard:
-                out[-1] += french.HARD_BREAK
-        run.clear()
-
-    for line in text.split("\n"):
-        if run and _client_wrapped(run[-1], line):
-            run.append(line)
+    done = 0  # lines[:done] are in `out`
+    for first in long_lines:
+        if first < done:  # already taken by the run of a client-wrapped line above
             continue
-        if run:
-            flush()
-        run.append(line)
-    if run:
-        flush()
+        out += lines[done:first]
+        run = [lines[first]]
+        done = first + 1
+        while done < len(lines) and _client_wrapped(run[-1], lines[done]):
+            run.append(lines[done])
+            done += 1
+        if len(run) == 1 and len(run[0]) <= limit:
+            out.append(run[0])  # not past `limit`, and no client's hard wrap: kept as it is
+        else:
+            _fill_run(run, out, width, limit)
+    out += lines[done:]
     return "\n".join(out)
+
+
+def _fill_run(run: list[str], out: list[str], width: int, limit: int) -> None:
+    """One line, or the lines a client wrapped, filled onto `out`."""
+    joined = " ".join(part.rstrip(french.HARD_BREAK).strip() for part in run) if len(run) > 1 else run[0]
+    hard = run[-1].endswith(french.HARD_BREAK)
+    bare = joined.rstrip(french.HARD_BREAK)
+    if len(bare) <= (width if len(run) > 1 else limit) or bare.startswith(">") or _form_line(bare):
+        out.append(joined)
+        return
+    item = _LIST_ITEM.match(bare)
+    if item:  # a list item too long for one line: its next lines are indented under its text
+        hang = " " * len(item[0])
+        lines = _wrap_line(hang + bare[len(item[0]):], width)
+        out.extend([bare[: len(item[0])] + lines[0][len(hang):]] + lines[1:])
+    else:
+        out.extend(_wrap_line(bare, width if _prose(bare) else limit))
+    if hard:
+        out[-1] += french.HARD_BREAK
 
 
 def _wrap_line(line: str, width: int) -> list[str]:
@@ -510,10 +526,67 @@ def _encoded(value: str, name: str) -> str:
     return CRLF_FOLD.join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)  # type: ignore
 
 
+# Quoted-printable exactly as the email package's quoprimime.body_encode(…, maxlinelen=76, eol="\r\n") writes it
+# (every mail ever sent is byte for byte the same), done faster: its per-character translation of a body of several
+# kilobytes cost most of the encoding. Bytes outside these are written =XX; each distinct one is replaced
+# through the whole body at once (a French mail holds a dozen of them).
+_QP_LITERAL = bytes(range(33, 127)).replace(b"=", b"") + b" \t\r\n"
+_QP_LINE = 76  # the longest encoded line, its soft break "=" included
+
+
 def _quoted_printable(text: str) -> str:
-    body = text.replace("\r\n", "\n")
-    encoded = quoprimime.body_encode(body.encode("utf-8").decode("latin-1"), maxlinelen=76, eol="\r\n")
+    data = text.replace("\r\n", "\n").encode("utf-8")
+    if not data:
+        return "\r\n"
+    escaped = set(data.translate(None, _QP_LITERAL))
+    if 61 in escaped:  # "=" first: the escapes written next hold one
+        data = data.replace(b"=", b"=3D")
+        escaped.discard(61)
+    for byte in escaped:
+        data = data.replace(bytes((byte,)), b"=%02X" % byte)
+    lines: list[str] = []
+    for line in data.decode("ascii").splitlines():
+        if len(line) <= _QP_LINE and not line.endswith((" ", "\t")):
+            lines.append(line)  # most lines: nothing to do
+        else:
+            _qp_soft_breaks(line, lines)
+    if data.endswith((b"\r", b"\n")):
+        lines.append("")
+    encoded = "\r\n".join(lines)
     return encoded if encoded.endswith("\r\n") else encoded + "\r\n"
+
+
+def _qp_soft_breaks(line: str, lines: list[str]) -> None:
+    """An encoded line cut into pieces of at most 76 characters, each ending with a soft break "=" (never inside
+    an escape), and a space or tab at its end escaped, as quoprimime does."""
+    start = 0
+    last = len(line) - 1 - _QP_LINE  # a piece starts at most here, or the rest fits on one line
+    while start <= last:
+        stop = start + _QP_LINE - 1
+        # A cut inside an escape "=XX": the piece ends with the escape's "=" as its soft break, and the next
+        # piece starts with the whole escape.
+        if line[stop - 2] == "=":
+            lines.append(line[start:stop - 1])
+            start = stop - 2
+        elif line[stop - 1] == "=":
+            lines.append(line[start:stop])
+            start = stop - 1
+        else:
+            lines.append(line[start:stop] + "=")
+            start = stop
+    if not line.endswith((" ", "\t")):
+        lines.append(line[start:])
+        return
+    blank = line[-1]
+    room = start - last
+    if room >= 3:  # the escaped space fits on this line
+        lines.append(line[start:-1] + f"={ord(blank):02X}")
+    elif room == 2:  # the space itself and a soft break fit; the next line is empty
+        lines.append(line[start:-1] + blank + "=")
+        lines.append("")
+    else:  # only a soft break fits: the escaped space alone on the next line
+        lines.append(line[start:-1] + "=")
+        lines.append(f"={ord(blank):02X}")
 
 
 def _attachment_part(attachment: Attachment, payload: bytes) -> bytes:

@@ -58,9 +58,35 @@ _ELIDABLE = re.compile(
     rf"(?![^\s{VALUE_END}]*@)")
 
 
+# Every elision is at a seam: an elidable word, one space, a value's mark. The pattern above starts with a
+# lookbehind, which the regex engine would try at every character of a kilobytes-long body; `elide` instead finds
+# each seam (" " + VALUE_START) with str.find and tries the pattern only where the word would start, for each
+# length an elidable word has. At most one of those starts can match (the lookbehind wants no letter just before
+# the word: "que" never matches inside "lorsque"), the seams come in order and matches never overlap (a word is
+# letters, a seam is not): the result is the same as `_ELIDABLE.sub` on the whole text.
+_SEAM = " " + VALUE_START
+_ELIDABLE_LENGTHS = (2, 3, 6, 7)  # de le la je / que / jusque / lorsque puisque
+
+
 def elide(text: str) -> str:
     """"de ⟨Alice⟩" → "d'⟨Alice⟩" (also que, le, la, je, jusque, lorsque, puisque)."""
-    return _ELIDABLE.sub(lambda m: m["word"][:-1] + "'" + m["marks"], text)
+    seam = text.find(_SEAM)
+    if seam < 0:
+        return text
+    pieces: list[str] = []
+    done = 0  # the text before this is in `pieces`
+    while seam >= 0:
+        for length in _ELIDABLE_LENGTHS:
+            start = seam - length
+            if start < done:
+                break
+            match = _ELIDABLE.match(text, start)
+            if match:
+                pieces += [text[done:start], match["word"][:-1], "'", match["marks"]]
+                done = match.end()
+                break
+        seam = text.find(_SEAM, seam + 1)
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 def elide_word(word: str, name: Any) -> str:
@@ -74,6 +100,8 @@ _DOUBLE_STOP = re.compile(rf"([.!?…]){VALUE_END}+\.(?!\.)")
 
 def no_double_stop(text: str) -> str:
     """"⟨Bruno.⟩." → "Bruno.", "⟨aider ?⟩." → "aider ?"."""
+    if VALUE_END + "." not in text:  # what every double stop holds: the common case, found at memchr's speed
+        return text
     return _DOUBLE_STOP.sub(lambda m: m[1] + VALUE_END, text)
 
 
@@ -117,9 +145,29 @@ def _capitalise_after(mended: str, original: str) -> str:
 # The rules run on every line of every mail (a relayed request is kilobytes): each pattern starts with what it
 # looks for (a space, a digit) and checks what comes before with a lookbehind placed after it, so the regex engine
 # skips ahead to its first character instead of trying the lookbehind at every position.
-_SPACE_BEFORE = re.compile(rf"[ \t](?<=\S[ \t])[ \t]*(?=[:;!?](?:\s|$|[»)\].,{HARD_BREAK}]))")
+# The spaces before a « : ; ! ? » and before a closing « » » are found from that mark, rarer than spaces, then
+# backwards (`_nbsp_before`): the same rules as the regexes [ \t](?<=\S[ \t])[ \t]*(?=[:;!?](?:\s|$|[»)\].,⟨hard
+# break⟩])) and (?<=\S)[ \t]*», whose first space or lookbehind the engine would try at every space or character.
+_SPACED_PUNCTUATION = re.compile(rf"[:;!?](?=\s|$|[»)\].,{HARD_BREAK}])")
 _OPEN_QUOTE = re.compile(r"«[ \t]*(?=\S)")
-_CLOSE_QUOTE = re.compile(r"(?<=\S)[ \t]*»")
+_CLOSING_QUOTE = re.compile("»")
+
+
+def _nbsp_before(line: str, marks: list[int], *, bare: bool) -> str:
+    """The spaces and tabs just before each position of `marks` become one no-break space, when a character
+    other than a space comes before them (not at the start of the line); with `bare`, a no-break space is also
+    put where there was none."""
+    pieces: list[str] = []
+    done = 0  # the line before this is in `pieces`
+    for at in marks:
+        start = at
+        while start > 0 and line[start - 1] in " \t":
+            start -= 1
+        if start == 0 or line[start - 1].isspace() or (start == at and not bare):  # isspace() is what \s is
+            continue
+        pieces += [line[done:start], NBSP]
+        done = at
+    return "".join(pieces) + line[done:] if pieces else line
 
 
 # Numbers hold to what they count: "1 000", "n° 3", "12 Ko", "10 h 02", "200 €" never break at the line's end.
@@ -163,11 +211,11 @@ def typography(line: str) -> str:
         return line
     if not _TYPOGRAPHY_CHARS.search(line):
         return line  # most lines of prose: nothing these rules look at
-    line = _SPACE_BEFORE.sub(NBSP, line)
+    line = _nbsp_before(line, [match.start() for match in _SPACED_PUNCTUATION.finditer(line)], bare=False)
     if "«" in line:
         line = _OPEN_QUOTE.sub("«" + NBSP, line)
     if "»" in line:
-        line = _CLOSE_QUOTE.sub(NBSP + "»", line)
+        line = _nbsp_before(line, [match.start() for match in _CLOSING_QUOTE.finditer(line)], bare=True)
     line = _NUMBER_SPACE.sub(NBSP, line)
     return _glue_dates(line)
 
