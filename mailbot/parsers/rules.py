@@ -48,12 +48,30 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+class _CombiningTable(dict[int, None | int]):
+    """str.translate table that deletes combining marks (unicodedata.combining() non-zero) and keeps every other
+    character, computed on first sight of each character: the same as a per-character generator, in C."""
+
+    def __missing__(self, code: int) -> None | int:
+        keep = None if unicodedata.combining(chr(code)) else code
+        if len(self) < 65536:  # bounded, as _FoldTable
+            self[code] = keep
+        return keep
+
+
+_NO_COMBINING = _CombiningTable()
+
+
+def drop_combining(text: str) -> str:
+    """`text` without its combining marks (accents once decomposed by NFKD/NFD). ASCII has none."""
+    return text if text.isascii() else text.translate(_NO_COMBINING)
+
 
 def fold_words(text: str) -> str:
     """Lower case, accents dropped and ligatures spelled out ("Œnologie" -> "oenologie"): for word matching, where
     the length may change (use `fold` to keep one character per character)."""
     text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return drop_combining(unicodedata.normalize("NFKD", text))
 
 
 # A word: letters of any script; "c++" and "c#" kept whole.
@@ -114,6 +132,9 @@ def is_courtesy_only(text: str) -> bool:
 
 def _plain(piece: str) -> str:
     """Folded (no accents, plain spaces) but with its capitals kept: a name is told by its capital."""
+    if piece.isascii():
+        # fold() lowers and maps tab and backquote; the capitals put back, only that mapping remains.
+        return piece.translate(_ASCII_PLAIN)
     return "".join(f.upper() if o.isupper() else f for o, f in zip(piece, fold(piece), strict=False))
 
 
