@@ -14,6 +14,9 @@ from .rules import (
     RAW_ATTRIBUTION_START_WEAK as _ATTRIBUTION_START_WEAK,
 )
 from .rules import (
+    RAW_ATTRIBUTION_VERB_AT_END as _VERB_AT_END,
+)
+from .rules import (
     RAW_ATTRIBUTION_VERBS as _ATTRIBUTION_VERBS,
 )
 from .rules import (
@@ -115,7 +118,7 @@ def _attribution_from(lines: list[str], i: int, first: str) -> int:
         return 0
     joined = first
     for span in range(1, 4 if strong else 2):
-        if _ATTRIBUTION_END.search(joined):
+        if _ends_attribution(joined):
             if _looks_like_attribution(joined):
                 return span
             if span == 1 and len(first) <= 80 and i + 1 < len(lines) and _QUOTED.match(lines[i + 1]):
@@ -126,6 +129,19 @@ def _attribution_from(lines: list[str], i: int, first: str) -> int:
         if len(joined) > 400:
             return 0
     return 0
+
+
+def _ends_attribution(text: str) -> bool:
+    """_ATTRIBUTION_END.search(text), faster on prose.
+
+    A match ends at the end of the text, white space apart, with a colon or with the verb itself (each verb ends in
+    a letter). So when the last character that is not white space (str.rstrip and the regex's \\s agree on what
+    white space is) is no colon, only a verb ending right there can match.
+    """
+    tail = text.rstrip()
+    if tail.endswith((":", "：")):
+        return _ATTRIBUTION_END.search(text) is not None
+    return _VERB_AT_END.search(tail) is not None
 
 
 def _looks_like_attribution(text: str) -> bool:

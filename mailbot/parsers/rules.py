@@ -155,12 +155,16 @@ HEADER_INLINE = re.compile(r"\s(?:envoye|sent|objet|subject)\s*:")
 # --- Quote and signature markers on raw lines (accents kept): quotes.py and forwards.py ------------------
 # Attribution lines: "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "… skrev …:", "El … escribió:" …
 # They may be split over up to three lines by the client, and Apple Mail sometimes quotes them ("> Le …").
-RAW_ATTRIBUTION_END = re.compile(
+_RAW_ATTRIBUTION_VERB = (
     r"(?:wrote|writes|a\s+écrit|a\s+ecrit|écrit|schrieb|skrev|escribió|escribio|ha\s+scritto|scrisse|schreef|"
     r"escreveu|escrevi|"
-    r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$",
-    re.IGNORECASE,
+    r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)"
 )
+RAW_ATTRIBUTION_END = re.compile(_RAW_ATTRIBUTION_VERB + r"(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$", re.IGNORECASE)
+# RAW_ATTRIBUTION_END on a text whose last character is not a colon: then only its verb, right at the end, can
+# match (every verb ends in a letter). Searching for that is fast, where RAW_ATTRIBUTION_END reads up to 160
+# characters after every verb it meets ("décrit", "écrit" in prose) looking for a colon. See quotes._ends_attribution.
+RAW_ATTRIBUTION_VERB_AT_END = re.compile(_RAW_ATTRIBUTION_VERB + r"\Z", re.IGNORECASE)
 # A multi-line attribution must open like one (a date or "On/Le/Am…"), so that the line above it
 # ("Hello", "C'est super !") is never swallowed; a one-line attribution may start with a name or address.
 RAW_ATTRIBUTION_START = re.compile(
