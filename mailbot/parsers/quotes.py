@@ -141,7 +141,19 @@ def _ends_attribution(text: str) -> bool:
     tail = text.rstrip()
     if tail.endswith((":", "：")):
         return _ATTRIBUTION_END.search(text) is not None
+    # Even that search tries the verbs at every character: first look at the last ten characters only.
+    if not _VERB_ENDING.search(tail[-_VERB_ENDING_LENGTH:]):
+        return False
     return _VERB_AT_END.search(tail) is not None
+
+
+# How each verb of _ATTRIBUTION_END ends: the verb itself, or for "a\s+écrit", "a\s+ecrit" and "ha\s+scritto" (the
+# white space may be any length) the word after it. Each alternative matches one character per pattern character
+# (case-insensitive matching pairs single characters), the longest ten ("geschreven"): a verb that ends a text
+# ends its last ten characters with one of these.
+_VERB_ENDING = re.compile(r"(?:wrote|writes|écrit|ecrit|schrieb|skrev|escribió|escribio|scritto|scrisse|schreef|"
+                          r"escreveu|escrevi|написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)\Z", re.IGNORECASE)
+_VERB_ENDING_LENGTH = 10
 
 
 def _looks_like_attribution(text: str) -> bool:
