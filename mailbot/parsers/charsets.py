@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from email.header import Header
 from email.header import decode_header as email_decode_header
 
@@ -128,6 +129,16 @@ def _guess(data: bytes) -> str | None:
         return None
 
 
+# A raw byte 0x80-0xFF held as a surrogate escape (U+DC80-U+DCFF).
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _has_escaped_byte(text: str) -> bool:
+    """Whether `text` holds a surrogate-escaped byte: one regex scan (ASCII text has none) rather than a Python
+    generator over every character of every header."""
+    return not text.isascii() and _ESCAPED_BYTE.search(text) is not None
+
+
 def surrogates_to_text(value: object) -> str:
     """compat32 keeps raw 8-bit header bytes as surrogate escapes (or hands them back wrapped in an
     "unknown-8bit" Header); recover them as UTF-8, else cp1252 text."""
@@ -136,7 +147,7 @@ def surrogates_to_text(value: object) -> str:
         raw = b"".join(c if isinstance(c, bytes) else c.encode("utf-8", "surrogateescape") for c, _ in chunks)
         return _bytes_to_text(raw)
     value = str(value)
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not _has_escaped_byte(value):
         return value
     return _bytes_to_text(value.encode("utf-8", "surrogateescape"))
 
@@ -147,7 +158,7 @@ def _bytes_to_text(raw: bytes) -> str:
     Byte by byte rather than all-or-nothing: a header mixing a UTF-8 name with a Latin-1 word keeps both right.
     """
     text = raw.decode("utf-8", "surrogateescape")
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+    if not _has_escaped_byte(text):
         return text
     return "".join(bytes([ord(ch) - 0xDC00]).decode("cp1252", "replace").replace("\ufffd", chr(ord(ch) - 0xDC00))
                    if "\udc80" <= ch <= "\udcff" else ch for ch in text)

@@ -12,7 +12,7 @@ from email.message import Message
 from . import mime
 from .headers import decode_header
 from .model import ForwardedMessage
-from .quotes import marker_at, quote_marks
+from .quotes import _marker, _verb_lines, marker_at, quote_marks
 from .rules import RAW_FORWARD_LINE as FORWARD_LINE
 from .subjects import FORWARD_PREFIX, strip_subject_prefixes
 from .text import tidy
@@ -75,8 +75,9 @@ def _forward_start(lines: list[str], forward_subject: bool, fresh: bool) -> int 
     # Under "TR :" a bare quote is the forwarded mail too; in a fresh mail only a marker says a message starts
     # (a member may quote a line of a contract or a command with ">" in a mail of their own).
     marks = quote_marks(lines) if forward_subject else [False] * len(lines)
+    verbs = _verb_lines(lines)  # marker_at's verb test, read once for all the lines
     for i, line in enumerate(lines):
-        if marks[i] or (line.strip() and marker_at(lines, i)[0]):
+        if marks[i] or (line.strip() and _marker(lines, i, verbs)[0]):
             return i
     return None
 

@@ -11,6 +11,7 @@ from email.utils import getaddresses
 from .charsets import surrogates_to_text
 from .headers import addresses, decode_header
 from .model import MailKind
+from .rules import drop_combining
 
 _DAEMON_LOCAL = re.compile(
     r"^(?:mailer-daemon|mailer_daemon|maildaemon|postmaster|mail-delivery-subsystem|mdaemon|"
@@ -84,7 +85,7 @@ _AFTER_PHRASE = r"(?:\s+(?:auto-?reply|reply|notification|message))?\s*(?:$|[:ï¼
 def _fold(text: str) -> str:
     """Lower case without accents, NFKC (compatibility forms), one space between words."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+    return " ".join(drop_combining(decomposed).lower().split())
 
 
 def _alternatives(phrases: tuple[str, ...]) -> str:
@@ -367,8 +368,9 @@ def is_failure(kind: MailKind, reason: str) -> bool:
 def _report_fields(facts: _Facts) -> KindResult | None:
     """A delivery-status part in another structure, or its fields in the text of a mail system's own mail."""
     has_part = bool(_dsn_blocks(facts.msg)) or facts.msg.get_content_type().lower() == "message/delivery-status"
-    fields = bool(re.search(r"(?im)^(?:final|original)-recipient:", facts.raw_text))
-    if not (has_part or fields and (facts.daemon or facts.null_sender)):
+    # The raw text is scanned only for a mail system's own mail, the only case where its fields count.
+    if not (has_part or (facts.daemon or facts.null_sender)
+            and re.search(r"(?im)^(?:final|original)-recipient:", facts.raw_text)):
         return None
     fine = _no_failure(facts)
     if fine is not None:
@@ -430,12 +432,13 @@ def _auto_subject(facts: _Facts) -> KindResult | None:
 def _other_robots(facts: _Facts) -> KindResult | None:
     """Challenge-response systems, Outlook's TNEF read receipts, content-filter notices."""
     msg = facts.msg
-    if msg.get("X-Bluebottle-Request") is not None or (_CHALLENGE.search(facts.body[:3000]) and facts.null_sender):
+    # The cheap facts first: the text scans only matter for a mail system's own mail (same result, fewer scans).
+    if msg.get("X-Bluebottle-Request") is not None or (facts.null_sender and _CHALLENGE.search(facts.body[:3000])):
         return KindResult(MailKind.AUTO_REPLY, "challenge-response")
     if msg.get_content_type().lower() == "application/ms-tnef" and re.match(
             r"^(?:read|lu|gelesen)\s*:", facts.subject, re.IGNORECASE):
         return KindResult(MailKind.AUTO_REPLY, "Outlook read receipt")
-    if _FILTER_NOTICE.search(facts.from_name + " " + facts.body[:500]) and (facts.daemon or facts.null_sender):
+    if (facts.daemon or facts.null_sender) and _FILTER_NOTICE.search(facts.from_name + " " + facts.body[:500]):
         return KindResult(MailKind.AUTO_REPLY, "content-filter notice")
     return None
 

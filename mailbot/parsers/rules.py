@@ -48,12 +48,30 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+class _CombiningTable(dict[int, None | int]):
+    """str.translate table that deletes combining marks (unicodedata.combining() non-zero) and keeps every other
+    character, computed on first sight of each character: the same as a per-character generator, in C."""
+
+    def __missing__(self, code: int) -> None | int:
+        keep = None if unicodedata.combining(chr(code)) else code
+        if len(self) < 65536:  # bounded, as _FoldTable
+            self[code] = keep
+        return keep
+
+
+_NO_COMBINING = _CombiningTable()
+
+
+def drop_combining(text: str) -> str:
+    """`text` without its combining marks (accents once decomposed by NFKD/NFD). ASCII has none."""
+    return text if text.isascii() else text.translate(_NO_COMBINING)
+
 
 def fold_words(text: str) -> str:
     """Lower case, accents dropped and ligatures spelled out ("Œnologie" -> "oenologie"): for word matching, where
     the length may change (use `fold` to keep one character per character)."""
     text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return drop_combining(unicodedata.normalize("NFKD", text))
 
 
 # A word: letters of any script; "c++" and "c#" kept whole.
@@ -114,6 +132,9 @@ def is_courtesy_only(text: str) -> bool:
 
 def _plain(piece: str) -> str:
     """Folded (no accents, plain spaces) but with its capitals kept: a name is told by its capital."""
+    if piece.isascii():
+        # fold() lowers and maps tab and backquote; the capitals put back, only that mapping remains.
+        return piece.translate(_ASCII_PLAIN)
     return "".join(f.upper() if o.isupper() else f for o, f in zip(piece, fold(piece), strict=False))
 
 
@@ -134,12 +155,16 @@ HEADER_INLINE = re.compile(r"\s(?:envoye|sent|objet|subject)\s*:")
 # --- Quote and signature markers on raw lines (accents kept): quotes.py and forwards.py ------------------
 # Attribution lines: "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "… skrev …:", "El … escribió:" …
 # They may be split over up to three lines by the client, and Apple Mail sometimes quotes them ("> Le …").
-RAW_ATTRIBUTION_END = re.compile(
+_RAW_ATTRIBUTION_VERB = (
     r"(?:wrote|writes|a\s+écrit|a\s+ecrit|écrit|schrieb|skrev|escribió|escribio|ha\s+scritto|scrisse|schreef|"
     r"escreveu|escrevi|"
-    r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$",
-    re.IGNORECASE,
+    r"написал[а]?|napisał[a]?|geschreven|kirjoitti|yazdı)"
 )
+RAW_ATTRIBUTION_END = re.compile(_RAW_ATTRIBUTION_VERB + r"(?:\s*[:：]?|\b[^\n]{0,160}?[:：])\s*$", re.IGNORECASE)
+# RAW_ATTRIBUTION_END on a text whose last character is not a colon: then only its verb, right at the end, can
+# match (every verb ends in a letter). Searching for that is fast, where RAW_ATTRIBUTION_END reads up to 160
+# characters after every verb it meets ("décrit", "écrit" in prose) looking for a colon. See quotes._ends_attribution.
+RAW_ATTRIBUTION_VERB_AT_END = re.compile(_RAW_ATTRIBUTION_VERB + r"\Z", re.IGNORECASE)
 # A multi-line attribution must open like one (a date or "On/Le/Am…"), so that the line above it
 # ("Hello", "C'est super !") is never swallowed; a one-line attribution may start with a name or address.
 RAW_ATTRIBUTION_START = re.compile(
