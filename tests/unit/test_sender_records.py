@@ -110,3 +110,48 @@ def test_the_last_mail_before_a_failure_is_recorded_sent(database_url, sessions)
         rows = {row.message_id: (row.status, row.attempts) for row in session.scalars(select(OutboxMail))}
     assert rows == {ids[0]: ("sent", 1), ids[1]: ("sent", 1), ids[2]: ("pending", 1), ids[3]: ("pending", 0),
                     ids[4]: ("pending", 0)}
+
+
+class Sessions(Watching):
+    """Also notes which SMTP session (connection) each mail came on."""
+
+    def __init__(self, sessions) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(sessions)
+        self.connections: list[object] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.connections.append(session.peer)  # the client's port: one per connection
+        return await super().handle_DATA(server, session, envelope)
+
+
+def add_one(sessions, message_id: str) -> None:  # type: ignore[no-untyped-def]
+    with sessions.begin() as session:
+        session.add(OutboxMail(idempotency_key=message_id, message_id=message_id, kind="ack", sender="aide@club.test",
+                               recipient="membre@membres.test", subject="Demande",
+                               body=f"From: aide@club.test\r\nMessage-ID: <{message_id}>\r\n\r\nBonjour\r\n".encode(),
+                               next_attempt_at=NOW, created_at=NOW))
+
+
+def test_a_kept_connection_serves_the_next_flushes_and_a_dead_one_is_replaced(database_url, sessions):
+    handler = Sessions(sessions)
+    controller, sender = sender_for(database_url, sessions, handler)
+    port = controller.port
+    sender.keep_connection = True
+    try:
+        assert sender.flush().sent == 0  # nothing due: no connection at all
+        for n in range(3):
+            add_one(sessions, f"kept{n}@club.test")
+            assert sender.flush().sent == 1
+        assert len(handler.received) == 3 and len(set(handler.connections)) == 1
+        controller.stop()  # the server goes away while the connection is idle, and comes back
+        controller = Controller(handler, hostname=LOOPBACK, port=port)
+        controller.start()
+        add_one(sessions, "after@club.test")
+        result = sender.flush()
+        assert (result.sent, result.deferred, result.unreachable) == (1, 0, "")  # not sent on the dead connection
+        assert handler.received[-1] == "after@club.test" and len(set(handler.connections)) == 2
+    finally:
+        sender.close()
+        controller.stop()
+    with sessions() as session:
+        assert set(session.scalars(select(OutboxMail.status))) == {"sent"}
