@@ -26,6 +26,7 @@ from mailbot.db import (
     truncate_wal,
     upgrade,
 )
+from mailbot.dispatch import peak_rss_kb
 from mailbot.members import (
     MemberError,
     count_rows,
@@ -328,7 +329,10 @@ def _run(args: argparse.Namespace, settings: Settings, sessions: sessionmaker[Se
     finally:
         daemon.disconnect()
     print(json.dumps({"processed": report.processed, "quarantined": report.quarantined, "sent": report.sent,
-                      "actions": dict(report.actions), "jobs": report.jobs, "send_problem": report.send_problem},
+                      "actions": dict(report.actions), "jobs": report.jobs, "send_problem": report.send_problem,
+                      # Peak memory (Linux VmHWM, MB) of this process and of its helper sending process, if any.
+                      "peak_rss_mb": {"daemon": round(peak_rss_kb() / 1024, 1),
+                                      "sender": round(report.helper_peak_kb / 1024, 1)}},
                      ensure_ascii=False))
     return 0
 

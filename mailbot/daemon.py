@@ -64,6 +64,7 @@ class CycleReport:
     sent: int = 0
     send_problem: str = ""
     jobs: dict[str, int] = field(default_factory=dict)
+    helper_peak_kb: int = 0  # the helper sending process's peak memory, when one ran
 
 
 class Shutdown(Exception):
@@ -138,6 +139,7 @@ class Daemon:
         with helper:
             self._intake(report, sizes, done)
         report.sent += helper.sent
+        report.helper_peak_kb = max(report.helper_peak_kb, helper.peak_kb)
         self.metrics.observe_sends(sent=helper.sent)
         if self._stopping:
             return report

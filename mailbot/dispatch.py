@@ -71,6 +71,20 @@ class Dispatcher:
             self.outbox.store_all(ctx)
 
 
+def peak_rss_kb() -> int:
+    """This process's peak resident memory in KB (Linux: VmHWM), 0 where unknown. Not getrusage's ru_maxrss: a
+    process started by a large one (a bench holding its test mails) gets its parent's size at exec in ru_maxrss;
+    VmHWM is this process's own memory only."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class BackgroundSending:
     """For the duration of a `with` block, a helper process flushes the outbox as mail is processed."""
 
@@ -79,13 +93,20 @@ class BackgroundSending:
         self._context = multiprocessing.get_context("spawn")  # never fork a process that has threads
         self._stop = self._context.Event()
         self._sent = self._context.Value("i", 0)
+        self._peak = self._context.Value("q", 0)  # the helper's peak memory (KB), set as it ends
         self._process = self._context.Process(target=_helper_main, name="mailbot-sender", daemon=True,
-                                              args=(settings, fixed_now, self._stop, os.getpid(), self._sent))
+                                              args=(settings, fixed_now, self._stop, os.getpid(), self._sent,
+                                                    self._peak))
 
     @property
     def sent(self) -> int:
         """Mails the helper sent (read after the block)."""
         return int(self._sent.value) if self.enabled else 0
+
+    @property
+    def peak_kb(self) -> int:
+        """The helper's peak resident memory in KB (read after the block; 0 when it did not run)."""
+        return int(self._peak.value) if self.enabled else 0
 
     def __enter__(self) -> Self:
         if self.enabled:
@@ -101,7 +122,8 @@ class BackgroundSending:
 
 
 def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiprocessing.synchronize.Event,
-                 parent: int, sent: multiprocessing.sharedctypes.Synchronized[int]) -> None:
+                 parent: int, sent: multiprocessing.sharedctypes.Synchronized[int],
+                 peak: multiprocessing.sharedctypes.Synchronized[int] | None = None) -> None:
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
     # It flushes every few mails as the daemon stores them: one SMTP connection for all its flushes (sender.py).
@@ -125,3 +147,5 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
             dispatcher.close()
         finally:
             engine.dispose()
+            if peak is not None:
+                peak.value = peak_rss_kb()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -180,7 +180,9 @@ class Pipeline:
                                 "processed as a new mail (%s)", uid, mail_tag(mail.message_id), mail_tag(key))
                     mail = dataclasses.replace(mail, message_id=key)
                 outcome, ticket, erased, reason = self._act(session, mail, raw, digest, now, message)
-                session.add(InboundRecord(
+                # A Core insert: nothing reads the row back in this transaction, so the ORM's unit of work (a
+                # flush of its own) is not needed for it.
+                session.execute(insert(InboundRecord).values(
                     message_id=mail.message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
                     # The mail that confirmed an erasure must not itself keep the address it erased.
                     from_address="" if erased else mail.from_address[:320],
