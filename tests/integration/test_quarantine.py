@@ -41,7 +41,7 @@ def broken_workflow(*args: object, **kwargs: object) -> None:
     raise RuntimeError("panne simulée")
 
 
-def unreadable(raw: bytes) -> None:
+def unreadable(raw: bytes, **_: object) -> None:  # parse_mail's stand-in (it takes `loaded=` too)
     raise ParseError("simulé : en-têtes illisibles")
 
 
