@@ -34,8 +34,7 @@ class Dispatcher:
     """Flush the outbox; a mail refused for good becomes an alert to Aideur (itself sent at once)."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
-                 *, signer: TokenSigner | None = None, outbox: Outbox | None = None,
-                 keep_connection: bool = False) -> None:
+                 *, signer: TokenSigner | None = None, outbox: Outbox | None = None) -> None:
         assert settings.smtp is not None
         self.settings = settings
         self.sessions = sessions
@@ -43,7 +42,7 @@ class Dispatcher:
         self.signer = signer or TokenSigner(settings.secret_keys)
         self.outbox = outbox or Outbox(settings, self.signer, TemplateRenderer.for_settings(settings))
         self.sender = Sender(settings.smtp, sessions, max_attempts=settings.smtp_max_attempts,
-                             timeout=settings.smtp_timeout, clock=clock, keep_connection=keep_connection)
+                             timeout=settings.smtp_timeout, clock=clock)
 
     def flush(self) -> FlushResult:
         result = self.sender.flush()
@@ -53,10 +52,6 @@ class Dispatcher:
             self._alert_failures(result.failed)
             result.sent += self.sender.flush().sent
         return result
-
-    def close(self) -> None:
-        """Quit the SMTP connection kept between flushes (keep_connection)."""
-        self.sender.close()
 
     def _alert_failures(self, outbox_ids: list[int]) -> None:
         with self.sessions.begin() as session:
@@ -126,8 +121,7 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
                  peak: multiprocessing.sharedctypes.Synchronized[int] | None = None) -> None:
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
-    # It flushes every few mails as the daemon stores them: one SMTP connection for all its flushes (sender.py).
-    dispatcher = Dispatcher(settings, make_session_factory(engine), clock, keep_connection=True)
+    dispatcher = Dispatcher(settings, make_session_factory(engine), clock)
     try:
         while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
             try:
@@ -143,9 +137,6 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
             elif not result.sent:
                 stop.wait(0.05)
     finally:
-        try:
-            dispatcher.close()
-        finally:
-            engine.dispose()
-            if peak is not None:
-                peak.value = peak_rss_kb()
+        engine.dispose()
+        if peak is not None:
+            peak.value = peak_rss_kb()
