@@ -1,6 +1,7 @@
 """Test helpers: send mail over real SMTP, read mailboxes over real IMAP, run one daemon cycle."""
 from __future__ import annotations
 
+import re
 import smtplib
 import time
 from datetime import datetime
@@ -97,7 +98,25 @@ def mailbox(server: MailServer, address: str, folder: str = "INBOX") -> list[Mai
         if not box.folder.exists(folder):
             return []
         box.folder.set(folder)
-        return list(box.fetch(mark_seen=False, bulk=True))
+        return in_sending_order(list(box.fetch(mark_seen=False, bulk=True)))
+
+
+_OUTBOX_ROW = re.compile(r"\+b(\d+)[a-z]+-", re.IGNORECASE)
+
+
+def in_sending_order(messages: list[MailMessage]) -> list[MailMessage]:
+    """The mails in the order mailbot sent them. Postfix delivers in parallel, so two mails sent a few
+    milliseconds apart may land in either order (more often on a loaded machine), and the mailbox's order is
+    that of delivery. Each mail mailbot sends names its outbox row in its envelope sender (VERP), which the
+    delivery writes in Return-Path: when every mail has one, that row order is the order of sending. Otherwise
+    (VERP off, a mail from elsewhere) the mailbox's order is kept."""
+    rows = []
+    for message in messages:
+        found = _OUTBOX_ROW.search(" ".join(message.headers.get("return-path", ())))
+        if found is None:
+            return messages
+        rows.append(int(found.group(1)))
+    return [message for _, message in sorted(zip(rows, messages, strict=True), key=lambda pair: pair[0])]
 
 
 def wait_mail(server: MailServer, address: str, count: int, *, folder: str = "INBOX",

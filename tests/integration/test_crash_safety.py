@@ -13,6 +13,7 @@ import time
 from collections import Counter
 
 import pytest
+from imap_tools import MailMessage
 from sqlalchemy import func, select
 
 from mailbot.models import InboundMail, OutboxMail, Ticket
@@ -68,9 +69,19 @@ def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(clean_mail, 
     assert mailbox(clean_mail, CLUB) == []
     assert len(mailbox(clean_mail, CLUB, "mailbot-traites")) == BATCH
 
-    time.sleep(1.0)  # Postfix delivers asynchronously: let the last ones land
-    acks = [m for address in MEMBERS for m in mailbox(clean_mail, address)]
-    notes = mailbox(clean_mail, AIDEUR)
+    # Postfix delivers asynchronously, and later on a loaded machine: wait until every request's acknowledgement
+    # and notification has landed (a fixed second was not always enough), then a moment more for extra copies.
+    def delivered() -> tuple[list[MailMessage], list[MailMessage]]:
+        return [m for address in MEMBERS for m in mailbox(clean_mail, address)], mailbox(clean_mail, AIDEUR)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        acks, notes = delivered()
+        if len({m.headers["in-reply-to"][0].strip() for m in acks}) >= BATCH and len(notes) >= BATCH:
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)
+    acks, notes = delivered()
     answered = Counter(m.headers["in-reply-to"][0].strip() for m in acks)
     assert set(answered) == {message_id for message_id, _ in requests}, f"seed {seed}: an acknowledgement is missing"
     copies = Counter(m.headers["message-id"][0].strip("<> ") for m in acks + notes)
