@@ -57,9 +57,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-# How long BEGIN IMMEDIATE is tried every millisecond or so before SQLite's own wait (the 30 s timeout) takes over.
+# How long BEGIN IMMEDIATE is tried every few milliseconds before SQLite's own wait (the 30 s timeout) takes over.
 BEGIN_POLL_SECONDS = 2.0
-_BEGIN_PAUSE = 0.0005
+_BEGIN_PAUSE = 0.0005  # the first pause; each next one 1.5 times longer, up to _BEGIN_PAUSE_MAX
+_BEGIN_PAUSE_MAX = 0.004
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -83,7 +84,8 @@ def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
 
 
 def _poll_begin(driver: sqlite3.Connection) -> bool:
-    """BEGIN IMMEDIATE tried every half millisecond for BEGIN_POLL_SECONDS; False when still busy.
+    """BEGIN IMMEDIATE tried after 0.5 ms, then at pauses growing to 4 ms, for BEGIN_POLL_SECONDS; False when
+    still busy.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10… then 25, 50 and 100 ms between its tries: the helper sending
     process, whose transactions last a millisecond, waited for the daemon's (one mail each, ~20 ms, with a few
@@ -91,6 +93,7 @@ def _poll_begin(driver: sqlite3.Connection) -> bool:
     its time was spent there, measured with py-spy --idle). Polling finely takes the first gap."""
     driver.execute("PRAGMA busy_timeout = 0")
     deadline = time.monotonic() + BEGIN_POLL_SECONDS
+    pause = _BEGIN_PAUSE
     while True:
         try:
             driver.execute("BEGIN IMMEDIATE")
@@ -100,7 +103,10 @@ def _poll_begin(driver: sqlite3.Connection) -> bool:
                 raise
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(_BEGIN_PAUSE)
+            time.sleep(pause)
+            # A longer wait means a longer transaction ahead: trying every 0.5 ms all along would take CPU from
+            # the process holding the lock (the two cores are shared with it, Postfix and Dovecot).
+            pause = min(pause * 1.5, _BEGIN_PAUSE_MAX)
 
 
 def truncate_wal(target: Engine | sessionmaker[Session]) -> bool:

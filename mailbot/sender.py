@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import aiosmtplib
-from sqlalchemy import CursorResult, Engine, Result, select, update
+from sqlalchemy import CursorResult, Engine, Result, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,6 +73,17 @@ class FlushResult:
 # The last mails about a member who asked for erasure keep nothing personal once they are out (RGPD).
 SCRUB = (update(OutboxMail).where(OutboxMail.scrub_after_send.is_(True))
          .values(body=b"", recipient="membre-efface@invalid", subject="", about=""))
+
+# The statements run for every mail sent, built once (with the row's id as a parameter): building them per mail
+# was a tenth of the sending process's time. Same SQL as built inline.
+CLAIM = (update(OutboxMail)
+         .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "pending")
+         .values(status="sending", attempts=OutboxMail.attempts + 1))
+CLAIMED = (select(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts)
+           .where(OutboxMail.id == bindparam("outbox_id")))
+MARK_SENT = (update(OutboxMail).where(OutboxMail.id == bindparam("outbox_id"))
+             .values(status="sent", sent_at=bindparam("sent_at"), last_error=""))
+SCRUB_SENT = SCRUB.where(OutboxMail.id == bindparam("outbox_id"))
 
 
 class NoSmtpUtf8(Exception):
@@ -229,16 +240,10 @@ class Sender:
         with self.engine.begin() as connection:
             # Claim the row with one conditional UPDATE: of two senders (a scheduler thread, a second daemon),
             # exactly one sees rowcount 1 and sends it. Core statements: this runs twice per mail sent.
-            claimed = connection.execute(
-                update(OutboxMail)
-                .where(OutboxMail.id == outbox_id, OutboxMail.status == "pending")
-                .values(status="sending", attempts=OutboxMail.attempts + 1)
-            ).rowcount
+            claimed = connection.execute(CLAIM, {"outbox_id": outbox_id}).rowcount
             if claimed != 1:
                 return
-            sender, recipient, body, attempts = connection.execute(
-                select(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts)
-                .where(OutboxMail.id == outbox_id)).one()
+            sender, recipient, body, attempts = connection.execute(CLAIMED, {"outbox_id": outbox_id}).one()
         try:
             if self.server.dkim is not None:
                 # Signed now, not when stored: see mailbot/dkim.py (a rotated key applies to retries).
@@ -275,9 +280,8 @@ class Sender:
         for attempt in range(MARK_SENT_ATTEMPTS):
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(update(OutboxMail).where(OutboxMail.id == outbox_id)
-                                       .values(status="sent", sent_at=self.clock(), last_error=""))
-                    scrubbed = connection.execute(SCRUB.where(OutboxMail.id == outbox_id)).rowcount
+                    connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()})
+                    scrubbed = connection.execute(SCRUB_SENT, {"outbox_id": outbox_id}).rowcount
                 if scrubbed:
                     truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
                 return

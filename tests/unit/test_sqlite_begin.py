@@ -3,7 +3,8 @@
 The daemon's transactions last tens of milliseconds with a few milliseconds between them; its helper sending
 process needs the lock in those gaps. SQLite's own busy handler sleeps 25 to 100 ms between its tries once it has
 waited a little, so the sender woke up after the gap had closed and fell behind (issue 16). Polling takes the lock
-within about a millisecond of its release; the whole wait is still bounded by the 30 s busy timeout.
+within a few milliseconds of its release (pauses of 0.5 ms growing to 4 ms); the whole wait is still bounded by
+the 30 s busy timeout.
 """
 from __future__ import annotations
 
