@@ -34,7 +34,8 @@ class Dispatcher:
     """Flush the outbox; a mail refused for good becomes an alert to Aideur (itself sent at once)."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
-                 *, signer: TokenSigner | None = None, outbox: Outbox | None = None) -> None:
+                 *, signer: TokenSigner | None = None, outbox: Outbox | None = None,
+                 keep_going: Callable[[], bool] = lambda: True) -> None:
         assert settings.smtp is not None
         self.settings = settings
         self.sessions = sessions
@@ -42,7 +43,7 @@ class Dispatcher:
         self.signer = signer or TokenSigner(settings.secret_keys)
         self.outbox = outbox or Outbox(settings, self.signer, TemplateRenderer.for_settings(settings))
         self.sender = Sender(settings.smtp, sessions, max_attempts=settings.smtp_max_attempts,
-                             timeout=settings.smtp_timeout, clock=clock)
+                             timeout=settings.smtp_timeout, clock=clock, keep_going=keep_going)
 
     def flush(self) -> FlushResult:
         result = self.sender.flush()
@@ -121,9 +122,10 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
                  peak: multiprocessing.sharedctypes.Synchronized[int] | None = None) -> None:
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
-    dispatcher = Dispatcher(settings, make_session_factory(engine), clock)
+    # A killed parent leaves no sender behind: checked between flushes and before each mail of a flush.
+    dispatcher = Dispatcher(settings, make_session_factory(engine), clock, keep_going=lambda: os.getppid() == parent)
     try:
-        while not stop.is_set() and os.getppid() == parent:  # a killed parent leaves no sender behind
+        while not stop.is_set() and os.getppid() == parent:
             try:
                 result = dispatcher.flush()
             except Exception:  # e.g. a database too busy for too long: log, wait, go on

@@ -180,13 +180,18 @@ async def login_xoauth2(smtp: aiosmtplib.SMTP, server: ServerSettings) -> None:
 
 class Sender:
     def __init__(self, server: ServerSettings, sessions: sessionmaker[Session], *, max_attempts: int,
-                 timeout: float, clock: Callable[[], datetime]) -> None:
+                 timeout: float, clock: Callable[[], datetime],
+                 keep_going: Callable[[], bool] = lambda: True) -> None:
         self.server = server
         self.sessions = sessions
         self.engine: Engine = sessions.kw["bind"]
         self.max_attempts = max_attempts
         self.timeout = timeout
         self.clock = clock
+        # Asked before each mail is claimed: the helper sending process stops as soon as the daemon that started
+        # it is gone (dispatch.py). A flush is up to FLUSH_BATCH mails; an orphan going on with it would be sending
+        # while the next daemon starts, recovers the row the orphan has in hand as interrupted and sends it again.
+        self.keep_going = keep_going
 
     def flush(self) -> FlushResult:
         return asyncio.run(self.flush_async())
@@ -201,6 +206,8 @@ class Sender:
                 if not due:
                     break
                 for outbox_id in due:
+                    if not self.keep_going():
+                        return result
                     with guard.hold(outbox_id) as mine:  # another daemon's: skipped, no SMTP connection for it
                         if mine:
                             if smtp is None or not smtp.is_connected:
