@@ -400,13 +400,16 @@ def bench_idle(server: MailServer, work: Path, rounds: int = IDLE_ROUNDS, timeou
 
 def summary(sizes: list[SizeResult], idle: IdleResult | None) -> str:
     head = ("| N | database | baseline mails/s (median of runs) | mailbot mails/s | ratio (target >= 0.5) | "
-            "mailbot peak RSS MB | valid |")
-    lines = ["", head, "|---|---|---|---|---|---|---|"]
+            "CPU ms per mail: daemon + sender | mailbot peak RSS MB | valid |")
+    lines = ["", head, "|---|---|---|---|---|---|---|---|"]
     for r in sizes:
         label = f"{r.n:,}" + (f" + {r.huge} x 10 MB" if r.huge else "")
         runs = "/".join(f"{rate:.0f}" for rate in r.baseline_rates)
+        cpu = r.mailbot_report.get("cpu_seconds") or {}
+        per_mail = " + ".join(f"{1000 * float(cpu.get(who, 0)) / r.mails:.1f}" for who in ("daemon", "sender"))
         lines.append(f"| {label} | {r.database} | {r.baseline_rate:.0f} ({runs}) | {r.mailbot_rate:.0f} | {r.ratio:.2f} | "
-                     f"{r.mailbot_peak_rss_mb:.0f} | {'yes' if r.valid else 'NO: ' + '; '.join(r.problems)} |")
+                     f"{per_mail if cpu else '-'} | {r.mailbot_peak_rss_mb:.0f} | "
+                     f"{'yes' if r.valid else 'NO: ' + '; '.join(r.problems)} |")
     if idle is not None:
         lines.append("")
         lines.append(f"IDLE latency over {len(idle.latencies)} requests: median {idle.median:.3f} s "

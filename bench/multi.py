@@ -148,7 +148,8 @@ def bench_daemons(server: MailServer, work: Path, n: int, daemons: int, seed: in
     log(f"{daemons} daemon(s): appending {n} mails, fresh PostgreSQL database")
     append_all(server, generate(n, seed=seed))
     run_dir = work / f"multi-{daemons}"
-    env = prepare_postgres(server, run_dir, fresh_postgres(POSTGRES_DATABASE))
+    # INFO: each mail handled is a line of its daemon's journal, so the bench tells how the work was shared.
+    env = prepare_postgres(server, run_dir, fresh_postgres(POSTGRES_DATABASE)) | {"MAILBOT_LOG_LEVEL": "INFO"}
     log(f"  Postfix queue empty after {wait_for_delivery(server):.1f} s; starting {daemons} daemon(s)")
     counts = Counts(env["MAILBOT_DATABASE_URL"])
     load = os.getloadavg()[0]
@@ -183,8 +184,12 @@ def bench_daemons(server: MailServer, work: Path, n: int, daemons: int, seed: in
     problems += [f"{key}: {checks[key]}, expected {value}" for key, value in expected.items() if checks[key] != value]
     if any(code != 0 for code in codes):
         problems.append(f"exit codes {codes}")
-    logs = "\n".join((run_dir / f"daemon-{k}.log").read_text(errors="replace") for k in range(daemons))
+    each = [(run_dir / f"daemon-{k}.log").read_text(errors="replace") for k in range(daemons)]
+    logs = "\n".join(each)
     checks["conflicts_retried"] = logs.count("conflict with a concurrent transaction")  # lost races, run again
+    checks["mails_per_daemon"] = [text.count(" mail(s) queued") for text in each]  # who did the work
+    # Rounds a daemon ended with mail left waiting for another daemon's (coordination.WaitingOrder).
+    checks["rounds_left_waiting"] = logs.count("wait for earlier mail another daemon holds")
     if problems:
         problems.append(excerpt(logs))
     rate = n / complete if not math.isnan(complete) else float("nan")
@@ -200,11 +205,13 @@ def bench_daemons(server: MailServer, work: Path, n: int, daemons: int, seed: in
 
 
 def summary(results: list[MultiResult]) -> str:
-    lines = ["", "| daemons | N | intake s | complete s | mails/s | ratio to 1 daemon | CPU s | load before | valid |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    head = ("| daemons | N | intake s | complete s | mails/s | ratio to 1 daemon | CPU s | mails per daemon | "
+            "load before | valid |")
+    lines = ["", head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
+        shares = "/".join(str(count) for count in r.checks.get("mails_per_daemon") or [])  # type: ignore[attr-defined]
         lines.append(f"| {r.daemons} | {r.n:,} | {r.intake_seconds:.1f} | {r.complete_seconds:.1f} | {r.rate:.1f} | "
-                     f"{r.ratio:.2f} | {r.cpu_seconds:.0f} | {r.load_before:.1f} | "
+                     f"{r.ratio:.2f} | {r.cpu_seconds:.0f} | {shares} | {r.load_before:.1f} | "
                      f"{'yes' if r.valid else 'NO: ' + r.problems[0]} |")
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -332,7 +333,10 @@ def _run(args: argparse.Namespace, settings: Settings, sessions: sessionmaker[Se
                       "actions": dict(report.actions), "jobs": report.jobs, "send_problem": report.send_problem,
                       # Peak memory (Linux VmHWM, MB) of this process and of its helper sending process, if any.
                       "peak_rss_mb": {"daemon": round(peak_rss_kb() / 1024, 1),
-                                      "sender": round(report.helper_peak_kb / 1024, 1)}},
+                                      "sender": round(report.helper_peak_kb / 1024, 1)},
+                      # CPU time (s) of each: where a run's time went (bench/intake.py reports it per mail).
+                      "cpu_seconds": {"daemon": round(time.process_time(), 2),
+                                      "sender": round(report.helper_cpu_seconds, 2)}},
                      ensure_ascii=False))
     return 0
 

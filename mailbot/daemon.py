@@ -65,6 +65,7 @@ class CycleReport:
     send_problem: str = ""
     jobs: dict[str, int] = field(default_factory=dict)
     helper_peak_kb: int = 0  # the helper sending process's peak memory, when one ran
+    helper_cpu_seconds: float = 0.0  # the helper sending process's CPU time, when one ran
 
 
 class Shutdown(Exception):
@@ -140,6 +141,7 @@ class Daemon:
             self._intake(report, sizes, done)
         report.sent += helper.sent
         report.helper_peak_kb = max(report.helper_peak_kb, helper.peak_kb)
+        report.helper_cpu_seconds += helper.cpu_seconds
         self.metrics.observe_sends(sent=helper.sent)
         if self._stopping:
             return report

@@ -11,6 +11,7 @@ import multiprocessing
 import multiprocessing.sharedctypes
 import multiprocessing.synchronize
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Self
@@ -90,9 +91,10 @@ class BackgroundSending:
         self._stop = self._context.Event()
         self._sent = self._context.Value("i", 0)
         self._peak = self._context.Value("q", 0)  # the helper's peak memory (KB), set as it ends
+        self._cpu = self._context.Value("d", 0.0)  # the helper's CPU seconds, set as it ends
         self._process = self._context.Process(target=_helper_main, name="mailbot-sender", daemon=True,
                                               args=(settings, fixed_now, self._stop, os.getpid(), self._sent,
-                                                    self._peak))
+                                                    self._peak, self._cpu))
 
     @property
     def sent(self) -> int:
@@ -103,6 +105,11 @@ class BackgroundSending:
     def peak_kb(self) -> int:
         """The helper's peak resident memory in KB (read after the block; 0 when it did not run)."""
         return int(self._peak.value) if self.enabled else 0
+
+    @property
+    def cpu_seconds(self) -> float:
+        """The helper's CPU time in seconds (read after the block; 0 when it did not run)."""
+        return float(self._cpu.value) if self.enabled else 0.0
 
     def __enter__(self) -> Self:
         if self.enabled:
@@ -119,7 +126,8 @@ class BackgroundSending:
 
 def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiprocessing.synchronize.Event,
                  parent: int, sent: multiprocessing.sharedctypes.Synchronized[int],
-                 peak: multiprocessing.sharedctypes.Synchronized[int] | None = None) -> None:
+                 peak: multiprocessing.sharedctypes.Synchronized[int] | None = None,
+                 cpu: multiprocessing.sharedctypes.Synchronized[float] | None = None) -> None:
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
     # A killed parent leaves no sender behind: checked between flushes and before each mail of a flush.
@@ -142,3 +150,5 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
         engine.dispose()
         if peak is not None:
             peak.value = peak_rss_kb()
+        if cpu is not None:
+            cpu.value = time.process_time()

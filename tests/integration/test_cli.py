@@ -113,6 +113,8 @@ def test_run_once_at_prints_a_report(clean_mail, env, sessions):
     assert report["processed"] == 1 and report["sent"] == 2
     # The daemon's own peak memory (no helper sending process for one mail): a Python process with its imports.
     assert 30 < report["peak_rss_mb"]["daemon"] < 400 and report["peak_rss_mb"]["sender"] == 0, report
+    # And its CPU time (imports and start-up included), none for a helper that did not run.
+    assert 0 < report["cpu_seconds"]["daemon"] < 120 and report["cpu_seconds"]["sender"] == 0, report
     ticket = json.loads(mailbot(env, "tickets", "list", "--json").stdout)[0]
     assert ticket["created_at"].startswith("2026-12-24T09:00")  # 10:00 Paris = 09:00 UTC
     assert ticket["due_at"].startswith("2026-12-29T17:00")  # 25 Dec holiday, weekend: Mon 28 +1 = Tue 29
