@@ -74,6 +74,14 @@ def rotate_command_address(ctx: WorkflowContext) -> str:
     return address
 
 
+def read_rate_rows(ctx: WorkflowContext, recipient: str) -> None:
+    """Read now, into the context's caches, the rows mail_fate and the outbox will need for `recipient` (their
+    addresses, their recent automatic mails): the same reads, done before a workflow takes a lock it holds to
+    the commit (the year's reference counter), instead of while holding it."""
+    from mailbot.outbox import release_time  # the outbox imports the workflows
+
+    release_time(ctx.session, ctx.settings, recipient, ctx.now, cache=ctx.rate_rows, people=ctx.people)
+
 
 def mail_fate(ctx: WorkflowContext, recipient: str) -> dict[str, object]:
     """What becomes of the last automatic mail queued on `ctx` for `recipient` (issue 13, point 5), for the notice

@@ -12,7 +12,7 @@ from mailbot.parsers.withdrawal import is_withdrawal
 from mailbot.ticket_states import Move, TicketStatus, label, move
 from mailbot.tokens import ROLE_MEMBER, SCOPE_TICKET, Token
 from mailbot.workflows import absences, quotes
-from mailbot.workflows.aideur import mail_fate, notify_aideurs
+from mailbot.workflows.aideur import mail_fate, notify_aideurs, read_rate_rows
 from mailbot.workflows.appeals import best_matches, match_rows, tell_helpers_need_is_over
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import (
@@ -40,26 +40,36 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
 
     Returns the new ticket. Raises nothing of its own (database errors go up to Pipeline.process)."""
     settings = ctx.settings
+    # Everything that needs no reference comes first (the words, the ranking of who could help, the member's
+    # hourly-limit rows): the year's counter row stays locked from the reference's allocation to the commit, and
+    # several daemons' new requests wait on it there (docs/performance.md, "Several daemons").
+    title = title_of(mail)
+    due_at = absences.promise_due(ctx, due_after_business_days(ctx.now, settings.answer_business_days,
+                                                               settings.timezone))
+    text, no_new_text = own_words(mail)
+    forward = forwardable(ctx, mail)
+    # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
+    # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
+    query = "\n".join([title, text, *(f.text for f in mail.forwarded)])
+    matches = match_rows(best_matches(ctx, query, member))
+    read_rate_rows(ctx, mail.from_address)
     ticket = Ticket(
         ref=next_reference(ctx.session, settings.reference_prefix, ctx.now, settings.timezone),
         member_id=member.id,
         status=TicketStatus.NEW,
-        subject=title_of(mail),
+        subject=title,
         summary=summary_of(mail),
         created_at=ctx.now,
         updated_at=ctx.now,
         # A promise falling in Aideur's absence is made from his return (workflows.absences).
-        due_at=absences.promise_due(ctx, due_after_business_days(ctx.now, settings.answer_business_days,
-                                                                 settings.timezone)),
+        due_at=due_at,
     )
     ctx.session.add(ticket)
     ctx.session.flush()
     ctx.created_tickets.add(ticket.id)  # the outbox need not look for its earlier mails: there are none
-    text, no_new_text = own_words(mail)
     record_inbound(ctx.session, ticket, mail, stored_text(mail), ctx.now)
     record_event(ctx.session, ticket, "created", f"demande reçue de {mail.from_address}", ctx.now,
                  actor=mail.from_address)
-    forward = forwardable(ctx, mail)
     context = ticket_context(ctx, ticket, member) | {
         "request_text": text,
         "no_new_text": no_new_text,
@@ -68,12 +78,9 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         "attachments_forwarded": forward,
         "folder": ctx.settings.processed_folder,
     } | absences.away_context(ctx, ticket.due_at)
-    # Aideur sees who could help at a glance; the member's acknowledgement does not use it.
-    # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
-    query = "\n".join([ticket.subject, text, *(f.text for f in mail.forwarded)])
     # The ticket's title is shortened (TITLE_LENGTH): Aideur still reads the subject whole (issue 13, point 7).
     full_subject = " ".join(strip_subject_prefixes(mail.subject).split())
-    aideur_context = context | {"matches": match_rows(best_matches(ctx, query, member)),
+    aideur_context = context | {"matches": matches,
                                 "full_subject": full_subject if full_subject != ticket.subject else ""}
     ctx.send(Outgoing(
         template="accuse_reception",

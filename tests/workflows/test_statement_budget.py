@@ -107,3 +107,25 @@ def test_the_checkpoint_moves_only_forward_and_follows_a_new_uidvalidity(pipelin
             row = session.get(MailboxCheckpoint, "INBOX")
             assert (row.uidvalidity, row.last_uid) == (uidvalidity, expected)
         assert pipe.checkpoint("INBOX", uidvalidity) == expected
+
+
+def test_a_new_request_reads_everything_before_it_takes_the_year_s_counter(pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The counter row stays locked from the reference's allocation to the commit (no gaps in the numbering), and
+    on PostgreSQL several daemons' new requests wait there: no read that does not need the ticket may come after
+    it — not the ranking of who could help (member_terms), not the member's hourly-limit rows (outbox)."""
+    pipe, engine = pipeline
+    pipe.process(request("membre0@membres.test", "Bail commercial", 0), folder="INBOX", uidvalidity=7, uid=1)
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(_connection, _cursor, statement, *_: object) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()).lower())
+
+    outcome = pipe.process(request("membre1@membres.test", "TVA intracommunautaire", 1), folder="INBOX",
+                           uidvalidity=7, uid=2)
+    assert outcome.action == "new-request"
+    counter = next(i for i, sql in enumerate(statements) if sql.startswith("update ref_counters"))
+    ranking = [i for i, sql in enumerate(statements) if "from member_terms" in sql]
+    rate_rows = [i for i, sql in enumerate(statements) if sql.startswith("select outbox.created_at")]
+    assert ranking and rate_rows, statements
+    assert max(ranking + rate_rows) < counter, statements[counter - 2:]
