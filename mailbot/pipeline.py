@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,6 +67,17 @@ CONTENT_HEADERS = ("from", "sender", "reply-to", "to", "cc", "subject", "in-repl
 # A mail with the Message-ID of an earlier one but another content is recorded under this derived Message-ID
 # (unique like any other, so two daemons still process it once). mailbox.py searches the original part.
 VARIANT_MARK = ".variante-"
+
+
+# The statements every mail runs, built once with bound parameters (building and keying them per mail was a tenth
+# of the pipeline's SQLAlchemy work); Core statements on the session's connection, as nothing reads them back.
+RECORDED = (select(InboundRecord.message_id, InboundRecord.raw_sha256, InboundRecord.content_sha256)
+            .where(InboundRecord.message_id.in_(bindparam("keys", expanding=True))))
+RECORD = insert(InboundRecord)
+ADVANCE = (update(MailboxCheckpoint).where(MailboxCheckpoint.folder == bindparam("at_folder")).values(
+    last_uid=case((MailboxCheckpoint.uidvalidity != bindparam("validity"), bindparam("uid")),
+                  (MailboxCheckpoint.last_uid < bindparam("uid"), bindparam("uid")), else_=MailboxCheckpoint.last_uid),
+    uidvalidity=bindparam("validity")))
 
 
 # A member's own mail (not a robot's): an address marked bouncing works again (workflows.notices.member_wrote).
@@ -182,13 +193,14 @@ class Pipeline:
                 outcome, ticket, erased, reason = self._act(session, mail, raw, digest, now, message)
                 # A Core insert: nothing reads the row back in this transaction, so the ORM's unit of work (a
                 # flush of its own) is not needed for it.
-                session.execute(insert(InboundRecord).values(
-                    message_id=mail.message_id, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=now,
+                session.connection().execute(RECORD, {
+                    "message_id": mail.message_id, "folder": folder, "uidvalidity": uidvalidity, "uid": uid,
+                    "received_at": now,
                     # The mail that confirmed an erasure must not itself keep the address it erased.
-                    from_address="" if erased else mail.from_address[:320],
-                    subject="" if erased else mail.subject[:998], kind=mail.kind.value,
-                    outcome=outcome, reason=reason, size=len(raw), raw_sha256=digest, content_sha256=content,
-                    ticket_id=ticket.id if ticket else None))
+                    "from_address": "" if erased else mail.from_address[:320],
+                    "subject": "" if erased else mail.subject[:998], "kind": mail.kind.value,
+                    "outcome": outcome, "reason": reason, "size": len(raw), "raw_sha256": digest,
+                    "content_sha256": content, "ticket_id": ticket.id if ticket else None})
                 self._advance(session, folder, uidvalidity, uid)
             if erased:
                 truncate_wal(self.sessions)  # the erased data must not stay in SQLite's WAL file
@@ -323,9 +335,7 @@ class Pipeline:
         mail with other delivery traces), None: a duplicate; by another content: the derived identifier of this
         content, unless that is recorded too (this variant, delivered again)."""
         variant = variant_id(message_id, content)
-        rows = session.execute(select(InboundRecord.message_id, InboundRecord.raw_sha256,
-                                      InboundRecord.content_sha256)
-                               .where(InboundRecord.message_id.in_([message_id, variant]))).all()
+        rows = session.connection().execute(RECORDED, {"keys": [message_id, variant]}).all()
         if not rows:
             return message_id
         if any(key == variant or raw == digest or (stored and stored == content) for key, raw, stored in rows):
@@ -346,12 +356,7 @@ class Pipeline:
         """Move the folder's checkpoint to `uid`: one UPDATE in the usual case (the row exists), computed in SQL
         since another daemon may have committed a higher UID since this transaction began; an INSERT the first
         time (two daemons inserting it at once: the loser's IntegrityError is retried by process)."""
-        moved = session.execute(
-            update(MailboxCheckpoint).where(MailboxCheckpoint.folder == folder).values(
-                last_uid=case((MailboxCheckpoint.uidvalidity != uidvalidity, uid),
-                              (MailboxCheckpoint.last_uid < uid, uid), else_=MailboxCheckpoint.last_uid),
-                uidvalidity=uidvalidity)
-            .execution_options(synchronize_session=False))
+        moved = session.connection().execute(ADVANCE, {"at_folder": folder, "validity": uidvalidity, "uid": uid})
         if not getattr(moved, "rowcount", 0):
             session.add(MailboxCheckpoint(folder=folder, uidvalidity=uidvalidity, last_uid=uid))
 
