@@ -49,6 +49,9 @@ def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, a
     notification as a member's own mail. `key` makes it happen once (the command mail's Message-ID)."""
     text = text.strip()
     title = shorten(subject.strip() or first_sentence(text, TITLE_LENGTH) or "(sans objet)", TITLE_LENGTH)
+    # The ranking first: the counter row stays locked from the reference's allocation to the commit
+    # (requests.new_request, the same order).
+    matches = match_rows(best_matches(ctx, f"{title}\n{text}", member))
     ref = next_reference(ctx.session, ctx.settings.reference_prefix, ctx.now, ctx.settings.timezone)
     ticket = Ticket(ref=ref, member_id=member.id,
                     status=TicketStatus.NEW.value, subject=title,
@@ -68,7 +71,6 @@ def open_for(ctx: WorkflowContext, member: Member, subject: str, text: str, *, a
     ctx.send(Outgoing(template="accuse_reception", to=member.email or "", context=context,
                       idempotency_key=f"ack:{ticket.id}", token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER),
                       ticket_id=ticket.id, auto_submitted="no", rate_limited=False))
-    matches = match_rows(best_matches(ctx, f"{title}\n{text}", member))
     notify_aideurs(ctx, ticket, "notification_nouvelle_demande", context | {"matches": matches},
                    key=f"new:{ticket.id}")
     return ticket

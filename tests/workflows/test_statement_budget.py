@@ -129,3 +129,27 @@ def test_a_new_request_reads_everything_before_it_takes_the_year_s_counter(pipel
     rate_rows = [i for i, sql in enumerate(statements) if sql.startswith("select outbox.created_at")]
     assert ranking and rate_rows, statements
     assert max(ranking + rate_rows) < counter, statements[counter - 2:]
+
+
+def test_a_request_aideur_opens_also_ranks_before_it_takes_the_year_s_counter(pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The same order when Aideur opens a request for a member (#ouvrir, `mailbot tickets open`)."""
+    from mailbot.models import Member
+    from mailbot.workflows.base import WorkflowContext
+    from mailbot.workflows.opening import open_for
+
+    pipe, engine = pipeline
+    pipe.process(request("membre0@membres.test", "Bail commercial", 0), folder="INBOX", uidvalidity=7, uid=1)
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(_connection, _cursor, statement, *_: object) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()).lower())
+
+    with pipe.sessions.begin() as session:
+        ctx = WorkflowContext(session=session, settings=pipe.settings, signer=pipe.signer, now=AT)
+        member = session.scalar(select(Member).where(Member.email == "membre1@membres.test"))
+        open_for(ctx, member, "TVA intracommunautaire", "Besoin d'aide en comptabilité et en droit.",
+                 actor="aideur@club.test", key="ouvrir-1")
+    counter = next(i for i, sql in enumerate(statements) if sql.startswith("update ref_counters"))
+    ranking = [i for i, sql in enumerate(statements) if "from member_terms" in sql]
+    assert ranking and max(ranking) < counter, statements[counter - 2:]
