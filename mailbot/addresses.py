@@ -15,12 +15,19 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from mailbot.db import read
 from mailbot.models import Member, MemberAddress, utcnow
 from mailbot.parsers.headers import unicode_domain
 
+# The lookups every mail runs (router, outbox, guard), built once: building and keying them was most of their cost.
+MEMBER_BY_EMAIL = select(Member).where(Member.email == bindparam("address"))
+MEMBER_BY_ALIAS = (select(Member).join(MemberAddress, MemberAddress.member_id == Member.id)
+                   .where(MemberAddress.email == bindparam("address")))
+OTHER_ADDRESSES = (select(MemberAddress.email).where(MemberAddress.member_id == bindparam("member_id"))
+                   .order_by(MemberAddress.id))
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 # How an alias came: the CLI, Aideur's #adresse, the member's confirmation from the main address, a former main
 # address kept after a change.
@@ -43,17 +50,15 @@ def member_of_address(session: Session, address: str) -> Member | None:
     address = normalise(address)
     if not address:
         return None
-    member = session.scalar(select(Member).where(Member.email == address))
+    member = session.scalar(MEMBER_BY_EMAIL, {"address": address})
     if member is not None:
         return member
-    return session.scalar(select(Member).join(MemberAddress, MemberAddress.member_id == Member.id)
-                          .where(MemberAddress.email == address))
+    return session.scalar(MEMBER_BY_ALIAS, {"address": address})
 
 
 def addresses_of(session: Session, member: Member) -> list[str]:
     """Every address of the member, the main one first."""
-    others = session.scalars(select(MemberAddress.email).where(MemberAddress.member_id == member.id)
-                             .order_by(MemberAddress.id)).all()
+    others = read(session, OTHER_ADDRESSES, {"member_id": member.id}).scalars().all()
     return ([member.email] if member.email else []) + list(others)
 
 

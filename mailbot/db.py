@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # package data: the wheel carries it
@@ -133,6 +135,20 @@ def truncate_wal(target: Engine | sessionmaker[Session]) -> bool:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read(session: Session, statement: Executable, params: Mapping[str, Any] | None = None
+         ) -> CursorResult[*tuple[Any, ...]]:
+    """Run a read of columns (no ORM entities; or an UPDATE … RETURNING of a counter), built once with bound
+    parameters, in the session's transaction.
+
+    What the ORM would answer: the session's pending changes are flushed first, as its autoflush does (not inside
+    a `no_autoflush` block). What it costs: on this machine 45 µs a query instead of 200-280 µs for the same
+    select built at each call and run through Session.execute (building, cache key, ORM result): a new request
+    runs a dozen such reads (issue 16)."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, dict(params or {}))
 
 
 def alembic_config(url: str) -> Config:

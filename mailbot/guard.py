@@ -22,12 +22,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.addresses import member_of_address
 from mailbot.compose import Rendered, TemplateRenderer
 from mailbot.config import Settings
+from mailbot.db import read
 from mailbot.models import Connection, Member, Ticket
 from mailbot.privacy import ANY_EMAIL, Identity, Leak, find_leaks, normalise
 from mailbot.workflows.aideur import notify_aideurs
@@ -108,6 +109,10 @@ def check_template(template: str, context: dict[str, Any], requester: Identity, 
                       written=written, own_domain=settings.club_domain.lower())
 
 
+EXCHANGED = select(Connection.id).where(Connection.ticket_id == bindparam("ticket_id"),  # built once: every mail
+                                       Connection.helper_id == bindparam("member_id"), Connection.status == "exchanged")
+
+
 def blocked(session: Session, settings: Settings, ticket_id: int | None, recipient: str,
             rendered: Rendered) -> list[Leak]:
     """The outbox's last check: the leaks of a mail about a ticket to someone who may not know the requester."""
@@ -120,9 +125,7 @@ def blocked(session: Session, settings: Settings, ticket_id: int | None, recipie
     member = member_of_address(session, recipient)
     if member is not None and member.id == requester.id:
         return []  # the requester, at any of their addresses
-    if member is not None and session.scalar(select(Connection.id).where(
-            Connection.ticket_id == ticket_id, Connection.helper_id == member.id,
-            Connection.status == "exchanged")) is not None:
+    if member is not None and read(session, EXCHANGED, {"ticket_id": ticket_id, "member_id": member.id}).first():
         return []  # both agreed in writing: the cards are exchanged, on purpose
     return mail_leaks(readable_parts(rendered, sender_name=settings.club_name), identity_of(requester),
                       recipient=identity_of(member), own_domain=settings.club_domain.lower())

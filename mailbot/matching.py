@@ -41,7 +41,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,11 @@ from typing import Any
 # mail (each distinct word is stemmed once, see word_terms' cache). snowballstemmer itself uses PyStemmer when
 # it is installed.
 import Stemmer
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from mailbot.db import read
 from mailbot.models import Member, MemberTerm
 from mailbot.parsers.rules import fold_words
 
@@ -473,16 +474,33 @@ def idf(total: int, df: int) -> float:
     return math.log(1.0 + (max(total, df) - df + 0.5) / (df + 0.5))
 
 
-def eligible_conditions(exclude_member_ids: Collection[int] = (), *, eligible: bool = True
-                        ) -> list[ColumnElement[bool]]:
+def eligible_conditions(*, excluding: bool, eligible: bool = True) -> list[ColumnElement[bool]]:
     """Who may be asked: active, accepting appeals, with an address that does not bounce (`eligible=False`:
-    anyone not erased, to tell Aideur why a member who would match was not asked)."""
+    anyone not erased, to tell Aideur why a member who would match was not asked); `excluding`: nor the members
+    of the bound parameter "excluded"."""
     conditions: list[ColumnElement[bool]] = [Member.email.is_not(None)]
     if eligible:
         conditions += [Member.status == "active", Member.accepts_appeals.is_(True), Member.bounced_at.is_(None)]
-    if exclude_member_ids:
-        conditions.append(Member.id.not_in(list(exclude_member_ids)))
+    if excluding:
+        conditions.append(Member.id.not_in(bindparam("excluded", expanding=True)))
     return conditions
+
+
+# rank's reads, built once (mailbot.db.read): a new request ranks the members, three to four queries.
+MEMBER_COUNT = select(func.count()).select_from(Member)
+TERM_DFS = (select(MemberTerm.term, func.count()).where(MemberTerm.term.in_(bindparam("terms", expanding=True)))
+            .group_by(MemberTerm.term))
+
+
+@cache
+def postings_statement(*, words: bool, eligible: bool, excluding: bool, restricted: bool) -> Select[*tuple[Any, ...]]:
+    """The index rows of the bound "terms" (for the members of "member_ids" when `restricted`) of the members
+    who may be asked; `words`: with the member's own word. One statement per combination, built once."""
+    columns = [MemberTerm.member_id, MemberTerm.term, MemberTerm.field] + ([MemberTerm.word] if words else [])
+    query = select(*columns).join(Member, Member.id == MemberTerm.member_id).where(
+        MemberTerm.term.in_(bindparam("terms", expanding=True)),
+        *eligible_conditions(excluding=excluding, eligible=eligible))
+    return query.where(MemberTerm.member_id.in_(bindparam("member_ids", expanding=True))) if restricted else query
 
 
 def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids: Collection[int] = (),
@@ -511,25 +529,25 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
                     for slot in expression for term in slot})
     if not terms or limit <= 0:
         return []
-    total = session.scalar(select(func.count()).select_from(Member)) or 0
-    dfs: dict[str, int] = dict(session.execute(
-        select(MemberTerm.term, func.count()).where(MemberTerm.term.in_(terms)).group_by(MemberTerm.term)).all())
+    total = read(session, MEMBER_COUNT).scalar() or 0
+    dfs: dict[str, int] = {term: df for term, df in read(session, TERM_DFS, {"terms": terms})}
     plan = Plan(concepts, dfs, total, skills_first)
     if not plan.terms:
         return []
 
+    excluded = sorted(exclude_member_ids)
+
     def postings(wanted: Collection[str], member_ids: Collection[int] | None = None,
                  words: bool = False) -> list[tuple[Any, ...]]:
-        columns = [MemberTerm.member_id, MemberTerm.term, MemberTerm.field] + ([MemberTerm.word] if words else [])
-        query = select(*columns).join(Member, Member.id == MemberTerm.member_id).where(
-            MemberTerm.term.in_(sorted(wanted)), *eligible_conditions(exclude_member_ids, eligible=eligible))
+        query = postings_statement(words=words, eligible=eligible, excluding=bool(excluded),
+                                   restricted=member_ids is not None)
+        params: dict[str, Any] = {"terms": sorted(wanted), "excluded": excluded}
         if member_ids is None:
-            return list(session.execute(query))
+            return list(read(session, query, params))
         found: list[tuple[Any, ...]] = []
         ordered = sorted(member_ids)
         for offset in range(0, len(ordered), 1000):
-            chunk = ordered[offset:offset + 1000]
-            found.extend(session.execute(query.where(MemberTerm.member_id.in_(chunk))))
+            found.extend(read(session, query, params | {"member_ids": ordered[offset:offset + 1000]}))
         return found
 
     common = plan.common_terms(total)

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot import guard
 from mailbot.addresses import addresses_of, member_of_address
 from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
+from mailbot.db import read
 from mailbot.models import Event, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads
 from mailbot.parsers.model import Attachment
@@ -28,6 +29,15 @@ RATE_WINDOW = timedelta(hours=1)
 HOLD_AT_MOST = timedelta(days=1)  # an automatic mail held longer than this is a loop's: dropped
 KEY_LENGTH = 200  # OutboxMail.idempotency_key
 MAX_REFERENCES = 8
+
+# The reads of every pass, built once (mailbot.db.read).
+QUEUED_KEYS = select(OutboxMail.idempotency_key).where(
+    OutboxMail.idempotency_key.in_(bindparam("keys", expanding=True)))
+THREADS = (select(OutboxMail.ticket_id, OutboxMail.recipient, OutboxMail.message_id)
+           .where(OutboxMail.ticket_id.in_(bindparam("ticket_ids", expanding=True))).order_by(OutboxMail.id))
+RECENT_AUTOMATIC = select(OutboxMail.created_at, OutboxMail.next_attempt_at, OutboxMail.status).where(
+    OutboxMail.recipient.in_(bindparam("recipients", expanding=True)), OutboxMail.automatic.is_(True),
+    or_(OutboxMail.created_at > bindparam("since"), OutboxMail.next_attempt_at > bindparam("since")))
 
 
 @dataclass
@@ -83,8 +93,8 @@ class Outbox:
         unique = list(dict.fromkeys(keys))
         known = dict.fromkeys(unique, False)
         for start in range(0, len(unique), 500):
-            known.update((key, True) for key in session.scalars(
-                select(OutboxMail.idempotency_key).where(OutboxMail.idempotency_key.in_(unique[start:start + 500]))))
+            known.update((key, True) for key in read(session, QUEUED_KEYS,
+                                                     {"keys": unique[start:start + 500]}).scalars())
         return known
 
     @staticmethod
@@ -93,9 +103,7 @@ class Outbox:
         threads = Threads(read=set(ticket_ids))
         ids = sorted(ticket_ids)
         for start in range(0, len(ids), 500):
-            for ticket_id, recipient, message_id in session.execute(
-                    select(OutboxMail.ticket_id, OutboxMail.recipient, OutboxMail.message_id)
-                    .where(OutboxMail.ticket_id.in_(ids[start:start + 500])).order_by(OutboxMail.id)):
+            for ticket_id, recipient, message_id in read(session, THREADS, {"ticket_ids": ids[start:start + 500]}):
                 if ticket_id is not None:
                     threads.rows.setdefault((ticket_id, recipient), []).append(f"<{message_id}>")
         return threads
@@ -262,10 +270,8 @@ def release_time(session: Session, settings: Settings, recipient: str, now: date
     if stored is None:
         since = now - RATE_WINDOW
         # One budget per person (issue 13, point 2): every address of the member the recipient address belongs to.
-        rows = session.execute(select(OutboxMail.created_at, OutboxMail.next_attempt_at, OutboxMail.status).where(
-            OutboxMail.recipient.in_(sorted(person_addresses(session, recipient, people))),
-            OutboxMail.automatic.is_(True),
-            or_(OutboxMail.created_at > since, OutboxMail.next_attempt_at > since))).all()
+        rows = read(session, RECENT_AUTOMATIC, {
+            "recipients": sorted(person_addresses(session, recipient, people)), "since": since}).all()
         # A pending mail leaves at its next attempt (a held one, in the future); the others from their queuing.
         stored = [max(created, due) if status == "pending" else created for created, due, status in rows]
         if cache is not None:

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot import dkim
 from mailbot.addresses import member_of_address
 from mailbot.config import Settings
+from mailbot.db import read
 from mailbot.models import (
     Booking,
     Consent,
@@ -148,10 +149,22 @@ def route(mail: InboundMail, deps: RouterDeps) -> Route:
     raise AssertionError("the last rule always decides")  # pragma: no cover
 
 
+# The reads every mail's routing runs, built once (mailbot.db.read).
+OUR_MAIL = select(OutboxMail.id).where(OutboxMail.message_id == bindparam("message_id")).limit(1)
+THREAD_TICKETS = {record: select(record.ticket_id).where(record.message_id.in_(bindparam("ids", expanding=True)),
+                                                         record.ticket_id.is_not(None))
+                  for record in (InboundRecord, OutboxMail)}
+CITED = {record: select(record.message_id).where(record.message_id.in_(bindparam("ids", expanding=True))).limit(1)
+         for record in (InboundRecord, OutboxMail)}
+OPEN_TICKET_SUBJECTS = (select(Ticket.id, Ticket.subject)
+                        .where(Ticket.member_id.in_(bindparam("member_ids", expanding=True)),
+                               Ticket.closed_at.is_(None)).order_by(Ticket.id.desc()))
+
+
 def own_mail(mail: InboundMail, deps: RouterDeps) -> Route | None:
     if mail.from_address == deps.settings.club_address:
         return Route(Action.IGNORE, "envoyé par l'adresse du club elle-même (boucle évitée)")
-    if deps.session.scalar(select(OutboxMail.id).where(OutboxMail.message_id == mail.message_id)):
+    if read(deps.session, OUR_MAIL, {"message_id": mail.message_id}).first() is not None:
         return Route(Action.IGNORE, "un de nos propres mails revenu dans la boîte")
     return None
 
@@ -616,8 +629,8 @@ def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
     if not ids:
         return None
     for record in (InboundRecord, OutboxMail):
-        found = [ticket_id for ticket_id in deps.session.scalars(select(record.ticket_id).where(
-            record.message_id.in_(ids), record.ticket_id.is_not(None))) if ticket_id is not None]
+        found = [ticket_id for ticket_id in read(deps.session, THREAD_TICKETS[record], {"ids": ids}).scalars()
+                 if ticket_id is not None]
         if found:
             return deps.session.get(Ticket, max(found))  # the latest ticket of the thread (a reopened one's new)
     return None
@@ -635,7 +648,7 @@ def _named_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str]) -> T
 def _cites_us(mail: InboundMail, deps: RouterDeps) -> bool:
     """Whether In-Reply-To/References name a mail the club received or sent."""
     ids = list(mail.in_reply_to) + list(mail.references)
-    return bool(ids) and any(deps.session.scalar(select(record.message_id).where(record.message_id.in_(ids)).limit(1))
+    return bool(ids) and any(read(deps.session, CITED[record], {"ids": ids}).first() is not None
                              for record in (InboundRecord, OutboxMail))
 
 
@@ -648,9 +661,10 @@ def _same_subject_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str
     ids = [m.id for a in sorted(addresses) if (m := _member(deps, a)) is not None and m.status == "active"]
     if not ids:
         return None
-    candidates = deps.session.scalars(select(Ticket).where(Ticket.member_id.in_(ids), Ticket.closed_at.is_(None))
-                                      .order_by(Ticket.id.desc()))
-    return next((ticket for ticket in candidates if _same_subject(key, ticket.subject)), None)
+    # Only the titles are read (a member may have many open tickets); the matching one is then loaded.
+    found = next((ticket_id for ticket_id, title in read(deps.session, OPEN_TICKET_SUBJECTS, {"member_ids": ids}).all()
+                  if _same_subject(key, title)), None)
+    return deps.session.get(Ticket, found) if found is not None else None
 
 
 def _same_subject(key: str, title: str) -> bool:

@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from mailbot.calendar import END_OF_BUSINESS_DAY, add_business_days, french_date, is_business_day
 from mailbot.models import Absence, Event, Member, Message, Ticket
@@ -72,6 +72,10 @@ def business_days_between(start: date, end: date) -> int:
     return count
 
 
+ACTIVE = (select(Absence).where(Absence.cancelled_at.is_(None), Absence.ends_on >= bindparam("today"))
+          .order_by(Absence.starts_on, Absence.id))  # built once: every new request reads it
+
+
 def active(ctx: WorkflowContext) -> list[Absence]:
     """Absences not cancelled and not over (club-local today), soonest first.
 
@@ -79,9 +83,7 @@ def active(ctx: WorkflowContext) -> list[Absence]:
     declare and cancel, the only writers, forget it."""
     if ctx.absences is None:
         today = local_day(ctx, ctx.now)
-        ctx.absences = list(ctx.session.scalars(
-            select(Absence).where(Absence.cancelled_at.is_(None), Absence.ends_on >= today)
-            .order_by(Absence.starts_on, Absence.id)))
+        ctx.absences = list(ctx.session.scalars(ACTIVE, {"today": today}))
     return list(ctx.absences)
 
 

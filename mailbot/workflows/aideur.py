@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.calendar import french_datetime
+from mailbot.db import read
 from mailbot.models import AideurState, Counterpart, Ticket
 from mailbot.tokens import ROLE_AIDEUR, SCOPE_COMMAND, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
@@ -24,12 +26,13 @@ def notify_aideurs(ctx: WorkflowContext, ticket: Ticket | None, template: str, c
     bound, recipient_line = counterparts.reply_binding(ctx, ticket, template, counterpart)
     token = bound or aideur_command_token(ctx.session)
     addresses = [only.lower()] if only else ctx.settings.aideur_addresses
+    commands = command_address(ctx)
     for address in addresses:
         ctx.send(Outgoing(
             template=template,
             to=address,
             context=context | {"reply_address": ctx.signer.plus_address(ctx.settings.club_address, token),
-                                "command_address": command_address(ctx), "counterpart": recipient_line},
+                                "command_address": commands, "counterpart": recipient_line},
             idempotency_key=f"{key}:{address}",
             token=token,
             ticket_id=ticket.id if ticket else None,
@@ -52,10 +55,12 @@ def aideur_command_token(session: Session) -> Token:
     return Token(SCOPE_COMMAND, command_generation(session), ROLE_AIDEUR)
 
 
+GENERATION = select(AideurState.command_generation).where(AideurState.id == 1)  # read by every notification
+
+
 def command_generation(session: Session) -> int:
     """The generation of Aideur's command address now (0 until the first `mailbot aideur rotate-address`)."""
-    state = session.get(AideurState, 1)
-    return state.command_generation if state is not None else 0
+    return read(session, GENERATION).scalar() or 0
 
 
 def rotate_command_address(ctx: WorkflowContext) -> str:

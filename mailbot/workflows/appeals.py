@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from mailbot import guard
 from mailbot.calendar import french_date
@@ -43,6 +43,7 @@ identity_of = guard.identity_of  # kept here: other workflows import it from thi
 
 
 # --- matching, for Aideur ------------------------------------------------------------------------------------------
+MEMBERS_BY_ID = select(Member).where(Member.id.in_(bindparam("ids", expanding=True)))  # built once: every request
 def best_matches(ctx: WorkflowContext, text: str, requester: Member | None, *, limit: int = MATCHES_IN_NOTIFICATION,
                  skills: str | None = None, exclude: set[int] | None = None,
                  eligible: bool = True) -> list[tuple[Member, Match]]:
@@ -51,7 +52,7 @@ def best_matches(ctx: WorkflowContext, text: str, requester: Member | None, *, l
         excluded.add(requester.id)
     found = rank(ctx.session, text[:QUERY_CHARS], synonyms=synonyms_for(ctx.settings.synonyms_file),
                  exclude_member_ids=excluded, limit=limit, skills=skills, eligible=eligible)
-    members = {m.id: m for m in ctx.session.scalars(select(Member).where(Member.id.in_([f.member_id for f in found])))}
+    members = {m.id: m for m in ctx.session.scalars(MEMBERS_BY_ID, {"ids": [f.member_id for f in found]})}
     return [(members[f.member_id], f) for f in found if f.member_id in members]
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.calendar import local_date
+from mailbot.db import read
 from mailbot.models import Event, Message, RefCounter, Ticket
 from mailbot.parsers import InboundMail, rules, strip_subject_prefixes
 from mailbot.parsers.quotes import quoteless
@@ -18,6 +19,11 @@ TITLE_LENGTH = 120
 SUMMARY_LENGTH = 160
 
 
+# Built once, run as Core (mailbot.db.read: the session's pending rows flushed first, the year's first row too).
+NEXT_NUMBER = (update(RefCounter).where(RefCounter.year == bindparam("at_year"))
+               .values(last_number=RefCounter.last_number + 1).returning(RefCounter.last_number))
+
+
 def next_reference(session: Session, prefix: str, now: datetime, zone: ZoneInfo) -> str:
     """CA-2026-0042: numbered per year of the club's calendar (`zone`: a request at 00:30 on 1 January in Paris,
     still 31 December in UTC, is the new year's), allocated inside the caller's transaction."""
@@ -25,9 +31,7 @@ def next_reference(session: Session, prefix: str, now: datetime, zone: ZoneInfo)
     # One round trip: the UPDATE takes the row's lock (held to the commit, so numbers have no gaps) and returns
     # the number. The year's first request inserts the row; two daemons doing it at once: the loser's
     # IntegrityError makes the pipeline run the mail again.
-    number = session.scalar(update(RefCounter).where(RefCounter.year == year)
-                            .values(last_number=RefCounter.last_number + 1).returning(RefCounter.last_number)
-                            .execution_options(synchronize_session=False))
+    number = read(session, NEXT_NUMBER, {"at_year": year}).scalar()
     if number is None:
         number = 1
         session.add(RefCounter(year=year, last_number=number))
