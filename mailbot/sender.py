@@ -76,13 +76,15 @@ SCRUB = (update(OutboxMail).where(OutboxMail.scrub_after_send.is_(True))
 
 # The statements run for every mail sent, built once (with the row's id as a parameter): building them per mail
 # was a tenth of the sending process's time. Same SQL as built inline.
+# The claim returns what is sent, and marking sent says whether the row is to be scrubbed: two statements a mail
+# instead of four (each a round trip, and most of the sending process's own CPU beside SMTP).
 CLAIM = (update(OutboxMail)
          .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "pending")
-         .values(status="sending", attempts=OutboxMail.attempts + 1))
-CLAIMED = (select(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts)
-           .where(OutboxMail.id == bindparam("outbox_id")))
+         .values(status="sending", attempts=OutboxMail.attempts + 1)
+         .returning(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts))
 MARK_SENT = (update(OutboxMail).where(OutboxMail.id == bindparam("outbox_id"))
-             .values(status="sent", sent_at=bindparam("sent_at"), last_error=""))
+             .values(status="sent", sent_at=bindparam("sent_at"), last_error="")
+             .returning(OutboxMail.scrub_after_send))
 SCRUB_SENT = SCRUB.where(OutboxMail.id == bindparam("outbox_id"))
 
 
@@ -247,10 +249,10 @@ class Sender:
         with self.engine.begin() as connection:
             # Claim the row with one conditional UPDATE: of two senders (a scheduler thread, a second daemon),
             # exactly one sees rowcount 1 and sends it. Core statements: this runs twice per mail sent.
-            claimed = connection.execute(CLAIM, {"outbox_id": outbox_id}).rowcount
-            if claimed != 1:
+            claimed = connection.execute(CLAIM, {"outbox_id": outbox_id}).one_or_none()
+            if claimed is None:
                 return
-            sender, recipient, body, attempts = connection.execute(CLAIMED, {"outbox_id": outbox_id}).one()
+            sender, recipient, body, attempts = claimed
         try:
             if self.server.dkim is not None:
                 # Signed now, not when stored: see mailbot/dkim.py (a rotated key applies to retries).
@@ -287,8 +289,8 @@ class Sender:
         for attempt in range(MARK_SENT_ATTEMPTS):
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()})
-                    scrubbed = connection.execute(SCRUB_SENT, {"outbox_id": outbox_id}).rowcount
+                    scrub = connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()}).scalar()
+                    scrubbed = connection.execute(SCRUB_SENT, {"outbox_id": outbox_id}).rowcount if scrub else 0
                 if scrubbed:
                     truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
                 return
