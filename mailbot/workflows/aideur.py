@@ -93,12 +93,14 @@ def mail_fate(ctx: WorkflowContext, recipient: str) -> dict[str, object]:
     Aideur gets about it: {"status": "sent"}, "held" by the hourly limit (with "until", the French date it leaves)
     or "dropped" (a loop: it would wait more than a day). The outbox decides with the same function
     (outbox.release_time), in the same order, so the notice says what the outbox then does."""
-    from mailbot.outbox import release_time  # the outbox imports the workflows
+    from mailbot.outbox import person_addresses, release_time  # the outbox imports the workflows
 
     queued: list[datetime] = []
     fate: datetime | None = ctx.now
+    # One budget per person, as the outbox counts it: the mails queued to any of the recipient's addresses.
+    person = person_addresses(ctx.session, recipient, ctx.people)
     for mail in ctx.outgoing:
-        if mail.rate_limited and mail.to.lower() == recipient.lower():
+        if mail.rate_limited and mail.to.lower() in person:
             fate = release_time(ctx.session, ctx.settings, recipient, ctx.now, queued, cache=ctx.rate_rows,
                                 people=ctx.people)
             if fate is not None:

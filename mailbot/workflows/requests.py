@@ -52,7 +52,9 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     # A forwarded client's mail says what the problem is: it helps find who could help (shown to Aideur only).
     query = "\n".join([title, text, *(f.text for f in mail.forwarded)])
     matches = match_rows(best_matches(ctx, query, member))
-    read_rate_rows(ctx, mail.from_address)
+    # The acknowledgement goes to the member's main address, whichever of theirs they wrote from (issue 13).
+    acknowledged = member.email or mail.from_address
+    read_rate_rows(ctx, acknowledged)
     ticket = Ticket(
         ref=next_reference(ctx.session, settings.reference_prefix, ctx.now, settings.timezone),
         member_id=member.id,
@@ -84,7 +86,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
                                 "full_subject": full_subject if full_subject != ticket.subject else ""}
     ctx.send(Outgoing(
         template="accuse_reception",
-        to=member.email or mail.from_address,  # the main address, whichever of theirs they wrote from (issue 13)
+        to=acknowledged,
         context=context,
         idempotency_key=f"ack:{ticket.id}",
         token=Token(SCOPE_TICKET, ticket.id, ROLE_MEMBER),
@@ -93,7 +95,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
         references=tuple(f"<{ref}>" for ref in mail.references),
     ))
     # What Aideur reads is what happens to the acknowledgement: sent, or held by the hourly limit (issue 13, 5).
-    aideur_context["ack"] = mail_fate(ctx, mail.from_address)
+    aideur_context["ack"] = mail_fate(ctx, acknowledged)
     notify_aideurs(ctx, ticket, "notification_nouvelle_demande", aideur_context, key=f"new:{ticket.id}",
                    attach_from_raw=raw if forward else None)
     return ticket

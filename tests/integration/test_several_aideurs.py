@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from mailbot.addresses import add_alias
 from mailbot.config import load_settings
-from mailbot.models import Event, OutboxMail, Ticket
+from mailbot.models import Event, Member, OutboxMail, Ticket
 from tests.conftest import make_env
 from tests.helpers import (
     AIDEUR,
@@ -35,6 +36,7 @@ THURSDAY = datetime(2026, 11, 26, 10, 0)  # 11:00 in Paris
 LATER = THURSDAY + timedelta(minutes=5)
 TOLD = "Votre collègue"
 HELD_BACK = "Non exécuté"
+OTHER_ADDRESS = "alice.martin@autre.test"  # Alice's second address (issue 13, point 2)
 
 
 @pytest.fixture
@@ -210,6 +212,31 @@ def test_held_acknowledgement_is_reported_as_held_and_sent_later(clean_mail, dat
     assert len(alice) == 3
     assert any(held_ref in m.subject and held_ref in flat(m) for m in alice)
     assert len(mailbox(clean_mail, AIDEUR)) == 3
+
+
+def test_a_held_acknowledgement_is_reported_as_held_whichever_address_the_member_wrote_from(  # type: ignore[no-untyped-def]
+        clean_mail, database_url, sessions_for):
+    """The acknowledgement goes to the member's main address; Aideur's notice about it must count the same person
+    whichever of her addresses she wrote from: two requests from her main address, the third from her other one,
+    with a limit of two: the third acknowledgement is held, and its notice says so (it said "part au membre")."""
+    settings = load_settings(make_env(clean_mail, database_url, MAILBOT_RATE_LIMIT_PER_HOUR="2"), env_file=None)
+    sessions = sessions_for(database_url)
+    add_members(sessions)
+    with sessions.begin() as session:
+        alice = session.scalar(select(Member).where(Member.email == ALICE))
+        add_alias(session, alice, OTHER_ADDRESS)
+    for number, sender in enumerate((ALICE, ALICE, f"Alice Martin <{OTHER_ADDRESS}>")):
+        smtp_send(clean_mail, make_mail(sender, f"Question {number}", f"Question numéro {number} sur la TVA."))
+    wait_mail(clean_mail, CLUB, 3)
+    run_cycle(settings, sessions, at=THURSDAY)
+    notes = settle(clean_mail, AIDEUR, 3)
+    with sessions() as session:
+        held_ref = session.scalars(select(Ticket.ref).order_by(Ticket.id)).all()[-1]
+        assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.recipient == ALICE)) == 3
+    [held_note] = [n for n in notes if held_ref in n.subject]
+    assert "RETENU" in flat(held_note) and "26 novembre 2026 à 12 h 00" in flat(held_note)
+    assert "part au membre" not in flat(held_note)
+    assert len(settle(clean_mail, ALICE, 2)) == 2
 
 
 def test_command_confirmed_after_a_colleague_decided_is_held_back_and_not_reported_done(  # type: ignore[no-untyped-def]
