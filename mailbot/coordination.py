@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, select, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from mailbot.parsers.rules import REFERENCE
@@ -78,15 +78,21 @@ def mail_key(folder: str, uidvalidity: int, uid: int) -> int:
 class SendGuard:
     """PostgreSQL: the session-level advisory lock (OUTBOX_LOCKS, id) on each outbox row this process is sending,
     on a connection of its own, from before the claim until the outcome is recorded. A process that dies loses
-    its connection, and its locks with it. On SQLite: nothing (`hold` always yields True)."""
+    its connection, and its locks with it. On SQLite: nothing (`hold` always yields True).
+
+    The connection is in autocommit: the locks are the session's, not a transaction's, and each statement the
+    sender runs on it (the lock, the claim, the record of the send, the unlock) is atomic by itself: no BEGIN and
+    COMMIT round trips around each. A connection the server cut is thrown away (its locks went with it) and the
+    next mail opens another."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.enabled = uses_advisory_locks(engine)
         self.connection: Connection | None = None
 
     def start(self) -> SendGuard:
-        if uses_advisory_locks(self.engine):
-            self.connection = self.engine.connect()
+        if self.enabled:
+            self._live()
         return self
 
     def close(self) -> None:
@@ -94,23 +100,57 @@ class SendGuard:
             release(self.connection)
             self.connection = None
 
+    def _live(self) -> Connection:
+        if self.connection is None:
+            self.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self.connection
+
+    def _failed(self, error: Exception) -> None:
+        """After a statement on the connection failed: a cut connection is thrown away; on a live one, SQLAlchemy's
+        transaction state is reset so that it can go on (the locks it holds stay)."""
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            self.close()
+        elif self.connection is not None:
+            self.connection.rollback()
+
     @contextmanager
     def hold(self, outbox_id: int) -> Iterator[bool]:
         """True: the row is pending and now ours to claim. False: it is no longer pending, or another process is on
         it (one round trip, no claim attempted: several senders walking the same due list waste little)."""
-        if self.connection is None:
+        if not self.enabled:
             yield True
             return
-        mine = bool(self.connection.execute(TRY_SEND_LOCK, {"id": outbox_id}).scalar())
-        self.connection.commit()
+        try:
+            mine = bool(self._live().execute(TRY_SEND_LOCK, {"id": outbox_id}).scalar())
+        except SQLAlchemyError as error:
+            self._failed(error)
+            raise
         if not mine:
             yield False
             return
         try:
             yield True
         finally:
-            self.connection.execute(SEND_UNLOCK, {"id": outbox_id})
-            self.connection.commit()
+            if self.connection is not None:  # else it was cut meanwhile, and the lock went with it
+                try:
+                    self.connection.execute(SEND_UNLOCK, {"id": outbox_id})
+                except SQLAlchemyError as error:
+                    self._failed(error)
+                    raise
+
+    @contextmanager
+    def statements(self) -> Iterator[Connection]:
+        """Where the sender runs its one-statement steps (the claim, the record of the send): on PostgreSQL this
+        connection, in autocommit; on SQLite a transaction of their own, begun IMMEDIATE (mailbot.db)."""
+        if not self.enabled:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        try:
+            yield self._live()
+        except SQLAlchemyError as error:
+            self._failed(error)
+            raise
 
 
 # Rows left `sending` whose lock is free: their sender is gone. (MATERIALIZED: the lock is tried on those rows only.)

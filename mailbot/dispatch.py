@@ -36,7 +36,7 @@ class Dispatcher:
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
                  *, signer: TokenSigner | None = None, outbox: Outbox | None = None,
-                 keep_going: Callable[[], bool] = lambda: True) -> None:
+                 keep_going: Callable[[], bool] = lambda: True, keep_open: bool = False) -> None:
         assert settings.smtp is not None
         self.settings = settings
         self.sessions = sessions
@@ -44,7 +44,11 @@ class Dispatcher:
         self.signer = signer or TokenSigner(settings.secret_keys)
         self.outbox = outbox or Outbox(settings, self.signer, TemplateRenderer.for_settings(settings))
         self.sender = Sender(settings.smtp, sessions, max_attempts=settings.smtp_max_attempts,
-                             timeout=settings.smtp_timeout, clock=clock, keep_going=keep_going)
+                             timeout=settings.smtp_timeout, clock=clock, keep_going=keep_going, keep_open=keep_open)
+
+    def close(self) -> None:
+        """End the SMTP session and connections a keep_open sender kept between flushes."""
+        self.sender.close()
 
     def flush(self) -> FlushResult:
         result = self.sender.flush()
@@ -131,7 +135,9 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
     engine = make_engine(settings.database_url)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now is not None else utcnow
     # A killed parent leaves no sender behind: checked between flushes and before each mail of a flush.
-    dispatcher = Dispatcher(settings, make_session_factory(engine), clock, keep_going=lambda: os.getppid() == parent)
+    # It flushes every few milliseconds, a mail or two each time: its SMTP session is kept from one to the next.
+    dispatcher = Dispatcher(settings, make_session_factory(engine), clock, keep_going=lambda: os.getppid() == parent,
+                            keep_open=True)
     try:
         while not stop.is_set() and os.getppid() == parent:
             try:
@@ -147,6 +153,10 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
             elif not result.sent:
                 stop.wait(0.05)
     finally:
+        try:
+            dispatcher.close()
+        except Exception:  # a QUIT the server does not answer: nothing is lost, the process ends
+            log.debug("helper sending process: closing its SMTP session failed", exc_info=True)
         engine.dispose()
         if peak is not None:
             peak.value = peak_rss_kb()

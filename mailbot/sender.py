@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import aiosmtplib
-from sqlalchemy import CursorResult, Engine, Result, bindparam, select, update
+from sqlalchemy import CursorResult, Engine, Result, bindparam, case, literal, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +30,7 @@ from mailbot.compose import ascii_domain, needs_smtputf8
 from mailbot.config import ServerSettings
 from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
 from mailbot.db import truncate_wal
-from mailbot.logs import mask
+from mailbot.logs import mask, short_error
 from mailbot.models import OutboxMail
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 FLUSH_BATCH = 100
 MARK_SENT_ATTEMPTS = 5
+KEEP_SECONDS = 30.0  # the helper's SMTP session idle longer than this is closed (RFC 5321 servers wait 5 min)
+CHECK_SECONDS = 2.0  # idle longer than this: a NOOP first
 REPLY_LOG_LIMIT = 200
 
 
@@ -71,8 +73,8 @@ class FlushResult:
 
 
 # The last mails about a member who asked for erasure keep nothing personal once they are out (RGPD).
-SCRUB = (update(OutboxMail).where(OutboxMail.scrub_after_send.is_(True))
-         .values(body=b"", recipient="membre-efface@invalid", subject="", about=""))
+SCRUBBED = {"body": b"", "recipient": "membre-efface@invalid", "subject": "", "about": ""}
+SCRUB = update(OutboxMail).where(OutboxMail.scrub_after_send.is_(True)).values(**SCRUBBED)
 
 # The statements run for every mail sent, built once (with the row's id as a parameter): building them per mail
 # was a tenth of the sending process's time. Same SQL as built inline.
@@ -82,10 +84,12 @@ CLAIM = (update(OutboxMail)
          .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "pending")
          .values(status="sending", attempts=OutboxMail.attempts + 1)
          .returning(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts))
+# Marked sent and, for an erasure's last mails, scrubbed in the same statement (one step: nothing in between).
 MARK_SENT = (update(OutboxMail).where(OutboxMail.id == bindparam("outbox_id"))
-             .values(status="sent", sent_at=bindparam("sent_at"), last_error="")
+             .values(status="sent", sent_at=bindparam("sent_at"), last_error="",
+                     **{name: case((OutboxMail.scrub_after_send.is_(True), literal(value, OutboxMail.__table__.c[name].type)),
+                                   else_=OutboxMail.__table__.c[name]) for name, value in SCRUBBED.items()})
              .returning(OutboxMail.scrub_after_send))
-SCRUB_SENT = SCRUB.where(OutboxMail.id == bindparam("outbox_id"))
 
 
 class NoSmtpUtf8(Exception):
@@ -106,6 +110,15 @@ async def _utf8_options(smtp: aiosmtplib.SMTP, sender: str, recipient: str, body
     if not smtp.supports_extension("smtputf8"):
         raise NoSmtpUtf8(SMTPUTF8_MISSING)
     return ["SMTPUTF8"]
+
+
+async def _quit(smtp: aiosmtplib.SMTP | None) -> None:
+    """QUIT, or just close a session that cannot say it."""
+    if smtp is not None and smtp.is_connected:
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            smtp.close()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -183,7 +196,7 @@ async def login_xoauth2(smtp: aiosmtplib.SMTP, server: ServerSettings) -> None:
 class Sender:
     def __init__(self, server: ServerSettings, sessions: sessionmaker[Session], *, max_attempts: int,
                  timeout: float, clock: Callable[[], datetime],
-                 keep_going: Callable[[], bool] = lambda: True) -> None:
+                 keep_going: Callable[[], bool] = lambda: True, keep_open: bool = False) -> None:
         self.server = server
         self.sessions = sessions
         self.engine: Engine = sessions.kw["bind"]
@@ -194,14 +207,40 @@ class Sender:
         # it is gone (dispatch.py). A flush is up to FLUSH_BATCH mails; an orphan going on with it would be sending
         # while the next daemon starts, recovers the row the orphan has in hand as interrupted and sends it again.
         self.keep_going = keep_going
+        # keep_open (the helper sending process, which flushes every few milliseconds during a backlog, a mail or
+        # two each time): the event loop, the SMTP connection and the lock connection are kept from one flush to
+        # the next, instead of a new loop, SMTP session (with its EHLO, STARTTLS, AUTH) and database connection
+        # for every mail or two. close() ends them.
+        self.keep_open = keep_open
+        self._runner: asyncio.Runner | None = None
+        self._kept: aiosmtplib.SMTP | None = None
+        self._kept_at = 0.0
+        self._guard: SendGuard | None = None
 
     def flush(self) -> FlushResult:
-        return asyncio.run(self.flush_async())
+        if not self.keep_open:
+            return asyncio.run(self.flush_async())
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(self.flush_async())
+
+    def close(self) -> None:
+        """End what keep_open kept (the SMTP session with QUIT, the lock connection, the event loop)."""
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
+        if self._runner is not None:
+            if self._kept is not None:
+                self._runner.run(_quit(self._kept))
+                self._kept = None
+            self._runner.close()
+            self._runner = None
 
     async def flush_async(self) -> FlushResult:
         result = FlushResult()
         smtp: aiosmtplib.SMTP | None = None
-        guard = SendGuard(self.engine).start()
+        guard, self._guard = self._guard or SendGuard(self.engine).start(), None
+        kept = False
         try:
             while True:
                 due = self._due_ids()
@@ -213,21 +252,43 @@ class Sender:
                     with guard.hold(outbox_id) as mine:  # another daemon's: skipped, no SMTP connection for it
                         if mine:
                             if smtp is None or not smtp.is_connected:
-                                smtp = await self._connect()
-                            await self._send_one(smtp, outbox_id, result)
+                                smtp = await self._reuse() or await self._connect()
+                            await self._send_one(smtp, guard, outbox_id, result)
                 if len(due) < FLUSH_BATCH:
                     break
+            kept = self.keep_open
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError,
                 aiosmtplib.SMTPAuthenticationError, OSError) as error:
             result.unreachable = f"{type(error).__name__}: {error}"
         finally:
-            guard.close()
-            if smtp is not None and smtp.is_connected:
-                try:
-                    await smtp.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    smtp.close()
+            # Kept only after a flush that ended normally: after any error, the next flush starts afresh.
+            if kept:
+                self._guard = guard
+                if smtp is not None and smtp.is_connected:
+                    await _quit(self._kept)  # None, or a kept one this flush did not need to take
+                    self._kept, self._kept_at = smtp, time.monotonic()
+            else:
+                guard.close()
+                await _quit(smtp)
         return result
+
+    async def _reuse(self) -> aiosmtplib.SMTP | None:
+        """The SMTP session kept from an earlier flush, if it is still good: used within the last KEEP_SECONDS,
+        and answering a NOOP when idle for more than CHECK_SECONDS (a server may drop an idle client)."""
+        smtp, self._kept = self._kept, None
+        if smtp is None:
+            return None
+        idle = time.monotonic() - self._kept_at
+        if not smtp.is_connected or idle > KEEP_SECONDS:
+            await _quit(smtp)
+            return None
+        if idle > CHECK_SECONDS:
+            try:
+                await smtp.noop()
+            except (aiosmtplib.SMTPException, OSError):
+                smtp.close()
+                return None
+        return smtp
 
     def _due_ids(self) -> list[int]:
         with self.sessions() as session:
@@ -245,10 +306,10 @@ class Sender:
             # The token endpoint is down or refused: mail waits in the outbox, like with the SMTP server down.
             raise aiosmtplib.SMTPConnectError(str(error)) from error
 
-    async def _send_one(self, smtp: aiosmtplib.SMTP, outbox_id: int, result: FlushResult) -> None:
-        with self.engine.begin() as connection:
+    async def _send_one(self, smtp: aiosmtplib.SMTP, guard: SendGuard, outbox_id: int, result: FlushResult) -> None:
+        with guard.statements() as connection:
             # Claim the row with one conditional UPDATE: of two senders (a scheduler thread, a second daemon),
-            # exactly one sees rowcount 1 and sends it. Core statements: this runs twice per mail sent.
+            # exactly one gets the row back and sends it. Core statements: this runs twice per mail sent.
             claimed = connection.execute(CLAIM, {"outbox_id": outbox_id}).one_or_none()
             if claimed is None:
                 return
@@ -280,24 +341,24 @@ class Sender:
             if not smtp.is_connected:
                 raise aiosmtplib.SMTPServerDisconnected(str(error)) from error
         else:
-            self._mark_sent(outbox_id)
+            self._mark_sent(guard, outbox_id)
             result.sent += 1
 
-    def _mark_sent(self, outbox_id: int) -> None:
+    def _mark_sent(self, guard: SendGuard, outbox_id: int) -> None:
         """The server has the mail: record it, retrying a busy database rather than leaving the row `sending`
-        (which the next start would have to send again)."""
+        (which the next start would have to send again); the retries on a connection of their own."""
         for attempt in range(MARK_SENT_ATTEMPTS):
             try:
-                with self.engine.begin() as connection:
-                    scrub = connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()}).scalar()
-                    scrubbed = connection.execute(SCRUB_SENT, {"outbox_id": outbox_id}).rowcount if scrub else 0
+                with guard.statements() if attempt == 0 else self.engine.begin() as connection:
+                    scrubbed = connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()}).scalar()
                 if scrubbed:
                     truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
                 return
-            except OperationalError:
+            except OperationalError as error:
                 if attempt == MARK_SENT_ATTEMPTS - 1:
                     raise
-                log.warning("outbox %s sent, but the database is busy: retrying the record", outbox_id)
+                log.warning("outbox %s sent, but the database is busy or unavailable (%s): retrying the record",
+                            outbox_id, short_error(error))
                 time.sleep(2 ** attempt)
 
     def _after_error(self, outbox_id: int, attempts: int, code: int, message: str, result: FlushResult) -> None:

@@ -1,0 +1,74 @@
+"""coordination.SendGuard on PostgreSQL: a failed statement on its autocommit connection keeps the connection and
+its locks (SQLAlchemy's state reset, the unlock still done); a connection the server cut is thrown away, the lock
+gone with it, and the next mail opens another. On SQLite the guard holds nothing and its steps are transactions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from mailbot.coordination import SendGuard
+from mailbot.db import make_engine, make_session_factory
+from mailbot.models import OutboxMail
+from tests.conftest import POSTGRES_ADMIN_URL
+
+NOW = datetime(2026, 12, 3, 10, 0)
+
+
+@pytest.fixture
+def engine(database_url):  # type: ignore[no-untyped-def]
+    """The database with three pending outbox rows, ids 7, 8 and 9 (the guard locks pending rows only)."""
+    engine = make_engine(database_url)
+    with make_session_factory(engine).begin() as session:
+        for row_id in (7, 8, 9):
+            session.add(OutboxMail(id=row_id, idempotency_key=f"k{row_id}", message_id=f"m{row_id}@club.test",
+                                   kind="ack", sender="aide@club.test", recipient="lea@membres.test", subject="",
+                                   body=b"", next_attempt_at=NOW, created_at=NOW))
+    yield engine
+    engine.dispose()
+
+
+def _advisory_locks(engine) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")) or 0
+
+
+def test_a_failed_statement_keeps_the_connection_and_its_lock(engine, database_url) -> None:  # type: ignore[no-untyped-def]
+    guard = SendGuard(engine).start()
+    try:
+        with guard.hold(7) as mine:
+            assert mine
+            with pytest.raises(DBAPIError), guard.statements() as connection:
+                connection.execute(text("SELECT nothing FROM no_such_table"))
+            with guard.statements() as connection:  # usable again
+                assert connection.scalar(text("SELECT 2")) == 2
+            if guard.enabled:
+                assert _advisory_locks(engine) == 1
+        if guard.enabled:
+            assert _advisory_locks(engine) == 0  # unlocked at the end of the hold
+    finally:
+        guard.close()
+
+
+def test_a_cut_connection_is_replaced_at_the_next_mail(engine, database_url) -> None:  # type: ignore[no-untyped-def]
+    if not database_url.startswith("postgresql"):
+        pytest.skip("advisory locks: PostgreSQL only")
+    guard = SendGuard(engine).start()
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with guard.hold(8) as mine:
+            assert mine
+            with admin.connect() as connection:  # the server cuts the guard's connection (a restart, a failover)
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks "
+                                        "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"))
+            with pytest.raises(DBAPIError), guard.statements() as connection:
+                connection.execute(text("SELECT 1"))
+            assert guard.connection is None  # thrown away: its lock went with it
+        with guard.hold(9) as mine:  # the next mail: a new connection, a new lock
+            assert mine and _advisory_locks(engine) == 1
+    finally:
+        guard.close()
+        admin.dispose()
