@@ -85,10 +85,11 @@ CLAIM = (update(OutboxMail)
          .values(status="sending", attempts=OutboxMail.attempts + 1)
          .returning(OutboxMail.sender, OutboxMail.recipient, OutboxMail.body, OutboxMail.attempts))
 # Marked sent and, for an erasure's last mails, scrubbed in the same statement (one step: nothing in between).
+_COLUMNS = OutboxMail.__table__.c
+_SCRUBBED_IF_ASKED = {name: case((OutboxMail.scrub_after_send.is_(True), literal(value, _COLUMNS[name].type)),
+                                 else_=_COLUMNS[name]) for name, value in SCRUBBED.items()}
 MARK_SENT = (update(OutboxMail).where(OutboxMail.id == bindparam("outbox_id"))
-             .values(status="sent", sent_at=bindparam("sent_at"), last_error="",
-                     **{name: case((OutboxMail.scrub_after_send.is_(True), literal(value, OutboxMail.__table__.c[name].type)),
-                                   else_=OutboxMail.__table__.c[name]) for name, value in SCRUBBED.items()})
+             .values(status="sent", sent_at=bindparam("sent_at"), last_error="", **_SCRUBBED_IF_ASKED)
              .returning(OutboxMail.scrub_after_send))
 
 

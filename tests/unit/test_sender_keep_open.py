@@ -12,7 +12,6 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from mailbot.config import load_settings
-from mailbot.db import make_engine, make_session_factory
 from mailbot.dev.devserver import LOOPBACK, free_port
 from mailbot.models import OutboxMail
 from mailbot.sender import CHECK_SECONDS, Sender
@@ -45,10 +44,8 @@ def server():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def sessions(database_url):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
+def sessions(database_url, sessions_for):  # type: ignore[no-untyped-def]
+    return sessions_for(database_url)
 
 
 def _sender(database_url: str, port: int, sessions, *, keep_open: bool) -> Sender:  # type: ignore[no-untyped-def]

@@ -109,17 +109,24 @@ def test_the_checkpoint_moves_only_forward_and_follows_a_new_uidvalidity(pipelin
         assert pipe.checkpoint("INBOX", uidvalidity) == expected
 
 
+def _recorded(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every statement the engine runs from now on, one line each, lower case."""
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(_connection, _cursor, statement, *_: object) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()).lower())
+
+    return statements
+
+
 def test_a_new_request_reads_everything_before_it_takes_the_year_s_counter(pipeline) -> None:  # type: ignore[no-untyped-def]
     """The counter row stays locked from the reference's allocation to the commit (no gaps in the numbering), and
     on PostgreSQL several daemons' new requests wait there: no read that does not need the ticket may come after
     it — not the ranking of who could help (member_terms), not the member's hourly-limit rows (outbox)."""
     pipe, engine = pipeline
     pipe.process(request("membre0@membres.test", "Bail commercial", 0), folder="INBOX", uidvalidity=7, uid=1)
-    statements: list[str] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def record(_connection, _cursor, statement, *_: object) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()).lower())
+    statements = _recorded(engine)
 
     outcome = pipe.process(request("membre1@membres.test", "TVA intracommunautaire", 1), folder="INBOX",
                            uidvalidity=7, uid=2)
@@ -139,11 +146,7 @@ def test_a_request_aideur_opens_also_ranks_before_it_takes_the_year_s_counter(pi
 
     pipe, engine = pipeline
     pipe.process(request("membre0@membres.test", "Bail commercial", 0), folder="INBOX", uidvalidity=7, uid=1)
-    statements: list[str] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def record(_connection, _cursor, statement, *_: object) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()).lower())
+    statements = _recorded(engine)
 
     with pipe.sessions.begin() as session:
         ctx = WorkflowContext(session=session, settings=pipe.settings, signer=pipe.signer, now=AT)
