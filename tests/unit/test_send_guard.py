@@ -13,7 +13,6 @@ from sqlalchemy.exc import DBAPIError
 from mailbot.coordination import SendGuard
 from mailbot.db import make_engine, make_session_factory
 from mailbot.models import OutboxMail
-from tests.conftest import POSTGRES_ADMIN_URL
 
 NOW = datetime(2026, 12, 3, 10, 0)
 
@@ -31,9 +30,14 @@ def engine(database_url):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
+# pg_locks is the whole server's: the other test workers' daemons hold advisory locks in their own databases at the
+# same time. Only this test's database counts (and only its connections may be cut).
+THIS_DATABASE = "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+
+
 def _advisory_locks(engine) -> int:  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
-        return connection.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")) or 0
+        return connection.scalar(text(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND {THIS_DATABASE}")) or 0
 
 
 def test_a_failed_statement_keeps_the_connection_and_its_lock(engine, database_url) -> None:  # type: ignore[no-untyped-def]
@@ -57,13 +61,13 @@ def test_a_cut_connection_is_replaced_at_the_next_mail(engine, database_url) -> 
     if not database_url.startswith("postgresql"):
         pytest.skip("advisory locks: PostgreSQL only")
     guard = SendGuard(engine).start()
-    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with guard.hold(8) as mine:
             assert mine
             with admin.connect() as connection:  # the server cuts the guard's connection (a restart, a failover)
                 connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks "
-                                        "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"))
+                                        f"WHERE locktype = 'advisory' AND {THIS_DATABASE} AND pid <> pg_backend_pid()"))
             with pytest.raises(DBAPIError), guard.statements() as connection:
                 connection.execute(text("SELECT 1"))
             assert guard.connection is None  # thrown away: its lock went with it
