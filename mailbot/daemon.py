@@ -429,6 +429,11 @@ class Daemon:
                         return
                 else:
                     time.sleep(step)
+        except Shutdown:
+            # SIGTERM may have cut an IMAP exchange in the middle (the NOOP, IDLE's start or its DONE): the
+            # connection is closed without a LOGOUT that would wait for an answer that never comes.
+            self.mailbox.abandon()
+            raise
         finally:
             self._waiting = False
 

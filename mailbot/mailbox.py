@@ -34,6 +34,9 @@ _FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 IMAP_CONNECTION_ERRORS = (OSError, imaplib.IMAP4.abort, imaplib.IMAP4.error, ssl.SSLError, EOFError)
 
 
+LOGOUT_SECONDS = 5.0  # closing: how long a server is waited for to answer LOGOUT
+
+
 @dataclass(frozen=True)
 class FetchedMail:
     uid: int
@@ -95,10 +98,20 @@ class Mailbox:
         self.uidvalidity = int(status["UIDVALIDITY"])
 
     def close(self) -> None:
+        """LOGOUT and close. A server that no longer answers is given LOGOUT_SECONDS, not the whole IMAP timeout."""
         if self._box is not None:
             # closing a dead connection must never raise
             with contextlib.suppress(Exception):
+                self._box.client.sock.settimeout(min(self.timeout, LOGOUT_SECONDS))
                 self._box.logout()
+            self._box = None
+
+    def abandon(self) -> None:
+        """Close the connection without a word to the server: for when an exchange was cut in the middle (a signal
+        during the NOOP, IDLE's start or its DONE) and what the server expects next is unknown. A LOGOUT sent into
+        an IDLE the server still holds is answered "Expected DONE", never with the LOGOUT's own answer."""
+        if self._box is not None:
+            _logout_quietly(self._box)
             self._box = None
 
     @property

@@ -110,7 +110,7 @@ class Service:
     def __init__(self, env: dict[str, str], argv: list[str] | None = None, *, journal: bool = False) -> None:
         self.stderr = Path(tempfile.mkstemp(prefix="mailbot-service-", suffix=".log", dir="/tmp")[1])
         base = {key: value for key, value in os.environ.items() if key not in SYSTEMD_VARIABLES}
-        self.env = base | {"MAILBOT_LOG_LEVEL": "INFO"} | env
+        self.env = base | {"MAILBOT_LOG_LEVEL": "INFO", "PYTHONFAULTHANDLER": "1"} | env
         if journal:  # what systemd does when stderr is the journal: JOURNAL_STREAM names that stream
             st = self.stderr.stat()
             self.env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
@@ -128,7 +128,13 @@ class Service:
     def terminate(self, timeout: float = 20.0) -> int:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            # Still there: SIGABRT makes faulthandler (PYTHONFAULTHANDLER) print where every thread is stuck.
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(10)
+            raise AssertionError(f"no clean stop within {timeout:.0f} s after SIGTERM:\n{self.output()}") from None
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
