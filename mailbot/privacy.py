@@ -139,9 +139,13 @@ def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> lis
     folded = norm.text
     tokens = _tokenize(folded, norm.camel)
     found: list[_Span] = []
-    found += _word_spans(folded, tokens, _name_targets(identity))
-    found += _leet_name_spans(folded, norm.camel, _name_targets(identity))
+    names = _name_targets(identity)
+    found += _word_spans(folded, tokens, names)
     found += _company_spans(text, norm, tokens, identity)
+    for read in _leet_readings(folded):  # "M4rt1n", "Z@nett1": names and company spelled with digits and signs
+        read_tokens = _tokenize(read, norm.camel)
+        found += _word_spans(read, read_tokens, names)
+        found += _company_spans(text, replace(norm, text=read), read_tokens, identity)
     found += _word_spans(folded, tokens, [(POSTAL_ADDRESS, target) for target in _street_targets(identity)])
     found += _email_spans(folded, identity)
     found += _phone_spans(folded, identity)
@@ -500,24 +504,30 @@ def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
     return targets
 
 
-# Digits written for the letters they look like, inside a word: "Mart1n", "H3l3ne", "Dup0nt-M0r3tti".
-# One to three such digits touching a letter, not part of a longer number ("Is44c", not "75011").
-_LEET_DIGIT = re.compile(r"(?<=[^\W\d_])[013457]{1,3}(?!\d)|(?<!\d)[013457]{1,3}(?=[^\W\d_])")
+# Digits and signs written for the letters they look like, inside a word: "Mart1n", "H3l3ne", "M@rtin", "Mart!n",
+# "Z4N3TT1", "A4444". A run of them is read as letters when it touches a letter, whatever its length; a run with no
+# letter beside it ("75011", "06 12 34 56 78", "10/12") is a number and stays one. Same length, so the spans found in
+# the reading stand for the text as written. Two readings, for the signs that stand for two letters.
+_LEET_READINGS = (
+    {"0": "o", "1": "i", "2": "z", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g",
+     "@": "a", "$": "s", "€": "e", "!": "i", "¡": "i", "|": "l", "+": "t"},
+    {"0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b", "9": "g",
+     "@": "a", "$": "s", "€": "e", "!": "l", "¡": "i", "|": "i", "+": "t"},
+)
+_LEET_SIGNS = "0-9@$€!¡|+"
+_LEET_RUN = re.compile(rf"(?<=[^\W\d_])[{_LEET_SIGNS}]+|[{_LEET_SIGNS}]+(?=[^\W\d_])")
 
 
-def _leet_name_spans(folded: str, camel: frozenset[int],
-                     targets: list[tuple[str, tuple[str, ...]]]) -> Iterator[_Span]:
-    """Names spelled with digits for letters: the text read with each such digit as its letter (same length, so
-    the spans stand for the text as written); "1" is read as "i", then as "l"."""
-    if not _LEET_DIGIT.search(folded):
+def _leet_readings(folded: str) -> Iterator[str]:
+    """The text read with each run of digits and signs touching a letter as the letters they stand for (none when
+    there is no such run)."""
+    if not _LEET_RUN.search(folded):
         return
-    for one in ("i", "l"):
-        table = {"0": "o", "1": one, "3": "e", "4": "a", "5": "s", "7": "t"}
+    for table in _LEET_READINGS:
 
         def letters(match: re.Match[str], table: dict[str, str] = table) -> str:
-            return "".join(table[digit] for digit in match.group())
-        read = _LEET_DIGIT.sub(letters, folded)
-        yield from _word_spans(read, _tokenize(read, camel), targets)
+            return "".join(table[sign] for sign in match.group())
+        yield _LEET_RUN.sub(letters, folded)
 
 
 # Legal forms, left out of the company name: "Boulangerie Martin SARL" is written "la boulangerie Martin".

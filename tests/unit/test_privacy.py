@@ -640,10 +640,11 @@ def disguised(draw: st.DrawFn) -> tuple[Identity, str, str, str]:
                                  "email"]))
     if part in ("first name", "last name"):
         name = identity.first_name if part == "first name" else identity.last_name
-        how = draw(st.sampled_from(["as is", "spaced-out letters", "digits for letters"]))
+        how = draw(st.sampled_from(["as is", "spaced-out letters", "digits for letters", "signs for letters"]))
         value = {"as is": name, "spaced-out letters": spaced_out(draw, name),
                  # (the first letter kept: "Aaa" as "444" is a number, not a name)
-                 "digits for letters": name[0] + name[1:].translate(str.maketrans("eEoOaAiI", "33004411"))}[how]
+                 "digits for letters": name[0] + name[1:].translate(str.maketrans("eEoOaAiI", "33004411")),
+                 "signs for letters": name[0] + name[1:].translate(str.maketrans("aAiIsStT", "@@!!$$++"))}[how]
     elif part == "glued names":
         first, last = identity.first_name.replace(" ", ""), identity.last_name.replace(" ", "")
         how = draw(st.sampled_from(["first+last", "last+first", "FIRSTLAST", "lastfirst"]))
@@ -710,12 +711,32 @@ def test_normalise(written: str, plain: str) -> None:
     assert normalise(written) == plain
 
 
-@pytest.mark.parametrize("written", ["Mart1n", "M4RT1N", "Al1c3", "4lice", "Al1ceMart1n"])
-def test_digits_written_for_letters(written: str) -> None:
+@pytest.mark.parametrize("written", ["Mart1n", "M4RT1N", "Al1c3", "4lice", "Al1ceMart1n", "M@rtin", "Mart!n",
+                                     "Mart|n", "Mar+in", "Alic€", "4L1C3", "Al|ce", "m4r71n"])
+def test_digits_and_signs_written_for_letters(written: str) -> None:
     assert find_identity(f"Voyez avec {written} demain.", ALICE)
 
 
-@pytest.mark.parametrize("text", ["le 1er mars au 3e étage", "à 14h30", "format A4", "75011 Paris", "le 2nd"])
+@pytest.mark.parametrize(("identity", "written"), [
+    # however many letters the digits stand for, as long as one letter is left beside them
+    (Identity(last_name="Aaaaa"), "A4444"), (Identity(last_name="Aaaaa"), "4444a"),
+    (Identity(last_name="Isaaac"), "I5444c"), (Identity(last_name="Bessette"), "B3553773"),
+    (Identity(last_name="Legoff"), "L3g0ff"), (Identity(first_name="Gabriel"), "G48r1el"),
+    (Identity(last_name="Sosooo"), "S05000"),
+])
+def test_a_whole_run_of_digits_beside_a_letter_is_read(identity: Identity, written: str) -> None:
+    assert find_identity(f"Contact : {written}. Bonjour à tous,", identity), written
+
+
+@pytest.mark.parametrize("written", ["Z4N3TT1", "Z@netti", "B0ul4ng3r13 Z4n3tt1"])
+def test_the_company_written_with_digits_for_letters(written: str) -> None:
+    identity = Identity("Léa", "Noël", "Boulangerie Zanetti")
+    assert [leak.what for leak in find_identity(f"Elle travaille chez {written}.", identity)] == [COMPANY]
+
+
+@pytest.mark.parametrize("text", ["le 1er mars au 3e étage", "à 14h30", "format A4", "75011 Paris", "le 2nd",
+                                  "Bonjour ! Merci.", "5$ ou 3 €", "RDV le 10/12/2026 à 9h", "tél. 01 45 20 30 50",
+                                  "réf. A2024-0315", "Ticket n° 2026-0042"])
 def test_numbers_beside_letters_are_not_names(text: str) -> None:
     assert find_identity(text, Identity("Léa", "Noël", "", "", "", "")) == []
     assert find_identity(text, ALICE) == []
