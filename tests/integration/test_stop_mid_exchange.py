@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import datetime
 
 import pytest
 
@@ -17,6 +18,8 @@ from mailbot.dev.devserver import MailServer
 from mailbot.mailbox import LOGOUT_SECONDS, Mailbox
 from tests.conftest import make_env
 from tests.helpers import CLUB, PASSWORD
+
+NOW = datetime(2026, 12, 3, 10, 0)
 
 
 @pytest.fixture
@@ -55,7 +58,7 @@ def test_sigterm_just_after_idle_started_stops_the_daemon_at_once(clean_mail: Ma
     """The signal is real, sent to this process the moment IDLE was started (the window a busy machine hits when
     systemd stops the daemon just as it settles into waiting); the IMAP server is real."""
     settings = load_settings(make_env(clean_mail, sqlite_url), env_file=None)
-    daemon = Daemon(settings, sessions_for(sqlite_url))
+    daemon = Daemon(settings, sessions_for(sqlite_url), clock=lambda: NOW)
     saved = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         daemon._install_signal_handlers()
