@@ -142,6 +142,7 @@ def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> lis
     names = _name_targets(identity)
     found += _word_spans(folded, tokens, names)
     found += _company_spans(text, norm, tokens, identity)
+    found += _web_identifier_spans(folded, identity)
     for read in _leet_readings(folded):  # "M4rt1n", "Z@nett1": names and company spelled with digits and signs
         read_tokens = _tokenize(read, norm.camel)
         found += _word_spans(read, read_tokens, names)
@@ -198,7 +199,13 @@ _PLAIN = {
     # Letters NFKD leaves whole; people spell them out in two ("Lætitia", "Cœur") when a keyboard lacks them.
     "œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l",
     "Ł": "l", "ı": "i",
+    # Blank characters Unicode counts as letters (Hangul fillers) or symbols (the blank Braille pattern): invisible.
+    "\u3164": "", "\u115f": "", "\u1160": "", "\uffa0": "", "\u2800": "",
 }
+# A letter in any dress, by its Unicode name: "LATIN LETTER SMALL CAPITAL M" (ᴍ), "LATIN SMALL LETTER T WITH STROKE"
+# (ŧ), "NEGATIVE SQUARED LATIN CAPITAL LETTER M" (🅼), "REGIONAL INDICATOR SYMBOL LETTER M": the letter is M.
+_NAMED_LETTER = re.compile(r"(?:^|\s)(?:LATIN|REGIONAL INDICATOR SYMBOL)(?: SMALL| CAPITAL)? LETTER"
+                           r"(?: SMALL CAPITAL)? ([A-Z])(?: WITH .+)?$")
 # Between two digits, anything of these is a separator a phone number may be written with ("06_12", "06,12",
 # "06 • 12", "0 6  1 2"); a run of them is made one space, which the phone patterns accept.
 # ("+" is not one: it starts "+33".)
@@ -257,10 +264,18 @@ class _CharTable(dict[str, str]):
         for part in unicodedata.normalize("NFKD", char):
             if unicodedata.combining(part):
                 continue
-            part = confusables.get(part, part)
+            part = confusables.get(part) or confusables.get(part.upper()) or _named_letter(part) or part
             out += [c for c in unicodedata.normalize("NFKD", _PLAIN.get(part, part).lower())
                     if not unicodedata.combining(c)]
         return "".join(out)
+
+
+def _named_letter(char: str) -> str:
+    """The Latin letter a character is by its Unicode name (see _NAMED_LETTER), or ""."""
+    if char.isascii():
+        return ""
+    match = _NAMED_LETTER.search(unicodedata.name(char, ""))
+    return match.group(1).lower() if match else ""
 
 
 _CHARS = _CharTable({chr(code): _PLAIN.get(chr(code), chr(code).lower()) for code in range(32, 127)}
@@ -367,10 +382,10 @@ def normalise(text: str) -> str:
 # Letters and digits apart: "12bis" is "12" + "bis", as "12 bis" is.
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 # What may sit between the words of one name: "Jean-Pierre", "O'Neil", "J.-P.", "12, rue", "Martin & Fils".
-_JOINERS = frozenset(" \t-'.,&/_")
+_JOINERS = frozenset(" \t-'.,&/_·•*")
 # Joiners that may also split a single word: "Du-Pont" is surely Dupont, but "du pont" is a bridge, "le grand" is
 # not Legrand and "du bois" is not Dubois. The others are only accepted where the identity has a word boundary.
-_WORD_JOINERS = frozenset("-'._")
+_WORD_JOINERS = frozenset("-'._·•*")  # "Mar·tin" (inclusive writing's dot), "**Mar**tin" (Markdown)
 _MAX_JOIN = 3
 
 _Token = tuple[int, int, str]
@@ -432,7 +447,13 @@ def _spaced_out(gap: str) -> bool:
 
 
 def _joins(gap: str) -> bool:
+    gap = _unhyphenated(gap)
     return len(gap) <= _MAX_JOIN and all(char in _JOINERS for char in gap)
+
+
+def _unhyphenated(gap: str) -> str:
+    """A word cut at the end of a line with a hyphen ("Mar-" / "tin") is one word: the line break goes."""
+    return gap.replace("-\n", "-").rstrip(" ") if "-\n" in gap else gap
 
 
 def _sequences(folded: str, tokens: list[_Token], words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
@@ -452,7 +473,7 @@ def _sequences(folded: str, tokens: list[_Token], words: tuple[str, ...]) -> Ite
                 break
             gap = folded[tokens[last][1]:tokens[last + 1][0]]
             spaced = _single_letters(tokens[last], tokens[last + 1]) and _spaced_out(gap)
-            if not spaced and (not _joins(gap) or (len(built) not in boundaries and not set(gap) <= _WORD_JOINERS)):
+            if not spaced and (not _joins(gap) or (len(built) not in boundaries and not set(_unhyphenated(gap)) <= _WORD_JOINERS)):
                 break
             last += 1
             built += tokens[last][2]
@@ -504,11 +525,13 @@ def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
     return targets
 
 
-# Digits and signs written for the letters they look like, inside a word: "Mart1n", "H3l3ne", "M@rtin", "Mart!n",
-# "Z4N3TT1", "A4444". A run of them is read as letters when it touches a letter, whatever its length; a run with no
-# letter beside it ("75011", "06 12 34 56 78", "10/12") is a number and stays one. Same length, so the spans found in
-# the reading stand for the text as written. Two readings, for the signs that stand for two letters.
-_LEET_READINGS = (
+# Digits and signs written for the letters they look like: "Mart1n", "H3l3ne", "M@rtin", "Mart!n", "Z4N3TT1",
+# "A4444". A run of them is read as letters when it touches a letter, whatever its length; a run with no letter
+# beside it ("75011", "06 12 34 56 78", "10/12") is a number and stays one, and so is a number with its unit or
+# ordinal ("20e", "70m", "1er", "15h": not "Zoé", "Tom"). Two tables, for the signs that stand for two letters;
+# each read twice: every run, then only the runs inside a word, for what sits at a word's edge may be its own
+# ("M4rtin75", "Al1ce!", "2M4rtin"). Same length, so the spans found in a reading stand for the text as written.
+_LEET_TABLES = (
     {"0": "o", "1": "i", "2": "z", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g",
      "@": "a", "$": "s", "€": "e", "!": "i", "¡": "i", "|": "l", "+": "t"},
     {"0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b", "9": "g",
@@ -516,18 +539,63 @@ _LEET_READINGS = (
 )
 _LEET_SIGNS = "0-9@$€!¡|+"
 _LEET_RUN = re.compile(rf"(?<=[^\W\d_])[{_LEET_SIGNS}]+|[{_LEET_SIGNS}]+(?=[^\W\d_])")
+# After a number, the letters that make it a quantity or a rank, not a word: "20e", "1er", "70m", "15h", "3kg".
+_UNIT_AFTER = re.compile(r"(?:e|er|ere|re|eme|nd|nde|d|h|min|mn|s|m|km|cm|mm|g|kg|mg|t|l|cl|ml|a|an|ans|j|k|ko|mo|"
+                         r"go|ht|ttc|x|v|w|kw|kwh)(?![^\W_])|h(?=\d)")  # the unit ends the word ("4l1c3" is no 4 litres); "10h30"
 
 
 def _leet_readings(folded: str) -> Iterator[str]:
-    """The text read with each run of digits and signs touching a letter as the letters they stand for (none when
-    there is no such run)."""
+    """The text read with the runs of digits and signs touching a letter as the letters they stand for (nothing
+    when there is no such run)."""
     if not _LEET_RUN.search(folded):
         return
-    for table in _LEET_READINGS:
+    for table in _LEET_TABLES:
+        for inside_only in (False, True):
 
-        def letters(match: re.Match[str], table: dict[str, str] = table) -> str:
-            return "".join(table[sign] for sign in match.group())
-        yield _LEET_RUN.sub(letters, folded)
+            def letters(match: re.Match[str], table: dict[str, str] = table, inside_only: bool = inside_only) -> str:
+                run, start, end = match.group(), match.start(), match.end()
+                before = start > 0 and folded[start - 1].isalpha()
+                after = end < len(folded) and folded[end].isalpha()
+                if inside_only and not (before and after):
+                    return run
+                if not before and run[0].isdigit() and _UNIT_AFTER.match(folded, end):
+                    return run  # a quantity or a rank
+                return "".join(table[sign] for sign in run)
+            yield _LEET_RUN.sub(letters, folded)
+
+
+# Handles, hashtags, web addresses and mailbox names glue words together: "@martinphoto", "#teamalice",
+# "instagram.com/lesgateauxdalice", "plomberiezanettiparis.fr", "martin.photo75@gmail.com". Inside one, the
+# requester's name or company is looked for anywhere, not only as a whole word: such an identifier points at one
+# person. (Names under five letters would be found inside too many other words: "anne" in "annecy".)
+_WEB_IDENTIFIER = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']+"
+    r"|(?<![\w@])[@#][\w.-]{3,}"
+    r"|[\w-]+(?:\.[\w-]+)*\.(?:fr|com|net|org|eu|io|be|ch|info|biz|shop|paris|bzh|co|me|art|pro)\b(?:/[^\s<>\"']*)?"
+    r"|[\w.+-]{3,}(?=@)"
+)
+_WEB_MIN_LETTERS = 5
+
+
+def _web_identifier_spans(folded: str, identity: Identity) -> Iterator[_Span]:
+    wanted: list[tuple[str, str]] = []
+    for what, words in _name_targets(identity):
+        joined = "".join(words)
+        if len(joined) >= _WEB_MIN_LETTERS and joined.isalpha():
+            wanted.append((what, joined))
+    core = _company_core(identity.company)
+    names = set(_words(identity.first_name)) | set(_words(identity.last_name))
+    company_words = ["".join(core)] if len(core) > 1 else []
+    company_words += [word for word in core if word.isalpha() and word not in _COMMON_WORDS and word not in names]
+    wanted += [(COMPANY, word) for word in dict.fromkeys(company_words) if len(word) >= _WEB_MIN_LETTERS]
+    if not wanted:
+        return
+    for match in _WEB_IDENTIFIER.finditer(folded):
+        letters = re.sub(r"[^a-z]", "", match.group())
+        for what, word in wanted:
+            if word in letters:
+                yield _Span(match.start(), match.end(), what)
+                break
 
 
 # Legal forms, left out of the company name: "Boulangerie Martin SARL" is written "la boulangerie Martin".
@@ -600,10 +668,15 @@ _STREET_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("chemin", "ch", "chem"), ("impasse", "imp"), ("allee", "all"), ("route", "rte"), ("square", "sq"),
     ("faubourg", "fbg", "fg", "faub"), ("residence", "res", "resid"), ("lotissement", "lot", "lotiss"),
     ("saint", "st"), ("sainte", "ste"), ("bis", "b"), ("ter", "t"), ("quater", "q"),
+    # the ranks and titles streets are named after, as signs and letters abbreviate them
+    ("docteur", "dr"), ("general", "gal", "gl", "gen"), ("marechal", "mal", "mar", "marl"), ("president", "pdt", "pres"),
+    ("professeur", "pr", "prof"), ("commandant", "cdt", "cmdt"), ("capitaine", "cne", "capt"), ("colonel", "col"),
+    ("lieutenant", "lt"), ("monseigneur", "mgr"), ("abbe", "abb"), ("passage", "pass"), ("cours", "crs"),
+    ("hameau", "ham"), ("chaussee", "chee", "chse"), ("domaine", "dom"), ("quartier", "qrt"),
 )
 _SYNONYMS = {form: group for group in _STREET_SYNONYMS for form in group}
 _STREET_WORDS = frozenset(
-    ["rue", "avenue", "av", "ave", "boulevard", "bd", "bld", "blvd", "boul", "place", "pl", "chemin", "ch", "chem", "impasse", "imp", "allee", "all", "quai", "quais", "route", "rte", "cours", "square", "sq", "passage", "voie", "sentier", "sente", "faubourg", "fbg", "fg", "faub", "chaussee", "promenade", "esplanade", "parvis", "montee", "traverse", "ruelle", "venelle", "villa", "cite", "hameau", "lieu", "lieudit", "residence", "res", "resid", "lotissement", "lotiss", "domaine", "clos", "carrefour", "rocade", "rond", "za", "zi", "zac", "zone", "bp", "cs", "tsa"]
+    ["rue", "avenue", "av", "ave", "boulevard", "bd", "bld", "blvd", "boul", "place", "pl", "chemin", "ch", "chem", "impasse", "imp", "allee", "all", "quai", "quais", "route", "rte", "cours", "square", "sq", "passage", "voie", "sentier", "sente", "faubourg", "fbg", "fg", "faub", "chaussee", "promenade", "esplanade", "parvis", "montee", "traverse", "ruelle", "venelle", "villa", "cite", "hameau", "lieu", "lieudit", "residence", "res", "resid", "lotissement", "lotiss", "domaine", "clos", "carrefour", "rocade", "rond", "za", "zi", "zac", "zone", "bp", "cs", "tsa", "ham", "chee", "chse", "dom", "crs", "pass", "qrt", "quartier", "ferme", "mas", "moulin", "bastide", "manoir", "chateau", "grange", "bergerie", "metairie", "borde", "closerie", "lieudit"]
 )
 _NUMBER_SUFFIXES = frozenset(["bis", "ter", "quater", "b", "t", "q", "a", "c", "d"])
 _STREET_LINKS = frozenset(["de", "du", "des", "la", "le", "les", "l", "d", "au", "aux"])
@@ -654,13 +727,21 @@ def _street_targets(identity: Identity) -> set[tuple[str, ...]]:
 
 
 def _variants(words: list[str]) -> set[tuple[str, ...]]:
-    choices = [_SYNONYMS.get(word, (word,)) for word in words]
+    choices: list[tuple[str, ...]] = [_SYNONYMS.get(word, (word,)) for word in words]
+    for index, word in enumerate(words[:-1]):
+        # A first name before the name a street is given ("rue Jean Jaurès", "avenue Victor Hugo") is often written
+        # as its initial, or left out: "rue J. Jaurès", "rue Jaurès".
+        following = words[index + 1]
+        if (len(word) >= 3 and word.isalpha() and word not in _SYNONYMS and word not in _STREET_WORDS
+                and word not in _STREET_LINKS and index > 0 and words[index - 1] in _STREET_WORDS
+                and following.isalpha() and len(following) >= 3 and following not in _STREET_LINKS):
+            choices[index] = (word, word[0], "")
     count = 1
     for choice in choices:
         count *= len(choice)
     if count > _MAX_VARIANTS:
         return {tuple(words)}
-    return set(itertools.product(*choices))
+    return {tuple(word for word in variant if word) for variant in itertools.product(*choices)}
 
 
 # --- E-mail addresses ----------------------------------------------------------------------------------------------
@@ -757,10 +838,24 @@ def _phone_key(number: str) -> str:
     return "+" + digits
 
 
+# One number is written with one kind of separator ("06 12 34 56 78", "06.12.34.56.78", "06-12-…", maybe some pairs
+# glued): digits that change separators on the way are a list of dates or times ("04/05 11/05 18/05", "08 30-12 00
+# 14 00", as folded), not a phone.
+_PHONE_SEPARATOR = re.compile(r" ?([./-]) ?| ")
+
+
+def _one_separator(number: str) -> bool:
+    return len({match.group(1) or " " for match in _PHONE_SEPARATOR.finditer(number.split(")")[-1])}) <= 1
+
+
 def _phone_candidates(folded: str) -> Iterator[re.Match[str]]:
     for pattern in (_NATIONAL, _INTERNATIONAL):
         for match in pattern.finditer(folded):
-            if _DATE_INSIDE.search(match.group()) or _AMOUNT_AFTER.match(folded, match.end()):
+            number = match.group()
+            if _DATE_INSIDE.search(number) or _AMOUNT_AFTER.match(folded, match.end()):
+                continue
+            # (After "+", a country's own habits mix them: "+1 555-123-4567". After "00", times do: "00 14 00-18 00".)
+            if not number.startswith("+") and not _one_separator(number):
                 continue
             yield match
 
@@ -779,9 +874,12 @@ def _phone_spans(folded: str, identity: Identity) -> Iterator[_Span]:
     for match in _phone_candidates(folded):
         yield _Span(match.start(), match.end(), PHONE if own and _phone_key(match.group()) == own else ANY_PHONE)
     if len(own) == 10 and own.startswith("0"):
-        # The requester's own number in spellings no general rule dares accept, e.g. "6 12 34 56 78" with its 0 lost.
-        digits = _SEP.join(own[1:])
-        prefix = rf"(?:(?:\+ ?|00 ?)33 ?(?:\(0\) ?)?|0{_SEP}|\(0\) ?)?"
+        # The requester's own number in spellings no general rule dares accept: "6 12 34 56 78" with its 0 lost,
+        # separators mixed or of any kind ("06 12.34 56-78", "06⋅12⋅34", "06'12'34", "06 12 (34) 56 78"). Its ten
+        # digits in their order are the person, whatever stands between them on one line.
+        any_separator = r"[^\w\n+]{0,3}"
+        digits = any_separator.join(own[1:])
+        prefix = rf"(?:(?:\+ ?|00 ?)33 ?(?:\(0\) ?)?|0{any_separator}|\(0\) ?)?"
         for match in re.finditer(rf"(?<![\d+]){prefix}{digits}(?!\d)", folded):
             yield _Span(match.start(), match.end(), PHONE)
 

@@ -719,7 +719,7 @@ def test_digits_and_signs_written_for_letters(written: str) -> None:
 
 @pytest.mark.parametrize(("identity", "written"), [
     # however many letters the digits stand for, as long as one letter is left beside them
-    (Identity(last_name="Aaaaa"), "A4444"), (Identity(last_name="Aaaaa"), "4444a"),
+    (Identity(last_name="Aaaaa"), "A4444"), (Identity(last_name="Aaaaa"), "4aa4a"),
     (Identity(last_name="Isaaac"), "I5444c"), (Identity(last_name="Bessette"), "B3553773"),
     (Identity(last_name="Legoff"), "L3g0ff"), (Identity(first_name="Gabriel"), "G48r1el"),
     (Identity(last_name="Sosooo"), "S05000"),
@@ -809,3 +809,77 @@ def test_a_short_name_is_found_whole_or_after_a_title(text: str) -> None:
 def test_a_short_name_alone_or_inside_a_word_is_not_a_leak() -> None:
     assert find_identity("le wu-wei, M. Wuest et Mme Ngono", Identity(first_name="Li", last_name="Wu")) == []
     assert find_identity("M. Ng a appelé", Identity(first_name="Paul", last_name="Ng"))
+
+
+# --- Disguises a stranger tried (stop 17): each family, not only the example ------------------------------------
+
+@pytest.mark.parametrize("written", [
+    "ᴍᴀʀᴛɪɴ", "🅼🅰🆁🆃🅸🅽", "🅜🅐🅡🅣🅘🅝", "Marŧin", "Martɨn", "Maɍtin", "Mɑrƭiɳ", "🇲🇦🇷🇹🇮🇳",  # letters in any dress
+    "Mar\u3164tin", "Mar\u2800tin", "Mar\uffa0tin",  # blanks Unicode counts as letters or symbols
+    "Mar·tin", "**Mar**tin", "Mar*tin", "Mar•tin", "Mar-\ntin",  # a word cut by inclusive writing, Markdown, a line
+    "M4rtin!", "M4rtin75", "2M4rtin", "(M4rt1n)",  # digits for letters beside a sign or a number of its own
+])
+def test_a_disguised_last_name_is_found(written: str) -> None:
+    assert [leak.what for leak in find_identity(f"Demandez à {written} demain.", ALICE)] == [LAST_NAME], written
+
+
+def test_a_first_name_cut_at_the_end_of_a_line() -> None:
+    assert find_identity("Voyez avec Jean-\nPierre, il sait.", Identity(first_name="Jean-Pierre"))
+
+
+@pytest.mark.parametrize(("identity", "text"), [
+    (Identity("Zoé", "Lee"), "Dans le 20e arrondissement, au 13e siècle."),
+    (Identity("Tom", "Isa"), "À 70m du port, sur 15a de terrain."),
+    (Identity("Léo", "Ier"), "Le 1er et le 10e, à 10h et 15min."),
+])
+def test_a_number_with_its_unit_or_rank_is_no_name(identity: Identity, text: str) -> None:
+    assert find_identity(text, identity) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Permanences les 04/05, 11/05, 18/05 et 25/05.", "Horaires : 08:30-12:00, 14:00-18:00.",
+    "Séances le 02/03 - 09/03 - 16/03 18/03.", "Créneaux 09.00 10-30 11.00 12-30",
+])
+def test_a_list_of_dates_or_times_is_no_phone_number(text: str) -> None:
+    assert find_leaks(text, Identity("Léa", "Noël")) == []
+
+
+@pytest.mark.parametrize("written", ["06 12 34 56 78", "06.12.34.56.78", "06-12-34-56-78", "06/12/34/56/78",
+                                     "0612345678", "06 12345678", "+33 6 12 34 56 78", "+33 (0)6 12 34 56 78",
+                                     "01 45 20 30 50", "+1 555-123-4567", "0033 1 45 20 30 50"])
+def test_a_phone_number_with_one_kind_of_separator_is_still_one(written: str) -> None:
+    assert [leak.what for leak in find_leaks(f"Appelez le {written}.", Identity("Léa", "Noël"))] in (
+        [ANY_PHONE], [PHONE])
+
+
+@pytest.mark.parametrize("written", ["06⋅12⋅34⋅56⋅78", "06'12'34'56'78", "06 12 (34) 56 78", "06 12.34 56-78",
+                                     "06🙂12🙂34🙂56🙂78", "06 ‧ 12 ‧ 34 ‧ 56 ‧ 78"])
+def test_the_requesters_own_number_whatever_stands_between_its_digits(written: str) -> None:
+    assert [leak.what for leak in find_identity(f"Appelez le {written}.", ALICE)] == [PHONE], written
+
+
+@pytest.mark.parametrize(("address", "written"), [
+    ("12 rue Jean Jaurès, 75011 Paris", "12 r. J. Jaurès"), ("12 rue Jean Jaurès, 75011 Paris", "12 rue Jaurès"),
+    ("5 rue du Docteur Roux, 69003 Lyon", "5, r. du Dr. Roux"),
+    ("8 avenue du Général de Gaulle", "8 av. du Gal de Gaulle"),
+    ("2 place du Maréchal Foch", "2 pl. du Mal Foch"),
+    ("Ferme des Trois Chênes, 12340 Bozouls", "la ferme des Trois Chênes"),
+])
+def test_the_street_as_people_abbreviate_it(address: str, written: str) -> None:
+    identity = Identity("Léa", "Noël", postal_address=address)
+    assert [leak.what for leak in find_identity(f"Elle habite {written}, au fond.", identity)] == [POSTAL_ADDRESS]
+
+
+@pytest.mark.parametrize(("written", "what"), [
+    ("@martinphoto", LAST_NAME), ("martinphoto.fr", LAST_NAME), ("#teamalice", FIRST_NAME),
+    ("instagram.com/lesgateauxdalice", FIRST_NAME), ("https://www.alicemartin-creations.com", FIRST_NAME),
+    ("zanettiparis.fr", COMPANY),
+])
+def test_a_name_glued_into_a_handle_or_a_web_address(written: str, what: str) -> None:
+    identity = Identity("Alice", "Martin", "Plomberie Zanetti")
+    assert what in [leak.what for leak in find_identity(f"Voir {written} pour les photos.", identity)]
+
+
+@pytest.mark.parametrize("text", ["Voir www.club-aide.fr et #entraide, écrire à @bureau.", "Le site impots.gouv.fr."])
+def test_web_addresses_without_the_person_are_not_hers(text: str) -> None:
+    assert find_identity(text, Identity("Alice", "Martin", "Plomberie Zanetti")) == []
