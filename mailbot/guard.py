@@ -16,8 +16,11 @@ if the requester is an Alice too), except inside the text Aideur wrote, which is
 """
 from __future__ import annotations
 
+import contextlib
 import html as html_lib
+import quopri
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,16 +74,38 @@ def _mail_leaks(parts: tuple[str, ...], requester: Identity, recipient: Identity
                 own_domain: str) -> tuple[Leak, ...]:
     """Cached: the workflow checks each mail before acting, and the outbox checks the very same mail again."""
     leaks: dict[tuple[str, str], Leak] = {}
-    if written:
-        for leak in find_leaks(written, requester):
+    for reading in _readings(written):
+        for leak in find_leaks(reading, requester):
             leaks.setdefault((leak.what, normalise(leak.found)), leak)
     for part in parts:
-        for leak in find_leaks(part, requester):
+        for leak in (leak for reading in _readings(part) for leak in find_leaks(reading, requester)):
             key = (leak.what, normalise(leak.found))
             if key in leaks or _excused(leak, recipient, own_domain):
                 continue
             leaks[key] = leak
     return tuple(leaks.values())
+
+
+_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
+_QUOTED_PRINTABLE = re.compile(r"=[0-9A-F]{2}")
+# UTF-8 read as Windows-1252: "Ã©" for "é", "Ã¨" for "è", "Ã§" for "ç".
+_MOJIBAKE = re.compile("[\u00c2\u00c3\u00c5][\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+                       "\u2013-\u203a\u20ac\u2122]")
+
+
+def _readings(text: str) -> Iterator[str]:
+    """The text, and what a reader makes of encodings left in it by a paste or a careless client: HTML entities
+    ("H&eacute;l&egrave;ne"), quoted-printable ("H=C3=A9l=C3=A8ne"), UTF-8 read as Latin-1 ("HÃ©lÃ¨ne")."""
+    if not text:
+        return
+    yield text
+    if _ENTITY.search(text):
+        yield html_lib.unescape(text)
+    if _QUOTED_PRINTABLE.search(text):
+        yield quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
+    if _MOJIBAKE.search(text):
+        with contextlib.suppress(UnicodeError):
+            yield text.encode("cp1252").decode("utf-8")
 
 
 def _excused(leak: Leak, recipient: Identity, own_domain: str) -> bool:

@@ -1,6 +1,8 @@
 """mailbot.guard: the anonymity check on a mail as its reader sees it (subject, sender's name, text, HTML)."""
 from __future__ import annotations
 
+import pytest
+
 from mailbot.compose import Rendered
 from mailbot.guard import mail_leaks, readable_parts
 from mailbot.privacy import ANY_EMAIL, FIRST_NAME, LAST_NAME, Identity
@@ -40,3 +42,17 @@ def test_a_recipient_whose_name_merely_contains_the_requesters_is_no_excuse() ->
     assert LAST_NAME in whats(Rendered("Appel", "Bonjour Martine,\n\nM. Martin cherche un avocat.\n"),
                               recipient=martine)
     assert whats(Rendered("Appel", "Bonjour Martine,\n\nUn membre cherche un avocat.\n"), recipient=martine) == set()
+
+
+@pytest.mark.parametrize("written", ["H&eacute;l&egrave;ne", "&#72;&#233;l&#232;ne", "&#x48;&#xe9;l&#xe8;ne",
+                                     "H=C3=A9l=C3=A8ne", "HÃ©lÃ¨ne"])
+def test_a_name_left_in_an_encoding_is_read_as_a_reader_reads_it(written: str) -> None:
+    """Pasted from a web page or a raw mail: a reader still makes out the name through the entities, the
+    quoted-printable or the UTF-8 read as Latin-1."""
+    leaks = mail_leaks([f"Bonjour, voyez {written} demain."], Identity(first_name="Hélène", last_name="Dupré"))
+    assert [leak.what for leak in leaks] == [FIRST_NAME]
+
+
+def test_encodings_without_the_person_are_no_leak() -> None:
+    assert mail_leaks(["Pain &amp; croissants, =3D 12 =E2=82=AC, café Ã  volonté."],
+                      Identity(first_name="Hélène", last_name="Dupré")) == []
