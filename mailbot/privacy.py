@@ -498,7 +498,31 @@ _PARTICLES = frozenset(
 _TITLES = ("m", "mr", "mme", "mlle", "monsieur", "madame", "mademoiselle", "dr", "docteur", "me", "maitre")
 
 
+# German and Nordic letters as they are spelled out without the keyboard for them: "Müller" is "Mueller", "Grønn"
+# "Groenn", "Åberg" "Aaberg" — and back: a "Mueller" on the register is the "Müller" of a text.
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ø": "oe", "Ø": "Oe",
+                              "å": "aa", "Å": "Aa"})
+_SPELLED_BACK = re.compile(r"(?<=[b-df-hj-np-tv-z])([aou])e", re.IGNORECASE)
+
+
 def _name_targets(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
+    targets = _name_targets_as_written(identity)
+    for first, last in {(identity.first_name.translate(_SPELLED_OUT), identity.last_name.translate(_SPELLED_OUT)),
+                        (_spelled_back(identity.first_name), _spelled_back(identity.last_name))}:
+        if (first, last) != (identity.first_name, identity.last_name):
+            other = replace(identity, first_name=first, last_name=last)
+            targets += [target for target in _name_targets_as_written(other) if target not in targets]
+    return targets
+
+
+def _spelled_back(name: str) -> str:
+    """"Mueller" as "Müller" (a consonant, then "ue", "oe" or "ae"), for names of five letters or more."""
+    if len(name) < 5 or name.translate(_SPELLED_OUT) != name:
+        return name
+    return _SPELLED_BACK.sub(lambda match: {"a": "ä", "o": "ö", "u": "ü"}[match.group(1).lower()], name)
+
+
+def _name_targets_as_written(identity: Identity) -> list[tuple[str, tuple[str, ...]]]:
     targets: list[tuple[str, tuple[str, ...]]] = []
     first = tuple(_words(identity.first_name))
     if len("".join(first)) >= 3:

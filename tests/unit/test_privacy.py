@@ -883,3 +883,15 @@ def test_a_name_glued_into_a_handle_or_a_web_address(written: str, what: str) ->
 @pytest.mark.parametrize("text", ["Voir www.club-aide.fr et #entraide, écrire à @bureau.", "Le site impots.gouv.fr."])
 def test_web_addresses_without_the_person_are_not_hers(text: str) -> None:
     assert find_identity(text, Identity("Alice", "Martin", "Plomberie Zanetti")) == []
+
+
+@pytest.mark.parametrize(("identity", "written"), [
+    (Identity("Jürgen", "Müller"), "Juergen Mueller"), (Identity("Jurgen", "Mueller"), "Jürgen Müller"),
+    (Identity("Léa", "Grønberg"), "Groenberg"), (Identity("Léa", "Åberg"), "Aaberg"),
+])
+def test_letters_spelled_out_without_their_key(identity: Identity, written: str) -> None:
+    assert find_identity(f"Voyez avec {written} demain.", identity)
+
+
+def test_spelling_back_needs_a_consonant_before_and_a_long_name() -> None:
+    assert find_identity("Le nol et le jol.", Identity("Joel", "Noel")) == []
