@@ -9,10 +9,11 @@ Only an unqualified yes is a yes. How a reply is read (`read_consent`):
 
 1. Only what the person wrote: quoted lines (">"), attributions ("Le … a écrit :"), an Outlook "De : … / Envoyé : …"
    block or a "-----Message d'origine-----" separator (everything below is quoted), and our own instruction pasted
-   back ("répondez oui ou non") are not read. A "-- " signature, a mobile "Envoyé de mon…" line or a sign-off
-   ("Cordialement") starts the signature, which is not read either — except a post-scriptum ("PS :", "P.-S.", "NB")
-   under it, which is the person's words again. Unquoted lines below a quoted block (an answer written under our
-   question, or under the whole quote) are read too.
+   back ("répondez oui ou non") are not read. A "-- " signature, a mobile "Envoyé de mon…" line or a footer starts
+   the signature, which is not read either — except a post-scriptum ("PS :", "P.-S.", "NB") under it, which is the
+   person's words again. A sign-off ("Merci", "Cordialement") or a block that looks like a signature starts one
+   only for the lines that say nothing about the answer: "Oui / Merci / Enfin non" has its "Enfin non" read. Unquoted
+   lines below a quoted block (an answer written under our question, or under the whole quote) are read too.
 2. Restrictions of what may be shared are taken out first and remembered: "seulement mon e-mail", "sans mon
    téléphone", "hors téléphone", "juste mon adresse mail", "uniquement mon portable", "mon mail uniquement",
    "mais pas le téléphone", "ne donnez pas mon numéro"… (the fields of the contact card: name, e-mail, phone,
@@ -27,7 +28,9 @@ Only an unqualified yes is a yes. How a reply is read (`read_consent`):
    "après accord de mon associé", "sous réserve"), a deferral ("je vérifie et je reviens vers vous", "demain"), a
    joke marker ("je plaisante", "lol", ";)", "😉"), a preference ("plutôt", "je préfère"), or any no or "not" ("oui…
    non", "Oui\\nNon", "PS : finalement non"). Any of them: UNCLEAR. A NO stays NO unless the rest says yes, restricts,
-   jokes or asks a question.
+   jokes or asks a question. Past those lists, every clause after a yes must still be plain: kind words, a closing,
+   the person's own details or name (`_says_more`); anything else ("Oui, pour peu que…", "Ok, bien reçu", "Oui,
+   mon responsable doit valider") is more than a plain yes: UNCLEAR.
 5. A yes with restrictions is RESTRICTED with the fields that may be shared (named ones, or all but the excluded
    ones); the workflow asks the person to confirm exactly that set before anything is shared.
 
@@ -179,7 +182,7 @@ def _own_lines(text: str) -> list[tuple[str, str]]:
            for line in written]
     folded = [fold(line) for line in raw]
     out: list[tuple[str, str]] = []
-    in_signature = False
+    in_signature = soft = False
     index = 0
     while index < len(raw):
         line, low = raw[index], folded[index]
@@ -192,29 +195,67 @@ def _own_lines(text: str) -> list[tuple[str, str]]:
         if _SEPARATOR.match(low) or _is_header_block(folded, index):
             break  # Outlook and forwards: everything below is the quoted message, without ">"
         end = _attribution_end(folded, index)
-        if end >= 0:
+        if end >= 0 and (not out or _ATTRIBUTION_MARKS.search(" ".join(raw[index:end + 1]))):
             following = next((other for other in raw[end + 1:] if other), "")
             if out and not following.startswith(">"):
                 break  # an attribution above an unmarked quote: the rest is not theirs
             index = end + 1
             continue
-        if _SIGNATURE.match(low) or _MOBILE.match(low) or _FOOTER.match(low) or (out and _SIGN_OFF.match(low)) \
-                or index == signature_start:
-            in_signature = True
+        if _SIGNATURE.match(low) or _MOBILE.match(low) or _FOOTER.match(low):
+            in_signature, soft = True, False
+            index += 1
+            continue
+        if (out and _SIGN_OFF.match(low)) or index == signature_start:
+            # "Merci", "Cordialement", or a block that looks like a signature: the signature, if what follows is
+            # one — a line under it that speaks of the answer ("Enfin non", "Par contre pas mon téléphone") is
+            # the person's again.
+            in_signature, soft = True, True
+            if index == signature_start and _speaks(line):
+                out.append((written[index], line))
             index += 1
             continue
         if in_signature:
             ps = _PS.match(low)
-            if ps is None:
+            if ps is None and not (soft and _speaks(line)):
                 index += 1
                 continue  # name, title, phone of the signature
             in_signature = False  # read whole: "P.-S. :P" keeps its smiley
-        if _OUR_INSTRUCTION.search(low):
+        if _OUR_INSTRUCTION.search(low) and not _speaks_besides_our_instruction(low):
             index += 1
             continue
         out.append((written[index], line))
         index += 1
     return out
+
+
+# An attribution names a date or an address: "Comme je vous l'ai déjà écrit :" is the person's sentence.
+_ATTRIBUTION_MARKS = re.compile(r"[\d@<]")
+
+
+def _speaks(line: str) -> bool:
+    """Whether a line under a sign-off says something about the answer (a yes, a no, a "not", a doubt, a
+    condition, a delay, a question, a joke, a restriction): then it is the person's words, not their signature.
+    A company's "Non-stop dépannage" or "Pas-de-Calais" is one word, no "non"."""
+    low = _low(_COMPOUND.sub(r"\1", line))
+    found = _Restriction()
+    low = _take_restrictions(low, found, 0)
+    words = _words(low)
+    return bool(found.lines or _QUESTION_MARK.search(line) or _answers(words, CONSENT_VOCABULARY)
+                or _NEGATION.search(words) or _qualifier(words, line))
+
+
+def _speaks_besides_our_instruction(low: str) -> bool:
+    """Our instruction pasted back says "oui ou non"; "Entre oui ou non, j'hésite" or "Répondez-moi d'abord : qui
+    est-ce ?" are the person's words around the same phrase."""
+    rest = _words(_low(_OUR_INSTRUCTION.sub(" ", low)))
+    return bool(_HEDGE.search(rest) or _DEFER.search(rest) or _JOKE.search(rest) or _CONDITION.search(rest)
+                or CONSENT_VOCABULARY.no.search(rest))
+
+
+# "Non-stop", "Pas-de-Calais", "Sans-Souci": a negation joined by a hyphen to a word is part of a name.
+_COMPOUND = re.compile(r"(?<![\w-])((?i:non|pas|sans))-(?=\w)")
+# Question marks of every script and style: "?", fullwidth "？", Spanish "¿", "⁉", "❓".
+_QUESTION_MARK = re.compile("[?？¿⁇⁈⁉❓❔]")
 
 
 # --- words ----------------------------------------------------------------------------------------------------
@@ -226,7 +267,7 @@ def _phrases(pattern: str) -> re.Pattern[str]:
 
 def _low(text: str) -> str:
     """Folded, apostrophes and hyphens as spaces, other punctuation kept (restrictions span commas)."""
-    return re.sub(r"['\-_]", " ", fold(text))
+    return re.sub(r"['\-_]", " ", _COMPOUND.sub(r"\1", fold(text)))
 
 
 def _words(text: str) -> str:
@@ -258,7 +299,9 @@ _ONE = rf"{_DET}(?:{'|'.join(_FIELD_WORDS.values())})(?![a-z0-9])"
 _FIELDS = rf"{_ONE}(?:\s*(?:,|/|&|\+|\s(?:et|ni|ou|plus|and|ainsi\s+que))\s*(?:ni\s+)?{_ONE}){{0,5}}"
 _TAIL = r"(?:\s+(?:pour\s+moi|svp|stp|s\s+il\s+vous\s+plait|merci))?"
 _ONLY = (r"seulement|seulment|seulemnt|uniquement|uniquemnt|uniquemen|juste|exclusivement|simplement|only|just|"
-         r"rien\s+que|que|limite(?:e|s|es)?\s+a|pas\s+plus\s+que")
+         r"seule?s?|rien\s+que|limite(?:e|s|es)?\s+a|pas\s+plus\s+que"
+         # a bare "que" is "only" where an answer starts ("oui, que mon mail"), not in "sachant que mon portable…"
+         r"|(?:(?<=^)|(?<=^\s)|(?<=,\s)|(?<=,)|(?<=oui\s)|(?<=ok\s)|(?<=mais\s))que")
 _NOT = (r"sans|hors|sauf|excepte|hormis|a\s+part|a\s+l\s+exception\s+(?:de|du|des|d)|en\s+dehors\s+(?:de|du|des|d)|"
         r"except|without|but\s+not|not|ni|pas|non|jamais"
         r"|ne\s+(?:le\s+|la\s+|les\s+|lui\s+|leur\s+)?(?:donnez|transmettez|communiquez|partagez|divulguez|envoyez|"
@@ -269,7 +312,7 @@ _NOT = (r"sans|hors|sauf|excepte|hormis|a\s+part|a\s+l\s+exception\s+(?:de|du|de
 _YES_WORD = r"oui|ok|okay|d\s+accord|daccord|yes|accepte|j\s+accepte|volontiers|entendu|bien\s+sur"
 # Each: (pattern, "only" or "not"). Matched on a line in _low form; the match is replaced by a marker word.
 _RESTRICTIONS: list[tuple[re.Pattern[str], str]] = [
-    (_phrases(rf"(?:mais\s+|et\s+)?(?:je\s+|j\s+|vous\s+)?(?:pouvez\s+)?ne\s+(?:[a-z]+\s+){{0,4}}?que\s+"
+    (_phrases(rf"(?:mais\s+|et\s+)?(?:je\s+|j\s+|vous\s+)?(?:pouvez\s+)?ne\s+(?:(?!(?:pas|plus|jamais|point|guere|rien)\s)[a-z]+\s+){{0,4}}?que\s+"
               rf"(?:par\s+|pour\s+|via\s+)?{_FIELDS}{_TAIL}"),
      "only"),
     (_phrases(rf"(?:mais\s+|et\s+)?(?:{_ONLY})\s+(?:par\s+|pour\s+|via\s+|a\s+)?{_FIELDS}{_TAIL}"), "only"),
@@ -352,7 +395,8 @@ _YES = r"""
   | j\s+accepte?s? | accepte | acceptee | je\s+consens | j\s+autorise | je\s+vous\s+autorise | je\s+valide | valide
   | je\s+donne\s+mon\s+accord | (?:vous\s+avez|voici)\s+mon\s+accord | je\s+suis\s+partante?
   | ca\s+(?:me\s+va|marche|me\s+convient) | cela\s+me\s+convient | c\s+est\s+(?:bon|ok|parfait)(?:\s+pour\s+moi)?
-  | allez\s+y | transmettez | vous\s+pouvez\s+(?:lui\s+|leur\s+)?(?:transmettre|donner|communiquer|partager)
+  | allez\s+y | transmettez | (?:donnez|communiquez|passez|envoyez|transmettez)\s+(?:lui|leur)(?:\s+(?:mes|mon|ma)\s+coordonnees)?
+  | vous\s+pouvez\s+(?:lui\s+|leur\s+)?(?:transmettre|donner|communiquer|partager)
   | avec\s+joie | je\s+(?:vous\s+)?(?:le\s+)?confirme | go | banco | feu\s+vert
 """
 
@@ -424,7 +468,7 @@ _JOKE = _phrases(r"""
 """)
 _JOKE_MARKS = re.compile(r"[\U0001F609\U0001F61C\U0001F61D\U0001F61B\U0001F92A\U0001F602\U0001F923\U0001F606"
                          r"\U0001F639\U0001F60F\U0001F643\U0001F92D\U0001F921]"
-                         r"|(?<![\w:/])[;][-'^]?[)pPD(]|(?<![\w/])[:=][-'^]?[pPb](?![\w])|\^\^|\^_\^")
+                         r"|(?<![:/;])[;][-'^]?[)pPD(]|(?<![\w/])[:=][-'^]?[pPb](?![\w])|\^\^|\^_\^")
 # A yes that trails off ("Oui…", "OK...", "D'accord.."): a hesitation, not an agreement.
 _TRAILING_OFF = re.compile(r"(?<![^\W\d_])(?:oui+|ouais|yes|ok(?:ay)?|d\W?accord|entendu|volontiers)\s*(?:…|\.{2,})",
                            re.IGNORECASE)
@@ -449,15 +493,32 @@ _POLITE = frozenset(["merci", "beaucoup", "infiniment", "bien", "mille", "fois",
 _LEAD_IN = frozenset(["alors", "bon", "bah", "ben", "eh", "bien", "finalement", "apres", "reflexion", "tout", "compte", "fait", "en", "faite"])
 # Words that may stand next to the answer without changing it: politeness, the details and the people concerned.
 _FILLER = frozenset(["merci", "beaucoup", "bien", "mille", "fois", "infiniment", "encore", "svp", "stp", "plait", "je", "j", "vous", "il", "elle", "on", "lui", "leur", "leurs", "me", "m", "moi", "nous", "y", "en", "le", "la", "l", "les", "un", "une", "des", "de", "du", "d", "a", "au", "aux", "pour", "par", "avec", "et", "mon", "ma", "mes", "votre", "vos", "son", "sa", "ses", "ce", "cet", "cette", "ces", "ca", "cela", "que", "qu", "qui", "c", "est", "s", "soit", "soient", "sont", "etre", "ai", "a", "avoir", "pouvez", "peut", "pouvons", "donc", "alors", "bon", "bah", "ben", "eh", "ah", "oh", "tres", "tout", "toute", "tous", "toutes", "finalement", "tant", "madame", "monsieur", "aideur", "club", "aide", "reponse", "part", "cote", "mien", "mienne", "ici", "bonne", "journee", "soiree"])
-_CONTEXT = re.compile(r"(?:transm|communiq|donn|partag|envoy|contact|coordonn|inform|info|numer|telephon|tel|"
+_CONTEXT = re.compile(r"(?:transm|communiq|donn|partag|envoy|contact|coordonn|inform|infos|numer|telephon|tel|"
                       r"adress|mail|email|courriel|person|membre|demand|relation|echang|nom|prenom|detail|"
                       r"qqrestriction)\w*")
 
 CONSENT_VOCABULARY = Vocabulary(yes=_phrases(_YES), no=_phrases(_NO), neutral=_FILLER, restrictions=True)
 
 
+# A verb in the future or the conditional ("je donnerai mon accord", "je vous enverrai"): a promise, not consent.
+_FUTURE = re.compile(r"[a-z]{2,}(?:erai|erais|erait|eraient|erons|eront|irai|irais|irait|drai|drais|drait|rrai|rrais|"
+                     r"rrait)")
+
+
 def _neutral(word: str, vocabulary: Vocabulary) -> bool:
+    if _FUTURE.fullmatch(word):
+        return False
     return word in vocabulary.neutral or word in _LEAD_IN or bool(_CONTEXT.fullmatch(word))
+
+
+# After the answer, only these may stand beside kind words (see _says_more): the person's own details given or
+# named ("voici mon numéro : 06…", "PS : sans mon téléphone"), not what is done with them.
+_LATER_NEUTRAL = frozenset(["ps", "pps", "nb", "p", "s", "voici", "voila", "ci", "dessous", "coordonnees", "coordonnee", "numero", "numeros", "telephone", "tel", "portable", "mobile", "fixe", "mail", "mails", "email", "e", "courriel", "adresse", "postale", "postal", "nom", "prenom", "perso", "pro"])
+
+
+def _later_neutral(word: str, vocabulary: Vocabulary) -> bool:
+    return (word in vocabulary.neutral or word in _LEAD_IN or word in _LATER_NEUTRAL or word.isdigit()
+            or word == "qqrestriction") and not _FUTURE.fullmatch(word)
 
 
 # --- clauses --------------------------------------------------------------------------------------------------
@@ -539,7 +600,7 @@ def _first_clause(words: str, vocabulary: Vocabulary) -> ConsentAnswer:
 def _qualifier(everything: str, raw: str) -> str:
     """Why a yes read in `everything` (the words of the whole reply, restrictions marked) is not a plain yes; ""
     when nothing qualifies it."""
-    if "?" in raw or _QUESTION.search(everything):
+    if _QUESTION_MARK.search(raw) or _QUESTION.search(everything):
         return "question"
     if _JOKE.search(everything) or _JOKE_MARKS.search(raw):
         return "plaisanterie"
@@ -557,6 +618,45 @@ _SETTLED = _phrases(r"""
     apres\s+(?:mure\s+)?reflexion | reflexion\s+faite | tout\s+bien\s+reflechi | tout\s+compte\s+fait
   | quand\s+vous\s+(?:voulez|voudrez|le\s+souhaitez) | des\s+que\s+possible | des\s+maintenant | sans\s+attendre
 """)
+
+
+# After the answer, what a plain yes may still say: kind words, a closing, the wish to help. Anything else (a
+# condition or a delay in words no list foresaw, someone else's say, "bien reçu", another subject) is more than a
+# plain yes, and the question is asked again: the lists above catch the usual qualifiers by name, this catches
+# the rest by what it is not.
+_KIND = _phrases(r"""
+    bonne\s+(?:journee|soiree|fin\s+de\s+(?:journee|semaine)|semaine|continuation|chance|fetes|annee|nuit|reception)
+  | belle\s+(?:journee|soiree|semaine|fin\s+de\s+(?:journee|semaine)) | bon\s+(?:courage|week\s*end|apres\s+midi|dimanche)
+  | excellente\s+(?:journee|soiree|semaine) | cordialement | bien\s+cordialement | cordiales\s+salutations
+  | (?:sinceres\s+|meilleures\s+|bien\s+)?salutations | bien\s+a\s+(?:vous|toi) | amicalement | amities | bises | bisous
+  | a\s+bientot | au\s+plaisir | a\s+(?:votre|ta)\s+disposition | je\s+reste\s+a\s+(?:votre|ta)\s+(?:entiere\s+)?disposition
+  | (?:tres\s+)?(?:ravie?s?|heureux|heureuse|contente?s?)\s+(?:de\s+|d\s+)?(?:pouvoir\s+)?(?:l\s+|la\s+|les\s+|vous\s+|lui\s+)?
+        (?:aider|rendre\s+service|etre\s+utile|participer|contribuer|echanger)
+  | (?:avec\s+)?(?:grand\s+|grande\s+)?(?:plaisir|joie) | de\s+rien | je\s+vous\s+en\s+prie | merci\s+a\s+vous
+  | (?:il|elle|ils|elles|on)\s+(?:peut|peuvent|pourra|pourront)\s+(?:me|m|nous)\s+(?:appeler|joindre|contacter|ecrire)
+  | (?:mise|mettre)\s+en\s+relation | thanks | thank\s+you | cheers | best\s+regards | regards
+""")
+
+
+def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: Vocabulary) -> bool:
+    """Whether a clause after the answer says more than a plain yes may (see _KIND). Lines that are the person's
+    name ("Alice Martin", "J.-P. Dupont") are their signature, whatever precedes them."""
+    for clause in later:
+        if _name_line(lines[clause.line][1]):
+            continue
+        words = _KIND.sub(" ", _SETTLED.sub(" ", _YES_FIXED.sub(" ", clause.words)))
+        # A clause that says yes again ("vous pouvez lui transmettre mes coordonnées") may name what is shared.
+        neutral = _neutral if vocabulary.yes.search(words) else _later_neutral
+        words = vocabulary.yes.sub(" ", words)
+        if any(not neutral(word, vocabulary) and word != "qqrestriction" for word in words.split()):
+            return True
+    return False
+
+
+def _name_line(line: str) -> bool:
+    """A line that is a name: one to four words, each starting with a capital, no digit."""
+    parts = [part for part in re.split(r"[\s.]+", line.strip(" ,.;")) if part]
+    return 0 < len(parts) <= 4 and all(part[:1].isupper() and not any(c.isdigit() for c in part) for part in parts)
 
 
 # An answer is a line or two; a long letter is not read for a yes (asked again for a plain OUI).
@@ -600,7 +700,7 @@ def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
     rest_without_no = vocabulary.no.sub(" ", rest)
     yes = fixed_yes or bool(vocabulary.yes.search(rest_without_no))
     if answer is ConsentAnswer.NO:
-        if yes or restricted or "?" in raw or _JOKE.search(spoken) or _JOKE_MARKS.search(raw):
+        if yes or restricted or _QUESTION_MARK.search(raw) or _JOKE.search(spoken) or _JOKE_MARKS.search(raw):
             return unclear("contradiction")
         return ConsentReading(ConsentAnswer.NO, line)
     if no or _NEGATION.search(rest):
@@ -608,6 +708,8 @@ def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
     why = _qualifier(rest, raw)
     if why:
         return unclear(why)
+    if _says_more(clauses[1:], lines, vocabulary):
+        return unclear("pas une réponse simple")
     if not restricted:
         return ConsentReading(ConsentAnswer.YES, line)
     if not vocabulary.restrictions:

@@ -194,7 +194,7 @@ def test_the_line_is_kept_as_written(text: str, line: str) -> None:
 
 
 def test_a_decision_keeps_the_line_it_was_read_from_not_a_later_one() -> None:
-    reading = read_consent("Bonjour Aideur,\n\nPas de problème.\nMon portable a changé, c'est le 06 98 76 54 32.")
+    reading = read_consent("Bonjour Aideur,\n\nPas de problème.\nMon portable : 06 98 76 54 32.")
     assert reading == ConsentReading(YES, "Pas de problème.")
 
 
