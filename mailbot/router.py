@@ -26,6 +26,7 @@ from mailbot.models import (
     Consent,
     Counterpart,
     Member,
+    Message,
     OutboxMail,
     PendingChange,
     PollParticipant,
@@ -605,6 +606,11 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
             return None  # a copy of a mail to many people (and its reply-alls): the mass-mail rule lists it
         where = f"rattachée à {ticket.ref}" if ticket is not None else "transmise à Aideur pour information"
         return Route(Action.COPY, f"le Club n'est qu'en copie : {where}", ticket=ticket, member=member)
+    if someone_elses and threaded is not None and _took_part(deps, threaded, mail.from_address):
+        # Someone who was in To or Cc of the ticket's mails answers in its thread to the club alone (a colleague
+        # copied on the request): their words belong to that ticket, as a copy; they open no request of their own.
+        return Route(Action.COPY, f"réponse dans le fil de {threaded.ref}, où cette personne était en copie : "
+                                  "rattachée comme copie", ticket=threaded, member=member)
     if _cites_us(mail, deps):
         return None
     own = _same_subject_ticket(mail, deps, {mail.from_address}) \
@@ -617,10 +623,26 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     # other people it goes to. (A fresh mail with that subject, Cc'ing that member, stays its sender's own.)
     is_reply = strip_subject_prefixes(mail.subject).strip() != (mail.subject or "").strip()
     theirs = _same_subject_ticket(mail, deps, set(others(mail, clubs))) if is_reply else None
-    if theirs is not None:
+    # Only from someone who already took part in that ticket's mails: a subject and a name in Cc are no proof, and
+    # a stranger would otherwise learn, by the answer they get or do not get, that this person is a member with a
+    # request of that title (and add their text to it).
+    if theirs is not None and _took_part(deps, theirs, mail.from_address):
         return Route(Action.COPY, f"réponse à tous sans en-têtes de fil, même objet que {theirs.ref} d'un de ses "
                                   "destinataires : rattachée comme copie", ticket=theirs, member=member)
     return None
+
+
+TICKET_PARTICIPANTS = select(Message.sender, Message.recipients).where(
+    Message.ticket_id == bindparam("ticket_id"), Message.direction == "in")
+
+
+def _took_part(deps: RouterDeps, ticket: Ticket, address: str) -> bool:
+    """Whether `address` wrote one of the ticket's recorded mails or was in their To or Cc."""
+    address = address.lower()
+    for sender, to_and_cc in read(deps.session, TICKET_PARTICIPANTS, {"ticket_id": ticket.id}):
+        if (sender or "").lower() == address or address in {part.strip().lower() for part in (to_and_cc or "").split(",")}:
+            return True
+    return False
 
 
 def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:

@@ -364,3 +364,41 @@ def test_a_thank_you_under_a_long_subject_is_a_thank_you(clean_mail, settings, s
     append(clean_mail, CLUB, make_mail(ALICE, LONG, "Merci encore !\nAlice").as_bytes())
     assert dict(run_cycle(settings, sessions, at=CLOCK + timedelta(minutes=10)).actions) == {"thanks": 1}
     assert len(tickets(sessions)) == 1
+
+
+# A stranger's probe (stop 17): "RE: <a guessed title>" with a member in Cc. If it attached to her ticket in
+# silence while a wrong guess got the usual answer, the stranger learnt that she is a member and what she asked.
+# A subject and a name in Cc are no proof: only someone who took part in the ticket's mails is attached by them.
+@pytest.mark.parametrize("sender", [STRANGER, CHLOE])
+@pytest.mark.parametrize("subject", ["RE: Devis toiture", "RE: Divorce"])
+def test_a_guessed_subject_with_a_member_in_cc_tells_a_stranger_nothing(clean_mail, settings, sessions, sender,
+                                                                        subject):
+    _first, ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    settle(clean_mail, ALICE, 1)
+    append(clean_mail, CLUB, make_mail(sender, subject, "Je suis d'accord avec toi.", to=CLUB, Cc=ALICE).as_bytes())
+    actions = dict(run_cycle(settings, sessions).actions)
+    assert "copy" not in actions  # the same answer whether the guess was right or not
+    assert not any("d'accord avec toi" in text for text in texts_on(sessions, ticket.id))
+
+
+# A colleague copied on the request answers in its thread to the club alone: the ticket's, as a copy; not a
+# request of theirs (a member got a ticket and an acknowledgement, a non-member an invitation).
+@pytest.mark.parametrize("sender", [BRUNO, "comptable@cabinet.test"])
+def test_someone_in_copy_of_the_request_answering_the_club_alone_is_a_copy(clean_mail, settings, sessions, sender):
+    add_members(sessions)
+    first = make_mail(ALICE, "Devis toiture", REQUEST, to=CLUB, Cc=f"{BRUNO}, comptable@cabinet.test")
+    append(clean_mail, CLUB, first.as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1}
+    [ticket] = tickets(sessions)
+    append(clean_mail, CLUB, reply_all(first, sender, "Je confirme, c'est urgent pour elle.", to=CLUB).as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"copy": 1}
+    assert len(tickets(sessions)) == 1
+    assert any("urgent pour elle" in text for text in texts_on(sessions, ticket.id))
+    assert mailbox(clean_mail, BRUNO) == []
+
+
+def test_someone_never_in_the_thread_answering_it_is_still_their_own_mail(clean_mail, settings, sessions):
+    first, _ticket = alice_asks_with_bruno_in_cc(clean_mail, settings, sessions)
+    append(clean_mail, CLUB, reply_all(first, CHLOE, "Bonjour, moi aussi je cherche un couvreur pour mon atelier.",
+                                       to=CLUB).as_bytes())
+    assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1}
