@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
+from .consent import _FILLER, ConsentAnswer, Vocabulary, _phrases, read_answer
+from .consent import _NO as _CONSENT_NO
+from .consent import _YES as _CONSENT_YES
 from .dates import fold
 from .rules import SEPARATOR, SIGN_OFF_START, SIGNATURE
 from .subjects import strip_subject_prefixes
@@ -478,6 +481,39 @@ def _acceptance_clauses(folded: str) -> list[str]:
     return [clause for clause in _clauses(folded) if not _REFUSAL.search(clause) and _ACCEPTS.search(clause)]
 
 
+# The acceptance is legal evidence: like a consent, only a plain yes counts. From the words that accept to the end
+# of the line (or the whole field), nothing may qualify it: "oui sous réserve de lecture par mon avocat", "Si
+# j'accepte les conditions, que se passe-t-il ?", "Je ne sais pas si j'accepte les conditions", "J'accepte les
+# conditions sauf l'article 4", "oui ?" are not acceptances (the consent reader's rules: conditions, doubts,
+# questions, delays, anything more than a plain yes).
+_ACCEPTANCE_VOCABULARY = Vocabulary(
+    yes=_phrases(_CONSENT_YES + r"""
+      | lu\s+et\s+approuve | bon\s+pour\s+accord | approuvee?s? | j\s+approuve | validee?s? | acceptee?s? | j\s+adhere
+      | i\s+accept | i\s+agree | agreed | j\s+ai\s+lu\s+et\s+j\s+accepte"""),
+    no=_phrases(_CONSENT_NO),
+    neutral=_FILLER | frozenset(["conditions", "condition", "generales", "generale", "club", "prestation",
+                                 "prestations", "charte", "reglement", "adhesion", "lu", "lues", "version", "v",
+                                 "the", "terms", "with", "to", "your", "invitation", "aux"]),
+    restrictions=False,
+)
+_VERSION = re.compile(r"(?<![\w])v?\d+(?:[./-]\d+)*(?![\w])", re.IGNORECASE)
+
+
+def _plain_acceptance(text: str) -> bool:
+    """Whether `text` (from the words that accept to the end of the line, or a field's value) is a plain yes."""
+    return read_answer(_VERSION.sub(" ", text.replace("«", " ").replace("»", " ")),
+                       _ACCEPTANCE_VOCABULARY).answer is ConsentAnswer.YES
+
+
+def _accepts_plainly(line: str) -> bool:
+    """A line that accepts the conditions and says nothing that qualifies it after (or around) its acceptance."""
+    folded = fold(line)
+    clauses = _clauses(folded)
+    first = next((index for index, clause in enumerate(clauses)
+                  if not _REFUSAL.search(clause) and _ACCEPTS.search(clause)), None)
+    return first is not None and _plain_acceptance(", ".join(clauses[first:]))
+
+
 def _refuses(folded: str) -> bool:
     """A clause that refuses the conditions: it names them, or says nothing else ("Je n'accepte pas.")."""
     if _INSTRUCTION.search(folded):
@@ -493,7 +529,7 @@ def _field_answer(value: str) -> str:
         return "unclear"
     if _FIELD_NO.match(folded) or _REFUSAL.search(folded):
         return "no"
-    return "yes" if _FIELD_YES.match(folded) else "unclear"
+    return "yes" if _FIELD_YES.match(folded) and _plain_acceptance(value) else "unclear"
 
 
 # --- the form -------------------------------------------------------------------------------------------------
@@ -546,7 +582,7 @@ def _acceptance(field_hit: _Found | None, new_lines: list[_Line]) -> tuple[str |
             continue
         if _refuses(line.folded):
             sentence_no = True
-        elif sentence_yes is None and _acceptance_clauses(line.folded):
+        elif sentence_yes is None and _acceptance_clauses(line.folded) and _accepts_plainly(line.text):
             sentence_yes = line.text.strip()
 
     field_answer = _field_answer(field_hit.value) if field_hit else None

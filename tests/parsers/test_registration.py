@@ -813,3 +813,26 @@ def test_civility_not_understood_is_explained() -> None:
     assert "civility" not in reply.values
     assert "Madame" in reply.unreadable["civility"] and "Docteur" in reply.unreadable["civility"]
     assert "civility" not in REQUIRED
+
+
+# The acceptance is legal evidence, read like a consent (stop 17: a stranger's attack): the field, or the sentence
+# from its words that accept onward, must be a plain yes. A condition, a doubt, a question, a delay is no acceptance.
+@pytest.mark.parametrize("value", [
+    "oui sous réserve de lecture par mon avocat", "oui ?", "OK si c'est gratuit", "oui... enfin je crois",
+    "Oui peut-être", "oui, après relecture par mon associé", "J'accepte, mais pas l'article 4", "oui lol",
+    "ok, je vous redis demain",
+])
+def test_a_qualified_yes_in_the_field_is_no_acceptance(value: str) -> None:
+    line = f"Acceptation des conditions : {value}"
+    reply = parse_form(*reply_above_quote(line))
+    assert reply.acceptance is None
+
+
+@pytest.mark.parametrize("sentence", [
+    "Si j'accepte les conditions, que se passe-t-il ?", "Je ne sais pas si j'accepte les conditions",
+    "J'accepte les conditions sauf l'article 4", "J'accepte les conditions sous réserve de les relire",
+    "J'accepte les conditions, enfin je crois", "J'accepte les conditions quand mon associé les aura lues",
+])
+def test_a_qualified_sentence_is_no_acceptance(sentence: str) -> None:
+    reply = parse_form(*reply_above_quote(f"Bonjour,\n\n{sentence}\n\n" + form(**ALICE)))
+    assert reply.acceptance is None
