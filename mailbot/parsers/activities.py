@@ -9,6 +9,9 @@ from datetime import date, datetime, time
 from enum import Enum
 
 from .commands import parse_price
+from .consent import _FILLER, ConsentAnswer, Vocabulary, _phrases, read_answer
+from .consent import _NO as _CONSENT_NO
+from .consent import _YES as _CONSENT_YES
 from .dates import fold, parse_date
 
 __all__ = ["KINDS", "ActivityBlock", "Answer", "BlockError", "answer_of", "asks_for_list", "parse_block",
@@ -208,11 +211,30 @@ _STOP = re.compile(r"^(?:(?:je\s+ne\s+veux\s+)?plus\s+d'annonces?|stop(?:\s+anno
 _CONDITION = re.compile(r"\b(?:mais|sauf|si|seulement|peut-etre|sous\s+reserve|a\s+condition|but|if|maybe)\b|\?")
 
 
+# A booking takes a seat someone else may be waiting for: like a consent, only a plain yes books. "Je viens pas",
+# "Oui normalement", "Oui / sauf s'il pleut", "Je m'inscris. Par ailleurs je cherche un avocat" are asked again (and
+# what they say reaches Aideur: nothing a member writes is lost).
+_BOOKING_VOCABULARY = Vocabulary(
+    yes=_phrases(_CONSENT_YES + r"""
+      | je\s+m\s+inscri[st]? | je\s+(?:souhaite|veux|voudrais)\s+m\s+inscrire | inscri(?:vez|re|s|ption)(?:\s+moi)?
+      | je\s+viens | je\s+viendrai | je\s+participe(?:rai)? | oui\s+je\s+participe | presente? | partante?
+      | je\s+prends?\s+(?:la\s+)?place | book | count\s+me\s+in | i\s*m\s+in"""),
+    no=_phrases(_CONSENT_NO + r"""
+      | annul\w* | je\s+(?:me\s+)?desiste | je\s+me\s+retire | desinscri\w* | cancel"""),
+    neutral=_FILLER | frozenset(["place", "places", "seance", "atelier", "formation", "reunion", "soiree", "activite",
+                                 "sortie", "visite", "evenement", "inscription", "cette", "fois", "aussi", "volontiers",
+                                 "participer", "venir"]),
+    restrictions=False,
+)
+_GREETING_LINE = re.compile(r"^(?:bonjour|bonsoir|salut|hello|coucou|cher|chere)\b[^.!?]{0,40}[,!.]?$")
+
+
 def answer_of(text: str) -> Answer:
-    """What a member's answer to an activity's mail says: its first non-empty line, folded."""
-    first = next((line.strip() for line in (text or "").splitlines() if line.strip() and not line.startswith(">")),
-                 "")
-    folded = " ".join(fold(first).replace("’", "'").split())
+    """What a member's answer to an activity's mail says: its first line that is not a greeting, folded; a booking
+    only if the whole answer is a plain yes."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip() and not line.startswith(">")]
+    folded_lines = [" ".join(fold(line).replace("’", "'").split()) for line in lines]
+    folded = next((line for line in folded_lines if not _GREETING_LINE.match(line)), "")
     if not folded:
         return Answer.UNCLEAR
     if _STOP.match(folded):
@@ -222,7 +244,9 @@ def answer_of(text: str) -> Answer:
     if _CANCEL.match(folded):
         return Answer.CANCEL
     if _BOOK.match(folded):
-        return Answer.UNCLEAR if _CONDITION.search(folded) else Answer.BOOK
+        if _CONDITION.search(folded) or read_answer(text, _BOOKING_VOCABULARY).answer is not ConsentAnswer.YES:
+            return Answer.UNCLEAR
+        return Answer.BOOK
     return Answer.UNCLEAR
 
 

@@ -151,7 +151,10 @@ def _checked(fields: dict[str, tuple[str, str]], choices: dict[int, str], today:
 # A number alone, not part of a date, an hour, a decimal, an amount or a duration ("15/01", "14h", "3,5", "20 €").
 _NUMBER = re.compile(r"(?<![\d/:,.])(\d{1,3})(?!\d|[/:,.]\d|\s*(?:h\b|heures?|€|euros?|%|ans?\b|jours?))")
 _HESITATION = re.compile(r"\b(?:mais|peut[- ]?etre|sais pas|sait pas|hesite|je ne sais|aucune idee|ou bien|"
-                         r"ni l'un|ni l un|les deux|tous les deux|aucun|aucune|pas d'avis|sans avis|bof)\b")
+                         r"ni l'un|ni l un|les deux|tous les deux|aucun|aucune|pas d'avis|sans avis|bof|"
+                         # a choice named to be excluded is no vote for it: "pas le mardi", "tout sauf le 2"
+                         r"pas|sauf|hormis|excepte|non|jamais|ne|n'|evit\w*|exclu\w*|impossible|indisponibles?|"
+                         r"empeche\w*)\b")
 _STOP = frozenset(
     ("le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "a", "et",
      "ou", "en", "pour", "par", "sur", "avec", "sans", "ce", "cet", "cette", "ces", "mon", "ma", "mes",

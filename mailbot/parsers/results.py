@@ -280,6 +280,8 @@ _PARTLY = _phrases(rf"""
   | pas\s+(?:completement|entierement|totalement|tout\s+a\s+fait|toute\s+a\s+fait|integralement)
         (?:\s+(?:ete\s+)?{_SOLVED})?
   | plus\s+ou\s+moins | a\s+peu\s+pres | partly | partially
+  | (?:presque|quasi(?:ment)?|pratiquement|a\s+moitie|almost|nearly)\s+(?:ete\s+)?{_SOLVED}
+  | {_SOLVED}\s+(?:a|pour)\s+\d{{1,2}}(?!\d)(?!\s+(?:h|heures?|min)\b)  # "résolu à 50 %" ("%" is no word here)
 """)
 _ONGOING = _phrases(rf"""
     (?:toujours\s+|encore\s+|c\s+est\s+|est\s+)?en\s+cours
@@ -291,9 +293,11 @@ _ONGOING = _phrases(rf"""
   | en\s+train\s+de | on\s+(?:en\s+)?(?:discute|parle|echange)(?:\s+encore)?
   | (?:on|nous)\s+(?:se\s+voit|se\s+voyons|nous\s+voyons|doit\s+se\s+voir|devons\s+nous\s+voir)
   | rien\s+(?:pour\s+l\s+instant|pour\s+le\s+moment|encore) | pas\s+pour\s+l\s+instant
+  | (?:bientot|bientot\s+ete|sur\s+le\s+point\s+d\s+etre|en\s+passe\s+d\s+etre)\s+{_SOLVED} | {_SOLVED}\s+bientot
+  | en\s+voie\s+de\s+(?:resolution|reglement|{_SOLVED})
 """)
-_UNSOLVED = _phrases(r"""
-    (?:sans|aucune|pas\s+de|pas\s+trouve\s+de)\s+solution | echec
+_UNSOLVED = _phrases(rf"""
+    (?:sans|aucune|pas\s+de|pas\s+trouve\s+de)\s+solution | echec | loin\s+d\s+etre\s+{_SOLVED}
   | (?:ca|cela)\s+n\s+a\s+pas\s+(?:marche|abouti|fonctionne)
   | n\s+a\s+pas\s+abouti | rien\s+n\s+a\s+change | unsolved | not\s+solved
 """)
@@ -326,8 +330,9 @@ def _results_in(folded: str) -> list[str]:
             found += [result] * len(pattern.findall(text))
             text = pattern.sub(" | ", text)  # a taken phrase also ends the look-back below
         for match in _SOLVED_WORD.finditer(text):
-            before = text[:match.start()].split("|")[-1].split()[-3:]
-            # "pas résolu", "n'a toujours pas été réglé", "rien n'a été résolu", "non résolu"
+            before = text[:match.start()].split("|")[-1].split()
+            # "pas résolu", "n'a toujours pas été réglé", "rien n'a été résolu", "non résolu", and a "not" anywhere
+            # before it in its clause: "je ne pense pas que ce soit résolu"
             found.append("non_resolu" if _NEGATORS.intersection(before) else "resolu")
     return found
 

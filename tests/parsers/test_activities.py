@@ -84,3 +84,19 @@ def test_aideur_commands_are_read_with_the_wrong_line_named():
     [command] = parse_aideur_reply("#event cancel ac-2027-003 speaker ill", TODAY).commands
     assert dict(command.fields) == {"action": "annuler", "ref": "AC-2027-003", "reason": "speaker ill"}
     assert parse_aideur_reply("#activite places AC-2027-003", TODAY).errors
+
+
+# Like a consent, only a plain yes books (stop 17: a stranger's attack booked "Je viens pas").
+@pytest.mark.parametrize("text", [
+    "Je viens pas", "Oui je viens peut être", "Oui normalement", "Ok merci pour l'info", "Inscription annulée",
+    "Oui\nsauf s'il pleut", "Je m'inscris. Par ailleurs, je cherche un avocat.", "Oui, je viendrai si je peux",
+    "Oui bonjour, je cherche un avocat pour un litige", "Je m'inscris ? C'est payant ?",
+])
+def test_only_a_plain_yes_books(text: str) -> None:
+    assert answer_of(text) is Answer.UNCLEAR
+
+
+@pytest.mark.parametrize("text", ["Bonjour,\nJe m'inscris", "Oui, avec plaisir !\nBonne journée\nAlice",
+                                  "Bonjour Aideur,\n\nInscrivez-moi svp.\n\nMerci, Alice"])
+def test_a_greeting_and_kind_words_around_a_booking(text: str) -> None:
+    assert answer_of(text) is Answer.BOOK

@@ -71,3 +71,11 @@ def test_ballot_keys_differ_per_voter_and_poll_and_need_the_secret():
     assert "7" not in key.split("-") and len(key) == 64
     # After a key rotation the old key still finds the ballot (so a change of vote replaces it).
     assert TokenSigner([b"secret-two", b"secret-one"]).ballot_keys(1, 7)[1] == key
+
+
+# A choice named to be excluded is no vote for it (stop 17: "Pas le mardi" counted as a vote for mardi).
+@pytest.mark.parametrize("text", ["Pas le mardi", "Tout sauf le 2", "Je préfère éviter le mardi",
+                                  "Je ne peux pas le jeudi", "Surtout pas samedi", "Mardi impossible pour moi",
+                                  "Hormis le samedi", "Le jeudi est exclu"])
+def test_an_excluded_choice_is_no_vote(text: str) -> None:
+    assert read_answer(text, DAYS).choice is None

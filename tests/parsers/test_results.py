@@ -341,3 +341,15 @@ def test_outcomes_told_in_ordinary_words(new: str, result: str | None, satisfact
     reply = parse_result(text, new_text)
     assert (reply.result, reply.satisfaction) == (result, satisfaction)
     assert not reply.problems
+
+
+# A "résolu" is read with what surrounds it in its sentence (stop 17: a stranger's attack looked only at the three
+# words before it).
+@pytest.mark.parametrize(("text", "result"), [
+    ("Je ne pense pas que ce soit résolu", "non_resolu"), ("Je ne crois pas que tout soit réglé", "non_resolu"),
+    ("Loin d'être résolu", "non_resolu"), ("Presque résolu", "en_partie"), ("Quasiment réglé", "en_partie"),
+    ("Résolu à 50 %", "en_partie"), ("Bientôt résolu", "en_cours"), ("Sur le point d'être réglé", "en_cours"),
+    ("C'est résolu, merci beaucoup !", "resolu"), ("Résolu à 15h ce matin", "resolu"),
+])
+def test_what_surrounds_resolu_in_its_sentence(text: str, result: str) -> None:
+    assert parse_result(text, text).result == result
