@@ -9,6 +9,7 @@ ticket it names.
 from __future__ import annotations
 
 import email.message
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -186,6 +187,9 @@ def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|tr|transf(?:e|é)r(?:e|é)?|wg)\s*:", re.IGNORECASE)
+
+
 def calendar(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A calendar invitation or answer (a text/calendar part or an .ics file; iTIP REQUEST, REPLY, CANCEL,
     COUNTER…) is no request (issue 13, point 7): Aideur gets one short notice, on the ticket it threads with if
@@ -195,7 +199,13 @@ def calendar(mail: InboundMail, deps: RouterDeps) -> Route | None:
     token = address_token(mail, deps.signer)
     if token is not None and token.scope != SCOPE_TICKET:
         return None  # an answer to an appeal, a consent, a form…: its own workflow reads it (an .ics beside it)
-    if invitation_of(deps.message if deps.message is not None else deps.raw) is None:
+    invitation = invitation_of(deps.message if deps.message is not None else deps.raw)
+    if invitation is None:
+        return None
+    if _FORWARD_SUBJECT.match(mail.subject or "") or mail.forwarded or invitation.method in ("", "PUBLISH"):
+        # A person passing on a calendar file (a forwarded appointment, an .ics shared as a document) writes about
+        # it: their mail is read like any other. Only a calendar program's own message (an invitation it sends,
+        # an answer, a cancellation: an iTIP method) is no request.
         return None
     ticket = _ticket_of_token(mail, deps)
     if ticket is None:

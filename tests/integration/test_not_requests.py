@@ -383,3 +383,27 @@ def test_a_mass_mail_with_the_club_in_cc_and_its_reply_alls_are_mass_mails(clean
     with sessions() as session:
         assert session.scalars(select(Ticket)).all() == []
         assert all("envoi en nombre" in r.reason for r in session.scalars(select(InboundMail)))
+
+
+# A member passing on an appointment (stop 17: a forwarded URSSAF convocation with its .ics opened nothing and the
+# member got no acknowledgement): a forward, or an .ics shared as a file, is the person's mail about it. Only a
+# calendar program's own message (an iTIP method: an invitation it sends, an answer) is no request.
+URSSAF_ICS = ("BEGIN:VCALENDAR\nVERSION:2.0\nMETHOD:REQUEST\nBEGIN:VEVENT\nDTSTART:20261210T090000Z\n"
+              "SUMMARY:Contrôle URSSAF\nORGANIZER:mailto:controleur@urssaf.test\nEND:VEVENT\nEND:VCALENDAR\n")
+ASKS = ("Bonjour, je viens de recevoir cette convocation à un contrôle URSSAF le 10 décembre. Quelqu'un du club "
+        "pourrait-il m'accompagner ou me conseiller ?\nAlice\n")
+
+
+@pytest.mark.parametrize("subject, ics", [
+    ("TR: Contrôle URSSAF le 10/12", URSSAF_ICS),  # forwarded
+    ("Contrôle URSSAF le 10/12", URSSAF_ICS.replace("METHOD:REQUEST\n", "")),  # a bare .ics shared as a file
+    ("Fwd: Contrôle URSSAF", URSSAF_ICS.replace("METHOD:REQUEST", "METHOD:PUBLISH")),
+])
+def test_a_member_passing_on_an_appointment_asks_for_help(clean_mail, settings, sessions, subject, ics):  # type: ignore[no-untyped-def]
+    add_members(sessions)
+    append(clean_mail, CLUB, raw("urssaf@alice", f"Subject: {subject}\n",
+                                 f"--U\nContent-Type: text/plain; charset=utf-8\n\n{ASKS}--U\nContent-Type: text/calendar;"
+                                 f" charset=utf-8\nContent-Disposition: attachment; filename=\"invite.ics\"\n\n{ics}"
+                                 "--U--\n", 'multipart/mixed; boundary="U"'))
+    assert dict(run_cycle(settings, sessions).actions) == {"new-request": 1}
+    assert len(settle(clean_mail, ALICE, 1)) == 1
