@@ -32,6 +32,14 @@ DEFAULT_CONDITIONS_VERSION = "V4/2018"
 WEEKDAY_NAMES = (("lundi", "monday", "mon", "1"), ("mardi", "tuesday", "tue", "2"), ("mercredi", "wednesday", "wed", "3"),
                  ("jeudi", "thursday", "thu", "4"), ("vendredi", "friday", "fri", "5"), ("samedi", "saturday", "sat", "6"),
                  ("dimanche", "sunday", "sun", "7", "0"))
+def _one_spelling(address: str) -> str:
+    """Lower case, and an IDN domain in its Unicode form: incoming mail is compared in that form
+    (parsers.headers.unicode_domain), so an address configured as xn--… is still recognised."""
+    from mailbot.parsers.headers import unicode_domain
+
+    return unicode_domain(address.lower())
+
+
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 # Every setting mailbot reads. A MAILBOT_* name that is not here is a mistake (a misspelt name would otherwise be
@@ -434,7 +442,7 @@ class _Reader:
             return ""
         if not _ADDRESS.match(value):
             raise ConfigError(name, f"is not an e-mail address: {value!r}")
-        return value.lower()
+        return _one_spelling(value)
 
     def address_list(self, name: str) -> tuple[str, ...]:
         value = self.raw(name)
@@ -446,7 +454,7 @@ class _Reader:
                 raise ConfigError(name, f"is not an e-mail address: {address!r}")
         if not addresses:
             raise ConfigError(name, "names no address")
-        return addresses
+        return tuple(_one_spelling(address) for address in addresses)
 
     def optional_address_list(self, name: str) -> tuple[str, ...]:
         """Comma-separated addresses, none when unset."""
@@ -455,7 +463,7 @@ class _Reader:
         for address in addresses:
             if not _ADDRESS.match(address):
                 raise ConfigError(name, f"is not an e-mail address: {address!r}")
-        return addresses
+        return tuple(_one_spelling(address) for address in addresses)
 
     def secret_keys(self, name: str) -> tuple[bytes, ...]:
         value = self.raw(name)

@@ -323,3 +323,12 @@ def test_the_clubs_own_domain_is_the_club_but_not_aideur_nor_a_public_provider()
     assert load().club_addresses == ("aide@club.test", "@club.test", "!aideur@club.test", "!second@club.test")
     gmail = load(MAILBOT_CLUB_ADDRESS="club.aide@gmail.com", MAILBOT_CLUB_ALIASES="contact@club.test")
     assert gmail.club_addresses == ("club.aide@gmail.com", "contact@club.test")
+
+
+def test_an_idn_address_is_recognised_whichever_form_was_configured():
+    """Incoming mail is compared with IDN domains in their Unicode form: an Aideur address configured in punycode
+    (as providers print it) is still his (stop 17: his commands were taken for a stranger's)."""
+    settings = load_settings(BASE | {"MAILBOT_AIDEUR_ADDRESSES": "Jo@XN--EXEMPLE-T-I4AB.fr, aideur@club.test"},
+                             env_file=None)
+    assert settings.is_aideur("jo@exemple-été.fr")
+    assert settings.is_aideur("aideur@club.test")
