@@ -119,8 +119,12 @@ def poll_reply(ctx: WorkflowContext, mail: InboundMail, participant_id: int, *, 
     assert poll is not None
     key = f"{poll.ref}:{mail.message_id}"
     if poll.status != "open" or ctx.now >= poll.closes_at:
-        _to_member(ctx, poll, participant, member, "sondage_clos", {}, key=f"sondage_clos:{key}")
-        return "vote arrivé après la clôture : non compté"
+        said = own_words(mail)
+        forwarded = _pass_on(ctx, poll, member, said, key) if not is_courtesy_only(said) and \
+            read_answer(said, [c.label for c in poll.choices]).choice is None else False
+        _to_member(ctx, poll, participant, member, "sondage_clos", {"forwarded": forwarded},
+                   key=f"sondage_clos:{key}")
+        return "vote arrivé après la clôture : non compté" + (", message transmis à Aideur" if forwarded else "")
     if not proven:
         _to_member(ctx, poll, participant, member, "sondage_incompris", {"already_voted": participant.has_voted,
                                                                          "unproven": True},
@@ -131,9 +135,11 @@ def poll_reply(ctx: WorkflowContext, mail: InboundMail, participant_id: int, *, 
     if answer.choice is None and is_courtesy_only(said):
         return "remerciement seul : pas de réponse"  # "Merci !" to a confirmation needs no question back
     if answer.choice is None:
-        _to_member(ctx, poll, participant, member, "sondage_incompris", {"already_voted": participant.has_voted},
+        forwarded = _pass_on(ctx, poll, member, said, key)
+        _to_member(ctx, poll, participant, member, "sondage_incompris", {"already_voted": participant.has_voted,
+                                                                         "forwarded": forwarded},
                    key=f"sondage_incompris:{key}")
-        return "réponse peu claire : la question est renvoyée"
+        return "réponse peu claire : la question est renvoyée" + (", message transmis à Aideur" if forwarded else "")
     choice = poll.choices[answer.choice - 1]
     changed = participant.has_voted
     record_vote(ctx, poll, participant, choice)
@@ -141,6 +147,18 @@ def poll_reply(ctx: WorkflowContext, mail: InboundMail, participant_id: int, *, 
         "changed": changed, "choice": {"number": choice.position, "label": choice.label}},
         key=f"sondage_vote:{key}", scrub=poll.anonymous)
     return "vote modifié" if changed else "vote enregistré"
+
+
+def _pass_on(ctx: WorkflowContext, poll: Poll, member: Member, said: str, key: str) -> bool:
+    """A member's words that are no vote (a question, a remark, another subject) reach Aideur: nothing a member
+    writes to the club is lost. Not for an anonymous poll, where the words may tell the vote: the member is told
+    to write to Aideur apart. Returns whether they were passed on."""
+    if poll.anonymous or not said.strip():
+        return False
+    notify_aideurs(ctx, None, "sondage_retour", _poll_context(ctx, poll) | {
+        "member": member.display_name, "email": member.email or "", "text": said[:4000]},
+        key=f"sondage_retour:{key}")
+    return True
 
 
 def record_vote(ctx: WorkflowContext, poll: Poll, participant: PollParticipant, choice: PollChoice) -> None:

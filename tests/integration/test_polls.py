@@ -28,6 +28,7 @@ from tests.helpers import (
     wait_mail,
 )
 from tests.integration.aideur_clients import confirm_command, confirmation_requests, reply_to_notification
+from tests.integration.daemon_process import wait_until
 from tests.integration.test_cli import mailbot
 
 BLOCK = """#sondage
@@ -90,6 +91,8 @@ def test_anonymous_poll_clear_unclear_changed_forged_and_late_votes_and_nothing_
     assert "enregistré" in words(voted) and "le jeudi après-midi" in words(voted)
     [_, unclear] = settle(clean_mail, BRUNO, 2)
     assert "pas su lire votre choix" in words(unclear) and "3. le samedi matin" in words(unclear)
+    # An anonymous poll: words that are no vote may tell the vote, so they reach no one, and the member is told so.
+    assert "lues par personne" in words(unclear)
     # Alice changes her mind, in words; Bruno answers clearly; Chloé's From: through Alice's address votes nothing.
     answer(clean_mail, settings, sessions, questions[ALICE], "Finalement plutôt le samedi", day, sender=ALICE)
     answer(clean_mail, settings, sessions, questions[BRUNO], "choix 1", day, sender=BRUNO)
@@ -169,6 +172,9 @@ def test_named_poll_results_name_voters_and_aideur_asks_who_has_not_voted(clean_
     day = datetime(2026, 11, 27, 9, 0)
     answer(clean_mail, settings, sessions, questions[ALICE], "2)", day, sender=ALICE)
     answer(clean_mail, settings, sessions, questions[ALICE], "1 ou 3 ?", day, sender=ALICE)  # unclear: vote kept
+    # A named poll: her words that are no vote reach Aideur (nothing a member writes is lost), and she is told so.
+    assert wait_until(lambda: any(m.subject == "Message d'un membre sur le sondage SO-2026-001" and "1 ou 3 ?" in
+                                  words(m) for m in mailbox(clean_mail, AIDEUR)), 30)
     settle(clean_mail, ALICE, 3)
     # A bare thank-you to her confirmation gets nothing back (checked by the count below).
     confirmation = next(m for m in mailbox(clean_mail, ALICE) if "enregistré" in m.subject)
@@ -179,6 +185,7 @@ def test_named_poll_results_name_voters_and_aideur_asks_who_has_not_voted(clean_
     run_cycle(settings, sessions, at=day)
     alice = settle(clean_mail, ALICE, 4)
     assert len(alice) == 4
+    assert "transmis à Aideur" in words(alice[2])
     unproven = alice[3]
     assert "pas comptée" in words(unproven) and "vote précédent l'est toujours" in words(unproven)
     with sessions() as session:

@@ -368,6 +368,8 @@ SAMPLES = {
         "sondage_cree": NOTICE | {"asked": ["Alice Martin", "Bruno Petit", "Chloé Durand"], "activity_ref": "AC-2027-003"},
         "sondage_qui": NOTICE | {"names": ["Bruno Petit", "Chloé Durand"]},
         "sondage_liste": NOTICE | {"polls": [POLL, POLL | {"poll_ref": "SO-2026-001", "open": False, "anonymous": False}]},
+        "sondage_retour": NOTICE | {"member": "Alice Martin", "email": "alice@membres.test", "anonymous": False,
+                                    "text": "Je ne sais pas encore, est-ce que l'atelier sera filmé ?"},
     }.items()},
     # Issue 17: activities.
     "activite_annonce": NOTICE | {"first_name": "Alice", "activity": ACTIVITY},
