@@ -49,7 +49,9 @@ def authenticated_sender(raw: bytes, from_address: str, authserv_id: str) -> Ver
         if result.result != "pass":
             continue
         if result.method == "dmarc":
-            header_from = result.properties.get("header.from", domain).lower()
+            # The domain DMARC passed for must be named (RFC 7489 11.2): a bare "dmarc=pass" proves nothing about
+            # this From:.
+            header_from = result.properties.get("header.from", "").lower()
             if header_from == domain:
                 return Verdict(True, "dmarc=pass")
         elif result.method == "dkim":

@@ -26,6 +26,8 @@ def raw(*values: str) -> bytes:
     (("other.example; dmarc=pass header.from=club.test",), False),  # another server's word
     ((), False),  # none at all (the one in the body does not count)
     ((f'{ID}; dmarc=pass header.from="club.test',), False),  # unreadable: an open quote
+    ((f"{ID}; dmarc=pass",), False),  # a pass for no named domain proves nothing about this From:
+    ((f"{ID}; dmarc=pass header.from=evil.test",), False),
 ])
 def test_authenticated_sender(values: tuple[str, ...], passed: bool) -> None:
     verdict = authenticated_sender(raw(*values), "aideur@club.test", ID)
