@@ -803,8 +803,13 @@ def _email_spans(folded: str, identity: Identity) -> Iterator[_Span]:
     if len(local) >= 5 and local not in _GENERIC_LOCAL_PARTS and re.sub(r"[._-]", "", local) not in _COMMON_WORDS:
         pattern = rf"(?<![a-z0-9._%+-]){re.escape(local)}(?![a-z0-9_%+-]|\.[a-z0-9])"
         yield from (_Span(m.start(), m.end(), EMAIL) for m in re.finditer(pattern, folded))
-    # A company's own domain is its website: "boulangerie-martin.fr" names it.
+    # A short address at a big provider named without its ending: "am75 sur gmail", "am75@gmail", "am75 (gmail)".
     labels = domain.split(".")
+    if len(local) >= 2 and labels and labels[0]:
+        pattern = (rf"(?<![a-z0-9._%+-]){re.escape(local)}\s*(?:@|\(|\[|\s(?:sur|chez|at|arobase|arobas|a|de)\s)\s*"
+                   rf"{re.escape(labels[0])}(?![a-z0-9-])")
+        yield from (_Span(m.start(), m.end(), EMAIL) for m in re.finditer(pattern, folded))
+    # A company's own domain is its website: "boulangerie-martin.fr" names it.
     if len(labels) >= 2 and labels[-2] not in _MAIL_PROVIDERS:
         pattern = rf"(?<![a-z0-9-]){re.escape(domain)}(?![a-z0-9-]|\.[a-z0-9])"
         yield from (_Span(m.start(), m.end(), EMAIL_DOMAIN) for m in re.finditer(pattern, folded))
@@ -822,7 +827,10 @@ def _own_address_spelled_out(folded: str, local: str, domain: str) -> Iterator[_
     if len(keys[0]) < 2 or not all(keys):
         return
     at, dot = "(?:at|arobase|arobas|chez|a)?", "(?:dot|point|pt)?"
-    pattern = re.compile(re.escape(keys[0]) + at + dot.join(re.escape(key) for key in keys[1:]))
+    # The local part's own dots, dashes and underscores may be spelled out too: "jp point dupuis arobase gmail…".
+    pieces = [re.escape(piece) for piece in re.split(r"[._-]+", local) if re.sub(r"[^a-z0-9]", "", piece)]
+    local_pattern = "(?:dot|point|pt|tiret|underscore)?".join(pieces) if pieces else re.escape(keys[0])
+    pattern = re.compile(local_pattern + at + dot.join(re.escape(key) for key in keys[1:]))
     if not pattern.search(_NOT_ALNUM.sub("", folded)):
         return  # the usual case, found without building the index below
     positions = [index for index, char in enumerate(folded) if char.isascii() and char.isalnum()]

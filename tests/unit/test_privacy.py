@@ -895,3 +895,15 @@ def test_letters_spelled_out_without_their_key(identity: Identity, written: str)
 
 def test_spelling_back_needs_a_consonant_before_and_a_long_name() -> None:
     assert find_identity("Le nol et le jol.", Identity("Joel", "Noel")) == []
+
+
+@pytest.mark.parametrize(("email", "written"), [
+    ("jp.dupuis@gmail.com", "jp point dupuis arobase gmail point com"),
+    ("jp.dupuis@gmail.com", "jp (point) dupuis (at) gmail (point) com"),
+    ("marie-claire_l@orange.fr", "marie tiret claire underscore l arobase orange point fr"),
+    ("am75@gmail.com", "am75 sur gmail"), ("am75@gmail.com", "am75@gmail"), ("am75@gmail.com", "am75 (gmail)"),
+])
+def test_the_requesters_address_with_its_own_dots_spelled_or_its_ending_left_out(email: str, written: str) -> None:
+    """find_identity is what erasure and audits use: the requester's address must be found, not only "an
+    address" (stop 17)."""
+    assert [leak.what for leak in find_identity(f"Écrivez-lui : {written}.", Identity(email=email))] == [EMAIL]
