@@ -513,7 +513,7 @@ def _neutral(word: str, vocabulary: Vocabulary) -> bool:
 
 # After the answer, only these may stand beside kind words (see _says_more): the person's own details given or
 # named ("voici mon numéro : 06…", "PS : sans mon téléphone"), not what is done with them.
-_LATER_NEUTRAL = frozenset(["ps", "pps", "nb", "p", "s", "voici", "voila", "ci", "dessous", "coordonnees", "coordonnee", "numero", "numeros", "telephone", "tel", "portable", "mobile", "fixe", "mail", "mails", "email", "e", "courriel", "adresse", "postale", "postal", "nom", "prenom", "perso", "pro"])
+_LATER_NEUTRAL = frozenset(["ou", "remercie", "remercions", "ps", "pps", "nb", "p", "s", "voici", "voila", "ci", "dessous", "coordonnees", "coordonnee", "numero", "numeros", "telephone", "tel", "portable", "mobile", "fixe", "mail", "mails", "email", "e", "courriel", "adresse", "postale", "postal", "nom", "prenom", "perso", "pro"])
 
 
 def _later_neutral(word: str, vocabulary: Vocabulary) -> bool:
@@ -616,7 +616,8 @@ def _qualifier(everything: str, raw: str) -> str:
 # Phrases that look like a deferral or a doubt but settle the matter: "après réflexion, oui", "quand vous voulez".
 _SETTLED = _phrases(r"""
     apres\s+(?:mure\s+)?reflexion | reflexion\s+faite | tout\s+bien\s+reflechi | tout\s+compte\s+fait
-  | quand\s+vous\s+(?:voulez|voudrez|le\s+souhaitez) | des\s+que\s+possible | des\s+maintenant | sans\s+attendre
+  | quand\s+vous\s+(?:voulez|voudrez|le\s+souhaitez)
+  | quand\s+(?:il|elle|ils|elles)\s+(?:veut|veulent|voudra|voudront|le\s+souhaite|le\s+souhaitent) | des\s+que\s+possible | des\s+maintenant | sans\s+attendre
 """)
 
 
@@ -634,7 +635,9 @@ _KIND = _phrases(r"""
         (?:aider|rendre\s+service|etre\s+utile|participer|contribuer|echanger)
   | (?:avec\s+)?(?:grand\s+|grande\s+)?(?:plaisir|joie) | de\s+rien | je\s+vous\s+en\s+prie | merci\s+a\s+vous
   | (?:il|elle|ils|elles|on)\s+(?:peut|peuvent|pourra|pourront)\s+(?:me|m|nous)\s+(?:appeler|joindre|contacter|ecrire)
-  | (?:mise|mettre)\s+en\s+relation | thanks | thank\s+you | cheers | best\s+regards | regards
+  | (?:mise?s?|mettre|mette)\s+en\s+(?:relation|contact) | thanks | thank\s+you | cheers | best\s+regards | regards
+  | merci\s+(?:beaucoup\s+|infiniment\s+|bien\s+|encore\s+)?(?:pour|de)\s+(?:votre|vos|ton|ta|tes|la|le|les|l|cette|ce|cet)
+        \s+[a-z]+(?:\s+(?:en\s+relation|de\s+contact))?
 """)
 
 
@@ -642,7 +645,7 @@ def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: V
     """Whether a clause after the answer says more than a plain yes may (see _KIND). Lines that are the person's
     name ("Alice Martin", "J.-P. Dupont") are their signature, whatever precedes them."""
     for clause in later:
-        if _name_line(lines[clause.line][1]):
+        if _name_line(lines[clause.line][1]) or _name_words(clause.words, lines[clause.line][1]):
             continue
         words = _KIND.sub(" ", _SETTLED.sub(" ", _YES_FIXED.sub(" ", clause.words)))
         # A clause that says yes again ("vous pouvez lui transmettre mes coordonnées") may name what is shared.
@@ -651,6 +654,16 @@ def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: V
         if any(not neutral(word, vocabulary) and word != "qqrestriction" for word in words.split()):
             return True
     return False
+
+
+def _name_words(words: str, line: str) -> bool:
+    """A clause of one to three words, each written with a capital in its line: a name signed after a closing on
+    the same line ("Oui. Cordialement, Marc")."""
+    wanted = words.split()
+    if not 0 < len(wanted) <= 3:
+        return False
+    capitalised = {fold(part) for part in re.findall(r"[^\W\d_][\w'-]*", line) if part[:1].isupper()}
+    return all(word in capitalised for word in wanted)
 
 
 def _name_line(line: str) -> bool:

@@ -72,6 +72,10 @@ def test_a_yes_then_a_form_with_a_no_is_not_a_yes(text: str) -> None:
     "Oui\n\nAlice", "Oui, merci\nJean-Pierre Dupont", "Oui, je reste à votre disposition.",
     "Oui, avec grand plaisir, bonne soirée", "OK pour moi, belle journée", "Oui !\nBonne fin de semaine",
     "Oui\nMerci\nAlice Martin\nBoulangerie Martin\n06 12 34 56 78",
+    "Bonjour, oui je suis d'accord. Cordialement, Marc", "Oui, je suis d'accord pour être mis en relation.",
+    "Bien sûr, avec plaisir ! Merci pour votre travail.", "Oui, je vous remercie.",
+    "Oui, il peut me contacter par mail ou téléphone.", "Oui, c'est d'accord, merci pour la mise en relation.",
+    "D'accord, vous pouvez lui donner mes coordonnées.", "Oui, j'autorise la transmission de mes coordonnées.",
 ])
 def test_a_plain_yes_with_kind_words_stays_a_yes(text: str) -> None:
     assert read_consent(text).answer is YES, text
