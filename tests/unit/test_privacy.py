@@ -907,3 +907,13 @@ def test_the_requesters_address_with_its_own_dots_spelled_or_its_ending_left_out
     """find_identity is what erasure and audits use: the requester's address must be found, not only "an
     address" (stop 17)."""
     assert [leak.what for leak in find_identity(f"Écrivez-lui : {written}.", Identity(email=email))] == [EMAIL]
+
+
+@pytest.mark.parametrize(("company", "text"), [
+    ("Hôtel de la Poste", "Rendez-vous au bureau de poste."), ("Aux Trois Épis", "Il a trois enfants."),
+    ("Boulangerie du Coin", "Au coin de la rue."), ("Café de la Gare", "Départ de la gare de Lyon."),
+])
+def test_a_common_word_of_a_company_name_alone_is_not_the_company(company: str, text: str) -> None:
+    identity = Identity("Léa", "Noël", company)
+    assert find_identity(text, identity) == []
+    assert [leak.what for leak in find_identity(f"Voyez {company}.", identity)] == [COMPANY]
