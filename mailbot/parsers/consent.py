@@ -228,6 +228,7 @@ def _own_lines(text: str) -> list[tuple[str, str]]:
     return out
 
 
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # An attribution names a date or an address: "Comme je vous l'ai déjà écrit :" is the person's sentence.
 _ATTRIBUTION_MARKS = re.compile(r"[\d@<]")
 
@@ -492,7 +493,7 @@ _TITLES = frozenset(["madame", "monsieur", "mme", "mr", "m", "aideur", "a", "tou
 _POLITE = frozenset(["merci", "beaucoup", "infiniment", "bien", "mille", "fois", "encore", "pour", "votre", "vos", "ce", "cet", "cette", "le", "la", "l", "les", "de", "du", "d", "message", "mail", "courriel", "retour", "proposition", "question", "demande", "sollicitation", "votre", "prise", "contact", "gentil", "c", "est", "tres", "je", "vous", "remercie"])
 _LEAD_IN = frozenset(["alors", "bon", "bah", "ben", "eh", "bien", "finalement", "apres", "reflexion", "tout", "compte", "fait", "en", "faite"])
 # Words that may stand next to the answer without changing it: politeness, the details and the people concerned.
-_FILLER = frozenset(["merci", "beaucoup", "bien", "mille", "fois", "infiniment", "encore", "svp", "stp", "plait", "je", "j", "vous", "il", "elle", "on", "lui", "leur", "leurs", "me", "m", "moi", "nous", "y", "en", "le", "la", "l", "les", "un", "une", "des", "de", "du", "d", "a", "au", "aux", "pour", "par", "avec", "et", "mon", "ma", "mes", "votre", "vos", "son", "sa", "ses", "ce", "cet", "cette", "ces", "ca", "cela", "que", "qu", "qui", "c", "est", "s", "soit", "soient", "sont", "etre", "ai", "a", "avoir", "pouvez", "peut", "pouvons", "donc", "alors", "bon", "bah", "ben", "eh", "ah", "oh", "tres", "tout", "toute", "tous", "toutes", "finalement", "tant", "madame", "monsieur", "aideur", "club", "aide", "reponse", "part", "cote", "mien", "mienne", "ici", "bonne", "journee", "soiree"])
+_FILLER = frozenset(["merci", "beaucoup", "bien", "mille", "fois", "infiniment", "encore", "svp", "stp", "plait", "je", "j", "vous", "il", "elle", "on", "lui", "leur", "leurs", "me", "m", "moi", "nous", "y", "en", "le", "la", "l", "les", "un", "une", "des", "de", "du", "d", "a", "au", "aux", "pour", "par", "avec", "et", "mon", "ma", "mes", "votre", "vos", "son", "sa", "ses", "ce", "cet", "cette", "ces", "ca", "cela", "que", "qu", "qui", "c", "est", "s", "soit", "soient", "sont", "etre", "ai", "a", "avoir", "pouvez", "peut", "pouvons", "donc", "alors", "bon", "bah", "ben", "eh", "ah", "oh", "tres", "tout", "toute", "tous", "toutes", "finalement", "tant", "madame", "monsieur", "aideur", "club", "aide", "reponse", "part", "cote", "mien", "mienne", "ici", "bonne", "journee", "soiree", "mis", "mise", "mises"])
 _CONTEXT = re.compile(r"(?:transm|communiq|donn|partag|envoy|contact|coordonn|inform|infos|numer|telephon|tel|"
                       r"adress|mail|email|courriel|person|membre|demand|relation|echang|nom|prenom|detail|"
                       r"qqrestriction)\w*")
@@ -513,7 +514,7 @@ def _neutral(word: str, vocabulary: Vocabulary) -> bool:
 
 # After the answer, only these may stand beside kind words (see _says_more): the person's own details given or
 # named ("voici mon numéro : 06…", "PS : sans mon téléphone"), not what is done with them.
-_LATER_NEUTRAL = frozenset(["ou", "remercie", "remercions", "ps", "pps", "nb", "p", "s", "voici", "voila", "ci", "dessous", "coordonnees", "coordonnee", "numero", "numeros", "telephone", "tel", "portable", "mobile", "fixe", "mail", "mails", "email", "e", "courriel", "adresse", "postale", "postal", "nom", "prenom", "perso", "pro"])
+_LATER_NEUTRAL = frozenset(["ou", "suis", "remercie", "remercions", "disponible", "disponibles", "joignable", "joignables", "ps", "pps", "nb", "p", "s", "voici", "voila", "ci", "dessous", "coordonnees", "coordonnee", "numero", "numeros", "telephone", "tel", "portable", "mobile", "fixe", "mail", "mails", "email", "e", "courriel", "adresse", "postale", "postal", "nom", "prenom", "perso", "pro"])
 
 
 def _later_neutral(word: str, vocabulary: Vocabulary) -> bool:
@@ -617,7 +618,8 @@ def _qualifier(everything: str, raw: str) -> str:
 _SETTLED = _phrases(r"""
     apres\s+(?:mure\s+)?reflexion | reflexion\s+faite | tout\s+bien\s+reflechi | tout\s+compte\s+fait
   | quand\s+vous\s+(?:voulez|voudrez|le\s+souhaitez)
-  | quand\s+(?:il|elle|ils|elles)\s+(?:veut|veulent|voudra|voudront|le\s+souhaite|le\s+souhaitent) | des\s+que\s+possible | des\s+maintenant | sans\s+attendre
+  | quand\s+(?:il|elle|ils|elles)\s+(?:veut|veulent|voudra|voudront|le\s+souhaite|le\s+souhaitent)
+  | a\s+(?:tres\s+)?bientot | des\s+que\s+possible | des\s+maintenant | sans\s+attendre
 """)
 
 
@@ -631,7 +633,7 @@ _KIND = _phrases(r"""
   | excellente\s+(?:journee|soiree|semaine) | cordialement | bien\s+cordialement | cordiales\s+salutations
   | (?:sinceres\s+|meilleures\s+|bien\s+)?salutations | bien\s+a\s+(?:vous|toi) | amicalement | amities | bises | bisous
   | a\s+bientot | au\s+plaisir | a\s+(?:votre|ta)\s+disposition | je\s+reste\s+a\s+(?:votre|ta)\s+(?:entiere\s+)?disposition
-  | (?:tres\s+)?(?:ravie?s?|heureux|heureuse|contente?s?)\s+(?:de\s+|d\s+)?(?:pouvoir\s+)?(?:l\s+|la\s+|les\s+|vous\s+|lui\s+)?
+  | (?:je\s+(?:suis|serai)\s+)?(?:tres\s+)?(?:ravie?s?|heureux|heureuse|contente?s?)\s+(?:de\s+|d\s+)?(?:pouvoir\s+)?(?:l\s+|la\s+|les\s+|vous\s+|lui\s+)?
         (?:aider|rendre\s+service|etre\s+utile|participer|contribuer|echanger)
   | (?:avec\s+)?(?:grand\s+|grande\s+)?(?:plaisir|joie) | de\s+rien | je\s+vous\s+en\s+prie | merci\s+a\s+vous
   | (?:il|elle|ils|elles|on)\s+(?:peut|peuvent|pourra|pourront)\s+(?:me|m|nous)\s+(?:appeler|joindre|contacter|ecrire)
@@ -647,9 +649,11 @@ def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: V
     for clause in later:
         if _name_line(lines[clause.line][1]) or _name_words(clause.words, lines[clause.line][1]):
             continue
+        # A clause that says yes again ("vous pouvez lui transmettre mes coordonnées", "n'hésitez pas à lui
+        # transmettre…") may name what is shared.
+        says_yes = bool(_YES_FIXED.search(clause.words) or vocabulary.yes.search(clause.words))
         words = _KIND.sub(" ", _SETTLED.sub(" ", _YES_FIXED.sub(" ", clause.words)))
-        # A clause that says yes again ("vous pouvez lui transmettre mes coordonnées") may name what is shared.
-        neutral = _neutral if vocabulary.yes.search(words) else _later_neutral
+        neutral = _neutral if says_yes else _later_neutral
         words = vocabulary.yes.sub(" ", words)
         if any(not neutral(word, vocabulary) and word != "qqrestriction" for word in words.split()):
             return True
@@ -685,7 +689,9 @@ def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
     if sum(len(cleaned) for _written, cleaned in lines) > _LONGEST:
         return ConsentReading(ConsentAnswer.UNCLEAR, lines[0][0], reason="trop long")
     found = _Restriction()
-    lows = [_take_restrictions(_low(cleaned), found, index) for index, (_written, cleaned) in enumerate(lines)]
+    # An address the person gives ("Mon mail : marc@exemple.fr") is their own details: one neutral word.
+    lows = [_take_restrictions(_low(_ADDRESS.sub(" mail ", cleaned)), found, index)
+            for index, (_written, cleaned) in enumerate(lines)]
     clauses = _opening(_clauses(lows), vocabulary)
     if not clauses:
         return ConsentReading(ConsentAnswer.UNCLEAR, "", reason="vide")  # only "Bonjour," and "Merci !"

@@ -76,6 +76,9 @@ def test_a_yes_then_a_form_with_a_no_is_not_a_yes(text: str) -> None:
     "Bien sûr, avec plaisir ! Merci pour votre travail.", "Oui, je vous remercie.",
     "Oui, il peut me contacter par mail ou téléphone.", "Oui, c'est d'accord, merci pour la mise en relation.",
     "D'accord, vous pouvez lui donner mes coordonnées.", "Oui, j'autorise la transmission de mes coordonnées.",
+    "Oui avec plaisir, n'hésitez pas à lui transmettre mes coordonnées.", "OK pour la mise en relation",
+    "Oui je veux bien être mis en contact", "Oui, volontiers. Je serai ravie d'aider", "Oui, je suis disponible.",
+    "Oui, bien sûr, je suis joignable au 06 12 34 56 78.", "Oui. Mon mail : marc@exemple.fr", "Oui, merci, à bientôt",
 ])
 def test_a_plain_yes_with_kind_words_stays_a_yes(text: str) -> None:
     assert read_consent(text).answer is YES, text
