@@ -32,6 +32,8 @@ DEFAULT_CONDITIONS_VERSION = "V4/2018"
 WEEKDAY_NAMES = (("lundi", "monday", "mon", "1"), ("mardi", "tuesday", "tue", "2"), ("mercredi", "wednesday", "wed", "3"),
                  ("jeudi", "thursday", "thu", "4"), ("vendredi", "friday", "fri", "5"), ("samedi", "saturday", "sat", "6"),
                  ("dimanche", "sunday", "sun", "7", "0"))
+
+
 def _one_spelling(address: str) -> str:
     """Lower case, and an IDN domain in its Unicode form: incoming mail is compared in that form
     (parsers.headers.unicode_domain), so an address configured as xn--… is still recognised."""

@@ -9,9 +9,7 @@ from datetime import date, datetime, time
 from enum import Enum
 
 from .commands import parse_price
-from .consent import _FILLER, ConsentAnswer, Vocabulary, _phrases, read_answer
-from .consent import _NO as _CONSENT_NO
-from .consent import _YES as _CONSENT_YES
+from .consent import ConsentAnswer, consent_words_and, read_answer
 from .dates import fold, parse_date
 
 __all__ = ["KINDS", "ActivityBlock", "Answer", "BlockError", "answer_of", "asks_for_list", "parse_block",
@@ -214,17 +212,14 @@ _CONDITION = re.compile(r"\b(?:mais|sauf|si|seulement|peut-etre|sous\s+reserve|a
 # A booking takes a seat someone else may be waiting for: like a consent, only a plain yes books. "Je viens pas",
 # "Oui normalement", "Oui / sauf s'il pleut", "Je m'inscris. Par ailleurs je cherche un avocat" are asked again (and
 # what they say reaches Aideur: nothing a member writes is lost).
-_BOOKING_VOCABULARY = Vocabulary(
-    yes=_phrases(_CONSENT_YES + r"""
-      | je\s+m\s+inscri[st]? | je\s+(?:souhaite|veux|voudrais)\s+m\s+inscrire | inscri(?:vez|re|s|ption)(?:\s+moi)?
+_BOOKING_VOCABULARY = consent_words_and(
+    yes=r"""
+        je\s+m\s+inscri[st]? | je\s+(?:souhaite|veux|voudrais)\s+m\s+inscrire | inscri(?:vez|re|s|ption)(?:\s+moi)?
       | je\s+viens | je\s+viendrai | je\s+participe(?:rai)? | oui\s+je\s+participe | presente? | partante?
-      | je\s+prends?\s+(?:la\s+)?place | book | count\s+me\s+in | i\s*m\s+in"""),
-    no=_phrases(_CONSENT_NO + r"""
-      | annul\w* | je\s+(?:me\s+)?desiste | je\s+me\s+retire | desinscri\w* | cancel"""),
-    neutral=_FILLER | frozenset(["place", "places", "seance", "atelier", "formation", "reunion", "soiree", "activite",
-                                 "sortie", "visite", "evenement", "inscription", "cette", "fois", "aussi", "volontiers",
-                                 "participer", "venir"]),
-    restrictions=False,
+      | je\s+prends?\s+(?:la\s+)?place | book | count\s+me\s+in | i\s*m\s+in""",
+    no=r"annul\w* | je\s+(?:me\s+)?desiste | je\s+me\s+retire | desinscri\w* | cancel",
+    neutral=["place", "places", "seance", "atelier", "formation", "reunion", "soiree", "activite", "sortie", "visite",
+             "evenement", "inscription", "cette", "fois", "aussi", "volontiers", "participer", "venir"],
 )
 _GREETING_LINE = re.compile(r"^(?:bonjour|bonsoir|salut|hello|coucou|cher|chere)\b[^.!?]{0,40}[,!.]?$")
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -75,7 +76,7 @@ from .marks import (
 from .quotes import split_reply
 
 __all__ = ["CARD_FIELDS", "CONSENT_RULE", "CONTACT_CHANNELS", "ConsentAnswer", "ConsentReading", "Vocabulary",
-           "read_answer", "read_consent"]
+           "consent_words_and", "read_answer", "read_consent"]
 
 CONSENT_RULE = (
     "Pour que nous transmettions vos coordonnées, répondez à ce message par « oui » (ou « j'accepte », "
@@ -242,7 +243,14 @@ def _speaks(line: str) -> bool:
     low = _take_restrictions(low, found, 0)
     words = _words(low)
     return bool(found.lines or _QUESTION_MARK.search(line) or _answers(words, CONSENT_VOCABULARY)
-                or _NEGATION.search(words) or _qualifier(words, line))
+                or _NEGATION.search(words) or _qualifier(words, line) or _SENTENCE.match(line))
+
+
+# What a signature is not: a sentence in the first person ("Je me rétracte", "J'ai changé d'avis") or one that ends
+# like a sentence, with words in small letters ("Tout bien pesé, c'est mieux ainsi."). A name, a title, a company,
+# a phone are neither.
+_SENTENCE = re.compile(r"^\s*(?:(?:je|j['’]|moi|nous|on)\b|(?=.*\b[a-zàâçéèêëîïôûùüÿœæ]{3,}\b.*\s.*[.!…]\s*$))",
+                       re.IGNORECASE)
 
 
 def _speaks_besides_our_instruction(low: str) -> bool:
@@ -501,6 +509,15 @@ _CONTEXT = re.compile(r"(?:transm|communiq|donn|partag|envoy|contact|coordonn|in
 CONSENT_VOCABULARY = Vocabulary(yes=_phrases(_YES), no=_phrases(_NO), neutral=_FILLER, restrictions=True)
 
 
+def consent_words_and(*, yes: str = "", no: str = "", neutral: Iterable[str] = ()) -> Vocabulary:
+    """The consent reader's words and those of another yes/no question (a confirmation, a booking, a quote, the
+    acceptance of the conditions), read as strictly; `yes` and `no` are more alternatives in `_phrases` syntax.
+    Restricting what is shared is no answer to those questions."""
+    return Vocabulary(yes=_phrases(_YES + (f"| {yes}" if yes.strip() else "")),
+                      no=_phrases(_NO + (f"| {no}" if no.strip() else "")),
+                      neutral=_FILLER | frozenset(neutral), restrictions=False)
+
+
 # A verb in the future or the conditional ("je donnerai mon accord", "je vous enverrai"): a promise, not consent.
 _FUTURE = re.compile(r"[a-z]{2,}(?:erai|erais|erait|eraient|erons|eront|irai|irais|irait|drai|drais|drait|rrai|rrais|"
                      r"rrait)")
@@ -655,7 +672,7 @@ def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: V
         words = _KIND.sub(" ", _SETTLED.sub(" ", _YES_FIXED.sub(" ", clause.words)))
         neutral = _neutral if says_yes else _later_neutral
         words = vocabulary.yes.sub(" ", words)
-        if any(not neutral(word, vocabulary) and word != "qqrestriction" for word in words.split()):
+        if any(not neutral(word, vocabulary) for word in words.split()):
             return True
     return False
 

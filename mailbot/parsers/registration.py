@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
-from .consent import _FILLER, ConsentAnswer, Vocabulary, _phrases, read_answer
-from .consent import _NO as _CONSENT_NO
-from .consent import _YES as _CONSENT_YES
+from .consent import ConsentAnswer, consent_words_and, read_answer
 from .dates import fold
 from .rules import SEPARATOR, SIGN_OFF_START, SIGNATURE
 from .subjects import strip_subject_prefixes
@@ -486,15 +484,13 @@ def _acceptance_clauses(folded: str) -> list[str]:
 # j'accepte les conditions, que se passe-t-il ?", "Je ne sais pas si j'accepte les conditions", "J'accepte les
 # conditions sauf l'article 4", "oui ?" are not acceptances (the consent reader's rules: conditions, doubts,
 # questions, delays, anything more than a plain yes).
-_ACCEPTANCE_VOCABULARY = Vocabulary(
-    yes=_phrases(_CONSENT_YES + r"""
-      | lu\s+et\s+approuve | bon\s+pour\s+accord | approuvee?s? | j\s+approuve | validee?s? | acceptee?s? | j\s+adhere
-      | i\s+accept | i\s+agree | agreed | j\s+ai\s+lu\s+et\s+j\s+accepte"""),
-    no=_phrases(_CONSENT_NO),
-    neutral=_FILLER | frozenset(["conditions", "condition", "generales", "generale", "club", "prestation",
-                                 "prestations", "charte", "reglement", "adhesion", "lu", "lues", "version", "v",
-                                 "the", "terms", "with", "to", "your", "invitation", "aux"]),
-    restrictions=False,
+_ACCEPTANCE_VOCABULARY = consent_words_and(
+    yes=r"""
+        lu\s+et\s+approuve | bon\s+pour\s+accord | approuvee?s? | j\s+approuve | validee?s? | acceptee?s? | j\s+adhere
+      | i\s+accept | i\s+agree | agreed | j\s+ai\s+lu\s+et\s+j\s+accepte""",
+    neutral=["conditions", "condition", "generales", "generale", "club", "prestation", "prestations", "charte",
+             "reglement", "adhesion", "lu", "lues", "version", "v", "the", "terms", "with", "to", "your", "invitation",
+             "aux"],
 )
 _VERSION = re.compile(r"(?<![\w])v?\d+(?:[./-]\d+)*(?![\w])", re.IGNORECASE)
 

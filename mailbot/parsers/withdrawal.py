@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .consent import _DOUBT_MARKS, _HEDGE, _JOKE, _JOKE_MARKS, ConsentAnswer, Vocabulary, _phrases, read_answer
-from .consent import _FILLER as _CONSENT_FILLER
-from .consent import _NO as _CONSENT_NO
-from .consent import _YES as _CONSENT_YES
+from .consent import _DOUBT_MARKS, _HEDGE, _JOKE, _JOKE_MARKS, ConsentAnswer, consent_words_and, read_answer
 from .dates import fold
 
 __all__ = ["CONFIRMATION_RULE", "WITHDRAWAL_RULE", "is_withdrawal", "read_confirmation"]
@@ -118,18 +115,17 @@ CONFIRMATION_RULE = (
 
 # The consent reader's words, plus those of these two questions. Read exactly as strictly (parsers/consent.py):
 # the first clause is the answer, and nothing anywhere in the new text (PS included) may qualify a yes.
-_CONFIRMATION = Vocabulary(
-    yes=_phrases(_CONSENT_YES + r"""
-      | je\s+(?:vous\s+)?(?:le\s+|la\s+)?confirme | confirme | confirmee | c\s+est\s+confirme | exactement
+_CONFIRMATION = consent_words_and(
+    yes=r"""
+        je\s+(?:vous\s+)?(?:le\s+|la\s+)?confirme | confirme | confirmee | c\s+est\s+confirme | exactement
       | c\s+est\s+bien\s+ca | effacez(?:\s+tout)? | supprimez(?:\s+tout)? | resiliez | allez\s+y | faites\s+le
-    """),
-    no=_phrases(_CONSENT_NO + r"""
-      | je\s+ne\s+(?:le\s+|la\s+)?confirme\s+pas | ne\s+confirme\s+pas | pas\s+confirme
+    """,
+    no=r"""
+        je\s+ne\s+(?:le\s+|la\s+)?confirme\s+pas | ne\s+confirme\s+pas | pas\s+confirme
       | j\s+annule | annuler | annulez | annule | annulation | je\s+renonce | laissez\s+tomber | ne\s+faites\s+rien
       | je\s+reste(?:\s+(?:membre|au\s+club|dans\s+le\s+club|inscrite?))? | on\s+arrete\s+tout
-    """),
-    neutral=_CONSENT_FILLER | frozenset(["resiliation", "effacement", "suppression", "desinscription", "adhesion", "donnees", "souhaite", "veux", "quitter", "effacer", "supprimer", "resilier", "depart", "compte", "profil", "fin", "definitivement", "definitif", "bien"]),
-    restrictions=False,
+    """,
+    neutral=["resiliation", "effacement", "suppression", "desinscription", "adhesion", "donnees", "souhaite", "veux", "quitter", "effacer", "supprimer", "resilier", "depart", "compte", "profil", "fin", "definitivement", "definitif", "bien"],
 )
 
 

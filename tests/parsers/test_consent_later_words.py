@@ -54,6 +54,9 @@ def test_what_follows_the_yes_must_be_plain(text: str) -> None:
     "Oui\n\nsi c'est gratuit\nAlice Martin\nTél. 06 12 34 56 78", "Oui\nBises\nSauf si c'est payant",
     "Oui\nComme je vous l'ai déjà écrit :\nseulement par e-mail", "Oui\nBonne journée\nJe préfère attendre lundi",
     "Oui\nEntre oui ou non, j'hésite encore.", "Oui\nRépondez-moi d'abord : qui est-ce ?",
+    # words no list names, in the first person or written as a sentence
+    "Oui\n\nBien à vous,\nAlice\n\nJe me rétracte.", "Oui\nMerci\nJ'ai changé d'avis",
+    "Oui\nMerci\nTout bien pesé, mieux vaut attendre.",
 ])
 def test_a_sign_off_line_does_not_hide_what_is_written_after_it(text: str, layout) -> None:  # type: ignore
     assert read_consent(layout(text)).answer is not YES, text
@@ -71,7 +74,7 @@ def test_a_yes_then_a_form_with_a_no_is_not_a_yes(text: str) -> None:
     "Oui, ravie de pouvoir aider !", "Oui, avec plaisir\nBien à vous\nAlice Martin", "Oui. Bon courage à elle !",
     "Oui\n\nAlice", "Oui, merci\nJean-Pierre Dupont", "Oui, je reste à votre disposition.",
     "Oui, avec grand plaisir, bonne soirée", "OK pour moi, belle journée", "Oui !\nBonne fin de semaine",
-    "Oui\nMerci\nAlice Martin\nBoulangerie Martin\n06 12 34 56 78",
+    "Oui\nMerci\nAlice Martin\nBoulangerie Martin\n06 12 34 56 78", "Oui\nMerci\nAlice\nJe suis joignable au 06 12 34 56 78",
     "Bonjour, oui je suis d'accord. Cordialement, Marc", "Oui, je suis d'accord pour être mis en relation.",
     "Bien sûr, avec plaisir ! Merci pour votre travail.", "Oui, je vous remercie.",
     "Oui, il peut me contacter par mail ou téléphone.", "Oui, c'est d'accord, merci pour la mise en relation.",
