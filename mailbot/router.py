@@ -9,7 +9,6 @@ ticket it names.
 from __future__ import annotations
 
 import email.message
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +40,7 @@ from mailbot.models import InboundMail as InboundRecord
 from mailbot.parsers import InboundMail, MailKind
 from mailbot.parsers.activities import asks_for_list
 from mailbot.parsers.authresults import authenticated_sender
+from mailbot.parsers.forwards import is_forward_subject
 from mailbot.parsers.notrequests import invitation_of, is_bare_thanks, recipients, says_more_below
 from mailbot.parsers.recipients import is_copy, is_reply_all, others, subject_key
 from mailbot.parsers.registration import confirmation_of, intent_of
@@ -187,9 +187,6 @@ def robots(mail: InboundMail, deps: RouterDeps) -> Route | None:
     return None
 
 
-_FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|tr|transf(?:e|é)r(?:e|é)?|wg)\s*:", re.IGNORECASE)
-
-
 def calendar(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A calendar invitation or answer (a text/calendar part or an .ics file; iTIP REQUEST, REPLY, CANCEL,
     COUNTER…) is no request (issue 13, point 7): Aideur gets one short notice, on the ticket it threads with if
@@ -202,7 +199,7 @@ def calendar(mail: InboundMail, deps: RouterDeps) -> Route | None:
     invitation = invitation_of(deps.message if deps.message is not None else deps.raw)
     if invitation is None:
         return None
-    if _FORWARD_SUBJECT.match(mail.subject or "") or mail.forwarded or invitation.method in ("", "PUBLISH"):
+    if is_forward_subject(mail.subject) or mail.forwarded or invitation.method in ("", "PUBLISH"):
         # A person passing on a calendar file (a forwarded appointment, an .ics shared as a document) writes about
         # it: their mail is read like any other. Only a calendar program's own message (an invitation it sends,
         # an answer, a cancellation: an iTIP method) is no request.
