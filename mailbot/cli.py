@@ -72,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 EX_UNAVAILABLE = 69  # sysexits.h: a service (the database) is unavailable
 EX_CONFIG = 78  # sysexits.h: a configuration error; systemd's unit does not restart on it in a loop
+# Mails queued by a command are due at once for whichever daemon sends them, even one replaying an earlier
+# instant (`run --at`).
+AT_ONCE = datetime(2000, 1, 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -547,8 +550,7 @@ def cmd_tickets_open(args: argparse.Namespace) -> int:
             return 1
         ticket = open_for(ctx, member, args.subject, args.text, actor="cli", key=f"cli:{now.isoformat()}")
         ref = ticket.ref
-        for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
-            row.next_attempt_at = datetime(2000, 1, 1)  # due at once, even for a daemon replaying an earlier instant
+        Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx, due_at=AT_ONCE)
     print(ref)
     return 0
 
@@ -731,8 +733,7 @@ def _address_change(args: argparse.Namespace, member_address: str, change: Calla
                 raise AddressError(f"aucun membre avec l'adresse {member_address}")
             ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
             change(ctx, member, key=f"cli:{now.isoformat()}")
-            for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
-                row.next_attempt_at = datetime(2000, 1, 1)  # due at once, even for a daemon replaying earlier
+            Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx, due_at=AT_ONCE)
     except AddressError as refused:
         print(f"mailbot: {refused}", file=sys.stderr)
         return 1
@@ -978,9 +979,7 @@ def cmd_aideur_rotate_address(args: argparse.Namespace) -> int:
     with _sessions(settings).begin() as session:
         ctx = WorkflowContext(session=session, settings=settings, signer=signer, now=now)
         address = rotate_command_address(ctx)
-        for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
-            # Due at once for whichever daemon sends it, even one replaying an earlier instant (`run --at`).
-            row.next_attempt_at = datetime(2000, 1, 1)
+        Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx, due_at=AT_ONCE)
     print(f"nouvelle adresse de commande : {address}")
     print(f"envoyée à : {', '.join(settings.aideur_addresses)} (au prochain cycle du démon)")
     return 0
@@ -1012,8 +1011,7 @@ def _absence(args: argparse.Namespace, action: str) -> int:
         elif action == "clear" and absences.cancel(ctx, actor="cli", key="", tell=False) is None:
             print("aucune absence enregistrée")
             return 0
-        for row in Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx):
-            row.next_attempt_at = datetime(2000, 1, 1)  # due at once, even for a daemon replaying an earlier instant
+        Outbox(settings, signer, TemplateRenderer.for_settings(settings)).store_all(ctx, due_at=AT_ONCE)
         found_now = absences.current(ctx) if action != "clear" else None
         if action == "clear":
             print("absence terminée")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot import guard
@@ -41,6 +41,45 @@ RECENT_AUTOMATIC = select(OutboxMail.created_at, OutboxMail.next_attempt_at, Out
 
 
 @dataclass
+class StoredMail:
+    """An outbox row this pass inserted: its values, as the pass and its callers read them back."""
+
+    values: dict[str, object]
+    id: int = 0  # known once store_all has inserted the pass's rows
+
+    @property
+    def idempotency_key(self) -> str:
+        return str(self.values["idempotency_key"])
+
+    @property
+    def message_id(self) -> str:
+        return str(self.values["message_id"])
+
+    @property
+    def ticket_id(self) -> int | None:
+        return self.values["ticket_id"]  # type: ignore[return-value]
+
+    @property
+    def recipient(self) -> str:
+        return str(self.values["recipient"])
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.values["automatic"])
+
+    @property
+    def next_attempt_at(self) -> datetime:
+        return self.values["next_attempt_at"]  # type: ignore[return-value]
+
+
+# Core statements, not the ORM's unit of work: a new request stores two mails, and flushing them as ORM objects
+# (then updating each one's envelope sender) was a tenth of its time. The ids come back in the rows' order.
+INSERT_OUTBOX = insert(OutboxMail).returning(OutboxMail.id, sort_by_parameter_order=True)
+SET_ENVELOPE_SENDER = (update(OutboxMail).where(OutboxMail.id == bindparam("row_id"))
+                       .values(sender=bindparam("envelope")))
+
+
+@dataclass
 class Threads:
     """The earlier mails of the tickets `read` (store_all's one query), by (ticket id, recipient)."""
 
@@ -54,15 +93,18 @@ class Outbox:
         self.signer = signer
         self.renderer = renderer
 
-    def store_all(self, ctx: WorkflowContext) -> list[OutboxMail]:
+    def store_all(self, ctx: WorkflowContext, *, due_at: datetime | None = None) -> list[StoredMail]:
         """Store the workflow's mails. One flush first, then none until the commit: the ORM's flushes were the
         costliest part of intake, so the rows stored by this call are looked up in memory, not re-queried.
 
         Round trips are counted here (issue 16): the idempotency keys and the earlier mails of the tickets
         concerned are read for the whole pass in one query each (none for a ticket created in this transaction:
-        it can have no earlier mail), and the conversation rows ("out" messages) go in as one Core insert."""
+        it can have no earlier mail); the outbox rows go in as one Core insert (their envelope senders, which
+        name each row's id, as one update), and so do the conversation rows ("out" messages).
+
+        `due_at`: every mail stored now is due then (the CLI's "at once, whatever instant a daemon replays")."""
         ctx.session.flush()
-        rows: list[OutboxMail] = []
+        rows: list[StoredMail] = []
         roles: list[str] = []
         messages: list[dict[str, object]] = []
         with ctx.session.no_autoflush:
@@ -77,11 +119,19 @@ class Outbox:
                     roles.append(mail.token.role)
         ctx.outgoing.clear()
         ctx.rate_rows.clear()  # the rows stored now count from the database from here on
-        if rows and self.settings.verp:
-            # Each mail's envelope sender names the row (VERP), so its id is needed: one flush for the batch.
-            ctx.session.flush()
-            for row, role in zip(rows, roles, strict=False):
-                row.sender = self.envelope_sender(row, role)
+        if rows:
+            if due_at is not None:
+                for row in rows:
+                    row.values["next_attempt_at"] = due_at
+            connection = ctx.session.connection()
+            ids = connection.execute(INSERT_OUTBOX, [row.values for row in rows]).scalars().all()
+            for row, row_id in zip(rows, ids, strict=True):
+                row.id = row_id
+            if self.settings.verp:
+                # Each mail's envelope sender names the row (VERP), so it is known only now.
+                connection.execute(SET_ENVELOPE_SENDER, [
+                    {"row_id": row.id, "envelope": self.envelope_sender(row.id, role)}
+                    for row, role in zip(rows, roles, strict=True)])
         if messages:
             # No id is needed back: one executemany instead of one INSERT per row through the ORM.
             ctx.session.execute(insert(Message), messages)
@@ -108,15 +158,17 @@ class Outbox:
                     threads.rows.setdefault((ticket_id, recipient), []).append(f"<{message_id}>")
         return threads
 
-    def envelope_sender(self, row: OutboxMail, role: str) -> str:
-        """`aide+b<id><role>-<mac>@club`: where this mail's delivery reports come back. A report counts only if
-        it comes back to such an address and names the recipient of that very row (workflows.notices.bounce)."""
-        return self.signer.plus_address(self.settings.club_address, Token(SCOPE_BOUNCE, row.id, role))
+    def envelope_sender(self, row_id: int, role: str) -> str:
+        """`aide+b<id><role>-<mac>@club`: where the delivery reports of outbox row `row_id` come back. A report
+        counts only if it comes back to such an address and names the recipient of that very row
+        (workflows.notices.bounce)."""
+        return self.signer.plus_address(self.settings.club_address, Token(SCOPE_BOUNCE, row_id, role))
 
-    def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[OutboxMail], *,
+    def store(self, ctx: WorkflowContext, mail: Outgoing, stored: list[StoredMail], *,
               known: dict[str, bool] | None = None, threads: Threads | None = None,
-              messages: list[dict[str, object]] | None = None) -> OutboxMail | None:
-        """Turn one decided mail into a ready-to-send `outbox` row, in the caller's transaction (no commit, no SMTP).
+              messages: list[dict[str, object]] | None = None) -> StoredMail | None:
+        """Turn one decided mail into a ready-to-send `outbox` row, in the caller's transaction (no commit, no SMTP);
+        store_all inserts the pass's rows together.
 
         In: the workflow's context (session, settings, `now`), the `Outgoing` (template, context, recipient,
         token, idempotency key, ticket…) and the rows already `stored` by this pass (looked up in memory, since
@@ -135,7 +187,7 @@ class Outbox:
         and `messages` (where the "out" conversation rows are collected for one insert; added to the session
         when None).
 
-        Returns the new row, or None when nothing was stored. Raises what the template renderer raises (jinja2:
+        Returns the new row's values (inserted by store_all), or None when nothing is to be stored. Raises what the template renderer raises (jinja2:
         an unknown template, a variable missing from the context): a bug, which rolls the caller's transaction
         back."""
         session = ctx.session
@@ -206,23 +258,25 @@ class Outbox:
             zone=self.settings.timezone,
             attachments=attachments,
         )
-        row = OutboxMail(
-            idempotency_key=key,
-            message_id=message_id.strip("<>"),
-            kind=mail.template,
-            ticket_id=mail.ticket_id,
-            sender=self.settings.club_address,
-            recipient=recipient,
-            subject=rendered.subject,
-            automatic=mail.rate_limited,
-            body=body,
-            status="pending",
-            next_attempt_at=release,
-            created_at=ctx.now,
-            scrub_after_send=mail.scrub_after_send,
-            about=(mail.about or recipient).lower(),
-        )
-        session.add(row)
+        row = StoredMail({
+            "idempotency_key": key,
+            "message_id": message_id.strip("<>"),
+            "kind": mail.template,
+            "ticket_id": mail.ticket_id,
+            "sender": self.settings.club_address,
+            "recipient": recipient,
+            "subject": rendered.subject,
+            "automatic": mail.rate_limited,
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": release,
+            "interrupted_sends": 0,
+            "last_error": "",
+            "created_at": ctx.now,
+            "scrub_after_send": mail.scrub_after_send,
+            "about": (mail.about or recipient).lower(),
+        })
         if mail.after_store is not None:
             mail.after_store(row.message_id, rendered.body)
         if mail.ticket_id is not None:
