@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.addresses import member_of_address
+from mailbot.addresses import normalise as normal_address
 from mailbot.compose import Rendered, TemplateRenderer
 from mailbot.config import Settings
 from mailbot.db import read
@@ -147,6 +148,8 @@ def blocked(session: Session, settings: Settings, ticket_id: int | None, recipie
     if ticket is None or ticket.member is None:
         return []
     requester = ticket.member
+    if requester.email and normal_address(recipient) == normal_address(requester.email):
+        return []  # the requester at their main address (every acknowledgement): no query needed to know it
     member = member_of_address(session, recipient)
     if member is not None and member.id == requester.id:
         return []  # the requester, at any of their addresses

@@ -6,9 +6,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import addresses_of
 from mailbot.calendar import french_datetime
 from mailbot.db import read
-from mailbot.models import AideurState, Counterpart, Ticket
+from mailbot.models import AideurState, Counterpart, Member, Ticket
 from mailbot.tokens import ROLE_AIDEUR, SCOPE_COMMAND, Token
 from mailbot.workflows.base import Outgoing, WorkflowContext
 
@@ -79,12 +80,16 @@ def rotate_command_address(ctx: WorkflowContext) -> str:
     return address
 
 
-def read_rate_rows(ctx: WorkflowContext, recipient: str) -> None:
+def read_rate_rows(ctx: WorkflowContext, recipient: str, member: Member | None = None) -> None:
     """Read now, into the context's caches, the rows mail_fate and the outbox will need for `recipient` (their
     addresses, their recent automatic mails): the same reads, done before a workflow takes a lock it holds to
-    the commit (the year's reference counter), instead of while holding it."""
+    the commit (the year's reference counter), instead of while holding it. `member`: the member `recipient` is
+    known to belong to (the caller looked them up): not looked up again."""
     from mailbot.outbox import release_time  # the outbox imports the workflows
 
+    if member is not None and recipient.lower() not in ctx.people:
+        ctx.people[recipient.lower()] = {address.lower() for address in addresses_of(ctx.session, member)} | {
+            recipient.lower()}
     release_time(ctx.session, ctx.settings, recipient, ctx.now, cache=ctx.rate_rows, people=ctx.people)
 
 

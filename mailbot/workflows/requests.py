@@ -54,7 +54,7 @@ def new_request(ctx: WorkflowContext, mail: InboundMail, raw: bytes, member: Mem
     matches = match_rows(best_matches(ctx, query, member))
     # The acknowledgement goes to the member's main address, whichever of theirs they wrote from (issue 13).
     acknowledged = member.email or mail.from_address
-    read_rate_rows(ctx, acknowledged)
+    read_rate_rows(ctx, acknowledged, member)
     ticket = Ticket(
         ref=next_reference(ctx.session, settings.reference_prefix, ctx.now, settings.timezone),
         member_id=member.id,

@@ -9,11 +9,16 @@ from mailbot.workflows.tickets import NO_NEW_TEXT, record_inbound, summary_of
 
 
 class _Session:
-    def __init__(self) -> None:
-        self.added: list[object] = []
+    """What record_inbound writes (one Core insert), kept instead of executed."""
 
-    def add(self, row: object) -> None:
-        self.added.append(row)
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+
+    def connection(self) -> _Session:
+        return self
+
+    def execute(self, _statement: object, row: dict[str, object]) -> None:
+        self.rows.append(row)
 
 
 def _mail(body: str, subject: str = "Re: Votre demande"):  # type: ignore[no-untyped-def]
@@ -24,9 +29,11 @@ def _mail(body: str, subject: str = "Re: Votre demande"):  # type: ignore[no-unt
 def test_fallback_to_the_whole_text_records_nothing_new_without_the_quote() -> None:
     mail = _mail("Le 3 déc. 2026 à 10:00, Club Aide a écrit :\n> Votre ticket CA-2026-0042 est ouvert.\n")
     assert mail.new_text == ""
-    message = record_inbound(_Session(), Ticket(id=1), mail, mail.new_text or mail.text,  # type: ignore[arg-type]
-                             datetime(2026, 12, 3, tzinfo=UTC))
-    assert message.text.startswith(NO_NEW_TEXT) and "CA-2026-0042" not in message.text
+    session = _Session()
+    record_inbound(session, Ticket(id=1), mail, mail.new_text or mail.text,  # type: ignore[arg-type]
+                   datetime(2026, 12, 3, tzinfo=UTC))
+    [row] = session.rows
+    assert str(row["text"]).startswith(NO_NEW_TEXT) and "CA-2026-0042" not in str(row["text"])
 
 
 def test_greeting_only_request_is_summed_up_by_its_subject() -> None:
