@@ -508,10 +508,14 @@ def eligible_conditions(*, excluding: bool, eligible: bool = True) -> list[Colum
     return conditions
 
 
-# rank's reads, built once (mailbot.db.read): a new request ranks the members, three to four queries.
+# rank's reads, built once (mailbot.db.read): a new request ranks the members in up to five queries (the dfs with
+# the member count; the index rows, in up to three parts when the ticket has common words; the kept members' words).
 MEMBER_COUNT = select(func.count()).select_from(Member)
 TERM_DFS = (select(MemberTerm.term, func.count()).where(MemberTerm.term.in_(bindparam("terms", expanding=True)))
             .group_by(MemberTerm.term))
+# Both in one query (one round trip, one snapshot): each df row also carries the member count, as an uncorrelated
+# subquery the database evaluates once. No row means no term is in any profile: then rank needs no count.
+TERM_DFS_WITH_TOTAL = TERM_DFS.add_columns(MEMBER_COUNT.scalar_subquery())
 
 
 @cache
@@ -551,8 +555,11 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
                     for slot in expression for term in slot})
     if not terms or limit <= 0:
         return []
-    total = read(session, MEMBER_COUNT).scalar() or 0
-    dfs: dict[str, int] = {term: df for term, df in read(session, TERM_DFS, {"terms": terms})}
+    rows = read(session, TERM_DFS_WITH_TOTAL, {"terms": terms}).all()
+    if not rows:
+        return []  # none of the query's terms is in any profile: Plan would find nothing to match
+    total = rows[0][2] or 0
+    dfs: dict[str, int] = {term: df for term, df, _ in rows}
     plan = Plan(concepts, dfs, total, skills_first)
     if not plan.terms:
         return []
@@ -560,16 +567,17 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
     excluded = sorted(exclude_member_ids)
 
     def postings(wanted: Collection[str], member_ids: Collection[int] | None = None,
-                 words: bool = False) -> list[tuple[Any, ...]]:
+                 words: bool = False) -> Sequence[tuple[Any, ...]]:
         query = postings_statement(words=words, eligible=eligible, excluding=bool(excluded),
                                    restricted=member_ids is not None)
         params: dict[str, Any] = {"terms": sorted(wanted), "excluded": excluded}
+        # .all(): one fetchall, not a fetchone per row as iterating the result does (same rows, same order)
         if member_ids is None:
-            return list(read(session, query, params))
+            return read(session, query, params).all()
         found: list[tuple[Any, ...]] = []
         ordered = sorted(member_ids)
         for offset in range(0, len(ordered), 1000):
-            found.extend(read(session, query, params | {"member_ids": ordered[offset:offset + 1000]}))
+            found.extend(read(session, query, params | {"member_ids": ordered[offset:offset + 1000]}).all())
         return found
 
     common = plan.common_terms(total)
@@ -591,9 +599,9 @@ def rank(session: Session, text: str, *, synonyms: Synonyms, exclude_member_ids:
     kept = [member_id for _, member_id, _ in plan.ranked(best, limit)]
     if not kept:
         return []
-    # The same scores again for the few members kept, now with their own words for the reasons.
-    return score(postings(plan.terms, kept, words=True), concepts, dfs, total, limit=limit,
-                 skills_first=skills_first)
+    # The same scores again for the few members kept, now with their own words for the reasons (the same plan:
+    # it depends only on the concepts, dfs, total and skills_first, and scoring does not change it).
+    return plan.matches(postings(plan.terms, kept, words=True), limit=limit)
 
 
 PRUNE_COMMON_FRACTION = 0.02  # a term in more than 2 % of the profiles (and 20 rows) is "common"
@@ -616,19 +624,23 @@ class Plan:
         self.upper: list[float] = [0.0] * len(concepts)  # a concept's most possible value
         self.concept_terms: list[set[str]] = [set() for _ in concepts]
         self.skills_first = skills_first
+        top_weight = max(FIELD_WEIGHTS.values())
+        # (field, its weight, the bucket a match in it counts in): with skills_first, all but skills come second
+        fields = [(code, field_weight, 1 if skills_first and code != "s" else 0)
+                  for code, field_weight in FIELD_WEIGHTS.items()]
         for c, concept in enumerate(concepts):
+            repetition = 1.0 + math.log(max(concept.count, 1))
+            boost = VOCABULARY_BOOST if concept.vocabulary else 1.0
             for expression, weight in concept.alternatives.items():
-                slot_dfs = [max((dfs.get(t, 0) for t in slot), default=0) for slot in expression]
+                slot_dfs = [max([dfs.get(t, 0) for t in slot], default=0) for slot in expression]
                 if not all(slot_dfs):
                     continue  # some word of it is in nobody's profile
-                value = (weight * idf(total, min(slot_dfs)) * (1.0 + math.log(max(concept.count, 1)))
-                         * (VOCABULARY_BOOST if concept.vocabulary else 1.0))
-                self.upper[c] = max(self.upper[c], value * max(FIELD_WEIGHTS.values()))
+                value = weight * idf(total, min(slot_dfs)) * repetition * boost
+                self.upper[c] = max(self.upper[c], value * top_weight)
                 self.concept_terms[c].update(t for slot in expression for t in slot if dfs.get(t))
                 if len(expression) == 1:
                     for term in expression[0]:
-                        for code, field_weight in FIELD_WEIGHTS.items():
-                            bucket = 1 if skills_first and code != "s" else 0
+                        for code, field_weight, bucket in fields:
                             single[(term, code)].append(((c, bucket), value * field_weight))
                 else:
                     a = len(self.multi_alternatives)
@@ -689,21 +701,28 @@ class Plan:
         totals = []
         for member_id, found in best.items():
             # fsum: exactly rounded, so the same whatever the order of the rows (ties stay ties on both databases)
-            main = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 0)
-            other = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 1)
+            if self.skills_first:
+                main = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 0)
+                other = math.fsum(v for (_, bucket), (v, _, _) in found.items() if bucket == 1)
+            else:  # every key is in bucket 0 (see __init__ and accumulate): one pass, `other` an empty sum
+                main, other = math.fsum(v for v, _, _ in found.values()), 0.0
             totals.append(((main, other), member_id, found))
         return heapq.nsmallest(limit, totals, key=lambda item: (-item[0][0], -item[0][1], item[1]))
+
+    def matches(self, postings: Iterable[tuple[Any, ...]], *, limit: int) -> list[Match]:
+        """Rank the members of `postings` (member_id, term, field, word): the best `limit`, with their reasons."""
+        best: Scores = {}
+        self.accumulate(postings, best)
+        matches = []
+        for (main, other), member_id, found in self.ranked(best, limit):
+            reasons = sorted(found.values(), key=lambda r: (FIELD_ORDER[r[1]], -r[0], r[2]))
+            total = round(main + other * (0.01 if self.skills_first else 1.0), 4)
+            matches.append(Match(member_id=member_id, score=total,
+                                 reasons=tuple((FIELD_LABELS[code], word) for _, code, word in reasons)))
+        return matches
 
 
 def score(postings: Iterable[tuple[Any, ...]], concepts: list[Concept], dfs: dict[str, int], total: int,
           *, limit: int, skills_first: bool = False) -> list[Match]:
     """Rank the members of `postings` (member_id, term, field, word) for the concepts; dfs: term -> rows."""
-    plan = Plan(concepts, dfs, total, skills_first)
-    best: Scores = {}
-    plan.accumulate(postings, best)
-    matches = []
-    for (main, other), member_id, found in plan.ranked(best, limit):
-        reasons = sorted(found.values(), key=lambda r: (FIELD_ORDER[r[1]], -r[0], r[2]))
-        matches.append(Match(member_id=member_id, score=round(main + other * (0.01 if skills_first else 1.0), 4),
-                             reasons=tuple((FIELD_LABELS[code], word) for _, code, word in reasons)))
-    return matches
+    return Plan(concepts, dfs, total, skills_first).matches(postings, limit=limit)
