@@ -11,6 +11,7 @@ multipart/alternative, the plain text first and the HTML second.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 import secrets
@@ -94,9 +95,38 @@ def finish_subject(subject: str) -> str:
 def finish_body(body: str) -> str:
     """The rendered body as a person reads it: the seams between the template and its values mended (elision,
     one full stop, one greeting), French spacing, paragraphs filled, tidy. Applied once, to every template."""
-    text = french.unmark(french.one_greeting(french.no_double_stop(french.elide(body))))
-    text = french.typography_text(text)
-    return _tidy(wrap_paragraphs(text).replace(french.HARD_BREAK, ""))
+    text = french.one_greeting(french.no_double_stop(french.elide(body)))
+    # French spacing and filling never reach across an empty line (typography works line by line, a run of
+    # client-wrapped lines stops at an empty line), so the body is finished in segments cut at empty lines: the
+    # same result as finishing it whole. A segment without any value is the template's own words, the same in
+    # every mail (the command sheet under Aideur's notices is kilobytes of it): it is finished once, then cached.
+    # A value never holds an empty line (its line breaks carry HARD_BREAK), so no cut falls inside a value.
+    segments: list[str] = []
+    pending: list[str] = []  # consecutive blocks of the same kind, finished together
+    pending_static = False
+    for block in text.split("\n\n"):
+        static = french.VALUE_START not in block and french.VALUE_END not in block
+        if pending and static != pending_static:
+            segments.append(_finish_segment("\n\n".join(pending), pending_static))
+            pending = []
+        pending.append(block)
+        pending_static = static
+    segments.append(_finish_segment("\n\n".join(pending), pending_static))
+    return _tidy("\n\n".join(segments).replace(french.HARD_BREAK, ""))
+
+
+def _finish_segment(text: str, static: bool) -> str:
+    return _finish_static(text) if static else _finish_prose(french.unmark(text))
+
+
+def _finish_prose(text: str) -> str:
+    """French spacing, then paragraphs filled (HARD_BREAK marks still in: they are removed from the whole body)."""
+    return wrap_paragraphs(french.typography_text(text))
+
+
+# Only text without any value's mark, that is the templates' own words (every `{{ … }}` output is marked): their
+# number is bounded by the templates, and a member's text is not kept here.
+_finish_static = functools.lru_cache(maxsize=512)(_finish_prose)
 
 
 def _environment(search: list[Path], *, autoescape: bool,
@@ -399,9 +429,12 @@ def _wrap_line(line: str, width: int) -> list[str]:
     indent = line[: len(line) - len(line.lstrip())]
     room = max(width - len(indent), 20)
     # Break at spaces and tabs only: a no-break space (French « guillemets ») holds its words together.
+    # One group, so that findall gives the lines themselves (no match objects): the longest piece of at most
+    # `room` characters that a space, a tab or the end follows, else a word longer than `room` whole.
     pattern = _WRAP.get(room) or _WRAP.setdefault(
-        room, re.compile(rf"([^ \t].{{0,{room - 1}}})(?:[ \t]+|$)|([^ \t]+)[ \t]*"))
-    return [indent + (match.group(1) or match.group(2)) for match in pattern.finditer(line.strip())]
+        room, re.compile(rf"([^ \t].{{0,{room - 1}}}(?=[ \t]|$)|[^ \t]+)[ \t]*"))
+    pieces: list[str] = pattern.findall(line.strip())
+    return [indent + piece for piece in pieces] if indent else pieces
 
 
 _WRAP: dict[int, re.Pattern[str]] = {}
