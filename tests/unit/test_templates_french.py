@@ -370,3 +370,16 @@ def test_a_form_line_is_never_wrapped_whatever_its_length():
                    "Bordeaux")]
     for line in long_lines:
         assert wrap_paragraphs(line) == line
+
+
+def test_spaced_punctuation_is_found_where_its_regex_matches():
+    """typography finds « : ; ! ? » with str.find (the regex engine's scan of a long request was slow): the marks it
+    keeps are exactly those _SPACED_PUNCTUATION matches, whatever follows them (\\s is every Unicode space)."""
+    from mailbot import french
+
+    followers = ["", " ", "\t", "\n", "\r", "\x0b", "\x1c", "\x85", NBSP, "\u202f", "\u2028", "\u3000", "»", ")", "]",
+                 ".", ",", french.HARD_BREAK, "a", ":", "?", "«", "-", "\ue002"]
+    samples = [f"Note{mark}{after}" for mark in ":;!?" for after in followers]
+    samples += ["", "?!", "a ;: b", "Heure : 10:30 ; lieu ? salle !\n", "x ?\ny !", ":" * 5]
+    for sample in samples:
+        assert french._spaced_punctuation(sample) == [m.start() for m in french._SPACED_PUNCTUATION.finditer(sample)]
