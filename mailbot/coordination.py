@@ -78,17 +78,12 @@ def mail_key(folder: str, uidvalidity: int, uid: int) -> int:
 class SendGuard:
     """PostgreSQL: the session-level advisory lock (OUTBOX_LOCKS, id) on each outbox row this process is sending,
     on a connection of its own, from before the claim until the outcome is recorded. A process that dies loses
-    its connection, and its locks with it. On SQLite: no lock (`hold` always yields True).
+    its connection, and its locks with it. On SQLite: nothing (`hold` always yields True).
 
     The connection is in autocommit: the locks are the session's, not a transaction's, and each statement the
     sender runs on it (the lock, the claim, the record of the send, the unlock) is atomic by itself: no BEGIN and
     COMMIT round trips around each. A connection the server cut is thrown away (its locks went with it) and the
-    next mail opens another.
-
-    On SQLite the guard keeps a connection too, for the sender's transactions (`statements`): taking one from the
-    pool and giving it back for each (engine.begin()) cost 170 µs where a transaction on a kept one costs 90 µs,
-    and the sender runs one or two a mail. Between transactions it holds nothing (no snapshot, no lock: a WAL
-    checkpoint is not held up by it)."""
+    next mail opens another."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -102,17 +97,12 @@ class SendGuard:
 
     def close(self) -> None:
         if self.connection is not None:
-            if self.enabled:
-                release(self.connection)
-            else:
-                self.connection.close()
+            release(self.connection)
             self.connection = None
 
     def _live(self) -> Connection:
         if self.connection is None:
-            connection = self.engine.connect()
-            # PostgreSQL: autocommit (see above). SQLite: each use is a transaction begun by `statements`.
-            self.connection = connection.execution_options(isolation_level="AUTOCOMMIT") if self.enabled else connection
+            self.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self.connection
 
     def _failed(self, error: Exception) -> None:
@@ -150,18 +140,11 @@ class SendGuard:
 
     @contextmanager
     def statements(self) -> Iterator[Connection]:
-        """Where the sender runs its steps (the claim, the record of the send): on PostgreSQL this connection, in
-        autocommit (one statement each); on SQLite a transaction on the kept connection, begun IMMEDIATE
-        (mailbot.db), committed at the end of the block, rolled back if it raises."""
+        """Where the sender runs its one-statement steps (the claim, the record of the send): on PostgreSQL this
+        connection, in autocommit; on SQLite a transaction of their own, begun IMMEDIATE (mailbot.db)."""
         if not self.enabled:
-            connection = self._live()
-            try:
-                with connection.begin():
-                    yield connection
-            except SQLAlchemyError as error:
-                if isinstance(error, DBAPIError) and error.connection_invalidated:
-                    self.close()  # a broken connection: the next block opens another
-                raise
+            with self.engine.begin() as connection:
+                yield connection
             return
         try:
             yield self._live()

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import aiosmtplib
-from sqlalchemy import CursorResult, Engine, Executable, Result, Row, bindparam, case, literal, select, update
+from sqlalchemy import CursorResult, Engine, Result, bindparam, case, literal, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,25 +91,6 @@ _SCRUBBED_IF_ASKED = {name: case((OutboxMail.scrub_after_send.is_(True), literal
 MARK_SENT = (update(OutboxMail).where(OutboxMail.id == bindparam("outbox_id"))
              .values(status="sent", sent_at=bindparam("sent_at"), last_error="", **_SCRUBBED_IF_ASKED)
              .returning(OutboxMail.scrub_after_send))
-
-# A claim undone: the row back to pending, its attempt not counted (it never reached the server).
-UNCLAIM = (update(OutboxMail)
-           .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "sending")
-           .values(status="pending", attempts=OutboxMail.attempts - 1)
-           .returning(OutboxMail.id))
-
-# SQLite only: the next due row (in id order, as a due list would give it) claimed by the statement that finds it,
-# instead of a read of the due ids and then a claim per id. The pick and the claim are one statement in a BEGIN
-# IMMEDIATE transaction, which no other writer can interleave with: no two senders get the same row. (Not on
-# PostgreSQL, where two such statements could pick the same row at once; there the advisory lock comes first.)
-_DUE = OutboxMail.__table__.alias("due")
-_NEXT_DUE = (select(_DUE.c.id).where(_DUE.c.status == "pending", _DUE.c.next_attempt_at <= bindparam("now"))
-             .order_by(_DUE.c.id).limit(1).scalar_subquery())
-CLAIM_NEXT = (update(OutboxMail)
-              .where(OutboxMail.id == _NEXT_DUE, OutboxMail.status == "pending")
-              .values(status="sending", attempts=OutboxMail.attempts + 1)
-              .returning(OutboxMail.id, OutboxMail.sender, OutboxMail.recipient, OutboxMail.body,
-                         OutboxMail.attempts))
 
 
 class NoSmtpUtf8(Exception):
@@ -213,14 +194,6 @@ async def login_xoauth2(smtp: aiosmtplib.SMTP, server: ServerSettings) -> None:
         raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
 
-@dataclass
-class _FlushSession:
-    """The SMTP session of one flush, opened when its first mail is claimed. Not the Sender's own: the daemon's
-    main loop and its scheduler thread may flush at the same time, each in an event loop of its own, and a session
-    belongs to the loop that opened it."""
-    smtp: aiosmtplib.SMTP | None = None
-
-
 class Sender:
     def __init__(self, server: ServerSettings, sessions: sessionmaker[Session], *, max_attempts: int,
                  timeout: float, clock: Callable[[], datetime],
@@ -266,20 +239,29 @@ class Sender:
 
     async def flush_async(self) -> FlushResult:
         result = FlushResult()
+        smtp: aiosmtplib.SMTP | None = None
         guard, self._guard = self._guard or SendGuard(self.engine).start(), None
-        session = _FlushSession()
         kept = False
         try:
-            if guard.enabled:
-                await self._send_due(guard, session, result)
-            else:
-                await self._send_in_turn(guard, session, result)
-            kept = self.keep_open and self.keep_going()  # a flush stopped because the daemon is gone keeps nothing
+            while True:
+                due = self._due_ids()
+                if not due:
+                    break
+                for outbox_id in due:
+                    if not self.keep_going():
+                        return result
+                    with guard.hold(outbox_id) as mine:  # another daemon's: skipped, no SMTP connection for it
+                        if mine:
+                            if smtp is None or not smtp.is_connected:
+                                smtp = await self._reuse() or await self._connect()
+                            await self._send_one(smtp, guard, outbox_id, result)
+                if len(due) < FLUSH_BATCH:
+                    break
+            kept = self.keep_open
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError,
                 aiosmtplib.SMTPAuthenticationError, OSError) as error:
             result.unreachable = f"{type(error).__name__}: {error}"
         finally:
-            smtp = session.smtp
             # Kept only after a flush that ended normally: after any error, the next flush starts afresh.
             if kept:
                 self._guard = guard
@@ -290,75 +272,6 @@ class Sender:
                 guard.close()
                 await _quit(smtp)
         return result
-
-    async def _smtp_ready(self, session: _FlushSession) -> aiosmtplib.SMTP:
-        """The flush's SMTP session (which flush_async ends or keeps), (re)connected if need be."""
-        if session.smtp is None or not session.smtp.is_connected:
-            session.smtp = await self._reuse() or await self._connect()
-        return session.smtp
-
-    async def _send_due(self, guard: SendGuard, session: _FlushSession, result: FlushResult) -> None:
-        """PostgreSQL: the due rows read in batches, each one locked (SendGuard), claimed, sent and recorded."""
-        while True:
-            due = self._due_ids()
-            if not due:
-                return
-            for outbox_id in due:
-                if not self.keep_going():
-                    return
-                with guard.hold(outbox_id) as mine:  # another daemon's: skipped, no SMTP connection for it
-                    if mine:
-                        await self._send_one(await self._smtp_ready(session), guard, outbox_id, result)
-            if len(due) < FLUSH_BATCH:
-                return
-
-    async def _send_in_turn(self, guard: SendGuard, session: _FlushSession, result: FlushResult) -> None:
-        """SQLite: the next due row claimed by one statement (CLAIM_NEXT), and the send of the one before recorded in
-        the same transaction: a mail costs one write transaction instead of two, and no read of the due ids.
-
-        The send of a mail is recorded before the next one is handed to the server, so what a crash can leave is
-        what it left before: one row `sending`, the one in hand (claimed, maybe sent, not recorded), sent again at
-        the next start (recover_interrupted). The SMTP session is taken once a row is claimed (an idle poll opens
-        none); if it cannot be had, the row goes back to pending as it was, and the flush ends unreachable."""
-        unrecorded: int | None = None  # accepted by the server, not yet marked sent
-        while True:
-            if not self.keep_going():  # asked before each claim: see __init__
-                if unrecorded is not None:
-                    self._mark_sent(guard, unrecorded)
-                return
-            claimed = self._record_and_claim(guard, unrecorded)
-            unrecorded = None
-            if claimed is None:
-                return
-            outbox_id, sender, recipient, body, attempts = claimed
-            try:
-                smtp = await self._smtp_ready(session)
-            except BaseException:
-                self._unclaim(guard, outbox_id)
-                raise
-            if await self._deliver(smtp, outbox_id, sender, recipient, body, attempts, result):
-                unrecorded = outbox_id
-
-    def _record_and_claim(self, guard: SendGuard, sent_id: int | None
-                          ) -> Row[int, str, str, bytes, int] | None:
-        """SQLite: in one transaction, mark `sent_id` sent (scrubbed if asked: MARK_SENT) and claim the next due row
-        (its id, sender, recipient, body and attempts; None when none is due)."""
-        try:
-            with guard.statements() as connection:
-                scrubbed = False
-                if sent_id is not None:
-                    scrubbed = bool(connection.execute(MARK_SENT, {"outbox_id": sent_id, "sent_at": self.clock()})
-                                    .scalar())
-                claimed = connection.execute(CLAIM_NEXT, {"now": self.clock()}).one_or_none()
-        except OperationalError:
-            # The database busy past its timeout (mailbot.db): the send is recorded with _mark_sent's retries, and
-            # the flush ends with the error as a failed claim always did (the helper tries again a moment later).
-            if sent_id is not None:
-                self._mark_sent(guard, sent_id, first_on_guard=False)
-            raise
-        if scrubbed:
-            truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
-        return claimed
 
     async def _reuse(self) -> aiosmtplib.SMTP | None:
         """The SMTP session kept from an earlier flush, if it is still good: used within the last KEEP_SECONDS,
@@ -402,14 +315,6 @@ class Sender:
             if claimed is None:
                 return
             sender, recipient, body, attempts = claimed
-        if await self._deliver(smtp, outbox_id, sender, recipient, body, attempts, result):
-            self._mark_sent(guard, outbox_id)
-
-    async def _deliver(self, smtp: aiosmtplib.SMTP, outbox_id: int, sender: str, recipient: str, body: bytes,
-                       attempts: int, result: FlushResult) -> bool:
-        """Hand a claimed row to the server. True: accepted (counted in result.sent), its send still to be recorded
-        by the caller. False: refused or deferred, and recorded so (_after_error). A lost connection raises, after
-        the row is put back to pending."""
         try:
             if self.server.dkim is not None:
                 # Signed now, not when stored: see mailbot/dkim.py (a rotated key applies to retries).
@@ -437,41 +342,25 @@ class Sender:
             if not smtp.is_connected:
                 raise aiosmtplib.SMTPServerDisconnected(str(error)) from error
         else:
+            self._mark_sent(guard, outbox_id)
             result.sent += 1
-            return True
-        return False
 
-    def _mark_sent(self, guard: SendGuard, outbox_id: int, *, first_on_guard: bool = True) -> None:
+    def _mark_sent(self, guard: SendGuard, outbox_id: int) -> None:
         """The server has the mail: record it, retrying a busy database rather than leaving the row `sending`
-        (which the next start would have to send again)."""
-        scrubbed = self._retried(guard, MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()},
-                                 "outbox %s sent, but the database is busy or unavailable (%s): retrying the record",
-                                 outbox_id, first_on_guard=first_on_guard)
-        if scrubbed:
-            truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
-
-    def _unclaim(self, guard: SendGuard, outbox_id: int) -> None:
-        """A claimed row never handed to the server (no SMTP session could be had) goes back to pending as it was
-        before its claim. Retried like the record of a send: a row left `sending` would wait for the next start."""
-        self._retried(guard, UNCLAIM, {"outbox_id": outbox_id},
-                      "outbox %s not sent, but the database is busy or unavailable (%s): retrying to put it back "
-                      "to pending", outbox_id)
-
-    def _retried(self, guard: SendGuard, statement: Executable, params: dict[str, Any], warning: str,
-                 outbox_id: int, *, first_on_guard: bool = True) -> Any:
-        """Run one statement (its scalar result returned), retrying a busy or unavailable database
-        MARK_SENT_ATTEMPTS times, 1, 2, 4, 8 s apart; the first try on the guard's connection unless said otherwise,
-        the retries on a connection of their own."""
+        (which the next start would have to send again); the retries on a connection of their own."""
         for attempt in range(MARK_SENT_ATTEMPTS):
             try:
-                with guard.statements() if attempt == 0 and first_on_guard else self.engine.begin() as connection:
-                    return connection.execute(statement, params).scalar()
+                with guard.statements() if attempt == 0 else self.engine.begin() as connection:
+                    scrubbed = connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()}).scalar()
+                if scrubbed:
+                    truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
+                return
             except OperationalError as error:
                 if attempt == MARK_SENT_ATTEMPTS - 1:
                     raise
-                log.warning(warning, outbox_id, short_error(error))
+                log.warning("outbox %s sent, but the database is busy or unavailable (%s): retrying the record",
+                            outbox_id, short_error(error))
                 time.sleep(2 ** attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _after_error(self, outbox_id: int, attempts: int, code: int, message: str, result: FlushResult) -> None:
         permanent = 500 <= code < 600 or attempts >= self.max_attempts
