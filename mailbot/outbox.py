@@ -19,7 +19,7 @@ from mailbot.addresses import addresses_of, member_of_address
 from mailbot.compose import TemplateRenderer, build_message, new_message_id
 from mailbot.config import Settings
 from mailbot.db import read
-from mailbot.models import Event, Message, OutboxMail
+from mailbot.models import Event, Member, Message, OutboxMail
 from mailbot.parsers import iter_attachment_payloads
 from mailbot.parsers.model import Attachment
 from mailbot.tokens import SCOPE_BOUNCE, Token, TokenSigner
@@ -325,13 +325,15 @@ def release_time(session: Session, settings: Settings, recipient: str, now: date
     return _next_slot(times, now, settings.rate_limit_per_hour)
 
 
-def person_addresses(session: Session, recipient: str, known: dict[str, set[str]] | None = None) -> set[str]:
+def person_addresses(session: Session, recipient: str, known: dict[str, set[str]] | None = None, *,
+                     member: Member | None = None) -> set[str]:
     """The recipient's address and, when it is a member's, every other address of that member (lower case).
-    `known` (WorkflowContext.people): the answers already read in this pass."""
+    `known` (WorkflowContext.people): the answers already read in this pass. `member`: the member the caller knows
+    `recipient` belongs to (not looked up again)."""
     recipient = recipient.lower()
     if known is not None and recipient in known:
         return known[recipient]
-    person = member_of_address(session, recipient)
+    person = member if member is not None else member_of_address(session, recipient)
     addresses = {address.lower() for address in addresses_of(session, person)} if person is not None else set()
     addresses.add(recipient)
     if known is not None:

@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.addresses import addresses_of
 from mailbot.calendar import french_datetime
 from mailbot.db import read
 from mailbot.models import AideurState, Counterpart, Member, Ticket
@@ -85,11 +84,10 @@ def read_rate_rows(ctx: WorkflowContext, recipient: str, member: Member | None =
     addresses, their recent automatic mails): the same reads, done before a workflow takes a lock it holds to
     the commit (the year's reference counter), instead of while holding it. `member`: the member `recipient` is
     known to belong to (the caller looked them up): not looked up again."""
-    from mailbot.outbox import release_time  # the outbox imports the workflows
+    from mailbot.outbox import person_addresses, release_time  # the outbox imports the workflows
 
-    if member is not None and recipient.lower() not in ctx.people:
-        ctx.people[recipient.lower()] = {address.lower() for address in addresses_of(ctx.session, member)} | {
-            recipient.lower()}
+    if member is not None:
+        person_addresses(ctx.session, recipient, ctx.people, member=member)  # into ctx.people, for release_time
     release_time(ctx.session, ctx.settings, recipient, ctx.now, cache=ctx.rate_rows, people=ctx.people)
 
 

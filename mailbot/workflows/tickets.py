@@ -60,6 +60,11 @@ def summary_of(mail: InboundMail) -> str:
 NO_NEW_TEXT = "(Pas de texte nouveau dans ce message : seulement une salutation, une signature ou une citation.)"
 
 
+# Core inserts, built once: nothing reads these rows back as objects in the transaction (see record_inbound).
+INSERT_MESSAGE = insert(Message)
+INSERT_EVENT = insert(Event)
+
+
 def record_inbound(session: Session, ticket: Ticket, mail: InboundMail, text: str, now: datetime) -> None:
     """Record an inbound mail on the ticket. Callers that fall back to the whole text when the new text is empty
     (`mail.new_text or mail.text`) never record the quote as if it were new: the ticket says there is nothing new
@@ -79,10 +84,6 @@ def record_inbound(session: Session, ticket: Ticket, mail: InboundMail, text: st
         "attachments": "\n".join(f"{a.filename} ({human_size(a.size)})" for a in mail.attachments),
         "at": now,
     })
-
-
-INSERT_MESSAGE = insert(Message)
-INSERT_EVENT = insert(Event)
 
 
 def record_event(session: Session, ticket: Ticket | None, kind: str, detail: str, now: datetime,
