@@ -186,6 +186,7 @@ def mailbot_env(server: MailServer, db_path: Path) -> dict[str, str]:
         "MAILBOT_RATE_LIMIT_PER_HOUR": "1000000",
         "MAILBOT_LOG_LEVEL": "WARNING",
         "MAILBOT_POLL_SECONDS": "60",
+        "MAILBOT_DIGEST_DAY": common.no_digest_day(),
     }
 
 

@@ -7,8 +7,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+def no_digest_day() -> str:
+    """A weekly-digest day three days from today (Paris): a new installation sends its first digest only on that
+    very day, so a daemon on the real clock (which a test needs for retries and backoff) never sends one while
+    the test runs, whatever the day and hour the suite runs at (a Monday after 8:00 did: one more mail to Aideur)."""
+    return WEEKDAYS[(datetime.now(ZoneInfo("Europe/Paris")).weekday() + 3) % 7]
+
+
+def real_clock_env(env: dict[str, str], args: tuple[str, ...]) -> dict[str, str]:
+    """The environment of a daemon run with `args`: on the real clock (no --at), no digest day the test could
+    meet, unless the test chose one."""
+    if "--at" in args:
+        return env
+    return {"MAILBOT_DIGEST_DAY": no_digest_day()} | env
 
 
 class DaemonProcess:
@@ -21,7 +40,8 @@ class DaemonProcess:
     def start(self) -> None:
         with self.log.open("ab") as log:
             # cwd: an empty directory, so no stray .env is read
-            self.process = subprocess.Popen([sys.executable, "-m", "mailbot", *self.args], env=self.env,
+            self.process = subprocess.Popen([sys.executable, "-m", "mailbot", *self.args],
+                                            env=real_clock_env(self.env, self.args),
                                             stdout=log, stderr=log, cwd=tempfile.gettempdir())
 
     def kill(self) -> None:
@@ -35,7 +55,8 @@ class DaemonProcess:
         return self.process.wait(timeout)
 
     def run_once(self, timeout: float = 300.0) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([sys.executable, "-m", "mailbot", "run", "--once"], env=self.env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "mailbot", "run", "--once"],
+                              env=real_clock_env(self.env, ("run", "--once")), capture_output=True,
                               timeout=timeout, cwd=tempfile.gettempdir(), check=False)
 
     def run_once_at(self, at: str, timeout: float = 120.0) -> subprocess.CompletedProcess[bytes]:

@@ -23,6 +23,7 @@ from tests.integration.daemon_process import DaemonProcess
 
 BATCH = 200
 KILLS = 8
+AT = "2026-11-26T11:00"  # the daemon's clock (a Thursday with nothing due): never the real one
 
 pytestmark = [pytest.mark.slow]
 
@@ -47,15 +48,15 @@ def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(clean_mail, 
     for _, raw in requests:
         append(clean_mail, CLUB, raw)
 
-    daemon = DaemonProcess(env)
+    daemon = DaemonProcess(env, "run", "--at", AT)
     for _ in range(KILLS):
         daemon.start()
         time.sleep(rng.uniform(0.4, 3.0))  # the interpreter needs ~0.4 s to import before it does anything
         daemon.kill()
     # Then let it finish: two full cycles (the second must find nothing left to do).
-    first = daemon.run_once()
+    first = daemon.run_once_at(AT)
     assert first.returncode == 0, first.stderr.decode()[-3000:]
-    second = daemon.run_once()
+    second = daemon.run_once_at(AT)
     assert second.returncode == 0, second.stderr.decode()[-3000:]
     assert b'"processed": 0' in second.stdout, f"seed {seed}"
 
