@@ -3,7 +3,10 @@
 Each kill can land anywhere: mid-transaction, between the commit and the IMAP move, between handing a mail to
 SMTP and recording it as sent. The only moment that cannot be made exactly-once is the last one (the server
 has the mail, our commit has not happened yet): such a row is marked `interrupted_sends` and sent again with the
-same Message-ID. The test allows a second copy for those rows only, and at most one per kill.
+same Message-ID. The test allows one more copy of a mail per interrupted send recorded on its row, and no more
+interrupted sends than the kills could make. A mail can be interrupted at two kills: after a restart, the row put
+back first is the first sent, and a kill can land on it again (seen: a row with two interrupted sends, three
+attempts; three copies when both interruptions came after the server had it).
 """
 from __future__ import annotations
 
@@ -65,7 +68,8 @@ def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(clean_mail, 
         assert session.scalar(select(func.count(InboundMail.id))) == BATCH
         assert session.scalar(select(func.count(OutboxMail.id))) == 2 * BATCH
         assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.status != "sent")) == 0
-        interrupted = set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.interrupted_sends > 0)))
+        interrupted = {message_id: count for message_id, count in session.execute(
+            select(OutboxMail.message_id, OutboxMail.interrupted_sends).where(OutboxMail.interrupted_sends > 0))}
 
     assert mailbox(clean_mail, CLUB) == []
     assert len(mailbox(clean_mail, CLUB, "mailbot-traites")) == BATCH
@@ -86,9 +90,12 @@ def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(clean_mail, 
     answered = Counter(m.headers["in-reply-to"][0].strip() for m in acks)
     assert set(answered) == {message_id for message_id, _ in requests}, f"seed {seed}: an acknowledgement is missing"
     copies = Counter(m.headers["message-id"][0].strip("<> ") for m in acks + notes)
-    doubled = {message_id for message_id, count in copies.items() if count > 1}
-    assert all(count <= 2 for count in copies.values()), f"seed {seed}"
-    assert doubled <= interrupted, f"seed {seed}: sent twice without an interrupted send: {doubled - interrupted}"
-    assert len(doubled) <= KILLS
+    extra = {message_id: count - 1 for message_id, count in copies.items() if count > 1}
+    # Every extra copy is an interrupted send recorded on its row: never a mail sent again for another reason.
+    unexplained = {message_id: count for message_id, count in extra.items() if count > interrupted.get(message_id, 0)}
+    assert not unexplained, f"seed {seed}: more copies than interrupted sends: {unexplained}, {interrupted}"
+    # A kill interrupts at most what the killed daemon had in hand: a mail its main loop and one its scheduler's
+    # thread were sending (its helper, left alone, finishes and records its own).
+    assert sum(interrupted.values()) <= 2 * KILLS, f"seed {seed}: {interrupted}"
     assert len(notes) - len(set(copies) & {m.headers["message-id"][0].strip("<> ") for m in notes}) <= KILLS
-    print(f"seed {seed}: {len(interrupted)} interrupted sends, {len(doubled)} resent copies")
+    print(f"seed {seed}: {sum(interrupted.values())} interrupted sends, {sum(extra.values())} resent copies")

@@ -31,7 +31,7 @@ import pytest
 from mailbot.logs import mail_tag, short_error
 from tests.conftest import make_env
 from tests.helpers import AIDEUR, ALICE, CLUB, STRANGER, add_members, append, mailbox, make_mail, smtp_send
-from tests.integration.daemon_process import wait_until
+from tests.integration.daemon_process import real_clock_env, wait_until
 
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "mailbot.service"
 SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "INVOCATION_ID",
@@ -110,11 +110,13 @@ class Service:
     def __init__(self, env: dict[str, str], argv: list[str] | None = None, *, journal: bool = False) -> None:
         self.stderr = Path(tempfile.mkstemp(prefix="mailbot-service-", suffix=".log", dir="/tmp")[1])
         base = {key: value for key, value in os.environ.items() if key not in SYSTEMD_VARIABLES}
-        self.env = base | {"MAILBOT_LOG_LEVEL": "INFO", "PYTHONFAULTHANDLER": "1"} | env
+        self.argv = argv or [sys.executable, "-m", "mailbot", "run"]
+        # On the real clock (systemd's service): no weekly digest the test could meet (daemon_process.py).
+        self.env = real_clock_env(base | {"MAILBOT_LOG_LEVEL": "INFO", "PYTHONFAULTHANDLER": "1"} | env,
+                                  tuple(self.argv))
         if journal:  # what systemd does when stderr is the journal: JOURNAL_STREAM names that stream
             st = self.stderr.stat()
             self.env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
-        self.argv = argv or [sys.executable, "-m", "mailbot", "run"]
         self.process: subprocess.Popen[bytes] | None = None
         self._final: str | None = None
 
