@@ -21,18 +21,18 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailbot.calendar import WEEKDAYS
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
-WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 
 
 def no_digest_day() -> str:
     """A weekly-digest day three days from today (Paris). A new installation sends its first digest only on that
     very day, so a bench daemon on the real clock never adds one to what it measures (on a Monday after 8:00, the
-    default day, it did: 2N + 1 mails sent, and the run was counted invalid)."""
-    from zoneinfo import ZoneInfo
-
+    default day, it did: 2N + 1 mails sent, and the run was counted invalid). Tests' daemons use it too."""
     return WEEKDAYS[(datetime.now(ZoneInfo("Europe/Paris")).weekday() + 3) % 7]
 
 

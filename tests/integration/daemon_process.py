@@ -7,24 +7,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Self
-from zoneinfo import ZoneInfo
 
-WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-
-
-def no_digest_day() -> str:
-    """A weekly-digest day three days from today (Paris): a new installation sends its first digest only on that
-    very day, so a daemon on the real clock (which a test needs for retries and backoff) never sends one while
-    the test runs, whatever the day and hour the suite runs at (a Monday after 8:00 did: one more mail to Aideur)."""
-    return WEEKDAYS[(datetime.now(ZoneInfo("Europe/Paris")).weekday() + 3) % 7]
+from bench.common import no_digest_day
 
 
 def real_clock_env(env: dict[str, str], args: tuple[str, ...]) -> dict[str, str]:
-    """The environment of a daemon run with `args`: on the real clock (no --at), no digest day the test could
-    meet, unless the test chose one."""
+    """The environment of a daemon run with `args`: on the real clock (no --at, as a test needs for retries and
+    backoff), a weekly-digest day the test cannot meet (a Monday after 8:00 added a mail to Aideur), unless the
+    test chose one."""
     if "--at" in args:
         return env
     return {"MAILBOT_DIGEST_DAY": no_digest_day()} | env
