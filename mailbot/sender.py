@@ -6,6 +6,9 @@ Message-ID is unchanged, so receiving systems see the same mail) and counted in 
 On PostgreSQL, a process holds an advisory lock on a row from before its claim until its outcome is recorded
 (coordination.SendGuard): recovery takes only the `sending` rows whose lock is free, so another live daemon's sends
 are never taken back, and a dead one's are taken back as soon as its connection is gone (each cycle).
+On an SQLite file, a sender claims a batch of rows in one transaction, sends them one by one and records them together
+at the batch's end; what it did meanwhile is in its send journal (mailbot.sendjournal), which the next start reads
+before it puts `sending` rows back: a mail the server accepted is never sent again for want of its record.
 Temporary failures (4xx, connection lost) retry with exponential backoff; permanent ones (5xx) fail the row
 and alert Aideur.
 """
@@ -18,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import aiosmtplib
@@ -25,7 +29,7 @@ from sqlalchemy import CursorResult, Engine, Result, bindparam, case, literal, s
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import dkim, oauth
+from mailbot import dkim, oauth, sendjournal
 from mailbot.compose import ascii_domain, needs_smtputf8
 from mailbot.config import ServerSettings
 from mailbot.coordination import REQUEUE_ABANDONED, SendGuard, uses_advisory_locks
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 FLUSH_BATCH = 100
+CLAIM_BATCH = 20  # SQLite with a send journal: rows claimed per transaction (each read only just before it is sent)
 MARK_SENT_ATTEMPTS = 5
 KEEP_SECONDS = 30.0  # the helper's SMTP session idle longer than this is closed (RFC 5321 servers wait 5 min)
 CHECK_SECONDS = 2.0  # idle longer than this: a NOOP first
@@ -93,6 +98,29 @@ MARK_SENT = (update(OutboxMail).where(OutboxMail.id == bindparam("outbox_id"))
              .returning(OutboxMail.scrub_after_send))
 
 
+# SQLite with a send journal: the next due rows claimed in one statement; what is sent is read row by row, just before
+# it goes (a batch of large mails is never in memory at once).
+CLAIM_DUE = (update(OutboxMail)
+             .where(OutboxMail.id.in_(select(OutboxMail.id)
+                                      .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= bindparam("now"))
+                                      .order_by(OutboxMail.id).limit(bindparam("limit")).scalar_subquery()))
+             .values(status="sending", attempts=OutboxMail.attempts + 1)
+             .returning(OutboxMail.id, OutboxMail.attempts))
+# Fenced by attempts: only the claim this sender made. Not by status: a row a starting daemon put back meanwhile
+# (an orphaned helper's last mail) is still recorded as sent if nobody has claimed it again.
+MARK_SENT_FENCED = MARK_SENT.where(OutboxMail.attempts == bindparam("claim"))
+RELEASE_UNSENT = (update(OutboxMail)
+                  .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "sending",
+                         OutboxMail.attempts == bindparam("claim"))
+                  .values(status="pending", attempts=OutboxMail.attempts - 1))
+REQUEUE_INTERRUPTED = (update(OutboxMail)
+                       .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "sending")
+                       .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1))
+# Read outside any transaction (the driver's autocommit): SQLAlchemy's transactions on SQLite begin IMMEDIATE
+# (mailbot.db) and would wait for the daemon's write lock only to read.
+READ_ROW = "SELECT sender, recipient, body FROM outbox WHERE id = ?"
+
+
 class NoSmtpUtf8(Exception):
     """An internationalised address (RFC 6531) and a server that does not offer SMTPUTF8: no retry can help."""
 
@@ -127,24 +155,43 @@ def backoff(attempts: int) -> timedelta:
 
 
 def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = True) -> int:
-    """Rows left `sending` by a process that died go back to `pending`. Returns how many.
+    """Rows left `sending` by a process that died go back to `pending`. Returns how many will be sent again.
 
     PostgreSQL: only rows no live sender holds (coordination.SendGuard), so it is safe at any time, with other
-    daemons sending. SQLite: every `sending` row, at start only (one daemon per SQLite file)."""
-    postgres = uses_advisory_locks(sessions.kw["bind"])
+    daemons sending. SQLite: every `sending` row, at start only (one daemon per SQLite file), after reading the
+    send journals the dead process left (mailbot.sendjournal): a row they say the server accepted is recorded as
+    sent, a row claimed and never handed over goes back as if never claimed; only the others were interrupted."""
+    engine: Engine = sessions.kw["bind"]
+    postgres = uses_advisory_locks(engine)
     if not postgres and not at_start:
         return 0
-    with sessions.begin() as session:
-        if postgres:
+    if postgres:
+        with sessions.begin() as session:
             recovered = _rowcount(session.execute(REQUEUE_ABANDONED))
-        else:
-            recovered = _rowcount(session.execute(
-                update(OutboxMail)
-                .where(OutboxMail.status == "sending")
-                .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
-            ))
-    if recovered and not at_start:
-        log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
+        if recovered and not at_start:
+            log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
+        return recovered
+    directory = sendjournal.directory_for(engine)
+    steps, files = sendjournal.read_all(directory) if directory is not None else ({}, [])
+    recovered = accepted = scrubbed = 0
+    with sessions.begin() as session:
+        for outbox_id, attempts in session.execute(
+                select(OutboxMail.id, OutboxMail.attempts).where(OutboxMail.status == "sending")).all():
+            step = steps.get((outbox_id, attempts))
+            if step is not None and step.state == sendjournal.SENT:
+                accepted += 1
+                scrubbed += bool(session.execute(MARK_SENT_FENCED, {
+                    "outbox_id": outbox_id, "claim": attempts, "sent_at": step.sent_at}).scalar())
+            elif step is not None and step.state == sendjournal.CLAIMED:
+                session.execute(RELEASE_UNSENT, {"outbox_id": outbox_id, "claim": attempts})
+            else:  # handed over, or no line about it: the server may have it
+                recovered += 1
+                session.execute(REQUEUE_INTERRUPTED, {"outbox_id": outbox_id})
+    sendjournal.remove(files)  # after the commit: read again after a crash here, they find nothing `sending`
+    if scrubbed:
+        truncate_wal(engine)
+    if accepted:
+        log.info("%d mail(s) accepted by the server before mailbot stopped: recorded as sent", accepted)
     return recovered
 
 
@@ -217,6 +264,7 @@ class Sender:
         self._kept: aiosmtplib.SMTP | None = None
         self._kept_at = 0.0
         self._guard: SendGuard | None = None
+        self.journal_dir = sendjournal.directory_for(self.engine)
 
     def flush(self) -> FlushResult:
         if not self.keep_open:
@@ -239,29 +287,20 @@ class Sender:
 
     async def flush_async(self) -> FlushResult:
         result = FlushResult()
-        smtp: aiosmtplib.SMTP | None = None
         guard, self._guard = self._guard or SendGuard(self.engine).start(), None
         kept = False
+        connection = _SmtpSession(self)
         try:
-            while True:
-                due = self._due_ids()
-                if not due:
-                    break
-                for outbox_id in due:
-                    if not self.keep_going():
-                        return result
-                    with guard.hold(outbox_id) as mine:  # another daemon's: skipped, no SMTP connection for it
-                        if mine:
-                            if smtp is None or not smtp.is_connected:
-                                smtp = await self._reuse() or await self._connect()
-                            await self._send_one(smtp, guard, outbox_id, result)
-                if len(due) < FLUSH_BATCH:
-                    break
+            if self.journal_dir is not None:
+                await self._drain_in_batches(connection, self.journal_dir, result)
+            else:
+                await self._drain_one_by_one(connection, guard, result)
             kept = self.keep_open
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError,
                 aiosmtplib.SMTPAuthenticationError, OSError) as error:
             result.unreachable = f"{type(error).__name__}: {error}"
         finally:
+            smtp = connection.smtp
             # Kept only after a flush that ended normally: after any error, the next flush starts afresh.
             if kept:
                 self._guard = guard
@@ -272,6 +311,110 @@ class Sender:
                 guard.close()
                 await _quit(smtp)
         return result
+
+    async def _drain_one_by_one(self, connection: _SmtpSession, guard: SendGuard, result: FlushResult) -> None:
+        """Each due row claimed, sent and recorded in turn (PostgreSQL, under its advisory lock; a memory SQLite)."""
+        while True:
+            due = self._due_ids()
+            if not due:
+                return
+            for outbox_id in due:
+                if not self.keep_going():
+                    return
+                with guard.hold(outbox_id) as mine:  # another daemon's: skipped, no SMTP connection for it
+                    if mine:
+                        await self._send_one(await connection.get(), guard, outbox_id, result)
+            if len(due) < FLUSH_BATCH:
+                return
+
+    async def _drain_in_batches(self, connection: _SmtpSession, directory: Path, result: FlushResult) -> None:
+        """SQLite: CLAIM_BATCH due rows claimed in one transaction, sent one by one with each step in the send
+        journal, and recorded together: two write transactions per batch instead of two per mail."""
+        journal = sendjournal.SendJournal(directory)
+        recorded = True  # all the journal names is in the database: the file can go
+        raw = self.engine.raw_connection()
+        try:
+            while True:
+                recorded = False
+                claimed = self._claim_batch(journal)
+                if not claimed:
+                    recorded = True
+                    break
+                sent: list[tuple[int, int, datetime]] = []
+                done = 0
+                try:
+                    for outbox_id, attempts in claimed:
+                        if not self.keep_going():
+                            break
+                        row = _read_row(raw, outbox_id)
+                        if row is None:  # gone since the claim (erased): nothing to send or release
+                            done += 1
+                            continue
+                        smtp = await connection.get()
+                        journal.handed(outbox_id, attempts)
+                        done += 1  # handed over: its outcome is recorded by _hand_over, or as sent below
+                        if await self._hand_over(smtp, outbox_id, attempts, *row, result):
+                            sent_at = self.clock()
+                            journal.sent(outbox_id, attempts, sent_at)
+                            sent.append((outbox_id, attempts, sent_at))
+                finally:
+                    # The sends recorded and what was claimed and not handed over released, even when the SMTP
+                    # session failed mid-batch; if the database refuses, the journal stays for the next start.
+                    result.sent += len(sent)
+                    self._record_batch(sent, claimed[done:])
+                    recorded = True
+                if done < len(claimed) or len(claimed) < CLAIM_BATCH:
+                    break
+        finally:
+            raw.close()
+            if recorded:
+                journal.settle()
+            else:
+                journal.close()
+
+    def _claim_batch(self, journal: sendjournal.SendJournal) -> list[tuple[int, int]]:
+        with self.engine.begin() as connection:
+            claimed = sorted((row.id, row.attempts) for row in connection.execute(
+                CLAIM_DUE, {"now": self.clock(), "limit": CLAIM_BATCH}))
+            for outbox_id, attempts in claimed:  # in the journal before the claim is committed
+                journal.claimed(outbox_id, attempts)
+        return claimed
+
+    def _record_batch(self, sent: list[tuple[int, int, datetime]], unsent: list[tuple[int, int]]) -> None:
+        """The batch's sends marked sent and its unsent claims released, in one transaction, retrying a busy
+        database (MARK_SENT_ATTEMPTS times) rather than leaving rows `sending`."""
+        if not sent and not unsent:
+            return
+
+        def record(_attempt: int) -> bool:
+            scrubbed = False
+            with self.engine.begin() as connection:
+                for outbox_id, attempts, sent_at in sent:
+                    scrubbed |= bool(connection.execute(MARK_SENT_FENCED, {
+                        "outbox_id": outbox_id, "claim": attempts, "sent_at": sent_at}).scalar())
+                for outbox_id, attempts in unsent:
+                    connection.execute(RELEASE_UNSENT, {"outbox_id": outbox_id, "claim": attempts})
+            return scrubbed
+
+        self._retrying(record, f"{len(sent)} mail(s) sent")
+
+    def _retrying(self, record: Callable[[int], bool], what: str) -> None:
+        """`record(attempt)`, retried on a busy or unavailable database (MARK_SENT_ATTEMPTS times, 1, 2, 4… s
+        apart) rather than leaving rows `sending` for the next start to sort out. It returns True when an erased
+        member's last mail was scrubbed: then no copy is left in the WAL either."""
+        for attempt in range(MARK_SENT_ATTEMPTS):
+            try:
+                scrubbed = record(attempt)
+            except OperationalError as error:
+                if attempt == MARK_SENT_ATTEMPTS - 1:
+                    raise
+                log.warning("%s, but the database is busy or unavailable (%s): retrying the record", what,
+                            short_error(error))
+                time.sleep(2 ** attempt)
+                continue
+            if scrubbed:
+                truncate_wal(self.engine)
+            return
 
     async def _reuse(self) -> aiosmtplib.SMTP | None:
         """The SMTP session kept from an earlier flush, if it is still good: used within the last KEEP_SECONDS,
@@ -315,6 +458,14 @@ class Sender:
             if claimed is None:
                 return
             sender, recipient, body, attempts = claimed
+        if await self._hand_over(smtp, outbox_id, attempts, sender, recipient, body, result):
+            self._mark_sent(guard, outbox_id)
+            result.sent += 1
+
+    async def _hand_over(self, smtp: aiosmtplib.SMTP, outbox_id: int, attempts: int, sender: str, recipient: str,
+                         body: bytes, result: FlushResult) -> bool:
+        """One claimed mail to the server. True when accepted (the caller records it); a refusal or an error is
+        recorded here (_after_error), and a lost session raised after that."""
         try:
             if self.server.dkim is not None:
                 # Signed now, not when stored: see mailbot/dkim.py (a rotated key applies to retries).
@@ -342,25 +493,17 @@ class Sender:
             if not smtp.is_connected:
                 raise aiosmtplib.SMTPServerDisconnected(str(error)) from error
         else:
-            self._mark_sent(guard, outbox_id)
-            result.sent += 1
+            return True
+        return False
 
     def _mark_sent(self, guard: SendGuard, outbox_id: int) -> None:
         """The server has the mail: record it, retrying a busy database rather than leaving the row `sending`
         (which the next start would have to send again); the retries on a connection of their own."""
-        for attempt in range(MARK_SENT_ATTEMPTS):
-            try:
-                with guard.statements() if attempt == 0 else self.engine.begin() as connection:
-                    scrubbed = connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()}).scalar()
-                if scrubbed:
-                    truncate_wal(self.engine)  # the erased member's last mail: no copy left in the WAL
-                return
-            except OperationalError as error:
-                if attempt == MARK_SENT_ATTEMPTS - 1:
-                    raise
-                log.warning("outbox %s sent, but the database is busy or unavailable (%s): retrying the record",
-                            outbox_id, short_error(error))
-                time.sleep(2 ** attempt)
+        def record(attempt: int) -> bool:
+            with guard.statements() if attempt == 0 else self.engine.begin() as connection:
+                return bool(connection.execute(MARK_SENT, {"outbox_id": outbox_id, "sent_at": self.clock()}).scalar())
+
+        self._retrying(record, f"outbox {outbox_id} sent")
 
     def _after_error(self, outbox_id: int, attempts: int, code: int, message: str, result: FlushResult) -> None:
         permanent = 500 <= code < 600 or attempts >= self.max_attempts
@@ -386,6 +529,28 @@ class Sender:
         else:
             log.info("outbox %s deferred: SMTP %s: %s", outbox_id, code, shown)
             result.deferred += 1
+
+
+def _read_row(raw: Any, outbox_id: int) -> tuple[str, str, bytes] | None:
+    cursor = raw.cursor()
+    try:
+        row = cursor.execute(READ_ROW, (outbox_id,)).fetchone()
+    finally:
+        cursor.close()
+    return (row[0], row[1], bytes(row[2])) if row is not None else None
+
+
+class _SmtpSession:
+    """A flush's SMTP session, opened at its first mail: the one kept from the last flush, or a new one."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def get(self) -> aiosmtplib.SMTP:
+        if self.smtp is None or not self.smtp.is_connected:
+            self.smtp = await self.sender._reuse() or await self.sender._connect()
+        return self.smtp
 
 
 def _rowcount(result: Result[Any]) -> int:

@@ -19,6 +19,7 @@ import pytest
 from imap_tools import MailMessage
 from sqlalchemy import func, select
 
+from mailbot import sendjournal
 from mailbot.models import InboundMail, OutboxMail, Ticket
 from tests.conftest import make_env
 from tests.helpers import AIDEUR, CLUB, MEMBERS, add_members, append, mailbox, make_mail
@@ -73,6 +74,9 @@ def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(clean_mail, 
 
     assert mailbox(clean_mail, CLUB) == []
     assert len(mailbox(clean_mail, CLUB, "mailbot-traites")) == BATCH
+    # SQLite: the send journals the killed senders left were read at the next start, and the last runs left none.
+    journals = sendjournal.directory_for(sessions.kw["bind"])
+    assert journals is None or not journals.exists() or list(journals.iterdir()) == [], f"seed {seed}"
 
     # Postfix delivers asynchronously, and later on a loaded machine: wait until every request's acknowledgement
     # and notification has landed (a fixed second was not always enough), then a moment more for extra copies.

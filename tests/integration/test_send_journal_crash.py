@@ -1,0 +1,155 @@
+"""On SQLite a sender claims a batch of rows and records their sends together at the batch's end (mailbot.sendjournal).
+A sender killed mid-batch must still send nothing twice but the one mail in hand: the mails the server had accepted
+are recorded from the journal at the next start, the rows claimed and not handed over go back untouched. A session
+lost mid-batch, or a sender told to stop, leaves nothing `sending` and no journal behind.
+
+A real SQLite file, a real sending process (SIGKILLed by the SMTP server itself at the chosen mail, after storing it
+and before answering: the server has it, the sender never learns it), a local aiosmtpd server that counts copies."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from mailbot import sendjournal
+from mailbot.config import load_settings
+from mailbot.dev.devserver import LOOPBACK, free_port
+from mailbot.models import OutboxMail
+from mailbot.sender import CLAIM_BATCH, Sender, recover_interrupted
+
+NOW = datetime(2026, 12, 3, 10, 0)
+MAILS = CLAIM_BATCH + 10  # a batch and part of the next
+KILL_AT = 7  # the server has mails 1-7; the sender saw 1-6 accepted
+
+CHILD = """
+import sys
+from datetime import datetime
+from mailbot.config import load_settings
+from mailbot.db import make_engine, make_session_factory
+from mailbot.sender import Sender
+url, port = sys.argv[1], sys.argv[2]
+settings = load_settings({"MAILBOT_DATABASE_URL": url, "MAILBOT_CLUB_ADDRESS": "aide@club.test",
+    "MAILBOT_AIDEUR_ADDRESSES": "aideur@club.test", "MAILBOT_SECRET_KEY": "journal-crash-0123456789",
+    "MAILBOT_SMTP_HOST": "127.0.0.1", "MAILBOT_SMTP_PORT": port, "MAILBOT_SMTP_SECURITY": "none"}, env_file=None)
+Sender(settings.smtp, make_session_factory(make_engine(url)), max_attempts=5, timeout=10,
+       clock=lambda: datetime(2026, 12, 3, 10, 0)).flush()
+"""
+
+
+class Server:
+    """Counts each recipient's copies; optionally kills a process, or answers 421, at the n-th mail."""
+
+    def __init__(self) -> None:
+        self.copies: Counter[str] = Counter()
+        self.kill_pid = 0
+        self.kill_at = 0
+        self.refuse_at = 0
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.copies[envelope.rcpt_tos[0]] += 1
+        total = sum(self.copies.values())
+        if total == self.kill_at and self.kill_pid:
+            os.kill(self.kill_pid, signal.SIGKILL)  # stored, never answered
+            return "451 stopping"
+        if total == self.refuse_at:
+            return "421 4.3.2 going down"
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():  # type: ignore[no-untyped-def]
+    handler = Server()
+    controller = Controller(handler, hostname=LOOPBACK, port=free_port())
+    controller.start()
+    yield controller, handler
+    controller.stop()
+
+
+def _settings(url: str, port: int):  # type: ignore[no-untyped-def]
+    settings = load_settings({
+        "MAILBOT_DATABASE_URL": url, "MAILBOT_CLUB_ADDRESS": "aide@club.test",
+        "MAILBOT_AIDEUR_ADDRESSES": "aideur@club.test", "MAILBOT_SECRET_KEY": "journal-crash-0123456789",
+        "MAILBOT_SMTP_HOST": LOOPBACK, "MAILBOT_SMTP_PORT": str(port), "MAILBOT_SMTP_SECURITY": "none"},
+        env_file=None)
+    assert settings.smtp is not None
+    return settings.smtp
+
+
+def _queue(sessions, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    recipients = [f"membre{number:02d}@example.fr" for number in range(1, count + 1)]
+    with sessions.begin() as session:
+        for recipient in recipients:
+            session.add(OutboxMail(idempotency_key=recipient, message_id=f"{recipient}.m@club.test", kind="ack",
+                                   sender="aide@club.test", recipient=recipient, subject="Demande bien reçue",
+                                   body=f"From: aide@club.test\r\nTo: {recipient}\r\n\r\nBonjour\r\n".encode(),
+                                   next_attempt_at=NOW, created_at=NOW))
+    return recipients
+
+
+def _rows(sessions) -> dict[str, OutboxMail]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return {row.recipient: row for row in session.scalars(select(OutboxMail))}
+
+
+def test_a_sender_killed_mid_batch_sends_again_only_the_mail_in_hand(sqlite_url, sessions_for, smtp) -> None:  # type: ignore[no-untyped-def]
+    controller, server = smtp
+    sessions = sessions_for(sqlite_url)
+    recipients = _queue(sessions, MAILS)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, sqlite_url, str(controller.port)])
+    server.kill_pid, server.kill_at = child.pid, KILL_AT
+    assert child.wait(timeout=60) == -signal.SIGKILL
+    rows = _rows(sessions)
+    # The batch was not recorded yet: without the journal, the start could not tell 1-6 from 7.
+    assert sum(row.status == "sending" for row in rows.values()) == CLAIM_BATCH
+
+    assert recover_interrupted(sessions) == 1
+    Sender(_settings(sqlite_url, controller.port), sessions, max_attempts=5, timeout=10, clock=lambda: NOW).flush()
+
+    rows = _rows(sessions)
+    assert {row.status for row in rows.values()} == {"sent"}
+    in_hand = recipients[KILL_AT - 1]
+    assert server.copies == Counter({recipient: 2 if recipient == in_hand else 1 for recipient in recipients})
+    assert {r: row.interrupted_sends for r, row in rows.items() if row.interrupted_sends} == {in_hand: 1}
+    # The rows claimed and never handed over were not counted as tries.
+    assert all(rows[recipient].attempts == 1 for recipient in recipients[KILL_AT:CLAIM_BATCH])
+    directory = sendjournal.directory_for(sessions.kw["bind"])
+    assert directory is not None and list(directory.iterdir()) == []
+
+
+def test_a_session_lost_mid_batch_leaves_nothing_sending(sqlite_url, sessions_for, smtp) -> None:  # type: ignore[no-untyped-def]
+    controller, server = smtp
+    server.refuse_at = 5
+    sessions = sessions_for(sqlite_url)
+    recipients = _queue(sessions, MAILS)
+    result = Sender(_settings(sqlite_url, controller.port), sessions, max_attempts=5, timeout=10,
+                    clock=lambda: NOW).flush()
+    assert result.sent == 4 and result.deferred == 1 and result.unreachable
+    rows = _rows(sessions)
+    assert [rows[r].status for r in recipients[:4]] == ["sent"] * 4
+    assert (rows[recipients[4]].status, rows[recipients[4]].attempts) == ("pending", 1)  # deferred, with backoff
+    assert rows[recipients[4]].next_attempt_at > NOW
+    assert all((rows[r].status, rows[r].attempts) == ("pending", 0) for r in recipients[5:])  # released, untried
+    assert not any(row.interrupted_sends for row in rows.values())
+    directory = sendjournal.directory_for(sessions.kw["bind"])
+    assert directory is not None and list(directory.iterdir()) == []
+
+
+def test_a_sender_told_to_stop_releases_what_it_has_not_handed_over(sqlite_url, sessions_for, smtp) -> None:  # type: ignore[no-untyped-def]
+    controller, server = smtp
+    sessions = sessions_for(sqlite_url)
+    recipients = _queue(sessions, MAILS)
+    result = Sender(_settings(sqlite_url, controller.port), sessions, max_attempts=5, timeout=10, clock=lambda: NOW,
+                    keep_going=lambda: sum(server.copies.values()) < 3).flush()
+    assert result.sent == 3
+    rows = _rows(sessions)
+    assert [rows[r].status for r in recipients[:3]] == ["sent"] * 3
+    assert all((rows[r].status, rows[r].attempts) == ("pending", 0) for r in recipients[3:])
+    directory = sendjournal.directory_for(sessions.kw["bind"])
+    assert directory is not None and list(directory.iterdir()) == []
