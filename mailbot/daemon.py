@@ -311,7 +311,9 @@ class Daemon:
         return {uid for uid in mine if uid not in recorded}
 
     def _send(self, report: CycleReport) -> None:
-        recover_interrupted(self.sessions, at_start=False)  # PostgreSQL: sends of a daemon that died meanwhile
+        # Sends of a sender that died meanwhile (PostgreSQL: another daemon; SQLite: the helper sending process), or
+        # whose record the database refused: settled from their send journals (SQLite) or locks (PostgreSQL).
+        recover_interrupted(self.sessions, at_start=False)
         result = self.dispatcher.flush()
         report.sent += result.sent
         self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any, cast
 
 import aiosmtplib
 from sqlalchemy import CursorResult, Engine, Result, bindparam, case, literal, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import dkim, oauth, sendjournal
@@ -106,9 +107,8 @@ CLAIM_DUE = (update(OutboxMail)
                                       .order_by(OutboxMail.id).limit(bindparam("limit")).scalar_subquery()))
              .values(status="sending", attempts=OutboxMail.attempts + 1)
              .returning(OutboxMail.id, OutboxMail.attempts))
-# Fenced by attempts: only the claim this sender made. Not by status: a row a starting daemon put back meanwhile
-# (an orphaned helper's last mail) is still recorded as sent if nobody has claimed it again.
-MARK_SENT_FENCED = MARK_SENT.where(OutboxMail.attempts == bindparam("claim"))
+# Fenced: only the claim this sender made, still `sending` (an erasure meanwhile cancels the row: it stays so).
+MARK_SENT_FENCED = MARK_SENT.where(OutboxMail.status == "sending", OutboxMail.attempts == bindparam("claim"))
 RELEASE_UNSENT = (update(OutboxMail)
                   .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "sending",
                          OutboxMail.attempts == bindparam("claim"))
@@ -118,7 +118,8 @@ REQUEUE_INTERRUPTED = (update(OutboxMail)
                        .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1))
 # Read outside any transaction (the driver's autocommit): SQLAlchemy's transactions on SQLite begin IMMEDIATE
 # (mailbot.db) and would wait for the daemon's write lock only to read.
-READ_ROW = "SELECT sender, recipient, body FROM outbox WHERE id = ?"
+# Fenced like the record: a row an erasure cancelled since the claim is not sent.
+READ_ROW = "SELECT sender, recipient, body FROM outbox WHERE id = ? AND status = 'sending' AND attempts = ?"
 
 
 class NoSmtpUtf8(Exception):
@@ -155,44 +156,68 @@ def backoff(attempts: int) -> timedelta:
 
 
 def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = True) -> int:
-    """Rows left `sending` by a process that died go back to `pending`. Returns how many will be sent again.
+    """Rows left `sending` by a sender that is gone go back to `pending`. Returns how many will be sent again.
 
     PostgreSQL: only rows no live sender holds (coordination.SendGuard), so it is safe at any time, with other
-    daemons sending. SQLite: every `sending` row, at start only (one daemon per SQLite file), after reading the
-    send journals the dead process left (mailbot.sendjournal): a row they say the server accepted is recorded as
-    sent, a row claimed and never handed over goes back as if never claimed; only the others were interrupted."""
+    daemons sending. SQLite file: the rows the dead send journals name (mailbot.sendjournal), at any time — a row
+    they say the server accepted is recorded as sent, a row claimed and never handed over goes back as if never
+    claimed, the others were interrupted — and, at start only (one daemon per SQLite file), every `sending` row no
+    journal names (left by a version without journals). A live journal's rows are never touched."""
     engine: Engine = sessions.kw["bind"]
-    postgres = uses_advisory_locks(engine)
-    if not postgres and not at_start:
-        return 0
-    if postgres:
+    if uses_advisory_locks(engine):
         with sessions.begin() as session:
             recovered = _rowcount(session.execute(REQUEUE_ABANDONED))
         if recovered and not at_start:
             log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
         return recovered
     directory = sendjournal.directory_for(engine)
-    steps, files = sendjournal.read_all(directory) if directory is not None else ({}, [])
+    if directory is None or not directory.exists():
+        return _requeue_all_sending(sessions) if at_start else 0
+    if not at_start and not any(directory.iterdir()):
+        return 0  # each cycle: no write lock taken when no journal is there at all
     recovered = accepted = scrubbed = 0
-    with sessions.begin() as session:
-        for outbox_id, attempts in session.execute(
-                select(OutboxMail.id, OutboxMail.attempts).where(OutboxMail.status == "sending")).all():
-            step = steps.get((outbox_id, attempts))
-            if step is not None and step.state == sendjournal.SENT:
-                accepted += 1
-                scrubbed += bool(session.execute(MARK_SENT_FENCED, {
-                    "outbox_id": outbox_id, "claim": attempts, "sent_at": step.sent_at}).scalar())
-            elif step is not None and step.state == sendjournal.CLAIMED:
-                session.execute(RELEASE_UNSENT, {"outbox_id": outbox_id, "claim": attempts})
-            else:  # handed over, or no line about it: the server may have it
-                recovered += 1
-                session.execute(REQUEUE_INTERRUPTED, {"outbox_id": outbox_id})
-    sendjournal.remove(files)  # after the commit: read again after a crash here, they find nothing `sending`
+    journals = sendjournal.Journals()
+    try:
+        # The write lock first: no claim commits while the journals are read, so every `sending` row seen below
+        # is named by a journal already (its lines are written before its claim commits).
+        with sessions.begin() as session:
+            session.connection()
+            journals = sendjournal.take(directory)
+            if not journals.count and not at_start:
+                return 0
+            for outbox_id, attempts in session.execute(
+                    select(OutboxMail.id, OutboxMail.attempts).where(OutboxMail.status == "sending")).all():
+                step = journals.steps.get((outbox_id, attempts))
+                if step is not None and step.state == sendjournal.SENT:
+                    accepted += 1
+                    scrubbed += bool(session.execute(MARK_SENT_FENCED, {
+                        "outbox_id": outbox_id, "claim": attempts, "sent_at": step.sent_at}).scalar())
+                elif step is not None and step.state == sendjournal.CLAIMED:
+                    session.execute(RELEASE_UNSENT, {"outbox_id": outbox_id, "claim": attempts})
+                elif step is not None or (at_start and outbox_id not in journals.live):
+                    recovered += 1  # handed over (the server may have it), or named by no journal at all
+                    session.execute(REQUEUE_INTERRUPTED, {"outbox_id": outbox_id})
+    except BaseException:
+        journals.done(applied=False)
+        raise
+    journals.done(applied=True)  # after the commit: taken again after a crash here, they find nothing to do
     if scrubbed:
         truncate_wal(engine)
     if accepted:
-        log.info("%d mail(s) accepted by the server before mailbot stopped: recorded as sent", accepted)
+        log.info("%d mail(s) accepted by the server before their sender stopped: recorded as sent", accepted)
+    if recovered and not at_start:
+        log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
     return recovered
+
+
+def _requeue_all_sending(sessions: sessionmaker[Session]) -> int:
+    """SQLite without journals (a memory database), at start: every `sending` row was interrupted."""
+    with sessions.begin() as session:
+        return _rowcount(session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.status == "sending")
+            .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
+        ))
 
 
 async def connect_smtp(server: ServerSettings, timeout: float) -> aiosmtplib.SMTP:
@@ -346,8 +371,8 @@ class Sender:
                     for outbox_id, attempts in claimed:
                         if not self.keep_going():
                             break
-                        row = _read_row(raw, outbox_id)
-                        if row is None:  # gone since the claim (erased): nothing to send or release
+                        row = _read_row(raw, outbox_id, attempts)
+                        if row is None:  # cancelled or gone since the claim (erased): nothing to send or release
                             done += 1
                             continue
                         smtp = await connection.get()
@@ -355,8 +380,8 @@ class Sender:
                         done += 1  # handed over: its outcome is recorded by _hand_over, or as sent below
                         if await self._hand_over(smtp, outbox_id, attempts, *row, result):
                             sent_at = self.clock()
+                            sent.append((outbox_id, attempts, sent_at))  # recorded below even if the line fails
                             journal.sent(outbox_id, attempts, sent_at)
-                            sent.append((outbox_id, attempts, sent_at))
                 finally:
                     # The sends recorded and what was claimed and not handed over released, even when the SMTP
                     # session failed mid-batch; if the database refuses, the journal stays for the next start.
@@ -515,7 +540,9 @@ class Sender:
             else:
                 values["status"] = "pending"
                 values["next_attempt_at"] = self.clock() + backoff(attempts)
-            session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id).values(**values))
+            # Fenced by the claim: a row an erasure cancelled meanwhile is not put back to be sent.
+            session.execute(update(OutboxMail).where(OutboxMail.id == outbox_id, OutboxMail.status == "sending",
+                                                     OutboxMail.attempts == attempts).values(**values))
             scrubbed = _rowcount(session.execute(SCRUB.where(OutboxMail.id == outbox_id))) if permanent else 0
         if scrubbed:
             truncate_wal(self.engine)
@@ -531,10 +558,12 @@ class Sender:
             result.deferred += 1
 
 
-def _read_row(raw: Any, outbox_id: int) -> tuple[str, str, bytes] | None:
+def _read_row(raw: Any, outbox_id: int, attempts: int) -> tuple[str, str, bytes] | None:
     cursor = raw.cursor()
     try:
-        row = cursor.execute(READ_ROW, (outbox_id,)).fetchone()
+        row = cursor.execute(READ_ROW, (outbox_id, attempts)).fetchone()
+    except sqlite3.Error as error:  # as SQLAlchemy's: the daemon's loop knows a database outage by those
+        raise DBAPIError.instance(READ_ROW, (outbox_id, attempts), error, sqlite3.Error) from error
     finally:
         cursor.close()
     return (row[0], row[1], bytes(row[2])) if row is not None else None

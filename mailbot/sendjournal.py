@@ -14,12 +14,15 @@ line per step, each line one `write()` on a file opened O_APPEND:
     h <id> <attempts>             about to be handed to the SMTP server
     s <id> <attempts> <sent_at>   the server accepted it
 
-The file is removed once every row it names is recorded in the database (sent, deferred, failed or released). A
-file left behind means its process died; the next start (sender.recover_interrupted) reads them all before it
-puts `sending` rows back: a row the journal says was accepted is recorded as sent (not sent twice), a row claimed
-and never handed goes back quietly, and only a row handed and not known accepted counts as an interrupted send
-(sent again, same Message-ID). (id, attempts) names one claim: the claim raises attempts, so a line never speaks
-for a later claim of the same row.
+The flush holds an exclusive lock (flock) on its file from its creation (under a temporary name, renamed once
+locked) until it removes it, once every row it names is recorded in the database (sent, deferred, failed or
+released). So a journal whose lock can be taken belongs to a flush that is over without having recorded all it
+did: its process died, or the database refused the record. sender.recover_interrupted takes such journals, at
+start and at each cycle, and settles the rows they name: a row the journal says was accepted is recorded as sent
+(never sent twice), a row claimed and never handed over goes back as if never claimed, and only a row handed over
+without a known answer is an interrupted send (sent again, same Message-ID). Rows a live journal names are its
+owner's: never touched (an orphaned helper finishing its last mail while the next daemon starts). (id, attempts)
+names one claim: only a dead journal's lines are applied, and a claim's lines are applied once.
 
 Written, not synced: a line survives the process's death (it is in the kernel's page cache), not a power cut, the
 same guarantee as the database's own `synchronous=NORMAL` (mailbot.db). The lines hold row numbers only, nothing
@@ -27,11 +30,12 @@ about a member.
 """
 from __future__ import annotations
 
+import fcntl
 import itertools
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -63,11 +67,13 @@ class Step:
 
 
 class SendJournal:
-    """One flush's journal file, created at its first claim and removed by `settle` once all it names is recorded."""
+    """One flush's journal file, created (and locked) at its first line, removed by `settle` once all it names is
+    recorded."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.path = directory / f"{os.getpid()}-{threading.get_ident()}-{next(_COUNTER)}"
+        # Random too: a process restarted under the same pid (pid 1 in a container) must not reuse a dead one's name.
+        self.path = directory / f"{os.getpid()}-{threading.get_ident()}-{next(_COUNTER)}-{os.urandom(4).hex()}"
         self._fd: int | None = None
 
     def claimed(self, outbox_id: int, attempts: int) -> None:
@@ -80,51 +86,121 @@ class SendJournal:
         self._write(f"{SENT} {outbox_id} {attempts} {sent_at.isoformat()}\n")
 
     def settle(self) -> None:
-        """Everything this journal names is in the database now: the file goes."""
+        """Everything this journal names is in the database now: the file goes (before its lock is let go)."""
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)
         self.close()
-        self.path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Closed, the file kept (something it names is not recorded yet: the next start reads it)."""
+        """Closed, the file kept (something it names is not recorded yet): with its lock gone, the next recovery
+        (this process's next cycle, or the next start) settles what it names."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 
     def _write(self, line: str) -> None:
         if self._fd is None:
-            self.directory.mkdir(mode=0o700, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._fd = _create_locked(self.path)
         data = line.encode("ascii")
         if os.write(self._fd, data) != len(data):  # a short write on a full disk: better stop than trust it
             raise OSError(f"send journal {self.path}: short write")
 
 
-def read_all(directory: Path) -> tuple[dict[tuple[int, int], Step], list[Path]]:
-    """Every step the journals left in `directory` say, the furthest per (id, attempts), and the files read. A line
-    that cannot be read (cut by a power loss) is skipped: its row is then treated as handed, or claimed, by the
-    lines before it — never as sent without a line that says so."""
-    steps: dict[tuple[int, int], Step] = {}
+def _create_locked(path: Path) -> int:
+    """The journal file, locked before it appears under its name (a recovery listing the directory meanwhile must
+    not take a live journal for a dead one)."""
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    temporary = path.with_name(path.name + TEMPORARY)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
     try:
-        files = sorted(path for path in directory.iterdir() if path.is_file())
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(temporary, path)
+    except BaseException:
+        os.close(fd)
+        temporary.unlink(missing_ok=True)
+        raise
+    return fd
+
+
+TEMPORARY = ".new"
+
+
+@dataclass
+class Journals:
+    """What the journals of a directory say: the steps of the dead ones (locked by this reader until `done`), and
+    the rows the live ones name."""
+
+    steps: dict[tuple[int, int], Step] = field(default_factory=dict)
+    live: set[int] = field(default_factory=set)
+    _taken: list[tuple[Path, int]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self._taken)
+
+    def done(self, *, applied: bool) -> None:
+        """Let the dead journals go: removed once what they say is committed (`applied`), else kept for later."""
+        for path, fd in self._taken:
+            if applied:
+                path.unlink(missing_ok=True)
+            os.close(fd)
+        self._taken.clear()
+
+
+def take(directory: Path) -> Journals:
+    """The journals in `directory`: each one whose lock is free is taken (locked, read); the others are live, and
+    only the rows they name are noted. A file left under its temporary name by a process that died before its
+    first line names nothing: removed."""
+    journals = Journals()
+    try:
+        paths = sorted(path for path in directory.iterdir())
     except FileNotFoundError:
-        return steps, []
-    for path in files:
-        for line in path.read_text(encoding="ascii", errors="replace").splitlines():
-            parts = line.split()
-            try:
-                state, outbox_id, attempts = parts[0], int(parts[1]), int(parts[2])
-                sent_at = datetime.fromisoformat(parts[3]) if state == SENT else None
-            except (IndexError, ValueError):
-                log.warning("send journal %s: unreadable line skipped", path.name)
-                continue
-            if state not in _RANK or (state == SENT) != (len(parts) == 4):
-                continue
-            key = (outbox_id, attempts)
-            if key not in steps or _RANK[state] > _RANK[steps[key].state]:
-                steps[key] = Step(state, sent_at)
-    return steps, files
+        return journals
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # settled meanwhile
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            journals.live.update(outbox_id for (outbox_id, _), _ in _steps(path, fd).items())
+            os.close(fd)
+            continue
+        if os.fstat(fd).st_nlink == 0:  # another recovery took and removed it before this one got the lock
+            os.close(fd)
+        elif path.name.endswith(TEMPORARY):
+            path.unlink(missing_ok=True)
+            os.close(fd)
+        else:
+            for key, step in _steps(path, fd).items():
+                _keep_furthest(journals.steps, key, step)
+            journals._taken.append((path, fd))
+    return journals
 
 
-def remove(files: list[Path]) -> None:
-    for path in files:
-        path.unlink(missing_ok=True)
+def _steps(path: Path, fd: int) -> dict[tuple[int, int], Step]:
+    """The furthest step per (id, attempts) in one journal. A line that cannot be read (cut by a power loss) is
+    skipped: its row is then treated as handed, or claimed, by the lines before it — never as sent without a line
+    that says so."""
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 16):  # this reader's own descriptor, from the start
+        chunks.append(chunk)
+    steps: dict[tuple[int, int], Step] = {}
+    for line in b"".join(chunks).decode("ascii", errors="replace").splitlines():
+        parts = line.split()
+        try:
+            state, outbox_id, attempts = parts[0], int(parts[1]), int(parts[2])
+            sent_at = datetime.fromisoformat(parts[3]) if state == SENT else None
+        except (IndexError, ValueError):
+            log.warning("send journal %s: unreadable line skipped", path.name)
+            continue
+        if state not in _RANK or (state == SENT) != (len(parts) == 4):
+            continue
+        _keep_furthest(steps, (outbox_id, attempts), Step(state, sent_at))
+    return steps
+
+
+def _keep_furthest(steps: dict[tuple[int, int], Step], key: tuple[int, int], step: Step) -> None:
+    if key not in steps or _RANK[step.state] > _RANK[steps[key].state]:
+        steps[key] = step

@@ -28,24 +28,28 @@ def _journal(directory: Path, name: str, *lines: str) -> Path:
 def test_the_furthest_step_of_each_claim_wins_across_files(tmp_path: Path) -> None:
     _journal(tmp_path, "1-1-1", "c 5 1", "c 6 1", "h 5 1", "s 5 1 2026-12-03T09:59:30", "h 6 1")
     _journal(tmp_path, "1-1-2", "c 5 2", "h 7 3", "c 7 3")  # a later claim of row 5; a step out of order
-    steps, files = sendjournal.read_all(tmp_path)
-    assert len(files) == 2
-    assert steps[(5, 1)] == sendjournal.Step(sendjournal.SENT, SENT_AT)
-    assert steps[(6, 1)].state == sendjournal.HANDED
-    assert steps[(5, 2)].state == sendjournal.CLAIMED  # the first claim's "sent" says nothing of the second
-    assert steps[(7, 3)].state == sendjournal.HANDED
+    journals = sendjournal.take(tmp_path)
+    assert journals.count == 2 and not journals.live
+    assert journals.steps[(5, 1)] == sendjournal.Step(sendjournal.SENT, SENT_AT)
+    assert journals.steps[(6, 1)].state == sendjournal.HANDED
+    assert journals.steps[(5, 2)].state == sendjournal.CLAIMED  # the first claim's "sent" says nothing of the second
+    assert journals.steps[(7, 3)].state == sendjournal.HANDED
+    journals.done(applied=False)
+    assert len(list(tmp_path.iterdir())) == 2  # not applied: kept
+    sendjournal.take(tmp_path).done(applied=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("line", ["s 5 1", "s 5 1 2026-12-0", "s 5", "s x 1 2026-12-03T09:59:30", "", "z 5 1",
                                   "h 5 1 2026-12-03T09:59:30"])
 def test_a_cut_or_strange_line_is_never_read_as_sent(tmp_path: Path, line: str) -> None:
     _journal(tmp_path, "1-1-1", "c 5 1", "h 5 1", line)
-    steps, _ = sendjournal.read_all(tmp_path)
-    assert steps[(5, 1)].state == sendjournal.HANDED
+    assert sendjournal.take(tmp_path).steps[(5, 1)].state == sendjournal.HANDED
 
 
 def test_no_directory_means_no_steps(tmp_path: Path) -> None:
-    assert sendjournal.read_all(tmp_path / "absent") == ({}, [])
+    journals = sendjournal.take(tmp_path / "absent")
+    assert (journals.steps, journals.live, journals.count) == ({}, set(), 0)
 
 
 def test_only_an_sqlite_file_has_a_journal(tmp_path: Path) -> None:
@@ -54,7 +58,7 @@ def test_only_an_sqlite_file_has_a_journal(tmp_path: Path) -> None:
     assert sendjournal.directory_for(create_engine("sqlite:///:memory:")) is None
 
 
-def test_a_journal_writes_its_file_at_its_first_line_and_removes_it_when_settled(tmp_path: Path) -> None:
+def test_a_live_journal_is_read_for_its_rows_but_never_taken(tmp_path: Path) -> None:
     journal = sendjournal.SendJournal(tmp_path / "j")
     assert not (tmp_path / "j").exists()  # a flush that claims nothing leaves nothing
     journal.claimed(3, 1)
@@ -62,10 +66,31 @@ def test_a_journal_writes_its_file_at_its_first_line_and_removes_it_when_settled
     journal.sent(3, 1, SENT_AT)
     assert journal.path.read_text() == "c 3 1\nh 3 1\ns 3 1 2026-12-03T09:59:30\n"
     assert oct(journal.path.stat().st_mode & 0o777) == "0o600"
-    journal.close()
-    assert journal.path.exists()  # closed without settling (something not recorded): kept for the next start
+    assert [path.name for path in (tmp_path / "j").iterdir()] == [journal.path.name]  # locked, then named
+    live = sendjournal.take(tmp_path / "j")  # its owner holds the lock: alive
+    assert (live.live, live.steps, live.count) == ({3}, {}, 0)
+    live.done(applied=True)
+    assert journal.path.exists()
+    journal.close()  # closed without settling (something not recorded): dead now, kept for a recovery
+    dead = sendjournal.take(tmp_path / "j")
+    assert dead.count == 1 and dead.steps[(3, 1)].state == sendjournal.SENT
+    assert sendjournal.take(tmp_path / "j").count == 0  # one reader at a time: the first holds its lock
+    dead.done(applied=True)
+    assert list((tmp_path / "j").iterdir()) == []
+
+
+def test_a_settled_journal_leaves_nothing(tmp_path: Path) -> None:
+    journal = sendjournal.SendJournal(tmp_path / "j")
+    journal.claimed(3, 1)
     journal.settle()
-    assert not journal.path.exists()
+    assert list((tmp_path / "j").iterdir()) == []
+
+
+def test_a_file_left_before_its_first_line_is_removed(tmp_path: Path) -> None:
+    _journal(tmp_path, "1-1-1" + sendjournal.TEMPORARY)  # its process died between creating and naming it
+    journals = sendjournal.take(tmp_path)
+    assert (journals.count, journals.steps) == (0, {})
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- what the next start does with them (a real SQLite file) ------------------------------------------------------
@@ -106,6 +131,31 @@ def test_the_next_start_sends_again_only_what_may_not_have_arrived(sqlite_url, s
         assert (rows[key].status, rows[key].interrupted_sends) == ("pending", 1), key
     assert list(directory.iterdir()) == []  # read once: the database has it all now
     assert recover_interrupted(sessions) == 0
+
+
+def test_a_live_senders_rows_are_left_to_it_and_a_dead_ones_settled_at_any_time(sqlite_url, sessions_for) -> None:  # type: ignore[no-untyped-def]
+    sessions = sessions_for(sqlite_url)
+    with sessions.begin() as session:
+        live_row, dead_row = _row(session, "live", attempts=1).id, _row(session, "dead", attempts=1).id
+    directory = sendjournal.directory_for(sessions.kw["bind"])
+    assert directory is not None
+    live = sendjournal.SendJournal(directory)  # an orphaned helper finishing its mail while the next daemon starts
+    live.claimed(live_row, 1)
+    live.handed(live_row, 1)
+    try:
+        assert recover_interrupted(sessions, at_start=False) == 0  # a cycle: nothing dead, nothing done
+        _journal(directory, "9-9-1", f"c {dead_row} 1", f"h {dead_row} 1", f"s {dead_row} 1 {SENT_AT.isoformat()}")
+        assert recover_interrupted(sessions) == 0  # the start: the dead one's mail recorded, the live one's left
+        with sessions() as session:
+            rows = {row.idempotency_key: row for row in session.scalars(select(OutboxMail))}
+        assert (rows["dead"].status, rows["live"].status) == ("sent", "sending")
+    finally:
+        live.close()  # its process died without recording: the next cycle settles it
+    assert recover_interrupted(sessions, at_start=False) == 1
+    with sessions() as session:
+        row = session.get(OutboxMail, live_row)
+        assert row is not None and (row.status, row.interrupted_sends) == ("pending", 1)
+    assert list(directory.iterdir()) == []
 
 
 def test_a_memory_database_puts_every_sending_row_back_as_before(sessions_for) -> None:  # type: ignore[no-untyped-def]
