@@ -159,10 +159,11 @@ def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = Tru
     """Rows left `sending` by a sender that is gone go back to `pending`. Returns how many will be sent again.
 
     PostgreSQL: only rows no live sender holds (coordination.SendGuard), so it is safe at any time, with other
-    daemons sending. SQLite file: the rows the dead send journals name (mailbot.sendjournal), at any time — a row
-    they say the server accepted is recorded as sent, a row claimed and never handed over goes back as if never
-    claimed, the others were interrupted — and, at start only (one daemon per SQLite file), every `sending` row no
-    journal names (left by a version without journals). A live journal's rows are never touched."""
+    daemons sending. SQLite file, at any time: every `sending` row but those a live send journal names
+    (mailbot.sendjournal) — a row a dead journal says the server accepted is recorded as sent, a row it says was
+    claimed and never handed over goes back as if never claimed, any other (handed over, or named by no journal: a
+    sender whose outcome record failed) was interrupted. A memory SQLite database (no journals): every `sending`
+    row, at start only."""
     engine: Engine = sessions.kw["bind"]
     if uses_advisory_locks(engine):
         with sessions.begin() as session:
@@ -171,22 +172,20 @@ def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = Tru
             log.warning("%d mail(s) were being sent by a process that stopped: they will be sent again", recovered)
         return recovered
     directory = sendjournal.directory_for(engine)
-    if directory is None or not directory.exists():
+    if directory is None:
         return _requeue_all_sending(sessions) if at_start else 0
-    if not at_start and not any(directory.iterdir()):
-        return 0  # each cycle: no write lock taken when no journal is there at all
     recovered = accepted = scrubbed = 0
     journals = sendjournal.Journals()
     try:
-        # The write lock first: no claim commits while the journals are read, so every `sending` row seen below
-        # is named by a journal already (its lines are written before its claim commits).
+        # The write lock first: no claim commits while the journals are read, so every row a live sender has
+        # claimed is named by its live journal already (the lines are written before the claim commits).
         with sessions.begin() as session:
             session.connection()
             journals = sendjournal.take(directory)
-            if not journals.count and not at_start:
-                return 0
             for outbox_id, attempts in session.execute(
                     select(OutboxMail.id, OutboxMail.attempts).where(OutboxMail.status == "sending")).all():
+                if outbox_id in journals.live:
+                    continue  # its sender is alive: its own to record (a dead journal's line may be a stale claim)
                 step = journals.steps.get((outbox_id, attempts))
                 if step is not None and step.state == sendjournal.SENT:
                     accepted += 1
@@ -194,8 +193,8 @@ def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = Tru
                         "outbox_id": outbox_id, "claim": attempts, "sent_at": step.sent_at}).scalar())
                 elif step is not None and step.state == sendjournal.CLAIMED:
                     session.execute(RELEASE_UNSENT, {"outbox_id": outbox_id, "claim": attempts})
-                elif step is not None or (at_start and outbox_id not in journals.live):
-                    recovered += 1  # handed over (the server may have it), or named by no journal at all
+                else:
+                    recovered += 1
                     session.execute(REQUEUE_INTERRUPTED, {"outbox_id": outbox_id})
     except BaseException:
         journals.done(applied=False)
@@ -360,11 +359,12 @@ class Sender:
         raw = self.engine.raw_connection()
         try:
             while True:
-                recorded = False
+                # A claim that fails is not committed: its lines in the journal name nothing (the journal is
+                # settled below, still `recorded`), so they can never be read as a later claim of the same rows.
                 claimed = self._claim_batch(journal)
                 if not claimed:
-                    recorded = True
                     break
+                recorded = False
                 sent: list[tuple[int, int, datetime]] = []
                 done = 0
                 try:

@@ -20,9 +20,11 @@ released). So a journal whose lock can be taken belongs to a flush that is over 
 did: its process died, or the database refused the record. sender.recover_interrupted takes such journals, at
 start and at each cycle, and settles the rows they name: a row the journal says was accepted is recorded as sent
 (never sent twice), a row claimed and never handed over goes back as if never claimed, and only a row handed over
-without a known answer is an interrupted send (sent again, same Message-ID). Rows a live journal names are its
-owner's: never touched (an orphaned helper finishing its last mail while the next daemon starts). (id, attempts)
-names one claim: only a dead journal's lines are applied, and a claim's lines are applied once.
+without a known answer is an interrupted send (sent again, same Message-ID), and so is a `sending` row no journal
+names (a sender whose record of a refusal failed). Rows a live journal names are its owner's: never touched (an
+orphaned helper finishing its last mail while the next daemon starts; a dead journal's stale line about a row that
+was claimed again since). A claim that does not commit leaves no journal behind: its lines would name a claim that
+never was.
 
 Written, not synced: a line survives the process's death (it is in the kernel's page cache), not a power cut, the
 same guarantee as the database's own `synchronous=NORMAL` (mailbot.db). The lines hold row numbers only, nothing

@@ -227,3 +227,30 @@ def test_a_member_erased_while_their_mail_waits_in_a_batch_gets_nothing(sqlite_u
     cancelled = [row for row in _rows(sessions).values() if row.status != "sent"]
     assert [(row.status, row.body) for row in cancelled] == [("failed", b"")]
     assert cancelled[0].last_error.startswith("annulé")
+
+
+def test_a_stale_claim_in_a_dead_journal_never_touches_a_live_claim_of_the_same_row(sqlite_url, sessions_for,  # type: ignore[no-untyped-def]
+                                                                                   smtp) -> None:
+    controller, server = smtp
+    sessions = sessions_for(sqlite_url)
+    recipients = _queue(sessions, 3)
+    directory = sendjournal.directory_for(sessions.kw["bind"])
+    assert directory is not None
+    # Left by a claim that never committed (its process killed between the line and the commit): row 1, attempts 1.
+    directory.mkdir()
+    (directory / "1-1-1-dead").write_text("c 1 1\n")
+    settings = _settings(sqlite_url, controller.port)
+    server.gates = {1: threading.Event()}
+    live = Sender(settings, sessions_for(sqlite_url), max_attempts=5, timeout=30, clock=lambda: NOW)
+    sending = threading.Thread(target=live.flush)
+    sending.start()
+    try:
+        server.wait_for(1)  # the same row claimed for real, (1, 1) again, and in hand
+        assert recover_interrupted(sessions, at_start=False) == 0  # the daemon's next cycle
+        assert _rows(sessions)[recipients[0]].status == "sending"  # left to its live sender
+    finally:
+        server.gates[1].set()
+        sending.join(30)
+    Sender(settings, sessions, max_attempts=5, timeout=10, clock=lambda: NOW).flush()
+    assert server.copies == Counter(recipients)  # each once
+    assert {row.status for row in _rows(sessions).values()} == {"sent"}

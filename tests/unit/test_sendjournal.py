@@ -143,9 +143,9 @@ def test_a_live_senders_rows_are_left_to_it_and_a_dead_ones_settled_at_any_time(
     live.claimed(live_row, 1)
     live.handed(live_row, 1)
     try:
-        assert recover_interrupted(sessions, at_start=False) == 0  # a cycle: nothing dead, nothing done
         _journal(directory, "9-9-1", f"c {dead_row} 1", f"h {dead_row} 1", f"s {dead_row} 1 {SENT_AT.isoformat()}")
-        assert recover_interrupted(sessions) == 0  # the start: the dead one's mail recorded, the live one's left
+        assert recover_interrupted(sessions, at_start=False) == 0  # a cycle: the dead one's mail recorded
+        assert recover_interrupted(sessions) == 0  # a start: still the live one's
         with sessions() as session:
             rows = {row.idempotency_key: row for row in session.scalars(select(OutboxMail))}
         assert (rows["dead"].status, rows["live"].status) == ("sent", "sending")
@@ -164,3 +164,17 @@ def test_a_memory_database_puts_every_sending_row_back_as_before(sessions_for) -
     with sessions.begin() as session:
         _row(session, "a", attempts=1)
     assert recover_interrupted(sessions) == 1
+
+
+def test_a_sending_row_no_journal_names_is_put_back_at_the_next_cycle(sqlite_url, sessions_for) -> None:  # type: ignore[no-untyped-def]
+    # Its sender's record of a refusal failed (the database busy for longer than its timeout) after its journal was
+    # settled: no journal names the row, no live sender has it.
+    sessions = sessions_for(sqlite_url)
+    with sessions.begin() as session:
+        _row(session, "refused", attempts=1)
+    directory = sendjournal.directory_for(sessions.kw["bind"])
+    assert directory is not None
+    assert recover_interrupted(sessions, at_start=False) == 1
+    with sessions() as session:
+        row = session.scalars(select(OutboxMail)).one()
+        assert (row.status, row.attempts, row.interrupted_sends) == ("pending", 1, 1)
