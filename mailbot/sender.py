@@ -7,8 +7,9 @@ On PostgreSQL, a process holds an advisory lock on a row from before its claim u
 (coordination.SendGuard): recovery takes only the `sending` rows whose lock is free, so another live daemon's sends
 are never taken back, and a dead one's are taken back as soon as its connection is gone (each cycle).
 On an SQLite file, a sender claims a batch of rows in one transaction, sends them one by one and records them together
-at the batch's end; what it did meanwhile is in its send journal (mailbot.sendjournal), which the next start reads
-before it puts `sending` rows back: a mail the server accepted is never sent again for want of its record.
+at the batch's end; what it did meanwhile is in its send journal (mailbot.sendjournal), which recovery (at start and
+each cycle) reads before it puts `sending` rows back: a mail the server accepted is never sent again for want of its
+record.
 Temporary failures (4xx, connection lost) retry with exponential backoff; permanent ones (5xx) fail the row
 and alert Aideur.
 """
@@ -113,9 +114,9 @@ RELEASE_UNSENT = (update(OutboxMail)
                   .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "sending",
                          OutboxMail.attempts == bindparam("claim"))
                   .values(status="pending", attempts=OutboxMail.attempts - 1))
-REQUEUE_INTERRUPTED = (update(OutboxMail)
-                       .where(OutboxMail.id == bindparam("outbox_id"), OutboxMail.status == "sending")
+REQUEUE_ALL_SENDING = (update(OutboxMail).where(OutboxMail.status == "sending")
                        .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1))
+REQUEUE_INTERRUPTED = REQUEUE_ALL_SENDING.where(OutboxMail.id == bindparam("outbox_id"))
 # Read outside any transaction (the driver's autocommit): SQLAlchemy's transactions on SQLite begin IMMEDIATE
 # (mailbot.db) and would wait for the daemon's write lock only to read.
 # Fenced like the record: a row an erasure cancelled since the claim is not sent.
@@ -212,11 +213,7 @@ def recover_interrupted(sessions: sessionmaker[Session], *, at_start: bool = Tru
 def _requeue_all_sending(sessions: sessionmaker[Session]) -> int:
     """SQLite without journals (a memory database), at start: every `sending` row was interrupted."""
     with sessions.begin() as session:
-        return _rowcount(session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.status == "sending")
-            .values(status="pending", interrupted_sends=OutboxMail.interrupted_sends + 1)
-        ))
+        return _rowcount(session.execute(REQUEUE_ALL_SENDING))
 
 
 async def connect_smtp(server: ServerSettings, timeout: float) -> aiosmtplib.SMTP:

@@ -12,10 +12,11 @@ from email.utils import make_msgid
 from imap_tools import MailBoxUnencrypted, MailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.config import Settings
+from mailbot.config import ServerSettings, Settings, load_settings
 from mailbot.daemon import CycleReport, Daemon
 from mailbot.dev.devserver import MailServer
 from mailbot.members import upsert_member
+from mailbot.models import OutboxMail
 
 PASSWORD = "pw-test"
 CLUB = "aide@club.test"
@@ -151,3 +152,23 @@ def run_cycle(settings: Settings, sessions: sessionmaker[Session], *, at: dateti
         return daemon.cycle()
     finally:
         daemon.disconnect()
+
+
+def smtp_settings(database_url: str, host: str, port: int) -> ServerSettings:
+    """The SMTP settings of a club sending through `host:port` (no TLS, no login): for tests that drive a Sender."""
+    settings = load_settings({
+        "MAILBOT_DATABASE_URL": database_url, "MAILBOT_CLUB_ADDRESS": CLUB, "MAILBOT_AIDEUR_ADDRESSES": AIDEUR,
+        "MAILBOT_SECRET_KEY": "sender-tests-0123456789", "MAILBOT_SMTP_HOST": host, "MAILBOT_SMTP_PORT": str(port),
+        "MAILBOT_SMTP_SECURITY": "none"}, env_file=None)
+    assert settings.smtp is not None
+    return settings.smtp
+
+
+def queue_acks(sessions: sessionmaker[Session], recipients: list[str], at: datetime) -> None:
+    """One small acknowledgement per recipient in the outbox, due at `at` (its Message-ID from the recipient)."""
+    with sessions.begin() as session:
+        for recipient in recipients:
+            session.add(OutboxMail(idempotency_key=recipient, message_id=f"{recipient}.m@club.test", kind="ack",
+                                   sender=CLUB, recipient=recipient, subject="Demande bien reçue",
+                                   body=f"From: {CLUB}\r\nTo: {recipient}\r\n\r\nBonjour\r\n".encode(),
+                                   next_attempt_at=at, created_at=at))

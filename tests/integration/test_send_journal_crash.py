@@ -24,11 +24,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from mailbot import sendjournal
-from mailbot.config import load_settings
+from mailbot.config import ServerSettings
 from mailbot.dev.devserver import LOOPBACK, free_port
 from mailbot.members import erase_address
 from mailbot.models import OutboxMail
 from mailbot.sender import CLAIM_BATCH, Sender, recover_interrupted
+from tests.helpers import queue_acks, smtp_settings
 
 NOW = datetime(2026, 12, 3, 10, 0)
 MAILS = CLAIM_BATCH + 10  # a batch and part of the next
@@ -93,24 +94,13 @@ def smtp():  # type: ignore[no-untyped-def]
     controller.stop()
 
 
-def _settings(url: str, port: int):  # type: ignore[no-untyped-def]
-    settings = load_settings({
-        "MAILBOT_DATABASE_URL": url, "MAILBOT_CLUB_ADDRESS": "aide@club.test",
-        "MAILBOT_AIDEUR_ADDRESSES": "aideur@club.test", "MAILBOT_SECRET_KEY": "journal-crash-0123456789",
-        "MAILBOT_SMTP_HOST": LOOPBACK, "MAILBOT_SMTP_PORT": str(port), "MAILBOT_SMTP_SECURITY": "none"},
-        env_file=None)
-    assert settings.smtp is not None
-    return settings.smtp
+def _settings(url: str, port: int) -> ServerSettings:
+    return smtp_settings(url, LOOPBACK, port)
 
 
 def _queue(sessions, count: int) -> list[str]:  # type: ignore[no-untyped-def]
     recipients = [f"membre{number:02d}@example.fr" for number in range(1, count + 1)]
-    with sessions.begin() as session:
-        for recipient in recipients:
-            session.add(OutboxMail(idempotency_key=recipient, message_id=f"{recipient}.m@club.test", kind="ack",
-                                   sender="aide@club.test", recipient=recipient, subject="Demande bien reçue",
-                                   body=f"From: aide@club.test\r\nTo: {recipient}\r\n\r\nBonjour\r\n".encode(),
-                                   next_attempt_at=NOW, created_at=NOW))
+    queue_acks(sessions, recipients, NOW)
     return recipients
 
 

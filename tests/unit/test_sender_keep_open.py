@@ -11,10 +11,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from mailbot.config import load_settings
 from mailbot.dev.devserver import LOOPBACK, free_port
 from mailbot.models import OutboxMail
 from mailbot.sender import CHECK_SECONDS, Sender
+from tests.helpers import queue_acks, smtp_settings
 
 NOW = datetime(2026, 12, 3, 10, 0)
 
@@ -49,22 +49,12 @@ def sessions(database_url, sessions_for):  # type: ignore[no-untyped-def]
 
 
 def _sender(database_url: str, port: int, sessions, *, keep_open: bool) -> Sender:  # type: ignore[no-untyped-def]
-    settings = load_settings({
-        "MAILBOT_DATABASE_URL": database_url, "MAILBOT_CLUB_ADDRESS": "aide@club.test",
-        "MAILBOT_AIDEUR_ADDRESSES": "aideur@club.test", "MAILBOT_SECRET_KEY": "keep-open-0123456789",
-        "MAILBOT_SMTP_HOST": LOOPBACK, "MAILBOT_SMTP_PORT": str(port), "MAILBOT_SMTP_SECURITY": "none"},
-        env_file=None)
-    assert settings.smtp is not None
-    return Sender(settings.smtp, sessions, max_attempts=5, timeout=10, clock=lambda: NOW, keep_open=keep_open)
+    return Sender(smtp_settings(database_url, LOOPBACK, port), sessions, max_attempts=5, timeout=10,
+                  clock=lambda: NOW, keep_open=keep_open)
 
 
 def _queue(sessions, *recipients: str) -> None:  # type: ignore[no-untyped-def]
-    with sessions.begin() as session:
-        for recipient in recipients:
-            session.add(OutboxMail(idempotency_key=recipient, message_id=f"{recipient}.m@club.test", kind="ack",
-                                   sender="aide@club.test", recipient=recipient, subject="Demande bien reçue",
-                                   body=f"From: aide@club.test\r\nTo: {recipient}\r\n\r\nBonjour\r\n".encode(),
-                                   next_attempt_at=NOW, created_at=NOW))
+    queue_acks(sessions, list(recipients), NOW)
 
 
 def _sent(sessions) -> int:  # type: ignore[no-untyped-def]
