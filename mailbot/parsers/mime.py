@@ -6,6 +6,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from email import message_from_bytes
 from email.message import Message
 from email.policy import compat32
@@ -37,15 +38,38 @@ _REPORT_DATA = {"message/delivery-status", "message/disposition-notification", "
 SLIM_ABOVE = 2_000_000  # bytes of raw mail
 SLIM_MIN_LINES = 8000  # a run of this many base64 lines (~600 KB) is an attachment, never a mail's text
 _BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/]{40,200}={0,2}\r?\n", re.MULTILINE)
+# The last line of a base64 body is usually shorter (a line holds 57 bytes; the rest is on the last one), may
+# carry the padding and may end the data without a line break.
+_BASE64_LAST_LINE = re.compile(rb"[A-Za-z0-9+/]{1,200}={0,2}(?:\r?\n|\Z)")
+# What may follow a part's body: an empty line, a boundary line, or the end of the data.
+_PART_BODY_END = re.compile(rb"\r?\n|--|\Z")
 # The placeholder names where the run was in the raw bytes and its decoded size: MAILBOTSLIM-<start>-<end>-<size>
 _SLIM_MARK = re.compile(r"^MAILBOTSLIM-(\d+)-(\d+)-(\d+)\s*$")
 
 
 def load(raw: bytes, *, slim: bool = True) -> Message:
     # compat32 is the most forgiving policy: it keeps going on every malformation and records defects.
-    if slim and len(raw) > SLIM_ABOVE:
-        raw = slim_base64_runs(raw)
-    return message_from_bytes(raw, policy=compat32)
+    if not slim or len(raw) <= SLIM_ABOVE:
+        return message_from_bytes(raw, policy=compat32)
+    msg = message_from_bytes(slim_base64_runs(raw), policy=compat32)
+    broken = _partial_placeholders(msg)
+    if broken:  # a run that was only part of its part's body: read again with those runs left in place
+        msg = message_from_bytes(slim_base64_runs(raw, keep=broken), policy=compat32)
+    return msg
+
+
+_ANY_MARK = re.compile(r"MAILBOTSLIM-(\d+)-")
+
+
+def _partial_placeholders(msg: Message) -> set[int]:
+    """Where the runs start whose placeholder is not the whole payload of a part (something else of the part
+    beside it): the readers that decode a placeholder from the raw bytes would miss the rest."""
+    broken: set[int] = set()
+    for part in msg.walk():
+        payload = part.get_payload()
+        if isinstance(payload, str) and "MAILBOTSLIM-" in payload and not _SLIM_MARK.match(payload.strip()):
+            broken.update(int(start) for start in _ANY_MARK.findall(payload))
+    return broken
 
 
 def slim_span(payload: str) -> tuple[int, int] | None:
@@ -54,8 +78,9 @@ def slim_span(payload: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def slim_base64_runs(raw: bytes) -> bytes:
-    """Replace each long run of base64 lines by a placeholder naming its place in `raw` and its decoded size.
+def slim_base64_runs(raw: bytes, keep: AbstractSet[int] = frozenset()) -> bytes:
+    """Replace each long run of base64 lines by a placeholder naming its place in `raw` and its decoded size;
+    the runs starting at an offset in `keep` stay as they are.
 
     Line by line with finditer (one small match at a time): a single regex for the whole run needs a
     backtracking stack as big as the attachment.
@@ -65,12 +90,14 @@ def slim_base64_runs(raw: bytes) -> bytes:
     lines = significant = 0
     for match in _BASE64_LINE.finditer(raw):
         if match.start() != run_end or not lines:
-            kept_until = _close_run(raw, pieces, kept_until, run_start, run_end, lines, significant)
+            if run_start not in keep:
+                kept_until = _close_run(raw, pieces, kept_until, run_start, run_end, lines, significant)
             run_start, lines, significant = match.start(), 0, 0
         run_end = match.end()
         lines += 1
         significant += len(match.group(0).rstrip(b"\r\n"))
-    kept_until = _close_run(raw, pieces, kept_until, run_start, run_end, lines, significant)
+    if run_start not in keep:
+        kept_until = _close_run(raw, pieces, kept_until, run_start, run_end, lines, significant)
     pieces.append(raw[kept_until:])
     return b"".join(pieces)
 
@@ -78,6 +105,15 @@ def slim_base64_runs(raw: bytes) -> bytes:
 def _close_run(raw: bytes, pieces: list[bytes], kept_until: int, start: int, end: int, lines: int,
                significant: int) -> int:
     if lines < SLIM_MIN_LINES:
+        return kept_until
+    # The placeholder must stand for the whole body of its part, or the readers that decode it from `raw` (size,
+    # forwarding, content digest) would miss what the parser kept beside it: the run starts right after the
+    # part's empty line, takes the shorter last line with it, and is followed by nothing else of its part.
+    last = _BASE64_LAST_LINE.match(raw, end)
+    if last is not None:
+        significant += len(last.group(0).rstrip(b"\r\n"))
+        end = last.end()
+    if not raw.endswith((b"\n\n", b"\n\r\n"), 0, start) or _PART_BODY_END.match(raw, end) is None:
         return kept_until
     tail = raw[max(start, end - 4):end].rstrip(b"\r\n")
     size = significant * 3 // 4 - tail.endswith(b"==") - tail.endswith(b"=")

@@ -285,3 +285,80 @@ def test_big_attachment_is_counted_not_held_in_memory():
         tracemalloc.stop()
     assert again.filename == "plan.pdf" and data == payload
     assert peak < 3 * len(raw), f"forwarding held {peak / len(raw):.1f}x the mail's size"
+
+
+def _big_mail(payload: bytes, *, text: str = "Voici le plan.", single_part: bool = False) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"] = "alice@membres.test", "aide@club.test"
+    message["Subject"], message["Message-ID"] = "Gros fichier", "<gros@membres.test>"
+    if single_part:
+        message.set_content(payload, maintype="application", subtype="pdf", filename="plan.pdf")
+    else:
+        message.set_content(text)
+        message.add_attachment(payload, maintype="application", subtype="pdf", filename="plan.pdf")
+    return message.as_bytes()
+
+
+# An attachment's base64 is lines of 76 letters (57 bytes) and a last, shorter one: of 4 to 76 letters. Above
+# SLIM_ABOVE the long run is kept in the raw bytes, out of the parsed message; the last line must go with it.
+@pytest.mark.parametrize("last_line_bytes", [1, 2, 3, 10, 28, 29, 30, 56, 0])
+@pytest.mark.parametrize("single_part", [False, True])
+def test_a_big_attachment_is_read_whole_whatever_its_last_line(last_line_bytes: int, single_part: bool) -> None:
+    """A 2.5 MB attachment whose base64 ends with a line shorter than the others (one in two attachments): its
+    size is exact and forwarding gets every byte (it was counted as a few bytes and forwarded as 28 bytes of
+    garbage when the last line had fewer than 40 letters)."""
+    from mailbot.parsers.mime import SLIM_ABOVE
+
+    size = (SLIM_ABOVE // 57 + 2_000) * 57 + last_line_bytes
+    payload = bytes((i * 7 + i // 251) % 256 for i in range(size))
+    raw = _big_mail(payload, single_part=single_part)
+    assert len(raw) > SLIM_ABOVE
+    mail = parse_mail(raw)
+    [attachment] = mail.attachments
+    assert (attachment.filename, attachment.size) == ("plan.pdf", size)
+    [(again, data)] = list(iter_attachment_payloads(raw))
+    assert again.filename == "plan.pdf" and data == payload
+
+
+def test_two_big_attachments_of_one_size_are_two_contents() -> None:
+    """The content digest of a big mail reads the attachment's letters, not only where they were: one byte
+    changed at the start of a 2.5 MB attachment is another content (the same size, the same short last line)."""
+    from mailbot.parsers.mime import SLIM_ABOVE
+    from mailbot.pipeline import content_digest
+
+    size = (SLIM_ABOVE // 57 + 2_000) * 57 + 10
+    payload = bytes((i * 7) % 256 for i in range(size))
+    changed = b"X" + payload[1:]
+    assert content_digest(_big_mail(payload)) != content_digest(_big_mail(changed))
+    assert content_digest(_big_mail(payload)) == content_digest(_big_mail(payload))
+
+
+def test_a_long_base64_run_followed_by_other_lines_in_its_part_is_read_as_it_is() -> None:
+    """A run of base64-looking lines that is not the whole of its part (text after it in the same part) is not
+    set aside: the part reads exactly as written."""
+    from mailbot.parsers.mime import SLIM_ABOVE, SLIM_MIN_LINES, load
+
+    run = ("QUJD" * 19 + "\n") * (max(SLIM_MIN_LINES, SLIM_ABOVE // 77) + 10)
+    body = ("--b\nContent-Type: text/plain; charset=utf-8\n\nBonjour,\n--b\n"
+            "Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"x.txt\"\n\n"
+            f"{run}fin du fichier, pas du base64\n--b--\n")
+    raw = mail("Subject: x\n", body, content_type="multipart/mixed; boundary=b")
+    assert len(raw) > SLIM_ABOVE
+    part = load(raw).get_payload()[1]
+    assert part.get_payload() == run + "fin du fichier, pas du base64"
+
+
+def test_a_long_base64_run_after_text_in_its_part_is_read_as_it_is() -> None:
+    """The same run after a paragraph and an empty line of its part (a blob pasted under a text): the part reads
+    exactly as written, text and run together."""
+    from mailbot.parsers.mime import SLIM_ABOVE, SLIM_MIN_LINES, load
+
+    run = ("QUJD" * 19 + "\n") * (max(SLIM_MIN_LINES, SLIM_ABOVE // 77) + 10)
+    body = ("--b\nContent-Type: text/plain; charset=utf-8\n\nBonjour,\n--b\n"
+            "Content-Type: text/plain; charset=utf-8\n\nVoici le fichier collé :\n\n"
+            f"{run}--b--\n")
+    raw = mail("Subject: x\n", body, content_type="multipart/mixed; boundary=b")
+    part = load(raw).get_payload()[1]
+    assert part.get_payload() == "Voici le fichier collé :\n\n" + run[:-1]
