@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import mimetypes
 import re
+import secrets
 import unicodedata
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
@@ -40,11 +42,15 @@ SLIM_MIN_LINES = 8000  # a run of this many base64 lines (~600 KB) is an attachm
 _BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/]{40,200}={0,2}\r?\n", re.MULTILINE)
 # The last line of a base64 body is usually shorter (a line holds 57 bytes; the rest is on the last one), may
 # carry the padding and may end the data without a line break.
-_BASE64_LAST_LINE = re.compile(rb"[A-Za-z0-9+/]{1,200}={0,2}(?:\r?\n|\Z)")
-# What may follow a part's body: an empty line, a boundary line, or the end of the data.
-_PART_BODY_END = re.compile(rb"\r?\n|--|\Z")
-# The placeholder names where the run was in the raw bytes and its decoded size: MAILBOTSLIM-<start>-<end>-<size>
-_SLIM_MARK = re.compile(r"^MAILBOTSLIM-(\d+)-(\d+)-(\d+)\s*$")
+_BASE64_LAST_LINE = re.compile(rb"(?:[A-Za-z0-9+/]{1,200}={0,2}|={1,2})[ \t]*(?:\r?\n|\Z)")
+# What may follow a part's body: an empty (or blank) line, a boundary line, or the end of the data.
+_PART_BODY_END = re.compile(rb"[ \t]*\r?\n|--|\Z")
+# The placeholder names where the run was in the raw bytes and its decoded size:
+# MAILBOTSLIM-<nonce>-<start>-<end>-<size>. The nonce is this process's own: a mail that spells out a placeholder
+# (of any size, to have other bytes of itself forwarded, or an error raised) is read as the text it is.
+_NONCE = secrets.token_hex(8)
+_SLIM_MARK = re.compile(rf"MAILBOTSLIM-{_NONCE}-(\d+)-(\d+)-(\d+)")
+_ANY_MARK = re.compile(rf"MAILBOTSLIM-{_NONCE}-(\d+)-")
 
 
 def load(raw: bytes, *, slim: bool = True) -> Message:
@@ -52,29 +58,47 @@ def load(raw: bytes, *, slim: bool = True) -> Message:
     if not slim or len(raw) <= SLIM_ABOVE:
         return message_from_bytes(raw, policy=compat32)
     msg = message_from_bytes(slim_base64_runs(raw), policy=compat32)
-    broken = _partial_placeholders(msg)
-    if broken:  # a run that was only part of its part's body: read again with those runs left in place
-        msg = message_from_bytes(slim_base64_runs(raw, keep=broken), policy=compat32)
+    misplaced = _misplaced_placeholders(msg)
+    if misplaced:  # read again with those runs left in place (correct first; memory as without the bound)
+        msg = message_from_bytes(slim_base64_runs(raw, keep=misplaced), policy=compat32)
     return msg
 
 
-_ANY_MARK = re.compile(r"MAILBOTSLIM-(\d+)-")
-
-
-def _partial_placeholders(msg: Message) -> set[int]:
-    """Where the runs start whose placeholder is not the whole payload of a part (something else of the part
-    beside it): the readers that decode a placeholder from the raw bytes would miss the rest."""
-    broken: set[int] = set()
-    for part in msg.walk():
+def _misplaced_placeholders(msg: Message) -> set[int]:
+    """Where the runs start whose placeholder some reader would take for the part's text: the readers that decode
+    a placeholder from the raw bytes are the attachments' (size, forwarding) and the content digest. A run may stay
+    set aside only as the whole payload of a base64 attachment leaf outside any attached message; anything else —
+    text beside it, a 7bit or quoted-printable part, a text part, a part of an attached message (forwarded whole,
+    as written) — is read as it was sent."""
+    misplaced: set[int] = set()
+    for _index, part, _parent, _position, inside in walk_with_parents(msg):
         payload = part.get_payload()
-        if isinstance(payload, str) and "MAILBOTSLIM-" in payload and not _SLIM_MARK.match(payload.strip()):
-            broken.update(int(start) for start in _ANY_MARK.findall(payload))
-    return broken
+        if not isinstance(payload, str) or _ANY_MARK.search(payload) is None:
+            continue
+        whole = _SLIM_MARK.fullmatch(payload.strip()) is not None
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if not whole or encoding != "base64" or inside or content_type(part).split("/")[0] in ("text", "message"):
+            misplaced.update(int(start) for start in _ANY_MARK.findall(payload))
+    return misplaced
+
+
+def _slim_mark(payload: object) -> re.Match[str] | None:
+    """The placeholder a payload is (this process's, the whole payload), or None."""
+    return _SLIM_MARK.fullmatch(payload.strip()) if isinstance(payload, str) else None
+
+
+def decode_span(raw: bytes, start: int, end: int) -> bytes:
+    """A set-aside base64 run decoded from the raw bytes, as leniently as the email package (missing padding)."""
+    data = raw[start:end]
+    try:
+        return base64.decodebytes(data)
+    except binascii.Error:
+        return base64.decodebytes(data.rstrip() + b"==")
 
 
 def slim_span(payload: str) -> tuple[int, int] | None:
     """(start, end) in the raw bytes of the base64 run a placeholder payload stands for, or None."""
-    match = _SLIM_MARK.match(payload.strip())
+    match = _slim_mark(payload)
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
@@ -111,14 +135,14 @@ def _close_run(raw: bytes, pieces: list[bytes], kept_until: int, start: int, end
     # part's empty line, takes the shorter last line with it, and is followed by nothing else of its part.
     last = _BASE64_LAST_LINE.match(raw, end)
     if last is not None:
-        significant += len(last.group(0).rstrip(b"\r\n"))
+        significant += len(last.group(0).rstrip())
         end = last.end()
     if not raw.endswith((b"\n\n", b"\n\r\n"), 0, start) or _PART_BODY_END.match(raw, end) is None:
         return kept_until
-    tail = raw[max(start, end - 4):end].rstrip(b"\r\n")
+    tail = raw[max(start, end - 6):end].rstrip()
     size = significant * 3 // 4 - tail.endswith(b"==") - tail.endswith(b"=")
     pieces.append(raw[kept_until:start])
-    pieces.append(b"MAILBOTSLIM-%d-%d-%d\r\n" % (start, end, size))
+    pieces.append(b"MAILBOTSLIM-%s-%d-%d-%d\r\n" % (_NONCE.encode("ascii"), start, end, size))
     return end
 
 
@@ -231,10 +255,9 @@ def payload_size(part: Message) -> int:
     """Decoded size without decoding: a 10 MB base64 attachment is counted, not copied (memory bound)."""
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     payload = part.get_payload()
-    if isinstance(payload, str) and payload.startswith("MAILBOTSLIM-"):
-        mark = _SLIM_MARK.match(payload)
-        if mark:
-            return int(mark.group(3))
+    mark = _slim_mark(payload)
+    if mark:
+        return int(mark.group(3))
     if encoding == "base64" and isinstance(payload, str):
         spaces = payload.count("\n") + payload.count("\r") + payload.count(" ") + payload.count("\t")
         significant = len(payload) - spaces
@@ -344,9 +367,9 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
     msg = load(raw)
     for att, part in attachments_with_parts(msg):
         payload = part.get_payload()
-        mark = _SLIM_MARK.match(payload) if isinstance(payload, str) else None
+        mark = _slim_mark(payload)
         if mark:
-            yield att, base64.decodebytes(raw[int(mark.group(1)):int(mark.group(2))])
+            yield att, decode_span(raw, int(mark.group(1)), int(mark.group(2)))
             continue
         if att.content_type == "message/rfc822" and part.is_multipart():
             yield att, _attached_message(part)

@@ -362,3 +362,87 @@ def test_a_long_base64_run_after_text_in_its_part_is_read_as_it_is() -> None:
     raw = mail("Subject: x\n", body, content_type="multipart/mixed; boundary=b")
     part = load(raw).get_payload()[1]
     assert part.get_payload() == "Voici le fichier collé :\n\n" + run[:-1]
+
+
+_BIG = bytes((i * 7 + i // 251) % 256 for i in range(2_600_000))
+
+
+def _b64_lines(data: bytes) -> bytes:
+    import base64
+
+    encoded = base64.b64encode(data)
+    return b"\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+
+
+def _mixed(*parts: bytes) -> bytes:
+    head = (b"From: a@membres.test\nTo: aide@club.test\nSubject: t\nMessage-ID: <m@membres.test>\n"
+            b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n")
+    return head + b"".join(b"--b\n" + part + b"\n" for part in parts) + b"--b--\n"
+
+
+def _part(body: bytes, *, cte: bytes = b"base64", ctype: bytes = b"application/pdf") -> bytes:
+    return (b"Content-Type: " + ctype + b"\nContent-Transfer-Encoding: " + cte
+            + b"\nContent-Disposition: attachment; filename=\"f.pdf\"\n\n" + body)
+
+
+_TEXT = b"Content-Type: text/plain\n\nBonjour"
+
+
+def _read_as_sent(raw: bytes) -> None:
+    """Sizes, forwarded bytes and body text as the email package reads the mail without any bound."""
+    import email
+    import email.policy
+
+    from mailbot.parsers.mime import attachments, body_text, load, payload_bytes
+
+    plain = email.message_from_bytes(raw, policy=email.policy.compat32)
+    expected = [(a.filename, a.size) for a in attachments(plain)]
+    assert [(a.filename, a.size) for a in attachments(load(raw))] == expected
+    forwarded = [data for _, data in iter_attachment_payloads(raw)]
+    assert len(forwarded) == len(expected)
+    assert body_text(load(raw)) == body_text(plain)
+    plain_leaves = [p for p in plain.walk() if not p.is_multipart()]
+    assert all(isinstance(payload_bytes(p), bytes) for p in plain_leaves)
+
+
+@pytest.mark.parametrize("case", ["blank line before the base64", "padding left off", "7bit part",
+                                  "quoted-printable part", "base64 text part", "message/rfc822 with a pdf"])
+def test_a_big_mail_reads_as_sent_whatever_holds_its_base64(case: str) -> None:
+    """The runs set aside in a big mail are only a base64 attachment's whole body: a blank line before it, a run
+    without its padding, base64-looking lines in a 7bit or quoted-printable part, a big text part in base64, an
+    attached message with its own attachment — each reads (sizes, forwarded bytes, text) as the plain parse reads
+    it (they were counted as a few bytes, forwarded as garbage or raised)."""
+    from mailbot.parsers.mime import SLIM_ABOVE
+
+    encoded = _b64_lines(_BIG)
+    raw = {
+        "blank line before the base64": _mixed(_TEXT, _part(b"\n" + encoded)),
+        "padding left off": _mixed(_TEXT, _part(_b64_lines(_BIG + b"xy").rstrip(b"="))),
+        "7bit part": _mixed(_TEXT, _part(encoded, cte=b"7bit", ctype=b"application/octet-stream")),
+        "quoted-printable part": _mixed(_TEXT, _part(encoded, cte=b"quoted-printable")),
+        "base64 text part": _mixed(b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+                                   + _b64_lines(("Bonjour tout le monde. " * 120_000).encode())),
+        "message/rfc822 with a pdf": _mixed(_TEXT, b"Content-Type: message/rfc822\nContent-Disposition: attachment;"
+                                            b" filename=\"fw.eml\"\n\n" + _mixed(_TEXT, _part(encoded)).replace(b"--b", b"--c")
+                                            .replace(b'boundary="b"', b'boundary="c"')),
+    }[case]
+    assert len(raw) > SLIM_ABOVE
+    _read_as_sent(raw)
+    parse_mail(raw)  # the whole reading, without an error
+    if case == "padding left off":
+        [(_, data)] = list(iter_attachment_payloads(raw))
+        assert data == _BIG + b"xy"
+    if case == "message/rfc822 with a pdf":
+        forwarded = {a.filename: d for a, d in iter_attachment_payloads(raw)}
+        assert encoded[:1000] in forwarded["fw.eml"] and b"MAILBOTSLIM" not in forwarded["fw.eml"]
+
+
+def test_a_mail_that_spells_out_a_placeholder_is_read_as_text() -> None:
+    """An attachment whose whole text looks like the parser's placeholder, in a small mail or a big one, is that
+    text: its own size, forwarded as written (it was counted as the size it named, and forwarding raised)."""
+    for filler in (b"", _part(_b64_lines(_BIG))):
+        for spelt in (b"MAILBOTSLIM-0-100-5", b"MAILBOTSLIM-0123456789abcdef-0-100-5"):
+            spelling = _part(spelt, cte=b"7bit", ctype=b"application/octet-stream")
+            raw = _mixed(_TEXT, spelling, *([filler] if filler else []))
+            forwarded = [data for _, data in iter_attachment_payloads(raw)]
+            assert forwarded[0] == spelt
