@@ -108,16 +108,10 @@ def start_server(work: Path) -> MailServer:
     return server
 
 
-def queued_mails(server: MailServer) -> int:
-    """Mails still in Postfix's queue (not yet delivered to Dovecot)."""
-    return sum(len(files) for queue in ("maildrop", "incoming", "active", "deferred")
-               for _, _, files in os.walk(server.spool_dir / queue))
-
-
 def wait_for_delivery(server: MailServer, timeout: float = 600.0) -> float:
     """Wait until Postfix has delivered everything (so it does not compete for the 2 cores). Returns the wait."""
     start = time.monotonic()
-    while queued_mails(server) and time.monotonic() - start < timeout:
+    while server.queued(deferred=True) and time.monotonic() - start < timeout:
         time.sleep(0.2)
     return time.monotonic() - start
 

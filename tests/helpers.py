@@ -4,17 +4,20 @@ from __future__ import annotations
 import re
 import smtplib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from imap_tools import MailBoxUnencrypted, MailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import ServerSettings, Settings, load_settings
 from mailbot.daemon import CycleReport, Daemon
-from mailbot.dev.devserver import MailServer
+from mailbot.dev.devserver import LOOPBACK, MailServer, free_port
 from mailbot.members import upsert_member
 from mailbot.models import OutboxMail
 
@@ -131,6 +134,14 @@ def wait_mail(server: MailServer, address: str, count: int, *, folder: str = "IN
         time.sleep(0.05)
 
 
+def wait_delivered(server: MailServer, timeout: float = 15.0) -> None:
+    """Wait until Postfix has delivered what it holds (a mailbox read right after a cycle may come before the mail
+    the cycle sent: Postfix delivers asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while server.queued() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def settle(server: MailServer, address: str, count: int, folder: str = "INBOX") -> list[MailMessage]:
     """Wait for `count` mails, then a little longer to catch any unexpected extra one."""
     wait_mail(server, address, count, folder=folder)
@@ -172,3 +183,17 @@ def queue_acks(sessions: sessionmaker[Session], recipients: list[str], at: datet
                                    sender=CLUB, recipient=recipient, subject="Demande bien reçue",
                                    body=f"From: {CLUB}\r\nTo: {recipient}\r\n\r\nBonjour\r\n".encode(),
                                    next_attempt_at=at, created_at=at))
+
+
+@contextmanager
+def loopback_smtp(handler: object) -> Iterator[Any]:
+    """An aiosmtpd server on a free loopback port, answering with `handler`; stopped on leaving. Yields its
+    controller (`.port`)."""
+    from aiosmtpd.controller import Controller  # only the sender tests need it
+
+    controller = Controller(handler, hostname=LOOPBACK, port=free_port())
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()

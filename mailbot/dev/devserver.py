@@ -355,6 +355,12 @@ class MailServer:
                  traceback: TracebackType | None) -> None:
         self.stop()
 
+    def queued(self, *, deferred: bool = False) -> int:
+        """Mails Postfix has taken and not delivered yet: its maildrop, incoming and active queues, and the
+        deferred one (mails waiting for a retry) when asked."""
+        queues = ("maildrop", "incoming", "active", *(("deferred",) if deferred else ()))
+        return sum(len(files) for queue in queues for _, _, files in os.walk(self.spool_dir / queue))
+
     def wipe_mailboxes(self) -> None:
         """Delete every message of every user, and every folder but INBOX (a fast reset between tests).
 

@@ -87,7 +87,7 @@ def _slim_mark(payload: object) -> re.Match[str] | None:
     return _SLIM_MARK.fullmatch(payload.strip()) if isinstance(payload, str) else None
 
 
-def decode_span(raw: bytes, start: int, end: int) -> bytes:
+def _decode_span(raw: bytes, start: int, end: int) -> bytes:
     """A set-aside base64 run decoded from the raw bytes, as leniently as the email package (missing padding)."""
     data = raw[start:end]
     try:
@@ -369,7 +369,7 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
         payload = part.get_payload()
         mark = _slim_mark(payload)
         if mark:
-            yield att, decode_span(raw, int(mark.group(1)), int(mark.group(2)))
+            yield att, _decode_span(raw, int(mark.group(1)), int(mark.group(2)))
             continue
         if att.content_type == "message/rfc822" and part.is_multipart():
             yield att, _attached_message(part)

@@ -20,16 +20,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from mailbot import sendjournal
 from mailbot.config import ServerSettings
-from mailbot.dev.devserver import LOOPBACK, free_port
+from mailbot.dev.devserver import LOOPBACK
 from mailbot.members import erase_address
 from mailbot.models import OutboxMail
 from mailbot.sender import CLAIM_BATCH, Sender, recover_interrupted
-from tests.helpers import queue_acks, smtp_settings
+from tests.helpers import loopback_smtp, queue_acks, smtp_settings
 
 NOW = datetime(2026, 12, 3, 10, 0)
 MAILS = CLAIM_BATCH + 10  # a batch and part of the next
@@ -88,10 +87,8 @@ class Server:
 @pytest.fixture
 def smtp():  # type: ignore[no-untyped-def]
     handler = Server()
-    controller = Controller(handler, hostname=LOOPBACK, port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
+    with loopback_smtp(handler) as controller:
+        yield controller, handler
 
 
 def _settings(url: str, port: int) -> ServerSettings:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from mailbot.dev.devserver import LOOPBACK, free_port
 from mailbot.models import OutboxMail
 from mailbot.sender import CHECK_SECONDS, Sender
-from tests.helpers import queue_acks, smtp_settings
+from tests.helpers import loopback_smtp, queue_acks, smtp_settings
 
 NOW = datetime(2026, 12, 3, 10, 0)
 
@@ -37,10 +37,8 @@ class Counting:
 @pytest.fixture
 def server():  # type: ignore[no-untyped-def]
     handler = Counting()
-    controller = Controller(handler, hostname=LOOPBACK, port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
+    with loopback_smtp(handler) as controller:
+        yield controller, handler
 
 
 @pytest.fixture

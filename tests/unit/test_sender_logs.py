@@ -7,14 +7,14 @@ import logging
 from datetime import datetime
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from mailbot.config import load_settings
 from mailbot.db import make_engine, make_session_factory
-from mailbot.dev.devserver import LOOPBACK, free_port
+from mailbot.dev.devserver import LOOPBACK
 from mailbot.models import OutboxMail
 from mailbot.sender import Sender, redact
+from tests.helpers import loopback_smtp
 
 NOW = datetime(2026, 11, 27, 10, 0)
 GONE, BUSY, BIG = "gone.person@membres.test", "busy.person@membres.test", "big.person@membres.test"
@@ -35,10 +35,8 @@ class Refusing:
 
 @pytest.fixture
 def smtp_port():  # type: ignore[no-untyped-def]
-    controller = Controller(Refusing(), hostname=LOOPBACK, port=free_port())
-    controller.start()
-    yield controller.port
-    controller.stop()
+    with loopback_smtp(Refusing()) as controller:
+        yield controller.port
 
 
 @pytest.fixture
