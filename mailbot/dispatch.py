@@ -29,6 +29,9 @@ from mailbot.workflows import notices
 from mailbot.workflows.base import WorkflowContext
 
 log = logging.getLogger(__name__)
+# Flushes in one Dispatcher.flush: the first, then one to send the alerts its refusals queued (and whatever became
+# due meanwhile), and so on while new refusals come back.
+ALERT_ROUNDS = 4
 
 
 class Dispatcher:
@@ -51,12 +54,27 @@ class Dispatcher:
         self.sender.close()
 
     def flush(self) -> FlushResult:
-        result = self.sender.flush()
-        if result.unreachable:
-            log.warning("SMTP unreachable, mail kept for later: %s", redact(result.unreachable))
-        if result.failed:
-            self._alert_failures(result.failed)
-            result.sent += self.sender.flush().sent
+        """Send what is due; every mail refused for good gets its alert to Aideur queued, and sent by a further
+        flush. That flush also sends whatever else became due meanwhile (the daemon goes on storing mail while
+        a helper process sends): its own refusals are alerted in turn, never dropped (ALERT_ROUNDS flushes at
+        most; an alert queued by the last one goes with the next)."""
+        result = FlushResult()
+        for round_ in range(ALERT_ROUNDS):
+            this = self.sender.flush()
+            result.sent += this.sent
+            result.deferred += this.deferred
+            if this.unreachable:
+                log.warning("SMTP unreachable, mail kept for later: %s", redact(this.unreachable))
+                result.unreachable = this.unreachable
+            if this.journal_error:
+                log.error("sending stopped, mail kept for later: %s", this.journal_error)
+                result.journal_error = this.journal_error
+            if not this.failed:
+                break
+            result.failed = [*(result.failed or []), *this.failed]
+            self._alert_failures(this.failed)
+            if this.unreachable or this.journal_error or round_ == ALERT_ROUNDS - 1:
+                break  # the alerts wait in the outbox for the next flush
         return result
 
     def _alert_failures(self, outbox_ids: list[int]) -> None:
@@ -148,7 +166,7 @@ def _helper_main(settings: Settings, fixed_now: datetime | None, stop: multiproc
                 continue
             with sent.get_lock():
                 sent.value += result.sent
-            if result.unreachable:
+            if result.unreachable or result.journal_error:
                 stop.wait(1.0)
             elif not result.sent:
                 stop.wait(0.05)
