@@ -55,6 +55,9 @@ DEFER_WAIT_SECONDS = 10.0
 DEFER_CYCLE_SECONDS = 60.0  # and the rounds of one cycle stop after this long, progress or not
 
 
+SMTP_UNREACHABLE, JOURNAL_UNWRITABLE = "SMTP unreachable", "send journal unwritable"
+
+
 @dataclass
 class CycleReport:
     processed: int = 0
@@ -62,7 +65,8 @@ class CycleReport:
     deferred: int = 0  # left in the inbox at the end: they wait for an earlier mail another daemon holds
     actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sent: int = 0
-    send_problem: str = ""
+    send_problem: str = ""  # why sending stopped this cycle (the error), and what stopped it, in a few words:
+    send_stopped_by: str = ""  # SMTP_UNREACHABLE or JOURNAL_UNWRITABLE (a full disk on this machine)
     jobs: dict[str, int] = field(default_factory=dict)
     helper_peak_kb: int = 0  # the helper sending process's peak memory, when one ran
     helper_cpu_seconds: float = 0.0  # the helper sending process's CPU time, when one ran
@@ -317,8 +321,9 @@ class Daemon:
         result = self.dispatcher.flush()
         report.sent += result.sent
         self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))
-        if result.unreachable:
-            report.send_problem = result.unreachable
+        if result.unreachable or result.journal_error:
+            report.send_problem = result.unreachable or result.journal_error
+            report.send_stopped_by = SMTP_UNREACHABLE if result.unreachable else JOURNAL_UNWRITABLE
         self._heartbeat()
 
     # --- forever ----------------------------------------------------------------------------------------------
@@ -404,14 +409,15 @@ class Daemon:
         self._count_sent(report.sent)
         if handled or report.sent:
             log.info("cycle: %d mail(s) handled (%d quarantined), sent: %d%s", handled, report.quarantined,
-                     report.sent, ", sending deferred: SMTP unreachable" if report.send_problem else "")
+                     report.sent, f", sending deferred: {report.send_stopped_by}" if report.send_stopped_by else "")
 
     def _wait(self, report: CycleReport | None = None) -> None:
         """IDLE until mail arrives (or the poll interval passes, to retry deferred sends), in slices short enough
         to feed the watchdog: a server that stops answering stops the feeding too."""
         text = f"en attente de courrier (traités : {self.handled}, envoyés : {self.sent})"
-        if report is not None and report.send_problem:
-            text += " ; SMTP indisponible, envois différés"
+        if report is not None and report.send_stopped_by:
+            text += (" ; SMTP indisponible, envois différés" if report.send_stopped_by == SMTP_UNREACHABLE
+                     else " ; journal d'envoi impossible à écrire (disque plein ?), envois différés")
         sdnotify.status(text)
         try:
             self._waiting = True

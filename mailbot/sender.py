@@ -73,6 +73,7 @@ class FlushResult:
     deferred: int = 0
     failed: list[int] | None = None  # outbox ids that failed for good
     unreachable: str = ""  # the server could not be reached: why
+    journal_error: str = ""  # the send journal could not be written: why (sending stopped, mail kept)
 
     def __post_init__(self) -> None:
         if self.failed is None:
@@ -317,6 +318,8 @@ class Sender:
             else:
                 await self._drain_one_by_one(connection, guard, result)
             kept = self.keep_open
+        except sendjournal.JournalError as error:  # an OSError, but this machine's, not the SMTP server's
+            result.journal_error = str(error)
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError,
                 aiosmtplib.SMTPAuthenticationError, OSError) as error:
             result.unreachable = f"{type(error).__name__}: {error}"

@@ -62,6 +62,11 @@ def directory_for(engine: Engine) -> Path | None:
     return path.with_name(path.name + "-sending")
 
 
+class JournalError(OSError):
+    """The send journal cannot be written (disk full, the directory unwritable): sending stops, mail waits in the
+    outbox. Not the SMTP server's fault, and the log must not say it is."""
+
+
 @dataclass(frozen=True)
 class Step:
     state: str  # CLAIMED, HANDED or SENT
@@ -101,11 +106,15 @@ class SendJournal:
             self._fd = None
 
     def _write(self, line: str) -> None:
-        if self._fd is None:
-            self._fd = _create_locked(self.path)
         data = line.encode("ascii")
-        if os.write(self._fd, data) != len(data):  # a short write on a full disk: better stop than trust it
-            raise OSError(f"send journal {self.path}: short write")
+        try:
+            if self._fd is None:
+                self._fd = _create_locked(self.path)
+            written = os.write(self._fd, data)
+        except OSError as error:
+            raise JournalError(error.errno, f"send journal {self.path}: {error.strerror or error}") from error
+        if written != len(data):  # a short write on a full disk: better stop than trust it
+            raise JournalError(f"send journal {self.path}: short write")
 
 
 def _create_locked(path: Path) -> int:
