@@ -97,6 +97,9 @@ class ReadMessage(MailMessage):
 
 
 def mailbox(server: MailServer, address: str, folder: str = "INBOX") -> list[MailMessage]:
+    """The mails of `address`'s `folder`, in the order mailbot sent them, once Postfix has delivered what it holds
+    (a read right after a cycle could otherwise come before the mails the cycle sent)."""
+    wait_delivered(server)
     with MailBoxUnencrypted(server.imap_host, server.imap_port).login(address, PASSWORD, initial_folder=None) as box:
         box.email_message_class = ReadMessage
         if not box.folder.exists(folder):

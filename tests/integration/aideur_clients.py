@@ -60,11 +60,9 @@ CONFIRMATION_SUBJECT = "Confirmez-vous cette commande"
 
 
 def confirmation_requests(server, address: str = AIDEUR) -> list[MailMessage]:  # type: ignore[no-untyped-def]
-    """The "do you confirm this command?" mails Aideur received (commands sent through his command address), once
-    Postfix has delivered what the last cycle sent."""
-    from tests.helpers import mailbox, wait_delivered
+    """The "do you confirm this command?" mails Aideur received (commands sent through his command address)."""
+    from tests.helpers import mailbox
 
-    wait_delivered(server)
     return [m for m in mailbox(server, address) if CONFIRMATION_SUBJECT in m.subject]
 
 
