@@ -26,14 +26,11 @@ mails that waited for it (it is committed, or no longer in the inbox).
 """
 from __future__ import annotations
 
-import email.header
 import email.parser
 import email.policy
-import email.utils
 import hashlib
 import heapq
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -41,6 +38,8 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from mailbot.parsers.headers import mailboxes
+from mailbot.parsers.parse import DELIVERY_HEADERS, header_fields
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 
@@ -210,9 +209,10 @@ def release(connection) -> None:  # type: ignore[no-untyped-def]
 
 # --- order across daemons -------------------------------------------------------------------------------------------
 
-# What the dependency check reads of each waiting mail (mailbox.Mailbox.headers fetches only these, never a body).
-ORDER_HEADERS = ("MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "FROM", "SUBJECT", "TO", "CC", "DELIVERED-TO")
-_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+# What the dependency check reads of each waiting mail (mailbox.Mailbox.headers fetches only these, never a body):
+# every field the router's reading of them depends on (parsers.parse.header_fields).
+ORDER_HEADERS = ("MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "FROM", "SENDER", "SUBJECT", "TO", "CC",
+                 *(name.upper() for name in DELIVERY_HEADERS))
 
 
 @dataclass(frozen=True)
@@ -227,45 +227,31 @@ class MailKeys:
 
 
 def mail_keys(header: bytes) -> MailKeys:
-    """The keys of a mail from its header fields (ORDER_HEADERS). Never raises: unreadable fields give no key."""
+    """The keys of a mail from its header fields (ORDER_HEADERS). Never raises: unreadable fields give no key.
+
+    The fields are read by the parser's own function (parsers.parse.header_fields: the sender as the router takes
+    it, an IDN domain in its Unicode form, the tolerant RFC 2047 decoding of the subject, Message-IDs bare or in
+    brackets, the delivery addresses), so that a key never misses what the router will read."""
     try:
-        fields = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header)
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(header, headersonly=True)
+        fields = header_fields(msg)
+        # Several From without a Sender saying which wrote: the mail waits for each of them (the parser names none).
+        senders = {fields.author.address} | {address for value in msg.get_all("From") or []
+                                             for _, address in mailboxes(value)}
     except Exception:  # noqa: BLE001 - a header no parser reads: the mail depends on nothing (the pipeline judges)
         return MailKeys(frozenset(), frozenset())
-    shared: set[str] = set()
-    own_ids = _ids(fields.get_all("Message-ID") or [])
-    cited = _ids([*(fields.get_all("In-Reply-To") or []), *(fields.get_all("References") or [])])
-    for _, address in email.utils.getaddresses([str(v) for v in fields.get_all("From") or []]):
-        if "@" in address:
-            shared.add("from:" + address.strip().lower())
-    subject = _decoded(fields.get("Subject", ""))
-    shared.update("ref:" + match.group(1).upper() for match in REFERENCE.finditer(subject))
+    own_ids = [i.lower() for i in fields.message_ids]
+    cited = [i.lower() for i in (*fields.in_reply_to, *fields.references)]
+    shared = {"from:" + address for address in senders if "@" in address}
+    shared.update("ref:" + match.group(1).upper() for match in REFERENCE.finditer(fields.subject))
     # A token in a delivery address (a reply address) or in a Message-ID we sent (a thread token) names one ticket,
     # one member, one command: two mails naming the same one keep their order. (Scope and number: the MAC and the
-    # role do not change what the mail is about.)
-    places = [str(v) for name in ("To", "Cc", "Delivered-To") for v in fields.get_all(name) or []]
-    for place in [*places, *cited]:
+    # role do not change what the mail is about.) The places router.delivery_token and the thread rules read.
+    for place in (*fields.delivered_to, *fields.to, *fields.cc, *cited):
         shared.update(f"tok:{m.group(1).lower()}{int(m.group(2))}" for m in TOKEN_PATTERN.finditer(place))
     own = shared | {"id:" + i for i in own_ids}
     cites = shared | {"id:" + i for i in (*own_ids, *cited)}
     return MailKeys(frozenset(own), frozenset(cites))
-
-
-def _ids(values: Sequence[object]) -> list[str]:
-    found: list[str] = []
-    for value in values:
-        written = str(value)
-        found.extend(m.lower() for m in _MESSAGE_ID.findall(written))
-        if not _MESSAGE_ID.search(written) and written.strip():
-            found.append(written.strip().strip("<>").lower())  # a bare identifier, as some clients write it
-    return found
-
-
-def _decoded(value: object) -> str:
-    try:
-        return str(email.header.make_header(email.header.decode_header(str(value))))
-    except Exception:  # noqa: BLE001 - a malformed encoded word: read it as written
-        return str(value)
 
 
 class WaitingOrder:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
@@ -11,7 +12,7 @@ from . import kind as kind_mod
 from . import mime
 from .errors import ParseError
 from .forwards import attached_forwards, inline_forwards
-from .headers import addresses, decode_header, message_ids, parse_date, sender
+from .headers import Sender, addresses, decode_header, message_ids, parse_date, sender
 from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # repair_start was public here
 from .model import InboundMail, MailKind
 from .quotes import split_reply
@@ -57,7 +58,8 @@ def parse_mail(raw: bytes, *, loaded: Message | None = None) -> InboundMail:
 
 def _parse(raw: bytes, repairs: list[str], loaded: Message | None = None) -> InboundMail:
     msg = loaded if loaded is not None else mime.load(raw)
-    author = sender(msg)
+    fields = header_fields(msg)
+    author = fields.author
     text = mime.body_text(msg)
     atts = mime.attachments(msg)
     if not author.address and not text.strip() and not atts:
@@ -70,23 +72,13 @@ def _parse(raw: bytes, repairs: list[str], loaded: Message | None = None) -> Inb
     # Report fields sit near the top; a 10 MB attachment below them need not be copied into a str.
     raw_text = raw[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
     result = kind_mod.detect(msg, text, raw_text)
-    subject = decode_header(msg.get("Subject"))
+    subject, ids, refs, in_reply_to = fields.subject, fields.message_ids, fields.references, fields.in_reply_to
     # A forwarded message is content (the member asks about it), not history; bounces and robots forward nothing.
-    ids = message_ids(msg.get("Message-ID"))
-    refs = message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None)
-    in_reply_to = message_ids(msg.get("In-Reply-To"))
     fresh = not in_reply_to and not refs and not _REPLY_SUBJECT.match(subject)
     new_text, signature = split_reply(text, fresh=fresh)
     forwarded = ((inline_forwards(text, subject, fresh=fresh) + attached_forwards(msg))
                  if result.kind is MailKind.NORMAL else ())
     message_id = ids[0] if ids else f"{hashlib.sha256(raw).hexdigest()}@mailbot.invalid"
-
-    def addr_list(*names: str) -> tuple[str, ...]:
-        values = [v for name in names for v in (msg.get_all(name) or [])]
-        seen: dict[str, None] = {}
-        for _, addr in addresses(values):
-            seen.setdefault(addr, None)
-        return tuple(seen)
 
     return _storable(InboundMail(
         message_id=message_id,
@@ -94,10 +86,10 @@ def _parse(raw: bytes, repairs: list[str], loaded: Message | None = None) -> Inb
         from_address=author.address,
         from_name=author.name,
         sender_problem=author.problem,
-        to=addr_list("To"),
-        cc=addr_list("Cc"),
-        reply_to=addr_list("Reply-To"),
-        delivered_to=addr_list("Delivered-To", "X-Original-To", "Envelope-To"),
+        to=fields.to,
+        cc=fields.cc,
+        reply_to=_address_list(msg, "Reply-To"),
+        delivered_to=fields.delivered_to,
         in_reply_to=in_reply_to,
         references=refs,
         date=parse_date(msg.get("Date")),
@@ -112,6 +104,45 @@ def _parse(raw: bytes, repairs: list[str], loaded: Message | None = None) -> Inb
         defects=tuple(repairs) + mime.defects(msg),
         forwarded=forwarded,
     ))
+
+
+# The delivery headers: where a plus address (a reply token) survives when To shows the club's plain address.
+DELIVERY_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To")
+
+
+@dataclass(frozen=True)
+class HeaderFields:
+    """What routing reads of a mail's header fields, read one way for every reader: the parser (parse_mail) and
+    the order across daemons (coordination.mail_keys, from the header fields alone), so that neither can see a
+    sender, a Message-ID, a subject or a delivery address the other does not."""
+    subject: str  # decoded (RFC 2047, tolerant), whitespace collapsed
+    message_ids: tuple[str, ...]
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    author: Sender
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    delivered_to: tuple[str, ...]
+
+
+def header_fields(msg: Message) -> HeaderFields:
+    return HeaderFields(
+        subject=decode_header(msg.get("Subject")),
+        message_ids=message_ids(msg.get("Message-ID")),
+        in_reply_to=message_ids(msg.get("In-Reply-To")),
+        references=message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None),
+        author=sender(msg),
+        to=_address_list(msg, "To"),
+        cc=_address_list(msg, "Cc"),
+        delivered_to=_address_list(msg, *DELIVERY_HEADERS))
+
+
+def _address_list(msg: Message, *names: str) -> tuple[str, ...]:
+    values = [v for name in names for v in (msg.get_all(name) or [])]
+    seen: dict[str, None] = {}
+    for _, addr in addresses(values):
+        seen.setdefault(addr, None)
+    return tuple(seen)
 
 
 def _clean(text: str) -> str:

@@ -61,3 +61,59 @@ def test_unreadable_headers_depend_on_nothing():
     order = WaitingOrder({1: mail_keys(b""), 2: mail_keys(b"garbage\r\n\r\n")})
     assert order.blocker(2) is None
     assert order.blocker(99) is None  # a UID whose headers were not read (gone meanwhile)
+
+
+# --- the keys read the headers as the parser and the router do (issue 16, point 1: no other reading may overtake) ---
+
+TOKEN = "aide+t42m-0123456789abcdef0123@club.test"
+
+
+def raw_keys(header: str | bytes) -> MailKeys:
+    data = header.encode() if isinstance(header, str) else header
+    return mail_keys(data.replace(b"\n", b"\r\n") + b"\r\n")
+
+
+def test_a_sender_is_one_key_however_the_parser_would_write_it():
+    """The address the router reads (parsers.headers.sender): IDN domain in either form, raw UTF-8, the name after
+    the address, "mailto:", no From but a Sender: one member, one key."""
+    first = raw_keys("From: Jo <jo@exemple-\u00e9t\u00e9.fr>\nMessage-ID: <a@x>\n".encode())
+    for second in ("From: jo@xn--exemple-t-i4ab.fr\nMessage-ID: <b@x>\n",
+                   "From: JO@XN--EXEMPLE-T-I4AB.FR (Jo)\nMessage-ID: <b@x>\n",
+                   "From: jo@exemple-\u00e9t\u00e9.fr Jo Martin\nMessage-ID: <b@x>\n",
+                   "From: Jo <mailto:jo@exemple-\u00e9t\u00e9.fr>\nMessage-ID: <b@x>\n",
+                   "Sender: jo@xn--exemple-t-i4ab.fr\nMessage-ID: <b@x>\n"):
+        order = WaitingOrder({1: first, 2: raw_keys(second.encode())})
+        assert order.blocker(2) == 1, second
+
+
+def test_a_subject_reference_the_parser_decodes_is_a_key():
+    """Encoded words the tolerant decoder reads (parsers.headers.decode_header) and the standard library does not:
+    base64 without its closing "?=", an unknown charset."""
+    first = raw_keys("From: aideur@club.test\nSubject: Re: [CA-2026-0001] Devis\n")
+    for subject in ("=?UTF-8?B?UmU6IFtDQS0yMDI2LTAwMDFdIERldmlz",
+                    "=?x-mac-weird?B?W0NBLTIwMjYtMDAwMV0=?="):
+        second = raw_keys(f"From: bruno@m.test\nSubject: {subject}\n")
+        assert "ref:CA-2026-0001" in second.cites, subject
+        assert WaitingOrder({1: first, 2: second}).blocker(2) == 1
+
+
+def test_a_token_in_any_delivery_address_the_router_reads_is_a_key():
+    """X-Original-To and Envelope-To carry the reply address where To shows the club's plain address (a blind copy,
+    a forwarding): the router reads them (router.delivery_token), so do the keys."""
+    first = raw_keys(f"From: aideur@club.test\nTo: {TOKEN}\n")
+    for name in ("X-Original-To", "Envelope-To", "Delivered-To"):
+        second = raw_keys(f"From: chloe@m.test\nTo: aide@club.test\n{name}: {TOKEN}\n")
+        assert WaitingOrder({1: first, 2: second}).blocker(2) == 1, name
+
+
+def test_message_ids_are_read_as_the_parser_reads_them():
+    """A bare Message-ID with a comment, a bare References list, an In-Reply-To with a comment, spaces inside the
+    brackets: the identifiers the router looks up (parsers.headers.message_ids)."""
+    pairs = [("Message-ID: abc@x.test (from Outlook)", "In-Reply-To: <abc@x.test>"),
+             ("Message-ID: <abc@x.test>", "References: zzz@x.test abc@x.test"),
+             ("Message-ID: <abc@x.test>", "In-Reply-To: abc@x.test (Alice's message of Monday)"),
+             ("Message-ID: < abc@x.test >", "In-Reply-To: <abc@x.test>")]
+    for own, cites in pairs:
+        order = WaitingOrder({1: raw_keys(f"From: alice@m.test\n{own}\n"),
+                              2: raw_keys(f"From: bruno@m.test\nMessage-ID: <b@x>\n{cites}\n")})
+        assert order.blocker(2) == 1, (own, cites)
