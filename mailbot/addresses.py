@@ -13,9 +13,10 @@ Invariants, checked here for every way in (CLI, Aideur's #adresse, the member's 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from mailbot.db import read
@@ -54,6 +55,30 @@ def member_of_address(session: Session, address: str) -> Member | None:
     if member is not None:
         return member
     return session.scalar(MEMBER_BY_ALIAS, {"address": address})
+
+
+# members_of_addresses: addresses per query (two IN lists: well under the database's bound parameters).
+ADDRESSES_PER_QUERY = 10_000
+
+
+def members_of_addresses(session: Session, addresses: Iterable[str]) -> dict[str, int]:
+    """member_of_address for many addresses at once (one query per ADDRESSES_PER_QUERY): the member's id by address
+    as given, for those that are someone's main address or other address."""
+    by_form: dict[str, list[str]] = {}
+    for address in addresses:
+        form = normalise(address)
+        if form:
+            by_form.setdefault(form, []).append(address)
+    forms = sorted(by_form)
+    owner: dict[str, int] = {}
+    for start in range(0, len(forms), ADDRESSES_PER_QUERY):
+        chunk = forms[start:start + ADDRESSES_PER_QUERY]
+        rows = session.execute(union_all(
+            select(Member.email, Member.id, literal(1)).where(Member.email.in_(chunk)),
+            select(MemberAddress.email, MemberAddress.member_id, literal(0)).where(MemberAddress.email.in_(chunk))))
+        for email, member_id, _ in sorted(rows, key=lambda row: int(row[2])):  # a main address wins
+            owner[email] = member_id
+    return {address: owner[form] for form, given in by_form.items() if form in owner for address in given}
 
 
 def addresses_of(session: Session, member: Member) -> list[str]:

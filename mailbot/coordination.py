@@ -254,6 +254,11 @@ def mail_keys(header: bytes) -> MailKeys:
     return MailKeys(frozenset(own), frozenset(cites))
 
 
+def senders(waiting: Mapping[int, MailKeys]) -> set[str]:
+    """The addresses the waiting mails' "from:" keys name (their senders, on either side)."""
+    return {key[5:] for keys in waiting.values() for key in keys.own | keys.cites if key.startswith("from:")}
+
+
 class WaitingOrder:
     """The mails of the inbox not committed yet (by anyone) when a round began, and which of them must wait.
 
@@ -262,7 +267,13 @@ class WaitingOrder:
     depends on it waits too. Each key keeps a heap of its open UIDs (done ones are dropped lazily): a check costs a
     few heap reads, whatever the backlog."""
 
-    def __init__(self, waiting: Mapping[int, MailKeys]) -> None:
+    def __init__(self, waiting: Mapping[int, MailKeys], people: Mapping[str, str] | None = None) -> None:
+        # `people`: one key for every address of one member ("from:<address>" → "member:<id>", issue 13: a
+        # member's other addresses are the same person), looked up by the daemon once per round.
+        if people:
+            waiting = {uid: MailKeys(frozenset(people.get(key, key) for key in keys.own),
+                                     frozenset(people.get(key, key) for key in keys.cites))
+                       for uid, keys in waiting.items()}
         self._keys = dict(waiting)
         self._done: set[int] = set()
         self._open: dict[str, list[int]] = {}

@@ -26,9 +26,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import sdnotify
+from mailbot.addresses import members_of_addresses
 from mailbot.compose import TemplateRenderer
 from mailbot.config import ConfigError, Settings
-from mailbot.coordination import ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys
+from mailbot.coordination import ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys, senders
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -204,8 +205,10 @@ class Daemon:
         # Every mail of the inbox not committed, whoever holds it (this daemon, another, nobody yet), is a possible
         # earlier mail: the order is read from their headers (cached, a UID's headers never change). Without claims
         # (SQLite: one daemon per database) this daemon holds them all and takes them in UID order: nothing to read.
-        order = WaitingOrder(self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded])) \
-            if self.claims.enabled else None
+        order = None
+        if self.claims.enabled:
+            keys = self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded])
+            order = WaitingOrder(keys, self._people(keys))
         deferred = 0
         for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
             deferred += self._process_batch(batch, folder, uidvalidity, report, order)
@@ -223,6 +226,13 @@ class Daemon:
         wanted = set(uids)
         self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}
         return dict(self._keys_cache)
+
+    def _people(self, keys: dict[int, MailKeys]) -> dict[str, str]:
+        """One key per member for the senders of the waiting mails, whichever of their addresses they write from
+        (one query a round: an address linked or unlinked meanwhile counts from the next round)."""
+        with self.sessions() as session:
+            found = members_of_addresses(session, senders(keys))
+        return {f"from:{address}": f"member:{member_id}" for address, member_id in found.items()}
 
     def _process_batch(self, batch: list[int], folder: str, uidvalidity: int, report: CycleReport,
                        order: WaitingOrder | None = None) -> int:

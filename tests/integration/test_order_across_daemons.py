@@ -30,7 +30,7 @@ from mailbot.coordination import MailClaims
 from mailbot.db import make_engine, make_session_factory
 from mailbot.mailbox import Mailbox
 from mailbot.members import upsert_member
-from mailbot.models import InboundMail, OutboxMail, Ticket
+from mailbot.models import InboundMail, Member, OutboxMail, Ticket
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 from tests.conftest import POSTGRES_ADMIN_URL, make_env
@@ -349,3 +349,81 @@ def test_a_request_held_too_long_defers_its_reply_to_the_next_cycle_and_a_quaran
     outcomes = _outcomes(sessions)
     assert outcomes["demande@membres.test"] == "quarantined"
     assert outcomes["reponse@membres.test"] != "quarantined"
+
+
+# --- the same dependencies, written as the router reads them and the keys must too ------------------------------------
+
+ALICE_PRO = "alice.pro@ailleurs.test"
+JO_IDN = "jo@exemple-\u00e9t\u00e9.fr"  # registered in its Unicode form; xn--exemple-t-i4ab.fr in punycode
+
+
+def _second_waits_for_held_first(server, settings, sessions, monkeypatch, first: bytes,  # type: ignore[no-untyped-def]
+                                 second: bytes) -> dict[str, str]:
+    """`first` (UID n) held by another daemon's claim, `second` (n+1) after it, an unrelated mail (n+2): while
+    `first` is held only the unrelated mail is handled; once it is free, the same cycle handles `first`, then
+    `second`. Returns the outcomes by Message-ID."""
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    append(server, CLUB, first)
+    append(server, CLUB, second)
+    append(server, CLUB, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
+                                   "comptable.\n", message_id="<autre@membres.test>").as_bytes())
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid])
+    assert hold.__enter__() == [uid]  # the other daemon's claim
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
+    worker.start()
+    try:
+        assert wait_until(lambda: "autre@membres.test" in _outcomes(sessions), timeout=15)
+        time.sleep(0.5)
+        assert set(_outcomes(sessions)) == {"autre@membres.test"}  # the second mail waits for the first
+    finally:
+        hold.__exit__(None, None, None)
+    worker.join(30)
+    report = result["report"]
+    assert report.processed == 3 and report.deferred == 0  # type: ignore[attr-defined]
+    return _outcomes(sessions)
+
+
+def _tickets(sessions) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return dict(session.execute(select(InboundMail.message_id, InboundMail.ticket_id)).all())
+
+
+def _request_and_follow_up(first_sender: str, second_sender: str) -> tuple[bytes, bytes]:
+    request = (f"From: {first_sender}\r\nTo: {CLUB}\r\nSubject: Devis pour une toiture\r\n"
+               "Message-ID: <demande@membres.test>\r\nDate: Thu, 26 Nov 2026 09:00:00 +0100\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour,\r\n\r\nJe cherche un couvreur.\r\n")
+    follow = (f"From: {second_sender}\r\nTo: {CLUB}\r\nSubject: Devis pour une toiture\r\n"
+              "Message-ID: <suite@membres.test>\r\nDate: Thu, 26 Nov 2026 09:05:00 +0100\r\n"
+              "Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour,\r\n\r\nJ'oubliais : c'est urgent.\r\n")
+    return request.encode(), follow.encode()
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize(("first_sender", "second_sender"), [
+    (ALICE, f"Alice Martin <{ALICE_PRO}>"),  # her other address (issue 13)
+    (f"Alice Martin <{ALICE_PRO}>", f"<{ALICE.upper()}>"),  # and back, in capitals
+    (JO_IDN, "jo@xn--exemple-t-i4ab.fr"),  # one IDN domain, Unicode then punycode
+])
+def test_a_members_second_mail_from_another_of_her_addresses_waits_for_her_first(
+        clean_mail, settings, sessions, monkeypatch, first_sender, second_sender):
+    """A member's second mail on the subject of her request, from another of her addresses (or another spelling of
+    hers) while another daemon holds the request: it waits, then follows the request up; one ticket, as one daemon
+    makes it."""
+    from mailbot.addresses import add_alias
+
+    add_members(sessions)
+    with sessions.begin() as session:
+        alice = session.scalar(select(Member).where(Member.email == ALICE))
+        add_alias(session, alice, ALICE_PRO)
+        upsert_member(session, JO_IDN, first_name="Jo", last_name="Durand")
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch,
+                                            *_request_and_follow_up(first_sender, second_sender))
+    assert outcomes["demande@membres.test"] == "new-request"
+    assert outcomes["suite@membres.test"] == "follow-up"
+    tickets = _tickets(sessions)
+    assert tickets["suite@membres.test"] == tickets["demande@membres.test"] is not None

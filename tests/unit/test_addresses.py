@@ -12,6 +12,7 @@ from mailbot.addresses import (
     addresses_of,
     change_main,
     member_of_address,
+    members_of_addresses,
     remove_alias,
     same_person,
 )
@@ -47,6 +48,21 @@ def test_the_lookup_finds_the_member_by_main_address_or_alias_in_any_case(sessio
         assert member_of_address(session, "") is None
         assert addresses_of(session, alice) == [ALICE, PERSO]
         assert same_person(session, PERSO, ALICE) and not same_person(session, PERSO, BRUNO)
+
+
+def test_many_addresses_are_looked_up_at_once_as_the_single_lookup_does(sessions):
+    """The order across daemons maps every waiting sender to its member in one query (members_of_addresses): the
+    same answer as member_of_address for each."""
+    with sessions.begin() as session:
+        alice, bruno = _two(session)
+        add_alias(session, alice, PERSO, how=HOW_AIDEUR)
+        upsert_member(session, "jo@exemple-\u00e9t\u00e9.fr", first_name="Jo", last_name="Idn")
+        asked = [ALICE, "ALICE.perso@gmail.test", BRUNO, "nobody@ailleurs.test", "", "jo@xn--exemple-t-i4ab.fr"]
+        found = members_of_addresses(session, asked)
+        assert found == {address: member.id for address in asked
+                         if (member := member_of_address(session, address)) is not None}
+        assert found["ALICE.perso@gmail.test"] == found[ALICE] == alice.id and found[BRUNO] == bruno.id
+        assert members_of_addresses(session, []) == {}
 
 
 def test_an_alias_is_never_two_members_nor_another_members_main_address(sessions):

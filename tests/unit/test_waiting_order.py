@@ -2,7 +2,7 @@
 across daemons, without servers."""
 from __future__ import annotations
 
-from mailbot.coordination import MailKeys, WaitingOrder, mail_keys
+from mailbot.coordination import MailKeys, WaitingOrder, mail_keys, senders
 
 
 def keys(**fields: str) -> MailKeys:
@@ -117,3 +117,18 @@ def test_message_ids_are_read_as_the_parser_reads_them():
         order = WaitingOrder({1: raw_keys(f"From: alice@m.test\n{own}\n"),
                               2: raw_keys(f"From: bruno@m.test\nMessage-ID: <b@x>\n{cites}\n")})
         assert order.blocker(2) == 1, (own, cites)
+
+
+def test_a_members_mails_from_any_of_her_addresses_keep_their_order():
+    """Issue 13: a member's other addresses are the same person (addresses.member_of_address). The daemon maps each
+    sender to its member once per round (`people`); her second mail from another address waits for her first."""
+    waiting = {1: raw_keys("From: alice@m.test\nSubject: Devis\nMessage-ID: <a@x>\n"),
+               2: raw_keys("From: bruno@m.test\nSubject: Devis\nMessage-ID: <b@x>\n"),
+               3: raw_keys("From: Alice Pro <ALICE@pro.test>\nSubject: Devis\nMessage-ID: <c@x>\n")}
+    assert WaitingOrder(waiting).blocker(3) is None  # nothing says the two addresses are one person's
+    people = {"from:alice@m.test": "member:7", "from:alice@pro.test": "member:7", "from:bruno@m.test": "member:8"}
+    assert senders(waiting) == {"alice@m.test", "bruno@m.test", "alice@pro.test"}
+    order = WaitingOrder(waiting, people)
+    assert order.blocker(3) == 1 and order.blocker(2) is None
+    order.done(1)
+    assert order.blocker(3) is None
