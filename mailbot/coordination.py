@@ -30,7 +30,7 @@ import email.parser
 import email.policy
 import hashlib
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.parsers.headers import mailboxes
 from mailbot.parsers.parse import DELIVERY_HEADERS, header_fields
+from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 
@@ -226,12 +227,13 @@ class MailKeys:
     cites: frozenset[str]
 
 
-def mail_keys(header: bytes) -> MailKeys:
+def mail_keys(header: bytes, clubs: Sequence[str] = ()) -> MailKeys:
     """The keys of a mail from its header fields (ORDER_HEADERS). Never raises: unreadable fields give no key.
 
     The fields are read by the parser's own function (parsers.parse.header_fields: the sender as the router takes
     it, an IDN domain in its Unicode form, the tolerant RFC 2047 decoding of the subject, Message-IDs bare or in
-    brackets, the delivery addresses), so that a key never misses what the router will read."""
+    brackets, the delivery addresses), so that a key never misses what the router will read. `clubs`: the club's
+    addresses (Settings.club_addresses), which are nobody's mail."""
     try:
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(header, headersonly=True)
         fields = header_fields(msg)
@@ -251,6 +253,11 @@ def mail_keys(header: bytes) -> MailKeys:
         shared.update(f"tok:{m.group(1).lower()}{int(m.group(2))}" for m in TOKEN_PATTERN.finditer(place))
     own = shared | {"id:" + i for i in own_ids}
     cites = shared | {"id:" + i for i in (*own_ids, *cited)}
+    # The people it goes to besides the club and its sender: the copy rules (router.copy_or_repeat) read their open
+    # tickets (a reply-all that lost its thread headers, Aideur's mail with the club in Cc), which an earlier mail
+    # of theirs may be opening.
+    cites |= {"from:" + address for address in (*fields.to, *fields.cc)
+              if address not in senders and not is_club_address(address, clubs)}
     return MailKeys(frozenset(own), frozenset(cites))
 
 

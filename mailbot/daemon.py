@@ -222,7 +222,7 @@ class Daemon:
         missing = [uid for uid in uids if uid not in self._keys_cache]
         if missing:
             for uid, header in self.mailbox.headers(missing, ORDER_HEADERS).items():
-                self._keys_cache[uid] = mail_keys(header)
+                self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses)
         wanted = set(uids)
         self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}
         return dict(self._keys_cache)

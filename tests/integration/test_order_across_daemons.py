@@ -427,3 +427,24 @@ def test_a_members_second_mail_from_another_of_her_addresses_waits_for_her_first
     assert outcomes["suite@membres.test"] == "follow-up"
     tickets = _tickets(sessions)
     assert tickets["suite@membres.test"] == tickets["demande@membres.test"] is not None
+
+
+@POSTGRES_ONLY
+def test_a_colleagues_reply_all_without_thread_headers_waits_for_the_request_it_copies(
+        clean_mail, settings, sessions, monkeypatch):
+    """Alice's request copies a colleague; his "RE:" to the club and to her lost its thread headers (router's
+    copy rule: the subject of the open ticket of someone it goes to). While another daemon holds her request it
+    waits; then it goes on her ticket as a copy, never a stranger's mail of its own (an invitation to register)."""
+    add_members(sessions)
+    colleague = "paul@client.test"
+    request = (f"From: {ALICE}\r\nTo: {CLUB}\r\nCc: {colleague}\r\nSubject: Devis pour une toiture\r\n"
+               "Message-ID: <demande@membres.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               "Bonjour,\r\n\r\nJe cherche un couvreur pour mon client Paul, en copie.\r\n").encode()
+    reply_all = (f"From: Paul Client <{colleague}>\r\nTo: {CLUB}\r\nCc: Alice Martin <{ALICE}>\r\n"
+                 "Subject: RE: Devis pour une toiture\r\nMessage-ID: <copie@client.test>\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour,\r\n\r\nLa toiture fait 120 m2.\r\n").encode()
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, request, reply_all)
+    assert outcomes["demande@membres.test"] == "new-request"
+    assert outcomes["copie@client.test"] == "copy"
+    tickets = _tickets(sessions)
+    assert tickets["copie@client.test"] == tickets["demande@membres.test"] is not None

@@ -132,3 +132,23 @@ def test_a_members_mails_from_any_of_her_addresses_keep_their_order():
     assert order.blocker(3) == 1 and order.blocker(2) is None
     order.done(1)
     assert order.blocker(3) is None
+
+
+def test_a_mail_to_or_copying_someone_waits_for_their_earlier_mail():
+    """The copy rules (router.copy_or_repeat) read the open tickets of the people a mail goes to besides the club:
+    a colleague's reply-all that lost its thread headers ("RE: Devis", To the club, Cc the member) is a copy on the
+    member's ticket "Devis", which her waiting request opens; Aideur's mail to her with the club in Cc too. The
+    club's own addresses (any case, plus tags, its domain) are nobody's mail."""
+    clubs = ("aide@club.test", "@club.test", "!aideur@club.test")
+    request = mail_keys(b"From: alice@m.test\r\nTo: aide@club.test\r\nCc: paul@client.test\r\nSubject: Devis\r\n"
+                        b"Message-ID: <a@x>\r\n\r\n", clubs)
+    reply_all = mail_keys(b"From: paul@client.test\r\nTo: Aide+x@Club.test\r\nCc: Alice <ALICE@m.test>\r\n"
+                          b"Subject: RE: Devis\r\nMessage-ID: <b@x>\r\n\r\n", clubs)
+    aideur = mail_keys(b"From: aideur@club.test\r\nTo: alice@m.test\r\nCc: aide@club.test\r\nSubject: Devis\r\n"
+                       b"Message-ID: <c@x>\r\n\r\n", clubs)
+    order = WaitingOrder({1: request, 2: reply_all, 3: aideur})
+    assert order.blocker(2) == 1 and order.blocker(3) == 1
+    assert "from:aide@club.test" not in request.cites | reply_all.cites | aideur.cites
+    assert "from:aideur@club.test" in aideur.own  # Aideur is a person: his own mails keep their order
+    later = mail_keys(b"From: bruno@m.test\r\nTo: aide@club.test\r\nSubject: Devis\r\n\r\n", clubs)
+    assert WaitingOrder({1: aideur, 2: later}).blocker(2) is None  # nobody waits for the club itself
