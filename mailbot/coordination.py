@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session
 
 from mailbot.parsers.headers import mailboxes
+from mailbot.parsers.mime import repair_start
 from mailbot.parsers.parse import DELIVERY_HEADERS, header_fields
 from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
@@ -212,6 +213,9 @@ def release(connection) -> None:  # type: ignore[no-untyped-def]
 
 # What the dependency check reads of each waiting mail (mailbox.Mailbox.headers fetches only these, never a body):
 # every field the router's reading of them depends on (parsers.parse.header_fields).
+# A mail the server reads none of these fields in (one beginning with a blank line, which the parser drops:
+# parsers.mime.repair_start) is read from its first HEAD_BYTES instead, as the parser reads them.
+HEAD_BYTES = 65536
 ORDER_HEADERS = ("MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "FROM", "SENDER", "SUBJECT", "TO", "CC",
                  *(name.upper() for name in DELIVERY_HEADERS))
 
@@ -235,6 +239,7 @@ def mail_keys(header: bytes, clubs: Sequence[str] = ()) -> MailKeys:
     brackets, the delivery addresses), so that a key never misses what the router will read. `clubs`: the club's
     addresses (Settings.club_addresses), which are nobody's mail."""
     try:
+        header, _ = repair_start(header)  # a mail's head (see HEAD_BYTES): blank or stray lines before its header
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(header, headersonly=True)
         fields = header_fields(msg)
         # Several From without a Sender saying which wrote: the mail waits for each of them (the parser names none).

@@ -29,7 +29,7 @@ from mailbot import sdnotify
 from mailbot.addresses import members_of_addresses
 from mailbot.compose import TemplateRenderer
 from mailbot.config import ConfigError, Settings
-from mailbot.coordination import ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys, senders
+from mailbot.coordination import HEAD_BYTES, ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys, senders
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -221,7 +221,11 @@ class Daemon:
             self._keys_cache, self._keys_validity = {}, uidvalidity
         missing = [uid for uid in uids if uid not in self._keys_cache]
         if missing:
-            for uid, header in self.mailbox.headers(missing, ORDER_HEADERS).items():
+            headers = self.mailbox.headers(missing, ORDER_HEADERS)
+            unread = [uid for uid, header in headers.items() if not header.strip()]
+            if unread:  # no field the server could read (a blank first line): the head, read as the parser does
+                headers.update(self.mailbox.heads(unread, HEAD_BYTES))
+            for uid, header in headers.items():
                 self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses)
         wanted = set(uids)
         self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}

@@ -448,3 +448,15 @@ def test_a_colleagues_reply_all_without_thread_headers_waits_for_the_request_it_
     assert outcomes["copie@client.test"] == "copy"
     tickets = _tickets(sessions)
     assert tickets["copie@client.test"] == tickets["demande@membres.test"] is not None
+
+
+@POSTGRES_ONLY
+def test_a_second_mail_whose_header_begins_after_a_blank_line_waits_too(clean_mail, settings, sessions, monkeypatch):
+    """A mail beginning with a blank line (some exporters write one): the parser drops it and reads the header
+    (mime.repair_start), where the server sees a mail without header fields. Its keys are read from its head as
+    the parser reads it: the member's second mail still waits for her first."""
+    add_members(sessions)
+    request, follow = _request_and_follow_up(ALICE, ALICE)
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, request, b"\r\n" + follow)
+    assert outcomes["demande@membres.test"] == "new-request"
+    assert outcomes["suite@membres.test"] == "follow-up"

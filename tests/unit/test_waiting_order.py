@@ -152,3 +152,10 @@ def test_a_mail_to_or_copying_someone_waits_for_their_earlier_mail():
     assert "from:aideur@club.test" in aideur.own  # Aideur is a person: his own mails keep their order
     later = mail_keys(b"From: bruno@m.test\r\nTo: aide@club.test\r\nSubject: Devis\r\n\r\n", clubs)
     assert WaitingOrder({1: aideur, 2: later}).blocker(2) is None  # nobody waits for the club itself
+
+
+def test_a_head_with_a_blank_line_before_its_header_is_read_as_the_parser_reads_it():
+    """The daemon reads the head of a mail the server found no field in (HEAD_BYTES); the parser drops a blank first
+    line (parsers.mime.repair_start), so do the keys."""
+    head = b"\r\nFrom: alice@m.test\r\nSubject: Devis\r\nMessage-ID: <b@x>\r\n\r\nBonjour,\r\n"
+    assert {"from:alice@m.test", "id:b@x"} <= mail_keys(head).own
