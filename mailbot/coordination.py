@@ -271,6 +271,21 @@ def senders(waiting: Mapping[int, MailKeys]) -> set[str]:
     return {key[5:] for keys in waiting.values() for key in keys.own | keys.cites if key.startswith("from:")}
 
 
+def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresses: Sequence[str] = ()) -> dict[str, str]:
+    """One key per person for the addresses of the waiting mails, as the router tells people apart: a member's every
+    address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
+    address of Aideur's (Settings.is_aideur) "aideur". An address linked or unlinked meanwhile counts from the next
+    round (the daemon asks once a round)."""
+    from mailbot.addresses import members_of_addresses  # models and all: keep this module light
+
+    addresses = senders(waiting)
+    people = {f"from:{address}": f"member:{member_id}"
+              for address, member_id in members_of_addresses(session, addresses).items()}
+    aideur = {a.lower() for a in aideur_addresses}
+    people.update({f"from:{address}": "aideur" for address in addresses if address in aideur})
+    return people
+
+
 class WaitingOrder:
     """The mails of the inbox not committed yet (by anyone) when a round began, and which of them must wait.
 

@@ -26,10 +26,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import sdnotify
-from mailbot.addresses import members_of_addresses
 from mailbot.compose import TemplateRenderer
 from mailbot.config import ConfigError, Settings
-from mailbot.coordination import HEAD_BYTES, ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys, senders
+from mailbot.coordination import HEAD_BYTES, ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys, people_of
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -208,7 +207,9 @@ class Daemon:
         order = None
         if self.claims.enabled:
             keys = self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded])
-            order = WaitingOrder(keys, self._people(keys))
+            with self.sessions() as session:  # one query a round: who is who (coordination.people_of)
+                people = people_of(session, keys, self.settings.aideur_addresses)
+            order = WaitingOrder(keys, people)
         deferred = 0
         for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
             deferred += self._process_batch(batch, folder, uidvalidity, report, order)
@@ -230,13 +231,6 @@ class Daemon:
         wanted = set(uids)
         self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}
         return dict(self._keys_cache)
-
-    def _people(self, keys: dict[int, MailKeys]) -> dict[str, str]:
-        """One key per member for the senders of the waiting mails, whichever of their addresses they write from
-        (one query a round: an address linked or unlinked meanwhile counts from the next round)."""
-        with self.sessions() as session:
-            found = members_of_addresses(session, senders(keys))
-        return {f"from:{address}": f"member:{member_id}" for address, member_id in found.items()}
 
     def _process_batch(self, batch: list[int], folder: str, uidvalidity: int, report: CycleReport,
                        order: WaitingOrder | None = None) -> int:

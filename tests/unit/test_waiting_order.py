@@ -2,7 +2,12 @@
 across daemons, without servers."""
 from __future__ import annotations
 
-from mailbot.coordination import MailKeys, WaitingOrder, mail_keys, senders
+import pytest
+
+from mailbot.addresses import add_alias
+from mailbot.coordination import MailKeys, WaitingOrder, mail_keys, people_of, senders
+from mailbot.db import make_engine, make_session_factory
+from mailbot.members import upsert_member
 
 
 def keys(**fields: str) -> MailKeys:
@@ -159,3 +164,29 @@ def test_a_head_with_a_blank_line_before_its_header_is_read_as_the_parser_reads_
     line (parsers.mime.repair_start), so do the keys."""
     head = b"\r\nFrom: alice@m.test\r\nSubject: Devis\r\nMessage-ID: <b@x>\r\n\r\nBonjour,\r\n"
     assert {"from:alice@m.test", "id:b@x"} <= mail_keys(head).own
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_each_sender_is_mapped_to_the_person_the_router_sees(database_url):
+    """people_of: every address of a member is that member (one query for the round), every address of Aideur's
+    (MAILBOT_AIDEUR_ADDRESSES) is Aideur: his two mails from two of his addresses keep their order too."""
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions.begin() as session:
+            alice, _ = upsert_member(session, "alice@m.test", first_name="Alice", last_name="Martin")
+            add_alias(session, alice, "alice@pro.test")
+        waiting = {1: raw_keys("From: aideur@club.test\nTo: aide@club.test\nSubject: fermer\n"),
+                   2: raw_keys("From: Aideur <AIDEUR@perso.test>\nTo: aide@club.test\nSubject: rouvrir\n"),
+                   3: raw_keys("From: alice@pro.test\nTo: aide@club.test\nSubject: Devis\n"),
+                   4: raw_keys("From: alice@m.test\nTo: aide@club.test\nSubject: Devis\n"),
+                   5: raw_keys("From: bruno@m.test\nTo: aide@club.test\nSubject: Devis\n")}
+        with sessions() as session:
+            people = people_of(session, waiting, ("aideur@club.test", "aideur@perso.test"))
+        assert people["from:alice@pro.test"] == people["from:alice@m.test"] == f"member:{alice.id}"
+        assert people["from:aideur@club.test"] == people["from:aideur@perso.test"]
+        assert "from:bruno@m.test" not in people
+        order = WaitingOrder(waiting, people)
+        assert order.blocker(2) == 1 and order.blocker(4) == 3 and order.blocker(5) is None
+    finally:
+        engine.dispose()
