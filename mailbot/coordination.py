@@ -17,8 +17,10 @@ On SQLite (one machine, `BEGIN IMMEDIATE`: one writing transaction at a time) th
 are serialised anyway, which is what makes a job or a mail run once there.
 
 Order across daemons (`WaitingOrder`): a mail is handled after every earlier mail of the inbox it depends on (one
-it replies to or cites by Message-ID, one from the same sender, one naming the same ticket reference or token) that
-is not committed yet, whoever holds it. A daemon defers such a mail (it stays in the inbox, unclaimed) and looks
+it replies to or cites by Message-ID, one from the same person — any of a member's addresses, any of Aideur's —,
+one from a person it is sent or copied to, one naming the same ticket reference or token) that is not committed
+yet, whoever holds it. The headers are read by the parser's own function (parsers.parse.header_fields), so the
+keys see what the router will see. A daemon defers such a mail (it stays in the inbox, unclaimed) and looks
 again a moment later; the earlier mail is committed by the daemon that holds it, or, if that daemon died, by
 whoever claims it next. Dependencies only point to lower UIDs, so the lowest waiting mail is never deferred: there
 is no deadlock, and each round of the daemons commits at least that one. A mail quarantined or gone releases the
@@ -226,7 +228,9 @@ class MailKeys:
     "from:<address>", "ref:<ticket reference>", "tok:<token scope and number>". A mail depends on an earlier one
     when one of its `cites` is among the earlier one's `own`. The sender, the ticket references and the tokens are
     on both sides (two mails of one member, two mails about one ticket keep their order); a Message-ID is `own`,
-    the Message-IDs it replies to are `cites` (its own too: a second delivery comes after the first)."""
+    the Message-IDs it replies to are `cites` (its own too: a second delivery comes after the first), and so are
+    the people it goes to besides the club ("from:<address>": the copy rules read their open tickets). The daemon
+    maps each "from:" key to its person once a round (`people_of`: "member:<id>", "aideur")."""
     own: frozenset[str]
     cites: frozenset[str]
 
@@ -271,7 +275,8 @@ def senders(waiting: Mapping[int, MailKeys]) -> set[str]:
     return {key[5:] for keys in waiting.values() for key in keys.own | keys.cites if key.startswith("from:")}
 
 
-def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresses: Sequence[str] = ()) -> dict[str, str]:
+def people_of(session: Session, waiting: Mapping[int, MailKeys],
+              aideur_addresses: Sequence[str] = ()) -> dict[str, str]:
     """One key per person for the addresses of the waiting mails, as the router tells people apart: a member's every
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
     address of Aideur's (Settings.is_aideur) "aideur". An address linked or unlinked meanwhile counts from the next
