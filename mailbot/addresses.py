@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, literal, select, union_all
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from mailbot.db import read
@@ -57,13 +57,13 @@ def member_of_address(session: Session, address: str) -> Member | None:
     return session.scalar(MEMBER_BY_ALIAS, {"address": address})
 
 
-# members_of_addresses: addresses per query (two IN lists: well under the database's bound parameters).
+# members_of_addresses: addresses per query (well under the database's bound parameters).
 ADDRESSES_PER_QUERY = 10_000
 
 
 def members_of_addresses(session: Session, addresses: Iterable[str]) -> dict[str, int]:
-    """member_of_address for many addresses at once (one query per ADDRESSES_PER_QUERY): the member's id by address
-    as given, for those that are someone's main address or other address."""
+    """member_of_address for many addresses at once (two queries per ADDRESSES_PER_QUERY: other addresses, then main
+    ones): the member's id by address as given, for those that are someone's main address or other address."""
     by_form: dict[str, list[str]] = {}
     for address in addresses:
         form = normalise(address)
@@ -73,11 +73,11 @@ def members_of_addresses(session: Session, addresses: Iterable[str]) -> dict[str
     owner: dict[str, int] = {}
     for start in range(0, len(forms), ADDRESSES_PER_QUERY):
         chunk = forms[start:start + ADDRESSES_PER_QUERY]
-        rows = session.execute(union_all(
-            select(Member.email, Member.id, literal(1)).where(Member.email.in_(chunk)),
-            select(MemberAddress.email, MemberAddress.member_id, literal(0)).where(MemberAddress.email.in_(chunk))))
-        for email, member_id, _ in sorted(rows, key=lambda row: int(row[2])):  # a main address wins
-            owner[email] = member_id
+        for query in (select(MemberAddress.email, MemberAddress.member_id).where(MemberAddress.email.in_(chunk)),
+                      select(Member.email, Member.id).where(Member.email.in_(chunk))):  # a main address wins
+            for email, member_id in session.execute(query):
+                if email:
+                    owner[email] = member_id
     return {address: owner[form] for form, given in by_form.items() if form in owner for address in given}
 
 
