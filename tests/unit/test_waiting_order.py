@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from mailbot.addresses import add_alias
-from mailbot.coordination import MailKeys, WaitingOrder, mail_keys, people_of, senders
+from mailbot.coordination import ORDER_HEADERS, MailKeys, WaitingOrder, mail_keys, people_of, senders
 from mailbot.db import make_engine, make_session_factory
 from mailbot.members import upsert_member
+from mailbot.parsers import parse_mail
+from mailbot.parsers.rules import REFERENCE
+from mailbot.tokens import TOKEN_PATTERN
 
 
 def keys(**fields: str) -> MailKeys:
@@ -190,3 +193,48 @@ def test_each_sender_is_mapped_to_the_person_the_router_sees(database_url):
         assert order.blocker(2) == 1 and order.blocker(4) == 3 and order.blocker(5) is None
     finally:
         engine.dispose()
+
+
+PARITY_MAILS = [
+    ("From: Jo <jo@xn--exemple-t-i4ab.fr>\nTo: aide@club.test\nSubject: =?UTF-8?B?UmU6IFtDQS0yMDI2LTAwMDFdIERldmlz\n"
+     "Message-ID: abc@x.test (Outlook)\nIn-Reply-To: zzz@x.test (message of Monday)\nReferences: y1@x.test y2@x.test\n"),
+    ("Sender: Alice <ALICE@M.test>\nTo: aide@club.test\nX-Original-To: aide+t42m-0123456789abcdef0123@club.test\n"
+     "Subject: =?x-weird?q?[CA-2026-0002]?=\nMessage-ID: < sp@x.test >\n"),
+    ("From: alice@m.test Alice Martin\nTo: Aide <mailto:aide@club.test>\nCc: bruno@m.test\n"
+     "Envelope-To: aide+w7a-0123456789abcdef0123@club.test\nSubject: TR: [ca-2026-0003] et\n [CA-2026-0004]\n"
+     "Message-ID: <UPPER@X.test>\nReferences: <t9m-aaaaaaaaaaaaaaaaaaaa.1@club.test>\n\t<other@x.test>\n"),
+    ("From: a@b.test, c@d.test\nSender: c@d.test\nReply-To: e@f.test\nDelivered-To: aide@club.test\n"
+     "Subject: Re: =?utf-8?q?Re=3A_=5BCA-20?= =?utf-8?q?26-0005=5D?=\nIn-Reply-To: <q@x.test>\n"),
+]
+
+
+def _only_order_fields(header: bytes) -> bytes:
+    """What IMAP's HEADER.FIELDS (ORDER_HEADERS) gives of a header: those fields, continuation lines included."""
+    kept, keep = [], False
+    for line in header.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if keep:
+                kept.append(line)
+            continue
+        keep = line.split(b":", 1)[0].strip().upper().decode() in ORDER_HEADERS
+        if keep:
+            kept.append(line)
+    return b"\r\n".join(kept) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("header", PARITY_MAILS)
+def test_the_keys_hold_everything_the_router_reads_of_the_fetched_fields(header):
+    """Parity with the parser (whose InboundMail the router reads): its sender, Message-ID, cited Message-IDs,
+    subject references and tokens are all keys, from the fields the daemon fetches (ORDER_HEADERS) alone."""
+    raw = header.replace("\n", "\r\n").encode() + b"\r\nBonjour\r\n"
+    mail = parse_mail(raw)
+    keys = mail_keys(_only_order_fields(raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"), ("aide@club.test",))
+    if mail.from_address:
+        assert "from:" + mail.from_address in keys.own
+    if not mail.message_id.endswith("@mailbot.invalid"):
+        assert "id:" + mail.message_id.lower() in keys.own
+    assert {"id:" + i.lower() for i in (*mail.in_reply_to, *mail.references)} <= keys.cites
+    assert {"ref:" + m.group(1).upper() for m in REFERENCE.finditer(mail.subject)} <= keys.own
+    places = (*mail.delivered_to, *mail.to, *mail.cc, *mail.in_reply_to, *mail.references)
+    assert {f"tok:{m.group(1).lower()}{int(m.group(2))}" for p in places for m in TOKEN_PATTERN.finditer(p)} \
+        <= keys.own
