@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.parsers.headers import mailboxes
 from mailbot.parsers.mime import repair_start
-from mailbot.parsers.parse import DELIVERY_HEADERS, header_fields
+from mailbot.parsers.parse import header_fields
 from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
@@ -213,13 +213,12 @@ def release(connection) -> None:  # type: ignore[no-untyped-def]
 
 # --- order across daemons -------------------------------------------------------------------------------------------
 
-# What the dependency check reads of each waiting mail (mailbox.Mailbox.headers fetches only these, never a body):
-# every field the router's reading of them depends on (parsers.parse.header_fields).
-# A mail the server reads none of these fields in (one beginning with a blank line, which the parser drops:
-# parsers.mime.repair_start) is read from its first HEAD_BYTES instead, as the parser reads them.
+# What the dependency check reads of each waiting mail: its header as received (mailbox.Mailbox.header_blocks, never
+# a body), up to HEAD_BYTES, read by the parser's own functions (parsers.parse.header_fields) — not the fields as the
+# IMAP server splits them (HEADER.FIELDS), which can differ from the parser's (a bare CR ends a field for Python's
+# parser, not for Dovecot's). A mail the server finds no header in (one beginning with a blank line, which the
+# parser drops: parsers.mime.repair_start) is read from its first HEAD_BYTES instead, as the parser reads them.
 HEAD_BYTES = 65536
-ORDER_HEADERS = ("MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "FROM", "SENDER", "SUBJECT", "TO", "CC",
-                 *(name.upper() for name in DELIVERY_HEADERS))
 
 
 @dataclass(frozen=True)
@@ -235,15 +234,19 @@ class MailKeys:
     cites: frozenset[str]
 
 
-def mail_keys(header: bytes, clubs: Sequence[str] = ()) -> MailKeys:
-    """The keys of a mail from its header fields (ORDER_HEADERS). Never raises: unreadable fields give no key.
+def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -> MailKeys:
+    """The keys of a mail from its header (`head`: the first bytes of the mail, header first, which are repaired as
+    the parser repairs them; else header fields alone). Never raises: unreadable fields give no key.
 
     The fields are read by the parser's own function (parsers.parse.header_fields: the sender as the router takes
     it, an IDN domain in its Unicode form, the tolerant RFC 2047 decoding of the subject, Message-IDs bare or in
     brackets, the delivery addresses), so that a key never misses what the router will read. `clubs`: the club's
     addresses (Settings.club_addresses), which are nobody's mail."""
     try:
-        header, _ = repair_start(header)  # a mail's head (see HEAD_BYTES): blank or stray lines before its header
+        if head:  # the first bytes of the mail (HEAD_BYTES): blank or stray lines before its header, as parsed
+            header, _ = repair_start(header)
+        # Never on the fetched fields alone: they come in the mail's order, and repair_start, made for a whole mail,
+        # would take a first References or In-Reply-To (not in its known headers) for a stray line.
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(header, headersonly=True)
         fields = header_fields(msg)
         # Several From without a Sender saying which wrote: the mail waits for each of them (the parser names none).

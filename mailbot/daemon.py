@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import sdnotify
 from mailbot.compose import TemplateRenderer
 from mailbot.config import ConfigError, Settings
-from mailbot.coordination import HEAD_BYTES, ORDER_HEADERS, MailClaims, MailKeys, WaitingOrder, mail_keys, people_of
+from mailbot.coordination import HEAD_BYTES, MailClaims, MailKeys, WaitingOrder, mail_keys, people_of
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -39,6 +39,7 @@ from mailbot.outbox import Outbox
 from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
 from mailbot.scheduler import run_jobs, start_background
 from mailbot.sender import recover_interrupted
+from mailbot.sendjournal import JournalError
 from mailbot.tokens import TokenSigner
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,11 @@ class Daemon:
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
-        recovered = recover_interrupted(self.sessions)
+        try:
+            recovered = recover_interrupted(self.sessions)
+        except JournalError as error:  # mail can still come in; each cycle tries again before sending
+            log.error("sending stopped, mail kept for later: %s", error)
+            return
         if recovered:
             log.warning("%d mail(s) were being sent when mailbot stopped: they will be sent again", recovered)
 
@@ -222,12 +227,15 @@ class Daemon:
             self._keys_cache, self._keys_validity = {}, uidvalidity
         missing = [uid for uid in uids if uid not in self._keys_cache]
         if missing:
-            headers = self.mailbox.headers(missing, ORDER_HEADERS)
+            # The header as received, read by the parser's functions: what the router will read, whatever the
+            # server makes of it. A mail the server finds no header in (a blank first line, which the parser
+            # drops: parsers.mime.repair_start) is read from its head instead.
+            headers = self.mailbox.header_blocks(missing, HEAD_BYTES)
             unread = [uid for uid, header in headers.items() if not header.strip()]
-            if unread:  # no field the server could read (a blank first line): the head, read as the parser does
+            if unread:
                 headers.update(self.mailbox.heads(unread, HEAD_BYTES))
             for uid, header in headers.items():
-                self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses)
+                self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses, head=True)
         wanted = set(uids)
         self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}
         return dict(self._keys_cache)
@@ -325,7 +333,13 @@ class Daemon:
     def _send(self, report: CycleReport) -> None:
         # Sends of a sender that died meanwhile (PostgreSQL: another daemon; SQLite: the helper sending process), or
         # whose record the database refused: settled from their send journals (SQLite) or locks (PostgreSQL).
-        recover_interrupted(self.sessions, at_start=False)
+        try:
+            recover_interrupted(self.sessions, at_start=False)
+        except JournalError as error:  # (an OSError: not to be taken for the IMAP connection's)
+            log.error("sending stopped, mail kept for later: %s", error)
+            report.send_problem, report.send_stopped_by = str(error), JOURNAL_UNWRITABLE
+            self._heartbeat()
+            return
         result = self.dispatcher.flush()
         report.sent += result.sent
         self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))

@@ -26,6 +26,7 @@ from mailbot.config import ServerSettings
 
 MOVE_ATTEMPTS = 3
 HEADER_CHUNK = 500  # UIDs per header FETCH: keeps the command line short
+HEAD_CHUNK = 100  # UIDs per FETCH of whole headers or heads (at most 64 KB each: a few MB in memory at a time)
 IDLE_MAX_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before 29 minutes
 _FETCH_UID = re.compile(rb"UID (\d+)")
 _FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -182,14 +183,20 @@ class Mailbox:
         absent. A few hundred bytes a mail, however big its body: cheap enough to read the whole backlog."""
         return self._peek(uids, f"BODY.PEEK[HEADER.FIELDS ({' '.join(fields)})]")
 
+    def header_blocks(self, uids: list[int], size: int) -> dict[int, bytes]:
+        """The header of these mails as they were received — every field, in order, up to the blank line — cut at
+        `size` bytes, by UID (not marked seen; a mail gone meanwhile is absent). The bytes the parser reads, not
+        the server's reading of them: a server and the parser may split fields differently (a bare CR)."""
+        return self._peek(uids, f"BODY.PEEK[HEADER]<0.{int(size)}>", HEAD_CHUNK)
+
     def heads(self, uids: list[int], size: int) -> dict[int, bytes]:
         """The first `size` bytes of these mails, by UID (not marked seen; a mail gone meanwhile is absent)."""
-        return self._peek(uids, f"BODY.PEEK[]<0.{int(size)}>")
+        return self._peek(uids, f"BODY.PEEK[]<0.{int(size)}>", HEAD_CHUNK)
 
-    def _peek(self, uids: list[int], what: str) -> dict[int, bytes]:
+    def _peek(self, uids: list[int], what: str, per_fetch: int = HEADER_CHUNK) -> dict[int, bytes]:
         found: dict[int, bytes] = {}
-        for start in range(0, len(uids), HEADER_CHUNK):
-            chunk = uids[start:start + HEADER_CHUNK]
+        for start in range(0, len(uids), per_fetch):
+            chunk = uids[start:start + per_fetch]
             status, data = self.box.client.uid("FETCH", ",".join(map(str, chunk)), f"(UID {what})")
             if status != "OK":
                 raise imaplib.IMAP4.error(f"UID FETCH {what} failed: {data!r}")

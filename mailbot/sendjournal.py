@@ -93,10 +93,16 @@ class SendJournal:
         self._write(f"{SENT} {outbox_id} {attempts} {sent_at.isoformat()}\n")
 
     def settle(self) -> None:
-        """Everything this journal names is in the database now: the file goes (before its lock is let go)."""
-        if self._fd is not None:
-            self.path.unlink(missing_ok=True)
-        self.close()
+        """Everything this journal names is in the database now: the file goes (before its lock is let go). If it
+        cannot go, it is closed all the same (its lock let go): the next recovery reads it, finds every row it
+        names recorded, and removes it."""
+        try:
+            if self._fd is not None:
+                self.path.unlink(missing_ok=True)
+        except OSError as error:
+            raise JournalError(error.errno, f"send journal {self.path}: {error.strerror or error}") from error
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Closed, the file kept (something it names is not recorded yet): with its lock gone, the next recovery
@@ -151,11 +157,18 @@ class Journals:
 
     def done(self, *, applied: bool) -> None:
         """Let the dead journals go: removed once what they say is committed (`applied`), else kept for later."""
-        for path, fd in self._taken:
-            if applied:
-                path.unlink(missing_ok=True)
-            os.close(fd)
-        self._taken.clear()
+        taken, self._taken = self._taken, []
+        failed: OSError | None = None
+        for path, fd in taken:
+            try:
+                if applied:
+                    path.unlink(missing_ok=True)
+            except OSError as error:  # kept: read again next time, when all it names is recorded (harmless)
+                failed = error
+            finally:
+                os.close(fd)
+        if failed is not None:
+            raise JournalError(failed.errno, f"send journal: {failed.strerror or failed}") from failed
 
 
 def take(directory: Path) -> Journals:
@@ -167,11 +180,16 @@ def take(directory: Path) -> Journals:
         paths = sorted(path for path in directory.iterdir())
     except FileNotFoundError:
         return journals
+    except OSError as error:  # its name taken by a file, unreadable: this machine's problem, said as such
+        raise JournalError(error.errno, f"send journal {directory}: {error.strerror or error}") from error
     for path in paths:
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:  # settled meanwhile
             continue
+        except OSError as error:
+            journals.done(applied=False)
+            raise JournalError(error.errno, f"send journal {path}: {error.strerror or error}") from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -159,12 +159,14 @@ def repair_start(raw: bytes) -> tuple[bytes, list[str]]:
             skipped += 1
             continue
         break
-    for i in range(skipped, min(skipped + 3, len(lines) - 1)):
-        if _HEADER_LINE.match(lines[i]) and _KNOWN_HEADERS.match(lines[i]):
-            if i > 0:
-                repaired.append("StrayLinesBeforeHeaders")
-                return raw[sum(len(line) + 1 for line in lines[:i]):], repaired
-            break
+    window = range(skipped, min(skipped + 3, len(lines) - 1))
+    # The header begins at its first field, known or not: a first References or In-Reply-To (a mail appended
+    # without the fields a delivery adds) is a field, never a stray line. Lines that are no field are dropped
+    # only when a field the parser knows follows within the window (else the mail is left as it is).
+    start = next((i for i in window if _HEADER_LINE.match(lines[i])), None)
+    if start and (start == skipped or any(_KNOWN_HEADERS.match(lines[i]) for i in window if i >= start)):
+        repaired.append("StrayLinesBeforeHeaders")
+        return raw[sum(len(line) + 1 for line in lines[:start]):], repaired
     return raw, repaired
 
 

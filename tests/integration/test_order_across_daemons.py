@@ -31,6 +31,7 @@ from mailbot.db import make_engine, make_session_factory
 from mailbot.mailbox import Mailbox
 from mailbot.members import upsert_member
 from mailbot.models import InboundMail, Member, OutboxMail, Ticket
+from mailbot.parsers import parse_mail
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 from tests.conftest import POSTGRES_ADMIN_URL, make_env
@@ -460,3 +461,37 @@ def test_a_second_mail_whose_header_begins_after_a_blank_line_waits_too(clean_ma
     outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, request, b"\r\n" + follow)
     assert outcomes["demande@membres.test"] == "new-request"
     assert outcomes["suite@membres.test"] == "follow-up"
+
+
+def _request_and_reply(reply_header: str) -> tuple[bytes, bytes]:
+    """Alice's request, and a reply to it from someone who is not a member (so only its thread headers tie it to
+    the request: it must still come after it) whose header is `reply_header` ({request}: the request's
+    Message-ID)."""
+    request = (f"From: {ALICE}\r\nTo: {CLUB}\r\nSubject: Devis pour une toiture\r\n"
+               "Message-ID: <demande@membres.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               "Bonjour,\r\n\r\nJe cherche un couvreur.\r\n").encode()
+    reply = (reply_header.format(request="<demande@membres.test>") +
+             "Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour,\r\n\r\nJe peux aider pour la toiture.\r\n")
+    return request, reply.encode()
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("reply_header", [
+    # As a webmail writes it, appended without the fields a delivery adds: the thread headers come first.
+    "References: {request}\r\nIn-Reply-To: {request}\r\nFrom: Paul Client <paul@client.test>\r\nTo: " + CLUB +
+    "\r\nSubject: Re: Devis pour une toiture\r\nMessage-ID: <reponse@client.test>\r\n",
+    # A bare CR: the parser ends a field there, the IMAP server does not (its In-Reply-To is inside X-Note).
+    "From: Paul Client <paul@client.test>\r\nTo: " + CLUB + "\r\nX-Note: relu\rIn-Reply-To: {request}\r\n"
+    "Subject: Devis pour une toiture\r\nMessage-ID: <reponse@client.test>\r\n",
+], ids=["thread-headers-first", "bare-cr"])
+def test_a_reply_read_as_the_parser_reads_its_header_waits_for_its_request(
+        clean_mail, settings, sessions, monkeypatch, reply_header):
+    """The keys are read from the header as received, by the parser's functions — not from the fields as the IMAP
+    server splits them: a reply whose thread headers the server shows differently still waits for its request."""
+    add_members(sessions)
+    parsed = parse_mail(_request_and_reply(reply_header)[1])
+    assert parsed.in_reply_to == ("demande@membres.test",)  # what the router will read
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch,
+                                            *_request_and_reply(reply_header))
+    assert outcomes["demande@membres.test"] == "new-request"
+    assert outcomes["reponse@client.test"] == "non-member"  # as one daemon makes it: the order was all at stake

@@ -178,3 +178,30 @@ def test_a_sending_row_no_journal_names_is_put_back_at_the_next_cycle(sqlite_url
     with sessions() as session:
         row = session.scalars(select(OutboxMail)).one()
         assert (row.status, row.attempts, row.interrupted_sends) == ("pending", 1, 1)
+
+
+def test_a_journal_that_cannot_be_removed_is_let_go_and_said_so(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """settle() on a disk that refuses the removal: a JournalError (not an OSError the sender would take for the SMTP
+    server's), and the file closed and unlocked all the same — a journal kept locked by a living process would be
+    taken for a live sender's forever, its rows never settled."""
+    journal = sendjournal.SendJournal(tmp_path / "j")
+    journal.claimed(1, 0)
+    journal.sent(1, 0, datetime(2026, 12, 3, 10, 0))
+
+    def refuse(self, missing_ok=False):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(sendjournal.JournalError):
+        journal.settle()
+    monkeypatch.undo()
+    taken = sendjournal.take(tmp_path / "j")
+    assert not taken.live and taken.count == 1  # unlocked: the next recovery takes it
+    taken.done(applied=True)
+    assert not any((tmp_path / "j").iterdir())
+
+
+def test_a_journal_directory_whose_name_is_taken_is_a_journal_error(tmp_path: Path) -> None:
+    (tmp_path / "j").write_text("not a directory")
+    with pytest.raises(sendjournal.JournalError):
+        sendjournal.take(tmp_path / "j")
