@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mailbot.config import load_settings
+from mailbot.config import Settings, load_settings
 from mailbot.db import make_engine, make_session_factory
 from mailbot.dev.devserver import LOOPBACK
 from mailbot.dispatch import Dispatcher
 from mailbot.models import OutboxMail
-from tests.helpers import loopback_smtp
+from tests.helpers import AIDEUR, CLUB, loopback_smtp, queue_acks
 
 NOW = datetime(2026, 11, 27, 10, 0)
 FIRST, LATER = "parti.premier@membres.test", "parti.ensuite@membres.test"
@@ -64,18 +64,17 @@ def sessions(database_url):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
+def _settings(database_url: str, smtp_port: int) -> Settings:
+    return load_settings({
+        "MAILBOT_DATABASE_URL": database_url, "MAILBOT_CLUB_ADDRESS": CLUB, "MAILBOT_AIDEUR_ADDRESSES": AIDEUR,
+        "MAILBOT_SECRET_KEY": "dispatch-fail-0123456789", "MAILBOT_SMTP_HOST": LOOPBACK,
+        "MAILBOT_SMTP_PORT": str(smtp_port), "MAILBOT_SMTP_SECURITY": "none"}, env_file=None)
+
+
 def test_a_refusal_in_the_flush_that_sends_the_alerts_gets_its_alert_too(database_url, sessions, smtp_port, clock):
-    env = {"MAILBOT_DATABASE_URL": database_url, "MAILBOT_CLUB_ADDRESS": "aide@club.test",
-           "MAILBOT_AIDEUR_ADDRESSES": "aideur@club.test", "MAILBOT_SECRET_KEY": "dispatch-fail-0123456789",
-           "MAILBOT_SMTP_HOST": LOOPBACK, "MAILBOT_SMTP_PORT": str(smtp_port), "MAILBOT_SMTP_SECURITY": "none"}
-    settings = load_settings(env, env_file=None)
-    with sessions.begin() as session:
-        for recipient, due in ((FIRST, NOW), (LATER, NOW + timedelta(seconds=30))):
-            session.add(OutboxMail(idempotency_key=recipient, message_id=f"{recipient}.m@club.test", kind="ack",
-                                   sender="aide@club.test", recipient=recipient, subject="Demande bien reçue",
-                                   body=f"From: aide@club.test\r\nTo: {recipient}\r\n\r\nBonjour\r\n".encode(),
-                                   next_attempt_at=due, created_at=NOW))
-    dispatcher = Dispatcher(settings, sessions, clock)
+    queue_acks(sessions, [FIRST], NOW)
+    queue_acks(sessions, [LATER], NOW + timedelta(seconds=30))
+    dispatcher = Dispatcher(_settings(database_url, smtp_port), sessions, clock)
     result = dispatcher.flush()
     with sessions() as session:
         rows = list(session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
@@ -83,8 +82,8 @@ def test_a_refusal_in_the_flush_that_sends_the_alerts_gets_its_alert_too(databas
     assert {by_recipient[FIRST].status, by_recipient[LATER].status} == {"failed"}
     alerts = [row for row in rows if row.kind == "alerte_echec_envoi"]
     assert sorted(alert.idempotency_key for alert in alerts) == sorted(
-        f"send-failed:{by_recipient[address].id}:aideur@club.test" for address in (FIRST, LATER))
-    assert all(alert.recipient == "aideur@club.test" for alert in alerts)
+        f"send-failed:{by_recipient[address].id}:{AIDEUR}" for address in (FIRST, LATER))
+    assert all(alert.recipient == AIDEUR for alert in alerts)
     assert sorted(result.failed or []) == sorted(by_recipient[address].id for address in (FIRST, LATER))
     assert {alert.status for alert in alerts} == {"sent"}  # both went out within the flush
 
@@ -99,18 +98,10 @@ def test_a_send_journal_that_cannot_be_written_stops_sending_without_blaming_smt
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    env = {"MAILBOT_DATABASE_URL": url, "MAILBOT_CLUB_ADDRESS": "aide@club.test",
-           "MAILBOT_AIDEUR_ADDRESSES": "aideur@club.test", "MAILBOT_SECRET_KEY": "dispatch-fail-0123456789",
-           "MAILBOT_SMTP_HOST": LOOPBACK, "MAILBOT_SMTP_PORT": str(smtp_port), "MAILBOT_SMTP_SECURITY": "none"}
-    settings = load_settings(env, env_file=None)
-    with sessions.begin() as session:
-        session.add(OutboxMail(idempotency_key="k", message_id="k.m@club.test", kind="ack", sender="aide@club.test",
-                               recipient="bien.recu@membres.test", subject="Demande bien reçue",
-                               body=b"From: aide@club.test\r\nTo: bien.recu@membres.test\r\n\r\nBonjour\r\n",
-                               next_attempt_at=NOW, created_at=NOW))
+    queue_acks(sessions, ["bien.recu@membres.test"], NOW)
     blocker = tmp_path / "mailbot.db-sending"
     blocker.write_text("not a directory")
-    dispatcher = Dispatcher(settings, sessions, lambda: NOW)
+    dispatcher = Dispatcher(_settings(url, smtp_port), sessions, lambda: NOW)
     with caplog.at_level(logging.INFO, logger="mailbot"):
         result = dispatcher.flush()
     assert result.journal_error and not result.unreachable and result.sent == 0
