@@ -304,17 +304,15 @@ class WaitingOrder:
 
     def __init__(self, waiting: Mapping[int, MailKeys], people: Mapping[str, str] | None = None) -> None:
         # `people`: one key for every address of one member ("from:<address>" → "member:<id>", issue 13: a
-        # member's other addresses are the same person), looked up by the daemon once per round.
-        if people:
-            waiting = {uid: MailKeys(frozenset(people.get(key, key) for key in keys.own),
-                                     frozenset(people.get(key, key) for key in keys.cites))
-                       for uid, keys in waiting.items()}
-        self._keys = dict(waiting)
+        # member's other addresses are the same person), looked up by the daemon once per round. Applied as keys
+        # are read, never by copying the (cached) keys of the whole backlog: 10,000 waiting mails, 9 MB.
+        self._people: Mapping[str, str] = people or {}
+        self._keys = waiting
         self._done: set[int] = set()
         self._open: dict[str, list[int]] = {}
         for uid in sorted(waiting):
             for key in waiting[uid].own:
-                self._open.setdefault(key, []).append(uid)  # appended in UID order: already a heap
+                self._open.setdefault(self._people.get(key, key), []).append(uid)  # in UID order: a heap already
 
     def blocker(self, uid: int) -> int | None:
         keys = self._keys.get(uid)
@@ -322,7 +320,7 @@ class WaitingOrder:
             return None
         lowest: int | None = None
         for key in keys.cites:
-            heap = self._open.get(key)
+            heap = self._open.get(self._people.get(key, key))
             while heap and heap[0] in self._done:
                 heapq.heappop(heap)
             if heap and heap[0] < uid and (lowest is None or heap[0] < lowest):
