@@ -293,28 +293,12 @@ def test_a_reply_waits_while_another_daemon_holds_its_request_then_follows_it(cl
     """Another daemon holds the request (its claim): the reply is left in the inbox, the unrelated mail goes on;
     once the request is free again, the same cycle handles it, then the reply, on the request's ticket."""
     add_members(sessions)
-    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     request = make_mail(ALICE, "Licenciement", "Bonjour,\n\nUne question de droit du travail.\n",
                         message_id="<demande@membres.test>").as_bytes()
-    first = _three_mails(clean_mail, request)
-    box = Mailbox(settings.imap, "INBOX")
-    box.connect()
-    uidvalidity = box.uidvalidity
-    box.close()
-    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [first])
-    assert hold.__enter__() == [first]  # the other daemon's claim
-    result: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
-    worker.start()
-    try:
-        assert wait_until(lambda: "autre@membres.test" in _outcomes(sessions), timeout=15)
-        time.sleep(0.5)
-        assert set(_outcomes(sessions)) == {"autre@membres.test"}  # the reply waits for its request
-    finally:
-        hold.__exit__(None, None, None)
-    worker.join(30)
-    report = result["report"]
-    assert report.processed == 3 and report.deferred == 0  # type: ignore[attr-defined]
+    reply = make_mail(ALICE, "Re: Licenciement", "Bonjour,\n\nJe précise : c'est urgent.\n",
+                      message_id="<reponse@membres.test>", In_Reply_To="<demande@membres.test>",
+                      References="<demande@membres.test>").as_bytes()
+    _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, request, reply)
     outcomes = _outcomes(sessions)
     assert outcomes["demande@membres.test"] == "new-request"
     assert outcomes["reponse@membres.test"] != "new-request"
