@@ -32,6 +32,7 @@ import email.parser
 import email.policy
 import hashlib
 import heapq
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -219,6 +220,10 @@ def release(connection) -> None:  # type: ignore[no-untyped-def]
 # parser, not for Dovecot's). A mail the server finds no header in (one beginning with a blank line, which the
 # parser drops: parsers.mime.repair_start) is read from its first HEAD_BYTES instead, as the parser reads them.
 HEAD_BYTES = 65536
+# A header longer than that (tens of Received fields, a hostile filler) is read only in part: a key beyond the cut is
+# unknown, so such a mail waits for every earlier mail still open (it cites ANY) and every later mail waits for it
+# (it owns CUT, which every mail cites): it is handled in arrival order, whatever it refers to or is referred by.
+ANY, CUT = "*any", "*cut"
 
 
 @dataclass(frozen=True)
@@ -236,12 +241,14 @@ class MailKeys:
 
 def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -> MailKeys:
     """The keys of a mail from its header (`head`: the first bytes of the mail, header first, which are repaired as
-    the parser repairs them; else header fields alone). Never raises: unreadable fields give no key.
+    the parser repairs them; else header fields alone). Never raises: unreadable fields give no key. A header that
+    `header_cut` says was read in part adds ANY and CUT: the mail keeps its place among all the others.
 
     The fields are read by the parser's own function (parsers.parse.header_fields: the sender as the router takes
     it, an IDN domain in its Unicode form, the tolerant RFC 2047 decoding of the subject, Message-IDs bare or in
     brackets, the delivery addresses), so that a key never misses what the router will read. `clubs`: the club's
     addresses (Settings.club_addresses), which are nobody's mail."""
+    cut = header_cut(header, head=head)
     try:
         if head:  # the first bytes of the mail (HEAD_BYTES): blank or stray lines before its header, as parsed
             header, _ = repair_start(header)
@@ -253,7 +260,7 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
         senders = {fields.author.address} | {address for value in msg.get_all("From") or []
                                              for _, address in mailboxes(value)}
     except Exception:  # noqa: BLE001 - a header no parser reads: the mail depends on nothing (the pipeline judges)
-        return MailKeys(frozenset(), frozenset())
+        return MailKeys(frozenset({CUT}), frozenset({ANY})) if cut else MailKeys(frozenset(), frozenset())
     own_ids = [i.lower() for i in fields.message_ids]
     cited = [i.lower() for i in (*fields.in_reply_to, *fields.references)]
     shared = {"from:" + address for address in senders if "@" in address}
@@ -270,7 +277,21 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
     # of theirs may be opening.
     cites |= {"from:" + address for address in (*fields.to, *fields.cc)
               if address not in senders and not is_club_address(address, clubs)}
+    if cut:
+        own.add(CUT)
+        cites.add(ANY)
     return MailKeys(frozenset(own), frozenset(cites))
+
+
+def header_cut(data: bytes, *, head: bool = False) -> bool:
+    """Whether these HEAD_BYTES (a mail's header block, or with `head` its first bytes) may miss part of its header:
+    as long as the fetch allowed, and for a head, no blank line ending the header within them."""
+    if len(data) < HEAD_BYTES:
+        return False
+    if not head:
+        return True
+    start = len(data) - len(data.lstrip(b"\r\n"))  # the blank lines the parser drops (repair_start)
+    return re.search(rb"\n\r?\n", data[start:]) is None
 
 
 def senders(waiting: Mapping[int, MailKeys]) -> set[str]:
@@ -309,7 +330,7 @@ class WaitingOrder:
         self._people: Mapping[str, str] = people or {}
         self._keys = waiting
         self._done: set[int] = set()
-        self._open: dict[str, list[int]] = {}
+        self._open: dict[str, list[int]] = {ANY: sorted(waiting)}  # every mail: what a mail citing ANY waits for
         for uid in sorted(waiting):
             for key in waiting[uid].own:
                 self._open.setdefault(self._people.get(key, key), []).append(uid)  # in UID order: a heap already
@@ -319,7 +340,7 @@ class WaitingOrder:
         if keys is None:
             return None
         lowest: int | None = None
-        for key in keys.cites:
+        for key in (*keys.cites, CUT):  # every mail waits for an earlier one whose header was read in part
             heap = self._open.get(self._people.get(key, key))
             while heap and heap[0] in self._done:
                 heapq.heappop(heap)

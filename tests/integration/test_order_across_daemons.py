@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from mailbot import daemon as daemon_module
-from mailbot.coordination import MailClaims
+from mailbot.coordination import HEAD_BYTES, MailClaims
 from mailbot.db import make_engine, make_session_factory
 from mailbot.mailbox import Mailbox
 from mailbot.members import upsert_member
@@ -479,3 +479,42 @@ def test_a_reply_read_as_the_parser_reads_its_header_waits_for_its_request(
                                             *_request_and_reply(reply_header))
     assert outcomes["demande@membres.test"] == "new-request"
     assert outcomes["reponse@client.test"] == "non-member"  # as one daemon makes it: the order was all at stake
+
+
+@POSTGRES_ONLY
+def test_a_reply_whose_header_goes_on_beyond_the_bytes_read_keeps_its_arrival_order(
+        clean_mail, settings, sessions, monkeypatch):
+    """A header longer than the daemon reads of it (HEAD_BYTES, 64 KB: here 70 KB of trace fields before the thread
+    headers): what it cites is unknown, so it waits for every earlier mail still open, and what follows it waits
+    for it — while its request is held elsewhere nothing after the request is handled; then all, in order."""
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    trace = "".join(f"X-Relay-Trace: hop {i} via relay{i}.example.test, checked and passed on, 26 Nov 2026\r\n"
+                    for i in range(900))
+    request, reply = _request_and_reply(trace + f"From: Paul Client <paul@client.test>\r\nTo: {CLUB}\r\n"
+                                        "In-Reply-To: {request}\r\nSubject: Devis pour une toiture\r\n"
+                                        "Message-ID: <reponse@client.test>\r\n")
+    assert len(reply.split(b"\r\n\r\n")[0]) > HEAD_BYTES
+    assert parse_mail(reply).in_reply_to == ("demande@membres.test",)  # what the router will read
+    for mail in (request, reply, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
+                                           "comptable.\n", message_id="<autre@membres.test>").as_bytes()):
+        append(clean_mail, CLUB, mail)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid])
+    assert hold.__enter__() == [uid]  # the other daemon's claim on the request
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
+    worker.start()
+    try:
+        time.sleep(2.0)  # the cycle's rounds come and go: nothing after the held request may be handled
+        assert _outcomes(sessions) == {}
+    finally:
+        hold.__exit__(None, None, None)
+    worker.join(30)
+    assert result["report"].processed == 3 and result["report"].deferred == 0  # type: ignore[attr-defined]
+    with sessions() as session:
+        order = [mid for (mid,) in session.execute(select(InboundMail.message_id).order_by(InboundMail.id))]
+    assert order == ["demande@membres.test", "reponse@client.test", "autre@membres.test"]

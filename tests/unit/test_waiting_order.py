@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailbot.addresses import add_alias
-from mailbot.coordination import MailKeys, WaitingOrder, mail_keys, people_of, senders
+from mailbot.coordination import HEAD_BYTES, MailKeys, WaitingOrder, header_cut, mail_keys, people_of, senders
 from mailbot.db import make_engine, make_session_factory
 from mailbot.members import upsert_member
 from mailbot.parsers import parse_mail
@@ -167,6 +167,45 @@ def test_a_head_with_a_blank_line_before_its_header_is_read_as_the_parser_reads_
     line (parsers.mime.repair_start), so do the keys."""
     head = b"\r\nFrom: alice@m.test\r\nSubject: Devis\r\nMessage-ID: <b@x>\r\n\r\nBonjour,\r\n"
     assert {"from:alice@m.test", "id:b@x"} <= mail_keys(head, head=True).own
+
+
+def _cut(fields: bytes) -> bytes:
+    """A header block as the daemon fetches it (HEAD_BYTES at most) whose `fields` come after 70 KB of Received."""
+    filler = b"".join(b"Received: from relay%d.example.test by mx.example.test; Thu, 26 Nov 2026 09:00:00 +0100\r\n"
+                      % i for i in range(900))
+    return (filler + fields + b"\r\n")[:HEAD_BYTES]
+
+
+def test_a_header_read_in_part_keeps_its_place_among_all_the_mails():
+    """A header longer than the daemon reads (HEAD_BYTES): what lies beyond the cut (here the reply's In-Reply-To,
+    a request's Message-ID) is unknown, so the mail waits for every earlier open mail and every later one waits for
+    it — its arrival order, whoever it is from and whatever it cites."""
+    reply = mail_keys(_cut(b"From: paul@client.test\r\nIn-Reply-To: <a@x>\r\n"), head=True)
+    request = mail_keys(_cut(b"From: alice@m.test\r\nMessage-ID: <b@x>\r\n"), head=True)
+    assert "id:a@x" not in reply.cites  # beyond the cut: that is why it must wait for all
+    order = WaitingOrder({1: keys(message_id="<a@x>", from_="alice@m.test"), 2: reply,
+                          3: keys(message_id="<c@x>", from_="bruno@m.test")})
+    assert order.blocker(2) == 1 and order.blocker(3) == 2
+    order.done(1)
+    assert order.blocker(2) is None and order.blocker(3) == 2
+    order.done(2)
+    assert order.blocker(3) is None
+    # A request read in part: a later reply to it (which no key ties to it) still comes after it.
+    order = WaitingOrder({5: request, 6: keys(message_id="<d@x>", from_="chloe@m.test", in_reply_to="<b@x>")})
+    assert order.blocker(5) is None and order.blocker(6) == 5
+    # Unreadable as well as cut: still in its place.
+    garbage = mail_keys((b"X-Filler: " + b"\xff" * HEAD_BYTES)[:HEAD_BYTES], head=True)
+    assert WaitingOrder({1: keys(message_id="<a@x>"), 2: garbage}).blocker(2) == 1
+
+
+def test_only_a_header_that_may_go_on_beyond_the_bytes_read_is_cut():
+    whole = b"From: alice@m.test\r\nSubject: Devis\r\n\r\n"
+    assert not header_cut(whole) and not header_cut(whole, head=True)
+    assert header_cut(_cut(b"")) and header_cut(_cut(b""), head=True)
+    # The first bytes of a mail (a head): its header ends within them, the body fills the rest.
+    head = (b"\r\n" + whole + b"x" * HEAD_BYTES)[:HEAD_BYTES]
+    assert not header_cut(head, head=True)
+    assert "from:alice@m.test" in mail_keys(head, head=True).own and "*cut" not in mail_keys(head, head=True).own
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
