@@ -333,7 +333,10 @@ def _run(args: argparse.Namespace, settings: Settings, sessions: sessionmaker[Se
     finally:
         daemon.disconnect()
     print(json.dumps({"processed": report.processed, "quarantined": report.quarantined, "sent": report.sent,
-                      "actions": dict(report.actions), "jobs": report.jobs, "send_problem": report.send_problem,
+                      "deferred": report.deferred, "actions": dict(report.actions), "jobs": report.jobs,
+                      # Why sending stopped (the error) and what stopped it: "SMTP unreachable" (the relay) or
+                      # "send journal unwritable" (this machine's disk): a cron job tells the two apart.
+                      "send_problem": report.send_problem, "send_stopped_by": report.send_stopped_by,
                       # Peak memory (Linux VmHWM, MB) of this process and of its helper sending process, if any.
                       "peak_rss_mb": {"daemon": round(peak_rss_kb() / 1024, 1),
                                       "sender": round(report.helper_peak_kb / 1024, 1)},

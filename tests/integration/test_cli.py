@@ -110,7 +110,8 @@ def test_run_once_at_prints_a_report(clean_mail, env, sessions):
     result = mailbot(env, "run", "--once", "--at", "2026-12-24T10:00")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["processed"] == 1 and report["sent"] == 2
+    assert report["processed"] == 1 and report["sent"] == 2 and report["deferred"] == 0
+    assert report["send_problem"] == "" and report["send_stopped_by"] == "", report
     # The daemon's own peak memory (no helper sending process for one mail): a Python process with its imports.
     assert 30 < report["peak_rss_mb"]["daemon"] < 400 and report["peak_rss_mb"]["sender"] == 0, report
     # And its CPU time (imports and start-up included), none for a helper that did not run.
