@@ -36,6 +36,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -46,7 +47,7 @@ from mailbot.parsers.mime import repair_start
 from mailbot.parsers.parse import header_fields
 from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
-from mailbot.tokens import TOKEN_PATTERN
+from mailbot.tokens import SCOPE_APPEAL, SCOPE_CONSENT, SCOPE_RESULT, SCOPE_TICKET, TOKEN_PATTERN
 
 LOCK_PREFIX = "mailbot:"
 OUTBOX_LOCKS = 0x6D62  # the first key of the two-key advisory locks on outbox rows (the second: the row's id)
@@ -312,7 +313,48 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys],
               for address, member_id in members_of_addresses(session, addresses).items()}
     aideur = {a.lower() for a in aideur_addresses}
     people.update({f"from:{address}": "aideur" for address in addresses if address in aideur})
+    # A mail naming a ticket (its reference, its token, the token of an appeal, a consent or a result form of it) is
+    # about its member's request: it keeps its order with the member's own mails, which the router may put on that
+    # ticket by their subject or thread alone (Aideur's "#clore" must not overtake the member's earlier mail to the
+    # same ticket, nor a helper's answer her withdrawal). Coarser keys only order more, never less.
+    for key, member_id in ticket_members(session, ticket_keys(waiting)):
+        people[key] = f"member:{member_id}"
     return people
+
+
+def ticket_members(session: Session, keys: set[str]) -> Iterator[tuple[str, int]]:
+    """(key, the member whose ticket it names) for these "ref:" and "tok:" keys, a few queries for the round."""
+    from mailbot.models import Connection as ContactConnection
+    from mailbot.models import Consent, ResultForm, Solicitation, Ticket
+
+    refs = sorted(key[4:] for key in keys if key.startswith("ref:"))
+    numbers: dict[str, list[int]] = {}
+    for key in keys:
+        if key.startswith("tok:") and key[5:].isdigit():
+            numbers.setdefault(key[4], []).append(int(key[5:]))
+    # Each scope whose number names something of a ticket: that number, and the member of the ticket it belongs to.
+    by_scope = {
+        SCOPE_TICKET: select(Ticket.id, Ticket.member_id),
+        SCOPE_APPEAL: select(Solicitation.id, Ticket.member_id).join(Ticket, Ticket.id == Solicitation.ticket_id),
+        SCOPE_RESULT: select(ResultForm.id, Ticket.member_id).join(Ticket, Ticket.id == ResultForm.ticket_id),
+        SCOPE_CONSENT: (select(Consent.id, Ticket.member_id)
+                        .join(ContactConnection, ContactConnection.id == Consent.connection_id)
+                        .join(Ticket, Ticket.id == ContactConnection.ticket_id)),
+    }
+    wanted: list[tuple[str, Any, Any, Sequence[object]]] = [  # (key prefix, query, its number column, numbers)
+        (f"tok:{scope}", query, query.selected_columns[0], sorted(numbers.get(scope, ())))
+        for scope, query in by_scope.items()]
+    wanted.append(("ref:", select(Ticket.ref, Ticket.member_id), Ticket.ref, refs))
+    for prefix, query, column, values in wanted:
+        for start in range(0, len(values), 500):
+            for value, member_id in session.execute(query.where(column.in_(values[start:start + 500]))):
+                if member_id is not None:
+                    yield f"{prefix}{value}", member_id
+
+
+def ticket_keys(waiting: Mapping[int, MailKeys]) -> set[str]:
+    """The ticket references ("ref:") and tokens ("tok:") the waiting mails' keys name."""
+    return {key for keys in waiting.values() for key in keys.own | keys.cites if key.startswith(("ref:", "tok:"))}
 
 
 class WaitingOrder:

@@ -36,6 +36,7 @@ from mailbot.metrics import Metrics
 from mailbot.models import MailboxPurge, utcnow
 from mailbot.oauth import OAuthError
 from mailbot.outbox import Outbox
+from mailbot.parsers.mime import header_at_start
 from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
 from mailbot.scheduler import run_jobs, start_background
 from mailbot.sender import recover_interrupted
@@ -228,10 +229,11 @@ class Daemon:
         missing = [uid for uid in uids if uid not in self._keys_cache]
         if missing:
             # The header as received, read by the parser's functions: what the router will read, whatever the
-            # server makes of it. A mail the server finds no header in (a blank first line, which the parser
-            # drops: parsers.mime.repair_start) is read from its head instead.
+            # server makes of it. A mail whose header the parser finds further on than the server's block ends
+            # (a blank first line, a stray line then a blank one: parsers.mime.repair_start drops them) is read
+            # from its head instead.
             headers = self.mailbox.header_blocks(missing, HEAD_BYTES)
-            unread = [uid for uid, header in headers.items() if not header.strip()]
+            unread = [uid for uid, header in headers.items() if not header_at_start(header)]
             if unread:
                 headers.update(self.mailbox.heads(unread, HEAD_BYTES))
             for uid, header in headers.items():

@@ -170,6 +170,14 @@ def repair_start(raw: bytes) -> tuple[bytes, list[str]]:
     return raw, repaired
 
 
+def header_at_start(data: bytes) -> bool:
+    """Whether the parser finds a mail's header at the start of these bytes (after what repair_start drops). The
+    IMAP server's header block of a mail that begins with a stray line then a blank one ends at that blank line:
+    the parser reads its header further on (coordination then reads the mail's head instead)."""
+    repaired, _ = repair_start(data)
+    return _HEADER_LINE.match(repaired.split(b"\n", 1)[0]) is not None
+
+
 def content_type(part: Message) -> str:
     try:
         ctype = part.get_content_type()

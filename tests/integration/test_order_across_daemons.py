@@ -35,7 +35,8 @@ from mailbot.parsers import parse_mail
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 from tests.conftest import POSTGRES_ADMIN_URL, make_env
-from tests.helpers import AIDEUR, ALICE, CLUB, MEMBERS, PASSWORD, add_members, append, make_mail, run_cycle
+from tests.helpers import AIDEUR, ALICE, CLUB, MEMBERS, PASSWORD, add_members, append, make_mail, run_cycle, wait_mail
+from tests.integration.aideur_clients import reply_to_notification
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
 POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -348,6 +349,7 @@ def _second_waits_for_held_first(server, settings, sessions, monkeypatch, first:
     `first` is held only the unrelated mail is handled; once it is free, the same cycle handles `first`, then
     `second`. Returns the outcomes by Message-ID."""
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    before = set(_outcomes(sessions))  # mails handled earlier in the test
     append(server, CLUB, first)
     append(server, CLUB, second)
     append(server, CLUB, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
@@ -364,7 +366,7 @@ def _second_waits_for_held_first(server, settings, sessions, monkeypatch, first:
     try:
         assert wait_until(lambda: "autre@membres.test" in _outcomes(sessions), timeout=15)
         time.sleep(0.5)
-        assert set(_outcomes(sessions)) == {"autre@membres.test"}  # the second mail waits for the first
+        assert set(_outcomes(sessions)) - before == {"autre@membres.test"}  # the second mail waits for the first
     finally:
         hold.__exit__(None, None, None)
     worker.join(30)
@@ -481,22 +483,43 @@ def test_a_reply_read_as_the_parser_reads_its_header_waits_for_its_request(
     assert outcomes["reponse@client.test"] == "non-member"  # as one daemon makes it: the order was all at stake
 
 
+SUBJECT_2 = "Devis pour une toiture"
+REQUEST = (f"From: {ALICE}\r\nTo: {CLUB}\r\nSubject: {SUBJECT_2}\r\nMessage-ID: <demande@membres.test>\r\n"
+           "Date: Thu, 26 Nov 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "Bonjour,\r\n\r\nJe cherche un couvreur.\r\n").encode()
+FOLLOW_UP = (f"From: {ALICE}\r\nTo: {CLUB}\r\nSubject: {SUBJECT_2}\r\nMessage-ID: <suite@membres.test>\r\n"
+             "Date: Thu, 26 Nov 2026 09:05:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Bonjour,\r\n\r\nJ'oubliais : c'est urgent, il pleut dans le salon.\r\n").encode()
+OWN_REPLY = (f"From: {ALICE}\r\nTo: {CLUB}\r\nSubject: Re: {SUBJECT_2}\r\nMessage-ID: <suite@membres.test>\r\n"
+             "In-Reply-To: <demande@membres.test>\r\nReferences: <demande@membres.test>\r\n"
+             "Date: Thu, 26 Nov 2026 09:05:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Bonjour,\r\n\r\nJ'oubliais : c'est urgent, il pleut dans le salon.\r\n").encode()
+TRACE = "".join(f"X-Relay-Trace: hop {i} via relay{i}.example.test, checked and passed on, 26 Nov 2026\r\n"
+                for i in range(900))  # 70 KB of header before the fields that tie the mail to the request
+
+
 @POSTGRES_ONLY
-def test_a_reply_whose_header_goes_on_beyond_the_bytes_read_keeps_its_arrival_order(
-        clean_mail, settings, sessions, monkeypatch):
-    """A header longer than the daemon reads of it (HEAD_BYTES, 64 KB: here 70 KB of trace fields before the thread
-    headers): what it cites is unknown, so it waits for every earlier mail still open, and what follows it waits
-    for it — while its request is held elsewhere nothing after the request is handled; then all, in order."""
+@pytest.mark.parametrize("second", ["reply", "follow-up"])
+def test_a_mail_whose_header_goes_on_beyond_the_bytes_read_keeps_its_arrival_order(
+        clean_mail, settings, sessions, monkeypatch, second):
+    """A header longer than the daemon reads of it (HEAD_BYTES, 64 KB: here 70 KB of trace fields before a reply's
+    In-Reply-To, or before the From of Alice's second mail): what it cites is unknown, so it waits for every
+    earlier mail still open, and what follows it waits for it — while the request is held elsewhere nothing after
+    it is handled; then all, in arrival order."""
     add_members(sessions)
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
-    trace = "".join(f"X-Relay-Trace: hop {i} via relay{i}.example.test, checked and passed on, 26 Nov 2026\r\n"
-                    for i in range(900))
-    request, reply = _request_and_reply(trace + f"From: Paul Client <paul@client.test>\r\nTo: {CLUB}\r\n"
-                                        "In-Reply-To: {request}\r\nSubject: Devis pour une toiture\r\n"
-                                        "Message-ID: <reponse@client.test>\r\n")
-    assert len(reply.split(b"\r\n\r\n")[0]) > HEAD_BYTES
-    assert parse_mail(reply).in_reply_to == ("demande@membres.test",)  # what the router will read
-    for mail in (request, reply, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
+    if second == "reply":
+        request, later = _request_and_reply(TRACE + f"From: Paul Client <paul@client.test>\r\nTo: {CLUB}\r\n"
+                                            "In-Reply-To: {request}\r\nSubject: Devis pour une toiture\r\n"
+                                            "Message-ID: <reponse@client.test>\r\n")
+        later_id, later_outcome = "reponse@client.test", "non-member"
+        assert parse_mail(later).in_reply_to == ("demande@membres.test",)  # what the router will read
+    else:
+        request, later = REQUEST, TRACE.encode() + FOLLOW_UP
+        later_id, later_outcome = "suite@membres.test", "follow-up"
+        assert parse_mail(later).from_address == ALICE
+    assert len(later.split(b"\r\n\r\n")[0]) > HEAD_BYTES
+    for mail in (request, later, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
                                            "comptable.\n", message_id="<autre@membres.test>").as_bytes()):
         append(clean_mail, CLUB, mail)
     box = Mailbox(settings.imap, "INBOX")
@@ -517,4 +540,49 @@ def test_a_reply_whose_header_goes_on_beyond_the_bytes_read_keeps_its_arrival_or
     assert result["report"].processed == 3 and result["report"].deferred == 0  # type: ignore[attr-defined]
     with sessions() as session:
         order = [mid for (mid,) in session.execute(select(InboundMail.message_id).order_by(InboundMail.id))]
-    assert order == ["demande@membres.test", "reponse@client.test", "autre@membres.test"]
+    assert order == ["demande@membres.test", later_id, "autre@membres.test"]
+    assert _outcomes(sessions)[later_id] == later_outcome
+
+
+# --- a stray line and a blank one before the header; a ticket's member and its commands -------------------------
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("prefix", [b"From alice@membres.test Thu Nov 26 09:05:00 2026\r\n\r\n",
+                                    b"Exported by MailArchiver 2.1\r\n\r\n"], ids=["mbox-separator", "banner"])
+def test_a_follow_up_with_a_stray_line_and_a_blank_line_before_its_header_waits_for_her_request(
+        clean_mail, settings, sessions, monkeypatch, prefix):
+    """The parser drops the stray line and the blank line (mime.repair_start) and reads Alice's From; the server
+    sees a header made of the stray line only (BODY[HEADER] ends at the first blank line): the daemon reads the
+    mail's head instead (it read nothing there, and the follow-up opened a ticket of its own while another daemon
+    held her request)."""
+    add_members(sessions)
+    follow = prefix + FOLLOW_UP
+    assert parse_mail(follow).from_address == ALICE
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, REQUEST, follow)
+    assert outcomes["demande@membres.test"] == "new-request"
+    assert outcomes["suite@membres.test"] == "follow-up"
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("member_mail", [FOLLOW_UP, OWN_REPLY], ids=["same-subject-follow-up", "reply-to-own-request"])
+def test_aideurs_close_does_not_overtake_the_members_earlier_mail_on_the_same_ticket(
+        clean_mail, settings, sessions, monkeypatch, member_mail):
+    """Alice's request is a ticket already. She writes again (UID n: her request's subject, or a reply to her own
+    request: routed to the ticket by subject or by thread); Aideur then closes the ticket by replying "#clore" to
+    its notification (n+1: through the ticket's token). One daemon records her mail on the open ticket, then
+    closes. Her mail's keys name her ("from:", "id:demande"), Aideur's the ticket ("tok:t1", "ref:CA-…"): each
+    round maps a ticket's keys to its member (coordination.people_of), so the close waits for her mail. (It went
+    first: her same-subject mail then opened a second ticket, her reply landed on a closed one.)"""
+    add_members(sessions)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    close = reply_to_notification(notes[-1], "#clore", "thunderbird").as_bytes()
+    close_id = parse_mail(close).message_id
+    assert _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, member_mail, close)[close_id]
+    with sessions() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == 2  # the request's and "autre"'s: nothing else
+    tickets = _tickets(sessions)
+    assert tickets["suite@membres.test"] == tickets["demande@membres.test"]
+    assert _outcomes(sessions)["suite@membres.test"] == "follow-up"

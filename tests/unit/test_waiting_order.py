@@ -3,6 +3,7 @@ across daemons, without servers."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from mailbot.addresses import add_alias
 from mailbot.coordination import HEAD_BYTES, MailKeys, WaitingOrder, header_cut, mail_keys, people_of, senders
@@ -230,6 +231,47 @@ def test_each_sender_is_mapped_to_the_person_the_router_sees(database_url):
         assert "from:bruno@m.test" not in people
         order = WaitingOrder(waiting, people)
         assert order.blocker(2) == 1 and order.blocker(4) == 3 and order.blocker(5) is None
+    finally:
+        engine.dispose()
+
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_mail_naming_a_ticket_keeps_its_order_with_the_members_own_mails(database_url):
+    """people_of: a ticket's reference and its token stand for its member — the router may put her mail on the
+    ticket by its subject or thread alone, so Aideur's "#clore" (token, reference) waits for her earlier mail."""
+    from mailbot.models import ResultForm, Ticket
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions.begin() as session:
+            alice, _ = upsert_member(session, "alice@m.test", first_name="Alice", last_name="Martin")
+            session.flush()
+            session.add(Ticket(ref="CA-2026-0007", member_id=alice.id, subject="Devis"))
+            session.flush()
+            ticket_id = session.scalar(select(Ticket.id))
+            bruno, _ = upsert_member(session, "bruno@m.test", first_name="Bruno", last_name="Petit")
+            session.flush()
+            form = ResultForm(ticket_id=ticket_id, member_id=bruno.id, role="helper", cause="connection")
+            session.add(form)
+            session.flush()
+            form_id = form.id
+        waiting = {1: raw_keys("From: alice@m.test\nTo: aide@club.test\nSubject: Devis\nMessage-ID: <s@m.test>\n"),
+                   2: raw_keys(f"From: aideur@club.test\nTo: aide+t{ticket_id}m-0123456789abcdef0123@club.test\n"
+                               "Subject: Re: Nouvelle demande\n"),
+                   3: raw_keys("From: bruno@m.test\nTo: aide@club.test\nSubject: Re: [ca-2026-0007] devis\n"),
+                   4: raw_keys("From: chloe@m.test\nTo: aide@club.test\nSubject: [CA-2026-0999] inconnu\n"),
+                   # The helper's answer to the ticket's result form (its token names the form, not the ticket).
+                   5: raw_keys(f"From: bruno@m.test\nTo: aide+f{form_id}h-0123456789abcdef0123@club.test\n"
+                               "Subject: Re: Votre retour\n")}
+        with sessions() as session:
+            people = people_of(session, waiting, ("aideur@club.test",))
+        assert people["ref:CA-2026-0007"] == people[f"tok:t{ticket_id}"] == f"member:{alice.id}"
+        order = WaitingOrder(waiting, people)
+        assert order.blocker(2) == 1 and order.blocker(3) == 1  # her mail first, by token or by reference
+        assert order.blocker(4) is None  # a reference no ticket has: its own key, as before
+        assert people[f"tok:f{form_id}"] == f"member:{alice.id}" and order.blocker(5) == 1
     finally:
         engine.dispose()
 
