@@ -47,7 +47,15 @@ from mailbot.parsers.mime import repair_start
 from mailbot.parsers.parse import header_fields
 from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
-from mailbot.tokens import SCOPE_APPEAL, SCOPE_CONSENT, SCOPE_RESULT, SCOPE_TICKET, TOKEN_PATTERN
+from mailbot.tokens import (
+    SCOPE_APPEAL,
+    SCOPE_CONSENT,
+    SCOPE_COUNTERPART,
+    SCOPE_PENDING,
+    SCOPE_RESULT,
+    SCOPE_TICKET,
+    TOKEN_PATTERN,
+)
 
 LOCK_PREFIX = "mailbot:"
 OUTBOX_LOCKS = 0x6D62  # the first key of the two-key advisory locks on outbox rows (the second: the row's id)
@@ -225,6 +233,8 @@ HEAD_BYTES = 65536
 # unknown, so such a mail waits for every earlier mail still open (it cites ANY) and every later mail waits for it
 # (it owns CUT, which every mail cites): it is handled in arrival order, whatever it refers to or is referred by.
 ANY, CUT = "*any", "*cut"
+# The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
+MAX_ROW_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -286,13 +296,15 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
 
 def header_cut(data: bytes, *, head: bool = False) -> bool:
     """Whether these HEAD_BYTES (a mail's header block, or with `head` its first bytes) may miss part of its header:
-    as long as the fetch allowed, and for a head, no blank line ending the header within them."""
+    as long as the fetch allowed, and for a head, no blank line ending the header within them — after what the
+    parser drops before a header (repair_start: blank lines, a stray line then a blank one)."""
     if len(data) < HEAD_BYTES:
         return False
     if not head:
         return True
-    start = len(data) - len(data.lstrip(b"\r\n"))  # the blank lines the parser drops (repair_start)
-    return re.search(rb"\n\r?\n", data[start:]) is None
+    data, _ = repair_start(data)
+    data = data.lstrip(b"\r\n")
+    return re.search(rb"\n\r?\n", data) is None
 
 
 def senders(waiting: Mapping[int, MailKeys]) -> set[str]:
@@ -325,14 +337,19 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys],
 def ticket_members(session: Session, keys: set[str]) -> Iterator[tuple[str, int]]:
     """(key, the member whose ticket it names) for these "ref:" and "tok:" keys, a few queries for the round."""
     from mailbot.models import Connection as ContactConnection
-    from mailbot.models import Consent, ResultForm, Solicitation, Ticket
+    from mailbot.models import Consent, Counterpart, PendingCommand, ResultForm, Solicitation, Ticket
 
     refs = sorted(key[4:] for key in keys if key.startswith("ref:"))
     numbers: dict[str, list[int]] = {}
     for key in keys:
-        if key.startswith("tok:") and key[5:].isdigit():
-            numbers.setdefault(key[4], []).append(int(key[5:]))
-    # Each scope whose number names something of a ticket: that number, and the member of the ticket it belongs to.
+        number = key[5:]
+        # Anyone can write a token without its MAC (the keys check none): a number no id column holds names nothing
+        # (PostgreSQL would refuse the whole query, and every round with it).
+        if key.startswith("tok:") and number.isascii() and number.isdigit() and int(number) <= MAX_ROW_ID:
+            numbers.setdefault(key[4], []).append(int(number))
+    # Each scope whose number names something of a ticket (router: the thread, the appeals, the consents, the
+    # result forms, a counterpart's relay, a command awaiting Aideur's OUI): that number, and the ticket's member —
+    # or, for a counterpart about a member and no ticket, that member.
     by_scope = {
         SCOPE_TICKET: select(Ticket.id, Ticket.member_id),
         SCOPE_APPEAL: select(Solicitation.id, Ticket.member_id).join(Ticket, Ticket.id == Solicitation.ticket_id),
@@ -340,6 +357,9 @@ def ticket_members(session: Session, keys: set[str]) -> Iterator[tuple[str, int]
         SCOPE_CONSENT: (select(Consent.id, Ticket.member_id)
                         .join(ContactConnection, ContactConnection.id == Consent.connection_id)
                         .join(Ticket, Ticket.id == ContactConnection.ticket_id)),
+        SCOPE_COUNTERPART: (select(Counterpart.id, func.coalesce(Ticket.member_id, Counterpart.member_id))
+                            .outerjoin(Ticket, Ticket.id == Counterpart.ticket_id)),
+        SCOPE_PENDING: select(PendingCommand.id, Ticket.member_id).join(Ticket, Ticket.id == PendingCommand.ticket_id),
     }
     wanted: list[tuple[str, Any, Any, Sequence[object]]] = [  # (key prefix, query, its number column, numbers)
         (f"tok:{scope}", query, query.selected_columns[0], sorted(numbers.get(scope, ())))

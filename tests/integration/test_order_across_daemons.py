@@ -36,7 +36,7 @@ from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 from tests.conftest import POSTGRES_ADMIN_URL, make_env
 from tests.helpers import AIDEUR, ALICE, CLUB, MEMBERS, PASSWORD, add_members, append, make_mail, run_cycle, wait_mail
-from tests.integration.aideur_clients import reply_to_notification
+from tests.integration.aideur_clients import confirmation_requests, reply_to_notification
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
 POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -499,7 +499,7 @@ TRACE = "".join(f"X-Relay-Trace: hop {i} via relay{i}.example.test, checked and 
 
 
 @POSTGRES_ONLY
-@pytest.mark.parametrize("second", ["reply", "follow-up"])
+@pytest.mark.parametrize("second", ["reply", "follow-up", "mbox-separator", "banner"])
 def test_a_mail_whose_header_goes_on_beyond_the_bytes_read_keeps_its_arrival_order(
         clean_mail, settings, sessions, monkeypatch, second):
     """A header longer than the daemon reads of it (HEAD_BYTES, 64 KB: here 70 KB of trace fields before a reply's
@@ -514,11 +514,13 @@ def test_a_mail_whose_header_goes_on_beyond_the_bytes_read_keeps_its_arrival_ord
                                             "Message-ID: <reponse@client.test>\r\n")
         later_id, later_outcome = "reponse@client.test", "non-member"
         assert parse_mail(later).in_reply_to == ("demande@membres.test",)  # what the router will read
-    else:
-        request, later = REQUEST, TRACE.encode() + FOLLOW_UP
+    else:  # Alice's follow-up; or the same after a stray line then a blank one, which the parser drops too
+        prefix = {"mbox-separator": b"From alice@membres.test Thu Nov 26 09:05:00 2026\r\n\r\n",
+                  "banner": b"Exported by MailArchiver 2.1\r\n\r\n"}.get(second, b"")
+        request, later = REQUEST, prefix + TRACE.encode() + FOLLOW_UP
         later_id, later_outcome = "suite@membres.test", "follow-up"
         assert parse_mail(later).from_address == ALICE
-    assert len(later.split(b"\r\n\r\n")[0]) > HEAD_BYTES
+    assert len(later.split(b"\r\n\r\n")[1 if second in ("mbox-separator", "banner") else 0]) > HEAD_BYTES
     for mail in (request, later, make_mail(MEMBERS[2], "Recherche d'un comptable", "Bonjour,\n\nJe cherche un "
                                            "comptable.\n", message_id="<autre@membres.test>").as_bytes()):
         append(clean_mail, CLUB, mail)
@@ -586,3 +588,65 @@ def test_aideurs_close_does_not_overtake_the_members_earlier_mail_on_the_same_ti
     tickets = _tickets(sessions)
     assert tickets["suite@membres.test"] == tickets["demande@membres.test"]
     assert _outcomes(sessions)["suite@membres.test"] == "follow-up"
+
+
+def _command_address(note) -> str:  # type: ignore[no-untyped-def]
+    return next(line.strip() for line in note.text.splitlines() if line.strip().startswith("aide+c"))
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("subject", ["OUI", "Re: Confirmez-vous cette commande ?"])
+def test_aideurs_oui_to_a_close_through_the_command_address_does_not_overtake_the_members_earlier_mail(
+        clean_mail, settings, sessions, monkeypatch, subject):
+    """Alice's request is a ticket. Aideur closes it through his command address ("#clore CA-…" in the text): it
+    writes to the member, so it waits for his OUI (a PendingCommand on the ticket, a confirmation mail whose reply
+    address is aide+q<n>a-…). Alice then writes again on the same subject (UID n, held by another daemon) and Aideur
+    answers OUI (n+1) with a subject that does not name the ticket: the OUI's keys are his From, "tok:q<n>" and the
+    confirmation's Message-ID, and people_of maps "tok:q<n>" to the ticket's member, so it waits for her mail (it
+    closed the ticket first, and her follow-up opened a second one)."""
+    add_members(sessions)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    with sessions() as session:
+        ref = session.scalar(select(Ticket.ref))
+    append(clean_mail, CLUB, make_mail(AIDEUR, "Clôture", f"#clore {ref}\n", to=_command_address(notes[-1]),
+                                       message_id="<commande@club.test>").as_bytes())
+    run_cycle(settings, sessions)
+    wait_mail(clean_mail, AIDEUR, 2)
+    requests = confirmation_requests(clean_mail)
+    assert requests, "no confirmation request"
+    oui_mail = reply_to_notification(requests[-1], "OUI", "thunderbird")
+    assert f"[{ref}]" in oui_mail["Subject"]  # a reply that keeps the subject names the ticket: that one waits
+    del oui_mail["Subject"]
+    oui_mail["Subject"] = subject  # his answer typed as the subject too (a phone), or a client that drops "[…]"
+    oui = oui_mail.as_bytes()
+    oui_id = parse_mail(oui).message_id
+    assert "+q" in parse_mail(oui).to[0]
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, FOLLOW_UP, oui)
+    assert outcomes[oui_id] == "aideur-command"
+    with sessions() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == 2  # the request's and "autre"'s: nothing else
+        assert session.scalar(select(Ticket.closed_at).where(Ticket.ref == ref)) is not None  # the OUI closed it
+    tickets = _tickets(sessions)
+    assert tickets["suite@membres.test"] == tickets["demande@membres.test"]
+    assert _outcomes(sessions)["suite@membres.test"] == "follow-up"
+
+
+@POSTGRES_ONLY
+def test_a_strangers_mail_with_an_impossible_token_number_does_not_stop_the_daemons(
+        clean_mail, settings, sessions):
+    """A stranger writes to aide+t9999999999m-<any 20 hex>@club.test (a typo, a scanner, a hostile sender: the
+    keys read tokens without their MAC). people_of asked PostgreSQL for tickets.id IN (9999999999::INTEGER) each
+    round: "integer out of range", raised from Daemon._round before any mail was handled; `mailbot run` exited 69,
+    systemd restarted it, the mail was still there: no mail was handled or sent again until someone deleted it by
+    hand. A number no row can have names nothing: one daemon handles both mails."""
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail("intrus@ailleurs.test", "Bonjour", "Bonjour,\n\nUne question.\n",
+                                       to="aide+t9999999999m-0123456789abcdef0123@club.test",
+                                       message_id="<intrus@ailleurs.test>").as_bytes())
+    append(clean_mail, CLUB, REQUEST)
+    report = run_cycle(settings, sessions)
+    assert report.processed + report.quarantined == 2
+    assert _outcomes(sessions)["demande@membres.test"] == "new-request"
