@@ -385,12 +385,15 @@ class WaitingOrder:
     depends on it waits too. Each key keeps a heap of its open UIDs (done ones are dropped lazily): a check costs a
     few heap reads, whatever the backlog."""
 
-    def __init__(self, waiting: Mapping[int, MailKeys], people: Mapping[str, str] | None = None) -> None:
+    def __init__(self, waiting: Mapping[int, MailKeys], people: Mapping[str, str] | None = None, *,
+                 strict: bool = False) -> None:
         # `people`: one key for every address of one member ("from:<address>" → "member:<id>", issue 13: a
         # member's other addresses are the same person), looked up by the daemon once per round. Applied as keys
         # are read, never by copying the (cached) keys of the whole backlog: 10,000 waiting mails, 9 MB.
         self._people: Mapping[str, str] = people or {}
         self._keys = waiting
+        # `strict`: every mail waits for every earlier one still open (arrival order), when who is who is unknown.
+        self._always = (CUT, ANY) if strict else (CUT,)
         self._done: set[int] = set()
         self._open: dict[str, list[int]] = {ANY: sorted(waiting)}  # every mail: what a mail citing ANY waits for
         for uid in sorted(waiting):
@@ -402,7 +405,7 @@ class WaitingOrder:
         if keys is None:
             return None
         lowest: int | None = None
-        for key in (*keys.cites, CUT):  # every mail waits for an earlier one whose header was read in part
+        for key in (*keys.cites, *self._always):  # every mail waits for an earlier one whose header was cut
             heap = self._open.get(self._people.get(key, key))
             while heap and heap[0] in self._done:
                 heapq.heappop(heap)

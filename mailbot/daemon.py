@@ -22,7 +22,7 @@ from datetime import datetime
 
 from imap_tools.errors import MailboxLoginError
 from sqlalchemy import select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import sdnotify
@@ -213,9 +213,18 @@ class Daemon:
         order = None
         if self.claims.enabled:
             keys = self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded])
-            with self.sessions() as session:  # one query a round: who is who (coordination.people_of)
-                people = people_of(session, keys, self.settings.aideur_addresses)
-            order = WaitingOrder(keys, people)
+            try:
+                with self.sessions() as session:  # a few queries a round: who is who (coordination.people_of)
+                    people = people_of(session, keys, self.settings.aideur_addresses)
+                order = WaitingOrder(keys, people)
+            except (OperationalError, InterfaceError):
+                raise  # the database is away: the cycle's own retry
+            except SQLAlchemyError:
+                # A mail no query of ours expected (a bug): never a reason to stop taking mail in, nor to take it
+                # out of order. This round waits for every earlier mail, as if each one's header were cut.
+                log.exception("who is who in the waiting mail could not be read: this round takes them in arrival "
+                              "order")
+                order = WaitingOrder(keys, strict=True)
         deferred = 0
         for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
             deferred += self._process_batch(batch, folder, uidvalidity, report, order)

@@ -650,3 +650,21 @@ def test_a_strangers_mail_with_an_impossible_token_number_does_not_stop_the_daem
     report = run_cycle(settings, sessions)
     assert report.processed + report.quarantined == 2
     assert _outcomes(sessions)["demande@membres.test"] == "new-request"
+
+
+@POSTGRES_ONLY
+def test_a_round_whose_people_cannot_be_read_takes_the_mails_in_arrival_order(
+        clean_mail, settings, sessions, monkeypatch):
+    """A query of the round's who-is-who fails for a reason of its own (the impossible token above was one): the
+    daemon neither stops nor takes the mails out of order — this round takes them in arrival order, and a member's
+    follow-up still follows her request."""
+    def broken(*_: object, **__: object) -> dict[str, str]:
+        raise sqlalchemy.exc.DataError("SELECT …", {}, Exception("integer out of range"))
+
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "people_of", broken)
+    append(clean_mail, CLUB, REQUEST)
+    append(clean_mail, CLUB, FOLLOW_UP)
+    report = run_cycle(settings, sessions)
+    assert report.processed == 2 and report.deferred == 0
+    assert _outcomes(sessions) == {"demande@membres.test": "new-request", "suite@membres.test": "follow-up"}

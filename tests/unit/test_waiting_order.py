@@ -199,6 +199,17 @@ def test_a_header_read_in_part_keeps_its_place_among_all_the_mails():
     assert WaitingOrder({1: keys(message_id="<a@x>"), 2: garbage}).blocker(2) == 1
 
 
+def test_a_strict_order_takes_every_mail_after_every_earlier_open_one():
+    """When who is who cannot be read (the daemon's fallback), each mail waits for every earlier one still open."""
+    waiting = {1: keys(message_id="<a@x>", from_="alice@m.test"), 2: keys(message_id="<b@x>", from_="bruno@m.test"),
+               3: keys(message_id="<c@x>", from_="chloe@m.test")}
+    assert WaitingOrder(waiting).blocker(3) is None
+    order = WaitingOrder(waiting, strict=True)
+    assert order.blocker(1) is None and order.blocker(2) == 1 and order.blocker(3) == 1
+    order.done(1)
+    assert order.blocker(3) == 2
+
+
 def test_only_a_header_that_may_go_on_beyond_the_bytes_read_is_cut():
     whole = b"From: alice@m.test\r\nSubject: Devis\r\n\r\n"
     assert not header_cut(whole) and not header_cut(whole, head=True)
