@@ -312,24 +312,29 @@ def senders(waiting: Mapping[int, MailKeys]) -> set[str]:
     return {key[5:] for keys in waiting.values() for key in keys.own | keys.cites if key.startswith("from:")}
 
 
-def people_of(session: Session, waiting: Mapping[int, MailKeys],
-              aideur_addresses: Sequence[str] = ()) -> dict[str, str]:
+def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresses: Sequence[str] = (),
+              known: dict[str, str] | None = None) -> dict[str, str]:
     """One key per person for the addresses of the waiting mails, as the router tells people apart: a member's every
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
     address of Aideur's (Settings.is_aideur) "aideur". An address linked or unlinked meanwhile counts from the next
-    round (the daemon asks once a round)."""
+    round (the daemon asks once a round).
+
+    `known`: what earlier rounds of the cycle found (updated and returned): only the keys it does not map are looked
+    up — a stalled daemon runs a round every 0.2 s. A mapping found stays for the cycle: a coarser key only orders
+    more; a key that named nobody is asked again, as it may name someone now (a ticket opened meanwhile)."""
     from mailbot.addresses import members_of_addresses  # models and all: keep this module light
 
-    addresses = senders(waiting)
-    people = {f"from:{address}": f"member:{member_id}"
-              for address, member_id in members_of_addresses(session, addresses).items()}
+    people = {} if known is None else known
+    addresses = {address for address in senders(waiting) if f"from:{address}" not in people}
+    people.update({f"from:{address}": f"member:{member_id}"
+                   for address, member_id in members_of_addresses(session, addresses).items()})
     aideur = {a.lower() for a in aideur_addresses}
     people.update({f"from:{address}": "aideur" for address in addresses if address in aideur})
     # A mail naming a ticket (its reference, its token, the token of an appeal, a consent or a result form of it) is
     # about its member's request: it keeps its order with the member's own mails, which the router may put on that
     # ticket by their subject or thread alone (Aideur's "#clore" must not overtake the member's earlier mail to the
     # same ticket, nor a helper's answer her withdrawal). Coarser keys only order more, never less.
-    for key, member_id in ticket_members(session, ticket_keys(waiting)):
+    for key, member_id in ticket_members(session, ticket_keys(waiting) - people.keys()):
         people[key] = f"member:{member_id}"
     return people
 

@@ -170,9 +170,10 @@ class Daemon:
         stalled_since: float | None = None
         began = time.monotonic()
         listed: tuple[list[tuple[int, int]], int] | None = (sizes, done)  # the cycle's own listing, for round one
+        people: dict[str, str] = {}  # who is who, as the cycle's rounds found it (coordination.people_of)
         while True:
             handled = report.processed + report.quarantined
-            deferred = self._round(report, listed)
+            deferred = self._round(report, listed, people)
             listed = None
             report.deferred = deferred
             if self._stopping or not deferred:
@@ -190,7 +191,8 @@ class Daemon:
             time.sleep(DEFER_PAUSE_SECONDS)
         log.info("%d mail(s) wait for earlier mail another daemon holds: left for the next cycle", report.deferred)
 
-    def _round(self, report: CycleReport, listed: tuple[list[tuple[int, int]], int] | None = None) -> int:
+    def _round(self, report: CycleReport, listed: tuple[list[tuple[int, int]], int] | None = None,
+               people: dict[str, str] | None = None) -> int:
         """One pass over the inbox: what is committed moves, what is ready is processed in UID order; returns how
         many mails were deferred because they depend on an earlier mail not committed yet."""
         folder, uidvalidity = self.settings.imap_folder, self.mailbox.uidvalidity
@@ -215,8 +217,7 @@ class Daemon:
             keys = self._keys(uidvalidity, [uid for uid in inbox if uid not in recorded])
             try:
                 with self.sessions() as session:  # a few queries a round: who is who (coordination.people_of)
-                    people = people_of(session, keys, self.settings.aideur_addresses)
-                order = WaitingOrder(keys, people)
+                    order = WaitingOrder(keys, people_of(session, keys, self.settings.aideur_addresses, people))
             except (OperationalError, InterfaceError):
                 raise  # the database is away: the cycle's own retry
             except SQLAlchemyError:

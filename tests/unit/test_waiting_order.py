@@ -287,6 +287,48 @@ def test_a_mail_naming_a_ticket_keeps_its_order_with_the_members_own_mails(datab
         engine.dispose()
 
 
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_who_is_who_is_asked_once_a_cycle_for_what_it_found(database_url):
+    """A stalled daemon runs a round every 0.2 s: the mappings found by the cycle's earlier rounds (`known`) are not
+    asked again; a key that named nobody is (a ticket may have been opened meanwhile), and so are new ones."""
+    from sqlalchemy import event
+
+    from mailbot.models import Ticket
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        with sessions.begin() as session:
+            alice, _ = upsert_member(session, "alice@m.test", first_name="Alice", last_name="Martin")
+        # (No To: raw_keys knows no club address, which would be a person that names nobody: asked each round.)
+        waiting = {1: raw_keys("From: alice@m.test\nSubject: Devis\n"),
+                   2: raw_keys("From: aideur@club.test\nSubject: Re: [CA-2026-0009] Devis\n")}
+        known: dict[str, str] = {}
+        with sessions() as session:
+            people_of(session, waiting, ("aideur@club.test",), known)
+        assert known["from:alice@m.test"] == f"member:{alice.id}" and "ref:CA-2026-0009" not in known
+        statements.clear()
+        with sessions() as session:
+            again = people_of(session, {**waiting, 3: raw_keys("From: bruno@m.test\nSubject: Devis\n")},
+                              ("aideur@club.test",), known)
+        assert not any("member_addresses.email IN" in sql and "alice" in sql for sql in statements)
+        assert again is known and "from:bruno@m.test" not in known  # asked (a new address), nobody's
+        with sessions.begin() as session:  # her ticket, opened by a mail of an earlier round
+            session.add(Ticket(ref="CA-2026-0009", member_id=alice.id, subject="Devis"))
+        with sessions() as session:
+            people_of(session, waiting, ("aideur@club.test",), known)
+        assert known["ref:CA-2026-0009"] == f"member:{alice.id}"
+        statements.clear()
+        with sessions() as session:
+            people_of(session, waiting, ("aideur@club.test",), known)
+        assert statements == []  # everything it needs, known: not a query
+    finally:
+        engine.dispose()
+
+
 PARITY_MAILS = [
     ("From: Jo <jo@xn--exemple-t-i4ab.fr>\nTo: aide@club.test\nSubject: =?UTF-8?B?UmU6IFtDQS0yMDI2LTAwMDFdIERldmlz\n"
      "Message-ID: abc@x.test (Outlook)\nIn-Reply-To: zzz@x.test (message of Monday)\nReferences: y1@x.test y2@x.test\n"),
