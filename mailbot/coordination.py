@@ -316,8 +316,7 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
               known: dict[str, str] | None = None) -> dict[str, str]:
     """One key per person for the addresses of the waiting mails, as the router tells people apart: a member's every
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
-    address of Aideur's (Settings.is_aideur) "aideur". An address linked or unlinked meanwhile counts from the next
-    round (the daemon asks once a round).
+    address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members).
 
     `known`: what earlier rounds of the cycle found (updated and returned): only the keys it does not map are looked
     up — a stalled daemon runs a round every 0.2 s. A mapping found stays for the cycle: a coarser key only orders
