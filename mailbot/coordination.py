@@ -318,23 +318,25 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
     address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members).
 
-    `known`: what earlier rounds of the cycle found (updated and returned): only the keys it does not map are looked
-    up — a stalled daemon runs a round every 0.2 s. A mapping found stays for the cycle: a coarser key only orders
-    more; a key that named nobody is asked again, as it may name someone now (a ticket opened meanwhile)."""
+    `known`: the tickets' members found by earlier rounds of the cycle (updated): not asked again — a stalled daemon
+    runs a round every 0.2 s — as a ticket's member never changes; a ticket key that named nobody is asked again (a
+    ticket opened meanwhile). The addresses are asked every round: one may have moved to another member since (a
+    stale mapping would order her mails with the wrong person's)."""
     from mailbot.addresses import members_of_addresses  # models and all: keep this module light
 
-    people = {} if known is None else known
-    addresses = {address for address in senders(waiting) if f"from:{address}" not in people}
-    people.update({f"from:{address}": f"member:{member_id}"
-                   for address, member_id in members_of_addresses(session, addresses).items()})
-    aideur = {a.lower() for a in aideur_addresses}
-    people.update({f"from:{address}": "aideur" for address in addresses if address in aideur})
+    tickets = {} if known is None else known
+    tickets.update((key, f"member:{member_id}")
+                   for key, member_id in ticket_members(session, ticket_keys(waiting) - tickets.keys()))
+    addresses = senders(waiting)
     # A mail naming a ticket (its reference, its token, the token of an appeal, a consent or a result form of it) is
     # about its member's request: it keeps its order with the member's own mails, which the router may put on that
     # ticket by their subject or thread alone (Aideur's "#clore" must not overtake the member's earlier mail to the
     # same ticket, nor a helper's answer her withdrawal). Coarser keys only order more, never less.
-    for key, member_id in ticket_members(session, ticket_keys(waiting) - people.keys()):
-        people[key] = f"member:{member_id}"
+    people = dict(tickets)
+    people.update({f"from:{address}": f"member:{member_id}"
+                   for address, member_id in members_of_addresses(session, addresses).items()})
+    aideur = {a.lower() for a in aideur_addresses}
+    people.update({f"from:{address}": "aideur" for address in addresses if address in aideur})
     return people
 
 
