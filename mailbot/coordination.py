@@ -49,11 +49,15 @@ from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import (
     SCOPE_APPEAL,
+    SCOPE_COMMAND,
+    SCOPE_CONFIRM,
     SCOPE_CONSENT,
     SCOPE_COUNTERPART,
     SCOPE_PENDING,
+    SCOPE_REGISTRATION,
     SCOPE_RESULT,
     SCOPE_TICKET,
+    SCOPE_VERIFY,
     TOKEN_PATTERN,
 )
 
@@ -233,6 +237,12 @@ HEAD_BYTES = 65536
 # unknown, so such a mail waits for every earlier mail still open (it cites ANY) and every later mail waits for it
 # (it owns CUT, which every mail cites): it is handled in arrival order, whatever it refers to or is referred by.
 ANY, CUT = "*any", "*cut"
+# A mail that may change who is who — Aideur's OUI to a command awaiting it (an address linked, unlinked or made a
+# member's main one), a mail to his command address, a member's answer to an address check or to a confirmation
+# (an erasure), a registration — owns WHO, which every mail cites: the mails after it wait for it, and the daemon
+# reads who is who again before going on (Daemon._round). Such mails are few: the order costs little.
+WHO = "*who"
+WHO_SCOPES = frozenset({SCOPE_PENDING, SCOPE_COMMAND, SCOPE_VERIFY, SCOPE_CONFIRM, SCOPE_REGISTRATION})
 # The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
 MAX_ROW_ID = 2**31 - 1
 
@@ -279,9 +289,14 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
     # A token in a delivery address (a reply address) or in a Message-ID we sent (a thread token) names one ticket,
     # one member, one command: two mails naming the same one keep their order. (Scope and number: the MAC and the
     # role do not change what the mail is about.) The places router.delivery_token and the thread rules read.
+    scopes: set[str] = set()
     for place in (*fields.delivered_to, *fields.to, *fields.cc, *cited):
-        shared.update(f"tok:{m.group(1).lower()}{int(m.group(2))}" for m in TOKEN_PATTERN.finditer(place))
+        for m in TOKEN_PATTERN.finditer(place):
+            shared.add(f"tok:{m.group(1).lower()}{int(m.group(2))}")
+            scopes.add(m.group(1).lower())
     own = shared | {"id:" + i for i in own_ids}
+    if scopes & WHO_SCOPES:
+        own.add(WHO)
     cites = shared | {"id:" + i for i in (*own_ids, *cited)}
     # The people it goes to besides the club and its sender: the copy rules (router.copy_or_repeat) read their open
     # tickets (a reply-all that lost its thread headers, Aideur's mail with the club in Cc), which an earlier mail
@@ -398,8 +413,11 @@ class WaitingOrder:
         # are read, never by copying the (cached) keys of the whole backlog: 10,000 waiting mails, 9 MB.
         self._people: Mapping[str, str] = people or {}
         self._keys = waiting
-        # `strict`: every mail waits for every earlier one still open (arrival order), when who is who is unknown.
-        self._always = (CUT, ANY) if strict else (CUT,)
+        # Every mail waits for an earlier one whose header was cut (CUT) or that may change who is who (WHO); with
+        # `strict`, for every earlier one still open (arrival order), when who is who could not be read.
+        self._always = (CUT, WHO, ANY) if strict else (CUT, WHO)
+        # Set once a mail that may change who is who is done here: `people` may be stale for the mails after it.
+        self.stale = False
         self._done: set[int] = set()
         self._open: dict[str, list[int]] = {ANY: sorted(waiting)}  # every mail: what a mail citing ANY waits for
         for uid in sorted(waiting):
@@ -411,7 +429,7 @@ class WaitingOrder:
         if keys is None:
             return None
         lowest: int | None = None
-        for key in (*keys.cites, *self._always):  # every mail waits for an earlier one whose header was cut
+        for key in (*keys.cites, *self._always):
             heap = self._open.get(self._people.get(key, key))
             while heap and heap[0] in self._done:
                 heapq.heappop(heap)
@@ -421,3 +439,6 @@ class WaitingOrder:
 
     def done(self, uid: int) -> None:
         self._done.add(uid)
+        keys = self._keys.get(uid)
+        if keys is not None and WHO in keys.own:
+            self.stale = True

@@ -228,6 +228,9 @@ class Daemon:
                 order = WaitingOrder(keys, strict=True)
         deferred = 0
         for batch in batches(waiting, self.settings.batch_size, self.settings.batch_bytes):
+            if order is not None and order.stale:
+                deferred += len(batch)  # after a mail that may change who is who: the next round reads it again
+                continue
             deferred += self._process_batch(batch, folder, uidvalidity, report, order)
             if self._stopping:
                 break
@@ -263,8 +266,8 @@ class Daemon:
         with self.claims.hold(folder, uidvalidity, batch) as mine:
             ready = []
             for uid in mine:
-                if order is not None and order.blocker(uid) is not None:
-                    deferred += 1
+                if order is not None and (order.stale or order.blocker(uid) is not None):
+                    deferred += 1  # (stale: after a mail that may change who is who, the next round's turn)
                     continue
                 ready.append(uid)
                 if order is not None:

@@ -344,10 +344,10 @@ JO_IDN = "jo@exemple-\u00e9t\u00e9.fr"  # registered in its Unicode form; xn--ex
 
 
 def _second_waits_for_held_first(server, settings, sessions, monkeypatch, first: bytes,  # type: ignore[no-untyped-def]
-                                 second: bytes) -> dict[str, str]:
+                                 second: bytes, *, all_wait: bool = False) -> dict[str, str]:
     """`first` (UID n) held by another daemon's claim, `second` (n+1) after it, an unrelated mail (n+2): while
-    `first` is held only the unrelated mail is handled; once it is free, the same cycle handles `first`, then
-    `second`. Returns the outcomes by Message-ID."""
+    `first` is held only the unrelated mail is handled (`all_wait`: nothing is, as `first` may change who is who);
+    once it is free, the same cycle handles `first`, then `second`. Returns the outcomes by Message-ID."""
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     before = set(_outcomes(sessions))  # mails handled earlier in the test
     append(server, CLUB, first)
@@ -364,9 +364,13 @@ def _second_waits_for_held_first(server, settings, sessions, monkeypatch, first:
     worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
     worker.start()
     try:
-        assert wait_until(lambda: "autre@membres.test" in _outcomes(sessions), timeout=15)
-        time.sleep(0.5)
-        assert set(_outcomes(sessions)) - before == {"autre@membres.test"}  # the second mail waits for the first
+        if all_wait:
+            time.sleep(2.0)  # the cycle's rounds come and go
+        else:
+            assert wait_until(lambda: "autre@membres.test" in _outcomes(sessions), timeout=15)
+            time.sleep(0.5)
+        # The second mail waits for the first.
+        assert set(_outcomes(sessions)) - before == (set() if all_wait else {"autre@membres.test"})
     finally:
         hold.__exit__(None, None, None)
     worker.join(30)
@@ -624,7 +628,9 @@ def test_aideurs_oui_to_a_close_through_the_command_address_does_not_overtake_th
     oui = oui_mail.as_bytes()
     oui_id = parse_mail(oui).message_id
     assert "+q" in parse_mail(oui).to[0]
-    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, FOLLOW_UP, oui)
+    # The OUI may change who is who (WHO): the unrelated mail after it waits for it too.
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, FOLLOW_UP, oui,
+                                            all_wait=True)
     assert outcomes[oui_id] == "aideur-command"
     with sessions() as session:
         assert session.scalar(select(func.count(Ticket.id))) == 2  # the request's and "autre"'s: nothing else
@@ -668,3 +674,85 @@ def test_a_round_whose_people_cannot_be_read_takes_the_mails_in_arrival_order(
     report = run_cycle(settings, sessions)
     assert report.processed == 2 and report.deferred == 0
     assert _outcomes(sessions) == {"demande@membres.test": "new-request", "suite@membres.test": "follow-up"}
+
+
+ALICE_PRO = "alice.pro@ailleurs.test"
+FOLLOW_UP_PRO = (f"From: Alice Martin <{ALICE_PRO}>\r\nTo: {CLUB}\r\nSubject: {SUBJECT_2}\r\n"
+                 "Message-ID: <suite-pro@ailleurs.test>\r\nDate: Thu, 26 Nov 2026 09:05:00 +0100\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                 "Bonjour,\r\n\r\nJ'oubliais : c'est urgent, il pleut dans le salon.\r\n").encode()
+
+
+@POSTGRES_ONLY
+def test_a_mail_from_an_address_aideurs_oui_links_waits_for_that_oui(clean_mail, settings, sessions, monkeypatch):
+    """Alice's request is a ticket. Aideur links her other address ("#adresse alice.pro@… alice@…" through his
+    command address) and answers OUI to the confirmation (UID n, held by another daemon). Alice then writes again on
+    the same subject from that address (n+1). One daemon: the OUI links the address, her mail is a follow-up of her
+    ticket. Its keys say "from:alice.pro@…", which names nobody when the round begins (the link is made by the OUI):
+    an answer to a command awaiting the OUI owns WHO, which every later mail waits for, and the round ends after it
+    so that the next one reads who is who again. (Her mail was handled as a stranger's, held, then a second ticket.)"""
+    add_members(sessions)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    append(clean_mail, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
+                                       to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
+    run_cycle(settings, sessions)
+    wait_mail(clean_mail, AIDEUR, 2)
+    requests = confirmation_requests(clean_mail)
+    assert requests, "no confirmation request"
+    oui = reply_to_notification(requests[-1], "OUI", "thunderbird").as_bytes()
+    oui_id = parse_mail(oui).message_id
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, oui, FOLLOW_UP_PRO,
+                                            all_wait=True)
+    assert outcomes[oui_id] == "aideur-command"
+    assert outcomes["suite-pro@ailleurs.test"] == "follow-up", outcomes
+    with sessions() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == 2  # the request's and "autre"'s: nothing else
+    tickets = _tickets(sessions)
+    assert tickets["suite-pro@ailleurs.test"] == tickets["demande@membres.test"]
+
+
+@POSTGRES_ONLY
+def test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_going_on(
+        clean_mail, settings, sessions, monkeypatch):
+    """Alice's same-subject mail from her main address (UID n) is held by another daemon; Aideur's OUI linking
+    alice.pro@… to her (n+1) is handled here; then her mail from alice.pro@… (n+2). The round's mapping of people
+    was read before the OUI: alice.pro@… named nobody. The daemon reads it again after the OUI, so her mail from
+    that address waits for her held one (with the round's stale mapping it went first: her two mails out of order
+    on her ticket)."""
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    append(clean_mail, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
+                                       to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
+    run_cycle(settings, sessions)
+    wait_mail(clean_mail, AIDEUR, 2)
+    oui = reply_to_notification(confirmation_requests(clean_mail)[-1], "OUI", "thunderbird").as_bytes()
+    oui_id = parse_mail(oui).message_id
+    for mail in (FOLLOW_UP, oui, FOLLOW_UP_PRO):
+        append(clean_mail, CLUB, mail)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid])
+    assert hold.__enter__() == [uid]  # the other daemon's claim on her first mail
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
+    worker.start()
+    try:
+        assert wait_until(lambda: oui_id in _outcomes(sessions), timeout=15)
+        time.sleep(1.0)
+        assert "suite-pro@ailleurs.test" not in _outcomes(sessions)  # her alias's mail waits for her held one
+    finally:
+        hold.__exit__(None, None, None)
+    worker.join(30)
+    with sessions() as session:
+        order = [mid for (mid,) in session.execute(select(InboundMail.message_id).order_by(InboundMail.id))]
+    assert order[-3:] == [oui_id, "suite@membres.test", "suite-pro@ailleurs.test"]
+    tickets = _tickets(sessions)
+    assert tickets["suite-pro@ailleurs.test"] == tickets["suite@membres.test"] == tickets["demande@membres.test"]

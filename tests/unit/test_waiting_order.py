@@ -199,6 +199,27 @@ def test_a_header_read_in_part_keeps_its_place_among_all_the_mails():
     assert WaitingOrder({1: keys(message_id="<a@x>"), 2: garbage}).blocker(2) == 1
 
 
+@pytest.mark.parametrize("scope", ["q", "c", "v", "x", "r"])
+def test_a_mail_that_may_change_who_is_who_holds_back_every_later_mail(scope):
+    """An answer to a command awaiting Aideur's OUI (q), a mail to his command address (c), an answer to an address
+    check (v) or a confirmation (x), a registration (r): it may link an address to a member, so every later mail
+    waits for it, and once it is done here the round's mapping of people is stale (the daemon reads it again)."""
+    who = keys(message_id="<w@x>", from_="aideur@club.test", to=f"aide+{scope}12a-0123456789abcdef0123@club.test")
+    waiting = {1: who, 2: keys(message_id="<a@x>", from_="alias@ailleurs.test"),
+               3: keys(message_id="<b@x>", from_="bruno@m.test")}
+    order = WaitingOrder(waiting)
+    assert order.blocker(1) is None and order.blocker(2) == 1 and order.blocker(3) == 1
+    assert not order.stale
+    order.done(1)
+    assert order.stale and order.blocker(3) is None
+    # A reply through a ticket's or an appeal's address changes nobody: it holds back only what it is tied to.
+    ticket = keys(message_id="<t@x>", from_="aideur@club.test", to="aide+t12a-0123456789abcdef0123@club.test")
+    order = WaitingOrder({1: ticket, 3: keys(message_id="<b@x>", from_="bruno@m.test")})
+    assert order.blocker(3) is None
+    order.done(1)
+    assert not order.stale
+
+
 def test_a_strict_order_takes_every_mail_after_every_earlier_open_one():
     """When who is who cannot be read (the daemon's fallback), each mail waits for every earlier one still open."""
     waiting = {1: keys(message_id="<a@x>", from_="alice@m.test"), 2: keys(message_id="<b@x>", from_="bruno@m.test"),
