@@ -239,8 +239,9 @@ HEAD_BYTES = 65536
 ANY, CUT = "*any", "*cut"
 # A mail that may change who is who — Aideur's OUI to a command awaiting it (an address linked, unlinked or made a
 # member's main one), a mail to his command address, a member's answer to an address check or to a confirmation
-# (an erasure), a registration — owns WHO, which every mail cites: the mails after it wait for it, and the daemon
-# reads who is who again before going on (Daemon._round). Such mails are few: the order costs little.
+# (an erasure), a registration — owns WHO, which every mail cites, and cites ANY: it keeps its arrival order both
+# ways (it may move the sender of an earlier mail as well as a later one's), and the daemon reads who is who again
+# after it before going on (Daemon._round); so after a cut header, which may hide such a token. Such mails are few.
 WHO = "*who"
 WHO_SCOPES = frozenset({SCOPE_PENDING, SCOPE_COMMAND, SCOPE_VERIFY, SCOPE_CONFIRM, SCOPE_REGISTRATION})
 # The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
@@ -295,14 +296,15 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
             shared.add(f"tok:{m.group(1).lower()}{int(m.group(2))}")
             scopes.add(m.group(1).lower())
     own = shared | {"id:" + i for i in own_ids}
-    if scopes & WHO_SCOPES:
-        own.add(WHO)
     cites = shared | {"id:" + i for i in (*own_ids, *cited)}
     # The people it goes to besides the club and its sender: the copy rules (router.copy_or_repeat) read their open
     # tickets (a reply-all that lost its thread headers, Aideur's mail with the club in Cc), which an earlier mail
     # of theirs may be opening.
     cites |= {"from:" + address for address in (*fields.to, *fields.cc)
               if address not in senders and not is_club_address(address, clubs)}
+    if scopes & WHO_SCOPES:  # keeps its arrival order both ways: it may move the sender of an earlier mail too
+        own.add(WHO)
+        cites.add(ANY)
     if cut:
         own.add(CUT)
         cites.add(ANY)
@@ -440,5 +442,5 @@ class WaitingOrder:
     def done(self, uid: int) -> None:
         self._done.add(uid)
         keys = self._keys.get(uid)
-        if keys is not None and WHO in keys.own:
+        if keys is not None and (WHO in keys.own or CUT in keys.own):  # a cut header may hide a WHO token
             self.stale = True

@@ -717,11 +717,11 @@ def test_a_mail_from_an_address_aideurs_oui_links_waits_for_that_oui(clean_mail,
 @POSTGRES_ONLY
 def test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_going_on(
         clean_mail, settings, sessions, monkeypatch):
-    """Alice's same-subject mail from her main address (UID n) is held by another daemon; Aideur's OUI linking
-    alice.pro@… to her (n+1) is handled here; then her mail from alice.pro@… (n+2). The round's mapping of people
-    was read before the OUI: alice.pro@… named nobody. The daemon reads it again after the OUI, so her mail from
-    that address waits for her held one (with the round's stale mapping it went first: her two mails out of order
-    on her ticket)."""
+    """Aideur's OUI linking alice.pro@… to Alice (UID n) is handled here; her same-subject mail from her main address
+    (n+1) is held by another daemon; then her mail from alice.pro@… (n+2). The round's mapping of people was read
+    before the OUI: alice.pro@… named nobody. The daemon reads it again after the OUI, so her mail from that address
+    waits for her held one (with the round's stale mapping it went first: her two mails out of order on her
+    ticket)."""
     add_members(sessions)
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     append(clean_mail, CLUB, REQUEST)
@@ -733,14 +733,14 @@ def test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_g
     wait_mail(clean_mail, AIDEUR, 2)
     oui = reply_to_notification(confirmation_requests(clean_mail)[-1], "OUI", "thunderbird").as_bytes()
     oui_id = parse_mail(oui).message_id
-    for mail in (FOLLOW_UP, oui, FOLLOW_UP_PRO):
+    for mail in (oui, FOLLOW_UP, FOLLOW_UP_PRO):
         append(clean_mail, CLUB, mail)
     box = Mailbox(settings.imap, "INBOX")
     box.connect()
-    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    uidvalidity, uid = box.uidvalidity, box.sizes()[1][0]
     box.close()
     hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid])
-    assert hold.__enter__() == [uid]  # the other daemon's claim on her first mail
+    assert hold.__enter__() == [uid]  # the other daemon's claim on her mail from her main address
     result: dict[str, object] = {}
     worker = threading.Thread(target=lambda: result.update(report=run_cycle(settings, sessions)))
     worker.start()
