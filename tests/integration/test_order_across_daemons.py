@@ -683,6 +683,22 @@ FOLLOW_UP_PRO = (f"From: Alice Martin <{ALICE_PRO}>\r\nTo: {CLUB}\r\nSubject: {S
                  "Bonjour,\r\n\r\nJ'oubliais : c'est urgent, il pleut dans le salon.\r\n").encode()
 
 
+def _oui_linking_alice_pro(server, settings, sessions) -> bytes:  # type: ignore[no-untyped-def]
+    """Alice's request becomes a ticket; Aideur writes "#adresse alice.pro@… alice@…" to his command address, which
+    awaits his OUI: that OUI (a reply to the confirmation request, as Thunderbird writes it), not yet delivered."""
+    append(server, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(server, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    append(server, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
+                                   to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
+    run_cycle(settings, sessions)
+    wait_mail(server, AIDEUR, 2)
+    requests = confirmation_requests(server)
+    assert requests, "no confirmation request"
+    return reply_to_notification(requests[-1], "OUI", "thunderbird").as_bytes()
+
+
 @POSTGRES_ONLY
 def test_a_mail_from_an_address_aideurs_oui_links_waits_for_that_oui(clean_mail, settings, sessions, monkeypatch):
     """Alice's request is a ticket. Aideur links her other address ("#adresse alice.pro@… alice@…" through his
@@ -692,17 +708,7 @@ def test_a_mail_from_an_address_aideurs_oui_links_waits_for_that_oui(clean_mail,
     an answer to a command awaiting the OUI owns WHO, which every later mail waits for, and the round ends after it
     so that the next one reads who is who again. (Her mail was handled as a stranger's, held, then a second ticket.)"""
     add_members(sessions)
-    append(clean_mail, CLUB, REQUEST)
-    run_cycle(settings, sessions)
-    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
-    assert notes, "no new-request notification"
-    append(clean_mail, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
-                                       to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
-    run_cycle(settings, sessions)
-    wait_mail(clean_mail, AIDEUR, 2)
-    requests = confirmation_requests(clean_mail)
-    assert requests, "no confirmation request"
-    oui = reply_to_notification(requests[-1], "OUI", "thunderbird").as_bytes()
+    oui = _oui_linking_alice_pro(clean_mail, settings, sessions)
     oui_id = parse_mail(oui).message_id
     outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, oui, FOLLOW_UP_PRO,
                                             all_wait=True)
@@ -724,14 +730,7 @@ def test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_g
     ticket)."""
     add_members(sessions)
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
-    append(clean_mail, CLUB, REQUEST)
-    run_cycle(settings, sessions)
-    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
-    append(clean_mail, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
-                                       to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
-    run_cycle(settings, sessions)
-    wait_mail(clean_mail, AIDEUR, 2)
-    oui = reply_to_notification(confirmation_requests(clean_mail)[-1], "OUI", "thunderbird").as_bytes()
+    oui = _oui_linking_alice_pro(clean_mail, settings, sessions)
     oui_id = parse_mail(oui).message_id
     for mail in (oui, FOLLOW_UP, FOLLOW_UP_PRO):
         append(clean_mail, CLUB, mail)

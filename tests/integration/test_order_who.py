@@ -3,16 +3,23 @@
 daemon reads who is who again after it — also when its header is cut. Found by an attack, stop 23."""
 from __future__ import annotations
 
+import threading
+import time
+
+from mailbot import daemon as daemon_module
+from mailbot.coordination import MailClaims
+from mailbot.mailbox import Mailbox
 from mailbot.parsers import parse_mail
-from tests.helpers import AIDEUR, ALICE, CLUB, add_members, append, make_mail, run_cycle, wait_mail
-from tests.integration.aideur_clients import confirmation_requests, reply_to_notification
+from tests.helpers import CLUB, add_members, append, run_cycle
+from tests.integration.daemon_process import wait_until
 from tests.integration.test_order_across_daemons import (
-    ALICE_PRO,
+    FOLLOW_UP,
     FOLLOW_UP_PRO,
     POSTGRES_ONLY,
-    REQUEST,
-    _command_address,
+    _oui_linking_alice_pro,
+    _outcomes,
     _second_waits_for_held_first,
+    _tickets,
 )
 
 
@@ -21,21 +28,11 @@ def test_aideurs_oui_linking_an_address_waits_for_an_earlier_mail_from_that_addr
         clean_mail, settings, sessions, monkeypatch):
     """Alice's request is a ticket; Aideur's "#adresse alice.pro@… alice@…" awaits his OUI. Then: a mail from
     alice.pro@… (UID n, held by another daemon), Aideur's OUI (n+1). One daemon handles n first: alice.pro@… is
-    nobody's yet (a stranger's mail: held, invited), then the OUI links it. Here the OUI shares no key with n (it
-    cites WHO's owners only, never the earlier mails), so it is handled while n is held, and n is then handled as
-    Alice's own mail — a follow-up of her ticket, which one daemon never decides."""
+    nobody's yet (a stranger's mail: held, invited), then the OUI links it. The OUI cites ANY, so it waits for n
+    (it shared no key with n and went first: n was then read as Alice's follow-up, which one daemon never
+    decides)."""
     add_members(sessions)
-    append(clean_mail, CLUB, REQUEST)
-    run_cycle(settings, sessions)
-    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
-    assert notes, "no new-request notification"
-    append(clean_mail, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
-                                       to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
-    run_cycle(settings, sessions)
-    wait_mail(clean_mail, AIDEUR, 2)
-    requests = confirmation_requests(clean_mail)
-    assert requests, "no confirmation request"
-    oui = reply_to_notification(requests[-1], "OUI", "thunderbird").as_bytes()
+    oui = _oui_linking_alice_pro(clean_mail, settings, sessions)
     oui_id = parse_mail(oui).message_id
     # all_wait: the OUI waits for the held mail, and the unrelated mail after it waits for the OUI (WHO).
     outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, FOLLOW_UP_PRO, oui,
@@ -49,24 +46,9 @@ def test_a_strangers_mail_overtaken_by_the_oui_that_links_her_address_is_not_rea
         clean_mail, settings, sessions, monkeypatch):
     """The consequence of the test above, without its timing assertion: the mail from alice.pro@… (held while the
     OUI is handled) must get the outcome one daemon gives it (a stranger's mail), never Alice's follow-up."""
-    import threading
-    import time
-
-    from mailbot import daemon as daemon_module
-    from mailbot.coordination import MailClaims
-    from mailbot.mailbox import Mailbox
-    from tests.integration.test_order_across_daemons import _outcomes, _tickets
-
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     add_members(sessions)
-    append(clean_mail, CLUB, REQUEST)
-    run_cycle(settings, sessions)
-    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
-    append(clean_mail, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
-                                       to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
-    run_cycle(settings, sessions)
-    wait_mail(clean_mail, AIDEUR, 2)
-    oui = reply_to_notification(confirmation_requests(clean_mail)[-1], "OUI", "thunderbird").as_bytes()
+    oui = _oui_linking_alice_pro(clean_mail, settings, sessions)
     append(clean_mail, CLUB, FOLLOW_UP_PRO)
     append(clean_mail, CLUB, oui)
     box = Mailbox(settings.imap, "INBOX")
@@ -92,28 +74,13 @@ def test_after_a_who_mail_whose_header_was_cut_the_daemon_reads_who_is_who_again
         clean_mail, settings, sessions, monkeypatch):
     """As test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_going_on, but Aideur's OUI
     (UID n, handled here: it links alice.pro@… to Alice) comes behind 70 KB of trace fields, so its reply address
-    (the q token) lies past HEAD_BYTES: its keys own CUT, not WHO, and doing it does not make the round's people
-    stale. Alice's mail from her main address (n+1) is held by another daemon; her mail from alice.pro@… (n+2) must
-    wait for it, but is handled at once with the people read before the OUI (alice.pro@… nobody's)."""
-    import threading
-    import time
-
-    from mailbot import daemon as daemon_module
-    from mailbot.coordination import MailClaims
-    from mailbot.mailbox import Mailbox
-    from tests.integration.daemon_process import wait_until
-    from tests.integration.test_order_across_daemons import FOLLOW_UP, _outcomes, _tickets
-
+    (the q token) lies past HEAD_BYTES: its keys own CUT, not WHO. A cut header may hide such a token, so doing it
+    makes the round's people stale too: Alice's mail from her main address (n+1) is held by another daemon, and her
+    mail from alice.pro@… (n+2) waits for it (it was handled at once, with the people read before the OUI:
+    alice.pro@… nobody's)."""
     add_members(sessions)
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
-    append(clean_mail, CLUB, REQUEST)
-    run_cycle(settings, sessions)
-    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
-    append(clean_mail, CLUB, make_mail(AIDEUR, "Adresse", f"#adresse {ALICE_PRO} {ALICE}\n",
-                                       to=_command_address(notes[-1]), message_id="<adresse@club.test>").as_bytes())
-    run_cycle(settings, sessions)
-    wait_mail(clean_mail, AIDEUR, 2)
-    oui = reply_to_notification(confirmation_requests(clean_mail)[-1], "OUI", "thunderbird").as_bytes()
+    oui = _oui_linking_alice_pro(clean_mail, settings, sessions)
     trace = b"".join(b"X-Relay-Trace: hop%04d.relay.example.test id %08d; Thu, 26 Nov 2026 09:00:00 +0100\r\n"
                      % (i, i) for i in range(1000))
     oui = trace + oui
