@@ -48,12 +48,15 @@ from mailbot.parsers.parse import header_fields
 from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import (
+    SCOPE_ACTIVITY,
     SCOPE_APPEAL,
+    SCOPE_BOUNCE,
     SCOPE_COMMAND,
     SCOPE_CONFIRM,
     SCOPE_CONSENT,
     SCOPE_COUNTERPART,
     SCOPE_PENDING,
+    SCOPE_PROFILE,
     SCOPE_REGISTRATION,
     SCOPE_RESULT,
     SCOPE_TICKET,
@@ -242,8 +245,14 @@ ANY, CUT = "*any", "*cut"
 # (an erasure), a registration — owns WHO, which every mail cites, and cites ANY: it keeps its arrival order both
 # ways (it may move the sender of an earlier mail as well as a later one's), and the daemon reads who is who again
 # after it before going on (Daemon._round); so after a cut header, which may hide such a token. Such mails are few.
+# The same for a member's answer through her profile address: it takes effect at once and changes what other
+# mails find (her visibility in the directory, whether she is asked in appeals). And every mail from Aideur
+# (WaitingOrder): his commands act at once in a reply to a ticket's notification too (`#adresse` links an
+# address, `#ouvrir` opens a ticket for a member named in the body), which no header says.
 WHO = "*who"
-WHO_SCOPES = frozenset({SCOPE_PENDING, SCOPE_COMMAND, SCOPE_VERIFY, SCOPE_CONFIRM, SCOPE_REGISTRATION})
+WHO_SCOPES = frozenset({SCOPE_PENDING, SCOPE_COMMAND, SCOPE_VERIFY, SCOPE_CONFIRM, SCOPE_REGISTRATION,
+                        SCOPE_PROFILE})
+AIDEUR = "aideur"  # the person of every address of Aideur's (people_of)
 # The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
 MAX_ROW_ID = 2**31 - 1
 
@@ -333,7 +342,8 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
               known: dict[str, str] | None = None) -> dict[str, str]:
     """One key per person for the addresses of the waiting mails, as the router tells people apart: a member's every
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
-    address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members).
+    address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members);
+    a booking's token, its activity (activities_of); a delivery report's token, its recipient (reported_recipients).
 
     `known`: the tickets' members found by earlier rounds of the cycle (updated): not asked again — a stalled daemon
     runs a round every 0.2 s — as a ticket's member never changes; a ticket key that named nobody is asked again (a
@@ -342,9 +352,14 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     from mailbot.addresses import members_of_addresses  # models and all: keep this module light
 
     tickets = {} if known is None else known
-    tickets.update((key, f"member:{member_id}")
-                   for key, member_id in ticket_members(session, ticket_keys(waiting) - tickets.keys()))
+    wanted = ticket_keys(waiting) - tickets.keys()
+    tickets.update((key, f"member:{member_id}") for key, member_id in ticket_members(session, wanted))
+    tickets.update(activities_of(session, wanted))
     addresses = senders(waiting)
+    # A delivery report (to the envelope sender of one outgoing mail) is about its recipient: it keeps its order
+    # with her own mails (hers clears the failure the report records). Asked every round, as the addresses.
+    reported = reported_recipients(session, ticket_keys(waiting))
+    addresses |= set(reported.values())
     # A mail naming a ticket (its reference, its token, the token of an appeal, a consent or a result form of it) is
     # about its member's request: it keeps its order with the member's own mails, which the router may put on that
     # ticket by their subject or thread alone (Aideur's "#clore" must not overtake the member's earlier mail to the
@@ -353,8 +368,45 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     people.update({f"from:{address}": f"member:{member_id}"
                    for address, member_id in members_of_addresses(session, addresses).items()})
     aideur = {a.lower() for a in aideur_addresses}
-    people.update({f"from:{address}": "aideur" for address in addresses if address in aideur})
+    people.update({f"from:{address}": AIDEUR for address in addresses if address in aideur})
+    people.update({key: people.get(f"from:{address}", f"from:{address}") for key, address in reported.items()})
     return people
+
+
+def activities_of(session: Session, keys: set[str]) -> Iterator[tuple[str, str]]:
+    """(key, "activity:<id>") for the booking tokens among these keys: two members' answers to one activity keep
+    their arrival order (first come, first served for its places). A booking's activity never changes."""
+    from mailbot.models import Booking
+
+    numbers = _numbers(keys).get(SCOPE_ACTIVITY, [])
+    for start in range(0, len(numbers), 500):
+        for booking_id, activity_id in session.execute(
+                select(Booking.id, Booking.activity_id).where(Booking.id.in_(numbers[start:start + 500]))):
+            yield f"tok:{SCOPE_ACTIVITY}{booking_id}", f"activity:{activity_id}"
+
+
+def reported_recipients(session: Session, keys: set[str]) -> dict[str, str]:
+    """{"tok:b<outbox id>": the recipient of that outgoing mail} for the bounce tokens among these keys."""
+    from mailbot.models import OutboxMail
+
+    numbers = _numbers(keys).get(SCOPE_BOUNCE, [])
+    found: dict[str, str] = {}
+    for start in range(0, len(numbers), 500):
+        for outbox_id, recipient in session.execute(
+                select(OutboxMail.id, OutboxMail.recipient).where(OutboxMail.id.in_(numbers[start:start + 500]))):
+            found[f"tok:{SCOPE_BOUNCE}{outbox_id}"] = recipient.lower()
+    return found
+
+
+def _numbers(keys: set[str]) -> dict[str, list[int]]:
+    """The numbers of the "tok:" keys, by scope. Anyone can write a token without its MAC (the keys check none): a
+    number no id column holds names nothing (PostgreSQL would refuse the whole query, and every round with it)."""
+    numbers: dict[str, list[int]] = {}
+    for key in sorted(keys):
+        number = key[5:]
+        if key.startswith("tok:") and number.isascii() and number.isdigit() and int(number) <= MAX_ROW_ID:
+            numbers.setdefault(key[4], []).append(int(number))
+    return numbers
 
 
 def ticket_members(session: Session, keys: set[str]) -> Iterator[tuple[str, int]]:
@@ -363,13 +415,7 @@ def ticket_members(session: Session, keys: set[str]) -> Iterator[tuple[str, int]
     from mailbot.models import Consent, Counterpart, PendingCommand, ResultForm, Solicitation, Ticket
 
     refs = sorted(key[4:] for key in keys if key.startswith("ref:"))
-    numbers: dict[str, list[int]] = {}
-    for key in keys:
-        number = key[5:]
-        # Anyone can write a token without its MAC (the keys check none): a number no id column holds names nothing
-        # (PostgreSQL would refuse the whole query, and every round with it).
-        if key.startswith("tok:") and number.isascii() and number.isdigit() and int(number) <= MAX_ROW_ID:
-            numbers.setdefault(key[4], []).append(int(number))
+    numbers = _numbers(keys)
     # Each scope whose number names something of a ticket (router: the thread, the appeals, the consents, the
     # result forms, a counterpart's relay, a command awaiting Aideur's OUI): that number, and the ticket's member —
     # or, for a counterpart about a member and no ticket, that member.
@@ -422,16 +468,22 @@ class WaitingOrder:
         self.stale = False
         self._done: set[int] = set()
         self._open: dict[str, list[int]] = {ANY: sorted(waiting)}  # every mail: what a mail citing ANY waits for
+        # Aideur's mails: as a mail that may change who is who (his commands act at once, from their body).
+        self._aideur: set[int] = set()
         for uid in sorted(waiting):
             for key in waiting[uid].own:
-                self._open.setdefault(self._people.get(key, key), []).append(uid)  # in UID order: a heap already
+                person = self._people.get(key, key)
+                self._open.setdefault(person, []).append(uid)  # in UID order: a heap already
+                if person == AIDEUR and uid not in self._aideur:
+                    self._aideur.add(uid)
+                    self._open.setdefault(WHO, []).append(uid)
 
     def blocker(self, uid: int) -> int | None:
         keys = self._keys.get(uid)
         if keys is None:
             return None
         lowest: int | None = None
-        for key in (*keys.cites, *self._always):
+        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._aideur else ())):
             heap = self._open.get(self._people.get(key, key))
             while heap and heap[0] in self._done:
                 heapq.heappop(heap)
@@ -442,5 +494,5 @@ class WaitingOrder:
     def done(self, uid: int) -> None:
         self._done.add(uid)
         keys = self._keys.get(uid)
-        if keys is not None and (WHO in keys.own or CUT in keys.own):  # a cut header may hide a WHO token
-            self.stale = True
+        if keys is not None and (WHO in keys.own or CUT in keys.own) or uid in self._aideur:
+            self.stale = True  # (a cut header may hide a WHO token)

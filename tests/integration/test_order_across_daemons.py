@@ -586,7 +586,10 @@ def test_aideurs_close_does_not_overtake_the_members_earlier_mail_on_the_same_ti
     assert notes, "no new-request notification"
     close = reply_to_notification(notes[-1], "#clore", "thunderbird").as_bytes()
     close_id = parse_mail(close).message_id
-    assert _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, member_mail, close)[close_id]
+    # (all_wait: Aideur's mail may change who is who — his commands act at once — so the later unrelated mail waits
+    # for it too.)
+    assert _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, member_mail, close,
+                                        all_wait=True)[close_id]
     with sessions() as session:
         assert session.scalar(select(func.count(Ticket.id))) == 2  # the request's and "autre"'s: nothing else
     tickets = _tickets(sessions)
@@ -755,3 +758,242 @@ def test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_g
     assert order[-3:] == [oui_id, "suite@membres.test", "suite-pro@ailleurs.test"]
     tickets = _tickets(sessions)
     assert tickets["suite-pro@ailleurs.test"] == tickets["suite@membres.test"] == tickets["demande@membres.test"]
+
+
+# --- attack 5: who is who changed by a mail that is not among WHO_SCOPES ----------------------------------------------
+
+
+@POSTGRES_ONLY
+def test_aideurs_adresse_in_a_reply_to_the_tickets_notification_holds_back_the_mail_from_that_address(
+        clean_mail, settings, sessions, monkeypatch):
+    """Alice's request is a ticket. Aideur answers its notification (the ticket's token, scope t, role a) with
+    "#adresse alice.pro@…" (MEMBRE left out: the request's member): executed at once, no OUI (triage.aideur_reply).
+    That mail (UID n) is held by another daemon; Alice then writes again on the same subject from alice.pro@…
+    (n+1). One daemon: the address is linked first, her mail is a follow-up of her ticket. The reply's keys are
+    "from:aideur", "tok:t1", "ref:CA-…" (mapped to Alice), and no WHO: scope t is not in WHO_SCOPES, although the
+    mail links an address. Her mail's key "from:alice.pro@…" names nobody when the round begins: it goes first, as a
+    stranger's mail."""
+    add_members(sessions)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    link = reply_to_notification(notes[-1], f"#adresse {ALICE_PRO}", "thunderbird").as_bytes()
+    assert "+t" in parse_mail(link).to[0]  # the ticket's reply address, not the command address
+    link_id = parse_mail(link).message_id
+    outcomes = _second_waits_for_held_first(clean_mail, settings, sessions, monkeypatch, link, FOLLOW_UP_PRO,
+                                            all_wait=True)
+    assert outcomes[link_id] == "aideur-reply"
+    assert outcomes["suite-pro@ailleurs.test"] == "follow-up", outcomes
+    tickets = _tickets(sessions)
+    assert tickets["suite-pro@ailleurs.test"] == tickets["demande@membres.test"]
+
+
+@POSTGRES_ONLY
+def test_a_strangers_mail_overtaken_by_aideurs_adresse_in_a_ticket_reply_is_not_read_as_the_members(
+        clean_mail, settings, sessions, monkeypatch):
+    """The other way round: a mail from alice.pro@… (UID n, held by another daemon), then Aideur's reply to the
+    ticket's notification "#adresse alice.pro@…" (n+1). One daemon handles n first (nobody's address: a stranger's
+    mail), then links the address. With the mail held, the reply shares no key with it and is not a WHO mail (scope
+    t): it goes first, and the held mail is then read as Alice's follow-up — which one daemon never decides."""
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    add_members(sessions)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    link = reply_to_notification(notes[-1], f"#adresse {ALICE_PRO}", "thunderbird").as_bytes()
+    append(clean_mail, CLUB, FOLLOW_UP_PRO)
+    append(clean_mail, CLUB, link)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid])
+    assert hold.__enter__() == [uid]
+    worker = threading.Thread(target=lambda: run_cycle(settings, sessions))
+    worker.start()
+    try:
+        time.sleep(2.0)
+    finally:
+        hold.__exit__(None, None, None)
+    worker.join(30)
+    run_cycle(settings, sessions)  # the other daemon (here: the next cycle) handles the mail it held
+    outcomes, tickets = _outcomes(sessions), _tickets(sessions)
+    assert outcomes["suite-pro@ailleurs.test"] == "non-member", (outcomes, tickets)  # as one daemon decides
+
+
+# --- attack 5: first come, first served across daemons ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_member_who_answers_an_activity_first_gets_the_seat_whatever_daemon_holds_her_answer(
+        clean_mail, settings, sessions):
+    """An activity with 2 places, announced to the members. Alice answers "Je m'inscris" first (UID n, held by
+    another daemon for a moment), then Bruno (n+1) and Chloé (n+2). One daemon books Alice and Bruno and puts
+    Chloé on the waiting list ("two booked, two waiting in order of arrival", test_activities). Across daemons the
+    three answers share no key (each its own booking token e<n>, its own sender; ticket_members maps no "e"
+    scope, and the keys have no activity key): Bruno and Chloé take the two seats while Alice's answer is held,
+    and Alice, who answered first, is put on the waiting list."""
+    from tests.integration import test_activities as activities
+
+    activities.club(sessions)
+    created = activities.announce(clean_mail, settings, sessions)
+    assert "AC-2026-001" in created.subject
+    notes = {who: wait_mail(clean_mail, who, 1)[0] for who in (ALICE, MEMBERS[1], MEMBERS[2])}
+    for who, text in ((ALICE, "Je m'inscris"), (MEMBERS[1], "Inscrivez-moi svp"), (MEMBERS[2], "ok pour moi")):
+        append(clean_mail, CLUB, reply_to_notification(notes[who], text, "thunderbird", sender=who,
+                                                       name="Membre").as_bytes())
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
+        assert held == [uid]
+        run_cycle(settings, sessions, at=activities.T0)
+    run_cycle(settings, sessions, at=activities.T0)  # the other daemon (here: the next cycle) handles Alice's answer
+    statuses = activities.statuses(sessions)
+    assert statuses[ALICE] == "booked", statuses  # as one daemon decides: she answered first
+    assert statuses[MEMBERS[2]] == "waiting", statuses
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_member_who_hides_her_profile_first_is_not_shown_in_a_later_directory_answer(
+        clean_mail, settings, sessions):
+    """Bruno is visible to members. He replies through his profile's reply address (scope p, from his main address:
+    proof enough, applied at once) "Visibilité : confidentielle" (UID n, held by another daemon for a moment); then
+    Alice asks "Annuaire" (n+1). One daemon hides Bruno first: Alice's directory does not show him. Across daemons
+    the two mails share no key ("tok:p<id>" names no ticket, scope p is not WHO, different senders): Alice's
+    request goes first and she receives Bruno's name, activity and phone, which he had withdrawn before she asked."""
+    from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, Token, TokenSigner
+    from tests.helpers import mailbox, settle
+
+    add_members(sessions)
+    with sessions.begin() as session:
+        upsert_member(session, ALICE, visibility="membres")
+        bruno = upsert_member(session, MEMBERS[1], visibility="membres", activity="Maçon", phone="06 98 76 54 32")[0]
+        session.flush()
+        bruno_id = bruno.id
+    reply_address = TokenSigner(settings.secret_keys).plus_address(CLUB, Token(SCOPE_PROFILE, bruno_id, ROLE_MEMBER))
+    hide = make_mail(MEMBERS[1], "Re: Votre profil", "Visibilité : confidentielle\n", to=reply_address,
+                     message_id="<cacher@membres.test>").as_bytes()
+    ask = make_mail(ALICE, "Annuaire", "Bonjour,\n\nMerci.", message_id="<annuaire@membres.test>").as_bytes()
+    append(clean_mail, CLUB, hide)
+    append(clean_mail, CLUB, ask)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
+        assert held == [uid]
+        run_cycle(settings, sessions)
+    run_cycle(settings, sessions)  # the other daemon (here: the next cycle) handles Bruno's change
+    with sessions() as session:
+        assert session.scalar(select(Member.visibility).where(Member.email == MEMBERS[1])) == "confidentielle"
+    directory = [m for m in settle(clean_mail, ALICE, 1) if "annuaire" in m.subject.lower()]
+    assert directory, [m.subject for m in mailbox(clean_mail, ALICE)]
+    text = " ".join(directory[0].text.split())
+    assert MEMBERS[1] not in text and "06 98 76 54 32" not in text, text  # as one daemon decides
+
+
+@POSTGRES_ONLY
+def test_aideurs_ouvrir_in_a_ticket_reply_does_not_overtake_the_members_own_earlier_request(
+        clean_mail, settings, sessions, monkeypatch):
+    """Alice's request is a ticket. Bruno writes "Devis pour une toiture" (UID n, held by another daemon); Aideur,
+    who had Bruno on the phone, answers Alice's notification with "#ouvrir bruno@… / objet: Devis pour une toiture"
+    (n+1: scope t, executed at once). One daemon: Bruno's mail is his new request, then Aideur opens a second one.
+    The reply's keys name Aideur and Alice's ticket, never Bruno (only its body does): it goes first, and Bruno's
+    earlier mail becomes a follow-up of the ticket Aideur opened after it."""
+    add_members(sessions)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    opening = reply_to_notification(notes[-1], f"#ouvrir {MEMBERS[1]}\nobjet: {SUBJECT_2}\nBruno a appelé : "
+                                               "il cherche un couvreur.", "thunderbird").as_bytes()
+    own = (f"From: {MEMBERS[1]}\r\nTo: {CLUB}\r\nSubject: {SUBJECT_2}\r\nMessage-ID: <bruno@membres.test>\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour,\r\n\r\nJe cherche un couvreur.\r\n").encode()
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    append(clean_mail, CLUB, own)
+    append(clean_mail, CLUB, opening)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
+        assert held == [uid]
+        run_cycle(settings, sessions)
+    run_cycle(settings, sessions)  # the other daemon (here: the next cycle) handles Bruno's mail
+    assert _outcomes(sessions)["bruno@membres.test"] == "new-request", _outcomes(sessions)  # as one daemon decides
+
+
+@POSTGRES_ONLY
+def test_a_members_mail_does_not_overtake_the_delivery_report_it_proves_wrong(
+        clean_mail, settings, sessions, monkeypatch):
+    """Alice's request is a ticket; its acknowledgement went out with its own envelope sender (VERP:
+    aide+b<outbox id>m-…). A delivery report for that mail (UID n, held by another daemon) says her address failed;
+    then Alice writes again (n+1), which proves her address works (notices.member_wrote clears the mark). One daemon:
+    marked, then cleared. The report's keys are the mailer daemon and "tok:b<id>", which people_of maps to nobody
+    (ticket_members has no SCOPE_BOUNCE, though the outbox row names its recipient and its ticket): her mail goes
+    first, then the report marks her address as failing for good — kept out of appeals although she wrote after."""
+    from tests.security.test_bounces import bounced, dsn
+
+    add_members(sessions)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    with sessions() as session:
+        envelope = session.scalar(select(OutboxMail.sender).where(OutboxMail.recipient == ALICE))
+    assert envelope.startswith("aide+b"), envelope
+    report = dsn(envelope, ALICE, "failed")
+    again = (f"From: {ALICE}\r\nTo: {CLUB}\r\nSubject: Une autre question\r\nMessage-ID: <autre-question@membres.test>"
+             "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour,\r\n\r\nAuriez-vous un bon comptable ?\r\n")
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    append(clean_mail, CLUB, report)
+    append(clean_mail, CLUB, again.encode())
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
+    box.close()
+    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
+        assert held == [uid]
+        run_cycle(settings, sessions)
+    run_cycle(settings, sessions)  # the other daemon (here: the next cycle) handles the report
+    outcomes = _outcomes(sessions)
+    assert outcomes["autre-question@membres.test"] == "new-request", outcomes
+    assert bounced(sessions, ALICE) is None, outcomes  # as one daemon decides: her later mail cleared the mark
+
+
+@POSTGRES_ONLY
+def test_after_aideurs_adresse_in_a_ticket_reply_her_mail_from_that_address_waits_for_her_held_one(
+        clean_mail, settings, sessions, monkeypatch):
+    """As test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_going_on, with the link made by
+    Aideur's reply to the ticket's notification ("#adresse alice.pro@…", scope t, executed at once) instead of an
+    OUI. Handled here (UID n); Alice's same-subject mail from her main address (n+1) is held by another daemon; then
+    her mail from alice.pro@… (n+2). The round's people were read before the link (alice.pro@… nobody's) and the
+    reply does not make them stale (no WHO): her second mail overtakes her first, both on her ticket out of
+    order."""
+    add_members(sessions)
+    monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
+    append(clean_mail, CLUB, REQUEST)
+    run_cycle(settings, sessions)
+    notes = [m for m in wait_mail(clean_mail, AIDEUR, 1) if "Nouvelle demande" in m.subject]
+    assert notes, "no new-request notification"
+    link = reply_to_notification(notes[-1], f"#adresse {ALICE_PRO}", "thunderbird").as_bytes()
+    link_id = parse_mail(link).message_id
+    for mail in (link, FOLLOW_UP, FOLLOW_UP_PRO):
+        append(clean_mail, CLUB, mail)
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[1][0]
+    box.close()
+    hold = MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid])
+    assert hold.__enter__() == [uid]  # the other daemon's claim on her mail from her main address
+    worker = threading.Thread(target=lambda: run_cycle(settings, sessions))
+    worker.start()
+    try:
+        assert wait_until(lambda: link_id in _outcomes(sessions), timeout=15)
+        time.sleep(1.0)
+        assert "suite-pro@ailleurs.test" not in _outcomes(sessions), _outcomes(sessions)  # waits for her held one
+    finally:
+        hold.__exit__(None, None, None)
+        worker.join(30)
