@@ -245,14 +245,20 @@ ANY, CUT = "*any", "*cut"
 # (an erasure), a registration — owns WHO, which every mail cites, and cites ANY: it keeps its arrival order both
 # ways (it may move the sender of an earlier mail as well as a later one's), and the daemon reads who is who again
 # after it before going on (Daemon._round); so after a cut header, which may hide such a token. Such mails are few.
-# The same for a member's answer through her profile address: it takes effect at once and changes what other
-# mails find (her visibility in the directory, whether she is asked in appeals). And every mail from Aideur
-# (WaitingOrder): his commands act at once in a reply to a ticket's notification too (`#adresse` links an
-# address, `#ouvrir` opens a ticket for a member named in the body), which no header says.
+# The same for every mail that changes at once what other people's mails find: a member's answer through her
+# profile address (her visibility in the directory, whether she is asked in appeals), an answer to an activity
+# (its free places: another member's booking, anyone's list of activities), a delivery report (its recipient is
+# marked failing: no longer proposed as a helper for anyone's request); and (WaitingOrder) every mail from Aideur —
+# his commands act at once in a reply to a ticket's notification too (`#adresse` links an address, `#ouvrir`
+# opens a ticket for a member named in the body), which no header says — or from a member marked failing (her
+# own mail clears the mark: she is proposed again).
 WHO = "*who"
 WHO_SCOPES = frozenset({SCOPE_PENDING, SCOPE_COMMAND, SCOPE_VERIFY, SCOPE_CONFIRM, SCOPE_REGISTRATION,
-                        SCOPE_PROFILE})
+                        SCOPE_PROFILE, SCOPE_ACTIVITY, SCOPE_BOUNCE})
 AIDEUR = "aideur"  # the person of every address of Aideur's (people_of)
+# people_of's entry BARRIER + "member:<id>" (its value, that same person): a member whose every mail is kept in
+# order both ways, as one that may change who is who (a member marked failing).
+BARRIER = "*barrier:"
 # The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
 MAX_ROW_ID = 2**31 - 1
 
@@ -343,7 +349,7 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     """One key per person for the addresses of the waiting mails, as the router tells people apart: a member's every
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
     address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members);
-    a booking's token, its activity (activities_of); a delivery report's token, its recipient (reported_recipients).
+    and BARRIER entries for the members marked failing (failing_members).
 
     `known`: the tickets' members found by earlier rounds of the cycle (updated): not asked again — a stalled daemon
     runs a round every 0.2 s — as a ticket's member never changes; a ticket key that named nobody is asked again (a
@@ -352,50 +358,32 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     from mailbot.addresses import members_of_addresses  # models and all: keep this module light
 
     tickets = {} if known is None else known
-    wanted = ticket_keys(waiting) - tickets.keys()
-    tickets.update((key, f"member:{member_id}") for key, member_id in ticket_members(session, wanted))
-    tickets.update(activities_of(session, wanted))
+    tickets.update((key, f"member:{member_id}")
+                   for key, member_id in ticket_members(session, ticket_keys(waiting) - tickets.keys()))
     addresses = senders(waiting)
-    # A delivery report (to the envelope sender of one outgoing mail) is about its recipient: it keeps its order
-    # with her own mails (hers clears the failure the report records). Asked every round, as the addresses.
-    reported = reported_recipients(session, ticket_keys(waiting))
-    addresses |= set(reported.values())
     # A mail naming a ticket (its reference, its token, the token of an appeal, a consent or a result form of it) is
     # about its member's request: it keeps its order with the member's own mails, which the router may put on that
     # ticket by their subject or thread alone (Aideur's "#clore" must not overtake the member's earlier mail to the
     # same ticket, nor a helper's answer her withdrawal). Coarser keys only order more, never less.
     people = dict(tickets)
-    people.update({f"from:{address}": f"member:{member_id}"
-                   for address, member_id in members_of_addresses(session, addresses).items()})
+    owners = members_of_addresses(session, addresses)
+    people.update({f"from:{address}": f"member:{member_id}" for address, member_id in owners.items()})
+    people.update({f"{BARRIER}member:{member_id}": f"member:{member_id}"
+                   for member_id in failing_members(session, set(owners.values()))})
     aideur = {a.lower() for a in aideur_addresses}
     people.update({f"from:{address}": AIDEUR for address in addresses if address in aideur})
-    people.update({key: people.get(f"from:{address}", f"from:{address}") for key, address in reported.items()})
     return people
 
 
-def activities_of(session: Session, keys: set[str]) -> Iterator[tuple[str, str]]:
-    """(key, "activity:<id>") for the booking tokens among these keys: two members' answers to one activity keep
-    their arrival order (first come, first served for its places). A booking's activity never changes."""
-    from mailbot.models import Booking
+def failing_members(session: Session, member_ids: set[int]) -> Iterator[int]:
+    """Those of these members marked failing (a delivery report): whatever they write clears the mark
+    (workflows.notices.member_wrote), which puts them back among the helpers proposed for anyone's request."""
+    from mailbot.models import Member
 
-    numbers = _numbers(keys).get(SCOPE_ACTIVITY, [])
-    for start in range(0, len(numbers), 500):
-        for booking_id, activity_id in session.execute(
-                select(Booking.id, Booking.activity_id).where(Booking.id.in_(numbers[start:start + 500]))):
-            yield f"tok:{SCOPE_ACTIVITY}{booking_id}", f"activity:{activity_id}"
-
-
-def reported_recipients(session: Session, keys: set[str]) -> dict[str, str]:
-    """{"tok:b<outbox id>": the recipient of that outgoing mail} for the bounce tokens among these keys."""
-    from mailbot.models import OutboxMail
-
-    numbers = _numbers(keys).get(SCOPE_BOUNCE, [])
-    found: dict[str, str] = {}
-    for start in range(0, len(numbers), 500):
-        for outbox_id, recipient in session.execute(
-                select(OutboxMail.id, OutboxMail.recipient).where(OutboxMail.id.in_(numbers[start:start + 500]))):
-            found[f"tok:{SCOPE_BOUNCE}{outbox_id}"] = recipient.lower()
-    return found
+    ids = sorted(member_ids)
+    for start in range(0, len(ids), 500):
+        yield from session.scalars(select(Member.id).where(Member.id.in_(ids[start:start + 500]),
+                                                           Member.bounced_at.is_not(None)))
 
 
 def _numbers(keys: set[str]) -> dict[str, list[int]]:
@@ -468,14 +456,15 @@ class WaitingOrder:
         self.stale = False
         self._done: set[int] = set()
         self._open: dict[str, list[int]] = {ANY: sorted(waiting)}  # every mail: what a mail citing ANY waits for
-        # Aideur's mails: as a mail that may change who is who (his commands act at once, from their body).
-        self._aideur: set[int] = set()
+        # Aideur's mails and a failing member's: as a mail that may change who is who (his commands act at once,
+        # from their body; hers clears her mark).
+        self._barriers: set[int] = set()
         for uid in sorted(waiting):
             for key in waiting[uid].own:
                 person = self._people.get(key, key)
                 self._open.setdefault(person, []).append(uid)  # in UID order: a heap already
-                if person == AIDEUR and uid not in self._aideur:
-                    self._aideur.add(uid)
+                if (person == AIDEUR or BARRIER + person in self._people) and uid not in self._barriers:
+                    self._barriers.add(uid)
                     self._open.setdefault(WHO, []).append(uid)
 
     def blocker(self, uid: int) -> int | None:
@@ -483,7 +472,7 @@ class WaitingOrder:
         if keys is None:
             return None
         lowest: int | None = None
-        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._aideur else ())):
+        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._barriers else ())):
             heap = self._open.get(self._people.get(key, key))
             while heap and heap[0] in self._done:
                 heapq.heappop(heap)
@@ -494,5 +483,5 @@ class WaitingOrder:
     def done(self, uid: int) -> None:
         self._done.add(uid)
         keys = self._keys.get(uid)
-        if keys is not None and (WHO in keys.own or CUT in keys.own) or uid in self._aideur:
+        if keys is not None and (WHO in keys.own or CUT in keys.own) or uid in self._barriers:
             self.stale = True  # (a cut header may hide a WHO token)
