@@ -16,8 +16,10 @@ from imap_tools import MailBoxUnencrypted, MailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import ServerSettings, Settings, load_settings
+from mailbot.coordination import MailClaims
 from mailbot.daemon import CycleReport, Daemon
 from mailbot.dev.devserver import LOOPBACK, MailServer, free_port
+from mailbot.mailbox import Mailbox
 from mailbot.members import upsert_member
 from mailbot.models import OutboxMail
 
@@ -166,6 +168,21 @@ def run_cycle(settings: Settings, sessions: sessionmaker[Session], *, at: dateti
         return daemon.cycle()
     finally:
         daemon.disconnect()
+
+
+def cycle_while_held(settings: Settings, sessions: sessionmaker[Session], *, position: int = 0,
+                     at: datetime = CLOCK) -> None:
+    """Another daemon's claim (PostgreSQL advisory lock) on the inbox's mail at `position` (0: the first, in UID
+    order) during one cycle of this daemon; then the next cycle, in which that mail is free (the other daemon's
+    turn, played here)."""
+    box = Mailbox(settings.imap, "INBOX")
+    box.connect()
+    uidvalidity, uid = box.uidvalidity, box.sizes()[position][0]
+    box.close()
+    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:
+        assert held == [uid]
+        run_cycle(settings, sessions, at=at)
+    run_cycle(settings, sessions, at=at)
 
 
 def smtp_settings(database_url: str, host: str, port: int) -> ServerSettings:

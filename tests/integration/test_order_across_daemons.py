@@ -35,7 +35,19 @@ from mailbot.parsers import parse_mail
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import TOKEN_PATTERN
 from tests.conftest import POSTGRES_ADMIN_URL, make_env
-from tests.helpers import AIDEUR, ALICE, CLUB, MEMBERS, PASSWORD, add_members, append, make_mail, run_cycle, wait_mail
+from tests.helpers import (
+    AIDEUR,
+    ALICE,
+    CLUB,
+    MEMBERS,
+    PASSWORD,
+    add_members,
+    append,
+    cycle_while_held,
+    make_mail,
+    run_cycle,
+    wait_mail,
+)
 from tests.integration.aideur_clients import confirmation_requests, reply_to_notification
 from tests.integration.daemon_process import DaemonProcess, wait_until
 
@@ -760,7 +772,7 @@ def test_after_a_mail_that_changes_who_is_who_the_daemon_reads_it_again_before_g
     assert tickets["suite-pro@ailleurs.test"] == tickets["suite@membres.test"] == tickets["demande@membres.test"]
 
 
-# --- attack 5: who is who changed by a mail that is not among WHO_SCOPES ----------------------------------------------
+# --- Aideur's commands in a reply, and the mails that change what other mails find (fifth attack) -------------------
 
 
 @POSTGRES_ONLY
@@ -769,10 +781,9 @@ def test_aideurs_adresse_in_a_reply_to_the_tickets_notification_holds_back_the_m
     """Alice's request is a ticket. Aideur answers its notification (the ticket's token, scope t, role a) with
     "#adresse alice.pro@…" (MEMBRE left out: the request's member): executed at once, no OUI (triage.aideur_reply).
     That mail (UID n) is held by another daemon; Alice then writes again on the same subject from alice.pro@…
-    (n+1). One daemon: the address is linked first, her mail is a follow-up of her ticket. The reply's keys are
-    "from:aideur", "tok:t1", "ref:CA-…" (mapped to Alice), and no WHO: scope t is not in WHO_SCOPES, although the
-    mail links an address. Her mail's key "from:alice.pro@…" names nobody when the round begins: it goes first, as a
-    stranger's mail."""
+    (n+1). One daemon: the address is linked first, her mail is a follow-up of her ticket. The reply's keys
+    ("from:aideur", "tok:t1", "ref:CA-…") share nothing with hers ("from:alice.pro@…", nobody's when the round
+    begins): her mail went first, as a stranger's. Every mail from Aideur now keeps its arrival order both ways."""
     add_members(sessions)
     append(clean_mail, CLUB, REQUEST)
     run_cycle(settings, sessions)
@@ -794,8 +805,8 @@ def test_a_strangers_mail_overtaken_by_aideurs_adresse_in_a_ticket_reply_is_not_
         clean_mail, settings, sessions, monkeypatch):
     """The other way round: a mail from alice.pro@… (UID n, held by another daemon), then Aideur's reply to the
     ticket's notification "#adresse alice.pro@…" (n+1). One daemon handles n first (nobody's address: a stranger's
-    mail), then links the address. With the mail held, the reply shares no key with it and is not a WHO mail (scope
-    t): it goes first, and the held mail is then read as Alice's follow-up — which one daemon never decides."""
+    mail), then links the address. The reply shares no key with the held mail: it went first, and the held mail was
+    then read as Alice's follow-up — which one daemon never decides. Aideur's mail now waits for every earlier one."""
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     add_members(sessions)
     append(clean_mail, CLUB, REQUEST)
@@ -823,18 +834,15 @@ def test_a_strangers_mail_overtaken_by_aideurs_adresse_in_a_ticket_reply_is_not_
     assert outcomes["suite-pro@ailleurs.test"] == "non-member", (outcomes, tickets)  # as one daemon decides
 
 
-# --- attack 5: first come, first served across daemons ---------------------------------------------------------------
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_the_member_who_answers_an_activity_first_gets_the_seat_whatever_daemon_holds_her_answer(
         clean_mail, settings, sessions):
     """An activity with 2 places, announced to the members. Alice answers "Je m'inscris" first (UID n, held by
     another daemon for a moment), then Bruno (n+1) and Chloé (n+2). One daemon books Alice and Bruno and puts
     Chloé on the waiting list ("two booked, two waiting in order of arrival", test_activities). Across daemons the
-    three answers share no key (each its own booking token e<n>, its own sender; ticket_members maps no "e"
-    scope, and the keys have no activity key): Bruno and Chloé take the two seats while Alice's answer is held,
-    and Alice, who answered first, is put on the waiting list."""
+    three answers share no key (each its own booking token e<n>, its own sender): Bruno and Chloé took the two
+    seats while Alice's answer was held, and Alice, who answered first, went on the waiting list. An answer to an
+    activity now keeps its arrival order both ways (coordination.WHO_SCOPES)."""
     from tests.integration import test_activities as activities
 
     activities.club(sessions)
@@ -844,14 +852,7 @@ def test_the_member_who_answers_an_activity_first_gets_the_seat_whatever_daemon_
     for who, text in ((ALICE, "Je m'inscris"), (MEMBERS[1], "Inscrivez-moi svp"), (MEMBERS[2], "ok pour moi")):
         append(clean_mail, CLUB, reply_to_notification(notes[who], text, "thunderbird", sender=who,
                                                        name="Membre").as_bytes())
-    box = Mailbox(settings.imap, "INBOX")
-    box.connect()
-    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
-    box.close()
-    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
-        assert held == [uid]
-        run_cycle(settings, sessions, at=activities.T0)
-    run_cycle(settings, sessions, at=activities.T0)  # the other daemon (here: the next cycle) handles Alice's answer
+    cycle_while_held(settings, sessions, at=activities.T0)  # Alice's answer held by another daemon for a cycle
     statuses = activities.statuses(sessions)
     assert statuses[ALICE] == "booked", statuses  # as one daemon decides: she answered first
     assert statuses[MEMBERS[2]] == "waiting", statuses
@@ -863,8 +864,9 @@ def test_a_member_who_hides_her_profile_first_is_not_shown_in_a_later_directory_
     """Bruno is visible to members. He replies through his profile's reply address (scope p, from his main address:
     proof enough, applied at once) "Visibilité : confidentielle" (UID n, held by another daemon for a moment); then
     Alice asks "Annuaire" (n+1). One daemon hides Bruno first: Alice's directory does not show him. Across daemons
-    the two mails share no key ("tok:p<id>" names no ticket, scope p is not WHO, different senders): Alice's
-    request goes first and she receives Bruno's name, activity and phone, which he had withdrawn before she asked."""
+    the two mails share no key ("tok:p<id>" names no ticket, different senders): Alice's request went first and
+    she received Bruno's name, activity and phone, which he had withdrawn before she asked. A profile answer now
+    keeps its arrival order both ways."""
     from mailbot.tokens import ROLE_MEMBER, SCOPE_PROFILE, Token, TokenSigner
     from tests.helpers import mailbox, settle
 
@@ -880,14 +882,7 @@ def test_a_member_who_hides_her_profile_first_is_not_shown_in_a_later_directory_
     ask = make_mail(ALICE, "Annuaire", "Bonjour,\n\nMerci.", message_id="<annuaire@membres.test>").as_bytes()
     append(clean_mail, CLUB, hide)
     append(clean_mail, CLUB, ask)
-    box = Mailbox(settings.imap, "INBOX")
-    box.connect()
-    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
-    box.close()
-    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
-        assert held == [uid]
-        run_cycle(settings, sessions)
-    run_cycle(settings, sessions)  # the other daemon (here: the next cycle) handles Bruno's change
+    cycle_while_held(settings, sessions)  # Bruno's change held by another daemon for a cycle
     with sessions() as session:
         assert session.scalar(select(Member.visibility).where(Member.email == MEMBERS[1])) == "confidentielle"
     directory = [m for m in settle(clean_mail, ALICE, 1) if "annuaire" in m.subject.lower()]
@@ -902,8 +897,8 @@ def test_aideurs_ouvrir_in_a_ticket_reply_does_not_overtake_the_members_own_earl
     """Alice's request is a ticket. Bruno writes "Devis pour une toiture" (UID n, held by another daemon); Aideur,
     who had Bruno on the phone, answers Alice's notification with "#ouvrir bruno@… / objet: Devis pour une toiture"
     (n+1: scope t, executed at once). One daemon: Bruno's mail is his new request, then Aideur opens a second one.
-    The reply's keys name Aideur and Alice's ticket, never Bruno (only its body does): it goes first, and Bruno's
-    earlier mail becomes a follow-up of the ticket Aideur opened after it."""
+    The reply's keys name Aideur and Alice's ticket, never Bruno (only its body does): it went first, and Bruno's
+    earlier mail became a follow-up of the ticket Aideur opened after it. Aideur's mail now waits for it."""
     add_members(sessions)
     append(clean_mail, CLUB, REQUEST)
     run_cycle(settings, sessions)
@@ -916,14 +911,7 @@ def test_aideurs_ouvrir_in_a_ticket_reply_does_not_overtake_the_members_own_earl
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     append(clean_mail, CLUB, own)
     append(clean_mail, CLUB, opening)
-    box = Mailbox(settings.imap, "INBOX")
-    box.connect()
-    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
-    box.close()
-    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
-        assert held == [uid]
-        run_cycle(settings, sessions)
-    run_cycle(settings, sessions)  # the other daemon (here: the next cycle) handles Bruno's mail
+    cycle_while_held(settings, sessions)  # Bruno's mail held by another daemon for a cycle
     assert _outcomes(sessions)["bruno@membres.test"] == "new-request", _outcomes(sessions)  # as one daemon decides
 
 
@@ -933,9 +921,9 @@ def test_a_members_mail_does_not_overtake_the_delivery_report_it_proves_wrong(
     """Alice's request is a ticket; its acknowledgement went out with its own envelope sender (VERP:
     aide+b<outbox id>m-…). A delivery report for that mail (UID n, held by another daemon) says her address failed;
     then Alice writes again (n+1), which proves her address works (notices.member_wrote clears the mark). One daemon:
-    marked, then cleared. The report's keys are the mailer daemon and "tok:b<id>", which people_of maps to nobody
-    (ticket_members has no SCOPE_BOUNCE, though the outbox row names its recipient and its ticket): her mail goes
-    first, then the report marks her address as failing for good — kept out of appeals although she wrote after."""
+    marked, then cleared. The report's keys (the mailer daemon, "tok:b<id>") named nobody: her mail went first,
+    then the report marked her address as failing for good — kept out of appeals although she wrote after. A
+    delivery report now keeps its arrival order both ways."""
     from tests.security.test_bounces import bounced, dsn
 
     add_members(sessions)
@@ -950,14 +938,7 @@ def test_a_members_mail_does_not_overtake_the_delivery_report_it_proves_wrong(
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     append(clean_mail, CLUB, report)
     append(clean_mail, CLUB, again.encode())
-    box = Mailbox(settings.imap, "INBOX")
-    box.connect()
-    uidvalidity, uid = box.uidvalidity, box.sizes()[0][0]
-    box.close()
-    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:  # the other daemon's claim
-        assert held == [uid]
-        run_cycle(settings, sessions)
-    run_cycle(settings, sessions)  # the other daemon (here: the next cycle) handles the report
+    cycle_while_held(settings, sessions)  # the report held by another daemon for a cycle
     outcomes = _outcomes(sessions)
     assert outcomes["autre-question@membres.test"] == "new-request", outcomes
     assert bounced(sessions, ALICE) is None, outcomes  # as one daemon decides: her later mail cleared the mark
@@ -970,8 +951,8 @@ def test_after_aideurs_adresse_in_a_ticket_reply_her_mail_from_that_address_wait
     Aideur's reply to the ticket's notification ("#adresse alice.pro@…", scope t, executed at once) instead of an
     OUI. Handled here (UID n); Alice's same-subject mail from her main address (n+1) is held by another daemon; then
     her mail from alice.pro@… (n+2). The round's people were read before the link (alice.pro@… nobody's) and the
-    reply does not make them stale (no WHO): her second mail overtakes her first, both on her ticket out of
-    order."""
+    reply did not make them stale: her second mail overtook her first. Now a mail from Aideur ends its round, and
+    the next reads who is who again."""
     add_members(sessions)
     monkeypatch.setattr(daemon_module, "DEFER_PAUSE_SECONDS", 0.05)
     append(clean_mail, CLUB, REQUEST)
