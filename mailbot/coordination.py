@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, Integer, func, literal, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -259,6 +259,15 @@ AIDEUR = "aideur"  # the person of every address of Aideur's (people_of)
 # people_of's entry BARRIER + "member:<id>" (its value, that same person): a member whose every mail is kept in
 # order both ways, as one that may change who is who (a member marked failing).
 BARRIER = "*barrier:"
+# people_of's entry PARTY + a token's key (its value, a member): the other person of what the token names — the
+# helper of a contact between two members, the member asked by an appeal or a result form. A mail answering through
+# it reaches that person too (a "contact cancelled" to the helper, on her hourly budget): it keeps its order with
+# her mails as with the ticket's member's.
+PARTY = "*party:"
+# people_of's entry STRANGER + "from:<address>" (its value, STRANGER) for an address no member and not Aideur has:
+# the mails of strangers keep their arrival order among themselves. Aideur is told of each stranger's first mail up
+# to a bound per hour, all strangers together (workflows.notices.flood_notice): in arrival order, the first ones.
+STRANGER = "*stranger"
 # The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
 MAX_ROW_ID = 2**31 - 1
 
@@ -310,13 +319,15 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
         for m in TOKEN_PATTERN.finditer(place):
             shared.add(f"tok:{m.group(1).lower()}{int(m.group(2))}")
             scopes.add(m.group(1).lower())
+    # The people it goes to besides the club and its sender, both ways. It waits for their earlier mails: the copy
+    # rules (router.copy_or_repeat) read their open tickets (a reply-all that lost its thread headers, Aideur's mail
+    # with the club in Cc), which an earlier mail of theirs may be opening. And their later mails wait for it: a mail
+    # copying someone on a ticket makes them a participant of it (router._took_part: a colleague in Cc who then
+    # writes to the club is a copy on the ticket, not a stranger).
+    shared |= {"from:" + address for address in (*fields.to, *fields.cc)
+               if address not in senders and not is_club_address(address, clubs)}
     own = shared | {"id:" + i for i in own_ids}
     cites = shared | {"id:" + i for i in (*own_ids, *cited)}
-    # The people it goes to besides the club and its sender: the copy rules (router.copy_or_repeat) read their open
-    # tickets (a reply-all that lost its thread headers, Aideur's mail with the club in Cc), which an earlier mail
-    # of theirs may be opening.
-    cites |= {"from:" + address for address in (*fields.to, *fields.cc)
-              if address not in senders and not is_club_address(address, clubs)}
     if scopes & WHO_SCOPES:  # keeps its arrival order both ways: it may move the sender of an earlier mail too
         own.add(WHO)
         cites.add(ANY)
@@ -348,8 +359,9 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
               known: dict[str, str] | None = None) -> dict[str, str]:
     """One key per person for the addresses of the waiting mails, as the router tells people apart: a member's every
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
-    address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members);
-    and BARRIER entries for the members marked failing (failing_members).
+    address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members),
+    and PARTY entries for the other member a token names; BARRIER entries for the members marked failing
+    (failing_members); STRANGER entries for the addresses of nobody of the club.
 
     `known`: the tickets' members found by earlier rounds of the cycle (updated): not asked again — a stalled daemon
     runs a round every 0.2 s — as a ticket's member never changes; a ticket key that named nobody is asked again (a
@@ -372,6 +384,8 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
                    for member_id in failing_members(session, set(owners.values()))})
     aideur = {a.lower() for a in aideur_addresses}
     people.update({f"from:{address}": AIDEUR for address in addresses if address in aideur})
+    people.update({f"{STRANGER}from:{address}": STRANGER for address in addresses
+                   if address not in owners and address not in aideur})
     return people
 
 
@@ -398,7 +412,9 @@ def _numbers(keys: set[str]) -> dict[str, list[int]]:
 
 
 def ticket_members(session: Session, keys: set[str]) -> Iterator[tuple[str, int]]:
-    """(key, the member whose ticket it names) for these "ref:" and "tok:" keys, a few queries for the round."""
+    """(key, the member whose ticket it names) for these "ref:" and "tok:" keys, a few queries for the round; and
+    (PARTY + key, the other member) for a token naming two (a contact's helper, the member an appeal or a result
+    form asks)."""
     from mailbot.models import Connection as ContactConnection
     from mailbot.models import Consent, Counterpart, PendingCommand, ResultForm, Solicitation, Ticket
 
@@ -407,26 +423,33 @@ def ticket_members(session: Session, keys: set[str]) -> Iterator[tuple[str, int]
     # Each scope whose number names something of a ticket (router: the thread, the appeals, the consents, the
     # result forms, a counterpart's relay, a command awaiting Aideur's OUI): that number, and the ticket's member —
     # or, for a counterpart about a member and no ticket, that member.
+    # (Each with the other member it names, or NULL.)
+    nobody = literal(None, Integer)
     by_scope = {
-        SCOPE_TICKET: select(Ticket.id, Ticket.member_id),
-        SCOPE_APPEAL: select(Solicitation.id, Ticket.member_id).join(Ticket, Ticket.id == Solicitation.ticket_id),
-        SCOPE_RESULT: select(ResultForm.id, Ticket.member_id).join(Ticket, Ticket.id == ResultForm.ticket_id),
-        SCOPE_CONSENT: (select(Consent.id, Ticket.member_id)
+        SCOPE_TICKET: select(Ticket.id, Ticket.member_id, nobody),
+        SCOPE_APPEAL: (select(Solicitation.id, Ticket.member_id, Solicitation.member_id)
+                       .join(Ticket, Ticket.id == Solicitation.ticket_id)),
+        SCOPE_RESULT: (select(ResultForm.id, Ticket.member_id, ResultForm.member_id)
+                       .join(Ticket, Ticket.id == ResultForm.ticket_id)),
+        SCOPE_CONSENT: (select(Consent.id, Ticket.member_id, ContactConnection.helper_id)
                         .join(ContactConnection, ContactConnection.id == Consent.connection_id)
                         .join(Ticket, Ticket.id == ContactConnection.ticket_id)),
-        SCOPE_COUNTERPART: (select(Counterpart.id, func.coalesce(Ticket.member_id, Counterpart.member_id))
+        SCOPE_COUNTERPART: (select(Counterpart.id, func.coalesce(Ticket.member_id, Counterpart.member_id), nobody)
                             .outerjoin(Ticket, Ticket.id == Counterpart.ticket_id)),
-        SCOPE_PENDING: select(PendingCommand.id, Ticket.member_id).join(Ticket, Ticket.id == PendingCommand.ticket_id),
+        SCOPE_PENDING: (select(PendingCommand.id, Ticket.member_id, nobody)
+                        .join(Ticket, Ticket.id == PendingCommand.ticket_id)),
     }
     wanted: list[tuple[str, Any, Any, Sequence[object]]] = [  # (key prefix, query, its number column, numbers)
         (f"tok:{scope}", query, query.selected_columns[0], sorted(numbers.get(scope, ())))
         for scope, query in by_scope.items()]
-    wanted.append(("ref:", select(Ticket.ref, Ticket.member_id), Ticket.ref, refs))
+    wanted.append(("ref:", select(Ticket.ref, Ticket.member_id, nobody), Ticket.ref, refs))
     for prefix, query, column, values in wanted:
         for start in range(0, len(values), 500):
-            for value, member_id in session.execute(query.where(column.in_(values[start:start + 500]))):
+            for value, member_id, party_id in session.execute(query.where(column.in_(values[start:start + 500]))):
                 if member_id is not None:
                     yield f"{prefix}{value}", member_id
+                if party_id is not None and party_id != member_id:
+                    yield f"{PARTY}{prefix}{value}", party_id
 
 
 def ticket_keys(waiting: Mapping[int, MailKeys]) -> set[str]:
@@ -459,25 +482,39 @@ class WaitingOrder:
         # Aideur's mails and a failing member's: as a mail that may change who is who (his commands act at once,
         # from their body; hers clears her mark).
         self._barriers: set[int] = set()
+        self._strangers: set[int] = set()  # the mails of (or to) an address nobody of the club has
         for uid in sorted(waiting):
             for key in waiting[uid].own:
-                person = self._people.get(key, key)
-                self._open.setdefault(person, []).append(uid)  # in UID order: a heap already
-                if (person == AIDEUR or BARRIER + person in self._people) and uid not in self._barriers:
-                    self._barriers.add(uid)
-                    self._open.setdefault(WHO, []).append(uid)
+                for person in self._persons(key):
+                    heap = self._open.setdefault(person, [])
+                    if not heap or heap[-1] != uid:
+                        heap.append(uid)  # in UID order: a heap already
+                    if (person == AIDEUR or BARRIER + person in self._people) and uid not in self._barriers:
+                        self._barriers.add(uid)
+                        self._open.setdefault(WHO, []).append(uid)
+                if STRANGER + key in self._people and uid not in self._strangers:
+                    self._strangers.add(uid)
+                    self._open.setdefault(STRANGER, []).append(uid)
+
+    def _persons(self, key: str) -> tuple[str, ...]:
+        """Whom a key stands for: its person (people_of), else itself; and the other member a token names."""
+        person = self._people.get(key, key)
+        party = self._people.get(PARTY + key)
+        return (person,) if party is None else (person, party)
 
     def blocker(self, uid: int) -> int | None:
         keys = self._keys.get(uid)
         if keys is None:
             return None
         lowest: int | None = None
-        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._barriers else ())):
-            heap = self._open.get(self._people.get(key, key))
-            while heap and heap[0] in self._done:
-                heapq.heappop(heap)
-            if heap and heap[0] < uid and (lowest is None or heap[0] < lowest):
-                lowest = heap[0]
+        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._barriers else ()),
+                    *((STRANGER,) if uid in self._strangers else ())):
+            for person in self._persons(key):
+                heap = self._open.get(person)
+                while heap and heap[0] in self._done:
+                    heapq.heappop(heap)
+                if heap and heap[0] < uid and (lowest is None or heap[0] < lowest):
+                    lowest = heap[0]
         return lowest
 
     def done(self, uid: int) -> None:

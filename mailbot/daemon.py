@@ -55,6 +55,10 @@ WAIT_SLICE_SHARE = 0.75
 DEFER_PAUSE_SECONDS = 0.2
 DEFER_WAIT_SECONDS = 10.0
 DEFER_CYCLE_SECONDS = 60.0  # and the rounds of one cycle stop after this long, progress or not
+# Scheduled jobs (reminders, expiries, deadlines) act on the state every mail that arrived before them made: they
+# wait while an intake leaves mail open in the inbox (held by another daemon, or waiting for such a mail), at most
+# this long — a daemon stuck on a mail never holds the club's reminders back for good.
+JOBS_WAIT_SECONDS = 300.0
 
 
 SMTP_UNREACHABLE, JOURNAL_UNWRITABLE = "SMTP unreachable", "send journal unwritable"
@@ -65,6 +69,7 @@ class CycleReport:
     processed: int = 0
     quarantined: int = 0
     deferred: int = 0  # left in the inbox at the end: they wait for an earlier mail another daemon holds
+    held_elsewhere: int = 0  # in the last round: mails another daemon held (being handled there)
     actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sent: int = 0
     send_problem: str = ""  # why sending stopped this cycle (the error), and what stopped it, in a few words:
@@ -109,6 +114,9 @@ class Daemon:
         self.handled = 0  # since the start, for STATUS=
         self.sent = 0
         self._counter_lock = threading.Lock()
+        # Held by an intake, taken by the scheduler's thread to run the jobs: they never run while mail is taken in.
+        self._intake_lock = threading.Lock()
+        self._open_since: float | None = None  # since when every intake has left mail open in the inbox
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -147,8 +155,9 @@ class Daemon:
         done = self.pipeline.checkpoint(self.settings.imap_folder, self.mailbox.uidvalidity)
         backlog = sum(1 for uid, _ in sizes if uid > done)
         helper = BackgroundSending(self.settings, self.fixed_now, enabled=backlog > BACKGROUND_SENDING_ABOVE)
-        with helper:
+        with helper, self._intake_lock:
             self._intake(report, sizes, done)
+            self._note_open(report)
         report.sent += helper.sent
         report.helper_peak_kb = max(report.helper_peak_kb, helper.peak_kb)
         report.helper_cpu_seconds += helper.cpu_seconds
@@ -156,7 +165,7 @@ class Daemon:
         if self._stopping:
             return report
         self._purge()
-        if with_jobs:
+        if with_jobs and self._jobs_may_run():
             report.jobs = self.run_jobs()
         self._send(report)
         self.metrics.observe_cycle(self.mailbox.count(self.settings.quarantine_folder))
@@ -206,6 +215,7 @@ class Daemon:
         recorded = self.pipeline.committed_destinations(folder, uidvalidity, below)
         unrecorded = self._move_committed(below, uidvalidity, recorded)
         waiting = [(uid, size) for uid, size in sizes if uid > done or uid in unrecorded]
+        report.held_elsewhere = 0
         if not waiting:
             return 0
         sdnotify.status(f"traitement de {len(waiting)} courrier(s)")
@@ -264,6 +274,7 @@ class Daemon:
         deferred = 0
         # The UIDs another daemon holds are its own: skipped here (see coordination.py).
         with self.claims.hold(folder, uidvalidity, batch) as mine:
+            report.held_elsewhere += len(batch) - len(mine)
             ready = []
             for uid in mine:
                 if order is not None and (order.stale or order.blocker(uid) is not None):
@@ -309,11 +320,33 @@ class Daemon:
     def run_jobs(self) -> dict[str, int]:
         return run_jobs(self.sessions, self.settings, self.signer, self.outbox, self.clock())
 
+    def _note_open(self, report: CycleReport) -> None:
+        """Remember whether this intake left mail open in the inbox: held by another daemon, or deferred for one."""
+        if report.deferred or report.held_elsewhere:
+            self._open_since = time.monotonic() if self._open_since is None else self._open_since
+        else:
+            self._open_since = None
+
+    def _jobs_may_run(self) -> bool:
+        """Whether the scheduled jobs may run now: not while mail that arrived before is still open in the inbox
+        (a reminder to a member whose answer another daemon is handling; one daemon would have read it first), for
+        at most JOBS_WAIT_SECONDS."""
+        if self._open_since is None:
+            return True
+        waited = time.monotonic() - self._open_since
+        if waited < JOBS_WAIT_SECONDS:
+            log.info("scheduled jobs wait: mail is open in the inbox (another daemon's) since %.0f s", waited)
+            return False
+        log.warning("scheduled jobs run although mail has been open in the inbox for %.0f s (another daemon's)",
+                    waited)
+        return True
+
     def _jobs_tick(self) -> None:
         """From the scheduler's thread: due jobs, then send what they decided. (It never feeds the watchdog:
-        only the main loop proves the daemon alive.)"""
+        only the main loop proves the daemon alive.) Never during an intake, nor while one left mail open."""
         try:
-            jobs = self.run_jobs()
+            with self._intake_lock:
+                jobs = self.run_jobs() if self._jobs_may_run() else {}
             result = self.dispatcher.flush()
             sent = result.sent
             self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))

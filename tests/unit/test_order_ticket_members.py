@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from mailbot.coordination import WaitingOrder, people_of
+from mailbot.coordination import STRANGER, WaitingOrder, people_of
 from mailbot.db import make_engine, make_session_factory
 from mailbot.members import upsert_member
 from mailbot.parsers import parse_mail
@@ -161,6 +161,42 @@ def test_a_token_number_beyond_the_integer_columns_does_not_stop_the_round(datab
     try:
         with sessions() as session:
             people = people_of(session, waiting, ("aideur@club.test",))
-        assert WaitingOrder(waiting, people).blocker(2) is None
+        # (Alice and the intruder are no members here: strangers keep their order among themselves, left aside.)
+        assert WaitingOrder(waiting, {key: person for key, person in people.items()
+                                      if not key.startswith(STRANGER)}).blocker(2) is None
     finally:
         engine.dispose()
+
+
+# --- 4. a token naming two members: the other one's mails keep their order with it too ---------------------------------
+
+@pytest.mark.parametrize("database_url", ["postgresql", "sqlite"], indirect=True)
+def test_an_answer_through_a_consent_token_keeps_its_order_with_the_helpers_mails(ticket_db):
+    """Aideur connected Alice's ticket with Bruno (#relier): each was asked for consent (one token each). Alice's
+    "non" through her token tells Bruno the contact is off — a mail to him, on his hourly budget, about a
+    connection his own answer may be changing. Her token named her ticket's member only: Bruno's earlier mail, held
+    by another daemon, was overtaken (his acknowledgement took the hour's slot, the cancellation waited an hour).
+    The token names both: the ticket's member, and the helper (PARTY)."""
+    from mailbot.coordination import PARTY
+    from mailbot.models import Connection, Consent
+
+    sessions, ids = ticket_db
+    with sessions.begin() as session:
+        connection = Connection(ticket_id=ids["ticket"], requester_id=ids["alice"], helper_id=ids["bruno"])
+        session.add(connection)
+        session.flush()
+        asked = Consent(connection_id=connection.id, member_id=ids["alice"], role="requester")
+        session.add(asked)
+        session.flush()
+        consent_id = asked.id
+    waiting = {1: raw_keys("From: bruno@m.test\nTo: aide@club.test\nSubject: Local pour une formation\n"),
+               2: raw_keys(f"From: alice@m.test\nTo: aide+k{consent_id}r-{MAC}@club.test\nSubject: Re: Accord\n")}
+    with sessions() as session:
+        people = people_of(session, waiting, ("aideur@club.test",))
+    assert people[f"tok:k{consent_id}"] == f"member:{ids['alice']}"
+    assert people[f"{PARTY}tok:k{consent_id}"] == f"member:{ids['bruno']}"
+    order = WaitingOrder(waiting, people)
+    assert order.blocker(2) == 1
+    # And the other way: Bruno's mail after her answer waits for it.
+    reverse = {1: waiting[2], 2: waiting[1]}
+    assert WaitingOrder(reverse, people).blocker(2) == 1

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.addresses import add_alias
-from mailbot.coordination import HEAD_BYTES, MailKeys, WaitingOrder, header_cut, mail_keys, people_of, senders
+from mailbot.coordination import HEAD_BYTES, STRANGER, MailKeys, WaitingOrder, header_cut, mail_keys, people_of, senders
 from mailbot.db import make_engine, make_session_factory
 from mailbot.members import upsert_member
 from mailbot.parsers import parse_mail
@@ -16,8 +16,9 @@ from mailbot.tokens import TOKEN_PATTERN
 
 def keys(**fields: str) -> MailKeys:
     names = {"message_id": "Message-ID", "in_reply_to": "In-Reply-To", "references": "References", "from_": "From",
-             "subject": "Subject", "to": "To", "delivered_to": "Delivered-To"}
-    return mail_keys("".join(f"{names[k]}: {v}\r\n" for k, v in fields.items()).encode() + b"\r\n")
+             "subject": "Subject", "to": "To", "cc": "Cc", "delivered_to": "Delivered-To"}
+    return mail_keys("".join(f"{names[k]}: {v}\r\n" for k, v in fields.items()).encode() + b"\r\n",
+                     ("aide@club.test",))
 
 
 def test_a_reply_waits_for_the_mail_it_answers_and_nothing_else():
@@ -65,6 +66,52 @@ def test_a_deferred_or_foreign_mail_keeps_what_depends_on_it_waiting_and_a_commi
     assert WaitingOrder({3: keys(message_id="<c@x>", in_reply_to="<b@x>")}).blocker(3) is None
 
 
+@pytest.mark.parametrize("field", ["to", "cc"])
+def test_the_people_a_mail_copies_and_their_later_mails_keep_their_order(field):
+    """Alice writes to the club with her accountant in To or Cc: the router counts him a participant of her ticket
+    from then on (router._took_part: his own mail to the club is a copy on it, not a stranger's). His later mail
+    waits for hers, whatever it cites (before: only her mail waited for his earlier ones, so his later one, citing
+    only the ticket's first mail, overtook hers held by another daemon and was answered as a stranger's). The club's
+    own address is nobody's."""
+    order = WaitingOrder({
+        1: keys(message_id="<a@x>", from_="alice@m.test", **{field: "aide@club.test, Expert <Expert@Cabinet.test>"}),
+        2: keys(message_id="<b@x>", from_="expert@cabinet.test", references="<demande@x>"),
+        3: keys(message_id="<c@x>", from_="bruno@m.test", to="aide@club.test"),
+        4: keys(message_id="<d@x>", from_="chloe@m.test", cc="expert@cabinet.test"),
+    })
+    assert order.blocker(2) == 1
+    assert order.blocker(3) is None  # writing to the club links nobody
+    assert order.blocker(4) == 1  # (and copying him too: more order, never less)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_strangers_mails_keep_their_arrival_order_among_themselves(database_url):
+    """Aideur hears of each stranger's first mail up to ten an hour, all strangers together (notices.flood_notice):
+    one daemon tells him of the first ten in arrival order. A stranger's mail held by another daemon was overtaken
+    by the later strangers' (no key in common), and the first to write was the one he never heard of. An address no
+    member and not Aideur has is a stranger's (people_of): those mails wait for the earlier ones still open; a
+    member's mails do not wait for them."""
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions.begin() as session:
+            upsert_member(session, "alice@m.test", first_name="Alice", last_name="Martin")
+        waiting = {1: raw_keys("From: inconnu@ailleurs.test\nTo: aide@club.test\nSubject: Renseignement\n"),
+                   2: raw_keys("From: alice@m.test\nTo: aide@club.test\nSubject: Devis\n"),
+                   3: raw_keys("From: Autre <autre@ailleurs.test>\nTo: aide@club.test\nSubject: Adhésion\n"),
+                   4: raw_keys("From: aideur@club.test\nTo: aide@club.test\nSubject: #tickets\n")}
+        with sessions() as session:
+            people = people_of(session, waiting, ("aideur@club.test",))
+        order = WaitingOrder(waiting, people)
+        assert order.blocker(3) == 1
+        assert order.blocker(2) is None
+        order.done(1)
+        assert order.blocker(3) is None
+        assert STRANGER + "from:aideur@club.test" not in people and STRANGER + "from:alice@m.test" not in people
+    finally:
+        engine.dispose()
+
+
 def test_unreadable_headers_depend_on_nothing():
     assert mail_keys(b"\xff\xfe not a header \x00") == mail_keys(b"\xff\xfe not a header \x00")
     order = WaitingOrder({1: mail_keys(b""), 2: mail_keys(b"garbage\r\n\r\n")})
@@ -79,7 +126,7 @@ TOKEN = "aide+t42m-0123456789abcdef0123@club.test"
 
 def raw_keys(header: str | bytes) -> MailKeys:
     data = header.encode() if isinstance(header, str) else header
-    return mail_keys(data.replace(b"\n", b"\r\n") + b"\r\n")
+    return mail_keys(data.replace(b"\n", b"\r\n") + b"\r\n", ("aide@club.test",))
 
 
 def test_a_sender_is_one_key_however_the_parser_would_write_it():

@@ -1,0 +1,70 @@
+"""Scheduled jobs wait for the mail that arrived before them (mailbot.daemon: _note_open, _jobs_may_run,
+_jobs_tick): never during an intake, nor while an intake left mail open in the inbox — held by another daemon, or
+deferred for such a mail — for at most JOBS_WAIT_SECONDS. Without servers: the daemon's own bookkeeping."""
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from mailbot import daemon as daemon_module
+from mailbot.daemon import JOBS_WAIT_SECONDS, CycleReport, Daemon
+
+
+class _JobsDaemon(Daemon):
+    def __init__(self) -> None:  # only what the jobs' bookkeeping reads
+        self._intake_lock = threading.Lock()
+        self._open_since = None
+        self._counter_lock = threading.Lock()
+        self.sent = 0
+        self.ran = 0
+        self.dispatcher = SimpleNamespace(flush=lambda: SimpleNamespace(sent=0, deferred=0, failed=[]))
+        self.metrics = SimpleNamespace(observe_sends=lambda **counts: None)
+
+    def run_jobs(self) -> dict[str, int]:
+        self.ran += 1
+        return {}
+
+
+@pytest.mark.parametrize("open_mail", [{"held_elsewhere": 1}, {"deferred": 2}], ids=["held", "deferred"])
+def test_jobs_wait_while_an_intake_left_mail_open_then_run_once_it_is_handled(open_mail):
+    """A consent reminder falls due while the member's "Oui" is held by another daemon: one daemon would have read
+    the answer first (a cycle takes mail in before its jobs), so the reminder waits (before: it went out to a
+    member who had answered, or the contact expired under her yes)."""
+    daemon = _JobsDaemon()
+    daemon._note_open(CycleReport(**open_mail))
+    assert not daemon._jobs_may_run()
+    daemon._jobs_tick()
+    assert daemon.ran == 0
+    daemon._note_open(CycleReport())  # the next intake: everything handled
+    assert daemon._jobs_may_run()
+    daemon._jobs_tick()
+    assert daemon.ran == 1
+
+
+def test_jobs_wait_at_most_jobs_wait_seconds(monkeypatch):
+    """A daemon stuck on a mail never holds the club's reminders back for good."""
+    daemon = _JobsDaemon()
+    now = [1000.0]
+    monkeypatch.setattr(daemon_module.time, "monotonic", lambda: now[0])
+    daemon._note_open(CycleReport(held_elsewhere=1))
+    now[0] += JOBS_WAIT_SECONDS / 2
+    daemon._note_open(CycleReport(held_elsewhere=1))  # still open: counted from the first time
+    assert not daemon._jobs_may_run()
+    now[0] += JOBS_WAIT_SECONDS / 2
+    assert daemon._jobs_may_run()
+
+
+def test_the_jobs_thread_never_runs_during_an_intake():
+    """Under `mailbot run` the jobs run on the scheduler's thread: a mail being taken in when they fall due is
+    handled first."""
+    daemon = _JobsDaemon()
+    with daemon._intake_lock:
+        tick = threading.Thread(target=daemon._jobs_tick)
+        tick.start()
+        time.sleep(0.2)
+        assert daemon.ran == 0 and tick.is_alive()
+    tick.join(timeout=5)
+    assert daemon.ran == 1
