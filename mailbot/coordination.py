@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, func, literal, select, text
+from sqlalchemy import Connection, Engine, Integer, func, literal, or_, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -264,10 +264,14 @@ BARRIER = "*barrier:"
 # it reaches that person too (a "contact cancelled" to the helper, on her hourly budget): it keeps its order with
 # her mails as with the ticket's member's.
 PARTY = "*party:"
-# people_of's entry STRANGER + "from:<address>" (its value, STRANGER) for an address no member and not Aideur has:
-# the mails of strangers keep their arrival order among themselves. Aideur is told of each stranger's first mail up
-# to a bound per hour, all strangers together (workflows.notices.flood_notice): in arrival order, the first ones.
+# people_of's entry STRANGER + "from:<address>" (its value, STRANGER) for an address no active member and not
+# Aideur has; NOBODY, the key of a mail naming no sender at all. Such a mail keeps its arrival order both ways with
+# every mail (not ending the round: it changes nobody's identity). What a stranger's mail does reaches people its
+# header does not name: the hour's bound on Aideur's notices counts all strangers' mails together, and members'
+# calendar invitations and unreadable mails with them (workflows.notices.flood_notice: in arrival order, the first
+# ones); an address claimed in its body is asked to confirm (workflows.aliases), on that member's hourly budget.
 STRANGER = "*stranger"
+NOBODY = "*nobody"
 # The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
 MAX_ROW_ID = 2**31 - 1
 
@@ -305,11 +309,12 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
         # Several From without a Sender saying which wrote: the mail waits for each of them (the parser names none).
         senders = {fields.author.address} | {address for value in msg.get_all("From") or []
                                              for _, address in mailboxes(value)}
-    except Exception:  # noqa: BLE001 - a header no parser reads: the mail depends on nothing (the pipeline judges)
-        return MailKeys(frozenset({CUT}), frozenset({ANY})) if cut else MailKeys(frozenset(), frozenset())
+    except Exception:  # noqa: BLE001 - a header no parser reads: it names nobody (the pipeline judges)
+        return MailKeys(frozenset({CUT}), frozenset({ANY})) if cut else MailKeys(frozenset({NOBODY}),
+                                                                                  frozenset({NOBODY}))
     own_ids = [i.lower() for i in fields.message_ids]
     cited = [i.lower() for i in (*fields.in_reply_to, *fields.references)]
-    shared = {"from:" + address for address in senders if "@" in address}
+    shared = {"from:" + address for address in senders if "@" in address} or {NOBODY}
     shared.update("ref:" + match.group(1).upper() for match in REFERENCE.finditer(fields.subject))
     # A token in a delivery address (a reply address) or in a Message-ID we sent (a thread token) names one ticket,
     # one member, one command: two mails naming the same one keep their order. (Scope and number: the MAC and the
@@ -380,24 +385,34 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     people = dict(tickets)
     owners = members_of_addresses(session, addresses)
     people.update({f"from:{address}": f"member:{member_id}" for address, member_id in owners.items()})
-    people.update({f"{BARRIER}member:{member_id}": f"member:{member_id}"
-                   for member_id in failing_members(session, set(owners.values()))})
+    failing, inactive = flagged_members(session, set(owners.values()))
+    people.update({f"{BARRIER}member:{member_id}": f"member:{member_id}" for member_id in failing})
     aideur = {a.lower() for a in aideur_addresses}
     people.update({f"from:{address}": AIDEUR for address in addresses if address in aideur})
     people.update({f"{STRANGER}from:{address}": STRANGER for address in addresses
-                   if address not in owners and address not in aideur})
+                   if (address not in owners or owners[address] in inactive) and address not in aideur})
     return people
 
 
-def failing_members(session: Session, member_ids: set[int]) -> Iterator[int]:
-    """Those of these members marked failing (a delivery report): whatever they write clears the mark
-    (workflows.notices.member_wrote), which puts them back among the helpers proposed for anyone's request."""
+def flagged_members(session: Session, member_ids: set[int]) -> tuple[set[int], set[int]]:
+    """Those of these members marked failing (a delivery report: whatever they write clears the mark,
+    workflows.notices.member_wrote, which puts them back among the helpers proposed for anyone's request), and
+    those not active (a former member: the router answers her as a stranger)."""
     from mailbot.models import Member
 
+    failing: set[int] = set()
+    inactive: set[int] = set()
     ids = sorted(member_ids)
     for start in range(0, len(ids), 500):
-        yield from session.scalars(select(Member.id).where(Member.id.in_(ids[start:start + 500]),
-                                                           Member.bounced_at.is_not(None)))
+        for member_id, bounced_at, status in session.execute(
+                select(Member.id, Member.bounced_at, Member.status).where(
+                    Member.id.in_(ids[start:start + 500]),
+                    or_(Member.bounced_at.is_not(None), Member.status != "active"))):
+            if bounced_at is not None:
+                failing.add(member_id)
+            if status != "active":
+                inactive.add(member_id)
+    return failing, inactive
 
 
 def _numbers(keys: set[str]) -> dict[str, list[int]]:
@@ -482,19 +497,22 @@ class WaitingOrder:
         # Aideur's mails and a failing member's: as a mail that may change who is who (his commands act at once,
         # from their body; hers clears her mark).
         self._barriers: set[int] = set()
-        self._strangers: set[int] = set()  # the mails of (or to) an address nobody of the club has
+        # Those and strangers' mails (STRANGER, NOBODY; or a mail copying a stranger): kept in order both ways.
+        self._both_ways: set[int] = set()
         for uid in sorted(waiting):
             for key in waiting[uid].own:
                 for person in self._persons(key):
                     heap = self._open.setdefault(person, [])
                     if not heap or heap[-1] != uid:
                         heap.append(uid)  # in UID order: a heap already
-                    if (person == AIDEUR or BARRIER + person in self._people) and uid not in self._barriers:
+                    if person == AIDEUR or BARRIER + person in self._people:
                         self._barriers.add(uid)
-                        self._open.setdefault(WHO, []).append(uid)
-                if STRANGER + key in self._people and uid not in self._strangers:
-                    self._strangers.add(uid)
-                    self._open.setdefault(STRANGER, []).append(uid)
+                if STRANGER + key in self._people or key == NOBODY:
+                    self._both_ways.add(uid)
+            if uid in self._barriers:
+                self._both_ways.add(uid)
+            if uid in self._both_ways:
+                self._open.setdefault(WHO, []).append(uid)  # every later mail waits for it
 
     def _persons(self, key: str) -> tuple[str, ...]:
         """Whom a key stands for: its person (people_of), else itself; and the other member a token names."""
@@ -507,8 +525,7 @@ class WaitingOrder:
         if keys is None:
             return None
         lowest: int | None = None
-        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._barriers else ()),
-                    *((STRANGER,) if uid in self._strangers else ())):
+        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._both_ways else ())):
             for person in self._persons(key):
                 heap = self._open.get(person)
                 while heap and heap[0] in self._done:

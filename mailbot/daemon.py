@@ -79,6 +79,41 @@ class CycleReport:
     helper_cpu_seconds: float = 0.0  # the helper sending process's CPU time, when one ran
 
 
+class JobsGate:
+    """When the scheduled jobs (reminders, expiries, deadlines) may run: after the mail that arrived before them, as
+    one daemon taking its inbox in, then running its jobs, would act. Never during an intake (`intake()`: held by
+    the cycle, taken by the scheduler's thread), nor before this daemon's first intake, nor while the last one left
+    mail open in the inbox — held by another daemon, or waiting for such a mail (`note`) — for at most
+    JOBS_WAIT_SECONDS: a daemon stuck on a mail never holds the club's reminders back for good."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Since when mail may be open in the inbox: from the start, until an intake has looked.
+        self._open_since: float | None = time.monotonic()
+
+    def intake(self) -> threading.Lock:
+        return self._lock
+
+    def note(self, report: CycleReport) -> None:
+        """After an intake: whether it left mail open in the inbox."""
+        if report.deferred or report.held_elsewhere:
+            self._open_since = time.monotonic() if self._open_since is None else self._open_since
+        else:
+            self._open_since = None
+
+    def may_run(self) -> bool:
+        if self._open_since is None:
+            return True
+        waited = time.monotonic() - self._open_since
+        if waited < JOBS_WAIT_SECONDS:
+            log.info("scheduled jobs wait: mail not taken in yet, or open in the inbox (another daemon's), "
+                     "for %.0f s", waited)
+            return False
+        log.warning("scheduled jobs run although mail has been open in the inbox for %.0f s (another daemon's)",
+                    waited)
+        return True
+
+
 class Shutdown(Exception):
     """Raised from the SIGTERM handler while the daemon is only waiting, so it stops at once."""
 
@@ -114,9 +149,7 @@ class Daemon:
         self.handled = 0  # since the start, for STATUS=
         self.sent = 0
         self._counter_lock = threading.Lock()
-        # Held by an intake, taken by the scheduler's thread to run the jobs: they never run while mail is taken in.
-        self._intake_lock = threading.Lock()
-        self._open_since: float | None = None  # since when every intake has left mail open in the inbox
+        self.jobs_gate = JobsGate()
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -155,9 +188,9 @@ class Daemon:
         done = self.pipeline.checkpoint(self.settings.imap_folder, self.mailbox.uidvalidity)
         backlog = sum(1 for uid, _ in sizes if uid > done)
         helper = BackgroundSending(self.settings, self.fixed_now, enabled=backlog > BACKGROUND_SENDING_ABOVE)
-        with helper, self._intake_lock:
+        with helper, self.jobs_gate.intake():
             self._intake(report, sizes, done)
-            self._note_open(report)
+            self.jobs_gate.note(report)
         report.sent += helper.sent
         report.helper_peak_kb = max(report.helper_peak_kb, helper.peak_kb)
         report.helper_cpu_seconds += helper.cpu_seconds
@@ -165,7 +198,7 @@ class Daemon:
         if self._stopping:
             return report
         self._purge()
-        if with_jobs and self._jobs_may_run():
+        if with_jobs and self.jobs_gate.may_run():
             report.jobs = self.run_jobs()
         self._send(report)
         self.metrics.observe_cycle(self.mailbox.count(self.settings.quarantine_folder))
@@ -215,7 +248,9 @@ class Daemon:
         recorded = self.pipeline.committed_destinations(folder, uidvalidity, below)
         unrecorded = self._move_committed(below, uidvalidity, recorded)
         waiting = [(uid, size) for uid, size in sizes if uid > done or uid in unrecorded]
-        report.held_elsewhere = 0
+        # Below the checkpoint, neither committed nor ours: another daemon holds it (a later mail moved the
+        # checkpoint past it); the order still waits for it (its keys are read below), and so do the jobs.
+        report.held_elsewhere = sum(1 for uid in below if uid not in recorded and uid not in unrecorded)
         if not waiting:
             return 0
         sdnotify.status(f"traitement de {len(waiting)} courrier(s)")
@@ -320,33 +355,12 @@ class Daemon:
     def run_jobs(self) -> dict[str, int]:
         return run_jobs(self.sessions, self.settings, self.signer, self.outbox, self.clock())
 
-    def _note_open(self, report: CycleReport) -> None:
-        """Remember whether this intake left mail open in the inbox: held by another daemon, or deferred for one."""
-        if report.deferred or report.held_elsewhere:
-            self._open_since = time.monotonic() if self._open_since is None else self._open_since
-        else:
-            self._open_since = None
-
-    def _jobs_may_run(self) -> bool:
-        """Whether the scheduled jobs may run now: not while mail that arrived before is still open in the inbox
-        (a reminder to a member whose answer another daemon is handling; one daemon would have read it first), for
-        at most JOBS_WAIT_SECONDS."""
-        if self._open_since is None:
-            return True
-        waited = time.monotonic() - self._open_since
-        if waited < JOBS_WAIT_SECONDS:
-            log.info("scheduled jobs wait: mail is open in the inbox (another daemon's) since %.0f s", waited)
-            return False
-        log.warning("scheduled jobs run although mail has been open in the inbox for %.0f s (another daemon's)",
-                    waited)
-        return True
-
     def _jobs_tick(self) -> None:
         """From the scheduler's thread: due jobs, then send what they decided. (It never feeds the watchdog:
         only the main loop proves the daemon alive.) Never during an intake, nor while one left mail open."""
         try:
-            with self._intake_lock:
-                jobs = self.run_jobs() if self._jobs_may_run() else {}
+            with self.jobs_gate.intake():
+                jobs = self.run_jobs() if self.jobs_gate.may_run() else {}
             result = self.dispatcher.flush()
             sent = result.sent
             self.metrics.observe_sends(sent=result.sent, deferred=result.deferred, failed=len(result.failed or []))

@@ -86,11 +86,12 @@ def test_the_people_a_mail_copies_and_their_later_mails_keep_their_order(field):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_strangers_mails_keep_their_arrival_order_among_themselves(database_url):
-    """Aideur hears of each stranger's first mail up to ten an hour, all strangers together (notices.flood_notice):
-    one daemon tells him of the first ten in arrival order. A stranger's mail held by another daemon was overtaken
-    by the later strangers' (no key in common), and the first to write was the one he never heard of. An address no
-    member and not Aideur has is a stranger's (people_of): those mails wait for the earlier ones still open; a
-    member's mails do not wait for them."""
+    """Aideur hears of each stranger's first mail up to ten an hour, all strangers together, members' calendar
+    invitations and unreadable mails with them (notices.flood_notice): one daemon tells him of the first ten in
+    arrival order. A stranger's mail held by another daemon was overtaken by the later strangers' (no key in
+    common), and the first to write was the one he never heard of. An address no active member and not Aideur has
+    is a stranger's (people_of), and so is a mail naming no sender: it keeps its arrival order both ways with every
+    mail, without ending the round."""
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     try:
@@ -103,19 +104,31 @@ def test_strangers_mails_keep_their_arrival_order_among_themselves(database_url)
         with sessions() as session:
             people = people_of(session, waiting, ("aideur@club.test",))
         order = WaitingOrder(waiting, people)
-        assert order.blocker(3) == 1
-        assert order.blocker(2) is None
+        assert order.blocker(2) == 1 and order.blocker(3) == 1
         order.done(1)
-        assert order.blocker(3) is None
+        assert order.blocker(2) is None and order.blocker(3) == 2  # it waits for every earlier mail too
+        assert not order.stale  # a stranger's mail changes nobody's identity: the round goes on
         assert STRANGER + "from:aideur@club.test" not in people and STRANGER + "from:alice@m.test" not in people
+        nameless = {1: raw_keys("To: aide@club.test\nSubject: Formulaire\n"), 2: waiting[2],
+                    3: raw_keys("From: autre@ailleurs.test\nTo: aide@club.test\nSubject: Formulaire\n")}
+        assert WaitingOrder(nameless, people).blocker(3) == 1
+        with sessions.begin() as session:  # a former member is answered as a stranger
+            upsert_member(session, "bruno@m.test", first_name="Bruno", last_name="Petit").__getitem__(0).status = \
+                "ended"
+        former = {1: raw_keys("From: bruno@m.test\nTo: aide@club.test\nSubject: Réadhésion\n"), 2: waiting[3]}
+        with sessions() as session:
+            people = people_of(session, former, ("aideur@club.test",))
+        assert WaitingOrder(former, people).blocker(2) == 1
     finally:
         engine.dispose()
 
 
-def test_unreadable_headers_depend_on_nothing():
+def test_unreadable_headers_name_nobody_and_keep_their_arrival_order():
+    """A mail naming no sender is a stranger's (it is quarantined or answered as one, and counted with them)."""
     assert mail_keys(b"\xff\xfe not a header \x00") == mail_keys(b"\xff\xfe not a header \x00")
-    order = WaitingOrder({1: mail_keys(b""), 2: mail_keys(b"garbage\r\n\r\n")})
-    assert order.blocker(2) is None
+    order = WaitingOrder({1: mail_keys(b""), 2: mail_keys(b"garbage\r\n\r\n"),
+                          3: keys(message_id="<a@x>", from_="alice@m.test")})
+    assert order.blocker(2) == 1 and order.blocker(3) == 1
     assert order.blocker(99) is None  # a UID whose headers were not read (gone meanwhile)
 
 
@@ -312,7 +325,8 @@ def test_each_sender_is_mapped_to_the_person_the_router_sees(database_url):
         assert order.blocker(2) == 1
         assert order.blocker(5) == 1  # Aideur's mail may change who is who: every later mail waits for it
         members_only = WaitingOrder({uid: keys for uid, keys in waiting.items() if uid > 2}, people)
-        assert members_only.blocker(4) == 3 and members_only.blocker(5) is None
+        assert members_only.blocker(4) == 3
+        assert members_only.blocker(5) == 3  # Bruno is no member: a stranger's mail waits for every earlier one
     finally:
         engine.dispose()
 
@@ -334,6 +348,7 @@ def test_a_mail_naming_a_ticket_keeps_its_order_with_the_members_own_mails(datab
             session.flush()
             ticket_id = session.scalar(select(Ticket.id))
             bruno, _ = upsert_member(session, "bruno@m.test", first_name="Bruno", last_name="Petit")
+            upsert_member(session, "chloe@m.test", first_name="Chloé", last_name="Durand")  # no stranger here
             session.flush()
             form = ResultForm(ticket_id=ticket_id, member_id=bruno.id, role="helper", cause="connection")
             session.add(form)
