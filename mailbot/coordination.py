@@ -33,7 +33,7 @@ import email.policy
 import hashlib
 import heapq
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -289,10 +289,13 @@ class MailKeys:
     cites: frozenset[str]
 
 
-def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -> MailKeys:
+def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False,
+              thread_tickets: Callable[[list[str]], Iterable[int]] | None = None) -> MailKeys:
     """The keys of a mail from its header (`head`: the first bytes of the mail, header first, which are repaired as
     the parser repairs them; else header fields alone). Never raises: unreadable fields give no key. A header that
     `header_cut` says was read in part adds ANY and CUT: the mail keeps its place among all the others.
+    `thread_tickets`: the tickets of the committed mails among these Message-IDs (the daemon's lookup, whose
+    database errors are the only ones raised here).
 
     The fields are read by the parser's own function (parsers.parse.header_fields: the sender as the router takes
     it, an IDN domain in its Unicode form, the tolerant RFC 2047 decoding of the subject, Message-IDs bare or in
@@ -314,7 +317,11 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
                                                                                   frozenset({NOBODY}))
     own_ids = [i.lower() for i in fields.message_ids]
     cited = [i.lower() for i in (*fields.in_reply_to, *fields.references)]
-    shared = {"from:" + address for address in senders if "@" in address} or {NOBODY}
+    shared = {"from:" + address for address in senders if "@" in address}
+    if not shared or fields.author.problem:
+        # No sender the router can take (several From and no Sender, none valid): quarantined or answered as
+        # nobody's, it counts with the strangers' mails (NOBODY) — and waits for each From named, as above.
+        shared.add(NOBODY)
     shared.update("ref:" + match.group(1).upper() for match in REFERENCE.finditer(fields.subject))
     # A token in a delivery address (a reply address) or in a Message-ID we sent (a thread token) names one ticket,
     # one member, one command: two mails naming the same one keep their order. (Scope and number: the MAC and the
@@ -331,6 +338,12 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
     # writes to the club is a copy on the ticket, not a stranger).
     shared |= {"from:" + address for address in (*fields.to, *fields.cc)
                if address not in senders and not is_club_address(address, clubs)}
+    thread = [*fields.in_reply_to, *fields.references]
+    if thread_tickets is not None and thread:
+        # A mail citing a committed mail of a ticket goes on that ticket, whoever wrote either (router._thread_ticket:
+        # a colleague's reply-all): it is about that ticket as if it carried its token, and keeps its order with
+        # the mails that change it (its member's withdrawal through the ticket's address, Aideur's close).
+        shared.update(f"tok:{SCOPE_TICKET}{ticket_id}" for ticket_id in thread_tickets(thread))
     own = shared | {"id:" + i for i in own_ids}
     cites = shared | {"id:" + i for i in (*own_ids, *cited)}
     if scopes & WHO_SCOPES:  # keeps its arrival order both ways: it may move the sender of an earlier mail too
@@ -340,6 +353,18 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -
         own.add(CUT)
         cites.add(ANY)
     return MailKeys(frozenset(own), frozenset(cites))
+
+
+def thread_tickets(session: Session, message_ids: list[str]) -> set[int]:
+    """The tickets of the committed mails among these Message-IDs (as written: the router compares them so)."""
+    from mailbot.models import InboundMail as InboundRecord  # models and all: keep this module light
+
+    found: set[int] = set()
+    ids = sorted(set(message_ids))
+    for start in range(0, len(ids), 500):
+        found.update(session.scalars(select(InboundRecord.ticket_id).where(
+            InboundRecord.message_id.in_(ids[start:start + 500]), InboundRecord.ticket_id.is_not(None))))
+    return found
 
 
 def header_cut(data: bytes, *, head: bool = False) -> bool:

@@ -10,6 +10,7 @@ of its waits (IDLE, polling, backoff after an outage), and at each step of sendi
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import signal
@@ -28,7 +29,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import sdnotify
 from mailbot.compose import TemplateRenderer
 from mailbot.config import ConfigError, Settings
-from mailbot.coordination import HEAD_BYTES, MailClaims, MailKeys, WaitingOrder, mail_keys, people_of
+from mailbot.coordination import (
+    HEAD_BYTES,
+    MailClaims,
+    MailKeys,
+    WaitingOrder,
+    mail_keys,
+    people_of,
+    thread_tickets,
+)
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -294,8 +303,11 @@ class Daemon:
             unread = [uid for uid, header in headers.items() if not header_at_start(header)]
             if unread:
                 headers.update(self.mailbox.heads(unread, HEAD_BYTES))
-            for uid, header in headers.items():
-                self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses, head=True)
+            with self.sessions() as session:  # the tickets of the committed mails they cite: one query a mail
+                lookup = functools.partial(thread_tickets, session)
+                for uid, header in headers.items():
+                    self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses, head=True,
+                                                      thread_tickets=lookup)
         wanted = set(uids)
         self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}
         return dict(self._keys_cache)

@@ -154,3 +154,45 @@ def test_a_scheduled_reminder_does_not_overtake_the_answer_waiting_in_the_inbox(
         kinds = session.scalars(select(OutboxMail.kind).where(OutboxMail.recipient == CHLOE)).all()
     assert "coordonnees" in kinds, kinds
     assert "accord_rappel" not in kinds, kinds  # as one daemon decides: she had answered
+
+
+def _text(body: bytes) -> str:
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(body, policy=email.policy.default)
+    part = message.get_body(("plain",))
+    return part.get_content() if part is not None else ""
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("held", [False, True], ids=["one-daemon", "withdrawal-held"])
+def test_a_colleagues_reply_in_the_thread_sees_the_ticket_as_the_members_earlier_mail_left_it(
+        clean_mail, settings, sessions, held):
+    """Alice's request (Cc: Bruno, a member) opened a ticket. Then, in the inbox: Alice's "Plus besoin, merci !"
+    through the ticket's reply address (UID n: withdraws it, the ticket closes) and Bruno's answer to Alice's
+    request, to the club alone (n+1: In-Reply-To her request's Message-ID; router.copy_or_repeat: someone who was
+    in Cc of the ticket's mails answering in its thread is a copy on that ticket, whose notification says whether
+    the ticket is closed). One daemon: Bruno's copy goes on a closed ticket, "(demande close)". Bruno's keys (his
+    address, his Message-ID, the cited id of Alice's committed request) shared nothing with Alice's mail: held, his
+    copy was notified as on an open request. A mail citing a committed mail of a ticket now names that ticket, as
+    its token would (coordination.thread_tickets)."""
+    from tests.helpers import BRUNO, settle
+    from tests.integration.aideur_clients import reply_to_notification
+
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, "Déménagement de bureaux", "Bonjour,\n\nQui pourrait m'aider à "
+                                       "déménager mes bureaux à Lyon le mois prochain ?\n\nAlice\n",
+                                       message_id="<Demenagement.X7@membres.test>", Cc=BRUNO).as_bytes())
+    run_cycle(settings, sessions)
+    [ack] = settle(clean_mail, ALICE, 1)
+    withdrawal = reply_to_notification(ack, "Plus besoin, merci !", "gmail", sender=ALICE, name="Alice Martin")
+    colleague = make_mail(BRUNO, "RE: Déménagement de bureaux", "Bonjour,\n\nJe peux prêter une camionnette "
+                          "pour le déménagement d'Alice.\n\nBruno\n", message_id="<camionnette@membres.test>",
+                          In_Reply_To="<Demenagement.X7@membres.test>",
+                          References="<Demenagement.X7@membres.test>")
+    _run(clean_mail, settings, sessions, [withdrawal.as_bytes(), colleague.as_bytes()], held=held)
+    with sessions() as session:
+        bodies = session.scalars(select(OutboxMail.body).where(OutboxMail.kind == "notification_copie")).all()
+    assert len(bodies) == 1, len(bodies)
+    assert "(demande close)" in _text(bodies[0]), _text(bodies[0])  # as one daemon decides

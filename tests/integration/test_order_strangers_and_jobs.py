@@ -286,3 +286,29 @@ def test_a_starting_daemons_first_jobs_tick_waits_for_the_answer_another_daemon_
         kinds = session.scalars(select(OutboxMail.kind).where(OutboxMail.recipient == CHLOE)).all()
     assert "coordonnees" in kinds, kinds
     assert "accord_rappel" not in kinds, kinds  # as one daemon decides: she had answered
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("held", [False, True], ids=["one-daemon", "first-members-quarantined-held"])
+def test_mails_naming_no_sender_the_router_takes_share_the_hourly_bound_in_arrival_order(clean_mail, settings,
+                                                                                          sessions, held):
+    """Eleven mails each name two member authors and no Sender ("From: m0, m1"; "From: m2, m3"…): the router takes
+    no sender from them, each is quarantined (expéditeur illisible), and the quarantine notices are bounded per hour
+    for all senders together (notices.quarantined → flood_notice). One daemon: the first is notified, the eleventh
+    grouped. Their keys were their From addresses (members'), not NOBODY: held, the first was the one grouped. A
+    mail whose sender the router cannot take is now nobody's (a stranger's mail, ordered both ways)."""
+    from mailbot.members import upsert_member
+
+    members = [f"membre{n:02d}@membres.test" for n in range(22)]
+    with sessions.begin() as session:
+        for n, address in enumerate(members):
+            upsert_member(session, address, first_name=f"Prénom{n}", last_name=f"Nom{n}", skills="conseil")
+    mails = [make_mail(f"{members[2 * n]}, {members[2 * n + 1]}", f"Demande commune {n}",
+                       f"Bonjour,\n\nNous cherchons un local ({n}).\n",
+                       message_id=f"<commune-{n}@membres.test>").as_bytes() for n in range(11)]
+    _run(clean_mail, settings, sessions, mails, held=held)
+    with sessions() as session:
+        keys = " ".join(session.scalars(select(OutboxMail.idempotency_key).where(
+            OutboxMail.kind == "alerte_quarantaine")))
+    assert "commune-0@membres.test" in keys, keys  # as one daemon decides
+    assert "commune-10@membres.test" not in keys, keys

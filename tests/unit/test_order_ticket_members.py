@@ -7,11 +7,12 @@ Each test states what the router will read of a mail (or what a ticket's command
 order keys tie it to the earlier mail it must follow (found by an attack, stop 23)."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from mailbot.coordination import STRANGER, WaitingOrder, people_of
+from mailbot.coordination import STRANGER, WaitingOrder, mail_keys, people_of
 from mailbot.db import make_engine, make_session_factory
 from mailbot.members import upsert_member
 from mailbot.parsers import parse_mail
@@ -200,3 +201,36 @@ def test_an_answer_through_a_consent_token_keeps_its_order_with_the_helpers_mail
     # And the other way: Bruno's mail after her answer waits for it.
     reverse = {1: waiting[2], 2: waiting[1]}
     assert WaitingOrder(reverse, people).blocker(2) == 1
+
+
+# --- 5. a mail citing a committed mail of a ticket names that ticket ------------------------------------------------
+
+@pytest.mark.parametrize("database_url", ["postgresql", "sqlite"], indirect=True)
+def test_a_mail_citing_a_committed_mail_of_a_ticket_keeps_its_order_with_the_tickets_members_mails(ticket_db):
+    """Alice's request <Demande.X7@m.test> is committed on her ticket. Bruno answers it, to the club alone: the
+    router puts his mail on her ticket by its thread, whoever wrote either (router._thread_ticket). Alice's
+    withdrawal through the ticket's address (closing it) came first and is held by another daemon: Bruno's mail cited
+    only an id no open mail owns, and went first (his copy notified as on an open request). The cited committed
+    mail's ticket is now among his keys, as its token would be (its Message-ID compared as written)."""
+    from mailbot.coordination import thread_tickets
+    from mailbot.models import InboundMail
+
+    sessions, ids = ticket_db
+    with sessions.begin() as session:
+        session.add(InboundMail(message_id="Demande.X7@m.test", folder="INBOX", uidvalidity=1, uid=1,
+                                outcome="ticket", ticket_id=ids["ticket"]))
+    withdrawal = f"From: alice@m.test\nTo: aide+t{ids['ticket']}m-{MAC}@club.test\nSubject: Re: Demande\n"
+    answer = ("From: bruno@m.test\nTo: aide@club.test\nSubject: RE: Demande\nMessage-ID: <b@m.test>\n"
+              "In-Reply-To: <Demande.X7@m.test>\n")
+    with sessions() as session:
+        lookup = functools.partial(thread_tickets, session)
+        waiting = {1: keys_of(withdrawal, lookup), 2: keys_of(answer, lookup)}
+        assert thread_tickets(session, ["demande.x7@m.test"]) == set()  # as the router compares: as written
+        people = people_of(session, waiting, ("aideur@club.test",))
+    assert f"tok:t{ids['ticket']}" in waiting[2].cites
+    assert WaitingOrder(waiting, people).blocker(2) == 1
+    assert WaitingOrder({1: keys_of(answer, None), 2: waiting[1]}, {}).blocker(2) is None  # (the key it lacked)
+
+
+def keys_of(header: str, lookup):  # type: ignore[no-untyped-def]
+    return mail_keys(header.replace("\n", "\r\n").encode() + b"\r\n", ("aide@club.test",), thread_tickets=lookup)
