@@ -33,7 +33,7 @@ import email.policy
 import hashlib
 import heapq
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.parsers.headers import mailboxes
 from mailbot.parsers.mime import repair_start
-from mailbot.parsers.parse import header_fields
+from mailbot.parsers.parse import bounded_id, header_fields
 from mailbot.parsers.recipients import is_club_address
 from mailbot.parsers.rules import REFERENCE
 from mailbot.tokens import (
@@ -265,13 +265,16 @@ BARRIER = "*barrier:"
 # her mails as with the ticket's member's.
 PARTY = "*party:"
 # people_of's entry STRANGER + "from:<address>" (its value, STRANGER) for an address no active member and not
-# Aideur has; NOBODY, the key of a mail naming no sender at all. Such a mail keeps its arrival order both ways with
-# every mail (not ending the round: it changes nobody's identity). What a stranger's mail does reaches people its
-# header does not name: the hour's bound on Aideur's notices counts all strangers' mails together, and members'
-# calendar invitations and unreadable mails with them (workflows.notices.flood_notice: in arrival order, the first
-# ones); an address claimed in its body is asked to confirm (workflows.aliases), on that member's hourly budget.
+# Aideur has (a former member's too); NOBODY, the key of a mail naming no sender the router can take. Strangers' mails
+# keep their arrival order among themselves: Aideur is told of each stranger's first mail up to a bound per hour,
+# all strangers together (workflows.notices.flood_notice): in arrival order, the first ones. (Not with every mail: an
+# unrelated member's mail never waits behind a stranger's that waits for a mail another daemon holds.)
 STRANGER = "*stranger"
 NOBODY = "*nobody"
+# people_of's entry THREAD + a cited Message-ID (its value, a member): the member of the ticket that committed mail is
+# on. And a mail citing a mail still waiting takes on that mail's people (WaitingOrder): a reply to a member's
+# follow-up keeps its order with her next mail to the ticket, as the follow-up does.
+THREAD = "*thread:"
 # The largest id a row can have (PostgreSQL's integer columns): a token's number beyond it names no row.
 MAX_ROW_ID = 2**31 - 1
 
@@ -284,18 +287,18 @@ class MailKeys:
     on both sides (two mails of one member, two mails about one ticket keep their order); a Message-ID is `own`,
     the Message-IDs it replies to are `cites` (its own too: a second delivery comes after the first), and so are
     the people it goes to besides the club ("from:<address>": the copy rules read their open tickets). The daemon
-    maps each "from:" key to its person once a round (`people_of`: "member:<id>", "aideur")."""
+    maps each "from:" key to its person once a round (`people_of`: "member:<id>", "aideur"). `thread`: the
+    Message-IDs it cites as the router compares them (parsers.parse.bounded_id): a committed one's ticket is looked
+    up each round (people_of: THREAD entries)."""
     own: frozenset[str]
     cites: frozenset[str]
+    thread: tuple[str, ...] = ()
 
 
-def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False,
-              thread_tickets: Callable[[list[str]], Iterable[int]] | None = None) -> MailKeys:
+def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False) -> MailKeys:
     """The keys of a mail from its header (`head`: the first bytes of the mail, header first, which are repaired as
     the parser repairs them; else header fields alone). Never raises: unreadable fields give no key. A header that
     `header_cut` says was read in part adds ANY and CUT: the mail keeps its place among all the others.
-    `thread_tickets`: the tickets of the committed mails among these Message-IDs (the daemon's lookup, whose
-    database errors are the only ones raised here).
 
     The fields are read by the parser's own function (parsers.parse.header_fields: the sender as the router takes
     it, an IDN domain in its Unicode form, the tolerant RFC 2047 decoding of the subject, Message-IDs bare or in
@@ -338,12 +341,6 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False,
     # writes to the club is a copy on the ticket, not a stranger).
     shared |= {"from:" + address for address in (*fields.to, *fields.cc)
                if address not in senders and not is_club_address(address, clubs)}
-    thread = [*fields.in_reply_to, *fields.references]
-    if thread_tickets is not None and thread:
-        # A mail citing a committed mail of a ticket goes on that ticket, whoever wrote either (router._thread_ticket:
-        # a colleague's reply-all): it is about that ticket as if it carried its token, and keeps its order with
-        # the mails that change it (its member's withdrawal through the ticket's address, Aideur's close).
-        shared.update(f"tok:{SCOPE_TICKET}{ticket_id}" for ticket_id in thread_tickets(thread))
     own = shared | {"id:" + i for i in own_ids}
     cites = shared | {"id:" + i for i in (*own_ids, *cited)}
     if scopes & WHO_SCOPES:  # keeps its arrival order both ways: it may move the sender of an earlier mail too
@@ -352,19 +349,22 @@ def mail_keys(header: bytes, clubs: Sequence[str] = (), *, head: bool = False,
     if cut:
         own.add(CUT)
         cites.add(ANY)
-    return MailKeys(frozenset(own), frozenset(cites))
+    thread = tuple(dict.fromkeys(bounded_id(i) for i in (*fields.in_reply_to, *fields.references)))
+    return MailKeys(frozenset(own), frozenset(cites), thread)
 
 
-def thread_tickets(session: Session, message_ids: list[str]) -> set[int]:
-    """The tickets of the committed mails among these Message-IDs (as written: the router compares them so)."""
+def thread_members(session: Session, message_ids: Iterable[str]) -> Iterator[tuple[str, int]]:
+    """(Message-ID, the member whose ticket it is on) for the committed mails among these (compared as the router
+    compares them: as stored)."""
     from mailbot.models import InboundMail as InboundRecord  # models and all: keep this module light
+    from mailbot.models import Ticket
 
-    found: set[int] = set()
     ids = sorted(set(message_ids))
     for start in range(0, len(ids), 500):
-        found.update(session.scalars(select(InboundRecord.ticket_id).where(
-            InboundRecord.message_id.in_(ids[start:start + 500]), InboundRecord.ticket_id.is_not(None))))
-    return found
+        rows = session.execute(select(InboundRecord.message_id, Ticket.member_id)
+                               .join(Ticket, Ticket.id == InboundRecord.ticket_id)
+                               .where(InboundRecord.message_id.in_(ids[start:start + 500])))
+        yield from ((message_id, member_id) for message_id, member_id in rows if member_id is not None)
 
 
 def header_cut(data: bytes, *, head: bool = False) -> bool:
@@ -402,6 +402,12 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     tickets = {} if known is None else known
     tickets.update((key, f"member:{member_id}")
                    for key, member_id in ticket_members(session, ticket_keys(waiting) - tickets.keys()))
+    # A mail citing a committed mail of a ticket goes on that ticket, whoever wrote either (router._thread_ticket: a
+    # colleague's reply): it keeps its order with the ticket's member's mails (her withdrawal, Aideur's close). Asked
+    # every round until found: a cited mail another daemon commits meanwhile.
+    cited = {THREAD + message_id for keys in waiting.values() for message_id in keys.thread} - tickets.keys()
+    tickets.update((THREAD + message_id, f"member:{member_id}")
+                   for message_id, member_id in thread_members(session, (key[len(THREAD):] for key in cited)))
     addresses = senders(waiting)
     # A mail naming a ticket (its reference, its token, the token of an appeal, a consent or a result form of it) is
     # about its member's request: it keeps its order with the member's own mails, which the router may put on that
@@ -522,22 +528,43 @@ class WaitingOrder:
         # Aideur's mails and a failing member's: as a mail that may change who is who (his commands act at once,
         # from their body; hers clears her mark).
         self._barriers: set[int] = set()
-        # Those and strangers' mails (STRANGER, NOBODY; or a mail copying a stranger): kept in order both ways.
-        self._both_ways: set[int] = set()
+        self._strangers: set[int] = set()  # mails of strangers (or copying one): in order among themselves
+        # The people a mail is about besides its own keys', both ways: the ticket's member of a committed mail it
+        # cites (THREAD), the people of a waiting mail it cites (and theirs, in UID order).
+        self._extra: dict[int, frozenset[str]] = {}
+        id_owner: dict[str, int] = {}  # an "id:" key → the first waiting mail owning it
         for uid in sorted(waiting):
+            extra = self._cited_people(waiting[uid], id_owner)
+            if extra:
+                self._extra[uid] = extra
+                for person in extra:
+                    heap = self._open.setdefault(person, [])
+                    if not heap or heap[-1] != uid:
+                        heap.append(uid)
             for key in waiting[uid].own:
+                if key.startswith("id:"):
+                    id_owner.setdefault(key, uid)
                 for person in self._persons(key):
                     heap = self._open.setdefault(person, [])
                     if not heap or heap[-1] != uid:
                         heap.append(uid)  # in UID order: a heap already
                     if person == AIDEUR or BARRIER + person in self._people:
                         self._barriers.add(uid)
-                if STRANGER + key in self._people or key == NOBODY:
-                    self._both_ways.add(uid)
+                if (STRANGER + key in self._people or key == NOBODY) and uid not in self._strangers:
+                    self._strangers.add(uid)
+                    self._open.setdefault(STRANGER, []).append(uid)
             if uid in self._barriers:
-                self._both_ways.add(uid)
-            if uid in self._both_ways:
                 self._open.setdefault(WHO, []).append(uid)  # every later mail waits for it
+
+    def _cited_people(self, keys: MailKeys, id_owner: Mapping[str, int]) -> frozenset[str]:
+        people = {person for message_id in keys.thread if (person := self._people.get(THREAD + message_id))}
+        for key in keys.cites:
+            earlier = id_owner.get(key) if key.startswith("id:") else None
+            if earlier is not None and key not in keys.own:
+                people.update(person for own in self._keys[earlier].own if not own.startswith("*")
+                              for person in self._persons(own))
+                people.update(self._extra.get(earlier, ()))
+        return frozenset(people)
 
     def _persons(self, key: str) -> tuple[str, ...]:
         """Whom a key stands for: its person (people_of), else itself; and the other member a token names."""
@@ -550,13 +577,15 @@ class WaitingOrder:
         if keys is None:
             return None
         lowest: int | None = None
-        for key in (*keys.cites, *self._always, *((ANY,) if uid in self._both_ways else ())):
-            for person in self._persons(key):
-                heap = self._open.get(person)
-                while heap and heap[0] in self._done:
-                    heapq.heappop(heap)
-                if heap and heap[0] < uid and (lowest is None or heap[0] < lowest):
-                    lowest = heap[0]
+        persons = [person for key in (*keys.cites, *self._always, *((ANY,) if uid in self._barriers else ()),
+                                      *((STRANGER,) if uid in self._strangers else ()))
+                   for person in self._persons(key)]
+        for person in (*persons, *self._extra.get(uid, ())):
+            heap = self._open.get(person)
+            while heap and heap[0] in self._done:
+                heapq.heappop(heap)
+            if heap and heap[0] < uid and (lowest is None or heap[0] < lowest):
+                lowest = heap[0]
         return lowest
 
     def done(self, uid: int) -> None:

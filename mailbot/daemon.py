@@ -10,7 +10,6 @@ of its waits (IDLE, polling, backoff after an outage), and at each step of sendi
 """
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import signal
@@ -36,7 +35,6 @@ from mailbot.coordination import (
     WaitingOrder,
     mail_keys,
     people_of,
-    thread_tickets,
 )
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
@@ -102,6 +100,10 @@ class JobsGate:
 
     def intake(self) -> threading.Lock:
         return self._lock
+
+    def taking_in(self) -> None:
+        """An intake begins: until it ends, mail it listed may be open."""
+        self._open_since = time.monotonic() if self._open_since is None else self._open_since
 
     def note(self, report: CycleReport) -> None:
         """After an intake: whether it left mail open in the inbox."""
@@ -198,6 +200,7 @@ class Daemon:
         backlog = sum(1 for uid, _ in sizes if uid > done)
         helper = BackgroundSending(self.settings, self.fixed_now, enabled=backlog > BACKGROUND_SENDING_ABOVE)
         with helper, self.jobs_gate.intake():
+            self.jobs_gate.taking_in()  # an intake cut short (IMAP, the database) leaves its mail open
             self._intake(report, sizes, done)
             self.jobs_gate.note(report)
         report.sent += helper.sent
@@ -303,11 +306,8 @@ class Daemon:
             unread = [uid for uid, header in headers.items() if not header_at_start(header)]
             if unread:
                 headers.update(self.mailbox.heads(unread, HEAD_BYTES))
-            with self.sessions() as session:  # the tickets of the committed mails they cite: one query a mail
-                lookup = functools.partial(thread_tickets, session)
-                for uid, header in headers.items():
-                    self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses, head=True,
-                                                      thread_tickets=lookup)
+            for uid, header in headers.items():
+                self._keys_cache[uid] = mail_keys(header, self.settings.club_addresses, head=True)
         wanted = set(uids)
         self._keys_cache = {uid: keys for uid, keys in self._keys_cache.items() if uid in wanted}
         return dict(self._keys_cache)

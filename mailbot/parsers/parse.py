@@ -155,7 +155,9 @@ def _clean(text: str) -> str:
     return text
 
 
-def _bounded_id(value: str) -> str:
+def bounded_id(value: str) -> str:
+    """A Message-ID as stored and compared (inbound_mails, the router's thread rules): cleaned, and one longer than
+    MAX_MESSAGE_ID replaced by its SHA-256."""
     value = _clean(value)
     if len(value) <= MAX_MESSAGE_ID:
         return value
@@ -168,7 +170,7 @@ def _storable(mail: InboundMail) -> InboundMail:
     for item in dataclasses.fields(mail):
         value = getattr(mail, item.name)
         if item.name in ("message_id", "in_reply_to", "references"):
-            new = _bounded_id(value) if isinstance(value, str) else tuple(_bounded_id(v) for v in value)
+            new = bounded_id(value) if isinstance(value, str) else tuple(bounded_id(v) for v in value)
         elif item.name == "subject":
             new = _clean(value)[:MAX_SUBJECT]
         elif isinstance(value, str):

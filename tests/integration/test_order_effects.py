@@ -176,7 +176,7 @@ def test_a_colleagues_reply_in_the_thread_sees_the_ticket_as_the_members_earlier
     the ticket is closed). One daemon: Bruno's copy goes on a closed ticket, "(demande close)". Bruno's keys (his
     address, his Message-ID, the cited id of Alice's committed request) shared nothing with Alice's mail: held, his
     copy was notified as on an open request. A mail citing a committed mail of a ticket now names that ticket, as
-    its token would (coordination.thread_tickets)."""
+    its token would (coordination.people_of: THREAD)."""
     from tests.helpers import BRUNO, settle
     from tests.integration.aideur_clients import reply_to_notification
 

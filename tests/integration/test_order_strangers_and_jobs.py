@@ -1,7 +1,7 @@
-"""Order across daemons: a stranger's mail keeps its arrival order both ways with every mail (the hour's bound on
-Aideur's notices counts members' calendar invitations and unreadable mails with the strangers'; a former member and
-a mail naming no sender are strangers; an address claimed in a stranger's body is asked to confirm), and the
-scheduled jobs wait for a mail another daemon holds — below the checkpoint too, and from a daemon's start.
+"""Order across daemons: strangers' mails keep their arrival order among themselves (the hour's bound on Aideur's
+notices counts them together; a former member, a mail naming no sender the router can take and one with an
+unreadable sender are strangers), and the scheduled jobs wait for a mail another daemon holds — below the
+checkpoint too, and from a daemon's start.
 
 Each test runs twice: `held=False` is one daemon (arrival order); `held=True` holds an inbox mail by another
 daemon's claim (tests.helpers.cycle_while_held, or a longer hold written here), then handles it. The outcome must
@@ -103,36 +103,7 @@ def test_jobs_wait_for_a_held_mail_after_a_later_mail_moved_the_checkpoint(clean
     assert "accord_rappel" not in kinds, kinds  # as one daemon decides: she had answered
 
 
-# --- 2. the hourly flood bound counts members' calendar mails and former members' mails too ----------------------
-
-def _calendar(message_id: str, sender: str) -> bytes:
-    from tests.integration.test_not_requests import GOOGLE_ICS, raw
-
-    return raw(message_id, "Subject: Invitation : Petit-déjeuner des entrepreneurs @ mar. 8 déc. 2026\n",
-               "--G\nContent-Type: text/plain; charset=utf-8\n\nVous avez été invité.\n--G\nContent-Type: "
-               "text/calendar; charset=utf-8; method=REQUEST\n\n" + GOOGLE_ICS + "--G--\n",
-               'multipart/mixed; boundary="G"', sender=sender)
-
-
-@POSTGRES_ONLY
-@pytest.mark.parametrize("held", [False, True], ids=["one-daemon", "members-invitation-held"])
-def test_a_members_calendar_invitation_counts_for_the_hourly_bound_in_arrival_order(clean_mail, settings, sessions,
-                                                                                   held):
-    """Bruno (a member) sends the club a calendar invitation (UID n); then ten strangers do (n+1..n+10), within
-    the hour. The calendar notices to Aideur are bounded per hour for all senders together
-    (notrequests.calendar → notices.flood_notice, outcome "calendar", FIRST_OVERALL=10), members included (a
-    member's invitation threading with no ticket). One daemon: Bruno's invitation is notified, the tenth
-    stranger's is grouped. Strangers' mails were ordered among themselves only: held, the ten strangers took the
-    ten notices and Aideur never heard of Bruno's invitation. A stranger's mail now waits for every earlier mail."""
-    add_members(sessions)
-    strangers = [f"reseau{n:02d}@ailleurs.test" for n in range(1, 11)]
-    mails = [_calendar("invite-bruno@membres", BRUNO)] + [_calendar(f"invite-{n}@ailleurs", s)
-                                                         for n, s in enumerate(strangers, 1)]
-    _run(clean_mail, settings, sessions, mails, held=held)
-    told = _notified(sessions, "notification_agenda")
-    assert BRUNO in told, sorted(told)  # as one daemon decides: the first invitation of the hour
-    assert strangers[-1] not in told, sorted(told)
-
+# --- 2. the hourly bound on Aideur's notices: former members, mails with no sender the router takes ------------
 
 @POSTGRES_ONLY
 @pytest.mark.parametrize("held", [False, True], ids=["one-daemon", "former-member-held"])
@@ -170,9 +141,9 @@ def test_a_members_quarantined_mail_counts_for_the_hourly_bound_in_arrival_order
     (expéditeur illisible), UID n. Then ten strangers' mails are quarantined the same way (n+1..n+10, each "From:
     a stranger, his partner"). The quarantine notices are bounded per hour for all senders together
     (notices.quarantined → flood_notice, outcome "quarantined"). One daemon: Aideur hears of Alice's mail, the
-    tenth stranger's is grouped. Alice's mail has member addresses only and shared no key with the strangers'
-    mails: held, theirs took the ten notices and Alice's was grouped. A stranger's mail now waits for every earlier
-    mail."""
+    tenth stranger's is grouped. Alice's mail had member addresses only and shared no key with the strangers'
+    mails: held, theirs took the ten notices and Alice's was grouped. A mail whose sender the router cannot take is
+    nobody's now (NOBODY): a stranger's, in order with the others."""
     add_members(sessions)
     mails = [make_mail(f"{ALICE}, {CHLOE}", "Notre demande commune", "Bonjour,\n\nNous cherchons un local.\n",
                        message_id="<commune@membres.test>").as_bytes()]
@@ -183,35 +154,6 @@ def test_a_members_quarantined_mail_counts_for_the_hourly_bound_in_arrival_order
     keys = " ".join(_quarantine_notices(sessions))
     assert "commune@membres.test" in keys, keys  # as one daemon decides
     assert "q-10@ailleurs.test" not in keys, keys
-
-
-# --- 3. an address written in a mail's body: an automatic mail to that member ------------------------------------
-
-@POSTGRES_ONLY
-@pytest.mark.parametrize("held", [False, True], ids=["one-daemon", "claim-held"])
-def test_an_address_claimed_in_the_body_spends_that_members_budget_in_arrival_order(clean_mail, settings, sessions,
-                                                                                   held):
-    """MAILBOT_RATE_LIMIT_PER_HOUR=1. Someone writes from an unknown address "je suis membre, mon adresse au club
-    est alice@membres.test" (UID n): the club asks Alice, at her address on record, to confirm
-    (aliases._ask_recognition → `adresse_confirmation`, an automatic mail on Alice's hourly budget). Then Alice
-    writes a request of her own (n+1): its acknowledgement counts toward the same budget. One daemon: the
-    confirmation leaves at once, the acknowledgement is held an hour. The claimed address is in the body only (the
-    keys read headers): held, Alice's acknowledgement took the slot and the confirmation waited an hour. Every
-    later mail now waits for a stranger's."""
-    import dataclasses
-
-    add_members(sessions)
-    limited = dataclasses.replace(settings, rate_limit_per_hour=1)
-    claim = make_mail("alice.martin@perso.test", "Mon adresse", "Bonjour,\n\nJe suis membre du club, mon adresse au "
-                      "club est alice@membres.test.\n\nAlice\n", message_id="<claim@perso.test>")
-    request = make_mail(ALICE, "Local pour une formation", "Bonjour,\n\nJe cherche une salle pour une formation "
-                        "de dix personnes en janvier.\n\nAlice\n", message_id="<salle@membres.test>")
-    _run(clean_mail, limited, sessions, [claim.as_bytes(), request.as_bytes()], held=held)
-    with sessions() as session:
-        rows = dict(session.execute(select(OutboxMail.kind, OutboxMail.next_attempt_at)
-                                    .where(OutboxMail.recipient == ALICE, OutboxMail.automatic.is_(True))).all())
-    assert set(rows) == {"adresse_confirmation", "accuse_reception"}, rows
-    assert rows["adresse_confirmation"] <= CLOCK < rows["accuse_reception"], rows  # as one daemon decides
 
 
 @POSTGRES_ONLY

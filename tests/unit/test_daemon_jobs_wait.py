@@ -78,3 +78,16 @@ def test_the_jobs_thread_never_runs_during_an_intake():
         assert daemon.ran == 0 and tick.is_alive()
     tick.join(timeout=5)
     assert daemon.ran == 1
+
+
+def test_an_intake_cut_short_leaves_the_jobs_waiting():
+    """A cycle that lists a member's answer, then loses IMAP while fetching it, never says what it left open: an
+    intake closes the gate as it begins (before: the gate stayed as the last complete intake left it, open, and the
+    scheduler's tick sent a reminder to the member whose answer sat in the inbox)."""
+    gate = JobsGate()
+    gate.note(CycleReport())
+    assert gate.may_run()
+    gate.taking_in()
+    assert not gate.may_run()  # (the intake raised here)
+    gate.note(CycleReport())  # the next intake, complete
+    assert gate.may_run()

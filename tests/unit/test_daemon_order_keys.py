@@ -4,7 +4,6 @@ reads of the whole mail (parse_mail): a field the router reads and the keys miss
 overtake the mail it depends on (issue 16, point 1). The IMAP server is played by FakeMailbox, as Dovecot answers."""
 from __future__ import annotations
 
-from contextlib import nullcontext
 from types import SimpleNamespace
 
 from mailbot.coordination import HEAD_BYTES, WaitingOrder
@@ -36,14 +35,9 @@ class FakeMailbox:
         return {uid: self.mails[uid][:size] for uid in uids}
 
 
-# A database with no committed mail: the tickets of the mails a waiting mail cites (coordination.thread_tickets).
-NO_COMMITTED_MAIL = SimpleNamespace(scalars=lambda query: [])
-
-
 def daemon_keys(mails: dict[int, bytes]):  # type: ignore[no-untyped-def]
     fake = SimpleNamespace(_keys_validity=0, _keys_cache={}, mailbox=FakeMailbox(mails),
-                           settings=SimpleNamespace(club_addresses=CLUBS),
-                           sessions=lambda: nullcontext(NO_COMMITTED_MAIL))
+                           settings=SimpleNamespace(club_addresses=CLUBS))
     return Daemon._keys(fake, 1, sorted(mails))  # type: ignore[arg-type]
 
 

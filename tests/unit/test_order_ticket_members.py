@@ -7,12 +7,11 @@ Each test states what the router will read of a mail (or what a ticket's command
 order keys tie it to the earlier mail it must follow (found by an attack, stop 23)."""
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from mailbot.coordination import STRANGER, WaitingOrder, mail_keys, people_of
+from mailbot.coordination import STRANGER, WaitingOrder, people_of
 from mailbot.db import make_engine, make_session_factory
 from mailbot.members import upsert_member
 from mailbot.parsers import parse_mail
@@ -203,7 +202,7 @@ def test_an_answer_through_a_consent_token_keeps_its_order_with_the_helpers_mail
     assert WaitingOrder(reverse, people).blocker(2) == 1
 
 
-# --- 5. a mail citing a committed mail of a ticket names that ticket ------------------------------------------------
+# --- 5. a mail citing a mail of a ticket: committed (its ticket's member), or waiting (that mail's people) --------
 
 @pytest.mark.parametrize("database_url", ["postgresql", "sqlite"], indirect=True)
 def test_a_mail_citing_a_committed_mail_of_a_ticket_keeps_its_order_with_the_tickets_members_mails(ticket_db):
@@ -211,26 +210,52 @@ def test_a_mail_citing_a_committed_mail_of_a_ticket_keeps_its_order_with_the_tic
     router puts his mail on her ticket by its thread, whoever wrote either (router._thread_ticket). Alice's
     withdrawal through the ticket's address (closing it) came first and is held by another daemon: Bruno's mail cited
     only an id no open mail owns, and went first (his copy notified as on an open request). The cited committed
-    mail's ticket is now among his keys, as its token would be (its Message-ID compared as written)."""
-    from mailbot.coordination import thread_tickets
+    mail's ticket member is now his too (people_of: THREAD, the Message-ID compared as stored, a long one hashed as
+    the parser stores it; asked every round until found)."""
+    from mailbot.coordination import THREAD
     from mailbot.models import InboundMail
+    from mailbot.parsers.parse import bounded_id
 
     sessions, ids = ticket_db
+    long_id = "L" * 1200 + "@m.test"
     with sessions.begin() as session:
-        session.add(InboundMail(message_id="Demande.X7@m.test", folder="INBOX", uidvalidity=1, uid=1,
-                                outcome="ticket", ticket_id=ids["ticket"]))
-    withdrawal = f"From: alice@m.test\nTo: aide+t{ids['ticket']}m-{MAC}@club.test\nSubject: Re: Demande\n"
-    answer = ("From: bruno@m.test\nTo: aide@club.test\nSubject: RE: Demande\nMessage-ID: <b@m.test>\n"
-              "In-Reply-To: <Demande.X7@m.test>\n")
+        session.add_all([InboundMail(message_id=message_id, folder="INBOX", uidvalidity=1, uid=uid, outcome="ticket",
+                                     ticket_id=ids["ticket"])
+                         for uid, message_id in ((1, "Demande.X7@m.test"), (2, bounded_id(long_id)))])
+    withdrawal = raw_keys(f"From: alice@m.test\nTo: aide+t{ids['ticket']}m-{MAC}@club.test\nSubject: Re: Demande\n")
+    for cited in ("Demande.X7@m.test", long_id):
+        answer = raw_keys("From: bruno@m.test\nTo: aide@club.test\nSubject: RE: Demande\nMessage-ID: <b@m.test>\n"
+                          f"In-Reply-To: <{cited}>\n")
+        waiting = {1: withdrawal, 2: answer}
+        known: dict[str, str] = {}
+        with sessions() as session:
+            people = people_of(session, waiting, ("aideur@club.test",), known)
+        assert people[THREAD + bounded_id(cited)] == f"member:{ids['alice']}"
+        assert WaitingOrder(waiting, people).blocker(2) == 1
+        assert WaitingOrder(waiting, {}).blocker(2) is None  # (what it lacked)
+        assert THREAD + bounded_id(cited) in known  # found once, not asked again this cycle
+    unknown = {1: raw_keys("From: bruno@m.test\nTo: aide@club.test\nIn-Reply-To: <pas-encore@m.test>\n")}
+    known = {}
     with sessions() as session:
-        lookup = functools.partial(thread_tickets, session)
-        waiting = {1: keys_of(withdrawal, lookup), 2: keys_of(answer, lookup)}
-        assert thread_tickets(session, ["demande.x7@m.test"]) == set()  # as the router compares: as written
-        people = people_of(session, waiting, ("aideur@club.test",))
-    assert f"tok:t{ids['ticket']}" in waiting[2].cites
-    assert WaitingOrder(waiting, people).blocker(2) == 1
-    assert WaitingOrder({1: keys_of(answer, None), 2: waiting[1]}, {}).blocker(2) is None  # (the key it lacked)
+        people_of(session, unknown, ("aideur@club.test",), known)
+    assert not any(key.startswith(THREAD) for key in known)  # asked again next round: committed meanwhile?
 
 
-def keys_of(header: str, lookup):  # type: ignore[no-untyped-def]
-    return mail_keys(header.replace("\n", "\r\n").encode() + b"\r\n", ("aide@club.test",), thread_tickets=lookup)
+def test_a_reply_to_a_waiting_mail_takes_on_its_people():
+    """Alice's follow-up on her ticket (Cc Bruno) waits in the inbox; Bruno replies to it alone; then Alice withdraws
+    through the ticket's address. One daemon: Bruno's copy is on an open ticket, then it closes. Bruno's reply shared
+    no key with the withdrawal (it cites the follow-up, which is Alice's): held, the withdrawal went first. A mail
+    citing a waiting mail now takes on that mail's people (and theirs), both ways."""
+    waiting = {1: raw_keys("From: alice@m.test\nTo: aide@club.test\nCc: bruno@m.test\nSubject: Re: Devis\n"
+                           "Message-ID: <Suite@m.test>\n"),
+               2: raw_keys("From: bruno@m.test\nTo: aide@club.test\nSubject: Re: Devis\nMessage-ID: <b@m.test>\n"
+                           "In-Reply-To: <Suite@m.test>\n"),
+               3: raw_keys("From: chloe@m.test\nTo: aide@club.test\nSubject: Re: Devis\nIn-Reply-To: <b@m.test>\n"),
+               4: raw_keys(f"From: alice@m.test\nTo: aide+t7m-{MAC}@club.test\nSubject: Plus besoin\n")}
+    people = {"from:alice@m.test": "member:1", "tok:t7": "member:1", "from:bruno@m.test": "member:2"}
+    order = WaitingOrder(waiting, people)
+    assert order.blocker(2) == 1 and order.blocker(3) == 1  # (a reply to Bruno's reply is about Alice's too)
+    order.done(1)
+    assert order.blocker(4) == 2  # Bruno's reply (about Alice's follow-up) comes first
+    order.done(2)
+    assert order.blocker(4) == 3  # and a reply to his (through his, hers)

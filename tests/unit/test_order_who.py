@@ -36,7 +36,6 @@ from types import SimpleNamespace
 
 from mailbot import daemon as daemon_module
 from mailbot.daemon import CycleReport, Daemon
-from tests.unit.test_daemon_order_keys import NO_COMMITTED_MAIL
 
 
 class _Box:
@@ -94,7 +93,7 @@ class _FakeDaemon(Daemon):
                                         aideur_addresses=("aideur@club.test",), club_addresses=("aide@club.test",),
                                         processed_folder="P", quarantine_folder="Q")
         self.mailbox, self.claims, self.pipeline = _Box(mails), _Claims(held), _Pipeline()
-        self.sessions = contextmanager(lambda: (yield NO_COMMITTED_MAIL))
+        self.sessions = contextmanager(lambda: (yield None))
         self.metrics = SimpleNamespace(observe_mail=lambda action: None)
         self._keys_cache, self._keys_validity = {}, 0
         self._stopping = False

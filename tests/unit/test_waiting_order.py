@@ -58,9 +58,10 @@ def test_a_deferred_or_foreign_mail_keeps_what_depends_on_it_waiting_and_a_commi
         2: keys(message_id="<b@x>", from_="alice@m.test"),
         3: keys(message_id="<c@x>", from_="bruno@m.test", in_reply_to="<b@x>"),
     })
-    # 1 held by another daemon: 2 waits, and 3 (which depends on 2 only) waits too, since 2 stays open.
+    # 1 held by another daemon: 2 waits, and 3 too — it answers 2, and takes on 2's people (Alice: her earlier mail
+    # first, as 2 waits for it).
     assert order.blocker(2) == 1
-    assert order.blocker(3) == 2
+    assert order.blocker(3) == 1
     order.done(1)  # committed (processed or quarantined) — or gone: not in the next round's WaitingOrder at all
     assert order.blocker(2) is None
     assert WaitingOrder({3: keys(message_id="<c@x>", in_reply_to="<b@x>")}).blocker(3) is None
@@ -86,12 +87,11 @@ def test_the_people_a_mail_copies_and_their_later_mails_keep_their_order(field):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_strangers_mails_keep_their_arrival_order_among_themselves(database_url):
-    """Aideur hears of each stranger's first mail up to ten an hour, all strangers together, members' calendar
-    invitations and unreadable mails with them (notices.flood_notice): one daemon tells him of the first ten in
-    arrival order. A stranger's mail held by another daemon was overtaken by the later strangers' (no key in
-    common), and the first to write was the one he never heard of. An address no active member and not Aideur has
-    is a stranger's (people_of), and so is a mail naming no sender: it keeps its arrival order both ways with every
-    mail, without ending the round."""
+    """Aideur hears of each stranger's first mail up to ten an hour, all strangers together (notices.flood_notice):
+    one daemon tells him of the first ten in arrival order. A stranger's mail held by another daemon was overtaken by
+    the later strangers' (no key in common), and the first to write was the one he never heard of. An address no
+    active member and not Aideur has is a stranger's (people_of), and so is a mail naming no sender: those keep
+    their order among themselves; a member's mail does not wait for them (nor they for hers)."""
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     try:
@@ -104,9 +104,9 @@ def test_strangers_mails_keep_their_arrival_order_among_themselves(database_url)
         with sessions() as session:
             people = people_of(session, waiting, ("aideur@club.test",))
         order = WaitingOrder(waiting, people)
-        assert order.blocker(2) == 1 and order.blocker(3) == 1
+        assert order.blocker(2) is None and order.blocker(3) == 1
         order.done(1)
-        assert order.blocker(2) is None and order.blocker(3) == 2  # it waits for every earlier mail too
+        assert order.blocker(3) is None
         assert not order.stale  # a stranger's mail changes nobody's identity: the round goes on
         assert STRANGER + "from:aideur@club.test" not in people and STRANGER + "from:alice@m.test" not in people
         nameless = {1: raw_keys("To: aide@club.test\nSubject: Formulaire\n"), 2: waiting[2],
@@ -123,12 +123,12 @@ def test_strangers_mails_keep_their_arrival_order_among_themselves(database_url)
         engine.dispose()
 
 
-def test_unreadable_headers_name_nobody_and_keep_their_arrival_order():
+def test_unreadable_headers_name_nobody_and_keep_their_order_among_strangers():
     """A mail naming no sender is a stranger's (it is quarantined or answered as one, and counted with them)."""
     assert mail_keys(b"\xff\xfe not a header \x00") == mail_keys(b"\xff\xfe not a header \x00")
     order = WaitingOrder({1: mail_keys(b""), 2: mail_keys(b"garbage\r\n\r\n"),
                           3: keys(message_id="<a@x>", from_="alice@m.test")})
-    assert order.blocker(2) == 1 and order.blocker(3) == 1
+    assert order.blocker(2) == 1 and order.blocker(3) is None
     assert order.blocker(99) is None  # a UID whose headers were not read (gone meanwhile)
 
 
@@ -326,7 +326,7 @@ def test_each_sender_is_mapped_to_the_person_the_router_sees(database_url):
         assert order.blocker(5) == 1  # Aideur's mail may change who is who: every later mail waits for it
         members_only = WaitingOrder({uid: keys for uid, keys in waiting.items() if uid > 2}, people)
         assert members_only.blocker(4) == 3
-        assert members_only.blocker(5) == 3  # Bruno is no member: a stranger's mail waits for every earlier one
+        assert members_only.blocker(5) is None  # Bruno is no member here: no earlier stranger's mail
     finally:
         engine.dispose()
 
