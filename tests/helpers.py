@@ -1,6 +1,8 @@
 """Test helpers: send mail over real SMTP, read mailboxes over real IMAP, run one daemon cycle."""
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import smtplib
 import time
@@ -171,18 +173,39 @@ def run_cycle(settings: Settings, sessions: sessionmaker[Session], *, at: dateti
 
 
 def cycle_while_held(settings: Settings, sessions: sessionmaker[Session], *, position: int = 0,
-                     at: datetime = CLOCK) -> None:
+                     at: datetime = CLOCK, cycles: int = 1) -> None:
     """Another daemon's claim (PostgreSQL advisory lock) on the inbox's mail at `position` (0: the first, in UID
-    order) during one cycle of this daemon; then the next cycle, in which that mail is free (the other daemon's
-    turn, played here)."""
+    order) during one cycle of this daemon (`cycles`: a slow daemon, a large mail); then the next cycle, in which
+    that mail is free (the other daemon's turn, played here)."""
     box = Mailbox(settings.imap, "INBOX")
     box.connect()
     uidvalidity, uid = box.uidvalidity, box.sizes()[position][0]
     box.close()
     with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:
         assert held == [uid]
+        for _ in range(cycles):
+            run_cycle(settings, sessions, at=at)
+    run_cycle(settings, sessions, at=at)
+
+
+def run_held_or_in_order(server: MailServer, settings: Settings, sessions: sessionmaker[Session], mails: list[bytes],
+                         *, held: bool, position: int = 0, at: datetime = CLOCK) -> None:
+    """Append `mails` to the club inbox in this order; then `held`: another daemon holds the mail at `position` for
+    one cycle of this daemon (cycle_while_held), else one daemon takes them in arrival order; then one more cycle."""
+    for raw in mails:
+        append(server, CLUB, raw)
+    if held:
+        cycle_while_held(settings, sessions, position=position, at=at)
+    else:
         run_cycle(settings, sessions, at=at)
     run_cycle(settings, sessions, at=at)
+
+
+def plain_text(body: bytes) -> str:
+    """The text/plain part of a stored mail (an outbox row's body)."""
+    message = email.message_from_bytes(body, policy=email.policy.default)
+    part = message.get_body(("plain",))
+    return part.get_content() if isinstance(part, EmailMessage) else ""
 
 
 def smtp_settings(database_url: str, host: str, port: int) -> ServerSettings:

@@ -9,9 +9,6 @@ be the same (before the mends, each held case decided differently from one daemo
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 import pytest
 from sqlalchemy import select, update
 
@@ -23,49 +20,23 @@ from tests.helpers import (
     ALICE,
     BRUNO,
     CHLOE,
-    CLOCK,
     CLUB,
     add_members,
     append,
     cycle_while_held,
     make_mail,
     run_cycle,
+    run_held_or_in_order,
 )
+from tests.integration.test_order_effects import assert_chloe_answered_before_the_jobs
 
 POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-
-
-def _run(server, settings, sessions, mails: list[bytes], *, held: bool) -> None:  # type: ignore[no-untyped-def]
-    for raw in mails:
-        append(server, CLUB, raw)
-    if held:
-        cycle_while_held(settings, sessions)
-    else:
-        run_cycle(settings, sessions)
-    run_cycle(settings, sessions)
 
 
 def _notified(sessions, kind: str) -> set[str]:  # type: ignore[no-untyped-def]
     with sessions() as session:
         return set(session.scalars(select(OutboxMail.about).where(OutboxMail.kind == kind,
                                                                   OutboxMail.recipient == AIDEUR)))
-
-
-def hold_for_cycles(settings, sessions, cycles: int, *, at: datetime = CLOCK,  # type: ignore[no-untyped-def]
-                    position: int = 0, between: Callable[[], None] | None = None) -> None:
-    """Another daemon's claim on the inbox's mail at `position` during `cycles` cycles of this daemon (a slow
-    daemon: a large mail, a stalled connection); then released, and one more cycle."""
-    box = Mailbox(settings.imap, "INBOX")
-    box.connect()
-    uidvalidity, uid = box.uidvalidity, box.sizes()[position][0]
-    box.close()
-    with MailClaims(sessions.kw["bind"]).hold("INBOX", uidvalidity, [uid]) as held:
-        assert held == [uid]
-        for _ in range(cycles):
-            run_cycle(settings, sessions, at=at)
-            if between is not None:
-                between()
-    run_cycle(settings, sessions, at=at)
 
 
 # --- 1. the jobs wait for a held mail below the checkpoint ------------------------------------------------------------
@@ -93,14 +64,11 @@ def test_jobs_wait_for_a_held_mail_after_a_later_mail_moved_the_checkpoint(clean
                                        "de parpaings ?\n\nBruno\n", message_id="<parpaings@membres.test>").as_bytes())
     later = THURSDAY + timedelta(days=3, hours=1)
     if held:
-        hold_for_cycles(settings, sessions, 2, at=later)
+        cycle_while_held(settings, sessions, at=later, cycles=2)
     else:
         run_cycle(settings, sessions, at=later)
         run_cycle(settings, sessions, at=later)
-    with sessions() as session:
-        kinds = session.scalars(select(OutboxMail.kind).where(OutboxMail.recipient == CHLOE)).all()
-    assert "coordonnees" in kinds, kinds
-    assert "accord_rappel" not in kinds, kinds  # as one daemon decides: she had answered
+    assert_chloe_answered_before_the_jobs(sessions)  # as one daemon decides
 
 
 # --- 2. the hourly bound on Aideur's notices: former members, mails with no sender the router takes ------------
@@ -121,7 +89,7 @@ def test_a_former_members_mail_counts_for_the_strangers_bound_in_arrival_order(c
                        message_id="<retour@membres.test>").as_bytes()]
     mails += [make_mail(s, f"Renseignement {n}", f"Bonjour,\n\nJe voudrais des renseignements ({n}).\n",
                         message_id=f"<inconnu-{n}@ailleurs.test>").as_bytes() for n, s in enumerate(strangers, 1)]
-    _run(clean_mail, settings, sessions, mails, held=held)
+    run_held_or_in_order(clean_mail, settings, sessions, mails, held=held)
     told = _notified(sessions, "notification_non_membre")
     assert BRUNO in told, sorted(told)  # as one daemon decides
     assert strangers[-1] not in told, sorted(told)
@@ -150,7 +118,7 @@ def test_a_members_quarantined_mail_counts_for_the_hourly_bound_in_arrival_order
     mails += [make_mail(f"inconnu{n:02d}@ailleurs.test, associe{n:02d}@ailleurs.test", f"Renseignement {n}",
                         f"Bonjour,\n\nDes renseignements ({n}).\n", message_id=f"<q-{n}@ailleurs.test>").as_bytes()
               for n in range(1, 11)]
-    _run(clean_mail, settings, sessions, mails, held=held)
+    run_held_or_in_order(clean_mail, settings, sessions, mails, held=held)
     keys = " ".join(_quarantine_notices(sessions))
     assert "commune@membres.test" in keys, keys  # as one daemon decides
     assert "q-10@ailleurs.test" not in keys, keys
@@ -173,7 +141,7 @@ def test_a_mail_without_sender_counts_for_the_strangers_bound_in_arrival_order(c
     mails = [senderless] + [make_mail(s, f"Renseignement {n}", f"Bonjour,\n\nJe voudrais des renseignements ({n}).\n",
                                       message_id=f"<inconnu-{n}@ailleurs.test>").as_bytes()
                             for n, s in enumerate(strangers, 1)]
-    _run(clean_mail, settings, sessions, mails, held=held)
+    run_held_or_in_order(clean_mail, settings, sessions, mails, held=held)
     with sessions() as session:
         keys = " ".join(session.scalars(select(OutboxMail.idempotency_key).where(
             OutboxMail.kind == "notification_non_membre")))
@@ -224,10 +192,7 @@ def test_a_starting_daemons_first_jobs_tick_waits_for_the_answer_another_daemon_
     else:
         run_cycle(settings, sessions, at=later)
     run_cycle(settings, sessions, at=later)
-    with sessions() as session:
-        kinds = session.scalars(select(OutboxMail.kind).where(OutboxMail.recipient == CHLOE)).all()
-    assert "coordonnees" in kinds, kinds
-    assert "accord_rappel" not in kinds, kinds  # as one daemon decides: she had answered
+    assert_chloe_answered_before_the_jobs(sessions)  # as one daemon decides
 
 
 @POSTGRES_ONLY
@@ -248,7 +213,7 @@ def test_mails_naming_no_sender_the_router_takes_share_the_hourly_bound_in_arriv
     mails = [make_mail(f"{members[2 * n]}, {members[2 * n + 1]}", f"Demande commune {n}",
                        f"Bonjour,\n\nNous cherchons un local ({n}).\n",
                        message_id=f"<commune-{n}@membres.test>").as_bytes() for n in range(11)]
-    _run(clean_mail, settings, sessions, mails, held=held)
+    run_held_or_in_order(clean_mail, settings, sessions, mails, held=held)
     with sessions() as session:
         keys = " ".join(session.scalars(select(OutboxMail.idempotency_key).where(
             OutboxMail.kind == "alerte_quarantaine")))

@@ -8,22 +8,25 @@ daemon's claim for one cycle (tests.helpers.cycle_while_held), then handles it. 
 """
 from __future__ import annotations
 
-import email
-import email.policy
-
 import pytest
 from sqlalchemy import select
 
 from mailbot.models import OutboxMail
-from tests.helpers import ALICE, BRUNO, CHLOE, CLUB, add_members, append, cycle_while_held, make_mail, run_cycle, settle
+from tests.helpers import (
+    ALICE,
+    BRUNO,
+    CHLOE,
+    CLUB,
+    add_members,
+    append,
+    make_mail,
+    plain_text,
+    run_cycle,
+    run_held_or_in_order,
+    settle,
+)
 
 POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-
-
-def _text(body: bytes) -> str:
-    message = email.message_from_bytes(body, policy=email.policy.default)
-    part = message.get_body(("plain",))
-    return part.get_content() if part is not None else ""
 
 
 def _outcomes(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -35,7 +38,7 @@ def _outcomes(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def _copy_notes(sessions) -> list[str]:  # type: ignore[no-untyped-def]
     with sessions() as session:
-        return [_text(b) for b in session.scalars(select(OutboxMail.body)
+        return [plain_text(b) for b in session.scalars(select(OutboxMail.body)
                                                    .where(OutboxMail.kind == "notification_copie")).all()]
 
 
@@ -72,13 +75,8 @@ def test_a_reply_to_a_waiting_follow_up_keeps_its_order_with_the_tickets_withdra
                           "pour les archives d'Alice.\n\nBruno\n", message_id="<camionnette@membres.test>",
                           In_Reply_To="<suite@membres.test>", References="<suite@membres.test>")
     withdrawal = reply_to_notification(ack, "Plus besoin, merci !", "gmail", sender=ALICE, name="Alice Martin")
-    for raw in (follow.as_bytes(), colleague.as_bytes(), withdrawal.as_bytes()):
-        append(clean_mail, CLUB, raw)
-    if held:
-        cycle_while_held(settings, sessions, position=1)
-    else:
-        run_cycle(settings, sessions)
-    run_cycle(settings, sessions)
+    run_held_or_in_order(clean_mail, settings, sessions, [follow.as_bytes(), colleague.as_bytes(),
+                                                         withdrawal.as_bytes()], held=held, position=1)
     outcomes = _outcomes(sessions)
     assert outcomes["camionnette@membres.test"] == "copy", outcomes
     notes = _copy_notes(sessions)
@@ -112,13 +110,7 @@ def test_a_colleagues_reply_citing_a_long_message_id_keeps_its_order_with_the_wi
                           "pour le déménagement d'Alice.\n\nBruno\n", message_id="<camionnette@membres.test>",
                           In_Reply_To="<PLACEHOLDER@membres.test>",
                           ).as_bytes().replace(b"PLACEHOLDER@membres.test", LONG_ID.encode())
-    for raw in (withdrawal.as_bytes(), colleague):
-        append(clean_mail, CLUB, raw)
-    if held:
-        cycle_while_held(settings, sessions)
-    else:
-        run_cycle(settings, sessions)
-    run_cycle(settings, sessions)
+    run_held_or_in_order(clean_mail, settings, sessions, [withdrawal.as_bytes(), colleague], held=held)
     outcomes = _outcomes(sessions)
     assert outcomes["camionnette@membres.test"] == "copy", outcomes
     notes = _copy_notes(sessions)
