@@ -391,7 +391,7 @@ def people_of(session: Session, waiting: Mapping[int, MailKeys], aideur_addresse
     address (issue 13: addresses.member_of_address, here for all of them in one query) is "member:<id>", every
     address of Aideur's (Settings.is_aideur) "aideur"; a ticket's reference and tokens, its member (ticket_members),
     and PARTY entries for the other member a token names; BARRIER entries for the members marked failing
-    (failing_members); STRANGER entries for the addresses of nobody of the club.
+    (flagged_members); STRANGER entries for the addresses of nobody of the club.
 
     `known`: the tickets' members found by earlier rounds of the cycle (updated): not asked again — a stalled daemon
     runs a round every 0.2 s — as a ticket's member never changes; a ticket key that named nobody is asked again (a
@@ -557,6 +557,8 @@ class WaitingOrder:
                 self._open.setdefault(WHO, []).append(uid)  # every later mail waits for it
 
     def _cited_people(self, keys: MailKeys, id_owner: Mapping[str, int]) -> frozenset[str]:
+        """The members of the tickets of the committed mails it cites, and the people of the waiting mails it cites
+        (`id_owner`: the earlier waiting mails by their "id:" key) with those they took on."""
         people = {person for message_id in keys.thread if (person := self._people.get(THREAD + message_id))}
         for key in keys.cites:
             earlier = id_owner.get(key) if key.startswith("id:") else None

@@ -28,14 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import sdnotify
 from mailbot.compose import TemplateRenderer
 from mailbot.config import ConfigError, Settings
-from mailbot.coordination import (
-    HEAD_BYTES,
-    MailClaims,
-    MailKeys,
-    WaitingOrder,
-    mail_keys,
-    people_of,
-)
+from mailbot.coordination import HEAD_BYTES, MailClaims, MailKeys, WaitingOrder, mail_keys, people_of
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
 from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
@@ -108,7 +101,7 @@ class JobsGate:
     def note(self, report: CycleReport) -> None:
         """After an intake: whether it left mail open in the inbox."""
         if report.deferred or report.held_elsewhere:
-            self._open_since = time.monotonic() if self._open_since is None else self._open_since
+            self.taking_in()  # open since it was first seen so
         else:
             self._open_since = None
 
