@@ -128,7 +128,7 @@ class SendGuard:
     def _failed(self, error: Exception) -> None:
         """After a statement on the connection failed: a cut connection is thrown away; on a live one, SQLAlchemy's
         transaction state is reset so that it can go on (the locks it holds stay)."""
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
+        if connection_cut(error):
             self.close()
         elif self.connection is not None:
             self.connection.rollback()
@@ -215,6 +215,22 @@ class MailClaims:
             yield [uid for key, uid in keys.items() if key in got]
         finally:
             release(connection)
+
+
+# SQLSTATEs that say the server has ended this session (class 08: connection exception; 57P01–57P03: an
+# administrator's pg_terminate_backend, a server crash or shutdown). psycopg marks the connection broken only once
+# it has read the end of the stream, which can come after the error: the state says it at once.
+SESSION_ENDED_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def connection_cut(error: BaseException) -> bool:
+    """Whether a database error means the connection it came from is gone (not a statement's own failure)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
+    return sqlstate.startswith("08") or sqlstate in SESSION_ENDED_SQLSTATES
 
 
 def release(connection) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from mailbot.coordination import SendGuard
+from mailbot.coordination import SendGuard, connection_cut
 from mailbot.db import make_engine, make_session_factory
 from mailbot.models import OutboxMail
 
@@ -66,7 +66,9 @@ def test_a_cut_connection_is_replaced_at_the_next_mail(engine, database_url) -> 
         with guard.hold(8) as mine:
             assert mine
             with admin.connect() as connection:  # the server cuts the guard's connection (a restart, a failover)
-                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks "
+                # With a timeout, pg_terminate_backend returns once the backend is gone (without one, the next
+                # statement could reach it before it had read the signal, and succeed).
+                connection.execute(text("SELECT pg_terminate_backend(pid, 10000) FROM pg_locks "
                                         f"WHERE locktype = 'advisory' AND {THIS_DATABASE} AND pid <> pg_backend_pid()"))
             with pytest.raises(DBAPIError), guard.statements() as connection:
                 connection.execute(text("SELECT 1"))
@@ -76,3 +78,21 @@ def test_a_cut_connection_is_replaced_at_the_next_mail(engine, database_url) -> 
     finally:
         guard.close()
         admin.dispose()
+
+
+@pytest.mark.parametrize(("sqlstate", "cut"), [
+    ("57P01", True),  # pg_terminate_backend: the error can be read before the end of the stream
+    ("57P02", True), ("57P03", True), ("08006", True), ("08003", True),
+    ("55P03", False),  # lock not available: the statement's failure, the session goes on
+    ("23505", False), ("40001", False), ("", False),
+])
+def test_a_session_ended_by_the_server_is_told_by_its_state(sqlstate: str, cut: bool) -> None:
+    """connection_cut reads the SQLSTATE, not only whether the driver has noticed the closed stream yet."""
+    class ServerError(Exception):
+        pass
+
+    orig = ServerError("terminating connection due to administrator command")
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    error = DBAPIError.instance("SELECT 1", {}, orig, Exception)
+    assert connection_cut(error) is cut
+    assert connection_cut(ValueError("not a database error")) is False
