@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import email.message
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -154,15 +154,15 @@ def route(mail: InboundMail, deps: RouterDeps) -> Route:
 
 # The reads every mail's routing runs, built once (mailbot.db.read).
 OUR_MAIL = select(OutboxMail.id).where(OutboxMail.message_id == bindparam("message_id")).limit(1)
-THREAD_TICKETS = {record: select(record.ticket_id).where(record.message_id.in_(bindparam("ids", expanding=True)),
-                                                         record.ticket_id.is_not(None))
+THREAD_TICKETS = {record: select(record.message_id, record.ticket_id).where(
+                      record.message_id.in_(bindparam("ids", expanding=True)), record.ticket_id.is_not(None))
                   for record in (InboundRecord, OutboxMail)}
 CITED = {record: select(record.message_id).where(record.message_id.in_(bindparam("ids", expanding=True))).limit(1)
          for record in (InboundRecord, OutboxMail)}
 # Ticket titles whose key is kept (_title_key): all the open tickets of a 10,000-request backlog fit. About 5 MB for
 # 10,000 ordinary titles; ~20 MB at most, were every title 300 characters long.
 TITLE_KEYS_CACHED = 16384
-OPEN_TICKET_SUBJECTS = (select(Ticket.id, Ticket.subject)
+OPEN_TICKET_SUBJECTS = (select(Ticket.id, Ticket.subject, Ticket.member_id)
                         .where(Ticket.member_id.in_(bindparam("member_ids", expanding=True)),
                                Ticket.closed_at.is_(None)).order_by(Ticket.id.desc()))
 
@@ -564,15 +564,27 @@ MEMBER_SCOPES: dict[str, Callable[[InboundMail, RouterDeps, Token], Route | None
 }
 
 
+def cited_ids(mail: InboundMail) -> list[str]:
+    """The Message-IDs a mail cites, nearest first: In-Reply-To (its parent), then References from the last (the
+    parent's own parents, back to the thread's first mail); each once."""
+    return list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))
+
+
 def thread(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A reply to one of the member's own earlier mails (e.g. they answer their own request to add something)."""
-    ids = list(mail.in_reply_to) + list(mail.references)
+    ids = cited_ids(mail)
     if not ids:
         return None
-    ticket_id = deps.session.scalar(
-        select(InboundRecord.ticket_id).where(InboundRecord.message_id.in_(ids), InboundRecord.ticket_id.is_not(None))
-    )
-    return _if_own_ticket(mail, deps, ticket_id, "fil de discussion (References)")
+    member = _member(deps, mail.from_address)
+    if member is None:
+        return None
+    tickets = {cited: ticket_id for cited, ticket_id in read(deps.session, THREAD_TICKETS[InboundRecord], {"ids": ids})}
+    # Her own ticket among those the mail cites, the nearest citation first (not the row the database returns
+    # first: that follows the order the cited mails were committed in, which several daemons do not keep).
+    own = next((tickets[cited] for cited in ids if cited in tickets
+                and (ticket := deps.session.get(Ticket, tickets[cited])) is not None and ticket.member_id == member.id),
+               None)
+    return _if_own_ticket(mail, deps, own, "fil de discussion (References)")
 
 
 def subject_reference(mail: InboundMail, deps: RouterDeps) -> Route | None:
@@ -599,7 +611,7 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
         # (it drives nothing: a copy never does). Anything else from his address has its own rules.
         if not is_copy(mail, clubs):
             return None
-        people = set(others(mail, clubs))
+        people = others(mail, clubs)
         ticket = _thread_ticket(mail, deps) or _named_ticket(mail, deps, people) \
             or _same_subject_ticket(mail, deps, people)
         if ticket is None:
@@ -611,7 +623,7 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     threaded = _thread_ticket(mail, deps)
     someone_elses = threaded is not None and (member is None or threaded.member_id != member.id)
     if is_copy(mail, clubs) or (someone_elses and is_reply_all(mail, clubs)):
-        people = {mail.from_address, *others(mail, clubs)}
+        people = (mail.from_address, *others(mail, clubs))
         ticket = threaded or _named_ticket(mail, deps, people) or _same_subject_ticket(mail, deps, people)
         if ticket is None and mass_mail(mail, deps) is not None:
             return None  # a copy of a mail to many people (and its reply-alls): the mass-mail rule lists it
@@ -624,7 +636,7 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
                                   "rattachée comme copie", ticket=threaded, member=member)
     if _cites_us(mail, deps):
         return None
-    own = _same_subject_ticket(mail, deps, {mail.from_address}) \
+    own = _same_subject_ticket(mail, deps, (mail.from_address,)) \
         if member is not None and member.status == "active" else None
     if own is not None:
         return Route(Action.FOLLOW_UP, "nouveau mail du membre, même objet que sa demande en cours", ticket=own,
@@ -633,7 +645,7 @@ def copy_or_repeat(mail: InboundMail, deps: RouterDeps) -> Route | None:
     # beside the author): a reply by its subject ("RE : …"), whose subject is that of the open ticket of one of the
     # other people it goes to. (A fresh mail with that subject, Cc'ing that member, stays its sender's own.)
     is_reply = strip_subject_prefixes(mail.subject).strip() != (mail.subject or "").strip()
-    theirs = _same_subject_ticket(mail, deps, set(others(mail, clubs))) if is_reply else None
+    theirs = _same_subject_ticket(mail, deps, others(mail, clubs)) if is_reply else None
     # Only from someone who already took part in that ticket's mails: a subject and a name in Cc are no proof, and
     # a stranger would otherwise learn, by the answer they get or do not get, that this person is a member with a
     # request of that title (and add their text to it).
@@ -658,18 +670,23 @@ def _took_part(deps: RouterDeps, ticket: Ticket, address: str) -> bool:
 
 def _thread_ticket(mail: InboundMail, deps: RouterDeps) -> Ticket | None:
     """The ticket of the mail this one answers, whoever wrote either: one recorded on a ticket, or one of ours."""
-    ids = list(mail.in_reply_to) + list(mail.references)
+    ids = cited_ids(mail)
     if not ids:
         return None
     for record in (InboundRecord, OutboxMail):
-        found = [ticket_id for ticket_id in read(deps.session, THREAD_TICKETS[record], {"ids": ids}).scalars()
-                 if ticket_id is not None]
+        by_id = {cited: ticket_id for cited, ticket_id in read(deps.session, THREAD_TICKETS[record], {"ids": ids})}
+        found = [ticket for cited in ids if cited in by_id
+                 if (ticket := deps.session.get(Ticket, by_id[cited])) is not None]
         if found:
-            return deps.session.get(Ticket, max(found))  # the latest ticket of the thread (a reopened one's new)
+            # The ticket of the nearest mail cited (In-Reply-To, then References from the last), unless a later
+            # ticket of the thread reopened it (its successor, cited too): never "the highest id", which follows
+            # the order the tickets were committed in, and several daemons do not keep it for unrelated requests.
+            reopened = {ticket.previous_id for ticket in found}
+            return next((ticket for ticket in found if ticket.id not in reopened), found[0])
     return None
 
 
-def _named_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str]) -> Ticket | None:
+def _named_ticket(mail: InboundMail, deps: RouterDeps, addresses: Collection[str]) -> Ticket | None:
     """The ticket whose reference the subject names ("RE: [CA-2026-0042] …"), if its member is among `addresses`
     (a copy naming someone else's reference goes on nobody's ticket)."""
     match = REFERENCE.search(mail.subject)
@@ -685,18 +702,28 @@ def _cites_us(mail: InboundMail, deps: RouterDeps) -> bool:
                              for record in (InboundRecord, OutboxMail))
 
 
-def _same_subject_ticket(mail: InboundMail, deps: RouterDeps, addresses: set[str]) -> Ticket | None:
-    """The latest open ticket of a member among `addresses` whose subject is this mail's, read as a person would
-    (parsers.recipients.subject_key). Closed tickets never match: a reopening needs the reply address's proof."""
+def _same_subject_ticket(mail: InboundMail, deps: RouterDeps, addresses: Sequence[str]) -> Ticket | None:
+    """An open ticket whose subject is this mail's, read as a person would (parsers.recipients.subject_key), of the
+    first member among `addresses` (in the mail's order: its sender, then To and Cc as written) who has one: her
+    latest. Not the latest of all: two members' tickets are numbered in the order they were committed, which
+    several daemons do not keep for unrelated requests. Closed tickets never match: a reopening needs the reply
+    address's proof."""
     key = subject_key(mail.subject)
     if not key:
         return None
-    ids = [m.id for a in sorted(addresses) if (m := _member(deps, a)) is not None and m.status == "active"]
+    ids: list[int] = []
+    for address in addresses:
+        member = _member(deps, address)
+        if member is not None and member.status == "active" and member.id not in ids:
+            ids.append(member.id)
     if not ids:
         return None
-    # Only the titles are read (a member may have many open tickets); the matching one is then loaded.
-    found = next((ticket_id for ticket_id, title in read(deps.session, OPEN_TICKET_SUBJECTS, {"member_ids": ids}).all()
-                  if _same_subject(key, title)), None)
+    # Only the titles are read (a member may have many open tickets, newest first); the matching one is then loaded.
+    matching: dict[int, int] = {}
+    for ticket_id, title, member_id in read(deps.session, OPEN_TICKET_SUBJECTS, {"member_ids": ids}).all():
+        if member_id not in matching and _same_subject(key, title):
+            matching[member_id] = ticket_id
+    found = next((matching[member_id] for member_id in ids if member_id in matching), None)
     return deps.session.get(Ticket, found) if found is not None else None
 
 

@@ -49,8 +49,8 @@ def copy_mail(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticke
         # Someone who is not a member copying the club on mail after mail (a campaign without list headers) gets
         # the bounds of any stranger's mail: Aideur hears of the first and of the 10th, 100th…; all are recorded.
         stranger = sender is None or sender.status != "active"
-        flood = flood_notice(ctx.session, sender=mail.from_address, outcome=COPY_OUTCOME, now=ctx.now) \
-            if stranger else None
+        flood = flood_notice(ctx.session, sender=mail.from_address, outcome=COPY_OUTCOME, now=ctx.now,
+                             aideur_addresses=ctx.settings.aideur_addresses) if stranger else None
         if stranger and flood is None:
             return GROUPED
         notify_aideurs(ctx, None, TEMPLATE, context | {"ref": "", "flood": flood}, key=f"copy:{mail.message_id}",

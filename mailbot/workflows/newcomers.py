@@ -307,7 +307,8 @@ def _invite(ctx: WorkflowContext, mail: InboundMail, known: Member | None) -> No
         "conditions": conditions_text(ctx.settings.conditions_file),
         "conditions_version": ctx.settings.conditions_version,
     }, key="invitation")
-    flood = flood_notice(ctx.session, sender=mail.from_address, outcome=NON_MEMBER_OUTCOME, now=ctx.now)
+    flood = flood_notice(ctx.session, sender=mail.from_address, outcome=NON_MEMBER_OUTCOME, now=ctx.now,
+                         aideur_addresses=ctx.settings.aideur_addresses)
     if flood is None and _first_answer_to_aideur(ctx, mail):
         flood = Flood(1, 1)  # Aideur wrote to them: their first answer to each of his messages always reaches him
     if flood is None:

@@ -11,15 +11,16 @@ inbound record (and a quarantined one its place in the quarantine folder).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from mailbot.addresses import member_of_address
+from mailbot.addresses import addresses_of, member_of_address
 from mailbot.models import InboundMail as InboundRecord
-from mailbot.models import Member, OutboxMail, Ticket
+from mailbot.models import Member, MemberAddress, OutboxMail, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.kind import is_failure
 from mailbot.workflows.aideur import notify_aideurs
@@ -49,20 +50,42 @@ def _milestone(count: int) -> bool:
     return count >= 10 and str(count).rstrip("0") == "1"
 
 
-def flood_notice(session: Session, *, sender: str, outcome: str, now: datetime) -> Flood | None:
+def flood_notice(session: Session, *, sender: str, outcome: str, now: datetime,
+                 aideur_addresses: Collection[str] = ()) -> Flood | None:
     """The counts for a notice about this mail, or None when Aideur should not be told of it one by one.
 
-    Counted on the inbound records committed before this mail (its own is written after the workflow)."""
+    Counted on the inbound records committed before this mail (its own is written after the workflow), among the
+    mails whose order with this one is kept whatever the number of daemons (mailbot.coordination): a stranger's
+    among strangers' (and mails naming no sender), a member's among her own, Aideur's among all. Counted over every
+    sender, a member's copy or calendar invitation held by another daemon would be counted, or not, before a
+    stranger's that came after it."""
     since = now - FLOOD_WINDOW
     counted = select(func.count(InboundRecord.id)).where(InboundRecord.outcome == outcome,
                                                          InboundRecord.received_at > since)
     # No sender at all (a mail too broken to name one): not grouped as one sender; the overall bound holds.
     from_sender = (session.scalar(counted.where(InboundRecord.from_address == sender[:320])) or 0) + 1 \
         if sender else 1
-    overall = (session.scalar(counted) or 0) + 1
+    overall = (session.scalar(counted.where(*_same_order(session, sender, aideur_addresses))) or 0) + 1
     if _milestone(overall) or (overall <= FIRST_OVERALL and (from_sender == 1 or _milestone(from_sender))):
         return Flood(from_sender, overall)
     return None
+
+
+def _same_order(session: Session, sender: str, aideur_addresses: Collection[str]) -> list[ColumnElement[bool]]:
+    """The inbound records whose order with a mail from `sender` the daemons keep, as conditions: those of the
+    same member (any of her addresses), of strangers (nobody's address, a former member's, none), or all for
+    Aideur — the classes of coordination.people_of."""
+    aideur = {address.lower() for address in aideur_addresses}
+    if sender and sender.lower() in aideur:
+        return []
+    member = member_of_address(session, sender) if sender else None
+    if member is not None and member.status == "active":
+        return [InboundRecord.from_address.in_(addresses_of(session, member) or [""])]
+    active_main = select(Member.id).where(Member.email == InboundRecord.from_address, Member.status == "active")
+    active_other = (select(MemberAddress.id).join(Member, Member.id == MemberAddress.member_id)
+                    .where(MemberAddress.email == InboundRecord.from_address, Member.status == "active"))
+    strangers = [~active_main.exists(), ~active_other.exists()]
+    return strangers + [InboundRecord.from_address.not_in(sorted(aideur))] if aideur else strangers
 
 
 # How the reasons recorded for a delivery report start (InboundMail.reason; report.unanswered lists them).
@@ -162,7 +185,8 @@ def aideur_unrouted(ctx: WorkflowContext, mail: InboundMail, reason: str = "") -
 def quarantined(ctx: WorkflowContext, *, message_id: str, sender: str, subject: str, reason: str,
                 folder: str) -> None:
     """Tell Aideur a mail was put aside, within the flood bounds (the mail itself is always recorded)."""
-    flood = flood_notice(ctx.session, sender=sender, outcome=QUARANTINED_OUTCOME, now=ctx.now)
+    flood = flood_notice(ctx.session, sender=sender, outcome=QUARANTINED_OUTCOME, now=ctx.now,
+                         aideur_addresses=ctx.settings.aideur_addresses)
     if flood is None:
         record_event(ctx.session, None, HELD_QUARANTINE_NOTICE, "avis à Aideur regroupé (afflux de mails illisibles)",
                      ctx.now, actor=sender[:320] or "mailbot")

@@ -45,7 +45,7 @@ def calendar(ctx: WorkflowContext, mail: InboundMail, raw: bytes, ticket: Ticket
     record_event(ctx.session, ticket, "calendar", detail, ctx.now, actor=mail.from_address[:320] or "mailbot")
     # A stranger sending invitations by the hundred gets the same bounds as any stranger's mail.
     if ticket is None and flood_notice(ctx.session, sender=mail.from_address, outcome=CALENDAR_OUTCOME,
-                                       now=ctx.now) is None:
+                                       now=ctx.now, aideur_addresses=ctx.settings.aideur_addresses) is None:
         return f"agenda ({what}) : pas une demande, avis à Aideur regroupé"
     notify_aideurs(ctx, ticket, "notification_agenda", {
         "club_name": ctx.settings.club_name, "ref": ticket.ref if ticket else "",

@@ -66,3 +66,25 @@ def test_other_outcomes_do_not_count(sessions):  # type: ignore[no-untyped-def]
 def test_mails_naming_no_sender_are_bounded_overall_only(sessions):  # type: ignore[no-untyped-def]
     """Junk too broken to name a sender is not one sender: each is told, up to the overall bound."""
     assert arrive(sessions, [""] * 150, outcome="quarantined") == list(range(1, FIRST_OVERALL + 1)) + [100]
+
+
+def test_a_members_mails_and_strangers_are_counted_apart(sessions):  # type: ignore[no-untyped-def]
+    """A count over every sender would depend on which of a member's and a stranger's mails another daemon
+    committed first (their order is not kept between them): each is counted among the mails whose order with it
+    is kept — a member's among her own (any of her addresses), strangers' (and senderless mails) among strangers',
+    Aideur's among all."""
+    from mailbot.members import upsert_member
+
+    with sessions.begin() as session:
+        upsert_member(session, "alice@membres.test", first_name="Alice", last_name="Martin")
+    # Twelve copies from Alice first: they do not use up the strangers' first ten.
+    assert arrive(sessions, ["alice@membres.test"] * 12, outcome="copy") == [1, 10]
+    assert arrive(sessions, [f"s{n}@ailleurs.test" for n in range(12)], outcome="copy") == list(range(1, 11))
+    with sessions() as session:
+        for_alice = flood_notice(session, sender="alice@membres.test", outcome="copy", now=NOW)
+        for_aideur = flood_notice(session, sender="aideur@club.test", outcome="copy", now=NOW,
+                                  aideur_addresses=("aideur@club.test",))
+        senderless = flood_notice(session, sender="", outcome="copy", now=NOW)
+    assert for_alice is None  # her 13th: neither her first nor a milestone
+    assert for_aideur is None  # the 25th of all
+    assert senderless is None  # the 13th of strangers' and senderless mails
