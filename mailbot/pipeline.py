@@ -27,6 +27,7 @@ from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
 from mailbot.parsers import InboundMail, MailKind, ParseError, mime, parse_mail
+from mailbot.parsers.digest import content_digest
 from mailbot.parsers.parse import MAX_ADDRESS
 from mailbot.router import Action, RouterDeps, route
 from mailbot.tokens import TokenSigner
@@ -59,11 +60,6 @@ QUARANTINED = "quarantined"
 # run again this many times, then the mail is quarantined: never taken for a duplicate it is not.
 CONFLICT_RETRIES = 3
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
-# What a mail *says*: the headers its author wrote that mailbot reads, and every part's decoded content. Not the
-# headers each delivery adds (Received, Return-Path, Delivered-To, Authentication-Results, X-Spam-…), nor those an
-# MTA may add when missing (Date, Message-ID), nor transfer encodings and line endings, which a relay may change.
-CONTENT_HEADERS = ("from", "sender", "reply-to", "to", "cc", "subject", "in-reply-to", "references",
-                   "auto-submitted", "precedence", "list-id", "x-autoreply", "x-autorespond")
 # A mail with the Message-ID of an earlier one but another content is recorded under this derived Message-ID
 # (unique like any other, so two daemons still process it once). mailbox.py searches the original part.
 VARIANT_MARK = ".variante-"
@@ -165,6 +161,10 @@ class Pipeline:
         digest = hashlib.sha256(raw).hexdigest()
         message = _load(raw)  # parsed once: the content digest, the parser and the router's calendar rule read it
         content = content_digest(raw, message)
+
+        def legacy() -> str:  # rows recorded by earlier versions hold this one (see _record_key)
+            return content_digest(raw, message, legacy=True)
+
         try:
             mail = parse_mail(raw, loaded=message)
         except ParseError as error:
@@ -179,7 +179,7 @@ class Pipeline:
                                     f"caractères (au plus {MAX_ADDRESS})", folder, uidvalidity, uid, now)
         try:
             with self.sessions.begin() as session:
-                key = self._record_key(session, mail.message_id, digest, content)
+                key = self._record_key(session, mail.message_id, digest, content, legacy)
                 if key is None:
                     self._advance(session, folder, uidvalidity, uid)
                     log.info("mail uid %s %s: duplicate, already handled", uid, mail_tag(mail.message_id))
@@ -206,7 +206,7 @@ class Pipeline:
                 truncate_wal(self.sessions)  # the erased data must not stay in SQLite's WAL file
             return Outcome(PROCESSED, outcome, ticket.ref if ticket else "")
         except IntegrityError as error:
-            if not self._committed(mail.message_id, digest, content):
+            if not self._committed(mail.message_id, digest, content, legacy):
                 # Another unique key (the year's first reference, the checkpoint's first row, a member created by
                 # a concurrent mail): a race lost to another daemon, not a duplicate. Again, on what it committed.
                 if conflicts < CONFLICT_RETRIES:
@@ -328,26 +328,45 @@ class Pipeline:
 
     # --- helpers ----------------------------------------------------------------------------------------------
     @staticmethod
-    def _record_key(session: Session, message_id: str, digest: str, content: str) -> str | None:
+    def _record_key(session: Session, message_id: str, digest: str, content: str,
+                    legacy: Callable[[], str] | None = None) -> str | None:
         """The Message-ID to record this mail under, or None when this very mail is recorded already.
 
         Its own Message-ID when new; when that is taken by a mail of the same content (the same bytes, or the same
         mail with other delivery traces), None: a duplicate; by another content: the derived identifier of this
-        content, unless that is recorded too (this variant, delivered again)."""
+        content, unless that is recorded too (this variant, delivered again).
+
+        Also looked for, as a match only (it never takes the Message-ID): for an invented Message-ID, the one
+        earlier versions made from the raw bytes. `legacy` gives this mail's content digest computed the way earlier
+        versions did (content_digest(legacy=True)): compared, only when records of this Message-ID exist and none
+        matched, with what those versions stored."""
         variant = variant_id(message_id, content)
-        rows = session.connection().execute(RECORDED, {"keys": [message_id, variant]}).all()
-        if not rows:
-            return message_id
-        if any(key == variant or raw == digest or (stored and stored == content) for key, raw, stored in rows):
+        own = [message_id, variant]
+        keys = list(own)
+        if message_id.endswith("@mailbot.invalid"):
+            keys.append(f"{digest}@mailbot.invalid")  # invented by an earlier version: the raw bytes' SHA-256
+        rows = session.connection().execute(RECORDED, {"keys": keys}).all()
+        variants = {variant}
+        if any(key in variants or raw == digest or (stored and stored == content) for key, raw, stored in rows):
             return None
+        if rows and legacy is not None:
+            old = legacy()
+            if old != content:
+                earlier = variant_id(message_id, old)
+                rows_old = session.connection().execute(RECORDED, {"keys": [earlier]}).all()
+                if rows_old or any(stored == old for _, _, stored in rows):
+                    return None
+        if not any(key in own for key, _, _ in rows):
+            return message_id
         return variant
 
-    def _committed(self, message_id: str, digest: str, content: str) -> bool:
+    def _committed(self, message_id: str, digest: str, content: str,
+                   legacy: Callable[[], str] | None = None) -> bool:
         """Whether this mail is recorded now (after a unique-key conflict: by whom else?). A mail of the same
         Message-ID but another content recorded meanwhile does not count: this one is processed again."""
         try:
             with self.sessions() as session:
-                return self._record_key(session, message_id, digest, content) is None
+                return self._record_key(session, message_id, digest, content, legacy) is None
         except (OperationalError, InterfaceError) as error:
             raise TransientError(str(error)) from error
 
@@ -376,9 +395,13 @@ class Pipeline:
                     uidvalidity: int, uid: int, now: datetime) -> Outcome:
         message_id = mail.message_id if mail else f"quarantine-{digest}@mailbot.invalid"
         content = content_digest(raw)
+
+        def legacy() -> str:  # rows recorded by earlier versions hold this one (see _record_key)
+            return content_digest(raw, legacy=True)
+
         try:
             with self.sessions.begin() as session:
-                key = self._record_key(session, message_id, digest, content)
+                key = self._record_key(session, message_id, digest, content, legacy)
                 if key is None:
                     self._advance(session, folder, uidvalidity, uid)
                     return Outcome(QUARANTINED, "duplicate")
@@ -397,7 +420,7 @@ class Pipeline:
                     outcome=QUARANTINED, reason=reason, size=len(raw), raw_sha256=digest, content_sha256=content))
                 self._advance(session, folder, uidvalidity, uid)
         except IntegrityError as error:
-            if self._committed(message_id, digest, content):  # quarantined meanwhile by another daemon
+            if self._committed(message_id, digest, content, legacy):  # quarantined meanwhile by another daemon
                 return Outcome(QUARANTINED, "duplicate")
             raise TransientError(f"conflict with a concurrent transaction: {error.orig}") from error
         except (OperationalError, InterfaceError) as error:
@@ -413,57 +436,6 @@ def _load(raw: bytes) -> email.message.Message | None:
         return mime.load(raw)
     except Exception:  # noqa: BLE001 - parse_mail quarantines it with the reason
         return None
-
-
-def content_digest(raw: bytes, message: email.message.Message | None = None) -> str:
-    """SHA-256 of what a mail says (CONTENT_HEADERS, then each part's type and decoded content, line ends and
-    trailing blanks normalised): equal for two deliveries of one mail, different as soon as a word differs.
-    `message` is `raw` already parsed by mime.load, when the caller has it."""
-    try:
-        # Slimmed like parse_mail does: a long base64 run stays in `raw`, named by a placeholder (memory bound).
-        if message is None:
-            message = mime.load(raw)
-        digest = hashlib.sha256()
-        for name in CONTENT_HEADERS:
-            for value in message.get_all(name) or []:
-                text = " ".join(str(value).split())
-                digest.update(f"{name}:{text}\n".encode("utf-8", "surrogatepass"))
-        for part in message.walk():
-            if part.is_multipart():
-                continue
-            digest.update(f"\n--{part.get_content_type()};{part.get_filename() or ''}\n".encode(
-                "utf-8", "surrogatepass"))
-            _hash_part(digest, part, raw)
-        return digest.hexdigest()
-    except Exception:  # noqa: BLE001 - unparsable here too: the bytes themselves are the content
-        return hashlib.sha256(raw).hexdigest()
-
-
-# Base64 is hashed in its encoded form, a slice at a time: a 50 MB attachment must not be decoded, copied and split
-# into lines in memory (the daemon's peak doubled). A relay may re-wrap base64 lines, never change its letters.
-_BASE64_SLICE = 1 << 20
-
-
-def _hash_part(digest: hashlib._Hash, part: email.message.Message, raw: bytes) -> None:
-    """One leaf part's content into the digest: base64 letters without their line breaks; other encodings decoded
-    with line ends and trailing blanks normalised (what a relay may change in a text sent as 7bit or 8bit)."""
-    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    raw_payload = part.get_payload()
-    if encoding == "base64" and isinstance(raw_payload, str):
-        slimmed = mime.slim_span(raw_payload)
-        if slimmed is not None:  # the run is still in `raw`, between these offsets
-            start, end = slimmed
-            for at in range(start, end, _BASE64_SLICE):
-                digest.update(b"".join(raw[at:min(at + _BASE64_SLICE, end)].split()))
-            return
-        for at in range(0, len(raw_payload), _BASE64_SLICE):
-            digest.update("".join(raw_payload[at:at + _BASE64_SLICE].split()).encode("ascii", "surrogateescape"))
-        return
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        payload = str(raw_payload).encode("utf-8", "surrogatepass")
-    lines = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-    digest.update(b"\n".join(line.rstrip() for line in lines).rstrip())
 
 
 def variant_id(message_id: str, content: str) -> str:

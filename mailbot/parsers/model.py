@@ -42,7 +42,7 @@ class ForwardedMessage:
 class InboundMail:
     # Every text below holds no NUL and no lone surrogate (storable); Message-IDs and the subject are at most 998
     # characters (a longer Message-ID is replaced by "<sha256-of-it>@long-id.mailbot.invalid").
-    message_id: str  # without <>; "<sha256-of-raw>@mailbot.invalid" style value when the mail has none
+    message_id: str  # without <>; "<sha256>@mailbot.invalid" when the mail has none (parse.invented_message_id)
     subject: str  # decoded (RFC 2047), whitespace collapsed, prefixes kept
     from_address: str  # lower-cased addr-spec, "" when unreadable
     from_name: str

@@ -10,6 +10,7 @@ from typing import Any
 
 from . import kind as kind_mod
 from . import mime
+from .digest import content_digest
 from .errors import ParseError
 from .forwards import attached_forwards, inline_forwards
 from .headers import Sender, addresses, decode_header, message_ids, parse_date, sender
@@ -27,6 +28,20 @@ RAW_TEXT_LIMIT = 256 * 1024
 MAX_MESSAGE_ID = 998
 MAX_SUBJECT = 998
 MAX_ADDRESS = 254  # the longest address an SMTP path can carry (RFC 5321: 256 octets with the angle brackets)
+
+
+def invented_message_id(raw: bytes, msg: Message) -> str:
+    """The Message-ID a mail without one is known by: "<sha256>@mailbot.invalid" (retention.py recognises that
+    form: no IMAP search can find such a mail by its Message-ID).
+
+    Made of what the mail says only — its content digest (digest.content_digest: the author's headers and every
+    part, without what a delivery adds or a relay may change) and its Date — so every delivery of one mail gets the
+    same identifier and is recognised as a duplicate. (The SHA-256 of the raw bytes it once was changed with every
+    Received header.) The Date keeps apart two mails of the same text written at other times ("Merci !" twice):
+    a relay that adds a missing Date adds a Message-ID too, so it never makes two copies of one mail differ here."""
+    date = " ".join(str(msg.get("Date") or "").split())
+    said = f"{content_digest(raw, msg)}\n{date}".encode("utf-8", "surrogatepass")
+    return f"{hashlib.sha256(said).hexdigest()}@mailbot.invalid"
 
 
 def _looks_like_mail(raw: bytes) -> bool:
@@ -78,7 +93,7 @@ def _parse(raw: bytes, repairs: list[str], loaded: Message | None = None) -> Inb
     new_text, signature = split_reply(text, fresh=fresh)
     forwarded = ((inline_forwards(text, subject, fresh=fresh) + attached_forwards(msg))
                  if result.kind is MailKind.NORMAL else ())
-    message_id = ids[0] if ids else f"{hashlib.sha256(raw).hexdigest()}@mailbot.invalid"
+    message_id = ids[0] if ids else invented_message_id(raw, msg)
 
     return _storable(InboundMail(
         message_id=message_id,

@@ -63,7 +63,7 @@ from tests.integration.daemon_process import DaemonProcess, wait_until
 POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 DAEMONS = 3
 REQUESTS = 300  # distinct request mails during the run
-WITHOUT_MESSAGE_ID = 20  # of which APPENDed without a Message-ID (one is derived from the raw bytes)
+WITHOUT_MESSAGE_ID = 20  # of which APPENDed without a Message-ID (one is derived from what it says)
 DUPLICATES = 10  # second deliveries of a request already sent (same Message-ID)
 UNREADABLE = 2
 SEEDED = 12  # tickets made before the run: 6 with a reminder due, 6 with their due date passed
@@ -266,7 +266,7 @@ def test_three_daemons_process_each_mail_once_send_each_mail_once_run_each_job_o
         derived = session.scalar(select(func.count(InboundMail.id))
                                  .where(InboundMail.message_id.like("%@mailbot.invalid"),
                                         InboundMail.outcome == "new-request"))
-        assert derived == WITHOUT_MESSAGE_ID  # a Message-ID made from the raw bytes: one record each, as any other
+        assert derived == WITHOUT_MESSAGE_ID  # a Message-ID made from what it says: one record each, as any other
         assert session.scalar(select(func.count(func.distinct(InboundMail.ticket_id)))) == tickets
         kinds = _by_kind(session)
         # Once per promise. A missed date is replaced by a new one two working days later (told to the member),
