@@ -369,7 +369,7 @@ def _scrub_everywhere(session: Session, clean: Callable[[str], str], own_tickets
                     continue
                 cleaned = clean(value)
                 if cleaned != value:
-                    changes[column.name] = (_erased_identifier(value) if column.name in _IDENTIFIERS else cleaned)
+                    changes[column.name] = (erased_identifier(value) if column.name in _IDENTIFIERS else cleaned)
             for column in binaries:
                 value = values[column]
                 if value and table.name == "outbox":
@@ -416,7 +416,10 @@ def _scrub_profiles(session: Session, clean: Callable[[str], str]) -> list[int]:
     return changed
 
 
-def _erased_identifier(value: str) -> str:
+def erased_identifier(value: str) -> str:
+    """What an identifier naming an erased person becomes: a digest of it, unique as it was. For a Message-ID it
+    is also what pipeline._record_key looks for, so that a late second delivery of an erased person's mail is
+    still recognised as handled (and does not bring her address back) — the same function on both sides."""
     return f"efface-{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}@mailbot.invalid"
 
 

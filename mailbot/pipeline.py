@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot.config import Settings
 from mailbot.db import truncate_wal
 from mailbot.logs import mail_tag
+from mailbot.members import erased_identifier
 from mailbot.models import InboundMail as InboundRecord
 from mailbot.models import MailboxCheckpoint, Ticket
 from mailbot.outbox import Outbox
@@ -336,24 +337,27 @@ class Pipeline:
         mail with other delivery traces), None: a duplicate; by another content: the derived identifier of this
         content, unless that is recorded too (this variant, delivered again).
 
-        Also looked for, as a match only (it never takes the Message-ID): for an invented Message-ID, the one
-        earlier versions made from the raw bytes. `legacy` gives this mail's content digest computed the way earlier
+        Also looked for, as a match only (they never take the Message-ID): the record of an erased person's mail,
+        whose Message-ID the erasure turned into members.erased_identifier (a late second delivery of her mail is
+        still a duplicate, and records nothing of her again); and, for an invented Message-ID, the one earlier
+        versions made from the raw bytes. `legacy` gives this mail's content digest computed the way earlier
         versions did (content_digest(legacy=True)): compared, only when records of this Message-ID exist and none
         matched, with what those versions stored."""
         variant = variant_id(message_id, content)
         own = [message_id, variant]
-        keys = list(own)
+        keys = [*own, erased_identifier(message_id), erased_identifier(variant)]
         if message_id.endswith("@mailbot.invalid"):
             keys.append(f"{digest}@mailbot.invalid")  # invented by an earlier version: the raw bytes' SHA-256
         rows = session.connection().execute(RECORDED, {"keys": keys}).all()
-        variants = {variant}
+        variants = {variant, erased_identifier(variant)}
         if any(key in variants or raw == digest or (stored and stored == content) for key, raw, stored in rows):
             return None
         if rows and legacy is not None:
             old = legacy()
             if old != content:
                 earlier = variant_id(message_id, old)
-                rows_old = session.connection().execute(RECORDED, {"keys": [earlier]}).all()
+                rows_old = session.connection().execute(
+                    RECORDED, {"keys": [earlier, erased_identifier(earlier)]}).all()
                 if rows_old or any(stored == old for _, _, stored in rows):
                     return None
         if not any(key in own for key, _, _ in rows):

@@ -158,3 +158,41 @@ def test_erase_leaves_her_nowhere(clean_mail, env, settings, sessions):
         assert bruno.first_name == "Bruno" and bruno.last_name == "Petit"  # other people keep their names
     listed = json.loads(cli(env, "tickets", "show", tickets[1].ref, "--json").stdout)
     assert listed["messages"] and "membre effacé" in json.dumps(listed, ensure_ascii=False)
+
+
+def test_a_late_second_delivery_of_an_erased_members_mail_is_still_a_duplicate(clean_mail, settings, sessions):
+    """Alice's request (Message-ID <…@membres.test>: her own domain, as most clients make it) is processed; Alice
+    is then erased (members.erase_address). A second delivery of that very mail arrives later (the sender's MTA
+    retried through a backup MX: one more Received header). Expected: a duplicate — no new record, nothing
+    queued, her address nowhere in the database again.
+
+    Failed before (attack 12): the erasure rewrote the record's Message-ID into "efface-<digest>@mailbot.invalid"
+    and pipeline._record_key did not look for it: the late copy was processed as a stranger's mail — a new record
+    holding her address, an invitation to join sent to her, a "non-member" notification to Aideur."""
+    from sqlalchemy import func
+
+    from mailbot.members import erase_address
+    from mailbot.models import InboundMail, OutboxMail
+    from tests.helpers import ALICE, CLOCK, add_members, append
+
+    add_members(sessions)
+    raw = make_mail(ALICE, "Besoin d'un comptable", "Bonjour, je cherche un comptable.").as_bytes()
+    append(clean_mail, CLUB, raw)
+    run_cycle(settings, sessions)
+    with sessions.begin() as session:
+        erase_address(session, ALICE, now=CLOCK)
+    run_cycle(settings, sessions)  # the erasure's purge of the raw mails
+    with sessions() as session:
+        before = session.scalar(select(func.count(OutboxMail.id)))
+    append(clean_mail, CLUB, b"Received: from mx2.membres.test (mx2.membres.test [192.0.2.9])\r\n"
+                             b"\tby mx.club.test with ESMTP id 9Xyz; Thu, 26 Nov 2026 12:00:00 +0100\r\n" + raw)
+    assert dict(run_cycle(settings, sessions).actions) == {"duplicate": 1}
+    with sessions() as session:
+        records = session.execute(select(InboundMail.message_id, InboundMail.from_address,
+                                         InboundMail.outcome)).all()
+        queued = session.execute(select(OutboxMail.kind, OutboxMail.recipient)).all()[before:]
+        texts = [value for table in Base.metadata.sorted_tables if table.name != "mailbox_purges"
+                 for row in session.execute(select(table)).all() for value in row
+                 if isinstance(value, str) and "membres.test" in value.lower() and "alice" in value.lower()]
+    assert len(records) == 1 and not queued, f"processed again: records {records}, queued {queued}"
+    assert texts == [], texts
