@@ -20,6 +20,8 @@ CONTENT_HEADERS = ("from", "sender", "reply-to", "to", "cc", "subject", "in-repl
 # Base64 is hashed in its encoded form, a slice at a time: a 50 MB attachment must not be decoded, copied and split
 # into lines in memory (the daemon's peak doubled). A relay may re-wrap base64 lines, never change its letters.
 _BASE64_SLICE = 1 << 20
+# ASCII whitespace (what bytes.split() splits on): dropped from a text part. Bytes of UTF-8 sequences never are.
+_WHITESPACE = b" \t\n\r\x0b\x0c"
 
 
 def content_digest(raw: bytes, message: Message | None = None, *, legacy: bool = False) -> str:
@@ -76,4 +78,5 @@ def _hash_part(digest: hashlib._Hash, part: Message, raw: bytes, *, legacy: bool
         lines = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
         digest.update(b"\n".join(line.rstrip() for line in lines).rstrip())
         return
-    digest.update(b"".join(payload.split()))  # bytes.split(): ASCII whitespace only, UTF-8 sequences untouched
+    # One copy without the whitespace (not split into words: a 10 MB text would be millions of objects).
+    digest.update(payload.translate(None, _WHITESPACE))
