@@ -37,7 +37,7 @@ from mailbot.models import MailboxPurge, utcnow
 from mailbot.oauth import OAuthError
 from mailbot.outbox import Outbox
 from mailbot.parsers.mime import header_at_start
-from mailbot.pipeline import PROCESSED, QUARANTINED, Pipeline, TransientError
+from mailbot.pipeline import ERASED_COPY, PROCESSED, QUARANTINED, Pipeline, TransientError
 from mailbot.scheduler import run_jobs, start_background
 from mailbot.sender import recover_interrupted
 from mailbot.sendjournal import JournalError
@@ -381,7 +381,10 @@ class Daemon:
     def _move(self, moves: dict[str, list[int]]) -> None:
         targets = {PROCESSED: self.settings.processed_folder, QUARANTINED: self.settings.quarantine_folder}
         for destination, uids in moves.items():
-            self.mailbox.move(uids, targets[destination])
+            if destination == ERASED_COPY:  # a copy of an erased person's mail: not kept (pipeline.ERASED_COPY)
+                self.mailbox.delete(uids)
+            else:
+                self.mailbox.move(uids, targets[destination])
 
     def _move_committed(self, uids: list[int], uidvalidity: int, recorded: dict[int, str]) -> set[int]:
         """Mail at or below the checkpoint: what has its own inbound record (`recorded`: committed, then a crash,

@@ -243,6 +243,11 @@ class Mailbox:
                 moved |= _uid_set(parts[1])
         return [uid for uid in uids if uid in moved]
 
+    def delete(self, uids: list[int]) -> None:
+        """Delete these mails of the working folder by UID (\\Deleted + EXPUNGE, not to a trash folder)."""
+        if uids:
+            self.box.delete([str(uid) for uid in uids])
+
     def delete_everywhere(self, message_ids: list[str], folders: list[str]) -> int:
         """Delete (\\Deleted + EXPUNGE, not to a trash folder) every mail with these Message-IDs in these folders;
         the working folder is selected again afterwards. Returns how many mails were deleted."""

@@ -57,6 +57,10 @@ T = TypeVar("T")
 
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
+# Where a second delivery of an erased person's mail goes: nowhere. Its record was rewritten by the erasure
+# (members.erased_identifier) and the first copy deleted from the mailbox (MailboxPurge); this copy names her just
+# as much, so the daemon deletes it rather than keep it in the processed folder.
+ERASED_COPY = "erased-copy"
 # A transaction that lost a race with another daemon's (a unique key other than the Message-ID, a deadlock) is
 # run again this many times, then the mail is quarantined: never taken for a duplicate it is not.
 CONFLICT_RETRIES = 3
@@ -183,6 +187,10 @@ class Pipeline:
                 key = self._record_key(session, mail.message_id, digest, content, legacy)
                 if key is None:
                     self._advance(session, folder, uidvalidity, uid)
+                    if self._erased_copy(session, mail.message_id, digest, content, legacy):
+                        log.info("mail uid %s %s: duplicate of an erased person's mail, deleted", uid,
+                                 mail_tag(mail.message_id))
+                        return Outcome(ERASED_COPY, "duplicate")
                     log.info("mail uid %s %s: duplicate, already handled", uid, mail_tag(mail.message_id))
                     return Outcome(PROCESSED, "duplicate")
                 if key != mail.message_id:
@@ -363,6 +371,17 @@ class Pipeline:
         if not any(key in own for key, _, _ in rows):
             return message_id
         return variant
+
+    @staticmethod
+    def _erased_copy(session: Session, message_id: str, digest: str, content: str,
+                     legacy: Callable[[], str]) -> bool:
+        """Whether this duplicate is a copy of a mail whose record an erasure rewrote (see _record_key): read
+        only on the duplicate path, so a mail of the usual kind pays nothing for it."""
+        erased_variant = erased_identifier(variant_id(message_id, content))
+        rows = session.connection().execute(
+            RECORDED, {"keys": [erased_identifier(message_id), erased_variant]}).all()
+        return any(key == erased_variant or raw == digest or stored in (content, legacy())
+                   for key, raw, stored in rows)
 
     def _committed(self, message_id: str, digest: str, content: str,
                    legacy: Callable[[], str] | None = None) -> bool:

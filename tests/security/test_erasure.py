@@ -164,11 +164,13 @@ def test_a_late_second_delivery_of_an_erased_members_mail_is_still_a_duplicate(c
     """Alice's request (Message-ID <…@membres.test>: her own domain, as most clients make it) is processed; Alice
     is then erased (members.erase_address). A second delivery of that very mail arrives later (the sender's MTA
     retried through a backup MX: one more Received header). Expected: a duplicate — no new record, nothing
-    queued, her address nowhere in the database again.
+    queued, her address nowhere in the database again, the copy deleted from the mailbox.
 
     Failed before (attack 12): the erasure rewrote the record's Message-ID into "efface-<digest>@mailbot.invalid"
     and pipeline._record_key did not look for it: the late copy was processed as a stranger's mail — a new record
-    holding her address, an invitation to join sent to her, a "non-member" notification to Aideur."""
+    holding her address, an invitation to join sent to her, a "non-member" notification to Aideur. (Once that
+    was mended, the late copy was still moved to the processed folder, her address in it, though the erasure had
+    deleted the first copy from the mailbox.)"""
     from sqlalchemy import func
 
     from mailbot.members import erase_address
@@ -196,3 +198,7 @@ def test_a_late_second_delivery_of_an_erased_members_mail_is_still_a_duplicate(c
                  if isinstance(value, str) and "membres.test" in value.lower() and "alice" in value.lower()]
     assert len(records) == 1 and not queued, f"processed again: records {records}, queued {queued}"
     assert texts == [], texts
+    # Nor in the mailbox: the late copy names her like the first one the erasure deleted; it is deleted too.
+    kept = {folder: len(mails) for folder, mails in club_folders(clean_mail).items()
+            if any(ALICE.encode() in mail for mail in mails)}
+    assert kept == {}, kept
