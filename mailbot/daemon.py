@@ -31,7 +31,7 @@ from mailbot.config import ConfigError, Settings
 from mailbot.coordination import HEAD_BYTES, MailClaims, MailKeys, WaitingOrder, mail_keys, people_of
 from mailbot.dispatch import BackgroundSending, Dispatcher
 from mailbot.logs import adapt_to_journal, quiet_libraries, short_error
-from mailbot.mailbox import IMAP_CONNECTION_ERRORS, Mailbox, batches
+from mailbot.mailbox import IMAP_CONNECTION_ERRORS, IMAP_REFUSALS, Mailbox, batches, server_answer
 from mailbot.metrics import Metrics
 from mailbot.models import MailboxPurge, utcnow
 from mailbot.oauth import OAuthError
@@ -154,6 +154,8 @@ class Daemon:
         self.sent = 0
         self._counter_lock = threading.Lock()
         self.jobs_gate = JobsGate()
+        # Commands the server refused (what, folder), said once at ERROR until they work again (see _refused).
+        self._refusals: set[tuple[str, str]] = set()
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -168,7 +170,12 @@ class Daemon:
     def connect(self) -> None:
         self.mailbox.connect()
         for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
-            self.mailbox.ensure_folder(folder)
+            try:
+                self.mailbox.ensure_folder(folder)
+            except IMAP_REFUSALS as error:
+                # Refused (NO [NOPERM], [OVERQUOTA]…): mail is still taken in, committed and answered; it waits in
+                # the inbox, and each move tries to create the folder again (Mailbox.move, TRYCREATE).
+                self._refused("create", folder, error)
         self._connected = True
         self.metrics.observe_connected(True)
         self._logged_in_once = True
@@ -206,7 +213,12 @@ class Daemon:
         if with_jobs and self.jobs_gate.may_run():
             report.jobs = self.run_jobs()
         self._send(report)
-        self.metrics.observe_cycle(self.mailbox.count(self.settings.quarantine_folder))
+        try:
+            quarantined = self.mailbox.count(self.settings.quarantine_folder)
+        except IMAP_REFUSALS as error:  # STATUS refused: the gauge keeps its last value
+            self._refused("count the mails of", self.settings.quarantine_folder, error)
+        else:
+            self.metrics.observe_cycle(quarantined)
         return report
 
     def _intake(self, report: CycleReport, sizes: list[tuple[int, int]], done: int) -> None:
@@ -379,12 +391,42 @@ class Daemon:
                      or "nothing due", sent)
 
     def _move(self, moves: dict[str, list[int]]) -> None:
+        """Move committed mail out of the inbox. A move the server refuses (a full account, a permission, a server
+        bug; a missing folder is made again by Mailbox.move) never stops the cycle: the mail is committed, stays in
+        the inbox and is moved by a later cycle (_move_committed, as after a crash between the commit and the move);
+        the cycle goes on and sends what was decided."""
         targets = {PROCESSED: self.settings.processed_folder, QUARANTINED: self.settings.quarantine_folder}
         for destination, uids in moves.items():
             if destination == ERASED_COPY:  # a copy of an erased person's mail: not kept (pipeline.ERASED_COPY)
-                self.mailbox.delete(uids)
+                what, folder = "delete an erased person's mail copy from", self.settings.imap_folder
             else:
-                self.mailbox.move(uids, targets[destination])
+                what, folder = "move committed mail to", targets[destination]
+            try:
+                if destination == ERASED_COPY:
+                    self.mailbox.delete(uids)
+                else:
+                    self.mailbox.move(uids, folder)
+            except IMAP_REFUSALS as error:
+                self._refused(what, folder, error)
+            else:
+                self._accepted(what, folder)
+
+    def _refused(self, what: str, folder: str, error: Exception) -> None:
+        """A command the server refused (a tagged NO, IMAP_REFUSALS), the connection fine: one ERROR line naming the
+        folder and the server's answer, then quiet while the same refusal repeats (every cycle retries it) until it
+        works again (_accepted). Aideur has no mail about IMAP trouble (nor SMTP): the journal is where it shows."""
+        answer = server_answer(error) if isinstance(error, IMAP_REFUSALS) else short_error(error)
+        if (what, folder) in self._refusals:
+            log.debug("IMAP still refuses to %s %r: %s", what, folder, answer)
+            return
+        self._refusals.add((what, folder))
+        log.error("IMAP server refused to %s folder %r: %s (mail stays where it is, committed mail is moved at a "
+                  "later cycle; sending goes on)", what, folder, answer)
+
+    def _accepted(self, what: str, folder: str) -> None:
+        if (what, folder) in self._refusals:
+            self._refusals.discard((what, folder))
+            log.info("IMAP server accepts again to %s folder %r", what, folder)
 
     def _move_committed(self, uids: list[int], uidvalidity: int, recorded: dict[int, str]) -> set[int]:
         """Mail at or below the checkpoint: what has its own inbound record (`recorded`: committed, then a crash,
@@ -460,7 +502,7 @@ class Daemon:
                 log.error("IMAP problem, reconnecting in %.0f s: %s", delay, short_error(error))
                 self.disconnect()
                 outage = "IMAP indisponible"
-            except MailboxLoginError as error:
+            except MailboxLoginError as error:  # (before IMAP_REFUSALS: a refused login is one of them)
                 setting = "MAILBOT_OAUTH2_*" if self.mailbox.server.auth == "xoauth2" else "MAILBOT_IMAP_PASSWORD"
                 if not self._logged_in_once:
                     raise ConfigError(setting, f"the IMAP server refused the login of {self.mailbox.server.user}: "
@@ -472,6 +514,15 @@ class Daemon:
                           short_error(error))
                 self.disconnect()
                 outage = f"connexion IMAP refusée (voir MAILBOT_IMAP_USER / {setting})"
+            except IMAP_REFUSALS as error:
+                # The inbox itself refused (SELECT, STATUS or SEARCH answered NO: the folder deleted or renamed, the
+                # account locked, a server bug): nothing can be taken in. Waited out like an outage, with backoff;
+                # the scheduler's thread keeps sending meanwhile (_jobs_tick). The moves, the folders' creation and
+                # the purge handle their own refusals and never come here.
+                log.error("IMAP server refused to read the folder %r, retrying in %.0f s: %s",
+                          self.settings.imap_folder, delay, server_answer(error))
+                self.disconnect()
+                outage = "IMAP : dossier refusé par le serveur"
             except OAuthError as error:
                 # The provider refused the refresh token (revoked, or a wrong MAILBOT_OAUTH2_* setting) at the IMAP
                 # login: like a server down, mail stays where it is and the login is tried again with backoff (the

@@ -19,6 +19,7 @@ from imap_tools.errors import (
     MailboxLoginError,
     MailboxMoveError,
     MailboxTaggedResponseError,
+    UnexpectedCommandStatusError,
 )
 
 from mailbot import oauth
@@ -33,6 +34,11 @@ _FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 # What a dropped connection or a server going away looks like from imaplib: all of it means "reconnect later".
 IMAP_CONNECTION_ERRORS = (OSError, imaplib.IMAP4.abort, imaplib.IMAP4.error, ssl.SSLError, EOFError)
+# What the server's refusal of one command looks like (a tagged NO, which imap-tools raises for every command it
+# checks: SELECT, STATUS, CREATE, MOVE, COPY, STORE, EXPUNGE, SEARCH, APPEND…): the connection is fine, the refusal
+# is about this command (a folder missing, a full account, a permission, a server bug). Not a reason to reconnect;
+# the daemon decides per command what to do (daemon.py). MailboxLoginError is one too, handled on its own.
+IMAP_REFUSALS = (UnexpectedCommandStatusError,)
 
 
 LOGOUT_SECONDS = 5.0  # closing: how long a server is waited for to answer LOGOUT
@@ -211,15 +217,25 @@ class Mailbox:
     def move(self, uids: list[int], folder: str) -> None:
         """Move by UID (a UID is never reused: nothing else can be moved). A UID another session (another daemon)
         expunged a moment ago is skipped: Dovecot refuses the whole COPY/MOVE with NO [EXPUNGEISSUED] and copies
-        nothing, so it is tried again once this session has seen the expunge."""
+        nothing, so it is tried again once this session has seen the expunge. A destination that no longer exists
+        (deleted or renamed in a mail client while the daemon runs: NO [TRYCREATE], RFC 3501 6.4.7) is created again
+        and the move tried once more. Any other refusal is raised (one of IMAP_REFUSALS): nothing was moved."""
         if not uids:
             return
-        for attempt in range(MOVE_ATTEMPTS):
+        created = False
+        failures = 0
+        while True:
             try:
                 self.box.move([str(uid) for uid in uids], folder)
                 return
             except (MailboxCopyError, MailboxMoveError) as error:
-                if "EXPUNGEISSUED" not in str(error) or attempt == MOVE_ATTEMPTS - 1:
+                answer = str(error)
+                if "TRYCREATE" in answer and not created:
+                    created = True
+                    self.ensure_folder(folder)  # a refusal to create it is raised from here
+                    continue
+                failures += 1
+                if "EXPUNGEISSUED" not in answer or failures >= MOVE_ATTEMPTS:
                     raise
                 self.box.client.noop()
 
@@ -330,7 +346,18 @@ def batches(sizes: list[tuple[int, int]], max_count: int, max_bytes: int) -> Ite
         yield batch
 
 
-__all__ = ["IMAP_CONNECTION_ERRORS", "FetchedMail", "Mailbox", "batches"]
+def server_answer(error: UnexpectedCommandStatusError, limit: int = 300) -> str:
+    """The server's own words for a refused command ("NO [OVERQUOTA] Quota exceeded"), for a log line: no mail
+    content, only the status and the text the server sent with it."""
+    status, data = error.command_result[0], error.command_result[1]
+    parts = data if isinstance(data, list | tuple) else [data]
+    text = " ".join(part.decode("utf-8", "replace") if isinstance(part, bytes) else str(part)
+                    for part in parts if part is not None and not isinstance(part, tuple))
+    answer = f"{status} {' '.join(text.split())}".strip()
+    return answer if len(answer) <= limit else answer[:limit] + "…"
+
+
+__all__ = ["IMAP_CONNECTION_ERRORS", "IMAP_REFUSALS", "FetchedMail", "Mailbox", "batches", "server_answer"]
 
 
 def _as_carried(message_id: str) -> str:
