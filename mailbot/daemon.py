@@ -356,18 +356,43 @@ class Daemon:
 
     def _purge(self) -> None:
         """Delete from the mailbox the raw mails of erased members (recorded by the erasure, done here: this module
-        owns IMAP). Marked done only once the server has expunged them; a failure is retried next cycle."""
+        owns IMAP). Marked done only once the server has expunged them; a failure is retried next cycle.
+
+        In the inbox, only mails already taken in go (`_purgeable`): the purge finds mail by Message-ID, which says
+        nothing of whether that mail was processed. A mail found there and not taken in yet keeps its purge pending:
+        once processed it is in the processed (or quarantine) folder, where the next cycle's purge deletes it."""
         with self.sessions() as session:
             pending = session.execute(select(MailboxPurge.id, MailboxPurge.message_id)
                                       .where(MailboxPurge.done_at.is_(None))).all()
         if not pending:
             return
         folders = [self.settings.processed_folder, self.settings.quarantine_folder, self.settings.imap_folder]
-        deleted = self.mailbox.delete_everywhere([message_id for _, message_id in pending], folders)
-        with self.sessions.begin() as session:
-            session.execute(update(MailboxPurge).where(MailboxPurge.id.in_([i for i, _ in pending]))
-                            .values(done_at=self.clock()))
-        log.info("erasure: %d mail(s) deleted from the mailbox", deleted)
+        try:
+            deleted, left = self.mailbox.delete_everywhere([message_id for _, message_id in pending], folders,
+                                                           deletable=self._purgeable)
+        except IMAP_REFUSALS as error:  # refused (a folder's SELECT, the STORE, the EXPUNGE): tried next cycle
+            self._refused("delete an erased person's mails in", ", ".join(folders), error)
+            return
+        self._accepted("delete an erased person's mails in", ", ".join(folders))
+        done = [purge_id for purge_id, message_id in pending if message_id not in left]
+        if done:
+            with self.sessions.begin() as session:
+                session.execute(update(MailboxPurge).where(MailboxPurge.id.in_(done)).values(done_at=self.clock()))
+        log.info("erasure: %d mail(s) deleted from the mailbox%s", deleted,
+                 f"; {len(left)} wait in the inbox to be taken in first" if left else "")
+
+    def _purgeable(self, folder: str, uidvalidity: int, uids: list[int]) -> list[int]:
+        """Which of these mails the purge may delete. In the inbox, only those with their own committed inbound
+        record (README: a mail leaves the inbox only once it has its own inbound record), as the intake decides it:
+        at or below the checkpoint, and recorded under this very folder, UIDVALIDITY and UID. Anything else — a
+        mail arrived since the intake, one another daemon holds, another sender's reusing the Message-ID — is not
+        processed yet and is never deleted unread. The other folders hold only mail taken in: all of it goes."""
+        if folder != self.settings.imap_folder:
+            return uids
+        done = self.pipeline.checkpoint(folder, uidvalidity)
+        below = [uid for uid in uids if uid <= done]
+        recorded = self.pipeline.committed_destinations(folder, uidvalidity, below)
+        return [uid for uid in below if uid in recorded]
 
     def run_jobs(self) -> dict[str, int]:
         return run_jobs(self.sessions, self.settings, self.signer, self.outbox, self.clock())

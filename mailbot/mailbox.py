@@ -9,7 +9,7 @@ import contextlib
 import imaplib
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from imap_tools import AND, BaseMailBox, H, MailBox, MailBoxStartTls, MailBoxUnencrypted
@@ -264,23 +264,37 @@ class Mailbox:
         if uids:
             self.box.delete([str(uid) for uid in uids])
 
-    def delete_everywhere(self, message_ids: list[str], folders: list[str]) -> int:
-        """Delete (\\Deleted + EXPUNGE, not to a trash folder) every mail with these Message-IDs in these folders;
-        the working folder is selected again afterwards. Returns how many mails were deleted."""
+    def delete_everywhere(self, message_ids: list[str], folders: list[str], *,
+                          deletable: Callable[[str, int, list[int]], list[int]] | None = None,
+                          ) -> tuple[int, set[str]]:
+        """Delete (\\Deleted + EXPUNGE, not to a trash folder) every mail with these Message-IDs in these folders
+        that `deletable(folder, uidvalidity, uids)` lets go (all of them without it); the working folder is selected
+        again afterwards. A Message-ID says nothing of whether the mail found under it was ever taken in (another
+        sender may reuse it, a copy may have arrived since): the caller decides per UID. Returns how many mails were
+        deleted and the Message-IDs under which a mail was found and left."""
         deleted = 0
+        left: set[str] = set()
         try:
             for folder in folders:
                 if not self.box.folder.exists(folder):
                     continue
                 self.box.folder.set(folder)
+                uidvalidity: int | None = None
                 for message_id in message_ids:
-                    uids = self.box.uids(AND(header=H("Message-ID", _as_carried(message_id))))
+                    uids = [int(uid) for uid in self.box.uids(AND(header=H("Message-ID", _as_carried(message_id))))]
+                    if uids and deletable is not None:
+                        if uidvalidity is None:
+                            uidvalidity = int(self.box.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+                        allowed = set(deletable(folder, uidvalidity, uids))
+                        if any(uid not in allowed for uid in uids):
+                            left.add(message_id)
+                        uids = [uid for uid in uids if uid in allowed]
                     if uids:
-                        self.box.delete(uids)
+                        self.box.delete([str(uid) for uid in uids])
                         deleted += len(uids)
         finally:
             self.select()
-        return deleted
+        return deleted, left
 
     # --- waiting ----------------------------------------------------------------------------------------------
     def supports_idle(self) -> bool:

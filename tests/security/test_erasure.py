@@ -202,3 +202,78 @@ def test_a_late_second_delivery_of_an_erased_members_mail_is_still_a_duplicate(c
     kept = {folder: len(mails) for folder, mails in club_folders(clean_mail).items()
             if any(ALICE.encode() in mail for mail in mails)}
     assert kept == {}, kept
+REUSED_ID = "reutilise-1@membres.test"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_erasure_purge_deletes_an_unprocessed_mail_waiting_in_the_inbox(clean_mail, settings, sessions):
+    """PostgreSQL, two daemons. Alice's mail (Message-ID M) was processed; Alice is then erased (her raw mails are
+    queued for deletion, MailboxPurge). Bruno's client reuses identifiers: his new request carries Message-ID M too
+    (README: another content under a known Message-ID is another mail, processed). It waits in the inbox behind
+    Bruno's previous mail, which another daemon holds. Expected: Bruno's mail is processed once the earlier one is
+    committed, never deleted unread. Before: this daemon's cycle, after its intake deferred Bruno's mail, ran the
+    purge, which deleted by Message-ID in the inbox too (Daemon._purge → Mailbox.delete_everywhere): Bruno's
+    request was gone from the mailbox, never processed, no trace in the database — a lost mail."""
+    from mailbot.members import erase_address
+    from mailbot.models import InboundMail
+    from tests.helpers import ALICE, CLOCK, add_members, append, cycle_while_held, mailbox
+
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, "Besoin d'un comptable", "Bonjour, un comptable ?",
+                                       message_id=f"<{REUSED_ID}>").as_bytes())
+    run_cycle(settings, sessions)
+    with sessions.begin() as session:
+        erase_address(session, ALICE, now=CLOCK)
+    append(clean_mail, CLUB, make_mail(BRUNO, "Un devis de maçonnerie", "Bonjour, un devis ?").as_bytes())
+    append(clean_mail, CLUB, make_mail(BRUNO, "Besoin d'un juriste", "Bonjour, un juriste pour un bail ?",
+                                       message_id=f"<{REUSED_ID}>").as_bytes())
+    cycle_while_held(settings, sessions, position=0)  # Bruno's first mail: another daemon's, then free
+    run_cycle(settings, sessions)
+    with sessions() as session:
+        subjects = sorted(session.scalars(select(Ticket.subject)))
+        inbound = session.scalars(select(InboundMail.message_id)).all()
+    left = [m.subject for m in mailbox(clean_mail, CLUB)]
+    kept = [m.subject for m in mailbox(clean_mail, CLUB, "mailbot-traites")]
+    assert "Besoin d'un juriste" in subjects, (f"Bruno's second request lost: tickets {subjects}, records {inbound}, "
+                                               f"inbox {left}, processed folder {kept}")
+
+
+def test_the_purge_deletes_in_the_inbox_only_mail_with_its_own_committed_record(clean_mail, settings, sessions,
+                                                                                 monkeypatch):
+    """In the inbox the erasure's purge deletes only what was taken in (README: a mail leaves the inbox only once
+    it has its own inbound record). Alice's mail (Message-ID M) is committed but still in the inbox (its move
+    refused, or a crash before it); Alice is erased; Bruno's mail reusing M arrives after the intake, before the
+    purge. Expected: the purge deletes Alice's mail (committed, at or below the checkpoint) and leaves Bruno's
+    (above it, no record of its own), keeps its request pending until that mail is taken in, and the next cycle
+    processes Bruno's request. Before: both were deleted by Message-ID, Bruno's unread."""
+    from mailbot.daemon import Daemon
+    from mailbot.members import erase_address
+    from mailbot.models import MailboxPurge
+    from tests.helpers import ALICE, CLOCK, add_members, append, mailbox
+
+    add_members(sessions)
+    append(clean_mail, CLUB, make_mail(ALICE, "Besoin d'un comptable", "Bonjour, un comptable ?",
+                                       message_id=f"<{REUSED_ID}>").as_bytes())
+    daemon = Daemon(settings, sessions, clock=lambda: CLOCK, fixed_now=CLOCK)
+    daemon.start()
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(daemon, "_move", lambda moves: None)  # committed, not moved
+            daemon.cycle()
+        assert [m.subject for m in mailbox(clean_mail, CLUB)] == ["Besoin d'un comptable"]
+        with sessions.begin() as session:
+            erase_address(session, ALICE, now=CLOCK)
+        append(clean_mail, CLUB, make_mail(BRUNO, "Besoin d'un juriste", "Bonjour, un juriste pour un bail ?",
+                                           message_id=f"<{REUSED_ID}>").as_bytes())
+        daemon._purge()  # the mail arrived after this cycle's intake
+        assert [m.subject for m in mailbox(clean_mail, CLUB)] == ["Besoin d'un juriste"]
+        with sessions() as session:
+            assert session.scalars(select(MailboxPurge.done_at)).all() == [None]  # not done while it waits
+        daemon.cycle()  # Bruno's mail taken in, moved; then the purge finishes in the processed folder
+    finally:
+        daemon.disconnect()
+    with sessions() as session:
+        subjects = session.scalars(select(Ticket.subject)).all()
+        assert None not in session.scalars(select(MailboxPurge.done_at)).all()
+    assert "Besoin d'un juriste" in subjects, subjects
+    assert mailbox(clean_mail, CLUB) == []
