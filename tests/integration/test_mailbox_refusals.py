@@ -149,3 +149,34 @@ def _delete_folder_if_any(server, name: str) -> None:  # type: ignore[no-untyped
     with MailBoxUnencrypted(server.imap_host, server.imap_port).login(CLUB, PASSWORD, initial_folder=None) as box:
         if box.folder.exists(name):
             box.folder.delete(name)
+
+
+def test_an_inbox_the_server_refuses_to_select_is_waited_out_like_an_outage(clean_mail, settings, sessions,
+                                                                            monkeypatch, caplog):
+    """The inbox itself is refused (SELECT answered NO [NONEXISTENT] or [UNAVAILABLE]: renamed, the account locked):
+    nothing can be taken in. Expected: one ERROR line with the server's answer, the connection closed and retried
+    with backoff like an outage (the scheduler's thread keeps sending meanwhile). Before: MailboxFolderSelectError
+    ended `Daemon._loop`, and `mailbot run` with it."""
+    from imap_tools.errors import MailboxFolderSelectError
+
+    from mailbot.mailbox import Mailbox
+
+    def refuse(self):  # type: ignore[no-untyped-def]
+        raise MailboxFolderSelectError(("NO", [b"[NONEXISTENT] Mailbox doesn't exist: INBOX"]), "OK")
+
+    monkeypatch.setattr(Mailbox, "select", refuse)
+    daemon = Daemon(settings, sessions, clock=lambda: CLOCK, fixed_now=CLOCK)
+    outages: list[str] = []
+
+    def pause(delay: float, what: str) -> float:
+        outages.append(what)
+        daemon._stopping = True  # one round is enough
+        return delay
+
+    monkeypatch.setattr(daemon, "_pause", pause)
+    with caplog.at_level(logging.ERROR, logger="mailbot"):
+        daemon._loop()
+    daemon.disconnect()
+    assert outages == ["IMAP : dossier refusé par le serveur"]
+    errors = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+    assert "NONEXISTENT" in errors and "INBOX" in errors, errors
