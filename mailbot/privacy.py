@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib import resources
+
+from mailbot.lookalikes import latin_lookalikes
 
 __all__ = [
     "ANY_ADDRESS",
@@ -215,26 +215,6 @@ _DIGIT_GAP = re.compile(r"(?<=\d)[ \n_,.;:/\\|*~·•=-]{1,6}(?=\d)")
 _KEPT_GAP = re.compile(r" ?[./-] ?| ")
 
 
-@lru_cache(maxsize=1)
-def _confusables() -> dict[str, str]:
-    """Every character that looks like a Latin letter or digit, mapped to it (Unicode's confusables.txt, as
-    shipped by the `confusable_homoglyphs` package): Cyrillic "а", Greek "ο", mathematical "𝐀"…"""
-    data = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
-    table: dict[str, str] = {}
-    for char, glyphs in data.items():
-        if len(char) != 1 or char.isascii():
-            continue
-        latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum()]
-        # A letter of the same case first: Cyrillic "І" is an "I" to the eye (the table also lists "l" and "1").
-        same_case = [c for c in latin if c.isalpha() and (c.isupper() == char.isupper() or not char.isalpha())]
-        letters = [c for c in latin if c.isalpha()]
-        if latin:
-            target = (same_case or letters or latin)[0]
-            # Unicode's prototype of "I" is "l" (they are one vertical bar); a capital that looks like it is an I.
-            table[char] = "I" if target == "l" and char.isupper() else target
-    return table
-
-
 class _CharTable(dict[str, str]):
     """What one character becomes once normalised (maybe nothing, maybe two letters); computed on first sight."""
 
@@ -260,7 +240,7 @@ class _CharTable(dict[str, str]):
         if category == "Pd":
             return "-"
         out = []
-        confusables = _confusables()
+        confusables = latin_lookalikes()
         for part in unicodedata.normalize("NFKD", char):
             if unicodedata.combining(part):
                 continue
