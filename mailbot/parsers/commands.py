@@ -18,6 +18,7 @@ The input is the reply's new text (quote and signature already removed by `split
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,8 +27,10 @@ from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from mailbot.lookalikes import latin_lookalikes
+
 from .dates import DATE_FORMS_HELP, fold
-from .rules import COURTESY, REFERENCE_TYPED, SIGN_OFF_WORDS
+from .rules import COURTESY, REFERENCE_TYPED, SIGN_OFF_WORDS, drop_format, nfc
 
 if TYPE_CHECKING:
     from mailbot.commands.base import AideurCommand
@@ -103,9 +106,14 @@ class AideurReply:
     references: tuple[str, ...]   # ticket references found anywhere, upper-cased, first occurrence order
 
 
-# Matched on the folded line. Group "space" tells "# accepter" from "#accepter".
+# Matched on the folded line (see _probe). Group "space" tells "# accepter" from "#accepter". The word is letters of
+# any script, with any combining marks NFC could not compose: what it spells is read by _word_key, so that a word
+# disguised in another script or form is the command it spells, or an unknown word (an error), never prose.
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff" \
+         "\u3099\u309a\ufe00-\ufe0f\ufe20-\ufe2f"
 _COMMAND_LINE = re.compile(
-    r"^\s*(?:[-*•·+]\s+|[-•·]\s*)?(?:\*{1,2}|_{1,2})?#(?P<space>\s*)(?P<word>[a-z]+)(?=[\s:.,;!?*_\d]|$)"
+    r"^\s*(?:[-*•·+]\s+|[-•·]\s*)?(?:\*{1,2}|_{1,2})?#(?P<space>\s*)"
+    rf"(?P<word>(?:[^\W\d_]|[{_MARKS}])+)(?=[\s:.,;!?*_\d]|$)"
 )
 QUOTED = re.compile(r"^\s*>")
 _QUOTED = QUOTED
@@ -136,7 +144,7 @@ def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
     references found anywhere in the text.
 
     Raises nothing: any text gives an AideurReply."""
-    text = new_text.translate(_INVISIBLE).translate(_ODD_SPACES).replace("\r\n", "\n").replace("\r", "\n")
+    text = nfc(new_text).translate(_INVISIBLE).translate(_ODD_SPACES).replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     references = tuple(dict.fromkeys(
         f"{m.group(1).upper()}-{m.group(2)}-{m.group(3)}" for m in _REFERENCE.finditer(text)
@@ -152,7 +160,7 @@ def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
         found = _command_word(line)
         if found is None:
             if (unknown := _unknown_word(line)) is not None:
-                errors.append(CommandError(line.strip(), _unknown_problem(unknown)))
+                errors.append(CommandError(_probe(line).strip(), _unknown_problem(unknown)))
             else:
                 message.append(line)
             index += 1
@@ -160,7 +168,7 @@ def parse_aideur_reply(new_text: str, today: date) -> AideurReply:
         name, argument = found
         command = _registry()[name]
         index, body = command.read_body(lines, index + 1)
-        outcome = command.parse(line.strip(), argument, body, today)
+        outcome = command.parse(_probe(line).strip(), argument, body, today)
         if isinstance(outcome, CommandError):
             errors.append(outcome)
         else:
@@ -181,26 +189,43 @@ def courtesy_only(text: str) -> bool:
     return all(not piece or _COURTESY.match(piece) for piece in pieces)
 
 
+def _probe(line: str) -> str:
+    """The line as the command reader reads it: composed (NFC) and without invisible format characters (soft hyphen,
+    zero-width characters, word joiner, BOM, bidi marks), which must not split or hide a command word."""
+    return nfc(drop_format(line))
+
+
+def _word_key(word: str) -> str:
+    """What a command word spells: compatibility forms (fullwidth, mathematical letters) and accents undone, letters
+    of other scripts that look Latin read as Latin ("#clоre" with a Cyrillic "о" is "clore"), lower case."""
+    lookalikes = latin_lookalikes()
+    letters = (lookalikes.get(char, char) for char in unicodedata.normalize("NFKD", word)
+               if not unicodedata.combining(char))
+    return fold("".join(letters))
+
+
 def _command_word(line: str) -> tuple[str, str] | None:
     """(canonical name, argument as typed) when the line is a known command."""
     if _QUOTED.match(line):
         return None
+    line = _probe(line)
     match = _COMMAND_LINE.match(fold(line))
-    if not match or match.group("word") not in _words():
+    if not match or _word_key(match.group("word")) not in _words():
         return None
     argument = line[match.end():]
     # "**#accepter 15/12**" (bold in an HTML mail), "#accepter : 15/12".
     argument = argument.strip().strip("*_").strip()
     argument = argument.lstrip(":").strip()
-    return _words()[match.group("word")], re.sub(r"[ \t]+", " ", argument)
+    return _words()[_word_key(match.group("word"))], re.sub(r"[ \t]+", " ", argument)
 
 
 def _unknown_word(line: str) -> str | None:
     """The word of a "#mot" line that is not a command ("# Titre", with a space, is prose, not a typo)."""
     if _QUOTED.match(line):
         return None
+    line = _probe(line)
     match = _COMMAND_LINE.match(fold(line))
-    if not match or match.group("space") or match.group("word") in _words():
+    if not match or match.group("space") or _word_key(match.group("word")) in _words():
         return None
     return line[match.start("word"):match.end("word")]
 

@@ -67,6 +67,36 @@ def drop_combining(text: str) -> str:
     return text if text.isascii() else text.translate(_NO_COMBINING)
 
 
+class _FormatTable(dict[int, None | int]):
+    """str.translate table that deletes format characters (Unicode category Cf: soft hyphen, zero-width space and
+    joiners, word joiner, BOM, bidi marks and isolates, tag characters) and keeps every other character, computed on
+    first sight of each character."""
+
+    def __missing__(self, code: int) -> None | int:
+        keep = None if unicodedata.category(chr(code)) == "Cf" else code
+        if len(self) < 65536:  # bounded, as _FoldTable
+            self[code] = keep
+        return keep
+
+
+_NO_FORMAT = _FormatTable()
+
+
+def drop_format(text: str) -> str:
+    """`text` without its invisible format characters (see _FormatTable): what a reader must not let split a word
+    ("#c\u00adlore" is "#clore"). ASCII has none."""
+    return text if text.isascii() else text.translate(_NO_FORMAT)
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode's composed form (NFC): "e" + COMBINING ACUTE, as macOS and iOS often send it, is "é".
+    Canonically equivalent (shown the same), so nothing the sender wrote is lost; ASCII and text already composed
+    (nearly every mail) are returned as they are after a quick check."""
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
 def fold_words(text: str) -> str:
     """Lower case, accents dropped and ligatures spelled out ("Œnologie" -> "oenologie"): for word matching, where
     the length may change (use `fold` to keep one character per character)."""

@@ -147,6 +147,18 @@ def test_close_and_note(clean_mail, settings, sessions):
         assert "command:note" in kinds and "command:clore" in kinds
 
 
+@pytest.mark.parametrize("line", ["#clo\u0302turer", "#c\u00adl\u043ere"], ids=["nfd", "soft-hyphen-cyrillic"])
+def test_a_disguised_cloturer_closes_and_is_not_mailed_to_the_member(clean_mail, settings, sessions, line):
+    """Attack round 13: Aideur answers "#clôturer" decomposed (NFD, from Thunderbird on macOS), or "#clore" with a
+    soft hyphen and a Cyrillic "о". Before: the ticket stayed open and Alice received the command line as Aideur's
+    message. Now: the ticket is closed as with the plain spelling, and Alice never reads the line."""
+    note = open_ticket(clean_mail, settings, sessions)
+    answer(clean_mail, settings, sessions, note, line, "thunderbird")
+    mail, form = answer_and_form(clean_mail)  # the closing mail and the result form
+    assert "#" not in mail.text and "#" not in form.text
+    assert ticket(sessions).status == "closed" and ticket(sessions).closed_at is not None
+
+
 def test_help_and_open_tickets_by_return_mail(clean_mail, settings, sessions):
     note = open_ticket(clean_mail, settings, sessions)
     answer(clean_mail, settings, sessions, note, "#aide\n#tickets", "gmail")

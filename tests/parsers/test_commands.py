@@ -286,3 +286,67 @@ def test_a_message_of_greetings_only_is_not_relayed(text):
 def test_a_real_message_keeps_its_sign_off():
     reply = parse_aideur_reply("#accepter 15/12\nJe cherche dans le réseau.\nCordialement,", date(2026, 11, 26))
     assert reply.message == "Je cherche dans le réseau.\nCordialement,"
+
+
+# --- Disguised command words (attack round 13, point 10) -----------------------------------------------------------
+# A line that starts with "#" and letters in any Unicode form is the command it spells once normalised (NFC/NFKC,
+# format characters removed, look-alike letters of other scripts read as Latin), or an error for Aideur: never
+# text relayed to the member.
+
+DISGUISED = [
+    ("#clo\u0302turer", "clore"),            # NFD: o + COMBINING CIRCUMFLEX (macOS pasteboards, some clients)
+    ("#re\u0301ouvrir", "rouvrir"),          # NFD "#réouvrir"
+    ("#RE\u0301OUVRIR", "rouvrir"),          # NFD, capitals
+    ("#c\u00adlore", "clore"),               # soft hyphen pasted from Word
+    ("#cl\u043ere", "clore"),                # Cyrillic о
+    ("#\u0441lore", "clore"),                # Cyrillic с
+    ("#cl\u03bfre", "clore"),                # Greek ο
+    ("#\u0421LORE", "clore"),                # Cyrillic capital С
+    ("#\uff43\uff4c\uff4f\uff52\uff45", "clore"),  # fullwidth letters
+    ("#\U0001d41c\U0001d425\U0001d428\U0001d42b\U0001d41e", "clore"),  # mathematical bold
+    ("#cl\u200dore", "clore"),               # zero-width joiner
+    ("#clo\u2060re", "clore"),               # word joiner
+    ("\ufeff#clore", "clore"),               # BOM before the "#"
+    ("#\u200eclore", "clore"),               # left-to-right mark
+    ("\u2067#clore\u2069", "clore"),         # bidi isolate around the line
+    ("#c\u00adl\u043e\u0302turer", "clore"),  # all at once
+    ("\ufe5fclore", "clore"),                # small number sign (NFKC "#")
+    ("#accepte\u0301 15/12", "accepter"),    # NFD with an argument
+]
+
+
+@pytest.mark.parametrize(("line", "name"), DISGUISED, ids=[ascii(d[0]) for d in DISGUISED])
+def test_a_disguised_command_word_is_the_command_it_spells(line: str, name: str) -> None:
+    """Before: no command, no error, and the line was the message relayed to the member (no NFC, soft hyphen and bidi
+    marks kept, _COMMAND_LINE's [a-z]+ stopped at a combining mark or a letter of another script)."""
+    assert [c.name for c in parse(line + "\n\nBonne journée").commands] == [name]
+    reply = parse(line + "\n\nBonne journée")
+    assert reply.errors == () and "#" not in reply.message and "\ufe5f" not in reply.message
+
+
+@pytest.mark.parametrize("line", [
+    "#urge\u0301nt merci",               # NFD unknown word
+    "#\u0440\u0440\u0438\u0432\u0435\u0442",  # a Cyrillic word: not a command, but command-shaped
+    "#clo\u0302tu\u0301r",               # near a command, but misspelt ("clotur")
+    "#\u00e9tat du dossier",
+    "#sou\u00adhait",
+])
+def test_a_disguised_unknown_word_is_an_error_not_text(line: str) -> None:
+    """Before: the NFD / soft-hyphened / non-Latin "#mot" was relayed to the member as Aideur's message."""
+    reply = parse(line + "\n\nBonne journée")
+    assert reply.commands == () and len(reply.errors) == 1, reply
+    assert "#" not in reply.message and "n'est pas une commande connue" in reply.errors[0].problem
+
+
+def test_the_nfc_and_nfd_spellings_read_alike() -> None:
+    """The NFC "#clôturer" was a command already; its NFD twin is the same command, with the same argument."""
+    import unicodedata
+    text = "#reporter lundi Aideur est absent à Noël\n#note élément à vérifier\nÀ bientôt, Hélène"
+    assert parse(unicodedata.normalize("NFD", text)) == parse(text)
+
+
+def test_disguised_command_lines_end_the_text_of_the_command_above() -> None:
+    """A disguised "#clore" under "#note" is a command of its own, not the end of the note's text."""
+    reply = parse("#note à voir\n#cl\u043ere")
+    assert [c.name for c in reply.commands] == ["note", "clore"]
+    assert reply.commands[0].text == "à voir"
