@@ -17,6 +17,7 @@ from .charsets import decode_bytes, surrogates_to_text
 from .headers import decode_header
 from .html import html_to_text
 from .model import Attachment
+from .rules import nfc
 from .text import normalise_newlines, strip_pgp_armor, tidy, unflow
 
 # A header line: a field name, a colon. Used to refuse input that is not a mail at all.
@@ -388,9 +389,14 @@ def iter_attachment_payloads(raw: bytes) -> Iterator[tuple[Attachment, bytes]]:
 
 
 def body_text(msg: Message) -> str:
-    """The readable body: text/plain preferred, HTML converted when there is no usable plain text."""
+    """The readable body: text/plain preferred, HTML converted when there is no usable plain text.
+
+    Composed (NFC) here, once for every reader (parse_mail's text, new text and signature, forwarded mails): a mail
+    written or pasted in decomposed form ("e" + COMBINING ACUTE, as macOS and iOS apps send it) reads like the same
+    mail composed — labels, command words, names. NFC only joins what Unicode says is the same text (canonical
+    equivalence), so what is stored shows exactly what was sent; the mail itself stays untouched in the mailbox."""
     text = _best(msg, "", 0)
-    return tidy(strip_pgp_armor(text))
+    return nfc(tidy(strip_pgp_armor(text)))
 
 
 def _best(part: Message, parent: str, pos: int) -> str:

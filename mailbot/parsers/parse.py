@@ -17,6 +17,7 @@ from .headers import Sender, addresses, decode_header, message_ids, parse_date, 
 from .mime import _HEADER_LINE, _KNOWN_HEADERS, repair_start  # repair_start was public here
 from .model import InboundMail, MailKind
 from .quotes import split_reply
+from .rules import nfc
 
 # "Re:", "RE :", "Réf :", "AW:", "Antw:", "SV:", "R:"… at the start of a subject: the mail answers another one.
 _REPLY_SUBJECT = re.compile(r"^\s*(?:\[[^\]]{0,40}\]\s*)*(?:re|ré|réf|ref|rép|rep|aw|antw|sv|vs|odp|res|r)\s*"
@@ -142,7 +143,7 @@ class HeaderFields:
 
 def header_fields(msg: Message) -> HeaderFields:
     return HeaderFields(
-        subject=decode_header(msg.get("Subject")),
+        subject=nfc(decode_header(msg.get("Subject"))),  # composed, as the body (mime.body_text)
         message_ids=message_ids(msg.get("Message-ID")),
         in_reply_to=message_ids(msg.get("In-Reply-To")),
         references=message_ids(" ".join(str(v) for v in (msg.get_all("References") or [])) or None),

@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 from .consent import ConsentAnswer, consent_words_and, read_answer
 from .dates import fold
-from .rules import SEPARATOR, SIGN_OFF_START, SIGNATURE
+from .rules import SEPARATOR, SIGN_OFF_START, SIGNATURE, nfc
 from .subjects import strip_subject_prefixes
 from .withdrawal import read_confirmation
 
@@ -534,7 +534,9 @@ def parse_form(text: str, new_text: str) -> FormReply:
     """The profile form as the person filled it in `text` (the whole body, quotes included), and their acceptance.
 
     `new_text` (what they wrote in this mail, without quote and signature) wins over the rest of the body.
+    Both are read composed (NFC): parse_mail gives them so already; a text from elsewhere may be decomposed.
     """
+    text, new_text = nfc(text), nfc(new_text)
     new_lines = _lines(new_text)
     found = sorted(_read(new_lines, 0) + _read(_lines(text), 1), key=lambda hit: hit.rank)
 

@@ -836,3 +836,58 @@ def test_a_qualified_yes_in_the_field_is_no_acceptance(value: str) -> None:
 def test_a_qualified_sentence_is_no_acceptance(sentence: str) -> None:
     reply = parse_form(*reply_above_quote(f"Bonjour,\n\n{sentence}\n\n" + form(**ALICE)))
     assert reply.acceptance is None
+
+
+# --- The form in decomposed Unicode (attack round 13, point 11) ----------------------------------------------------
+# Every text the parsers read is composed (NFC): mime.body_text composes the mail's body once for every reader, and
+# parse_form composes what it is given directly.
+
+def _nfd(text: str) -> str:
+    import unicodedata
+    return unicodedata.normalize("NFD", text)
+
+
+def test_a_registration_form_in_nfd_reads_like_the_same_form_in_nfc() -> None:
+    """A newcomer's filled form arrives decomposed ("Pre\\u0301nom", "Te\\u0301le\\u0301phone"), as text pasted from
+    some macOS/iOS apps is. Before: every label with an accent was missed (no first name, activity, phone, skills,
+    visibility), the phone and skills glued into the postal address, and nothing reported unreadable."""
+    from tests.integration.test_registration import ACCEPT, FILLED
+
+    text = FILLED.replace("membres", "confidentielle") + "\n\n" + ACCEPT
+    nfc = parse_form(text, text)
+    nfd = parse_form(_nfd(text), _nfd(text))
+    assert nfc.values["visibility"] == "confidentielle"
+    assert nfd == nfc
+
+
+@pytest.mark.parametrize("label", ["Prénom", "Téléphone", "Activité", "Compétences", "Visibilité"])
+def test_one_decomposed_label_in_a_composed_form_is_read(label: str) -> None:
+    """Only one label decomposed (a line pasted from another app): before, its value was lost or glued above."""
+    from tests.integration.test_registration import ACCEPT, FILLED
+
+    text = FILLED + "\n\n" + ACCEPT
+    mixed = text.replace(label, _nfd(label))
+    assert parse_form(mixed, mixed) == parse_form(text, text)
+
+
+def test_a_decomposed_form_in_a_mail_is_read_and_its_text_is_composed() -> None:
+    """Through parse_mail: the body (quoted-printable, NFD) is composed once; the form and every other reader see the
+    same text as for the composed mail."""
+    from email.message import EmailMessage
+
+    from mailbot.parsers import parse_mail
+    from tests.integration.test_registration import ACCEPT, FILLED
+
+    def mail(body: str, subject: str) -> bytes:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "h@exemple.fr", "aide@club.test", subject
+        message["Message-ID"] = "<nfd@exemple.fr>"
+        message.set_content(body, cte="quoted-printable")
+        return message.as_bytes()
+
+    text = FILLED + "\n\n" + ACCEPT
+    composed = parse_mail(mail(text, "Inscription à votre club"))
+    decomposed = parse_mail(mail(_nfd(text), _nfd("Inscription à votre club")))
+    assert decomposed.text == composed.text and decomposed.new_text == composed.new_text
+    assert decomposed.subject == composed.subject == "Inscription à votre club"
+    assert parse_form(decomposed.text, decomposed.new_text) == parse_form(text, text)
