@@ -158,8 +158,17 @@ def _spans(text: str, identity: Identity, *, drop_inside_addresses: bool) -> lis
     found += [span for span in _any_street_spans(text, norm)
               if not any(own.start < span.end and span.start < own.end for own in own_streets)]
     spans = _resolve(found, drop_inside_addresses)
-    return [replace(span, start=start, end=end) for span in spans
-            for start, end in [norm.original(span.start, span.end)]]
+    spans = [replace(span, start=start, end=end) for span in spans
+             for start, end in [norm.original(span.start, span.end)]]
+    with_digits = _digits_read(text, norm)
+    if with_digits is None:
+        return spans
+    # Phone numbers written with letters for digits ("O6 l2 34 56 78"): read again with the digits in place (same
+    # length as `text`, so the spans found stand for the text as written), and kept where they reach further.
+    read_norm = _normalised(with_digits)
+    again = [replace(span, start=start, end=end) for span in _phone_spans(read_norm.text, identity)
+             for start, end in [read_norm.original(span.start, span.end)]]
+    return _resolve(spans + again, drop_inside_addresses)
 
 
 def _resolve(spans: list[_Span], drop_inside_addresses: bool) -> list[_Span]:
@@ -896,6 +905,40 @@ def _phone_spans(folded: str, identity: Identity) -> Iterator[_Span]:
         prefix = rf"(?:(?:\+ ?|00 ?)33 ?(?:\(0\) ?)?|0{any_separator}|\(0\) ?)?"
         for match in re.finditer(rf"(?<![\d+]){prefix}{digits}(?!\d)", folded):
             yield _Span(match.start(), match.end(), PHONE)
+
+
+# Letters that stand for digits in a phone number, typed in a hurry or to disguise it: "O6 l2 34 56 78" (capital O,
+# small L, capital I, dotless ı). Once folded, their look-alikes are these letters too: Cyrillic "О" "І" "ӏ", Greek
+# "Ο" "Ι", fullwidth "Ｏ" "ｌ". Read as digits only inside a phone-shaped run — groups of digits and such letters,
+# separated as a number is, no letter touching it — with at least 6 real digits and no more than 4 letters, so that
+# words next to numbers ("il 12", "lot 34", "l 121-1") are never read as digits; the phone patterns then decide.
+_DIGIT_LOOKALIKES = {"o": "0", "l": "1", "i": "1"}
+_LOOKALIKE_SEPARATOR = r"[ _,.;:/\\*~·•=()-]{1,6}"
+_LOOKALIKE_RUN = re.compile(rf"(?<![^\W\d_])\(?[\doli]+(?:{_LOOKALIKE_SEPARATOR}[\doli]+)*(?![^\W\d_])")
+_LOOKALIKE_HINT = re.compile(r"[oli][ ._/-]?\d|\d[ ._/-]?[oli]")  # a quick look before the runs are read
+_MIN_REAL_DIGITS = 6
+_MAX_LOOKALIKES = 4
+
+
+def _digits_read(text: str, norm: _Normalised) -> str | None:
+    """`text` with the letters that stand for digits in a phone-shaped run replaced by those digits (one character
+    for one, so positions hold), or None when there is none (the usual case: one quick search)."""
+    folded = norm.text
+    if not _LOOKALIKE_HINT.search(folded):
+        return None
+    chars: list[str] | None = None
+    for match in _LOOKALIKE_RUN.finditer(folded):
+        run = match.group()
+        letters = [match.start() + at for at, char in enumerate(run) if char in _DIGIT_LOOKALIKES]
+        if not letters or len(letters) > _MAX_LOOKALIKES or sum(char.isdigit() for char in run) < _MIN_REAL_DIGITS:
+            continue
+        for position in letters:
+            source = norm.origin[position]
+            if _CHARS[text[source]] == folded[position]:  # one character became this letter: it is the digit
+                if chars is None:
+                    chars = list(text)
+                chars[source] = _DIGIT_LOOKALIKES[folded[position]]
+    return None if chars is None else "".join(chars)
 
 
 # The requester's own number written in French words, whole or mixed with digits: "zéro six douze trente-quatre

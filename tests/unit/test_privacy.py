@@ -294,6 +294,39 @@ def test_any_other_phone_number(text: str) -> None:
     assert scrub(f"Appeler le {text} svp", ALICE) == f"Appeler le {text} svp"
 
 
+# Letters that look like digits, inside a phone-shaped run (attack round 13, point 5): capital O / small o for 0,
+# small L, capital I, dotless ı for 1, and their look-alikes in other scripts (Cyrillic "О", "І", "ӏ", Greek "Ο") and
+# in fullwidth. Before, only a lost leading 0 let "O6 12 34 56 78" through as "6 12 34 56 78"; an "l" or "I" for a 1
+# hid the number.
+@pytest.mark.parametrize("written", [
+    "06 I2 34 56 78", "06 l2 34 56 78", "O6 l2 34 56 78", "O6 12 34 56 78", "o6.l2.34.56.78", "06 ı2 34 56 78",
+    "\u041e6 12 34 56 78", "06 \u04062 34 56 78", "06 \u04cf2 34 56 78", "\u039f6 \u04062 34 56 78",
+    "\uff2f\uff16 \uff4c\uff12 \uff13\uff14 \uff15\uff16 \uff17\uff18", "+33 6 l2 34 56 78", "06_l2_34_56_78",
+    "O6l2345678", "06 \u03992 34 56 78",
+])
+def test_a_phone_with_letter_look_alikes_of_digits_is_the_requesters(written: str) -> None:
+    assert [leak.what for leak in find_leaks(f"Contact : {written} (le soir)", ALICE)] == [PHONE], written
+    assert scrub(f"Contact : {written} (le soir)", ALICE) == "Contact : [effacé] (le soir)"
+
+
+@pytest.mark.parametrize("written", ["Ol 23 45 67 89", "O7 OO 11 22 33", "+44 2O 7946 O958"])
+def test_anyones_phone_with_letter_look_alikes_is_a_leak(written: str) -> None:
+    assert [leak.what for leak in find_leaks(f"Appeler le {written} svp", ALICE)] == [ANY_PHONE], written
+
+
+@pytest.mark.parametrize("text", [
+    "Il y a 12 ans, le 06 il est venu, lot 34 56 78.",
+    "Oil 06 12 34 56 Lol",
+    "Loi n° 2012-1234 du 6 oct. il 2014, article l 121-1 et l 122-4.",
+    "Réf. IO 12 34 56, vol 78, salle L12.",
+    "Il faut 2 ou 3 lo 12 34 56 78 oi.",
+    "Le code 0l12 ne sert plus ; le badge I2 non plus.",
+    "Horaires : lo 08:30-12:00, li 14:00-18:00, o 9:00.",
+])
+def test_letters_near_numbers_are_no_phone(text: str) -> None:
+    assert [leak for leak in find_leaks(text, ALICE) if leak.what in (PHONE, ANY_PHONE)] == [], text
+
+
 def test_two_phones_in_a_row() -> None:
     assert pairs("06 12 34 56 78 / 01 23 45 67 89") == [(PHONE, "06 12 34 56 78"), (ANY_PHONE, "01 23 45 67 89")]
 
