@@ -35,7 +35,8 @@ PROFILE = {"first_name": "Hélène", "last_name": "Lefèvre", "company": "Lefèv
 SENTENCE = "Un membre cherche un avocat en droit du travail pour un licenciement contesté. Contact : {}."
 DISGUISES = [
     ("soft hyphen", "Mme Lef\u00adèvre", "le nom du demandeur", "caractères invisibles"),
-    ("NFD", unicodedata.normalize("NFD", "Mme Lefèvre"), "le nom du demandeur", "accents décomposés"),
+    # Composed where the mail is decoded (mime.body_text): the refusal quotes "Lefèvre" as plainly as typed composed.
+    ("NFD", unicodedata.normalize("NFD", "Mme Lefèvre"), "le nom du demandeur", ""),
     ("zero-width", "Hél\u200bène", "le prénom du demandeur", ""),  # the command reader drops them first
     ("spaced letters", "L e f è v r e", "le nom du demandeur", ""),
     ("glued names", "HélèneLefèvre", "le nom du demandeur", ""),
