@@ -918,27 +918,33 @@ _LOOKALIKE_RUN = re.compile(rf"(?<![^\W\d_])\(?[\doli]+(?:{_LOOKALIKE_SEPARATOR}
 _LOOKALIKE_HINT = re.compile(r"[oli][ ._/-]?\d|\d[ ._/-]?[oli]")  # a quick look before the runs are read
 _MIN_REAL_DIGITS = 6
 _MAX_LOOKALIKES = 4
+# A vertical bar for a 1 ("06 |2 34 56 78") is read before folding, where the bar is still there (between digits it
+# is a separator, see _DIGIT_GAP): one touching a digit on one side and a space on the other is a digit.
+_BAR_DIGIT = re.compile(r"(?:(?<=\s)|^)[|\uff5c](?=\d)|(?<=\d)[|\uff5c](?=\s|$)")
 
 
 def _digits_read(text: str, norm: _Normalised) -> str | None:
     """`text` with the letters that stand for digits in a phone-shaped run replaced by those digits (one character
     for one, so positions hold), or None when there is none (the usual case: one quick search)."""
+    barred = _BAR_DIGIT.sub("1", text) if "|" in text or "\uff5c" in text else text
+    if barred != text:
+        norm = _normalised(barred)
     folded = norm.text
-    if not _LOOKALIKE_HINT.search(folded):
-        return None
     chars: list[str] | None = None
-    for match in _LOOKALIKE_RUN.finditer(folded):
+    for match in _LOOKALIKE_RUN.finditer(folded) if _LOOKALIKE_HINT.search(folded) else ():
         run = match.group()
         letters = [match.start() + at for at, char in enumerate(run) if char in _DIGIT_LOOKALIKES]
         if not letters or len(letters) > _MAX_LOOKALIKES or sum(char.isdigit() for char in run) < _MIN_REAL_DIGITS:
             continue
         for position in letters:
             source = norm.origin[position]
-            if _CHARS[text[source]] == folded[position]:  # one character became this letter: it is the digit
+            if _CHARS[barred[source]] == folded[position]:  # one character became this letter: it is the digit
                 if chars is None:
-                    chars = list(text)
+                    chars = list(barred)
                 chars[source] = _DIGIT_LOOKALIKES[folded[position]]
-    return None if chars is None else "".join(chars)
+    if chars is not None:
+        return "".join(chars)
+    return barred if barred != text else None
 
 
 # The requester's own number written in French words, whole or mixed with digits: "zéro six douze trente-quatre

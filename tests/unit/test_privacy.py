@@ -302,7 +302,7 @@ def test_any_other_phone_number(text: str) -> None:
     "06 I2 34 56 78", "06 l2 34 56 78", "O6 l2 34 56 78", "O6 12 34 56 78", "o6.l2.34.56.78", "06 ı2 34 56 78",
     "\u041e6 12 34 56 78", "06 \u04062 34 56 78", "06 \u04cf2 34 56 78", "\u039f6 \u04062 34 56 78",
     "\uff2f\uff16 \uff4c\uff12 \uff13\uff14 \uff15\uff16 \uff17\uff18", "+33 6 l2 34 56 78", "06_l2_34_56_78",
-    "O6l2345678", "06 \u03992 34 56 78",
+    "O6l2345678", "06 \u03992 34 56 78", "06 |2 34 56 78", "06 \uff5c2 34 56 78", "06 \u01c02 34 56 78",
 ])
 def test_a_phone_with_letter_look_alikes_of_digits_is_the_requesters(written: str) -> None:
     assert [leak.what for leak in find_leaks(f"Contact : {written} (le soir)", ALICE)] == [PHONE], written
@@ -322,6 +322,7 @@ def test_anyones_phone_with_letter_look_alikes_is_a_leak(written: str) -> None:
     "Il faut 2 ou 3 lo 12 34 56 78 oi.",
     "Le code 0l12 ne sert plus ; le badge I2 non plus.",
     "Horaires : lo 08:30-12:00, li 14:00-18:00, o 9:00.",
+    "Total |2 34 56 78|", "Lignes |1 |2 |3 et 06 12|",
 ])
 def test_letters_near_numbers_are_no_phone(text: str) -> None:
     assert [leak for leak in find_leaks(text, ALICE) if leak.what in (PHONE, ANY_PHONE)] == [], text
