@@ -3,7 +3,10 @@
 The input is the reply's new text (quote and signature already removed by `split_reply`). Reading rules:
 
 * A command line starts with `#` followed directly by letters (after optional spaces, a list bullet "- " / "* " / "• ",
-  or Markdown emphasis "**"); a full-width "＃" counts. "# accepter" with a space is accepted for the known words only,
+  or Markdown emphasis "**"); a full-width "＃" counts. The line is read composed (NFC) and without format characters
+  (soft hyphen, zero-width, bidi marks); the word is letters of any script, read as it looks (fullwidth, mathematical
+  and look-alike letters made Latin, accents folded): "#clоre" with a Cyrillic "о" is #clore, and a word that spells
+  no command is an unknown command (an error), never text for the member. "# accepter" with a space is accepted for the known words only,
   because "# Titre" is more likely prose than a mistyped command. "#1 priorité" or "voir #2" are plain text.
 * Lines starting with ">" are quoted history: never a command, whatever they contain.
 * Each command is one object in its own module of `mailbot.commands` (its words, how it reads its lines, its
