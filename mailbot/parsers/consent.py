@@ -76,7 +76,7 @@ from .marks import (
 from .quotes import split_reply
 
 __all__ = ["CARD_FIELDS", "CONSENT_RULE", "CONTACT_CHANNELS", "ConsentAnswer", "ConsentReading", "Vocabulary",
-           "consent_words_and", "read_answer", "read_consent"]
+           "consent_words_and", "person_names", "read_answer", "read_consent"]
 
 CONSENT_RULE = (
     "Pour que nous transmettions vos coordonnées, répondez à ce message par « oui » (ou « j'accepte », "
@@ -310,7 +310,9 @@ _TAIL = r"(?:\s+(?:pour\s+moi|svp|stp|s\s+il\s+vous\s+plait|merci))?"
 _ONLY = (r"seulement|seulment|seulemnt|uniquement|uniquemnt|uniquemen|juste|exclusivement|simplement|only|just|"
          r"seule?s?|rien\s+que|limite(?:e|s|es)?\s+a|pas\s+plus\s+que"
          # a bare "que" is "only" where an answer starts ("oui, que mon mail"), not in "sachant que mon portable…"
-         r"|(?:(?<=^)|(?<=^\s)|(?<=,\s)|(?<=,)|(?<=oui\s)|(?<=ok\s)|(?<=mais\s))que")
+         # … or a sentence ("Oui. Que par mail.", "Oui ! Que mon mail")
+         r"|(?:(?<=^)|(?<=^\s)|(?<=,\s)|(?<=,)|(?<=oui\s)|(?<=ok\s)|(?<=mais\s)|(?<=[.!;…(\[]\s)|(?<=[.!;…(\[]))"
+         r"que")
 _NOT = (r"sans|hors|sauf|excepte|hormis|a\s+part|a\s+l\s+exception\s+(?:de|du|des|d)|en\s+dehors\s+(?:de|du|des|d)|"
         r"except|without|but\s+not|not|ni|pas|non|jamais"
         r"|ne\s+(?:le\s+|la\s+|les\s+|lui\s+|leur\s+)?(?:donnez|transmettez|communiquez|partagez|divulguez|envoyez|"
@@ -332,6 +334,13 @@ _RESTRICTIONS: list[tuple[re.Pattern[str], str]] = [
     (_phrases(r"je\s+(?:prefere(?:rais)?|souhaite(?:rais)?|voudrais|aimerais(?:\s+mieux)?)\s+(?:etre\s+)?"
               rf"(?:contactee?s?|joint|jointe|appelee?s?)\s+(?:uniquement\s+|seulement\s+)?(?:par|au|sur)\s+"
               rf"{_FIELDS}{_TAIL}"), "only"),
+    # A sentence or a line that is only a channel or a list of fields ("Oui. Par mail svp.", "Oui\nVia mail", "nom,
+    # e-mail" written under our quoted list): what the yes covers, as in the same clause. It ends the sentence, and
+    # the sentence gives no details — "Tél. 06 12…" and "Mon mail, c'est marc@…" give them, they do not choose.
+    (_phrases(rf"(?:(?<=^)|(?<=^\s)|(?<=[.!;…(\[]\s)|(?<=[.!;…(\[]))(?![^.!;?]*(?:qqadresse|@|\d))"
+              rf"(?:(?:et|mais|ou|donc)\s+)?"
+              rf"(?:(?:par|via|sur|en|au|a)\s+)?{_FIELDS}{_TAIL}"
+              r"(?=\s*(?:[.!;…),\]]+\s*(?!qqadresse)(?:$|[^\d\s:])|$))"), "only"),
     # "Oui pour le mail", "d'accord par e-mail": a field named right after the yes is what the yes covers.
     (_phrases(rf"(?P<keep>(?:{_YES_WORD})\s*,?\s*)(?:pour|par|via)\s+{_FIELDS}{_TAIL}"), "only"),
 ]
@@ -436,6 +445,7 @@ _HEDGE = _phrases(r"""
   | surement | possible | semble | j\s+espere | sauf\s+erreur | en\s+attendant | a\s+confirmer | a\s+valider
   | confirmerai | sous\s+condition | conditionnel\w* | devrai[st]? | devrait | faudrai[st]? | faudra | pourrai[st]
   | pourrait | serai[st] | serait | aurai[st] | aurait | voudrai[st] | voudrait
+  | tbc | tbd | nsp | to\s+be\s+(?:confirmed|determined)
 """)
 # Deferral and dependency: the yes is for later, or someone else's.
 _DEFER = _phrases(r"""
@@ -447,7 +457,7 @@ _DEFER = _phrases(r"""
   | ce\s+soir | des\s+que | une\s+fois\s+que | lorsque | quand | apres | avant | d\s+abord | au\s+prealable
   | prealablement | accord\s+de | avis\s+de | aval\s+de | feu\s+vert\s+de | validation | valider\s+avec
   | associee? | associes | hierarchie | patron | chef | direction | conjointe? | epouse? | femme | mari | avocate?
-  | comptable | banquier | notaire | pour\s+l\s+instant | pour\s+le\s+moment | temporairement | provisoirement
+  | comptable | banquier | notaire | provisoires? | temporaires? | pour\s+l\s+instant | pour\s+le\s+moment | temporairement | provisoirement
   | later | tomorrow | let\s+me\s+check
   | lundi | mardi | mercredi | jeudi | vendredi | samedi | dimanche | a\s+partir | des\s+(?:que|lundi|demain|la|le)
   | a\s+la\s+fin | fin\s+du\s+mois | fin\s+d\s+annee | fin\s+de\s+l\s+annee | janvier | fevrier | mars | avril | mai
@@ -469,7 +479,24 @@ _CONDITION = _phrases(r"""
   | faute\s+de\s+mieux | prudemment | avec\s+prudence | par\s+ecrit
   | provided | providing | as\s+long\s+as | so\s+long\s+as | in\s+case | assuming | on\s+condition | subject\s+to
   | sort\s+of | kind\s+of | partly | partially | mostly
+  | anonym\w* | incognito | pseudonym\w* | sous\s+pseudo\w* | sans\s+(?:me\s+)?(?:nommer|citer|identifier)
+  | moitie | a\s+demi | demi | ceci\s+dit | cela\s+dit | ca\s+dit | ceci\s+etant | cela\s+etant
+  | sms | textos? | whatsapp | signal | telegram | linkedin | messenger | facebook | instagram
 """)
+# Only through the club: the person wants no details given at all, which no card can be ("Oui, que par le club",
+# "Oui. Uniquement via vous.", "Oui\nPar l'intermédiaire du club"): never a yes to sharing them.
+_US = r"(?:(?:le|l|la|votre|notre|vos)\s+)?(?:club|association|asso|vous|aideur|intermediaire|coordinat(?:eur|rice))"
+_THROUGH_US = _phrases(rf"""
+    (?:que|seulement|uniquement|juste|exclusivement|rien\s+que|only|toujours)\s+(?:en\s+passant\s+)?
+        (?:par|via|a\s+travers|aupres\s+(?:de|du|d))\s+{_US}
+  | (?:en\s+passant\s+par|a\s+travers|par\s+l\s+intermediaire\s+(?:du|de\s+l|de\s+la|de|d)
+        |par\s+le\s+biais\s+(?:du|de\s+l|de\s+la|de|d)|via)\s+{_US}
+  | (?:^|\|\s*|(?:oui|ok|d\s+accord|yes|volontiers|entendu)\s+)par\s+{_US}(?:\s+(?:svp|stp|merci|s\s+il\s+vous\s+plait))*
+        \s*(?=\||$)
+""")
+# A sentence that starts with "que" after the answer and restricts nothing we know ("Je confirme. Que le profil."):
+# "only …" of something that is not a field of the card.
+_ONLY_OTHER = re.compile(r"(?:^|\|)\s*que(?![a-z0-9])")
 _JOKE = _phrases(r"""
     je\s+(?:plaisante|rigole|blague|deconne|taquine) | c\s+est\s+une\s+blague | blague | pour\s+(?:de\s+)?rire
   | humour | ironi\w* | second\s+degre | poisson\s+d\s+avril | lol | lool+ | mdr+ | ptdr+ | xptdr | haha\w* | hihi\w*
@@ -526,7 +553,8 @@ _FUTURE = re.compile(r"[a-z]{2,}(?:erai|erais|erait|eraient|erons|eront|irai|ira
 def _neutral(word: str, vocabulary: Vocabulary) -> bool:
     if _FUTURE.fullmatch(word):
         return False
-    return word in vocabulary.neutral or word in _LEAD_IN or bool(_CONTEXT.fullmatch(word))
+    return (word in vocabulary.neutral or word in _LEAD_IN or word == "qqadresse"
+            or bool(_CONTEXT.fullmatch(word)))
 
 
 # After the answer, only these may stand beside kind words (see _says_more): the person's own details given or
@@ -536,7 +564,7 @@ _LATER_NEUTRAL = frozenset(["ou", "suis", "remercie", "remercions", "disponible"
 
 def _later_neutral(word: str, vocabulary: Vocabulary) -> bool:
     return (word in vocabulary.neutral or word in _LEAD_IN or word in _LATER_NEUTRAL or word.isdigit()
-            or word == "qqrestriction") and not _FUTURE.fullmatch(word)
+            or word in ("qqrestriction", "qqadresse")) and not _FUTURE.fullmatch(word)
 
 
 # --- clauses --------------------------------------------------------------------------------------------------
@@ -626,7 +654,7 @@ def _qualifier(everything: str, raw: str) -> str:
         return "doute"
     if _DEFER.search(everything):
         return "différé"
-    if _CONDITION.search(everything):
+    if _CONDITION.search(everything) or _THROUGH_US.search(everything) or _ONLY_OTHER.search(everything):
         return "condition"
     return ""
 
@@ -660,15 +688,20 @@ _KIND = _phrases(r"""
 """)
 
 
-def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: Vocabulary) -> bool:
+def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: Vocabulary,
+               names: frozenset[str] = frozenset()) -> bool:
     """Whether a clause after the answer says more than a plain yes may (see _KIND). Lines that are the person's
-    name ("Alice Martin", "J.-P. Dupont") are their signature, whatever precedes them."""
+    name ("Alice Martin", "J.-P. Dupont") are their signature, whatever precedes them (see _is_name: a capital
+    is not enough)."""
     for clause in later:
-        if _name_line(lines[clause.line][1]) or _name_words(clause.words, lines[clause.line][1]):
+        line = lines[clause.line][1]
+        if _name_line(line, vocabulary, names) or _name_words(clause.words, line, vocabulary, names):
             continue
         # A clause that says yes again ("vous pouvez lui transmettre mes coordonnées", "n'hésitez pas à lui
         # transmettre…") may name what is shared.
         says_yes = bool(_YES_FIXED.search(clause.words) or vocabulary.yes.search(clause.words))
+        if not says_yes and not _GIVEN.search(line) and _chooses_fields(clause.words):
+            return True  # a field named without being given ("Oui, mail svp", "Et par mail"): a choice, unread
         words = _KIND.sub(" ", _SETTLED.sub(" ", _YES_FIXED.sub(" ", clause.words)))
         neutral = _neutral if says_yes else _later_neutral
         words = vocabulary.yes.sub(" ", words)
@@ -677,37 +710,95 @@ def _says_more(later: list[_Clause], lines: list[tuple[str, str]], vocabulary: V
     return False
 
 
-def _name_words(words: str, line: str) -> bool:
-    """A clause of one to three words, each written with a capital in its line: a name signed after a closing on
-    the same line ("Oui. Cordialement, Marc")."""
+def _chooses_fields(words: str) -> bool:
+    """Whether a clause names fields of the card that leave a way of contact out ("mail svp", "joignable par
+    téléphone"); "il peut me contacter par mail ou téléphone" names both and chooses nothing."""
+    named = {name for hit in _FIELD.finditer(words) for name, value in hit.groupdict().items() if value}
+    return bool(named) and not CONTACT_CHANNELS <= named
+
+
+# Details given on the line (a number, an address): "Mon mail : marc@exemple.fr", "PS : mon portable 06 11…".
+_GIVEN = re.compile(r"\d|@")
+_NAME_PART = re.compile(r"[^\W\d_]+")
+# Around a name: initials, titles, particles ("M. Dupont", "Me Chloé Durand", "Jean de La Fontaine").
+_NAME_TITLES = frozenset(["m", "mr", "mme", "mlle", "me", "dr", "docteur", "pr", "maitre"])
+_PARTICLES = frozenset(["de", "du", "des", "d", "la", "le", "van", "von", "der", "den", "di", "da", "del", "della",
+                        "dos", "ben", "el", "al", "st", "ste", "saint", "sainte"])
+# Words that are French words, not names, by their ending: "Partiellement", "Confirmation", "Décision".
+_NOT_A_NAME_ENDING = re.compile(r"[a-z]{4,}(?:ment|tion|sion)")
+
+
+def _name_parts(text: str) -> list[str]:
+    return [fold(part) for part in _NAME_PART.findall(text)]
+
+
+def person_names(*names: str) -> frozenset[str]:
+    """The words of a person's names, folded, for read_answer (`names`): "Jean-Pierre", "Le Gall" → jean, pierre,
+    le, gall (initials left out)."""
+    return frozenset(part for name in names for part in _name_parts(name or "") if len(part) > 1)
+
+
+def _known_word(word: str, vocabulary: Vocabulary) -> bool:
+    """Whether a folded word is one of the words the reader knows (a yes, a no, a doubt, a condition, a field,
+    politeness, a filler) or a French word by its ending: a line made of such words, capitalised or not, is read,
+    never taken for a signature ("Oui\nAnonyme", "Oui, TBC", "Oui\nPar Mail", "Oui\nÀ Moitié")."""
+    if (word in vocabulary.neutral or word in _LATER_NEUTRAL or word in _POLITE or word in _LEAD_IN
+            or word in _GREETINGS or _NOT_A_NAME_ENDING.fullmatch(word) or _FIELD.fullmatch(word)):
+        return True
+    return any(pattern.search(word) for pattern in (
+        vocabulary.yes, vocabulary.no, _YES_FIXED, _HEDGE, _DEFER, _CONDITION, _JOKE, _NEGATION, _QUESTION, _KIND,
+        _SETTLED))
+
+
+def _is_name(parts: list[str], vocabulary: Vocabulary, names: frozenset[str]) -> bool:
+    """Whether these folded words are a signature: the person's own name when the caller knows it (one of its words
+    at least, beside initials, titles and particles), else words shaped like a name that are none of the words the
+    reader knows."""
+    real = [part for part in parts if len(part) > 1 and part not in _NAME_TITLES and part not in _PARTICLES]
+    if not real:
+        return False
+    others = [part for part in real if part not in names]
+    if names and len(others) == len(real):
+        return False  # a name, but not hers: whose yes is it?
+    return not any(_known_word(part, vocabulary) for part in others)
+
+
+def _name_words(words: str, line: str, vocabulary: Vocabulary, names: frozenset[str]) -> bool:
+    """A clause of one to three words, each written with a capital in its line, that is a name: a name signed after
+    a closing on the same line ("Oui. Cordialement, Marc")."""
     wanted = words.split()
     if not 0 < len(wanted) <= 3:
         return False
-    capitalised = {fold(part) for part in re.findall(r"[^\W\d_][\w'-]*", line) if part[:1].isupper()}
-    return all(word in capitalised for word in wanted)
+    capitalised = {fold(part) for part in _NAME_PART.findall(line) if part[:1].isupper()}
+    return all(word in capitalised for word in wanted) and _is_name(wanted, vocabulary, names)
 
 
-def _name_line(line: str) -> bool:
-    """A line that is a name: one to four words, each starting with a capital, no digit."""
+def _name_line(line: str, vocabulary: Vocabulary, names: frozenset[str]) -> bool:
+    """A line that is a name: one to four words, each starting with a capital, no digit, and a name (_is_name)."""
     parts = [part for part in re.split(r"[\s.]+", line.strip(" ,.;")) if part]
-    return 0 < len(parts) <= 4 and all(part[:1].isupper() and not any(c.isdigit() for c in part) for part in parts)
+    if not (0 < len(parts) <= 4 and all(part[:1].isupper() and not any(c.isdigit() for c in part)
+                                        for part in parts)):
+        return False
+    return _is_name(_name_parts(line), vocabulary, names)
 
 
 # An answer is a line or two; a long letter is not read for a yes (asked again for a plain OUI).
 _LONGEST = 3000
 
 
-def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
+def read_answer(text: str, vocabulary: Vocabulary, names: Iterable[str] = ()) -> ConsentReading:
     """The answer in `text` (the whole mail body: quotes and signature are set aside here) to a yes/no question
-    whose words are `vocabulary`."""
+    whose words are `vocabulary`. `names`: the person's first and last names when known — a line after the yes is
+    her signature only if it is her name (else any name-shaped line of words the reader does not know)."""
     lines = _own_lines(text)
     if not lines:
         return ConsentReading(ConsentAnswer.UNCLEAR, "", reason="vide")
     if sum(len(cleaned) for _written, cleaned in lines) > _LONGEST:
         return ConsentReading(ConsentAnswer.UNCLEAR, lines[0][0], reason="trop long")
     found = _Restriction()
-    # An address the person gives ("Mon mail : marc@exemple.fr") is their own details: one neutral word.
-    lows = [_take_restrictions(_low(_ADDRESS.sub(" mail ", cleaned)), found, index)
+    # An address the person gives ("Mon mail : marc@exemple.fr") is their own details: one neutral word (not a
+    # field's name: an address alone on its line chooses nothing).
+    lows = [_take_restrictions(_low(_ADDRESS.sub(" qqadresse ", cleaned)), found, index)
             for index, (_written, cleaned) in enumerate(lines)]
     clauses = _opening(_clauses(lows), vocabulary)
     if not clauses:
@@ -744,7 +835,7 @@ def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
     why = _qualifier(rest, raw)
     if why:
         return unclear(why)
-    if _says_more(clauses[1:], lines, vocabulary):
+    if _says_more(clauses[1:], lines, vocabulary, person_names(*names)):
         return unclear("pas une réponse simple")
     if not restricted:
         return ConsentReading(ConsentAnswer.YES, line)
@@ -761,7 +852,7 @@ def read_answer(text: str, vocabulary: Vocabulary) -> ConsentReading:
     return ConsentReading(ConsentAnswer.RESTRICTED, said, fields)
 
 
-def read_consent(text: str) -> ConsentReading:
+def read_consent(text: str, names: Iterable[str] = ()) -> ConsentReading:
     """The answer to "may we give your details to …?" in `text`: the mail's whole body is best (a PS under the
-    signature counts), its new text is enough."""
-    return read_answer(text, CONSENT_VOCABULARY)
+    signature counts), its new text is enough. `names`: the person's names, when known (see read_answer)."""
+    return read_answer(text, CONSENT_VOCABULARY, names)
