@@ -193,7 +193,9 @@ def consent_reply(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, cons
     if connection.status == "asking" and any(c.member.status != "active" or not c.member.email
                                              for c in connection.consents):
         connection.status, connection.closed_at = "cancelled", ctx.now  # one side left the club meanwhile
-    reading = read_consent(mail.text or text)  # the whole body: a PS under the signature is part of the answer
+    # The whole body: a PS under the signature is part of the answer; a line under the yes is her signature only if
+    # it is her name.
+    reading = read_consent(mail.text or text, names=(member.first_name, member.last_name))
     # A question or a remark beside (or instead of) the answer reaches Aideur; the answer stays read strictly.
     remark = remarks.remark_in(mail.new_text, "" if reading.answer is ConsentAnswer.UNCLEAR else reading.line)
     if remark:

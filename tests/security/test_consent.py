@@ -124,6 +124,29 @@ def test_a_restricted_yes_is_confirmed_then_only_those_fields_are_shared(clean_m
     assert "transmis : courriel" in made.text
 
 
+@pytest.mark.parametrize(("answer", "client"), [
+    ("Oui. Que par mail.", "gmail"),            # attack 13
+    ("Oui\n\nMerci\nPar mail svp", "thunderbird"),
+])
+def test_yes_then_only_by_mail_in_its_own_sentence_sends_no_phone(clean_mail, settings, sessions, answer, client):
+    """Attack 13: Alice answers "Oui. Que par mail." (the restriction in its own sentence, or under her "Merci").
+    Before: read as a plain yes, the exchange was made at once and Chloé's card held Alice's phone. Now: Alice is
+    asked to confirm that only her e-mail is shared, as for "Oui, que par mail", and her phone never leaves."""
+    _, ask_alice, ask_chloe = connect(clean_mail, settings, sessions)
+    with sessions.begin() as session:
+        session.scalars(select(Member).where(Member.email == ALICE)).one().phone = ALICE_PHONE
+    reply(clean_mail, settings, sessions, ask_chloe, "Oui", CHLOE)
+    reply(clean_mail, settings, sessions, ask_alice, answer, ALICE, client=client)
+    [question] = having(clean_mail, ALICE, "confirmez ce qui sera transmis")
+    assert "Seule votre adresse e-mail sera transmise" in " ".join(question.text.replace("\u00a0", " ").split())
+    nothing_exchanged(clean_mail, sessions)
+    reply(clean_mail, settings, sessions, question, "OUI", ALICE)
+    assert connection_status(sessions) == "exchanged"
+    [to_chloe] = [m for m in mailbox(clean_mail, CHLOE) if "les coordonnées" in m.subject]
+    assert ALICE in to_chloe.text
+    assert ALICE_PHONE not in to_chloe.text and "0612345678" not in to_chloe.text.replace(" ", "")
+
+
 def _stored_member(sessions):  # type: ignore[no-untyped-def]
     with sessions() as session:
         return session.scalars(select(Member).where(Member.email == STRANGER)).one_or_none()
