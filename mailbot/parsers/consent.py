@@ -30,7 +30,11 @@ Only an unqualified yes is a yes. How a reply is read (`read_consent`):
    non", "Oui\\nNon", "PS : finalement non"). Any of them: UNCLEAR. A NO stays NO unless the rest says yes, restricts,
    jokes or asks a question. Past those lists, every clause after a yes must still be plain: kind words, a closing,
    the person's own details or name (`_says_more`); anything else ("Oui, pour peu que…", "Ok, bien reçu", "Oui,
-   mon responsable doit valider") is more than a plain yes: UNCLEAR.
+   mon responsable doit valider") is more than a plain yes: UNCLEAR. A clause counts wherever it stands: "Oui. Que
+   par mail." or "Oui\nPar mail" restrict like "Oui, que par mail"; a field named and not given ("Oui, mail svp")
+   is UNCLEAR; "only through the club" and anonymity are conditions. A name is not any capitalised line: the
+   person's own names when the caller knows them (`names`), else name-shaped words that are none of the words this
+   reader knows ("Oui\nAnonyme", "Oui, TBC", "Oui\nÀ Moitié" are read, not signed).
 5. A yes with restrictions is RESTRICTED with the fields that may be shared (named ones, or all but the excluded
    ones); the workflow asks the person to confirm exactly that set before anything is shared.
 
