@@ -484,7 +484,7 @@ _CONDITION = _phrases(r"""
   | provided | providing | as\s+long\s+as | so\s+long\s+as | in\s+case | assuming | on\s+condition | subject\s+to
   | sort\s+of | kind\s+of | partly | partially | mostly
   | anonym\w* | incognito | pseudonym\w* | sous\s+pseudo\w* | sans\s+(?:me\s+)?(?:nommer|citer|identifier)
-  | moitie | a\s+demi | demi | ceci\s+dit | cela\s+dit | ca\s+dit | ceci\s+etant | cela\s+etant
+  | moitie | a\s+demi | demi | sous\s+x | ceci\s+dit | cela\s+dit | ca\s+dit | ceci\s+etant | cela\s+etant
   | sms | textos? | whatsapp | signal | telegram | linkedin | messenger | facebook | instagram
 """)
 # Only through the club: the person wants no details given at all, which no card can be ("Oui, que par le club",
@@ -728,6 +728,10 @@ _NAME_PART = re.compile(r"[^\W\d_]+")
 _NAME_TITLES = frozenset(["m", "mr", "mme", "mlle", "me", "dr", "docteur", "pr", "maitre"])
 _PARTICLES = frozenset(["de", "du", "des", "d", "la", "le", "van", "von", "der", "den", "di", "da", "del", "della",
                         "dos", "ben", "el", "al", "st", "ste", "saint", "sainte"])
+# Small words of French that are never a name on their own: prepositions, adverbs of degree and manner.
+_FUNCTION_WORDS = frozenset(["sous", "sur", "dans", "chez", "vers", "entre", "contre", "sans", "avec", "pour", "par",
+                             "hors", "via", "plus", "moins", "trop", "assez", "peu", "ainsi", "aussi", "comme",
+                             "ou", "et", "ni", "mais", "donc", "or", "car", "tot", "tard", "oui", "non"])
 # Words that are French words, not names, by their ending: "Partiellement", "Confirmation", "Décision".
 _NOT_A_NAME_ENDING = re.compile(r"[a-z]{4,}(?:ment|tion|sion)")
 
@@ -747,7 +751,8 @@ def _known_word(word: str, vocabulary: Vocabulary) -> bool:
     politeness, a filler) or a French word by its ending: a line made of such words, capitalised or not, is read,
     never taken for a signature ("Oui\nAnonyme", "Oui, TBC", "Oui\nPar Mail", "Oui\nÀ Moitié")."""
     if (word in vocabulary.neutral or word in _LATER_NEUTRAL or word in _POLITE or word in _LEAD_IN
-            or word in _GREETINGS or _NOT_A_NAME_ENDING.fullmatch(word) or _FIELD.fullmatch(word)):
+            or word in _GREETINGS or word in _FUNCTION_WORDS or _NOT_A_NAME_ENDING.fullmatch(word)
+            or _FIELD.fullmatch(word)):
         return True
     return any(pattern.search(word) for pattern in (
         vocabulary.yes, vocabulary.no, _YES_FIXED, _HEDGE, _DEFER, _CONDITION, _JOKE, _NEGATION, _QUESTION, _KIND,

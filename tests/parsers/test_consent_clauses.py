@@ -84,6 +84,7 @@ def test_yes_only_through_the_club_is_not_consent_to_share_details(answer: str) 
     "Oui\nWhatsApp",
     "Oui, mail svp",
     "Oui, mail",
+    "Oui\nSous X",
 ])
 def test_a_capitalised_qualifier_is_not_a_signature(answer: str) -> None:
     """Before: YES — any capitalised word or line passed for the person's name (_name_words/_name_line) and was not
