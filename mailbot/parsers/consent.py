@@ -80,7 +80,7 @@ from .marks import (
 from .quotes import split_reply
 
 __all__ = ["CARD_FIELDS", "CONSENT_RULE", "CONTACT_CHANNELS", "ConsentAnswer", "ConsentReading", "Vocabulary",
-           "consent_words_and", "person_names", "read_answer", "read_consent"]
+           "consent_words_and", "person_names", "qualifier_of", "read_answer", "read_consent"]
 
 CONSENT_RULE = (
     "Pour que nous transmettions vos coordonnées, répondez à ce message par « oui » (ou « j'accepte », "
@@ -458,7 +458,7 @@ _DEFER = _phrases(r"""
   | je\s+(?:vais\s+)?regarde\w* | je\s+vais\s+voir | je\s+me\s+renseigne | je\s+consulte | consulter
   | je\s+(?:dois\s+|vais\s+)?demande\w* | je\s+dois | il\s+faut\s+que | attendez | patientez | un\s+instant
   | d\s+ici | demain | plus\s+tard | ulterieurement | la\s+semaine\s+prochaine | bientot | tout\s+a\s+l\s+heure
-  | ce\s+soir | des\s+que | une\s+fois\s+que | lorsque | quand | apres | avant | d\s+abord | au\s+prealable
+  | a\s+suivre | affaire\s+a\s+suivre | ce\s+soir | des\s+que | une\s+fois\s+que | lorsque | quand | apres | avant | d\s+abord | au\s+prealable
   | prealablement | accord\s+de | avis\s+de | aval\s+de | feu\s+vert\s+de | validation | valider\s+avec
   | associee? | associes | hierarchie | patron | chef | direction | conjointe? | epouse? | femme | mari | avocate?
   | comptable | banquier | notaire | provisoires? | temporaires? | pour\s+l\s+instant | pour\s+le\s+moment | temporairement | provisoirement
@@ -478,7 +478,9 @@ _CONDITION = _phrases(r"""
   | discretion | exclu\w* | reserve | reserves
   | sous\s+(?:certaines\s+|quelques\s+)?conditions? | moyennant | au\s+besoin | en\s+cas\s+de | au\s+cas
   | le\s+cas\s+echeant | si\s+necessaire | quitte\s+a | du\s+moment\s+que | quoique | encore\s+que | admettons
-  | globalement | en\s+gros | grosso\s+modo | presque | exceptionnel\w* | a\s+titre | une\s+seule\s+fois
+  | globalement | en\s+gros | grosso\s+modo | presque | quasi\w* | pratiquement | a\s+moitie | a\s+peu\s+pres
+  | plus\s+ou\s+moins | en\s+quelque\s+sorte | du\s+moins | pas\s+(?:completement|entierement|totalement|tout\s+a\s+fait)
+  | sur\s+le\s+papier | exceptionnel\w* | a\s+titre | une\s+seule\s+fois
   | pour\s+une\s+fois | dans\s+un\s+premier\s+temps | pour\s+commencer | a\s+contrec\w* | a\s+reculons
   | faute\s+de\s+mieux | prudemment | avec\s+prudence | par\s+ecrit
   | provided | providing | as\s+long\s+as | so\s+long\s+as | in\s+case | assuming | on\s+condition | subject\s+to
@@ -669,6 +671,8 @@ _SETTLED = _phrases(r"""
   | quand\s+vous\s+(?:voulez|voudrez|le\s+souhaitez)
   | quand\s+(?:il|elle|ils|elles)\s+(?:veut|veulent|voudra|voudront|le\s+souhaite|le\s+souhaitent)
   | a\s+(?:tres\s+)?bientot | des\s+que\s+possible | des\s+maintenant | sans\s+attendre
+  | depuis\s+(?:(?:le|la|l|ce|cette|mon|ma)\s+)?(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|hier|janvier
+        |fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|\d+|debut|semaine\s+derniere)
 """)
 
 
@@ -865,3 +869,28 @@ def read_consent(text: str, names: Iterable[str] = ()) -> ConsentReading:
     """The answer to "may we give your details to …?" in `text`: the mail's whole body is best (a PS under the
     signature counts), its new text is enough. `names`: the person's names, when known (see read_answer)."""
     return read_answer(text, CONSENT_VOCABULARY, names)
+
+
+def qualifier_of(text: str, *, answer: Iterable[re.Pattern[str]] = ()) -> str:
+    """Why what the person wrote in `text` around a decisive answer read elsewhere ("j'accepte", "résolu", "plus
+    besoin") qualifies it: "question", "plaisanterie", "doute", "différé", "condition" or "contradiction" (a no,
+    "en fait non"); "" when all of it is neutral (thanks, greetings, a closing, praise, details).
+
+    Her own lines only, as `read_consent` reads them: quotes, our pasted instruction and her signature are set
+    aside, a post-scriptum and a line under the sign-off that speaks of the answer are read. `answer` takes the
+    answer's own phrases out first ("la demande peut être close" holds no "peut-être", "j'ai trouvé un comptable"
+    awaits no accountant's say), matched on the folded text, then on its words."""
+    lines = _own_lines(text)
+    raw = "\n".join(cleaned for _written, cleaned in lines)
+    low = fold(raw)
+    answer = tuple(answer)
+    for pattern in answer:
+        low = pattern.sub(" ", low)
+    words = _words(_low(low))
+    for pattern in answer:
+        words = pattern.sub(" ", words)
+    words = _SETTLED.sub(" ", words)
+    why = _qualifier(words, raw)
+    if why:
+        return why
+    return "contradiction" if CONSENT_VOCABULARY.no.search(_YES_FIXED.sub(" ", words)) else ""

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.parsers.consent import ConsentAnswer, ConsentReading, read_consent
+from mailbot.parsers.consent import ConsentAnswer, ConsentReading, qualifier_of, read_consent
 
 YES, NO, UNCLEAR, RESTRICTED = ConsentAnswer.YES, ConsentAnswer.NO, ConsentAnswer.UNCLEAR, ConsentAnswer.RESTRICTED
 
@@ -288,3 +288,29 @@ QUALIFIED_VARIANTS = [
 @pytest.mark.parametrize("text", QUALIFIED_VARIANTS)
 def test_a_yes_qualified_in_other_words_is_not_a_yes(text: str) -> None:
     assert read_consent(text).answer is UNCLEAR
+
+
+# --- qualifier_of: the words around a decisive answer read elsewhere (attack 13) -------------------------------
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Enfin presque.", "condition"), ("Sauf la facture.", "condition"), ("À suivre", "différé"),
+    ("Pour l'instant.", "différé"), ("Je plaisante.", "plaisanterie"), ("Non finalement.", "contradiction"),
+    ("Pas sûr ?", "question"), ("Du moins je crois.", "doute"), ("Sur le papier.", "condition"),
+    ("Merci !\n\nMarie\nPS : à moitié", "condition"),
+])
+def test_what_qualifies_a_decisive_answer_is_named(text: str, why: str) -> None:
+    assert qualifier_of(text) == why
+
+
+@pytest.mark.parametrize("text", [
+    "", "Merci beaucoup pour votre aide !", "Bonne journée.\n\nCordialement,\nMarie Dupont\n06 12 34 56 78",
+    "Merci à Jean, il a été formidable.", "C'est en ligne depuis lundi.",
+    "Merci\n\n> Le 26/11/2026, Club Aide a écrit :\n> sauf avis contraire, à suivre",
+])
+def test_thanks_praise_a_signature_and_the_quote_qualify_nothing(text: str) -> None:
+    assert qualifier_of(text) == ""
+
+
+@pytest.mark.parametrize("answer", ["Oui. À suivre", "Oui, en quelque sorte", "Oui, plus ou moins"])
+def test_the_new_words_of_attack_13_qualify_a_consent_too(answer: str) -> None:
+    assert read_consent(answer).answer is UNCLEAR
