@@ -14,13 +14,25 @@ nothing (the reply is forwarded to Aideur, who can `#clore`):
    filler either). The segment has at most 12 words and is not a question (no "?").
 3. The rest of the reply may thank or add detail, but must not ask anything: no "?" anywhere, and no contrast that
    opens a new subject ("mais", "par contre", "cependant", "toutefois", "en revanche", "autre question", "but",
-   "however"…), no joke marker ("lol", ";)"), no doubt ("je crois", "peut-être") and no "non" anywhere.
+   "however"…), no joke marker ("lol", ";)"), no doubt ("je crois", "peut-être") and no "non" anywhere. Every
+   sentence and line after the withdrawal (a PS too; not the quote nor the signature) is read as a consent is
+   (consent.qualifier_of): one that limits, postpones, doubts or takes it back ("Résolu. Enfin presque.",
+   "Plus besoin. Pour l'instant.", "Résolu / À suivre", "Réglé. Sauf la facture.") leaves the ticket open.
 """
 from __future__ import annotations
 
 import re
 
-from .consent import _DOUBT_MARKS, _HEDGE, _JOKE, _JOKE_MARKS, ConsentAnswer, consent_words_and, read_answer
+from .consent import (
+    _DOUBT_MARKS,
+    _HEDGE,
+    _JOKE,
+    _JOKE_MARKS,
+    ConsentAnswer,
+    consent_words_and,
+    qualifier_of,
+    read_answer,
+)
 from .dates import fold
 
 __all__ = ["CONFIRMATION_RULE", "WITHDRAWAL_RULE", "is_withdrawal", "read_confirmation"]
@@ -31,8 +43,9 @@ WITHDRAWAL_RULE = (
     "« la demande peut être close » (accents et majuscules indifférents). Cette phrase doit venir en premier "
     "(après une éventuelle salutation), compter au plus douze mots, ne contenir que des mots de politesse en plus "
     "de la formule (« merci », « le problème », « finalement »…), ne pas être niée (« pas résolu ») ni posée en "
-    "question. Le reste du message peut remercier, mais ne doit poser aucune question ni ouvrir un autre sujet "
-    "(« mais », « par contre », « autre question »). Dans le doute, la réponse n'est pas un retrait : elle est "
+    "question. Le reste du message peut remercier, mais ne doit poser aucune question, ni ouvrir un autre sujet "
+    "(« mais », « par contre », « autre question »), ni nuancer, différer ou reprendre le retrait (« enfin "
+    "presque », « pour l'instant », « à suivre »). Dans le doute, la réponse n'est pas un retrait : elle est "
     "transmise à Aideur, qui peut clore le ticket lui-même."
 )
 
@@ -76,18 +89,20 @@ _MAX_WORDS = 12
 
 
 def is_withdrawal(new_text: str) -> bool:
-    lines = [line for line in fold(new_text).splitlines() if not line.lstrip().startswith(">")]
-    text = "\n".join(lines)
-    if "?" in text:
+    text = (new_text or "").replace("\r\n", "\n").replace("\r", "\n")
+    # Quoted lines blanked (same length), so that a segment's end is also its place in `text`.
+    own = "\n".join(" " * len(line) if line.lstrip().startswith(">") else line for line in text.split("\n"))
+    folded = fold(own)
+    if "?" in folded:
         return False
-    segments = [m.group() for m in _SEGMENT.finditer(text) if _WORD.search(m.group())]
+    segments = [m for m in _SEGMENT.finditer(folded) if _WORD.search(m.group())]
     # Skip greetings, but not a greeting that carries the phrase itself ("Bonjour, c'est résolu").
-    while segments and _GREETING.match(segments[0].strip()) and not _PHRASES.search(segments[0]) \
-            and len(_WORD.findall(segments[0])) <= 4:
+    while segments and _GREETING.match(segments[0].group().strip()) and not _PHRASES.search(segments[0].group()) \
+            and len(_WORD.findall(segments[0].group())) <= 4:
         segments.pop(0)
     if not segments:
         return False
-    first = segments[0]
+    first = segments[0].group()
     if _GREETING.match(first.strip()) and "," in first:
         first = first.split(",", 1)[1]  # "Bonjour Aideur, plus besoin": the name belongs to the greeting
     if len(_WORD.findall(first)) > _MAX_WORDS or not _PHRASES.search(first):
@@ -97,11 +112,16 @@ def is_withdrawal(new_text: str) -> bool:
         return False
     # As strict as a consent (issue 11): a joke, a doubt or a "non" anywhere ("Résolu lol", "C'est réglé, enfin
     # je crois", "Résolu.\nEn fait non") leaves the ticket open; Aideur reads the mail and can #clore.
-    words = " ".join(_WORD.findall(_PHRASES.sub(" ", text).replace("'", " ")))  # "peut être close" is no doubt
+    words = " ".join(_WORD.findall(_PHRASES.sub(" ", folded).replace("'", " ")))  # "peut être close" is no doubt
     if _JOKE.search(words) or _HEDGE.search(words) or re.search(r"(?<![a-z])(?:non|nan|no)(?![a-z])", words) \
             or _JOKE_MARKS.search(new_text) or _DOUBT_MARKS.search(new_text):
         return False
-    return not _CONTRAST.search(text)
+    # Everything she wrote after the withdrawal (other sentences, lines, a PS; not the quote nor her signature)
+    # must leave it whole: "Résolu. Enfin presque.", "Plus besoin. Pour l'instant.", "Résolu\nÀ suivre",
+    # "Réglé. Sauf la facture." limit, postpone or take it back (the shared reader of parsers/consent.py).
+    if qualifier_of(text[segments[0].end():], answer=[_PHRASES]):
+        return False
+    return not _CONTRAST.search(folded)
 
 
 # --- "do you confirm?" (erasure, end of membership) ------------------------------------------------------------

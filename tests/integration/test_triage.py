@@ -290,6 +290,21 @@ def test_resolu_inside_a_sentence_is_not_a_withdrawal(clean_mail, settings, sess
         assert session.scalar(select(func.count(Event.id)).where(Event.kind == "follow-up")) == 1
 
 
+@pytest.mark.parametrize("words", ["Résolu. Enfin presque.", "Plus besoin. Pour l'instant.", "Résolu\nÀ suivre"])
+def test_a_qualified_resolu_closes_nothing(clean_mail, settings, sessions, words):
+    """Attack 13: "Résolu. Enfin presque." through her reply address withdrew the ticket (closed, helpers told to
+    stop) — only the first sentence was read. It stays open and reaches Aideur as her follow-up."""
+    open_ticket(clean_mail, settings, sessions)
+    [ack] = mailbox(clean_mail, ALICE)
+    smtp_send(clean_mail, make_mail(ALICE, "Re: " + ack.subject, f"{words}\n\nLe 26/11/2026, Club Aide a écrit :\n"
+                                    "> Nous avons bien reçu votre demande.", to=ack.reply_to[0]))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=THURSDAY)
+    assert ticket(sessions).status != "withdrawn" and ticket(sessions).closed_at is None
+    with sessions() as session:
+        assert session.scalar(select(func.count(Event.id)).where(Event.kind == "follow-up")) == 1
+
+
 @pytest.mark.parametrize("how", ["subject", "in-reply-to"])
 def test_a_forged_resolu_without_the_reply_address_withdraws_nothing(clean_mail, settings, sessions, how):
     """Attack review of issue 11: a stranger forges Alice's From: to the plain club address, citing her ticket by

@@ -117,3 +117,31 @@ def test_the_confirmation_table_covers_each_answer() -> None:
 @pytest.mark.parametrize(("text", "expected"), CONFIRMATIONS, ids=[repr(t)[:50] for t, _ in CONFIRMATIONS])
 def test_confirmation_answers(text: str, expected: bool | None) -> None:
     assert read_confirmation(text) is expected
+
+
+# --- attack 13: what she writes after the withdrawal is read too -----------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    # the attacker's
+    "Résolu. Enfin presque.", "Résolu. Partiellement.", "Résolu. Sauf la facture.", "Plus besoin. Pour l'instant.",
+    "C'est réglé. Provisoirement.", "Résolu\nÀ suivre",
+    # the same cases in other words
+    "Résolu. Temporairement.", "Résolu. Du moins je l'espère.", "Résolu. À moitié.", "Plus besoin. Sur le papier.",
+    "C'est réglé.\nSauf pour la facture.", "Résolu !\n\nMarie\nPS : enfin presque", "Résolu.\nJe rigole.",
+    "Plus besoin, merci.\nJusqu'à lundi.", "Résolu. Plus ou moins.",
+])
+def test_a_withdrawal_qualified_in_a_later_sentence_or_line_is_not_one(text: str) -> None:
+    """Attack 13: "Résolu. Enfin presque." / "Plus besoin. Pour l'instant." / "Résolu\\nÀ suivre" closed the ticket
+    and told the helpers to stop — only the first sentence was read for words beyond the withdrawal, the rest only
+    for a joke, a doubt or a "non". Every sentence and line she wrote after it (a PS too) is now read as a
+    consent's are (consent.qualifier_of): one that limits, postpones or takes it back leaves the ticket open."""
+    assert is_withdrawal(text) is False
+
+
+@pytest.mark.parametrize("text", [
+    "Enfin résolu ! Merci", "Résolu.\n\nCordialement,\nMarie Dupont\n06 12 34 56 78",
+    "C'est résolu, merci pour votre aide.\n\nMarie", "Plus besoin. Merci à Jean, il a été parfait.",
+    "Résolu. Merci, bonne journée !",
+])
+def test_thanks_praise_and_a_signature_after_a_withdrawal_leave_it_whole(text: str) -> None:
+    assert is_withdrawal(text) is True
