@@ -14,7 +14,9 @@ Reading the form (`parse_form`):
   then the least quoted lines, then the first one. A label left empty fills nothing and overrides nothing.
 * The acceptance of the conditions is legal evidence, so it is strict: the acceptance field filled with a clear
   "yes", or a sentence the person wrote in this mail that accepts *the conditions*. Our own instructions ("écrivez
-  « J'accepte les conditions… »") never count, quoted or not. Any refusal wins over an acceptance.
+  « J'accepte les conditions… »") never count, quoted or not. Any refusal wins over an acceptance. The sentence is
+  read with every line she wrote below it outside the form (her closing and name are neutral, a PS is read):
+  "J'accepte les conditions." then "Non finalement." / "Sauf l'article 4." / "Je plaisante." is no acceptance.
 """
 from __future__ import annotations
 
@@ -230,6 +232,29 @@ def _join(key: str, pieces: list[str]) -> str:
     return out
 
 
+def _continuation(lines: list[_Line], index: int, key: str) -> list[int]:
+    """The indices of the lines below the label line `index` that continue its value ("75011 Paris")."""
+    if key not in _CONTINUED:
+        return []
+    line = lines[index]
+    out: list[int] = []
+    follow = index + 1
+    while follow < len(lines) and lines[follow].depth == line.depth:
+        if _stops_value(lines[follow]):
+            # Outlook turns each line of an HTML mail into a paragraph, so "8 allée des Tilleuls" and
+            # "33000 Bordeaux" arrive a blank line apart: a postcode line still belongs to the address.
+            after = lines[follow + 1] if follow + 1 < len(lines) else None
+            if not (key == "postal_address" and not lines[follow].folded.strip() and after is not None
+                    and after.depth == line.depth and _POSTCODE_LINE.match(after.folded)
+                    and not _stops_value(after)):
+                break
+            follow += 1
+            continue
+        out.append(follow)
+        follow += 1
+    return out
+
+
 def _read(lines: list[_Line], base: int) -> list[_Found]:
     found: list[_Found] = []
     labelled = [(index, _label(line.folded)) for index, line in enumerate(lines) if not line.skipped]
@@ -241,22 +266,7 @@ def _read(lines: list[_Line], base: int) -> list[_Found]:
             continue
         key, end = hit
         line = lines[index]
-        pieces = [line.text[end:]]
-        if key in _CONTINUED:
-            follow = index + 1
-            while follow < len(lines) and lines[follow].depth == line.depth:
-                if _stops_value(lines[follow]):
-                    # Outlook turns each line of an HTML mail into a paragraph, so "8 allée des Tilleuls" and
-                    # "33000 Bordeaux" arrive a blank line apart: a postcode line still belongs to the address.
-                    after = lines[follow + 1] if follow + 1 < len(lines) else None
-                    if not (key == "postal_address" and not lines[follow].folded.strip() and after is not None
-                            and after.depth == line.depth and _POSTCODE_LINE.match(after.folded)
-                            and not _stops_value(after)):
-                        break
-                    follow += 1
-                    continue
-                pieces.append(lines[follow].text)
-                follow += 1
+        pieces = [line.text[end:]] + [lines[follow].text for follow in _continuation(lines, index, key)]
         value = _join(key, pieces)
         # A form block holds several fields; a stray "Tél :" in a signature does not.
         near = filled[max(0, position[index] - 8):position[index] + 9]
@@ -501,13 +511,15 @@ def _plain_acceptance(text: str) -> bool:
                        _ACCEPTANCE_VOCABULARY).answer is ConsentAnswer.YES
 
 
-def _accepts_plainly(line: str) -> bool:
-    """A line that accepts the conditions and says nothing that qualifies it after (or around) its acceptance."""
+def _accepts_plainly(line: str, below: tuple[str, ...] = ()) -> bool:
+    """A line that accepts the conditions and says nothing that qualifies it after (or around) its acceptance, nor
+    in the lines she wrote `below` it outside the form ("Non finalement.", "Sauf l'article 4.", "Je plaisante."
+    take it back as surely as on the same line; a closing and her name do not)."""
     folded = fold(line)
     clauses = _clauses(folded)
     first = next((index for index, clause in enumerate(clauses)
                   if not _REFUSAL.search(clause) and _ACCEPTS.search(clause)), None)
-    return first is not None and _plain_acceptance(", ".join(clauses[first:]))
+    return first is not None and _plain_acceptance("\n".join([", ".join(clauses[first:]), *below]))
 
 
 def _refuses(folded: str) -> bool:
@@ -567,6 +579,19 @@ def parse_form(text: str, new_text: str) -> FormReply:
     return FormReply(MappingProxyType(values), MappingProxyType(unreadable), acceptance, refused)
 
 
+def _sentence_lines(lines: list[_Line]) -> list[int]:
+    """The indices of the lines the person wrote in this mail outside the form: not quoted, not her "-- "
+    signature, neither a field's label line nor a line that continues its value."""
+    form: set[int] = set()
+    for index, line in enumerate(lines):
+        hit = None if line.depth or line.skipped else _label(line.folded)
+        if hit is not None:
+            form.add(index)
+            form.update(_continuation(lines, index, hit[0]))
+    return [index for index, line in enumerate(lines)
+            if not line.depth and not line.skipped and index not in form and line.folded.strip()]
+
+
 def _acceptance(field_hit: _Found | None, new_lines: list[_Line]) -> tuple[str | None, bool, str | None]:
     """(acceptance line, refused, unclear field value typed in this mail).
 
@@ -575,12 +600,13 @@ def _acceptance(field_hit: _Found | None, new_lines: list[_Line]) -> tuple[str |
     """
     sentence_yes: str | None = None
     sentence_no = False
-    for line in new_lines:
-        if line.depth or line.skipped or _label(line.folded):
-            continue
+    sentences = _sentence_lines(new_lines)
+    for position, index in enumerate(sentences):
+        line = new_lines[index]
         if _refuses(line.folded):
             sentence_no = True
-        elif sentence_yes is None and _acceptance_clauses(line.folded) and _accepts_plainly(line.text):
+        elif sentence_yes is None and _acceptance_clauses(line.folded) and _accepts_plainly(
+                line.text, tuple(new_lines[other].text for other in sentences[position + 1:])):
             sentence_yes = line.text.strip()
 
     field_answer = _field_answer(field_hit.value) if field_hit else None

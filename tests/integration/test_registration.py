@@ -180,6 +180,20 @@ def test_a_fresh_mail_with_the_form_registers_after_confirmation(clean_mail, set
         assert acceptance.message_id == first.message_id and "Lu et approuvé" in acceptance.line
 
 
+def test_an_acceptance_taken_back_on_the_next_line_is_not_confirmed(clean_mail, settings, sessions):
+    """Attack 13: the filled form, "J'accepte les conditions V4/2018" and on the next line "Non finalement, je dois
+    d'abord les relire." got "… merci de confirmer" — the acceptance was taken as given, and her OUI to that question
+    would have registered her with an acceptance she withdrew. She is told the acceptance is missing instead."""
+    body = FILLED + "\n\n" + ACCEPT + "\nNon finalement, je dois d'abord les relire."
+    deliver(clean_mail, settings, sessions, make_mail(f"Hélène Lefèvre <{STRANGER}>", "Inscription", body))
+    [answer] = wait_mail(clean_mail, STRANGER, 1)
+    assert "merci de confirmer" not in answer.subject, answer.subject
+    assert "Acceptation des conditions" in " ".join(answer.text.split())
+    assert member(sessions) is None
+    with sessions() as session:
+        assert session.scalars(select(Acceptance)).all() == []
+
+
 def test_invitation_and_answers_are_never_doubled_on_replay(clean_mail, settings, sessions):
     invitation(clean_mail, settings, sessions)
     run_cycle(settings, sessions, at=NOW)

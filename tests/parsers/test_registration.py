@@ -536,7 +536,9 @@ def test_a_refusal_of_something_else_is_not_a_refusal_of_the_conditions() -> Non
     new_text = "J'accepte les conditions V4/2018.\nPar contre, pas d'accord pour recevoir les appels le week-end."
     reply = parse_form(*reply_above_quote(new_text))
     assert reply.refused is False
-    assert reply.acceptance == "J'accepte les conditions V4/2018."
+    # Not an acceptance either (attack 13): a "par contre" on the line below qualifies the acceptance as surely as
+    # on its own line, and the acceptance is legal evidence — she is asked again, nothing is refused.
+    assert reply.acceptance is None
     reply = parse_form(*reply_above_quote("Je refuse que mon adresse soit communiquée aux autres membres."))
     assert reply.refused is False
 
@@ -891,3 +893,32 @@ def test_a_decomposed_form_in_a_mail_is_read_and_its_text_is_composed() -> None:
     assert decomposed.text == composed.text and decomposed.new_text == composed.new_text
     assert decomposed.subject == composed.subject == "Inscription à votre club"
     assert parse_form(decomposed.text, decomposed.new_text) == parse_form(text, text)
+# --- attack 13: the lines she writes under the acceptance are read with it --------------------------------------
+
+@pytest.mark.parametrize("after", [
+    # the attacker's
+    "Non finalement.", "Sauf l'article 4.", "Je plaisante.", "Mais je dois d'abord en parler à mon associé.",
+    # the same cases in other words
+    "Enfin, je crois.", "En fait non.", "Pour l'instant.", "PS : je relis l'article 4 demain",
+    "Cordialement,\nAlice Martin\nPS : sous réserve de relecture",
+])
+def test_an_acceptance_taken_back_on_a_line_below_is_not_an_acceptance(after: str) -> None:
+    """Attack 13: "J'accepte les conditions." then, on the next line, "Non finalement." / "Sauf l'article 4." /
+    "Je plaisante." was recorded as the acceptance — registration._acceptance read each line alone. The lines she
+    wrote under it outside the form (a PS under her signature too) are now read with it, as a consent's are."""
+    text = "J'accepte les conditions.\n" + after
+    reply = parse_form(text, text)
+    assert reply.acceptance is None, (text, reply.acceptance)
+
+
+@pytest.mark.parametrize("after", ["Cordialement,\nAlice Martin", "Merci !\n\nAlice Martin\n06 12 34 56 78",
+                                   "Bonne journée", ""])
+def test_a_closing_and_a_signature_under_the_acceptance_leave_it_whole(after: str) -> None:
+    text = "J'accepte les conditions V4/2018.\n" + after
+    assert parse_form(text, text).acceptance == "J'accepte les conditions V4/2018."
+
+
+def test_the_form_below_the_acceptance_is_not_read_as_her_words_about_it() -> None:
+    # The form's values (an address over two lines, skills) are answers to the form, not words about the acceptance.
+    new_text = "J'accepte les conditions V4/2018\n\n" + form(**ALICE)
+    assert parse_form(*reply_above_quote(new_text)).acceptance == "J'accepte les conditions V4/2018"
