@@ -23,6 +23,11 @@ How `parse_result` reads:
   are). A negation before "résolu"/"réglé" makes it "non résolu" ("pas résolu", "n'a toujours pas été réglé"),
   "pas encore" makes it "en cours", "pas complètement" makes it "en partie". Two different results in one reply
   ("résolu… non résolu") are not guessed: the reply says which could not be read.
+* "Résolu" closes the matter, so it counts only when nothing she wrote about the result doubts, limits, postpones,
+  jokes about or takes it back (`_unless_qualified`, with the consent reader's words: consent.qualifier_of): the
+  field's value ("résolu ? pas sûr"), her sentences that state a result ("Résolu. Enfin presque."), her short
+  ones ("Je plaisante.", "Pour l'instant"), and a field "résolu" with a sentence "Enfin non, pas résolu" is two
+  results. Then the result is None and the reply asks again; a comment that tells how it went is not read for it.
 * Satisfaction is a number from 1 to 5 only when written as one: "4/5", "4 sur 5", "note : 4", "5 étoiles",
   "★★★★☆", or a number alone next to the result ("Résolu 4"). Words ("très satisfait", "super") are kept in the
   comment, never turned into a number. Dates, references and phone numbers are not ratings ("le 12/12",
@@ -38,6 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .consent import qualifier_of
 from .dates import fold
 from .marks import (
     ATTRIBUTION_END as _ATTRIBUTION_END,
@@ -568,6 +574,40 @@ def _free_rating(free: list[_Line]) -> tuple[int | None, list[str]]:
     return _one_rating(good, bad)
 
 
+def _unless_qualified(value: str | None, free: list[_Line]) -> tuple[str | None, list[str]]:
+    """("resolu", []) when nothing else the person wrote qualifies the "résolu" read in the field `value` (None:
+    read in her sentences), else (None, the question to ask again).
+
+    "Résolu" closes the matter, so it counts only when what she wrote about the result does not doubt, limit,
+    postpone, joke about or take it back (the shared reader, consent.qualifier_of): the field's value ("résolu ?
+    pas sûr"), each sentence of hers that states a result ("Résolu. Enfin presque.") or is too short to be about
+    anything else ("Je plaisante.", "À suivre", "Pour l'instant") — a comment that tells how it went is read for
+    its own result only. A sentence that states another result ("Enfin non, pas résolu") is two results: not
+    guessed."""
+    about = [line for line in free if _results_in(line.folded) or len(_words(line.folded).split()) <= _SHORT]
+    stated = ([] if value is None else _results_in(fold(value))) + [
+        found for line in about for found in _results_in(line.folded)]
+    if set(stated) - {"resolu"}:
+        return None, [RESULT_QUESTION]
+    # A clause that gives a rating is about the satisfaction ("Résolu. 4/5. Mais 5 étoiles pour Jean"), read there.
+    said = "\n".join(" ".join(clause for clause in re.split(r"(?<=[.;!…,])\s*", line)
+                              if _ratings(fold(clause), field=False) == ([], []))
+                     for line in ([] if value is None else [value]) + [line.text for line in about])
+    if qualifier_of(said, answer=_RESOLU_SAID):
+        shown = value if value is not None else " / ".join(line.text.strip() for line in about
+                                                            if _results_in(line.folded))
+        return None, [f"Le résultat (« {_short(shown)} ») : résolu, en partie, non résolu ou en cours ?"]
+    return "resolu", []
+
+
+# What states "résolu", and what was found: "j'ai trouvé un comptable" awaits no accountant's say.
+_RESOLU_SAID = (_phrases(r"""
+    (?:j\s+ai|on\s+a|nous\s+avons)\s+(?:bien\s+|enfin\s+)?trouve\s+(?:un|une|mon|ma|notre|nos|le|la|les|des)\s+[a-z]+
+"""), _SOLVED_PHRASE, _SOLVED_WORD)
+# A sentence of at most this many words that states no result can only be about the answer ("Enfin presque").
+_SHORT = 5
+
+
 def parse_result(text: str, new_text: str) -> ResultReply:
     """The result form as the member answered it: `text` is the whole body (quotes included), `new_text` what
     they wrote in this mail (without quote and signature).
@@ -583,10 +623,16 @@ def parse_result(text: str, new_text: str) -> ResultReply:
 
     result: str | None = None
     result_pieces: list[str] = []
-    for reading in (lambda: _field_result_reading(_first_filled(own_fields, "result")),
-                    lambda: _free_result(free),
-                    lambda: _field_result_reading(_first_filled(quoted_fields, "result"))):
+    field_values = (_first_filled(own_fields, "result"), None, _first_filled(quoted_fields, "result"))
+    for source, reading in enumerate((lambda: _field_result_reading(field_values[0]),
+                                      lambda: _free_result(free),
+                                      lambda: _field_result_reading(field_values[2]))):
         result, pieces = reading()
+        if result == "resolu":
+            result, pieces = _unless_qualified(field_values[source], free)
+            if result is None:
+                result_pieces += pieces
+                break  # taken back or doubted: asked again, not read from a less recent source
         if result is not None:
             break
         result_pieces += pieces

@@ -353,3 +353,38 @@ def test_outcomes_told_in_ordinary_words(new: str, result: str | None, satisfact
 ])
 def test_what_surrounds_resolu_in_its_sentence(text: str, result: str) -> None:
     assert parse_result(text, text).result == result
+
+
+# --- attack 13: a "résolu" doubted, limited or taken back is asked again ----------------------------------------
+
+_Q_RESULT = "> Résultat (résolu / en partie / non résolu / en cours) :\n"
+_Q_RATING = "> Satisfaction (de 1 à 5) :\n"
+
+
+@pytest.mark.parametrize("text", [
+    # the attacker's
+    _Q_RESULT + "résolu ? pas sûr\n" + _Q_RATING + "3",
+    "Résultat : résolu\nSatisfaction : 4\nEnfin non, pas résolu",
+    _Q_RESULT + "Résolu. Enfin presque.\n" + _Q_RATING + "3",
+    # the same cases in other words
+    "Résultat : résolu pour l'instant", "Résultat : résolu\nJe plaisante.", "Résolu.\nEnfin, je crois.",
+    _Q_RESULT + "Résolu\nProvisoirement\n" + _Q_RATING + "4", "Résultat : résolu, sauf la facture",
+    "Résultat : résolu\nEn fait non.",
+])
+def test_a_resolu_doubted_limited_or_taken_back_is_asked_again(text: str) -> None:
+    """Attack 13: "résolu ? pas sûr", "Résolu. Enfin presque." or a field "résolu" followed by "Enfin non, pas
+    résolu" were read "resolu" — the field's value won and nothing else she wrote was read. "Résolu" closes the
+    matter, so what she wrote about the result is read as a consent is (consent.qualifier_of), and another result
+    beside it is two results: the result is None and the reply asks again."""
+    reply = parse_result(text, text)
+    assert reply.result is None and reply.problems, (text, reply)
+
+
+@pytest.mark.parametrize(("text", "satisfaction"), [
+    ("Résultat : résolu\nCommentaire : le plombier est venu mardi, mais en retard.", None),
+    ("Résolu, merci beaucoup !\n\nMarie Dupont\n06 12 34 56 78", None),
+    ("Résultat : résolu\nSatisfaction : 5\nJ'ai trouvé un comptable grâce à vous.", 5),
+])
+def test_a_comment_thanks_and_a_signature_leave_resolu_whole(text: str, satisfaction: int | None) -> None:
+    reply = parse_result(text, text)
+    assert (reply.result, reply.satisfaction) == ("resolu", satisfaction), reply
