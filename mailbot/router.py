@@ -76,7 +76,9 @@ from mailbot.workflows.newcomers import is_former_members_question
 from mailbot.workflows.profiles import (
     PENDING_DAYS,
     announcements_asked,
+    is_forward,
     is_profile_answer,
+    member_words,
     own_words,
     rights_request,
 )
@@ -766,15 +768,15 @@ def mass_mail(mail: InboundMail, deps: RouterDeps) -> Route | None:
 
 def directory(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A fresh mail saying "annuaire [compétence]", from anyone (the workflow answers a non-member with a refusal)."""
-    if asked_for(mail.subject, mail.new_text or mail.text) is None:
-        return None
+    if asked_for(*member_words(mail)) is None:
+        return None  # (a forwarded "Annuaire" is someone else's word: member_words)
     return Route(Action.DIRECTORY, "demande de l'annuaire des membres", member=_member(deps, mail.from_address))
 
 
 def activities_list(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A fresh mail saying "activités" or "formations" (subject or first line), from anyone (the workflow answers a
     non-member with a refusal)."""
-    if not asks_for_list(mail.subject, mail.new_text or mail.text):
+    if not asks_for_list(*member_words(mail)):
         return None
     return Route(Action.ACTIVITIES, "demande des activités ouvertes", member=_member(deps, mail.from_address))
 
@@ -782,7 +784,7 @@ def activities_list(mail: InboundMail, deps: RouterDeps) -> Route | None:
 def documentation(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A fresh mail saying "documentation [mot]" or "doc N", from anyone (the workflow refuses a non-member and
     sends documents only to the member's address on record)."""
-    asked = documentation_asked(mail.subject, mail.new_text or mail.text)
+    asked = documentation_asked(*member_words(mail))
     if asked is None or any(a.disposition == "attachment" for a in mail.attachments) or mail.forwarded:
         return None  # a mail that brings a file ("Doc ci-jointe") gives something: it asks for nothing
     if asked.short and asked.words and not matching_documents(deps.session, asked.words):
@@ -803,7 +805,7 @@ def suggestion(mail: InboundMail, deps: RouterDeps) -> Route | None:
 
 
 def _suggestion_of(mail: InboundMail, member: Member) -> Route | None:
-    if is_suggestion(mail.subject, mail.new_text or mail.text):
+    if is_suggestion(*member_words(mail)):
         return Route(Action.SUGGESTION, "suggestion d'un membre : pas une demande", member=member)
     return None
 
@@ -814,7 +816,7 @@ def announcements(mail: InboundMail, deps: RouterDeps) -> Route | None:
     member = _member(deps, mail.from_address)
     if member is None or member.status != "active":
         return None
-    wanted = announcements_asked(mail.subject, own_words(mail))
+    wanted = announcements_asked(member_words(mail)[0], own_words(mail))
     if wanted is None:
         return None
     return Route(Action.PROFILE, "le membre " + ("reprend" if wanted else "arrête") + " les annonces du Club",
@@ -823,14 +825,17 @@ def announcements(mail: InboundMail, deps: RouterDeps) -> Route | None:
 
 def member_intent(mail: InboundMail, deps: RouterDeps) -> Route | None:
     """A member's fresh mail whose subject (or short first line) says "modifier", "résilier", "effacer mes
-    données"…: about their membership, not a request for help."""
+    données"…: about their membership, not a request for help. Only her own words count (member_words): the
+    subject of a mail she forwards ("TR : Demande de résiliation") is her client's, and a forward with her
+    question above it is a request."""
     member = _member(deps, mail.from_address)
     if member is None or member.status != "active":
         return None
-    intent = intent_of(mail.subject, mail.new_text or mail.text)
+    subject, text = member_words(mail)
+    intent = intent_of(subject, text)
     if intent is not None:
         return Route(Action.PROFILE, f"demande du membre sur son adhésion ({intent.value})", member=member)
-    if rights_request(mail.subject, own_words(mail)) is not None:
+    if rights_request(subject, own_words(mail)) is not None:
         return Route(Action.PROFILE, "demande du membre sur ses données (RGPD)", member=member)
     return None
 
@@ -843,7 +848,7 @@ def thanks(mail: InboundMail, deps: RouterDeps) -> Route | None:
     member = _member(deps, mail.from_address)
     if member is None or member.status != "active" or mail.in_reply_to or mail.references:
         return None
-    if any(a.disposition == "attachment" for a in mail.attachments) or mail.forwarded:
+    if any(a.disposition == "attachment" for a in mail.attachments) or is_forward(mail):
         return None
     own = own_words(mail)
     if not is_bare_thanks(own) or says_more_below(mail.text or "", own):

@@ -51,6 +51,7 @@ from mailbot.workflows.profiles import (
     ask_confirmation,
     close_pending,
     form_lines,
+    member_words,
     new_pending,
     open_pending,
     own_words,
@@ -80,7 +81,7 @@ def newcomer(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, known: Me
     # Proof of address: a reply through the invitation sent to this very address.
     proved = token is not None and ctx.signer.address_matches(token, mail.from_address)
     form = parse_form(mail.text, mail.new_text or mail.text)
-    right = rights_request(mail.subject, own_words(mail), anywhere=True)
+    right = rights_request(member_words(mail)[0], own_words(mail), anywhere=True)  # not a forward's subject
     if right is not None and not _looks_like_an_answer(form):
         # "effacer mes données", "mes données": the rights of everyone the club holds data on (issue 12, point 4),
         # always confirmed from the address on record first (a forged From: gets nothing and erases nothing).
@@ -140,9 +141,10 @@ def is_former_members_question(mail: InboundMail, known: Member) -> bool:
     if known.status != "ended" or not known.email:
         return False
     own = own_words(mail)
-    if is_courtesy_only(own) or rights_request(mail.subject, own, anywhere=True) is not None:
+    subject, _ = member_words(mail)
+    if is_courtesy_only(own) or rights_request(subject, own, anywhere=True) is not None:
         return False
-    return intent_of(mail.subject, own) is not Intent.JOIN and not _looks_like_an_answer(parse_form(mail.text, own))
+    return intent_of(subject, own) is not Intent.JOIN and not _looks_like_an_answer(parse_form(mail.text, own))
 
 
 def _ask_rights_confirmation(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, right: str) -> None:

@@ -22,6 +22,7 @@ from mailbot.matching import index_member
 from mailbot.members import erase_member, export_address
 from mailbot.models import Acceptance, Member, PendingChange
 from mailbot.parsers import InboundMail
+from mailbot.parsers.forwards import is_forward_subject
 from mailbot.parsers.quotes import quoteless
 from mailbot.parsers.registration import FIELD_LABELS, FormReply, Intent, confirmation_of, intent_of, parse_form
 from mailbot.parsers.rules import fold, is_courtesy_only
@@ -241,6 +242,27 @@ def own_words(mail: InboundMail) -> str:
     return mail.new_text if mail.new_text.strip() else quoteless(mail.text)
 
 
+def is_forward(mail: InboundMail) -> bool:
+    """Whether the mail passes on someone else's message: a forward subject ("TR :", "Fwd:") or a forwarded part."""
+    return bool(mail.forwarded) or is_forward_subject(mail.subject)
+
+
+def member_words(mail: InboundMail) -> tuple[str, str]:
+    """The subject and the text a member's intents are read from (membership, data, profile, announcements,
+    directory, activities, documentation, suggestion, thanks): what she wrote herself.
+
+    What a forward's subject or forwarded part says is the third party's words, not hers (attack 13, case 7):
+    "TR : Demande de résiliation" is her client ending HIS contract. Under a forward the subject counts only when
+    she wrote it (no forward prefix, not the forwarded message's own subject), the text only above the forward."""
+    if not is_forward(mail):
+        return mail.subject, mail.new_text or mail.text
+    subject = strip_subject_prefixes(mail.subject or "")
+    theirs = {" ".join(fold(strip_subject_prefixes(f.subject or "")).split()) for f in mail.forwarded}
+    if is_forward_subject(mail.subject) or " ".join(fold(subject).split()) in theirs:
+        subject = ""
+    return subject, own_words(mail)
+
+
 def is_profile_answer(mail: InboundMail, member: Member) -> bool:
     """Whether a member's reply to a membership mail (welcome, profile, invitation, confirmation) answers it: form
     lines, the acceptance, a membership request ("modifier", "résilier", "effacer mes données"), or only courtesy.
@@ -250,8 +272,9 @@ def is_profile_answer(mail: InboundMail, member: Member) -> bool:
     Form lines count when they are most of what was written: a request that happens to hold one ("Activité :
     boulangerie", then a paragraph asking for a supplier) is a request, and Aideur sees the line with it."""
     own = own_words(mail)
-    if intent_of(mail.subject, own) is not None or rights_request(mail.subject, own) or is_courtesy_only(own) \
-            or confirmation_of(own) is not None or announcements_asked(mail.subject, own) is not None:
+    subject, _ = member_words(mail)
+    if intent_of(subject, own) is not None or rights_request(subject, own) or is_courtesy_only(own) \
+            or confirmation_of(own) is not None or announcements_asked(subject, own) is not None:
         return True
     body = mail.text.replace(mail.signature, "") if mail.signature.strip() and mail.new_text.strip() else mail.text
     form = parse_form(body, own)
@@ -279,15 +302,16 @@ def profile_mail(ctx: WorkflowContext, mail: InboundMail, raw_sha256: str, membe
         answer_pending_change(ctx, mail, member, token.number)
         return
     text = own_words(mail)  # not the quote: the quoted profile is no answer
-    intent = intent_of(mail.subject, text)
+    subject, _ = member_words(mail)  # not a forwarded mail's subject: someone else's words
+    intent = intent_of(subject, text)
     if intent in (Intent.END, Intent.ERASE):
         ask_confirmation(ctx, mail, member, "effacer" if intent is Intent.ERASE else "resilier")
         return
-    if intent is None and (right := rights_request(mail.subject, text)) is not None:
+    if intent is None and (right := rights_request(subject, text)) is not None:
         ask_confirmation(ctx, mail, member, right)
         return
     proved = has_proof(ctx.signer, mail, member, token)
-    if intent is None and (words := announcements_asked(mail.subject, text)) is not None:
+    if intent is None and (words := announcements_asked(subject, text)) is not None:
         change_announcements(ctx, mail, raw_sha256, member, words, proved=proved)
         return
     form = parse_form(mail.text, text)

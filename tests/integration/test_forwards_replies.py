@@ -3,7 +3,8 @@ points 1–3): the forwarded client's mail reaches the ticket and Aideur marked 
 interleaved answer reaches Aideur whole without the quoted club text; a greeting-only reply is said to be one."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from mailbot.models import Message, Ticket
 from tests.helpers import (
@@ -108,3 +109,65 @@ def test_an_interleaved_answer_reaches_aideur_whole_and_a_greeting_only_reply_is
     assert "Merci" in shown
     assert not any(line.strip() and line.strip() in shown for line in ack.text.splitlines()[:6] if len(line) > 12)
     assert messages(sessions)[-1].text.startswith("(Pas de texte nouveau")
+
+
+FORWARDER = "m.garnier@exemple-client.fr"
+
+
+@pytest.mark.parametrize(("subject", "client_words"), [
+    # Attack 13, case 7: her client's words, Outlook's "TR :" / "TR:" and Gmail's "Fwd:".
+    ("TR : Demande de résiliation", "Madame, je vous informe de la résiliation de mon contrat d'entretien."),
+    ("TR: Effacer mes données", "Conformément au RGPD, je vous demande d'effacer mes données de votre fichier client."),
+    ("Fwd: Modification", "Bonjour, je souhaite modifier la date de notre rendez-vous de chantier."),
+    # Variants: the same flaw in the other intent rules (data export, announcements, directory, activities, thanks).
+    ("TR : Mes données", "Merci de m'envoyer mes données personnelles que vous détenez."),
+    ("TR: Plus d'annonces", "Je ne veux plus recevoir vos annonces publicitaires."),
+    ("Fwd: Annuaire", "Pouvez-vous me transmettre l'annuaire de vos fournisseurs ?"),
+    ("TR : Activités", "Voici le programme des activités de notre association."),
+    ("Fwd: Merci", "Merci pour votre devis, mais nous ne donnerons pas suite."),
+])
+def test_a_forwarded_client_mail_about_her_contract_is_a_request_not_a_membership_change(
+        clean_mail, settings, sessions, subject, client_words):
+    """Attack 13, case 7: Alice forwards her client's mail "Demande de résiliation" (the client ends HIS contract
+    with her) or "Effacer mes données" (his RGPD request to her company) and asks above it "que dois-je faire ?".
+    Before: router.member_intent read the forwarded subject ("TR :" stripped) as Alice's own intent — no ticket,
+    Aideur never saw it, Alice got "Fin de votre adhésion : merci de confirmer" or her profile. A forwarded mail's
+    subject is the third party's words: the member's intents are read from her own words only."""
+    body = ("Bonjour,\n\nmon client m'envoie ceci, que dois-je faire ? Merci de votre aide.\n\nAlice\n\n"
+            "________________________________\n"
+            f"De : Marc Garnier <{FORWARDER}>\n"
+            "Envoyé : mardi 1 décembre 2026 18:12\n"
+            f"À : {ALICE}\n"
+            f"Objet : {subject.split(':', 1)[1].strip()}\n\n"
+            f"{client_words}\n\nM. Garnier\n")
+    add_members(sessions)
+    smtp_send(clean_mail, make_mail(ALICE, subject, body))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=THURSDAY)
+    with sessions() as session:
+        tickets = session.scalar(select(func.count(Ticket.id)))
+    to_alice = settle(clean_mail, ALICE, 1)
+    assert tickets == 1, [m.subject for m in to_alice]
+    assert not any("merci de confirmer" in m.subject for m in to_alice)
+    notes = settle(clean_mail, AIDEUR, 1)
+    assert any(FORWARDER in m.text for m in notes)
+
+
+def test_her_own_words_above_a_forward_still_say_what_she_wants(clean_mail, settings, sessions):
+    """The other side of the rule: a member who forwards something but writes herself, on her own first line,
+    "Résilier mon adhésion" is asking that (her words, not the forwarded mail's)."""
+    body = ("Résilier mon adhésion\n\n"
+            "________________________________\n"
+            f"De : Marc Garnier <{FORWARDER}>\n"
+            "Envoyé : mardi 1 décembre 2026 18:12\n"
+            f"À : {ALICE}\n"
+            "Objet : Devis\n\n"
+            "Voici mon devis.\n")
+    add_members(sessions)
+    smtp_send(clean_mail, make_mail(ALICE, "TR : Devis", body))
+    wait_mail(clean_mail, CLUB, 1)
+    run_cycle(settings, sessions, at=THURSDAY)
+    with sessions() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == 0
+    [asked] = settle(clean_mail, ALICE, 1)
+    assert "merci de confirmer" in asked.subject
