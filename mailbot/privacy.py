@@ -126,6 +126,26 @@ def scrub(text: str, identity: Identity, replacement: str = "[effacé]") -> str:
     return "".join(pieces)
 
 
+# Where a profile's free text ("avocate associée, cabinet Durand Avocats", "droit du travail (Me Durand)") falls
+# into pieces that each say one thing.
+_PROFILE_PIECES = re.compile(r"\s*(?:[,;/|()\[\]\n•·]|\s[-–—]\s|\s+et\s+|\s+and\s+)\s*")
+
+
+def without_identity(text: str, identity: Identity) -> str:
+    """A profile's free text (activity, skills, hobbies…) as it may be shown to the other side of a connection
+    before both agreed (attack 13, case 12): the pieces that name the person or reach them (`find_leaks` against
+    their identity: name, company, e-mail, phone, address; and any contact or company number) are left out, the
+    rest is kept, readable ("avocate associée, cabinet Durand Avocats" is "avocate associée"). "" when nothing is
+    left, or when what is left would still give something away."""
+    text = (text or "").strip()
+    if not text or not find_leaks(text, identity):
+        return text
+    kept = [piece.strip() for piece in _PROFILE_PIECES.split(text)
+            if piece and piece.strip(" .-–—") and not find_leaks(piece, identity)]
+    left = ", ".join(kept)
+    return left if left and not find_leaks(left, identity) else ""
+
+
 def find_identity(text: str, identity: Identity) -> list[Leak]:
     """Where `identity` (not anyone else) appears in `text`, in any disguise `normalise` sees through.
 

@@ -19,7 +19,7 @@ from mailbot.compose import excerpt
 from mailbot.models import Connection, Consent, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.consent import CARD_FIELDS, CONTACT_CHANNELS, ConsentAnswer, ConsentReading, read_consent
-from mailbot.privacy import find_leaks
+from mailbot.privacy import find_leaks, without_identity
 from mailbot.tokens import ROLE_HELPER, ROLE_MEMBER, SCOPE_CONSENT, Token
 from mailbot.workflows import remarks, results
 from mailbot.workflows.aideur import notify_aideurs
@@ -110,13 +110,23 @@ def start(ctx: WorkflowContext, ticket: Ticket, helper: Member, solicitation: So
     base = {"club_name": ctx.settings.club_name, "ref": ticket.ref, "days": ctx.settings.consent_expiry_days}
     _ask(ctx, asked["requester"], "accord_demandeur", base | {
         "first_name": requester.first_name, "card": [label for label, _ in contact_card(requester)],
-        "helper_activity": helper.activity, "helper_skills": helper.skills,
-        "offer": _offer_without_identity(solicitation, helper)})
+        **profile_seen_by_other_side(helper), "offer": _offer_without_identity(solicitation, helper)})
     _ask(ctx, asked["helper"], "accord_intervenant", helper_question(ctx, ticket, helper, summary))
     record_event(ctx.session, ticket, "connection-asked", f"mise en relation n° {connection.id} avec "
                                                           f"{helper.display_name} : accord demandé aux deux", ctx.now,
                  actor=actor)
     return connection
+
+
+def profile_seen_by_other_side(member: Member) -> dict[str, str]:
+    """The free text of a member's profile shown to the other side of a connection before both agreed (the
+    requester's question shows the helper's activity and skills): never what names or reaches the member
+    (attack 13, case 12: "cabinet Durand Avocats" in her activity). Each text goes through the appeals' leak
+    finder against the member's own identity and keeps only what gives nothing away (privacy.without_identity).
+    The helper's question shows nothing of the requester's profile but Aideur's text, checked by the guard."""
+    identity = identity_of(member)
+    return {"helper_activity": without_identity(member.activity, identity),
+            "helper_skills": without_identity(member.skills, identity)}
 
 
 def _offer_without_identity(solicitation: Solicitation | None, helper: Member) -> str:

@@ -162,3 +162,40 @@ def test_result_form_answers_in_many_shapes(clean_mail, settings, sessions):
     results = [m.subject for m in mailbox(clean_mail, AIDEUR) if "Résultat" in m.subject]
     assert results == ["[CA-2026-0001] Résultat : en cours (Alice Martin)",
                        "[CA-2026-0001] Résultat mis à jour : résolu (Alice Martin)"]
+
+
+def _chloe_profile(sessions, **values: str) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.models import Member
+    with sessions.begin() as session:
+        chloe = session.scalars(select(Member).where(Member.email == CHLOE)).one()
+        for key, value in values.items():
+            setattr(chloe, key, value)
+
+
+def test_the_helpers_company_in_her_activity_is_not_shown_before_she_agrees(clean_mail, settings, sessions):
+    """Attack 13, case 12: Chloé's profile says "Activité : avocate associée, cabinet Durand Avocats" and
+    "Compétences : droit du travail (Me Chloé Durand)". Before: Alice's consent question printed them as written,
+    beside "Votre nom ne lui a pas encore été donné, ni le sien à vous". Now the question still goes out, with
+    what of them names nobody ("avocate associée", "droit du travail")."""
+    note = open_ticket(clean_mail, settings, sessions)
+    _chloe_profile(sessions, company="Durand Avocats", visibility="confidentielle",
+                   activity="avocate associée, cabinet Durand Avocats", skills="droit du travail (Me Chloé Durand)")
+    answer(clean_mail, settings, sessions, note, "#accepter 31/12\n#relier chloe@membres.test\n"
+           "Un membre cherche conseil sur un contrat de travail.", "thunderbird")
+    [ask_alice] = [m for m in wait_mail(clean_mail, ALICE, 3) if "êtes-vous d'accord" in m.subject]
+    text = ask_alice.text + ask_alice.html
+    assert "Durand" not in text and "Chloé" not in text, text
+    assert "avocate associée" in text and "droit du travail" in text
+
+
+def test_the_helpers_phone_or_mail_in_her_skills_is_not_shown_before_she_agrees(clean_mail, settings, sessions):
+    """Variant: the way to reach her written in her free text (a phone, another e-mail address of hers)."""
+    note = open_ticket(clean_mail, settings, sessions)
+    _chloe_profile(sessions, phone="06 98 76 54 32", activity="juriste — 06 98 76 54 32",
+                   skills="droit social / écrire à chloe.perso@exemple.org")
+    answer(clean_mail, settings, sessions, note, "#accepter 31/12\n#relier chloe@membres.test\n"
+           "Un membre cherche conseil sur un contrat de travail.", "thunderbird")
+    [ask_alice] = [m for m in wait_mail(clean_mail, ALICE, 3) if "êtes-vous d'accord" in m.subject]
+    text = ask_alice.text + ask_alice.html
+    assert "98 76" not in text and "0698765432" not in text.replace(" ", "") and "chloe.perso" not in text, text
+    assert "juriste" in text and "droit social" in text

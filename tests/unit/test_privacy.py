@@ -954,3 +954,28 @@ def test_a_common_word_of_a_company_name_alone_is_not_the_company(company: str, 
     identity = Identity("Léa", "Noël", company)
     assert find_identity(text, identity) == []
     assert [leak.what for leak in find_identity(f"Voyez {company}.", identity)] == [COMPANY]
+
+
+# --- A profile's free text shown to the other side before both agreed (attack 13, case 12) ----------------------
+
+CHLOE = Identity(first_name="Chloé", last_name="Durand", company="Durand Avocats", email="chloe@membres.test",
+                 phone="06 98 76 54 32", postal_address="3 place Bellecour, 69002 Lyon")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("avocate associée, cabinet Durand Avocats", "avocate associée"),
+    ("droit du travail (Me Chloé Durand)", "droit du travail"),
+    ("comptable ; tél. 06 98 76 54 32", "comptable"),
+    ("plomberie et chauffage — joignable au 0698765432", "plomberie, chauffage"),
+    ("c.durand@gmail.com / conseil juridique", "conseil juridique"),
+    ("Chloé Durand", ""),
+    ("avocate chez DURAND AVOCATS", ""),
+    ("droit du travail, droit commercial", "droit du travail, droit commercial"),  # nothing of her: as written
+    ("", ""),
+])
+def test_a_profile_text_keeps_only_what_does_not_name_the_person(text: str, shown: str) -> None:
+    """Before: the requester's consent question printed the helper's activity as written ("cabinet Durand
+    Avocats"), her identity given before she agreed. Now the pieces that name or reach her are left out."""
+    from mailbot.privacy import without_identity
+    assert without_identity(text, CHLOE) == shown
+    assert not find_leaks(without_identity(text, CHLOE), CHLOE)
