@@ -771,6 +771,30 @@ _OFFER = re.compile(
 )
 
 
+# What a "no" to an appeal may say besides the no: a question, a request of the helper's own, a condition, an
+# "instead" ("Non, désolé. Par contre j'ai besoin d'un serrurier…"). Read on folded words, the no taken out.
+_MORE_THAN_NO = re.compile(
+    r"""(?x)(?<![\w'])(?:
+        par\s+contre | en\s+revanche | cependant | toutefois | en\s+attendant
+      | mais(?!\s*[,!.]?\s*(?:bon\s+courage|bonne\s+chance|merci|desolee?|je\s+vous\s+souhaite|$))
+      | sauf | a\s+condition | si\s+(?:vous|besoin|jamais|ca|cela|c'est|la|le|les|il|elle|personne|d'ici)
+      | plus\s+tard | (?:la\s+)?semaine\s+prochaine | le\s+mois\s+prochain | apres\s+le | a\s+partir\s+d
+      | besoin | cherche | recherche | urgen\w* | aidez[\s-]moi | m'aider | me\s+conseiller
+      | pouvez[\s-]vous | pourriez | auriez | avez[\s-]vous | connaissez | conseil\w* | une\s+question
+    )(?![\w'])"""
+)
+
+
+def decline_says_more(new_text: str) -> bool:
+    """Whether a helper's "no" to an appeal says more than no (attack 13, case 14): a question ("?"), a request
+    of his own, a condition, a "later". Such words must reach Aideur; a bare no, with its reason and courtesy
+    ("Non merci, pas mon domaine, bon courage"), needs nobody."""
+    lines = _meaningful_lines(new_text)
+    text = fold("\n".join(lines)).replace("’", "'")
+    rest = _DECLINE.sub(" ", text)
+    return "?" in rest or bool(_MORE_THAN_NO.search(rest))
+
+
 def helper_answer(new_text: str) -> HelperAnswer:
     """DECLINE when the reply says no and offers nothing; OFFER otherwise (Aideur reads every offer and judges).
 

@@ -20,10 +20,10 @@ from mailbot.models import Appeal, Connection, Member, Solicitation, Ticket
 from mailbot.parsers import InboundMail
 from mailbot.parsers.commands import Command
 from mailbot.parsers.courtesy import strip_courtesy
-from mailbot.parsers.registration import HelperAnswer, helper_answer
+from mailbot.parsers.registration import HelperAnswer, decline_says_more, helper_answer
 from mailbot.privacy import Leak, disguise_note, find_leaks
 from mailbot.tokens import ROLE_HELPER, SCOPE_APPEAL, SCOPE_CONSENT, Token
-from mailbot.workflows import counterparts
+from mailbot.workflows import counterparts, remarks
 from mailbot.workflows.aideur import notify_aideurs
 from mailbot.workflows.base import Outgoing, WorkflowContext
 from mailbot.workflows.tickets import record_event, record_inbound, shorten
@@ -300,7 +300,8 @@ def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicita
     if ticket.closed_at is not None:
         record_event(ctx.session, ticket, "helper-late", f"réponse de {mail.from_address} après la clôture",
                      ctx.now, actor=mail.from_address)
-        _to_helper(ctx, mail, solicitation, "appel_deja_clos", base)
+        _to_helper(ctx, mail, solicitation, "appel_deja_clos", base | {"forwarded": _says_more(
+            ctx, mail, ticket, member, text)})
         return
     answer = helper_answer(text)
     first_answer = solicitation.status == "asked"
@@ -308,8 +309,9 @@ def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicita
         solicitation.status, solicitation.answered_at, solicitation.answer = "declined", ctx.now, text
         record_event(ctx.session, ticket, "helper-declined", f"{member.display_name} ne peut pas aider",
                      ctx.now, actor=mail.from_address)
-        if first_answer:
-            _to_helper(ctx, mail, solicitation, "appel_non_merci", base)
+        forwarded = _says_more(ctx, mail, ticket, member, text)
+        if first_answer or forwarded:
+            _to_helper(ctx, mail, solicitation, "appel_non_merci", base | {"forwarded": forwarded})
         return
     if solicitation.offer_number is None:
         solicitation.offer_number = (ctx.session.scalar(select(func.max(Solicitation.offer_number)).where(
@@ -328,6 +330,18 @@ def helper_reply(ctx: WorkflowContext, mail: InboundMail, solicitation: Solicita
         counterpart=counterparts.for_helper(ctx, ticket, member, solicitation))  # his text goes to this helper
     if first_answer:
         _to_helper(ctx, mail, solicitation, "appel_merci", base)
+
+
+def _says_more(ctx: WorkflowContext, mail: InboundMail, ticket: Ticket, member: Member, text: str) -> bool:
+    """A "no" (or a late answer) that says more than no — a question, a request of the helper's own, a condition
+    (parsers.registration.decline_says_more) — reaches Aideur with the helper's words, as a remark in a consent or
+    a result form does (workflows/remarks.py): Aideur answers him through his own counterpart address, or opens
+    him a request with #ouvrir (attack 13, case 14). The requester learns nothing of it. True when forwarded."""
+    if not decline_says_more(text):
+        return False
+    remarks.forward(ctx, ticket, member, "helper", remarks.remark_in(text) or text.strip(), what="appeal",
+                    key=mail.message_id)
+    return True
 
 
 def offer_text(text: str, helper: Member) -> str:

@@ -16,7 +16,8 @@ from mailbot.workflows.tickets import record_event, shorten
 
 # What the person was answering, for Aideur's notification.
 WHAT = {"consent": "la demande d'accord pour la mise en relation", "result": "le formulaire de résultat",
-        "confirmation": "la confirmation de ce qui sera transmis"}
+        "confirmation": "la confirmation de ce qui sera transmis",
+        "appeal": "l'appel au réseau (il ne peut pas aider, mais il écrit plus qu'un non)"}
 ROLES = {"requester": "le membre qui a fait la demande", "helper": "le membre qui propose son aide"}
 
 
@@ -61,5 +62,5 @@ def forward(ctx: WorkflowContext, ticket: Ticket, member: Member, role: str, tex
         "club_name": ctx.settings.club_name, "ref": ticket.ref, "ticket_ref": ticket.ref,
         "title": ticket.subject,
         "name": member.display_name, "email": member.email or "", "role": role, "role_words": ROLES.get(role, role),
-        "what": WHAT.get(what, what), "text": text, "question": "?" in text,
+        "what": WHAT.get(what, what), "text": text, "question": "?" in text, "appeal": what == "appeal",
     }, key=f"remark:{key}", about=member.email or "", counterpart=counterpart)

@@ -236,3 +236,51 @@ def test_a_signed_offer_reaches_the_requesters_consent_question_whole(clean_mail
     assert "Durand" not in question.text and "Bien à vous" not in question.text
     [chloe] = [s for s in solicitations(sessions) if s.member_id == member_id(sessions, CHLOE)]
     assert chloe.answer.endswith("Disponible jeudi par téléphone.")
+
+
+# --- attack 13, case 14: a "no" that says more -------------------------------------------------------------------
+
+OWN_REQUEST = ("Non, désolé, ce n'est pas mon domaine. Par contre, mon local a été cambriolé cette nuit : j'ai "
+               "besoin d'un serrurier en urgence, pouvez-vous m'aider ?")
+
+
+def test_a_request_written_in_a_reply_to_an_appeal_reaches_aideur(clean_mail, settings, sessions):
+    """Bruno answers someone else's appeal "Non, désolé… Par contre … j'ai besoin d'un serrurier en urgence,
+    pouvez-vous m'aider ?". Before: read as a decline, stored on Alice's ticket, Bruno thanked, Aideur never told
+    (appeals.helper_reply's decline branch notified nobody). Now Aideur gets Bruno's words (with how to open him a
+    request), Bruno is told they were passed on, and nothing of Alice reaches Bruno."""
+    appeal(clean_mail, settings, sessions)
+    before = len(wait_mail(clean_mail, AIDEUR, 1))
+    helper_answers(clean_mail, settings, sessions, BRUNO, OWN_REQUEST, "gmail")
+    notes = settle(clean_mail, AIDEUR, before + 1)[before:]
+    [told] = [m for m in notes if "serrurier" in m.text]
+    assert f"#ouvrir {BRUNO}" in told.text
+    [thanks] = settle(clean_mail, BRUNO, 2)[1:]
+    assert "C'est noté" in thanks.subject and "transmis à Aideur" in thanks.text
+    for mail in mailbox(clean_mail, BRUNO):
+        text = mail.text + mail.subject + mail.html
+        assert not any(piece in text for piece in IDENTITY), text
+    assert [s.status for s in solicitations(sessions) if s.member_id == member_id(sessions, BRUNO)] == ["declined"]
+
+
+def test_a_bare_no_to_an_appeal_still_bothers_nobody(clean_mail, settings, sessions):
+    """The other side: "Non merci, ce n'est pas mon domaine, bon courage" says nothing more: no notification."""
+    appeal(clean_mail, settings, sessions)
+    before = len(wait_mail(clean_mail, AIDEUR, 1))
+    helper_answers(clean_mail, settings, sessions, BRUNO, "Non merci, ce n'est pas mon domaine, bon courage !")
+    assert len(settle(clean_mail, AIDEUR, before)) == before
+    [thanks] = settle(clean_mail, BRUNO, 2)[1:]
+    assert "transmis à Aideur" not in thanks.text
+
+
+def test_a_question_in_a_late_answer_after_closing_reaches_aideur(clean_mail, settings, sessions):
+    """Variant: the ticket is closed when Bruno answers "Trop tard pour moi, mais auriez-vous un contact de
+    comptable ?" — before, only "le besoin est terminé" came back and his question was lost."""
+    note = appeal(clean_mail, settings, sessions)
+    answer(clean_mail, settings, sessions, note, "#clore", "thunderbird")
+    before = len(settle(clean_mail, AIDEUR, 1))
+    helper_answers(clean_mail, settings, sessions, BRUNO, "Trop tard pour moi, mais auriez-vous un contact de "
+                                                          "comptable à Lyon ?")
+    late = settle(clean_mail, BRUNO, 3)[-1]
+    assert "besoin est terminé" in late.subject and "transmis à Aideur" in late.text
+    assert any("comptable à Lyon" in m.text for m in settle(clean_mail, AIDEUR, before + 1)[before:])

@@ -922,3 +922,29 @@ def test_the_form_below_the_acceptance_is_not_read_as_her_words_about_it() -> No
     # The form's values (an address over two lines, skills) are answers to the form, not words about the acceptance.
     new_text = "J'accepte les conditions V4/2018\n\n" + form(**ALICE)
     assert parse_form(*reply_above_quote(new_text)).acceptance == "J'accepte les conditions V4/2018"
+# --- a "no" to an appeal that says more (attack 13, case 14) ----------------------------------------------------
+
+SAYS_MORE = [
+    ("Non, désolé, ce n'est pas mon domaine. Par contre, mon local a été cambriolé cette nuit : j'ai besoin d'un "
+     "serrurier en urgence, pouvez-vous m'aider ?"),
+    "Non merci. Au fait, connaissez-vous un bon expert-comptable à Lyon ?",
+    "Pas disponible. En revanche je cherche moi-même un avocat en droit commercial.",
+    "Je ne peux pas cette semaine, sauf si c'est urgent.",
+    "Non merci, pas le temps. Une question : ma cotisation est-elle à jour",
+    "Impossible pour moi ce mois-ci, mais recontactez-moi en mars.",
+]
+
+
+@pytest.mark.parametrize("text", DECLINES)
+def test_a_bare_no_says_nothing_more(text: str) -> None:
+    from mailbot.parsers.registration import decline_says_more
+    assert decline_says_more(text) is False
+
+
+@pytest.mark.parametrize("text", SAYS_MORE)
+def test_a_no_with_a_question_a_request_or_a_condition_says_more(text: str) -> None:
+    """Before: such a "no" was read DECLINE and nothing else (workflows/appeals.helper_reply notified nobody):
+    the helper's own request or question was lost. Now it is still a decline, but one that says more."""
+    from mailbot.parsers.registration import decline_says_more
+    assert helper_answer(text) is HelperAnswer.DECLINE
+    assert decline_says_more(text) is True
