@@ -96,6 +96,7 @@ class _FakeDaemon(Daemon):
         self.sessions = contextmanager(lambda: (yield None))
         self.metrics = SimpleNamespace(observe_mail=lambda action: None)
         self._keys_cache, self._keys_validity = {}, 0
+        self._refusals: set[tuple[str, str]] = set()  # the IMAP refusals logged (Daemon.__init__)
         self._stopping = False
         self.rounds = 0
 
