@@ -35,6 +35,15 @@ def _bodies(sessions, kind: str) -> list[str]:  # type: ignore[no-untyped-def]
         return [plain_text(body) for body in session.scalars(select(OutboxMail.body).where(OutboxMail.kind == kind))]
 
 
+def _ticket_member(sessions, message_id: str) -> int | None:  # type: ignore[no-untyped-def]
+    """The member whose ticket the mail with this Message-ID was recorded on (None: on no ticket)."""
+    from mailbot.models import Ticket
+
+    with sessions() as session:
+        return session.scalar(select(Ticket.member_id).join(InboundMail, InboundMail.ticket_id == Ticket.id)
+                              .where(InboundMail.message_id == message_id))
+
+
 @POSTGRES_ONLY
 @pytest.mark.parametrize("held", [False, True], ids=["one-daemon", "member-copy-held"])
 def test_a_members_copy_is_counted_among_her_own_not_among_strangers_copies(clean_mail, settings, sessions, held):
@@ -77,8 +86,6 @@ def test_a_copy_citing_two_threads_goes_on_the_same_ticket_whatever_the_commit_o
     ticket. Held (before): Alice's and Bruno's requests share no key, so Bruno's was committed first and got the
     lower id; the copy (which rightly waits for both) then went on Alice's ticket — another member's ticket. Now:
     the ticket of the nearest mail cited (the last of References here): Bruno's, either way."""
-    from mailbot.models import Ticket
-
     add_members(sessions)
     alice = make_mail(ALICE, "Bilan comptable", "Bonjour,\n\nJe cherche un conseil pour mon bilan comptable.\n\n"
                       "Alice\n", message_id="<compta@membres.test>")
@@ -90,14 +97,9 @@ def test_a_copy_citing_two_threads_goes_on_the_same_ticket_whatever_the_commit_o
                      References="<compta@membres.test> <chantier@membres.test>")
     run_held_or_in_order(clean_mail, settings, sessions, [alice.as_bytes(), bruno.as_bytes(), copy.as_bytes()],
                          held=held)
-    with sessions() as session:
-        row = session.execute(select(InboundMail.outcome, Ticket.member_id).join(
-            Ticket, Ticket.id == InboundMail.ticket_id, isouter=True).where(
-            InboundMail.message_id == "consultant@cabinet.test")).one()
-        owner = session.scalar(select(Ticket.member_id).join(InboundMail, InboundMail.ticket_id == Ticket.id)
-                               .where(InboundMail.message_id == "chantier@membres.test"))
-    assert row.outcome == "copy", row
-    assert row.member_id == owner, row  # as one daemon decides: on Bruno's ticket (the latest one)
+    assert _outcomes(sessions)["consultant@cabinet.test"] == "copy"
+    owner = _ticket_member(sessions, "chantier@membres.test")  # the nearest cited mail's (References' last): Bruno's
+    assert owner is not None and _ticket_member(sessions, "consultant@cabinet.test") == owner
 
 
 @POSTGRES_ONLY
@@ -111,8 +113,6 @@ def test_a_reply_all_without_thread_headers_picks_the_same_namesake_ticket_whate
     daemon (before): Bruno's ticket (committed second). Held: Bruno's request committed first (lower id) and the
     copy went on Alice's ticket. Now: the ticket of the first person the mail names (its sender, then To and Cc as
     written) who has one of that subject: Alice's, either way."""
-    from mailbot.models import Ticket
-
     add_members(sessions)
     alice = make_mail(ALICE, "Salon des artisans", "Bonjour,\n\nQuelqu'un tient-il un stand au salon des "
                       "artisans ?\n\nAlice\n", message_id="<salon-a@membres.test>")
@@ -123,14 +123,9 @@ def test_a_reply_all_without_thread_headers_picks_the_same_namesake_ticket_whate
                           message_id="<orga@salon.test>")
     run_held_or_in_order(clean_mail, settings, sessions,
                          [alice.as_bytes(), bruno.as_bytes(), organiser.as_bytes()], held=held)
-    with sessions() as session:
-        row = session.execute(select(InboundMail.outcome, Ticket.member_id).join(
-            Ticket, Ticket.id == InboundMail.ticket_id, isouter=True).where(
-            InboundMail.message_id == "orga@salon.test")).one()
-        owner = session.scalar(select(Ticket.member_id).join(InboundMail, InboundMail.ticket_id == Ticket.id)
-                               .where(InboundMail.message_id == "salon-a@membres.test"))
-    assert row.outcome == "copy", row
-    assert row.member_id == owner, row  # the first person it names who has that ticket: Alice, in To before Bruno
+    assert _outcomes(sessions)["orga@salon.test"] == "copy"
+    owner = _ticket_member(sessions, "salon-a@membres.test")  # the first person named with that ticket: Alice
+    assert owner is not None and _ticket_member(sessions, "orga@salon.test") == owner
 
 
 @POSTGRES_ONLY

@@ -42,6 +42,14 @@ def answer(server, settings, sessions, note, body, client="thunderbird", **kwarg
     return run_cycle(settings, sessions, at=THURSDAY)
 
 
+def member_answers(server, settings, sessions, text: str):  # type: ignore[no-untyped-def]
+    """Alice answers her acknowledgement through its reply address (the ticket's token); one cycle on Thursday."""
+    [ack] = mailbox(server, ALICE)
+    smtp_send(server, make_mail(ALICE, "Re: " + ack.subject, text, to=ack.reply_to[0]))
+    wait_mail(server, CLUB, 1)
+    return run_cycle(settings, sessions, at=THURSDAY)
+
+
 def ticket(sessions) -> Ticket:  # type: ignore[no-untyped-def]
     with sessions() as session:
         return session.scalars(select(Ticket)).one()
@@ -217,10 +225,7 @@ def test_forged_aideur_through_member_token_drives_nothing(clean_mail, settings,
 
 def test_member_writing_a_command_drives_nothing(clean_mail, settings, sessions):
     open_ticket(clean_mail, settings, sessions)
-    [ack] = mailbox(clean_mail, ALICE)
-    smtp_send(clean_mail, make_mail(ALICE, "Re: " + ack.subject, "#refuser\n#clore", to=ack.reply_to[0]))
-    wait_mail(clean_mail, CLUB, 1)
-    assert dict(run_cycle(settings, sessions, at=THURSDAY).actions) == {"follow-up": 1}
+    assert dict(member_answers(clean_mail, settings, sessions, "#refuser\n#clore").actions) == {"follow-up": 1}
     assert ticket(sessions).status == "new"
 
 
@@ -266,11 +271,8 @@ def test_command_address_takes_fresh_mail_with_a_reference(clean_mail, settings,
                                    "demande."), "C'est réglé, merci beaucoup"])
 def test_member_withdraws_in_plain_french(clean_mail, settings, sessions, words):
     open_ticket(clean_mail, settings, sessions)
-    [ack] = mailbox(clean_mail, ALICE)
-    smtp_send(clean_mail, make_mail(ALICE, "Re: " + ack.subject, f"{words}\n\nLe 26/11/2026, Club Aide a écrit :\n"
-                                    "> Nous avons bien reçu votre demande.", to=ack.reply_to[0]))
-    wait_mail(clean_mail, CLUB, 1)
-    run_cycle(settings, sessions, at=THURSDAY)
+    member_answers(clean_mail, settings, sessions, f"{words}\n\nLe 26/11/2026, Club Aide a écrit :\n"
+                   "> Nous avons bien reçu votre demande.")
     t = ticket(sessions)
     assert t.status == "withdrawn" and t.closed_at is not None and t.due_at is None
     [thanks] = member_mails(clean_mail)
@@ -280,11 +282,8 @@ def test_member_withdraws_in_plain_french(clean_mail, settings, sessions, words)
 
 def test_resolu_inside_a_sentence_is_not_a_withdrawal(clean_mail, settings, sessions):
     open_ticket(clean_mail, settings, sessions)
-    [ack] = mailbox(clean_mail, ALICE)
-    smtp_send(clean_mail, make_mail(ALICE, "Re: " + ack.subject, "Le problème de TVA est résolu mais j'ai une "
-                                    "autre question sur la paie.", to=ack.reply_to[0]))
-    wait_mail(clean_mail, CLUB, 1)
-    run_cycle(settings, sessions, at=THURSDAY)
+    member_answers(clean_mail, settings, sessions, "Le problème de TVA est résolu mais j'ai une "
+                   "autre question sur la paie.")
     assert ticket(sessions).status == "new"
     with sessions() as session:
         assert session.scalar(select(func.count(Event.id)).where(Event.kind == "follow-up")) == 1
@@ -295,11 +294,8 @@ def test_a_qualified_resolu_closes_nothing(clean_mail, settings, sessions, words
     """Attack 13: "Résolu. Enfin presque." through her reply address withdrew the ticket (closed, helpers told to
     stop) — only the first sentence was read. It stays open and reaches Aideur as her follow-up."""
     open_ticket(clean_mail, settings, sessions)
-    [ack] = mailbox(clean_mail, ALICE)
-    smtp_send(clean_mail, make_mail(ALICE, "Re: " + ack.subject, f"{words}\n\nLe 26/11/2026, Club Aide a écrit :\n"
-                                    "> Nous avons bien reçu votre demande.", to=ack.reply_to[0]))
-    wait_mail(clean_mail, CLUB, 1)
-    run_cycle(settings, sessions, at=THURSDAY)
+    member_answers(clean_mail, settings, sessions, f"{words}\n\nLe 26/11/2026, Club Aide a écrit :\n"
+                   "> Nous avons bien reçu votre demande.")
     assert ticket(sessions).status != "withdrawn" and ticket(sessions).closed_at is None
     with sessions() as session:
         assert session.scalar(select(func.count(Event.id)).where(Event.kind == "follow-up")) == 1
